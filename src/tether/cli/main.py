@@ -1,0 +1,93 @@
+"""The ``tether`` command: parse, make one call into the core, render.
+
+argparse (stdlib) keeps start-up fast: boot runs at every session start.
+Every command returns a :class:`Result`; ``--json`` prints its data as one
+JSON object with ``ok`` and ``schema_version``, otherwise its text. Errors
+are one line plus a hint on stderr (a JSON object on stdout under
+``--json``) with the exit codes in :mod:`tether.errors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, TetherError
+from . import commands
+from .output import Parser
+
+SCHEMA_VERSION = 1
+
+
+def build_parser() -> Parser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON object (stable schema, see docs/reference.md)")
+    common.add_argument("-C", dest="directory", default=argparse.SUPPRESS, metavar="DIR",
+                        help="run as if tether was started in DIR")
+    parser = Parser(prog="tether", parents=[common],
+                    description="Keep AI sessions tethered to a git repository.")
+    parser.add_argument("--version", action="version", version=f"tether {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.register(sub, common)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return EXIT_OK
+        if getattr(args, "directory", None):
+            os.chdir(args.directory)
+        result = args.handler(args)
+    except TetherError as exc:
+        return _fail(exc, want_json)
+    except KeyboardInterrupt:
+        return _fail(TetherError("interrupted", hint="run the command again"), want_json)
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in tether, not a user mistake
+        if os.environ.get("TETHER_DEBUG"):
+            raise
+        error = TetherError(f"internal error: {type(exc).__name__}: {exc}",
+                            hint="rerun with TETHER_DEBUG=1 for a traceback, and report it")
+        error.exit_code = EXIT_INTERNAL
+        error.kind = "internal"
+        return _fail(error, want_json)
+    if result is None:
+        return EXIT_OK
+    if want_json:
+        payload = {"ok": result.exit_code in (EXIT_OK, EXIT_DEGRADED), "schema_version": SCHEMA_VERSION,
+                   "command": args.command, **result.data}
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif result.text:
+        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+    return result.exit_code
+
+
+def _fail(error: TetherError, want_json: bool) -> int:
+    if want_json:
+        payload = {"ok": False, "schema_version": SCHEMA_VERSION, **error.to_dict()}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"Error: {error}\n")
+        if error.hint:
+            sys.stderr.write(f"Hint: {error.hint}\n")
+    return error.exit_code
+
+
+def run() -> None:
+    sys.exit(main())

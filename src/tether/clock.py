@@ -1,0 +1,39 @@
+"""Time in one place, so tests and the demo can pin it (``TETHER_NOW``)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+
+def now() -> datetime:
+    pinned = os.environ.get("TETHER_NOW")
+    if pinned:
+        return parse(pinned)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def stamp(when: datetime | None = None) -> str:
+    """ISO 8601 UTC with a Z, to the second: ``2026-11-21T10:57:04Z``."""
+    return (when or now()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def ago(then: str, reference: datetime) -> str:
+    """'3h ago' style age of an ISO stamp relative to ``reference``."""
+    try:
+        seconds = int((reference - parse(then)).total_seconds())
+    except ValueError:
+        return "at an unknown time"
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"

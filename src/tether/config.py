@@ -1,0 +1,77 @@
+"""The workspace config, ``.tether/tether.toml``: boot halts without it."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+
+from .errors import ConfigMissing, InvalidInput
+
+CONFIG_FILE = "tether.toml"
+DEFAULT_BUDGET = 2000
+
+DEFAULT_TOML = """\
+# tether workspace configuration: see docs/formats.md in the tether documentation.
+# Boot halts without this file; `tether init` recreates it and keeps your records.
+schema = 1
+
+[boot]
+# Token budget of the boot brief (`tether boot --budget N` overrides it).
+budget = 2000
+# Key documents a new session should read, in order (paths from the repository root).
+reading_order = [{reading_order}]
+
+[context]
+# Where `tether close` writes the session context document, from the repository root.
+document = ".tether/CONTEXT.md"
+"""
+
+
+@dataclass
+class Config:
+    budget: int = DEFAULT_BUDGET
+    reading_order: list[str] = field(default_factory=list)
+    context_document: str = ".tether/CONTEXT.md"
+
+
+def _toml():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def parse(data: bytes | None, shown: str) -> Config:
+    if data is None:
+        raise ConfigMissing(f"{shown} is missing", hint="run `tether init` to recreate it (your records are kept)")
+    toml = _toml()
+    try:
+        raw = toml.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{shown}: invalid UTF-8", hint="save the file as UTF-8") from None
+    except toml.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        where = f"{shown}:{match.group(1)}" if match else shown
+        raise InvalidInput(f"{where}: invalid TOML ({str(exc).split(' (at')[0]})",
+                           hint="fix the line, or move the file away and run `tether init`") from None
+    boot = raw.get("boot", {})
+    context = raw.get("context", {})
+    budget = boot.get("budget", DEFAULT_BUDGET)
+    order = boot.get("reading_order", [])
+    document = context.get("document", ".tether/CONTEXT.md")
+    if not isinstance(budget, int) or budget < 100:
+        raise InvalidInput(f"{shown}: boot.budget must be an integer of at least 100, got {budget!r}",
+                           hint="set boot.budget = 2000")
+    if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
+        raise InvalidInput(f"{shown}: boot.reading_order must be a list of paths", hint='reading_order = ["README.md"]')
+    if not isinstance(document, str) or not document.strip():
+        raise InvalidInput(f"{shown}: context.document must be a path", hint='document = ".tether/CONTEXT.md"')
+    return Config(budget=budget, reading_order=order, context_document=document)
+
+
+def default_text(reading_order: list[str]) -> str:
+    import json
+
+    return DEFAULT_TOML.format(reading_order=", ".join(json.dumps(p) for p in reading_order))

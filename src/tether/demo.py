@@ -1,0 +1,108 @@
+"""`tether demo`: a whole session lifecycle in a throwaway repository.
+
+It runs the real ``tether`` commands, as a user would type them, and shows
+their output: init, a bulk task, checkpoints, a session killed mid-task, a
+new session's boot and resume, close with a commit, and boot at that SHA.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+
+def _run(repo: Path, env: dict, *args: str, show: bool = True, check: bool = True) -> str:
+    cmd = [sys.executable, "-m", "tether", *args]
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    if show:
+        print("$ tether " + " ".join(_quote(a) for a in args))
+        out = (proc.stdout + proc.stderr).rstrip()
+        print(textwrap.indent(out, "  ") if out else "  (no output)")
+        print()
+    if check and proc.returncode not in (0, 3):
+        raise SystemExit(f"demo step failed: tether {' '.join(args)} (exit {proc.returncode})")
+    return proc.stdout
+
+
+def _quote(arg: str) -> str:
+    return f'"{arg}"' if (" " in arg or not arg) else arg
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _banner(text: str) -> None:
+    print("=" * 78)
+    print(text)
+    print("=" * 78)
+
+
+def run_demo(keep: bool = False) -> None:
+    base = Path(tempfile.mkdtemp(prefix="tether-demo-"))
+    repo = base / "doc-pipeline"
+    repo.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TETHER_", "GIT_"))}
+    env.update({"GIT_AUTHOR_NAME": "Demo User", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
+                "GIT_COMMITTER_NAME": "Demo User", "GIT_COMMITTER_EMAIL": "demo@example.invalid",
+                "TETHER_DEVICE": "laptop"})
+    try:
+        _git(repo, "init", "-q", "-b", "main")
+        (repo / "README.md").write_text("# doc-pipeline\nSummarise 20 documents into out/.\n")
+        (repo / "docs").mkdir()
+        (repo / "docs" / "architecture.md").write_text("# Architecture\nOne summary file per document.\n")
+        _git(repo, "add", ".")
+        _git(repo, "-c", "user.name=Demo User", "-c", "user.email=demo@example.invalid", "commit", "-q", "-m", "Initial commit")
+
+        _banner("Session 1: set up, start a bulk task, checkpoint as work happens")
+        s1 = {**env, "TETHER_SESSION_ID": "S-demo-1"}
+        _run(repo, s1, "init")
+        items = "\n".join(f"doc{n:02d}.pdf" for n in range(1, 21)) + "\n"
+        (repo / "items.txt").write_text(items)
+        _run(repo, s1, "task", "start", "Process 20 documents", "--id", "T004",
+             "--definition", "Extract a one-paragraph summary of each document in docs/in/ into out/",
+             "--criteria", "out/ has 20 summaries", "--items-file", "items.txt")
+        _run(repo, s1, "note", "phase", "Phase 1: summarising the document set")
+        _run(repo, s1, "note", "gotcha", "doc07.pdf is a scanned image: run OCR before summarising")
+        _run(repo, s1, "note", "dont", "Do not re-summarise finished documents: resume from the checkpoint")
+        _run(repo, s1, "decide", "Summary length?", "--decision", "One paragraph, at most 120 words",
+             "--rationale", "Readers skim; longer summaries were ignored", "--who", "@frans")
+        _run(repo, s1, "checkpoint", "--done", "1-5", "--state", "Docs 1-5 summarised",
+             "--result", "summaries-1-5.md=Five summaries...", "--file", "out/doc01-05.md: summaries",
+             "--next", "Summarise doc06.pdf")
+        _run(repo, s1, "checkpoint", "--done", "6-10", "--state", "Docs 1-10 summarised",
+             "--next", "Summarise doc11.pdf", show=False)
+        print("$ tether checkpoint --done 6-10 ...   (CKP-0002, docs 1-10 complete)\n")
+
+        _banner("Session 1 is killed mid-task (context limit): CKP-0003 was saved just before")
+        _run(repo, s1, "checkpoint", "--done", "11-12", "--state", "Doc 13 partially processed",
+             "--data", "last_output=out/doc13.md", "--next", "Complete doc13.pdf, then 14-20")
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=repo, env=s1)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        print(f"  (session process {child.pid} killed with SIGKILL: nothing was closed, nothing is lost)\n")
+
+        _banner("Session 2: a brand-new session boots from the repository alone")
+        s2 = {**env, "TETHER_SESSION_ID": "S-demo-2"}
+        _run(repo, s2, "boot")
+        _run(repo, s2, "resume")
+        _run(repo, s2, "checkpoint", "--done", "13-20", "--status", "completed", "--state", "All 20 summarised")
+        _run(repo, s2, "close", "--summary", "Summarised all 20 documents", "--completed", "T004",
+             "--next", "Review summaries with @frans", "--commit")
+        print("$ git log -1 --format='%h %s%n%n%(trailers)'")
+        print(textwrap.indent(_git(repo, "log", "-1", "--format=%h %s%n%n%(trailers)").rstrip(), "  "), "\n")
+
+        _banner("Session 3: boot at that commit, from git objects, budget 400 tokens")
+        sha = _git(repo, "rev-parse", "HEAD").strip()
+        _run(repo, s2, "boot", "--sha", sha[:12], "--budget", "400")
+        _run(repo, s2, "index", "--check")
+        print(f"Done. The demo repository was {repo}" + ("" if keep else " (removed)"))
+    finally:
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)

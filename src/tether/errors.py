@@ -1,0 +1,70 @@
+"""Errors raised by tether's core.
+
+Every error a user can cause carries one clear line (``str(error)``), a ``hint``
+saying what to do next, and an ``exit_code`` that adapters (CLI, hooks) use
+as is. The tree::
+
+    TetherError                 exit 1   something the user can fix
+    ├── NoWorkspace             exit 1   no .tether/ above the working directory
+    ├── ConfigMissing           exit 1   .tether/ exists but tether.toml does not (boot halts)
+    ├── NotFound                exit 1   a task, checkpoint or decision id that does not exist
+    ├── InvalidInput            exit 1   a value that cannot be used (bad id, bad item range, ...)
+    ├── Conflict                exit 1   the id is taken, the task is closed, ...
+    └── GitProblem              exit 1   invalid SHA, commit failed
+    UsageError                  exit 2   the command line itself is wrong (adapters raise it)
+    Degraded                    exit 3   the job ran but state has problems (corrupt files, stale index)
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USER = 1
+EXIT_USAGE = 2
+EXIT_DEGRADED = 3
+EXIT_INTERNAL = 70  # an unexpected bug: EX_SOFTWARE from sysexits.h
+
+
+class TetherError(Exception):
+    exit_code = EXIT_USER
+    kind = "error"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def to_dict(self) -> dict:
+        return {"error": str(self), "hint": self.hint, "kind": self.kind, "exit_code": self.exit_code}
+
+
+class NoWorkspace(TetherError):
+    kind = "no_workspace"
+
+
+class ConfigMissing(TetherError):
+    kind = "config_missing"
+
+
+class NotFound(TetherError):
+    kind = "not_found"
+
+
+class InvalidInput(TetherError):
+    kind = "invalid_input"
+
+
+class Conflict(TetherError):
+    kind = "conflict"
+
+
+class GitProblem(TetherError):
+    kind = "git"
+
+
+class UsageError(TetherError):
+    exit_code = EXIT_USAGE
+    kind = "usage"
+
+
+class Degraded(TetherError):
+    exit_code = EXIT_DEGRADED
+    kind = "degraded"

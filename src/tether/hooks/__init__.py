@@ -1,0 +1,1 @@
+"""Adapters that let agent tools call tether at the right moments."""

@@ -1,0 +1,85 @@
+"""Claude Code hooks: warm-start every session, checkpoint before compaction.
+
+Claude Code runs ``tether hook claude-code`` with the event's JSON on stdin
+(fields: session_id, transcript_path, cwd, hook_event_name, and per event
+source, trigger, reason). A hook must never break the session: outside a
+workspace, or for events tether does not handle, it exits 0 and prints
+nothing. Exit code 2 means "block" to Claude Code, so tether never uses it
+here; failures exit 1 with one line on stderr, which Claude Code shows.
+"""
+
+from __future__ import annotations
+
+import json
+
+# Claude Code caps a hook's additionalContext at 10,000 characters.
+CONTEXT_LIMIT = 10_000
+
+
+def _event_name(event: dict) -> str:
+    # Claude Code sends hook_event_name; some hook loggers record it as "event".
+    return str(event.get("hook_event_name") or event.get("event") or "")
+
+
+def handle(stdin, stdout, stderr) -> int:
+    from ..errors import NoWorkspace, TetherError
+    from ..workspace import Workspace
+
+    raw = stdin.read()
+    try:
+        event = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        stderr.write(f"tether: hook input is not JSON ({exc.msg} at line {exc.lineno}); nothing was recorded\n")
+        return 1
+    if not isinstance(event, dict):
+        stderr.write("tether: hook input must be a JSON object; nothing was recorded\n")
+        return 1
+    name = _event_name(event)
+    if name not in ("SessionStart", "PreCompact", "SessionEnd"):
+        return 0
+    try:
+        ws = Workspace.open(event.get("cwd") or None)
+    except NoWorkspace:
+        return 0  # tether is not set up in this project: stay out of the way
+    if event.get("session_id"):
+        ws.session_id = str(event["session_id"])
+    try:
+        if name == "SessionStart":
+            return _session_start(ws, event, stdout)
+        if name == "PreCompact":
+            return _pre_compact(ws, event)
+        ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
+        return 0
+    except TetherError as exc:
+        stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
+        return 1
+
+
+def _session_start(ws, event: dict, stdout) -> int:
+    from ..session import boot
+
+    brief = boot(ws, max_chars=CONTEXT_LIMIT)
+    text = brief.text
+    if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
+        text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
+    ws.event("session_start", source=event.get("source"), transcript=event.get("transcript_path"),
+             degraded=brief.degraded)
+    payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
+    stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _pre_compact(ws, event: dict) -> int:
+    trigger = event.get("trigger") or "unknown"
+    task_id = ws.active_task_id()
+    saved = None
+    if task_id is not None:
+        previous = ws.store.latest_checkpoint(task_id)
+        state = previous.current_state if previous else ""
+        ckp = ws.checkpoint(task_id, state=state or "Context compaction started",
+                            next_actions=list(previous.next) if previous else [],
+                            note=f"Automatic checkpoint before context compaction (trigger: {trigger})."
+                            + (f" Instructions: {event['custom_instructions']}" if event.get("custom_instructions") else ""))
+        saved = ckp.name
+    ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
+    return 0

@@ -1,0 +1,251 @@
+"""The records tether keeps, and how each reads and writes as a file.
+
+Pure data: no I/O here. A record's front matter is the truth machines read;
+its Markdown body is a rendering for people, regenerated on every write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .parsing import ParseError, dump_front_matter, load_front_matter
+
+TASK_KINDS = ("steps", "items")
+TASK_STATUSES = ("open", "complete", "archived")
+CHECKPOINT_STATUSES = ("in_progress", "completed", "blocked")
+NOTE_KINDS = ("phase", "gotcha", "dont", "blocker", "note")
+NOTE_TITLES = {
+    "phase": "Where we are",
+    "gotcha": "Gotchas",
+    "dont": "What NOT to do",
+    "blocker": "Blockers",
+    "note": "Notes",
+}
+
+
+# -- item ranges -------------------------------------------------------------
+
+def format_ranges(numbers: list[int] | set[int]) -> str:
+    """{1,2,3,5} -> '1-3,5'."""
+    out: list[str] = []
+    values = sorted(set(numbers))
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def parse_ranges(text: str) -> set[int]:
+    """'1-3,5' -> {1,2,3,5}; raises ValueError on anything else."""
+    result: set[int] = set()
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        low, sep, high = part.partition("-")
+        start, end = int(low), int(high) if sep else int(low)
+        if start < 1 or end < start:
+            raise ValueError(part)
+        result.update(range(start, end + 1))
+    return result
+
+
+def _require(meta: dict, path: str, key: str, kind: type | tuple = str):
+    if key not in meta:
+        raise ParseError(path, None, f"missing required field '{key}' in front matter")
+    value = meta[key]
+    if not isinstance(value, kind):
+        raise ParseError(path, None, f"field '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _str_list(meta: dict, path: str, key: str) -> list[str]:
+    value = meta.get(key) or []
+    if not isinstance(value, list):
+        raise ParseError(path, None, f"field '{key}' must be a list")
+    return [str(v) for v in value]
+
+
+# -- tasks -------------------------------------------------------------------
+
+@dataclass
+class Task:
+    id: str
+    title: str
+    created: str
+    kind: str = "steps"
+    units: list[str] = field(default_factory=list)
+    definition: str = ""
+    criteria: list[str] = field(default_factory=list)
+    status: str = "open"
+    closed: str | None = None
+    created_by: str | None = None
+
+    @property
+    def unit_name(self) -> str:
+        return "item" if self.kind == "items" else "step"
+
+    def to_text(self) -> str:
+        meta = {
+            "id": self.id, "title": self.title, "status": self.status, "kind": self.kind,
+            "created": self.created, "closed": self.closed, "created_by": self.created_by,
+            "definition": self.definition, "criteria": self.criteria, "units": self.units,
+        }
+        lines = [f"# Task: {self.title}", "", f"**ID:** {self.id}  ", f"**Status:** {self.status}  ",
+                 f"**Created:** {self.created}", "", "## Task Definition", self.definition or self.title, ""]
+        if self.criteria:
+            lines += ["## Success Criteria", *[f"- {c}" for c in self.criteria], ""]
+        if self.units:
+            lines += [f"## {self.unit_name.capitalize()}s", *[f"{n}. {u}" for n, u in enumerate(self.units, 1)], ""]
+        lines += ["## Resume Command", f"`tether resume {self.id}`", ""]
+        return dump_front_matter(meta, "\n".join(lines))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str) -> "Task":
+        meta, _ = load_front_matter(data, path)
+        kind = meta.get("kind", "steps")
+        status = meta.get("status", "open")
+        if kind not in TASK_KINDS:
+            raise ParseError(path, None, f"field 'kind' must be one of {', '.join(TASK_KINDS)}")
+        if status not in TASK_STATUSES:
+            raise ParseError(path, None, f"field 'status' must be one of {', '.join(TASK_STATUSES)}")
+        return cls(
+            id=_require(meta, path, "id"), title=_require(meta, path, "title"),
+            created=str(_require(meta, path, "created", (str, object))), kind=kind,
+            units=_str_list(meta, path, "units"), definition=str(meta.get("definition") or ""),
+            criteria=_str_list(meta, path, "criteria"), status=status,
+            closed=meta.get("closed"), created_by=meta.get("created_by"),
+        )
+
+
+# -- checkpoints -------------------------------------------------------------
+
+@dataclass
+class Checkpoint:
+    id: str            # CKP-0004: what people say
+    name: str          # CKP-0004-7kq2mx: the file stem, unique even after merges
+    task: str
+    number: int
+    created: str
+    status: str = "in_progress"
+    done: str = ""     # cumulative units done, as ranges: '1-12'
+    current_state: str = ""
+    key_data: dict = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    next: list[str] = field(default_factory=list)
+    note: str = ""
+    results: list[str] = field(default_factory=list)
+    device: str | None = None
+    session: str | None = None
+
+    @property
+    def done_set(self) -> set[int]:
+        return parse_ranges(self.done) if self.done else set()
+
+    def to_text(self, task: Task) -> str:
+        meta = {k: v for k, v in asdict(self).items()}
+        done = self.done_set
+        total = len(task.units)
+        lines = [f"# Checkpoint: {task.title}", "", f"**ID:** {self.id}  ", f"**Task:** {task.id}  ",
+                 f"**Created:** {self.created}  ", f"**Device:** {self.device or 'unknown'}  ",
+                 f"**Status:** {self.status}  "]
+        if total:
+            lines.append(f"**Progress:** {len(done & set(range(1, total + 1)))} of {total} complete")
+        lines += ["", "## Task Definition", task.definition or task.title, "", "## Progress"]
+        lines += _progress_lines(task, done)
+        lines += ["", "## Current State", self.current_state or "(not recorded)", ""]
+        if self.key_data:
+            lines += ["## Key Data", *[f"- {k}: {v}" for k, v in sorted(self.key_data.items())], ""]
+        if self.files:
+            lines += ["## Files Modified", *[f"- {f}" for f in self.files], ""]
+        if self.results:
+            lines += ["## Intermediate Results", *[f"- {r}" for r in self.results], ""]
+        if self.next:
+            lines += ["## Next Actions", *[f"{n}. {a}" for n, a in enumerate(self.next, 1)], ""]
+        if self.note:
+            lines += ["## Note", self.note, ""]
+        lines += ["## Resume Command", f"`tether resume {task.id}` (continues from {self.id})", ""]
+        return dump_front_matter(meta, "\n".join(lines))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str) -> "Checkpoint":
+        meta, _ = load_front_matter(data, path)
+        number = _require(meta, path, "number", int)
+        done = str(meta.get("done") or "")
+        try:
+            parse_ranges(done)
+        except ValueError:
+            raise ParseError(path, None, f"field 'done' is not a list of ranges like '1-12,15': {done!r}") from None
+        key_data = meta.get("key_data") or {}
+        if not isinstance(key_data, dict):
+            raise ParseError(path, None, "field 'key_data' must be a mapping")
+        return cls(
+            id=_require(meta, path, "id"), name=_require(meta, path, "name"), task=_require(meta, path, "task"),
+            number=number, created=str(_require(meta, path, "created", (str, object))),
+            status=str(meta.get("status") or "in_progress"), done=done,
+            current_state=str(meta.get("current_state") or ""), key_data={str(k): str(v) for k, v in key_data.items()},
+            files=_str_list(meta, path, "files"), next=_str_list(meta, path, "next"),
+            note=str(meta.get("note") or ""), results=_str_list(meta, path, "results"),
+            device=meta.get("device"), session=meta.get("session"),
+        )
+
+
+def _progress_lines(task: Task, done: set[int]) -> list[str]:
+    total = len(task.units)
+    if not total:
+        return ["(free-form task: no steps or items defined)"]
+    label = task.unit_name.capitalize()
+    if total <= 60:
+        return [f"- [{'x' if n in done else ' '}] {label} {n}: {u}" + ("" if n in done else " - PENDING")
+                for n, u in enumerate(task.units, 1)]
+    pending = sorted(set(range(1, total + 1)) - done)
+    lines = [f"- [x] {label}s {format_ranges(done)}" if done else f"- [ ] no {task.unit_name}s done yet"]
+    if pending:
+        lines.append(f"- [ ] {label}s {format_ranges(pending)} - PENDING (next: {pending[0]}. {task.units[pending[0] - 1]})")
+    return lines
+
+
+# -- decisions and context entries -------------------------------------------
+
+@dataclass
+class Decision:
+    id: str
+    question: str
+    decision: str
+    when: str
+    rationale: str = ""
+    who: str | None = None
+    task: str | None = None
+
+    def to_text(self) -> str:
+        meta = asdict(self)
+        lines = [f"# Decision: {self.question}", "", f"**ID:** {self.id}  ", f"**When:** {self.when}  ",
+                 f"**Who:** {self.who or 'unknown'}", "", "## Decision", self.decision, ""]
+        if self.rationale:
+            lines += ["## Rationale", self.rationale, ""]
+        return dump_front_matter(meta, "\n".join(lines))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str) -> "Decision":
+        meta, _ = load_front_matter(data, path)
+        return cls(
+            id=_require(meta, path, "id"), question=_require(meta, path, "question"),
+            decision=_require(meta, path, "decision"), when=str(_require(meta, path, "when", (str, object))),
+            rationale=str(meta.get("rationale") or ""), who=meta.get("who"), task=meta.get("task"),
+        )
+
+
+@dataclass
+class Note:
+    """One entry of the session context document: a phase, gotcha, don't, blocker or note."""
+
+    id: str
+    kind: str
+    text: str
+    at: str
+    by: str | None = None
+    resolved: str | None = None  # when it stopped applying
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,333 @@
+"""Boot and close (seeds 002 and 003): the two ends of every session.
+
+Boot reconstructs the state from the repository (the working tree, or one
+commit's tree with ``sha``) and declares readiness within a token budget.
+Its cost depends on open tasks and fixed caps, never on history: it lists
+``open/`` instead of every task, reads one checkpoint per open task, the
+newest decisions by name, and the tail of the event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import clock
+from .brief import Rendered, Section, render
+from .config import CONFIG_FILE, Config, parse
+from .errors import GitProblem, InvalidInput, NotFound
+from .parsing import Problem
+from .records import Decision, Note
+from .store.files import FileStore, loads_latest
+from .tasks import Resume, resume_point
+
+MAX_DECISIONS = 5
+MAX_TASKS = 10
+MAX_NOTES = 8
+MAX_NEXT = 8
+
+
+@dataclass
+class Snapshot:
+    """Everything a brief says, gathered once; render it at any budget."""
+
+    source: str                      # "worktree" or "commit"
+    sha: str | None
+    branch: str | None
+    changed: list[str] | None        # tether files that differ from HEAD; None when not checked
+    config: Config
+    latest: dict | None
+    latest_source: str | None
+    tasks: list[Resume]
+    active: str | None
+    decisions: list[Decision]
+    decisions_total: int
+    notes: list[Note]
+    last_end: dict | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _latest_progress(store: FileStore) -> tuple[dict | None, str | None]:
+    latest = loads_latest(store.read_file("progress/LATEST.json"), store.shown("progress/LATEST.json"), store.problems)
+    if latest is not None:
+        return latest, store.shown("progress/LATEST.json")
+    dates = store.progress_dates()
+    if not dates:
+        return None, None
+    rel = f"progress/{dates[-1]}.md"
+    text = (store.read_file(rel) or b"").decode("utf-8", "replace")
+    summaries = [line.split("**Summary:**", 1)[1].strip() for line in text.splitlines() if "**Summary:**" in line]
+    summary = summaries[-1] if summaries else text.strip().splitlines()[-1] if text.strip() else ""
+    return {"date": dates[-1], "file": store.shown(rel), "summary": summary, "next_steps": []}, store.shown(rel)
+
+
+def gather(store: FileStore, config: Config, *, source: str, sha: str | None, branch: str | None,
+           changed: list[str] | None, active_hint: str | None) -> Snapshot:
+    latest, latest_source = _latest_progress(store)
+    resumes: list[Resume] = []
+    for task_id in store.open_task_ids():
+        try:
+            task = store.load_task(task_id)
+        except NotFound:
+            store.problems.append(Problem(store.shown(f"open/{task_id}"), None, "open marker without a task"))
+            continue
+        except Exception as exc:
+            if getattr(exc, "problem", None) is None:
+                raise
+            store.problems.append(exc.problem)
+            continue
+        if task.status != "open":
+            store.problems.append(Problem(store.shown(f"open/{task_id}"), None,
+                                          f"marker says open but the task is {task.status}; run `tether index --repair`"))
+            continue
+        resumes.append(resume_point(task, store.latest_checkpoint(task_id)))
+    # Active: this machine's choice, else the task with the newest checkpoint.
+    resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
+    ids = [r.task.id for r in resumes]
+    active = active_hint if active_hint in ids else (ids[0] if ids else None)
+    decision_ids = store.decision_ids()
+    decisions: list[Decision] = []
+    for decision_id in decision_ids[-MAX_DECISIONS:]:
+        try:
+            decisions.append(store.load_decision(decision_id))
+        except Exception as exc:
+            if getattr(exc, "problem", None) is None:
+                raise
+            store.problems.append(exc.problem)
+    notes = [n for n in store.notes() if not n.resolved]
+    ends = [e for e in store.recent_events(20) if e.get("event") in ("session_end", "session_close")]
+    return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
+                    latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
+                    decisions_total=len(decision_ids), notes=notes, last_end=ends[-1] if ends else None,
+                    problems=list(store.problems))
+
+
+def snapshot(ws, sha: str | None = None) -> Snapshot:
+    from . import git
+
+    if sha is None:
+        config = ws.config
+        head = git.head_sha(ws.root)
+        changed = None
+        try:
+            changed = git.changed_paths(ws.root, ".tether")
+        except git.GitError as exc:
+            ws.store.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
+        active = (ws.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+        return gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root),
+                      changed=changed, active_hint=active)
+    try:
+        full = git.resolve_commit(ws.root, sha)
+    except git.GitError as exc:
+        raise GitProblem(str(exc), hint="run `git rev-parse HEAD` (or `git log --oneline`) for a valid SHA") from None
+    from .store.trees import CommitTree
+
+    tree = CommitTree(ws.root, full, ".tether")
+    try:
+        store = FileStore(tree, label=".tether")
+        config = parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}")
+        return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
+    finally:
+        tree.close()
+
+
+def _when(stamp: str | None) -> str:
+    return (stamp or "?").replace("T", " ")[:16]
+
+
+def sections(snap: Snapshot) -> tuple[str, list[Section]]:
+    sha = snap.sha[:12] if snap.sha else "no commits yet"
+    where = f"commit {sha}" + (f" on {snap.branch}" if snap.branch else "")
+    title = f"# tether boot: {where}"
+    if snap.source == "commit":
+        state = "Reconstructed from the commit's tree (git objects, no checkout)."
+    elif snap.changed is None:
+        state = "Could not compare tether's files with HEAD."
+    elif snap.changed:
+        state = f"tether's files differ from HEAD: {len(snap.changed)} changed or uncommitted (`git status .tether`)."
+    else:
+        state = "tether's files match HEAD."
+    out = [Section("state", None, [state], priority=0)]
+    if snap.problems:
+        out.append(Section("problems", "## Problems (degraded: fix these files)",
+                           [f"- {p}" for p in snap.problems[:10]], priority=1,
+                           more="tether index --check", hidden=max(0, len(snap.problems) - 10)))
+    if snap.latest:
+        lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
+        out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
+    else:
+        out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
+    task_lines = []
+    for resume in snap.tasks[:MAX_TASKS]:
+        mark = "ACTIVE " if resume.task.id == snap.active else ""
+        task_lines.append(f"- {mark}{resume.message()}")
+    if not task_lines:
+        task_lines = ["- No open tasks."]
+    out.append(Section("open_tasks", f"## Open tasks ({len(snap.tasks)})", task_lines, priority=3,
+                       more="tether task list", hidden=max(0, len(snap.tasks) - MAX_TASKS)))
+    next_steps = [str(s) for s in (snap.latest or {}).get("next_steps", []) or []]
+    if next_steps:
+        out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps[:MAX_NEXT]], priority=4,
+                           more="tether log", hidden=max(0, len(next_steps) - MAX_NEXT)))
+    for key, kind, heading, priority in (("blockers", "blocker", "## Blockers", 5), ("donts", "dont", "## What NOT to do", 6),
+                                         ("gotchas", "gotcha", "## Gotchas", 7), ("phase", "phase", "## Where we are", 3),
+                                         ("notes", "note", "## Notes", 11)):
+        chosen = [n for n in snap.notes if n.kind == kind]
+        if kind == "phase":
+            chosen = chosen[-1:]
+        if chosen:
+            shown = chosen[-MAX_NOTES:]
+            out.append(Section(key, heading, [f"- {n.text}" for n in shown], priority=priority,
+                               more="tether note list", hidden=len(chosen) - len(shown)))
+    if snap.decisions:
+        lines = [f"- {d.question} -> {d.decision} ({d.who or 'unknown'}, {d.when[:10]}; {d.id})"
+                 for d in reversed(snap.decisions)]
+        out.append(Section("decisions", f"## Recent decisions ({snap.decisions_total} in all)", lines, priority=8,
+                           more="tether decide --list", hidden=snap.decisions_total - len(snap.decisions)))
+    reading = [".tether/CONTEXT.md", *snap.config.reading_order]
+    out.append(Section("reading_order", "## Reading order",
+                       [f"{i}. {p}" for i, p in enumerate(dict.fromkeys(reading), 1)], priority=9, more="tether config"))
+    out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
+    order = ["state", "problems", "phase", "last_progress", "open_tasks", "next_steps", "blockers", "donts",
+             "gotchas", "decisions", "notes", "reading_order", "plan"]
+    out.sort(key=lambda s: order.index(s.key))
+    return title, out
+
+
+def _plan(snap: Snapshot) -> list[str]:
+    steps = []
+    if snap.problems:
+        steps.append(f"Repair the {len(snap.problems)} problem(s) listed above (state is degraded).")
+    if snap.changed:
+        steps.append("Review tether's uncommitted changes (`git status .tether`) and commit or close them.")
+    active = next((r for r in snap.tasks if r.task.id == snap.active), None)
+    if active:
+        steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
+                     " (`tether resume`), checkpoint every few items.")
+    for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
+        if not active or step != active.task.id:
+            steps.append(f"Then: {step}")
+    blockers = [n for n in snap.notes if n.kind == "blocker"]
+    if blockers:
+        steps.append(f"Clear the blocker: {blockers[-1].text}")
+    steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
+    return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
+
+
+@dataclass
+class Brief:
+    snapshot: Snapshot
+    rendered: Rendered
+    budget: int
+
+    @property
+    def text(self) -> str:
+        return self.rendered.text
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.snapshot.problems)
+
+    def to_dict(self) -> dict:
+        snap = self.snapshot
+        return {
+            "source": snap.source, "sha": snap.sha, "branch": snap.branch, "changed": snap.changed,
+            "latest": snap.latest, "latest_source": snap.latest_source, "active": snap.active,
+            "tasks": [r.to_dict() for r in snap.tasks],
+            "decisions": [d.__dict__ for d in snap.decisions], "decisions_total": snap.decisions_total,
+            "notes": [n.to_dict() for n in snap.notes], "reading_order": snap.config.reading_order,
+            "problems": [p.to_dict() for p in snap.problems], "degraded": self.degraded,
+            "budget": self.budget, "tokens": self.rendered.tokens, "omitted": self.rendered.omitted,
+            "omitted_commands": self.rendered.commands, "text": self.text,
+        }
+
+
+def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None) -> Brief:
+    snap = snapshot(ws, sha)
+    budget = budget if budget is not None else snap.config.budget
+    if budget < 100:
+        raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
+    title, parts = sections(snap)
+    return Brief(snap, render(title, parts, budget, max_chars), budget)
+
+
+# -- close ------------------------------------------------------------------------
+
+def write_generated(ws, snap: Snapshot | None = None) -> None:
+    """Regenerate the session context document and the index manifest."""
+    from . import contextdoc, manifest
+
+    snap = snap or snapshot(ws)
+    doc_path = ws.root / snap.config.context_document
+    existing = doc_path.read_text(encoding="utf-8") if doc_path.is_file() else None
+    tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
+    decisions = ws.decisions(limit=10)
+    text = contextdoc.merge(existing, contextdoc.blocks(
+        updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
+        next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
+        decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
+    from .fsio import write_atomic
+
+    write_atomic(doc_path, text)
+    manifest.write(ws.store)
+
+
+@dataclass
+class CloseResult:
+    date: str
+    file: str
+    latest: dict
+    completed: list[str]
+    commit: str | None
+    context_document: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
+    from . import git
+    from .tasks import set_status
+
+    summary = " ".join(summary.split())
+    if not summary:
+        raise InvalidInput("a close needs a summary of the session", hint='tether close --summary "what was done"')
+    completed = [c.strip() for item in completed for c in item.split(",") if c.strip()]
+    next_steps = [s.strip() for s in next_steps if s.strip()]
+    config = ws.config
+    tasks = [ws.store.load_task(task_id) for task_id in completed]  # every id checked before anything is written
+    with ws.store.lock("close"):
+        now = clock.now()
+        sha = git.head_sha(ws.root)
+        for task in tasks:
+            if task.status != "complete":
+                set_status(ws.store, task, "complete")
+        date = f"{now:%Y-%m-%d}"
+        section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
+                   "", f"**Summary:** {summary}"]
+        if tasks:
+            section.append("**Completed:** " + ", ".join(f"{t.id} ({t.title})" for t in tasks))
+        if next_steps:
+            section += ["**Next steps:**", *[f"- {s}" for s in next_steps]]
+        file = ws.store.append_progress(date, "\n".join(section))
+        latest = {"date": date, "file": file, "sha": sha, "summary": summary, "next_steps": next_steps,
+                  "completed": [t.id for t in tasks], "session": ws.session_id, "generated_at": clock.stamp(now)}
+        import json
+
+        ws.store.write_file("progress/LATEST.json", json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        ws.event("session_close", summary=summary, completed=latest["completed"], next_steps=next_steps, sha=sha)
+        write_generated(ws)
+        commit_sha = None
+        if commit:
+            paths = [".tether"]
+            doc = config.context_document
+            if not doc.startswith(".tether/"):
+                paths.append(doc)
+            try:
+                commit_sha = git.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
+                                              {"Tether-Session": ws.session_id})
+            except git.GitError as exc:
+                raise GitProblem(f"the session was closed but not committed: {exc}",
+                                 hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
+    return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,
+                       context_document=str(Path(config.context_document)))

@@ -1,0 +1,140 @@
+"""The storage interface: everything tether's core asks of a backend.
+
+The core (tasks, session, brief) talks only to :class:`Store`. Each backend
+implements it; ``tests/test_store_contract.py`` runs one contract suite
+against every backend. A read-only backend (a commit's tree) raises
+:class:`ReadOnly` from every write.
+
+Reads that meet a corrupt file raise :class:`tether.parsing.ParseError`;
+listing methods never raise for one bad record, they skip it and append a
+:class:`tether.parsing.Problem` to ``store.problems`` so callers can report it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable, Iterator
+
+from ..errors import TetherError
+from ..parsing import Problem
+from ..records import Checkpoint, Decision, Note, Task
+
+
+class ReadOnly(TetherError):
+    kind = "read_only"
+
+
+class Store(ABC):
+    readonly: bool = False
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    # -- workspace files ----------------------------------------------------
+    @abstractmethod
+    def read_file(self, rel: str) -> bytes | None:
+        """Raw bytes of a workspace file (config, CONTEXT.md, index.json), or None."""
+
+    @abstractmethod
+    def write_file(self, rel: str, data: bytes | str) -> None:
+        """Atomically replace a workspace file."""
+
+    # -- tasks --------------------------------------------------------------
+    @abstractmethod
+    def create_task(self, task: Task) -> None:
+        """Store a new task and mark it open; Conflict if the id is taken."""
+
+    @abstractmethod
+    def save_task(self, task: Task) -> None:
+        """Rewrite an existing task (status changes); keeps the open index in step."""
+
+    @abstractmethod
+    def load_task(self, task_id: str) -> Task:
+        """The task, NotFound if absent, ParseError if corrupt."""
+
+    @abstractmethod
+    def task_ids(self) -> list[str]:
+        """Every task id, sorted."""
+
+    @abstractmethod
+    def open_task_ids(self) -> list[str]:
+        """Ids of open tasks, sorted, without reading closed ones (boot depends on it)."""
+
+    # -- checkpoints --------------------------------------------------------
+    @abstractmethod
+    def add_checkpoint(self, task_id: str,
+                       build: Callable[[Checkpoint | None, int, str], Checkpoint],
+                       render: Callable[[Checkpoint], str]) -> Checkpoint:
+        """Number and store a checkpoint atomically.
+
+        ``build(previous, number, name)`` makes the checkpoint from the latest
+        one while the task is locked, so concurrent writers never share a
+        number and never lose each other's progress.
+        """
+
+    @abstractmethod
+    def checkpoint_names(self, task_id: str) -> list[str]:
+        """File stems (``CKP-0004-7kq2mx``) in checkpoint order."""
+
+    @abstractmethod
+    def load_checkpoint(self, task_id: str, name: str) -> Checkpoint: ...
+
+    def latest_checkpoint(self, task_id: str) -> Checkpoint | None:
+        """The newest readable checkpoint; corrupt newer ones become problems."""
+        for name in reversed(self.checkpoint_names(task_id)):
+            try:
+                return self.load_checkpoint(task_id, name)
+            except Exception as exc:  # ParseError: report, fall back to an older one
+                problem = getattr(exc, "problem", None)
+                if problem is None:
+                    raise
+                self.problems.append(problem)
+        return None
+
+    @abstractmethod
+    def save_result(self, task_id: str, name: str, data: bytes) -> str:
+        """Cache an intermediate result; returns its workspace-relative path."""
+
+    # -- decisions, notes, events -------------------------------------------
+    @abstractmethod
+    def add_decision(self, decision: Decision) -> None: ...
+
+    @abstractmethod
+    def decision_ids(self) -> list[str]:
+        """Oldest first (ids start with their date)."""
+
+    @abstractmethod
+    def load_decision(self, decision_id: str) -> Decision: ...
+
+    @abstractmethod
+    def append_note(self, entry: dict) -> None:
+        """Append a context entry or a resolution ``{"resolve": id, "at": ...}``."""
+
+    @abstractmethod
+    def notes(self) -> list[Note]:
+        """Context entries in order, resolutions applied."""
+
+    @abstractmethod
+    def append_event(self, event: dict) -> None: ...
+
+    @abstractmethod
+    def recent_events(self, limit: int) -> list[dict]:
+        """The last ``limit`` events, oldest first, without reading the whole log."""
+
+    # -- progress -----------------------------------------------------------
+    @abstractmethod
+    def append_progress(self, date: str, section: str) -> str:
+        """Append a section to the dated log; returns its workspace-relative path."""
+
+    @abstractmethod
+    def progress_dates(self) -> list[str]:
+        """Dates (YYYY-MM-DD) with a progress log, oldest first."""
+
+    # -- locks and enumeration ----------------------------------------------
+    @abstractmethod
+    def lock(self, name: str):
+        """A context manager holding an exclusive lock named ``name``."""
+
+    @abstractmethod
+    def state_files(self) -> Iterator[tuple[str, bytes]]:
+        """Every tracked state file (workspace-relative path, bytes), sorted by path."""

@@ -1,0 +1,221 @@
+"""The file layout of a workspace: the source of truth, in plain files.
+
+One file per record, append-only logs, collision-free names: two branches
+that each add records merge in git without conflicts. ``open/<task-id>``
+holds one empty marker per open task, a tracked index that lets boot find
+open tasks without reading closed ones (markers are only ever added or
+removed, never edited, so they merge cleanly too).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator
+
+from .. import ids
+from ..errors import Conflict, NotFound
+from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
+from ..records import Checkpoint, Decision, Note, Task
+from .base import ReadOnly, Store
+
+CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Paths that are derived or per-machine: never part of the tracked state.
+UNTRACKED_DIRS = ("locks/", "local/", "cache/")
+MANIFEST = "index.json"
+
+
+def checkpoint_number(name: str) -> int:
+    match = CKP_RE.match(name)
+    return int(match.group(1)) if match else -1
+
+
+class FileStore(Store):
+    def __init__(self, tree, label: str = ".tether") -> None:
+        super().__init__()
+        self.tree = tree
+        self.readonly = tree.readonly
+        self.label = label  # how paths are shown to people
+
+    def shown(self, rel: str) -> str:
+        return f"{self.label}/{rel}"
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ReadOnly("this store is a commit's snapshot and cannot be changed",
+                           hint="run the command without --sha to change the working tree")
+
+    # -- workspace files ----------------------------------------------------
+    def read_file(self, rel: str) -> bytes | None:
+        return self.tree.read(rel)
+
+    def write_file(self, rel: str, data: bytes | str) -> None:
+        self._writable()
+        self.tree.write(rel, data)
+
+    # -- tasks --------------------------------------------------------------
+    def create_task(self, task: Task) -> None:
+        self._writable()
+        if not self.tree.create(f"tasks/{task.id}/task.md", task.to_text()):
+            raise Conflict(f"task {task.id} already exists", hint="choose another id, or omit --id for a generated one")
+        if task.status == "open":
+            self.tree.create(f"open/{task.id}", "")
+
+    def save_task(self, task: Task) -> None:
+        self._writable()
+        self.tree.write(f"tasks/{task.id}/task.md", task.to_text())
+        if task.status == "open":
+            self.tree.create(f"open/{task.id}", "")
+        else:
+            self.tree.remove(f"open/{task.id}")
+
+    def load_task(self, task_id: str) -> Task:
+        rel = f"tasks/{task_id}/task.md"
+        data = self.tree.read(rel) if ids.valid_id(task_id) else None
+        if data is None:
+            raise NotFound(f"no task {task_id}", hint="run `tether task list --all` to see task ids")
+        task = Task.from_bytes(data, self.shown(rel))
+        if task.id != task_id:
+            raise ParseError(self.shown(rel), None, f"id field says {task.id!r} but the folder is {task_id!r}")
+        return task
+
+    def task_ids(self) -> list[str]:
+        return [n for n in self.tree.list("tasks") if ids.valid_id(n)]
+
+    def open_task_ids(self) -> list[str]:
+        return [n for n in self.tree.list("open") if ids.valid_id(n)]
+
+    # -- checkpoints --------------------------------------------------------
+    def checkpoint_names(self, task_id: str) -> list[str]:
+        names = [n[:-3] for n in self.tree.list(f"tasks/{task_id}/checkpoints") if n.endswith(".md")]
+        names = [n for n in names if CKP_RE.match(n)]
+        return sorted(names, key=lambda n: (checkpoint_number(n), n))
+
+    def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
+        rel = f"tasks/{task_id}/checkpoints/{name}.md"
+        data = self.tree.read(rel)
+        if data is None:
+            raise NotFound(f"no checkpoint {name} in task {task_id}",
+                           hint=f"run `tether task status {task_id}` to list its checkpoints")
+        return Checkpoint.from_bytes(data, self.shown(rel))
+
+    def add_checkpoint(self, task_id: str, build: Callable, render: Callable) -> Checkpoint:
+        self._writable()
+        with self.tree.lock(f"task-{task_id}"):
+            names = self.checkpoint_names(task_id)
+            previous = self.latest_checkpoint(task_id)
+            number = max((checkpoint_number(n) for n in names), default=0) + 1
+            while True:
+                # The random suffix keeps names unique when two branches both add
+                # checkpoint N to one task; the lock keeps numbers unique here.
+                name = f"CKP-{number:04d}-{ids.random_suffix()}"
+                checkpoint = build(previous, number, name)
+                if self.tree.create(f"tasks/{task_id}/checkpoints/{name}.md", render(checkpoint)):
+                    return checkpoint
+
+    def save_result(self, task_id: str, name: str, data: bytes) -> str:
+        self._writable()
+        if not ids.valid_id(name):
+            from ..errors import InvalidInput
+            raise InvalidInput(f"invalid result name {name!r}", hint="use letters, digits, '.', '_' and '-' only")
+        rel = f"tasks/{task_id}/intermediate/{name}"
+        self.tree.write(rel, data)
+        return self.shown(rel)
+
+    # -- decisions ------------------------------------------------------------
+    def add_decision(self, decision: Decision) -> None:
+        self._writable()
+        if not self.tree.create(f"decisions/{decision.id}.md", decision.to_text()):
+            raise Conflict(f"decision {decision.id} already exists", hint="omit --id for a generated one")
+
+    def decision_ids(self) -> list[str]:
+        return [n[:-3] for n in self.tree.list("decisions") if n.endswith(".md")]
+
+    def load_decision(self, decision_id: str) -> Decision:
+        rel = f"decisions/{decision_id}.md"
+        data = self.tree.read(rel) if ids.valid_id(decision_id) else None
+        if data is None:
+            raise NotFound(f"no decision {decision_id}", hint="run `tether decide --list` to see decision ids")
+        return Decision.from_bytes(data, self.shown(rel))
+
+    # -- notes (context entries) ------------------------------------------------
+    def append_note(self, entry: dict) -> None:
+        self._writable()
+        self.tree.append("context.jsonl", canonical_json(entry) + "\n")
+
+    def notes(self) -> list[Note]:
+        data = self.tree.read("context.jsonl") or b""
+        entries: dict[str, Note] = {}
+        resolved: dict[str, str] = {}
+        for row in iter_jsonl(data, self.shown("context.jsonl"), self.problems):
+            if "resolve" in row:
+                resolved[str(row["resolve"])] = str(row.get("at", ""))
+            elif {"id", "kind", "text", "at"} <= row.keys():
+                entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
+                                               str(row["at"]), row.get("by"))
+            else:
+                self.problems.append(Problem(self.shown("context.jsonl"), None, f"entry without id/kind/text/at: {row}"))
+        for note_id, when in resolved.items():
+            if note_id in entries:
+                entries[note_id].resolved = when
+        # Union merges may interleave lines from two branches: order by time.
+        return sorted(entries.values(), key=lambda n: (n.at, n.id))
+
+    # -- events ------------------------------------------------------------------
+    def append_event(self, event: dict) -> None:
+        self._writable()
+        self.tree.append("memory/events.jsonl", canonical_json(event) + "\n")
+
+    def recent_events(self, limit: int) -> list[dict]:
+        if limit <= 0:
+            return []
+        budget = 2048 * limit
+        data = self.tree.tail("memory/events.jsonl", budget)
+        rows = list(iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems, first_line=0))
+        rows.sort(key=lambda e: str(e.get("at", "")))
+        return rows[-limit:]
+
+    def all_events(self) -> Iterator[dict]:
+        data = self.tree.read("memory/events.jsonl") or b""
+        yield from iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems)
+
+    # -- progress ------------------------------------------------------------------
+    def append_progress(self, date: str, section: str) -> str:
+        self._writable()
+        rel = f"progress/{date}.md"
+        self.tree.create(rel, f"# Progress log {date}\n")
+        self.tree.append(rel, "\n" + section.rstrip("\n") + "\n")
+        return self.shown(rel)
+
+    def progress_dates(self) -> list[str]:
+        return [n[:-3] for n in self.tree.list("progress") if n.endswith(".md") and DATE_RE.match(n[:-3])]
+
+    # -- locks and enumeration ------------------------------------------------------
+    def lock(self, name: str):
+        self._writable()
+        return self.tree.lock(name)
+
+    def state_files(self) -> Iterator[tuple[str, bytes]]:
+        for rel in self.tree.walk(""):
+            if rel == MANIFEST or rel.startswith(UNTRACKED_DIRS):
+                continue
+            data = self.tree.read(rel)
+            if data is not None:
+                yield rel, data
+
+
+def loads_latest(data: bytes | None, shown: str, problems: list[Problem]) -> dict | None:
+    """LATEST.json, or None (with a problem recorded) when it cannot be used."""
+    if data is None:
+        return None
+    from ..parsing import load_json
+
+    try:
+        value = load_json(data, shown)
+    except ParseError as exc:
+        problems.append(exc.problem)
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("summary"), str):
+        problems.append(Problem(shown, 1, "expected an object with a 'summary' string"))
+        return None
+    return value

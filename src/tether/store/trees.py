@@ -1,0 +1,170 @@
+"""Where a FileStore's bytes live: a directory, memory, or a git commit.
+
+A tree is the small set of file operations the store layout needs. Paths are
+POSIX-style and relative to the store root (``tasks/T1/task.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from .. import fsio
+
+
+class DirTree:
+    """The working tree: durable, atomic, safe for concurrent processes."""
+
+    readonly = False
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _p(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            with open(self._p(rel), "rb") as fh:
+                return fh.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def list(self, rel: str = "") -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self._p(rel))
+                          if not n.endswith(fsio.TMP_SUFFIX))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def exists(self, rel: str) -> bool:
+        return self._p(rel).exists()
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        fsio.write_atomic(self._p(rel), data)
+
+    def create(self, rel: str, data: bytes | str) -> bool:
+        return fsio.create_exclusive(self._p(rel), data)
+
+    def append(self, rel: str, text: str) -> None:
+        fsio.append_text(self._p(rel), text)
+
+    def remove(self, rel: str) -> None:
+        self._p(rel).unlink(missing_ok=True)
+
+    def tail(self, rel: str, max_bytes: int) -> bytes:
+        try:
+            return fsio.read_tail(self._p(rel), max_bytes)
+        except FileNotFoundError:
+            return b""
+
+    def lock(self, name: str):
+        return fsio.FileLock(self.root / "locks" / f"{name}.lock")
+
+    def walk(self, rel: str = ""):
+        """Every file path under ``rel``, sorted."""
+        base = self._p(rel)
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.endswith(fsio.TMP_SUFFIX):
+                yield path.relative_to(self.root).as_posix()
+
+
+class MemoryTree:
+    """An in-process tree: the reference backend for tests and embedding."""
+
+    readonly = False
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self._mutex = threading.RLock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def read(self, rel: str) -> bytes | None:
+        return self.files.get(rel)
+
+    def list(self, rel: str = "") -> list[str]:
+        prefix = f"{rel.rstrip('/')}/" if rel else ""
+        names = {p[len(prefix):].split("/", 1)[0] for p in self.files if p.startswith(prefix)}
+        return sorted(names)
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.files or bool(self.list(rel))
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        with self._mutex:
+            self.files[rel] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+    def create(self, rel: str, data: bytes | str) -> bool:
+        with self._mutex:
+            if rel in self.files:
+                return False
+            self.write(rel, data)
+            return True
+
+    def append(self, rel: str, text: str) -> None:
+        with self._mutex:
+            self.files[rel] = self.files.get(rel, b"") + text.encode("utf-8")
+
+    def remove(self, rel: str) -> None:
+        with self._mutex:
+            self.files.pop(rel, None)
+
+    def tail(self, rel: str, max_bytes: int) -> bytes:
+        data = self.files.get(rel, b"")
+        if len(data) <= max_bytes:
+            return data
+        chunk = data[-max_bytes:]
+        return chunk[chunk.find(b"\n") + 1:]
+
+    @contextmanager
+    def lock(self, name: str):
+        with self._mutex:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            yield self
+
+    def walk(self, rel: str = ""):
+        prefix = f"{rel.rstrip('/')}/" if rel else ""
+        yield from sorted(p for p in self.files if p.startswith(prefix))
+
+
+class CommitTree:
+    """A commit's store, read from git objects: boot --sha needs no checkout."""
+
+    readonly = True
+
+    def __init__(self, repo_root: Path, sha: str, prefix: str) -> None:
+        from ..git import GitTree
+
+        self._tree = GitTree(repo_root, sha, prefix)
+
+    def read(self, rel: str) -> bytes | None:
+        return self._tree.read(rel)
+
+    def list(self, rel: str = "") -> list[str]:
+        return self._tree.list(rel)
+
+    def exists(self, rel: str) -> bool:
+        return self._tree.read(rel) is not None or self._tree.is_dir(rel)
+
+    def tail(self, rel: str, max_bytes: int) -> bytes:
+        data = self._tree.read(rel) or b""
+        if len(data) <= max_bytes:
+            return data
+        chunk = data[-max_bytes:]
+        return chunk[chunk.find(b"\n") + 1:]
+
+    def walk(self, rel: str = ""):
+        stack = [rel]
+        found: list[str] = []
+        while stack:
+            current = stack.pop()
+            for name in self._tree.list(current):
+                path = f"{current}/{name}" if current else name
+                (stack.append if self._tree.is_dir(path) else found.append)(path)
+        yield from sorted(found)
+
+    def close(self) -> None:
+        self._tree.close()

@@ -1,0 +1,195 @@
+"""Tasks, checkpoints and resume (seed 001): never restart, never lose.
+
+Functions here take a :class:`tether.store.Store` and plain values; they know
+nothing of the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import clock, ids
+from .errors import Conflict, InvalidInput
+from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges, parse_ranges
+from .store import Store
+
+
+def start_task(store: Store, title: str, *, definition: str = "", criteria: list[str] | None = None,
+               steps: list[str] | None = None, items: list[str] | None = None,
+               task_id: str | None = None, by: str | None = None) -> Task:
+    title = title.strip()
+    if not title:
+        raise InvalidInput("a task needs a title", hint='tether task start "Process 20 documents"')
+    if steps and items:
+        raise InvalidInput("give either steps or items, not both",
+                           hint="steps are ordered stages; items are a bulk list processed one by one")
+    if task_id is not None and not ids.valid_id(task_id):
+        raise InvalidInput(f"invalid task id {task_id!r}",
+                           hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. T004)")
+    units = [u.strip() for u in (items or steps or []) if u.strip()]
+    now = clock.now()
+    task = Task(
+        id=task_id or ids.new_id("T", now), title=title, created=clock.stamp(now),
+        kind="items" if items else "steps", units=units, definition=definition.strip(),
+        criteria=[c.strip() for c in criteria or [] if c.strip()], created_by=by,
+    )
+    store.create_task(task)
+    return task
+
+
+def select_units(task: Task, specs: list[str]) -> set[int]:
+    """Turn '3', '1-5', '2,4', 'all' or a step/item name into unit numbers."""
+    total = len(task.units)
+    chosen: set[int] = set()
+    for spec in specs:
+        spec = spec.strip()
+        if not spec:
+            continue
+        if spec.lower() == "all":
+            chosen.update(range(1, total + 1))
+            continue
+        try:
+            numbers = parse_ranges(spec)
+        except ValueError:
+            numbers = None
+        if numbers is not None:
+            beyond = [n for n in numbers if n > total]
+            if beyond:
+                raise InvalidInput(f"{task.unit_name} {max(beyond)} is out of range: {task.id} has {total} {task.unit_name}s",
+                                   hint=f"use numbers from 1 to {total}" if total else "this task has no steps or items")
+            chosen |= numbers
+            continue
+        matches = [n for n, u in enumerate(task.units, 1) if u == spec]
+        if not matches:
+            matches = [n for n, u in enumerate(task.units, 1) if u.lower() == spec.lower()]
+        if len(matches) != 1:
+            what = "no" if not matches else "more than one"
+            raise InvalidInput(f"{what} {task.unit_name} of {task.id} is named {spec!r}",
+                               hint=f"give its number (1-{total}), a range like 1-5, or its exact name")
+        chosen.add(matches[0])
+    return chosen
+
+
+@dataclass
+class Resume:
+    task: Task
+    checkpoint: Checkpoint | None
+    done: set[int]
+    next_number: int | None          # first unit not done, or None when all are done
+    next_actions: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.task.units)
+
+    @property
+    def started(self) -> bool:
+        return self.checkpoint is not None or bool(self.done)
+
+    def message(self) -> str:
+        task, ckp = self.task, self.checkpoint
+        label = task.unit_name
+        where = f"last checkpoint {ckp.id}: {_gist(ckp)}" if ckp else "no checkpoint yet"
+        if self.total and self.next_number is None:
+            head = f"All {self.total} {label}s of {task.title} ({task.id}) are done ({where})."
+        elif self.total:
+            verb = "Resuming" if self.started else "Starting"
+            head = (f"{verb} {task.title} ({task.id}) from {label} {self.next_number} of {self.total}"
+                    f" ({len(self.done)} done; {where}).")
+        else:
+            verb = "Resuming" if self.started else "Starting"
+            head = f"{verb} {task.title} ({task.id}) ({where})."
+        nxt = self.next_step()
+        return f"{head} Next: {nxt}" if nxt else head
+
+    def next_step(self) -> str:
+        if self.next_actions:
+            return self.next_actions[0]
+        if self.next_number is not None:
+            return f"{self.task.unit_name} {self.next_number}: {self.task.units[self.next_number - 1]}"
+        if self.total:
+            return f"check the success criteria and mark {self.task.id} complete at close"
+        return ""
+
+    def to_dict(self) -> dict:
+        ckp = self.checkpoint
+        return {
+            "task": self.task.id, "title": self.task.title, "kind": self.task.kind, "total": self.total,
+            "done": len(self.done), "done_ranges": format_ranges(self.done),
+            "next_number": self.next_number,
+            "next_unit": self.task.units[self.next_number - 1] if self.next_number else None,
+            "next_actions": self.next_actions,
+            "checkpoint": ckp.id if ckp else None, "checkpoint_name": ckp.name if ckp else None,
+            "checkpoint_created": ckp.created if ckp else None,
+            "current_state": ckp.current_state if ckp else None,
+            "message": self.message(),
+        }
+
+
+def _gist(ckp: Checkpoint, width: int = 120) -> str:
+    text = ckp.current_state or ckp.note or (f"{ckp.status}" if ckp.status else "")
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def resume_point(task: Task, checkpoint: Checkpoint | None) -> Resume:
+    done = checkpoint.done_set if checkpoint else set()
+    total = len(task.units)
+    done &= set(range(1, total + 1))
+    pending = next((n for n in range(1, total + 1) if n not in done), None)
+    actions = list(checkpoint.next) if checkpoint else []
+    return Resume(task, checkpoint, done, pending, actions)
+
+
+def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undone: list[str] | None = None,
+               state: str = "", key_data: dict[str, str] | None = None, files: list[str] | None = None,
+               next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
+               results: dict[str, bytes] | None = None, session: str | None = None,
+               device: str | None = None) -> Checkpoint:
+    """Save a numbered checkpoint; progress accumulates from the previous one."""
+    if task.status != "open":
+        raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
+    if status not in CHECKPOINT_STATUSES:
+        raise InvalidInput(f"invalid status {status!r}", hint=f"use one of: {', '.join(CHECKPOINT_STATUSES)}")
+    newly_done = select_units(task, done or [])
+    newly_undone = select_units(task, undone or [])
+    result_paths = [store.save_result(task.id, name, data) for name, data in (results or {}).items()]
+    created = clock.stamp()
+
+    def build(previous: Checkpoint | None, number: int, name: str) -> Checkpoint:
+        # Read-modify-write under the task lock: keeps concurrent progress.
+        so_far = previous.done_set if previous else set()
+        merged_key_data = dict(previous.key_data) if previous else {}
+        merged_key_data.update(key_data or {})
+        return Checkpoint(
+            id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
+            status=status, done=format_ranges((so_far | newly_done) - newly_undone),
+            current_state=state.strip(), key_data=merged_key_data, files=list(files or []),
+            next=[a for a in (next_actions or []) if a.strip()], note=note.strip(), results=result_paths,
+            device=device, session=session,
+        )
+
+    return store.add_checkpoint(task.id, build, lambda c: c.to_text(task))
+
+
+def find_checkpoint(store: Store, task: Task, ref: str) -> Checkpoint:
+    """A checkpoint by 'CKP-0003', '3' or its full name."""
+    names = store.checkpoint_names(task.id)
+    ref = ref.strip()
+    if ref.isdigit():
+        ref = f"CKP-{int(ref):04d}"
+    matches = [n for n in names if n == ref or n.startswith(ref + "-")]
+    if len(matches) > 1:
+        raise InvalidInput(f"{ref} is ambiguous in {task.id} (a merge brought two): {', '.join(matches)}",
+                           hint="give the full name")
+    if not matches:
+        from .errors import NotFound
+        raise NotFound(f"no checkpoint {ref} in task {task.id}", hint=f"run `tether task status {task.id}`")
+    return store.load_checkpoint(task.id, matches[0])
+
+
+def set_status(store: Store, task: Task, status: str) -> Task:
+    task.status = status
+    task.closed = None if status == "open" else clock.stamp()
+    store.save_task(task)
+    return task

@@ -1,0 +1,264 @@
+"""The Python API: open a repository's workspace and work with it.
+
+    from tether import Workspace
+    ws = Workspace.open()                       # finds .tether/ from any subdirectory
+    task = ws.start_task("Process 20 docs", items=[f"doc{i}.pdf" for i in range(1, 21)])
+    ws.checkpoint(done=["1-5"], state="docs 1-5 summarised")
+    print(ws.resume().message())
+
+The CLI, hooks and benchmarks are thin layers over this class.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import clock, ids
+from .config import CONFIG_FILE, Config, default_text, parse
+from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
+from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
+from .store import DirTree, FileStore
+from .tasks import Resume
+
+STORE_DIR = ".tether"
+GITIGNORE = "# Per-machine and derived files: never committed.\nlocks/\nlocal/\n*.tmp\n"
+GITATTRIBUTES = (
+    "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
+    "*.jsonl merge=union\nprogress/*.md merge=union\n"
+)
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds ``.tether/``."""
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / STORE_DIR).is_dir():
+            return candidate
+    return None
+
+
+def find_git_root(start: Path) -> Path | None:
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def device_name() -> str:
+    return os.environ.get("TETHER_DEVICE") or os.uname().nodename
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dir = root / STORE_DIR
+        self.store = FileStore(DirTree(self.dir), label=STORE_DIR)
+        self._config: Config | None = None
+        self.session_id = os.environ.get("TETHER_SESSION_ID") or ids.new_id("S")
+        self.actor = os.environ.get("TETHER_ACTOR") or None
+
+    # -- opening --------------------------------------------------------------
+    @classmethod
+    def open(cls, start: Path | str | None = None) -> "Workspace":
+        start_path = Path(start) if start is not None else Path.cwd()
+        root = find_root(start_path)
+        if root is None:
+            raise NoWorkspace(f"no tether workspace in {start_path.resolve()} or any parent directory",
+                              hint="run `tether init` at the root of your git repository")
+        return cls(root)
+
+    @classmethod
+    def init(cls, start: Path | str | None = None, reading_order: list[str] | None = None) -> tuple["Workspace", list[str]]:
+        """Create (or repair) the workspace at the repository root; returns what was created."""
+        start_path = Path(start) if start is not None else Path.cwd()
+        root = find_root(start_path) or find_git_root(start_path)
+        if root is None:
+            raise InvalidInput(f"{start_path.resolve()} is not inside a git repository",
+                               hint="run `git init` first: tether keeps its state in the repository")
+        ws = cls(root)
+        created: list[str] = []
+        defaults = {
+            CONFIG_FILE: default_text(reading_order if reading_order is not None else _guess_reading_order(root)),
+            ".gitignore": GITIGNORE,
+            ".gitattributes": GITATTRIBUTES,
+        }
+        for rel, text in defaults.items():
+            if ws.store.tree.create(rel, text):
+                created.append(f"{STORE_DIR}/{rel}")
+        for sub in ("tasks", "open", "decisions", "progress", "memory"):
+            (ws.dir / sub).mkdir(parents=True, exist_ok=True)
+        if created:
+            from . import session
+            session.write_generated(ws)
+        return ws, created
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = parse(self.store.read_file(CONFIG_FILE), f"{STORE_DIR}/{CONFIG_FILE}")
+        return self._config
+
+    # -- tasks ------------------------------------------------------------------
+    def start_task(self, title: str, **fields) -> Task:
+        from .tasks import start_task
+
+        task = start_task(self.store, title, by=self.actor, **fields)
+        self.set_active(task.id)
+        self.event("task_started", task=task.id, title=task.title)
+        return task
+
+    def task(self, task_id: str | None = None) -> Task:
+        return self.store.load_task(task_id or self.require_active())
+
+    def tasks(self, include_closed: bool = False) -> list[Task]:
+        out = []
+        for task_id in (self.store.task_ids() if include_closed else self.store.open_task_ids()):
+            try:
+                task = self.store.load_task(task_id)
+            except NotFound:
+                from .parsing import Problem
+                self.store.problems.append(Problem(f"{STORE_DIR}/open/{task_id}", None,
+                                                   "open marker without a task; run `tether index --repair`"))
+                continue
+            except Exception as exc:
+                if getattr(exc, "problem", None) is None:
+                    raise
+                self.store.problems.append(exc.problem)
+                continue
+            if include_closed or task.status == "open":
+                out.append(task)
+        return sorted(out, key=lambda t: (t.created, t.id))
+
+    def active_task_id(self) -> str | None:
+        """The task this machine is working on, else the most recently active open task."""
+        chosen = (self.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+        open_ids = self.store.open_task_ids()
+        if chosen in open_ids:
+            return chosen
+        best, best_at = None, ""
+        for task_id in open_ids:
+            latest = self.store.latest_checkpoint(task_id)
+            at = latest.created if latest else ""
+            if best is None or at > best_at:
+                best, best_at = task_id, at
+        return best
+
+    def require_active(self) -> str:
+        task_id = self.active_task_id()
+        if task_id is None:
+            raise NotFound("there is no open task", hint='start one with `tether task start "TITLE"`')
+        return task_id
+
+    def set_active(self, task_id: str) -> None:
+        self.store.tree.write("local/active", task_id + "\n")
+
+    def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
+        from .tasks import checkpoint
+
+        task = self.task(task_id)
+        ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
+        self.event("checkpoint", task=task.id, checkpoint=ckp.name, done=ckp.done)
+        return ckp
+
+    def resume(self, task_id: str | None = None) -> Resume:
+        from .tasks import resume_point
+
+        task = self.task(task_id)
+        if task_id:
+            self.set_active(task.id)
+        return resume_point(task, self.store.latest_checkpoint(task.id))
+
+    def set_task_status(self, task_id: str, status: str) -> Task:
+        from .tasks import set_status
+
+        task = self.task(task_id)
+        if task.status == status:
+            raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
+        set_status(self.store, task, status)
+        self.event(f"task_{status}", task=task.id)
+        return task
+
+    # -- decisions and context entries -------------------------------------------
+    def decide(self, question: str, decision: str, rationale: str = "", who: str | None = None,
+               when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
+        if not question.strip() or not decision.strip():
+            raise InvalidInput("a decision needs a question and the decision taken",
+                               hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
+        if decision_id is not None and not ids.valid_id(decision_id):
+            raise InvalidInput(f"invalid decision id {decision_id!r}", hint="use letters, digits, '.', '_' and '-'")
+        if when is not None:
+            try:
+                when = clock.stamp(clock.parse(when))
+            except ValueError:
+                raise InvalidInput(f"invalid time {when!r}", hint="use ISO 8601, e.g. 2026-11-21T10:00:00Z") from None
+        now = clock.now()
+        record = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(),
+                          decision=decision.strip(), rationale=rationale.strip(), who=who or self.actor,
+                          when=when or clock.stamp(now), task=task)
+        self.store.add_decision(record)
+        self.event("decision", decision=record.id)
+        return record
+
+    def decisions(self, limit: int | None = None) -> list[Decision]:
+        chosen = self.store.decision_ids()
+        if limit is not None:
+            chosen = chosen[-limit:] if limit > 0 else []
+        out = []
+        for decision_id in chosen:
+            try:
+                out.append(self.store.load_decision(decision_id))
+            except Exception as exc:
+                if getattr(exc, "problem", None) is None:
+                    raise
+                self.store.problems.append(exc.problem)
+        return sorted(out, key=lambda d: (d.when, d.id))
+
+    def note(self, kind: str, text: str, by: str | None = None) -> Note:
+        if kind not in NOTE_KINDS:
+            raise InvalidInput(f"unknown entry kind {kind!r}", hint=f"use one of: {', '.join(NOTE_KINDS)}")
+        if not text.strip():
+            raise InvalidInput("an entry needs text", hint=f'tether note {kind} "..."')
+        now = clock.now()
+        entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()),
+                     at=clock.stamp(now), by=by or self.actor)
+        self.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
+        return entry
+
+    def resolve_note(self, note_id: str) -> Note:
+        matches = [n for n in self.store.notes() if n.id == note_id]
+        if not matches:
+            raise NotFound(f"no context entry {note_id}", hint="run `tether note list` to see entry ids")
+        if matches[0].resolved:
+            raise Conflict(f"entry {note_id} is already resolved", hint="run `tether note list`")
+        stamp = clock.stamp()
+        self.store.append_note({"resolve": note_id, "at": stamp})
+        matches[0].resolved = stamp
+        return matches[0]
+
+    def notes(self, include_resolved: bool = False) -> list[Note]:
+        return [n for n in self.store.notes() if include_resolved or not n.resolved]
+
+    # -- events -------------------------------------------------------------------
+    def event(self, name: str, **data) -> dict:
+        record = {"at": clock.stamp(), "event": name, "session": self.session_id, **data}
+        self.store.append_event(record)
+        return record
+
+    # -- sessions -----------------------------------------------------------------
+    def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
+              commit: bool = False):
+        from .session import close
+
+        return close(self, summary, completed or [], next_steps or [], commit)
+
+    def boot(self, sha: str | None = None, budget: int | None = None):
+        from .session import boot
+
+        return boot(self, sha=sha, budget=budget)
+
+
+def _guess_reading_order(root: Path) -> list[str]:
+    candidates = ["README.md", "SESSION_CONTEXT.md", "docs/architecture.md", "docs/decisions.md"]
+    return [c for c in candidates if (root / c).is_file()]
