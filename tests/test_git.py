@@ -22,7 +22,7 @@ from tether.git import (
 def _isolated_git(tmp_path, monkeypatch):
     # Never read the developer's ~/.gitconfig or /etc/gitconfig.
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -10,28 +10,20 @@ reaches the budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from .recordtype import REQUIRED, Record
 from .tokens import estimate
 
 
-@dataclass
-class Section:
-    key: str
-    heading: str | None
-    lines: list[str]
-    priority: int                 # lower fills first
-    more: str | None = None       # command that shows all of it
-    hidden: int = 0               # items left out before rendering (caps)
-    kept: list[str] = field(default_factory=list)
+class Section(Record):
+    # priority: lower fills first; more: the command that shows all of it;
+    # hidden: items left out before rendering (caps); kept: lines that fit.
+    FIELDS = {"key": REQUIRED, "heading": REQUIRED, "lines": REQUIRED, "priority": REQUIRED,
+              "more": None, "hidden": 0, "kept": list}
 
 
-@dataclass
-class Rendered:
-    text: str
-    tokens: int
-    omitted: dict[str, int]       # section key -> items left out
-    commands: dict[str, str]      # section key -> command that shows them
+class Rendered(Record):
+    # omitted: section key -> items left out; commands: section key -> command that shows them.
+    FIELDS = {"text": REQUIRED, "tokens": REQUIRED, "omitted": REQUIRED, "commands": REQUIRED}
 
 
 def render(title: str, sections: list[Section], budget: int, max_chars: int | None = None) -> Rendered:
@@ -42,13 +34,30 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
         section.kept = []
         head_cost = estimate(section.heading) + 1 if section.heading else 0
         for line in section.lines:
-            cost = estimate(line) + (head_cost if not section.kept else 0)
+            # +1: the line's newline (estimate counts one token per two newlines, rounded down).
+            cost = estimate(line) + 1 + (head_cost if not section.kept else 0)
             size = len(line) + 1 + (len(section.heading or "") + 2 if not section.kept else 0)
             if used + cost > budget - reserve or (max_chars and chars + size > max_chars - 400):
                 break
             section.kept.append(line)
             used += cost
             chars += size
+    text, omitted, commands = _assemble(title, sections)
+    # The closing line grows with what was left out and may outrun the reserve:
+    # drop the lowest-priority lines until the whole brief fits the budget.
+    compact = False
+    while estimate(text) > budget:
+        victim = max((s for s in sections if s.kept), key=lambda s: s.priority, default=None)
+        if victim is not None:
+            victim.kept.pop()
+        elif compact:
+            break
+        compact = victim is None  # last resort: a closing line that only names sections
+        text, omitted, commands = _assemble(title, sections, compact)
+    return Rendered(text=text, tokens=estimate(text), omitted=omitted, commands=commands)
+
+
+def _assemble(title: str, sections: list[Section], compact: bool = False) -> tuple[str, dict[str, int], dict[str, str]]:
     omitted = {s.key: len(s.lines) - len(s.kept) + s.hidden for s in sections if len(s.lines) - len(s.kept) + s.hidden}
     commands = {s.key: s.more for s in sections if s.key in omitted and s.more}
     out = [title]
@@ -59,9 +68,11 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
         if section.heading:
             out.append(section.heading)
         out.extend(section.kept)
-    if omitted:
+    if omitted and compact:
+        out += ["", "Left out to fit the budget: " + ", ".join(k.replace("_", " ") for k in omitted)
+                + " (`tether boot --budget 2000` shows them)."]
+    elif omitted:
         parts = [f"{n} {key.replace('_', ' ')}" + (f" (`{commands[key]}`)" if key in commands else "")
                  for key, n in omitted.items()]
         out += ["", "Left out to fit the budget: " + "; ".join(parts) + "."]
-    text = "\n".join(out) + "\n"
-    return Rendered(text=text, tokens=estimate(text), omitted=omitted, commands=commands)
+    return "\n".join(out) + "\n", omitted, commands

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# datetime is imported inside the functions: boot often needs no clock at all.
 
 
 def now() -> datetime:
+    from datetime import datetime, timezone
+
     pinned = os.environ.get("TETHER_NOW")
     if pinned:
         return parse(pinned)
@@ -15,10 +22,14 @@ def now() -> datetime:
 
 def stamp(when: datetime | None = None) -> str:
     """ISO 8601 UTC with a Z, to the second: ``2026-11-21T10:57:04Z``."""
+    from datetime import timezone
+
     return (when or now()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse(text: str) -> datetime:
+    from datetime import datetime, timezone
+
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 
 from .errors import ConfigMissing, InvalidInput
+from .recordtype import Record
 
 CONFIG_FILE = "tether.toml"
 DEFAULT_BUDGET = 2000
@@ -28,11 +28,8 @@ document = ".tether/CONTEXT.md"
 """
 
 
-@dataclass
-class Config:
-    budget: int = DEFAULT_BUDGET
-    reading_order: list[str] = field(default_factory=list)
-    context_document: str = ".tether/CONTEXT.md"
+class Config(Record):
+    FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md"}
 
 
 def _toml():

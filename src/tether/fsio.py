@@ -10,15 +10,19 @@ can leave at most one torn last line, which readers report and skip.
 from __future__ import annotations
 
 import os
-import secrets
-from pathlib import Path
 
 # Temporary files end with this suffix; the workspace .gitignore ignores them.
 TMP_SUFFIX = ".tmp"
 _DURABLE = os.environ.get("TETHER_FSYNC", "1") != "0"
 
 
-def _fsync_dir(path: Path) -> None:
+def _parent(path) -> str:
+    parent = os.path.dirname(os.fspath(path)) or "."
+    os.makedirs(parent, exist_ok=True)
+    return parent
+
+
+def _fsync_dir(path) -> None:
     if not _DURABLE:
         return
     try:
@@ -31,8 +35,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_tmp(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+def _write_tmp(path, data: bytes) -> str:
+    path = os.fspath(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
@@ -45,21 +50,28 @@ def _write_tmp(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def write_atomic(path, data: bytes | str) -> None:
     """Replace ``path`` with ``data`` atomically and durably."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    parent = _parent(path)
     tmp = _write_tmp(path, data)
     try:
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(parent)
 
 
-def create_exclusive(path: Path, data: bytes | str) -> bool:
+def create_exclusive(path, data: bytes | str) -> bool:
     """Publish ``path`` with ``data`` only if it does not exist yet.
 
     The content is complete and durable before the name appears (hard link of
@@ -68,32 +80,38 @@ def create_exclusive(path: Path, data: bytes | str) -> bool:
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    parent = _parent(path)
     tmp = _write_tmp(path, data)
     try:
         os.link(tmp, path)
     except FileExistsError:
         return False
     finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+        _unlink(tmp)
+    _fsync_dir(parent)
     return True
 
 
-def append_text(path: Path, text: str) -> None:
+def append_text(path, text: str) -> None:
     """Append ``text`` (whole lines) durably, in one write."""
     data = text.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    _parent(path)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        os.write(fd, data)  # one write: O_APPEND keeps concurrent lines whole
+        # A line torn by a crash (power loss, full disk) has no newline: start a fresh
+        # line, or this record would be glued to it and be lost as well.
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        if os.write(fd, data) != len(data):  # one write: O_APPEND keeps concurrent lines whole
+            raise OSError(f"short write to {path} (disk full?)")
         if _DURABLE:
             os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def read_tail(path: Path, max_bytes: int) -> bytes:
+def read_tail(path, max_bytes: int) -> bytes:
     """The last ``max_bytes`` of a file, starting at a line boundary."""
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
@@ -110,11 +128,11 @@ def read_tail(path: Path, max_bytes: int) -> bytes:
 class FileLock:
     """An exclusive inter-process lock; the OS releases it if the holder dies."""
 
-    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+    def __init__(self, path, timeout: float = 30.0) -> None:
         from filelock import FileLock as _Lock  # lazy: only writers need it
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _Lock(str(path), timeout=timeout)
+        _parent(path)
+        self._lock = _Lock(os.fspath(path), timeout=timeout)
 
     def __enter__(self) -> "FileLock":
         self._lock.acquire()

@@ -9,11 +9,11 @@ hooks and worktree are never disturbed.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
 
-if TYPE_CHECKING:  # subprocess is imported lazily: the .git fast paths never need it
+if TYPE_CHECKING:  # subprocess and pathlib are imported lazily: the .git fast paths never need them
     import subprocess
+    from pathlib import Path
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -62,10 +62,11 @@ def _is_sha(s: str) -> bool:
 
 # --- fast paths: read .git directly ------------------------------------------------
 
-def _read(path: Path) -> str | None | bool:
+def _read(path: str) -> str | None | bool:
     """File text; None if absent; False if unreadable (then we ask git instead)."""
     try:
-        return path.read_text("utf-8")
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError):  # also: .git is a file (worktree, submodule)
@@ -74,7 +75,7 @@ def _read(path: Path) -> str | None | bool:
 
 def _read_head(root: Path) -> tuple[str, str] | None:
     """('ref', name) or ('sha', sha) from .git/HEAD; None when not simple to read."""
-    data = _read(root / ".git" / "HEAD")
+    data = _read(os.path.join(root, ".git", "HEAD"))
     if not data:
         return None
     data = data.strip()
@@ -87,10 +88,10 @@ def _read_head(root: Path) -> tuple[str, str] | None:
 
 def _ref_sha(root: Path, ref: str) -> str | None | bool:
     """SHA of a ref from loose or packed refs; None if unborn; False means "ask git"."""
-    loose = _read(root / ".git" / ref)
+    loose = _read(os.path.join(root, ".git", ref))
     if loose is not None:  # a symref chain or odd content is left to git
         return loose.strip() if loose and _is_sha(loose.strip()) else False
-    packed = _read(root / ".git" / "packed-refs")
+    packed = _read(os.path.join(root, ".git", "packed-refs"))
     for line in (packed or "").splitlines():
         sha, _, name = line.partition(" ")  # "#" header and "^" peeled lines never match
         if name == ref:
@@ -137,16 +138,45 @@ def _specs(pathspec: str | list[str]) -> list[str]:
     return [pathspec] if isinstance(pathspec, str) else list(pathspec)
 
 
-def changed_paths(root: Path, pathspec: str | list[str]) -> list[str]:
-    out = _run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
-               "--", *_specs(pathspec)).stdout.decode("utf-8", "surrogateescape")
+_STATUS = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+
+
+def _parse_status(raw: bytes) -> list[str]:
     # Entries are "XY path"; --no-renames means no second "source" field follows.
+    out = raw.decode("utf-8", "surrogateescape")
     return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
 
 
-def _git_dir(root: Path) -> Path:
-    gd = root / ".git"
-    return gd if gd.is_dir() else Path(_out(root, "rev-parse", "--absolute-git-dir"))
+def changed_paths(root: Path, pathspec: str | list[str]) -> list[str]:
+    return _parse_status(_run(root, *_STATUS, "--", *_specs(pathspec)).stdout)
+
+
+class PendingStatus:
+    """``changed_paths`` started in the background: boot overlaps git's scan with its own reads."""
+
+    def __init__(self, root: Path, pathspec: str | list[str]) -> None:
+        import subprocess
+
+        try:
+            self._proc = subprocess.Popen(["git", "-C", str(root), *_STATUS, "--", *_specs(pathspec)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, env=_env())
+        except FileNotFoundError:
+            self._proc = None
+
+    def result(self) -> list[str]:
+        if self._proc is None:
+            raise GitError("git executable not found", hint="install git")
+        out, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            line = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git status failed: {line[0] if line else 'unknown error'}")
+        return _parse_status(out)
+
+
+def _git_dir(root: Path) -> str:
+    gd = os.path.join(root, ".git")
+    return gd if os.path.isdir(gd) else _out(root, "rev-parse", "--absolute-git-dir")
 
 
 def _message(message: str, trailers: dict[str, str]) -> bytes:
@@ -165,7 +195,7 @@ def commit_paths(root: Path, pathspec: str | list[str], message: str, trailers: 
     msg = _message(message, trailers)  # validate before writing any object
     old = head_sha(root)
     # A private index inside .git: the user's staging area is never read or written here.
-    idx = _git_dir(root) / f"tether-index-{os.getpid()}-{os.urandom(4).hex()}"
+    idx = os.path.join(_git_dir(root), f"tether-index-{os.getpid()}-{os.urandom(4).hex()}")
     env = {"GIT_INDEX_FILE": str(idx)}
     try:
         _run(root, "read-tree", *([old] if old else ["--empty"]), env=env)
@@ -176,8 +206,9 @@ def commit_paths(root: Path, pathspec: str | list[str], message: str, trailers: 
             _fail(proc, "add")
         tree = _out(root, "write-tree", env=env)
     finally:
-        for p in (idx, idx.with_name(idx.name + ".lock")):
-            p.unlink(missing_ok=True)
+        for p in (idx, idx + ".lock"):
+            if os.path.exists(p):
+                os.unlink(p)
     base = _out(root, "rev-parse", f"{old}^{{tree}}") if old else _out(root, "mktree", input=b"")
     if tree == base:
         return None  # e.g. the real index differed from HEAD but the worktree does not

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-
 from .parsing import ParseError, load_json
+from .recordtype import REQUIRED, Record
 from .store.files import MANIFEST, FileStore
 
 SCHEMA = 1
@@ -32,17 +31,8 @@ def write(store: FileStore) -> dict[str, str]:
     return files
 
 
-@dataclass
-class Check:
-    stale: bool
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    problem: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"stale": self.stale, "added": self.added, "removed": self.removed,
-                "changed": self.changed, "problem": self.problem}
+class Check(Record):
+    FIELDS = {"stale": REQUIRED, "added": list, "removed": list, "changed": list, "problem": None}
 
 
 def check(store: FileStore) -> Check:

@@ -10,18 +10,15 @@ PyYAML. Every failure becomes a :class:`ParseError` with the file and line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import namedtuple
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(namedtuple("Problem", "path line message")):
     """A file tether could not use, and why: shown to people, never hidden."""
 
-    path: str
-    line: int | None
-    message: str
+    __slots__ = ()
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

@@ -6,9 +6,8 @@ its Markdown body is a rendering for people, regenerated on every write.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from .parsing import ParseError, dump_front_matter, load_front_matter
+from .recordtype import REQUIRED, Record
 
 TASK_KINDS = ("steps", "items")
 TASK_STATUSES = ("open", "complete", "archived")
@@ -69,18 +68,9 @@ def _str_list(meta: dict, path: str, key: str) -> list[str]:
 
 # -- tasks -------------------------------------------------------------------
 
-@dataclass
-class Task:
-    id: str
-    title: str
-    created: str
-    kind: str = "steps"
-    units: list[str] = field(default_factory=list)
-    definition: str = ""
-    criteria: list[str] = field(default_factory=list)
-    status: str = "open"
-    closed: str | None = None
-    created_by: str | None = None
+class Task(Record):
+    FIELDS = {"id": REQUIRED, "title": REQUIRED, "created": REQUIRED, "kind": "steps", "units": list,
+              "definition": "", "criteria": list, "status": "open", "closed": None, "created_by": None}
 
     @property
     def unit_name(self) -> str:
@@ -121,30 +111,19 @@ class Task:
 
 # -- checkpoints -------------------------------------------------------------
 
-@dataclass
-class Checkpoint:
-    id: str            # CKP-0004: what people say
-    name: str          # CKP-0004-7kq2mx: the file stem, unique even after merges
-    task: str
-    number: int
-    created: str
-    status: str = "in_progress"
-    done: str = ""     # cumulative units done, as ranges: '1-12'
-    current_state: str = ""
-    key_data: dict = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-    next: list[str] = field(default_factory=list)
-    note: str = ""
-    results: list[str] = field(default_factory=list)
-    device: str | None = None
-    session: str | None = None
+class Checkpoint(Record):
+    # id is what people say (CKP-0004); name is the file stem (CKP-0004-7kq2mx),
+    # unique even after a merge brings two checkpoint 4s; done is cumulative, as ranges.
+    FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
+              "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
+              "next": list, "note": "", "results": list, "device": None, "session": None}
 
     @property
     def done_set(self) -> set[int]:
         return parse_ranges(self.done) if self.done else set()
 
     def to_text(self, task: Task) -> str:
-        meta = {k: v for k, v in asdict(self).items()}
+        meta = self.to_dict()
         done = self.done_set
         total = len(task.units)
         lines = [f"# Checkpoint: {task.title}", "", f"**ID:** {self.id}  ", f"**Task:** {task.id}  ",
@@ -208,18 +187,12 @@ def _progress_lines(task: Task, done: set[int]) -> list[str]:
 
 # -- decisions and context entries -------------------------------------------
 
-@dataclass
-class Decision:
-    id: str
-    question: str
-    decision: str
-    when: str
-    rationale: str = ""
-    who: str | None = None
-    task: str | None = None
+class Decision(Record):
+    FIELDS = {"id": REQUIRED, "question": REQUIRED, "decision": REQUIRED, "when": REQUIRED,
+              "rationale": "", "who": None, "task": None}
 
     def to_text(self) -> str:
-        meta = asdict(self)
+        meta = self.to_dict()
         lines = [f"# Decision: {self.question}", "", f"**ID:** {self.id}  ", f"**When:** {self.when}  ",
                  f"**Who:** {self.who or 'unknown'}", "", "## Decision", self.decision, ""]
         if self.rationale:
@@ -236,16 +209,10 @@ class Decision:
         )
 
 
-@dataclass
-class Note:
-    """One entry of the session context document: a phase, gotcha, don't, blocker or note."""
+class Note(Record):
+    """One entry of the session context document: a phase, gotcha, don't, blocker or note.
 
-    id: str
-    kind: str
-    text: str
-    at: str
-    by: str | None = None
-    resolved: str | None = None  # when it stopped applying
+    ``resolved`` is when it stopped applying.
+    """
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None}

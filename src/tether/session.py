@@ -9,15 +9,13 @@ newest decisions by name, and the tail of the event log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import clock
 from .brief import Rendered, Section, render
 from .config import CONFIG_FILE, Config, parse
 from .errors import GitProblem, InvalidInput, NotFound
 from .parsing import Problem
-from .records import Decision, Note
+from .recordtype import REQUIRED, Record
 from .store.files import FileStore, loads_latest
 from .tasks import Resume, resume_point
 
@@ -27,33 +25,30 @@ MAX_NOTES = 8
 MAX_NEXT = 8
 
 
-@dataclass
-class Snapshot:
-    """Everything a brief says, gathered once; render it at any budget."""
+class Snapshot(Record):
+    """Everything a brief says, gathered once; render it at any budget.
 
-    source: str                      # "worktree" or "commit"
-    sha: str | None
-    branch: str | None
-    changed: list[str] | None        # tether files that differ from HEAD; None when not checked
-    config: Config
-    latest: dict | None
-    latest_source: str | None
-    tasks: list[Resume]
-    active: str | None
-    decisions: list[Decision]
-    decisions_total: int
-    notes: list[Note]
-    last_end: dict | None
-    problems: list[Problem] = field(default_factory=list)
+    source is "worktree" or "commit"; changed lists tether files that differ
+    from HEAD (None when not checked); tasks are Resume points, newest first.
+    """
+
+    FIELDS = {"source": REQUIRED, "sha": REQUIRED, "branch": REQUIRED, "changed": REQUIRED, "config": REQUIRED,
+              "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
+              "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "last_end": REQUIRED,
+              "problems": list}
 
 
 def _latest_progress(store: FileStore) -> tuple[dict | None, str | None]:
-    latest = loads_latest(store.read_file("progress/LATEST.json"), store.shown("progress/LATEST.json"), store.problems)
+    data = store.read_file("progress/LATEST.json")
+    latest = loads_latest(data, store.shown("progress/LATEST.json"), store.problems)
     if latest is not None:
         return latest, store.shown("progress/LATEST.json")
     dates = store.progress_dates()
     if not dates:
         return None, None
+    if data is None:  # logs exist, so a close wrote LATEST.json once: its loss is a problem to name
+        store.problems.append(Problem(store.shown("progress/LATEST.json"), None,
+                                      "missing; using the newest dated log (the next `tether close` rewrites it)"))
     rel = f"progress/{dates[-1]}.md"
     text = (store.read_file(rel) or b"").decode("utf-8", "replace")
     summaries = [line.split("**Summary:**", 1)[1].strip() for line in text.splitlines() if "**Summary:**" in line]
@@ -85,8 +80,10 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
     resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
     ids = [r.task.id for r in resumes]
     active = active_hint if active_hint in ids else (ids[0] if ids else None)
+    # The active task leads the list, so a capped or budgeted brief always shows its resume line.
+    resumes.sort(key=lambda r: r.task.id != active)
     decision_ids = store.decision_ids()
-    decisions: list[Decision] = []
+    decisions = []
     for decision_id in decision_ids[-MAX_DECISIONS:]:
         try:
             decisions.append(store.load_decision(decision_id))
@@ -107,15 +104,16 @@ def snapshot(ws, sha: str | None = None) -> Snapshot:
 
     if sha is None:
         config = ws.config
-        head = git.head_sha(ws.root)
-        changed = None
-        try:
-            changed = git.changed_paths(ws.root, ".tether")
-        except git.GitError as exc:
-            ws.store.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
+        status = git.PendingStatus(ws.root_dir, ".tether")  # runs while we read the store
+        head = git.head_sha(ws.root_dir)
         active = (ws.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
-        return gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root),
-                      changed=changed, active_hint=active)
+        snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
+                      changed=None, active_hint=active)
+        try:
+            snap.changed = status.result()
+        except git.GitError as exc:
+            snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
+        return snap
     try:
         full = git.resolve_commit(ws.root, sha)
     except git.GitError as exc:
@@ -214,11 +212,8 @@ def _plan(snap: Snapshot) -> list[str]:
     return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
 
 
-@dataclass
-class Brief:
-    snapshot: Snapshot
-    rendered: Rendered
-    budget: int
+class Brief(Record):
+    FIELDS = {"snapshot": REQUIRED, "rendered": REQUIRED, "budget": REQUIRED}
 
     @property
     def text(self) -> str:
@@ -272,17 +267,9 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
     manifest.write(ws.store)
 
 
-@dataclass
-class CloseResult:
-    date: str
-    file: str
-    latest: dict
-    completed: list[str]
-    commit: str | None
-    context_document: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+class CloseResult(Record):
+    FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
+              "commit": REQUIRED, "context_document": REQUIRED}
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
@@ -330,4 +317,4 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
     return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,
-                       context_document=str(Path(config.context_document)))
+                       context_document=config.context_document)

@@ -6,10 +6,9 @@ nothing of the command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import clock, ids
 from .errors import Conflict, InvalidInput
+from .recordtype import REQUIRED, Record
 from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges, parse_ranges
 from .store import Store
 
@@ -33,8 +32,14 @@ def start_task(store: Store, title: str, *, definition: str = "", criteria: list
         kind="items" if items else "steps", units=units, definition=definition.strip(),
         criteria=[c.strip() for c in criteria or [] if c.strip()], created_by=by,
     )
-    store.create_task(task)
-    return task
+    while True:
+        try:
+            store.create_task(task)
+            return task
+        except Conflict:
+            if task_id is not None:
+                raise
+            task.id = ids.new_id("T", now)  # a generated id met a local twin: draw again
 
 
 def select_units(task: Task, specs: list[str]) -> set[int]:
@@ -70,13 +75,10 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
     return chosen
 
 
-@dataclass
-class Resume:
-    task: Task
-    checkpoint: Checkpoint | None
-    done: set[int]
-    next_number: int | None          # first unit not done, or None when all are done
-    next_actions: list[str] = field(default_factory=list)
+class Resume(Record):
+    # next_number: the first unit not done, or None when all are done.
+    FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
+              "next_actions": list}
 
     @property
     def total(self) -> int:

@@ -12,7 +12,10 @@ The CLI, hooks and benchmarks are thin layers over this class.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from . import clock, ids
 from .config import CONFIG_FILE, Config, default_text, parse
@@ -29,19 +32,28 @@ GITATTRIBUTES = (
 )
 
 
-def find_root(start: Path) -> Path | None:
+def _walk_up(start) -> list[str]:
+    current = os.path.realpath(os.fspath(start))
+    out = [current]
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return out
+        out.append(parent)
+        current = parent
+
+
+def find_root(start) -> str | None:
     """The nearest directory at or above ``start`` that holds ``.tether/``."""
-    current = start.resolve()
-    for candidate in (current, *current.parents):
-        if (candidate / STORE_DIR).is_dir():
+    for candidate in _walk_up(start):
+        if os.path.isdir(os.path.join(candidate, STORE_DIR)):
             return candidate
     return None
 
 
-def find_git_root(start: Path) -> Path | None:
-    current = start.resolve()
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
+def find_git_root(start) -> str | None:
+    for candidate in _walk_up(start):
+        if os.path.exists(os.path.join(candidate, ".git")):
             return candidate
     return None
 
@@ -51,31 +63,57 @@ def device_name() -> str:
 
 
 class Workspace:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.dir = root / STORE_DIR
-        self.store = FileStore(DirTree(self.dir), label=STORE_DIR)
+    def __init__(self, root) -> None:
+        # Plain strings inside (pathlib costs 5 ms at every session start); Paths outside.
+        self.root_dir = os.fspath(root)
+        self.store_dir = os.path.join(self.root_dir, STORE_DIR)
+        self.store = FileStore(DirTree(self.store_dir), label=STORE_DIR)
         self._config: Config | None = None
-        self.session_id = os.environ.get("TETHER_SESSION_ID") or ids.new_id("S")
+        self._session_id = os.environ.get("TETHER_SESSION_ID") or None
         self.actor = os.environ.get("TETHER_ACTOR") or None
+
+    @property
+    def root(self) -> Path:
+        """The repository root that holds ``.tether/``."""
+        from pathlib import Path
+
+        return Path(self.root_dir)
+
+    @property
+    def dir(self) -> Path:
+        """The store directory, ``<root>/.tether``."""
+        from pathlib import Path
+
+        return Path(self.store_dir)
+
+    @property
+    def session_id(self) -> str:
+        """This session's id: TETHER_SESSION_ID, the agent's own (hooks), else generated once."""
+        if self._session_id is None:
+            self._session_id = ids.new_id("S")
+        return self._session_id
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self._session_id = value
 
     # -- opening --------------------------------------------------------------
     @classmethod
     def open(cls, start: Path | str | None = None) -> "Workspace":
-        start_path = Path(start) if start is not None else Path.cwd()
+        start_path = os.fspath(start) if start is not None else os.getcwd()
         root = find_root(start_path)
         if root is None:
-            raise NoWorkspace(f"no tether workspace in {start_path.resolve()} or any parent directory",
+            raise NoWorkspace(f"no tether workspace in {os.path.realpath(start_path)} or any parent directory",
                               hint="run `tether init` at the root of your git repository")
         return cls(root)
 
     @classmethod
     def init(cls, start: Path | str | None = None, reading_order: list[str] | None = None) -> tuple["Workspace", list[str]]:
         """Create (or repair) the workspace at the repository root; returns what was created."""
-        start_path = Path(start) if start is not None else Path.cwd()
+        start_path = os.fspath(start) if start is not None else os.getcwd()
         root = find_root(start_path) or find_git_root(start_path)
         if root is None:
-            raise InvalidInput(f"{start_path.resolve()} is not inside a git repository",
+            raise InvalidInput(f"{os.path.realpath(start_path)} is not inside a git repository",
                                hint="run `git init` first: tether keeps its state in the repository")
         ws = cls(root)
         created: list[str] = []
@@ -88,7 +126,7 @@ class Workspace:
             if ws.store.tree.create(rel, text):
                 created.append(f"{STORE_DIR}/{rel}")
         for sub in ("tasks", "open", "decisions", "progress", "memory"):
-            (ws.dir / sub).mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.join(ws.store_dir, sub), exist_ok=True)
         if created:
             from . import session
             session.write_generated(ws)
@@ -97,8 +135,32 @@ class Workspace:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = parse(self.store.read_file(CONFIG_FILE), f"{STORE_DIR}/{CONFIG_FILE}")
+            self._config = self._load_config()
         return self._config
+
+    def _load_config(self) -> Config:
+        # Parsed config is cached in local/ (git-ignored), keyed by the file's
+        # stat: loading tomllib costs 5 ms, a lot at every session start.
+        import json
+
+        shown = f"{STORE_DIR}/{CONFIG_FILE}"
+        try:
+            st = os.stat(os.path.join(self.store_dir, CONFIG_FILE))
+        except FileNotFoundError:
+            return parse(None, shown)  # raises ConfigMissing
+        key = [st.st_mtime_ns, st.st_size, st.st_ino]
+        try:
+            cached = json.loads(self.store.tree.read("local/config.json") or b"null")
+            if isinstance(cached, dict) and cached.get("key") == key:
+                return Config(**cached["config"])
+        except (ValueError, TypeError, KeyError):
+            pass  # a damaged cache is rebuilt below
+        config = parse(self.store.read_file(CONFIG_FILE), shown)
+        try:
+            self.store.tree.write("local/config.json", json.dumps({"key": key, "config": config.to_dict()}))
+        except OSError:
+            pass  # read-only checkout: fine, just slower
+        return config
 
     # -- tasks ------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:
@@ -197,23 +259,31 @@ class Workspace:
         record = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(),
                           decision=decision.strip(), rationale=rationale.strip(), who=who or self.actor,
                           when=when or clock.stamp(now), task=task)
-        self.store.add_decision(record)
+        while True:
+            try:
+                self.store.add_decision(record)
+                break
+            except Conflict:
+                if decision_id is not None:
+                    raise
+                record.id = ids.new_id("D", now)  # a generated id met a local twin: draw again
         self.event("decision", decision=record.id)
         return record
 
     def decisions(self, limit: int | None = None) -> list[Decision]:
-        chosen = self.store.decision_ids()
-        if limit is not None:
-            chosen = chosen[-limit:] if limit > 0 else []
+        """Decisions oldest first by their time; ``limit`` keeps the newest N."""
         out = []
-        for decision_id in chosen:
+        for decision_id in self.store.decision_ids():
             try:
                 out.append(self.store.load_decision(decision_id))
             except Exception as exc:
                 if getattr(exc, "problem", None) is None:
                     raise
                 self.store.problems.append(exc.problem)
-        return sorted(out, key=lambda d: (d.when, d.id))
+        out.sort(key=lambda d: (d.when, d.id))
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out
 
     def note(self, kind: str, text: str, by: str | None = None) -> Note:
         if kind not in NOTE_KINDS:
@@ -259,6 +329,6 @@ class Workspace:
         return boot(self, sha=sha, budget=budget)
 
 
-def _guess_reading_order(root: Path) -> list[str]:
+def _guess_reading_order(root: str) -> list[str]:
     candidates = ["README.md", "SESSION_CONTEXT.md", "docs/architecture.md", "docs/decisions.md"]
-    return [c for c in candidates if (root / c).is_file()]
+    return [c for c in candidates if os.path.isfile(os.path.join(root, c))]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..errors import EXIT_DEGRADED, InvalidInput
 from .output import Parser, Result, problems_text, task_line
@@ -20,7 +19,11 @@ def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
     out = list(values or [])
     for name in files or []:
         try:
-            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+            if name == "-":
+                text = sys.stdin.read()
+            else:
+                with open(name, encoding="utf-8") as fh:
+                    text = fh.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"cannot read {name}: {exc.__class__.__name__}",
                                hint="give a UTF-8 text file with one entry per line") from None
@@ -154,7 +157,8 @@ def _results(values: list[str] | None) -> dict[str, bytes]:
             out[name] = sys.stdin.buffer.read()
         elif source.startswith("@"):
             try:
-                out[name] = Path(source[1:]).read_bytes()
+                with open(source[1:], "rb") as fh:
+                    out[name] = fh.read()
             except OSError as exc:
                 raise InvalidInput(f"cannot read {source[1:]}: {exc.strerror}", hint="check the path") from None
         else:
@@ -321,110 +325,129 @@ def cmd_demo(args) -> Result | None:
 
 # -- registration ----------------------------------------------------------------------
 
-def register(sub, common) -> None:
+def register(sub, common, only: str | None = None) -> None:
+    """Add the commands; with ``only``, just that one (a fast start for boot and hooks)."""
+    def want(name: str) -> bool:
+        return only is None or name == only
+
     def add(parent, name, handler, help_text, **kw):
-        p = parent.add_parser(name, parents=[common], help=help_text, description=help_text, **kw)
+        p = parent.add_parser(name, parents=[common], help=help_text, description=help_text,
+                              formatter_class=common.formatter_class, **kw)
         p.set_defaults(handler=handler)
         return p
 
-    p = add(sub, "init", cmd_init, "Create the workspace (.tether/) at the repository root; idempotent.")
-    p.add_argument("--reading-order", nargs="*", metavar="PATH", help="key docs a new session should read, in order")
-    add(sub, "config", cmd_config, "Show the workspace configuration.")
+    if want("init"):
+        p = add(sub, "init", cmd_init, "Create the workspace (.tether/) at the repository root; idempotent.")
+        p.add_argument("--reading-order", nargs="*", metavar="PATH", help="key docs a new session should read, in order")
+    if want("config"):
+        add(sub, "config", cmd_config, "Show the workspace configuration.")
 
-    task = sub.add_parser("task", help="Start, inspect, list and close tasks.", description="Work with tasks.")
-    tsub = task.add_subparsers(dest="task_command", metavar="ACTION", required=True, parser_class=Parser)
-    p = add(tsub, "start", cmd_task_start, "Start a task with steps or bulk items; it becomes the active task.")
-    p.add_argument("title")
-    p.add_argument("--definition", "-d", help="the original request, in full")
-    p.add_argument("--criteria", "-c", action="append", metavar="TEXT", help="a success criterion (repeatable)")
-    p.add_argument("--steps", "-s", action="append", metavar="TEXT", help="an ordered step (repeatable)")
-    p.add_argument("--steps-file", action="append", metavar="FILE", help="steps, one per line ('-' for stdin)")
-    p.add_argument("--items", "-i", action="append", metavar="TEXT", help="a bulk item (repeatable)")
-    p.add_argument("--items-file", action="append", metavar="FILE", help="bulk items, one per line ('-' for stdin)")
-    p.add_argument("--id", help="your own task id, e.g. T004 (default: generated, collision-free)")
-    p = add(tsub, "status", cmd_task_status, "Show a task (default: the active one), its progress and checkpoints.")
-    p.add_argument("task", nargs="?")
-    p.add_argument("--checkpoint", metavar="CKP", help="print one checkpoint (CKP-0003, 3 or its full name)")
-    p = add(tsub, "list", cmd_task_list, "List open tasks (--all: every task); * marks the active one.")
-    p.add_argument("--all", action="store_true")
-    for name, status, verb, help_text in (
-            ("clear", "archived", "Archived", "Archive a task (never deletes): it leaves the open list."),
-            ("complete", "complete", "Completed", "Mark a task complete."),
-            ("reopen", "open", "Reopened", "Reopen a completed or archived task.")):
-        p = add(tsub, name, _set_status(status, verb), help_text)
-        p.add_argument("task", nargs="?" if name != "reopen" else None)
-    p = add(tsub, "switch", cmd_task_switch, "Make an open task the active one on this machine.")
-    p.add_argument("task")
+    if want("task"):
+        task = sub.add_parser("task", formatter_class=common.formatter_class, help="Start, inspect, list and close tasks.", description="Work with tasks.")
+        tsub = task.add_subparsers(dest="task_command", metavar="ACTION", required=True, parser_class=Parser)
+        p = add(tsub, "start", cmd_task_start, "Start a task with steps or bulk items; it becomes the active task.")
+        p.add_argument("title")
+        p.add_argument("--definition", "-d", help="the original request, in full")
+        p.add_argument("--criteria", "-c", action="append", metavar="TEXT", help="a success criterion (repeatable)")
+        p.add_argument("--steps", "-s", action="append", metavar="TEXT", help="an ordered step (repeatable)")
+        p.add_argument("--steps-file", action="append", metavar="FILE", help="steps, one per line ('-' for stdin)")
+        p.add_argument("--items", "-i", action="append", metavar="TEXT", help="a bulk item (repeatable)")
+        p.add_argument("--items-file", action="append", metavar="FILE", help="bulk items, one per line ('-' for stdin)")
+        p.add_argument("--id", help="your own task id, e.g. T004 (default: generated, collision-free)")
+        p = add(tsub, "status", cmd_task_status, "Show a task (default: the active one), its progress and checkpoints.")
+        p.add_argument("task", nargs="?")
+        p.add_argument("--checkpoint", metavar="CKP", help="print one checkpoint (CKP-0003, 3 or its full name)")
+        p = add(tsub, "list", cmd_task_list, "List open tasks (--all: every task); * marks the active one.")
+        p.add_argument("--all", action="store_true")
+        for name, status, verb, help_text in (
+                ("clear", "archived", "Archived", "Archive a task (never deletes): it leaves the open list."),
+                ("complete", "complete", "Completed", "Mark a task complete."),
+                ("reopen", "open", "Reopened", "Reopen a completed or archived task.")):
+            p = add(tsub, name, _set_status(status, verb), help_text)
+            p.add_argument("task", nargs="?" if name != "reopen" else None)
+        p = add(tsub, "switch", cmd_task_switch, "Make an open task the active one on this machine.")
+        p.add_argument("task")
 
-    p = add(sub, "checkpoint", cmd_checkpoint, "Save a numbered checkpoint of the active task (or --task).")
-    p.add_argument("--task", "-t", help="task id (default: the active task)")
-    p.add_argument("--done", action="append", metavar="SPEC", help="steps/items done: 3, 1-5, 2,4 or a name (repeatable)")
-    p.add_argument("--undone", action="append", metavar="SPEC", help="steps/items to mark not done again")
-    p.add_argument("--state", help="what was being worked on at this moment")
-    p.add_argument("--data", action="append", metavar="KEY=VALUE", help="key data: variables, paths, decisions")
-    p.add_argument("--file", action="append", metavar="PATH", help='a file modified, e.g. "src/a.py: added parser"')
-    p.add_argument("--next", action="append", metavar="TEXT", help="a next action, in order (repeatable)")
-    p.add_argument("--note", help="a free note")
-    p.add_argument("--status", default="in_progress", choices=["in_progress", "completed", "blocked"])
-    p.add_argument("--result", action="append", metavar="NAME=@FILE",
-                   help="save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)")
+    if want("checkpoint"):
+        p = add(sub, "checkpoint", cmd_checkpoint, "Save a numbered checkpoint of the active task (or --task).")
+        p.add_argument("--task", "-t", help="task id (default: the active task)")
+        p.add_argument("--done", action="append", metavar="SPEC", help="steps/items done: 3, 1-5, 2,4 or a name (repeatable)")
+        p.add_argument("--undone", action="append", metavar="SPEC", help="steps/items to mark not done again")
+        p.add_argument("--state", help="what was being worked on at this moment")
+        p.add_argument("--data", action="append", metavar="KEY=VALUE", help="key data: variables, paths, decisions")
+        p.add_argument("--file", action="append", metavar="PATH", help='a file modified, e.g. "src/a.py: added parser"')
+        p.add_argument("--next", action="append", metavar="TEXT", help="a next action, in order (repeatable)")
+        p.add_argument("--note", help="a free note")
+        p.add_argument("--status", default="in_progress", choices=["in_progress", "completed", "blocked"])
+        p.add_argument("--result", action="append", metavar="NAME=@FILE",
+                       help="save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)")
 
-    p = add(sub, "resume", cmd_resume, "Say exactly where to continue (default: the active task).")
-    p.add_argument("task", nargs="?")
+    if want("resume"):
+        p = add(sub, "resume", cmd_resume, "Say exactly where to continue (default: the active task).")
+        p.add_argument("task", nargs="?")
 
-    p = add(sub, "decide", cmd_decide, "Record a decision (question, decision, rationale, who, when); --list shows them.")
-    p.add_argument("question", nargs="?")
-    p.add_argument("--decision", "-D")
-    p.add_argument("--rationale", "-r")
-    p.add_argument("--who")
-    p.add_argument("--when", help="ISO 8601 time (default: now)")
-    p.add_argument("--task", help="the task it belongs to")
-    p.add_argument("--id", help="your own decision id (default: generated)")
-    p.add_argument("--list", action="store_true", help="list decisions, oldest first")
-    p.add_argument("--limit", type=int, default=None, help="with --list: only the newest N")
+    if want("decide"):
+        p = add(sub, "decide", cmd_decide, "Record a decision (question, decision, rationale, who, when); --list shows them.")
+        p.add_argument("question", nargs="?")
+        p.add_argument("--decision", "-D")
+        p.add_argument("--rationale", "-r")
+        p.add_argument("--who")
+        p.add_argument("--when", help="ISO 8601 time (default: now)")
+        p.add_argument("--task", help="the task it belongs to")
+        p.add_argument("--id", help="your own decision id (default: generated)")
+        p.add_argument("--list", action="store_true", help="list decisions, oldest first")
+        p.add_argument("--limit", type=int, default=None, help="with --list: only the newest N")
 
-    note = sub.add_parser("note", help="Entries of the session context document: phase, gotcha, dont, blocker, note.",
-                          description="Add, list and resolve entries of the session context document.")
-    nsub = note.add_subparsers(dest="note_command", metavar="KIND|list|resolve", required=True,
-                               parser_class=Parser)
-    for kind, help_text in (("phase", "Where we are: the current phase (the newest one counts)."),
-                            ("gotcha", "An implementation gotcha the next session must know."),
-                            ("dont", "Something NOT to do."), ("blocker", "A blocker."), ("note", "A free note.")):
-        p = add(nsub, kind, cmd_note_add(kind), help_text)
-        p.add_argument("text", nargs="+")
-        p.add_argument("--by", help="who says so")
-    p = add(nsub, "list", cmd_note_list, "List current entries (--all: resolved ones too).")
-    p.add_argument("--all", action="store_true")
-    p = add(nsub, "resolve", cmd_note_resolve, "Mark an entry as no longer applying (kept in history).")
-    p.add_argument("id")
+    if want("note"):
+        note = sub.add_parser("note", formatter_class=common.formatter_class, help="Entries of the session context document: phase, gotcha, dont, blocker, note.",
+                              description="Add, list and resolve entries of the session context document.")
+        nsub = note.add_subparsers(dest="note_command", metavar="KIND|list|resolve", required=True,
+                                   parser_class=Parser)
+        for kind, help_text in (("phase", "Where we are: the current phase (the newest one counts)."),
+                                ("gotcha", "An implementation gotcha the next session must know."),
+                                ("dont", "Something NOT to do."), ("blocker", "A blocker."), ("note", "A free note.")):
+            p = add(nsub, kind, cmd_note_add(kind), help_text)
+            p.add_argument("text", nargs="+")
+            p.add_argument("--by", help="who says so")
+        p = add(nsub, "list", cmd_note_list, "List current entries (--all: resolved ones too).")
+        p.add_argument("--all", action="store_true")
+        p = add(nsub, "resolve", cmd_note_resolve, "Mark an entry as no longer applying (kept in history).")
+        p.add_argument("id")
 
-    p = add(sub, "close", cmd_close, "Close the session: progress log, LATEST.json, tasks, memory, context doc, index.")
-    p.add_argument("--summary", required=True)
-    p.add_argument("--completed", action="append", metavar="IDS", help="task ids completed (comma-separated, repeatable)")
-    p.add_argument("--next", action="append", metavar="STEP", help="next steps (comma-separated, repeatable)")
-    p.add_argument("--commit", action="store_true", help="commit tether's files only, with a Tether-Session trailer")
+    if want("close"):
+        p = add(sub, "close", cmd_close, "Close the session: progress log, LATEST.json, tasks, memory, context doc, index.")
+        p.add_argument("--summary", required=True)
+        p.add_argument("--completed", action="append", metavar="IDS", help="task ids completed (comma-separated, repeatable)")
+        p.add_argument("--next", action="append", metavar="STEP", help="next steps (comma-separated, repeatable)")
+        p.add_argument("--commit", action="store_true", help="commit tether's files only, with a Tether-Session trailer")
 
-    p = add(sub, "boot", cmd_boot, "Print the readiness brief a new session needs.")
-    p.add_argument("--sha", metavar="REV", help="reconstruct the state from this commit's tree")
-    p.add_argument("--budget", type=int, metavar="N", help="cap the brief at N tokens (default from config, 2000)")
+    if want("boot"):
+        p = add(sub, "boot", cmd_boot, "Print the readiness brief a new session needs.")
+        p.add_argument("--sha", metavar="REV", help="reconstruct the state from this commit's tree")
+        p.add_argument("--budget", type=int, metavar="N", help="cap the brief at N tokens (default from config, 2000)")
 
-    p = add(sub, "log", cmd_log, "Show the dated progress logs (default: the newest).")
-    p.add_argument("--date", help="YYYY-MM-DD")
-    p.add_argument("--limit", type=int, default=1)
+    if want("log"):
+        p = add(sub, "log", cmd_log, "Show the dated progress logs (default: the newest).")
+        p.add_argument("--date", help="YYYY-MM-DD")
+        p.add_argument("--limit", type=int, default=1)
 
-    p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
-    p.add_argument("--check", action="store_true")
-    p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks, then write")
+    if want("index"):
+        p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
+        p.add_argument("--check", action="store_true")
+        p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks, then write")
 
-    hook = sub.add_parser("hook", help="Handle an agent tool's hook event (JSON on stdin).")
-    hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
-    add(hsub, "claude-code", cmd_hook, "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd.")
+    if want("hook"):
+        hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
+        hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
+        add(hsub, "claude-code", cmd_hook, "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd.")
 
-    inst = sub.add_parser("install", help="Install tether's hooks into an agent tool's settings.")
-    isub = inst.add_subparsers(dest="install_command", metavar="TOOL", required=True, parser_class=Parser)
-    p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json (idempotent).")
-    p.add_argument("--command", dest="command_line", default="tether hook claude-code",
-                   help="the command Claude Code runs (default: tether hook claude-code)")
+    if want("install"):
+        inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")
+        isub = inst.add_subparsers(dest="install_command", metavar="TOOL", required=True, parser_class=Parser)
+        p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json (idempotent).")
+        p.add_argument("--command", dest="command_line", default="tether hook claude-code",
+                       help="the command Claude Code runs (default: tether hook claude-code)")
 
-    p = add(sub, "demo", cmd_demo, "Run a whole session lifecycle in a temporary repository and show it.")
-    p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")
+    if want("demo"):
+        p = add(sub, "demo", cmd_demo, "Run a whole session lifecycle in a temporary repository and show it.")
+        p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")

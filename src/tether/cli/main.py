@@ -21,17 +21,31 @@ from .output import Parser
 SCHEMA_VERSION = 1
 
 
-def build_parser() -> Parser:
-    common = argparse.ArgumentParser(add_help=False)
+COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
+            "index", "hook", "install", "demo")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    # argparse would import shutil (2 ms) just to ask the terminal width.
+    try:
+        width = os.get_terminal_size().columns - 2
+    except OSError:
+        width = 78
+    return argparse.HelpFormatter(prog, width=max(40, min(width, 118)))
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The full parser, or with ``only`` a parser that knows just that command."""
+    common = argparse.ArgumentParser(add_help=False, formatter_class=_formatter)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON object (stable schema, see docs/reference.md)")
     common.add_argument("-C", dest="directory", default=argparse.SUPPRESS, metavar="DIR",
                         help="run as if tether was started in DIR")
-    parser = Parser(prog="tether", parents=[common],
+    parser = Parser(prog="tether", parents=[common], formatter_class=_formatter,
                     description="Keep AI sessions tethered to a git repository.")
     parser.add_argument("--version", action="version", version=f"tether {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    commands.register(sub, common)
+    commands.register(sub, common, only)
     return parser
 
 
@@ -45,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
     try:
-        parser = build_parser()
+        first = next((a for a in argv if not a.startswith("-")), None)
+        wants_help = any(a in ("-h", "--help") for a in argv) and first is None
+        parser = build_parser(first if first in COMMANDS and not wants_help else None)
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             parser.print_help()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
 
 from ..errors import EXIT_OK, UsageError
+from ..recordtype import Record
 
 
 class Parser(argparse.ArgumentParser):
@@ -13,11 +13,8 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, hint=f"run `{self.prog} --help`")
 
 
-@dataclass
-class Result:
-    data: dict = field(default_factory=dict)
-    text: str = ""
-    exit_code: int = EXIT_OK
+class Result(Record):
+    FIELDS = {"data": dict, "text": "", "exit_code": EXIT_OK}
 
 
 def problems_text(problems) -> str:

@@ -53,6 +53,9 @@ def handle(stdin, stdout, stderr) -> int:
     except TetherError as exc:
         stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
         return 1
+    except OSError as exc:  # disk full, permissions, a lock held too long: say so, never block the session
+        stderr.write(f"tether: {exc}; the {name} hook did nothing\n")
+        return 1
 
 
 def _session_start(ws, event: dict, stdout) -> int:
@@ -70,6 +73,8 @@ def _session_start(ws, event: dict, stdout) -> int:
 
 
 def _pre_compact(ws, event: dict) -> int:
+    from ..records import CHECKPOINT_STATUSES
+
     trigger = event.get("trigger") or "unknown"
     task_id = ws.active_task_id()
     saved = None
@@ -78,6 +83,9 @@ def _pre_compact(ws, event: dict) -> int:
         state = previous.current_state if previous else ""
         ckp = ws.checkpoint(task_id, state=state or "Context compaction started",
                             next_actions=list(previous.next) if previous else [],
+                            # keep a blocked (or completed) checkpoint's status: compaction changes nothing
+                            status=previous.status if previous and previous.status in CHECKPOINT_STATUSES
+                            else "in_progress",
                             note=f"Automatic checkpoint before context compaction (trigger: {trigger})."
                             + (f" Instructions: {event['custom_instructions']}" if event.get("custom_instructions") else ""))
         saved = ckp.name

@@ -27,7 +27,12 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
     path = root / ".claude" / "settings.json"
     settings: dict = {}
     if path.exists():
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(f"{path}:{line}: invalid UTF-8; nothing was changed",
+                               hint="save the file as UTF-8 and run the command again") from None
         try:
             settings = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError as exc:
@@ -55,7 +60,8 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
         added.append(event)
     if added:
         write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-    outcome = {"path": str(path), "added": added, "command": command}
+    # "hook_command", not "command": the CLI's --json envelope already uses "command" for its own name.
+    outcome = {"path": str(path), "added": added, "hook_command": command}
     program = command.split()[0]
     if shutil.which(program) is None and not Path(program).exists():
         outcome["warning"] = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"

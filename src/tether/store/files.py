@@ -10,7 +10,10 @@ removed, never edited, so they merge cleanly too).
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
+
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 from .. import ids
 from ..errors import Conflict, NotFound
@@ -169,8 +172,21 @@ class FileStore(Store):
     def recent_events(self, limit: int) -> list[dict]:
         if limit <= 0:
             return []
+        rel = "memory/events.jsonl"
         budget = 2048 * limit
-        data = self.tree.tail("memory/events.jsonl", budget)
+        data = self.tree.tail(rel, budget)
+        # Events larger than the guess leave fewer than ``limit`` whole lines in the window:
+        # widen it; if that changes nothing (a short log, or one huge line) or after a few
+        # tries, read the whole log.
+        for tries in range(1, 6):
+            if data.count(b"\n") >= limit:
+                break
+            budget *= 2
+            wider = self.tree.tail(rel, budget)
+            if wider == data or tries == 5:
+                data = self.tree.read(rel) or b""
+                break
+            data = wider
         rows = list(iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems, first_line=0))
         rows.sort(key=lambda e: str(e.get("at", "")))
         return rows[-limit:]
