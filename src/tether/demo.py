@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -80,13 +79,17 @@ def run_demo(keep: bool = False) -> None:
              "--next", "Summarise doc11.pdf", show=False)
         print("$ tether checkpoint --done 6-10 ...   (CKP-0002, docs 1-10 complete)\n")
 
-        _banner("Session 1 is killed mid-task (context limit): CKP-0003 was saved just before")
-        _run(repo, s1, "checkpoint", "--done", "11-12", "--state", "Doc 13 partially processed",
-             "--data", "last_output=out/doc13.md", "--next", "Complete doc13.pdf, then 14-20")
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=repo, env=s1)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        print(f"  (session process {child.pid} killed with SIGKILL: nothing was closed, nothing is lost)\n")
+        _banner("Session 1 dies mid-task (context limit): its process is killed, nothing is closed")
+        script = ("from tether import Workspace\n"
+                  "ws = Workspace.open()\n"
+                  "ckp = ws.checkpoint(done=['11-12'], state='Doc 13 partially processed',\n"
+                  "                    key_data={'last_output': 'out/doc13.md'},\n"
+                  "                    next_actions=['Complete doc13.pdf, then 14-20'])\n"
+                  "print('  session 1 saved', ckp.id, '(docs 1-12 done), then:', flush=True)\n"
+                  "import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n")
+        child = subprocess.run([sys.executable, "-c", script], cwd=repo, env=s1, capture_output=True, text=True)
+        print(child.stdout.rstrip())
+        print(f"  the session process was killed (exit {child.returncode}): no close, no summary.\n")
 
         _banner("Session 2: a brand-new session boots from the repository alone")
         s2 = {**env, "TETHER_SESSION_ID": "S-demo-2"}

@@ -10,6 +10,7 @@ as is. The tree::
     ├── NotFound                exit 1   a task, checkpoint or decision id that does not exist
     ├── InvalidInput            exit 1   a value that cannot be used (bad id, bad item range, ...)
     ├── Conflict                exit 1   the id is taken, the task is closed, ...
+    ├── Corrupt                 exit 1   a record the command needs cannot be read (file:line says where)
     └── GitProblem              exit 1   invalid SHA, commit failed
     UsageError                  exit 2   the command line itself is wrong (adapters raise it)
     Degraded                    exit 3   the job ran but state has problems (corrupt files, stale index)
@@ -54,6 +55,10 @@ class InvalidInput(TetherError):
 
 class Conflict(TetherError):
     kind = "conflict"
+
+
+class Corrupt(TetherError):
+    kind = "corrupt"
 
 
 class GitProblem(TetherError):

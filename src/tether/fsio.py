@@ -126,17 +126,51 @@ def read_tail(path, max_bytes: int) -> bytes:
 
 
 class FileLock:
-    """An exclusive inter-process lock; the OS releases it if the holder dies."""
+    """An exclusive inter-process lock; the OS releases it if the holder dies.
+
+    flock(2) where the OS has it: the `filelock` package costs ~40 ms to import
+    (typing, inspect, logging, secrets), more than the rest of `tether checkpoint`.
+    """
 
     def __init__(self, path, timeout: float = 30.0) -> None:
-        from filelock import FileLock as _Lock  # lazy: only writers need it
-
         _parent(path)
-        self._lock = _Lock(os.fspath(path), timeout=timeout)
+        self._path, self._timeout, self._fd, self._other = os.fspath(path), timeout, None, None
+        try:
+            import fcntl  # noqa: F401
+        except ImportError:  # no flock (Windows): the portable package
+            from filelock import FileLock as _Lock
+
+            self._other = _Lock(self._path, timeout=timeout)
 
     def __enter__(self) -> "FileLock":
-        self._lock.acquire()
+        if self._other is not None:
+            self._other.acquire()
+            return self
+        import fcntl
+        import time
+
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline, delay = time.monotonic() + self._timeout, 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    from .errors import Conflict
+
+                    raise Conflict(f"waited {self._timeout:g} s for the lock {self._path}",
+                                   hint="another tether process is writing: run the command again") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.02)
+        self._fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+        if self._other is not None:
+            self._other.release()
+            return
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock

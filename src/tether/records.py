@@ -24,6 +24,13 @@ NOTE_TITLES = {
 
 # -- item ranges -------------------------------------------------------------
 
+def checkpoint_number(name: str) -> int:
+    """4 from 'CKP-0004-7kq2mx' (or 'CKP-0004'); -1 for anything else."""
+    head, _, rest = name.partition("-")
+    number = rest.partition("-")[0]
+    return int(number) if head == "CKP" and number.isdigit() else -1
+
+
 def format_ranges(numbers: list[int] | set[int]) -> str:
     """{1,2,3,5} -> '1-3,5'."""
     out: list[str] = []
@@ -116,7 +123,7 @@ class Checkpoint(Record):
     # unique even after a merge brings two checkpoint 4s; done is cumulative, as ranges.
     FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
               "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
-              "next": list, "note": "", "results": list, "device": None, "session": None}
+              "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list}
 
     @property
     def done_set(self) -> set[int]:
@@ -166,7 +173,7 @@ class Checkpoint(Record):
             current_state=str(meta.get("current_state") or ""), key_data={str(k): str(v) for k, v in key_data.items()},
             files=_str_list(meta, path, "files"), next=_str_list(meta, path, "next"),
             note=str(meta.get("note") or ""), results=_str_list(meta, path, "results"),
-            device=meta.get("device"), session=meta.get("session"),
+            device=meta.get("device"), session=meta.get("session"), parents=_str_list(meta, path, "parents"),
         )
 
 

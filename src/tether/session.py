@@ -17,7 +17,7 @@ from .errors import GitProblem, InvalidInput, NotFound
 from .parsing import Problem
 from .recordtype import REQUIRED, Record
 from .store.files import FileStore, loads_latest
-from .tasks import Resume, resume_point
+from .tasks import Resume, resume_of
 
 MAX_DECISIONS = 5
 MAX_TASKS = 10
@@ -75,7 +75,7 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
             store.problems.append(Problem(store.shown(f"open/{task_id}"), None,
                                           f"marker says open but the task is {task.status}; run `tether index --repair`"))
             continue
-        resumes.append(resume_point(task, store.latest_checkpoint(task_id)))
+        resumes.append(resume_of(store, task))
     # Active: this machine's choice, else the task with the newest checkpoint.
     resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
     ids = [r.task.id for r in resumes]
@@ -92,11 +92,28 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
                 raise
             store.problems.append(exc.problem)
     notes = [n for n in store.notes() if not n.resolved]
+    _check_context_document(store, config)
     ends = [e for e in store.recent_events(20) if e.get("event") in ("session_end", "session_close")]
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, last_end=ends[-1] if ends else None,
                     problems=list(store.problems))
+
+
+def _check_context_document(store: FileStore, config: Config) -> None:
+    """Name conflict markers a merge left in the context document: the brief sends a new
+    session there first (LATEST.json is checked as it is parsed; index.json by `index --check`)."""
+    rel = config.context_document.removeprefix(".tether/")
+    if rel == config.context_document:
+        return  # kept outside the store: not part of its state
+    data = store.read_file(rel)
+    if data and (b"<<<<<<< " in data or b">>>>>>> " in data):
+        from .parsing import ParseError, check_conflicts
+
+        try:
+            check_conflicts(data.decode("utf-8", "replace"), store.shown(rel))
+        except ParseError as exc:
+            store.problems.append(exc.problem)
 
 
 def snapshot(ws, sha: str | None = None) -> Snapshot:
@@ -204,7 +221,7 @@ def _plan(snap: Snapshot) -> list[str]:
                      " (`tether resume`), checkpoint every few items.")
     for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
         if not active or step != active.task.id:
-            steps.append(f"Then: {step}")
+            steps.append(f"Then: {step}" if steps else step)
     blockers = [n for n in snap.notes if n.kind == "blocker"]
     if blockers:
         steps.append(f"Clear the blocker: {blockers[-1].text}")

@@ -77,8 +77,9 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
 
 class Resume(Record):
     # next_number: the first unit not done, or None when all are done.
+    # unreadable: checkpoints that exist but could not be read (counted only when none could).
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list}
+              "next_actions": list, "unreadable": 0}
 
     @property
     def total(self) -> int:
@@ -86,11 +87,14 @@ class Resume(Record):
 
     @property
     def started(self) -> bool:
-        return self.checkpoint is not None or bool(self.done)
+        return self.checkpoint is not None or bool(self.done) or bool(self.unreadable)
 
     def message(self) -> str:
         task, ckp = self.task, self.checkpoint
         label = task.unit_name
+        if ckp is None and self.unreadable:  # progress exists but cannot be read: never say "start"
+            return (f"Cannot tell where {task.title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
+                    " could not be read. Next: repair them (see the problems listed); do not start over.")
         where = f"last checkpoint {ckp.id}: {_gist(ckp)}" if ckp else "no checkpoint yet"
         if self.total and self.next_number is None:
             head = f"All {self.total} {label}s of {task.title} ({task.id}) are done ({where})."
@@ -134,13 +138,19 @@ def _gist(ckp: Checkpoint, width: int = 120) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def resume_point(task: Task, checkpoint: Checkpoint | None) -> Resume:
+def resume_point(task: Task, checkpoint: Checkpoint | None, unreadable: int = 0) -> Resume:
     done = checkpoint.done_set if checkpoint else set()
     total = len(task.units)
     done &= set(range(1, total + 1))
     pending = next((n for n in range(1, total + 1) if n not in done), None)
     actions = list(checkpoint.next) if checkpoint else []
-    return Resume(task, checkpoint, done, pending, actions)
+    return Resume(task, checkpoint, done, pending, actions, unreadable)
+
+
+def resume_of(store: Store, task: Task) -> Resume:
+    """Where to continue ``task``: its newest readable checkpoint (bad ones become problems)."""
+    latest = store.latest_checkpoint(task.id)
+    return resume_point(task, latest, len(store.checkpoint_names(task.id)) if latest is None else 0)
 
 
 def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undone: list[str] | None = None,
@@ -168,7 +178,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             status=status, done=format_ranges((so_far | newly_done) - newly_undone),
             current_state=state.strip(), key_data=merged_key_data, files=list(files or []),
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(), results=result_paths,
-            device=device, session=session,
+            device=device, session=session, parents=list(getattr(previous, "tips", None) or [])
         )
 
     return store.add_checkpoint(task.id, build, lambda c: c.to_text(task))

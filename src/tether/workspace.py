@@ -127,9 +127,11 @@ class Workspace:
                 created.append(f"{STORE_DIR}/{rel}")
         for sub in ("tasks", "open", "decisions", "progress", "memory"):
             os.makedirs(os.path.join(ws.store_dir, sub), exist_ok=True)
-        if created:
+        generated = [rel for rel in ("CONTEXT.md", "index.json") if not ws.store.tree.exists(rel)]
+        if created or generated:
             from . import session
             session.write_generated(ws)
+            created += [f"{STORE_DIR}/{rel}" for rel in generated]  # say so: a user sees every new file
         return ws, created
 
     @property
@@ -214,7 +216,9 @@ class Workspace:
         return task_id
 
     def set_active(self, task_id: str) -> None:
-        self.store.tree.write("local/active", task_id + "\n")
+        # Every checkpoint sets it: skip the durable rewrite (two fsyncs) when it is already so.
+        if self.store.tree.read("local/active") != (task_id + "\n").encode("utf-8"):
+            self.store.tree.write("local/active", task_id + "\n")
 
     def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
         from .tasks import checkpoint
@@ -225,12 +229,12 @@ class Workspace:
         return ckp
 
     def resume(self, task_id: str | None = None) -> Resume:
-        from .tasks import resume_point
+        from .tasks import resume_of
 
         task = self.task(task_id)
         if task_id:
             self.set_active(task.id)
-        return resume_point(task, self.store.latest_checkpoint(task.id))
+        return resume_of(self.store, task)
 
     def set_task_status(self, task_id: str, status: str) -> Task:
         from .tasks import set_status

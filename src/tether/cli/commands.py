@@ -82,10 +82,10 @@ def cmd_task_status(args) -> Result:
         ckp = find_checkpoint(ws.store, task, args.checkpoint)
         raw = ws.store.read_file(f"tasks/{task.id}/checkpoints/{ckp.name}.md") or b""
         return Result({"task": task.id, "checkpoint": ckp.__dict__}, raw.decode("utf-8", "replace"))
-    from ..tasks import resume_point
+    from ..tasks import resume_of
 
     names = ws.store.checkpoint_names(task.id)
-    resume = resume_point(task, ws.store.latest_checkpoint(task.id))
+    resume = resume_of(ws.store, task)
     lines = [f"{task.id}: {task.title} [{task.status}]", f"  created {task.created}"]
     if task.definition:
         lines.append(f"  definition: {task.definition}")
@@ -105,9 +105,9 @@ def cmd_task_list(args) -> Result:
     ws = _ws()
     tasks = ws.tasks(include_closed=args.all)
     active = ws.active_task_id()
-    from ..tasks import resume_point
+    from ..tasks import resume_of
 
-    resumes = {t.id: resume_point(t, ws.store.latest_checkpoint(t.id)) if t.status == "open" else None for t in tasks}
+    resumes = {t.id: resume_of(ws.store, t) if t.status == "open" else None for t in tasks}
     lines = [task_line(t, resumes[t.id], active) for t in tasks] or ["No open tasks." if not args.all else "No tasks."]
     lines.append(problems_text(ws.store.problems))
     data = {"active": active, "tasks": [{**_task_dict(t), "resume": r.to_dict() if r else None}
@@ -193,8 +193,10 @@ def cmd_resume(args) -> Result:
     if others:
         lines.append(f"Active task: {resume.task.id}. Other open tasks ({len(others)}):")
         lines += [f"  {t.id}: {t.title} (`tether resume {t.id}`)" for t in others]
-    data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others]}
-    return Result(data, "\n".join(lines))
+    lines.append(problems_text(ws.store.problems))
+    data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others],
+            "problems": [p.to_dict() for p in ws.store.problems]}
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
 
 
 # -- decisions and context entries -----------------------------------------------------
@@ -205,7 +207,9 @@ def cmd_decide(args) -> Result:
         decisions = ws.decisions(limit=args.limit)
         lines = [f"{d.id}  {d.when[:10]}  {d.question} -> {d.decision}" + (f" ({d.who})" if d.who else "")
                  for d in decisions] or ["No decisions recorded."]
-        return Result({"decisions": [d.__dict__ for d in decisions]}, "\n".join(lines))
+        lines.append(problems_text(ws.store.problems))
+        return Result({"decisions": [d.__dict__ for d in decisions], "problems": [p.to_dict() for p in ws.store.problems]},
+                      "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
     if not args.question or not args.decision:
         raise InvalidInput("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
     record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
@@ -228,7 +232,7 @@ def cmd_note_list(args) -> Result:
              for n in notes] or ["No context entries."]
     lines.append(problems_text(ws.store.problems))
     return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in ws.store.problems]},
-                  "\n".join(line for line in lines if line))
+                  "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
 
 
 def cmd_note_resolve(args) -> Result:
@@ -319,8 +323,17 @@ def cmd_install(args) -> Result:
 def cmd_demo(args) -> Result | None:
     from ..demo import run_demo
 
-    run_demo(keep=args.keep)
-    return None
+    if not getattr(args, "json", False):
+        run_demo(keep=args.keep)
+        return None
+    # --json: one JSON object like every command, with the transcript a person would see.
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        run_demo(keep=args.keep)
+    return Result({"transcript": buffer.getvalue()}, buffer.getvalue())
 
 
 # -- registration ----------------------------------------------------------------------

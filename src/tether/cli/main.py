@@ -76,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug in tether, not a user mistake
+        if getattr(exc, "problem", None) is not None:  # a ParseError: a damaged file the user can fix
+            from ..errors import Corrupt
+
+            return _fail(Corrupt(str(exc), hint="fix the file at that line, or restore it with `git checkout -- PATH`"),
+                         want_json)
         if os.environ.get("TETHER_DEBUG"):
             raise
         error = TetherError(f"internal error: {type(exc).__name__}: {exc}",

@@ -23,6 +23,7 @@ def _event_name(event: dict) -> str:
 
 def handle(stdin, stdout, stderr) -> int:
     from ..errors import NoWorkspace, TetherError
+    from ..parsing import ParseError
     from ..workspace import Workspace
 
     raw = stdin.read()
@@ -53,7 +54,7 @@ def handle(stdin, stdout, stderr) -> int:
     except TetherError as exc:
         stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
         return 1
-    except OSError as exc:  # disk full, permissions, a lock held too long: say so, never block the session
+    except (OSError, ParseError) as exc:  # disk full, a lock held too long, a damaged record: never block
         stderr.write(f"tether: {exc}; the {name} hook did nothing\n")
         return 1
 

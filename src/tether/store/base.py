@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from ..errors import TetherError
 from ..parsing import Problem
-from ..records import Checkpoint, Decision, Note, Task
+from ..records import Checkpoint, Decision, Note, Task, checkpoint_number, format_ranges
 
 
 class ReadOnly(TetherError):
@@ -82,17 +82,50 @@ class Store(ABC):
     @abstractmethod
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint: ...
 
-    def latest_checkpoint(self, task_id: str) -> Checkpoint | None:
-        """The newest readable checkpoint; corrupt newer ones become problems."""
-        for name in reversed(self.checkpoint_names(task_id)):
-            try:
-                return self.load_checkpoint(task_id, name)
-            except Exception as exc:  # ParseError: report, fall back to an older one
-                problem = getattr(exc, "problem", None)
-                if problem is None:
-                    raise
-                self.problems.append(problem)
-        return None
+    def latest_checkpoint(self, task_id: str, names: list[str] | None = None) -> Checkpoint | None:
+        """The newest readable checkpoint, with the progress of every branch tip.
+
+        Corrupt newer checkpoints become problems and an older one is used.
+        When a merge brought parallel checkpoints (two branches each added
+        CKP-0004 to this task; their numbers collide, their names do not),
+        the tips, checkpoints no later one names as a parent, are combined:
+        the newest tip is returned with the union of the tips' done items,
+        and ``.tips`` names them all so the next checkpoint joins them.
+        ``names`` is ``checkpoint_names(task_id)`` when the caller has it.
+        """
+        names = self.checkpoint_names(task_id) if names is None else names
+        newest = None
+        for name in reversed(names):
+            newest = self._load_or_report(task_id, name)
+            if newest is not None:
+                break
+        if newest is None:
+            return None
+        newest.tips = [newest.name]
+        numbers = [checkpoint_number(n) for n in names]
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if not repeated:  # one line of history: the newest is the only tip
+            return newest
+        later = [c for n in names if checkpoint_number(n) >= repeated[0]
+                 for c in [self._load_or_report(task_id, n)] if c is not None]
+        named_as_parent = {p for c in later for p in c.parents}
+        tips = [c for c in later if c.name not in named_as_parent]
+        if len(tips) <= 1:
+            return newest
+        head = max(tips, key=lambda c: (c.number, c.created, c.name))
+        head.done = format_ranges(set().union(*(t.done_set for t in tips)))
+        head.tips = [t.name for t in tips]
+        return head
+
+    def _load_or_report(self, task_id: str, name: str) -> Checkpoint | None:
+        try:
+            return self.load_checkpoint(task_id, name)
+        except Exception as exc:  # ParseError: report it, let the caller fall back
+            problem = getattr(exc, "problem", None)
+            if problem is None:
+                raise
+            self.problems.append(problem)
+            return None
 
     @abstractmethod
     def save_result(self, task_id: str, name: str, data: bytes) -> str:

@@ -18,19 +18,17 @@ if TYPE_CHECKING:
 from .. import ids
 from ..errors import Conflict, NotFound
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
-from ..records import Checkpoint, Decision, Note, Task
+from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from .base import ReadOnly, Store
 
 CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
+CKP_FILE_RE = re.compile(r"CKP-(\d+)(?:-[0-9a-z]+)?\.md")  # fullmatch: CKP_RE plus ".md"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Paths that are derived or per-machine: never part of the tracked state.
 UNTRACKED_DIRS = ("locks/", "local/", "cache/")
 MANIFEST = "index.json"
 
 
-def checkpoint_number(name: str) -> int:
-    match = CKP_RE.match(name)
-    return int(match.group(1)) if match else -1
 
 
 class FileStore(Store):
@@ -90,9 +88,11 @@ class FileStore(Store):
 
     # -- checkpoints --------------------------------------------------------
     def checkpoint_names(self, task_id: str) -> list[str]:
-        names = [n[:-3] for n in self.tree.list(f"tasks/{task_id}/checkpoints") if n.endswith(".md")]
-        names = [n for n in names if CKP_RE.match(n)]
-        return sorted(names, key=lambda n: (checkpoint_number(n), n))
+        # One regex match per file: boot and checkpoint list every checkpoint of a task.
+        files = self.tree.list(f"tasks/{task_id}/checkpoints")
+        keyed = [(int(m[1]), m.string[:-3]) for m in map(CKP_FILE_RE.fullmatch, files) if m]
+        keyed.sort()
+        return [name for _, name in keyed]
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = f"tasks/{task_id}/checkpoints/{name}.md"
@@ -106,7 +106,7 @@ class FileStore(Store):
         self._writable()
         with self.tree.lock(f"task-{task_id}"):
             names = self.checkpoint_names(task_id)
-            previous = self.latest_checkpoint(task_id)
+            previous = self.latest_checkpoint(task_id, names)
             number = max((checkpoint_number(n) for n in names), default=0) + 1
             while True:
                 # The random suffix keeps names unique when two branches both add
@@ -187,7 +187,11 @@ class FileStore(Store):
                 data = self.tree.read(rel) or b""
                 break
             data = wider
-        rows = list(iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems, first_line=0))
+        found: list[Problem] = []
+        rows = list(iter_jsonl(data, self.shown(rel), found))
+        if found:  # rare: number bad lines from the top of the log, not of the window read
+            before = (self.tree.read(rel) or b"").count(b"\n") - data.count(b"\n")
+            self.problems.extend(Problem(p.path, p.line + before if p.line else p.line, p.message) for p in found)
         rows.sort(key=lambda e: str(e.get("at", "")))
         return rows[-limit:]
 

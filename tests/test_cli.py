@@ -1,0 +1,371 @@
+"""The command line: init, finding the workspace, errors and exit codes, --json everywhere, index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tether.cli.main import build_parser
+
+STORE_FILES = ["tether.toml", ".gitignore", ".gitattributes", "CONTEXT.md", "index.json"]
+
+
+def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file and directory under root, with content and mtime: any change shows."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = (path.read_bytes() if path.is_file() else b"<dir>", path.stat().st_mtime_ns)
+    return out
+
+
+# -- init --------------------------------------------------------------------------------------
+
+def test_init_creates_the_store(repo, cli, git):
+    run = cli("init")
+    assert run.code == 0, run.err
+    store = repo / ".tether"
+    for name in STORE_FILES:
+        assert (store / name).is_file(), name
+    assert "locks/" in (store / ".gitignore").read_text() and "local/" in (store / ".gitignore").read_text()
+    # git itself agrees: logs merge by union, per-machine files are ignored.
+    assert git("check-attr", "merge", ".tether/memory/events.jsonl").strip().endswith("merge: union")
+    assert git("check-attr", "merge", ".tether/progress/2026-01-01.md").strip().endswith("merge: union")
+    assert git("check-ignore", ".tether/local/active", ".tether/locks/x.lock").split() == [
+        ".tether/local/active", ".tether/locks/x.lock"]
+    assert "# Session Context" in (store / "CONTEXT.md").read_text()
+    assert cli("index", "--check").code == 0
+    data = cli("init", "--json").json()
+    assert data["store"] == str(store) and data["created"] == []
+
+
+def test_init_reports_every_file_it_created(repo, cli):
+    data = cli("init", "--json").json()
+    assert sorted(data["created"]) == sorted(f".tether/{name}" for name in STORE_FILES)
+
+
+def test_init_is_idempotent(repo, cli):
+    cli("init")
+    cli("task", "start", "Keep me", "--id", "K1", "-s", "a")
+    cli("checkpoint", "--done", "1")
+    before = tree_state(repo / ".tether")
+    run = cli("init")
+    assert run.code == 0 and "nothing changed" in run.out
+    after = tree_state(repo / ".tether")
+    assert {k: v for k, v in after.items() if not k.startswith("local/")} == \
+           {k: v for k, v in before.items() if not k.startswith("local/")}
+
+
+def test_init_recreates_a_missing_config_and_keeps_records(repo, cli):
+    cli("init")
+    cli("task", "start", "Keep me", "--id", "K1")
+    (repo / ".tether" / "tether.toml").unlink()
+    data = cli("init", "--json").json()
+    assert data["created"] == [".tether/tether.toml"]
+    assert cli("resume").out.startswith("Starting Keep me (K1)")
+
+
+def test_init_reading_order(repo, cli):
+    cli("init", "--reading-order", "README.md", "docs/a.md")
+    data = cli("config", "--json").json()
+    assert data["reading_order"] == ["README.md", "docs/a.md"] and data["budget"] == 2000
+
+
+def test_init_from_a_subdirectory_uses_the_repository_root(repo, cli, monkeypatch):
+    sub = repo / "src" / "deep"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert cli("init").code == 0
+    assert (repo / ".tether" / "tether.toml").is_file() and not (sub / ".tether").exists()
+
+
+def test_init_outside_a_git_repository(tmp_path, cli, monkeypatch):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(plain)
+    run = cli("init")
+    assert run.code == 1
+    assert run.err.startswith("Error: ") and "not inside a git repository" in run.err
+    assert "Hint: run `git init` first" in run.err
+    assert not (plain / ".tether").exists()
+
+
+# -- finding the workspace -----------------------------------------------------------------------
+
+def test_commands_find_the_workspace_from_a_subdirectory(ws, cli, repo, monkeypatch):
+    sub = repo / "a" / "b" / "c"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert cli("task", "start", "From deep down", "--id", "D1").code == 0
+    assert (repo / ".tether" / "tasks" / "D1" / "task.md").is_file()
+    assert cli("resume").out.startswith("Starting From deep down (D1)")
+    assert cli("boot").code == 0
+
+
+def test_dash_C_runs_as_if_started_there(ws, cli, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli("-C", str(ws.root), "task", "start", "Remote", "--id", "R1").code == 0
+    assert (ws.root / ".tether" / "tasks" / "R1" / "task.md").is_file()
+
+
+@pytest.mark.parametrize("argv", [["task", "list"], ["boot"], ["resume"], ["checkpoint", "--done", "1"],
+                                  ["close", "--summary", "x"], ["index", "--check"], ["decide", "--list"]])
+def test_no_workspace_is_one_line_and_a_hint(repo, cli, argv):
+    run = cli(*argv)
+    assert run.code == 1 and run.out == ""
+    lines = run.err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Error: no tether workspace in ")
+    assert lines[1] == "Hint: run `tether init` at the root of your git repository"
+    data = cli(*argv, "--json").json()
+    assert data == {"ok": False, "schema_version": 1, "error": lines[0].removeprefix("Error: "),
+                    "hint": "run `tether init` at the root of your git repository", "kind": "no_workspace",
+                    "exit_code": 1}
+    assert not (repo / ".tether").exists()
+
+
+# -- --json for every command --------------------------------------------------------------------
+
+def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple = ()) -> set[tuple]:
+    """Every runnable command path of the parser, e.g. ('task', 'start')."""
+    found = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= leaf_commands(sub, prefix + (name,)) or {prefix + (name,)}
+    return found
+
+
+JSON_RUNS = [
+    ["init"],
+    ["config"],
+    ["task", "start", "Second", "--id", "T2", "-s", "one"],
+    ["task", "status", "T1"],
+    ["task", "list", "--all"],
+    ["task", "switch", "T1"],
+    ["checkpoint", "--done", "1-2", "--state", "two done"],
+    ["resume"],
+    ["task", "complete", "T2"],
+    ["task", "reopen", "T2"],
+    ["task", "clear", "T2"],
+    ["decide", "Which?", "--decision", "this"],
+    ["decide", "--list"],
+    ["note", "phase", "phase one"],
+    ["note", "gotcha", "a gotcha"],
+    ["note", "dont", "a dont"],
+    ["note", "blocker", "a blocker"],
+    ["note", "note", "a note"],
+    ["note", "list", "--all"],
+    ["note", "resolve", "<blocker-id>"],
+    ["index"],
+    ["index", "--check"],
+    ["index", "--repair"],
+    ["close", "--summary", "json session", "--next", "more"],
+    ["log"],
+    ["boot"],
+    ["install", "claude-code"],
+    ["demo"],
+]
+
+
+def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes):
+    assert cli("task", "start", "First", "--id", "T1", "-i", "a", "-i", "b", "-i", "c").code == 0
+    covered = set()
+    blocker = None
+    for argv in JSON_RUNS:
+        argv = [blocker if a == "<blocker-id>" else a for a in argv]
+        run = cli(*argv, "--json")
+        assert run.code == 0, (argv, run.out, run.err)
+        data = json.loads(run.out)
+        assert data["ok"] is True and data["schema_version"] == 1, argv
+        if argv[:2] == ["note", "blocker"]:
+            blocker = data["note"]["id"]
+        covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install") else (argv[0],))
+    # hook: its stdout belongs to Claude Code's hook protocol (tests/test_hooks.py), not tether's schema.
+    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code")}
+
+
+def test_json_fields_of_common_commands(ws, cli):
+    start = cli("task", "start", "Docs", "--id", "T1", "-i", "a", "-i", "b", "--json").json()
+    assert start["command"] == "task" and start["task"]["id"] == "T1" and start["task"]["units"] == ["a", "b"]
+    ckp = cli("checkpoint", "--done", "1", "--json").json()
+    assert ckp["checkpoint"]["id"] == "CKP-0001" and ckp["path"].startswith(".tether/tasks/T1/checkpoints/CKP-0001-")
+    assert ckp["resume"]["next_number"] == 2
+    listed = cli("task", "list", "--json").json()
+    assert listed["active"] == "T1" and listed["tasks"][0]["resume"]["done"] == 1 and listed["problems"] == []
+    close = cli("close", "--summary", "s", "--json").json()
+    assert set(close) >= {"date", "file", "latest", "completed", "commit", "context_document"}
+
+
+def test_hook_with_json_still_speaks_the_hook_protocol(ws, cli):
+    run = cli("hook", "claude-code", "--json", input=json.dumps({"hook_event_name": "SessionStart",
+                                                               "session_id": "s1", "cwd": str(ws.root),
+                                                               "source": "startup"}))
+    assert run.code == 0
+    data = json.loads(run.out)
+    assert data["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+
+
+# -- usage errors ------------------------------------------------------------------------------
+
+USAGE_ERRORS = [
+    ["bogus"],
+    ["task"],
+    ["task", "start"],
+    ["task", "frobnicate"],
+    ["checkpoint", "--status", "finished"],
+    ["checkpoint", "--nope"],
+    ["decide", "--list", "--limit", "many"],
+    ["close"],
+    ["boot", "--budget", "lots"],
+    ["note"],
+    ["note", "gotcha"],
+    ["log", "--limit"],
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS, ids=" ".join)
+def test_usage_errors_exit_2(ws, cli, argv):
+    run = cli(*argv)
+    assert run.code == 2, (run.out, run.err)
+    assert run.out == ""
+    lines = run.err.splitlines()
+    assert lines[0].startswith("Error: ") and lines[1].startswith("Hint: run `tether")
+    data = cli(*argv, "--json").json()
+    assert data["ok"] is False and data["schema_version"] == 1
+    assert data["kind"] == "usage" and data["exit_code"] == 2 and data["error"] and data["hint"]
+
+
+def test_help_and_version(ws, cli):
+    run = cli("--help")
+    assert run.code == 0 and "checkpoint" in run.out and "boot" in run.out
+    run = cli("checkpoint", "--help")
+    assert run.code == 0 and "--done" in run.out
+    run = cli()
+    assert run.code == 0 and "usage:" in run.out
+    run = cli("--version")
+    assert run.code == 0 and run.out.startswith("tether ")
+
+
+# -- real processes: exit codes and no tracebacks --------------------------------------------------
+
+USER_MISTAKES = [
+    (["task", "start", "x", "--id", "bad id"], 1),
+    (["checkpoint", "--done", "99"], 1),
+    (["checkpoint", "--done", "no-such-item"], 1),
+    (["resume", "NOPE"], 1),
+    (["task", "status", "NOPE"], 1),
+    (["task", "status", "T1", "--checkpoint", "7"], 1),
+    (["task", "reopen", "T1"], 1),
+    (["note", "resolve", "N-nope"], 1),
+    (["decide", "Q?"], 1),
+    (["decide", "Q?", "--decision", "x", "--when", "tuesday"], 1),
+    (["close", "--summary", "s", "--completed", "NOPE"], 1),
+    (["boot", "--sha", "deadbeef"], 1),
+    (["boot", "--budget", "5"], 1),
+    (["log", "--date", "1999-01-01"], 1),
+    (["boot", "--budget", "x"], 2),
+    (["frobnicate"], 2),
+]
+
+
+def test_user_mistakes_never_show_a_traceback(ws, cli, tether_proc):
+    assert cli("task", "start", "First", "--id", "T1", "-i", "a").code == 0
+    for argv, code in USER_MISTAKES:
+        proc = tether_proc(*argv)
+        assert proc.code == code, (argv, proc.err)
+        assert "Traceback" not in proc.err and proc.out == "", argv
+        first, hint = proc.err.splitlines()
+        assert first.startswith("Error: ") and hint.startswith("Hint: "), argv
+
+
+def test_no_workspace_as_a_real_process(tmp_path, tether_proc):
+    proc = tether_proc("boot", cwd=tmp_path)
+    assert proc.code == 1 and "Traceback" not in proc.err
+    assert proc.err.splitlines()[0].startswith("Error: no tether workspace")
+
+
+def test_a_whole_session_end_to_end(repo, tether_proc, git):
+    assert tether_proc("init").code == 0
+    assert tether_proc("task", "start", "Five docs", "--id", "T5", "--items-file", "-",
+                       input="d1\nd2\nd3\nd4\nd5\n").code == 0
+    assert tether_proc("checkpoint", "--done", "1-3", "--state", "three done", "--next", "d4 next").code == 0
+    resume = tether_proc("resume")
+    assert resume.out.startswith("Resuming Five docs (T5) from item 4 of 5") and "Next: d4 next" in resume.out
+    closed = tether_proc("close", "--summary", "three of five", "--commit", env={"TETHER_SESSION_ID": "S-e2e"})
+    assert closed.code == 0, closed.err
+    assert git("log", "-1", "--format=%(trailers:key=Tether-Session,valueonly)").strip() == "S-e2e"
+    boot = tether_proc("boot")
+    assert boot.code == 0 and "tether's files match HEAD." in boot.out
+    assert "three of five" in boot.out and "from item 4 of 5" in boot.out
+    assert tether_proc("boot", "--sha", "HEAD").out == tether_proc("boot", "--sha", "HEAD").out
+    assert tether_proc("index", "--check").code == 0
+
+
+# -- index --------------------------------------------------------------------------------------------
+
+def test_index_check_passes_after_index_and_fails_after_a_checkpoint(ws, cli, repo):
+    cli("task", "start", "Docs", "--id", "T1", "-i", "a", "-i", "b")
+    assert cli("index", "--check").code == 3
+    assert cli("index").code == 0
+    assert cli("index", "--check").code == 0
+    run = cli("checkpoint", "--done", "1", "--json")
+    added = run.json()["path"].removeprefix(".tether/")
+    check = cli("index", "--check")
+    assert check.code == 3
+    assert check.out.startswith("index.json is stale")
+    assert added in check.out and "Hint: run `tether index`" in check.out
+    data = cli("index", "--check", "--json").json()
+    assert data["stale"] is True and added in data["added"]
+    (repo / ".tether" / "tasks" / "T1" / "task.md").write_text(
+        (repo / ".tether" / "tasks" / "T1" / "task.md").read_text() + "\nhand edit\n")
+    assert "tasks/T1/task.md" in cli("index", "--check", "--json").json()["changed"]
+
+
+def test_index_check_with_a_missing_or_broken_manifest(ws, cli, repo):
+    (repo / ".tether" / "index.json").unlink()
+    run = cli("index", "--check")
+    assert run.code == 3 and "index.json is missing" in run.out
+    (repo / ".tether" / "index.json").write_text("{ not json")
+    run = cli("index", "--check")
+    assert run.code == 3 and "index.json:1" in run.out
+
+
+def test_index_repair_restores_a_deleted_open_marker(ws, cli, repo):
+    cli("task", "start", "Docs", "--id", "T1")
+    cli("task", "start", "Done already", "--id", "T2")
+    cli("task", "complete", "T2")
+    cli("index")
+    (repo / ".tether" / "open" / "T1").unlink()
+    (repo / ".tether" / "open" / "T2").write_text("")          # a stale marker for a closed task
+    assert "T1" not in cli("task", "list").out
+    check = cli("index", "--check", "--json").json()
+    assert "open/T1" in check["removed"] and "open/T2" in check["added"]
+    run = cli("index", "--repair")
+    assert run.code == 0 and "Repaired 2 open marker(s)" in run.out
+    assert (repo / ".tether" / "open" / "T1").is_file() and not (repo / ".tether" / "open" / "T2").exists()
+    assert cli("index", "--check").code == 0
+    assert "T1" in cli("task", "list").out and "(T1)" in cli("boot").out
+
+
+def test_log_shows_progress(ws, cli, monkeypatch):
+    assert cli("log").out.strip() == "No progress logged yet."
+    monkeypatch.setenv("TETHER_NOW", "2026-02-03T04:05:06Z")
+    cli("close", "--summary", "logged")
+    data = cli("log", "--json").json()
+    assert data["dates"] == ["2026-02-03"] and "**Summary:** logged" in data["logs"][0]
+    run = cli("log", "--date", "2026-02-04")
+    assert run.code == 1 and "2026-02-03" in run.err
+
+
+def test_env_isolation_holds(repo):
+    # The autouse fixture keeps tests off the real home and global git config.
+    assert os.environ["HOME"].startswith(str(repo.parent))
+    assert os.environ["GIT_CONFIG_NOSYSTEM"] == "1"
+    assert not any(k.startswith("TETHER_") for k in os.environ)

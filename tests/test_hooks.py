@@ -1,0 +1,459 @@
+"""Claude Code hooks, run the way Claude Code runs them: a real process, the event's JSON on stdin.
+
+What a user relies on: SessionStart puts the brief (with the active task's resume line) into the
+session within Claude Code's 10,000-character limit, whatever started the session; PreCompact
+checkpoints the active task without losing progress; SessionEnd is recorded; the hook never gets in
+the way (exit 0 and silence where tether has nothing to do, exit 1 and one line on failure, never
+exit 2, which Claude Code treats as "block"); `tether install claude-code` merges its hooks into
+.claude/settings.json without touching the user's own, and is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether import Workspace
+
+SAMPLE_LOG = (Path(__file__).resolve().parents[2] / "shared" / "bench" / "transcripts" / "claude-code"
+              / "fasthooks" / "sample_hook_logs.jsonl")
+HOOK = [sys.executable, "-m", "tether", "hook", "claude-code"]
+INSTALL = [sys.executable, "-m", "tether", "install", "claude-code"]
+HOOK_COMMAND = "tether hook claude-code"
+SOURCES = ("startup", "resume", "clear", "compact")
+LIMIT = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    # Self-contained: the hook processes inherit this environment, never the developer's.
+    for name in list(os.environ):
+        if name.startswith("TETHER_") or name.startswith("GIT_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test User")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+    monkeypatch.setenv("TETHER_FSYNC", "0")  # hook processes: no fsync, these tests are not about durability
+    monkeypatch.setenv("TETHER_DEVICE", "test-machine")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A git repository with an initialised tether workspace."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    Workspace.init(root)
+    return root
+
+
+@pytest.fixture
+def working(project) -> Path:
+    """A workspace with one task halfway through: items 1-2 of 5 done, next actions recorded."""
+    ws = Workspace.open(project)
+    ws.start_task("Summarise docs", items=[f"doc{i}.pdf" for i in range(1, 6)], task_id="T100")
+    ws.checkpoint(done=["1-2"], state="doc1 and doc2 summarised", key_data={"out": "out/summaries.md"},
+                  next_actions=["summarise doc3.pdf", "then doc4.pdf"])
+    return project
+
+
+def run_hook(payload, cwd: Path) -> subprocess.CompletedProcess:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return subprocess.run(HOOK, input=data, capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def run_install(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*INSTALL, *args], capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def event(name: str, cwd: Path, **fields) -> dict:
+    """An event shaped the way Claude Code's hooks reference documents it."""
+    return {"session_id": "sess-1234", "transcript_path": "/home/u/.claude/projects/p/sess-1234.jsonl",
+            "cwd": str(cwd), "hook_event_name": name, **fields}
+
+
+def events(repo: Path) -> list[dict]:
+    path = repo / ".tether" / "memory" / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def store_files(repo: Path) -> dict[str, bytes]:
+    store = repo / ".tether"
+    return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+def context_of(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    return payload["hookSpecificOutput"]["additionalContext"]
+
+
+def latest(repo: Path, task_id: str):
+    return Workspace.open(repo).store.latest_checkpoint(task_id)
+
+
+# -- the real hook inputs ------------------------------------------------------------------------
+
+def sample_lines() -> list[dict]:
+    if not SAMPLE_LOG.is_file():
+        pytest.skip(f"real hook log not present: {SAMPLE_LOG}")
+    return [json.loads(line) for line in SAMPLE_LOG.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("shape", ["as logged", "as sent"])
+def test_real_hook_inputs(working, shape):
+    """Every line of a real Claude Code hook log, in order, against a workspace with work in progress.
+
+    The log records the event name under "event"; Claude Code itself sends "hook_event_name".
+    """
+    lines = sample_lines()
+    assert {"SessionStart", "PreCompact"} <= {line["event"] for line in lines}
+    for line in lines:
+        payload = {**line, "cwd": str(working)}
+        if shape == "as sent":
+            payload["hook_event_name"] = payload.pop("event")
+            payload.pop("ts", None)
+        name = line["event"]
+        before = store_files(working)
+        checkpoints = len(Workspace.open(working).store.checkpoint_names("T100"))
+        proc = run_hook(payload, working)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert proc.stderr == ""
+        if name == "SessionStart":
+            context = context_of(proc)
+            assert Workspace.open(working).resume().message() in context and len(context) < LIMIT
+            last = events(working)[-1]
+            assert (last["event"], last["session"], last["source"]) == ("session_start", line["session_id"],
+                                                                       line["source"])
+        elif name == "PreCompact":
+            assert proc.stdout == ""
+            ckp = latest(working, "T100")
+            assert ckp.number == checkpoints + 1 and ckp.done == "1-2"
+            assert ckp.next == ["summarise doc3.pdf", "then doc4.pdf"]
+            assert f"trigger: {line['trigger']}" in ckp.note and ckp.session == line["session_id"]
+        else:
+            assert proc.stdout == ""
+            assert store_files(working) == before, f"{name} must not write anything"
+
+
+# -- SessionStart ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_session_start_injects_the_brief_for_every_source(working, source):
+    proc = run_hook(event("SessionStart", working, source=source), working)
+    context = context_of(proc)
+    assert Workspace.open(working).resume().message() in context
+    assert "Resuming Summarise docs (T100) from item 3 of 5" in context
+    assert len(context) < LIMIT
+    assert proc.stderr == ""
+    last = events(working)[-1]
+    assert (last["event"], last["session"], last["source"]) == ("session_start", "sess-1234", source)
+
+
+def test_session_start_from_a_subdirectory(working):
+    deep = working / "src" / "pkg"
+    deep.mkdir(parents=True)
+    context = context_of(run_hook(event("SessionStart", deep, source="startup"), deep))
+    assert "Resuming Summarise docs (T100)" in context
+
+
+@pytest.mark.parametrize("budget", [None, 1_000_000])
+def test_session_start_stays_under_the_limit_on_a_huge_workspace(project, monkeypatch, budget):
+    """Long notes and decisions and many open tasks: still under 10,000 characters, active task shown.
+
+    With a huge token budget in the config, the character limit is what holds the brief back. The
+    active task is an old one that 39 newer tasks would push out of a list capped by recency.
+    """
+    if budget is not None:
+        config = project / ".tether" / "tether.toml"
+        config.write_text(re.sub(r"budget = \d+", f"budget = {budget}", config.read_text()))
+    ws = Workspace.open(project)
+    long = "lorem ipsum dolor sit amet " * 200
+    for n in range(40):
+        monkeypatch.setenv("TETHER_NOW", f"2026-01-01T10:{n:02d}:00Z")
+        ws.start_task(f"Task {n:02d} {long[:300]}", steps=["a", "b", "c"], task_id=f"T{n:03d}")
+        if n == 5:
+            ws.checkpoint("T005", done=["1"], state="step a done", next_actions=["do b"])
+    for n in range(30):
+        ws.note("gotcha", f"gotcha {n} {long}")
+        ws.note("dont", f"dont {n} {long}")
+        ws.decide(f"Question {n}? {long[:1000]}", f"answer {n}", rationale=long, decision_id=f"D{n:03d}")
+    monkeypatch.delenv("TETHER_NOW")
+    ws.set_active("T005")
+    resume = ws.resume().message()
+    assert resume.startswith("Resuming Task 05")
+    context = context_of(run_hook(event("SessionStart", project, source="compact"), project))
+    assert len(context) < LIMIT
+    assert resume in context
+    assert "Left out" in context  # it says what it dropped
+
+
+def test_session_start_on_a_degraded_workspace_names_the_problem(working):
+    broken = working / ".tether" / "decisions" / "D-broken.md"
+    broken.write_text("---\nid: \"D-broken\"\nquestion: [\n")
+    context = context_of(run_hook(event("SessionStart", working, source="startup"), working))
+    assert ".tether/decisions/D-broken.md" in context
+    assert "Resuming Summarise docs (T100)" in context
+    assert events(working)[-1]["degraded"] is True
+
+
+# -- PreCompact --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("trigger", ["manual", "auto"])
+def test_pre_compact_checkpoints_the_active_task(working, trigger):
+    before = latest(working, "T100")
+    payload = event("PreCompact", working, trigger=trigger,
+                    custom_instructions="keep the OCR findings" if trigger == "manual" else "")
+    proc = run_hook(payload, working)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    after = latest(working, "T100")
+    assert after.number == before.number + 1
+    assert after.done == before.done == "1-2"
+    assert after.next == before.next
+    assert after.current_state == before.current_state
+    assert after.key_data == before.key_data
+    assert f"trigger: {trigger}" in after.note
+    if trigger == "manual":
+        assert "keep the OCR findings" in after.note
+    assert Workspace.open(working).resume().message().startswith("Resuming Summarise docs (T100) from item 3 of 5")
+    last = events(working)[-1]
+    assert last == {**last, "event": "pre_compact", "trigger": trigger, "task": "T100",
+                    "checkpoint": after.name, "session": "sess-1234"}
+
+
+def test_pre_compact_keeps_a_blocked_status(working):
+    Workspace.open(working).checkpoint("T100", state="waiting for OCR", status="blocked")
+    assert run_hook(event("PreCompact", working, trigger="auto"), working).returncode == 0
+    after = latest(working, "T100")
+    assert (after.status, after.done, after.current_state) == ("blocked", "1-2", "waiting for OCR")
+
+
+def test_pre_compact_on_a_task_without_checkpoints(project):
+    Workspace.open(project).start_task("Fresh", steps=["one", "two"], task_id="T1")
+    assert run_hook(event("PreCompact", project, trigger="auto"), project).returncode == 0
+    ckp = latest(project, "T1")
+    assert (ckp.id, ckp.done) == ("CKP-0001", "")
+    assert Workspace.open(project).resume().next_number == 1
+
+
+def test_pre_compact_without_an_open_task_records_only_the_event(project):
+    before = store_files(project)
+    proc = run_hook(event("PreCompact", project, trigger="auto"), project)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    after = store_files(project)
+    changed = {k for k in after if after[k] != before.get(k) and not k.startswith(("local/", "locks/"))}
+    assert changed == {"memory/events.jsonl"}  # per-machine caches and locks aside
+    assert events(project)[-1] == {**events(project)[-1], "event": "pre_compact", "task": None, "checkpoint": None}
+
+
+# -- SessionEnd ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reason", ["clear", "logout", "prompt_input_exit", "other"])
+def test_session_end_is_recorded(working, reason):
+    count = len(events(working))
+    proc = run_hook(event("SessionEnd", working, reason=reason), working)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    rows = events(working)
+    assert len(rows) == count + 1
+    assert rows[-1] == {**rows[-1], "event": "session_end", "reason": reason, "session": "sess-1234"}
+
+
+# -- staying out of the way -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["SessionStart", "PreCompact", "SessionEnd"])
+def test_outside_a_workspace_the_hook_is_silent(tmp_path, name):
+    elsewhere = tmp_path / "not-a-workspace"
+    elsewhere.mkdir()
+    proc = run_hook(event(name, elsewhere, source="startup", trigger="auto", reason="other"), elsewhere)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("payload", [
+    {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"}},
+    {"hook_event_name": "PostToolUse", "tool_name": "Bash"},
+    {"hook_event_name": "UserPromptSubmit", "prompt": "hello"},
+    {"hook_event_name": "Stop", "stop_hook_active": False},
+    {"hook_event_name": "SubagentStop"},
+    {"hook_event_name": "Notification", "message": "Claude is waiting for your input"},
+    {"event": "Stop"},
+    {},
+    "",
+])
+def test_unhandled_events_do_nothing(working, payload):
+    if isinstance(payload, dict):
+        payload = {"session_id": "sess-1234", "cwd": str(working), **payload}
+    before = store_files(working)
+    proc = run_hook(payload, working)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert store_files(working) == before
+
+
+@pytest.mark.parametrize("raw", ["not json", "{", '{"hook_event_name": "SessionStart",', "[1, 2]", '"SessionStart"'])
+def test_invalid_input_exits_1_with_one_line(working, raw):
+    before = store_files(working)
+    proc = run_hook(raw, working)
+    assert proc.returncode == 1  # never 2: Claude Code would treat that as blocking
+    assert proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("tether:")
+    assert store_files(working) == before
+
+
+def test_a_damaged_task_file(working):
+    task_md = working / ".tether" / "tasks" / "T100" / "task.md"
+    task_md.write_text("<<<<<<< HEAD\n" + task_md.read_text())
+    # SessionStart still briefs, naming the damaged file; PreCompact cannot checkpoint and says so.
+    context = context_of(run_hook(event("SessionStart", working, source="resume"), working))
+    assert ".tether/tasks/T100/task.md:1" in context
+    proc = run_hook(event("PreCompact", working, trigger="auto"), working)
+    assert proc.returncode == 1
+    assert len(proc.stderr.splitlines()) == 1 and ".tether/tasks/T100/task.md:1" in proc.stderr
+
+
+def test_a_write_failure_exits_1_with_one_line(working):
+    log = working / ".tether" / "memory" / "events.jsonl"
+    log.unlink()
+    log.mkdir()  # appending to it now fails with an OSError
+    proc = run_hook(event("SessionEnd", working, reason="other"), working)
+    assert proc.returncode == 1
+    assert len(proc.stderr.splitlines()) == 1 and "SessionEnd" in proc.stderr
+
+
+# -- install -------------------------------------------------------------------------------------------
+
+def settings(repo: Path) -> dict:
+    return json.loads((repo / ".claude" / "settings.json").read_text())
+
+
+def tether_groups(config: dict, name: str) -> list[dict]:
+    return [g for g in config["hooks"].get(name, [])
+            if any(h.get("command") == HOOK_COMMAND for h in g.get("hooks", []))]
+
+
+def test_install_creates_the_settings(project):
+    proc = run_install(project)
+    assert proc.returncode == 0, proc.stderr
+    config = settings(project)
+    for name in ("SessionStart", "PreCompact", "SessionEnd"):
+        groups = tether_groups(config, name)
+        assert len(groups) == 1, name
+        assert groups[0]["hooks"] == [{**groups[0]["hooks"][0], "type": "command", "command": HOOK_COMMAND}]
+    matcher = tether_groups(config, "SessionStart")[0]["matcher"]
+    # Claude Code matches the matcher as a regular expression against the source.
+    assert all(re.fullmatch(matcher, source) for source in SOURCES)
+    matcher = tether_groups(config, "PreCompact")[0].get("matcher", "")
+    assert not matcher or all(re.fullmatch(matcher, t) for t in ("manual", "auto"))
+
+
+def test_installed_hook_runs_as_claude_code_runs_it(working):
+    """Run the installed command through a shell, with the venv's bin on PATH, as Claude Code would."""
+    assert run_install(working).returncode == 0
+    command = tether_groups(settings(working), "SessionStart")[0]["hooks"][0]["command"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(command, shell=True, input=json.dumps(event("SessionStart", working, source="startup")),
+                          capture_output=True, text=True, cwd=working, env=env, timeout=60)
+    assert "Resuming Summarise docs (T100)" in context_of(proc)
+
+
+USER_SETTINGS = {
+    "model": "claude-sonnet-4-5",
+    "permissions": {"allow": ["Bash(npm test:*)"], "deny": ["Read(./.env)"]},
+    "env": {"FOO": "bar"},
+    "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "./scripts/check-bash.sh"}]}],
+        "SessionStart": [{"matcher": "startup", "hooks": [{"type": "command", "command": "echo 'welcome back'"}]}],
+    },
+}
+
+
+def test_install_keeps_the_users_settings_and_hooks(project):
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(USER_SETTINGS, indent=4))
+    assert run_install(project).returncode == 0, "install"
+    config = settings(project)
+    assert {k: v for k, v in config.items() if k != "hooks"} == {k: v for k, v in USER_SETTINGS.items() if k != "hooks"}
+    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+    # The user's SessionStart hook stays first and unchanged; tether's is added beside it.
+    assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
+    assert len(config["hooks"]["SessionStart"]) == 2
+    assert all(len(tether_groups(config, name)) == 1 for name in ("SessionStart", "PreCompact", "SessionEnd"))
+
+
+def test_install_is_idempotent(project):
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(USER_SETTINGS, indent=2) + "\n")
+    assert run_install(project).returncode == 0
+    first = path.read_bytes()
+    second = run_install(project, "--json")
+    assert second.returncode == 0
+    assert path.read_bytes() == first
+    assert json.loads(second.stdout)["added"] == []
+
+
+def test_install_from_a_subdirectory_writes_at_the_root(project):
+    sub = project / "src"
+    sub.mkdir()
+    proc = run_install(sub, "--json")
+    assert proc.returncode == 0
+    out = json.loads(proc.stdout)
+    assert out["ok"] is True and out["command"] == "install" and out["hook_command"] == HOOK_COMMAND
+    assert Path(out["path"]) == project / ".claude" / "settings.json"
+    assert sorted(out["added"]) == ["PreCompact", "SessionEnd", "SessionStart"]
+    assert not (sub / ".claude").exists()
+
+
+def test_install_with_a_custom_command(project):
+    command = f"{sys.executable} -m tether hook claude-code"
+    assert run_install(project, "--command", command).returncode == 0
+    config = settings(project)
+    assert config["hooks"]["PreCompact"][0]["hooks"][0]["command"] == command
+
+
+@pytest.mark.parametrize("text,line", [
+    ('{\n  "model": "x",\n  "hooks": {\n    "PreToolUse": []\n  }', 5),  # truncated: no closing brace
+    ('{\n  "model": "x",,\n}\n', 2),
+])
+def test_install_refuses_invalid_json_and_leaves_it_untouched(project, text, line):
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    proc = run_install(project)
+    assert proc.returncode == 1
+    assert f"{path}:{line}" in proc.stderr.splitlines()[0]
+    assert path.read_text() == text
+    as_json = json.loads(run_install(project, "--json").stdout)
+    assert as_json["ok"] is False and as_json["exit_code"] == 1 and as_json["kind"] == "invalid_input"
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("data", [b'{"hooks": []}', b'["not", "an", "object"]', b'{"model": "caf\xe9"}',
+                                  b'{"hooks": {"SessionStart": {}}}'])
+def test_install_refuses_unusable_settings(project, data):
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_bytes(data)
+    proc = run_install(project)
+    assert proc.returncode == 1, proc.stderr
+    assert str(path) in proc.stderr and "Traceback" not in proc.stderr
+    assert path.read_bytes() == data
+
+
+def test_install_outside_a_workspace_says_so(tmp_path):
+    proc = run_install(tmp_path)
+    assert proc.returncode == 1
+    assert "tether init" in proc.stderr
+    assert not (tmp_path / ".claude").exists()

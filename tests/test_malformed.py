@@ -1,0 +1,255 @@
+"""Malformed files: each is reported with its path and exact line, never skipped silently,
+and everything else still loads.
+
+The state is two tasks (one with two checkpoints), two decisions and two entries; each test
+breaks one file the way people and tools break them, then checks the report and the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-11-21T10:00:00Z"
+
+
+@pytest.fixture
+def state(ws, cli, repo, monkeypatch):
+    monkeypatch.setenv("TETHER_NOW", NOW)
+    cli("task", "start", "Healthy task", "--id", "GOOD", "-s", "one", "-s", "two")
+    cli("checkpoint", "--done", "1", "--state", "step one done")
+    cli("task", "start", "Victim task", "--id", "BAD", "-i", "a", "-i", "b", "-i", "c")
+    cli("checkpoint", "--done", "1", "--state", "first item")
+    cli("checkpoint", "--done", "2", "--state", "second item")
+    cli("decide", "Healthy question?", "--decision", "kept", "--id", "D-good")
+    cli("decide", "Victim question?", "--decision", "broken", "--id", "D-bad")
+    cli("note", "gotcha", "healthy gotcha")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T10:01:00Z")
+    cli("note", "dont", "healthy dont")
+    return repo / ".tether"
+
+
+def problems(run) -> list[str]:
+    """Problem lines as `path:line: message`, from a brief or a listing."""
+    return [line.strip().removeprefix("- ") for line in run.out.splitlines() if line.strip().startswith((".tether/", "- .tether/"))]
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_bytes().decode("utf-8", "replace").splitlines()
+
+
+def boot_json(cli) -> dict:
+    run = cli("boot", "--json")
+    data = run.json()
+    assert run.code == (3 if data["degraded"] else 0) and data["ok"] is True
+    return data
+
+
+def assert_rest_loads(cli, *, task: bool = True, decision: bool = True):
+    """The healthy records are all still there, in the brief and in the listings."""
+    text = cli("boot").out
+    if task:
+        assert "Resuming Healthy task (GOOD) from step 2 of 2" in text
+        assert any(line.split()[0:2] == ["GOOD", "open"] or line.split()[1:3] == ["GOOD", "open"]
+                   for line in cli("task", "list").out.splitlines() if line.strip())
+    if decision:
+        assert "Healthy question? -> kept" in text
+        assert "Healthy question?" in cli("decide", "--list").out
+    assert "- healthy gotcha" in text and "- healthy dont" in text
+
+
+# -- records with front matter -------------------------------------------------------------
+
+def test_bad_yaml_front_matter(state, cli):
+    path = state / "decisions" / "D-bad.md"
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[2].startswith("question:")
+    lines[2] = "question: Which one: this or that?\n"      # YAML: a mapping value where none may be
+    path.write_text("".join(lines))
+    expected = ".tether/decisions/D-bad.md:3: invalid YAML in front matter"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    listing = cli("decide", "--list")
+    assert listing.code == 3 and any(p.startswith(expected) for p in problems(listing)), listing.out
+    data = boot_json(cli)
+    assert data["degraded"] is True
+    assert [(p["path"], p["line"]) for p in data["problems"]] == [(".tether/decisions/D-bad.md", 3)]
+    assert_rest_loads(cli)
+
+
+def test_hand_edited_yaml_in_another_style_still_loads(state, cli):
+    path = state / "decisions" / "D-good.md"
+    text = path.read_text().replace('question: "Healthy question?"', "question: 'Healthy question?'  # edited")
+    path.write_text(text)
+    run = cli("boot")
+    assert run.code == 0 and "## Problems" not in run.out
+    assert "Healthy question? -> kept" in run.out
+
+
+def test_git_conflict_markers(state, cli):
+    path = state / "tasks" / "BAD" / "task.md"
+    lines = path.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.startswith("title:"))
+    lines[index:index + 1] = ["<<<<<<< HEAD\n", lines[index], "=======\n", 'title: "Their title"\n',
+                              ">>>>>>> feature\n"]
+    path.write_text("".join(lines))
+    expected = f".tether/tasks/BAD/task.md:{index + 1}: unresolved git conflict marker"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    listing = cli("task", "list")
+    assert listing.code == 3 and any(p.startswith(expected) for p in problems(listing)), listing.out
+    # Asking for that very task names the file and line too, as a user error (no traceback).
+    status = cli("task", "status", "BAD")
+    assert status.code == 1
+    assert status.err.startswith(f"Error: {expected}") and "Hint:" in status.err
+    assert "Traceback" not in status.err
+    data = cli("task", "status", "BAD", "--json").json()
+    assert data["ok"] is False and data["kind"] == "corrupt" and data["exit_code"] == 1
+    assert_rest_loads(cli)
+
+
+def test_truncated_checkpoint(state, cli):
+    path = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    data = path.read_bytes()
+    cut = data[: data.index(b"current_state") + 9]          # killed mid-write, front matter never closed
+    path.write_bytes(cut)
+    line = cut.count(b"\n") + 1
+    expected = f".tether/tasks/BAD/checkpoints/{path.name}:{line}: front matter never closed"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    # The task resumes from the last readable checkpoint, and says the newer one is damaged.
+    resume = cli("resume", "BAD")
+    assert resume.code == 3
+    assert resume.out.startswith("Resuming Victim task (BAD) from item 2 of 3")
+    assert any(p.startswith(expected) for p in problems(resume)), resume.out
+    assert_rest_loads(cli)
+
+
+def test_only_checkpoint_unreadable_never_says_start_over(state, cli):
+    for path in (state / "tasks" / "BAD" / "checkpoints").glob("CKP-*.md"):
+        path.write_bytes(path.read_bytes()[:40])
+    run = cli("resume", "BAD")
+    assert run.code == 3
+    first = run.out.splitlines()[0]
+    assert not first.startswith("Starting") and "do not start over" in first
+    assert len([p for p in problems(run) if "/tasks/BAD/checkpoints/" in p]) == 2
+    assert "(BAD) stopped" in cli("boot").out
+
+
+def test_invalid_utf8(state, cli):
+    path = state / "decisions" / "D-bad.md"
+    lines = path.read_bytes().split(b"\n")
+    index = lines.index(b'decision: "broken"')
+    lines[index] = b'decision: "br\xff\xfeken"'
+    path.write_bytes(b"\n".join(lines))
+    line = index + 1
+    expected = f".tether/decisions/D-bad.md:{line}: invalid UTF-8"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    listing = cli("decide", "--list", "--json")
+    assert listing.code == 3
+    assert [(p["path"], p["line"]) for p in listing.json()["problems"]] == [(".tether/decisions/D-bad.md", line)]
+    assert_rest_loads(cli)
+
+
+def test_invalid_utf8_in_a_task(state, cli):
+    path = state / "tasks" / "BAD" / "task.md"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Victim task", b"Victim \xc3\x28task", 1))
+    line = data[: data.index(b"Victim task")].count(b"\n") + 1
+    run = cli("task", "list", "--all")
+    assert run.code == 3
+    assert any(p.startswith(f".tether/tasks/BAD/task.md:{line}: invalid UTF-8") for p in problems(run)), run.out
+    assert_rest_loads(cli)
+
+
+# -- append-only logs ------------------------------------------------------------------------
+
+def test_torn_last_line_of_the_event_log(state, cli):
+    path = state / "memory" / "events.jsonl"
+    good = len(lines_of(path))
+    with open(path, "ab") as fh:
+        fh.write(b'{"at":"2026-11-21T10:02:00Z","event":"checkpo')     # killed mid-append: no newline
+    expected = f".tether/memory/events.jsonl:{good + 1}: invalid JSON"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    assert_rest_loads(cli)
+
+
+def test_torn_line_is_numbered_from_the_top_of_a_long_event_log(state, ws, cli, fast_writes):
+    for n in range(300):                                       # longer than the tail boot reads
+        ws.event("filler", n=n, padding="x" * 200)
+    path = state / "memory" / "events.jsonl"
+    good = len(lines_of(path))
+    with open(path, "ab") as fh:
+        fh.write(b'{"at":"2026-11-21T10:02:00Z",')
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(f".tether/memory/events.jsonl:{good + 1}: invalid JSON") for p in problems(run)), run.out
+
+
+def test_torn_last_line_of_the_context_log(state, cli):
+    path = state / "context.jsonl"
+    good = len(lines_of(path))
+    with open(path, "ab") as fh:
+        fh.write(b'{"at":"2026-11-21T10:03:00Z","id":"N-x","kind":"gotcha","te')
+    expected = f".tether/context.jsonl:{good + 1}: invalid JSON"
+
+    run = cli("boot")
+    assert run.code == 3
+    assert any(p.startswith(expected) for p in problems(run)), run.out
+    listing = cli("note", "list")
+    assert listing.code == 3
+    assert any(p.startswith(expected) for p in problems(listing)), listing.out
+    assert "healthy gotcha" in listing.out and "healthy dont" in listing.out
+    assert_rest_loads(cli)
+
+
+def test_conflict_markers_in_the_context_log(state, cli):
+    path = state / "context.jsonl"
+    rows = lines_of(path)
+    extra = json.dumps({"at": "2026-11-21T10:05:00Z", "by": None, "id": "N-theirs", "kind": "gotcha",
+                        "text": "their gotcha"})
+    path.write_text("\n".join(["<<<<<<< HEAD", *rows, "=======", extra, ">>>>>>> theirs"]) + "\n")
+    run = cli("boot")
+    assert run.code == 3
+    found = {p.split(":")[1] for p in problems(run) if p.startswith(".tether/context.jsonl:")}
+    assert found == {"1", str(len(rows) + 2), str(len(rows) + 4)}
+    assert "- their gotcha" in run.out                           # both sides' entries survive
+    assert_rest_loads(cli)
+
+
+def test_a_record_that_is_not_an_object(state, cli):
+    path = state / "memory" / "events.jsonl"
+    good = len(lines_of(path))
+    with open(path, "a") as fh:
+        fh.write("[1, 2, 3]\n")
+    run = cli("boot")
+    assert any(p.startswith(f".tether/memory/events.jsonl:{good + 1}: expected a JSON object") for p in problems(run))
+
+
+def test_several_problems_are_all_reported_at_once(state, cli):
+    (state / "decisions" / "D-bad.md").write_bytes(b"---\nid: \"D-bad\"\n\xff\n---\n")
+    with open(state / "context.jsonl", "ab") as fh:
+        fh.write(b"{torn")
+    ckp = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    ckp.write_text("---\nid: [\n")
+    data = boot_json(cli)
+    paths = sorted(p["path"] for p in data["problems"])
+    assert paths == [".tether/context.jsonl", ".tether/decisions/D-bad.md",
+                     f".tether/tasks/BAD/checkpoints/{ckp.name}"]
+    assert all(p["line"] for p in data["problems"])
+    assert cli("boot").code == 3
+    assert_rest_loads(cli)

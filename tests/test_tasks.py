@@ -1,0 +1,523 @@
+"""Tasks, checkpoints and resume (seed 001), decisions and context entries, through the CLI and the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tether import Workspace
+
+DOCS = [f"doc{n:02d}.pdf" for n in range(1, 21)]
+
+
+def checkpoint_files(root: Path, task_id: str) -> list[Path]:
+    return sorted((root / ".tether" / "tasks" / task_id / "checkpoints").glob("CKP-*.md"))
+
+
+def front_matter(path: Path) -> dict:
+    """The machine-readable half of a record: `key: <json>` lines between '---' markers."""
+    text = path.read_text(encoding="utf-8")
+    block = text.split("---\n")[1]
+    return {k: json.loads(v) for k, _, v in (line.partition(": ") for line in block.splitlines())}
+
+
+@pytest.fixture
+def docs_task(ws, cli):
+    """A 20-item task T004 started through the CLI, active."""
+    run = cli("task", "start", "Process 20 documents", "--id", "T004", *[a for d in DOCS for a in ("--items", d)])
+    assert run.code == 0, run.err
+    return "T004"
+
+
+# -- task start --------------------------------------------------------------
+
+def test_start_with_steps_stores_them_in_order(ws, cli, repo):
+    run = cli("task", "start", "Ship it", "--steps", "write", "--steps", "test", "--steps", "release",
+              "--definition", "Ship version 1", "--criteria", "tests pass", "--json")
+    assert run.code == 0, run.err
+    data = run.json()
+    task_id = data["task"]["id"]
+    assert data["task"]["kind"] == "steps" and data["task"]["units"] == ["write", "test", "release"]
+    meta = front_matter(repo / ".tether" / "tasks" / task_id / "task.md")
+    assert meta["units"] == ["write", "test", "release"]
+    assert meta["definition"] == "Ship version 1" and meta["criteria"] == ["tests pass"]
+    assert (repo / ".tether" / "open" / task_id).is_file()
+    assert Workspace.open().active_task_id() == task_id
+
+
+def test_start_with_items_inline(ws, cli):
+    run = cli("task", "start", "Docs", "-i", "a.pdf", "-i", "b.pdf", "--json")
+    task = ws.task(run.json()["task"]["id"])
+    assert (task.kind, task.units) == ("items", ["a.pdf", "b.pdf"])
+
+
+def test_start_with_items_from_a_file_skips_blank_lines(ws, cli, tmp_path):
+    listing = tmp_path / "items.txt"
+    listing.write_text("doc1.pdf\n\n  doc2.pdf  \ndoc3.pdf\n", encoding="utf-8")
+    run = cli("task", "start", "Docs", "--items-file", str(listing), "--json")
+    assert run.code == 0, run.err
+    assert ws.task(run.json()["task"]["id"]).units == ["doc1.pdf", "doc2.pdf", "doc3.pdf"]
+
+
+def test_start_with_items_from_stdin(ws, cli):
+    run = cli("task", "start", "Docs", "--items-file", "-", "--json", input="x.pdf\ny.pdf\n")
+    assert run.code == 0, run.err
+    assert ws.task(run.json()["task"]["id"]).units == ["x.pdf", "y.pdf"]
+
+
+def test_start_with_steps_from_a_file(ws, cli, tmp_path):
+    (tmp_path / "steps.txt").write_text("plan\nbuild\n", encoding="utf-8")
+    run = cli("task", "start", "Build", "--steps-file", str(tmp_path / "steps.txt"), "--json")
+    task = ws.task(run.json()["task"]["id"])
+    assert (task.kind, task.units) == ("steps", ["plan", "build"])
+
+
+def test_items_file_that_does_not_exist_is_a_user_error(ws, cli, tmp_path):
+    run = cli("task", "start", "Docs", "--items-file", str(tmp_path / "missing.txt"))
+    assert run.code == 1
+    assert "Error: cannot read" in run.err and "Hint:" in run.err
+    assert ws.tasks() == []
+
+
+def test_user_given_id(ws, cli, repo):
+    run = cli("task", "start", "Fix login", "--id", "T004")
+    assert run.code == 0 and "Started task T004" in run.out
+    assert (repo / ".tether" / "tasks" / "T004" / "task.md").is_file()
+
+
+def test_duplicate_id_is_a_conflict_and_keeps_the_first_task(ws, cli, repo):
+    assert cli("task", "start", "First", "--id", "T004").code == 0
+    before = (repo / ".tether" / "tasks" / "T004" / "task.md").read_bytes()
+    run = cli("task", "start", "Second", "--id", "T004")
+    assert run.code == 1
+    assert "already exists" in run.err and "Hint:" in run.err
+    assert (repo / ".tether" / "tasks" / "T004" / "task.md").read_bytes() == before
+    data = cli("task", "start", "Second", "--id", "T004", "--json").json()
+    assert data["ok"] is False and data["kind"] == "conflict" and data["exit_code"] == 1
+
+
+@pytest.mark.parametrize("bad", ["bad id", "-x", "../T1", "a/b", "x" * 65])
+def test_invalid_id_is_rejected_and_nothing_is_created(ws, cli, repo, bad):
+    run = cli("task", "start", "Title", f"--id={bad}")
+    assert run.code == 1, run.out
+    assert "invalid task id" in run.err and "Hint:" in run.err
+    assert sorted(p.name for p in (repo / ".tether" / "tasks").iterdir()) == []
+
+
+def test_steps_and_items_together_is_an_error(ws, cli):
+    run = cli("task", "start", "Both", "--steps", "a", "--items", "b")
+    assert run.code == 1
+    assert "either steps or items" in run.err
+    assert ws.tasks() == []
+
+
+def test_empty_title_is_an_error(ws, cli):
+    run = cli("task", "start", "   ")
+    assert run.code == 1 and "needs a title" in run.err
+
+
+def test_generated_ids_are_unique_over_many_starts(ws, fast_writes, monkeypatch):
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T10:00:00Z")   # worst case: every id from one clock tick
+    made = [ws.start_task(f"task {n}").id for n in range(300)]
+    assert len(set(made)) == 300
+    assert sorted(ws.store.task_ids()) == sorted(made)
+    assert all(re.fullmatch(r"T-\d{6}-[0-9a-z]{6,}", i) for i in made)
+
+
+# -- checkpoint ----------------------------------------------------------------
+
+def test_checkpoints_are_numbered_in_order(docs_task, cli, repo):
+    for spec in ("1", "2", "3"):
+        assert cli("checkpoint", "--done", spec).code == 0
+    names = [p.name for p in checkpoint_files(repo, docs_task)]
+    assert [n[:8] for n in names] == ["CKP-0001", "CKP-0002", "CKP-0003"]
+    assert all(re.fullmatch(r"CKP-000\d-[0-9a-z]{6}\.md", n) for n in names)
+
+
+@pytest.mark.parametrize("specs, done", [
+    (["3"], "3"),
+    (["1-5"], "1-5"),
+    (["2,4,9"], "2,4,9"),
+    (["doc07.pdf"], "7"),
+    (["DOC07.PDF"], "7"),                 # a unique case-insensitive name match
+    (["1-3", "doc10.pdf", "12"], "1-3,10,12"),
+    (["all"], "1-20"),
+])
+def test_done_by_number_range_list_name_and_all(docs_task, cli, specs, done):
+    run = cli("checkpoint", *[a for s in specs for a in ("--done", s)], "--json")
+    assert run.code == 0, run.err
+    assert run.json()["checkpoint"]["done"] == done
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("21", "out of range"),
+    ("19-25", "out of range"),
+    ("doc99.pdf", "is named"),
+    ("0", "named"),
+])
+def test_bad_unit_specs_write_nothing(docs_task, cli, repo, spec, words):
+    cli("checkpoint", "--done", "1")
+    before = [p.name for p in checkpoint_files(repo, docs_task)]
+    run = cli("checkpoint", "--done", spec)
+    assert run.code == 1
+    assert words in run.err and "Hint:" in run.err
+    assert [p.name for p in checkpoint_files(repo, docs_task)] == before
+    assert not (repo / ".tether" / "tasks" / docs_task / "intermediate").exists()
+
+
+def test_bad_spec_does_not_save_the_result_either(docs_task, cli, repo, tmp_path):
+    (tmp_path / "r.md").write_text("partial")
+    run = cli("checkpoint", "--done", "99", "--result", f"r.md=@{tmp_path / 'r.md'}")
+    assert run.code == 1
+    assert checkpoint_files(repo, docs_task) == []
+    assert not (repo / ".tether" / "tasks" / docs_task / "intermediate" / "r.md").exists()
+
+
+def test_progress_accumulates_and_undone_removes(docs_task, cli, ws):
+    cli("checkpoint", "--done", "1-5")
+    cli("checkpoint", "--done", "6-8")
+    cli("checkpoint", "--done", "10", "--undone", "2")
+    latest = ws.store.latest_checkpoint(docs_task)
+    assert latest.id == "CKP-0003"
+    assert latest.done == "1,3-8,10"
+    assert ws.resume().next_number == 2
+
+
+def test_key_data_accumulates_and_later_values_win(docs_task, cli, ws):
+    cli("checkpoint", "--data", "model=phi-3", "--data", "out=a.md")
+    cli("checkpoint", "--data", "out=b.md")
+    assert ws.store.latest_checkpoint(docs_task).key_data == {"model": "phi-3", "out": "b.md"}
+
+
+def test_bad_key_data_is_a_user_error(docs_task, cli, repo):
+    run = cli("checkpoint", "--data", "no-equals-sign")
+    assert run.code == 1 and "KEY=VALUE" in run.err
+    assert checkpoint_files(repo, docs_task) == []
+
+
+def test_checkpoint_stores_every_field(docs_task, cli, repo, tmp_path):
+    source = tmp_path / "summaries.md"
+    source.write_bytes(b"# Summaries 1-5\n\xe2\x9c\x93 done\n")
+    run = cli("checkpoint", "--done", "1-5", "--state", "Doc 6 half summarised",
+              "--data", "output=out/summaries.md", "--file", "out/summaries.md: five summaries",
+              "--next", "Finish doc06.pdf", "--next", "Then doc07.pdf", "--note", "doc07 needs OCR",
+              "--status", "blocked", "--result", f"summaries-1-5.md=@{source}", "--json")
+    assert run.code == 0, run.err
+    path = repo / run.json()["path"]
+    meta = front_matter(path)
+    assert meta["id"] == "CKP-0001" and meta["task"] == docs_task and meta["number"] == 1
+    assert meta["done"] == "1-5" and meta["status"] == "blocked"
+    assert meta["current_state"] == "Doc 6 half summarised"
+    assert meta["key_data"] == {"output": "out/summaries.md"}
+    assert meta["files"] == ["out/summaries.md: five summaries"]
+    assert meta["next"] == ["Finish doc06.pdf", "Then doc07.pdf"]
+    assert meta["note"] == "doc07 needs OCR"
+    cached = f".tether/tasks/{docs_task}/intermediate/summaries-1-5.md"
+    assert meta["results"] == [cached]
+    assert (repo / cached).read_bytes() == source.read_bytes()
+    assert cached in run.json()["checkpoint"]["results"]
+
+
+def test_result_from_inline_text_and_stdin(docs_task, cli, repo):
+    cli("checkpoint", "--result", "inline.txt=hello")
+    cli("checkpoint", "--result", "piped.txt=-", input="from stdin\n")
+    cache = repo / ".tether" / "tasks" / docs_task / "intermediate"
+    assert (cache / "inline.txt").read_text() == "hello"
+    assert (cache / "piped.txt").read_text() == "from stdin\n"
+
+
+def test_result_from_missing_file_is_a_user_error(docs_task, cli, repo, tmp_path):
+    run = cli("checkpoint", "--result", f"x.md=@{tmp_path / 'nope.md'}")
+    assert run.code == 1 and "cannot read" in run.err
+    assert checkpoint_files(repo, docs_task) == []
+
+
+def test_invalid_checkpoint_status_is_a_usage_error(docs_task, cli):
+    assert cli("checkpoint", "--status", "finished").code == 2
+
+
+def test_checkpoint_file_reads_like_the_seed_format(docs_task, cli, repo):
+    run = cli("checkpoint", "--done", "1-12", "--state", "Doc 13 partially processed",
+              "--data", "last_output=out/doc13.md", "--file", "out/doc12.md: summary",
+              "--next", "Complete doc13.pdf", "--json")
+    text = (repo / run.json()["path"]).read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1]
+    headings = [line for line in body.splitlines() if line.startswith("#")]
+    assert headings[0] == "# Checkpoint: Process 20 documents"
+    expected = ["## Task Definition", "## Progress", "## Current State", "## Key Data", "## Files Modified",
+                "## Next Actions", "## Resume Command"]
+    assert [h for h in headings if h in expected] == expected      # all present, in the seed's order
+    assert "**Progress:** 12 of 20 complete" in body
+    assert "- [x] Item 12: doc12.pdf" in body
+    assert "- [ ] Item 13: doc13.pdf - PENDING" in body
+    assert "Doc 13 partially processed" in body
+    assert "- last_output: out/doc13.md" in body
+    assert "- out/doc12.md: summary" in body
+    assert "1. Complete doc13.pdf" in body
+    assert f"`tether resume {docs_task}`" in body
+
+
+def test_checkpoint_needs_an_open_task(ws, cli):
+    run = cli("checkpoint", "--done", "1")
+    assert run.code == 1 and "no open task" in run.err and "Hint:" in run.err
+
+
+def test_checkpoint_of_a_completed_task_is_refused(docs_task, cli, repo):
+    cli("task", "complete", docs_task)
+    run = cli("checkpoint", "--task", docs_task, "--done", "1")
+    assert run.code == 1 and "reopen" in run.err
+    assert checkpoint_files(repo, docs_task) == []
+
+
+def test_checkpoint_output_says_where_to_continue(docs_task, cli):
+    run = cli("checkpoint", "--done", "1-5", "--state", "five done")
+    assert run.code == 0
+    assert "Saved CKP-0001 of T004" in run.out
+    assert "from item 6 of 20" in run.out
+
+
+# -- resume --------------------------------------------------------------------
+
+def test_resume_from_item_13_after_three_checkpoints(docs_task, cli):
+    cli("checkpoint", "--done", "1-5", "--state", "Docs 1-5 summarised")
+    cli("checkpoint", "--done", "6-10", "--state", "Docs 1-10 summarised")
+    cli("checkpoint", "--done", "11-12", "--state", "Doc 13 partially processed",
+        "--next", "Complete doc13.pdf, then 14-20")
+    run = cli("resume")
+    assert run.code == 0
+    first = run.out.splitlines()[0]
+    assert first.startswith("Resuming Process 20 documents (T004) from item 13 of 20")
+    assert "CKP-0003" in first and "Doc 13 partially processed" in first
+    assert "Next: Complete doc13.pdf, then 14-20" in first
+    data = cli("resume", "--json").json()["resume"]
+    assert (data["next_number"], data["total"], data["done"], data["done_ranges"]) == (13, 20, 12, "1-12")
+    assert data["next_unit"] == "doc13.pdf" and data["checkpoint"] == "CKP-0003"
+
+
+def test_resume_without_checkpoint_starts_at_item_1(docs_task, cli):
+    first = cli("resume").out.splitlines()[0]
+    assert first.startswith("Starting Process 20 documents (T004) from item 1 of 20")
+    assert "Next: item 1: doc01.pdf" in first
+
+
+@pytest.mark.parametrize("args", [
+    ["--state", "reading doc01"],                # a checkpoint without units done
+    ["--done", "20"],                            # only the last item
+    ["--done", "1-3", "--undone", "1-3"],         # progress taken back: still a checkpoint
+])
+def test_resume_never_starts_over_once_anything_is_recorded(docs_task, cli, ws, args):
+    assert cli("checkpoint", *args).code == 0
+    for message in (cli("resume").out.splitlines()[0], ws.resume().message(),
+                    cli("resume", "--json").json()["resume"]["message"]):
+        assert not message.startswith("Starting"), message
+        assert message.startswith("Resuming")
+
+
+def test_resume_free_form_task(ws, cli):
+    cli("task", "start", "Investigate flaky test", "--id", "F1")
+    assert cli("resume").out.startswith("Starting Investigate flaky test (F1)")
+    cli("checkpoint", "--state", "narrowed it to the cache", "--next", "bisect the cache layer")
+    first = cli("resume").out.splitlines()[0]
+    assert first.startswith("Resuming Investigate flaky test (F1)")
+    assert "Next: bisect the cache layer" in first
+
+
+def test_resume_with_several_open_tasks_names_the_active_one(ws, cli):
+    cli("task", "start", "Alpha", "--id", "A1", "-s", "one")
+    cli("task", "start", "Beta", "--id", "B1", "-s", "one")
+    cli("task", "start", "Gamma", "--id", "C1", "-s", "one")   # started last: active
+    run = cli("resume")
+    assert run.out.startswith("Starting Gamma (C1)")
+    assert "Active task: C1. Other open tasks (2):" in run.out
+    assert "A1: Alpha (`tether resume A1`)" in run.out and "B1: Beta (`tether resume B1`)" in run.out
+    data = cli("resume", "--json").json()
+    assert data["active"] == "C1" and sorted(o["id"] for o in data["others"]) == ["A1", "B1"]
+
+
+def test_resume_id_switches_the_active_task(ws, cli):
+    cli("task", "start", "Alpha", "--id", "A1", "-s", "one")
+    cli("task", "start", "Beta", "--id", "B1", "-s", "one")
+    assert cli("resume", "A1").out.startswith("Starting Alpha (A1)")
+    assert cli("resume").out.startswith("Starting Alpha (A1)")
+    assert cli("checkpoint", "--done", "1", "--json").json()["checkpoint"]["task"] == "A1"
+    assert Workspace.open().active_task_id() == "A1"
+
+
+def test_resume_when_everything_is_done(docs_task, cli):
+    cli("checkpoint", "--done", "all", "--state", "all summarised", "--status", "completed")
+    first = cli("resume").out.splitlines()[0]
+    assert first.startswith("All 20 items of Process 20 documents (T004) are done")
+    assert "mark T004 complete" in first
+
+
+def test_resume_unknown_task(ws, cli):
+    run = cli("resume", "NOPE")
+    assert run.code == 1 and "no task NOPE" in run.err and "Hint:" in run.err
+
+
+def test_resume_with_no_task_at_all(ws, cli):
+    run = cli("resume")
+    assert run.code == 1 and "no open task" in run.err
+
+
+# -- task status, list, clear, complete, reopen, switch -------------------------
+
+def test_status_shows_progress_and_checkpoints(docs_task, cli):
+    cli("checkpoint", "--done", "1-4")
+    cli("checkpoint", "--done", "5")
+    run = cli("task", "status")
+    assert run.code == 0
+    assert run.out.startswith("T004: Process 20 documents [open]")
+    assert "progress: 5 of 20 items done" in run.out
+    assert "checkpoints: 2 (latest CKP-0002-" in run.out
+    data = cli("task", "status", "T004", "--json").json()
+    assert len(data["checkpoints"]) == 2 and data["resume"]["next_number"] == 6
+
+
+def test_status_prints_one_checkpoint(docs_task, cli):
+    cli("checkpoint", "--done", "1", "--state", "first")
+    cli("checkpoint", "--done", "2", "--state", "second")
+    for ref in ("1", "CKP-0001"):
+        run = cli("task", "status", "--checkpoint", ref)
+        assert run.code == 0 and "## Current State\nfirst" in run.out
+    run = cli("task", "status", "--checkpoint", "9")
+    assert run.code == 1 and "no checkpoint CKP-0009" in run.err
+
+
+def test_list_marks_the_active_task(ws, cli):
+    cli("task", "start", "Alpha", "--id", "A1", "-i", "x", "-i", "y")
+    cli("task", "start", "Beta", "--id", "B1")
+    cli("task", "switch", "A1")
+    cli("checkpoint", "--done", "1")
+    lines = cli("task", "list").out.splitlines()
+    assert any(line.startswith("* A1") and "1/2 items" in line for line in lines)
+    assert any(line.startswith("  B1") for line in lines)
+    data = cli("task", "list", "--json").json()
+    assert data["active"] == "A1" and {t["id"] for t in data["tasks"]} == {"A1", "B1"}
+
+
+def test_clear_archives_and_reopen_restores(docs_task, cli, repo):
+    cli("checkpoint", "--done", "1-3")
+    task_md = repo / ".tether" / "tasks" / docs_task / "task.md"
+    run = cli("task", "clear", docs_task)
+    assert run.code == 0 and "Archived task T004" in run.out
+    assert task_md.is_file() and front_matter(task_md)["status"] == "archived"
+    assert front_matter(task_md)["closed"]
+    assert not (repo / ".tether" / "open" / docs_task).exists()
+    assert len(checkpoint_files(repo, docs_task)) == 1           # archived, never deleted
+    assert "T004" not in cli("task", "list").out
+    assert any("T004" in line and "archived" in line for line in cli("task", "list", "--all").out.splitlines())
+    assert cli("task", "clear", docs_task).code == 1              # already archived
+
+    assert cli("task", "reopen", docs_task).code == 0
+    assert (repo / ".tether" / "open" / docs_task).is_file()
+    assert front_matter(task_md)["status"] == "open" and front_matter(task_md)["closed"] is None
+    assert cli("resume", docs_task).out.startswith("Resuming Process 20 documents (T004) from item 4 of 20")
+
+
+def test_complete_defaults_to_the_active_task(docs_task, cli, repo):
+    run = cli("task", "complete")
+    assert run.code == 0 and "Completed task T004" in run.out
+    assert front_matter(repo / ".tether" / "tasks" / docs_task / "task.md")["status"] == "complete"
+    assert not (repo / ".tether" / "open" / docs_task).exists()
+    assert cli("task", "list").out.strip() == "No open tasks."
+
+
+def test_switch(ws, cli):
+    cli("task", "start", "Alpha", "--id", "A1")
+    cli("task", "start", "Beta", "--id", "B1")
+    run = cli("task", "switch", "A1")
+    assert run.code == 0 and "Active task is now A1" in run.out
+    assert Workspace.open().active_task_id() == "A1"
+    cli("task", "complete", "B1")
+    run = cli("task", "switch", "B1")
+    assert run.code == 1 and "reopen" in run.err
+    assert cli("task", "switch", "ZZ").code == 1
+
+
+# -- decisions ---------------------------------------------------------------------
+
+def test_decide_stores_every_field(ws, cli, repo):
+    run = cli("decide", "Which model?", "--decision", "Phi-3", "--rationale", "fits on the laptop",
+              "--who", "@frans", "--when", "2026-03-04T05:06:07Z", "--task", "T9", "--json")
+    assert run.code == 0, run.err
+    record = run.json()["decision"]
+    meta = front_matter(repo / ".tether" / "decisions" / f"{record['id']}.md")
+    assert meta == {"id": record["id"], "question": "Which model?", "decision": "Phi-3",
+                    "rationale": "fits on the laptop", "who": "@frans", "when": "2026-03-04T05:06:07Z", "task": "T9"}
+
+
+def test_decide_needs_question_and_decision(ws, cli):
+    assert cli("decide", "Which model?").code == 1
+    assert cli("decide", "--decision", "Phi-3").code == 1
+    assert cli("decide", "Q?", "--decision", "A", "--when", "yesterday").code == 1
+    assert ws.decisions() == []
+
+
+def test_decide_list_is_oldest_first_and_limit_keeps_the_newest(ws, cli, monkeypatch):
+    for day, question in (("2026-01-03", "third?"), ("2026-01-01", "first?"), ("2026-01-02", "second?")):
+        monkeypatch.setenv("TETHER_NOW", f"{day}T10:00:00Z")
+        assert cli("decide", question, "--decision", "yes").code == 0
+    lines = cli("decide", "--list").out.splitlines()
+    assert [line.split()[2] for line in lines] == ["first?", "second?", "third?"]
+    data = cli("decide", "--list", "--limit", "2", "--json").json()
+    assert [d["question"] for d in data["decisions"]] == ["second?", "third?"]
+
+
+def test_decide_limit_keeps_the_newest_within_one_day(ws, cli, monkeypatch):
+    # Generated ids carry only the day: the newest must still win inside one day.
+    for minute in range(8):
+        monkeypatch.setenv("TETHER_NOW", f"2026-01-01T10:{minute:02d}:00Z")
+        cli("decide", f"q{minute}?", "--decision", "yes")
+    data = cli("decide", "--list", "--limit", "3", "--json").json()
+    assert [d["question"] for d in data["decisions"]] == ["q5?", "q6?", "q7?"]
+
+
+def test_decide_with_own_id_twice_is_a_conflict(ws, cli):
+    assert cli("decide", "Q?", "--decision", "A", "--id", "D1").code == 0
+    run = cli("decide", "Q?", "--decision", "B", "--id", "D1")
+    assert run.code == 1 and "already exists" in run.err
+    assert [d.decision for d in ws.decisions()] == ["A"]
+
+
+# -- context entries ----------------------------------------------------------------
+
+def test_note_kinds_list_and_resolve(ws, cli, monkeypatch):
+    texts = {"phase": "Phase 2: summarising", "gotcha": "doc07 is a scan", "dont": "do not re-run OCR",
+             "blocker": "waiting for the API key", "note": "the client prefers PDF"}
+    ids = {}
+    for minute, (kind, text) in enumerate(texts.items()):
+        monkeypatch.setenv("TETHER_NOW", f"2026-01-01T10:{minute:02d}:00Z")
+        run = cli("note", kind, *text.split(), "--json")
+        assert run.code == 0, run.err
+        entry = run.json()["note"]
+        assert (entry["kind"], entry["text"]) == (kind, text)
+        ids[kind] = entry["id"]
+    listed = cli("note", "list", "--json").json()["notes"]
+    assert [(n["kind"], n["text"]) for n in listed] == list(texts.items())
+
+    assert cli("note", "resolve", ids["blocker"]).code == 0
+    assert "waiting for the API key" not in cli("note", "list").out
+    assert ids["blocker"] not in [n["id"] for n in cli("note", "list", "--json").json()["notes"]]
+    every = {n["id"]: n for n in cli("note", "list", "--all", "--json").json()["notes"]}
+    assert every[ids["blocker"]]["resolved"] and every[ids["gotcha"]]["resolved"] is None
+    assert "resolved" in cli("note", "list", "--all").out
+
+    run = cli("note", "resolve", ids["blocker"])
+    assert run.code == 1 and "already resolved" in run.err
+    run = cli("note", "resolve", "N-000000-zzzzzz")
+    assert run.code == 1 and "no context entry" in run.err
+
+
+def test_note_entries_are_stored_in_context_jsonl(ws, cli, repo):
+    cli("note", "gotcha", "mind", "the", "gap")
+    rows = [json.loads(line) for line in (repo / ".tether" / "context.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["kind"] == "gotcha" and rows[0]["text"] == "mind the gap"
+
+
+def test_note_needs_text(ws, cli):
+    assert cli("note", "gotcha", "   ").code == 1
+    assert cli("note", "gotcha").code == 2
