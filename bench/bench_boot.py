@@ -25,6 +25,8 @@ from pathlib import Path
 import make_workspace
 from common import Cmd, env, header, interleaved, median_ms, print_times, run_once, tether_python, tether_script, verdict
 
+# What tether.git.changed_paths runs for boot (keep in step with src/tether/git.py).
+GIT_STATUS = ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".tether"]
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
 
 
@@ -149,7 +151,9 @@ def main() -> None:
     cmds = [Cmd("python_pass", [py, "-c", "pass"]),
             Cmd("boot_empty", [tether, "boot"], empty), Cmd("boot_big", [tether, "boot"], big),
             Cmd("hook_empty", [tether, "hook", "claude-code"], empty, hook_input(empty)),
-            Cmd("hook_big", [tether, "hook", "claude-code"], big, hook_input(big))]
+            Cmd("hook_big", [tether, "hook", "claude-code"], big, hook_input(big)),
+            # For reference: the `git status` boot runs to say whether .tether/ differs from HEAD.
+            Cmd("git_status_empty", GIT_STATUS, empty), Cmd("git_status_big", GIT_STATUS, big)]
     try:
         times = interleaved(cmds, args.runs)
         print(f"\nWhole-process times, {args.runs} runs each, interleaved (hook runs append a session_start event, "
@@ -162,6 +166,8 @@ def main() -> None:
         print(verdict("hook_big / python_pass", med["hook_big"] / med["python_pass"], 3))
         print(verdict("hook_big / hook_empty", med["hook_big"] / med["hook_empty"], 1.5))
         print(verdict("boot_empty / python_pass (for reference)", med["boot_empty"] / med["python_pass"], 3))
+        print(f"  git status of .tether/ alone: {med['git_status_big']:.0f} ms big, {med['git_status_empty']:.0f} ms empty "
+              "(boot overlaps it with its own reads)")
         hyperfine_check(cmds, args.runs)
     finally:
         make_workspace.reset(empty)

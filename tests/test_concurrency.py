@@ -22,7 +22,7 @@ from tether import Workspace
 from tether.parsing import iter_jsonl
 
 WORKERS = 6
-ROUNDS = 8          # checkpoints per worker on the shared task, and on its own task
+ROUNDS = 12         # checkpoints per worker on the shared task, and on its own task
 KILLS = 24
 
 
@@ -107,19 +107,25 @@ def test_concurrent_writers_lose_nothing(workspace, tmp_path):
     go = tmp_path / "go"
     procs = [spawn(WORKER, ws.root, shared.id, own[i].id, i, ROUNDS, go, session=f"S-worker-{i}")
              for i in range(WORKERS)]
-    deadline = time.monotonic() + 60
-    while not all(Path(f"{go}.ready.{i}").exists() for i in range(WORKERS)):
-        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
-            [p.stderr.read() for p in procs if p.poll() is not None]
-        time.sleep(0.01)
-    go.touch()
     acked: dict[str, list[str]] = {"shared": []}
-    for i, proc in enumerate(procs):
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        for line in out.splitlines():
-            kind, name = line.split()
-            acked.setdefault("shared" if kind == "shared" else own[i].id, []).append(name)
+    try:
+        deadline = time.monotonic() + 60
+        while not all(Path(f"{go}.ready.{i}").exists() for i in range(WORKERS)):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                [p.stderr.read() for p in procs if p.poll() is not None]
+            time.sleep(0.01)
+        go.touch()
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            for line in out.splitlines():
+                kind, name = line.split()
+                acked.setdefault("shared" if kind == "shared" else own[i].id, []).append(name)
+    finally:
+        for proc in procs:  # never leave a worker waiting at the barrier
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     fresh = Workspace.open(ws.root)  # a new reader, as the next session would be
     store = fresh.store
@@ -207,8 +213,9 @@ def test_killed_writers_leave_a_readable_store(workspace):
         assert store.problems == [], where
 
         code, brief = boot(ws.root)
-        torn = [p for p in brief["problems"] if not p["path"].endswith(".jsonl")]
-        assert torn == [] and (code == 0) == (brief["problems"] == []), where
+        # Degraded only by a torn last log line (never seen with SIGKILL; possible on power loss).
+        others = [p for p in brief["problems"] if not p["path"].endswith(".jsonl")]
+        assert others == [] and (code == 0) == (brief["problems"] == []), where
         assert brief["tasks"][0]["checkpoint_name"] == names[-1], where
 
         # The next checkpoint takes the next number, and builds on the newest one.
