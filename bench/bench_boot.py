@@ -131,7 +131,7 @@ def hyperfine_check(cmds: list[Cmd], runs: int) -> None:
         subprocess.run([exe, "-N", "--warmup", "3", "--runs", str(runs), "--export-json", str(out),
                         " ".join(cmd.argv)], cwd=cmd.cwd, env=env(), capture_output=True, check=True)
         median = json.loads(out.read_text())["results"][0]["median"] * 1000
-        print(f"  {cmd.name:<12} {median:7.1f} ms")
+        print(f"  {cmd.name:<16} {median:7.1f} ms")
 
 
 def main() -> None:

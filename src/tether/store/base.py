@@ -102,8 +102,11 @@ class Store(ABC):
         if newest is None:
             return None
         newest.tips = [newest.name]
-        numbers = [checkpoint_number(n) for n in names]
-        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        seen: set[int] = set()
+        repeated_set: set[int] = set()
+        for number in map(checkpoint_number, names):  # linear: a bulk task has thousands
+            (repeated_set if number in seen else seen).add(number)
+        repeated = sorted(repeated_set)
         if not repeated:  # one line of history: the newest is the only tip
             return newest
         later = [c for n in names if checkpoint_number(n) >= repeated[0]
