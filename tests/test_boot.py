@@ -94,9 +94,15 @@ def test_brief_declares_everything_a_new_session_needs(session, cli, git):
 
 def test_brief_says_when_tether_matches_head(session, cli, git):
     commit_all(git)
-    assert "tether's files match HEAD." in cli("boot").out
+    assert "tether's files match HEAD (" in cli("boot").out
+    assert cli("boot", "--json").json()["changed"] == []
     cli("note", "gotcha", "one more")
-    assert "tether's files differ from HEAD: 1 changed" in cli("boot").out
+    assert "tether's files differ from HEAD: 1 of the files" in cli("boot").out
+    assert cli("boot", "--json").json()["changed"] == [".tether/context.jsonl"]
+    # A new checkpoint of the active task: its file is new, not yet in HEAD.
+    cli("checkpoint", "--done", "13", "--state", "doc 13 done")
+    changed = cli("boot", "--json").json()["changed"]
+    assert ".tether/context.jsonl" in changed and any("/checkpoints/CKP-" in p for p in changed)
 
 
 def test_boot_json_has_stable_fields(session, cli, git):

@@ -19,6 +19,7 @@ class DirTree:
 
     def __init__(self, root) -> None:
         self.root = os.fspath(root)  # a str: pathlib costs 5 ms at start-up
+        self.reads: dict[str, bytes] | None = None  # set to {} to record what read() returned
 
     def _p(self, rel: str) -> str:
         return os.path.join(self.root, rel) if rel else self.root
@@ -26,9 +27,12 @@ class DirTree:
     def read(self, rel: str) -> bytes | None:
         try:
             with open(self._p(rel), "rb") as fh:
-                return fh.read()
+                data = fh.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        if self.reads is not None:
+            self.reads[rel] = data
+        return data
 
     def list(self, rel: str = "") -> list[str]:
         try:
