@@ -20,31 +20,17 @@ import pytest
 
 from tether import Workspace
 from tether.parsing import iter_jsonl
+from tether.records import checkpoint_number
 
 WORKERS = 6
 ROUNDS = 12         # checkpoints per worker on the shared task, and on its own task
 KILLS = 24
 
 
-def checkpoint_number(name: str) -> int:
-    return int(name.split("-")[1])  # CKP-0004-7kq2mx -> 4
-
-
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    # Never read the developer's git config; identity and durability come from the environment.
-    home = tmp_path / "concurrency-home"
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_GLOBAL", "TETHER_NOW",
-                "TETHER_SESSION_ID"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TETHER_FSYNC", "1")  # children: durable writes, as users get them
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Concurrency Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "concurrency@example.com")
+def _durable_children(monkeypatch):
+    # conftest isolates home, git and identity; child processes must also write durably.
+    monkeypatch.setenv("TETHER_FSYNC", "1")
 
 
 @pytest.fixture

@@ -25,29 +25,14 @@ from pathlib import Path
 import pytest
 
 from tether import Workspace
+from tether.records import checkpoint_number
 
 DAY = "2026-03-02"
 GENERATED = {".tether/progress/LATEST.json", ".tether/CONTEXT.md", ".tether/index.json"}
 MARKERS = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
 
 
-def checkpoint_number(name: str) -> int:
-    return int(name.split("-")[1])  # CKP-0004-7kq2mx -> 4
 
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    # Never read the developer's git config; identity comes from the environment.
-    home = tmp_path / "merge-home"
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_GLOBAL", "TETHER_SESSION_ID"):
-        monkeypatch.delenv(var, raising=False)
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Merge Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "merge@example.com")
 
 
 def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -20,21 +20,6 @@ from tether.records import Checkpoint, Decision, Task
 from tether.store import CommitTree, DirTree, FileStore, MemoryTree, ReadOnly
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    # Never read the developer's git config; identity comes from the environment.
-    home = tmp_path / "contract-home"
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_GLOBAL"):
-        monkeypatch.delenv(var, raising=False)
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Contract Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "contract@example.com")
-
-
 # -- records used throughout ------------------------------------------------------
 
 UNITS = ["a.pdf", "b.pdf", "c.pdf", "d.pdf"]
