@@ -45,7 +45,7 @@ def blocks(*, updated: str, sha: str | None, session: str, latest: dict | None, 
             f"- **{d.question}** {d.decision}" + (f" _(why: {d.rationale})_" if d.rationale else "")
             + f" [{d.id}, {d.who or 'unknown'}, {d.when[:10]}]" for d in decisions]),
     }
-    for kind in ("gotcha", "dont", "blocker", "note"):
+    for kind in ("gotcha", "dont", "blocker", "note", "learning"):
         out[kind] = _block(kind, NOTE_TITLES[kind], [f"- {n.text} [{n.id}]" for n in by_kind[kind]])
     out["reading_order"] = _block("reading_order", "Reading Order",
                                   [f"{i}. `{p}`" for i, p in enumerate(reading_order, 1)])

@@ -14,6 +14,8 @@ as is. The tree::
     └── GitProblem              exit 1   invalid SHA, commit failed
     UsageError                  exit 2   the command line itself is wrong (adapters raise it)
     Degraded                    exit 3   the job ran but state has problems (corrupt files, stale index)
+    Refused                     exit 4   the answer is no: an update refused (conflict, stale, closed)
+                                         or a scope/budget check BLOCKED; the reasons say why
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ EXIT_OK = 0
 EXIT_USER = 1
 EXIT_USAGE = 2
 EXIT_DEGRADED = 3
+EXIT_REFUSED = 4
 EXIT_INTERNAL = 70  # an unexpected bug: EX_SOFTWARE from sysexits.h
 
 
@@ -73,3 +76,17 @@ class UsageError(TetherError):
 class Degraded(TetherError):
     exit_code = EXIT_DEGRADED
     kind = "degraded"
+
+
+class Refused(TetherError):
+    """An update tether will not merge, with every reason (path: why) so nothing is lost silently."""
+
+    exit_code = EXIT_REFUSED
+    kind = "refused"
+
+    def __init__(self, message: str, hint: str | None = None, reasons: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.reasons = list(reasons or [])
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "reasons": self.reasons}

@@ -12,13 +12,14 @@ from .recordtype import REQUIRED, Record
 TASK_KINDS = ("steps", "items")
 TASK_STATUSES = ("open", "complete", "archived")
 CHECKPOINT_STATUSES = ("in_progress", "completed", "blocked")
-NOTE_KINDS = ("phase", "gotcha", "dont", "blocker", "note")
+NOTE_KINDS = ("phase", "gotcha", "dont", "blocker", "note", "learning")
 NOTE_TITLES = {
     "phase": "Where we are",
     "gotcha": "Gotchas",
     "dont": "What NOT to do",
     "blocker": "Blockers",
     "note": "Notes",
+    "learning": "Learnings",
 }
 
 

@@ -209,7 +209,7 @@ def sections(snap: Snapshot) -> tuple[str, list[Section]]:
                            more="tether log", hidden=max(0, len(next_steps) - MAX_NEXT)))
     for key, kind, heading, priority in (("blockers", "blocker", "## Blockers", 5), ("donts", "dont", "## What NOT to do", 6),
                                          ("gotchas", "gotcha", "## Gotchas", 7), ("phase", "phase", "## Where we are", 3),
-                                         ("notes", "note", "## Notes", 11)):
+                                         ("learnings", "learning", "## Learnings", 9), ("notes", "note", "## Notes", 11)):
         chosen = [n for n in snap.notes if n.kind == kind]
         if kind == "phase":
             chosen = chosen[-1:]
@@ -227,7 +227,7 @@ def sections(snap: Snapshot) -> tuple[str, list[Section]]:
                        [f"{i}. {p}" for i, p in enumerate(dict.fromkeys(reading), 1)], priority=9, more="tether config"))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
     order = ["state", "problems", "phase", "last_progress", "open_tasks", "next_steps", "blockers", "donts",
-             "gotchas", "decisions", "notes", "reading_order", "plan"]
+             "gotchas", "decisions", "learnings", "notes", "reading_order", "plan"]
     out.sort(key=lambda s: order.index(s.key))
     return title, out
 

@@ -412,13 +412,14 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--limit", type=int, default=None, help="with --list: only the newest N")
 
     if want("note"):
-        note = sub.add_parser("note", formatter_class=common.formatter_class, help="Entries of the session context document: phase, gotcha, dont, blocker, note.",
+        note = sub.add_parser("note", formatter_class=common.formatter_class, help="Entries of the session context document: phase, gotcha, dont, blocker, note, learning.",
                               description="Add, list and resolve entries of the session context document.")
         nsub = note.add_subparsers(dest="note_command", metavar="KIND|list|resolve", required=True,
                                    parser_class=Parser)
         for kind, help_text in (("phase", "Where we are: the current phase (the newest one counts)."),
                                 ("gotcha", "An implementation gotcha the next session must know."),
-                                ("dont", "Something NOT to do."), ("blocker", "A blocker."), ("note", "A free note.")):
+                                ("dont", "Something NOT to do."), ("blocker", "A blocker."), ("note", "A free note."),
+                                ("learning", "A lesson for later work (closed campaigns add theirs).")):
             p = add(nsub, kind, cmd_note_add(kind), help_text)
             p.add_argument("text", nargs="+")
             p.add_argument("--by", help="who says so")
@@ -460,6 +461,11 @@ def register(sub, common, only: str | None = None) -> None:
         p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json (idempotent).")
         p.add_argument("--command", dest="command_line", default="tether hook claude-code",
                        help="the command Claude Code runs (default: tether hook claude-code)")
+
+    if want("ctx"):
+        from . import ctx
+
+        ctx.register(sub, add, common)
 
     if want("demo"):
         p = add(sub, "demo", cmd_demo, "Run a whole session lifecycle in a temporary repository and show it.")

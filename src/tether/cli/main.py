@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, TetherError
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError
 from . import commands
 from .output import Parser
 
@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "hook", "install", "demo")
+            "index", "hook", "install", "ctx", "demo")
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:
         return EXIT_OK
     if want_json:
-        payload = {"ok": result.exit_code in (EXIT_OK, EXIT_DEGRADED), "schema_version": SCHEMA_VERSION,
+        payload = {"ok": result.exit_code in (EXIT_OK, EXIT_DEGRADED, EXIT_REFUSED), "schema_version": SCHEMA_VERSION,
                    "command": args.command, **result.data}
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     elif result.text:
@@ -105,6 +105,8 @@ def _fail(error: TetherError, want_json: bool) -> int:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"Error: {error}\n")
+        for reason in getattr(error, "reasons", None) or []:
+            sys.stderr.write(f"  - {reason}\n")
         if error.hint:
             sys.stderr.write(f"Hint: {error.hint}\n")
     return error.exit_code

@@ -1,0 +1,303 @@
+"""The Python API for managers and orchestrators: one object per session context.
+
+    from tether.campaign import Campaign
+    camp = Campaign.open(campaign="YIELD-XYZ-001")          # or context="path/session_context.yaml"
+    outcome = camp.invoke("content-worker", "Create the X announcement thread",
+                          run=lambda view: my_skill(view), cost=1, tokens=30000)
+    if not outcome.ran:
+        print(outcome.verdict.text())                       # BLOCKED: ... rule: ... action: ...
+
+``invoke`` is the seed's whole handoff in one step: project the context for the
+skill, check scope and budget, run it, apply its result (based on the revision
+it was given, so a concurrent change it would overwrite is refused, not lost).
+Blocked and failed invocations are logged in ``compute.invocation_log`` too.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from .. import clock, ids
+from ..errors import Conflict, InvalidInput, NotFound, Refused, TetherError
+from ..recordtype import Record
+from . import budget, decisions, lifecycle, merge, projection, scope
+from .document import ContextFile, dump_yaml
+
+CONTEXT_FILE = "session_context.yaml"
+# Where a campaign's context is found by its id, from the repository root: the store, then the seed's .gtm/.
+SEARCH = (".tether/contexts/{id}/" + CONTEXT_FILE, ".gtm/{id}/" + CONTEXT_FILE)
+
+
+class Invocation(Record):
+    """What ``invoke`` did: ``ran`` (the skill ran), ``verdict`` (the check that blocked it, if any),
+    ``result`` (the skill's result), ``applied`` (the merge summary), ``error`` (a refusal, if any)."""
+
+    FIELDS = {"skill": "", "ran": False, "verdict": None, "result": None, "applied": None, "error": None}
+
+
+class Campaign:
+    def __init__(self, file: ContextFile, workspace=None, roles: str | None = None, actor: str | None = None) -> None:
+        self.file = file
+        self.workspace = workspace
+        self.roles_path = roles
+        self.actor = actor or os.environ.get("TETHER_ACTOR") or None
+
+    # -- finding and creating ------------------------------------------------------------
+    @staticmethod
+    def _workspace(workspace=None, start=None):
+        if workspace is not None:
+            return workspace
+        from ..workspace import Workspace
+
+        try:
+            return Workspace.open(start)
+        except TetherError:
+            return None
+
+    @classmethod
+    def _file(cls, path: str, workspace) -> ContextFile:
+        shown = os.path.relpath(path, workspace.root_dir) if workspace else path
+        if shown.startswith(".."):
+            shown = path
+        return ContextFile(path, shown, os.path.join(workspace.store_dir, "locks") if workspace else None)
+
+    @classmethod
+    def open(cls, context: str | None = None, campaign: str | None = None, workspace=None, **kw) -> "Campaign":
+        """By path, by campaign id, by $TETHER_CONTEXT, or the only open context in the repository."""
+        ws = cls._workspace(workspace)
+        context = context or (None if campaign else os.environ.get("TETHER_CONTEXT"))
+        if context:
+            path = os.path.abspath(context)
+            if os.path.isdir(path):
+                path = os.path.join(path, CONTEXT_FILE)
+            return cls(cls._file(path, ws), ws, **kw)
+        if ws is None:
+            raise NotFound("no session context given and no tether workspace to look in",
+                           hint="pass --context PATH, or run `tether init` and `tether ctx init`")
+        if campaign:
+            for pattern in SEARCH:
+                path = os.path.join(ws.root_dir, pattern.format(id=campaign))
+                if os.path.isfile(path):
+                    return cls(cls._file(path, ws), ws, **kw)
+            raise NotFound(f"no session context for campaign {campaign}",
+                           hint="run `tether ctx list`, or create it with `tether ctx init --campaign " + campaign + "`")
+        found = [c for c in cls.list(ws) if c["status"] != "closed"]
+        if len(found) == 1:
+            return cls(cls._file(os.path.join(ws.root_dir, found[0]["path"]), ws), ws, **kw)
+        if not found:
+            raise NotFound("there is no open session context", hint="create one with `tether ctx init --campaign ID`")
+        raise InvalidInput(f"{len(found)} open session contexts: {', '.join(c['campaign'] for c in found)}",
+                           hint="choose one with --campaign ID or --context PATH")
+
+    @classmethod
+    def list(cls, workspace) -> list[dict]:
+        """Every context in the known places (archives excluded), with campaign id and status."""
+        out = []
+        for pattern in SEARCH:
+            for path in sorted(glob.glob(os.path.join(workspace.root_dir, pattern.format(id="*")))):
+                file = cls._file(path, workspace)
+                try:
+                    doc = file.load(validate=False)
+                    camp = doc.get("campaign") or {}
+                    out.append({"campaign": camp.get("gtm_id"), "id": doc.get("id"), "status": camp.get("status"),
+                                "revision": doc.get("revision", 0), "path": file.shown})
+                except TetherError as exc:
+                    out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
+                                "path": file.shown, "problem": str(exc)})
+                except Exception as exc:
+                    if getattr(exc, "problem", None) is None:
+                        raise
+                    out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
+                                "path": file.shown, "problem": str(exc.problem)})
+        return out
+
+    @classmethod
+    def create(cls, campaign: str, owner: str, *, context: str | None = None, workspace=None, context_id: str | None = None,
+               learnings: int = 10, **fields) -> "Campaign":
+        """Kickoff: a new context; past learnings from the workspace's memory go into knowledge."""
+        if not ids.valid_id(campaign):
+            raise InvalidInput(f"invalid campaign id {campaign!r}", hint="use letters, digits, '.', '_' and '-'")
+        if not owner or not owner.strip():
+            raise InvalidInput("a campaign needs an owner", hint="pass --owner @who")
+        ws = cls._workspace(workspace)
+        if context is None:
+            if ws is None:
+                raise NotFound("no tether workspace to keep the context in",
+                               hint="run `tether init`, or pass --context PATH")
+            context = os.path.join(ws.store_dir, "contexts", campaign, CONTEXT_FILE)
+        elif os.path.isdir(context):
+            context = os.path.join(context, CONTEXT_FILE)
+        camp = cls(cls._file(os.path.abspath(context), ws), ws)
+        past = [n.text for n in ws.notes() if n.kind == "learning"][-learnings:] if ws and learnings else []
+        now = clock.stamp()
+        doc = lifecycle.new_context(context_id=context_id or f"session-{now[:10]}-{ids.random_suffix(4)}",
+                                    gtm_id=campaign, owner=owner.strip(), now=now, past_learnings=past,
+                                    actor=camp.actor, **fields)
+        with camp.file.lock():
+            if camp.file.exists():
+                raise Conflict(f"a session context already exists at {camp.file.shown}",
+                               hint="use it (`tether ctx show`), or close it first (`tether ctx close`)")
+            camp.file.write(doc)
+        if ws is not None:
+            ws.event("ctx_started", campaign=campaign, context=camp.file.shown)
+        return camp
+
+    # -- reading -----------------------------------------------------------------------------
+    def load(self) -> dict:
+        return self.file.load()
+
+    @property
+    def path(self) -> str:
+        return self.file.path
+
+    def roles(self) -> tuple[str | None, dict]:
+        store = self.workspace.store_dir if self.workspace else None
+        path, data = projection.find_roles(self.file.path, store, self.roles_path)
+        return path, projection.parse_roles(data, path or "(built-in roles)")
+
+    def for_skill(self, skill: str, token_budget: int | None = None, fmt: str = "yaml") -> dict:
+        return projection.project(self.load(), self.roles()[1], skill, token_budget, fmt)
+
+    def check_scope(self, request: str):
+        return scope.check(self.load(), request)
+
+    def check_budget(self, cost: int = 1, tokens: int = 0):
+        if cost < 0 or tokens < 0:
+            raise InvalidInput("cost and tokens cannot be negative", hint="tether ctx check-budget --cost 1 --tokens 5000")
+        return budget.check(self.load(), cost, tokens, clock.stamp())
+
+    def decisions(self, include_made: bool = False, overdue_only: bool = False) -> dict:
+        doc = self.load()
+        now = clock.stamp()
+        late = {d["id"] for d in decisions.overdue(doc, now)}
+        pending = [{**d, "overdue": d["id"] in late} for d in doc.get("pending_decisions") or []
+                   if not overdue_only or d["id"] in late]
+        return {"pending": pending, "made": list(doc.get("decisions_made") or []) if include_made else []}
+
+    # -- changing ----------------------------------------------------------------------------
+    def _change(self, change):
+        outcome, _ = self.file.update(lambda doc, revision: change(doc, revision, clock.stamp()))
+        return outcome
+
+    def apply(self, result, skill: str | None = None, expect_revision: int | None = None) -> dict:
+        """Merge a skill result; raises Refused (nothing applied) with every reason."""
+        normalized = merge.normalize(result, skill)
+        return self._change(lambda doc, rev, now: merge.apply_result(doc, normalized, revision=rev, now=now,
+                                                                     expect_revision=expect_revision))
+
+    def log_invocation(self, skill: str, result: str, tokens: int = 0, calls: int = 0, details: str = "") -> dict:
+        """Log an invocation that did not go through apply (blocked, failed); ``calls`` counts it."""
+        def change(doc, rev, now):
+            entry = budget.record_invocation(doc, skill, tokens, result, now, calls=calls)
+            doc.setdefault("history", []).append({"action": f"skill_{result}", "timestamp": now, "actor": skill,
+                                                  "details": details or result, "revision": rev, "changed": []})
+            doc["last_updated"] = now
+            return entry
+        return self._change(change)
+
+    def escalate(self, question: str, **kw) -> dict:
+        kw.setdefault("by", self.actor)
+
+        def change(doc, rev, now):
+            entry, added = decisions.escalate(doc, question, now=now, **kw)
+            if added:
+                doc["last_updated"] = now
+            return {**entry, "added": added}
+        return self._change(change)
+
+    def decide(self, decision_id: str, decision: str, by: str | None = None, rationale: str = "",
+               record_in: str | None = None) -> dict:
+        def change(doc, rev, now):
+            made = decisions.decide(doc, decision_id, decision, now=now, by=by or self.actor, rationale=rationale,
+                                    record_in=record_in)
+            if record_in:
+                doc["history"][-1].update({"revision": rev, "changed": [f"knowledge.{record_in}[+]"]})
+            doc["last_updated"] = now
+            return made
+        return self._change(change)
+
+    def set_stage(self, stage: str) -> str:
+        return self._change(lambda doc, rev, now: lifecycle.set_stage(doc, stage, now, self.actor))
+
+    def close(self, summary: str = "", learnings: list[str] = ()) -> dict:
+        """Close: archive the context with the campaign's files; learnings and decisions go to memory."""
+        if self.workspace is None:
+            raise NotFound("closing needs a tether workspace to keep the learnings in", hint="run `tether init` first")
+        _, doc = self.file.update(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
+        archive = self._archive(doc)
+        ws = self.workspace
+        gtm = doc["campaign"]["gtm_id"]
+        known = {" ".join(n.text.split()).casefold() for n in ws.notes(include_resolved=True) if n.kind == "learning"}
+        kept = []
+        for text in lifecycle.learnings(doc, learnings):
+            if text.casefold() not in known:
+                ws.note("learning", text, by=self.actor)
+                kept.append(text)
+        recorded = []
+        for made in doc.get("decisions_made") or []:
+            try:
+                ws.decide(made.get("question") or made["decision"], made["decision"], rationale=made.get("rationale", ""),
+                          who=made.get("decided_by"), when=made.get("timestamp"),
+                          decision_id=f"{gtm}.{made['id']}")
+                recorded.append(f"{gtm}.{made['id']}")
+            except Conflict:
+                pass  # recorded by an earlier close of this campaign
+        spend = lifecycle.spend(doc)
+        ws.event("ctx_closed", campaign=gtm, context=doc.get("id"), archive=archive, **spend)
+        return {"campaign": gtm, "archive": archive, "learnings": kept, "decisions": recorded, "spend": spend}
+
+    def _archive(self, doc: dict) -> str:
+        """archive/<context id>/ beside the context: the final context and a manifest of the artifacts."""
+        import hashlib
+        import json
+
+        from .. import fsio
+
+        base = os.path.join(os.path.dirname(self.file.path), "archive", str(doc.get("id")))
+        root = self.workspace.root_dir
+        manifest = []
+        for artifact in doc.get("artifacts") or []:
+            path = os.path.join(root, artifact["path"])
+            entry = {"path": artifact["path"], "type": artifact.get("type"), "status": artifact.get("status")}
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                entry.update({"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+            except OSError:
+                entry["missing"] = True
+            manifest.append(entry)
+        fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}))
+        fsio.write_atomic(os.path.join(base, "manifest.json"), json.dumps(
+            {"campaign": doc["campaign"]["gtm_id"], "context": doc.get("id"), "closed_at": doc["campaign"].get("closed_at"),
+             "artifacts": manifest}, indent=2) + "\n")
+        return os.path.relpath(base, root)
+
+    # -- orchestration -------------------------------------------------------------------------
+    def invoke(self, skill: str, request: str, run, cost: int = 1, tokens: int = 0,
+               token_budget: int | None = None) -> Invocation:
+        """Project, check scope and budget, run ``run(view)``, apply its result. Never raises for a
+        block or a refusal (see ``Invocation``); an exception from the skill is logged, then re-raised."""
+        outcome = Invocation(skill=skill)
+        for verdict in (self.check_scope(request), self.check_budget(cost, tokens)):
+            if not verdict.allowed:
+                outcome.verdict = verdict
+                self.log_invocation(skill, "blocked", details=f"{request}: {verdict.reason}")
+                return outcome
+        view = self.for_skill(skill, token_budget)
+        try:
+            result = run(view)
+        except Exception as exc:
+            self.log_invocation(skill, "error", calls=1, details=f"{request}: {type(exc).__name__}: {exc}")
+            raise
+        outcome.ran, outcome.result = True, result
+        if isinstance(result, dict):
+            inner = result.get("skill_result") or result.get("context_update") or result
+            if isinstance(inner, dict):
+                inner.setdefault("base_revision", view["revision"])
+        try:
+            outcome.applied = self.apply(result, skill=skill)
+        except Refused as exc:
+            outcome.error = exc
+            self.log_invocation(skill, "refused", calls=1, details=f"{exc}: " + "; ".join(exc.reasons))
+        return outcome

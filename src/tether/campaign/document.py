@@ -1,0 +1,135 @@
+"""The session context file: read it strictly, change it under a lock, write it atomically.
+
+The file is YAML with the seed's top key ``session_context``. tether owns its
+formatting when it writes (key order is kept, comments are not), bumps
+``revision`` on every change, and never writes a file that fails the schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+
+from .. import fsio
+from ..errors import Corrupt, InvalidInput, NotFound
+from ..parsing import ParseError, Problem, check_conflicts, decode
+
+HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
+
+
+def _yaml():
+    import yaml
+
+    return yaml
+
+
+_LOADER = None
+
+
+def _loader():
+    """CSafeLoader that keeps timestamps as the strings they were written as."""
+    global _LOADER
+    if _LOADER is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            pass
+
+        Loader.yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in base.yaml_implicit_resolvers.items()
+        }
+        _LOADER = Loader
+    return _LOADER
+
+
+def parse_yaml(data: bytes, shown: str):
+    """YAML text to data; a syntax error becomes a ParseError with the file and line."""
+    text = decode(data, shown)
+    check_conflicts(text, shown)
+    yaml = _yaml()
+    try:
+        return yaml.load(text, Loader=_loader()), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParseError(shown, line, f"invalid YAML ({problem})") from None
+
+
+def dump_yaml(data) -> str:
+    yaml = _yaml()
+    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     allow_unicode=True, default_flow_style=False, width=100)
+
+
+class ContextFile:
+    """One session context on disk. ``shown`` is the path people see in messages."""
+
+    def __init__(self, path: str, shown: str | None = None, lock_dir: str | None = None) -> None:
+        self.path = os.path.abspath(path)
+        self.shown = shown or path
+        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:12]
+        # Locks live in the workspace's git-ignored locks/ when there is one, not beside the user's files.
+        self.lock_path = os.path.join(lock_dir, f"ctx-{digest}.lock") if lock_dir else self.path + ".lock"
+
+    def exists(self) -> bool:
+        return os.path.isfile(self.path)
+
+    def read_raw(self) -> tuple[dict, str]:
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise NotFound(f"no session context at {self.shown}",
+                           hint="create one with `tether ctx init --campaign ID --owner @who`") from None
+        parsed, text = parse_yaml(data, self.shown)
+        return parsed, text
+
+    def load(self, validate: bool = True) -> dict:
+        """The ``session_context`` mapping; halts with file:line when it is broken."""
+        parsed, text = self.read_raw()
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
+            raise Corrupt(f"{self.shown}: the top-level key must be session_context",
+                          hint="see `tether ctx schema` for the shape")
+        if validate:
+            problems = self.problems(parsed, text)
+            if problems:
+                raise Corrupt(f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                              hint=f"fix it, then run `tether ctx validate --context {self.shown}`")
+        return parsed["session_context"]
+
+    def problems(self, parsed, text: str | None = None) -> list[Problem]:
+        from .schema import problems
+
+        return problems("session_context", parsed, self.shown, text, strip_prefix=1)
+
+    def write(self, doc: dict) -> None:
+        """Validate, then write atomically. Never leaves a file tether could not read back."""
+        wrapped = {"session_context": doc}
+        bad = self.problems(wrapped)
+        if bad:
+            raise InvalidInput(f"refusing to write an invalid context: {bad[0].message}",
+                               hint="this is a bug in the update; the file on disk is unchanged")
+        fsio.write_atomic(self.path, HEADER + dump_yaml(wrapped))
+
+    def lock(self, timeout: float = 30.0) -> fsio.FileLock:
+        return fsio.FileLock(self.lock_path, timeout=timeout)
+
+    def update(self, change, timeout: float = 30.0):
+        """Under the lock: read, ``change(doc, next_revision)``, and write when it changed anything.
+
+        Returns (what ``change`` returned, the document). An exception from ``change``
+        leaves the file as it was.
+        """
+        with self.lock(timeout):
+            doc = self.load()
+            before = copy.deepcopy(doc)
+            revision = int(before.get("revision") or 0) + 1
+            outcome = change(doc, revision)
+            if doc != before:
+                doc["revision"] = revision
+                self.write(doc)
+            return outcome, doc
