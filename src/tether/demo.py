@@ -2,7 +2,9 @@
 
 It runs the real ``tether`` commands, as a user would type them, and shows
 their output: init, a bulk task, checkpoints, a session killed mid-task, a
-new session's boot and resume, close with a commit, and boot at that SHA.
+new session's boot and resume, close with a commit, boot at that SHA, and a
+multi-skill workflow sharing one session context (seed 004) whose learnings
+the next boot shows.
 """
 
 from __future__ import annotations
@@ -105,7 +107,63 @@ def run_demo(keep: bool = False) -> None:
         sha = _git(repo, "rev-parse", "HEAD").strip()
         _run(repo, s2, "boot", "--sha", sha[:12], "--budget", "400")
         _run(repo, s2, "index", "--check")
+        _campaign(repo, s2)
         print(f"Done. The demo repository was {repo}" + ("" if keep else " (removed)"))
     finally:
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
+
+
+ORACLE_RESULT = """\
+skill_result:
+  skill: product-oracle
+  status: success
+  context_updates:
+    knowledge:
+      product: {chains_supported: 28, yield_protocols: [Yearn, Tokemak, Yield.xyz]}
+      protocol: {name: Yield.xyz, tvl: $50M, key_feature: Auto-compounding vaults}
+    compute: {tokens_used: 2000}
+  next_suggested: content-worker
+"""
+CONTENT_RESULT = """\
+skill_result:
+  skill: content-worker
+  status: success
+  outputs:
+    artifacts: [{type: draft_x_post, path: drafts/x_post.md, status: pending_review}]
+  context_updates:
+    pending_decisions: [{question: Can we mention specific APY ranges?, context: Vaults show 5-15% APY}]
+    knowledge:
+      past_learnings: [Thread format outperforms single posts by 3x for integrations]
+    compute: {tokens_used: 30000}
+  next_suggested: brand-validator
+"""
+
+
+def _campaign(repo: Path, env: dict) -> None:
+    _banner("Session 4: a multi-skill workflow shares one session context (seed 004)")
+    (repo / "results").mkdir()
+    (repo / "results" / "oracle.yaml").write_text(ORACLE_RESULT)
+    (repo / "results" / "content.yaml").write_text(CONTENT_RESULT)
+    (repo / "drafts").mkdir()
+    (repo / "drafts" / "x_post.md").write_text("Yield.xyz vaults are live: auto-compounding, cross-chain.\n")
+    _run(repo, env, "ctx", "init", "--campaign", "YIELD-XYZ-001", "--owner", "@phil", "--tier", "2",
+         "--description", "Generate Tier 2 content for Yield.xyz integration",
+         "--objective", "Create announcement posts for X, Discord, Farcaster", "--objective", "Draft blog post outline",
+         "--boundary", "Only channels: X, Discord, Farcaster, Blog", "--boundary", "No APY claims without verified source",
+         "--out-of-scope", "Paid promotion (not this campaign)", "--max-skill-calls", "3", "--max-tokens", "100000")
+    _run(repo, env, "ctx", "apply", "results/oracle.yaml")
+    _run(repo, env, "ctx", "check-scope", "Also create a YouTube video script", check=False)
+    _run(repo, env, "ctx", "check-scope", "Write the X announcement thread for the integration", check=False)
+    _run(repo, env, "ctx", "for", "content-worker", "--budget", "200")
+    _run(repo, env, "ctx", "apply", "results/content.yaml")
+    _run(repo, env, "ctx", "check-budget", "--cost", "2", check=False)
+    _run(repo, env, "ctx", "decide", "decision-000", "--decision", "No: say 'competitive yields'", "--by", "@phil",
+         "--record-in", "brand_decisions")
+    _run(repo, env, "ctx", "close", "--summary", "X post drafted and approved",
+         "--learning", "Ask for approved APY language before drafting")
+    print("$ tether boot   (the campaign's learnings, for every later session)")
+    brief = _run(repo, env, "boot", show=False)
+    start = brief.find("## Learnings")
+    section = brief[start:].split("\n## ")[0] if start >= 0 else "(no learnings section)"
+    print(textwrap.indent(section.rstrip(), "  "), "\n")

@@ -60,7 +60,7 @@ class Campaign:
         shown = os.path.relpath(path, workspace.root_dir) if workspace else path
         if shown.startswith(".."):
             shown = path
-        return ContextFile(path, shown, os.path.join(workspace.store_dir, "locks") if workspace else None)
+        return ContextFile(path, shown, workspace.store_dir if workspace else None)
 
     @classmethod
     def open(cls, context: str | None = None, campaign: str | None = None, workspace=None, **kw) -> "Campaign":
@@ -115,7 +115,10 @@ class Campaign:
     @classmethod
     def create(cls, campaign: str, owner: str, *, context: str | None = None, workspace=None, context_id: str | None = None,
                learnings: int = 10, **fields) -> "Campaign":
-        """Kickoff: a new context; past learnings from the workspace's memory go into knowledge."""
+        """Kickoff: a new context; past learnings from the workspace's memory go into knowledge.
+
+        A closed context at the same place is replaced (its archive keeps it); an open one is not.
+        """
         if not ids.valid_id(campaign):
             raise InvalidInput(f"invalid campaign id {campaign!r}", hint="use letters, digits, '.', '_' and '-'")
         if not owner or not owner.strip():
@@ -135,7 +138,7 @@ class Campaign:
                                     gtm_id=campaign, owner=owner.strip(), now=now, past_learnings=past,
                                     actor=camp.actor, **fields)
         with camp.file.lock():
-            if camp.file.exists():
+            if camp.file.exists() and (camp.file.load(validate=False).get("campaign") or {}).get("status") != "closed":
                 raise Conflict(f"a session context already exists at {camp.file.shown}",
                                hint="use it (`tether ctx show`), or close it first (`tether ctx close`)")
             camp.file.write(doc)
@@ -170,9 +173,9 @@ class Campaign:
     def decisions(self, include_made: bool = False, overdue_only: bool = False) -> dict:
         doc = self.load()
         now = clock.stamp()
-        late = {d["id"] for d in decisions.overdue(doc, now)}
-        pending = [{**d, "overdue": d["id"] in late} for d in doc.get("pending_decisions") or []
-                   if not overdue_only or d["id"] in late]
+        late = decisions.overdue(doc, now)  # oldest deadline first
+        late_ids = {d["id"] for d in late}
+        pending = [{**d, "overdue": d["id"] in late_ids} for d in (late if overdue_only else doc.get("pending_decisions") or [])]
         return {"pending": pending, "made": list(doc.get("decisions_made") or []) if include_made else []}
 
     # -- changing ----------------------------------------------------------------------------
@@ -224,7 +227,7 @@ class Campaign:
         """Close: archive the context with the campaign's files; learnings and decisions go to memory."""
         if self.workspace is None:
             raise NotFound("closing needs a tether workspace to keep the learnings in", hint="run `tether init` first")
-        _, doc = self.file.update(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
+        _, doc = self.file.update(lambda d, rev: lifecycle.close(d, clock.stamp(), self.actor, summary))
         archive = self._archive(doc)
         ws = self.workspace
         gtm = doc["campaign"]["gtm_id"]
@@ -300,4 +303,7 @@ class Campaign:
         except Refused as exc:
             outcome.error = exc
             self.log_invocation(skill, "refused", calls=1, details=f"{exc}: " + "; ".join(exc.reasons))
+        except InvalidInput as exc:  # a malformed result still spent its call
+            outcome.error = exc
+            self.log_invocation(skill, "invalid_result", calls=1, details=str(exc))
         return outcome

@@ -76,14 +76,15 @@ def check(doc: dict, cost: int = 1, tokens: int = 0, now: str | None = None) -> 
             return Verdict(False, f"The deadline {left['deadline']} has passed", "active_task.budget.deadline",
                            escalate, facts)
     if left["calls"] is not None and cost > left["calls"]:
-        return Verdict(False, f"Request exceeds remaining budget ({cost} > {left['calls']} skill calls)",
+        return Verdict(False, f"Request exceeds remaining budget ({cost} > {left['calls']} skill call"
+                              f"{'s' if left['calls'] != 1 else ''})",
                        "active_task.budget.max_skill_calls", escalate, facts)
     if left["tokens"] is not None and tokens > left["tokens"]:
         return Verdict(False, f"Request exceeds remaining tokens ({tokens} > {left['tokens']})",
                        "active_task.budget.max_tokens", escalate, facts)
     parts = []
     if left["calls"] is not None:
-        parts.append(f"{left['calls'] - cost} skill calls")
+        parts.append(f"{left['calls'] - cost} skill call{'s' if left['calls'] - cost != 1 else ''}")
     if left["tokens"] is not None:
         parts.append(f"{left['tokens'] - tokens} tokens")
     reason = "Within budget" + (f": {' and '.join(parts)} left after it" if parts else " (no limits set)")

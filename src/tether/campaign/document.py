@@ -68,38 +68,62 @@ def dump_yaml(data) -> str:
 class ContextFile:
     """One session context on disk. ``shown`` is the path people see in messages."""
 
-    def __init__(self, path: str, shown: str | None = None, lock_dir: str | None = None) -> None:
+    def __init__(self, path: str, shown: str | None = None, store_dir: str | None = None) -> None:
         self.path = os.path.abspath(path)
         self.shown = shown or path
         digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:12]
         # Locks live in the workspace's git-ignored locks/ when there is one, not beside the user's files.
-        self.lock_path = os.path.join(lock_dir, f"ctx-{digest}.lock") if lock_dir else self.path + ".lock"
+        self.lock_path = os.path.join(store_dir, "locks", f"ctx-{digest}.lock") if store_dir else self.path + ".lock"
+        # The content hash of the last version that passed the schema: reads skip jsonschema (~70 ms) for it.
+        self.valid_path = os.path.join(store_dir, "local", f"ctx-{digest}.valid") if store_dir else None
 
     def exists(self) -> bool:
         return os.path.isfile(self.path)
 
-    def read_raw(self) -> tuple[dict, str]:
+    def _bytes(self) -> bytes:
         try:
             with open(self.path, "rb") as fh:
-                data = fh.read()
+                return fh.read()
         except FileNotFoundError:
             raise NotFound(f"no session context at {self.shown}",
                            hint="create one with `tether ctx init --campaign ID --owner @who`") from None
-        parsed, text = parse_yaml(data, self.shown)
-        return parsed, text
+
+    def read_raw(self) -> tuple[dict, str]:
+        return parse_yaml(self._bytes(), self.shown)
 
     def load(self, validate: bool = True) -> dict:
         """The ``session_context`` mapping; halts with file:line when it is broken."""
-        parsed, text = self.read_raw()
+        data = self._bytes()
+        parsed, text = parse_yaml(data, self.shown)
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",
                           hint="see `tether ctx schema` for the shape")
-        if validate:
+        if validate and not self._known_valid(data):
             problems = self.problems(parsed, text)
             if problems:
                 raise Corrupt(f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                               hint=f"fix it, then run `tether ctx validate --context {self.shown}`")
+            self._remember_valid(data)
         return parsed["session_context"]
+
+    def _known_valid(self, data: bytes) -> bool:
+        if self.valid_path is None:
+            return False
+        try:
+            with open(self.valid_path, encoding="ascii") as fh:
+                return fh.read() == hashlib.sha256(data).hexdigest()
+        except (OSError, ValueError):
+            return False
+
+    def _remember_valid(self, data: bytes) -> None:
+        if self.valid_path is None:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.valid_path), exist_ok=True)
+            with open(self.valid_path, "w", encoding="ascii") as fh:  # a cache: no fsync, rebuilt if lost
+                fh.write(hashlib.sha256(data).hexdigest())
+        except OSError:
+            pass
 
     def problems(self, parsed, text: str | None = None) -> list[Problem]:
         from .schema import problems
@@ -113,7 +137,9 @@ class ContextFile:
         if bad:
             raise InvalidInput(f"refusing to write an invalid context: {bad[0].message}",
                                hint="this is a bug in the update; the file on disk is unchanged")
-        fsio.write_atomic(self.path, HEADER + dump_yaml(wrapped))
+        data = (HEADER + dump_yaml(wrapped)).encode("utf-8")
+        fsio.write_atomic(self.path, data)
+        self._remember_valid(data)
 
     def lock(self, timeout: float = 30.0) -> fsio.FileLock:
         return fsio.FileLock(self.lock_path, timeout=timeout)

@@ -90,6 +90,16 @@ def _approver(value):
     return None
 
 
+def _approvers(value) -> list:
+    """Everyone who approved something inside ``value`` (an override must not erase it)."""
+    if isinstance(value, dict):
+        own = [value["approved_by"]] if value.get("approved_by") else []
+        return own + [a for v in value.values() for a in _approvers(v)]
+    if isinstance(value, list):
+        return [a for v in value for a in _approvers(v)]
+    return []
+
+
 class _KnowledgeMerge:
     def __init__(self, actor: str, overrides: list[str], provenance: dict) -> None:
         self.actor, self.overrides, self.provenance = actor, set(overrides), provenance
@@ -100,22 +110,23 @@ class _KnowledgeMerge:
         self.reasons.append(f"{path}: {why}")
 
     def forged(self, path: str, value) -> bool:
-        """A skill may not write an approval in someone else's name."""
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            who = _approver(item)
-            if who and who != self.actor:
+        """A skill may not write an approval in someone else's name, at any depth."""
+        for who in _approvers(value):
+            if who != self.actor:
                 self.refuse(path, f"a skill cannot record an approval by {who}; escalate it as a pending decision")
                 return True
         return False
+
+    def set(self, target: dict, key: str, value, path: str) -> None:
+        if not self.forged(path, value):
+            target[key] = value
+            self.changed.append(path)
 
     def merge(self, target: dict, update: dict, prefix: str) -> None:
         for key, new in update.items():
             path = f"{prefix}.{key}"
             if key not in target:
-                if not self.forged(path, new):
-                    target[key] = new
-                    self.changed.append(path)
+                self.set(target, key, new, path)
                 continue
             old = target[key]
             if old == new:
@@ -123,9 +134,11 @@ class _KnowledgeMerge:
             if _approver(old):
                 self.refuse(path, f"approved by {_approver(old)}; a skill cannot change an owner-approved entry")
             elif path in self.overrides:
-                if not self.forged(path, new):
-                    target[key] = new
-                    self.changed.append(path)
+                if _approvers(old):
+                    self.refuse(path, f"holds entries approved by {', '.join(sorted(set(_approvers(old))))}; "
+                                      "overrides cannot replace owner-approved entries")
+                else:
+                    self.set(target, key, new, path)
             elif isinstance(old, dict) and isinstance(new, dict):
                 self.merge(old, new, path)
             elif isinstance(old, list) and isinstance(new, list):
@@ -133,8 +146,7 @@ class _KnowledgeMerge:
             else:
                 setter = _setter(self.provenance, path)
                 if setter is not None and setter[1] == self.actor:
-                    target[key] = new
-                    self.changed.append(path)
+                    self.set(target, key, new, path)
                 else:
                     by = f"set by {setter[1]} at revision {setter[0]}" if setter else "set before this skill"
                     self.refuse(path, f"is {_brief(old)} ({by}); {self.actor} reports {_brief(new)}. "

@@ -247,11 +247,13 @@ _NUMBER = re.compile(r"\d[\d,.]*")
 
 class Prohibition:
     def __init__(self, text: str, x: str, y: str | None, extra: dict) -> None:
-        self.text, self.x, self.y = text, _X_VERBS.sub("", x.strip()), y
+        stripped = _X_VERBS.sub("", x.strip())
+        self.text, self.x, self.y = text, stripped, y
+        named_first = stripped != x.strip()  # "Never mention Globex": the name follows the verb
         concepts = _concepts(self.x, extra) - {"approval", "source", "ask_owner"}
         self.names = bool(concepts & _NAME_CLASSES or _NAME_WORDS.search(self.x))
         self.concepts = concepts - _NAME_CLASSES if self.names else concepts
-        self.literals = [m.group(0) for m in _NAME.finditer(self.x) if m.start() > 0 or len(self.x.split()) > 1]
+        self.literals = [m.group(0) for m in _NAME.finditer(self.x) if m.start() > 0 or named_first]
         self.literals = [lit for lit in self.literals if lit.lower() not in NOT_NAMES and not lit.isupper()]
         self.condition = _concepts(y, extra) & {"approval", "source"} if y else set()
         if y and not self.condition:
@@ -315,8 +317,7 @@ class Rules:
             # Concepts decide; left-over words only when the item has no concept ("Developer conference talks").
             need = len(literals) // 2 if concepts or channel_hits else max(1, -(-len(literals) * 3 // 5))
             if len(literals & stems) >= need:
-                why = f" ({reason})" if reason else ""
-                return Verdict(False, f"The request falls under out of scope: {item}{why}",
+                return Verdict(False, f"The request falls under out of scope: {item}",
                                f"out_of_scope: {item}", "Request denied. Create a separate task if needed.")
         return None
 

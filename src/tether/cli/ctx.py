@@ -120,7 +120,10 @@ def cmd_apply(args) -> Result:
     lines += [f"  decision {d['id']}" + ("" if d["added"] else " (already pending; not added twice)")
               for d in summary["decisions"]]
     left = summary["budget"]
-    lines.append(f"  compute: +{summary['tokens']} tokens; left: {left['calls']} skill calls, {left['tokens']} tokens")
+    limits = [f"{left['calls']} skill call{'s' if left['calls'] != 1 else ''}" if left["calls"] is not None else "",
+              f"{left['tokens']} tokens" if left["tokens"] is not None else ""]
+    shown = ", ".join(x for x in limits if x) or "no limits set"
+    lines.append(f"  compute: +{summary['tokens']} tokens; left: {shown}")
     if summary["next_suggested"]:
         lines.append(f"  next suggested: {summary['next_suggested']}")
     return Result({"context": camp.file.shown, **summary}, "\n".join(lines))
