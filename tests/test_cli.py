@@ -161,6 +161,7 @@ JSON_RUNS = [
     ["note", "dont", "a dont"],
     ["note", "blocker", "a blocker"],
     ["note", "note", "a note"],
+    ["note", "learning", "a learning"],
     ["note", "list", "--all"],
     ["note", "resolve", "<blocker-id>"],
     ["index"],
@@ -187,8 +188,50 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         if argv[:2] == ["note", "blocker"]:
             blocker = data["note"]["id"]
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install") else (argv[0],))
+    # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
+    covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
     # hook: its stdout belongs to Claude Code's hook protocol (tests/test_hooks.py), not tether's schema.
     assert leaf_commands(build_parser()) - covered == {("hook", "claude-code")}
+
+
+CTX_RESULT = "skill: content-worker\nartifacts: [{path: drafts/x.md}]\ncompute: {tokens_used: 1000}\n"
+
+# (argv, exit code): a check that answers BLOCKED exits 4 and still prints ok: true (the answer is the data).
+CTX_JSON_RUNS = [
+    (["ctx", "init", "--campaign", "C-1", "--owner", "@phil", "--boundary", "Only channels: X, Discord",
+      "--objective", "Create announcement posts for X, Discord", "--max-skill-calls", "10",
+      "--max-tokens", "100000", "--deadline", "2026-01-30T12:00:00Z"], 0),
+    (["ctx", "list"], 0),
+    (["ctx", "show"], 0),
+    (["ctx", "validate"], 0),
+    (["ctx", "schema"], 0),
+    (["ctx", "schema", "skill_result"], 0),
+    (["ctx", "roles"], 0),
+    (["ctx", "for", "content-worker"], 0),
+    (["ctx", "apply", "result.yaml"], 0),
+    (["ctx", "check-scope", "Create the X announcement post"], 0),
+    (["ctx", "check-scope", "Also create a YouTube video script"], 4),
+    (["ctx", "check-budget", "--cost", "1", "--tokens", "5000"], 0),
+    (["ctx", "check-budget", "--cost", "50"], 4),
+    (["ctx", "escalate", "Can we mention APY ranges?"], 0),
+    (["ctx", "decisions", "--all"], 0),
+    (["ctx", "decide", "decision-000", "--decision", "No APY numbers"], 0),
+    (["ctx", "stage", "review"], 0),
+    (["ctx", "close", "--summary", "done"], 0),
+]
+
+
+def test_every_ctx_command_prints_json(ws, cli, repo, fast_writes, monkeypatch):
+    monkeypatch.setenv("TETHER_NOW", "2026-01-29T10:00:00Z")  # before the task's deadline
+    (repo / "result.yaml").write_text(CTX_RESULT)
+    for argv, code in CTX_JSON_RUNS:
+        run = cli(*argv, "--json")
+        assert run.code == code, (argv, run.out, run.err)
+        data = json.loads(run.out)
+        assert data["ok"] is True and data["schema_version"] == 1 and data["command"] == "ctx", argv
+        if argv[1] in ("check-scope", "check-budget"):
+            assert data["result"] == ("ALLOWED" if code == 0 else "BLOCKED"), argv
+    assert data["archive"] and data["spend"]["tokens_used"] == 1000
 
 
 def test_json_fields_of_common_commands(ws, cli):

@@ -106,7 +106,7 @@ def test_every_documented_command_exists():
 def test_exit_codes_and_error_kinds_are_documented():
     text = REFERENCE.read_text(encoding="utf-8")
     codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
-    assert codes == {0, 1, 2, 3, 70}
+    assert codes == {0, 1, 2, 3, 4, 70}
     for code in codes:
         assert re.search(rf"^\| `{code}` \|", text, re.M), f"exit code {code} is not in the table"
 

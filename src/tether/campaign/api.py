@@ -180,7 +180,14 @@ class Campaign:
 
     # -- changing ----------------------------------------------------------------------------
     def _change(self, change):
-        outcome, _ = self.file.update(lambda doc, revision: change(doc, revision, clock.stamp()))
+        def stamped(doc, revision):
+            before = len(doc.get("history") or [])
+            outcome = change(doc, revision, clock.stamp())
+            for entry in (doc.get("history") or [])[before:]:  # every entry says which revision it made
+                entry.setdefault("revision", revision)
+                entry.setdefault("changed", [])
+            return outcome
+        outcome, _ = self.file.update(stamped)
         return outcome
 
     def apply(self, result, skill: str | None = None, expect_revision: int | None = None) -> dict:
@@ -227,7 +234,8 @@ class Campaign:
         """Close: archive the context with the campaign's files; learnings and decisions go to memory."""
         if self.workspace is None:
             raise NotFound("closing needs a tether workspace to keep the learnings in", hint="run `tether init` first")
-        _, doc = self.file.update(lambda d, rev: lifecycle.close(d, clock.stamp(), self.actor, summary))
+        self._change(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
+        doc = self.load()
         archive = self._archive(doc)
         ws = self.workspace
         gtm = doc["campaign"]["gtm_id"]

@@ -51,8 +51,16 @@ def _check_time(value, field: str) -> None:
         raise InvalidInput(f"invalid {field} {value!r}", hint="use ISO 8601, e.g. 2026-01-30T12:00:00Z") from None
 
 
+def refuse_if_closed(doc: dict) -> None:
+    if (doc.get("campaign") or {}).get("status") == "closed":
+        from ..errors import Refused
+
+        raise Refused("the session context is closed", hint="start a new one with `tether ctx init`")
+
+
 def escalate(doc: dict, question: str, *, now: str, context: str = "", options: list[str] | None = None,
              owner: str | None = None, deadline: str | None = None, by: str | None = None) -> tuple[dict, bool]:
+    refuse_if_closed(doc)
     if not question.strip():
         raise InvalidInput("a decision needs a question", hint='tether ctx escalate "Can we mention APY ranges?"')
     entry, added = add_pending(doc, {"question": question, "context": context, "options": options or [],
@@ -70,6 +78,7 @@ def decide(doc: dict, decision_id: str, decision: str, *, now: str, by: str | No
     ``record_in`` (e.g. ``brand_decisions``) also files it under knowledge as an
     owner-approved entry, which skills then cannot change.
     """
+    refuse_if_closed(doc)
     if not decision.strip():
         raise InvalidInput("say what was decided", hint=f'tether ctx decide {decision_id} --decision "..."')
     pending = doc.get("pending_decisions") or []
@@ -86,6 +95,9 @@ def decide(doc: dict, decision_id: str, decision: str, *, now: str, by: str | No
             "decided_by": who, "timestamp": now}
     if rationale.strip():
         made["rationale"] = rationale.strip()
+    for key in ("context", "options", "raised_by"):  # keep what the owner decided on
+        if entry.get(key):
+            made[key] = entry[key]
     doc.setdefault("decisions_made", []).append(made)
     if record_in:
         knowledge = doc.setdefault("knowledge", {})

@@ -94,7 +94,10 @@ class ContextFile:
     def load(self, validate: bool = True) -> dict:
         """The ``session_context`` mapping; halts with file:line when it is broken."""
         data = self._bytes()
-        parsed, text = parse_yaml(data, self.shown)
+        try:
+            parsed, text = parse_yaml(data, self.shown)
+        except ParseError as exc:  # API callers catch TetherError; the message keeps file:line
+            raise Corrupt(str(exc), hint="fix the file at that line, or restore it with `git checkout -- PATH`") from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",
                           hint="see `tether ctx schema` for the shape")

@@ -74,14 +74,25 @@ def changes_since(doc: dict, revision: int) -> dict[str, tuple[int, str]]:
 
 
 def _setter(provenance: dict, path: str):
-    """The actor that last set ``path`` or an ancestor of it, or None when nobody recorded it."""
+    """(revision, actor) of the newest record for ``path`` or an ancestor of it; None when nobody recorded it.
+
+    The newest wins: a later replacement of ``knowledge.product`` owns ``knowledge.product.chains``
+    even though an older record names the child itself.
+    """
+    found = []
     while True:
         if path in provenance:
-            return provenance[path]
+            found.append(provenance[path])
         cut = path.rfind(".")
         if cut < 0:
-            return None
+            return max(found, key=lambda hit: hit[0]) if found else None
         path = path[:cut]
+
+
+def _others_inside(provenance: dict, path: str, actor: str) -> list[str]:
+    """Actors other than ``actor`` that set something below ``path``."""
+    prefix = path + "."
+    return sorted({who for p, (_, who) in provenance.items() if p.startswith(prefix) and who != actor})
 
 
 def _approver(value):
@@ -110,11 +121,13 @@ class _KnowledgeMerge:
         self.reasons.append(f"{path}: {why}")
 
     def forged(self, path: str, value) -> bool:
-        """A skill may not write an approval in someone else's name, at any depth."""
+        """A skill never writes an approval, at any depth: only the owner's `ctx decide` records one.
+
+        (The skill's name is whatever its result says, so "approved by myself" proves nothing.)
+        """
         for who in _approvers(value):
-            if who != self.actor:
-                self.refuse(path, f"a skill cannot record an approval by {who}; escalate it as a pending decision")
-                return True
+            self.refuse(path, f"a skill cannot record an approval by {who}; escalate it as a pending decision")
+            return True
         return False
 
     def set(self, target: dict, key: str, value, path: str) -> None:
@@ -145,7 +158,11 @@ class _KnowledgeMerge:
                 self.extend(old, new, path)
             else:
                 setter = _setter(self.provenance, path)
-                if setter is not None and setter[1] == self.actor:
+                others = _others_inside(self.provenance, path, self.actor) if isinstance(old, dict) else []
+                if others:
+                    self.refuse(path, f"holds keys set by {', '.join(others)}; replacing it would drop them. "
+                                      f"List {path} in the result's overrides to replace it anyway")
+                elif setter is not None and setter[1] == self.actor:
                     self.set(target, key, new, path)
                 else:
                     by = f"set by {setter[1]} at revision {setter[0]}" if setter else "set before this skill"
@@ -157,7 +174,7 @@ class _KnowledgeMerge:
         for item in new:
             if item in old:
                 continue
-            if approved and _approver(item) != self.actor:
+            if approved:
                 self.refuse(path, "holds owner-approved entries; a skill proposes a new one as a pending decision")
                 continue
             if self.forged(path, item):
@@ -253,7 +270,9 @@ def apply_result(doc: dict, result: dict, *, revision: int, now: str,
     budget.record_invocation(doc, skill, tokens, result["status"], now, result["invocation_id"])
     history = doc.setdefault("history", [])
     for entry in updates.get("history") or []:
-        history.append({"timestamp": now, "actor": skill, **entry})
+        # The skill speaks for itself only: who, which revision and what changed are tether's to record.
+        own = {k: v for k, v in entry.items() if k not in ("actor", "revision", "changed")}
+        history.append({"timestamp": now, "actor": skill, **own})
     campaign = doc.setdefault("campaign", {})
     if campaign.get("status") in (None, "kickoff"):
         campaign["status"] = "in_progress"
@@ -273,14 +292,16 @@ def _upsert_artifacts(doc: dict, artifacts: list, skill: str, now: str) -> list[
     by_path = {a.get("path"): a for a in existing}
     changed = []
     for artifact in artifacts:
-        fields = {"produced_by": skill, "timestamp": now, **artifact}
         current = by_path.get(artifact["path"])
         if current is None:
+            fields = {"produced_by": skill, "timestamp": now, **artifact}
             entry = {"type": fields.pop("type", "artifact"), "path": fields.pop("path")}
             entry.update(fields)
             existing.append(entry)
             by_path[entry["path"]] = entry
-        else:
-            current.update(fields)
+        else:  # the producer stays; who touched it last is recorded beside it
+            current.update({"timestamp": now, **artifact})
+            if current.get("produced_by") != skill:
+                current["updated_by"] = skill
         changed.append(f"artifacts[{artifact['path']}]")
     return changed

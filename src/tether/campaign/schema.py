@@ -25,11 +25,26 @@ def schema_text(name: str) -> str:
         return fh.read()
 
 
+def _is_time(value) -> bool:
+    """A real instant: the pattern alone lets 2026-02-30 and hour 25 through."""
+    if not isinstance(value, str):
+        return True
+    from .. import clock
+
+    try:
+        clock.parse(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _validator(name: str):
     if name not in _validators:
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator, FormatChecker
 
-        _validators[name] = Draft202012Validator(json.loads(schema_text(name)))
+        checker = FormatChecker(formats=())
+        checker.checks("iso8601")(_is_time)
+        _validators[name] = Draft202012Validator(json.loads(schema_text(name)), format_checker=checker)
     return _validators[name]
 
 
@@ -61,6 +76,8 @@ def _message(error) -> str:
         return f"must be at least {error.validator_value}, got {_shown(error.instance)}"
     if kind == "pattern" and "\\d{4}" in error.validator_value:
         return f"expected an ISO 8601 time such as 2026-01-30T12:00:00Z, got {_shown(error.instance)}"
+    if kind == "format":
+        return f"expected a real ISO 8601 time such as 2026-01-30T12:00:00Z, got {_shown(error.instance)}"
     if kind == "minLength":
         return "must not be empty"
     if kind == "additionalProperties":
@@ -71,24 +88,33 @@ def _message(error) -> str:
 
 
 def validate(name: str, data, strip_prefix: int = 0) -> list[tuple[str, list, str]]:
-    """Every violation as (dotted path, raw path, message), in document order.
+    """Every violation as (dotted path, raw path to blame, message).
 
     ``strip_prefix`` drops leading path parts from the shown path (the
-    ``session_context`` wrapper says nothing to a person).
+    ``session_context`` wrapper says nothing to a person). For an unknown key the
+    raw path points at that key, whose line is where a person fixes it.
     """
-    errors = sorted(_validator(name).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     out = []
+    errors = list(_validator(name).iter_errors(data))
+    patterned = {tuple(e.absolute_path) for e in errors if e.validator == "pattern"}
     for error in errors:
         raw = list(error.absolute_path)
-        out.append((dotted(raw[strip_prefix:]), raw, _message(error)))
-    return out
+        if error.validator == "format" and tuple(raw) in patterned:
+            continue  # "tomorrow" fails the pattern too: one message is enough
+        blame = raw
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            blame = raw + extra[:1]
+        out.append((dotted(raw[strip_prefix:]), blame, _message(error)))
+    return sorted(out, key=lambda e: [str(p) for p in e[1]])
 
 
 def problems(name: str, data, shown: str, text: str | None = None, strip_prefix: int = 0) -> list[Problem]:
     """Violations as Problems (``file:line: path: message``); lines found when ``text`` is given."""
     found = validate(name, data, strip_prefix)
     lines = line_finder(text) if text is not None and found else None
-    return [Problem(shown, lines(raw) if lines else None, f"{path}: {message}") for path, raw, message in found]
+    out = [Problem(shown, lines(raw) if lines else None, f"{path}: {message}") for path, raw, message in found]
+    return sorted(out, key=lambda p: p.line or 0)  # in file order, as a person reads it
 
 
 def line_finder(text: str):

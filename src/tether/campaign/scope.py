@@ -252,6 +252,7 @@ class Prohibition:
         named_first = stripped != x.strip()  # "Never mention Globex": the name follows the verb
         concepts = _concepts(self.x, extra) - {"approval", "source", "ask_owner"}
         self.names = bool(concepts & _NAME_CLASSES or _NAME_WORDS.search(self.x))
+        self.classes = concepts & _NAME_CLASSES
         self.concepts = concepts - _NAME_CLASSES if self.names else concepts
         self.literals = [m.group(0) for m in _NAME.finditer(self.x) if m.start() > 0 or named_first]
         self.literals = [lit for lit in self.literals if lit.lower() not in NOT_NAMES and not lit.isupper()]
@@ -334,8 +335,8 @@ class Rules:
     def prohibition_rule(self, request: str, found: set[str], orgs: list[str]):
         for rule in self.prohibitions:
             hit = None
-            if rule.names and (orgs or found & _NAME_CLASSES):
-                hit = ("names " + ", ".join(orgs)) if orgs else "mentions " + ", ".join(sorted(found & _NAME_CLASSES))
+            if rule.names and (orgs or found & rule.classes):
+                hit = ("names " + ", ".join(orgs)) if orgs else "mentions " + ", ".join(sorted(found & rule.classes))
             elif rule.concepts and rule.concepts & found:
                 hit = "touches " + ", ".join(sorted(rule.concepts & found)).replace("_", " ")
             elif rule.literals and any(lit.lower() in request.lower() for lit in rule.literals):
@@ -387,6 +388,8 @@ def check(doc: dict, request: str) -> Verdict:
         from ..errors import InvalidInput
 
         raise InvalidInput("the request is empty", hint='tether ctx check-scope "Also create a YouTube video script"')
+    if (doc.get("campaign") or {}).get("status") == "closed":
+        return Verdict(False, "The campaign is closed", "campaign.status", "Open a new session context")
     rules = Rules(doc)
     request = " ".join(request.split())
     verdict = rules.ask_owner(request)

@@ -76,8 +76,13 @@ def cmd_show(args) -> Result:
 
 def cmd_validate(args) -> Result:
     camp = _campaign(args)
-    parsed, text = camp.file.read_raw()
-    problems = camp.file.problems(parsed, text)
+    try:
+        parsed, text = camp.file.read_raw()
+        problems = camp.file.problems(parsed, text)
+    except Exception as exc:  # unreadable YAML or conflict markers: a problem to report, like any other
+        if getattr(exc, "problem", None) is None:
+            raise
+        problems = [exc.problem]
     data = {"context": camp.file.shown, "valid": not problems, "problems": [p.to_dict() for p in problems]}
     if problems:
         return Result(data, "\n".join(str(p) for p in problems), EXIT_DEGRADED)
@@ -117,7 +122,7 @@ def cmd_apply(args) -> Result:
     summary = camp.apply(_read_result(args.result), skill=args.skill, expect_revision=args.expect_revision)
     lines = [f"Applied {summary['skill']}'s result ({summary['status']}): revision {summary['revision']}"]
     lines += [f"  changed {c}" for c in summary["changed"]]
-    lines += [f"  decision {d['id']}" + ("" if d["added"] else " (already pending; not added twice)")
+    lines += [f"  decision {d['id']}" + ("" if d["added"] else " (asked before: already pending or decided; not added twice)")
               for d in summary["decisions"]]
     left = summary["budget"]
     limits = [f"{left['calls']} skill call{'s' if left['calls'] != 1 else ''}" if left["calls"] is not None else "",
@@ -190,9 +195,13 @@ def cmd_close(args) -> Result:
     out = camp.close(args.summary or "", args.learning or [])
     spend = out["spend"]
     text = (f"Closed {out['campaign']}; archived in {out['archive']}\n"
-            f"  {len(out['learnings'])} learnings and {len(out['decisions'])} decisions kept in the workspace's memory\n"
-            f"  spend: {spend['skills_invoked']} skill calls, {spend['tokens_used']} tokens, {spend['artifacts']} artifacts")
+            f"  {_count(len(out['learnings']), 'learning')} and {_count(len(out['decisions']), 'decision')} kept in the workspace's memory\n"
+            f"  spend: {_count(spend['skills_invoked'], 'skill call')}, {spend['tokens_used']} tokens, {_count(spend['artifacts'], 'artifact')}")
     return Result({"context": camp.file.shown, **out}, text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def register(sub, add, common) -> None:

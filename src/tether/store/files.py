@@ -161,8 +161,9 @@ class FileStore(Store):
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
-        # Union merges may interleave lines from two branches: order by time.
-        return sorted(entries.values(), key=lambda n: (n.at, n.id))
+        # Union merges may interleave lines from two branches: order by time; the sort is
+        # stable, so entries of one second keep the order they were written in.
+        return sorted(entries.values(), key=lambda n: n.at)
 
     # -- events ------------------------------------------------------------------
     def append_event(self, event: dict) -> None:
