@@ -7,6 +7,7 @@ Fixtures:
 - ``tether_proc``: run ``python -m tether ARGS`` as a real process (end-to-end checks).
 - ``git``: run git in ``repo`` (or ``cwd=``) and return its stdout.
 - ``fast_writes``: turn fsync off for tests that create hundreds of records.
+- ``seed_doc``: the seed's Yield.xyz session context (its ``session_context`` mapping; copy before changing).
 """
 
 from __future__ import annotations
@@ -132,3 +133,11 @@ def tether_proc():
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return call
+
+
+@pytest.fixture
+def seed_doc() -> dict:
+    from ctx_seed import SEED_CONTEXT
+    import yaml
+
+    return yaml.safe_load(SEED_CONTEXT)["session_context"]

@@ -11,17 +11,10 @@ import yaml
 from tether.campaign import Campaign
 from tether.errors import InvalidInput, NotFound, Refused
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "scope"
 NOW = "2026-01-29T15:00:00Z"
 GTM = "YIELD-XYZ-001"
 ONLY_CHANNELS = "boundary: Only channels: X, Discord, Farcaster, Blog"
 X_POST = f".gtm/{GTM}/drafts/x_post.md"
-
-
-@pytest.fixture(scope="module")
-def seed_doc() -> dict:
-    with open(BENCH / "tuning.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["contexts"]["yield_xyz_launch"]["session_context"]
 
 
 @pytest.fixture

@@ -17,17 +17,10 @@ from tether import Workspace
 from tether.campaign import projection
 from tether.tokens import estimate
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "scope"
 NOW = "2026-01-29T10:00:00Z"
 GTM = "YIELD-XYZ-001"
 TASK_DEADLINE = "2026-01-30T12:00:00Z"
 LIVE = f".tether/contexts/{GTM}/session_context.yaml"
-
-
-@pytest.fixture(scope="module")
-def seed_doc() -> dict:
-    with open(BENCH / "tuning.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["contexts"]["yield_xyz_launch"]["session_context"]
 
 
 @pytest.fixture

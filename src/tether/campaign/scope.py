@@ -290,9 +290,7 @@ class Rules:
             rest = core
             for _, start, end in sorted(hits + channel_hits, key=lambda h: -h[1]):
                 rest = rest[:start] + " " + rest[end:]
-            reason = (re.search(r"\((.*?)\)", item) or [None, ""])[1]
-            self.out_of_scope.append((item, reason, {h[0] for h in hits}, {h[0] for h in channel_hits},
-                                      content_stems(rest)))
+            self.out_of_scope.append((item, {h[0] for h in hits}, {h[0] for h in channel_hits}, content_stems(rest)))
         self.objectives = [str(o) for o in scope.get("objectives") or []]
         self.description = str(task.get("description") or "")
         self.names = _Names(doc)
@@ -310,7 +308,7 @@ class Rules:
         return None
 
     def out_of_scope_rule(self, request: str, found: set[str], channels: set[str], stems: set[str]):
-        for item, reason, concepts, channel_hits, literals in self.out_of_scope:
+        for item, concepts, channel_hits, literals in self.out_of_scope:
             if not concepts and not channel_hits and not literals:
                 continue
             if not concepts <= found or not channel_hits <= channels:
