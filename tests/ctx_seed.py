@@ -265,6 +265,16 @@ def write_seed_context(root: Path, text: str = SEED_CONTEXT) -> Path:
     return path
 
 
+def write_context(root: Path, doc: dict, where: str = CONTEXT_REL) -> Path:
+    """A session context mapping written as YAML at ``where`` (relative to ``root``)."""
+    import yaml
+
+    path = root / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"session_context": doc}, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def line_of(text: str, needle: str, start: int = 1) -> int:
     """The 1-based number of the first line at or after ``start`` that contains ``needle``."""
     for number, line in enumerate(text.splitlines(), 1):

@@ -6,10 +6,10 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tether.campaign import Campaign
 from tether.errors import InvalidInput, NotFound, Refused
+from ctx_seed import write_context
 
 NOW = "2026-01-29T15:00:00Z"
 GTM = "YIELD-XYZ-001"
@@ -23,10 +23,7 @@ def pinned(monkeypatch):
 
 
 def put(repo: Path, doc: dict, where: str) -> Path:
-    path = repo / where
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"session_context": doc}, sort_keys=False), encoding="utf-8")
-    return path
+    return write_context(repo, doc, where)
 
 
 @pytest.fixture

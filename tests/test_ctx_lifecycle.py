@@ -16,6 +16,7 @@ import yaml
 from tether import Workspace
 from tether.campaign import projection
 from tether.tokens import estimate
+from ctx_seed import write_context
 
 NOW = "2026-01-29T10:00:00Z"
 GTM = "YIELD-XYZ-001"
@@ -46,10 +47,7 @@ def started(ws, cli, pinned):
 
 
 def put_seed(repo: Path, doc: dict, where: str = LIVE) -> Path:
-    path = repo / where
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"session_context": doc}, sort_keys=False), encoding="utf-8")
-    return path
+    return write_context(repo, doc, where)
 
 
 def show(cli, *args: str) -> dict:

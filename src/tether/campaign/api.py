@@ -102,14 +102,9 @@ class Campaign:
                     camp = doc.get("campaign") or {}
                     out.append({"campaign": camp.get("gtm_id"), "id": doc.get("id"), "status": camp.get("status"),
                                 "revision": doc.get("revision", 0), "path": file.shown})
-                except TetherError as exc:
+                except TetherError as exc:  # parse errors arrive as Corrupt, with file:line
                     out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
                                 "path": file.shown, "problem": str(exc)})
-                except Exception as exc:
-                    if getattr(exc, "problem", None) is None:
-                        raise
-                    out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
-                                "path": file.shown, "problem": str(exc.problem)})
         return out
 
     @classmethod
@@ -154,9 +149,13 @@ class Campaign:
     def path(self) -> str:
         return self.file.path
 
-    def roles(self) -> tuple[str | None, dict]:
+    def roles_source(self) -> tuple[str | None, bytes]:
+        """The roles file in use (None for the built-in default) and its text."""
         store = self.workspace.store_dir if self.workspace else None
-        path, data = projection.find_roles(self.file.path, store, self.roles_path)
+        return projection.find_roles(self.file.path, store, self.roles_path)
+
+    def roles(self) -> tuple[str | None, dict]:
+        path, data = self.roles_source()
         return path, projection.parse_roles(data, path or "(built-in roles)")
 
     def for_skill(self, skill: str, token_budget: int | None = None, fmt: str = "yaml") -> dict:

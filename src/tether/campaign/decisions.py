@@ -6,6 +6,7 @@ import re
 
 from .. import clock
 from ..errors import Conflict, InvalidInput, NotFound
+from .lifecycle import refuse_if_closed
 
 _NUMBERED = re.compile(r"^decision-(\d+)$")
 
@@ -49,13 +50,6 @@ def _check_time(value, field: str) -> None:
         clock.parse(str(value))
     except ValueError:
         raise InvalidInput(f"invalid {field} {value!r}", hint="use ISO 8601, e.g. 2026-01-30T12:00:00Z") from None
-
-
-def refuse_if_closed(doc: dict) -> None:
-    if (doc.get("campaign") or {}).get("status") == "closed":
-        from ..errors import Refused
-
-        raise Refused("the session context is closed", hint="start a new one with `tether ctx init`")
 
 
 def escalate(doc: dict, question: str, *, now: str, context: str = "", options: list[str] | None = None,

@@ -7,7 +7,7 @@ review and published; only ``close`` sets closed, after which nothing is applied
 
 from __future__ import annotations
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, Refused
 from . import budget
 
 STAGES = ("kickoff", "in_progress", "review", "published", "closed")
@@ -50,6 +50,12 @@ def new_context(*, context_id: str, gtm_id: str, owner: str, now: str, title: st
     }
     budget.refresh(doc)
     return doc
+
+
+def refuse_if_closed(doc: dict) -> None:
+    """A closed context takes no more changes: its archive and learnings are final."""
+    if (doc.get("campaign") or {}).get("status") == "closed":
+        raise Refused("the session context is closed", hint="start a new one with `tether ctx init`")
 
 
 def set_stage(doc: dict, stage: str, now: str, by: str | None = None) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..errors import InvalidInput, Refused
 from . import budget
 from .decisions import add_pending
+from .lifecycle import refuse_if_closed
 from .schema import validate
 
 UPDATE_KEYS = ("artifacts", "knowledge", "pending_decisions", "validations", "compute", "history",
@@ -229,8 +230,7 @@ def apply_result(doc: dict, result: dict, *, revision: int, now: str,
     """Merge a normalized result into ``doc`` in place, or raise Refused and leave it untouched."""
     current = revision - 1
     skill, updates = result["skill"], result["updates"]
-    if (doc.get("campaign") or {}).get("status") == "closed":
-        raise Refused("the session context is closed", hint="start a new one with `tether ctx init`")
+    refuse_if_closed(doc)
     if expect_revision is not None and expect_revision != current:
         raise Refused(f"stale update: expected revision {expect_revision}, the context is at revision {current}",
                       hint="read it again (`tether ctx show`) and re-apply")

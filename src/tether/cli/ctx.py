@@ -102,9 +102,8 @@ def cmd_roles(args) -> Result:
     from ..campaign import projection
 
     camp = _campaign(args)
-    path, roles = camp.roles()
-    store = camp.workspace.store_dir if camp.workspace else None
-    _, data = projection.find_roles(camp.file.path, store, camp.roles_path)
+    path, data = camp.roles_source()
+    roles = projection.parse_roles(data, path or "(built-in roles)")
     shown = path or "(built-in default; copy it to roles.yaml beside the context to change it)"
     return Result({"path": path, "roles": {k: [f"{s} as {t}" if s != t else s for s, t in v] for k, v in roles.items()}},
                   f"# {shown}\n" + data.decode("utf-8"))
