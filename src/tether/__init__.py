@@ -8,13 +8,23 @@ The public Python API::
     print(ws.boot().text)
 """
 
-from .errors import (ConfigMissing, Conflict, Degraded, GitProblem, InvalidInput, NotFound, NoWorkspace,
-                     TetherError, UsageError)
-from .workspace import Workspace
-
 __version__ = "0.1.0"
 
 __all__ = [
     "Workspace", "TetherError", "NoWorkspace", "ConfigMissing", "NotFound", "InvalidInput", "Conflict",
     "GitProblem", "UsageError", "Degraded", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use: `tether boot` and the hooks start through this package, and the
+    # warm boot never needs the workspace classes (importing them costs more than the boot).
+    if name == "Workspace":
+        from .workspace import Workspace
+
+        return Workspace
+    if name in __all__:
+        from . import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'tether' has no attribute {name!r}")

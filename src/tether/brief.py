@@ -76,3 +76,38 @@ def _assemble(title: str, sections: list[Section], compact: bool = False) -> tup
                  for key, n in omitted.items()]
         out += ["", "Left out to fit the budget: " + "; ".join(parts) + "."]
     return "\n".join(out) + "\n", omitted, commands
+
+
+class Brief(Record):
+    """A rendered brief. data: what the brief says (boot's --json fields); see session.gather."""
+
+    FIELDS = {"data": REQUIRED, "rendered": REQUIRED, "budget": REQUIRED}
+
+    @property
+    def text(self) -> str:
+        return self.rendered.text
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.data["problems"])
+
+    def to_dict(self) -> dict:
+        return {**self.data, "degraded": self.degraded, "budget": self.budget, "tokens": self.rendered.tokens,
+                "omitted": self.rendered.omitted, "omitted_commands": self.rendered.commands, "text": self.text}
+
+
+def to_content(data: dict, title: str, sections: list[Section], default_budget: int) -> dict:
+    """Plain values (what bootcache saves) from which ``from_content`` renders at any budget."""
+    return {"data": data, "title": title, "budget": default_budget,
+            "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden) for s in sections]}
+
+
+def from_content(content: dict, budget: int | None, max_chars: int | None) -> Brief:
+    budget = budget if budget is not None else content["budget"]
+    if budget < 100:
+        from .errors import InvalidInput
+
+        raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
+    sections = [Section(key, heading, list(lines), priority, more, hidden)
+                for key, heading, lines, priority, more, hidden in content["sections"]]
+    return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 
 from . import clock
-from .brief import Rendered, Section, render
+from .brief import Brief, Section, from_content, to_content
 from .config import CONFIG_FILE, Config, parse
+from .eventlog import EVENT_LOG
 from .errors import GitProblem, InvalidInput, NotFound
 from .parsing import Problem
 from .recordtype import REQUIRED, Record
 from .store.files import FileStore, loads_latest
+from .store.trees import DirTree
 from .tasks import Resume, resume_of
 
 MAX_DECISIONS = 5
@@ -34,8 +36,18 @@ class Snapshot(Record):
 
     FIELDS = {"source": REQUIRED, "sha": REQUIRED, "branch": REQUIRED, "changed": REQUIRED, "config": REQUIRED,
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
-              "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "last_end": REQUIRED,
-              "problems": list}
+              "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list}
+
+    def to_dict(self) -> dict:
+        """Plain values: boot's --json fields (and what the warm-boot cache keeps)."""
+        return {
+            "source": self.source, "sha": self.sha, "branch": self.branch, "changed": self.changed,
+            "latest": self.latest, "latest_source": self.latest_source, "active": self.active,
+            "tasks": [r.to_dict() for r in self.tasks],
+            "decisions": [dict(d.__dict__) for d in self.decisions], "decisions_total": self.decisions_total,
+            "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 def _latest_progress(store: FileStore) -> tuple[dict | None, str | None]:
@@ -93,11 +105,10 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
             store.problems.append(exc.problem)
     notes = [n for n in store.notes() if not n.resolved]
     _check_context_document(store, config)
-    ends = [e for e in store.recent_events(20) if e.get("event") in ("session_end", "session_close")]
+    store.recent_events(20)  # not shown, but a torn or bad line near the end is a problem to name
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
-                    decisions_total=len(decision_ids), notes=notes, last_end=ends[-1] if ends else None,
-                    problems=list(store.problems))
+                    decisions_total=len(decision_ids), notes=notes, problems=list(store.problems))
 
 
 def _check_context_document(store: FileStore, config: Config) -> None:
@@ -133,20 +144,26 @@ def _differs_from_head(root: str, head: str | None, read: dict[str, bytes]) -> l
     return sorted(p for p, data in tracked.items() if oids.get(p) != git.blob_oid(data, sha256))
 
 
-def snapshot(ws, sha: str | None = None) -> Snapshot:
+def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
+    """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded there."""
     from . import git
 
     if sha is None:
         config = ws.config
         head = git.head_sha(ws.root_dir)
-        active = (ws.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
-        ws.store.tree.reads = {}
+        tree = ws.store.tree
+        tree.reads, tree.stats = {}, stats
         try:
+            if stats is not None:
+                from .bootcache import stat_key
+
+                stats[CONFIG_FILE] = stat_key(f"{ws.store_dir}/{CONFIG_FILE}")  # read via its own cache
+            active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
-            read = ws.store.tree.reads
+            read = tree.reads
         finally:
-            ws.store.tree.reads = None
+            tree.reads = tree.stats = None
         try:
             snap.changed = _differs_from_head(ws.root_dir, head, read)
         except git.GitError as exc:
@@ -252,38 +269,28 @@ def _plan(snap: Snapshot) -> list[str]:
     return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
 
 
-class Brief(Record):
-    FIELDS = {"snapshot": REQUIRED, "rendered": REQUIRED, "budget": REQUIRED}
-
-    @property
-    def text(self) -> str:
-        return self.rendered.text
-
-    @property
-    def degraded(self) -> bool:
-        return bool(self.snapshot.problems)
-
-    def to_dict(self) -> dict:
-        snap = self.snapshot
-        return {
-            "source": snap.source, "sha": snap.sha, "branch": snap.branch, "changed": snap.changed,
-            "latest": snap.latest, "latest_source": snap.latest_source, "active": snap.active,
-            "tasks": [r.to_dict() for r in snap.tasks],
-            "decisions": [d.__dict__ for d in snap.decisions], "decisions_total": snap.decisions_total,
-            "notes": [n.to_dict() for n in snap.notes], "reading_order": snap.config.reading_order,
-            "problems": [p.to_dict() for p in snap.problems], "degraded": self.degraded,
-            "budget": self.budget, "tokens": self.rendered.tokens, "omitted": self.rendered.omitted,
-            "omitted_commands": self.rendered.commands, "text": self.text,
-        }
-
-
 def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None) -> Brief:
-    snap = snapshot(ws, sha)
-    budget = budget if budget is not None else snap.config.budget
-    if budget < 100:
-        raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
+    """The readiness brief; from the warm-boot cache when nothing it reads has changed."""
+    if sha is None:
+        from . import bootcache
+
+        warm = bootcache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars)
+        if warm is not None:
+            return warm
+        import time
+
+        started, stats = time.time_ns(), {}
+        log = bootcache.stat_key(f"{ws.store_dir}/{EVENT_LOG}")  # before its tail is checked
+        snap = snapshot(ws, None, stats)
+    else:
+        snap = snapshot(ws, sha)
     title, parts = sections(snap)
-    return Brief(snap, render(title, parts, budget, max_chars), budget)
+    content = to_content(snap.to_dict(), title, parts, snap.config.budget)
+    if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
+        # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
+        # its problems are the files to fix, read again at every boot until they are.
+        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, log)
+    return from_content(content, budget, max_chars)
 
 
 # -- close ------------------------------------------------------------------------

@@ -22,40 +22,14 @@ from .config import CONFIG_FILE, Config, default_text, parse
 from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
 from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
 from .store import DirTree, FileStore
+from .paths import STORE_DIR, find_git_root, find_root
 from .tasks import Resume
 
-STORE_DIR = ".tether"
 GITIGNORE = "# Per-machine and derived files: never committed.\nlocks/\nlocal/\n*.tmp\n"
 GITATTRIBUTES = (
     "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
     "*.jsonl merge=union\nprogress/*.md merge=union\n"
 )
-
-
-def _walk_up(start) -> list[str]:
-    current = os.path.realpath(os.fspath(start))
-    out = [current]
-    while True:
-        parent = os.path.dirname(current)
-        if parent == current:
-            return out
-        out.append(parent)
-        current = parent
-
-
-def find_root(start) -> str | None:
-    """The nearest directory at or above ``start`` that holds ``.tether/``."""
-    for candidate in _walk_up(start):
-        if os.path.isdir(os.path.join(candidate, STORE_DIR)):
-            return candidate
-    return None
-
-
-def find_git_root(start) -> str | None:
-    for candidate in _walk_up(start):
-        if os.path.exists(os.path.join(candidate, ".git")):
-            return candidate
-    return None
 
 
 def device_name() -> str:
@@ -316,7 +290,9 @@ class Workspace:
 
     # -- events -------------------------------------------------------------------
     def event(self, name: str, **data) -> dict:
-        record = {"at": clock.stamp(), "event": name, "session": self.session_id, **data}
+        from .eventlog import record as event_record
+
+        record = event_record(name, self.session_id, data)
         self.store.append_event(record)
         return record
 

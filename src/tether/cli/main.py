@@ -1,6 +1,10 @@
 """The ``tether`` command: parse, make one call into the core, render.
 
 argparse (stdlib) keeps start-up fast: boot runs at every session start.
+The two commands that run at every session start skip even that when they
+can: ``tether boot`` with at most --json and --budget is answered from the
+boot cache (see bootcache), and ``tether hook claude-code`` goes straight to
+its handler; anything else, or a cold cache, takes the full path.
 Every command returns a :class:`Result`; ``--json`` prints its data as one
 JSON object with ``ok`` and ``schema_version``, otherwise its text. Errors
 are one line plus a hint on stderr (a JSON object on stdout under
@@ -9,14 +13,16 @@ are one line plus a hint on stderr (a JSON object on stdout under
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
 from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError
-from . import commands
-from .output import Parser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from .output import Parser
 
 SCHEMA_VERSION = 1
 
@@ -26,6 +32,8 @@ COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", 
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
+    import argparse
+
     # argparse would import shutil (2 ms) just to ask the terminal width.
     try:
         width = os.get_terminal_size().columns - 2
@@ -36,6 +44,11 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 def build_parser(only: str | None = None) -> Parser:
     """The full parser, or with ``only`` a parser that knows just that command."""
+    import argparse
+
+    from . import commands
+    from .output import Parser
+
     common = argparse.ArgumentParser(add_help=False, formatter_class=_formatter)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON object (stable schema, see docs/reference.md)")
@@ -59,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
     try:
+        if argv == ["hook", "claude-code"]:  # at every session start: no parser needed
+            from ..hooks.claude_code import handle
+
+            return handle(sys.stdin, sys.stdout, sys.stderr)
+        if argv[:1] == ["boot"]:
+            code = _warm_boot(argv[1:], want_json)
+            if code is not None:
+                return code
         first = next((a for a in argv if not a.startswith("-")), None)
         wants_help = any(a in ("-h", "--help") for a in argv) and first is None
         parser = build_parser(first if first in COMMANDS and not wants_help else None)
@@ -90,17 +111,50 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error, want_json)
     if result is None:
         return EXIT_OK
+    return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+
+
+def _emit(command: str, data: dict, text: str, exit_code: int, want_json: bool) -> int:
     if want_json:
-        payload = {"ok": result.exit_code in (EXIT_OK, EXIT_DEGRADED, EXIT_REFUSED), "schema_version": SCHEMA_VERSION,
-                   "command": args.command, **result.data}
+        import json
+
+        payload = {"ok": exit_code in (EXIT_OK, EXIT_DEGRADED, EXIT_REFUSED), "schema_version": SCHEMA_VERSION,
+                   "command": command, **data}
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    elif result.text:
-        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
-    return result.exit_code
+    elif text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return exit_code
+
+
+def _warm_boot(rest: list[str], want_json: bool) -> int | None:
+    """``tether boot [--json] [--budget N]`` from the boot cache; None: take the full path."""
+    budget = None
+    options = iter(rest)
+    for arg in options:
+        if arg == "--json":
+            continue
+        if arg == "--budget" or arg.startswith("--budget="):
+            value = arg[9:] if "=" in arg else next(options, "")
+            if not value.isdigit() or int(value) < 100:
+                return None  # the full path says what is wrong with it
+            budget = int(value)
+            continue
+        return None
+    from .. import bootcache, paths
+
+    root = paths.find_root(os.getcwd())
+    if root is None:
+        return None
+    brief = bootcache.warm_brief(root, os.path.join(root, paths.STORE_DIR), budget, None)
+    if brief is None:
+        return None
+    return _emit("boot", brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else EXIT_OK, want_json)
 
 
 def _fail(error: TetherError, want_json: bool) -> int:
     if want_json:
+        import json
+
         payload = {"ok": False, "schema_version": SCHEMA_VERSION, **error.to_dict()}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     else:

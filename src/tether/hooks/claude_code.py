@@ -22,10 +22,6 @@ def _event_name(event: dict) -> str:
 
 
 def handle(stdin, stdout, stderr) -> int:
-    from ..errors import NoWorkspace, TetherError
-    from ..parsing import ParseError
-    from ..workspace import Workspace
-
     raw = stdin.read()
     try:
         event = json.loads(raw) if raw.strip() else {}
@@ -38,6 +34,13 @@ def handle(stdin, stdout, stderr) -> int:
     name = _event_name(event)
     if name not in ("SessionStart", "PreCompact", "SessionEnd"):
         return 0
+    if name == "SessionStart" and _warm_session_start(event, stdout):
+        return 0
+    # Imported here: a warm SessionStart, the common case, never needs them.
+    from ..errors import NoWorkspace, TetherError
+    from ..parsing import ParseError
+    from ..workspace import Workspace
+
     try:
         ws = Workspace.open(event.get("cwd") or None)
     except NoWorkspace:
@@ -63,14 +66,47 @@ def _session_start(ws, event: dict, stdout) -> int:
     from ..session import boot
 
     brief = boot(ws, max_chars=CONTEXT_LIMIT)
+    ws.event("session_start", **_start_fields(event, brief))
+    _inject(brief, stdout)
+    return 0
+
+
+def _warm_session_start(event: dict, stdout) -> bool:
+    """SessionStart from the boot cache, without loading the store; False: take the full path."""
+    import os
+
+    from .. import bootcache, eventlog, paths
+
+    root = paths.find_root(event.get("cwd") or os.getcwd())
+    if root is None:
+        return False
+    store_dir = os.path.join(root, paths.STORE_DIR)
+    brief = bootcache.warm_brief(root, store_dir, None, CONTEXT_LIMIT)
+    if brief is None:
+        return False
+    session = str(event.get("session_id") or "") or os.environ.get("TETHER_SESSION_ID")
+    if not session:
+        from ..ids import new_id
+
+        session = new_id("S")
+    try:
+        eventlog.append(store_dir, eventlog.record("session_start", session, _start_fields(event, brief)))
+    except OSError:
+        return False  # the full path says what went wrong
+    _inject(brief, stdout)
+    return True
+
+
+def _start_fields(event: dict, brief) -> dict:
+    return {"source": event.get("source"), "transcript": event.get("transcript_path"), "degraded": brief.degraded}
+
+
+def _inject(brief, stdout) -> None:
     text = brief.text
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
-    ws.event("session_start", source=event.get("source"), transcript=event.get("transcript_path"),
-             degraded=brief.degraded)
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
-    return 0
 
 
 def _pre_compact(ws, event: dict) -> int:

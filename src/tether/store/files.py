@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from .. import ids
 from ..errors import Conflict, NotFound
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
+from ..eventlog import EVENT_LOG
 from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from .base import ReadOnly, Store
 
@@ -27,6 +28,9 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Paths that are derived or per-machine: never part of the tracked state.
 UNTRACKED_DIRS = ("locks/", "local/", "cache/")
 MANIFEST = "index.json"
+# tail() of this many bytes is the whole file; unlike read(), tail() is never recorded
+# as something boot's brief was built from (the event log changes at every session start).
+WHOLE = 1 << 62
 
 
 
@@ -168,7 +172,7 @@ class FileStore(Store):
     # -- events ------------------------------------------------------------------
     def append_event(self, event: dict) -> None:
         self._writable()
-        self.tree.append("memory/events.jsonl", canonical_json(event) + "\n")
+        self.tree.append(EVENT_LOG, canonical_json(event) + "\n")
 
     def recent_events(self, limit: int) -> list[dict]:
         if limit <= 0:
@@ -185,13 +189,13 @@ class FileStore(Store):
             budget *= 2
             wider = self.tree.tail(rel, budget)
             if wider == data or tries == 5:
-                data = self.tree.read(rel) or b""
+                data = self.tree.tail(rel, WHOLE)
                 break
             data = wider
         found: list[Problem] = []
         rows = list(iter_jsonl(data, self.shown(rel), found))
         if found:  # rare: number bad lines from the top of the log, not of the window read
-            before = (self.tree.read(rel) or b"").count(b"\n") - data.count(b"\n")
+            before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
             self.problems.extend(Problem(p.path, p.line + before if p.line else p.line, p.message) for p in found)
         rows.sort(key=lambda e: str(e.get("at", "")))
         return rows[-limit:]

@@ -20,6 +20,9 @@ class DirTree:
     def __init__(self, root) -> None:
         self.root = os.fspath(root)  # a str: pathlib costs 5 ms at start-up
         self.reads: dict[str, bytes] | None = None  # set to {} to record what read() returned
+        # Set to {} to record the (mtime_ns, size, inode) of each file read and directory listed
+        # (None: absent): boot's warm start trusts them while they hold (see bootcache).
+        self.stats: dict[str, tuple | None] | None = None
 
     def _p(self, rel: str) -> str:
         return os.path.join(self.root, rel) if rel else self.root
@@ -27,14 +30,23 @@ class DirTree:
     def read(self, rel: str) -> bytes | None:
         try:
             with open(self._p(rel), "rb") as fh:
+                if self.stats is not None:
+                    st = os.fstat(fh.fileno())  # of what is read, before reading it
+                    self.stats[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
                 data = fh.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            if self.stats is not None:
+                self.stats[rel] = None
             return None
         if self.reads is not None:
             self.reads[rel] = data
         return data
 
     def list(self, rel: str = "") -> list[str]:
+        if self.stats is not None:
+            from ..bootcache import stat_key
+
+            self.stats[rel or "."] = stat_key(self._p(rel))  # before listing: a later change is seen
         try:
             return sorted(n for n in os.listdir(self._p(rel))
                           if not n.endswith(fsio.TMP_SUFFIX))

@@ -1,0 +1,37 @@
+"""Finding the workspace from any subdirectory, as git finds its repository.
+
+Its own small module: a warm boot and the SessionStart hook need only this
+and the boot cache, not the workspace classes.
+"""
+
+from __future__ import annotations
+
+import os
+
+STORE_DIR = ".tether"
+
+
+def _walk_up(start) -> list[str]:
+    current = os.path.realpath(os.fspath(start))
+    out = [current]
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return out
+        out.append(parent)
+        current = parent
+
+
+def find_root(start) -> str | None:
+    """The nearest directory at or above ``start`` that holds ``.tether/``."""
+    for candidate in _walk_up(start):
+        if os.path.isdir(os.path.join(candidate, STORE_DIR)):
+            return candidate
+    return None
+
+
+def find_git_root(start) -> str | None:
+    for candidate in _walk_up(start):
+        if os.path.exists(os.path.join(candidate, ".git")):
+            return candidate
+    return None
