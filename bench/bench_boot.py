@@ -125,13 +125,18 @@ def hyperfine_check(cmds: list[Cmd], runs: int) -> None:
         return
     print("\nhyperfine cross-check (each command's runs back to back, not interleaved):")
     for cmd in cmds:
-        if cmd.stdin is not None:
+        if cmd.stdin is not None or cmd.name.endswith("_cold"):  # hyperfine cannot drop the cache between runs
             continue
         out = Path(make_workspace.CACHE) / "hyperfine.json"
         subprocess.run([exe, "-N", "--warmup", "3", "--runs", str(runs), "--export-json", str(out),
                         " ".join(cmd.argv)], cwd=cmd.cwd, env=env(), capture_output=True, check=True)
         median = json.loads(out.read_text())["results"][0]["median"] * 1000
         print(f"  {cmd.name:<16} {median:7.1f} ms")
+
+
+def drop_cache_if_cold(cmd: Cmd) -> None:
+    if cmd.name.endswith("_cold"):
+        (cmd.cwd / ".tether" / "local" / "boot.cache").unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -152,12 +157,15 @@ def main() -> None:
             Cmd("boot_empty", [tether, "boot"], empty), Cmd("boot_big", [tether, "boot"], big),
             Cmd("hook_empty", [tether, "hook", "claude-code"], empty, hook_input(empty)),
             Cmd("hook_big", [tether, "hook", "claude-code"], big, hook_input(big)),
+            # Cold: the boot cache removed first, as for the first boot after tether's files changed.
+            Cmd("boot_empty_cold", [tether, "boot"], empty), Cmd("boot_big_cold", [tether, "boot"], big),
+            Cmd("hook_big_cold", [tether, "hook", "claude-code"], big, hook_input(big)),
             # For reference: the full `git status` of .tether/ that boot no longer runs (it grows with history).
             Cmd("git_status_empty", GIT_STATUS, empty), Cmd("git_status_big", GIT_STATUS, big)]
     try:
-        times = interleaved(cmds, args.runs)
+        times = interleaved(cmds, args.runs, before_each=drop_cache_if_cold)
         print(f"\nWhole-process times, {args.runs} runs each, interleaved (hook runs append a session_start event, "
-              "so boot also sees a dirty .tether/, as in real use)")
+              "as in real use; *_cold runs start without the boot cache)")
         print_times(times)
         med = {n: median_ms(v) for n, v in times.items()}
         print("\nRatios")
@@ -166,6 +174,9 @@ def main() -> None:
         print(verdict("hook_big / python_pass", med["hook_big"] / med["python_pass"], 3))
         print(verdict("hook_big / hook_empty", med["hook_big"] / med["hook_empty"], 1.5))
         print(verdict("boot_empty / python_pass (for reference)", med["boot_empty"] / med["python_pass"], 3))
+        print(f"  cold, for reference (the first boot after tether's files changed): boot big "
+              f"{med['boot_big_cold'] / med['python_pass']:.2f}x python, {med['boot_big_cold'] / med['boot_empty_cold']:.2f}x"
+              f" empty cold; hook big {med['hook_big_cold'] / med['python_pass']:.2f}x python")
         print(f"  git status of .tether/ alone: {med['git_status_big']:.0f} ms big, {med['git_status_empty']:.0f} ms empty "
               "(boot overlaps it with its own reads)")
         hyperfine_check(cmds, args.runs)
