@@ -92,8 +92,8 @@ def create_exclusive(path, data: bytes | str) -> bool:
     return True
 
 
-def append_text(path, text: str) -> None:
-    """Append ``text`` (whole lines) durably, in one write."""
+def append_text(path, text: str, durable: bool = True) -> None:
+    """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
     data = text.encode("utf-8")
     _parent(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -105,7 +105,7 @@ def append_text(path, text: str) -> None:
             data = b"\n" + data
         if os.write(fd, data) != len(data):  # one write: O_APPEND keeps concurrent lines whole
             raise OSError(f"short write to {path} (disk full?)")
-        if _DURABLE:
+        if durable and _DURABLE:
             os.fsync(fd)
     finally:
         os.close(fd)

@@ -199,12 +199,21 @@ class Workspace:
 
         task = self.task(task_id)
         ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
-        self.event("checkpoint", task=task.id, checkpoint=ckp.name, done=ckp.done)
+        # Its memory-log line is not forced to disk separately: the checkpoint file, already
+        # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
+        self._event("checkpoint", False, task=task.id, checkpoint=ckp.name, done=ckp.done)
+        self._saved = (task, ckp)
         return ckp
 
-    def resume(self, task_id: str | None = None) -> Resume:
-        from .tasks import resume_of
+    def resume(self, task_id: str | None = None, after: Checkpoint | None = None) -> Resume:
+        """Where to continue; ``after``: the checkpoint this workspace just saved (nothing is read again)."""
+        from .tasks import resume_of, resume_point
 
+        saved = getattr(self, "_saved", None)
+        if after is not None and saved and saved[1] is after:
+            if task_id:
+                self.set_active(after.task)
+            return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
         task = self.task(task_id)
         if task_id:
             self.set_active(task.id)
@@ -290,10 +299,13 @@ class Workspace:
 
     # -- events -------------------------------------------------------------------
     def event(self, name: str, **data) -> dict:
+        return self._event(name, True, **data)
+
+    def _event(self, name: str, durable: bool, **data) -> dict:
         from .eventlog import record as event_record
 
         record = event_record(name, self.session_id, data)
-        self.store.append_event(record)
+        self.store.append_event(record, durable)
         return record
 
     # -- sessions -----------------------------------------------------------------

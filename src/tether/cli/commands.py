@@ -171,7 +171,7 @@ def cmd_checkpoint(args) -> Result:
     ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
                         note=args.note or "", status=args.status, results=_results(args.result))
-    resume = ws.resume(ckp.task)
+    resume = ws.resume(ckp.task, after=ckp)
     shown = f".tether/tasks/{ckp.task}/checkpoints/{ckp.name}.md"
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
     if ckp.results:

@@ -46,6 +46,11 @@ def build_parser(only: str | None = None) -> Parser:
     """The full parser, or with ``only`` a parser that knows just that command."""
     import argparse
 
+    # tether speaks English, and so do argparse's few own strings ("usage:", "options"):
+    # without this, building a parser looks for their translation catalogs (gettext
+    # imports locale and stats .mo paths for every string), ~2 ms of every command.
+    argparse._ = str
+    argparse.ngettext = _ngettext
     from . import commands
     from .output import Parser
 
@@ -60,6 +65,10 @@ def build_parser(only: str | None = None) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.register(sub, common, only)
     return parser
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
 
 
 def _version() -> str:

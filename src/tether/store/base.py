@@ -154,7 +154,9 @@ class Store(ABC):
         """Context entries in order, resolutions applied."""
 
     @abstractmethod
-    def append_event(self, event: dict) -> None: ...
+    def append_event(self, event: dict, durable: bool = True) -> None:
+        """Append to the memory log; ``durable=False``: written, not forced to disk on its own
+        (a checkpoint's line: the checkpoint file itself is the durable record)."""
 
     @abstractmethod
     def recent_events(self, limit: int) -> list[dict]:

@@ -23,7 +23,8 @@ from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from .base import ReadOnly, Store
 
 CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
-CKP_FILE_RE = re.compile(r"CKP-(\d+)(?:-[0-9a-z]+)?\.md")  # fullmatch: CKP_RE plus ".md"
+# CKP_RE plus ".md", matched over the whole listing at once (one regex call, not one per file).
+CKP_FILES_RE = re.compile(r"^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$", re.M)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Paths that are derived or per-machine: never part of the tracked state.
 UNTRACKED_DIRS = ("locks/", "local/", "cache/")
@@ -92,9 +93,9 @@ class FileStore(Store):
 
     # -- checkpoints --------------------------------------------------------
     def checkpoint_names(self, task_id: str) -> list[str]:
-        # One regex match per file: boot and checkpoint list every checkpoint of a task.
+        # Boot and checkpoint list every checkpoint of a task (thousands for a bulk job).
         files = self.tree.list(f"tasks/{task_id}/checkpoints")
-        keyed = [(int(m[1]), m.string[:-3]) for m in map(CKP_FILE_RE.fullmatch, files) if m]
+        keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
         keyed.sort()
         return [name for _, name in keyed]
 
@@ -111,7 +112,7 @@ class FileStore(Store):
         with self.tree.lock(f"task-{task_id}"):
             names = self.checkpoint_names(task_id)
             previous = self.latest_checkpoint(task_id, names)
-            number = max((checkpoint_number(n) for n in names), default=0) + 1
+            number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
                 # checkpoint N to one task; the lock keeps numbers unique here.
@@ -170,9 +171,9 @@ class FileStore(Store):
         return sorted(entries.values(), key=lambda n: n.at)
 
     # -- events ------------------------------------------------------------------
-    def append_event(self, event: dict) -> None:
+    def append_event(self, event: dict, durable: bool = True) -> None:
         self._writable()
-        self.tree.append(EVENT_LOG, canonical_json(event) + "\n")
+        self.tree.append(EVENT_LOG, canonical_json(event) + "\n", durable)
 
     def recent_events(self, limit: int) -> list[dict]:
         if limit <= 0:

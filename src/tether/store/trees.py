@@ -7,7 +7,6 @@ POSIX-style and relative to the store root (``tasks/T1/task.md``).
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 from .. import fsio
 
@@ -62,8 +61,8 @@ class DirTree:
     def create(self, rel: str, data: bytes | str) -> bool:
         return fsio.create_exclusive(self._p(rel), data)
 
-    def append(self, rel: str, text: str) -> None:
-        fsio.append_text(self._p(rel), text)
+    def append(self, rel: str, text: str, durable: bool = True) -> None:
+        fsio.append_text(self._p(rel), text, durable)
 
     def remove(self, rel: str) -> None:
         try:
@@ -125,7 +124,7 @@ class MemoryTree:
             self.write(rel, data)
             return True
 
-    def append(self, rel: str, text: str) -> None:
+    def append(self, rel: str, text: str, durable: bool = True) -> None:
         with self._mutex:
             self.files[rel] = self.files.get(rel, b"") + text.encode("utf-8")
 
@@ -140,12 +139,9 @@ class MemoryTree:
         chunk = data[-max_bytes:]
         return chunk[chunk.find(b"\n") + 1:]
 
-    @contextmanager
     def lock(self, name: str):
         with self._mutex:
-            lock = self._locks.setdefault(name, self._new_lock())
-        with lock:
-            yield self
+            return self._locks.setdefault(name, self._new_lock())  # a context manager itself
 
     def walk(self, rel: str = ""):
         prefix = f"{rel.rstrip('/')}/" if rel else ""
