@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .recordtype import Record
+
 
 def repair_open_markers(ws) -> list[str]:
     """Make ``open/`` list exactly the tasks whose status is open; returns what changed."""
@@ -28,3 +30,24 @@ def repair_open_markers(ws) -> list[str]:
         store.tree.remove(f"open/{task_id}")
         changed.append(f"removed open/{task_id}")
     return changed
+
+
+class Repair(Record):
+    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list}
+
+
+def repair(ws) -> Repair:
+    """`tether index --repair`: generated files a merge left conflicted, open markers, the manifest.
+
+    LATEST.json and the context document are merged as the merge driver
+    would have; index.json is rewritten from the files. Those that git still
+    lists as unmerged and are now clean are marked resolved (`git add`), so
+    `git commit` can conclude the merge.
+    """
+    from . import manifest, mergedriver
+
+    done, resolved = mergedriver.repair(ws)
+    done += repair_open_markers(ws)
+    files = manifest.write(ws.store)
+    marked = mergedriver.mark_resolved(ws.root_dir, resolved + [f"{ws.store.label}/{manifest.MANIFEST}"])
+    return Repair(repaired=done, files=len(files), marked_resolved=marked)
