@@ -114,7 +114,8 @@ def work(root: Path, side: str, hour: int, items: tuple[int, int], monkeypatch) 
 def two_branches(root: Path, monkeypatch, close: bool = False, closed_at: tuple[str, str] = ("10:30", "11:30"),
                  hand: dict | None = None) -> tuple[dict, dict]:
     """Branches A and B from main, each with work; with ``close``, each then runs `tether close --commit`
-    at ``closed_at`` (on DAY), after ``hand[side](text)`` rewrote its CONTEXT.md as a person would."""
+    at ``closed_at`` (HH:MM on DAY, or a full time), after ``hand[side](text)`` rewrote its CONTEXT.md
+    as a person would."""
     sides = {}
     for side, hour, items, at in (("A", 10, (2, 3), closed_at[0]), ("B", 11, (4, 5), closed_at[1])):
         git(root, "checkout", "-q", "main")
@@ -124,7 +125,7 @@ def two_branches(root: Path, monkeypatch, close: bool = False, closed_at: tuple[
             if hand and side in hand:
                 doc = root / ".tether" / "CONTEXT.md"
                 doc.write_text(hand[side](doc.read_text()))
-            monkeypatch.setenv("TETHER_NOW", f"{DAY}T{at}:00Z")
+            monkeypatch.setenv("TETHER_NOW", closing_time(at))
             proc = tether(root, "close", "--summary", f"{side} summary", "--next", f"{side} next", "--commit")
             assert proc.returncode == 0, proc.stderr
     a, b = sides["A"], sides["B"]
@@ -132,6 +133,10 @@ def two_branches(root: Path, monkeypatch, close: bool = False, closed_at: tuple[
     monkeypatch.setenv("TETHER_NOW", f"{DAY}T12:00:00Z")
     monkeypatch.delenv("TETHER_SESSION_ID")
     return a, b
+
+
+def closing_time(at: str) -> str:
+    return at if "T" in at else f"{DAY}T{at}:00Z"
 
 
 def test_two_branches_merge_cleanly_and_keep_everything(base, monkeypatch):
@@ -311,8 +316,9 @@ def test_both_branches_close_and_merge_without_conflicts(base, monkeypatch):
     assert "A summary" in progress and "B summary" in progress
 
 
-@pytest.mark.parametrize("closed_at", [("10:30", "11:30"), ("11:30", "10:30"), ("11:00", "11:00")],
-                         ids=["B-later", "A-later", "same-second"])
+@pytest.mark.parametrize("closed_at", [("10:30", "11:30"), ("11:30", "10:30"), ("11:00", "11:00"),
+                                       ("2026-03-03T08:00:00Z", "11:30")],
+                         ids=["B-later", "A-later", "same-second", "A-next-day"])
 def test_the_merged_latest_does_not_depend_on_the_direction(base, monkeypatch, closed_at):
     root = base
     two_branches(root, monkeypatch, close=True, closed_at=closed_at)
@@ -324,7 +330,7 @@ def test_the_merged_latest_does_not_depend_on_the_direction(base, monkeypatch, c
         assert_healthy(root, json.loads((root / LATEST).read_text())["summary"])
         tips[ours] = (root / LATEST).read_text()
     # The newer close wins; at the same second, the larger session id (S-B) does, from either side.
-    newer = "A" if closed_at[0] > closed_at[1] else "B"
+    newer = "A" if closing_time(closed_at[0]) > closing_time(closed_at[1]) else "B"
     assert tips["A"] == tips["B"] == show(root, newer, LATEST)
 
 
@@ -460,3 +466,15 @@ def test_init_registers_the_driver_in_a_fresh_clone_and_upgrades_old_attributes(
     monkeypatch.setenv("TETHER_NOW", f"{DAY}T12:00:00Z")
     assert tether(other, "close", "--summary", "first close here").returncode == 0
     assert git(other, "config", "--get", "merge.tether.driver").stdout.strip() == driver
+
+
+def test_repair_rebuilds_an_unreadable_latest_from_the_event_log(base, monkeypatch):
+    root = base
+    for at, summary in (("10:00", "first"), ("11:00", "second")):
+        monkeypatch.setenv("TETHER_NOW", f"{DAY}T{at}:00Z")
+        assert tether(root, "close", "--summary", summary, "--next", f"after {summary}").returncode == 0
+    expected = json.loads((root / LATEST).read_text())
+    (root / LATEST).write_text('<<<<<<< ours\n{"summary":\n=======\n>>>>>>> theirs\n')  # neither side is JSON
+    repair = tether(root, "index", "--repair")
+    assert repair.returncode == 0 and f"resolved {LATEST}" in repair.stdout, repair.stdout
+    assert json.loads((root / LATEST).read_text()) == expected

@@ -8,8 +8,7 @@ config, which is never committed: `tether init` registers it (again, if the
 interpreter moved) and `tether close` registers it when it is missing.
 
 Where no driver is registered (a fresh clone, a hosting service's merge
-button), git falls back to its text merge and leaves conflict markers;
-`tether index --repair` resolves them with the same merges (:func:`repair`).
+button), git falls back to its text merge and leaves conflict markers.
 
 index.json needs the merged content of every file both sides changed, which
 git has not written yet when the driver runs (it merges in memory and checks
@@ -20,6 +19,9 @@ merges those files' blobs the way git does (``git merge-file --union`` for
 the logs, this module for the generated files). When the commits cannot be
 found (cherry-pick, a criss-cross merge) the entries keep our side's hash and
 the driver says to run `tether index` after the merge.
+
+`tether index --repair` (:mod:`tether.maintenance`) uses the same merges
+when a merge happened without the driver.
 """
 
 from __future__ import annotations
@@ -27,14 +29,12 @@ from __future__ import annotations
 import os
 import sys
 
-from .generated_merge import (Unmergeable, has_conflict_markers, merge_context, merge_latest, merge_manifest,
-                              sides_of_conflicted)
+from .generated_merge import Unmergeable, merge_context, merge_latest, merge_manifest
 from .recordtype import REQUIRED, Record
 
 NAME = "tether"
 DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
 ARGS = "merge-driver --marker-size %L %O %A %B %P"
-GENERATED_ATTRIBUTES = ("/progress/LATEST.json merge=tether", "/CONTEXT.md merge=tether", "/index.json merge=tether")
 
 
 def kind_of(path: str) -> str:
@@ -293,9 +293,10 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
     return out
 
 
-# -- recovery: `tether index --repair` --------------------------------------------------
+# -- a merge in progress (`tether index --repair`) ------------------------------------
 
-def _unmerged(root: str, paths: list[str]) -> dict[str, dict[int, str]]:
+def unmerged(root: str, paths: list[str]) -> dict[str, dict[int, str]]:
+    """Paths git lists as unmerged (a merge in progress), with the blob id of each stage."""
     code, raw = _git(root, "ls-files", "-u", "-z", "--", *paths)
     out: dict[str, dict[int, str]] = {}
     for entry in raw.split(b"\0"):
@@ -307,93 +308,9 @@ def _unmerged(root: str, paths: list[str]) -> dict[str, dict[int, str]]:
     return out
 
 
-def _latest_from_events(store) -> bytes | None:
-    """LATEST.json rebuilt from the newest session_close event (the log merges by union)."""
-    import json
-
-    closes = [e for e in store.all_events() if e.get("event") == "session_close" and e.get("at")]
-    if not closes:
-        return None
-    last = max(closes, key=lambda e: (str(e["at"]), str(e.get("session", ""))))
-    date = str(last["at"])[:10]
-    latest = {"date": date, "file": store.shown(f"progress/{date}.md"), "sha": last.get("sha"),
-              "summary": str(last.get("summary", "")), "next_steps": last.get("next_steps") or [],
-              "completed": last.get("completed") or [], "session": last.get("session"),
-              "generated_at": last["at"]}
-    return (json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def repair(ws) -> tuple[list[str], list[str]]:
-    """Resolve LATEST.json and the context document after a merge without the driver.
-
-    The three versions come from git's index while the merge is unresolved,
-    else from the conflict markers in the file. A file someone already
-    resolved by hand is left alone. Returns (what was done, repository paths
-    now resolved that git still lists as unmerged).
-    """
-    from .fsio import write_atomic
-
-    root = ws.root_dir
-    targets = [(f"{ws.store.label}/progress/LATEST.json", "latest"), (ws.config.context_document, "context")]
-    unmerged = _unmerged(root, [t for t, _ in targets])
-    done: list[str] = []
-    resolved: list[str] = []
-    for rel, kind in targets:
-        current = _read_or_none(os.path.join(root, rel))
-        marked = current is not None and has_conflict_markers(current)
-        try:
-            if rel in unmerged:
-                base, ours, theirs = (s or b"" for s in cat_blobs(root, [f":{n}:{rel}" for n in (1, 2, 3)]))
-                if not marked and current is not None and current != ours:
-                    done.append(f"left {rel} as it was resolved; `git add` it")
-                    continue
-            elif marked:
-                base, ours, theirs = (s.encode("utf-8") for s in sides_of_conflicted(current.decode("utf-8")))
-            else:
-                continue
-            merged, clean = merge_generated(kind, base, ours, theirs)
-        except (Unmergeable, UnicodeDecodeError) as exc:
-            merged = _latest_from_events(ws.store) if kind == "latest" else None
-            if merged is None:
-                done.append(f"could not resolve {rel} ({exc}); fix it by hand")
-                continue
-            clean = True
-        if not clean and marked and not _blocks_in_conflict(current):
-            merged = current  # only hand-written lines conflict, perhaps half resolved already: the user's
-        else:
-            write_atomic(os.path.join(root, rel), merged)
-        if clean:
-            done.append(f"resolved {rel}")
-            if rel in unmerged:
-                resolved.append(rel)
-        else:
-            line = next(n for n, text in enumerate(merged.decode("utf-8").splitlines(), 1) if text.startswith("<<<<<<<"))
-            done.append(f"{rel}:{line}: hand-written lines that both sides changed are left for you"
-                        " (edit them, then `git add` the file)")
-    return done, resolved
-
-
-def _blocks_in_conflict(data: bytes) -> bool:
-    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
-    from .generated_merge import split_hunks
-
-    try:
-        hunks = split_hunks(data.decode("utf-8"))
-    except (Unmergeable, UnicodeDecodeError):
-        return True
-    return any("<!-- tether:" in "".join(h) for h in hunks if not isinstance(h, str))
-
-
-def _read_or_none(path: str) -> bytes | None:
-    try:
-        return _read(path)
-    except OSError:
-        return None
-
-
 def mark_resolved(root: str, paths: list[str]) -> list[str]:
     """`git add` the paths that git lists as unmerged; returns those it marked."""
-    todo = [p for p in paths if p in _unmerged(root, paths)]
+    todo = [p for p in paths if p in unmerged(root, paths)]
     if todo and _git(root, "add", "--", *todo)[0] != 0:
         return []
     return todo
