@@ -45,7 +45,9 @@ def test_init_creates_the_store(repo, cli, git):
 
 def test_init_reports_every_file_it_created(repo, cli):
     data = cli("init", "--json").json()
-    assert sorted(data["created"]) == sorted(f".tether/{name}" for name in STORE_FILES)
+    files = [c for c in data["created"] if " " not in c]  # settings are phrases: "registered the merge driver ..."
+    assert sorted(files) == sorted(f".tether/{name}" for name in STORE_FILES)
+    assert data["created"][len(files):] == ["registered the merge driver in git config (merge.tether.driver)"]
 
 
 def test_init_is_idempotent(repo, cli):
@@ -167,6 +169,7 @@ JSON_RUNS = [
     ["index"],
     ["index", "--check"],
     ["index", "--repair"],
+    ["merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md"],
     ["close", "--summary", "json session", "--next", "more"],
     ["log"],
     ["boot"],

@@ -186,6 +186,7 @@ def test_json_fields_are_documented(session, capsys):
     run("index")
     run("index", "--check")
     run("index", "--repair")
+    run("merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md")
     run("install claude-code")
     documented = sections()
     missing = {f"tether {path}: {field}" for path, fields in seen.items() for field in fields

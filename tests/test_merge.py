@@ -4,19 +4,21 @@ Records are one file per record with collision-free names, logs are
 append-only with `merge=union`, so two branches that each add tasks,
 checkpoints, decisions, notes and events merge without conflicts.
 
-What happens when both branches run `tether close` (documented by
-test_both_branches_close_on_the_same_day):
-- progress/<date>.md merges by union: both sessions' sections are kept.
-- LATEST.json, CONTEXT.md and index.json are generated files and conflict.
-  `tether boot` names LATEST.json and CONTEXT.md with file and line (exit 3,
-  degraded, the rest of the state still shown); `tether index --check` names
-  index.json. `tether index` regenerates index.json and `tether close`
-  regenerates all three from the merged records, markers gone.
+When both branches run `tether close`, they both rewrite the generated files
+LATEST.json, CONTEXT.md and index.json. `.tether/.gitattributes` sends those
+to tether's merge driver (`merge=tether`, registered in the clone's git config
+by `tether init`): the newer close's LATEST.json, both sides' hand-written
+text in CONTEXT.md, and a manifest that matches the merged files, with no
+conflict. Without the driver, git's text merge leaves conflict markers;
+`tether boot` names them and `tether index --repair` resolves them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -109,24 +111,32 @@ def work(root: Path, side: str, hour: int, items: tuple[int, int], monkeypatch) 
             "sha": git(root, "rev-parse", "HEAD").stdout.strip()}
 
 
-def two_branches(root: Path, monkeypatch, close: bool = False) -> tuple[dict, dict]:
-    git(root, "checkout", "-q", "-b", "A")
-    a = work(root, "A", 10, (2, 3), monkeypatch)
-    if close:
-        monkeypatch.setenv("TETHER_NOW", f"{DAY}T10:30:00Z")
-        proc = tether(root, "close", "--summary", "A summary", "--next", "A next", "--commit")
-        assert proc.returncode == 0, proc.stderr
-    git(root, "checkout", "-q", "main")
-    git(root, "checkout", "-q", "-b", "B")
-    b = work(root, "B", 11, (4, 5), monkeypatch)
-    if close:
-        monkeypatch.setenv("TETHER_NOW", f"{DAY}T11:30:00Z")
-        proc = tether(root, "close", "--summary", "B summary", "--next", "B next", "--commit")
-        assert proc.returncode == 0, proc.stderr
+def two_branches(root: Path, monkeypatch, close: bool = False, closed_at: tuple[str, str] = ("10:30", "11:30"),
+                 hand: dict | None = None) -> tuple[dict, dict]:
+    """Branches A and B from main, each with work; with ``close``, each then runs `tether close --commit`
+    at ``closed_at`` (HH:MM on DAY, or a full time), after ``hand[side](text)`` rewrote its CONTEXT.md
+    as a person would."""
+    sides = {}
+    for side, hour, items, at in (("A", 10, (2, 3), closed_at[0]), ("B", 11, (4, 5), closed_at[1])):
+        git(root, "checkout", "-q", "main")
+        git(root, "checkout", "-q", "-b", side)
+        sides[side] = work(root, side, hour, items, monkeypatch)
+        if close:
+            if hand and side in hand:
+                doc = root / ".tether" / "CONTEXT.md"
+                doc.write_text(hand[side](doc.read_text()))
+            monkeypatch.setenv("TETHER_NOW", closing_time(at))
+            proc = tether(root, "close", "--summary", f"{side} summary", "--next", f"{side} next", "--commit")
+            assert proc.returncode == 0, proc.stderr
+    a, b = sides["A"], sides["B"]
     git(root, "checkout", "-q", "A")
     monkeypatch.setenv("TETHER_NOW", f"{DAY}T12:00:00Z")
     monkeypatch.delenv("TETHER_SESSION_ID")
     return a, b
+
+
+def closing_time(at: str) -> str:
+    return at if "T" in at else f"{DAY}T{at}:00Z"
 
 
 def test_two_branches_merge_cleanly_and_keep_everything(base, monkeypatch):
@@ -181,9 +191,10 @@ def test_resume_after_a_merge_counts_both_sides_progress(base, monkeypatch):
     assert ws.resume("SHARED").done == {1, 2, 3, 4, 5}
 
 
-def test_both_branches_close_on_the_same_day(base, monkeypatch):
+def test_without_the_driver_a_close_regenerates_the_generated_files(base, monkeypatch):
     root = base
     a, b = two_branches(root, monkeypatch, close=True)
+    unregister(root)  # (each close registered it again)
     merge = git(root, "merge", "--no-edit", "B", check=False)
     conflicted = set(git(root, "diff", "--name-only", "--diff-filter=U").stdout.split())
     # Only generated files conflict; every record and log merged.
@@ -226,3 +237,244 @@ def test_both_branches_close_on_the_same_day(base, monkeypatch):
     assert brief["latest"]["summary"] == "merged A and B"
     progress = (root / ".tether" / "progress" / f"{DAY}.md").read_text()
     assert all(s in progress for s in ("A summary", "B summary", "merged A and B"))
+
+
+# -- both branches close: the merge driver ------------------------------------------------------
+
+LATEST = ".tether/progress/LATEST.json"
+CONTEXT = ".tether/CONTEXT.md"
+INDEX = ".tether/index.json"
+
+
+def unregister(root: Path) -> None:
+    """A clone without tether's driver in its git config: git falls back to its text merge."""
+    git(root, "config", "--remove-section", "merge.tether")
+
+
+def add_line(text: str, line: str) -> str:
+    """Hand-written text at the end of the context document, outside tether's markers."""
+    return text.rstrip("\n") + f"\n\n{line}\n"
+
+
+def retitle(title: str):
+    return lambda text: text.replace("# Session Context\n", f"# {title}\n", 1)
+
+
+def blocks(text: str) -> list[str]:
+    return re.findall(r"<!-- tether:begin ([a-z_]+) -->", text)
+
+
+def block(text: str, name: str) -> str:
+    return re.search(rf"<!-- tether:begin {name} -->.*?<!-- tether:end {name} -->", text, re.S).group(0)
+
+
+def show(root: Path, rev: str, rel: str) -> str:
+    return git(root, "show", f"{rev}:{rel}").stdout
+
+
+def unmerged(root: Path) -> set[str]:
+    return set(git(root, "diff", "--name-only", "--diff-filter=U").stdout.split())
+
+
+def assert_healthy(root: Path, latest_summary: str) -> dict:
+    """Committed, no markers, a fresh manifest, and a boot that is not degraded."""
+    assert git(root, "status", "--porcelain").stdout == ""
+    assert files_with_markers(root / ".tether") == []
+    check = tether(root, "index", "--check")
+    assert check.returncode == 0, check.stdout
+    code, brief = boot(root)
+    assert (code, brief["problems"]) == (0, []), brief["problems"]
+    assert brief["latest"]["summary"] == latest_summary
+    return brief
+
+
+def test_both_branches_close_and_merge_without_conflicts(base, monkeypatch):
+    root = base
+    hand = {"A": lambda t: add_line(t, "A's own note."),
+            "B": lambda t: add_line(retitle("Session Context of the parser work")(t), "B's own note.")}
+    a, b = two_branches(root, monkeypatch, close=True, hand=hand)
+    merge = git(root, "merge", "--no-edit", "B", check=False)
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    assert unmerged(root) == set()
+
+    # LATEST.json: B closed later (11:30 against 10:30), byte for byte B's.
+    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    # CONTEXT.md: the hand-written text of both sides; tether's blocks once each, B's (the newer).
+    context = (root / CONTEXT).read_text()
+    assert context.startswith("# Session Context of the parser work\n")
+    assert context.index("A's own note.") < context.index("B's own note.")  # both added at the end: ours first
+    assert blocks(context) == blocks(show(root, "B", CONTEXT))
+    for name in blocks(context):
+        assert block(context, name) == block(show(root, "B", CONTEXT), name)
+    # index.json: the manifest of the merged files, as `tether index` would write it.
+    before = (root / INDEX).read_bytes()
+    assert tether(root, "index").returncode == 0
+    assert (root / INDEX).read_bytes() == before
+    brief = assert_healthy(root, "B summary")
+    assert {t["task"] for t in brief["tasks"]} == {"SHARED", a["task"], b["task"]}
+    progress = (root / ".tether" / "progress" / f"{DAY}.md").read_text()
+    assert "A summary" in progress and "B summary" in progress
+
+
+@pytest.mark.parametrize("closed_at", [("10:30", "11:30"), ("11:30", "10:30"), ("11:00", "11:00"),
+                                       ("2026-03-03T08:00:00Z", "11:30")],
+                         ids=["B-later", "A-later", "same-second", "A-next-day"])
+def test_the_merged_latest_does_not_depend_on_the_direction(base, monkeypatch, closed_at):
+    root = base
+    two_branches(root, monkeypatch, close=True, closed_at=closed_at)
+    tips = {}
+    for ours, theirs in (("A", "B"), ("B", "A")):
+        git(root, "checkout", "-q", "-b", f"{ours}+{theirs}", ours)
+        merge = git(root, "merge", "--no-edit", theirs, check=False)
+        assert merge.returncode == 0, merge.stdout + merge.stderr
+        assert_healthy(root, json.loads((root / LATEST).read_text())["summary"])
+        tips[ours] = (root / LATEST).read_text()
+    # The newer close wins; at the same second, the larger session id (S-B) does, from either side.
+    newer = "A" if closing_time(closed_at[0]) > closing_time(closed_at[1]) else "B"
+    assert tips["A"] == tips["B"] == show(root, newer, LATEST)
+
+
+def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeypatch):
+    root = base
+    two_branches(root, monkeypatch, close=True, hand={"A": retitle("Context: A's title"),
+                                                        "B": retitle("Context: B's title")})
+    merge = git(root, "merge", "--no-edit", "B", check=False)
+    # Only the hand-written lines conflict; LATEST.json and index.json merged.
+    assert merge.returncode == 1 and unmerged(root) == {CONTEXT}, merge.stdout
+    assert files_with_markers(root / ".tether") == [CONTEXT]
+    context = (root / CONTEXT).read_text()
+    assert context.startswith("<<<<<<< ours\n# Context: A's title\n=======\n# Context: B's title\n>>>>>>> theirs\n")
+    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    code, brief = boot(root)
+    assert code == 3
+    assert [(p["path"], p["line"]) for p in brief["problems"]] == [(CONTEXT, 1)]
+    assert "tether index --repair" in brief["problems"][0]["message"]
+    # The repair leaves a person's choice to the person, and says where.
+    repair = tether(root, "index", "--repair")
+    assert repair.returncode == 0 and f"{CONTEXT}:1: hand-written lines" in repair.stdout
+    assert (root / CONTEXT).read_text() == context and unmerged(root) == {CONTEXT}
+    # The person resolves; one command makes the manifest match; the merge concludes.
+    (root / CONTEXT).write_text(context.replace(
+        "<<<<<<< ours\n# Context: A's title\n=======\n# Context: B's title\n>>>>>>> theirs\n", "# Context\n"))
+    assert tether(root, "index").returncode == 0
+    git(root, "add", CONTEXT, INDEX)
+    git(root, "commit", "-q", "--no-edit")
+    assert_healthy(root, "B summary")
+
+
+def test_without_the_driver_index_repair_resolves_the_merge(base, monkeypatch):
+    root = base
+    hand = {"A": lambda t: add_line(t, "A's own note."), "B": lambda t: add_line(t, "B's own note.")}
+    two_branches(root, monkeypatch, close=True, hand=hand)
+    unregister(root)  # a clone without it (each close registered it again)
+    merge = git(root, "merge", "--no-edit", "B", check=False)
+    conflicted = unmerged(root)
+    assert merge.returncode == 1 and {LATEST, CONTEXT} <= conflicted <= GENERATED, merge.stdout
+
+    # Boot names each conflicted file with its line, and the one command that fixes it.
+    code, brief = boot(root)
+    assert code == 3
+    problems = {p["path"]: p for p in brief["problems"]}
+    for rel in (LATEST, CONTEXT):
+        line = marker_lines(root / rel)[0]
+        assert problems[rel]["line"] == line and "tether index --repair" in problems[rel]["message"]
+        assert f"{rel}:{line}" in brief["text"]
+
+    repair = tether(root, "index", "--repair", "--json")
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    outcome = json.loads(repair.stdout)
+    assert {f"resolved {LATEST}", f"resolved {CONTEXT}"} <= set(outcome["repaired"])
+    assert set(outcome["marked_resolved"]) == conflicted
+    assert unmerged(root) == set() and files_with_markers(root / ".tether") == []
+    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    context = (root / CONTEXT).read_text()
+    assert "A's own note." in context and "B's own note." in context
+    assert blocks(context) == blocks(show(root, "B", CONTEXT))
+    git(root, "commit", "-q", "--no-edit")
+    assert_healthy(root, "B summary")
+    assert len(git(root, "log", "-1", "--format=%P").stdout.split()) == 2  # a real merge commit
+
+
+def test_a_moved_interpreter_falls_back_to_git_and_repair_recovers(base, monkeypatch, tmp_path):
+    """The driver names this interpreter; gone, and no `tether` on PATH, git keeps our side as a conflict."""
+    from tether.mergedriver import driver_command
+
+    root = base
+    git(root, "config", "merge.tether.driver", driver_command(str(tmp_path / "gone" / "python")))
+    two_branches(root, monkeypatch, close=True, hand={"B": lambda t: add_line(t, "B's own note.")})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git"))
+    proc = subprocess.run(["git", "-C", str(root), "merge", "--no-edit", "B"], capture_output=True, text=True,
+                          env={**os.environ, "PATH": str(bin_dir)})
+    assert proc.returncode == 1 and "tether: not found" in proc.stderr, proc.stdout + proc.stderr
+    assert {LATEST, CONTEXT} <= unmerged(root) <= GENERATED
+    assert (root / LATEST).read_text() == show(root, "A", LATEST) and files_with_markers(root / ".tether") == []
+    assert tether(root, "index", "--repair").returncode == 0
+    assert unmerged(root) == set()
+    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    assert "B's own note." in (root / CONTEXT).read_text()
+    git(root, "commit", "-q", "--no-edit")
+    assert_healthy(root, "B summary")
+
+
+def test_a_rebase_replays_a_close_without_conflicts(base, monkeypatch):
+    root = base
+    two_branches(root, monkeypatch, close=True, hand={"A": lambda t: add_line(t, "A's own note.")})
+    rebase = git(root, "rebase", "B", check=False)  # as `git pull --rebase` does
+    assert rebase.returncode == 0, rebase.stdout + rebase.stderr
+    assert (root / LATEST).read_text() == show(root, "B", LATEST)  # B's close is the newer one
+    assert "A's own note." in (root / CONTEXT).read_text()
+    assert_healthy(root, "B summary")
+
+
+def test_a_cherry_pick_says_to_rewrite_the_manifest(base, monkeypatch):
+    """No way to know the picked commit while git merges: the manifest is valid, stale, and says so."""
+    root = base
+    two_branches(root, monkeypatch, close=True)
+    pick = git(root, "cherry-pick", "B", check=False)
+    assert pick.returncode == 0, pick.stdout + pick.stderr
+    assert "run `tether index` after the merge" in pick.stderr
+    check = tether(root, "index", "--check", "--json")
+    assert check.returncode == 3 and json.loads(check.stdout)["problem"] is None
+    assert tether(root, "index").returncode == 0
+    git(root, "commit", "-q", "-am", "manifest")
+    assert_healthy(root, "B summary")
+
+
+def test_init_registers_the_driver_in_a_fresh_clone_and_upgrades_old_attributes(base, tmp_path, monkeypatch):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))
+    assert git(clone, "config", "--get", "merge.tether.driver", check=False).returncode == 1
+    # An older workspace: .gitattributes without the driver's rules.
+    attributes = clone / ".tether" / ".gitattributes"
+    attributes.write_text("*.jsonl merge=union\nprogress/*.md merge=union\n")
+    init = tether(clone, "init")
+    assert init.returncode == 0, init.stderr
+    assert "registered the merge driver in git config" in init.stdout
+    assert "updated .tether/.gitattributes" in init.stdout
+    driver = git(clone, "config", "--get", "merge.tether.driver").stdout.strip()
+    assert f"{sys.executable} -m tether merge-driver --marker-size %L %O %A %B %P" in driver
+    assert "/index.json merge=tether" in attributes.read_text().splitlines()
+    assert git(clone, "check-attr", "merge", "--", LATEST, CONTEXT, INDEX).stdout.count(": merge: tether") == 3
+    assert tether(clone, "index", "--check").returncode == 0
+    again = tether(clone, "init", "--json")
+    assert json.loads(again.stdout)["created"] == []
+    # A clone that never ran init gets the driver at its first close.
+    other = tmp_path / "other"
+    git(base, "clone", "-q", str(base), str(other))
+    monkeypatch.setenv("TETHER_NOW", f"{DAY}T12:00:00Z")
+    assert tether(other, "close", "--summary", "first close here").returncode == 0
+    assert git(other, "config", "--get", "merge.tether.driver").stdout.strip() == driver
+
+
+def test_repair_rebuilds_an_unreadable_latest_from_the_event_log(base, monkeypatch):
+    root = base
+    for at, summary in (("10:00", "first"), ("11:00", "second")):
+        monkeypatch.setenv("TETHER_NOW", f"{DAY}T{at}:00Z")
+        assert tether(root, "close", "--summary", summary, "--next", f"after {summary}").returncode == 0
+    expected = json.loads((root / LATEST).read_text())
+    (root / LATEST).write_text('<<<<<<< ours\n{"summary":\n=======\n>>>>>>> theirs\n')  # neither side is JSON
+    repair = tether(root, "index", "--repair")
+    assert repair.returncode == 0 and f"resolved {LATEST}" in repair.stdout, repair.stdout
+    assert json.loads((root / LATEST).read_text()) == expected

@@ -1,6 +1,10 @@
-"""Repairs that bring derived, tracked files back in line with the records."""
+"""Repairs that bring derived, tracked files back in line with the records (`tether index --repair`)."""
 
 from __future__ import annotations
+
+import os
+
+from .recordtype import Record
 
 
 def repair_open_markers(ws) -> list[str]:
@@ -28,3 +32,114 @@ def repair_open_markers(ws) -> list[str]:
         store.tree.remove(f"open/{task_id}")
         changed.append(f"removed open/{task_id}")
     return changed
+
+
+class Repair(Record):
+    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list}
+
+
+def repair(ws) -> Repair:
+    """`tether index --repair`: generated files a merge left conflicted, open markers, the manifest.
+
+    LATEST.json and the context document are merged as the merge driver
+    would have; index.json is rewritten from the files. Those that git still
+    lists as unmerged and are now clean are marked resolved (`git add`), so
+    `git commit` can conclude the merge.
+    """
+    from . import manifest
+    from .mergedriver import mark_resolved
+
+    done, resolved = repair_generated(ws)
+    done += repair_open_markers(ws)
+    files = manifest.write(ws.store)
+    marked = mark_resolved(ws.root_dir, resolved + [f"{ws.store.label}/{manifest.MANIFEST}"])
+    return Repair(repaired=done, files=len(files), marked_resolved=marked)
+
+
+def _latest_from_events(store) -> bytes | None:
+    """LATEST.json rebuilt from the newest session_close event (the log merges by union)."""
+    import json
+
+    closes = [e for e in store.all_events() if e.get("event") == "session_close" and e.get("at")]
+    if not closes:
+        return None
+    last = max(closes, key=lambda e: (str(e["at"]), str(e.get("session", ""))))
+    date = str(last["at"])[:10]
+    latest = {"date": date, "file": store.shown(f"progress/{date}.md"), "sha": last.get("sha"),
+              "summary": str(last.get("summary", "")), "next_steps": last.get("next_steps") or [],
+              "completed": last.get("completed") or [], "session": last.get("session"),
+              "generated_at": last["at"]}
+    return (json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def repair_generated(ws) -> tuple[list[str], list[str]]:
+    """Resolve LATEST.json and the context document after a merge without the driver.
+
+    The three versions come from git's index while the merge is unresolved,
+    else from the conflict markers in the file. A file someone already
+    resolved by hand is left alone. Returns (what was done, repository paths
+    now resolved that git still lists as unmerged).
+    """
+    from .errors import TetherError
+    from .fsio import write_atomic
+    from .generated_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
+    from .mergedriver import cat_blobs, merge_generated, unmerged
+
+    root = ws.root_dir
+    try:
+        document = ws.config.context_document
+    except TetherError:  # no readable tether.toml: the document is where init puts it
+        document = f"{ws.store.label}/CONTEXT.md"
+    targets = [(f"{ws.store.label}/progress/LATEST.json", "latest"), (document, "context")]
+    conflicted = unmerged(root, [t for t, _ in targets])
+    done: list[str] = []
+    resolved: list[str] = []
+    for rel, kind in targets:
+        try:
+            with open(os.path.join(root, rel), "rb") as fh:
+                current: bytes | None = fh.read()
+        except OSError:
+            current = None
+        marked = current is not None and has_conflict_markers(current)
+        try:
+            if rel in conflicted:
+                base, ours, theirs = (s or b"" for s in cat_blobs(root, [f":{n}:{rel}" for n in (1, 2, 3)]))
+                if not marked and current is not None and current != ours:
+                    done.append(f"left {rel} as it was resolved; `git add` it")
+                    continue
+            elif marked:
+                base, ours, theirs = (s.encode("utf-8") for s in sides_of_conflicted(current.decode("utf-8")))
+            else:
+                continue
+            merged, clean = merge_generated(kind, base, ours, theirs)
+        except (Unmergeable, UnicodeDecodeError) as exc:
+            merged = _latest_from_events(ws.store) if kind == "latest" else None
+            if merged is None:
+                done.append(f"could not resolve {rel} ({exc}); fix it by hand")
+                continue
+            clean = True
+        if not clean and marked and not _blocks_in_conflict(current):
+            merged = current  # only hand-written lines conflict, perhaps half resolved already: the user's
+        else:
+            write_atomic(os.path.join(root, rel), merged)
+        if clean:
+            done.append(f"resolved {rel}")
+            if rel in conflicted:
+                resolved.append(rel)
+        else:
+            line = next((n for n, text in enumerate(merged.decode("utf-8").splitlines(), 1)
+                         if text.startswith("<<<<<<<")), 1)
+            done.append(f"{rel}:{line}: hand-written lines that both sides changed are left for you"
+                        " (edit them, then `git add` the file)")
+    return done, resolved
+
+
+def _blocks_in_conflict(data: bytes) -> bool:
+    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
+    from .generated_merge import Unmergeable, split_hunks
+
+    try:
+        hunks = split_hunks(data.decode("utf-8"))
+    except (Unmergeable, UnicodeDecodeError):
+        return True
+    return any("<!-- tether:" in "".join(h) for h in hunks if not isinstance(h, str))

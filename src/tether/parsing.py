@@ -42,13 +42,23 @@ def decode(data: bytes, path: str) -> str:
         raise ParseError(path, line, f"invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
 
 
+# Files tether generates: a merge without tether's merge driver leaves markers that one command resolves.
+GENERATED = ("progress/LATEST.json", "index.json", "CONTEXT.md")
+
+
 def check_conflicts(text: str, path: str) -> None:
     """Refuse files that still hold git conflict markers."""
     if "<<<<<<< " not in text and ">>>>>>> " not in text:
         return
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith(CONFLICT_PREFIXES) or line == "=======":
-            raise ParseError(path, number, "unresolved git conflict marker; resolve the merge and commit")
+            if path.endswith("CONTEXT.md"):
+                fix = "run `tether index --repair` (it merges tether's blocks; text both branches changed stays yours)"
+            elif path.endswith(GENERATED):
+                fix = "run `tether index --repair` (a merge without tether's merge driver)"
+            else:
+                fix = "resolve the merge and commit"
+            raise ParseError(path, number, f"unresolved git conflict marker; {fix}")
 
 
 def _fast_meta(lines: list[str]) -> dict | None:

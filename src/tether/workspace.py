@@ -29,6 +29,8 @@ GITIGNORE = "# Per-machine and derived files: never committed.\nlocks/\nlocal/\n
 GITATTRIBUTES = (
     "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
     "*.jsonl merge=union\nprogress/*.md merge=union\n"
+    "# Generated files: merged by meaning with tether's merge driver (`tether init` registers it).\n"
+    "/progress/LATEST.json merge=tether\n/CONTEXT.md merge=tether\n/index.json merge=tether\n"
 )
 
 
@@ -99,6 +101,10 @@ class Workspace:
         for rel, text in defaults.items():
             if ws.store.tree.create(rel, text):
                 created.append(f"{STORE_DIR}/{rel}")
+        from . import mergedriver
+
+        if mergedriver.upgrade_attributes(ws.store.tree, GITATTRIBUTES):
+            created.append(f"updated {STORE_DIR}/.gitattributes (merge driver rules)")
         for sub in ("tasks", "open", "decisions", "progress", "memory"):
             os.makedirs(os.path.join(ws.store_dir, sub), exist_ok=True)
         generated = [rel for rel in ("CONTEXT.md", "index.json") if not ws.store.tree.exists(rel)]
@@ -106,6 +112,9 @@ class Workspace:
             from . import session
             session.write_generated(ws)
             created += [f"{STORE_DIR}/{rel}" for rel in generated]  # say so: a user sees every new file
+        registered = mergedriver.register(root)  # per clone: git config is never committed
+        if registered:
+            created.append(registered)
         return ws, created
 
     @property
@@ -311,9 +320,12 @@ class Workspace:
     # -- sessions -----------------------------------------------------------------
     def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
               commit: bool = False):
+        from .mergedriver import ensure_registered
         from .session import close
 
-        return close(self, summary, completed or [], next_steps or [], commit)
+        result = close(self, summary, completed or [], next_steps or [], commit)
+        ensure_registered(self.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
+        return result
 
     def boot(self, sha: str | None = None, budget: int | None = None):
         from .session import boot

@@ -41,7 +41,9 @@ def cmd_init(args) -> Result:
     from ..workspace import Workspace
 
     ws, created = Workspace.init(reading_order=args.reading_order)
-    text = (f"Initialised tether workspace in {ws.dir}\n" + "".join(f"  created {c}\n" for c in created)
+    # Files are listed by path; settings and upgrades by a phrase that says what was done.
+    text = (f"Initialised tether workspace in {ws.dir}\n"
+            + "".join(f"  {c}\n" if " " in c else f"  created {c}\n" for c in created)
             if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
     return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)
 
@@ -279,12 +281,15 @@ def cmd_index(args) -> Result:
 
     ws = _ws()
     if args.repair:
-        from ..maintenance import repair_open_markers
+        from ..maintenance import repair
 
-        fixed = repair_open_markers(ws)
-        files = manifest.write(ws.store)
-        return Result({"repaired": fixed, "files": len(files)},
-                      f"Repaired {len(fixed)} open marker(s); wrote .tether/index.json ({len(files)} files).")
+        outcome = repair(ws)
+        markers = [r for r in outcome.repaired if r.startswith(("added open/", "removed open/"))]
+        lines = [f"  {r}" for r in outcome.repaired if r not in markers]
+        if outcome.marked_resolved:
+            lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
+        head = f"Repaired {len(markers)} open marker(s); wrote .tether/index.json ({outcome.files} files)."
+        return Result(outcome.to_dict(), "\n".join([head, *lines]))
     if args.check:
         check = manifest.check(ws.store)
         if not check.stale:
@@ -293,10 +298,21 @@ def cmd_index(args) -> Result:
                                             (("added", check.added), ("removed", check.removed), ("changed", check.changed)) if v)
         first = (check.added + check.changed + check.removed)[:5]
         text = f"index.json is stale: {detail}" + ("\n  " + "\n  ".join(first) if first else "")
-        text += "\nHint: run `tether index` (or `tether close`) to regenerate it."
+        merge_left = check.problem is not None and "conflict marker" in check.problem
+        text += ("\nHint: run `tether index --repair` to resolve the merge's generated files." if merge_left
+                 else "\nHint: run `tether index` (or `tether close`) to regenerate it.")
         return Result(check.to_dict(), text, EXIT_DEGRADED)
     files = manifest.write(ws.store)
     return Result({"files": len(files)}, f"Wrote .tether/index.json ({len(files)} files).")
+
+
+def cmd_merge_driver(args) -> Result:
+    from ..mergedriver import run
+
+    outcome = run(args.base, args.ours, args.theirs, args.path, marker_size=args.marker_size)
+    if outcome.note:
+        sys.stderr.write(f"tether merge-driver: {outcome.note}\n")  # git shows it beside its own messages
+    return Result(outcome.to_dict(), "", 0 if outcome.clean else 1)
 
 
 # -- integrations ---------------------------------------------------------------------
@@ -449,6 +465,15 @@ def register(sub, common, only: str | None = None) -> None:
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
         p.add_argument("--check", action="store_true")
         p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks, then write")
+
+    if want("merge-driver"):
+        p = add(sub, "merge-driver", cmd_merge_driver,
+                "Merge one of tether's generated files for git (git runs it; see .tether/.gitattributes).")
+        p.add_argument("base", metavar="BASE", help="the common ancestor's version (git's %%O)")
+        p.add_argument("ours", metavar="OURS", help="our version; the result is written here (%%A)")
+        p.add_argument("theirs", metavar="THEIRS", help="their version (%%B)")
+        p.add_argument("path", metavar="PATH", help="the file's path in the repository (%%P)")
+        p.add_argument("--marker-size", type=int, default=7, metavar="N", help="conflict marker size (%%L)")
 
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")

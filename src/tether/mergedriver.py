@@ -1,0 +1,316 @@
+"""tether's git merge driver: ``git merge`` merges the generated files by their meaning.
+
+``.tether/.gitattributes`` names ``merge=tether`` for ``progress/LATEST.json``,
+``CONTEXT.md`` and ``index.json``; git runs the driver for each of them that
+both sides changed (``tether merge-driver --marker-size %L %O %A %B %P``) and
+takes what it leaves in ``%A``. The driver lives in each clone's own git
+config, which is never committed: `tether init` registers it (again, if the
+interpreter moved) and `tether close` registers it when it is missing.
+
+Where no driver is registered (a fresh clone, a hosting service's merge
+button), git falls back to its text merge and leaves conflict markers.
+
+index.json needs the merged content of every file both sides changed, which
+git has not written yet when the driver runs (it merges in memory and checks
+out at the end). The driver finds the commits being merged (``GITHEAD_<sha>``
+for `git merge` and `git pull`, ``rebase-merge/done`` for a rebase), checks
+that their index.json blobs are exactly the three versions git gave it, and
+merges those files' blobs the way git does (``git merge-file --union`` for
+the logs, this module for the generated files). When the commits cannot be
+found (cherry-pick, a criss-cross merge) the entries keep our side's hash and
+the driver says to run `tether index` after the merge.
+
+`tether index --repair` (:mod:`tether.maintenance`) uses the same merges
+when a merge happened without the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .generated_merge import Unmergeable, merge_context, merge_latest, merge_manifest
+from .recordtype import REQUIRED, Record
+
+NAME = "tether"
+DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
+ARGS = "merge-driver --marker-size %L %O %A %B %P"
+
+
+def kind_of(path: str) -> str:
+    """Which merge a path gets: "latest", "manifest" or "context" (any other text document)."""
+    path = path.replace("\\", "/")
+    if path.endswith("progress/LATEST.json"):
+        return "latest"
+    if path.rsplit("/", 1)[-1] == "index.json":
+        return "manifest"
+    return "context"
+
+
+# -- registration --------------------------------------------------------------------
+
+def driver_command(executable: str | None = None) -> str:
+    """The shell command git runs: this interpreter, or `tether` on PATH if it has moved."""
+    import shlex
+
+    python = executable if executable is not None else sys.executable
+    if not python:
+        return f"tether {ARGS}"
+    quoted = shlex.quote(python)
+    return f"if [ -x {quoted} ]; then {quoted} -m tether {ARGS}; else tether {ARGS}; fi"
+
+
+def _git_config(root: str, *args: str) -> str | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", "-C", root, "config", "--local", *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def register(root: str) -> str | None:
+    """Define the driver in the clone's git config; returns what changed, or None.
+
+    A driver someone defined by hand (one that does not run `merge-driver`) is kept.
+    """
+    current = _git_config(root, "--get", f"merge.{NAME}.driver")
+    wanted = driver_command()
+    if current == wanted or (current and "merge-driver" not in current):
+        return None
+    if _git_config(root, f"merge.{NAME}.name", DESCRIPTION) is None \
+            or _git_config(root, f"merge.{NAME}.driver", wanted) is None:
+        return None  # not a git repository we can configure: the text merge and `index --repair` remain
+    verb = "updated" if current else "registered"
+    return f"{verb} the merge driver in git config (merge.{NAME}.driver)"
+
+
+def ensure_registered(root: str) -> None:
+    """Register the driver if this clone has none (a fresh clone that never ran `tether init`)."""
+    if _git_config(root, "--get", f"merge.{NAME}.driver") is None:
+        register(root)
+
+
+def upgrade_attributes(tree, text: str) -> bool:
+    """Add the rules of ``text`` that an older ``.gitattributes`` lacks; keep everything else."""
+    data = tree.read(".gitattributes")
+    if data is None:
+        return False
+    existing = data.decode("utf-8", "replace")
+    have = {line.strip() for line in existing.splitlines()}
+    missing = [line for line in text.splitlines() if line and not line.startswith("#") and line not in have]
+    if not missing:
+        return False
+    comments = [line for line in text.splitlines() if line.startswith("#") and line not in have]
+    lines = ([comments[-1]] if comments else []) + missing
+    tree.write(".gitattributes", existing.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    return True
+
+
+# -- the driver ----------------------------------------------------------------------
+
+class Outcome(Record):
+    FIELDS = {"path": REQUIRED, "kind": REQUIRED, "clean": REQUIRED, "note": None}
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7) -> tuple[bytes, bool]:
+    if kind == "latest":
+        return merge_latest(base, ours, theirs)
+    return merge_context(base, ours, theirs, marker_size)
+
+
+def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int = 7) -> Outcome:
+    """Merge one file as git's driver: the result goes into ``ours_file``."""
+    from .fsio import write_atomic
+
+    kind = kind_of(path)
+    note = None
+    try:
+        base, ours, theirs = _read(base_file), _read(ours_file), _read(theirs_file)
+        if kind == "manifest":
+            merged, unknown = merge_manifest(base, ours, theirs, lambda paths: _hashes_or_none(
+                path, (base, ours, theirs), paths))
+            clean = True
+            if unknown:
+                note = (f"{path}: the merged hash of {len(unknown)} file(s) changed on both sides is unknown"
+                        f" ({', '.join(unknown[:3])}); run `tether index` after the merge")
+        else:
+            merged, clean = merge_generated(kind, base, ours, theirs, marker_size)
+            if not clean:
+                note = f"{path}: both sides changed the same hand-written lines; resolve them, then `git add` it"
+        write_atomic(ours_file, merged)
+        return Outcome(path, kind, clean, note)
+    except Exception as exc:  # never leave git without a result: fall back to its own text merge
+        _text_merge(base_file, ours_file, theirs_file, marker_size)
+        reason = str(exc) if isinstance(exc, Unmergeable) else f"{type(exc).__name__}: {exc}"
+        return Outcome(path, kind, False, f"{path}: {reason}; left git's text merge: run `tether index --repair`")
+
+
+def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list[str]) -> dict:
+    try:
+        return merged_hashes(".", path, versions, paths)  # git runs drivers at the worktree's top
+    except Exception:
+        return {}  # unknown hashes: the manifest names them, `tether index` fixes them
+
+
+def _text_merge(base_file: str, ours_file: str, theirs_file: str, marker_size: int) -> None:
+    import subprocess
+
+    subprocess.run(["git", "merge-file", f"--marker-size={marker_size}", "-L", "ours", "-L", "base",
+                    "-L", "theirs", ours_file, base_file, theirs_file], capture_output=True, stdin=subprocess.DEVNULL)
+
+
+# -- index.json: the commits behind the merge --------------------------------------------
+
+def _git(root: str, *args: str, input: bytes | None = None) -> tuple[int, bytes]:
+    import subprocess
+
+    proc = subprocess.run(["git", "-C", root, *args], input=input, capture_output=True,
+                          stdin=None if input is not None else subprocess.DEVNULL)
+    return proc.returncode, proc.stdout
+
+
+def cat_blobs(root: str, specs: list[str]) -> list[bytes | None]:
+    """The content of each ``rev:path`` (None when it does not exist), in one git process."""
+    if not specs:
+        return []
+    code, out = _git(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode("utf-8"))
+    found: list[bytes | None] = []
+    pos = 0
+    for _ in specs:
+        end = out.find(b"\n", pos)
+        if end < 0:
+            found.append(None)
+            continue
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[2].isdigit():
+            size = int(header[2])
+            found.append(out[pos:pos + size] if header[1] == b"blob" else None)
+            pos += size + 1
+        else:
+            found.append(None)  # "<spec> missing"
+    return found
+
+
+def _candidates(root: str) -> list[str]:
+    """Commits that may be "theirs": git merge/pull name it in GITHEAD_<sha>, a rebase in its todo list."""
+    out = [name[len("GITHEAD_"):] for name in os.environ if name.startswith("GITHEAD_")]
+    code, raw = _git(root, "rev-parse", "--git-path", "rebase-merge/done")
+    if code == 0:
+        done = os.path.join(root, raw.decode().strip())
+        try:
+            with open(done, encoding="utf-8") as fh:
+                lines = [ln.split() for ln in fh if ln.strip() and not ln.startswith("#")]
+        except OSError:
+            lines = []
+        if lines and len(lines[-1]) >= 2:
+            out.append(lines[-1][1])
+    return out
+
+
+def find_commits(root: str, path: str, versions: tuple[bytes, bytes, bytes]) -> tuple[str, str, str] | None:
+    """(base, ours, theirs) commits whose ``path`` blobs are exactly ``versions``, or None."""
+    base_data, ours_data, theirs_data = versions
+    for theirs in _candidates(root):
+        got = cat_blobs(root, [f"HEAD:{path}", f"{theirs}:{path}"])
+        if got != [ours_data, theirs_data]:
+            continue
+        code, raw = _git(root, "merge-base", "--all", "HEAD", theirs)
+        bases = raw.decode().split() if code == 0 else []
+        options = (bases if len(bases) == 1 else []) + [f"{theirs}^"]  # a merge, or a rebase/cherry-pick
+        for base in options:
+            if (cat_blobs(root, [f"{base}:{path}"])[0] or b"") == base_data:
+                return base, "HEAD", theirs
+    return None
+
+
+def _attributes(root: str, paths: list[str]) -> dict[str, dict[str, str]]:
+    code, raw = _git(root, "check-attr", "-z", "merge", "conflict-marker-size", "--", *paths)
+    out: dict[str, dict[str, str]] = {p: {} for p in paths}
+    fields = raw.split(b"\0")
+    for i in range(0, len(fields) - 2, 3):
+        path, name, value = (f.decode("utf-8", "surrogateescape") for f in fields[i:i + 3])
+        out.setdefault(path, {})[name] = value
+    return out
+
+
+def _merge_file(root: str, base: bytes, ours: bytes, theirs: bytes, union: bool) -> bytes | None:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tether-merge-") as tmp:
+        names = []
+        for label, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            names.append(os.path.join(tmp, label))
+            with open(names[-1], "wb") as fh:
+                fh.write(data)
+        proc = subprocess.run(["git", "merge-file", "-p", *(["--union"] if union else []), *names],
+                              capture_output=True, cwd=root, stdin=subprocess.DEVNULL)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], paths: list[str]) -> dict:
+    """sha256 of each file both sides changed, as this merge leaves it; files it cannot know are left out."""
+    import hashlib
+
+    commits = find_commits(root, path, versions)
+    if commits is None:
+        return {}
+    prefix = path[: -len("index.json")]
+    full = [prefix + p for p in paths]
+    blobs = cat_blobs(root, [f"{rev}:{f}" for f in full for rev in commits])
+    attributes = _attributes(root, full)
+    out: dict[str, str | None] = {}
+    for i, (rel, name) in enumerate(zip(paths, full)):
+        base, ours, theirs = blobs[3 * i:3 * i + 3]
+        if ours is None or theirs is None:
+            continue  # deleted on one side, changed on the other: git stops for the user
+        attrs = attributes.get(name, {})
+        driver = attrs.get("merge", "unspecified")
+        merged = None
+        if driver == "union":
+            merged = _merge_file(root, base or b"", ours, theirs, union=True)
+        elif driver == NAME and kind_of(name) != "manifest":
+            size = attrs.get("conflict-marker-size", "7")
+            try:
+                data, clean = merge_generated(kind_of(name), base or b"", ours, theirs,
+                                              int(size) if size.isdigit() else 7)
+            except Unmergeable:
+                data, clean = b"", False
+            merged = data if clean else None
+        elif driver in ("unspecified", "set", "text"):
+            merged = _merge_file(root, base or b"", ours, theirs, union=False)
+        if merged is not None:
+            out[rel] = "sha256:" + hashlib.sha256(merged).hexdigest()
+    return out
+
+
+# -- a merge in progress (`tether index --repair`) ------------------------------------
+
+def unmerged(root: str, paths: list[str]) -> dict[str, dict[int, str]]:
+    """Paths git lists as unmerged (a merge in progress), with the blob id of each stage."""
+    code, raw = _git(root, "ls-files", "-u", "-z", "--", *paths)
+    out: dict[str, dict[int, str]] = {}
+    for entry in raw.split(b"\0"):
+        if not entry:
+            continue
+        info, _, name = entry.decode("utf-8", "surrogateescape").partition("\t")
+        _mode, oid, stage = info.split()
+        out.setdefault(name, {})[int(stage)] = oid
+    return out
+
+
+def mark_resolved(root: str, paths: list[str]) -> list[str]:
+    """`git add` the paths that git lists as unmerged; returns those it marked."""
+    todo = [p for p in paths if p in unmerged(root, paths)]
+    if todo and _git(root, "add", "--", *todo)[0] != 0:
+        return []
+    return todo
