@@ -6,6 +6,7 @@ its Markdown body is a rendering for people, regenerated on every write.
 
 from __future__ import annotations
 
+from . import ranges
 from .parsing import ParseError, dump_front_matter, load_front_matter
 from .recordtype import REQUIRED, Record
 
@@ -34,28 +35,12 @@ def checkpoint_number(name: str) -> int:
 
 def format_ranges(numbers: list[int] | set[int]) -> str:
     """{1,2,3,5} -> '1-3,5'."""
-    out: list[str] = []
-    values = sorted(set(numbers))
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(out)
+    return ranges.fmt(ranges.of(numbers))
 
 
 def parse_ranges(text: str) -> set[int]:
     """'1-3,5' -> {1,2,3,5}; raises ValueError on anything else."""
-    result: set[int] = set()
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        low, sep, high = part.partition("-")
-        start, end = int(low), int(high) if sep else int(low)
-        if start < 1 or end < start:
-            raise ValueError(part)
-        result.update(range(start, end + 1))
-    return result
+    return ranges.numbers(ranges.parse(text))
 
 
 def _require(meta: dict, path: str, key: str, kind: type | tuple = str):
@@ -132,13 +117,13 @@ class Checkpoint(Record):
 
     def to_text(self, task: Task) -> str:
         meta = self.to_dict()
-        done = self.done_set
+        done = ranges.parse(self.done)
         total = len(task.units)
         lines = [f"# Checkpoint: {task.title}", "", f"**ID:** {self.id}  ", f"**Task:** {task.id}  ",
                  f"**Created:** {self.created}  ", f"**Device:** {self.device or 'unknown'}  ",
                  f"**Status:** {self.status}  "]
         if total:
-            lines.append(f"**Progress:** {len(done & set(range(1, total + 1)))} of {total} complete")
+            lines.append(f"**Progress:** {ranges.count(ranges.clip(done, 1, total))} of {total} complete")
         lines += ["", "## Task Definition", task.definition or task.title, "", "## Progress"]
         lines += _progress_lines(task, done)
         lines += ["", "## Current State", self.current_state or "(not recorded)", ""]
@@ -161,7 +146,7 @@ class Checkpoint(Record):
         number = _require(meta, path, "number", int)
         done = str(meta.get("done") or "")
         try:
-            parse_ranges(done)
+            ranges.parse(done)
         except ValueError:
             raise ParseError(path, None, f"field 'done' is not a list of ranges like '1-12,15': {done!r}") from None
         key_data = meta.get("key_data") or {}
@@ -178,18 +163,20 @@ class Checkpoint(Record):
         )
 
 
-def _progress_lines(task: Task, done: set[int]) -> list[str]:
+def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
     total = len(task.units)
     if not total:
         return ["(free-form task: no steps or items defined)"]
     label = task.unit_name.capitalize()
     if total <= 60:
-        return [f"- [{'x' if n in done else ' '}] {label} {n}: {u}" + ("" if n in done else " - PENDING")
+        marked = ranges.numbers(done)
+        return [f"- [{'x' if n in marked else ' '}] {label} {n}: {u}" + ("" if n in marked else " - PENDING")
                 for n, u in enumerate(task.units, 1)]
-    pending = sorted(set(range(1, total + 1)) - done)
-    lines = [f"- [x] {label}s {format_ranges(done)}" if done else f"- [ ] no {task.unit_name}s done yet"]
+    pending = ranges.complement(ranges.clip(done, 1, total), 1, total)
+    lines = [f"- [x] {label}s {ranges.fmt(done)}" if done else f"- [ ] no {task.unit_name}s done yet"]
     if pending:
-        lines.append(f"- [ ] {label}s {format_ranges(pending)} - PENDING (next: {pending[0]}. {task.units[pending[0] - 1]})")
+        first = pending[0][0]
+        lines.append(f"- [ ] {label}s {ranges.fmt(pending)} - PENDING (next: {first}. {task.units[first - 1]})")
     return lines
 
 

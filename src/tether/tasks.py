@@ -6,7 +6,7 @@ nothing of the command line.
 
 from __future__ import annotations
 
-from . import clock, ids
+from . import clock, ids, ranges
 from .errors import Conflict, InvalidInput
 from .recordtype import REQUIRED, Record
 from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges, parse_ranges
@@ -170,12 +170,13 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
 
     def build(previous: Checkpoint | None, number: int, name: str) -> Checkpoint:
         # Read-modify-write under the task lock: keeps concurrent progress.
-        so_far = previous.done_set if previous else set()
+        so_far = ranges.parse(previous.done) if previous else []
         merged_key_data = dict(previous.key_data) if previous else {}
         merged_key_data.update(key_data or {})
         return Checkpoint(
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
-            status=status, done=format_ranges((so_far | newly_done) - newly_undone),
+            status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
+                                                           ranges.of(newly_undone))),
             current_state=state.strip(), key_data=merged_key_data, files=list(files or []),
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(), results=result_paths,
             device=device, session=session, parents=list(getattr(previous, "tips", None) or [])
