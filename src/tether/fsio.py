@@ -167,6 +167,19 @@ class FileLock:
         self._fd = fd
         return self
 
+    # A token in the lock file itself: each writer records what it wrote last, so a process that
+    # remembers the token it left knows, once it holds the lock again, whether anyone wrote since.
+    def token(self) -> str | None:
+        if self._fd is None:
+            return None  # the portable lock: no token, callers read the state again
+        return os.pread(self._fd, 256, 0).decode("utf-8", "replace")
+
+    def set_token(self, value: str) -> None:
+        if self._fd is not None:
+            data = value.encode("utf-8")
+            os.pwrite(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
+
     def __exit__(self, *exc: object) -> None:
         if self._other is not None:
             self._other.release()

@@ -40,6 +40,12 @@ class Record:
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}
 
+    def copy(self):
+        """A shallow copy: a cache can hand it out without its own copy being changed."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
 

@@ -42,6 +42,10 @@ class FileStore(Store):
         self.tree = tree
         self.readonly = tree.readonly
         self.label = label  # how paths are shown to people
+        # In-process caches for long-lived users of the API (a loop of checkpoints): a task
+        # by its file's stat, and each task's newest checkpoint with the lock token it left.
+        self._tasks: dict[str, tuple] = {}
+        self._newest: dict[str, tuple] = {}
 
     def shown(self, rel: str) -> str:
         return f"{self.label}/{rel}"
@@ -77,6 +81,18 @@ class FileStore(Store):
 
     def load_task(self, task_id: str) -> Task:
         rel = f"tasks/{task_id}/task.md"
+        stat_key = getattr(self.tree, "stat_key", None)
+        # Not while boot records what it reads (its warm start must see every file).
+        key = stat_key(rel) if stat_key and self.tree.reads is None and self.tree.stats is None else None
+        cached = self._tasks.get(task_id)
+        if key is not None and cached and cached[0] == key:
+            return cached[1].copy()
+        task = self._read_task(task_id, rel)
+        if key is not None:
+            self._tasks[task_id] = (key, task.copy())
+        return task
+
+    def _read_task(self, task_id: str, rel: str) -> Task:
         data = self.tree.read(rel) if ids.valid_id(task_id) else None
         if data is None:
             raise NotFound(f"no task {task_id}", hint="run `tether task list --all` to see task ids")
@@ -109,17 +125,32 @@ class FileStore(Store):
 
     def add_checkpoint(self, task_id: str, build: Callable, render: Callable) -> Checkpoint:
         self._writable()
-        with self.tree.lock(f"task-{task_id}"):
-            names = self.checkpoint_names(task_id)
-            previous = self.latest_checkpoint(task_id, names)
-            number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
+        folder = f"tasks/{task_id}/checkpoints"
+        stat_key = getattr(self.tree, "stat_key", None)
+        with self.tree.lock(f"task-{task_id}") as lock:
+            token = lock.token() if hasattr(lock, "token") else None
+            cached = self._newest.get(task_id)
+            if token and cached and cached[0] == token and cached[1] == stat_key(folder):
+                # Nobody wrote since this process did (the token it left is still there) and the
+                # folder is as it left it (nothing arrived by git): no need to list it again.
+                previous, number = cached[2], cached[2].number + 1
+            else:
+                names = self.checkpoint_names(task_id)
+                previous = self.latest_checkpoint(task_id, names)
+                number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
                 # checkpoint N to one task; the lock keeps numbers unique here.
                 name = f"CKP-{number:04d}-{ids.random_suffix()}"
                 checkpoint = build(previous, number, name)
-                if self.tree.create(f"tasks/{task_id}/checkpoints/{name}.md", render(checkpoint)):
-                    return checkpoint
+                if self.tree.create(f"{folder}/{name}.md", render(checkpoint)):
+                    break
+            if token is not None:
+                lock.set_token(name)
+                newest = checkpoint.copy()
+                newest.tips = [name]
+                self._newest[task_id] = (name, stat_key(folder), newest)
+            return checkpoint
 
     def save_result(self, task_id: str, name: str, data: bytes) -> str:
         self._writable()

@@ -55,6 +55,12 @@ class DirTree:
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._p(rel))
 
+    def stat_key(self, rel: str) -> tuple | None:
+        """(mtime_ns, size, inode) of a path, None if absent: whether it changed since it was read."""
+        from ..bootcache import stat_key
+
+        return stat_key(self._p(rel))
+
     def write(self, rel: str, data: bytes | str) -> None:
         fsio.write_atomic(self._p(rel), data)
 
