@@ -282,9 +282,9 @@ def cmd_index(args) -> Result:
         from ..maintenance import repair_open_markers
 
         fixed = repair_open_markers(ws)
-        files = manifest.write(ws.store)
-        return Result({"repaired": fixed, "files": len(files)},
-                      f"Repaired {len(fixed)} open marker(s); wrote .tether/index.json ({len(files)} files).")
+        count = manifest.write(ws.store)
+        return Result({"repaired": fixed, "files": count},
+                      f"Repaired {len(fixed)} open marker(s); wrote .tether/index.json ({count} files).")
     if args.check:
         check = manifest.check(ws.store)
         if not check.stale:
@@ -295,8 +295,8 @@ def cmd_index(args) -> Result:
         text = f"index.json is stale: {detail}" + ("\n  " + "\n  ".join(first) if first else "")
         text += "\nHint: run `tether index` (or `tether close`) to regenerate it."
         return Result(check.to_dict(), text, EXIT_DEGRADED)
-    files = manifest.write(ws.store)
-    return Result({"files": len(files)}, f"Wrote .tether/index.json ({len(files)} files).")
+    count = manifest.write(ws.store)
+    return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
 
 
 # -- integrations ---------------------------------------------------------------------
