@@ -279,12 +279,14 @@ def cmd_index(args) -> Result:
 
     ws = _ws()
     if args.repair:
-        from ..maintenance import repair_open_markers
+        from ..maintenance import remove_stale_tmp_files, repair_open_markers
 
+        leftovers = remove_stale_tmp_files(ws)
         fixed = repair_open_markers(ws)
         count = manifest.write(ws.store)
-        return Result({"repaired": fixed, "files": count},
-                      f"Repaired {len(fixed)} open marker(s); wrote .tether/index.json ({count} files).")
+        return Result({"repaired": fixed, "tmp_removed": len(leftovers), "files": count},
+                      f"Repaired {len(fixed)} open marker(s); removed {len(leftovers)} leftover temporary "
+                      f"file(s); wrote .tether/index.json ({count} files).")
     if args.check:
         check = manifest.check(ws.store)
         if not check.stale:
@@ -448,7 +450,8 @@ def register(sub, common, only: str | None = None) -> None:
     if want("index"):
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
         p.add_argument("--check", action="store_true")
-        p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks, then write")
+        p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks and remove temporary files "
+                       "that killed writers left (older than 10 minutes), then write")
 
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
