@@ -16,7 +16,8 @@ run therefore first reads the filesystem's own clock, and caches a stat as
 trusted only if its mtime and ctime are both strictly older than that start:
 any later change stamps the file with a ctime at or after the start, which the
 next run sees as a different stat. ctime cannot be set by a user, so an edit
-that puts the old mtime back is seen too.
+that puts the old mtime back is seen too (not on Windows, where st_ctime is the
+creation time: there an edit is seen by its mtime, as git sees it).
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     start = _fs_now(os.path.join(root, CLOCK_FILE))
     old_shards = _load(cache_dir)
     old: dict = {}
-    for records in old_shards.values():
+    shard_of: dict[str, str] = {}
+    for shard, records in old_shards.items():
         old.update(records)
+        shard_of.update(dict.fromkeys(records, shard))
     new_shards: dict[str, dict] = {}
     dirty: set[str] = set()
     parts: list[str] = []
@@ -79,13 +82,12 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     base = root.rstrip(os.sep) + os.sep
     # Depth first in path order, so the entries come out sorted: the files of a directory
     # and its subdirectories interleave as "name" and "name/" sort (see _segments).
-    stack: list = [("", _TOP)]
+    stack: list = [""]
     while stack:
-        item = stack.pop()
-        if type(item) is str:  # a run of entries between two subdirectories
-            parts.append(item)
+        rel_dir = stack.pop()
+        if type(rel_dir) is tuple:  # a run of entries between two subdirectories
+            parts.append(rel_dir[0])
             continue
-        rel_dir, shard = item
         path = base + rel_dir
         try:
             dst = stat(path)
@@ -101,10 +103,11 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
             listed = True
         try:
             stats = list(map(stat, map(path.__add__, names)))
+            key = _pack_or_none(stats) if rec is not None and all(map(S_ISREG, map(_MODE, stats))) else None
         except OSError:  # a file went away, or a dangling link
             stats = [_stat_or_none(path + name) for name in names]
-        if (rec is not None and rec[1] == names and rec[2] == subdirs and None not in stats
-                and all(map(S_ISREG, map(_MODE, stats))) and rec[3] == _pack_or_none(stats)):
+            key = None
+        if key is not None and rec[3] == key and rec[1] == names and rec[2] == subdirs:
             # Nothing in this directory changed (the common case). Every stat in the cache
             # was trusted when it was written, so it still is.
             if listed:  # entries came and went, leaving the same ones
@@ -113,6 +116,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
             rec = _rebuild(rel_dir, path, names, subdirs, stats, rec, start)
             trusted = plain and dir_trusted and len(rec[1]) == len(names)
             rec = (dir_key if trusted else None, *rec[1:])  # else: list it again next time
+        shard = shard_of.get(rel_dir) or _shard_of(rel_dir)
         records = new_shards.get(shard)
         if records is None:
             records = new_shards[shard] = {}
@@ -122,12 +126,10 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         count += len(rec[1])
         segments = rec[4]
         parts.append(segments[0])
-        depth = rel_dir.count("/")
         for i in range(len(subdirs) - 1, -1, -1):
             if segments[i + 1]:
-                stack.append(segments[i + 1])
-            sub = f"{rel_dir}{subdirs[i]}/"
-            stack.append((sub, _shard_of(sub) if depth == 1 else shard))
+                stack.append((segments[i + 1],))
+            stack.append(f"{rel_dir}{subdirs[i]}/")
     for shard, records in old_shards.items():
         if len(new_shards.get(shard, ())) != len(records):
             dirty.add(shard)  # a directory is gone
@@ -137,12 +139,16 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
 
 
 def _shard_of(rel_dir: str) -> str:
-    """The cache file of a directory two levels down (``tasks/<id>/``) and all below it.
+    """The cache file of a directory: the top two levels in one, each directory two levels
+    down (``tasks/<id>/``) with everything below it in one of _SHARDS others.
 
     History grows there: spread over many small files, a close rewrites the few
     that changed instead of the whole cache.
     """
-    return "%02d" % (zlib.crc32(rel_dir.encode("utf-8", "surrogateescape")) % _SHARDS)
+    parts = rel_dir.split("/", 2)
+    if len(parts) < 3:
+        return _TOP
+    return "%02d" % (zlib.crc32(f"{parts[0]}/{parts[1]}".encode("utf-8", "surrogateescape")) % _SHARDS)
 
 
 def _rebuild(rel_dir: str, path: str, names: list[str], subdirs: list[str], stats: list, rec,
