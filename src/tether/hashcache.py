@@ -41,7 +41,7 @@ CLOCK_FILE = "local/manifest-cache.clock"
 _TOP = "top"  # the shard of the top two levels (the store's root, tasks/, decisions/, ...)
 _SHARDS = 64
 # The record layout's version, and the interpreter's: marshal's format is its own.
-_MAGIC = b"tether-manifest-cache 1 py%d.%d " % sys.version_info[:2]
+_MAGIC = b"tether-manifest-cache 2 py%d.%d " % sys.version_info[:2]
 SEPARATOR = ",\n"  # between two entries in index.json
 _KEY = 32  # bytes of one packed file stat: four unsigned 64-bit integers
 _RACY = bytes(_KEY)  # the packed stat of a file to hash again next time: matches no real file
@@ -97,7 +97,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         dir_trusted = dst.st_mtime_ns < start and dst.st_ctime_ns < start
         rec = cached = old.get(rel_dir)
         if rec is not None and rec[0] == dir_key:
-            names, subdirs, plain, listed = rec[1], rec[2], True, False
+            names, subdirs, plain, listed = _split(rec[1]), _split(rec[2]), True, False
         else:
             names, subdirs, plain = _list_dir(path, not rel_dir, skip_dirs, skip_files)
             listed = True
@@ -107,15 +107,19 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         except OSError:  # a file went away, or a dangling link
             stats = [_stat_or_none(path + name) for name in names]
             key = None
-        if key is not None and rec[3] == key and rec[1] == names and rec[2] == subdirs:
+        if key is not None and rec[3] == key and (not listed or rec[1] == "/".join(names)
+                                                   and rec[2] == "/".join(subdirs)):
             # Nothing in this directory changed (the common case). Every stat in the cache
             # was trusted when it was written, so it still is.
             if listed:  # entries came and went, leaving the same ones
-                rec = (dir_key if plain and dir_trusted else None, names, subdirs, rec[3], rec[4])
+                rec = (dir_key if plain and dir_trusted else None, *rec[1:])
+            count += len(names)
         else:
-            rec = _rebuild(rel_dir, path, names, subdirs, stats, rec, start)
-            trusted = plain and dir_trusted and len(rec[1]) == len(names)
-            rec = (dir_key if trusted else None, *rec[1:])  # else: list it again next time
+            kept, keys, segments = _rebuild(rel_dir, path, names, subdirs, stats, rec, start)
+            trusted = plain and dir_trusted and len(kept) == len(names)
+            # Not trusted: list it again next time.
+            rec = (dir_key if trusted else None, "/".join(kept), "/".join(subdirs), keys, segments)
+            count += len(kept)
         shard = shard_of.get(rel_dir) or _shard_of(rel_dir)
         records = new_shards.get(shard)
         if records is None:
@@ -123,7 +127,6 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         records[rel_dir] = rec
         if rec is not cached:
             dirty.add(shard)
-        count += len(rec[1])
         segments = rec[4]
         parts.append(segments[0])
         for i in range(len(subdirs) - 1, -1, -1):
@@ -152,18 +155,18 @@ def _shard_of(rel_dir: str) -> str:
 
 
 def _rebuild(rel_dir: str, path: str, names: list[str], subdirs: list[str], stats: list, rec,
-             start: int) -> tuple:
+             start: int) -> tuple[list[str], bytes, tuple[str, ...]]:
     """One directory file by file: hash what is new or changed, reuse the rest from ``rec``.
 
-    Returns a record without its directory stat: (None, files kept, subdirs,
-    packed stats, segments). A file that is gone, a dangling link or not a
-    regular file is left out, as DirTree.walk and FileStore.state_files leave it.
+    Returns the files kept, their packed stats and the segments. A file that is
+    gone, a dangling link or not a regular file is left out, as DirTree.walk and
+    FileStore.state_files leave it.
     """
     known = {}
     if rec is not None:
         lines = [line for segment in rec[4] if segment for line in segment.split(SEPARATOR)]
         known = {name: (rec[3][i * _KEY:(i + 1) * _KEY], _digest_of(line))
-                 for i, (name, line) in enumerate(zip(rec[1], lines))}
+                 for i, (name, line) in enumerate(zip(_split(rec[1]), lines))}
     regular = [(name, st) for name, st in zip(names, stats) if st is not None and _stat.S_ISREG(st.st_mode)]
     packed = _pack_or_none([st for _, st in regular]) or _RACY * len(regular)  # None: a time before 1970
     kept, keys, lines = [], [], []
@@ -176,7 +179,7 @@ def _rebuild(rel_dir: str, path: str, names: list[str], subdirs: list[str], stat
         kept.append(name)
         keys.append(key if st.st_mtime_ns < start and st.st_ctime_ns < start else _RACY)
         lines.append(member(rel_dir + name, digest))
-    return None, kept, subdirs, b"".join(keys), _segments(kept, subdirs, lines)
+    return kept, b"".join(keys), _segments(kept, subdirs, lines)
 
 
 def _segments(files: list[str], subdirs: list[str], lines: list[str]) -> tuple[str, ...]:
@@ -234,6 +237,12 @@ def _pack_or_none(stats) -> bytes | None:
         return None
 
 
+def _split(names: str) -> list[str]:
+    # A record keeps its names joined by "/", which no file name contains: one string
+    # loads much faster than a list of strings.
+    return names.split("/") if names else []
+
+
 def _stat_or_none(path: str):
     try:
         return os.stat(path)
@@ -267,9 +276,9 @@ def _fs_now(path: str) -> int:
 
 
 def _load(cache_dir: str) -> dict[str, dict]:
-    """{shard: {directory: record}}; a record is (its stat or None, file names, subdir
-    names, packed file stats, segments). A shard that is torn or from another version
-    is left out."""
+    """{shard: {directory: record}}; a record is (its stat or None, its files' names,
+    its subdirectories' names, the files' packed stats, segments). A shard that is
+    torn or from another version is left out."""
     shards: dict[str, dict] = {}
     try:
         names = os.listdir(cache_dir)
