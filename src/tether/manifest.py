@@ -22,12 +22,22 @@ SKIP_DIRS = frozenset(d.rstrip("/") for d in UNTRACKED_DIRS)
 
 def _entries(store: FileStore) -> tuple[str, int]:
     """The "path": "sha256:..." lines of index.json, joined, and their number."""
-    from .hashcache import SEPARATOR, entries, member
-
     if isinstance(store.tree, DirTree):
+        from .hashcache import entries
+
         return entries(store.tree.root, SKIP_DIRS, frozenset([MANIFEST]))
     files = {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in store.state_files()}
-    return SEPARATOR.join(member(rel, files[rel]) for rel in sorted(files)), len(files)
+    return _join(files), len(files)
+
+
+def _join(files: dict[str, str]) -> str:
+    from .hashcache import SEPARATOR, member
+
+    return SEPARATOR.join(member(rel, files[rel]) for rel in sorted(files))
+
+
+def _parse(entries: str, count: int) -> dict[str, str]:
+    return json.loads(f"{{{entries}}}") if count else {}
 
 
 def _document(entries: str, count: int) -> str:
@@ -39,14 +49,11 @@ def _document(entries: str, count: int) -> str:
 
 def compute(store: FileStore) -> dict[str, str]:
     """{path: "sha256:<hex>"} of every state file."""
-    entries, count = _entries(store)
-    return json.loads(f"{{{entries}}}") if count else {}
+    return _parse(*_entries(store))
 
 
 def render(files: dict[str, str]) -> str:
-    from .hashcache import SEPARATOR, member
-
-    return _document(SEPARATOR.join(member(rel, files[rel]) for rel in sorted(files)), len(files))
+    return _document(_join(files), len(files))
 
 
 def write(store: FileStore) -> int:
@@ -75,7 +82,7 @@ def check(store: FileStore) -> Check:
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         return Check(stale=True, problem=f"{shown}: expected an object with a 'files' mapping")
     old: dict = recorded["files"]
-    new = json.loads(f"{{{entries}}}") if count else {}
+    new = _parse(entries, count)
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     changed = sorted(p for p in set(new) & set(old) if new[p] != old[p])

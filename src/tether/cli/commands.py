@@ -450,8 +450,9 @@ def register(sub, common, only: str | None = None) -> None:
     if want("index"):
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
         p.add_argument("--check", action="store_true")
-        p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks and remove temporary files "
-                       "that killed writers left (older than 10 minutes), then write")
+        p.add_argument("--repair", action="store_true",
+                       help="rebuild open-task markers from the tasks and remove temporary files that "
+                            "killed writers left (older than 10 minutes), then write")
 
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
