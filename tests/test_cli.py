@@ -400,6 +400,38 @@ def test_index_repair_restores_a_deleted_open_marker(ws, cli, repo):
     assert "T1" in cli("task", "list").out and "(T1)" in cli("boot").out
 
 
+def test_index_repair_removes_temporary_files_that_killed_writers_left(ws, cli, repo, tether_proc):
+    import time
+
+    from tether import fsio
+
+    store = repo / ".tether"
+    cli("task", "start", "Docs", "--id", "T1")
+    hour_ago = time.time() - 3600
+    stale = [store / "tasks" / "T1" / ".task.md.1a2b3c4d.tmp",          # a replace that never got renamed
+             store / "decisions" / ".D-261121-abc.md.00ff00ff.tmp",     # a create that never got linked
+             store / "local" / ".active.deadbeef.tmp"]
+    fresh = store / "progress" / ".LATEST.json.0badc0de.tmp"           # a writer at work right now
+    eleven_minutes = store / "memory" / ".events.jsonl.12345678.tmp"
+    not_ours = [store / "notes.tmp", store / "tasks" / "T1" / ".task.md.tmp"]
+    for path in [*stale, fresh, eleven_minutes, *not_ours]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half a record")
+    for path in [*stale, *not_ours]:
+        os.utime(path, (hour_ago, hour_ago))
+    os.utime(eleven_minutes, (time.time() - 660,) * 2)
+    assert all(p.name.endswith(fsio.TMP_SUFFIX) for p in stale)
+    run = tether_proc("index", "--repair", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["tmp_removed"] == 4
+    assert not any(p.exists() for p in [*stale, eleven_minutes])
+    assert fresh.exists() and all(p.exists() for p in not_ours)
+    text = cli("index", "--repair")
+    assert text.code == 0 and "removed 0 leftover temporary file(s)" in text.out
+    os.utime(fresh, (hour_ago, hour_ago))
+    assert "removed 1 leftover temporary file(s)" in cli("index", "--repair").out and not fresh.exists()
+
+
 def test_log_shows_progress(ws, cli, monkeypatch):
     assert cli("log").out.strip() == "No progress logged yet."
     monkeypatch.setenv("TETHER_NOW", "2026-02-03T04:05:06Z")

@@ -518,6 +518,67 @@ def test_note_entries_are_stored_in_context_jsonl(ws, cli, repo):
     assert len(rows) == 1 and rows[0]["kind"] == "gotcha" and rows[0]["text"] == "mind the gap"
 
 
+def test_a_generated_note_id_that_is_taken_is_drawn_again(ws, cli, repo, monkeypatch):
+    from tether import ids
+
+    monkeypatch.setenv("TETHER_NOW", "2026-01-01T10:00:00Z")
+    suffixes = iter(["aaaa", "aaaa", "aaaa", "bbbb"])      # the second entry draws the first one's id twice
+    monkeypatch.setattr(ids, "random_suffix", lambda length=6: next(suffixes))
+    first = cli("note", "gotcha", "first", "--json").json()["note"]["id"]
+    second = cli("note", "gotcha", "second", "--json").json()["note"]["id"]
+    assert first.endswith("aaaa") and second.endswith("bbbb") and first[:-4] == second[:-4]
+    rows = [json.loads(line) for line in (repo / ".tether" / "context.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["text"]) for r in rows] == [(first, "first"), (second, "second")]
+    assert cli("note", "resolve", first).code == 0             # resolves exactly one entry
+    assert [n["text"] for n in cli("note", "list", "--json").json()["notes"]] == ["second"]
+
+
+NOTE_WRITER = r"""
+import itertools, os, sys, time
+from tether import Workspace, ids
+
+root, index, count, go = sys.argv[1:]
+draws = itertools.count()  # every writer draws the same "random" suffixes, in the same order
+ids.random_suffix = lambda length=6: "%04d" % next(draws)
+ws = Workspace.open(root)
+open(f"{go}.ready.{index}", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.002)
+for j in range(int(count)):
+    print(ws.note("note", f"writer {index} entry {j}").id, flush=True)
+"""
+
+
+def test_concurrent_writers_never_share_a_note_id(ws, repo, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv("TETHER_NOW", "2026-01-01T10:00:00Z")   # one time of day: ids differ only by suffix
+    writers, count, go = 4, 15, tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", NOTE_WRITER, str(repo), str(i), str(count), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(writers)]
+    try:
+        while not all((tmp_path / f"go.ready.{i}").exists() for i in range(writers)):
+            assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs]
+            time.sleep(0.01)
+        go.touch()
+        acked = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            acked += out.split()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    rows = [json.loads(line) for line in (repo / ".tether" / "context.jsonl").read_text().splitlines()]
+    assert len(rows) == writers * count
+    assert len({r["id"] for r in rows}) == writers * count == len(set(acked))
+    assert sorted(r["id"] for r in rows) == sorted(acked)
+
+
 def test_note_needs_text(ws, cli):
     assert cli("note", "gotcha", "   ").code == 1
     assert cli("note", "gotcha").code == 2

@@ -3,8 +3,41 @@
 from __future__ import annotations
 
 import os
+import re
 
 from .recordtype import Record
+
+# A writer's temporary file lives for milliseconds; one this old was left by a killed writer.
+STALE_TMP_SECONDS = 600
+# What fsio (and the manifest cache) name them: ".<name>.<8 hex digits>.tmp" beside the file.
+TMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+
+
+def remove_stale_tmp_files(ws, older_than: float = STALE_TMP_SECONDS) -> list[str]:
+    """Delete temporary files that writers killed mid-write left behind; returns their paths.
+
+    Readers and git ignore them, but nothing else would ever remove them. Only
+    files named as tether names them and not modified for ``older_than`` seconds
+    are removed, so a write in progress keeps its file. Paths are relative to
+    the store directory, sorted.
+    """
+    import time
+
+    cutoff = time.time() - older_than
+    removed = []
+    for directory, _dirs, names in os.walk(ws.store_dir):
+        for name in names:
+            if not TMP_NAME.fullmatch(name):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                if os.lstat(path).st_mtime >= cutoff:
+                    continue
+                os.unlink(path)
+            except FileNotFoundError:  # its writer finished after all, or another repair got it
+                continue
+            removed.append(os.path.relpath(path, ws.store_dir).replace(os.sep, "/"))
+    return sorted(removed)
 
 
 def repair_open_markers(ws) -> list[str]:
@@ -35,7 +68,7 @@ def repair_open_markers(ws) -> list[str]:
 
 
 class Repair(Record):
-    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list}
+    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0}
 
 
 def repair(ws) -> Repair:
@@ -49,11 +82,12 @@ def repair(ws) -> Repair:
     from . import manifest
     from .mergedriver import mark_resolved
 
+    leftovers = remove_stale_tmp_files(ws)
     done, resolved = repair_generated(ws)
     done += repair_open_markers(ws)
     files = manifest.write(ws.store)
     marked = mark_resolved(ws.root_dir, resolved + [f"{ws.store.label}/{manifest.MANIFEST}"])
-    return Repair(repaired=done, files=len(files), marked_resolved=marked)
+    return Repair(repaired=done, files=files, marked_resolved=marked, tmp_removed=len(leftovers))
 
 
 def _latest_from_events(store) -> bytes | None:

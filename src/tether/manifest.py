@@ -3,6 +3,7 @@
 ``tether index`` writes it; ``tether index --check`` compares it with the
 files and fails when it is stale, so CI or a pre-commit hook can guard it.
 The manifest is deterministic: the same files give byte-identical output.
+On the working tree only changed files are read again (see hashcache).
 """
 
 from __future__ import annotations
@@ -11,24 +12,55 @@ import hashlib
 import json
 from .parsing import ParseError, load_json
 from .recordtype import REQUIRED, Record
-from .store.files import MANIFEST, FileStore
+from .store import DirTree
+from .store.files import MANIFEST, UNTRACKED_DIRS, FileStore
 
 SCHEMA = 1
+# Not listed (as in FileStore.state_files): the per-machine directories and the manifest itself.
+SKIP_DIRS = frozenset(d.rstrip("/") for d in UNTRACKED_DIRS)
+
+
+def _entries(store: FileStore) -> tuple[str, int]:
+    """The "path": "sha256:..." lines of index.json, joined, and their number."""
+    if isinstance(store.tree, DirTree):
+        from .hashcache import entries
+
+        return entries(store.tree.root, SKIP_DIRS, frozenset([MANIFEST]))
+    files = {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in store.state_files()}
+    return _join(files), len(files)
+
+
+def _join(files: dict[str, str]) -> str:
+    from .hashcache import SEPARATOR, member
+
+    return SEPARATOR.join(member(rel, files[rel]) for rel in sorted(files))
+
+
+def _parse(entries: str, count: int) -> dict[str, str]:
+    return json.loads(f"{{{entries}}}") if count else {}
+
+
+def _document(entries: str, count: int) -> str:
+    # json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False), written out: with an
+    # indent, json encodes in pure Python (~0.3 s for 100,000 files).
+    files = f"{{\n{entries}\n }}" if count else "{}"
+    return f'{{\n "count": {count},\n "files": {files},\n "generator": "tether",\n "schema": {SCHEMA}\n}}\n'
 
 
 def compute(store: FileStore) -> dict[str, str]:
-    return {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in store.state_files()}
+    """{path: "sha256:<hex>"} of every state file."""
+    return _parse(*_entries(store))
 
 
 def render(files: dict[str, str]) -> str:
-    body = {"schema": SCHEMA, "generator": "tether", "count": len(files), "files": dict(sorted(files.items()))}
-    return json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return _document(_join(files), len(files))
 
 
-def write(store: FileStore) -> dict[str, str]:
-    files = compute(store)
-    store.write_file(MANIFEST, render(files))
-    return files
+def write(store: FileStore) -> int:
+    """Write index.json; returns the number of files it lists."""
+    entries, count = _entries(store)
+    store.write_file(MANIFEST, _document(entries, count))
+    return count
 
 
 class Check(Record):
@@ -40,6 +72,9 @@ def check(store: FileStore) -> Check:
     data = store.read_file(MANIFEST)
     if data is None:
         return Check(stale=True, problem=f"{shown} is missing")
+    entries, count = _entries(store)
+    if data == _document(entries, count).encode("utf-8"):  # what `tether index` would write
+        return Check(stale=False)
     try:
         recorded = load_json(data, shown)
     except ParseError as exc:
@@ -47,7 +82,7 @@ def check(store: FileStore) -> Check:
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         return Check(stale=True, problem=f"{shown}: expected an object with a 'files' mapping")
     old: dict = recorded["files"]
-    new = compute(store)
+    new = _parse(entries, count)
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     changed = sorted(p for p in set(new) & set(old) if new[p] != old[p])

@@ -289,7 +289,13 @@ class Workspace:
         now = clock.now()
         entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()),
                      at=clock.stamp(now), by=by or self.actor)
-        self.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
+        with self.store.lock("context"):
+            # A generated id met a local twin: draw again (resolutions refer to entries by id).
+            # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
+            taken = self.store.read_file("context.jsonl") or b""
+            while entry.id.encode("utf-8") in taken:
+                entry.id = ids.new_id("N", now)
+            self.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
         return entry
 
     def resolve_note(self, note_id: str) -> Note:

@@ -288,7 +288,8 @@ def cmd_index(args) -> Result:
         lines = [f"  {r}" for r in outcome.repaired if r not in markers]
         if outcome.marked_resolved:
             lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
-        head = f"Repaired {len(markers)} open marker(s); wrote .tether/index.json ({outcome.files} files)."
+        head = (f"Repaired {len(markers)} open marker(s); removed {outcome.tmp_removed} leftover temporary file(s);"
+                f" wrote .tether/index.json ({outcome.files} files).")
         return Result(outcome.to_dict(), "\n".join([head, *lines]))
     if args.check:
         check = manifest.check(ws.store)
@@ -302,8 +303,8 @@ def cmd_index(args) -> Result:
         text += ("\nHint: run `tether index --repair` to resolve the merge's generated files." if merge_left
                  else "\nHint: run `tether index` (or `tether close`) to regenerate it.")
         return Result(check.to_dict(), text, EXIT_DEGRADED)
-    files = manifest.write(ws.store)
-    return Result({"files": len(files)}, f"Wrote .tether/index.json ({len(files)} files).")
+    count = manifest.write(ws.store)
+    return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
 
 
 def cmd_merge_driver(args) -> Result:
@@ -464,7 +465,9 @@ def register(sub, common, only: str | None = None) -> None:
     if want("index"):
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
         p.add_argument("--check", action="store_true")
-        p.add_argument("--repair", action="store_true", help="rebuild open-task markers from the tasks, then write")
+        p.add_argument("--repair", action="store_true",
+                       help="rebuild open-task markers from the tasks and remove temporary files that "
+                            "killed writers left (older than 10 minutes), then write")
 
     if want("merge-driver"):
         p = add(sub, "merge-driver", cmd_merge_driver,
