@@ -17,9 +17,17 @@ _DURABLE = os.environ.get("TETHER_FSYNC", "1") != "0"
 
 
 def _parent(path) -> str:
-    parent = os.path.dirname(os.fspath(path)) or "."
-    os.makedirs(parent, exist_ok=True)
-    return parent
+    return os.path.dirname(os.fspath(path)) or "."
+
+
+def _open(path: str, flags: int) -> int:
+    """os.open, creating the missing parent directories (asked only when the open fails:
+    a mkdir or stat before every write would cost more than the write)."""
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(_parent(path), exist_ok=True)
+        return os.open(path, flags, 0o644)
 
 
 def _fsync_dir(path) -> None:
@@ -35,15 +43,15 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _write_tmp(path, data: bytes) -> str:
+def _write_tmp(path, data: bytes, durable: bool = True) -> str:
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        if _DURABLE:
+        if durable and _DURABLE:
             os.fsync(fd)
     finally:
         os.close(fd)
@@ -71,32 +79,34 @@ def write_atomic(path, data: bytes | str) -> None:
     _fsync_dir(parent)
 
 
-def create_exclusive(path, data: bytes | str) -> bool:
+def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
     """Publish ``path`` with ``data`` only if it does not exist yet.
 
-    The content is complete and durable before the name appears (hard link of
-    a fsynced temporary file), so a crash never leaves a half-written record
-    under its final name. Returns False when the name is already taken.
+    The content is complete before the name appears (hard link of a temporary
+    file), so a killed process never leaves a half-written record under its
+    final name; with ``durable``, file and name are on disk before it returns
+    (without: they are in the OS's cache, and a power loss may lose them; the
+    caller keeps a durable copy elsewhere). Returns False when the name is taken.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     parent = _parent(path)
-    tmp = _write_tmp(path, data)
+    tmp = _write_tmp(path, data, durable)
     try:
         os.link(tmp, path)
     except FileExistsError:
         return False
     finally:
         _unlink(tmp)
-    _fsync_dir(parent)
+    if durable:
+        _fsync_dir(parent)
     return True
 
 
 def append_text(path, text: str, durable: bool = True) -> None:
     """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
     data = text.encode("utf-8")
-    _parent(path)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = _open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         # A line torn by a crash (power loss, full disk) has no newline: start a fresh
         # line, or this record would be glued to it and be lost as well.
@@ -133,13 +143,13 @@ class FileLock:
     """
 
     def __init__(self, path, timeout: float = 30.0) -> None:
-        _parent(path)
         self._path, self._timeout, self._fd, self._other = os.fspath(path), timeout, None, None
         try:
             import fcntl  # noqa: F401
         except ImportError:  # no flock (Windows): the portable package
             from filelock import FileLock as _Lock
 
+            os.makedirs(_parent(self._path), exist_ok=True)
             self._other = _Lock(self._path, timeout=timeout)
 
     def __enter__(self) -> "FileLock":
@@ -149,7 +159,7 @@ class FileLock:
         import fcntl
         import time
 
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open(self._path, os.O_RDWR | os.O_CREAT)
         deadline, delay = time.monotonic() + self._timeout, 0.001
         while True:
             try:

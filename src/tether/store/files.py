@@ -20,6 +20,7 @@ from ..errors import Conflict, NotFound
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
 from ..eventlog import EVENT_LOG
 from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
+from . import journal
 from .base import ReadOnly, Store
 
 CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
@@ -135,22 +136,58 @@ class FileStore(Store):
                 # folder is as it left it (nothing arrived by git): no need to list it again.
                 previous, number = cached[2], cached[2].number + 1
             else:
+                self._restore_if_needed(task_id, token)
                 names = self.checkpoint_names(task_id)
-                previous = self.latest_checkpoint(task_id, names)
+                previous = Store.latest_checkpoint(self, task_id, names)  # the lock is held: no check again
                 number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
                 # checkpoint N to one task; the lock keeps numbers unique here.
                 name = f"CKP-{number:04d}-{ids.random_suffix()}"
                 checkpoint = build(previous, number, name)
-                if self.tree.create(f"{folder}/{name}.md", render(checkpoint)):
+                # Published complete but not flushed: the journal line below is the durable copy.
+                if self.tree.create(f"{folder}/{name}.md", render(checkpoint), durable=False):
                     break
+            self.tree.append(f"tasks/{task_id}/{journal.JOURNAL}", journal.line(checkpoint))  # fsync: acknowledged
             if token is not None:
-                lock.set_token(name)
+                token = f"{journal.boot_id()}/{name}"
+                lock.set_token(token)
                 newest = checkpoint.copy()
                 newest.tips = [name]
-                self._newest[task_id] = (name, stat_key(folder), newest)
+                self._newest[task_id] = (token, stat_key(folder), newest)
             return checkpoint
+
+    def latest_checkpoint(self, task_id: str, names: list[str] | None = None) -> Checkpoint | None:
+        if self._journal_checked(task_id):
+            names = None  # files were written again: list them anew
+        return super().latest_checkpoint(task_id, names)
+
+    def _journal_checked(self, task_id: str) -> bool:
+        """Restore what a machine crash lost, if that may have happened; True if anything was."""
+        read_token = getattr(self.tree, "lock_token", None)
+        if self.readonly or read_token is None:
+            return False
+        if journal.boot_id() and not journal.needs_check(read_token(f"task-{task_id}")):
+            return False  # checked since this machine started: one small read
+        try:
+            with self.tree.lock(f"task-{task_id}") as lock:
+                return bool(self._restore_if_needed(task_id, lock.token(), lock))
+        except OSError:  # a read-only checkout: read what is there
+            return False
+
+    def _restore_if_needed(self, task_id: str, token: str | None, lock=None) -> list[str]:
+        if self.readonly or not hasattr(self.tree, "stat_key"):
+            return []
+        if not journal.boot_id():  # no boot id: compare the journal's lines with the files
+            lines = self.tree.tail(f"tasks/{task_id}/{journal.JOURNAL}", WHOLE).count(b"\n")
+            if not journal.needs_check(token, lines, len(self.checkpoint_names(task_id))):
+                return []
+        elif not journal.needs_check(token):
+            return []
+        restored = journal.restore(self, task_id)
+        if lock is not None and journal.boot_id():
+            lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
+        return restored
 
     def save_result(self, task_id: str, name: str, data: bytes) -> str:
         self._writable()

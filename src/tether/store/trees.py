@@ -55,6 +55,14 @@ class DirTree:
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._p(rel))
 
+    def lock_token(self, name: str) -> str | None:
+        """What the last holder of lock ``name`` left in it (see fsio.FileLock.token), unlocked."""
+        try:
+            with open(os.path.join(self.root, "locks", f"{name}.lock"), "rb") as fh:
+                return fh.read(256).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return None
+
     def stat_key(self, rel: str) -> tuple | None:
         """(mtime_ns, size, inode) of a path, None if absent: whether it changed since it was read."""
         from ..bootcache import stat_key
@@ -64,8 +72,8 @@ class DirTree:
     def write(self, rel: str, data: bytes | str) -> None:
         fsio.write_atomic(self._p(rel), data)
 
-    def create(self, rel: str, data: bytes | str) -> bool:
-        return fsio.create_exclusive(self._p(rel), data)
+    def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
+        return fsio.create_exclusive(self._p(rel), data, durable)
 
     def append(self, rel: str, text: str, durable: bool = True) -> None:
         fsio.append_text(self._p(rel), text, durable)
@@ -123,7 +131,7 @@ class MemoryTree:
         with self._mutex:
             self.files[rel] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
-    def create(self, rel: str, data: bytes | str) -> bool:
+    def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
         with self._mutex:
             if rel in self.files:
                 return False

@@ -1,0 +1,93 @@
+"""A task's checkpoint journal: one fsync makes a checkpoint durable.
+
+A checkpoint is a Markdown file for people (``checkpoints/CKP-0004-x.md``) and,
+since a new file needs two fsyncs to survive a power loss (the file, then its
+directory), also one line appended to ``tasks/<id>/checkpoints.jsonl``: its front
+matter as JSON. The file is published first (complete, by hard link, but left in
+the OS's cache), then the line is appended and fsynced; that fsync is the moment
+the checkpoint is acknowledged. A killed process loses nothing either way: the
+OS still writes out what it cached. Only a crash of the machine itself can lose
+a published file that was not yet written out, or leave it empty; its journal
+line has it, and ``restore`` writes it again.
+
+When to look: on Linux, the kernel's boot id changes at every boot, and the
+page cache survives anything but one, so the journal is checked once per boot
+per task (the boot id is kept in the task's lock file). Elsewhere, at every read
+of a task's checkpoints, by comparing the journal's line count with the files.
+The journal is tracked in git and merged like the other logs (``merge=union``).
+"""
+
+from __future__ import annotations
+
+import os
+
+JOURNAL = "checkpoints.jsonl"
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"
+_boot: str | None = None
+
+
+def boot_id() -> str:
+    """This boot's id, or "" where the OS has none to read."""
+    global _boot
+    if _boot is None:
+        try:
+            with open(_BOOT_ID, encoding="ascii") as fh:
+                _boot = fh.read().strip()
+        except OSError:
+            _boot = ""
+    return _boot
+
+
+def line(checkpoint) -> str:
+    from ..parsing import canonical_json
+
+    return canonical_json(checkpoint.to_dict()) + "\n"
+
+
+def needs_check(token: str | None, journal_lines: int | None = None, files: int | None = None) -> bool:
+    """Whether the files may have lost what the journal holds.
+
+    ``token``: the task's lock-file token, "<boot id>/<name>" as the last writer left it.
+    """
+    boot = boot_id()
+    if boot:
+        return not (token or "").startswith(boot + "/")
+    return journal_lines is None or files is None or journal_lines > files
+
+
+def restore(store, task_id: str) -> list[str]:
+    """Write again the checkpoint files a machine crash lost or emptied; returns their names.
+
+    A file that is there and starts like a record is kept as is, even if it
+    differs from its journal line: a person may have edited it.
+    """
+    from ..parsing import iter_jsonl
+    from ..records import Checkpoint
+    from .files import WHOLE
+
+    folder = f"tasks/{task_id}/checkpoints"
+    data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
+    if not data:
+        return []
+    task, restored = None, []
+    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), store.problems):
+        name = str(row.get("name") or "")
+        if not name.startswith("CKP-") or "/" in name or _intact(store, f"{folder}/{name}.md"):
+            continue
+        try:
+            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
+        except TypeError:  # a line without a required field: nothing to restore from
+            continue
+        task = task or store.load_task(task_id)
+        store.tree.write(f"{folder}/{name}.md", checkpoint.to_text(task))  # durable this time
+        restored.append(name)
+    return restored
+
+
+def _intact(store, rel: str) -> bool:
+    path = os.path.join(store.tree.root, rel)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"---\n"  # what a machine crash leaves is absent, empty or zeros
+    except FileNotFoundError:
+        return False
