@@ -135,15 +135,33 @@ def sqlite_rate(base: Path, n: int, task_id: str = "T-bench") -> float:
     return rate
 
 
-def api_bench(n: int, rounds: int) -> None:
+def create_cost_us(directory: Path, n: int = 200) -> float:
+    """Microseconds to create an empty file here: what a new checkpoint file costs before any write.
+
+    It depends on where the directory sits on the filesystem, not on tether (ext4 places a new
+    directory's inodes by its parent: beside the generated workspaces it is several times
+    slower than in a fresh temporary directory); SqliteSaver creates no file per put.
+    """
+    probe = directory / "create-probe"
+    probe.mkdir()
+    start = time.perf_counter()
+    for i in range(n):
+        os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    cost = (time.perf_counter() - start) / n * 1e6
+    shutil.rmtree(probe)
+    return cost
+
+
+def api_bench(n: int, rounds: int, where: Path | None) -> None:
     try:
         import langgraph.checkpoint.sqlite  # noqa: F401
     except ImportError:
         print("\n(b) skipped: langgraph-checkpoint-sqlite is not installed (pip install -e '.[bench]')")
         return
     tether_rates, sqlite_rates = [], []
-    with tempfile.TemporaryDirectory(dir=make_workspace.CACHE) as tmp:
+    with tempfile.TemporaryDirectory(dir=where) as tmp:
         settings = sqlite_settings(Path(tmp))
+        create = create_cost_us(Path(tmp))
         for r in range(rounds):  # alternate the two so they share the machine's noise
             for name, fn, rates in (("tether", tether_rate, tether_rates), ("sqlite", sqlite_rate, sqlite_rates)):
                 base = Path(tmp) / f"{name}-{r}"
@@ -151,12 +169,13 @@ def api_bench(n: int, rounds: int) -> None:
                 rates.append(fn(base, n))
     t, s = sorted(tether_rates)[rounds // 2], sorted(sqlite_rates)[rounds // 2]
     print(f"\n(b) Durable checkpoints per second through the Python API ({n} checkpoints per round, "
-          f"{rounds} rounds alternated, median round; filesystem of {make_workspace.CACHE})")
+          f"{rounds} rounds alternated, median round; in a new directory under {where or tempfile.gettempdir()})")
     print(f"  tether Workspace.checkpoint (fsync on)   {t:8.0f} /s   rounds: {', '.join(f'{x:.0f}' for x in tether_rates)}")
     print(f"  SqliteSaver.put                          {s:8.0f} /s   rounds: {', '.join(f'{x:.0f}' for x in sqlite_rates)}")
     print(f"  SqliteSaver durability: its defaults after setup(): {settings}")
-    print("  tether per checkpoint: task read, lock, previous checkpoint read and merged, Markdown file "
-          "(fsync file + dir), event line (fsync)")
+    print("  tether per checkpoint: the Markdown file published (temporary file, hard link; not flushed), its line "
+          "appended to the task's checkpoints.jsonl and fsynced, the memory-log line appended")
+    print(f"  creating an empty file in that directory: {create:.0f} us (one per tether checkpoint; none per put)")
     print(verdict("tether / SqliteSaver", t / s, 1.0, lower_is_better=False))
 
 
@@ -166,12 +185,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed process runs per command (default 30)")
     parser.add_argument("--api-n", type=int, default=500, help="checkpoints per API round (default 500)")
     parser.add_argument("--rounds", type=int, default=3, help="API rounds per side (default 3)")
+    parser.add_argument("--api-dir", type=Path, default=None,
+                        help="where the API comparison makes its directory (default: the system temp directory)")
     args = parser.parse_args()
     if os.environ.get("TETHER_FSYNC") == "0":
         raise SystemExit("TETHER_FSYNC=0 is set: unset it, these are durable checkpoints")
     header("bench_checkpoint")
     process_bench("small" if args.small else "big", args.runs)
-    api_bench(args.api_n, args.rounds)
+    api_bench(args.api_n, args.rounds, args.api_dir)
 
 
 if __name__ == "__main__":
