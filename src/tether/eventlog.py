@@ -12,10 +12,12 @@ import os
 EVENT_LOG = "memory/events.jsonl"
 
 
-def record(name: str, session: str, data: dict) -> dict:
-    from . import clock
+def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
+    if at is None:
+        from . import clock
 
-    return {"at": clock.stamp(), "event": name, "session": session, **data}
+        at = clock.stamp()
+    return {"at": at, "event": name, "session": session, **data}
 
 
 def append(store_dir: str, event: dict) -> None:

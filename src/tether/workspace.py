@@ -210,7 +210,7 @@ class Workspace:
         ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
         # Its memory-log line is not forced to disk separately: the checkpoint file, already
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
-        self._event("checkpoint", False, task=task.id, checkpoint=ckp.name, done=ckp.done)
+        self._event("checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
         self._saved = (task, ckp)
         return ckp
 
@@ -314,12 +314,12 @@ class Workspace:
 
     # -- events -------------------------------------------------------------------
     def event(self, name: str, **data) -> dict:
-        return self._event(name, True, **data)
+        return self._event(name, True, None, **data)
 
-    def _event(self, name: str, durable: bool, **data) -> dict:
+    def _event(self, name: str, durable: bool, at: str | None, **data) -> dict:
         from .eventlog import record as event_record
 
-        record = event_record(name, self.session_id, data)
+        record = event_record(name, self.session_id, data, at)
         self.store.append_event(record, durable)
         return record
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 
+from ..parsing import canonical_json
+
 JOURNAL = "checkpoints.jsonl"
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
 _boot: str | None = None
@@ -39,8 +41,6 @@ def boot_id() -> str:
 
 
 def line(checkpoint) -> str:
-    from ..parsing import canonical_json
-
     return canonical_json(checkpoint.to_dict()) + "\n"
 
 

@@ -24,7 +24,7 @@ class DirTree:
         self.stats: dict[str, tuple | None] | None = None
 
     def _p(self, rel: str) -> str:
-        return os.path.join(self.root, rel) if rel else self.root
+        return f"{self.root}/{rel}" if rel else self.root  # rel is always '/'-separated
 
     def read(self, rel: str) -> bytes | None:
         try:
@@ -65,9 +65,11 @@ class DirTree:
 
     def stat_key(self, rel: str) -> tuple | None:
         """(mtime_ns, size, inode) of a path, None if absent: whether it changed since it was read."""
-        from ..bootcache import stat_key
-
-        return stat_key(self._p(rel))
+        try:
+            st = os.stat(self._p(rel))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def write(self, rel: str, data: bytes | str) -> None:
         fsio.write_atomic(self._p(rel), data)
