@@ -118,10 +118,13 @@ _FIELD = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
+_STRING = json.encoder.encode_basestring  # what _FIELD does for a str, without the call around it
+
+
 def dump_front_matter(meta: dict, body: str) -> str:
     lines = ["---"]
     for key, value in meta.items():
-        lines.append(f"{key}: {_FIELD(value)}")
+        lines.append(f"{key}: {_STRING(value) if type(value) is str else _FIELD(value)}")
     lines.append("---")
     return "\n".join(lines) + "\n" + body
 
