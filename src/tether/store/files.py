@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 from .. import ids
 from ..errors import Conflict, NotFound
-from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
 from ..eventlog import EVENT_LOG
+from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
 from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from . import journal
 from .base import ReadOnly, Store
