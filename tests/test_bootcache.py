@@ -176,3 +176,13 @@ def test_the_warm_session_start_hook_loads_no_store_and_records_the_same_event(s
     events = [json.loads(line) for line in (state / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
     cold_event, warm_event = [e for e in events if e["event"] == "session_start"]
     assert {k: v for k, v in warm_event.items() if k != "at"} == {k: v for k, v in cold_event.items() if k != "at"}
+
+
+def test_a_workspace_without_an_event_log_yet_boots_warm(repo, cli, monkeypatch):
+    assert cli("init").code == 0  # init writes no event
+    assert not (repo / ".tether" / "memory" / "events.jsonl").exists()
+    age(repo)
+    want = cli("boot")
+    assert (repo / CACHE).is_file()
+    no_cold_boot(monkeypatch)
+    assert cli("boot").out == want.out

@@ -68,30 +68,31 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
         if stat_key(os.path.join(store_dir, rel)) != key:
             return None
     checked = _check_log(os.path.join(store_dir, EVENT_LOG), saved["log"])
-    if checked is None:
+    if checked is False:
         return None
-    if checked[1] - saved["log"][1] > LOG_RECHECK:  # move the mark, so the next boot reads less
+    if checked is not None and checked[1] - saved["log"][1] > LOG_RECHECK:  # move the mark: less to read next time
         saved["log"] = checked
         _write(path, saved)
     return saved["content"]
 
 
-def _check_log(path: str, mark: tuple[int, int, int] | None) -> tuple | None:
-    """The log's new stat if the lines appended since ``mark`` are whole JSON objects, else None."""
+def _check_log(path: str, mark: tuple[int, int, int] | None) -> tuple | None | bool:
+    """The log's new stat (None: there is still no log) if the lines appended since ``mark``
+    are whole JSON objects; False when a cold boot must look at it."""
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
-        return mark if mark is None else None
+        return None if mark is None else False
     with fh:
         st = os.fstat(fh.fileno())
         if mark is None or st.st_ino != mark[2] or st.st_size < mark[1]:
-            return None  # replaced or cut: a cold boot checks it
+            return False  # created, replaced or cut since: a cold boot checks it
         start = max(mark[1], st.st_size - LOG_WINDOW)
         fh.seek(start)
         data = fh.read(st.st_size - start)
     if data:
         if not data.endswith(b"\n"):
-            return None  # a torn last line
+            return False  # a torn last line
         lines = data.split(b"\n")
         if start > mark[1]:
             lines = lines[1:]  # the window began inside a line
@@ -101,9 +102,9 @@ def _check_log(path: str, mark: tuple[int, int, int] | None) -> tuple | None:
             if line.strip():
                 try:
                     if not isinstance(json.loads(line), dict):
-                        return None
+                        return False
                 except ValueError:
-                    return None
+                    return False
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
