@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+
+from pathlib import Path
 
 import pytest
 
 from tether import session as session_module
 
 CACHE = ".tether/local/boot.cache"
+LOG = ".tether/memory/events.jsonl"
 
 
 @pytest.fixture
@@ -186,3 +190,126 @@ def test_a_workspace_without_an_event_log_yet_boots_warm(repo, cli, monkeypatch)
     assert (repo / CACHE).is_file()
     no_cold_boot(monkeypatch)
     assert cli("boot").out == want.out
+
+
+def test_after_a_restart_the_brief_shows_what_the_journal_restored(state, cli, monkeypatch):
+    from tether import fsio
+
+    age(state)
+    assert cli("boot").code == 0 and (state / CACHE).is_file()
+    folder = state / ".tether" / "tasks" / "T1" / "checkpoints"
+    before = os.stat(folder)
+    assert cli("checkpoint", "--task", "T1", "--done", "6-9", "--state", "Docs 6-9 summarised").code == 0
+    # A machine crash lost the new file and its folder entry; its journal line was flushed.
+    for path in folder.glob("CKP-0002-*.md"):
+        path.unlink()
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    monkeypatch.setattr(fsio, "_boot", "after-the-restart")
+    warm = cli("boot")
+    assert "Docs 6-9 summarised" in warm.out
+    assert warm.out == cold(cli, state).out
+
+
+def event(n: int, pad: int = 0) -> bytes:
+    return json.dumps({"at": f"2026-11-21T10:{n // 60:02d}:{n % 60:02d}Z", "event": "x", "session": "S",
+                       "pad": "p" * pad}, separators=(",", ":")).encode() + b"\n"
+
+
+def test_memory_log_edited_in_place_is_checked_like_a_cold_boot(state, cli):
+    """An editor that saves in place keeps the log's inode and size: its last lines are checked anyway."""
+    age(state)
+    assert cli("boot").code == 0 and (state / CACHE).is_file()
+    log = state / LOG
+    data = log.read_bytes()
+    lines = data.split(b"\n")
+    # Break the last event line by hand (same length: the file keeps its size and inode).
+    last = lines[-2]
+    lines[-2] = b"#" + last[1:]
+    with open(log, "r+b") as fh:  # in place, as an editor that does not rename
+        fh.write(b"\n".join(lines))
+    warm = cli("boot", "--json")
+    want = cold(cli, state, "--json")
+    assert want.code == 3  # the cold boot names the broken line
+    assert (warm.code, warm.out) == (want.code, want.out)
+
+
+def test_a_long_new_line_widens_the_cold_check_to_an_old_bad_line(state, cli):
+    """Boot checks the log's last 20 lines however long they are, warm as cold."""
+    log = state / LOG
+    with open(log, "ab") as fh:
+        fh.write(b"{not json, a line torn long ago}\n")
+        for n in range(25):
+            fh.write(event(n, 1900))  # ~2 KB each: the last 40 KB hold 20 of them
+    age(state)
+    first = cold(cli, state, "--json")
+    assert first.code == 0, first.out  # the bad line is outside the window a cold boot reads
+    assert cli("boot").code == 0 and (state / CACHE).is_file()
+    with open(log, "ab") as fh:
+        fh.write(event(30, 30000))  # one valid, long event (e.g. a long transcript path)
+    warm = cli("boot", "--json")
+    want = cold(cli, state, "--json")
+    assert want.code == 3  # fewer than 20 lines in 40 KB: the cold boot widens to the bad line
+    assert (warm.code, warm.out) == (want.code, want.out)
+
+
+def test_a_line_starting_with_a_bom_is_judged_like_a_cold_boot(state, cli):
+    """A line is strict UTF-8 JSON for a warm boot too (json.loads alone would accept a BOM)."""
+    age(state)
+    assert cli("boot").code == 0 and (state / CACHE).is_file()
+    with open(state / LOG, "ab") as fh:
+        fh.write(b"\xef\xbb\xbf" + event(1))  # a line from a file saved by a Windows editor, appended
+    warm = cli("boot", "--json")
+    want = cold(cli, state, "--json")
+    assert want.code == 3
+    assert (warm.code, warm.out) == (want.code, want.out)
+
+
+def test_a_long_lived_workspace_does_not_cache_its_stale_config(state, cli):
+    """A process that keeps one Workspace keys the cache on the config file it read, not on the current one."""
+    from tether import Workspace
+
+    age(state)
+    ws = Workspace.open(state)
+    (state / CACHE).unlink(missing_ok=True)
+    ws.boot()  # a long-running agent harness boots at each session start
+    config = state / ".tether" / "tether.toml"
+    config.write_text(config.read_text().replace("reading_order = [", 'reading_order = ["docs/ROADMAP.md", ', 1))
+    age(state)  # the edit was made a minute ago
+    ws.boot()  # next session of the same process
+    warm = cli("boot")
+    want = cold(cli, state)
+    assert "docs/ROADMAP.md" in want.out
+    assert warm.out == want.out
+
+
+def test_budget_with_unicode_superscript_digits_is_a_usage_error(state, cli):
+    """'²'.isdigit() is True but int('²') raises: still a usage error, not an internal one."""
+    got = cli("boot", "--budget", "²⁰⁰")
+    assert got.code == 2, (got.code, got.out, got.err)  # argparse: invalid int value
+
+
+def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tmp_path):
+    """A new tether (here: one heading reworded) does not print the brief an older one cached."""
+    import tether
+
+    age(state)
+    assert cli("boot").code == 0 and (state / CACHE).is_file()
+    # tether 'v2': the same code with one heading reworded and the version bumped.
+    new = tmp_path / "v2"
+    shutil.copytree(Path(tether.__file__).parent, new / "tether")
+    session = new / "tether" / "session.py"
+    session.write_text(session.read_text().replace('"## Last session"', '"## Previous session"'))
+    init = new / "tether" / "__init__.py"
+    init.write_text(init.read_text() + "\n__version__ = '99.0'\n")
+    env = {**os.environ, "PYTHONPATH": str(new)}
+
+    def run():
+        proc = subprocess.run([sys.executable, "-m", "tether", "boot"], cwd=state, env=env, capture_output=True,
+                              text=True, timeout=60)
+        return proc.returncode, proc.stdout
+
+    warm = run()
+    (state / CACHE).unlink()
+    want = run()
+    assert "## Previous session" in want[1]
+    assert warm == want

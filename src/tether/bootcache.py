@@ -8,7 +8,8 @@ inode) of every file and directory it read, the commit HEAD named, and what
 it gathered, in ``.tether/local/boot.cache`` (per machine, git-ignored). The
 next boot stats those few paths, a cost that does not grow with history, and
 reuses the content when every one matches: the way git's index trusts a
-file's stat instead of reading it.
+file's stat instead of reading it. A restart of the machine also makes it
+stale (a checkpoint file it lost is restored from the task's journal).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
@@ -16,9 +17,9 @@ changing. A snapshot that read a file modified less than ``RACY_NS`` before
 the read began is therefore not saved; the next boot reads the files again.
 
 The event log is not a dependency (every session start appends to it), but
-boot names a torn or bad line near its end. The cache keeps how far the log
-was checked; a warm boot checks only the lines appended since, and reads the
-files again if one is bad, so the problem is reported as a cold boot would.
+boot names a torn or bad line among its last lines. A warm boot checks the
+same lines the same way, and reads the files again if one is bad, so the
+problem is reported as a cold boot would.
 
 marshal, not json: it is built into the interpreter (no import) and loads
 several times faster; its format is tied to the Python version, which is
@@ -31,13 +32,13 @@ import marshal
 import os
 import sys
 
-from .eventlog import EVENT_LOG
+from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
+from .fsio import boot_id
 
 CACHE = "local/boot.cache"
 FORMAT = 1
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
-LOG_WINDOW = 40_960  # as much of the log's end as a cold boot checks (store.recent_events(20))
-LOG_RECHECK = 16_384  # appended bytes checked at every warm boot before the mark is moved
+WHOLE = 1 << 62  # read_tail of this many bytes is the whole file
 
 
 def stat_key(path: str) -> tuple[int, int, int] | None:
@@ -48,8 +49,17 @@ def stat_key(path: str) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+# The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
+# working copy's edit) must not print the brief an older one gathered.
+_SHAPERS = ("session.py", "tasks.py", "records.py", "brief.py")
+
+
 def _tag() -> str:
-    return f"{FORMAT}:{sys.implementation.cache_tag}"
+    from . import __version__
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = [stat_key(os.path.join(here, name)) for name in _SHAPERS]
+    return f"{FORMAT}:{sys.implementation.cache_tag}:{__version__}:{code}"
 
 
 def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
@@ -62,62 +72,40 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
         return None  # absent, or damaged by a crash: boot reads the files
     if not isinstance(saved, dict) or saved.get("tag") != _tag():
         return None
-    if saved.get("head") != head or saved.get("branch") != branch:
-        return None
+    if saved.get("head") != head or saved.get("branch") != branch or saved.get("boot") != boot_id():
+        return None  # a restart may have lost files a checkpoint's journal will restore
     for rel, key in saved["deps"].items():
         if stat_key(os.path.join(store_dir, rel)) != key:
             return None
-    checked = _check_log(os.path.join(store_dir, EVENT_LOG), saved["log"])
-    if checked is False:
+    if not _log_end_is_whole(os.path.join(store_dir, EVENT_LOG)):
         return None
-    if checked is not None and checked[1] - saved["log"][1] > LOG_RECHECK:  # move the mark: less to read next time
-        saved["log"] = checked
-        _write(path, saved)
     return saved["content"]
 
 
-def _check_log(path: str, mark: tuple[int, int, int] | None) -> tuple | None | bool:
-    """The log's new stat (None: there is still no log) if the lines appended since ``mark``
-    are whole JSON objects; False when a cold boot must look at it."""
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        return None if mark is None else False
-    with fh:
-        st = os.fstat(fh.fileno())
-        if mark is None or st.st_ino != mark[2] or st.st_size < mark[1]:
-            return False  # created, replaced or cut since: a cold boot checks it
-        start = max(mark[1], st.st_size - LOG_WINDOW)
-        fh.seek(start)
-        data = fh.read(st.st_size - start)
-    if data:
-        if not data.endswith(b"\n"):
-            return False  # a torn last line
-        lines = data.split(b"\n")
-        if start > mark[1]:
-            lines = lines[1:]  # the window began inside a line
-        import json
+def _log_end_is_whole(path: str) -> bool:
+    """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
+    from .fsio import read_tail
+    from .parsing import iter_jsonl
 
-        for line in lines:
-            if line.strip():
-                try:
-                    if not isinstance(json.loads(line), dict):
-                        return False
-                except ValueError:
-                    return False
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    def tail(size: int) -> bytes:
+        try:
+            return read_tail(path, size)
+        except FileNotFoundError:
+            return b""
+
+    problems: list = []
+    for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems):
+        pass
+    return not problems
 
 
 def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: str | None,
-         branch: str | None, content: dict, log: tuple | None) -> bool:
-    """Save unless a dependency was modified too close to the read (see the module doc).
-
-    ``log``: the event log's stat taken before boot checked its end.
-    """
+         branch: str | None, content: dict) -> bool:
+    """Save unless a dependency was modified too close to the read (see the module doc)."""
     if any(key is not None and key[0] >= started_ns - RACY_NS for key in deps.values()):
         return False
     return _write(os.path.join(store_dir, CACHE),
-                  {"tag": _tag(), "head": head, "branch": branch, "deps": deps, "log": log, "content": content})
+                  {"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps, "content": content})
 
 
 def _write(path: str, saved: dict) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 EVENT_LOG = "memory/events.jsonl"
+CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 
 def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
@@ -26,3 +27,23 @@ def append(store_dir: str, event: dict) -> None:
     from .parsing import canonical_json
 
     append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n")
+
+
+def last_lines(tail, limit: int, whole: int) -> bytes:
+    """The end of the log holding at least ``limit`` whole lines; ``tail(n)``: its last n bytes.
+
+    Events larger than the guess leave fewer than ``limit`` whole lines in the window:
+    widen it; if that changes nothing (a short log, or one huge line) or after a few
+    tries, read the whole log (``tail(whole)``). Boot checks these lines, warm or cold.
+    """
+    budget = 2048 * limit
+    data = tail(budget)
+    for tries in range(1, 6):
+        if data.count(b"\n") >= limit:
+            break
+        budget *= 2
+        wider = tail(budget)
+        if wider == data or tries == 5:
+            return tail(whole)
+        data = wider
+    return data

@@ -16,6 +16,29 @@ TMP_SUFFIX = ".tmp"
 _DURABLE = os.environ.get("TETHER_FSYNC", "1") != "0"
 
 
+_boot: str | None = None
+
+
+def boot_id() -> str:
+    """An id of this run of the operating system: it changes when the machine restarts,
+    the one event that can lose what a process wrote but did not flush.
+
+    Linux gives one; elsewhere it is the boot time derived from the clocks, in
+    10-minute steps (a clock adjustment or a sleep may change it: that only costs
+    an extra check, never a missed one).
+    """
+    global _boot
+    if _boot is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+                _boot = fh.read().strip()
+        except OSError:
+            import time
+
+            _boot = f"started-{int((time.time() - time.monotonic()) // 600)}"
+    return _boot
+
+
 def _parent(path) -> str:
     return os.path.dirname(os.fspath(path)) or "."
 
@@ -117,6 +140,8 @@ def append_text(path, text: str, durable: bool = True) -> None:
             raise OSError(f"short write to {path} (disk full?)")
         if durable and _DURABLE:
             os.fsync(fd)
+            if not size:  # a new log: its name must survive a crash too
+                _fsync_dir(_parent(path))
     finally:
         os.close(fd)
 

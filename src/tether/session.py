@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import clock
 from .brief import Brief, Section, from_content, to_content
 from .config import CONFIG_FILE, Config, parse
-from .eventlog import EVENT_LOG
+from .eventlog import CHECKED_LINES
 from .errors import GitProblem, InvalidInput, NotFound
 from .parsing import Problem
 from .recordtype import REQUIRED, Record
@@ -105,7 +105,7 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
             store.problems.append(exc.problem)
     notes = [n for n in store.notes() if not n.resolved]
     _check_context_document(store, config)
-    store.recent_events(20)  # not shown, but a torn or bad line near the end is a problem to name
+    store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems))
@@ -154,10 +154,8 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
         tree = ws.store.tree
         tree.reads, tree.stats = {}, stats
         try:
-            if stats is not None:
-                from .bootcache import stat_key
-
-                stats[CONFIG_FILE] = stat_key(f"{ws.store_dir}/{CONFIG_FILE}")  # read via its own cache
+            if stats is not None:  # the config was read via its own cache, maybe long before this boot
+                stats[CONFIG_FILE] = ws.config_stat
             active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
@@ -280,7 +278,6 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         import time
 
         started, stats = time.time_ns(), {}
-        log = bootcache.stat_key(f"{ws.store_dir}/{EVENT_LOG}")  # before its tail is checked
         snap = snapshot(ws, None, stats)
     else:
         snap = snapshot(ws, sha)
@@ -289,7 +286,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.
-        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, log)
+        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content)
     return from_content(content, budget, max_chars)
 
 

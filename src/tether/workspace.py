@@ -45,6 +45,7 @@ class Workspace:
         self.store_dir = os.path.join(self.root_dir, STORE_DIR)
         self.store = FileStore(DirTree(self.store_dir), label=STORE_DIR)
         self._config: Config | None = None
+        self.config_stat: tuple | None = None  # (mtime_ns, size, inode) of tether.toml when it was read
         self._session_id = os.environ.get("TETHER_SESSION_ID") or None
         self.actor = os.environ.get("TETHER_ACTOR") or None
 
@@ -134,6 +135,7 @@ class Workspace:
         except FileNotFoundError:
             return parse(None, shown)  # raises ConfigMissing
         key = [st.st_mtime_ns, st.st_size, st.st_ino]
+        self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
         try:
             cached = json.loads(self.store.tree.read("local/config.json") or b"null")
             if isinstance(cached, dict) and cached.get("key") == key:

@@ -144,7 +144,7 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
             continue
         if arg == "--budget" or arg.startswith("--budget="):
             value = arg[9:] if "=" in arg else next(options, "")
-            if not value.isdigit() or int(value) < 100:
+            if not (value.isascii() and value.isdigit()) or int(value) < 100:
                 return None  # the full path says what is wrong with it
             budget = int(value)
             continue

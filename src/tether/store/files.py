@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from .. import ids
 from ..errors import Conflict, NotFound
-from ..eventlog import EVENT_LOG
+from ..eventlog import EVENT_LOG, last_lines
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
 from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from . import journal
@@ -131,9 +131,11 @@ class FileStore(Store):
         with self.tree.lock(f"task-{task_id}") as lock:
             token = lock.token() if hasattr(lock, "token") else None
             cached = self._newest.get(task_id)
-            if token and cached and cached[0] == token and cached[1] == stat_key(folder):
-                # Nobody wrote since this process did (the token it left is still there) and the
-                # folder is as it left it (nothing arrived by git): no need to list it again.
+            if token and cached and cached[0] == token and cached[1] == (stat_key(folder),
+                                                                       stat_key(f"{folder}/{cached[2].name}.md")):
+                # Nobody wrote since this process did (the token it left is still there), the
+                # folder is as it left it (nothing arrived by git) and so is the newest file
+                # (not edited by hand): no need to list and read them again.
                 previous, number = cached[2], cached[2].number + 1
             else:
                 self._restore_if_needed(task_id, token)
@@ -154,7 +156,7 @@ class FileStore(Store):
                 lock.set_token(token)
                 newest = checkpoint.copy()
                 newest.tips = [name]
-                self._newest[task_id] = (token, stat_key(folder), newest)
+                self._newest[task_id] = (token, (stat_key(folder), stat_key(f"{folder}/{name}.md")), newest)
             return checkpoint
 
     def latest_checkpoint(self, task_id: str, names: list[str] | None = None) -> Checkpoint | None:
@@ -167,7 +169,7 @@ class FileStore(Store):
         read_token = getattr(self.tree, "lock_token", None)
         if self.readonly or read_token is None:
             return False
-        if journal.boot_id() and not journal.needs_check(read_token(f"task-{task_id}")):
+        if not journal.needs_check(read_token(f"task-{task_id}")):
             return False  # checked since this machine started: one small read
         try:
             with self.tree.lock(f"task-{task_id}") as lock:
@@ -176,16 +178,10 @@ class FileStore(Store):
             return False
 
     def _restore_if_needed(self, task_id: str, token: str | None, lock=None) -> list[str]:
-        if self.readonly or not hasattr(self.tree, "stat_key"):
-            return []
-        if not journal.boot_id():  # no boot id: compare the journal's lines with the files
-            lines = self.tree.tail(f"tasks/{task_id}/{journal.JOURNAL}", WHOLE).count(b"\n")
-            if not journal.needs_check(token, lines, len(self.checkpoint_names(task_id))):
-                return []
-        elif not journal.needs_check(token):
+        if self.readonly or not hasattr(self.tree, "stat_key") or not journal.needs_check(token):
             return []
         restored = journal.restore(self, task_id)
-        if lock is not None and journal.boot_id():
+        if lock is not None:
             lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
         return restored
 
@@ -246,21 +242,8 @@ class FileStore(Store):
     def recent_events(self, limit: int) -> list[dict]:
         if limit <= 0:
             return []
-        rel = "memory/events.jsonl"
-        budget = 2048 * limit
-        data = self.tree.tail(rel, budget)
-        # Events larger than the guess leave fewer than ``limit`` whole lines in the window:
-        # widen it; if that changes nothing (a short log, or one huge line) or after a few
-        # tries, read the whole log.
-        for tries in range(1, 6):
-            if data.count(b"\n") >= limit:
-                break
-            budget *= 2
-            wider = self.tree.tail(rel, budget)
-            if wider == data or tries == 5:
-                data = self.tree.tail(rel, WHOLE)
-                break
-            data = wider
+        rel = EVENT_LOG
+        data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
         found: list[Problem] = []
         rows = list(iter_jsonl(data, self.shown(rel), found))
         if found:  # rare: number bad lines from the top of the log, not of the window read

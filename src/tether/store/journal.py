@@ -10,10 +10,9 @@ OS still writes out what it cached. Only a crash of the machine itself can lose
 a published file that was not yet written out, or leave it empty; its journal
 line has it, and ``restore`` writes it again.
 
-When to look: on Linux, the kernel's boot id changes at every boot, and the
-page cache survives anything but one, so the journal is checked once per boot
-per task (the boot id is kept in the task's lock file). Elsewhere, at every read
-of a task's checkpoints, by comparing the journal's line count with the files.
+When to look: the OS's cache survives anything but a restart of the machine,
+so the journal is checked once per boot per task: the boot id (fsio.boot_id)
+is kept in the task's lock file with the name its last writer wrote.
 The journal is tracked in git and merged like the other logs (``merge=union``).
 """
 
@@ -21,38 +20,22 @@ from __future__ import annotations
 
 import os
 
+from ..fsio import boot_id
 from ..parsing import canonical_json
 
 JOURNAL = "checkpoints.jsonl"
-_BOOT_ID = "/proc/sys/kernel/random/boot_id"
-_boot: str | None = None
-
-
-def boot_id() -> str:
-    """This boot's id, or "" where the OS has none to read."""
-    global _boot
-    if _boot is None:
-        try:
-            with open(_BOOT_ID, encoding="ascii") as fh:
-                _boot = fh.read().strip()
-        except OSError:
-            _boot = ""
-    return _boot
 
 
 def line(checkpoint) -> str:
     return canonical_json(checkpoint.to_dict()) + "\n"
 
 
-def needs_check(token: str | None, journal_lines: int | None = None, files: int | None = None) -> bool:
-    """Whether the files may have lost what the journal holds.
+def needs_check(token: str | None) -> bool:
+    """Whether the machine restarted since this task's files were last known whole.
 
-    ``token``: the task's lock-file token, "<boot id>/<name>" as the last writer left it.
+    ``token``: the task's lock-file token, "<boot id>/<name>" as its last writer or check left it.
     """
-    boot = boot_id()
-    if boot:
-        return not (token or "").startswith(boot + "/")
-    return journal_lines is None or files is None or journal_lines > files
+    return not (token or "").startswith(boot_id() + "/")
 
 
 def restore(store, task_id: str) -> list[str]:
