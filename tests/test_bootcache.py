@@ -195,6 +195,7 @@ def test_a_workspace_without_an_event_log_yet_boots_warm(repo, cli, monkeypatch)
 def test_after_a_restart_the_brief_shows_what_the_journal_restored(state, cli, monkeypatch):
     from tether import fsio
 
+    assert cli("task", "switch", "T1").code == 0  # the checkpoint below changes nothing else boot reads
     age(state)
     assert cli("boot").code == 0 and (state / CACHE).is_file()
     folder = state / ".tether" / "tasks" / "T1" / "checkpoints"
