@@ -153,3 +153,14 @@ def test_a_running_writer_sees_a_hand_edit_of_the_newest_checkpoint(ws):
         fh.write(text.replace('done: "1-5"', 'done: "1-3"'))  # docs 4-5 were not done after all
         fh.truncate()
     assert ws.checkpoint(task.id, done=["6"], state="doc 6").done == "1-3,6"
+
+
+def test_a_file_cut_short_by_a_crash_is_restored(ws):
+    task = ws.start_task("Summarise", items=ITEMS)
+    ckp = ws.checkpoint(task.id, done=["1-7"], state="docs 1-7", key_data={"output": "out/summaries.md"})
+    path = ws.dir / "tasks" / task.id / "checkpoints" / f"{ckp.name}.md"
+    whole = path.read_bytes()
+    path.write_bytes(whole[:40])  # the front matter cut in the middle
+    reboot(ws, task.id)
+    assert Workspace.open(ws.root).resume(task.id).checkpoint.done == "1-7"
+    assert path.read_bytes() == whole

@@ -41,7 +41,7 @@ def needs_check(token: str | None) -> bool:
 def restore(store, task_id: str) -> list[str]:
     """Write again the checkpoint files a machine crash lost or emptied; returns their names.
 
-    A file that is there and starts like a record is kept as is, even if it
+    A file that is there and reads as a checkpoint is kept as is, even if it
     differs from its journal line: a person may have edited it.
     """
     from ..parsing import iter_jsonl
@@ -68,9 +68,20 @@ def restore(store, task_id: str) -> list[str]:
 
 
 def _intact(store, rel: str) -> bool:
-    path = os.path.join(store.tree.root, rel)
+    """Absent, empty, zero-filled or cut short is what a machine crash leaves; a file that reads
+    as a checkpoint is kept, whatever a person changed in it."""
+    from ..parsing import ParseError
+    from ..records import Checkpoint
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"---\n"  # what a machine crash leaves is absent, empty or zeros
+        with open(os.path.join(store.tree.root, rel), "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         return False
+    if not data.startswith(b"---\n") or b"\0" in data:
+        return False
+    try:
+        Checkpoint.from_bytes(data, rel)
+    except ParseError:
+        return False
+    return True
