@@ -33,20 +33,11 @@ import os
 import sys
 
 from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from .fsio import boot_id
+from .fsio import WHOLE, boot_id, read_tail, stat_key
 
 CACHE = "local/boot.cache"
 FORMAT = 1
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
-WHOLE = 1 << 62  # read_tail of this many bytes is the whole file
-
-
-def stat_key(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
@@ -84,7 +75,6 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
 
 def _log_end_is_whole(path: str) -> bool:
     """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
-    from .fsio import read_tail
     from .parsing import iter_jsonl
 
     def tail(size: int) -> bytes:
@@ -104,13 +94,10 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     """Save unless a dependency was modified too close to the read (see the module doc)."""
     if any(key is not None and key[0] >= started_ns - RACY_NS for key in deps.values()):
         return False
-    return _write(os.path.join(store_dir, CACHE),
-                  {"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps, "content": content})
-
-
-def _write(path: str, saved: dict) -> bool:
+    path = os.path.join(store_dir, CACHE)
     try:
-        blob = marshal.dumps(saved)
+        blob = marshal.dumps({"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps,
+                              "content": content})
     except ValueError:  # a value marshal cannot hold: not worth failing a boot over
         return False
     tmp = f"{path}.{os.getpid()}.tmp"

@@ -16,7 +16,18 @@ TMP_SUFFIX = ".tmp"
 _DURABLE = os.environ.get("TETHER_FSYNC", "1") != "0"
 
 
+# read_tail() of this many bytes is the whole file.
+WHOLE = 1 << 62
 _boot: str | None = None
+
+
+def stat_key(path: str) -> tuple[int, int, int] | None:
+    """(mtime_ns, size, inode), None if absent: whether a file changed since it was read."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def boot_id() -> str:

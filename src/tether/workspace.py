@@ -46,6 +46,7 @@ class Workspace:
         self.store = FileStore(DirTree(self.store_dir), label=STORE_DIR)
         self._config: Config | None = None
         self.config_stat: tuple | None = None  # (mtime_ns, size, inode) of tether.toml when it was read
+        self._saved: tuple | None = None  # (task, checkpoint) this workspace saved last
         self._session_id = os.environ.get("TETHER_SESSION_ID") or None
         self.actor = os.environ.get("TETHER_ACTOR") or None
 
@@ -220,7 +221,7 @@ class Workspace:
         """Where to continue; ``after``: the checkpoint this workspace just saved (nothing is read again)."""
         from .tasks import resume_of, resume_point
 
-        saved = getattr(self, "_saved", None)
+        saved = self._saved
         if after is not None and saved and saved[1] is after:
             if task_id:
                 self.set_active(after.task)

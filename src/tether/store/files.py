@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from .. import ids
 from ..errors import Conflict, NotFound
 from ..eventlog import EVENT_LOG, last_lines
+from ..fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
 from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 from . import journal
@@ -30,9 +31,6 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Paths that are derived or per-machine: never part of the tracked state.
 UNTRACKED_DIRS = ("locks/", "local/", "cache/")
 MANIFEST = "index.json"
-# tail() of this many bytes is the whole file; unlike read(), tail() is never recorded
-# as something boot's brief was built from (the event log changes at every session start).
-WHOLE = 1 << 62
 
 
 

@@ -46,7 +46,7 @@ def restore(store, task_id: str) -> list[str]:
     """
     from ..parsing import iter_jsonl
     from ..records import Checkpoint
-    from .files import WHOLE
+    from ..fsio import WHOLE
 
     folder = f"tasks/{task_id}/checkpoints"
     data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)

@@ -43,9 +43,7 @@ class DirTree:
 
     def list(self, rel: str = "") -> list[str]:
         if self.stats is not None:
-            from ..bootcache import stat_key
-
-            self.stats[rel or "."] = stat_key(self._p(rel))  # before listing: a later change is seen
+            self.stats[rel or "."] = fsio.stat_key(self._p(rel))  # before listing: a later change is seen
         try:
             return sorted(n for n in os.listdir(self._p(rel))
                           if not n.endswith(fsio.TMP_SUFFIX))
@@ -65,11 +63,7 @@ class DirTree:
 
     def stat_key(self, rel: str) -> tuple | None:
         """(mtime_ns, size, inode) of a path, None if absent: whether it changed since it was read."""
-        try:
-            st = os.stat(self._p(rel))
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return fsio.stat_key(self._p(rel))
 
     def write(self, rel: str, data: bytes | str) -> None:
         fsio.write_atomic(self._p(rel), data)
