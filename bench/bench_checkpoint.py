@@ -81,7 +81,7 @@ def process_bench(kind: str, runs: int) -> None:
 
 # -- (b) Python API vs SqliteSaver ----------------------------------------------------------
 
-def tether_rate(base: Path, n: int) -> float:
+def tether_rate(base: Path, n: int, durable: bool = True) -> float:
     from tether import fsio
     from tether.workspace import Workspace
 
@@ -89,12 +89,16 @@ def tether_rate(base: Path, n: int) -> float:
         raise SystemExit("TETHER_FSYNC=0 is set: unset it, the comparison is of durable checkpoints")
     repo, task_id = fresh_workspace(base)
     ws = Workspace(repo)
-    start = time.perf_counter()
-    for i in range(1, n + 1):
-        s = state_for(i, task_id)
-        ws.checkpoint(task_id, done=[str(i)], state=s["state"], key_data=s["key_data"], files=s["files"],
-                      next_actions=s["next"], note=s["note"])
-    return n / (time.perf_counter() - start)
+    fsio._DURABLE = durable  # off only for the breakdown of where the time goes
+    try:
+        start = time.perf_counter()
+        for i in range(1, n + 1):
+            s = state_for(i, task_id)
+            ws.checkpoint(task_id, done=[str(i)], state=s["state"], key_data=s["key_data"], files=s["files"],
+                          next_actions=s["next"], note=s["note"])
+        return n / (time.perf_counter() - start)
+    finally:
+        fsio._DURABLE = True
 
 
 def sqlite_saver(path: Path):
@@ -114,10 +118,12 @@ def sqlite_settings(base: Path) -> str:
     return f"journal_mode={journal}, synchronous={names.get(sync, sync)} (sqlite {sqlite3.sqlite_version})"
 
 
-def sqlite_rate(base: Path, n: int, task_id: str = "T-bench") -> float:
+def sqlite_rate(base: Path, n: int, durable: bool = True, task_id: str = "T-bench") -> float:
     from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
 
     saver = sqlite_saver(base / "checkpoints.sqlite")
+    if not durable:  # only for the breakdown of where the time goes
+        saver.conn.execute("PRAGMA synchronous=OFF")
     config = {"configurable": {"thread_id": task_id, "checkpoint_ns": ""}}
     previous = empty_checkpoint()
     start = time.perf_counter()
@@ -161,12 +167,20 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
     tether_rates, sqlite_rates = [], []
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         settings = sqlite_settings(Path(tmp))
-        create = create_cost_us(Path(tmp))
         for r in range(rounds):  # alternate the two so they share the machine's noise
             for name, fn, rates in (("tether", tether_rate, tether_rates), ("sqlite", sqlite_rate, sqlite_rates)):
                 base = Path(tmp) / f"{name}-{r}"
                 base.mkdir()
                 rates.append(fn(base, n))
+        # Where the time goes: the same loops with the flush off (not a mode anyone should run).
+        unflushed = {}
+        for name, fn in (("tether", tether_rate), ("sqlite", sqlite_rate)):
+            base = Path(tmp) / f"{name}-unflushed"
+            base.mkdir()
+            unflushed[name] = 1e6 / fn(base, n, durable=False)
+        # After the rounds: the probe deletes its files, and on ext4 without a journal a
+        # recently freed inode makes the next file creations nearby scan past it for a minute.
+        create = create_cost_us(Path(tmp))
     t, s = sorted(tether_rates)[rounds // 2], sorted(sqlite_rates)[rounds // 2]
     print(f"\n(b) Durable checkpoints per second through the Python API ({n} checkpoints per round, "
           f"{rounds} rounds alternated, median round; in a new directory under {where or tempfile.gettempdir()})")
@@ -176,6 +190,9 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
     print("  tether per checkpoint: the Markdown file published (temporary file, hard link; not flushed), its line "
           "appended to the task's checkpoints.jsonl and fsynced, the memory-log line appended")
     print(f"  creating an empty file in that directory: {create:.0f} us (one per tether checkpoint; none per put)")
+    print(f"  per checkpoint, the same loops without flushing: tether {unflushed['tether']:.0f} us, "
+          f"SqliteSaver {unflushed['sqlite']:.0f} us; so the flush and what it slows: tether "
+          f"{1e6 / t - unflushed['tether']:.0f} us, SqliteSaver {1e6 / s - unflushed['sqlite']:.0f} us")
     print(verdict("tether / SqliteSaver", t / s, 1.0, lower_is_better=False))
 
 

@@ -10,6 +10,7 @@ boot's id), then use tether as a new process would.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -164,3 +165,25 @@ def test_a_file_cut_short_by_a_crash_is_restored(ws):
     reboot(ws, task.id)
     assert Workspace.open(ws.root).resume(task.id).checkpoint.done == "1-7"
     assert path.read_bytes() == whole
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an open file through /proc")
+def test_the_journal_line_is_flushed_before_the_checkpoint_returns(ws, monkeypatch):
+    """The acknowledgment is the flush of the task's journal, after its line is written."""
+    from tether import fsio
+
+    task = ws.start_task("Summarise", items=ITEMS)
+    flushed = []
+    real = fsio._datasync
+
+    def spy(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        with open(path, "rb") as fh:
+            flushed.append((os.path.basename(path), fh.read()))
+        real(fd)
+
+    monkeypatch.setattr(fsio, "_datasync", spy)
+    ckp = ws.checkpoint(task.id, done=["1"], state="doc 1")
+    journals = [(name, data) for name, data in flushed if name == "checkpoints.jsonl"]
+    assert len(journals) == 1
+    assert ckp.name.encode() in journals[0][1].splitlines()[-1]

@@ -20,12 +20,19 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+_stamped: tuple = (None, "")
+
+
 def stamp(when: datetime | None = None) -> str:
     """ISO 8601 UTC with a Z, to the second: ``2026-11-21T10:57:04Z``."""
+    global _stamped
     if when is None and not os.environ.get("TETHER_NOW"):
         import time  # built in: a checkpoint's stamp needs no datetime (2 ms to import)
 
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        second = int(time.time())
+        if _stamped[0] != second:  # a loop of checkpoints formats each second once
+            _stamped = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+        return _stamped[1]
     from datetime import timezone
 
     return (when or now()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

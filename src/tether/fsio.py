@@ -137,6 +137,11 @@ def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
     return True
 
 
+# fdatasync where the OS has it: an appended line's data and the file's new size, without
+# the times an fsync would write too.
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
 def append_text(path, text: str, durable: bool = True) -> None:
     """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
     data = text.encode("utf-8")
@@ -150,7 +155,7 @@ def append_text(path, text: str, durable: bool = True) -> None:
         if os.write(fd, data) != len(data):  # one write: O_APPEND keeps concurrent lines whole
             raise OSError(f"short write to {path} (disk full?)")
         if durable and _DURABLE:
-            os.fsync(fd)
+            _datasync(fd)
             if not size:  # a new log: its name must survive a crash too
                 _fsync_dir(_parent(path))
     finally:

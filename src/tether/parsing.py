@@ -114,8 +114,27 @@ def _yaml_meta(block: str, path: str) -> dict:
 
 # Encoders made once: json.dumps builds one per call from its keyword arguments, which
 # is most of its cost for the small values of a record (a checkpoint has 16 fields).
-_FIELD = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+def _encoder(item_separator: str, key_separator: str):
+    """JSON with sorted keys and text as is, through the C encoder made once here:
+    JSONEncoder.encode makes it anew at every call, most of the cost for a small value.
+    No circular-reference check: records hold plain data."""
+    fallback = json.JSONEncoder(ensure_ascii=False, sort_keys=True,
+                                separators=(item_separator, key_separator)).encode
+    make = json.encoder.c_make_encoder
+    if make is None:  # an interpreter without the C accelerator
+        return fallback
+
+    def unsupported(value):
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = make(None, unsupported, json.encoder.encode_basestring, None, key_separator, item_separator,
+                  True, False, True)
+    join = "".join
+    return lambda value: join(chunks(value, 0))
+
+
+_FIELD = _encoder(", ", ": ")
+_CANONICAL = _encoder(",", ":")
 
 
 _STRING = json.encoder.encode_basestring  # what _FIELD does for a str, without the call around it

@@ -16,26 +16,28 @@ class Record:
     FIELDS: dict = {}
 
     def __init__(self, *args, **kwargs) -> None:
-        names = list(self.FIELDS)
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments")
-        values = dict(zip(names, args))
-        for key, value in kwargs.items():
-            if key not in self.FIELDS:
-                raise TypeError(f"{type(self).__name__} has no field {key!r}")
-            if key in values:
-                raise TypeError(f"{type(self).__name__} got {key!r} twice")
-            values[key] = value
-        for name, default in self.FIELDS.items():
-            if name in values:
-                value = values[name]
+        fields = self.FIELDS
+        if args:
+            names = list(fields)
+            if len(args) > len(names):
+                raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments")
+            for key, value in zip(names, args):
+                if key in kwargs:
+                    raise TypeError(f"{type(self).__name__} got {key!r} twice")
+                kwargs[key] = value
+        unknown = kwargs.keys() - fields.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        values = self.__dict__
+        for name, default in fields.items():
+            if name in kwargs:
+                values[name] = kwargs[name]
             elif default is REQUIRED:
                 raise TypeError(f"{type(self).__name__} needs {name!r}")
             elif default is list or default is dict:
-                value = default()
+                values[name] = default()
             else:
-                value = default
-            setattr(self, name, value)
+                values[name] = default
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.FIELDS}

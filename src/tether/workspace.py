@@ -34,8 +34,14 @@ GITATTRIBUTES = (
 )
 
 
+_node: str | None = None
+
+
 def device_name() -> str:
-    return os.environ.get("TETHER_DEVICE") or os.uname().nodename
+    global _node
+    if _node is None:
+        _node = os.uname().nodename
+    return os.environ.get("TETHER_DEVICE") or _node
 
 
 class Workspace:
