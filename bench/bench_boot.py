@@ -139,6 +139,23 @@ def drop_cache_if_cold(cmd: Cmd) -> None:
         (cmd.cwd / ".tether" / "local" / "boot.cache").unlink(missing_ok=True)
 
 
+class CheckpointFirst:
+    """Before each *_after_checkpoint run, a checkpoint of the workspace's active task, as the
+    PreCompact hook makes one just before the SessionStart that follows a compaction."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def __call__(self, cmd: Cmd) -> None:
+        drop_cache_if_cold(cmd)
+        if cmd.name.endswith("_after_checkpoint"):
+            from tether.workspace import Workspace
+
+            ws = Workspace(cmd.cwd)
+            self.done += 1
+            ws.checkpoint(ws.require_active(), done=[str(self.done)], state=f"before compaction {self.done}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="use the small workspace (quick run)")
@@ -153,9 +170,9 @@ def main() -> None:
           f"{shape['events']:,} memory events, {shape['decisions']:,} decisions")
 
     py, tether = tether_python(), str(tether_script())
-    cmds = [Cmd("python_pass", [py, "-c", "pass"]),
-            Cmd("boot_empty", [tether, "boot"], empty), Cmd("boot_big", [tether, "boot"], big),
-            Cmd("hook_empty", [tether, "hook", "claude-code"], empty, hook_input(empty)),
+    python_pass = Cmd("python_pass", [py, "-c", "pass"])
+    hook_empty = Cmd("hook_empty", [tether, "hook", "claude-code"], empty, hook_input(empty))
+    cmds = [python_pass, Cmd("boot_empty", [tether, "boot"], empty), Cmd("boot_big", [tether, "boot"], big), hook_empty,
             Cmd("hook_big", [tether, "hook", "claude-code"], big, hook_input(big)),
             # Cold: the boot cache removed first, as for the first boot after tether's files changed.
             Cmd("boot_empty_cold", [tether, "boot"], empty), Cmd("boot_big_cold", [tether, "boot"], big),
@@ -164,6 +181,10 @@ def main() -> None:
             Cmd("git_status_empty", GIT_STATUS, empty), Cmd("git_status_big", GIT_STATUS, big)]
     try:
         times = interleaved(cmds, args.runs, before_each=drop_cache_if_cold)
+        # Apart: a checkpoint changes what the other boots read, and a cache is not saved for files
+        # changed within two seconds, so these would turn the warm runs after them cold.
+        after = interleaved([python_pass, hook_empty, Cmd("hook_big_after_checkpoint", [tether, "hook", "claude-code"],
+                                                   big, hook_input(big))], args.runs, before_each=CheckpointFirst())
         print(f"\nWhole-process times, {args.runs} runs each, interleaved (hook runs append a session_start event, "
               "as in real use; *_cold runs start without the boot cache)")
         print_times(times)
@@ -177,6 +198,12 @@ def main() -> None:
         print(f"  cold, for reference (the first boot after tether's files changed): boot big "
               f"{med['boot_big_cold'] / med['python_pass']:.2f}x python, {med['boot_big_cold'] / med['boot_empty_cold']:.2f}x"
               f" empty cold; hook big {med['hook_big_cold'] / med['python_pass']:.2f}x python")
+        print(f"\nThe SessionStart hook just after a checkpoint of the active task (as after a compaction: "
+              f"the PreCompact hook checkpoints, untimed), {args.runs} runs interleaved")
+        print_times(after)
+        late = {n: median_ms(v) for n, v in after.items()}
+        print(f"  {late['hook_big_after_checkpoint'] / late['python_pass']:.2f}x python, "
+              f"{late['hook_big_after_checkpoint'] / late['hook_empty']:.2f}x the empty workspace's hook (warm)")
         print(f"  git status of .tether/ alone: {med['git_status_big']:.0f} ms big, {med['git_status_empty']:.0f} ms empty "
               "(boot overlaps it with its own reads)")
         hyperfine_check(cmds, args.runs)

@@ -33,7 +33,7 @@ import os
 import sys
 
 from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from .fsio import WHOLE, boot_id, read_tail, stat_key
+from .fsio import WHOLE, boot_id, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
 FORMAT = 1
@@ -100,19 +100,8 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
                               "content": content})
     except ValueError:  # a value marshal cannot hold: not worth failing a boot over
         return False
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)  # no fsync: a cache lost in a crash is rebuilt by the next boot
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False  # a read-only checkout: boot still works, it reads the files each time
-    return True
+    # A read-only checkout: boot still works, it reads the files each time.
+    return write_cache(path, blob)
 
 
 def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):

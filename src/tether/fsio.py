@@ -162,6 +162,21 @@ def append_text(path, text: str, durable: bool = True) -> None:
         os.close(fd)
 
 
+def write_cache(path: str, data: bytes) -> bool:
+    """Replace a per-machine cache file whole, without fsync (a cache lost in a crash is rebuilt);
+    False if it cannot be written (a read-only checkout: the caller works without it)."""
+    tmp = f"{path}.{os.getpid()}{TMP_SUFFIX}"
+    try:
+        os.makedirs(_parent(path), exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        _unlink(tmp)
+        return False
+    return True
+
+
 def read_tail(path, max_bytes: int) -> bytes:
     """The last ``max_bytes`` of a file, starting at a line boundary."""
     with open(path, "rb") as fh:

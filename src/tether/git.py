@@ -151,15 +151,12 @@ def changed_paths(root: Path, pathspec: str | list[str]) -> list[str]:
     return _parse_status(_run(root, *_STATUS, "--", *_specs(pathspec)).stdout)
 
 
-def blob_oids(root: Path, rev: str, paths: list[str]) -> dict[str, str]:
-    """Blob ids of ``paths`` (repo-relative) in ``rev``'s tree; absent paths are left out.
-
-    Reads only the trees on those paths: no index, no worktree scan, so the
-    cost does not grow with the number of files in the repository.
-    """
-    if not paths:
+def tree_entries(root: Path, rev: str, specs: list[str]) -> dict[str, str]:
+    """Blob ids in ``rev``'s tree: of each path in ``specs``, and of every file directly in
+    each directory given with a trailing "/". Paths are repo-relative and taken literally."""
+    if not specs:
         return {}
-    out = _run(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths).stdout
+    out = _run(root, "ls-tree", "-z", "--full-tree", rev, "--", *specs, env={"GIT_LITERAL_PATHSPECS": "1"}).stdout
     oids = {}
     for entry in out.decode("utf-8", "surrogateescape").split("\0"):
         meta, _, path = entry.partition("\t")

@@ -127,19 +127,20 @@ def _check_context_document(store: FileStore, config: Config) -> None:
             store.problems.append(exc.problem)
 
 
-def _differs_from_head(root: str, head: str | None, read: dict[str, bytes]) -> list[str]:
+def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[str, bytes]) -> list[str]:
     """Which of the files the brief was built from differ from HEAD (changed or new).
 
     Not `git status`: that stats every file of the store, which grows with
     history (0.4 s at 100k checkpoints). Hashing the bytes boot already read
-    and asking git for those few paths' blob ids costs the same at any size.
+    and comparing with those few paths' blob ids at HEAD (headblobs: from git
+    once per commit) costs the same at any size.
     """
-    from . import git
+    from . import git, headblobs
 
     tracked = {f".tether/{rel}": data for rel, data in read.items() if not rel.startswith(("local/", "locks/"))}
     if head is None:
         return sorted(tracked)
-    oids = git.blob_oids(root, head, sorted(tracked))
+    oids = headblobs.blob_oids(root, store_dir, head, sorted(tracked))
     sha256 = len(head) == 64
     return sorted(p for p, data in tracked.items() if oids.get(p) != git.blob_oid(data, sha256))
 
@@ -153,6 +154,12 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
         head = git.head_sha(ws.root_dir)
         tree = ws.store.tree
         tree.reads, tree.stats = {}, stats
+        if isinstance(tree, DirTree):
+            import time
+
+            from .store.listings import Listings
+
+            ws.store.listings = Listings(ws.store_dir, time.time_ns())
         try:
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[CONFIG_FILE] = ws.config_stat
@@ -160,10 +167,13 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
             read = tree.reads
+            if ws.store.listings is not None:
+                ws.store.listings.save()
         finally:
             tree.reads = tree.stats = None
+            ws.store.listings = None
         try:
-            snap.changed = _differs_from_head(ws.root_dir, head, read)
+            snap.changed = _differs_from_head(ws.root_dir, ws.store_dir, head, read)
         except git.GitError as exc:
             snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
         return snap

@@ -45,6 +45,7 @@ class FileStore(Store):
         # by its file's stat, and each task's newest checkpoint with the lock token it left.
         self._tasks: dict[str, tuple] = {}
         self._newest: dict[str, tuple] = {}
+        self.listings = None  # a boot's store.listings.Listings, while it gathers (DirTree only)
 
     def shown(self, rel: str) -> str:
         return f"{self.label}/{rel}"
@@ -109,10 +110,20 @@ class FileStore(Store):
     # -- checkpoints --------------------------------------------------------
     def checkpoint_names(self, task_id: str) -> list[str]:
         # Boot and checkpoint list every checkpoint of a task (thousands for a bulk job).
-        files = self.tree.list(f"tasks/{task_id}/checkpoints")
+        folder = f"tasks/{task_id}/checkpoints"
+        listings, key = self.listings, None
+        if listings is not None:  # a boot: an unchanged folder's names are those of the last boot
+            key = self.tree.folder_key(folder)
+            names = listings.get(folder, key)
+            if names is not None:
+                return names
+        files = self.tree.list(folder)
         keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
         keyed.sort()
-        return [name for _, name in keyed]
+        names = [name for _, name in keyed]
+        if listings is not None:
+            listings.put(folder, key, names)
+        return names
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = f"tasks/{task_id}/checkpoints/{name}.md"

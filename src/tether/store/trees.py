@@ -50,6 +50,15 @@ class DirTree:
         except (FileNotFoundError, NotADirectoryError):
             return []
 
+    def folder_key(self, rel: str) -> tuple | None:
+        """A folder's key for store.listings, recorded like list() records what it lists."""
+        from .listings import folder_key
+
+        key = folder_key(self._p(rel))
+        if self.stats is not None:
+            self.stats[rel or "."] = None if key is None else (key[0], key[2], key[3])
+        return key
+
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._p(rel))
 
