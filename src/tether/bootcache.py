@@ -36,7 +36,7 @@ from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
 from .fsio import WHOLE, boot_id, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
-FORMAT = 1
+FORMAT = 2  # 2: stat keys with the ctime
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
 
 
@@ -92,6 +92,8 @@ def _log_end_is_whole(path: str) -> bool:
 def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: str | None,
          branch: str | None, content: dict) -> bool:
     """Save unless a dependency was modified too close to the read (see the module doc)."""
+    # The modification time decides (a content change in the same tick keeps it); the ctime in the
+    # key only sees what puts an mtime back.
     if any(key is not None and key[0] >= started_ns - RACY_NS for key in deps.values()):
         return False
     path = os.path.join(store_dir, CACHE)

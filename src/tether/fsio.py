@@ -21,13 +21,19 @@ WHOLE = 1 << 62
 _boot: str | None = None
 
 
-def stat_key(path: str) -> tuple[int, int, int] | None:
-    """(mtime_ns, size, inode), None if absent: whether a file changed since it was read."""
+def stat_key(path: str) -> tuple[int, int, int, int] | None:
+    """(mtime_ns, ctime_ns, size, inode), None if absent: whether a file or folder changed since
+    it was read. The ctime, which no one can set back, sees a change whose mtime was put back
+    (a folder's size does not change when a file is added)."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return stat_key_of(st)
+
+
+def stat_key_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 def boot_id() -> str:
@@ -172,7 +178,10 @@ def write_cache(path: str, data: bytes) -> bool:
             fh.write(data)
         os.replace(tmp, path)
     except OSError:
-        _unlink(tmp)
+        try:
+            os.unlink(tmp)
+        except OSError:  # never created (a read-only mount, `local` not a folder): nothing to clean
+            pass
         return False
     return True
 

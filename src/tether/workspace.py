@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-from . import clock, ids
+from . import clock, fsio, ids
 from .config import CONFIG_FILE, Config, default_text, parse
 from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
 from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
@@ -51,7 +51,7 @@ class Workspace:
         self.store_dir = os.path.join(self.root_dir, STORE_DIR)
         self.store = FileStore(DirTree(self.store_dir), label=STORE_DIR)
         self._config: Config | None = None
-        self.config_stat: tuple | None = None  # (mtime_ns, size, inode) of tether.toml when it was read
+        self.config_stat: tuple | None = None  # fsio.stat_key of tether.toml when it was read
         self._saved: tuple | None = None  # (task, checkpoint) this workspace saved last
         self._session_id = os.environ.get("TETHER_SESSION_ID") or None
         self.actor = os.environ.get("TETHER_ACTOR") or None
@@ -141,7 +141,7 @@ class Workspace:
             st = os.stat(os.path.join(self.store_dir, CONFIG_FILE))
         except FileNotFoundError:
             return parse(None, shown)  # raises ConfigMissing
-        key = [st.st_mtime_ns, st.st_size, st.st_ino]
+        key = list(fsio.stat_key_of(st))
         self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
         try:
             cached = json.loads(self.store.tree.read("local/config.json") or b"null")

@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import marshal
 import os
+from binascii import crc32
 
 from ..bootcache import RACY_NS
 from ..fsio import write_cache
 
 CACHE = "local/listings.cache"
-FORMAT = 2
-
-
-def folder_key(path: str) -> tuple | None:
-    """(mtime_ns, ctime_ns, size, inode) of a folder, None if absent; ctime, which no one can
-    set back, sees a change even if the mtime was put back."""
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+FORMAT = 3
 
 
 class Listings:
@@ -48,16 +39,22 @@ class Listings:
 
     # Names are kept as one string, one per line: a marshal of thousands of small strings
     # loads several times slower than the listing it saves.
+    # A checksum per listing: a name damaged in the file would send boot after a checkpoint
+    # that is not there; a damaged listing is listed again instead.
     def get(self, rel: str, key: tuple | None) -> list[str] | None:
         hit = self.saved.get(rel)
-        if key is None or not isinstance(hit, tuple) or len(hit) != 2 or hit[0] != key:
+        if key is None or not isinstance(hit, tuple) or len(hit) != 3 or hit[0] != key:
+            return None
+        _, text, check = hit
+        if not isinstance(text, str) or crc32(text.encode("utf-8", "surrogateescape")) != check:
             return None
         self.used[rel] = hit
-        return hit[1].split("\n") if hit[1] else []
+        return text.split("\n") if text else []
 
     def put(self, rel: str, key: tuple | None, names: list[str]) -> None:
-        if key is not None and max(key[0], key[1]) < self.started_ns - RACY_NS:
-            self.used[rel] = (key, "\n".join(names))
+        if key is not None and key[0] < self.started_ns - RACY_NS:  # as bootcache.save decides
+            text = "\n".join(names)
+            self.used[rel] = (key, text, crc32(text.encode("utf-8", "surrogateescape")))
 
     def save(self) -> None:
         if self.used != self.saved:

@@ -30,8 +30,7 @@ class DirTree:
         try:
             with open(self._p(rel), "rb") as fh:
                 if self.stats is not None:
-                    st = os.fstat(fh.fileno())  # of what is read, before reading it
-                    self.stats[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                    self.stats[rel] = fsio.stat_key_of(os.fstat(fh.fileno()))  # of what is read, before reading it
                 data = fh.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             if self.stats is not None:
@@ -51,12 +50,10 @@ class DirTree:
             return []
 
     def folder_key(self, rel: str) -> tuple | None:
-        """A folder's key for store.listings, recorded like list() records what it lists."""
-        from .listings import folder_key
-
-        key = folder_key(self._p(rel))
+        """A folder's stat_key, recorded like list() records what it lists (store.listings)."""
+        key = fsio.stat_key(self._p(rel))
         if self.stats is not None:
-            self.stats[rel or "."] = None if key is None else (key[0], key[2], key[3])
+            self.stats[rel or "."] = key
         return key
 
     def exists(self, rel: str) -> bool:
@@ -71,7 +68,7 @@ class DirTree:
             return None
 
     def stat_key(self, rel: str) -> tuple | None:
-        """(mtime_ns, size, inode) of a path, None if absent: whether it changed since it was read."""
+        """fsio.stat_key of a path, None if absent: whether it changed since it was read."""
         return fsio.stat_key(self._p(rel))
 
     def write(self, rel: str, data: bytes | str) -> None:
