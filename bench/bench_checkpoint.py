@@ -6,10 +6,12 @@
 (a) `tether checkpoint --done N --state ...` on the big workspace's active open task (1,000
     checkpoints of history) and on a fresh workspace with one task, round-robin with
     `python -c pass` run by the interpreter of the `tether` script. Target: median <= 3x.
-(b) Through the Python API, in this process: Workspace.checkpoint with fsync on, side by side
+(b) Through the Python API, in this process: Workspace.checkpoint, flushed, side by side
     with langgraph-checkpoint-sqlite's SqliteSaver.put of an equivalent state (same task id,
     done ranges, state text, key data, files, next actions, note) into a file-backed SQLite
-    database in the same directory tree. Target: tether >= SqliteSaver.
+    database in the same directory tree. Target: tether >= SqliteSaver. Then one round of each
+    with the flush off (tether's fsio._DURABLE, SQLite's synchronous=OFF), to split each side's
+    time per checkpoint into its own work and the flush with what it slows.
 """
 
 from __future__ import annotations
@@ -184,11 +186,11 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
     t, s = sorted(tether_rates)[rounds // 2], sorted(sqlite_rates)[rounds // 2]
     print(f"\n(b) Durable checkpoints per second through the Python API ({n} checkpoints per round, "
           f"{rounds} rounds alternated, median round; in a new directory under {where or tempfile.gettempdir()})")
-    print(f"  tether Workspace.checkpoint (fsync on)   {t:8.0f} /s   rounds: {', '.join(f'{x:.0f}' for x in tether_rates)}")
+    print(f"  tether Workspace.checkpoint (flush on)   {t:8.0f} /s   rounds: {', '.join(f'{x:.0f}' for x in tether_rates)}")
     print(f"  SqliteSaver.put                          {s:8.0f} /s   rounds: {', '.join(f'{x:.0f}' for x in sqlite_rates)}")
     print(f"  SqliteSaver durability: its defaults after setup(): {settings}")
     print("  tether per checkpoint: the Markdown file published (temporary file, hard link; not flushed), its line "
-          "appended to the task's checkpoints.jsonl and fsynced, the memory-log line appended")
+          "appended to the task's checkpoints.jsonl and flushed (fdatasync), the memory-log line appended")
     print(f"  creating an empty file in that directory: {create:.0f} us (one per tether checkpoint; none per put)")
     print(f"  per checkpoint, the same loops without flushing: tether {unflushed['tether']:.0f} us, "
           f"SqliteSaver {unflushed['sqlite']:.0f} us; so the flush and what it slows: tether "
