@@ -314,3 +314,23 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
     want = run()
     assert "## Previous session" in want[1]
     assert warm == want
+
+
+def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state, cli, monkeypatch):
+    """`tether boot` whose cache is stale reads the files at once: the cache is not asked
+    twice, argparse is not loaded, and the output is what the full command path gives."""
+    from tether import bootcache
+
+    expected = {argv: cli("-C", str(state), "boot", *argv) for argv in [(), ("--json",), ("--budget", "300")]}
+    asked = []
+    real = bootcache.warm_brief
+    monkeypatch.setattr(bootcache, "warm_brief", lambda *a: asked.append(a) or real(*a))
+    for argv, want in expected.items():
+        asked.clear()
+        got = cold(cli, state, *argv)
+        assert (got.code, got.out, got.err) == (want.code, want.out, want.err), argv
+        assert len(asked) == 1, argv
+    (state / CACHE).unlink(missing_ok=True)
+    probe = "import sys; from tether.cli.main import main; code = main(['boot']); print('argparse' in sys.modules, code)"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=state, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "False 0", proc.stderr

@@ -277,14 +277,18 @@ def _plan(snap: Snapshot) -> list[str]:
     return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
 
 
-def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None) -> Brief:
-    """The readiness brief; from the warm-boot cache when nothing it reads has changed."""
+def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None,
+         warm: bool = True) -> Brief:
+    """The readiness brief; from the warm-boot cache when nothing it reads has changed.
+
+    ``warm=False``: read the files; for a caller that has just found the cache stale.
+    """
     if sha is None:
         from . import bootcache
 
-        warm = bootcache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars)
-        if warm is not None:
-            return warm
+        cached = bootcache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
+        if cached is not None:
+            return cached
         import time
 
         started, stats = time.time_ns(), {}

@@ -342,10 +342,11 @@ class Workspace:
         ensure_registered(self.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
         return result
 
-    def boot(self, sha: str | None = None, budget: int | None = None):
+    def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):
+        """The readiness brief (session.boot); ``warm=False`` skips the boot cache and reads the files."""
         from .session import boot
 
-        return boot(self, sha=sha, budget=budget)
+        return boot(self, sha=sha, budget=budget, warm=warm)
 
 
 def _guess_reading_order(root: str) -> list[str]:

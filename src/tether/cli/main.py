@@ -136,7 +136,8 @@ def _emit(command: str, data: dict, text: str, exit_code: int, want_json: bool) 
 
 
 def _warm_boot(rest: list[str], want_json: bool) -> int | None:
-    """``tether boot [--json] [--budget N]`` from the boot cache; None: take the full path."""
+    """``tether boot [--json] [--budget N]`` without argparse: from the boot cache, else by reading
+    the files (the arguments are read already); None: take the full path."""
     budget = None
     options = iter(rest)
     for arg in options:
@@ -156,7 +157,9 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
         return None
     brief = bootcache.warm_brief(root, os.path.join(root, paths.STORE_DIR), budget, None)
     if brief is None:
-        return None
+        from ..workspace import Workspace
+
+        brief = Workspace.open().boot(budget=budget, warm=False)
     return _emit("boot", brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else EXIT_OK, want_json)
 
 

@@ -65,7 +65,8 @@ def handle(stdin, stdout, stderr) -> int:
 def _session_start(ws, event: dict, stdout) -> int:
     from ..session import boot
 
-    brief = boot(ws, max_chars=CONTEXT_LIMIT)
+    # Reached when _warm_session_start found the cache stale: not asked again.
+    brief = boot(ws, max_chars=CONTEXT_LIMIT, warm=False)
     ws.event("session_start", **_start_fields(event, brief))
     _inject(brief, stdout)
     return 0
