@@ -142,3 +142,46 @@ def test_a_directory_with_a_name_that_cannot_be_kept_whole_is_still_answered(ws,
     paths = [".tether/odd/plain.md", ".tether/odd/tab\tname.md", ".tether/odd/new.md"]
     for _ in range(2):
         assert headblobs.blob_oids(root, store, head, paths) == truth(git, head, paths)
+
+
+@pytest.fixture
+def hashed(monkeypatch):
+    """The files boot hashed (their blob id computed from their bytes)."""
+    from tether import bootcache
+
+    monkeypatch.setattr(bootcache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
+    calls = []
+    real = git.blob_oid
+
+    def counted(data, sha256=False):
+        calls.append(data)
+        return real(data, sha256)
+
+    monkeypatch.setattr(git, "blob_oid", counted)
+    return calls
+
+
+def test_a_file_is_hashed_again_only_when_its_stat_changed(ws, git, hashed):
+    import os
+
+    task = committed_task(ws, git)
+    assert ws.boot(warm=False).data["changed"] == []
+    assert hashed  # the first boot hashes what it read
+    hashed.clear()
+    assert ws.boot(warm=False).data["changed"] == []
+    assert hashed == []  # nothing changed: no file hashed
+    ws.checkpoint(task.id, done=["2"], state="doc 2")
+    changed = ws.boot(warm=False).data["changed"]
+    assert len(changed) == 1 and "/checkpoints/CKP-0002-" in changed[0]
+    assert hashed == []  # the new checkpoint is not in HEAD: it differs without being hashed
+
+    # An edit in place that keeps the size and puts the mtime back: the ctime still moves.
+    task_md = ws.dir / "tasks" / task.id / "task.md"
+    before = os.stat(task_md)
+    data = task_md.read_bytes()
+    task_md.write_bytes(data.replace(b"Summarise", b"Summarize"))
+    os.utime(task_md, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert f".tether/tasks/{task.id}/task.md" in ws.boot(warm=False).data["changed"]
+    # Put back as committed: the same bytes as HEAD again.
+    task_md.write_bytes(data)
+    assert f".tether/tasks/{task.id}/task.md" not in ws.boot(warm=False).data["changed"]

@@ -1,14 +1,19 @@
-"""What HEAD holds for the files boot read, without a git process at every boot.
+"""Which of the files boot read differ from HEAD, without a git process or a hash at every boot.
 
 Boot says which of the files its brief was built from differ from HEAD: it
-hashes their bytes and compares with the blob ids git has for those paths at
-HEAD. A commit's trees never change, so ids learnt once for a commit are kept
-per machine (``local/head.cache``, git-ignored) and hold until HEAD moves.
+compares the blob id of each file's bytes with the one git has for that path
+at HEAD. Both are kept per machine (``local/head.cache``, git-ignored):
 
-A checkpoint adds a file that HEAD cannot have. The first time a path new to
-the cache turns up in a directory the cache already knows, the whole directory
-is listed (one level, once per commit); from then on every new file in it,
-such as each next checkpoint, is known to be absent at HEAD without asking git.
+- A commit's trees never change, so ids learnt once for a commit hold until
+  HEAD moves. A checkpoint adds a file that HEAD cannot have: the first time a
+  path new to the cache turns up in a folder the cache already knows, the whole
+  folder is listed (one level, once per commit); from then on every new file
+  in it, such as each next checkpoint, is known to be absent at HEAD without
+  asking git, and so to differ, without hashing it.
+- A file's own id is kept with its stat (mtime, ctime, size, inode), as git's
+  index keeps it: an unchanged file is not hashed again (nor is hashlib, 4 ms
+  of OpenSSL, loaded). A file modified within bootcache.RACY_NS of the boot is
+  hashed again next time.
 """
 
 from __future__ import annotations
@@ -20,10 +25,39 @@ from . import git
 from .fsio import write_cache
 
 CACHE = "local/head.cache"
-FORMAT = 2
+FORMAT = 3
 # A cache past this size (about 100 characters a path) is not written: it only ever holds
-# what boots asked for, a few directories' worth.
+# what boots asked for, a few folders' worth.
 MAX_SIZE = 20_000_000
+
+
+def differing(root: str, store_dir: str, head: str, read: dict[str, bytes], stats: dict | None,
+              started_ns: int, prefix: str = ".tether/") -> list[str]:
+    """Repo paths (``prefix`` + rel) of the files in ``read`` whose bytes differ from HEAD's or
+    that HEAD lacks. ``stats``: rel -> fsio.stat_key taken before each read, or None."""
+    from .bootcache import RACY_NS
+
+    cache = _Cache(os.path.join(store_dir, CACHE), head)
+    paths = {prefix + rel: rel for rel in read}
+    at_head = cache.blob_oids(root, sorted(paths))
+    sha256 = len(head) == 64
+    changed = []
+    for path, rel in paths.items():
+        theirs = at_head.get(path)
+        if theirs is None:
+            changed.append(path)  # not in HEAD: new, whatever it holds
+            continue
+        key = stats.get(rel) if stats is not None else None
+        ours = cache.file_oid(rel, key)
+        if ours is None:
+            ours = git.blob_oid(read[rel], sha256)
+            if key is not None and key[0] < started_ns - RACY_NS:
+                cache.files[rel] = (key, ours)
+                cache.dirty = True
+        if ours != theirs:
+            changed.append(path)
+    cache.save()
+    return sorted(changed)
 
 
 def blob_oids(root: str, store_dir: str, head: str, paths: list[str]) -> dict[str, str]:
@@ -31,46 +65,83 @@ def blob_oids(root: str, store_dir: str, head: str, paths: list[str]) -> dict[st
 
     What git.tree_entries answers for these paths, from the cache when it knows every one.
     """
-    path = os.path.join(store_dir, CACHE)
-    known, listed = _load(path, head)
-    in_known_dirs = {p.rpartition("/")[0] for p in known}
-    exact, whole_dirs = [], set()
-    for p in paths:
-        folder = p.rpartition("/")[0]
-        if p in known or folder in listed:
-            continue
-        if folder in in_known_dirs:
-            whole_dirs.add(folder)  # a file new here since the cache was made: list the directory
-        else:
-            exact.append(p)
-    if exact or whole_dirs:
-        found = git.tree_entries(root, head, exact + [f"{d}/" for d in sorted(whole_dirs)])
-        for p in exact:
-            known[p] = found.get(p)  # None: absent at HEAD, which is worth remembering too
-        entries: dict[str, list[str]] = {folder: [] for folder in whole_dirs}
-        for p, oid in found.items():
-            folder, _, name = p.rpartition("/")
-            if folder in whole_dirs:
-                entries[folder].append(f"{name}\t{oid}")
-        for folder, lines in entries.items():
-            if not any(line.count("\t") != 1 or "\n" in line for line in lines):
-                listed[folder] = _listing(lines)
-        for p in paths:  # in a directory that cannot be kept whole (a name with a tab or newline)
-            folder = p.rpartition("/")[0]
-            if folder in whole_dirs and folder not in listed:
-                known[p] = found.get(p)
-        if len(known) * 100 + sum(map(len, listed.values())) <= MAX_SIZE:
-            write_cache(path, marshal.dumps({"format": FORMAT, "head": head, "paths": known, "dirs": listed}))
-    oids = {}
-    for p in paths:
-        folder, _, name = p.rpartition("/")
-        oid = known[p] if p in known else _find(listed[folder], name) if folder in listed else None
-        if oid is not None:
-            oids[p] = oid
+    cache = _Cache(os.path.join(store_dir, CACHE), head)
+    oids = cache.blob_oids(root, paths)
+    cache.save()
     return oids
 
 
-# A directory's entries as one string, "\nname\toid" per file: thousands of small strings in a
+class _Cache:
+    def __init__(self, path: str, head: str) -> None:
+        self.path, self.head, self.dirty = path, head, False
+        self.known: dict = {}   # path -> blob id at HEAD, None when HEAD lacks it
+        self.listed: dict = {}  # folder -> its entries at HEAD as one string (_listing)
+        self.files: dict = {}   # rel -> (stat key, blob id of the file's bytes)
+        try:
+            with open(path, "rb") as fh:
+                saved = marshal.load(fh)
+            if saved["format"] == FORMAT and saved["head"] == head:
+                known, listed, files = saved["paths"], saved["dirs"], saved["files"]
+                if (isinstance(known, dict) and isinstance(files, dict) and isinstance(listed, dict)
+                        and all(isinstance(v, str) for v in listed.values())):
+                    self.known, self.listed, self.files = known, listed, files
+        except (OSError, EOFError, ValueError, TypeError, KeyError):
+            pass  # absent, another commit's, or damaged: start again
+
+    def file_oid(self, rel: str, key: tuple | None) -> str | None:
+        hit = self.files.get(rel)
+        if key is None or not isinstance(hit, tuple) or len(hit) != 2 or hit[0] != key:
+            return None
+        return hit[1] if isinstance(hit[1], str) else None
+
+    def blob_oids(self, root: str, paths: list[str]) -> dict[str, str]:
+        known, listed = self.known, self.listed
+        in_known_folders = {p.rpartition("/")[0] for p in known}
+        exact, whole = [], set()
+        for p in paths:
+            folder = p.rpartition("/")[0]
+            if p in known or folder in listed:
+                continue
+            if folder in in_known_folders:
+                whole.add(folder)  # a file new here since the cache was made: list the folder
+            else:
+                exact.append(p)
+        if exact or whole:
+            self._learn(root, paths, exact, whole)
+        oids = {}
+        for p in paths:
+            folder, _, name = p.rpartition("/")
+            oid = known[p] if p in known else _find(listed[folder], name) if folder in listed else None
+            if oid is not None:
+                oids[p] = oid
+        return oids
+
+    def _learn(self, root: str, paths: list[str], exact: list[str], whole: set[str]) -> None:
+        found = git.tree_entries(root, self.head, exact + [f"{d}/" for d in sorted(whole)])
+        for p in exact:
+            self.known[p] = found.get(p)  # None: absent at HEAD, which is worth remembering too
+        entries: dict[str, list[str]] = {folder: [] for folder in whole}
+        for p, oid in found.items():
+            folder, _, name = p.rpartition("/")
+            if folder in whole:
+                entries[folder].append(f"{name}\t{oid}")
+        for folder, lines in entries.items():
+            if not any(line.count("\t") != 1 or "\n" in line for line in lines):
+                self.listed[folder] = _listing(lines)
+        for p in paths:  # in a folder that cannot be kept whole (a name with a tab or newline)
+            folder = p.rpartition("/")[0]
+            if folder in whole and folder not in self.listed:
+                self.known[p] = found.get(p)
+        self.dirty = True
+
+    def save(self) -> None:
+        size = (len(self.known) + len(self.files)) * 100 + sum(map(len, self.listed.values()))
+        if self.dirty and size <= MAX_SIZE:
+            write_cache(self.path, marshal.dumps({"format": FORMAT, "head": self.head, "paths": self.known,
+                                                  "dirs": self.listed, "files": self.files}))
+
+
+# A folder's entries as one string, "\nname\toid" per file: thousands of small strings in a
 # marshal load slower than the git process they replace; one string loads at memory speed.
 def _listing(lines: list[str]) -> str:
     return "\n" + "\n".join(lines) + "\n" if lines else "\n"
@@ -82,18 +153,3 @@ def _find(listing: str, name: str) -> str | None:
         return None
     start += len(name) + 2
     return listing[start:listing.index("\n", start)]
-
-
-def _load(path: str, head: str) -> tuple[dict, dict]:
-    """The cached (paths, directory listings) for ``head``; empty ones for another commit or a damaged file."""
-    try:
-        with open(path, "rb") as fh:
-            saved = marshal.load(fh)
-        if saved["format"] == FORMAT and saved["head"] == head:
-            known, listed = saved["paths"], saved["dirs"]
-            if isinstance(known, dict) and isinstance(listed, dict) and all(
-                    isinstance(v, str) for v in listed.values()):
-                return known, listed
-    except (OSError, EOFError, ValueError, TypeError, KeyError):
-        pass
-    return {}, {}

@@ -127,22 +127,21 @@ def _check_context_document(store: FileStore, config: Config) -> None:
             store.problems.append(exc.problem)
 
 
-def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[str, bytes]) -> list[str]:
+def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[str, bytes],
+                       stats: dict | None, started_ns: int) -> list[str]:
     """Which of the files the brief was built from differ from HEAD (changed or new).
 
     Not `git status`: that stats every file of the store, which grows with
-    history (0.4 s at 100k checkpoints). Hashing the bytes boot already read
-    and comparing with those few paths' blob ids at HEAD (headblobs: from git
-    once per commit) costs the same at any size.
+    history (0.4 s at 100k checkpoints). Comparing the ids of the bytes boot
+    already read with those few paths' ids at HEAD (headblobs: from git once per
+    commit, a file's own id kept with its stat) costs the same at any size.
     """
-    from . import git, headblobs
+    from . import headblobs
 
-    tracked = {f".tether/{rel}": data for rel, data in read.items() if not rel.startswith(("local/", "locks/"))}
+    tracked = {rel: data for rel, data in read.items() if not rel.startswith(("local/", "locks/"))}
     if head is None:
-        return sorted(tracked)
-    oids = headblobs.blob_oids(root, store_dir, head, sorted(tracked))
-    sha256 = len(head) == 64
-    return sorted(p for p, data in tracked.items() if oids.get(p) != git.blob_oid(data, sha256))
+        return sorted(f".tether/{rel}" for rel in tracked)
+    return headblobs.differing(root, store_dir, head, tracked, stats, started_ns)
 
 
 def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
@@ -152,14 +151,16 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
     if sha is None:
         config = ws.config
         head = git.head_sha(ws.root_dir)
-        tree = ws.store.tree
-        tree.reads, tree.stats = {}, stats
-        if isinstance(tree, DirTree):
-            import time
+        import time
 
+        started = time.time_ns()
+        tree = ws.store.tree
+        recorded = {} if stats is None else stats  # the stats of what is read: headblobs keys file ids on them
+        tree.reads, tree.stats = {}, recorded
+        if isinstance(tree, DirTree):
             from .store.listings import Listings
 
-            ws.store.listings = Listings(ws.store_dir, time.time_ns())
+            ws.store.listings = Listings(ws.store_dir, started)
         try:
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[CONFIG_FILE] = ws.config_stat
@@ -173,7 +174,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
             tree.reads = tree.stats = None
             ws.store.listings = None
         try:
-            snap.changed = _differs_from_head(ws.root_dir, ws.store_dir, head, read)
+            snap.changed = _differs_from_head(ws.root_dir, ws.store_dir, head, read, recorded, started)
         except git.GitError as exc:
             snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
         return snap
