@@ -7,6 +7,8 @@ Fixtures:
 - ``tether_proc``: run ``python -m tether ARGS`` as a real process (end-to-end checks).
 - ``git``: run git in ``repo`` (or ``cwd=``) and return its stdout.
 - ``fast_writes``: turn fsync off for tests that create hundreds of records.
+- ``spy``: ``spy(owner, name, keep)`` wraps ``owner.name`` and returns the list of what
+  ``keep(*args)`` made of each call (calls for which it returns None are not kept).
 - ``seed_doc``: the seed's Yield.xyz session context (its ``session_context`` mapping; copy before changing).
 """
 
@@ -58,6 +60,24 @@ def run_git(cwd: Path, *args: str) -> str:
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    def attach(owner, name: str, keep=lambda *args: args) -> list:
+        calls = []
+        real = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            kept = keep(*args, **kwargs)
+            if kept is not None:
+                calls.append(kept)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+        return calls
+
+    return attach
 
 
 @pytest.fixture

@@ -316,15 +316,13 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
     assert warm == want
 
 
-def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state, cli, monkeypatch):
+def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state, cli, spy):
     """`tether boot` whose cache is stale reads the files at once: the cache is not asked
     twice, argparse is not loaded, and the output is what the full command path gives."""
     from tether import bootcache
 
     expected = {argv: cli("-C", str(state), "boot", *argv) for argv in [(), ("--json",), ("--budget", "300")]}
-    asked = []
-    real = bootcache.warm_brief
-    monkeypatch.setattr(bootcache, "warm_brief", lambda *a: asked.append(a) or real(*a))
+    asked = spy(bootcache, "warm_brief")
     for argv, want in expected.items():
         asked.clear()
         got = cold(cli, state, *argv)

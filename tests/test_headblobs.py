@@ -32,16 +32,8 @@ def ws(repo) -> Workspace:
 
 
 @pytest.fixture
-def ls_tree_calls(monkeypatch):
-    calls = []
-    real = git.tree_entries
-
-    def counted(root, rev, specs):
-        calls.append(list(specs))
-        return real(root, rev, specs)
-
-    monkeypatch.setattr(git, "tree_entries", counted)
-    return calls
+def ls_tree_calls(spy):
+    return spy(git, "tree_entries", lambda root, rev, specs: list(specs))
 
 
 def committed_task(ws, git_run):
@@ -145,20 +137,12 @@ def test_a_directory_with_a_name_that_cannot_be_kept_whole_is_still_answered(ws,
 
 
 @pytest.fixture
-def hashed(monkeypatch):
+def hashed(spy, monkeypatch):
     """The files boot hashed (their blob id computed from their bytes)."""
     from tether import bootcache
 
     monkeypatch.setattr(bootcache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
-    calls = []
-    real = git.blob_oid
-
-    def counted(data, sha256=False):
-        calls.append(data)
-        return real(data, sha256)
-
-    monkeypatch.setattr(git, "blob_oid", counted)
-    return calls
+    return spy(git, "blob_oid", lambda data, sha256=False: data)
 
 
 def test_a_file_is_hashed_again_only_when_its_stat_changed(ws, git, hashed):

@@ -23,18 +23,9 @@ def ws(repo) -> Workspace:
 
 
 @pytest.fixture
-def listed(monkeypatch):
+def listed(spy):
     """The checkpoint folders boot really listed."""
-    calls = []
-    real = DirTree.list
-
-    def counted(self, rel=""):
-        if rel.endswith("/checkpoints"):
-            calls.append(rel.split("/")[1])
-        return real(self, rel)
-
-    monkeypatch.setattr(DirTree, "list", counted)
-    return calls
+    return spy(DirTree, "list", lambda tree, rel="": rel.split("/")[1] if rel.endswith("/checkpoints") else None)
 
 
 def three_tasks(ws):

@@ -42,7 +42,7 @@ class DirTree:
 
     def list(self, rel: str = "") -> list[str]:
         if self.stats is not None:
-            self.stats[rel or "."] = fsio.stat_key(self._p(rel))  # before listing: a later change is seen
+            self.folder_key(rel)  # recorded before listing: a later change is seen
         try:
             return sorted(n for n in os.listdir(self._p(rel))
                           if not n.endswith(fsio.TMP_SUFFIX))
