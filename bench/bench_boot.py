@@ -30,10 +30,10 @@ GIT_STATUS = ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all", 
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
 
 
-def hook_input(repo: Path) -> bytes:
+def hook_input(repo: Path, source: str = "startup") -> bytes:
     # The fields Claude Code sends on SessionStart (see its hooks reference).
     return json.dumps({"session_id": "bench-session", "transcript_path": str(repo / "transcript.jsonl"),
-                       "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup"}).encode()
+                       "cwd": str(repo), "hook_event_name": "SessionStart", "source": source}).encode()
 
 
 def load_encodings() -> tuple[dict, str | None]:
@@ -140,20 +140,30 @@ def drop_cache_if_cold(cmd: Cmd) -> None:
 
 
 class CheckpointFirst:
-    """Before each *_after_checkpoint run, a checkpoint of the workspace's active task, as the
-    PreCompact hook makes one just before the SessionStart that follows a compaction."""
+    """Before each *_after_checkpoint run, a checkpoint of the workspace's active task (`tether
+    checkpoint`, then a new session: /clear, a crash); before each *_after_compaction run, the
+    PreCompact hook (it checkpoints the active task and makes boot's cache), as Claude Code runs
+    it before the SessionStart that follows a compaction. Untimed, in this process."""
 
     def __init__(self) -> None:
         self.done = 0
 
     def __call__(self, cmd: Cmd) -> None:
+        import io
+
         drop_cache_if_cold(cmd)
         if cmd.name.endswith("_after_checkpoint"):
             from tether.workspace import Workspace
 
             ws = Workspace(cmd.cwd)
             self.done += 1
-            ws.checkpoint(ws.require_active(), done=[str(self.done)], state=f"before compaction {self.done}")
+            ws.checkpoint(ws.require_active(), done=[str(self.done)], state=f"checkpoint {self.done}")
+        elif cmd.name.endswith("_after_compaction"):
+            from tether.hooks.claude_code import handle
+
+            event = {**json.loads(cmd.stdin), "hook_event_name": "PreCompact", "trigger": "auto"}
+            if handle(io.StringIO(json.dumps(event)), io.StringIO(), io.StringIO()) != 0:
+                raise SystemExit("the PreCompact hook failed")
 
 
 def main() -> None:
@@ -183,8 +193,10 @@ def main() -> None:
         times = interleaved(cmds, args.runs, before_each=drop_cache_if_cold)
         # Apart: a checkpoint changes what the other boots read, and a cache is not saved for files
         # changed within two seconds, so these would turn the warm runs after them cold.
-        after = interleaved([python_pass, hook_empty, Cmd("hook_big_after_checkpoint", [tether, "hook", "claude-code"],
-                                                   big, hook_input(big))], args.runs, before_each=CheckpointFirst())
+        after = interleaved([python_pass, hook_empty,
+                             Cmd("hook_big_after_checkpoint", [tether, "hook", "claude-code"], big, hook_input(big)),
+                             Cmd("hook_big_after_compaction", [tether, "hook", "claude-code"], big,
+                                 hook_input(big, "compact"))], args.runs, before_each=CheckpointFirst())
         print(f"\nWhole-process times, {args.runs} runs each, interleaved (hook runs append a session_start event, "
               "as in real use; *_cold runs start without the boot cache)")
         print_times(times)
@@ -198,12 +210,13 @@ def main() -> None:
         print(f"  cold, for reference (the first boot after tether's files changed): boot big "
               f"{med['boot_big_cold'] / med['python_pass']:.2f}x python, {med['boot_big_cold'] / med['boot_empty_cold']:.2f}x"
               f" empty cold; hook big {med['hook_big_cold'] / med['python_pass']:.2f}x python")
-        print(f"\nThe SessionStart hook just after a checkpoint of the active task (as after a compaction: "
-              f"the PreCompact hook checkpoints, untimed), {args.runs} runs interleaved")
+        print(f"\nThe SessionStart hook just after a checkpoint of the active task (`tether checkpoint`, untimed) "
+              f"and after a compaction (the PreCompact hook, untimed), {args.runs} runs interleaved")
         print_times(after)
         late = {n: median_ms(v) for n, v in after.items()}
-        print(f"  {late['hook_big_after_checkpoint'] / late['python_pass']:.2f}x python, "
-              f"{late['hook_big_after_checkpoint'] / late['hook_empty']:.2f}x the empty workspace's hook (warm)")
+        for name in ("hook_big_after_checkpoint", "hook_big_after_compaction"):  # for reference
+            print(f"  {name}: {late[name] / late['python_pass']:.2f}x python, "
+                  f"{late[name] / late['hook_empty']:.2f}x the empty workspace's hook (warm)")
         print(f"  git status of .tether/ alone: {med['git_status_big']:.0f} ms big, {med['git_status_empty']:.0f} ms empty "
               "(boot overlaps it with its own reads)")
         hyperfine_check(cmds, args.runs)

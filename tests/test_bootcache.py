@@ -332,3 +332,61 @@ def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state
     probe = "import sys; from tether.cli.main import main; code = main(['boot']); print('argparse' in sys.modules, code)"
     proc = subprocess.run([sys.executable, "-c", probe], cwd=state, capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "False 0", proc.stderr
+
+
+def test_a_boot_right_after_a_checkpoint_is_kept_and_checked_by_content(state, cli, monkeypatch):
+    """Files written within the racy window are kept by what boot read of them, and the next
+    boot compares that, not their stats: a same-size edit with the mtime put back is seen."""
+    age(state)
+    assert cli("boot").code == 0
+    assert cli("checkpoint", "--task", "T1", "--done", "6", "--state", "Doc 6 done").code == 0
+    fresh = cli("boot")  # the checkpoint's file and folder are seconds old: kept by content
+    assert (state / CACHE).is_file()
+    with monkeypatch.context() as patched:
+        no_cold_boot(patched)
+        assert cli("boot").out == fresh.out and "Doc 6 done" in fresh.out
+
+    # A same-size edit in the same timestamp tick leaves the stat as it was: make every stat look
+    # unchanged, as it would then; only the kept content can tell.
+    from tether import bootcache, fsio
+
+    newest = sorted((state / ".tether/tasks/T1/checkpoints").glob("CKP-*.md"))[-1]
+    frozen = {}
+    monkeypatch.setattr(bootcache, "stat_key", lambda path: frozen.setdefault(path, fsio.stat_key(path)))
+    with monkeypatch.context() as patched:
+        no_cold_boot(patched)
+        cli("boot")  # warm: records every stat it checks
+    newest.write_bytes(newest.read_bytes().replace(b"Doc 6 done", b"Doc 6 redo"))
+    assert "Doc 6 redo" in cli("boot").out
+    monkeypatch.setattr(bootcache, "stat_key", fsio.stat_key)
+
+    (newest.parent / "notes.txt").write_text("a file that is not a checkpoint\n")
+    cli("boot")
+    (newest.parent / "notes.txt").unlink()  # the folder's names changed back, its stat did not
+    assert cli("boot").out == fresh.out.replace("Doc 6 done", "Doc 6 redo")
+
+
+def test_the_session_start_after_a_compaction_is_warm(state, cli, monkeypatch):
+    """PreCompact checkpoints the active task and makes boot's cache; the SessionStart that
+    follows the compaction gives the full boot's brief without reading the files."""
+    import io
+
+    from tether.hooks.claude_code import handle
+
+    age(state)
+    event = {"session_id": "S-compact", "cwd": str(state), "transcript_path": str(state / "t.jsonl")}
+
+    def hook(name, **fields):
+        out, err = io.StringIO(), io.StringIO()
+        code = handle(io.StringIO(json.dumps({**event, "hook_event_name": name, **fields})), out, err)
+        assert code == 0, err.getvalue()
+        return out.getvalue()
+
+    hook("PreCompact", trigger="auto")
+    with monkeypatch.context() as patched:
+        no_cold_boot(patched)
+        warm = json.loads(hook("SessionStart", source="compact"))["hookSpecificOutput"]["additionalContext"]
+    (state / CACHE).unlink()
+    cold = json.loads(hook("SessionStart", source="compact"))["hookSpecificOutput"]["additionalContext"]
+    assert warm == cold and "Automatic checkpoint before context compaction" not in warm
+    assert "Resuming Process documents (T1)" in warm

@@ -13,8 +13,11 @@ stale (a checkpoint file it lost is restored from the task's journal).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
-changing. A snapshot that read a file modified less than ``RACY_NS`` before
-the read began is therefore not saved; the next boot reads the files again.
+changing. So for a file or folder modified less than ``RACY_NS`` before the
+read began (the checkpoint a PreCompact hook just made), the cache keeps what
+boot read, bytes or names, and the next boot compares them instead of the
+stat: a few small files, still no parsing. Where that is not known (a
+dependency recorded without its content), the snapshot is not saved.
 
 The event log is not a dependency (every session start appends to it), but
 boot names a torn or bad line among its last lines. A warm boot checks the
@@ -33,10 +36,10 @@ import os
 import sys
 
 from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from .fsio import WHOLE, boot_id, read_tail, stat_key, write_cache
+from .fsio import WHOLE, boot_id, listing, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
-FORMAT = 2  # 2: stat keys with the ctime
+FORMAT = 3  # 3: racy dependencies kept by content
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
 
 
@@ -65,12 +68,27 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
         return None
     if saved.get("head") != head or saved.get("branch") != branch or saved.get("boot") != boot_id():
         return None  # a restart may have lost files a checkpoint's journal will restore
+    read_back = saved.get("read_back") or {}
     for rel, key in saved["deps"].items():
-        if stat_key(os.path.join(store_dir, rel)) != key:
+        if rel in read_back:
+            if _now(os.path.join(store_dir, rel), read_back[rel]) != read_back[rel]:
+                return None
+        elif stat_key(os.path.join(store_dir, rel)) != key:
             return None
     if not _log_end_is_whole(os.path.join(store_dir, EVENT_LOG)):
         return None
     return saved["content"]
+
+
+def _now(path: str, then: bytes | str) -> bytes | str | None:
+    """What a racy dependency holds now, in the form it was kept: a file's bytes, a folder's names."""
+    if isinstance(then, str):
+        return "\n".join(listing(path))
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
 
 
 def _log_end_is_whole(path: str) -> bool:
@@ -90,16 +108,20 @@ def _log_end_is_whole(path: str) -> bool:
 
 
 def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: str | None,
-         branch: str | None, content: dict) -> bool:
-    """Save unless a dependency was modified too close to the read (see the module doc)."""
+         branch: str | None, content: dict, seen: dict | None = None) -> bool:
+    """Save, keeping what was read of the dependencies modified too close to the read (see the
+    module doc); not saved when one of those was not recorded in ``seen``."""
     # The modification time decides (a content change in the same tick keeps it); the ctime in the
     # key only sees what puts an mtime back.
-    if any(key is not None and key[0] >= started_ns - RACY_NS for key in deps.values()):
+    racy = [rel for rel, key in deps.items() if key is not None and key[0] >= started_ns - RACY_NS]
+    seen = seen or {}
+    if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy):
         return False
+    read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\n".join(seen[rel]) for rel in racy}
     path = os.path.join(store_dir, CACHE)
     try:
         blob = marshal.dumps({"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps,
-                              "content": content})
+                              "read_back": read_back, "content": content})
     except ValueError:  # a value marshal cannot hold: not worth failing a boot over
         return False
     # A read-only checkout: boot still works, it reads the files each time.

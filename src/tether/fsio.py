@@ -36,6 +36,14 @@ def stat_key_of(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
+def listing(path: str) -> list[str]:
+    """A folder's names as the store lists them: sorted, temporary files left out; [] if absent."""
+    try:
+        return sorted(n for n in os.listdir(path) if not n.endswith(TMP_SUFFIX))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def boot_id() -> str:
     """An id of this run of the operating system: it changes when the machine restarts,
     the one event that can lose what a process wrote but did not flush.

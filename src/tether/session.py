@@ -144,8 +144,9 @@ def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[s
     return headblobs.differing(root, store_dir, head, tracked, stats, started_ns)
 
 
-def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
-    """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded there."""
+def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
+    """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded
+    there, and with ``seen``, what it read: bytes of a file, names of a folder (bootcache.save)."""
     from . import git
 
     if sha is None:
@@ -156,7 +157,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
         started = time.time_ns()
         tree = ws.store.tree
         recorded = {} if stats is None else stats  # the stats of what is read: headblobs keys file ids on them
-        tree.reads, tree.stats = {}, recorded
+        tree.reads, tree.stats, tree.lists = {}, recorded, {}
         if isinstance(tree, DirTree):
             from .store.listings import Listings
 
@@ -168,10 +169,13 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None) -> Snapshot:
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
             read = tree.reads
+            if seen is not None:
+                seen.update(tree.lists)
+                seen.update(read)
             if ws.store.listings is not None:
                 ws.store.listings.save()
         finally:
-            tree.reads = tree.stats = None
+            tree.reads = tree.stats = tree.lists = None
             ws.store.listings = None
         try:
             snap.changed = _differs_from_head(ws.root_dir, ws.store_dir, head, read, recorded, started)
@@ -292,8 +296,8 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
             return cached
         import time
 
-        started, stats = time.time_ns(), {}
-        snap = snapshot(ws, None, stats)
+        started, stats, seen = time.time_ns(), {}, {}
+        snap = snapshot(ws, None, stats, seen)
     else:
         snap = snapshot(ws, sha)
     title, parts = sections(snap)
@@ -301,7 +305,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.
-        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content)
+        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
     return from_content(content, budget, max_chars)
 
 

@@ -128,4 +128,12 @@ def _pre_compact(ws, event: dict) -> int:
                             + (f" Instructions: {event['custom_instructions']}" if event.get("custom_instructions") else ""))
         saved = ckp.name
     ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
+    # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
+    # while Claude Code compacts (seconds), not when the new context waits for the brief.
+    from ..session import boot
+
+    try:
+        boot(ws, max_chars=CONTEXT_LIMIT, warm=False)
+    except Exception:  # only a head start: the SessionStart boots in full and reports any problem
+        pass
     return 0

@@ -22,6 +22,7 @@ class DirTree:
         # Set to {} to record the (mtime_ns, size, inode) of each file read and directory listed
         # (None: absent): boot's warm start trusts them while they hold (see bootcache).
         self.stats: dict[str, tuple | None] | None = None
+        self.lists: dict[str, list[str]] | None = None  # set to {} to record what list() returned
 
     def _p(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root  # rel is always '/'-separated
@@ -43,11 +44,10 @@ class DirTree:
     def list(self, rel: str = "") -> list[str]:
         if self.stats is not None:
             self.folder_key(rel)  # recorded before listing: a later change is seen
-        try:
-            return sorted(n for n in os.listdir(self._p(rel))
-                          if not n.endswith(fsio.TMP_SUFFIX))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        names = fsio.listing(self._p(rel))
+        if self.lists is not None:
+            self.lists[rel or "."] = names
+        return names
 
     def folder_key(self, rel: str) -> tuple | None:
         """A folder's stat_key, recorded like list() records what it lists (store.listings)."""
