@@ -39,7 +39,7 @@ from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
 from .fsio import WHOLE, boot_id, listing, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
-FORMAT = 3  # 3: racy dependencies kept by content
+FORMAT = 4  # 4: racy dependencies kept by content, names joined by NUL
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
 
 
@@ -82,12 +82,12 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
 
 def _now(path: str, then: bytes | str) -> bytes | str | None:
     """What a racy dependency holds now, in the form it was kept: a file's bytes, a folder's names."""
-    if isinstance(then, str):
-        return "\n".join(listing(path))
     try:
+        if isinstance(then, str):
+            return "\0".join(listing(path))
         with open(path, "rb") as fh:
             return fh.read()
-    except OSError:
+    except OSError:  # unreadable now: the full boot says why
         return None
 
 
@@ -117,7 +117,8 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     seen = seen or {}
     if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy):
         return False
-    read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\n".join(seen[rel]) for rel in racy}
+    # A folder's names joined by NUL, the one character no name can hold.
+    read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy}
     path = os.path.join(store_dir, CACHE)
     try:
         blob = marshal.dumps({"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps,
