@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -447,3 +449,14 @@ def test_env_isolation_holds(repo):
     assert os.environ["HOME"].startswith(str(repo.parent))
     assert os.environ["GIT_CONFIG_NOSYSTEM"] == "1"
     assert not any(k.startswith("TETHER_") for k in os.environ)
+
+
+def test_a_command_loads_neither_gettext_nor_locale_and_gettext_stays_whole(repo, cli):
+    """argparse's strings are English as they are: no translation machinery at start-up (a
+    millisecond of every command), and a program that imports gettext afterwards gets all of it."""
+    assert cli("init").code == 0
+    probe = ("import sys; from tether.cli.main import main; code = main(['task', 'list']); "
+             "loaded = [m for m in ('gettext', 'locale') if m in sys.modules]; "
+             "import gettext; print(code, loaded, callable(gettext.translation))")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "0 [] True", proc.stderr

@@ -31,8 +31,33 @@ COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", 
             "index", "merge-driver", "hook", "install", "ctx", "demo")
 
 
-def _formatter(prog: str) -> argparse.HelpFormatter:
+def _argparse():
+    """argparse, without loading gettext for it (1 ms of every command: the module compiles a
+    pattern as it loads). tether speaks English, and so do argparse's few own strings ("usage:",
+    "options"), so its translation functions are the identity: a stand-in module lends them for
+    argparse's `from gettext import ...`, then leaves, and a later `import gettext` gets the real one.
+    """
+    if "argparse" not in sys.modules and "gettext" not in sys.modules:
+        import types
+
+        stand_in = types.ModuleType("gettext")
+        stand_in.gettext, stand_in.ngettext = str, _ngettext
+        sys.modules["gettext"] = stand_in
+        try:
+            import argparse
+        finally:
+            del sys.modules["gettext"]
     import argparse
+
+    # Where gettext was loaded already: without this, building a parser looks for translation
+    # catalogs (gettext imports locale and stats .mo paths for every string).
+    argparse._ = str
+    argparse.ngettext = _ngettext
+    return argparse
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    argparse = _argparse()
 
     # argparse would import shutil (2 ms) just to ask the terminal width.
     try:
@@ -44,13 +69,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 def build_parser(only: str | None = None) -> Parser:
     """The full parser, or with ``only`` a parser that knows just that command."""
-    import argparse
-
-    # tether speaks English, and so do argparse's few own strings ("usage:", "options"):
-    # without this, building a parser looks for their translation catalogs (gettext
-    # imports locale and stats .mo paths for every string), ~2 ms of every command.
-    argparse._ = str
-    argparse.ngettext = _ngettext
+    argparse = _argparse()
     from . import commands
     from .output import Parser
 
