@@ -390,3 +390,27 @@ def test_the_session_start_after_a_compaction_is_warm(state, cli, monkeypatch):
     cold = json.loads(hook("SessionStart", source="compact"))["hookSpecificOutput"]["additionalContext"]
     assert warm == cold and "Automatic checkpoint before context compaction" not in warm
     assert "Resuming Process documents (T1)" in warm
+
+
+def test_the_first_boot_after_a_close_or_a_session_end_is_warm(state, cli, monkeypatch):
+    """`tether close` and the SessionEnd hook build boot's cache as they finish: the next
+    session's first boot (SessionStart after /clear, or the next day) reads no file."""
+    import io
+
+    from tether.hooks.claude_code import handle
+
+    age(state)
+    assert cli("close", "--summary", "Reviewed docs 1-5 with @frans").code == 0
+    with monkeypatch.context() as patched:
+        no_cold_boot(patched)
+        warm = cli("boot")
+    assert "Reviewed docs 1-5 with @frans" in warm.out
+    assert warm.out == cold(cli, state).out
+
+    assert cli("checkpoint", "--task", "T1", "--done", "6", "--state", "Doc 6 done").code == 0
+    event = {"hook_event_name": "SessionEnd", "reason": "clear", "session_id": "S-end", "cwd": str(state)}
+    assert handle(io.StringIO(json.dumps(event)), io.StringIO(), io.StringIO()) == 0
+    with monkeypatch.context() as patched:
+        no_cold_boot(patched)
+        warm = cli("boot")
+    assert "Doc 6 done" in warm.out and warm.out == cold(cli, state).out

@@ -282,6 +282,18 @@ def _plan(snap: Snapshot) -> list[str]:
     return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
 
 
+def make_boot_cache(ws) -> None:
+    """Build boot's cache now, so the next session's first boot is warm: at the end of a session
+    (close, SessionEnd) and before a compaction (PreCompact), when nobody waits for a brief.
+
+    Only a head start: whatever fails here, that next boot reads the files and reports it.
+    """
+    try:
+        boot(ws, warm=False)  # the cache holds the content, whatever budget a later boot renders it at
+    except Exception:  # noqa: BLE001 - see above: the next boot reports it
+        pass
+
+
 def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None,
          warm: bool = True) -> Brief:
     """The readiness brief; from the warm-boot cache when nothing it reads has changed.

@@ -338,8 +338,11 @@ class Workspace:
         from .mergedriver import ensure_registered
         from .session import close
 
+        from .session import make_boot_cache
+
         result = close(self, summary, completed or [], next_steps or [], commit)
         ensure_registered(self.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
+        make_boot_cache(self)  # the next session's first boot is warm
         return result
 
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):

@@ -53,6 +53,9 @@ def handle(stdin, stdout, stderr) -> int:
         if name == "PreCompact":
             return _pre_compact(ws, event)
         ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
+        from ..session import make_boot_cache
+
+        make_boot_cache(ws)  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
     except TetherError as exc:
         stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
@@ -130,10 +133,7 @@ def _pre_compact(ws, event: dict) -> int:
     ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
-    from ..session import boot
+    from ..session import make_boot_cache
 
-    try:
-        boot(ws, max_chars=CONTEXT_LIMIT, warm=False)
-    except Exception:  # only a head start: the SessionStart boots in full and reports any problem
-        pass
+    make_boot_cache(ws)
     return 0
