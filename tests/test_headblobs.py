@@ -12,7 +12,7 @@ import marshal
 
 import pytest
 
-from tether import Workspace, git, headblobs
+from tether import git, headblobs
 
 
 def truth(git_run, head, paths):
@@ -23,12 +23,6 @@ def truth(git_run, head, paths):
         if line:
             answer[p] = line.split()[2]
     return answer
-
-
-@pytest.fixture
-def ws(repo) -> Workspace:
-    workspace, _ = Workspace.init(repo)
-    return workspace
 
 
 @pytest.fixture

@@ -11,15 +11,8 @@ import os
 
 import pytest
 
-from tether import Workspace
 from tether.store import listings
 from tether.store.trees import DirTree
-
-
-@pytest.fixture
-def ws(repo) -> Workspace:
-    workspace, _ = Workspace.init(repo)
-    return workspace
 
 
 @pytest.fixture

@@ -24,19 +24,16 @@ boot names a torn or bad line among its last lines. A warm boot checks the
 same lines the same way, and reads the files again if one is bad, so the
 problem is reported as a cold boot would.
 
-marshal, not json: it is built into the interpreter (no import) and loads
-several times faster; its format is tied to the Python version, which is
-part of the key.
+Stored with fsio.write_cache (marshal); the Python version is part of the key.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
 from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from .fsio import WHOLE, boot_id, listing, read_tail, stat_key, write_cache
+from .fsio import WHOLE, boot_id, listing, read_cache, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
 FORMAT = 4  # 4: racy dependencies kept by content, names joined by NUL
@@ -58,14 +55,9 @@ def _tag() -> str:
 
 def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
     """The saved content if every recorded path still has its recorded stat, else None."""
-    path = os.path.join(store_dir, CACHE)
-    try:
-        with open(path, "rb") as fh:
-            saved = marshal.load(fh)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None  # absent, or damaged by a crash: boot reads the files
-    if not isinstance(saved, dict) or saved.get("tag") != _tag():
-        return None
+    saved = read_cache(os.path.join(store_dir, CACHE))
+    if saved.get("tag") != _tag():
+        return None  # absent, damaged, or from another tether: boot reads the files
     if saved.get("head") != head or saved.get("branch") != branch or saved.get("boot") != boot_id():
         return None  # a restart may have lost files a checkpoint's journal will restore
     read_back = saved.get("read_back") or {}
@@ -119,14 +111,10 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
         return False
     # A folder's names joined by NUL, the one character no name can hold.
     read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy}
-    path = os.path.join(store_dir, CACHE)
-    try:
-        blob = marshal.dumps({"tag": _tag(), "head": head, "branch": branch, "boot": boot_id(), "deps": deps,
-                              "read_back": read_back, "content": content})
-    except ValueError:  # a value marshal cannot hold: not worth failing a boot over
-        return False
     # A read-only checkout: boot still works, it reads the files each time.
-    return write_cache(path, blob)
+    return write_cache(os.path.join(store_dir, CACHE), {"tag": _tag(), "head": head, "branch": branch,
+                                                        "boot": boot_id(), "deps": deps, "read_back": read_back,
+                                                        "content": content})
 
 
 def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):

@@ -18,11 +18,10 @@ at HEAD. Both are kept per machine (``local/head.cache``, git-ignored):
 
 from __future__ import annotations
 
-import marshal
 import os
 
 from . import git
-from .fsio import write_cache
+from .fsio import read_cache, write_cache
 
 CACHE = "local/head.cache"
 FORMAT = 3
@@ -77,16 +76,12 @@ class _Cache:
         self.known: dict = {}   # path -> blob id at HEAD, None when HEAD lacks it
         self.listed: dict = {}  # folder -> its entries at HEAD as one string (_listing)
         self.files: dict = {}   # rel -> (stat key, blob id of the file's bytes)
-        try:
-            with open(path, "rb") as fh:
-                saved = marshal.load(fh)
-            if saved["format"] == FORMAT and saved["head"] == head:
-                known, listed, files = saved["paths"], saved["dirs"], saved["files"]
-                if (isinstance(known, dict) and isinstance(files, dict) and isinstance(listed, dict)
-                        and all(isinstance(v, str) for v in listed.values())):
-                    self.known, self.listed, self.files = known, listed, files
-        except (OSError, EOFError, ValueError, TypeError, KeyError):
-            pass  # absent, another commit's, or damaged: start again
+        saved = read_cache(path)
+        if saved.get("format") == FORMAT and saved.get("head") == head:  # else: another commit's, start again
+            known, listed, files = saved.get("paths"), saved.get("dirs"), saved.get("files")
+            if (isinstance(known, dict) and isinstance(files, dict) and isinstance(listed, dict)
+                    and all(isinstance(v, str) for v in listed.values())):
+                self.known, self.listed, self.files = known, listed, files
 
     def file_oid(self, rel: str, key: tuple | None) -> str | None:
         hit = self.files.get(rel)
@@ -137,8 +132,8 @@ class _Cache:
     def save(self) -> None:
         size = (len(self.known) + len(self.files)) * 100 + sum(map(len, self.listed.values()))
         if self.dirty and size <= MAX_SIZE:
-            write_cache(self.path, marshal.dumps({"format": FORMAT, "head": self.head, "paths": self.known,
-                                                  "dirs": self.listed, "files": self.files}))
+            write_cache(self.path, {"format": FORMAT, "head": self.head, "paths": self.known,
+                                    "dirs": self.listed, "files": self.files})
 
 
 # A folder's entries as one string, "\nname\toid" per file: thousands of small strings in a

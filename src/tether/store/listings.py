@@ -12,12 +12,11 @@ bootcache.RACY_NS before the boot started is listed again next time, not trusted
 
 from __future__ import annotations
 
-import marshal
 import os
 from binascii import crc32
 
 from ..bootcache import RACY_NS
-from ..fsio import write_cache
+from ..fsio import read_cache, write_cache
 
 CACHE = "local/listings.cache"
 FORMAT = 3
@@ -27,15 +26,10 @@ class Listings:
     def __init__(self, store_dir: str, started_ns: int) -> None:
         self.path = os.path.join(store_dir, CACHE)
         self.started_ns = started_ns
-        self.saved: dict = {}
         self.used: dict = {}  # what this boot looked up: all that is kept (folders of closed tasks drop out)
-        try:
-            with open(self.path, "rb") as fh:
-                saved = marshal.load(fh)
-            if saved.get("format") == FORMAT and isinstance(saved.get("folders"), dict):
-                self.saved = saved["folders"]
-        except (OSError, EOFError, ValueError, TypeError, AttributeError):
-            pass
+        saved = read_cache(self.path)
+        folders = saved.get("folders") if saved.get("format") == FORMAT else None
+        self.saved: dict = folders if isinstance(folders, dict) else {}
 
     # Names are kept as one string, one per line: a marshal of thousands of small strings
     # loads several times slower than the listing it saves.
@@ -58,4 +52,4 @@ class Listings:
 
     def save(self) -> None:
         if self.used != self.saved:
-            write_cache(self.path, marshal.dumps({"format": FORMAT, "folders": self.used}))
+            write_cache(self.path, {"format": FORMAT, "folders": self.used})
