@@ -146,18 +146,18 @@ def sqlite_rate(base: Path, n: int, durable: bool = True, task_id: str = "T-benc
 def create_cost_us(directory: Path, n: int = 200) -> float:
     """Microseconds to create an empty file here: what a new checkpoint file costs before any write.
 
-    It depends on where the directory sits on the filesystem, not on tether (ext4 places a new
-    directory's inodes by its parent: beside the generated workspaces it is several times
-    slower than in a fresh temporary directory); SqliteSaver creates no file per put.
+    It depends on the filesystem's recent past, not on tether: ext4 without a journal (this
+    machine's) passes over every inode freed in the last minute (five while its table block is
+    dirty) before it gives out a new one, so creating a file right after many deletions nearby
+    costs up to ~50x more. The probe's files stay until the run ends, so that measuring this does
+    not itself slow what follows; SqliteSaver creates no file per put.
     """
-    probe = directory / "create-probe"
+    probe = directory
     probe.mkdir()
     start = time.perf_counter()
     for i in range(n):
         os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    cost = (time.perf_counter() - start) / n * 1e6
-    shutil.rmtree(probe)
-    return cost
+    return (time.perf_counter() - start) / n * 1e6
 
 
 def api_bench(n: int, rounds: int, where: Path | None) -> None:
@@ -169,6 +169,7 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
     tether_rates, sqlite_rates = [], []
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         settings = sqlite_settings(Path(tmp))
+        create_before = create_cost_us(Path(tmp) / "create-probe-before")
         for r in range(rounds):  # alternate the two so they share the machine's noise
             for name, fn, rates in (("tether", tether_rate, tether_rates), ("sqlite", sqlite_rate, sqlite_rates)):
                 base = Path(tmp) / f"{name}-{r}"
@@ -180,9 +181,7 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
             base = Path(tmp) / f"{name}-unflushed"
             base.mkdir()
             unflushed[name] = 1e6 / fn(base, n, durable=False)
-        # After the rounds: the probe deletes its files, and on ext4 without a journal a
-        # recently freed inode makes the next file creations nearby scan past it for a minute.
-        create = create_cost_us(Path(tmp))
+        create_after = create_cost_us(Path(tmp) / "create-probe-after")
     t, s = sorted(tether_rates)[rounds // 2], sorted(sqlite_rates)[rounds // 2]
     print(f"\n(b) Durable checkpoints per second through the Python API ({n} checkpoints per round, "
           f"{rounds} rounds alternated, median round; in a new directory under {where or tempfile.gettempdir()})")
@@ -191,7 +190,8 @@ def api_bench(n: int, rounds: int, where: Path | None) -> None:
     print(f"  SqliteSaver durability: its defaults after setup(): {settings}")
     print("  tether per checkpoint: the Markdown file published (temporary file, hard link; not flushed), its line "
           "appended to the task's checkpoints.jsonl and flushed (fdatasync), the memory-log line appended")
-    print(f"  creating an empty file in that directory: {create:.0f} us (one per tether checkpoint; none per put)")
+    print(f"  creating an empty file in that directory: {create_before:.0f} us before the rounds, {create_after:.0f} us "
+          "after (one per tether checkpoint, none per put; high right after many deletions, see create_cost_us)")
     print(f"  per checkpoint, the same loops without flushing: tether {unflushed['tether']:.0f} us, "
           f"SqliteSaver {unflushed['sqlite']:.0f} us; so the flush and what it slows: tether "
           f"{1e6 / t - unflushed['tether']:.0f} us, SqliteSaver {1e6 / s - unflushed['sqlite']:.0f} us")
@@ -210,8 +210,10 @@ def main() -> None:
     if os.environ.get("TETHER_FSYNC") == "0":
         raise SystemExit("TETHER_FSYNC=0 is set: unset it, these are durable checkpoints")
     header("bench_checkpoint")
-    process_bench("small" if args.small else "big", args.runs)
+    # (b) first: (a) ends by resetting the big workspace, and the files it deletes would slow the
+    # file creations of (b) for a minute (see create_cost_us).
     api_bench(args.api_n, args.rounds, args.api_dir)
+    process_bench("small" if args.small else "big", args.runs)
 
 
 if __name__ == "__main__":
