@@ -345,6 +345,12 @@ class Workspace:
         make_boot_cache(self)  # the next session's first boot is warm
         return result
 
+    def verify(self):
+        """Every problem in the store's files, all of them read (tether verify); changes nothing."""
+        from .verify import verify
+
+        return verify(self.store, self.config.context_document)
+
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):
         """The readiness brief (session.boot); ``warm=False`` skips the boot cache and reads the files."""
         from .session import boot

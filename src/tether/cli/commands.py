@@ -307,6 +307,17 @@ def cmd_index(args) -> Result:
     return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
 
 
+def cmd_verify(args) -> Result:
+    ws = _ws()
+    outcome = ws.verify()
+    if not outcome.problems:
+        return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")
+    lines = [f"Verified {outcome.files} files in .tether: {len(outcome.problems)} problem(s)."]
+    lines += [f"  {p}" for p in outcome.problems]
+    lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
+    return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
+
+
 def cmd_merge_driver(args) -> Result:
     from ..mergedriver import run
 
@@ -468,6 +479,10 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--repair", action="store_true",
                        help="rebuild open-task markers from the tasks and remove temporary files that "
                             "killed writers left (older than 10 minutes), then write")
+
+    if want("verify"):
+        add(sub, "verify", cmd_verify, "Read every state file and report each problem with its path and line "
+                                       "(exit 3 if any); changes nothing.")
 
     if want("merge-driver"):
         p = add(sub, "merge-driver", cmd_merge_driver,

@@ -28,7 +28,7 @@ SCHEMA_VERSION = 1
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "merge-driver", "hook", "install", "ctx", "demo")
+            "index", "verify", "merge-driver", "hook", "install", "ctx", "demo")
 
 
 def _argparse():

@@ -1,0 +1,115 @@
+"""`tether verify`: every state file read, each problem named with its path and line, exit 3.
+
+What the other commands never read is the point: a closed task, an old checkpoint, a
+task's journal, the whole memory log.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def store(ws, cli, repo):
+    cli("task", "start", "Old work", "--id", "OLD", "-i", "a", "-i", "b")
+    cli("checkpoint", "--done", "1", "--state", "first")
+    cli("checkpoint", "--done", "2", "--state", "second")
+    cli("task", "complete", "OLD")
+    cli("task", "start", "Current work", "--id", "NOW", "-s", "one", "-s", "two")
+    cli("checkpoint", "--done", "1", "--state", "step one")
+    cli("decide", "Which parser?", "--decision", "json", "--id", "D-1")
+    cli("note", "gotcha", "mind the gap")
+    cli("close", "--summary", "day one", "--next", "step two")
+    return repo / ".tether"
+
+
+def checkpoint_files(store, task_id):
+    return sorted((store / "tasks" / task_id / "checkpoints").glob("CKP-*.md"))
+
+
+def test_a_healthy_store_verifies_clean(store, cli):
+    run = cli("verify")
+    assert run.code == 0, run.out + run.err
+    assert "no problems" in run.out
+    data = cli("verify", "--json").json()
+    assert data["ok"] is True and data["problems"] == []
+    # 2 tasks (task.md, 3 checkpoints, 2 journals), a decision, the two logs, progress log and
+    # LATEST.json, index.json and CONTEXT.md
+    assert data["files"] >= 13
+
+
+def test_damage_no_other_command_reads_is_reported_with_path_and_line(store, cli):
+    old_first = checkpoint_files(store, "OLD")[0]
+    old_first.write_text(old_first.read_text().replace('status: "in_progress"', 'status: "in_progress'))
+    with open(store / "tasks" / "OLD" / "checkpoints.jsonl", "ab") as fh:
+        fh.write(b'{"name": "CKP-0003-torn", "task"')  # a line a crash cut short
+    events = store / "memory" / "events.jsonl"
+    lines = events.read_bytes().splitlines(keepends=True)
+    lines[0] = b"\xff\xfe not utf-8\n"
+    events.write_bytes(b"".join(lines + lines[-1:] * 400))  # beyond the window boot checks
+    assert cli("boot").code == 0  # boot reads none of them: an open task's newest checkpoint, the log's end
+
+    run = cli("verify")
+    assert run.code == 3
+    listed = [line.strip() for line in run.out.splitlines() if line.startswith("  .tether/")]
+    rel = old_first.relative_to(store.parent).as_posix()
+    assert any(line.startswith(f"{rel}:") and line.split(":")[1].isdigit() and "front matter" in line for line in listed), listed
+    assert ".tether/tasks/OLD/checkpoints.jsonl:3: invalid JSON (torn or hand-edited line); line skipped" in listed
+    assert ".tether/memory/events.jsonl:1: invalid UTF-8; line skipped" in listed
+    assert len(listed) == 3, listed
+    assert "Hint:" in run.out
+
+    data = cli("verify", "--json").json()
+    assert data["ok"] is True and len(data["problems"]) == 3
+    torn = next(p for p in data["problems"] if p["path"].endswith("checkpoints.jsonl"))
+    assert torn == {"path": ".tether/tasks/OLD/checkpoints.jsonl", "line": 3,
+                    "message": "invalid JSON (torn or hand-edited line); line skipped"}
+
+
+def test_a_checkpoint_deleted_by_hand_is_named_with_its_journal_line(store, cli):
+    second = checkpoint_files(store, "OLD")[1]
+    second.unlink()
+    run = cli("verify", "--json")
+    assert run.code == 3
+    (problem,) = run.json()["problems"]
+    assert problem["path"] == ".tether/tasks/OLD/checkpoints.jsonl" and problem["line"] == 2
+    assert second.stem in problem["message"] and "remove its journal line too" in problem["message"]
+
+
+def test_markers_out_of_step_with_tasks(store, cli):
+    (store / "open" / "NOW").unlink()
+    (store / "open" / "GHOST").write_text("")
+    problems = cli("verify", "--json").json()["problems"]
+    assert {(p["path"], p["line"]) for p in problems} == {(".tether/tasks/NOW/task.md", None),
+                                                         (".tether/open/GHOST", None)}
+    assert all("tether index --repair" in p["message"] for p in problems)
+
+
+def test_conflict_markers_in_decisions_logs_and_generated_files(store, cli):
+    decision = store / "decisions" / "D-1.md"
+    decision.write_text(decision.read_text() + "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> other\n")
+    latest = store / "progress" / "LATEST.json"
+    latest.write_text("<<<<<<< HEAD\n" + latest.read_text() + "=======\n{}\n>>>>>>> other\n")
+    run = cli("verify", "--json")
+    assert run.code == 3
+    found = {p["path"]: p for p in run.json()["problems"]}
+    assert set(found) == {".tether/decisions/D-1.md", ".tether/progress/LATEST.json"}
+    assert "conflict marker" in found[".tether/decisions/D-1.md"]["message"]
+    assert found[".tether/decisions/D-1.md"]["line"] is not None
+
+
+def test_verify_changes_nothing(store, cli, git):
+    second = checkpoint_files(store, "OLD")[1]
+    second.unlink()
+    before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file() and "local" not in p.parts}
+    cli("verify")
+    after = {p: p.read_bytes() for p in store.rglob("*") if p.is_file() and "local" not in p.parts}
+    assert after == before
+
+
+def test_the_command_outside_a_workspace(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "tether", "verify"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.startswith("Error:") and "Hint:" in run.stderr
