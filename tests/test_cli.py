@@ -110,6 +110,29 @@ def test_commands_find_the_workspace_from_a_subdirectory(ws, cli, repo, monkeypa
     assert cli("boot").code == 0
 
 
+def test_a_repository_nested_in_another_is_not_part_of_its_workspace(ws, cli, repo, git, monkeypatch):
+    """A clone inside another clone's folder: the outer workspace is not the inner one's, as git's
+    outer repository is not; the inner one gets its own at init, and nothing lands in the outer one."""
+    assert cli("task", "start", "Outer work", "--id", "OUT1").code == 0
+    assert "Outer work" in cli("boot").out
+    inner = repo / "vendor" / "lib"
+    inner.mkdir(parents=True)
+    git("init", "-q", "-b", "main", cwd=inner)
+    monkeypatch.chdir(inner / "")
+    run = cli("task", "start", "Inner work", "--id", "IN1")
+    assert run.code == 1 and "no tether workspace" in run.err and str(inner) in run.err
+    assert "Hint: run `tether init`" in run.err
+    assert not (repo / ".tether" / "tasks" / "IN1").exists()
+    for argv in (["boot"], ["hook", "claude-code"]):  # the fast paths find it the same way
+        event = '{"hook_event_name": "SessionStart", "source": "startup", "cwd": "%s"}' % inner
+        assert "Outer work" not in cli(*argv, input=event).out
+    assert cli("init").code == 0
+    assert (inner / ".tether" / "tether.toml").is_file()
+    assert cli("task", "start", "Inner work", "--id", "IN1").code == 0
+    assert (inner / ".tether" / "tasks" / "IN1" / "task.md").is_file()
+    assert not (repo / ".tether" / "tasks" / "IN1").exists()
+
+
 def test_dash_C_runs_as_if_started_there(ws, cli, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -171,6 +194,7 @@ JSON_RUNS = [
     ["index"],
     ["index", "--check"],
     ["index", "--repair"],
+    ["verify"],
     ["merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md"],
     ["close", "--summary", "json session", "--next", "more"],
     ["log"],

@@ -23,10 +23,15 @@ def _walk_up(start) -> list[str]:
 
 
 def find_root(start) -> str | None:
-    """The nearest directory at or above ``start`` that holds ``.tether/``."""
+    """The nearest directory at or above ``start`` that holds ``.tether/``, within the git
+    repository ``start`` is in: a repository nested in another's folder (a clone inside a
+    clone, a submodule, a worktree) is not part of the outer one's workspace, as it is not
+    part of the outer one's repository."""
     for candidate in _walk_up(start):
         if os.path.isdir(os.path.join(candidate, STORE_DIR)):
             return candidate
+        if os.path.exists(os.path.join(candidate, ".git")):
+            return None  # the repository's root, and no workspace there
     return None
 
 

@@ -87,8 +87,10 @@ class Workspace:
         start_path = os.fspath(start) if start is not None else os.getcwd()
         root = find_root(start_path)
         if root is None:
-            raise NoWorkspace(f"no tether workspace in {os.path.realpath(start_path)} or any parent directory",
-                              hint="run `tether init` at the root of your git repository")
+            repository = find_git_root(start_path)
+            where = (f"the git repository at {repository}" if repository
+                     else f"{os.path.realpath(start_path)} or any parent directory")
+            raise NoWorkspace(f"no tether workspace in {where}", hint="run `tether init` at the root of your git repository")
         return cls(root)
 
     @classmethod
