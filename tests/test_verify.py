@@ -113,3 +113,21 @@ def test_verify_changes_nothing(store, cli, git):
 def test_the_command_outside_a_workspace(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tether", "verify"], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 1 and run.stderr.startswith("Error:") and "Hint:" in run.stderr
+
+
+def test_records_saved_under_names_tether_never_reads(store, cli):
+    """A record under a wrong name is one nobody would ever hear of again: verify names it."""
+    ckp = checkpoint_files(store, "NOW")[0]
+    (ckp.parent / "my checkpoint.md").write_bytes(ckp.read_bytes())
+    (store / "decisions" / "my decision.md").write_bytes((store / "decisions" / "D-1.md").read_bytes())
+    (store / "tasks" / "notes.txt").write_text("scratch\n")
+    (store / "tasks" / "ORPHAN" / "checkpoints").mkdir(parents=True)
+    (ckp.parent / ".DS_Store").write_bytes(b"\0")  # hidden: nobody's record
+    run = cli("verify", "--json")
+    assert run.code == 3, run.out
+    found = {p["path"]: p["message"] for p in run.json()["problems"]}
+    assert set(found) == {ckp.parent.relative_to(store.parent).as_posix() + "/my checkpoint.md",
+                          ".tether/decisions/my decision.md", ".tether/tasks/notes.txt",
+                          ".tether/tasks/ORPHAN"}, found
+    assert "no task.md" in found[".tether/tasks/ORPHAN"] and "no task.md" in found[".tether/tasks/notes.txt"]
+    assert all("tether ignores it" in m for m in found.values())

@@ -9,6 +9,7 @@ or after a merge or a crash. It never changes a file.
 
 from __future__ import annotations
 
+from . import ids
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
 from .recordtype import Record
 from .store import journal
@@ -34,12 +35,21 @@ def verify(store: FileStore, context_document: str) -> Verification:
             return load(*args)
         except ParseError as exc:
             store.problems.append(exc.problem)
-            return None
+        return None
 
     task_ids = store.task_ids()
+    _name_strays(store, "tasks", set(task_ids), "not a task id (letters, digits, '.', '_', '-')")
     for task_id in task_ids:
-        task = attempt(store.load_task, task_id)
+        if store.tree.exists(f"tasks/{task_id}/task.md"):
+            task = attempt(store.load_task, task_id)
+        else:
+            task = None
+            store.problems.append(Problem(store.shown(f"tasks/{task_id}"), None,
+                                          "not a task (no task.md in it); tether ignores it and what it holds"))
+            continue
         names = store.checkpoint_names(task_id)
+        _name_strays(store, f"tasks/{task_id}/checkpoints", {f"{n}.md" for n in names},
+                     "not a checkpoint's file name (CKP-0001-x7k2mq.md)")
         for name in names:
             attempt(store.load_checkpoint, task_id, name)
         checked += _check_journal(store, task_id, set(names))
@@ -53,7 +63,11 @@ def verify(store: FileStore, context_document: str) -> Verification:
             store.problems.append(Problem(store.shown(f"open/{task_id}"), None,
                                           "open marker without a task; run `tether index --repair`"))
     for decision_id in store.decision_ids():
-        attempt(store.load_decision, decision_id)
+        if ids.valid_id(decision_id):
+            attempt(store.load_decision, decision_id)
+        else:
+            store.problems.append(Problem(store.shown(f"decisions/{decision_id}.md"), None,
+                                          "not a decision id (letters, digits, '.', '_', '-'); tether ignores it"))
     for rel, read in (("context.jsonl", store.notes), ("memory/events.jsonl", lambda: list(store.all_events()))):
         if store.tree.exists(rel):
             attempt(read)
@@ -63,6 +77,15 @@ def verify(store: FileStore, context_document: str) -> Verification:
         if data is not None:
             attempt(_check_text if rel.endswith(".md") else load_json, data, store.shown(rel))
     return Verification(files=checked, problems=list(store.problems))
+
+
+def _name_strays(store: FileStore, folder: str, known: set[str], why: str) -> None:
+    """Name what sits in a folder of records without being one: tether never reads it, so a
+    person who saved a record under a wrong name would otherwise never hear of it. Hidden
+    names (.DS_Store, a writer's temporary file) are not records by anyone's intent."""
+    for name in store.tree.list(folder):
+        if name not in known and not name.startswith("."):
+            store.problems.append(Problem(store.shown(f"{folder}/{name}"), None, f"{why}; tether ignores it"))
 
 
 def _check_journal(store: FileStore, task_id: str, names: set[str]) -> int:
