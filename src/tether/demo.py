@@ -107,6 +107,7 @@ def run_demo(keep: bool = False) -> None:
         sha = _git(repo, "rev-parse", "HEAD").strip()
         _run(repo, s2, "boot", "--sha", sha[:12], "--budget", "400")
         _run(repo, s2, "index", "--check")
+        _run(repo, s2, "verify")
         _campaign(repo, s2)
         print(f"Done. The demo repository was {repo}" + ("" if keep else " (removed)"))
     finally:
