@@ -288,6 +288,7 @@ def cmd_index(args) -> Result:
         lines = [f"  {r}" for r in outcome.repaired if r not in markers]
         if outcome.marked_resolved:
             lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
+            lines.append("Next: resolve any other conflicted file (`git status`), then `git commit` to conclude the merge.")
         head = (f"Repaired {len(markers)} open marker(s); removed {outcome.tmp_removed} leftover temporary file(s);"
                 f" wrote .tether/index.json ({outcome.files} files).")
         return Result(outcome.to_dict(), "\n".join([head, *lines]))
