@@ -20,13 +20,19 @@ def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
     for name in files or []:
         try:
             if name == "-":
-                text = sys.stdin.read()
+                data = sys.stdin.buffer.read()
             else:
-                with open(name, encoding="utf-8") as fh:
-                    text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {name}: {exc.__class__.__name__}",
+                with open(name, "rb") as fh:
+                    data = fh.read()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {name}: {exc.strerror}",
                                hint="give a UTF-8 text file with one entry per line") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(f"{'stdin' if name == '-' else name}:{line}: not UTF-8 text",
+                               hint="save the file as UTF-8 and run the command again") from None
         out += [line.strip() for line in text.splitlines() if line.strip()]
     return out
 
