@@ -339,6 +339,8 @@ def cmd_install(args) -> Result:
     outcome = install_claude_code(ws.root, command=args.command_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    if outcome["replaced"]:
+        text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)
