@@ -449,7 +449,7 @@ def test_install_without_tether_on_path_says_the_command_that_fixes_it(project):
     proc = subprocess.run(INSTALL, capture_output=True, text=True, cwd=project, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "not on PATH" in proc.stdout
-    assert f'tether install claude-code --command "{program} hook claude-code"' in proc.stdout
+    assert f'{program} install claude-code --command "{program} hook claude-code"' in proc.stdout
 
 
 @pytest.mark.parametrize("text,line", [

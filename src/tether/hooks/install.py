@@ -72,7 +72,7 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
         warning = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
         beside = Path(sys.executable).parent / "tether"  # this install's console script
         if beside.exists():
-            warning += f'. Run: tether install claude-code --command "{beside} hook claude-code"'
+            warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
         outcome["warning"] = warning
     return outcome
 
