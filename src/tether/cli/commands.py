@@ -129,8 +129,25 @@ def _set_status(status: str, verb: str):
     def handler(args) -> Result:
         ws = _ws()
         task = ws.set_task_status(args.task or ws.require_active(), status)
-        return Result({"task": _task_dict(task)}, f"{verb} task {task.id}: {task.title}")
+        lines = [f"{verb} task {task.id}: {task.title}"]
+        if status == "complete":
+            lines += _completed_with_units_left(ws, [task.id])
+        return Result({"task": _task_dict(task)}, "\n".join(lines))
     return handler
+
+
+def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
+    """A note per task marked complete whose checkpoints leave steps/items not done: easy to do by mistake."""
+    from ..tasks import resume_of
+
+    notes = []
+    for task_id in task_ids:
+        task = ws.task(task_id)
+        resume = resume_of(ws.store, task)
+        if task.units and resume.next_number is not None:
+            notes.append(f"Note: {task.id} was marked complete with {len(resume.done)} of {resume.total}"
+                         f" {task.unit_name}s done (`tether task reopen {task.id}` if it is not finished).")
+    return notes
 
 
 def cmd_task_switch(args) -> Result:
@@ -257,9 +274,12 @@ def cmd_close(args) -> Result:
     lines = [f"Closed the session: progress logged in {result.file}, LATEST.json updated."]
     if result.completed:
         lines.append("Completed: " + ", ".join(result.completed))
+        lines += _completed_with_units_left(ws, result.completed)
     lines.append(f"Context document: {result.context_document}; index manifest: .tether/index.json")
     if args.commit:
         lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
+    else:
+        lines.append("Not committed: commit .tether/ yourself, or close with --commit, so other clones see this close.")
     return Result(result.to_dict(), "\n".join(lines))
 
 
