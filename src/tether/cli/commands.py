@@ -51,6 +51,9 @@ def cmd_init(args) -> Result:
     text = (f"Initialised tether workspace in {ws.dir}\n"
             + "".join(f"  {c}\n" if " " in c else f"  created {c}\n" for c in created)
             if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
+    if any(c.endswith("/tether.toml") for c in created):  # a new workspace, not a clone's driver registration
+        text += ('Next: start a task (`tether task start "..." --items-file FILE`) and checkpoint as you go;'
+                 " `tether install claude-code` briefs every Claude Code session.")
     return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)
 
 
