@@ -52,6 +52,13 @@ def test_init_reports_every_file_it_created(repo, cli):
     assert data["created"][len(files):] == ["registered the merge driver in git config (merge.tether.driver)"]
 
 
+def test_a_first_init_says_what_to_do_next(repo, cli):
+    run = cli("init")
+    assert run.code == 0
+    assert "Next:" in run.out and "tether task start" in run.out and "tether install claude-code" in run.out
+    assert "Next:" not in cli("init").out  # nothing changed: nothing new to suggest
+
+
 def test_init_is_idempotent(repo, cli):
     cli("init")
     cli("task", "start", "Keep me", "--id", "K1", "-s", "a")

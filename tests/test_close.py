@@ -213,3 +213,33 @@ def test_close_through_the_api(ws, pinned):
     assert result.latest["next_steps"] == ["celebrate"] and result.file == ".tether/progress/2026-11-21.md"
     assert ws.task(task.id).status == "complete"
     assert ws.tasks() == []
+
+
+def test_completing_a_task_with_items_left_says_so(ws, cli, pinned):
+    """Marking a task complete is the user's call, but items never checkpointed as done are named."""
+    cli("task", "start", "Docs", "--id", "D1", "-i", "a.pdf", "-i", "b.pdf", "-i", "c.pdf")
+    assert cli("checkpoint", "--done", "1", "--state", "a done").code == 0
+    run = cli("close", "--summary", "Stopped early", "--completed", "D1")
+    assert run.code == 0, run.err
+    assert "D1 was marked complete with 1 of 3 items done" in run.out and "tether task reopen D1" in run.out
+    assert ws.task("D1").status == "complete"
+
+
+def test_completing_a_finished_task_adds_no_note(ws, cli, pinned):
+    cli("task", "start", "Docs", "--id", "D1", "-i", "a.pdf", "-i", "b.pdf")
+    assert cli("checkpoint", "--done", "1-2").code == 0
+    run = cli("close", "--summary", "All done", "--completed", "D1")
+    assert run.code == 0 and "marked complete with" not in run.out
+
+
+def test_task_complete_with_items_left_says_so(ws, cli, pinned):
+    cli("task", "start", "Docs", "--id", "D1", "-i", "a.pdf", "-i", "b.pdf")
+    run = cli("task", "complete", "D1")
+    assert run.code == 0 and "D1 was marked complete with 0 of 2 items done" in run.out
+
+
+def test_close_without_commit_says_how_to_share_it(ws, cli, pinned):
+    run = cli("close", "--summary", "Did things")
+    assert run.code == 0 and "--commit" in run.out
+    committed = cli("close", "--summary", "Did more", "--commit")
+    assert committed.code == 0 and "Not committed" not in committed.out

@@ -423,6 +423,35 @@ def test_install_with_a_custom_command(project):
     assert config["hooks"]["PreCompact"][0]["hooks"][0]["command"] == command
 
 
+def test_install_again_with_another_command_replaces_tethers_entries(project):
+    """The fix for a `tether` not on Claude Code's PATH: install again with the full path; no second set."""
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(USER_SETTINGS, indent=2) + "\n")
+    assert run_install(project).returncode == 0
+    command = f"{Path(sys.executable).parent / 'tether'} hook claude-code"
+    proc = run_install(project, "--command", command, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["replaced"] == [HOOK_COMMAND]
+    config = settings(project)
+    for name in ("SessionStart", "PreCompact", "SessionEnd"):
+        commands = [h["command"] for g in config["hooks"][name] for h in g["hooks"]]
+        assert HOOK_COMMAND not in commands and commands.count(command) == 1, name
+    assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
+    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+
+
+def test_install_without_tether_on_path_says_the_command_that_fixes_it(project):
+    program = Path(sys.executable).parent / "tether"
+    if not program.exists():
+        pytest.skip("tether's console script is not installed beside this interpreter")
+    env = {**os.environ, "PATH": os.pathsep.join(["/usr/bin", "/bin"])}
+    proc = subprocess.run(INSTALL, capture_output=True, text=True, cwd=project, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "not on PATH" in proc.stdout
+    assert f'{program} install claude-code --command "{program} hook claude-code"' in proc.stdout
+
+
 @pytest.mark.parametrize("text,line", [
     ('{\n  "model": "x",\n  "hooks": {\n    "PreToolUse": []\n  }', 5),  # truncated: no closing brace
     ('{\n  "model": "x",,\n}\n', 2),

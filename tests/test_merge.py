@@ -395,6 +395,20 @@ def test_without_the_driver_index_repair_resolves_the_merge(base, monkeypatch):
     assert len(git(root, "log", "-1", "--format=%P").stdout.split()) == 2  # a real merge commit
 
 
+def test_repair_says_how_to_conclude_the_merge(base, monkeypatch):
+    """After `index --repair` marks the files resolved, the user is told the merge still needs `git commit`."""
+    root = base
+    two_branches(root, monkeypatch, close=True)
+    unregister(root)
+    assert git(root, "merge", "--no-edit", "B", check=False).returncode == 1
+    repair = tether(root, "index", "--repair")
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    assert "`git commit`" in repair.stdout and "conclude the merge" in repair.stdout
+    git(root, "commit", "-q", "--no-edit")
+    again = tether(root, "index", "--repair")  # nothing left to conclude: no such line
+    assert again.returncode == 0 and "conclude the merge" not in again.stdout
+
+
 def test_a_moved_interpreter_falls_back_to_git_and_repair_recovers(base, monkeypatch, tmp_path):
     """The driver names this interpreter; gone, and no `tether` on PATH, git keeps our side as a conflict."""
     from tether.mergedriver import driver_command

@@ -78,7 +78,16 @@ def test_start_with_steps_from_a_file(ws, cli, tmp_path):
 def test_items_file_that_does_not_exist_is_a_user_error(ws, cli, tmp_path):
     run = cli("task", "start", "Docs", "--items-file", str(tmp_path / "missing.txt"))
     assert run.code == 1
-    assert "Error: cannot read" in run.err and "Hint:" in run.err
+    assert "Error: cannot read" in run.err and "No such file or directory" in run.err and "Hint:" in run.err
+    assert ws.tasks() == []
+
+
+def test_items_file_that_is_not_utf8_names_the_line(ws, cli, tmp_path):
+    listing = tmp_path / "items.txt"
+    listing.write_bytes(b"doc1.pdf\ndoc\xe92.pdf\n")
+    run = cli("task", "start", "Docs", "--items-file", str(listing))
+    assert run.code == 1
+    assert f"{listing}:2: not UTF-8 text" in run.err and "Hint:" in run.err
     assert ws.tasks() == []
 
 

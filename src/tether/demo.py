@@ -142,7 +142,7 @@ skill_result:
 
 
 def _campaign(repo: Path, env: dict) -> None:
-    _banner("Session 4: a multi-skill workflow shares one session context (seed 004)")
+    _banner("Session 4: a multi-skill workflow shares one session context")
     (repo / "results").mkdir()
     (repo / "results" / "oracle.yaml").write_text(ORACLE_RESULT)
     (repo / "results" / "content.yaml").write_text(CONTENT_RESULT)

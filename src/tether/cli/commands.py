@@ -20,13 +20,19 @@ def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
     for name in files or []:
         try:
             if name == "-":
-                text = sys.stdin.read()
+                data = sys.stdin.buffer.read()
             else:
-                with open(name, encoding="utf-8") as fh:
-                    text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {name}: {exc.__class__.__name__}",
+                with open(name, "rb") as fh:
+                    data = fh.read()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {name}: {exc.strerror}",
                                hint="give a UTF-8 text file with one entry per line") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(f"{'stdin' if name == '-' else name}:{line}: not UTF-8 text",
+                               hint="save the file as UTF-8 and run the command again") from None
         out += [line.strip() for line in text.splitlines() if line.strip()]
     return out
 
@@ -45,6 +51,9 @@ def cmd_init(args) -> Result:
     text = (f"Initialised tether workspace in {ws.dir}\n"
             + "".join(f"  {c}\n" if " " in c else f"  created {c}\n" for c in created)
             if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
+    if any(c.endswith("/tether.toml") for c in created):  # a new workspace, not a clone's driver registration
+        text += ('Next: start a task (`tether task start "..." --items-file FILE`) and checkpoint as you go;'
+                 " `tether install claude-code` briefs every Claude Code session.")
     return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)
 
 
@@ -123,8 +132,25 @@ def _set_status(status: str, verb: str):
     def handler(args) -> Result:
         ws = _ws()
         task = ws.set_task_status(args.task or ws.require_active(), status)
-        return Result({"task": _task_dict(task)}, f"{verb} task {task.id}: {task.title}")
+        lines = [f"{verb} task {task.id}: {task.title}"]
+        if status == "complete":
+            lines += _completed_with_units_left(ws, [task.id])
+        return Result({"task": _task_dict(task)}, "\n".join(lines))
     return handler
+
+
+def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
+    """A note per task marked complete whose checkpoints leave steps/items not done: easy to do by mistake."""
+    from ..tasks import resume_of
+
+    notes = []
+    for task_id in task_ids:
+        task = ws.task(task_id)
+        resume = resume_of(ws.store, task)
+        if task.units and resume.next_number is not None:
+            notes.append(f"Note: {task.id} was marked complete with {len(resume.done)} of {resume.total}"
+                         f" {task.unit_name}s done (`tether task reopen {task.id}` if it is not finished).")
+    return notes
 
 
 def cmd_task_switch(args) -> Result:
@@ -251,9 +277,12 @@ def cmd_close(args) -> Result:
     lines = [f"Closed the session: progress logged in {result.file}, LATEST.json updated."]
     if result.completed:
         lines.append("Completed: " + ", ".join(result.completed))
+        lines += _completed_with_units_left(ws, result.completed)
     lines.append(f"Context document: {result.context_document}; index manifest: .tether/index.json")
     if args.commit:
         lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
+    else:
+        lines.append("Not committed: commit .tether/ yourself, or close with --commit, so other clones see this close.")
     return Result(result.to_dict(), "\n".join(lines))
 
 
@@ -288,6 +317,7 @@ def cmd_index(args) -> Result:
         lines = [f"  {r}" for r in outcome.repaired if r not in markers]
         if outcome.marked_resolved:
             lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
+            lines.append("Next: resolve any other conflicted file (`git status`), then `git commit` to conclude the merge.")
         head = (f"Repaired {len(markers)} open marker(s); removed {outcome.tmp_removed} leftover temporary file(s);"
                 f" wrote .tether/index.json ({outcome.files} files).")
         return Result(outcome.to_dict(), "\n".join([head, *lines]))
@@ -343,6 +373,8 @@ def cmd_install(args) -> Result:
     outcome = install_claude_code(ws.root, command=args.command_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    if outcome["replaced"]:
+        text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)

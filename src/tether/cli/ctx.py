@@ -205,7 +205,7 @@ def _count(n: int, noun: str) -> str:
 
 def register(sub, add, common) -> None:
     ctx = sub.add_parser("ctx", formatter_class=common.formatter_class,
-                         help="Shared session context of multi-skill workflows (seed 004).",
+                         help="Shared session context of multi-skill workflows (campaigns).",
                          description="The shared session context of a campaign: projections, updates, scope and budget.")
     csub = ctx.add_subparsers(dest="ctx_command", metavar="ACTION", required=True, parser_class=Parser)
 

@@ -2,14 +2,17 @@
 
 The user's own settings and hooks are kept exactly; tether's entries are
 added once (recognised by their command), so installing twice changes
-nothing. A settings file that is not valid JSON is reported with its line
-and left untouched.
+nothing. Installing with another command (a full path, once `tether` turned
+out not to be on Claude Code's PATH) replaces tether's earlier entries rather
+than adding a second set that would fail at every event. A settings file that
+is not valid JSON is reported with its line and left untouched.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from ..errors import InvalidInput
@@ -43,7 +46,8 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
-    added = []
+    added: list[str] = []
+    replaced: list[str] = []
     for event, matcher in EVENTS.items():
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
@@ -53,6 +57,7 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
                       for g in groups)
         if present:
             continue
+        groups[:] = _without_other_tether_hooks(groups, command, replaced)
         group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
         if matcher:
             group = {"matcher": matcher, **group}
@@ -61,8 +66,38 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
     if added:
         write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     # "hook_command", not "command": the CLI's --json envelope already uses "command" for its own name.
-    outcome = {"path": str(path), "added": added, "hook_command": command}
+    outcome = {"path": str(path), "added": added, "replaced": replaced, "hook_command": command}
     program = command.split()[0]
     if shutil.which(program) is None and not Path(program).exists():
-        outcome["warning"] = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
+        warning = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
+        beside = Path(sys.executable).parent / "tether"  # this install's console script
+        if beside.exists():
+            warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
+        outcome["warning"] = warning
     return outcome
+
+
+def _is_tether_hook(command: object) -> bool:
+    """`tether hook claude-code`, `/path/to/tether hook claude-code` or `python -m tether hook claude-code`."""
+    words = command.split() if isinstance(command, str) else []
+    return len(words) >= 3 and words[-2:] == ["hook", "claude-code"] and Path(words[-3]).name == "tether"
+
+
+def _without_other_tether_hooks(groups: list, command: str, replaced: list[str]) -> list:
+    """The groups minus tether's hooks with another command (noted in replaced); groups left empty go."""
+    kept = []
+    for group in groups:
+        inner = group.get("hooks") if isinstance(group, dict) else None
+        if not isinstance(inner, list):
+            kept.append(group)
+            continue
+        stale = [h for h in inner if isinstance(h, dict) and h.get("command") != command
+                 and _is_tether_hook(h.get("command"))]
+        if not stale:
+            kept.append(group)
+            continue
+        replaced += [h["command"] for h in stale if h["command"] not in replaced]
+        rest = [h for h in inner if h not in stale]
+        if rest:
+            kept.append({**group, "hooks": rest})
+    return kept
