@@ -591,3 +591,16 @@ def test_concurrent_writers_never_share_a_note_id(ws, repo, tmp_path, monkeypatc
 def test_note_needs_text(ws, cli):
     assert cli("note", "gotcha", "   ").code == 1
     assert cli("note", "gotcha").code == 2
+
+
+def test_status_of_a_closed_task_says_where_it_stopped_and_how_to_continue(ws, cli):
+    cli("task", "start", "Docs", "--id", "D1", "-i", "a.pdf", "-i", "b.pdf", "-i", "c.pdf")
+    cli("checkpoint", "--done", "1", "--state", "a done")
+    cli("task", "complete", "D1")
+    run = cli("task", "status", "D1")
+    assert run.code == 0
+    assert "Resuming" not in run.out and "Starting" not in run.out
+    assert "Docs (D1) is complete with 1 of 3 items done (last checkpoint CKP-0001" in run.out
+    assert "To continue it: `tether task reopen D1`." in run.out
+    cli("task", "reopen", "D1")
+    assert "Resuming Docs (D1) from item 2 of 3" in cli("task", "status", "D1").out

@@ -96,6 +96,10 @@ class Resume(Record):
             return (f"Cannot tell where {task.title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
                     " could not be read. Next: repair them (see the problems listed); do not start over.")
         where = f"last checkpoint {ckp.id}: {_gist(ckp)}" if ckp else "no checkpoint yet"
+        if task.status != "open":  # nothing to resume until it is reopened: say where it stopped
+            done = f" with {len(self.done)} of {self.total} {label}s done" if self.total else ""
+            return (f"{task.title} ({task.id}) is {task.status}{done} ({where}). "
+                    f"To continue it: `tether task reopen {task.id}`.")
         if self.total and self.next_number is None:
             head = f"All {self.total} {label}s of {task.title} ({task.id}) are done ({where})."
         elif self.total:
