@@ -128,11 +128,7 @@ def _set_status(status: str, verb: str):
 
 
 def cmd_task_switch(args) -> Result:
-    ws = _ws()
-    task = ws.task(args.task)
-    if task.status != "open":
-        raise InvalidInput(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
-    ws.set_active(task.id)
+    task = _ws().switch(args.task)
     return Result({"active": task.id}, f"Active task is now {task.id}: {task.title}")
 
 
