@@ -100,7 +100,7 @@ def cmd_task_status(args) -> Result:
     lines.append(problems_text(ws.store.problems))
     data = {"task": _task_dict(task), "resume": resume.to_dict(), "checkpoints": names,
             "problems": [p.to_dict() for p in ws.store.problems]}
-    return Result(data, "\n".join(line for line in lines if line))
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
 
 
 def cmd_task_list(args) -> Result:
