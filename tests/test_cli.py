@@ -444,6 +444,23 @@ def test_log_shows_progress(ws, cli, monkeypatch):
     assert run.code == 1 and "2026-02-03" in run.err
 
 
+@pytest.mark.parametrize("argv, error", [
+    (["log", "--limit", "0"], "Error: --limit must be at least 1, got 0"),
+    (["log", "--limit", "-1"], "Error: --limit must be at least 1, got -1"),
+    (["decide", "--list", "--limit", "0"], "Error: --limit must be at least 1, got 0"),
+    (["log", "--date", "../CONTEXT"], "Error: invalid date '../CONTEXT'"),
+])
+def test_log_and_decide_list_refuse_a_limit_or_date_they_cannot_show(ws, cli, monkeypatch, argv, error):
+    # --limit 0 used to print every log, and a negative one "No progress logged yet."; a --date
+    # that is not YYYY-MM-DD read another file of .tether/.
+    monkeypatch.setenv("TETHER_NOW", "2026-02-03T04:05:06Z")
+    cli("close", "--summary", "logged")
+    cli("decide", "Q?", "--decision", "A")
+    run = cli(*argv)
+    assert run.code == 1 and run.out == "" and run.err.splitlines()[0] == error, run.err
+    assert run.err.splitlines()[1].startswith("Hint: ")
+
+
 def test_env_isolation_holds(repo):
     # The autouse fixture keeps tests off the real home and global git config.
     assert os.environ["HOME"].startswith(str(repo.parent))
