@@ -333,6 +333,15 @@ def test_user_mistakes_never_show_a_traceback(ws, cli, tether_proc):
         assert first.startswith("Error: ") and hint.startswith("Hint: "), argv
 
 
+def test_an_invalid_tether_now_is_a_user_error_not_a_bug(ws, tether_proc):
+    # TETHER_NOW is documented (pin the clock): a value that is not ISO 8601 is the user's to fix.
+    proc = tether_proc("note", "note", "hello", env={"TETHER_NOW": "yesterday"})
+    assert proc.code == 1 and "Traceback" not in proc.err, proc.err
+    assert proc.err.splitlines() == ["Error: TETHER_NOW is not an ISO 8601 time: 'yesterday'",
+                                     "Hint: unset it, or use e.g. TETHER_NOW=2026-11-21T10:00:00Z"]
+    assert ws.notes() == []
+
+
 def test_no_workspace_as_a_real_process(tmp_path, tether_proc):
     proc = tether_proc("boot", cwd=tmp_path)
     assert proc.code == 1 and "Traceback" not in proc.err
