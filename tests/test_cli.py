@@ -192,6 +192,8 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         assert data["ok"] is True and data["schema_version"] == 1, argv
         if argv[:2] == ["note", "blocker"]:
             blocker = data["note"]["id"]
+        if argv == ["demo"]:  # its text, as one field
+            assert "tether init" in data["transcript"], data
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
