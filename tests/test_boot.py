@@ -328,6 +328,14 @@ def test_broken_config_halts_with_file_and_line(session, cli):
     assert run.code == 1 and ".tether/tether.toml:2" in run.err and "Hint:" in run.err
 
 
+def test_config_cut_short_names_its_last_line(session, cli):
+    # tomllib says "at end of document" here, without a line: the message still gives one.
+    (session / ".tether" / "tether.toml").write_text("schema = 1\n[boot]\nreading_order = [\n")
+    for command in ("boot", "config"):
+        run = cli(command)
+        assert run.code == 1 and run.err.startswith("Error: .tether/tether.toml:3: invalid TOML"), run.err
+
+
 # -- degraded ------------------------------------------------------------------------------
 
 def test_corrupt_decision_gives_a_degraded_brief(session, cli):

@@ -223,6 +223,8 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         assert data["ok"] is True and data["schema_version"] == 1, argv
         if argv[:2] == ["note", "blocker"]:
             blocker = data["note"]["id"]
+        if argv == ["demo"]:  # its text, as one field
+            assert "tether init" in data["transcript"], data
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
@@ -364,6 +366,15 @@ def test_user_mistakes_never_show_a_traceback(ws, cli, tether_proc):
         assert first.startswith("Error: ") and hint.startswith("Hint: "), argv
 
 
+def test_an_invalid_tether_now_is_a_user_error_not_a_bug(ws, tether_proc):
+    # TETHER_NOW is documented (pin the clock): a value that is not ISO 8601 is the user's to fix.
+    proc = tether_proc("note", "note", "hello", env={"TETHER_NOW": "yesterday"})
+    assert proc.code == 1 and "Traceback" not in proc.err, proc.err
+    assert proc.err.splitlines() == ["Error: TETHER_NOW is not an ISO 8601 time: 'yesterday'",
+                                     "Hint: unset it, or use e.g. TETHER_NOW=2026-11-21T10:00:00Z"]
+    assert ws.notes() == []
+
+
 def test_no_workspace_as_a_real_process(tmp_path, tether_proc):
     proc = tether_proc("boot", cwd=tmp_path)
     assert proc.code == 1 and "Traceback" not in proc.err
@@ -473,6 +484,23 @@ def test_log_shows_progress(ws, cli, monkeypatch):
     assert data["dates"] == ["2026-02-03"] and "**Summary:** logged" in data["logs"][0]
     run = cli("log", "--date", "2026-02-04")
     assert run.code == 1 and "2026-02-03" in run.err
+
+
+@pytest.mark.parametrize("argv, error", [
+    (["log", "--limit", "0"], "Error: --limit must be at least 1, got 0"),
+    (["log", "--limit", "-1"], "Error: --limit must be at least 1, got -1"),
+    (["decide", "--list", "--limit", "0"], "Error: --limit must be at least 1, got 0"),
+    (["log", "--date", "../CONTEXT"], "Error: invalid date '../CONTEXT'"),
+])
+def test_log_and_decide_list_refuse_a_limit_or_date_they_cannot_show(ws, cli, monkeypatch, argv, error):
+    # --limit 0 used to print every log, and a negative one "No progress logged yet."; a --date
+    # that is not YYYY-MM-DD read another file of .tether/.
+    monkeypatch.setenv("TETHER_NOW", "2026-02-03T04:05:06Z")
+    cli("close", "--summary", "logged")
+    cli("decide", "Q?", "--decision", "A")
+    run = cli(*argv)
+    assert run.code == 1 and run.out == "" and run.err.splitlines()[0] == error, run.err
+    assert run.err.splitlines()[1].startswith("Hint: ")
 
 
 def test_env_isolation_holds(repo):

@@ -133,6 +133,20 @@ def test_truncated_checkpoint(state, cli):
     assert_rest_loads(cli)
 
 
+def test_a_damaged_checkpoint_is_reported_once_and_every_reader_says_degraded(state, cli):
+    path = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    path.write_text("<<<<<<< HEAD\n")
+    (state / "local" / "active").unlink()       # the active task is then found by reading checkpoints too
+    expected = f".tether/tasks/BAD/checkpoints/{path.name}:1: unresolved git conflict marker"
+    for argv in (("task", "list"), ("resume", "BAD"), ("task", "status", "BAD"), ("boot",)):
+        run = cli(*argv)
+        assert run.code == 3, (argv, run.out, run.err)
+        assert [p for p in problems(run) if p.startswith(expected)] != [], (argv, run.out)
+        assert len(problems(run)) == len(set(problems(run))), (argv, run.out)   # each problem once
+    data = cli("task", "status", "BAD", "--json").json()
+    assert data["ok"] is True and [p["path"] for p in data["problems"]] == [f".tether/tasks/BAD/checkpoints/{path.name}"]
+
+
 def test_only_checkpoint_unreadable_never_says_start_over(state, cli):
     for path in (state / "tasks" / "BAD" / "checkpoints").glob("CKP-*.md"):
         path.write_bytes(path.read_bytes()[:40])

@@ -367,6 +367,19 @@ def test_resume_unknown_task(ws, cli):
     assert run.code == 1 and "no task NOPE" in run.err and "Hint:" in run.err
 
 
+def test_resume_of_a_closed_task_refuses_and_keeps_the_active_one(ws, cli):
+    # Like `task switch`: a closed task is not made active, nor offered as work to start.
+    cli("task", "start", "Alpha", "--id", "A1", "-s", "one")
+    cli("task", "start", "Beta", "--id", "B1", "-s", "one")
+    cli("task", "clear", "B1")
+    cli("task", "switch", "A1")
+    run = cli("resume", "B1")
+    assert run.code == 1 and run.out == ""
+    assert run.err.splitlines() == ["Error: task B1 is archived", "Hint: reopen it with `tether task reopen B1`"]
+    assert cli("resume", "B1", "--json").json()["kind"] == "conflict"
+    assert Workspace.open().active_task_id() == "A1"
+
+
 def test_resume_with_no_task_at_all(ws, cli):
     run = cli("resume")
     assert run.code == 1 and "no open task" in run.err
@@ -444,6 +457,7 @@ def test_switch(ws, cli):
     cli("task", "complete", "B1")
     run = cli("task", "switch", "B1")
     assert run.code == 1 and "reopen" in run.err
+    assert cli("task", "switch", "B1", "--json").json()["kind"] == "conflict"  # as a checkpoint of it says
     assert cli("task", "switch", "ZZ").code == 1
 
 

@@ -16,7 +16,13 @@ def now() -> datetime:
 
     pinned = os.environ.get("TETHER_NOW")
     if pinned:
-        return parse(pinned)
+        try:
+            return parse(pinned)
+        except ValueError:
+            from .errors import InvalidInput
+
+            raise InvalidInput(f"TETHER_NOW is not an ISO 8601 time: {pinned!r}",
+                               hint="unset it, or use e.g. TETHER_NOW=2026-11-21T10:00:00Z") from None
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 

@@ -50,7 +50,9 @@ def parse(data: bytes | None, shown: str) -> Config:
         raise InvalidInput(f"{shown}: invalid UTF-8", hint="save the file as UTF-8") from None
     except toml.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        where = f"{shown}:{match.group(1)}" if match else shown
+        # A file cut short is reported "at end of document": that is its last line.
+        line = match.group(1) if match else len(data.splitlines()) or 1
+        where = f"{shown}:{line}"
         raise InvalidInput(f"{where}: invalid TOML ({str(exc).split(' (at')[0]})",
                            hint="fix the line, or move the file away and run `tether init`") from None
     boot = raw.get("boot", {})

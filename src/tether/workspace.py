@@ -234,10 +234,16 @@ class Workspace:
             if task_id:
                 self.set_active(after.task)
             return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        task = self.task(task_id)
-        if task_id:
-            self.set_active(task.id)
+        task = self.switch(task_id) if task_id else self.task()
         return resume_of(self.store, task)
+
+    def switch(self, task_id: str) -> Task:
+        """Make an open task the active one on this machine; a closed one is not worked on."""
+        task = self.task(task_id)
+        if task.status != "open":
+            raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
+        self.set_active(task.id)
+        return task
 
     def set_task_status(self, task_id: str, status: str) -> Task:
         from .tasks import set_status

@@ -37,6 +37,12 @@ def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
     return out
 
 
+def _limit(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {value}", hint="e.g. --limit 5 for the newest five")
+    return value
+
+
 def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
@@ -109,7 +115,7 @@ def cmd_task_status(args) -> Result:
     lines.append(problems_text(ws.store.problems))
     data = {"task": _task_dict(task), "resume": resume.to_dict(), "checkpoints": names,
             "problems": [p.to_dict() for p in ws.store.problems]}
-    return Result(data, "\n".join(line for line in lines if line))
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
 
 
 def cmd_task_list(args) -> Result:
@@ -154,11 +160,7 @@ def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
 
 
 def cmd_task_switch(args) -> Result:
-    ws = _ws()
-    task = ws.task(args.task)
-    if task.status != "open":
-        raise InvalidInput(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
-    ws.set_active(task.id)
+    task = _ws().switch(args.task)
     return Result({"active": task.id}, f"Active task is now {task.id}: {task.title}")
 
 
@@ -232,7 +234,7 @@ def cmd_resume(args) -> Result:
 def cmd_decide(args) -> Result:
     ws = _ws()
     if args.list:
-        decisions = ws.decisions(limit=args.limit)
+        decisions = ws.decisions(limit=_limit(args.limit))
         lines = [f"{d.id}  {d.when[:10]}  {d.question} -> {d.decision}" + (f" ({d.who})" if d.who else "")
                  for d in decisions] or ["No decisions recorded."]
         lines.append(problems_text(ws.store.problems))
@@ -293,9 +295,13 @@ def cmd_boot(args) -> Result:
 
 
 def cmd_log(args) -> Result:
+    import re
+
     ws = _ws()
     dates = ws.store.progress_dates()
-    chosen = [args.date] if args.date else dates[-args.limit:]
+    if args.date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
+        raise InvalidInput(f"invalid date {args.date!r}", hint="use YYYY-MM-DD, e.g. " + (dates[-1] if dates else "2026-11-21"))
+    chosen = [args.date] if args.date else dates[-_limit(args.limit):]
     texts = []
     for date in chosen:
         data = ws.store.read_file(f"progress/{date}.md")

@@ -135,7 +135,8 @@ class Store(ABC):
             problem = getattr(exc, "problem", None)
             if problem is None:
                 raise
-            self.problems.append(problem)
+            if problem not in self.problems:  # one command may read a task's checkpoints twice
+                self.problems.append(problem)
             return None
 
     @abstractmethod
