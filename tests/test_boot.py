@@ -211,6 +211,15 @@ def test_small_budget_keeps_the_active_task_and_drops_lower_priorities(crowded, 
     assert "reading order (`tether config`)" in text
 
 
+@pytest.mark.parametrize("budget", [150, 200])
+def test_the_smallest_budgets_still_say_where_to_resume(crowded, cli, budget):
+    """The closing line shrinks to section names before the active task's line would go."""
+    data = cli("boot", "--budget", str(budget), "--json").json()
+    assert data["tokens"] <= budget
+    assert "Resuming Process 20 documents (T004) from item 13 of 20" in data["text"], data["text"]
+    assert data["text"].rstrip("\n").splitlines()[-1].startswith("Left out to fit the budget:")
+
+
 def test_default_budget_comes_from_config(crowded, cli, repo):
     assert cli("boot", "--json").json()["budget"] == 2000
     config = repo / ".tether" / "tether.toml"

@@ -26,6 +26,12 @@ class Rendered(Record):
     FIELDS = {"text": REQUIRED, "tokens": REQUIRED, "omitted": REQUIRED, "commands": REQUIRED}
 
 
+# Sections up to this priority are what a new session cannot start without: the commit, the
+# problems, the last session, the open tasks (the active one first).
+ESSENTIAL = 3
+COMPACT_RESERVE = 35  # the closing line that only names the sections left out
+
+
 def render(title: str, sections: list[Section], budget: int, max_chars: int | None = None) -> Rendered:
     reserve = 60  # room for the closing "left out" line
     used = estimate(title) + 1
@@ -37,7 +43,9 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
             # +1: the line's newline (estimate counts one token per two newlines, rounded down).
             cost = estimate(line) + 1 + (head_cost if not section.kept else 0)
             size = len(line) + 1 + (len(section.heading or "") + 2 if not section.kept else 0)
-            if used + cost > budget - reserve or (max_chars and chars + size > max_chars - 400):
+            # An essential line may use the room of the full closing line: a shorter one will do.
+            room = budget - (COMPACT_RESERVE if section.priority <= ESSENTIAL else reserve)
+            if used + cost > room or (max_chars and chars + size > max_chars - 400):
                 break
             section.kept.append(line)
             used += cost
@@ -45,14 +53,17 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
     text, omitted, commands = _assemble(title, sections)
     # The closing line grows with what was left out and may outrun the reserve:
     # drop the lowest-priority lines until the whole brief fits the budget.
+    # Before an essential line goes (a small budget, a long closing line), the closing line
+    # shrinks to the sections' names, without their commands.
     compact = False
     while estimate(text) > budget:
         victim = max((s for s in sections if s.kept), key=lambda s: s.priority, default=None)
-        if victim is not None:
+        if not compact and (victim is None or victim.priority <= ESSENTIAL):
+            compact = True
+        elif victim is not None:
             victim.kept.pop()
-        elif compact:
+        else:
             break
-        compact = victim is None  # last resort: a closing line that only names sections
         text, omitted, commands = _assemble(title, sections, compact)
     return Rendered(text=text, tokens=estimate(text), omitted=omitted, commands=commands)
 

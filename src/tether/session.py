@@ -215,7 +215,8 @@ def sections(snap: Snapshot) -> tuple[str, list[Section]]:
                  f" are changed or uncommitted ({shown}; see `git status .tether`).")
     else:
         state = "tether's files match HEAD (every file this brief was built from is committed)."
-    out = [Section("state", None, [state], priority=0)]
+    # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
+    out = [Section("state", None, [state], priority=3.5)]
     if snap.problems:
         out.append(Section("problems", "## Problems (degraded: fix these files)",
                            [f"- {p}" for p in snap.problems[:10]], priority=1,
