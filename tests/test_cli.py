@@ -418,6 +418,18 @@ def test_index_check_passes_after_index_and_fails_after_a_checkpoint(ws, cli, re
     assert "tasks/T1/task.md" in cli("index", "--check", "--json").json()["changed"]
 
 
+def test_index_check_after_a_lost_open_marker_points_to_repair_not_regeneration(ws, cli, repo):
+    """Regenerating the manifest would make a lost marker the truth, and hide the open task for good."""
+    cli("task", "start", "Docs", "--id", "T1", "-i", "a")
+    cli("index")
+    (repo / ".tether" / "open" / "T1").unlink()
+    check = cli("index", "--check")
+    assert check.code == 3 and "open/T1" in check.out
+    assert "tether index --repair" in check.out.splitlines()[-1]
+    assert cli("index", "--repair").code == 0
+    assert (repo / ".tether" / "open" / "T1").exists() and cli("index", "--check").code == 0
+
+
 def test_index_check_with_a_missing_or_broken_manifest(ws, cli, repo):
     (repo / ".tether" / "index.json").unlink()
     run = cli("index", "--check")

@@ -336,8 +336,16 @@ def cmd_index(args) -> Result:
         first = (check.added + check.changed + check.removed)[:5]
         text = f"index.json is stale: {detail}" + ("\n  " + "\n  ".join(first) if first else "")
         merge_left = check.problem is not None and "conflict marker" in check.problem
-        text += ("\nHint: run `tether index --repair` to resolve the merge's generated files." if merge_left
-                 else "\nHint: run `tether index` (or `tether close`) to regenerate it.")
+        # A marker gone missing hides an open task: regenerating the manifest would make that the truth.
+        markers = [p for p in check.removed if p.startswith("open/")]
+        if merge_left:
+            text += "\nHint: run `tether index --repair` to resolve the merge's generated files."
+        elif markers:
+            text += ("\nHint: open-task markers are gone (" + ", ".join(markers[:3]) + "); if a task is still open,"
+                     " run `tether index --repair` (it rebuilds the markers from the tasks' status, then writes"
+                     " the manifest), otherwise `tether index`.")
+        else:
+            text += "\nHint: run `tether index` (or `tether close`) to regenerate it."
         return Result(check.to_dict(), text, EXIT_DEGRADED)
     count = manifest.write(ws.store)
     return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
