@@ -323,6 +323,31 @@ def test_usage_errors_exit_2(ws, cli, argv):
     assert data["kind"] == "usage" and data["exit_code"] == 2 and data["error"] and data["hint"]
 
 
+@pytest.mark.parametrize("argv, command", [(["checkpoint", "--bogus"], "checkpoint"),
+                                           (["task", "start", "T", "--bogus"], "task start"),
+                                           (["note", "gotcha", "text", "--bogus"], "note gotcha")])
+def test_an_unknown_option_points_to_that_commands_help(ws, cli, argv, command):
+    run = cli(*argv)
+    assert run.code == 2 and run.err.splitlines()[1] == f"Hint: run `tether {command} --help`"
+
+
+def test_json_without_a_command_is_one_json_error(ws, cli):
+    run = cli("--json")
+    assert run.code == 2
+    data = run.json()
+    assert data["ok"] is False and data["kind"] == "usage" and "tether --help" in data["hint"]
+    assert cli().out.startswith("usage: tether")  # without --json: the help, as before
+
+
+def test_boot_before_the_first_commit_says_so_plainly(repo, cli, tmp_path, monkeypatch, git):
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git("init", "-q", "-b", "main", cwd=fresh)
+    monkeypatch.chdir(fresh)
+    cli("init")
+    assert cli("boot").out.splitlines()[0] == "# tether boot: no commits yet on main"
+
+
 def test_help_and_version(ws, cli):
     run = cli("--help")
     assert run.code == 0 and "checkpoint" in run.out and "boot" in run.out

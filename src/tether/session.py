@@ -202,8 +202,7 @@ def _when(stamp: str | None) -> str:
 
 
 def sections(snap: Snapshot) -> tuple[str, list[Section]]:
-    sha = snap.sha[:12] if snap.sha else "no commits yet"
-    where = f"commit {sha}" + (f" on {snap.branch}" if snap.branch else "")
+    where = (f"commit {snap.sha[:12]}" if snap.sha else "no commits yet") + (f" on {snap.branch}" if snap.branch else "")
     title = f"# tether boot: {where}"
     if snap.source == "commit":
         state = "Reconstructed from the commit's tree (git objects, no checkout)."

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .output import Parser
 
 SCHEMA_VERSION = 1
+GROUPS = ("task", "note", "hook", "install", "ctx")  # commands whose next word is a command of theirs
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
@@ -111,8 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         first = next((a for a in argv if not a.startswith("-")), None)
         wants_help = any(a in ("-h", "--help") for a in argv) and first is None
         parser = build_parser(first if first in COMMANDS and not wants_help else None)
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except UsageError as exc:
+            if first in COMMANDS and "unrecognized arguments" in str(exc):  # found by the top parser
+                words = [a for a in argv if not a.startswith("-")]
+                command = " ".join(words[:2] if first in GROUPS and len(words) > 1 else words[:1])
+                exc.hint = f"run `tether {command} --help`"
+            raise
         if not getattr(args, "command", None):
+            if want_json:  # one JSON object, as promised, not the help text
+                raise UsageError("no command given", hint="run `tether --help` to see the commands")
             parser.print_help()
             return EXIT_OK
         if getattr(args, "directory", None):
