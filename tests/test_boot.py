@@ -154,6 +154,22 @@ def test_missing_latest_falls_back_to_the_newest_log_and_says_so(session, cli, m
                for line in section(run.out, "## Problems"))
 
 
+def test_the_fallback_takes_the_newest_close_by_its_time_with_its_next_steps(session, cli, monkeypatch):
+    """A union merge of two branches' logs puts one side's sections after the other's: the
+    newest close is the one with the latest time, wherever it sits in the file."""
+    monkeypatch.setenv("TETHER_NOW", "2026-11-22T09:00:00Z")
+    cli("close", "--summary", "Morning on main", "--next", "review")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-22T17:30:00Z")
+    cli("close", "--summary", "Evening on the branch", "--next", "ship it", "--next", "tell @frans")
+    log = session / ".tether" / "progress" / "2026-11-22.md"
+    head, first, second = log.read_text().split("\n## ")
+    log.write_text("\n## ".join([head, second.rstrip("\n") + "\n", first]))  # the newer section first
+    (session / ".tether" / "progress" / "LATEST.json").unlink()
+    run = cli("boot")
+    assert section(run.out, "## Last session") == ["2026-11-22 (.tether/progress/2026-11-22.md): Evening on the branch"]
+    assert section(run.out, "## Next steps") == ["- ship it", "- tell @frans"]
+
+
 def test_corrupt_latest_falls_back_and_names_file_and_line(session, cli):
     (session / ".tether" / "progress" / "LATEST.json").write_text('{"summary": "x",\n  oops\n}\n')
     run = cli("boot")

@@ -63,9 +63,29 @@ def _latest_progress(store: FileStore) -> tuple[dict | None, str | None]:
                                       "missing; using the newest dated log (the next `tether close` rewrites it)"))
     rel = f"progress/{dates[-1]}.md"
     text = (store.read_file(rel) or b"").decode("utf-8", "replace")
-    summaries = [line.split("**Summary:**", 1)[1].strip() for line in text.splitlines() if "**Summary:**" in line]
-    summary = summaries[-1] if summaries else text.strip().splitlines()[-1] if text.strip() else ""
-    return {"date": dates[-1], "file": store.shown(rel), "summary": summary, "next_steps": []}, store.shown(rel)
+    summary, next_steps = _newest_section(text)
+    return {"date": dates[-1], "file": store.shown(rel), "summary": summary, "next_steps": next_steps}, store.shown(rel)
+
+
+def _newest_section(text: str) -> tuple[str, list[str]]:
+    """The summary and next steps of a dated log's newest close. By the time in each section's
+    heading ("## 15:33 UTC, session ..."), not by position: a union merge of two branches' logs
+    puts one side's sections after the other's, whatever their times."""
+    sections: list[tuple[str, int, list[str]]] = []
+    for number, block in enumerate(text.split("\n## ")[1:]):
+        lines = block.splitlines()
+        sections.append((lines[0][:5], number, lines[1:]))
+    if not sections:
+        return (text.strip().splitlines() or [""])[-1], []
+    _, _, lines = max(sections)
+    summary, steps, in_steps = "", [], False
+    for line in lines:
+        if line.startswith("**Summary:**"):
+            summary = line.split("**Summary:**", 1)[1].strip()
+        in_steps = line.startswith("**Next steps:**") or (in_steps and line.startswith("- "))
+        if in_steps and line.startswith("- "):
+            steps.append(line[2:].strip())
+    return summary, steps
 
 
 def gather(store: FileStore, config: Config, *, source: str, sha: str | None, branch: str | None,
