@@ -253,3 +253,15 @@ def test_several_problems_are_all_reported_at_once(state, cli):
     assert all(p["line"] for p in data["problems"])
     assert cli("boot").code == 3
     assert_rest_loads(cli)
+
+
+def test_a_hand_edited_done_range_far_beyond_the_task(state, cli):
+    # The units beyond the task are ignored, never expanded one by one (that would exhaust the memory).
+    path = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    path.write_text(path.read_text().replace('done: "1-2"', 'done: "1-999999999"'))
+    run = cli("resume", "BAD", "--json")
+    assert run.code == 0, run.out
+    assert run.json()["resume"]["done"] == 3 and run.json()["resume"]["next_number"] is None
+    assert cli("boot").code == 0
+    assert cli("checkpoint", "--done", "1", "--state", "more").code == 0
+    assert_rest_loads(cli)

@@ -168,6 +168,16 @@ def test_bad_unit_specs_write_nothing(docs_task, cli, repo, spec, words):
     assert not (repo / ".tether" / "tasks" / docs_task / "intermediate").exists()
 
 
+@pytest.mark.parametrize("option", ["--done", "--undone"])
+def test_a_huge_range_is_out_of_range_not_a_memory_hog(docs_task, cli, repo, option):
+    # One range, checked as such: expanding 1-99999999999 into numbers would exhaust the memory.
+    run = cli("checkpoint", option, "1-99999999999", "--json")
+    assert run.code == 1, run.out
+    data = run.json()
+    assert data["kind"] == "invalid_input" and "99999999999 is out of range" in data["error"]
+    assert checkpoint_files(repo, docs_task) == []
+
+
 def test_bad_spec_does_not_save_the_result_either(docs_task, cli, repo, tmp_path):
     (tmp_path / "r.md").write_text("partial")
     run = cli("checkpoint", "--done", "99", "--result", f"r.md=@{tmp_path / 'r.md'}")
