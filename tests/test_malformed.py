@@ -265,3 +265,28 @@ def test_a_hand_edited_done_range_far_beyond_the_task(state, cli):
     assert cli("boot").code == 0
     assert cli("checkpoint", "--done", "1", "--state", "more").code == 0
     assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("rel", ["decisions/D-bad.md", "tasks/BAD/checkpoints/CKP-0002-*.md", "tasks/BAD/task.md",
+                                 "context.jsonl", "memory/events.jsonl"])
+def test_a_directory_where_a_file_should_be(state, cli, rel):
+    path = next(state.glob(rel))
+    path.unlink()
+    path.mkdir()
+    (path / "stray").write_text("x")
+    shown = ".tether/" + path.relative_to(state).as_posix()
+
+    data = boot_json(cli)
+    assert data["degraded"] is True
+    assert [p["path"] for p in data["problems"]] == [shown], data["problems"]
+    assert "directory where a file should be" in data["problems"][0]["message"]
+    listing = cli("task", "list")
+    assert listing.code in (0, 3) and "GOOD" in listing.out
+    close = cli("close", "--summary", "closed around it")
+    if rel == "memory/events.jsonl":                             # close must append there: it says where it cannot
+        assert close.code == 1 and "events.jsonl: Is a directory" in close.err
+    else:
+        assert close.code == 0, close.err
+    assert shown in cli("boot").out                              # still named after the next write
+    if rel != "context.jsonl":
+        assert_rest_loads(cli)
