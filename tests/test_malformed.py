@@ -290,3 +290,20 @@ def test_a_directory_where_a_file_should_be(state, cli, rel):
     assert shown in cli("boot").out                              # still named after the next write
     if rel != "context.jsonl":
         assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("damage", [b"", b"---\nid: [\n", b"\xff\xfe"], ids=["empty", "bad-yaml", "utf8"])
+def test_a_checkpoint_on_top_of_an_unreadable_newest_one_keeps_its_progress(state, cli, damage):
+    # Built on CKP-0001 alone, the new checkpoint would silently drop item 2 (done in CKP-0002):
+    # the damaged file's line in the task's journal still holds its progress.
+    folder = state / "tasks" / "BAD" / "checkpoints"
+    damaged = sorted(folder.glob("CKP-0002-*.md"))[0]
+    damaged.write_bytes(damage)
+    run = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    assert run.code == 0, run.out
+    data = run.json()
+    assert data["checkpoint"]["number"] == 3 and data["checkpoint"]["done"] == "1-3"
+    assert data["checkpoint"]["parents"] == [damaged.stem]
+    assert damaged.read_bytes() == damage                          # left for a person to look at
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
+    assert_rest_loads(cli)

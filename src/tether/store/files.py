@@ -157,7 +157,12 @@ class FileStore(Store):
             else:
                 self._restore_if_needed(task_id, token)
                 names = self.checkpoint_names(task_id)
+                known = len(self.problems)
                 previous = Store.latest_checkpoint(self, task_id, names)  # the lock is held: no check again
+                if len(self.problems) > known:
+                    # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
+                    # their journal lines still hold it.
+                    previous = journal.newest_after(self, task_id, names, previous) or previous
                 number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
