@@ -307,3 +307,24 @@ def test_a_checkpoint_on_top_of_an_unreadable_newest_one_keeps_its_progress(stat
     assert damaged.read_bytes() == damage                          # left for a person to look at
     assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
     assert_rest_loads(cli)
+
+
+def test_context_document_that_is_not_utf8(state, cli):
+    # Its hand-written part is kept byte for byte at each close, so close cannot rewrite it from a guess:
+    # boot names the line, and close stops before writing anything rather than half-way.
+    path = state / "CONTEXT.md"
+    text = path.read_bytes()
+    path.write_bytes(text + b"\nNotes saved as Latin-1: caf\xe9\n")
+    line = text.count(b"\n") + 2
+    expected = f".tether/CONTEXT.md:{line}: invalid UTF-8"
+    assert any(p.startswith(expected) for p in problems(cli("boot"))), cli("boot").out
+    before = {p: p.read_bytes() for p in state.rglob("*") if p.is_file() and "local" not in p.parts
+              and "locks" not in p.parts}
+    run = cli("close", "--summary", "done for today")
+    assert run.code == 1 and run.err.startswith(f"Error: {expected}") and "Hint:" in run.err
+    data = cli("close", "--summary", "done for today", "--json").json()
+    assert data["kind"] == "corrupt" and data["error"].startswith(expected)
+    after = {p: p.read_bytes() for p in state.rglob("*") if p.is_file() and "local" not in p.parts
+             and "locks" not in p.parts}
+    assert after == before                                       # nothing half-closed
+    assert_rest_loads(cli)
