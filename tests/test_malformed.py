@@ -328,3 +328,16 @@ def test_context_document_that_is_not_utf8(state, cli):
              and "locks" not in p.parts}
     assert after == before                                       # nothing half-closed
     assert_rest_loads(cli)
+
+
+def test_a_context_entry_without_its_fields_is_named_by_line_not_dumped(state, cli):
+    path = state / "context.jsonl"
+    good = len(lines_of(path))
+    with open(path, "a") as fh:
+        fh.write(json.dumps({"kind": "gotcha", "text": "x" * 100_000}) + "\n")
+    data = boot_json(cli)
+    assert [(p["path"], p["line"], p["message"]) for p in data["problems"]] == [
+        (".tether/context.jsonl", good + 1, "entry without id, at; line skipped")]
+    listing = cli("note", "list")
+    assert listing.code == 3 and len(listing.out) < 10_000
+    assert_rest_loads(cli)

@@ -245,14 +245,15 @@ class FileStore(Store):
             data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
-        for row in iter_jsonl(data, self.shown("context.jsonl"), self.problems):
+        for number, row in iter_jsonl(data, self.shown("context.jsonl"), self.problems, numbered=True):
             if "resolve" in row:
                 resolved[str(row["resolve"])] = str(row.get("at", ""))
             elif {"id", "kind", "text", "at"} <= row.keys():
                 entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
                                                str(row["at"]), row.get("by"))
             else:
-                self.problems.append(Problem(self.shown("context.jsonl"), None, f"entry without id/kind/text/at: {row}"))
+                missing = ", ".join(k for k in ("id", "kind", "text", "at") if k not in row)
+                self.problems.append(Problem(self.shown("context.jsonl"), number, f"entry without {missing}; line skipped"))
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
