@@ -363,6 +363,19 @@ def test_resume_when_everything_is_done(docs_task, cli):
     assert "mark T004 complete" in first
 
 
+@pytest.mark.parametrize("argv", [["task", "complete", ""], ["task", "clear", " "], ["task", "status", ""],
+                                  ["task", "switch", ""], ["resume", ""], ["checkpoint", "--task", "", "--done", "1"]],
+                         ids=" ".join)
+def test_an_empty_task_id_is_an_error_not_the_active_task(docs_task, cli, repo, argv):
+    # `tether task complete "$TASK"` with TASK unset must not complete whatever task is active.
+    run = cli(*argv)
+    assert run.code == 1 and run.err.startswith("Error: the task id is empty") and "Hint:" in run.err
+    data = cli(*argv, "--json").json()
+    assert data["ok"] is False and data["kind"] == "invalid_input" and data["exit_code"] == 1
+    assert cli("task", "list", "--json").json()["tasks"][0]["status"] == "open"
+    assert checkpoint_files(repo, docs_task) == []
+
+
 def test_resume_unknown_task(ws, cli):
     run = cli("resume", "NOPE")
     assert run.code == 1 and "no task NOPE" in run.err and "Hint:" in run.err
