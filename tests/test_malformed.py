@@ -341,3 +341,14 @@ def test_a_context_entry_without_its_fields_is_named_by_line_not_dumped(state, c
     listing = cli("note", "list")
     assert listing.code == 3 and len(listing.out) < 10_000
     assert_rest_loads(cli)
+
+
+def test_config_that_is_not_utf8_names_its_line(state, cli):
+    path = state / "tether.toml"
+    text = path.read_bytes()
+    path.write_bytes(text + b"# r\xe9sum\xe9\n")
+    line = len(text.splitlines()) + 1
+    expected = f".tether/tether.toml:{line}: invalid UTF-8"
+    run = cli("boot")
+    assert run.code == 1 and run.err.startswith(f"Error: {expected}") and "Hint:" in run.err
+    assert cli("config", "--json").json()["error"] == expected
