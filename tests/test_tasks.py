@@ -156,7 +156,8 @@ def test_done_by_number_range_list_name_and_all(docs_task, cli, specs, done):
     ("21", "out of range"),
     ("19-25", "out of range"),
     ("doc99.pdf", "is named"),
-    ("0", "named"),
+    ("0", "numbers start at 1"),
+    ("5-3", "from low to high"),
 ])
 def test_bad_unit_specs_write_nothing(docs_task, cli, repo, spec, words):
     cli("checkpoint", "--done", "1")

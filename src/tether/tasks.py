@@ -67,6 +67,9 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
         matches = [n for n, u in enumerate(task.units, 1) if u == spec]
         if not matches:
             matches = [n for n, u in enumerate(task.units, 1) if u.lower() == spec.lower()]
+        if not matches and spec.replace("-", "").replace(",", "").replace(" ", "").isdigit():
+            raise InvalidInput(f"{spec!r} is not a valid {task.unit_name} range: numbers start at 1 and a range goes"
+                               " from low to high", hint=f"e.g. --done 3 or --done 1-{max(total, 2)}")
         if len(matches) != 1:
             what = "no" if not matches else "more than one"
             raise InvalidInput(f"{what} {task.unit_name} of {task.id} is named {spec!r}",
