@@ -556,3 +556,23 @@ def test_a_command_loads_neither_gettext_nor_locale_and_gettext_stays_whole(repo
              "import gettext; print(code, loaded, callable(gettext.translation))")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "0 [] True", proc.stderr
+
+
+# -- the file system says no ------------------------------------------------------------------------
+
+def test_a_directory_where_a_log_should_be_is_a_user_error_not_a_bug(ws, cli, repo, tether_proc):
+    (repo / ".tether" / "context.jsonl").mkdir()
+    run = cli("note", "gotcha", "x")
+    assert run.code == 1 and "internal error" not in run.err
+    assert run.err.startswith("Error: ") and "context.jsonl: Is a directory" in run.err and "Hint:" in run.err
+    data = cli("note", "gotcha", "x", "--json").json()
+    assert data["ok"] is False and data["exit_code"] == 1 and data["kind"] == "error"
+    proc = tether_proc("note", "gotcha", "x")
+    assert proc.code == 1 and "Traceback" not in proc.err and len(proc.err.splitlines()) == 2
+
+
+@pytest.mark.parametrize("where", ["nonexistent", "README.md"])
+def test_dash_C_to_a_missing_directory_is_a_user_error(ws, cli, repo, where):
+    run = cli("-C", str(repo / where), "boot")
+    assert run.code == 1 and "cannot run in" in run.err and "Hint:" in run.err
+    assert cli("-C", str(repo / where), "boot", "--json").json()["kind"] == "invalid_input"

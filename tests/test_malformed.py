@@ -267,3 +267,102 @@ def test_several_problems_are_all_reported_at_once(state, cli):
     assert all(p["line"] for p in data["problems"])
     assert cli("boot").code == 3
     assert_rest_loads(cli)
+
+
+def test_a_hand_edited_done_range_far_beyond_the_task(state, cli):
+    # The units beyond the task are ignored, never expanded one by one (that would exhaust the memory).
+    path = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    path.write_text(path.read_text().replace('done: "1-2"', 'done: "1-999999999"'))
+    run = cli("resume", "BAD", "--json")
+    assert run.code == 0, run.out
+    assert run.json()["resume"]["done"] == 3 and run.json()["resume"]["next_number"] is None
+    assert cli("boot").code == 0
+    assert cli("checkpoint", "--done", "1", "--state", "more").code == 0
+    assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("rel", ["decisions/D-bad.md", "tasks/BAD/checkpoints/CKP-0002-*.md", "tasks/BAD/task.md",
+                                 "context.jsonl", "memory/events.jsonl"])
+def test_a_directory_where_a_file_should_be(state, cli, rel):
+    path = next(state.glob(rel))
+    path.unlink()
+    path.mkdir()
+    (path / "stray").write_text("x")
+    shown = ".tether/" + path.relative_to(state).as_posix()
+
+    data = boot_json(cli)
+    assert data["degraded"] is True
+    assert [p["path"] for p in data["problems"]] == [shown], data["problems"]
+    assert "directory where a file should be" in data["problems"][0]["message"]
+    listing = cli("task", "list")
+    assert listing.code in (0, 3) and "GOOD" in listing.out
+    close = cli("close", "--summary", "closed around it")
+    if rel == "memory/events.jsonl":                             # close must append there: it says where it cannot
+        assert close.code == 1 and "events.jsonl: Is a directory" in close.err
+    else:
+        assert close.code == 0, close.err
+    assert shown in cli("boot").out                              # still named after the next write
+    if rel != "context.jsonl":
+        assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("damage", [b"", b"---\nid: [\n", b"\xff\xfe"], ids=["empty", "bad-yaml", "utf8"])
+def test_a_checkpoint_on_top_of_an_unreadable_newest_one_keeps_its_progress(state, cli, damage):
+    # Built on CKP-0001 alone, the new checkpoint would silently drop item 2 (done in CKP-0002):
+    # the damaged file's line in the task's journal still holds its progress.
+    folder = state / "tasks" / "BAD" / "checkpoints"
+    damaged = sorted(folder.glob("CKP-0002-*.md"))[0]
+    damaged.write_bytes(damage)
+    run = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    assert run.code == 0, run.out
+    data = run.json()
+    assert data["checkpoint"]["number"] == 3 and data["checkpoint"]["done"] == "1-3"
+    assert data["checkpoint"]["parents"] == [damaged.stem]
+    assert damaged.read_bytes() == damage                          # left for a person to look at
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
+    assert_rest_loads(cli)
+
+
+def test_context_document_that_is_not_utf8(state, cli):
+    # Its hand-written part is kept byte for byte at each close, so close cannot rewrite it from a guess:
+    # boot names the line, and close stops before writing anything rather than half-way.
+    path = state / "CONTEXT.md"
+    text = path.read_bytes()
+    path.write_bytes(text + b"\nNotes saved as Latin-1: caf\xe9\n")
+    line = text.count(b"\n") + 2
+    expected = f".tether/CONTEXT.md:{line}: invalid UTF-8"
+    assert any(p.startswith(expected) for p in problems(cli("boot"))), cli("boot").out
+    before = {p: p.read_bytes() for p in state.rglob("*") if p.is_file() and "local" not in p.parts
+              and "locks" not in p.parts}
+    run = cli("close", "--summary", "done for today")
+    assert run.code == 1 and run.err.startswith(f"Error: {expected}") and "Hint:" in run.err
+    data = cli("close", "--summary", "done for today", "--json").json()
+    assert data["kind"] == "corrupt" and data["error"].startswith(expected)
+    after = {p: p.read_bytes() for p in state.rglob("*") if p.is_file() and "local" not in p.parts
+             and "locks" not in p.parts}
+    assert after == before                                       # nothing half-closed
+    assert_rest_loads(cli)
+
+
+def test_a_context_entry_without_its_fields_is_named_by_line_not_dumped(state, cli):
+    path = state / "context.jsonl"
+    good = len(lines_of(path))
+    with open(path, "a") as fh:
+        fh.write(json.dumps({"kind": "gotcha", "text": "x" * 100_000}) + "\n")
+    data = boot_json(cli)
+    assert [(p["path"], p["line"], p["message"]) for p in data["problems"]] == [
+        (".tether/context.jsonl", good + 1, "entry without id, at; line skipped")]
+    listing = cli("note", "list")
+    assert listing.code == 3 and len(listing.out) < 10_000
+    assert_rest_loads(cli)
+
+
+def test_config_that_is_not_utf8_names_its_line(state, cli):
+    path = state / "tether.toml"
+    text = path.read_bytes()
+    path.write_bytes(text + b"# r\xe9sum\xe9\n")
+    line = len(text.splitlines()) + 1
+    expected = f".tether/tether.toml:{line}: invalid UTF-8"
+    run = cli("boot")
+    assert run.code == 1 and run.err.startswith(f"Error: {expected}") and "Hint:" in run.err
+    assert cli("config", "--json").json()["error"] == expected

@@ -165,7 +165,8 @@ def test_done_by_number_range_list_name_and_all(docs_task, cli, specs, done):
     ("21", "out of range"),
     ("19-25", "out of range"),
     ("doc99.pdf", "is named"),
-    ("0", "named"),
+    ("0", "numbers start at 1"),
+    ("5-3", "from low to high"),
 ])
 def test_bad_unit_specs_write_nothing(docs_task, cli, repo, spec, words):
     cli("checkpoint", "--done", "1")
@@ -175,6 +176,16 @@ def test_bad_unit_specs_write_nothing(docs_task, cli, repo, spec, words):
     assert words in run.err and "Hint:" in run.err
     assert [p.name for p in checkpoint_files(repo, docs_task)] == before
     assert not (repo / ".tether" / "tasks" / docs_task / "intermediate").exists()
+
+
+@pytest.mark.parametrize("option", ["--done", "--undone"])
+def test_a_huge_range_is_out_of_range_not_a_memory_hog(docs_task, cli, repo, option):
+    # One range, checked as such: expanding 1-99999999999 into numbers would exhaust the memory.
+    run = cli("checkpoint", option, "1-99999999999", "--json")
+    assert run.code == 1, run.out
+    data = run.json()
+    assert data["kind"] == "invalid_input" and "99999999999 is out of range" in data["error"]
+    assert checkpoint_files(repo, docs_task) == []
 
 
 def test_bad_spec_does_not_save_the_result_either(docs_task, cli, repo, tmp_path):
@@ -360,6 +371,19 @@ def test_resume_when_everything_is_done(docs_task, cli):
     first = cli("resume").out.splitlines()[0]
     assert first.startswith("All 20 items of Process 20 documents (T004) are done")
     assert "mark T004 complete" in first
+
+
+@pytest.mark.parametrize("argv", [["task", "complete", ""], ["task", "clear", " "], ["task", "status", ""],
+                                  ["task", "switch", ""], ["resume", ""], ["checkpoint", "--task", "", "--done", "1"]],
+                         ids=" ".join)
+def test_an_empty_task_id_is_an_error_not_the_active_task(docs_task, cli, repo, argv):
+    # `tether task complete "$TASK"` with TASK unset must not complete whatever task is active.
+    run = cli(*argv)
+    assert run.code == 1 and run.err.startswith("Error: the task id is empty") and "Hint:" in run.err
+    data = cli(*argv, "--json").json()
+    assert data["ok"] is False and data["kind"] == "invalid_input" and data["exit_code"] == 1
+    assert cli("task", "list", "--json").json()["tasks"][0]["status"] == "open"
+    assert checkpoint_files(repo, docs_task) == []
 
 
 def test_resume_unknown_task(ws, cli):

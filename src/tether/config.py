@@ -46,8 +46,9 @@ def parse(data: bytes | None, shown: str) -> Config:
     toml = _toml()
     try:
         raw = toml.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{shown}: invalid UTF-8", hint="save the file as UTF-8") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"{shown}:{line}: invalid UTF-8", hint="save the file as UTF-8") from None
     except toml.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         # A file cut short is reported "at end of document": that is its last line.

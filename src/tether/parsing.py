@@ -162,8 +162,8 @@ def canonical_json(value: object) -> str:
     return _CANONICAL(value)
 
 
-def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int = 1):
-    """Yield the objects of a JSONL file; report bad lines and keep going."""
+def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int = 1, numbered: bool = False):
+    """Yield the objects of a JSONL file (``numbered``: with their line numbers); report bad lines and keep going."""
     for number, raw in enumerate(data.split(b"\n"), first_line):
         if not raw.strip():
             continue
@@ -183,4 +183,4 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
         if not isinstance(value, dict):
             problems.append(Problem(path, number, "expected a JSON object; line skipped"))
             continue
-        yield value
+        yield (number, value) if numbered else value

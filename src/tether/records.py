@@ -169,7 +169,7 @@ def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
         return ["(free-form task: no steps or items defined)"]
     label = task.unit_name.capitalize()
     if total <= 60:
-        marked = ranges.numbers(done)
+        marked = ranges.numbers(ranges.clip(done, 1, total))
         return [f"- [{'x' if n in marked else ' '}] {label} {n}: {u}" + ("" if n in marked else " - PENDING")
                 for n, u in enumerate(task.units, 1)]
     pending = ranges.complement(ranges.clip(done, 1, total), 1, total)

@@ -138,13 +138,16 @@ def _check_context_document(store: FileStore, config: Config) -> None:
     if rel == config.context_document:
         return  # kept outside the store: not part of its state
     data = store.read_file(rel)
-    if data and (b"<<<<<<< " in data or b">>>>>>> " in data):
-        from .parsing import ParseError, check_conflicts
+    if not data:
+        return
+    from .parsing import ParseError, check_conflicts, decode
 
-        try:
-            check_conflicts(data.decode("utf-8", "replace"), store.shown(rel))
-        except ParseError as exc:
-            store.problems.append(exc.problem)
+    try:
+        text = decode(data, store.shown(rel))  # `tether close` could not regenerate it: say so now
+        if "<<<<<<< " in text or ">>>>>>> " in text:
+            check_conflicts(text, store.shown(rel))
+    except ParseError as exc:
+        store.problems.append(exc.problem)
 
 
 def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[str, bytes],
@@ -348,8 +351,7 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
     from . import contextdoc, manifest
 
     snap = snap or snapshot(ws)
-    doc_path = ws.root / snap.config.context_document
-    existing = doc_path.read_text(encoding="utf-8") if doc_path.is_file() else None
+    existing = _context_document_text(ws, snap.config)
     tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
     decisions = ws.decisions(limit=10)
     text = contextdoc.merge(existing, contextdoc.blocks(
@@ -358,8 +360,19 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
         decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
     from .fsio import write_atomic
 
-    write_atomic(doc_path, text)
+    write_atomic(ws.root / snap.config.context_document, text)
     manifest.write(ws.store)
+
+
+def _context_document_text(ws, config: Config) -> str | None:
+    """The context document's text, None if absent; ParseError (with the line) if it is not UTF-8:
+    its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
+    from .parsing import decode
+
+    path = ws.root / config.context_document
+    if not path.is_file():
+        return None
+    return decode(path.read_bytes(), config.context_document)
 
 
 class CloseResult(Record):
@@ -378,6 +391,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
     next_steps = [s.strip() for s in next_steps if s.strip()]
     config = ws.config
     tasks = [ws.store.load_task(task_id) for task_id in completed]  # every id checked before anything is written
+    _context_document_text(ws, config)  # and the document it regenerates: one it cannot read stops it here
     with ws.store.lock("close"):
         now = clock.now()
         sha = git.head_sha(ws.root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import clock, ids, ranges
 from .errors import Conflict, InvalidInput
 from .recordtype import REQUIRED, Record
-from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges, parse_ranges
+from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges
 from .store import Store
 
 
@@ -54,19 +54,22 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
             chosen.update(range(1, total + 1))
             continue
         try:
-            numbers = parse_ranges(spec)
+            intervals = ranges.parse(spec)
         except ValueError:
-            numbers = None
-        if numbers is not None:
-            beyond = [n for n in numbers if n > total]
-            if beyond:
-                raise InvalidInput(f"{task.unit_name} {max(beyond)} is out of range: {task.id} has {total} {task.unit_name}s",
+            intervals = None
+        if intervals is not None:
+            # Checked as intervals, before any set is made: `--done 1-99999999999` is one range, not 10^11 numbers.
+            if intervals and intervals[-1][1] > total:
+                raise InvalidInput(f"{task.unit_name} {intervals[-1][1]} is out of range: {task.id} has {total} {task.unit_name}s",
                                    hint=f"use numbers from 1 to {total}" if total else "this task has no steps or items")
-            chosen |= numbers
+            chosen |= ranges.numbers(intervals)
             continue
         matches = [n for n, u in enumerate(task.units, 1) if u == spec]
         if not matches:
             matches = [n for n, u in enumerate(task.units, 1) if u.lower() == spec.lower()]
+        if not matches and spec.replace("-", "").replace(",", "").replace(" ", "").isdigit():
+            raise InvalidInput(f"{spec!r} is not a valid {task.unit_name} range: numbers start at 1 and a range goes"
+                               " from low to high", hint=f"e.g. --done 3 or --done 1-{max(total, 2)}")
         if len(matches) != 1:
             what = "no" if not matches else "more than one"
             raise InvalidInput(f"{what} {task.unit_name} of {task.id} is named {spec!r}",
@@ -143,9 +146,9 @@ def _gist(ckp: Checkpoint, width: int = 120) -> str:
 
 
 def resume_point(task: Task, checkpoint: Checkpoint | None, unreadable: int = 0) -> Resume:
-    done = checkpoint.done_set if checkpoint else set()
     total = len(task.units)
-    done &= set(range(1, total + 1))
+    # Clipped before it becomes a set: a hand-edited `done: "1-999999999"` must not fill the memory.
+    done = ranges.numbers(ranges.clip(ranges.parse(checkpoint.done), 1, total)) if checkpoint else set()
     pending = next((n for n in range(1, total + 1) if n not in done), None)
     actions = list(checkpoint.next) if checkpoint else []
     return Resume(task, checkpoint, done, pending, actions, unreadable)

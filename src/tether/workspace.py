@@ -168,7 +168,12 @@ class Workspace:
         return task
 
     def task(self, task_id: str | None = None) -> Task:
-        return self.store.load_task(task_id or self.require_active())
+        if task_id is None:
+            return self.store.load_task(self.require_active())
+        if not task_id.strip():  # an unset shell variable: never taken to mean the active task
+            raise InvalidInput("the task id is empty",
+                               hint="give a task id (`tether task list`), or none at all for the active task")
+        return self.store.load_task(task_id)
 
     def tasks(self, include_closed: bool = False) -> list[Task]:
         out = []
@@ -234,7 +239,7 @@ class Workspace:
             if task_id:
                 self.set_active(after.task)
             return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        task = self.switch(task_id) if task_id else self.task()
+        task = self.switch(task_id) if task_id is not None else self.task()
         return resume_of(self.store, task)
 
     def switch(self, task_id: str) -> Task:
@@ -245,7 +250,7 @@ class Workspace:
         self.set_active(task.id)
         return task
 
-    def set_task_status(self, task_id: str, status: str) -> Task:
+    def set_task_status(self, task_id: str | None, status: str) -> Task:
         from .tasks import set_status
 
         task = self.task(task_id)

@@ -93,7 +93,7 @@ def _task_dict(task) -> dict:
 def cmd_task_status(args) -> Result:
     ws = _ws()
     task = ws.task(args.task)
-    if args.checkpoint:
+    if args.checkpoint is not None:
         from ..tasks import find_checkpoint
 
         ckp = find_checkpoint(ws.store, task, args.checkpoint)
@@ -137,7 +137,7 @@ def cmd_task_list(args) -> Result:
 def _set_status(status: str, verb: str):
     def handler(args) -> Result:
         ws = _ws()
-        task = ws.set_task_status(args.task or ws.require_active(), status)
+        task = ws.set_task_status(args.task, status)
         lines = [f"{verb} task {task.id}: {task.title}"]
         if status == "complete":
             lines += _completed_with_units_left(ws, [task.id])

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_OK
         if getattr(args, "directory", None):
-            os.chdir(args.directory)
+            _change_directory(args.directory)
         result = args.handler(args)
     except TetherError as exc:
         return _fail(exc, want_json)
@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(TetherError("interrupted", hint="run the command again"), want_json)
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the file system said no: a directory where a file should be, permissions, a full disk
+        if os.environ.get("TETHER_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(TetherError(f"{where}{exc.strerror or exc}",
+                                 hint="fix that path (a directory where a file should be? its permissions? a full disk?)"
+                                      " and run the command again"), want_json)
     except Exception as exc:  # a bug in tether, not a user mistake
         if getattr(exc, "problem", None) is not None:  # a ParseError: a damaged file the user can fix
             from ..errors import Corrupt
@@ -150,6 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:
         return EXIT_OK
     return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+
+
+def _change_directory(directory: str) -> None:
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"cannot run in {directory}: {exc.strerror}", hint="give -C an existing directory") from None
 
 
 def _emit(command: str, data: dict, text: str, exit_code: int, want_json: bool) -> int:

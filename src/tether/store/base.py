@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 from ..errors import TetherError
 from ..parsing import Problem
-from ..records import Checkpoint, Decision, Note, Task, checkpoint_number, format_ranges
+from .. import ranges
+from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
 
 
 # The number of each checkpoint name ("CKP-0004-7kq2mx" -> "0004"), over a listing joined by newlines.
@@ -124,7 +125,10 @@ class Store(ABC):
         if len(tips) <= 1:
             return newest
         head = max(tips, key=lambda c: (c.number, c.created, c.name))
-        head.done = format_ranges(set().union(*(t.done_set for t in tips)))
+        merged: list = []
+        for tip in tips:  # as intervals: a set of every unit done could be huge
+            merged = ranges.union(merged, ranges.parse(tip.done))
+        head.done = ranges.fmt(merged)
         head.tips = [t.name for t in tips]
         return head
 

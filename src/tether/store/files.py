@@ -63,6 +63,14 @@ class FileStore(Store):
         self._writable()
         self.tree.write(rel, data)
 
+    def _read_record(self, rel: str) -> bytes | None:
+        """A record's bytes, None if absent; a directory in its place is a problem to report, not an absence."""
+        data = self.tree.read(rel)
+        if data is None and self.tree.exists(rel):
+            raise ParseError(self.shown(rel), None, "a directory where a file should be; move it away, or restore"
+                                                    " the file with `git checkout -- PATH`")
+        return data
+
     # -- tasks --------------------------------------------------------------
     def create_task(self, task: Task) -> None:
         self._writable()
@@ -93,7 +101,7 @@ class FileStore(Store):
         return task
 
     def _read_task(self, task_id: str, rel: str) -> Task:
-        data = self.tree.read(rel) if ids.valid_id(task_id) else None
+        data = self._read_record(rel) if ids.valid_id(task_id) else None
         if data is None:
             raise NotFound(f"no task {task_id}", hint="run `tether task list --all` to see task ids")
         task = Task.from_bytes(data, self.shown(rel))
@@ -127,7 +135,7 @@ class FileStore(Store):
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = f"tasks/{task_id}/checkpoints/{name}.md"
-        data = self.tree.read(rel)
+        data = self._read_record(rel)
         if data is None:
             raise NotFound(f"no checkpoint {name} in task {task_id}",
                            hint=f"run `tether task status {task_id}` to list its checkpoints")
@@ -149,7 +157,12 @@ class FileStore(Store):
             else:
                 self._restore_if_needed(task_id, token)
                 names = self.checkpoint_names(task_id)
+                known = len(self.problems)
                 previous = Store.latest_checkpoint(self, task_id, names)  # the lock is held: no check again
+                if len(self.problems) > known:
+                    # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
+                    # their journal lines still hold it.
+                    previous = journal.newest_after(self, task_id, names, previous) or previous
                 number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
@@ -214,7 +227,7 @@ class FileStore(Store):
 
     def load_decision(self, decision_id: str) -> Decision:
         rel = f"decisions/{decision_id}.md"
-        data = self.tree.read(rel) if ids.valid_id(decision_id) else None
+        data = self._read_record(rel) if ids.valid_id(decision_id) else None
         if data is None:
             raise NotFound(f"no decision {decision_id}", hint="run `tether decide --list` to see decision ids")
         return Decision.from_bytes(data, self.shown(rel))
@@ -225,17 +238,22 @@ class FileStore(Store):
         self.tree.append("context.jsonl", canonical_json(entry) + "\n")
 
     def notes(self) -> list[Note]:
-        data = self.tree.read("context.jsonl") or b""
+        try:
+            data = self._read_record("context.jsonl") or b""
+        except ParseError as exc:
+            self.problems.append(exc.problem)
+            data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
-        for row in iter_jsonl(data, self.shown("context.jsonl"), self.problems):
+        for number, row in iter_jsonl(data, self.shown("context.jsonl"), self.problems, numbered=True):
             if "resolve" in row:
                 resolved[str(row["resolve"])] = str(row.get("at", ""))
             elif {"id", "kind", "text", "at"} <= row.keys():
                 entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
                                                str(row["at"]), row.get("by"))
             else:
-                self.problems.append(Problem(self.shown("context.jsonl"), None, f"entry without id/kind/text/at: {row}"))
+                missing = ", ".join(k for k in ("id", "kind", "text", "at") if k not in row)
+                self.problems.append(Problem(self.shown("context.jsonl"), number, f"entry without {missing}; line skipped"))
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
@@ -252,7 +270,11 @@ class FileStore(Store):
         if limit <= 0:
             return []
         rel = EVENT_LOG
-        data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
+        try:
+            data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
+        except IsADirectoryError:
+            self.problems.append(Problem(self.shown(rel), None, "a directory where a file should be; move it away"))
+            return []
         found: list[Problem] = []
         rows = list(iter_jsonl(data, self.shown(rel), found))
         if found:  # rare: number bad lines from the top of the log, not of the window read

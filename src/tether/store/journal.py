@@ -67,6 +67,36 @@ def restore(store, task_id: str) -> list[str]:
     return restored
 
 
+def newest_after(store, task_id: str, names: list[str], readable):
+    """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
+    line: what a hand-damaged newer file held; None when the journal has no line for any of them."""
+    from ..fsio import WHOLE
+    from ..parsing import iter_jsonl
+    from ..ranges import parse
+    from ..records import Checkpoint
+
+    later = names[names.index(readable.name) + 1:] if readable is not None and readable.name in names else names
+    if not later:
+        return None
+    rows = {}
+    data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
+    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), []):
+        if row.get("name") in later:
+            rows[row["name"]] = row
+    for name in reversed(later):
+        row = rows.get(name)
+        if row is None:
+            continue
+        try:
+            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
+            parse(checkpoint.done)
+        except (TypeError, ValueError):  # a line without a required field, or a bad done
+            continue
+        checkpoint.tips = [name]
+        return checkpoint
+    return None
+
+
 def _intact(store, rel: str) -> bool:
     """Absent, empty, zero-filled or cut short is what a machine crash leaves; a file that reads
     as a checkpoint is kept, whatever a person changed in it."""
