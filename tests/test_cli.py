@@ -308,6 +308,7 @@ USAGE_ERRORS = [
     ["note"],
     ["note", "gotcha"],
     ["log", "--limit"],
+    ["index", "--check", "--repair"],
 ]
 
 
@@ -576,3 +577,11 @@ def test_dash_C_to_a_missing_directory_is_a_user_error(ws, cli, repo, where):
     run = cli("-C", str(repo / where), "boot")
     assert run.code == 1 and "cannot run in" in run.err and "Hint:" in run.err
     assert cli("-C", str(repo / where), "boot", "--json").json()["kind"] == "invalid_input"
+
+
+def test_a_decision_for_an_unknown_task_is_refused(ws, cli):
+    cli("task", "start", "Real", "--id", "T1")
+    run = cli("decide", "Q?", "--decision", "A", "--task", "T9")
+    assert run.code == 1 and "no task T9" in run.err
+    assert cli("decide", "--list", "--json").json()["decisions"] == []
+    assert cli("decide", "Q?", "--decision", "A", "--task", "T1").code == 0

@@ -273,6 +273,8 @@ class Workspace:
                 when = clock.stamp(clock.parse(when))
             except ValueError:
                 raise InvalidInput(f"invalid time {when!r}", hint="use ISO 8601, e.g. 2026-11-21T10:00:00Z") from None
+        if task is not None:
+            task = self.task(task).id  # a typo would tie the decision to nothing, silently
         now = clock.now()
         record = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(),
                           decision=decision.strip(), rationale=rationale.strip(), who=who or self.actor,

@@ -521,8 +521,9 @@ def register(sub, common, only: str | None = None) -> None:
 
     if want("index"):
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
-        p.add_argument("--check", action="store_true")
-        p.add_argument("--repair", action="store_true",
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument("--check", action="store_true")
+        mode.add_argument("--repair", action="store_true",
                        help="rebuild open-task markers from the tasks and remove temporary files that "
                             "killed writers left (older than 10 minutes), then write")
 
