@@ -131,3 +131,13 @@ def test_records_saved_under_names_tether_never_reads(store, cli):
                           ".tether/tasks/ORPHAN"}, found
     assert "no task.md" in found[".tether/tasks/ORPHAN"] and "no task.md" in found[".tether/tasks/notes.txt"]
     assert all("tether ignores it" in m for m in found.values())
+
+
+def test_a_directory_in_a_files_place_is_named_not_taken_for_absent(store, cli):
+    for rel in ("tasks/OLD/checkpoints.jsonl", "progress/LATEST.json", "memory/events.jsonl"):
+        (store / rel).unlink()
+        (store / rel).mkdir()
+    problems = cli("verify", "--json").json()["problems"]
+    assert sorted(p["path"] for p in problems) == [".tether/memory/events.jsonl", ".tether/progress/LATEST.json",
+                                                   ".tether/tasks/OLD/checkpoints.jsonl"]
+    assert all("a directory where a file should be" in p["message"] for p in problems)

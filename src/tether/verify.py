@@ -9,6 +9,8 @@ or after a merge or a crash. It never changes a file.
 
 from __future__ import annotations
 
+import os
+
 from . import ids
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
 from .recordtype import Record
@@ -69,14 +71,24 @@ def verify(store: FileStore, context_document: str) -> Verification:
             store.problems.append(Problem(store.shown(f"decisions/{decision_id}.md"), None,
                                           "not a decision id (letters, digits, '.', '_', '-'); tether ignores it"))
     for rel, read in (("context.jsonl", store.notes), ("memory/events.jsonl", lambda: list(store.all_events()))):
-        if store.tree.exists(rel):
+        if _read(store, rel) is not None:
             attempt(read)
     checked += _check_progress(store)
     for rel in _generated(context_document):
-        data = store.read_file(rel)
+        data = _read(store, rel)
         if data is not None:
             attempt(_check_text if rel.endswith(".md") else load_json, data, store.shown(rel))
     return Verification(files=checked, problems=list(store.problems))
+
+
+def _read(store: FileStore, rel: str) -> bytes | None:
+    """A file's bytes; None when absent, and a problem when a directory sits in its place (the
+    tree reads that as absent, and verify is what would say so)."""
+    data = store.tree.read(rel)
+    if data is None and os.path.isdir(os.path.join(store.tree.root, rel)):
+        store.problems.append(Problem(store.shown(rel), None, "a directory where a file should be; move it away, "
+                                                              "or restore the file with `git checkout -- PATH`"))
+    return data
 
 
 def _name_strays(store: FileStore, folder: str, known: set[str], why: str) -> None:
@@ -92,7 +104,7 @@ def _check_journal(store: FileStore, task_id: str, names: set[str]) -> int:
     """The journal's lines, and that each names a checkpoint file that is there: one that is not
     (deleted by hand, say) would be written again at the next restart of the machine."""
     rel = f"tasks/{task_id}/{journal.JOURNAL}"
-    data = store.tree.read(rel)
+    data = _read(store, rel)
     if data is None:
         return 0
     shown = store.shown(rel)
@@ -120,7 +132,7 @@ def _check_progress(store: FileStore) -> int:
             _check_text(data, store.shown(rel))
         except ParseError as exc:
             store.problems.append(exc.problem)
-    data = store.read_file("progress/LATEST.json")
+    data = _read(store, "progress/LATEST.json")
     if data is not None:
         count += 1
         loads_latest(data, store.shown("progress/LATEST.json"), store.problems)
