@@ -488,6 +488,7 @@ def test_switch(ws, cli):
 # -- decisions ---------------------------------------------------------------------
 
 def test_decide_stores_every_field(ws, cli, repo):
+    cli("task", "start", "Models", "--id", "T9")
     run = cli("decide", "Which model?", "--decision", "Phi-3", "--rationale", "fits on the laptop",
               "--who", "@frans", "--when", "2026-03-04T05:06:07Z", "--task", "T9", "--json")
     assert run.code == 0, run.err
