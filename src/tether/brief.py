@@ -26,8 +26,8 @@ class Rendered(Record):
     FIELDS = {"text": REQUIRED, "tokens": REQUIRED, "omitted": REQUIRED, "commands": REQUIRED}
 
 
-# Sections up to this priority are what a new session cannot start without: the commit, the
-# problems, the last session, the open tasks (the active one first).
+# Sections up to this priority are what a new session cannot start without: the problems, the
+# last session, the open tasks (the active one first). The title names the commit anyway.
 ESSENTIAL = 3
 COMPACT_RESERVE = 35  # the closing line that only names the sections left out
 
