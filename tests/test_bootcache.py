@@ -133,6 +133,37 @@ def test_hand_edits_git_pulls_config_and_commits_show_at_the_next_boot(state, cl
     assert "match HEAD" in after and after == cold(cli, state).out
 
 
+def test_when_only_head_moves_the_boot_stays_warm_and_says_what_now_differs(state, cli, git, monkeypatch):
+    """Committing tether's files, a commit of code, a new branch: none touches tether's files, so
+    the next boot reads none of them; it asks git what HEAD now holds, and its brief is the
+    cold boot's, commit, branch and "differ from HEAD" included."""
+    age(state)
+    assert "differ from HEAD" in cli("boot").out and (state / CACHE).is_file()
+    steps = [("git", "add", "-A"), ("git", "commit", "-q", "-m", "tether state"),  # tether's files now match
+             ("write", "README.md"), ("git", "commit", "-q", "-am", "code"),         # HEAD moves again
+             ("git", "checkout", "-q", "-b", "feature")]                              # the branch changes
+    for step in steps:
+        if step[0] == "write":
+            (state / step[1]).write_text("# Project, edited\n")
+            continue
+        git(*step[1:])
+        if step[1] == "add":
+            continue
+        with monkeypatch.context() as patched:
+            no_cold_boot(patched)
+            warm = cli("boot")
+            hook = cli("hook", "claude-code", input=json.dumps({"hook_event_name": "SessionStart", "source": "startup",
+                                                                "cwd": str(state)}))
+        head = git("rev-parse", "HEAD").strip()
+        assert warm.out.splitlines()[0].startswith(f"# tether boot: commit {head[:12]} on ")
+        assert "match HEAD" in warm.out
+        assert head[:12] in json.loads(hook.out)["hookSpecificOutput"]["additionalContext"]
+        assert warm.out == cold(cli, state).out, step
+        age(state)  # the cold boot above wrote a fresh cache; its files are old again
+        cli("boot")
+    assert warm.out.splitlines()[0].endswith(" on feature")
+
+
 def test_a_torn_event_line_after_the_cache_was_made_is_reported(state, cli):
     age(state)
     cli("boot")

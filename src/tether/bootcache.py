@@ -3,13 +3,16 @@
 Building a brief reads each open task, its newest checkpoint, the newest
 decisions and the context entries: tens of milliseconds on a bulk task of
 2,000 items and 1,000 checkpoints, at every session start. Yet the brief only
-changes when one of those files does. So boot records the (mtime, size,
+changes when one of those files does. So boot records the (mtime, ctime, size,
 inode) of every file and directory it read, the commit HEAD named, and what
 it gathered, in ``.tether/local/boot.cache`` (per machine, git-ignored). The
 next boot stats those few paths, a cost that does not grow with history, and
 reuses the content when every one matches: the way git's index trusts a
-file's stat instead of reading it. A restart of the machine also makes it
-stale (a checkpoint file it lost is restored from the task's journal).
+file's stat instead of reading it. A restart of the machine makes it stale
+(a checkpoint file it lost is restored from the task's journal). When only
+HEAD moved (a commit, a new branch), the content holds, and only which of
+those files differ from the new HEAD is asked again (headblobs), for the
+parts of the brief that name the commit (commitstate).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
@@ -36,13 +39,13 @@ from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
 from .fsio import WHOLE, boot_id, listing, read_cache, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
-FORMAT = 4  # 4: racy dependencies kept by content, names joined by NUL
+FORMAT = 5  # 5: the commit-dependent parts rendered at load (commitstate), the files read kept
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
 
 
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
 # working copy's edit) must not print the brief an older one gathered.
-_SHAPERS = ("session.py", "tasks.py", "records.py", "brief.py")
+_SHAPERS = ("session.py", "tasks.py", "records.py", "brief.py", "commitstate.py")
 
 
 def _tag() -> str:
@@ -53,12 +56,13 @@ def _tag() -> str:
     return f"{FORMAT}:{sys.implementation.cache_tag}:{__version__}:{code}"
 
 
-def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
-    """The saved content if every recorded path still has its recorded stat, else None."""
+def load(store_dir: str, head: str | None, branch: str | None, root_dir: str | None = None) -> dict | None:
+    """The saved content if every recorded path still has its recorded stat, else None. When
+    only HEAD moved (``root_dir`` given), the content with what now differs from it."""
     saved = read_cache(os.path.join(store_dir, CACHE))
     if saved.get("tag") != _tag():
         return None  # absent, damaged, or from another tether: boot reads the files
-    if saved.get("head") != head or saved.get("branch") != branch or saved.get("boot") != boot_id():
+    if saved.get("boot") != boot_id():
         return None  # a restart may have lost files a checkpoint's journal will restore
     read_back = saved.get("read_back") or {}
     for rel, key in saved["deps"].items():
@@ -69,7 +73,36 @@ def load(store_dir: str, head: str | None, branch: str | None) -> dict | None:
             return None
     if not _log_end_is_whole(os.path.join(store_dir, EVENT_LOG)):
         return None
+    if (saved.get("head"), saved.get("branch")) != (head, branch):
+        return _after_head_moved(saved, store_dir, root_dir, head, branch)
     return saved["content"]
+
+
+def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: str | None,
+                      branch: str | None) -> dict | None:
+    """A commit, or a checkout of a branch with the same files: tether's files are as boot read
+    them, so the brief differs only in the commit it names and which of them differ from it
+    (commitstate). Saved again, so the next boot does not ask git."""
+    if root_dir is None or not isinstance(saved.get("files"), list):
+        return None
+    import time
+
+    from . import headblobs
+    from .git import GitError
+
+    def content_of(rel: str) -> bytes:
+        with open(os.path.join(store_dir, rel), "rb") as fh:
+            return fh.read()
+
+    try:
+        changed = headblobs.differing(root_dir, store_dir, head, saved["files"], content_of, saved["deps"],
+                                      time.time_ns())
+    except (GitError, OSError):
+        return None  # the full boot says why
+    content = {**saved["content"]}
+    content["data"] = {**content["data"], "sha": head, "branch": branch, "changed": changed}
+    write_cache(os.path.join(store_dir, CACHE), {**saved, "head": head, "branch": branch, "content": content})
+    return content
 
 
 def _now(path: str, then: bytes | str) -> bytes | str | None:
@@ -111,10 +144,13 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
         return False
     # A folder's names joined by NUL, the one character no name can hold.
     read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy}
+    from .headblobs import tracked
+
+    files = tracked(rel for rel, value in seen.items() if isinstance(value, bytes))  # compared with HEAD
     # A read-only checkout: boot still works, it reads the files each time.
     return write_cache(os.path.join(store_dir, CACHE), {"tag": _tag(), "head": head, "branch": branch,
                                                         "boot": boot_id(), "deps": deps, "read_back": read_back,
-                                                        "content": content})
+                                                        "files": files, "content": content})
 
 
 def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):
@@ -125,9 +161,10 @@ def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int
         head, branch = git.head_sha(root_dir), git.current_branch(root_dir)
     except git.GitError:
         return None  # the full boot reports it
-    content = load(store_dir, head, branch)
+    content = load(store_dir, head, branch, root_dir)
     if content is None:
         return None
+    from . import commitstate
     from .brief import from_content
 
-    return from_content(content, budget, max_chars)
+    return from_content(commitstate.apply(content), budget, max_chars)

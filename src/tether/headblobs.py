@@ -30,14 +30,32 @@ FORMAT = 3
 MAX_SIZE = 20_000_000
 
 
-def differing(root: str, store_dir: str, head: str, read: dict[str, bytes], stats: dict | None,
+# Per machine, never committed: not compared with HEAD.
+UNTRACKED = ("local/", "locks/")
+
+
+def tracked(rels) -> list[str]:
+    return sorted(rel for rel in rels if not rel.startswith(UNTRACKED))
+
+
+def differing(root: str, store_dir: str, head: str | None, rels, content_of, stats: dict | None,
               started_ns: int, prefix: str = ".tether/") -> list[str]:
-    """Repo paths (``prefix`` + rel) of the files in ``read`` whose bytes differ from HEAD's or
-    that HEAD lacks. ``stats``: rel -> fsio.stat_key taken before each read, or None."""
+    """Repo paths (``prefix`` + rel) of the tracked files among ``rels`` whose bytes differ from
+    HEAD's or that HEAD lacks (all of them before the first commit). ``content_of(rel)``: the
+    bytes, asked only for a file whose id is not kept; ``stats``: rel -> fsio.stat_key taken
+    before each read, or None.
+
+    Not `git status`: that stats every file of the store, which grows with history (0.4 s at
+    100k checkpoints). Comparing the ids of the bytes boot read with those few paths' ids at
+    HEAD (from git once per commit, a file's own id kept with its stat) costs the same at any size.
+    """
+    rels = tracked(rels)
+    if head is None:
+        return [prefix + rel for rel in rels]
     from .bootcache import RACY_NS
 
     cache = _Cache(os.path.join(store_dir, CACHE), head)
-    paths = {prefix + rel: rel for rel in read}
+    paths = {prefix + rel: rel for rel in rels}
     at_head = cache.blob_oids(root, sorted(paths))
     sha256 = len(head) == 64
     changed = []
@@ -49,7 +67,7 @@ def differing(root: str, store_dir: str, head: str, read: dict[str, bytes], stat
         key = stats.get(rel) if stats is not None else None
         ours = cache.file_oid(rel, key)
         if ours is None:
-            ours = git.blob_oid(read[rel], sha256)
+            ours = git.blob_oid(content_of(rel), sha256)
             if key is not None and key[0] < started_ns - RACY_NS:
                 cache.files[rel] = (key, ours)
                 cache.dirty = True

@@ -10,7 +10,7 @@ newest decisions by name, and the tail of the event log.
 from __future__ import annotations
 
 
-from . import clock
+from . import clock, commitstate
 from .brief import Brief, Section, from_content, to_content
 from .config import CONFIG_FILE, Config, parse
 from .eventlog import CHECKED_LINES
@@ -150,23 +150,6 @@ def _check_context_document(store: FileStore, config: Config) -> None:
         store.problems.append(exc.problem)
 
 
-def _differs_from_head(root: str, store_dir: str, head: str | None, read: dict[str, bytes],
-                       stats: dict | None, started_ns: int) -> list[str]:
-    """Which of the files the brief was built from differ from HEAD (changed or new).
-
-    Not `git status`: that stats every file of the store, which grows with
-    history (0.4 s at 100k checkpoints). Comparing the ids of the bytes boot
-    already read with those few paths' ids at HEAD (headblobs: from git once per
-    commit, a file's own id kept with its stat) costs the same at any size.
-    """
-    from . import headblobs
-
-    tracked = {rel: data for rel, data in read.items() if not rel.startswith(("local/", "locks/"))}
-    if head is None:
-        return sorted(f".tether/{rel}" for rel in tracked)
-    return headblobs.differing(root, store_dir, head, tracked, stats, started_ns)
-
-
 def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
     """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded
     there, and with ``seen``, what it read: bytes of a file, names of a folder (bootcache.save)."""
@@ -201,7 +184,9 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
             tree.reads = tree.stats = tree.lists = None
             ws.store.listings = None
         try:
-            snap.changed = _differs_from_head(ws.root_dir, ws.store_dir, head, read, recorded, started)
+            from . import headblobs
+
+            snap.changed = headblobs.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__, recorded, started)
         except git.GitError as exc:
             snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
         return snap
@@ -225,18 +210,9 @@ def _when(stamp: str | None) -> str:
 
 
 def sections(snap: Snapshot) -> tuple[str, list[Section]]:
-    where = (f"commit {snap.sha[:12]}" if snap.sha else "no commits yet") + (f" on {snap.branch}" if snap.branch else "")
-    title = f"# tether boot: {where}"
-    if snap.source == "commit":
-        state = "Reconstructed from the commit's tree (git objects, no checkout)."
-    elif snap.changed is None:
-        state = "Could not compare tether's files with HEAD."
-    elif snap.changed:
-        shown = ", ".join(snap.changed[:3]) + (", ..." if len(snap.changed) > 3 else "")
-        state = (f"tether's files differ from HEAD: {len(snap.changed)} of the files this brief was built from"
-                 f" are changed or uncommitted ({shown}; see `git status .tether`).")
-    else:
-        state = "tether's files match HEAD (every file this brief was built from is committed)."
+    """The brief's title and sections. The parts that depend on the commit (the title, the state
+    line, the plan's review step) are placeholders here: commitstate renders them at every boot."""
+    title, state = "", ""
     # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
     out = [Section("state", None, [state], priority=3.5)]
     if snap.problems:
@@ -289,8 +265,6 @@ def _plan(snap: Snapshot) -> list[str]:
     steps = []
     if snap.problems:
         steps.append(f"Repair the {len(snap.problems)} problem(s) listed above (state is degraded).")
-    if snap.changed:
-        steps.append("Review tether's uncommitted changes (`git status .tether`) and commit or close them.")
     active = next((r for r in snap.tasks if r.task.id == snap.active), None)
     if active:
         steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
@@ -302,7 +276,7 @@ def _plan(snap: Snapshot) -> list[str]:
     if blockers:
         steps.append(f"Clear the blocker: {blockers[-1].text}")
     steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
-    return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
+    return steps  # numbered by commitstate.plan, which adds the review step when files differ
 
 
 def make_boot_cache(ws) -> None:
@@ -341,7 +315,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.
         bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
-    return from_content(content, budget, max_chars)
+    return from_content(commitstate.apply(content), budget, max_chars)
 
 
 # -- close ------------------------------------------------------------------------
