@@ -143,7 +143,8 @@ class CheckpointFirst:
     """Before each *_after_checkpoint run, a checkpoint of the workspace's active task (`tether
     checkpoint`, then a new session: /clear, a crash); before each *_after_compaction run, the
     PreCompact hook (it checkpoints the active task and makes boot's cache), as Claude Code runs
-    it before the SessionStart that follows a compaction. Untimed, in this process."""
+    it before the SessionStart that follows a compaction; before each *_after_commit run, a commit
+    that changes none of tether's files (HEAD moves). Untimed, in this process."""
 
     def __init__(self) -> None:
         self.done = 0
@@ -164,6 +165,8 @@ class CheckpointFirst:
             event = {**json.loads(cmd.stdin), "hook_event_name": "PreCompact", "trigger": "auto"}
             if handle(io.StringIO(json.dumps(event)), io.StringIO(), io.StringIO()) != 0:
                 raise SystemExit("the PreCompact hook failed")
+        elif cmd.name.endswith("_after_commit"):  # a commit of code: HEAD moves, tether's files do not
+            make_workspace.git(cmd.cwd, "commit", "-q", "--allow-empty", "--no-verify", "-m", "code")
 
 
 def main() -> None:
@@ -189,6 +192,7 @@ def main() -> None:
             Cmd("hook_big_cold", [tether, "hook", "claude-code"], big, hook_input(big)),
             # For reference: the full `git status` of .tether/ that boot no longer runs (it grows with history).
             Cmd("git_status_empty", GIT_STATUS, empty), Cmd("git_status_big", GIT_STATUS, big)]
+    head = make_workspace.git(big, "rev-parse", "HEAD").strip()  # the *_after_commit runs move it
     try:
         times = interleaved(cmds, args.runs, before_each=drop_cache_if_cold)
         # Apart: a checkpoint changes what the other boots read, and a cache is not saved for files
@@ -196,7 +200,9 @@ def main() -> None:
         after = interleaved([python_pass, hook_empty,
                              Cmd("hook_big_after_checkpoint", [tether, "hook", "claude-code"], big, hook_input(big)),
                              Cmd("hook_big_after_compaction", [tether, "hook", "claude-code"], big,
-                                 hook_input(big, "compact"))], args.runs, before_each=CheckpointFirst())
+                                 hook_input(big, "compact")),
+                             Cmd("hook_big_after_commit", [tether, "hook", "claude-code"], big, hook_input(big))],
+                            args.runs, before_each=CheckpointFirst())
         print(f"\nWhole-process times, {args.runs} runs each, interleaved (hook runs append a session_start event, "
               "as in real use; *_cold runs start without the boot cache)")
         print_times(times)
@@ -210,17 +216,19 @@ def main() -> None:
         print(f"  cold, for reference (the first boot after tether's files changed): boot big "
               f"{med['boot_big_cold'] / med['python_pass']:.2f}x python, {med['boot_big_cold'] / med['boot_empty_cold']:.2f}x"
               f" empty cold; hook big {med['hook_big_cold'] / med['python_pass']:.2f}x python")
-        print(f"\nThe SessionStart hook just after a checkpoint of the active task (`tether checkpoint`, untimed) "
-              f"and after a compaction (the PreCompact hook, untimed), {args.runs} runs interleaved")
+        print(f"\nThe SessionStart hook just after a checkpoint of the active task (`tether checkpoint`, untimed), "
+              f"after a compaction (the PreCompact hook, untimed) and after a commit of code (untimed), "
+              f"{args.runs} runs interleaved")
         print_times(after)
         late = {n: median_ms(v) for n, v in after.items()}
-        for name in ("hook_big_after_checkpoint", "hook_big_after_compaction"):  # for reference
+        for name in ("hook_big_after_checkpoint", "hook_big_after_compaction", "hook_big_after_commit"):
             print(f"  {name}: {late[name] / late['python_pass']:.2f}x python, "
                   f"{late[name] / late['hook_empty']:.2f}x the empty workspace's hook (warm)")
         print(f"  git status of .tether/ alone: {med['git_status_big']:.0f} ms big, {med['git_status_empty']:.0f} ms empty "
               "(boot overlaps it with its own reads)")
         hyperfine_check(cmds, args.runs)
     finally:
+        make_workspace.git(big, "reset", "-q", "--soft", head)
         make_workspace.reset(empty)
         make_workspace.reset(big)
 

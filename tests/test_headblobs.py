@@ -13,6 +13,7 @@ import marshal
 import pytest
 
 from tether import git, headblobs
+from tether import git as git_api  # the fixture named `git` runs git itself
 
 
 def truth(git_run, head, paths):
@@ -163,3 +164,32 @@ def test_a_file_is_hashed_again_only_when_its_stat_changed(ws, git, hashed):
     # Put back as committed: the same bytes as HEAD again.
     task_md.write_bytes(data)
     assert f".tether/tasks/{task.id}/task.md" not in ws.boot(warm=False).data["changed"]
+
+
+def test_a_commit_that_leaves_tethers_folder_alone_reuses_what_the_last_commit_held(ws, git, ls_tree_calls, spy):
+    """A commit of code, a new branch: one small git query says tether's folder is the same tree,
+    so every id (and absence) learnt at the old HEAD holds, with no listing of the paths again."""
+    root, store = str(ws.root), str(ws.dir)
+    task = committed_task(ws, git)
+    ws.checkpoint(task.id, done=["2"], state="doc 2")  # differs from HEAD: HEAD lacks it
+    rels = sorted(p.relative_to(ws.dir).as_posix() for p in (ws.dir / "tasks" / task.id).rglob("*.md"))
+
+    def content_of(rel):
+        return (ws.dir / rel).read_bytes()
+
+    def changed():
+        return headblobs.differing(root, store, git("rev-parse", "HEAD").strip(), rels, content_of, None, 0)
+
+    before = changed()
+    assert len(before) == 1 and before[0].startswith(f".tether/tasks/{task.id}/checkpoints/CKP-0002")
+    asked = len(ls_tree_calls)
+    same = spy(git_api, "same_tree")
+    (ws.root / "README.md").write_text("# Project, edited\n")
+    git("commit", "-qm", "code", "--", "README.md")  # tether's own changes stay uncommitted
+    assert changed() == before
+    assert len(ls_tree_calls) == asked and len(same) == 1
+    assert changed() == before and len(same) == 1  # the cache now names the new HEAD
+    # A commit of tether's files: another tree, so the paths are asked again, and nothing differs.
+    git("add", "-A")
+    git("commit", "-qm", "tether state")
+    assert changed() == [] and len(ls_tree_calls) == asked + 1

@@ -166,6 +166,13 @@ def tree_entries(root: Path, rev: str, specs: list[str]) -> dict[str, str]:
     return oids
 
 
+def same_tree(root: Path, rev_a: str, rev_b: str, path: str) -> bool:
+    """Whether ``path`` names the same tree in both commits (False when either lacks it)."""
+    proc = _run(root, "rev-parse", f"{rev_a}:{path}", f"{rev_b}:{path}", check=False)
+    ids = proc.stdout.split()
+    return proc.returncode == 0 and len(ids) == 2 and ids[0] == ids[1]
+
+
 def blob_oid(data: bytes, sha256: bool = False) -> str:
     """The id git gives a blob with this content."""
     import hashlib

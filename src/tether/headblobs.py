@@ -54,7 +54,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
         return [prefix + rel for rel in rels]
     from .bootcache import RACY_NS
 
-    cache = _Cache(os.path.join(store_dir, CACHE), head)
+    cache = _Cache(os.path.join(store_dir, CACHE), head, root, prefix.rstrip("/"))
     paths = {prefix + rel: rel for rel in rels}
     at_head = cache.blob_oids(root, sorted(paths))
     sha256 = len(head) == 64
@@ -89,17 +89,26 @@ def blob_oids(root: str, store_dir: str, head: str, paths: list[str]) -> dict[st
 
 
 class _Cache:
-    def __init__(self, path: str, head: str) -> None:
+    def __init__(self, path: str, head: str, root: str | None = None, folder: str = ".tether") -> None:
         self.path, self.head, self.dirty = path, head, False
         self.known: dict = {}   # path -> blob id at HEAD, None when HEAD lacks it
         self.listed: dict = {}  # folder -> its entries at HEAD as one string (_listing)
         self.files: dict = {}   # rel -> (stat key, blob id of the file's bytes)
         saved = read_cache(path)
-        if saved.get("format") == FORMAT and saved.get("head") == head:  # else: another commit's, start again
-            known, listed, files = saved.get("paths"), saved.get("dirs"), saved.get("files")
-            if (isinstance(known, dict) and isinstance(files, dict) and isinstance(listed, dict)
-                    and all(isinstance(v, str) for v in listed.values())):
-                self.known, self.listed, self.files = known, listed, files
+        if saved.get("format") != FORMAT:
+            return
+        if isinstance(saved.get("files"), dict):  # the working tree's own ids: whatever HEAD is
+            self.files = saved["files"]
+        known, listed = saved.get("paths"), saved.get("dirs")
+        if not (isinstance(known, dict) and isinstance(listed, dict) and all(isinstance(v, str) for v in listed.values())):
+            return
+        if saved.get("head") == head:
+            self.known, self.listed = known, listed
+        elif root is not None and isinstance(saved.get("head"), str) and git.same_tree(root, saved["head"], head, folder):
+            # HEAD moved but tether's folder did not (a commit of code, a new branch): every id the
+            # old commit held there, and every absence, holds at the new one. One small git query
+            # instead of listing the paths again (the tasks folder's tree alone has thousands of entries).
+            self.known, self.listed, self.dirty = known, listed, True
 
     def file_oid(self, rel: str, key: tuple | None) -> str | None:
         hit = self.files.get(rel)
