@@ -15,6 +15,8 @@ from tether.git import (
     current_branch,
     head_sha,
     resolve_commit,
+    same_tree,
+    tree_entries,
 )
 
 
@@ -143,6 +145,29 @@ def test_missing_git_binary(repo, monkeypatch):
     monkeypatch.setenv("PATH", str(repo / "nowhere"))
     with pytest.raises(GitError) as err:
         changed_paths(repo, ".tether")
+    assert err.value.hint == "install git"
+
+
+def test_the_spawned_queries_answer_fail_and_miss_git_like_the_others(repo, monkeypatch):
+    """tree_entries and same_tree run git without the subprocess module: same answers, same errors."""
+    (repo / "README.md").write_text("# Project\n")
+    head = commit_all(repo)
+    readme = git(repo, "rev-parse", "HEAD:README.md").strip()
+    assert tree_entries(repo, head, ["README.md", "absent.md"]) == {"README.md": readme}
+    (repo / "sub").mkdir()
+    (repo / "sub" / "a.txt").write_text("a\n")
+    commit_all(repo)
+    (repo / "README.md").write_text("changed\n")
+    commit_all(repo)
+    assert same_tree(repo, "HEAD~1", "HEAD", "sub") is True
+    assert same_tree(repo, head, "HEAD", "sub") is False  # absent at the first commit
+    assert same_tree(repo, head, "HEAD", "") is False  # the root tree changed
+    with pytest.raises(GitError) as err:
+        tree_entries(repo, "0" * 40, ["README.md"])
+    assert str(err.value).startswith("git ls-tree failed: ")
+    monkeypatch.setenv("PATH", str(repo / "nowhere"))
+    with pytest.raises(GitError) as err:
+        tree_entries(repo, head, ["README.md"])
     assert err.value.hint == "install git"
 
 

@@ -45,9 +45,48 @@ def _run(root: Path, *args: str, input: bytes | None = None, env: dict[str, str]
     return proc
 
 
+def _query(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
+    """A read-only git command's exit code, output and errors, without the subprocess module:
+    its imports (signal, threading, selectors, locale) cost a boot more than the git process."""
+    if not hasattr(os, "posix_spawnp"):
+        proc = _run(root, *args, env=env, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    out_r, out_w = os.pipe()  # not inherited: only the copies made on 1 and 2 reach git
+    err_r, err_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    try:
+        pid = os.posix_spawnp("git", ["git", "-C", str(root), *args], _env(env), file_actions=[
+            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+    except FileNotFoundError:
+        os.close(out_r)
+        os.close(err_r)
+        raise GitError("git executable not found", hint="install git") from None
+    finally:
+        for fd in (out_w, err_w, devnull):
+            os.close(fd)
+    try:
+        out = _drain(out_r)  # then errors: a message, which the pipe holds meanwhile
+        err = _drain(err_r)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), out, err
+
+
+def _drain(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _fail(proc: subprocess.CompletedProcess, what: str) -> None:
+    _fail_with(proc.stderr, what)
+
+
+def _fail_with(stderr: bytes, what: str) -> None:
     """Raise with the first meaningful line of git's stderr."""
-    lines = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     line = lines[0].removeprefix("fatal: ").removeprefix("error: ") if lines else "unknown error"
     raise GitError(f"git {what} failed: {line}")
 
@@ -156,7 +195,9 @@ def tree_entries(root: Path, rev: str, specs: list[str]) -> dict[str, str]:
     each directory given with a trailing "/". Paths are repo-relative and taken literally."""
     if not specs:
         return {}
-    out = _run(root, "ls-tree", "-z", "--full-tree", rev, "--", *specs, env={"GIT_LITERAL_PATHSPECS": "1"}).stdout
+    code, out, err = _query(root, "ls-tree", "-z", "--full-tree", rev, "--", *specs, env={"GIT_LITERAL_PATHSPECS": "1"})
+    if code != 0:
+        _fail_with(err, "ls-tree")
     oids = {}
     for entry in out.decode("utf-8", "surrogateescape").split("\0"):
         meta, _, path = entry.partition("\t")
@@ -168,9 +209,9 @@ def tree_entries(root: Path, rev: str, specs: list[str]) -> dict[str, str]:
 
 def same_tree(root: Path, rev_a: str, rev_b: str, path: str) -> bool:
     """Whether ``path`` names the same tree in both commits (False when either lacks it)."""
-    proc = _run(root, "rev-parse", f"{rev_a}:{path}", f"{rev_b}:{path}", check=False)
-    ids = proc.stdout.split()
-    return proc.returncode == 0 and len(ids) == 2 and ids[0] == ids[1]
+    code, out, _ = _query(root, "rev-parse", f"{rev_a}:{path}", f"{rev_b}:{path}")
+    ids = out.split()
+    return code == 0 and len(ids) == 2 and ids[0] == ids[1]
 
 
 def blob_oid(data: bytes, sha256: bool = False) -> str:
