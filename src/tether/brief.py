@@ -107,9 +107,10 @@ class Brief(Record):
                 "omitted": self.rendered.omitted, "omitted_commands": self.rendered.commands, "text": self.text}
 
 
-def to_content(data: dict, title: str, sections: list[Section], default_budget: int) -> dict:
-    """Plain values (what bootcache saves) from which ``from_content`` renders at any budget."""
-    return {"data": data, "title": title, "budget": default_budget,
+def to_content(data: dict, sections: list[Section], default_budget: int) -> dict:
+    """Plain values (what bootcache saves) from which ``from_content`` renders at any budget, once
+    commitstate.apply has added the title and the other parts that name the commit."""
+    return {"data": data, "budget": default_budget,
             "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden) for s in sections]}
 
 

@@ -39,7 +39,7 @@ def plan(data: dict, steps: list[str]) -> list[str]:
 
 
 def apply(content: dict) -> dict:
-    """``content`` (brief.to_content's) with its commit-dependent parts rendered from its data."""
+    """``content`` (brief.to_content's) with its title and commit-dependent lines rendered from its data."""
     data = content["data"]
     sections = []
     for key, heading, lines, priority, more, hidden in content["sections"]:

@@ -209,12 +209,11 @@ def _when(stamp: str | None) -> str:
     return (stamp or "?").replace("T", " ")[:16]
 
 
-def sections(snap: Snapshot) -> tuple[str, list[Section]]:
-    """The brief's title and sections. The parts that depend on the commit (the title, the state
-    line, the plan's review step) are placeholders here: commitstate renders them at every boot."""
-    title, state = "", ""
+def sections(snap: Snapshot) -> list[Section]:
+    """The brief's sections. What depends on the commit (the title, the state line, the plan's
+    review step) is left to commitstate, which renders it at every boot."""
     # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
-    out = [Section("state", None, [state], priority=3.5)]
+    out = [Section("state", None, [""], priority=3.5)]  # its line: commitstate.state_line
     if snap.problems:
         out.append(Section("problems", "## Problems (degraded: fix these files)",
                            [f"- {p}" for p in snap.problems[:10]], priority=1,
@@ -258,7 +257,7 @@ def sections(snap: Snapshot) -> tuple[str, list[Section]]:
     order = ["state", "problems", "phase", "last_progress", "open_tasks", "next_steps", "blockers", "donts",
              "gotchas", "decisions", "learnings", "notes", "reading_order", "plan"]
     out.sort(key=lambda s: order.index(s.key))
-    return title, out
+    return out
 
 
 def _plan(snap: Snapshot) -> list[str]:
@@ -309,8 +308,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         snap = snapshot(ws, None, stats, seen)
     else:
         snap = snapshot(ws, sha)
-    title, parts = sections(snap)
-    content = to_content(snap.to_dict(), title, parts, snap.config.budget)
+    content = to_content(snap.to_dict(), sections(snap), snap.config.budget)
     if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.

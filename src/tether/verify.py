@@ -9,8 +9,6 @@ or after a merge or a crash. It never changes a file.
 
 from __future__ import annotations
 
-import os
-
 from . import ids
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
 from .recordtype import Record
@@ -82,13 +80,12 @@ def verify(store: FileStore, context_document: str) -> Verification:
 
 
 def _read(store: FileStore, rel: str) -> bytes | None:
-    """A file's bytes; None when absent, and a problem when a directory sits in its place (the
-    tree reads that as absent, and verify is what would say so)."""
-    data = store.tree.read(rel)
-    if data is None and os.path.isdir(os.path.join(store.tree.root, rel)):
-        store.problems.append(Problem(store.shown(rel), None, "a directory where a file should be; move it away, "
-                                                              "or restore the file with `git checkout -- PATH`"))
-    return data
+    """A file's bytes; None when absent, and a problem when a directory sits in its place."""
+    try:
+        return store.read_record(rel)
+    except ParseError as exc:
+        store.problems.append(exc.problem)
+        return None
 
 
 def _name_strays(store: FileStore, folder: str, known: set[str], why: str) -> None:

@@ -63,7 +63,7 @@ class FileStore(Store):
         self._writable()
         self.tree.write(rel, data)
 
-    def _read_record(self, rel: str) -> bytes | None:
+    def read_record(self, rel: str) -> bytes | None:
         """A record's bytes, None if absent; a directory in its place is a problem to report, not an absence."""
         data = self.tree.read(rel)
         if data is None and self.tree.exists(rel):
@@ -101,7 +101,7 @@ class FileStore(Store):
         return task
 
     def _read_task(self, task_id: str, rel: str) -> Task:
-        data = self._read_record(rel) if ids.valid_id(task_id) else None
+        data = self.read_record(rel) if ids.valid_id(task_id) else None
         if data is None:
             raise NotFound(f"no task {task_id}", hint="run `tether task list --all` to see task ids")
         task = Task.from_bytes(data, self.shown(rel))
@@ -135,7 +135,7 @@ class FileStore(Store):
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = f"tasks/{task_id}/checkpoints/{name}.md"
-        data = self._read_record(rel)
+        data = self.read_record(rel)
         if data is None:
             raise NotFound(f"no checkpoint {name} in task {task_id}",
                            hint=f"run `tether task status {task_id}` to list its checkpoints")
@@ -227,7 +227,7 @@ class FileStore(Store):
 
     def load_decision(self, decision_id: str) -> Decision:
         rel = f"decisions/{decision_id}.md"
-        data = self._read_record(rel) if ids.valid_id(decision_id) else None
+        data = self.read_record(rel) if ids.valid_id(decision_id) else None
         if data is None:
             raise NotFound(f"no decision {decision_id}", hint="run `tether decide --list` to see decision ids")
         return Decision.from_bytes(data, self.shown(rel))
@@ -239,7 +239,7 @@ class FileStore(Store):
 
     def notes(self) -> list[Note]:
         try:
-            data = self._read_record("context.jsonl") or b""
+            data = self.read_record("context.jsonl") or b""
         except ParseError as exc:
             self.problems.append(exc.problem)
             data = b""
