@@ -7,7 +7,7 @@ Times `python -c pass` (the interpreter the `tether` script runs under), `tether
 `tether hook claude-code` (SessionStart JSON on stdin) on an empty and a big workspace,
 round-robin in one run so they share the machine's noise, and prints medians and ratios
 against the issue's targets. Then counts the brief's tokens: tether's estimate
-(tether.tokens.estimate) and real BPE counts (cl100k_base, o200k_base) from the offline
+(tether.model.tokens.estimate) and real BPE counts (cl100k_base, o200k_base) from the offline
 vocabularies in ../shared/bench/tokenizers. The estimate must never be below the real count,
 or a `--budget` could be exceeded.
 """
@@ -78,11 +78,11 @@ def load_encodings() -> tuple[dict, str | None]:
 
 def token_report(briefs: dict[str, str]) -> bool:
     """Print estimate vs real counts; False when the estimate undercounts anywhere."""
-    from tether.tokens import estimate
+    from tether.model.tokens import estimate
 
     encodings, note = load_encodings()
     names = list(encodings)
-    print("\nBrief size in tokens (estimate = tether.tokens.estimate; ratio = estimate / real, must be >= 1.0)")
+    print("\nBrief size in tokens (estimate = tether.model.tokens.estimate; ratio = estimate / real, must be >= 1.0)")
     if note:
         print(f"  real token counts skipped for: {note}")
     cols = "".join(f"  {n:>11}  {'ratio':>5}" for n in names)

@@ -84,7 +84,7 @@ def process_bench(kind: str, runs: int) -> None:
 # -- (b) Python API vs SqliteSaver ----------------------------------------------------------
 
 def tether_rate(base: Path, n: int, durable: bool = True) -> float:
-    from tether import fsio
+    from tether.store import fsio
     from tether.workspace import Workspace
 
     if not fsio._DURABLE:

@@ -374,7 +374,7 @@ def writer_tokens(writer: int, j: int) -> int:
 
 def writer_main(context: str, writer: int, first: int, count: int) -> None:
     """A writer process: open the campaign, say ready, wait for go, apply ``count`` results, report."""
-    from tether import fsio
+    from tether.store import fsio
     from tether.campaign import Campaign
 
     if not fsio._DURABLE:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tether.ids import _ALPHABET  # noqa: E402
-from tether.parsing import canonical_json  # noqa: E402
-from tether.records import Checkpoint, Decision, Task, format_ranges  # noqa: E402
+from tether.model.ids import _ALPHABET  # noqa: E402
+from tether.store.codec import canonical_json  # noqa: E402
+from tether.model.records import Checkpoint, Decision, Task, format_ranges  # noqa: E402
 
 FORMAT = 1  # bump when the generated layout changes: invalidates the cache
 BIG = dict(tasks=10_000, checkpoints=100_000, events=100_000, decisions=1_000, notes=300, open_tasks=10,
@@ -205,7 +205,7 @@ def generate(repo: Path, p: dict, seed: int = 7) -> dict:
     if open_ids:
         w.write("local/active", open_ids[-1] + "\n")
     # CONTEXT.md and index.json, as `tether close` leaves them.
-    from tether import session
+    from tether.core import session
     from tether.workspace import Workspace
 
     t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import pytest
 
-import tether.fsio
+import tether.store.fsio
 
 
 @pytest.fixture(autouse=True)
@@ -45,14 +45,14 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
     # Durability is on by default: fsio reads TETHER_FSYNC once at import, so pin it here.
-    monkeypatch.setattr(tether.fsio, "_DURABLE", True)
+    monkeypatch.setattr(tether.store.fsio, "_DURABLE", True)
 
 
 @pytest.fixture
 def fast_writes(monkeypatch):
     """No fsync, in this process and in child processes: for tests that make many records."""
     monkeypatch.setenv("TETHER_FSYNC", "0")
-    monkeypatch.setattr(tether.fsio, "_DURABLE", False)
+    monkeypatch.setattr(tether.store.fsio, "_DURABLE", False)
 
 
 def run_git(cwd: Path, *args: str) -> str:

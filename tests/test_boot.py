@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tether import Workspace
-from tether.tokens import estimate
+from tether.model.tokens import estimate
 
 NOW = "2026-11-21T10:00:00Z"
 DOCS = [f"doc{n:02d}.pdf" for n in range(1, 21)]

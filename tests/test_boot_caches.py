@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tether.store import listings
+from tether.warm import listings
 
 CACHES = ("local/boot.cache", "local/head.cache", "local/listings.cache")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tether import session as session_module
+from tether.core import session as session_module
 
 CACHE = ".tether/local/boot.cache"
 LOG = ".tether/memory/events.jsonl"
@@ -206,7 +206,7 @@ def test_the_warm_session_start_hook_loads_no_store_and_records_the_same_event(s
                           cwd=state, timeout=60)
     assert proc.returncode == 0
     loaded = json.loads(proc.stderr)
-    assert "tether.store.files" not in loaded and "tether.session" not in loaded and "argparse" not in loaded
+    assert "tether.store.files" not in loaded and "tether.core.session" not in loaded and "argparse" not in loaded
     assert proc.stdout == cold_run.out  # the same brief injected
     events = [json.loads(line) for line in (state / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
     cold_event, warm_event = [e for e in events if e["event"] == "session_start"]
@@ -224,7 +224,7 @@ def test_a_workspace_without_an_event_log_yet_boots_warm(repo, cli, monkeypatch)
 
 
 def test_after_a_restart_the_brief_shows_what_the_journal_restored(state, cli, monkeypatch):
-    from tether import fsio
+    from tether.store import fsio
 
     assert cli("task", "switch", "T1").code == 0  # the checkpoint below changes nothing else boot reads
     age(state)
@@ -329,7 +329,7 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
     # tether 'v2': the same code with one heading reworded and the version bumped.
     new = tmp_path / "v2"
     shutil.copytree(Path(tether.__file__).parent, new / "tether")
-    session = new / "tether" / "session.py"
+    session = new / "tether" / "core" / "session.py"
     session.write_text(session.read_text().replace('"## Last session"', '"## Previous session"'))
     init = new / "tether" / "__init__.py"
     init.write_text(init.read_text() + "\n__version__ = '99.0'\n")
@@ -350,10 +350,10 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
 def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state, cli, spy):
     """`tether boot` whose cache is stale reads the files at once: the cache is not asked
     twice, argparse is not loaded, and the output is what the full command path gives."""
-    from tether import bootcache
+    from tether.warm import brief_cache
 
     expected = {argv: cli("-C", str(state), "boot", *argv) for argv in [(), ("--json",), ("--budget", "300")]}
-    asked = spy(bootcache, "warm_brief")
+    asked = spy(brief_cache, "warm_brief")
     for argv, want in expected.items():
         asked.clear()
         got = cold(cli, state, *argv)
@@ -379,17 +379,18 @@ def test_a_boot_right_after_a_checkpoint_is_kept_and_checked_by_content(state, c
 
     # A same-size edit in the same timestamp tick leaves the stat as it was: make every stat look
     # unchanged, as it would then; only the kept content can tell.
-    from tether import bootcache, fsio
+    from tether.warm import brief_cache
+    from tether.store import fsio
 
     newest = sorted((state / ".tether/tasks/T1/checkpoints").glob("CKP-*.md"))[-1]
     frozen = {}
-    monkeypatch.setattr(bootcache, "stat_key", lambda path: frozen.setdefault(path, fsio.stat_key(path)))
+    monkeypatch.setattr(brief_cache, "stat_key", lambda path: frozen.setdefault(path, fsio.stat_key(path)))
     with monkeypatch.context() as patched:
         no_cold_boot(patched)
         cli("boot")  # warm: records every stat it checks
     newest.write_bytes(newest.read_bytes().replace(b"Doc 6 done", b"Doc 6 redo"))
     assert "Doc 6 redo" in cli("boot").out
-    monkeypatch.setattr(bootcache, "stat_key", fsio.stat_key)
+    monkeypatch.setattr(brief_cache, "stat_key", fsio.stat_key)
 
     (newest.parent / "notes.txt").write_text("a file that is not a checkpoint\n")
     cli("boot")

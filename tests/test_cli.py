@@ -485,7 +485,7 @@ def test_index_repair_restores_a_deleted_open_marker(ws, cli, repo):
 def test_index_repair_removes_temporary_files_that_killed_writers_left(ws, cli, repo, tether_proc):
     import time
 
-    from tether import fsio
+    from tether.store import fsio
 
     store = repo / ".tether"
     cli("task", "start", "Docs", "--id", "T1")

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tether import Workspace
-from tether.parsing import iter_jsonl
-from tether.records import checkpoint_number
+from tether.store.codec import iter_jsonl
+from tether.model.records import checkpoint_number
 
 WORKERS = 6
 ROUNDS = 12         # checkpoints per worker on the shared task, and on its own task

@@ -15,7 +15,7 @@ import yaml
 
 from tether import Workspace
 from tether.campaign import projection
-from tether.tokens import estimate
+from tether.model.tokens import estimate
 from ctx_seed import write_context
 
 NOW = "2026-01-29T10:00:00Z"

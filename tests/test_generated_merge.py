@@ -12,10 +12,9 @@ import json
 
 import pytest
 
-from tether import contextdoc
-from tether.generated_merge import (Unmergeable, merge_context, merge_latest, merge_manifest, merge_text,
-                                    sides_of_conflicted)
-from tether.manifest import render
+from tether.core import context_document
+from tether.gitio.semantic_merge import Unmergeable, merge_context, merge_latest, merge_manifest, merge_text, sides_of_conflicted
+from tether.core.manifest import render
 
 
 def latest(at: str, session: str, summary: str = "s") -> bytes:
@@ -63,9 +62,9 @@ def test_changes_in_different_places_merge_and_one_line_changed_twice_conflicts(
 
 
 def doc(updated: str, summary: str, hand_top: str = "", hand_end: str = "") -> bytes:
-    blocks = contextdoc.blocks(updated=updated, sha=None, session="S", latest={"date": "d", "summary": summary},
+    blocks = context_document.blocks(updated=updated, sha=None, session="S", latest={"date": "d", "summary": summary},
                                tasks=[], next_steps=[summary], decisions=[], notes=[], reading_order=[])
-    text = contextdoc.merge(None, blocks)
+    text = context_document.merge(None, blocks)
     text = text.replace("# Session Context\n", f"# Session Context\n{hand_top}", 1) + hand_end
     return text.encode()
 

@@ -1,4 +1,4 @@
-"""tether.git against real git repositories in tmp_path."""
+"""tether.gitio.git against real git repositories in tmp_path."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.git import (
-    GitError,
-    GitTree,
-    changed_paths,
-    commit_paths,
-    current_branch,
-    head_sha,
-    resolve_commit,
-    same_tree,
-    tree_entries,
-)
+from tether.gitio.git import GitError, GitTree, changed_paths, commit_paths, current_branch, head_sha, resolve_commit, same_tree, tree_entries
 
 
 @pytest.fixture(autouse=True)
@@ -393,7 +383,7 @@ def test_gittree_odd_names(repo):
 
 
 def test_commit_paths_compare_and_swap(repo, monkeypatch):
-    import tether.git as tg
+    import tether.gitio.git as tg
 
     write(repo, ".tether/a.md", "a")
     stale = commit_all(repo)

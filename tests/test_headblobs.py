@@ -12,8 +12,9 @@ import marshal
 
 import pytest
 
-from tether import git, headblobs
-from tether import git as git_api  # the fixture named `git` runs git itself
+from tether.gitio import git
+from tether.warm import head_diff
+from tether.gitio import git as git_api  # the fixture named `git` runs git itself
 
 
 def truth(git_run, head, paths):
@@ -50,17 +51,17 @@ def test_the_cached_answer_is_gits_after_new_files_edits_and_commits(ws, git, ls
     task = committed_task(ws, git)
     head = git("rev-parse", "HEAD").strip()
     paths = paths_of(ws, task.id)
-    assert headblobs.blob_oids(root, store, head, paths) == truth(git, head, paths)
+    assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
     first = len(ls_tree_calls)
 
     # The same question again: nothing to ask git.
-    assert headblobs.blob_oids(root, store, head, paths) == truth(git, head, paths)
+    assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
     assert len(ls_tree_calls) == first
 
     # A new checkpoint (absent at HEAD) and an edited one (its HEAD id is unchanged).
     ws.checkpoint(task.id, done=["2"], state="doc 2")
     paths = paths_of(ws, task.id)
-    answer = headblobs.blob_oids(root, store, head, paths)
+    answer = head_diff.blob_oids(root, store, head, paths)
     assert answer == truth(git, head, paths)
     assert not any(p.endswith("CKP-0002") or "CKP-0002-" in p for p in answer)
 
@@ -68,8 +69,8 @@ def test_the_cached_answer_is_gits_after_new_files_edits_and_commits(ws, git, ls
     git("add", "-A")
     git("commit", "-qm", "more")
     new_head = git("rev-parse", "HEAD").strip()
-    assert headblobs.blob_oids(root, store, new_head, paths) == truth(git, new_head, paths)
-    assert any("CKP-0002-" in p for p in headblobs.blob_oids(root, store, new_head, paths))
+    assert head_diff.blob_oids(root, store, new_head, paths) == truth(git, new_head, paths)
+    assert any("CKP-0002-" in p for p in head_diff.blob_oids(root, store, new_head, paths))
 
 
 def test_checkpoints_between_boots_stop_starting_git(ws, git, ls_tree_calls):
@@ -92,13 +93,13 @@ def test_a_damaged_or_foreign_cache_is_ignored(ws, git):
     task = committed_task(ws, git)
     head = git("rev-parse", "HEAD").strip()
     paths = paths_of(ws, task.id)
-    cache = ws.dir / headblobs.CACHE
-    for damage in (b"\x00garbage", marshal.dumps({"format": headblobs.FORMAT, "head": head, "paths": [],
+    cache = ws.dir / head_diff.CACHE
+    for damage in (b"\x00garbage", marshal.dumps({"format": head_diff.FORMAT, "head": head, "paths": [],
                                                    "dirs": {}}),
-                   marshal.dumps({"format": headblobs.FORMAT, "head": "0" * 40,
+                   marshal.dumps({"format": head_diff.FORMAT, "head": "0" * 40,
                                   "paths": dict.fromkeys(paths, "f" * 40), "dirs": {}})):
         cache.write_bytes(damage)
-        assert headblobs.blob_oids(root, store, head, paths) == truth(git, head, paths)
+        assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
 
 
 def test_paths_are_taken_literally(ws, git):
@@ -109,7 +110,7 @@ def test_paths_are_taken_literally(ws, git):
     git("commit", "-qm", "odd names")
     head = git("rev-parse", "HEAD").strip()
     paths = [".tether/odd[1].md", ".tether/odd*.md"]
-    answer = headblobs.blob_oids(root, store, head, paths)
+    answer = head_diff.blob_oids(root, store, head, paths)
     assert list(answer) == [".tether/odd[1].md"]
     assert answer[".tether/odd[1].md"] == git("rev-parse", "HEAD:.tether/odd[1].md").strip()
 
@@ -124,19 +125,19 @@ def test_a_directory_with_a_name_that_cannot_be_kept_whole_is_still_answered(ws,
     git("commit", "-qm", "a tab in a name")
     head = git("rev-parse", "HEAD").strip()
     first = [".tether/odd/plain.md"]
-    assert headblobs.blob_oids(root, store, head, first) == truth(git, head, first)
+    assert head_diff.blob_oids(root, store, head, first) == truth(git, head, first)
     (folder / "new.md").write_text("three\n")  # new in a known directory: it is listed whole
     paths = [".tether/odd/plain.md", ".tether/odd/tab\tname.md", ".tether/odd/new.md"]
     for _ in range(2):
-        assert headblobs.blob_oids(root, store, head, paths) == truth(git, head, paths)
+        assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
 
 
 @pytest.fixture
 def hashed(spy, monkeypatch):
     """The files boot hashed (their blob id computed from their bytes)."""
-    from tether import bootcache
+    from tether.warm import brief_cache
 
-    monkeypatch.setattr(bootcache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
+    monkeypatch.setattr(brief_cache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
     return spy(git, "blob_oid", lambda data, sha256=False: data)
 
 
@@ -178,7 +179,7 @@ def test_a_commit_that_leaves_tethers_folder_alone_reuses_what_the_last_commit_h
         return (ws.dir / rel).read_bytes()
 
     def changed():
-        return headblobs.differing(root, store, git("rev-parse", "HEAD").strip(), rels, content_of, None, 0)
+        return head_diff.differing(root, store, git("rev-parse", "HEAD").strip(), rels, content_of, None, 0)
 
     before = changed()
     assert len(before) == 1 and before[0].startswith(f".tether/tasks/{task.id}/checkpoints/CKP-0002")

@@ -99,7 +99,7 @@ def test_a_file_a_person_edited_is_kept(ws):
 
 @pytest.mark.parametrize("left", ["missing", "empty", "zeros"])
 def test_a_restart_seen_from_the_clocks_restores_files(ws, monkeypatch, left):
-    from tether import fsio
+    from tether.store import fsio
 
     monkeypatch.setattr(fsio, "_boot", "started-100")  # an OS without a boot id: derived from the clocks
     task = ws.start_task("Summarise", items=ITEMS)
@@ -170,7 +170,7 @@ def test_a_file_cut_short_by_a_crash_is_restored(ws):
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an open file through /proc")
 def test_the_journal_line_is_flushed_before_the_checkpoint_returns(ws, monkeypatch):
     """The acknowledgment is the flush of the task's journal, after its line is written."""
-    from tether import fsio
+    from tether.store import fsio
 
     task = ws.start_task("Summarise", items=ITEMS)
     flushed = []

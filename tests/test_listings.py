@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tether.store import listings
+from tether.warm import listings
 from tether.store.trees import DirTree
 
 

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tether import hashcache, manifest
+from tether.warm import manifest_entries
+from tether.core import manifest
 
 
 def reference(store: Path) -> str:
@@ -44,13 +45,13 @@ def settle(path: Path) -> None:
 def hashed(monkeypatch):
     """The paths the cache reads and hashes, run by run."""
     calls: list[str] = []
-    real = hashcache._hash_file
+    real = manifest_entries._hash_file
 
     def spy(path):
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(hashcache, "_hash_file", spy)
+    monkeypatch.setattr(manifest_entries, "_hash_file", spy)
     return calls
 
 
@@ -80,7 +81,7 @@ def test_index_is_byte_identical_to_hashing_every_file_cold_and_warm(ws):
     tricky_tree(store)
     cold = index_text(ws)
     assert cold == reference(store)
-    assert (store / hashcache.CACHE_DIR).is_dir()
+    assert (store / manifest_entries.CACHE_DIR).is_dir()
     settle(store / "index.json")
     assert index_text(ws) == cold                            # from the cache
     files = json.loads(cold)["files"]
@@ -160,11 +161,11 @@ def test_racily_clean_a_file_stamped_in_the_tick_the_scan_started_is_hashed_agai
     target.write_text('{"event":"a"}\n')
     tick = 5_000_000_000
     fake_stats(monkeypatch, target, tick)
-    monkeypatch.setattr(hashcache, "_fs_now", lambda path: tick)         # the scan starts in that tick
+    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)         # the scan starts in that tick
     first = index_text(ws)
     with open(target, "r+b") as fh:                                    # later in the same tick:
         fh.write(b'{"event":"b"}\n')                                   # the stat does not change
-    monkeypatch.setattr(hashcache, "_fs_now", lambda path: tick + 10**9)
+    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick + 10**9)
     assert index_text(ws) == reference(store) != first
 
 
@@ -177,7 +178,7 @@ def test_a_file_stamped_before_the_scan_started_is_trusted(ws, monkeypatch):
     target.write_text('{"event":"a"}\n')
     tick = 5_000_000_000
     fake_stats(monkeypatch, target, tick - 1)
-    monkeypatch.setattr(hashcache, "_fs_now", lambda path: tick)
+    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)
     first = index_text(ws)
     with open(target, "r+b") as fh:
         fh.write(b'{"event":"b"}\n')
@@ -191,10 +192,10 @@ def test_racily_clean_a_directory_stamped_in_the_tick_the_scan_started_is_listed
     (folder / "D-1.md").write_text("one")
     tick = 5_000_000_000
     fake_stats(monkeypatch, folder, tick)
-    monkeypatch.setattr(hashcache, "_fs_now", lambda path: tick)
+    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)
     index_text(ws)
     (folder / "D-2.md").write_text("two")                  # the directory's stat does not change
-    monkeypatch.setattr(hashcache, "_fs_now", lambda path: tick + 10**9)
+    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick + 10**9)
     assert "decisions/D-2.md" in json.loads(index_text(ws))["files"]
 
 
@@ -220,10 +221,10 @@ def test_a_damaged_or_foreign_cache_is_ignored(ws):
     store = Path(ws.store_dir)
     tricky_tree(store)
     expected = index_text(ws)
-    shards = sorted((store / hashcache.CACHE_DIR).iterdir())
+    shards = sorted((store / manifest_entries.CACHE_DIR).iterdir())
     assert shards
     shards[0].write_bytes(shards[0].read_bytes()[:-7] + b"garbage")    # torn: its crc32 no longer matches
-    (store / hashcache.CACHE_DIR / "07").write_bytes(b"tether-manifest-cache 0 py2.7 1\nold")
+    (store / manifest_entries.CACHE_DIR / "07").write_bytes(b"tether-manifest-cache 0 py2.7 1\nold")
     assert index_text(ws) == expected == reference(store)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tether import Workspace
-from tether.records import checkpoint_number
+from tether.model.records import checkpoint_number
 
 DAY = "2026-03-02"
 GENERATED = {".tether/progress/LATEST.json", ".tether/CONTEXT.md", ".tether/index.json"}
@@ -411,7 +411,7 @@ def test_repair_says_how_to_conclude_the_merge(base, monkeypatch):
 
 def test_a_moved_interpreter_falls_back_to_git_and_repair_recovers(base, monkeypatch, tmp_path):
     """The driver names this interpreter; gone, and no `tether` on PATH, git keeps our side as a conflict."""
-    from tether.mergedriver import driver_command
+    from tether.gitio.mergedriver import driver_command
 
     root = base
     git(root, "config", "merge.tether.driver", driver_command(str(tmp_path / "gone" / "python")))

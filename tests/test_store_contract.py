@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tether.errors import Conflict, InvalidInput, NotFound
-from tether.parsing import ParseError
-from tether.records import Checkpoint, Decision, Task
+from tether.store.codec import ParseError
+from tether.model.records import Checkpoint, Decision, Task
 from tether.store import CommitTree, DirTree, FileStore, MemoryTree, ReadOnly
 
 

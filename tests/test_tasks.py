@@ -567,7 +567,7 @@ def test_note_entries_are_stored_in_context_jsonl(ws, cli, repo):
 
 
 def test_a_generated_note_id_that_is_taken_is_drawn_again(ws, cli, repo, monkeypatch):
-    from tether import ids
+    from tether.model import ids
 
     monkeypatch.setenv("TETHER_NOW", "2026-01-01T10:00:00Z")
     suffixes = iter(["aaaa", "aaaa", "aaaa", "bbbb"])      # the second entry draws the first one's id twice
@@ -583,7 +583,8 @@ def test_a_generated_note_id_that_is_taken_is_drawn_again(ws, cli, repo, monkeyp
 
 NOTE_WRITER = r"""
 import itertools, os, sys, time
-from tether import Workspace, ids
+from tether.model import ids
+from tether import Workspace
 
 root, index, count, go = sys.argv[1:]
 draws = itertools.count()  # every writer draws the same "random" suffixes, in the same order

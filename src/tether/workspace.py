@@ -17,13 +17,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-from . import clock, fsio, ids
-from .config import CONFIG_FILE, Config, default_text, parse
+from .model import clock, ids
+from .store import fsio
+from .model.config import CONFIG_FILE, Config, default_text, parse
 from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
-from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
+from .model.records import NOTE_KINDS, Checkpoint, Decision, Note, Task
 from .store import DirTree, FileStore
-from .paths import STORE_DIR, find_git_root, find_root
-from .tasks import Resume
+from .store.locate import STORE_DIR, find_git_root, find_root
+from .core.tasks import Resume
 
 GITIGNORE = "# Per-machine and derived files: never committed.\nlocks/\nlocal/\n*.tmp\n"
 GITATTRIBUTES = (
@@ -111,7 +112,7 @@ class Workspace:
         for rel, text in defaults.items():
             if ws.store.tree.create(rel, text):
                 created.append(f"{STORE_DIR}/{rel}")
-        from . import mergedriver
+        from .gitio import mergedriver
 
         if mergedriver.upgrade_attributes(ws.store.tree, GITATTRIBUTES):
             created.append(f"updated {STORE_DIR}/.gitattributes (merge driver rules)")
@@ -119,7 +120,7 @@ class Workspace:
             os.makedirs(os.path.join(ws.store_dir, sub), exist_ok=True)
         generated = [rel for rel in ("CONTEXT.md", "index.json") if not ws.store.tree.exists(rel)]
         if created or generated:
-            from . import session
+            from .core import session
             session.write_generated(ws)
             created += [f"{STORE_DIR}/{rel}" for rel in generated]  # say so: a user sees every new file
         registered = mergedriver.register(root)  # per clone: git config is never committed
@@ -160,7 +161,7 @@ class Workspace:
 
     # -- tasks ------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:
-        from .tasks import start_task
+        from .core.tasks import start_task
 
         task = start_task(self.store, title, by=self.actor, **fields)
         self.set_active(task.id)
@@ -181,7 +182,7 @@ class Workspace:
             try:
                 task = self.store.load_task(task_id)
             except NotFound:
-                from .parsing import Problem
+                from .store.codec import Problem
                 self.store.problems.append(Problem(f"{STORE_DIR}/open/{task_id}", None,
                                                    "open marker without a task; run `tether index --repair`"))
                 continue
@@ -220,7 +221,7 @@ class Workspace:
             self.store.tree.write("local/active", task_id + "\n")
 
     def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
-        from .tasks import checkpoint
+        from .core.tasks import checkpoint
 
         task = self.task(task_id)
         ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
@@ -232,7 +233,7 @@ class Workspace:
 
     def resume(self, task_id: str | None = None, after: Checkpoint | None = None) -> Resume:
         """Where to continue; ``after``: the checkpoint this workspace just saved (nothing is read again)."""
-        from .tasks import resume_of, resume_point
+        from .core.tasks import resume_of, resume_point
 
         saved = self._saved
         if after is not None and saved and saved[1] is after:
@@ -251,7 +252,7 @@ class Workspace:
         return task
 
     def set_task_status(self, task_id: str | None, status: str) -> Task:
-        from .tasks import set_status
+        from .core.tasks import set_status
 
         task = self.task(task_id)
         if task.status == status:
@@ -341,7 +342,7 @@ class Workspace:
         return self._event(name, True, None, **data)
 
     def _event(self, name: str, durable: bool, at: str | None, **data) -> dict:
-        from .eventlog import record as event_record
+        from .store.eventlog import record as event_record
 
         record = event_record(name, self.session_id, data, at)
         self.store.append_event(record, durable)
@@ -350,10 +351,10 @@ class Workspace:
     # -- sessions -----------------------------------------------------------------
     def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
               commit: bool = False):
-        from .mergedriver import ensure_registered
-        from .session import close
+        from .gitio.mergedriver import ensure_registered
+        from .core.session import close
 
-        from .session import make_boot_cache
+        from .core.session import make_boot_cache
 
         result = close(self, summary, completed or [], next_steps or [], commit)
         ensure_registered(self.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
@@ -362,13 +363,13 @@ class Workspace:
 
     def verify(self):
         """Every problem in the store's files, all of them read (tether verify); changes nothing."""
-        from .verify import verify
+        from .core.verify import verify
 
         return verify(self.store, self.config.context_document)
 
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):
         """The readiness brief (session.boot); ``warm=False`` skips the boot cache and reads the files."""
-        from .session import boot
+        from .core.session import boot
 
         return boot(self, sha=sha, budget=budget, warm=warm)
 

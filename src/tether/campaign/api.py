@@ -18,9 +18,9 @@ from __future__ import annotations
 import glob
 import os
 
-from .. import clock, ids
+from ..model import clock, ids
 from ..errors import Conflict, InvalidInput, NotFound, Refused, TetherError
-from ..recordtype import Record
+from ..model.record import Record
 from . import budget, decisions, lifecycle, merge, projection, scope
 from .document import ContextFile, dump_yaml
 
@@ -262,7 +262,7 @@ class Campaign:
         import hashlib
         import json
 
-        from .. import fsio
+        from ..store import fsio
 
         base = os.path.join(os.path.dirname(self.file.path), "archive", str(doc.get("id")))
         root = self.workspace.root_dir

@@ -6,7 +6,7 @@ figures derived from the task's budget so a person reading the file sees them.
 
 from __future__ import annotations
 
-from .. import clock
+from ..model import clock
 from .verdict import Verdict
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .. import clock
+from ..model import clock
 from ..errors import Conflict, InvalidInput, NotFound
 from .lifecycle import refuse_if_closed
 

@@ -11,9 +11,9 @@ import copy
 import hashlib
 import os
 
-from .. import fsio
+from ..store import fsio
 from ..errors import Corrupt, InvalidInput, NotFound
-from ..parsing import ParseError, Problem, check_conflicts, decode
+from ..store.codec import ParseError, Problem, check_conflicts, decode
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
 

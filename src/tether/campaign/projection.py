@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidInput, NotFound
-from ..parsing import ParseError
+from ..store.codec import ParseError
 from . import budget as budget_rules
 
 ROLES_FILE = "roles.yaml"
@@ -162,7 +162,7 @@ def project(doc: dict, roles: dict, skill: str, token_budget: int | None = None,
 
     view, omitted = build(picked), []
     if token_budget is not None:
-        from ..tokens import estimate
+        from ..model.tokens import estimate
 
         while picked and estimate(render(view, fmt)) > token_budget:
             omitted.insert(0, picked.pop()[0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..parsing import Problem
+from ..store.codec import Problem
 
 _HERE = os.path.dirname(__file__)
 SCHEMAS = {"session_context": "session_context.schema.json", "skill_result": "skill_result.schema.json"}
@@ -29,7 +29,7 @@ def _is_time(value) -> bool:
     """A real instant: the pattern alone lets 2026-02-30 and hour 25 through."""
     if not isinstance(value, str):
         return True
-    from .. import clock
+    from ..model import clock
 
     try:
         clock.parse(value)

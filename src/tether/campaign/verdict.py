@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..recordtype import REQUIRED, Record
+from ..model.record import REQUIRED, Record
 
 
 class Verdict(Record):

@@ -94,12 +94,12 @@ def cmd_task_status(args) -> Result:
     ws = _ws()
     task = ws.task(args.task)
     if args.checkpoint is not None:
-        from ..tasks import find_checkpoint
+        from ..core.tasks import find_checkpoint
 
         ckp = find_checkpoint(ws.store, task, args.checkpoint)
         raw = ws.store.read_file(f"tasks/{task.id}/checkpoints/{ckp.name}.md") or b""
         return Result({"task": task.id, "checkpoint": ckp.__dict__}, raw.decode("utf-8", "replace"))
-    from ..tasks import resume_of
+    from ..core.tasks import resume_of
 
     names = ws.store.checkpoint_names(task.id)
     resume = resume_of(ws.store, task)
@@ -122,7 +122,7 @@ def cmd_task_list(args) -> Result:
     ws = _ws()
     tasks = ws.tasks(include_closed=args.all)
     active = ws.active_task_id()
-    from ..tasks import resume_of
+    from ..core.tasks import resume_of
 
     resumes = {t.id: resume_of(ws.store, t) if t.status == "open" else None for t in tasks}
     lines = [task_line(t, resumes[t.id], active) for t in tasks] or ["No open tasks." if not args.all else "No tasks."]
@@ -147,7 +147,7 @@ def _set_status(status: str, verb: str):
 
 def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
     """A note per task marked complete whose checkpoints leave steps/items not done: easy to do by mistake."""
-    from ..tasks import resume_of
+    from ..core.tasks import resume_of
 
     notes = []
     for task_id in task_ids:
@@ -312,11 +312,11 @@ def cmd_log(args) -> Result:
 
 
 def cmd_index(args) -> Result:
-    from .. import manifest
+    from ..core import manifest
 
     ws = _ws()
     if args.repair:
-        from ..maintenance import repair
+        from ..core.repair import repair
 
         outcome = repair(ws)
         markers = [r for r in outcome.repaired if r.startswith(("added open/", "removed open/"))]
@@ -363,7 +363,7 @@ def cmd_verify(args) -> Result:
 
 
 def cmd_merge_driver(args) -> Result:
-    from ..mergedriver import run
+    from ..gitio.mergedriver import run
 
     outcome = run(args.base, args.ours, args.theirs, args.path, marker_size=args.marker_size)
     if outcome.note:
@@ -395,7 +395,7 @@ def cmd_install(args) -> Result:
 
 
 def cmd_demo(args) -> Result | None:
-    from ..demo import run_demo
+    from .demo import run_demo
 
     if not getattr(args, "json", False):
         run_demo(keep=args.keep)

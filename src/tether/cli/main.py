@@ -3,7 +3,7 @@
 argparse (stdlib) keeps start-up fast: boot runs at every session start.
 The two commands that run at every session start skip even that when they
 can: ``tether boot`` with at most --json and --budget is answered from the
-boot cache (see bootcache), and ``tether hook claude-code`` goes straight to
+boot cache (see brief_cache), and ``tether hook claude-code`` goes straight to
 its handler; anything else, or a cold cache, takes the full path.
 Every command returns a :class:`Result`; ``--json`` prints its data as one
 JSON object with ``ok`` and ``schema_version``, otherwise its text. Errors
@@ -195,12 +195,13 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
             budget = int(value)
             continue
         return None
-    from .. import bootcache, paths
+    from ..warm import brief_cache
+    from ..store import locate
 
-    root = paths.find_root(os.getcwd())
+    root = locate.find_root(os.getcwd())
     if root is None:
         return None
-    brief = bootcache.warm_brief(root, os.path.join(root, paths.STORE_DIR), budget, None)
+    brief = brief_cache.warm_brief(root, os.path.join(root, locate.STORE_DIR), budget, None)
     if brief is None:
         from ..workspace import Workspace
 

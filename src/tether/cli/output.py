@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_OK, UsageError
-from ..recordtype import Record
+from ..model.record import Record
 
 
 class Parser(argparse.ArgumentParser):

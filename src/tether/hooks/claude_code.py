@@ -38,7 +38,7 @@ def handle(stdin, stdout, stderr) -> int:
         return 0
     # Imported here: a warm SessionStart, the common case, never needs them.
     from ..errors import NoWorkspace, TetherError
-    from ..parsing import ParseError
+    from ..store.codec import ParseError
     from ..workspace import Workspace
 
     try:
@@ -53,7 +53,7 @@ def handle(stdin, stdout, stderr) -> int:
         if name == "PreCompact":
             return _pre_compact(ws, event)
         ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
-        from ..session import make_boot_cache
+        from ..core.session import make_boot_cache
 
         make_boot_cache(ws)  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
@@ -66,7 +66,7 @@ def handle(stdin, stdout, stderr) -> int:
 
 
 def _session_start(ws, event: dict, stdout) -> int:
-    from ..session import boot
+    from ..core.session import boot
 
     # Reached when _warm_session_start found the cache stale: not asked again.
     brief = boot(ws, max_chars=CONTEXT_LIMIT, warm=False)
@@ -79,18 +79,19 @@ def _warm_session_start(event: dict, stdout) -> bool:
     """SessionStart from the boot cache, without loading the store; False: take the full path."""
     import os
 
-    from .. import bootcache, eventlog, paths
+    from ..warm import brief_cache
+    from ..store import eventlog, locate
 
-    root = paths.find_root(event.get("cwd") or os.getcwd())
+    root = locate.find_root(event.get("cwd") or os.getcwd())
     if root is None:
         return False
-    store_dir = os.path.join(root, paths.STORE_DIR)
-    brief = bootcache.warm_brief(root, store_dir, None, CONTEXT_LIMIT)
+    store_dir = os.path.join(root, locate.STORE_DIR)
+    brief = brief_cache.warm_brief(root, store_dir, None, CONTEXT_LIMIT)
     if brief is None:
         return False
     session = str(event.get("session_id") or "") or os.environ.get("TETHER_SESSION_ID")
     if not session:
-        from ..ids import new_id
+        from ..model.ids import new_id
 
         session = new_id("S")
     try:
@@ -114,7 +115,7 @@ def _inject(brief, stdout) -> None:
 
 
 def _pre_compact(ws, event: dict) -> int:
-    from ..records import CHECKPOINT_STATUSES
+    from ..model.records import CHECKPOINT_STATUSES
 
     trigger = event.get("trigger") or "unknown"
     task_id = ws.active_task_id()
@@ -133,7 +134,7 @@ def _pre_compact(ws, event: dict) -> int:
     ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
-    from ..session import make_boot_cache
+    from ..core.session import make_boot_cache
 
     make_boot_cache(ws)
     return 0

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InvalidInput
-from ..fsio import write_atomic
+from ..store.fsio import write_atomic
 
 EVENTS = {
     # SessionStart fires on startup, resume, clear and after compact: brief every time.

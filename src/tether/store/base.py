@@ -5,9 +5,9 @@ implements it; ``tests/test_store_contract.py`` runs one contract suite
 against every backend. A read-only backend (a commit's tree) raises
 :class:`ReadOnly` from every write.
 
-Reads that meet a corrupt file raise :class:`tether.parsing.ParseError`;
+Reads that meet a corrupt file raise :class:`tether.store.codec.ParseError`;
 listing methods never raise for one bad record, they skip it and append a
-:class:`tether.parsing.Problem` to ``store.problems`` so callers can report it.
+:class:`tether.store.codec.Problem` to ``store.problems`` so callers can report it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from typing import Callable, Iterator
 
 from ..errors import TetherError
-from ..parsing import Problem
-from .. import ranges
-from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
+from .codec import Problem
+from ..model import ranges
+from ..model.records import Checkpoint, Decision, Note, Task, checkpoint_number
 
 
 # The number of each checkpoint name ("CKP-0004-7kq2mx" -> "0004"), over a listing joined by newlines.

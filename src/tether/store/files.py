@@ -15,12 +15,12 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at star
 if TYPE_CHECKING:
     from typing import Callable, Iterator
 
-from .. import ids
+from ..model import ids
 from ..errors import Conflict, NotFound
-from ..eventlog import EVENT_LOG, last_lines
-from ..fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
-from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
-from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
+from .eventlog import EVENT_LOG, last_lines
+from .fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
+from .codec import ParseError, Problem, canonical_json, iter_jsonl
+from ..model.records import Checkpoint, Decision, Note, Task, checkpoint_number
 from . import journal
 from .base import ReadOnly, Store
 
@@ -316,7 +316,7 @@ def loads_latest(data: bytes | None, shown: str, problems: list[Problem]) -> dic
     """LATEST.json, or None (with a problem recorded) when it cannot be used."""
     if data is None:
         return None
-    from ..parsing import load_json
+    from .codec import load_json
 
     try:
         value = load_json(data, shown)

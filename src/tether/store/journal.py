@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 
-from ..fsio import boot_id
-from ..parsing import canonical_json
+from .fsio import boot_id
+from .codec import canonical_json
 
 JOURNAL = "checkpoints.jsonl"
 
@@ -44,9 +44,9 @@ def restore(store, task_id: str) -> list[str]:
     A file that is there and reads as a checkpoint is kept as is, even if it
     differs from its journal line: a person may have edited it.
     """
-    from ..parsing import iter_jsonl
-    from ..records import Checkpoint
-    from ..fsio import WHOLE
+    from .codec import iter_jsonl
+    from ..model.records import Checkpoint
+    from .fsio import WHOLE
 
     folder = f"tasks/{task_id}/checkpoints"
     data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
@@ -70,10 +70,10 @@ def restore(store, task_id: str) -> list[str]:
 def newest_after(store, task_id: str, names: list[str], readable):
     """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
     line: what a hand-damaged newer file held; None when the journal has no line for any of them."""
-    from ..fsio import WHOLE
-    from ..parsing import iter_jsonl
-    from ..ranges import parse
-    from ..records import Checkpoint
+    from .fsio import WHOLE
+    from .codec import iter_jsonl
+    from ..model.ranges import parse
+    from ..model.records import Checkpoint
 
     later = names[names.index(readable.name) + 1:] if readable is not None and readable.name in names else names
     if not later:
@@ -100,8 +100,8 @@ def newest_after(store, task_id: str, names: list[str], readable):
 def _intact(store, rel: str) -> bool:
     """Absent, empty, zero-filled or cut short is what a machine crash leaves; a file that reads
     as a checkpoint is kept, whatever a person changed in it."""
-    from ..parsing import ParseError
-    from ..records import Checkpoint
+    from .codec import ParseError
+    from ..model.records import Checkpoint
 
     try:
         with open(os.path.join(store.tree.root, rel), "rb") as fh:

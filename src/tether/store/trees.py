@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .. import fsio
+from . import fsio
 
 
 class DirTree:
@@ -170,7 +170,7 @@ class CommitTree:
     readonly = True
 
     def __init__(self, repo_root, sha: str, prefix: str) -> None:
-        from ..git import GitTree
+        from ..gitio.git import GitTree
 
         self._tree = GitTree(repo_root, sha, prefix)
 

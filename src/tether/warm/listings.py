@@ -7,7 +7,7 @@ they are kept per machine (``local/listings.cache``, git-ignored) and a boot aft
 a checkpoint lists only the folder that checkpoint changed.
 
 Timestamps are coarse (a few ms on ext4, 2 s on FAT): a folder changed less than
-bootcache.RACY_NS before the boot started is listed again next time, not trusted.
+warm.brief_cache.RACY_NS before the boot started is listed again next time, not trusted.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from binascii import crc32
 
-from ..bootcache import RACY_NS
-from ..fsio import read_cache, write_cache
+from .brief_cache import RACY_NS
+from ..store.fsio import read_cache, write_cache
 
 CACHE = "local/listings.cache"
 FORMAT = 3
@@ -46,7 +46,7 @@ class Listings:
         return text.split("\n") if text else []
 
     def put(self, rel: str, key: tuple | None, names: list[str]) -> None:
-        if key is not None and key[0] < self.started_ns - RACY_NS:  # as bootcache.save decides
+        if key is not None and key[0] < self.started_ns - RACY_NS:  # as warm.brief_cache.save decides
             text = "\n".join(names)
             self.used[rel] = (key, text, crc32(text.encode("utf-8", "surrogateescape")))
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 
-from .contextdoc import BLOCK_RE
+from ..core.context_document import BLOCK_RE
 
 PLACEHOLDER = "<!-- tether:block {} -->"
 PLACEHOLDER_RE = re.compile(r"<!-- tether:block ([a-z_]+) -->")
@@ -51,7 +51,7 @@ def _latest_key(data: bytes) -> tuple | None:
 
 
 def _moment(stamp: object) -> float:
-    from . import clock
+    from ..model import clock
 
     try:
         return clock.parse(str(stamp)).timestamp()
@@ -238,7 +238,7 @@ def merge_manifest(base: bytes, ours: bytes, theirs: bytes, resolve=None) -> tup
     for files both sides changed; a path it leaves out keeps our side's hash,
     so ``tether index --check`` names it until ``tether index`` runs.
     """
-    from .manifest import render
+    from ..core.manifest import render
 
     o, a, b = _manifest_files(base, False), _manifest_files(ours, True), _manifest_files(theirs, True)
     merged: dict[str, str] = {}

@@ -34,7 +34,7 @@ from itertools import chain
 from json.encoder import encode_basestring  # json.dumps's own escaping with ensure_ascii=False
 from operator import attrgetter
 
-from . import fsio
+from ..store import fsio
 
 CACHE_DIR = "local/manifest-cache"  # one file per shard of directories
 CLOCK_FILE = "local/manifest-cache.clock"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import sys
 
-from .errors import ConfigMissing, InvalidInput
-from .recordtype import Record
+from ..errors import ConfigMissing, InvalidInput
+from .record import Record
 
 CONFIG_FILE = "tether.toml"
 DEFAULT_BUDGET = 2000

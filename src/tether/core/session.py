@@ -10,15 +10,16 @@ newest decisions by name, and the tail of the event log.
 from __future__ import annotations
 
 
-from . import clock, commitstate
+from ..model import clock
+from . import commit_lines
 from .brief import Brief, Section, from_content, to_content
-from .config import CONFIG_FILE, Config, parse
-from .eventlog import CHECKED_LINES
-from .errors import GitProblem, InvalidInput, NotFound
-from .parsing import Problem
-from .recordtype import REQUIRED, Record
-from .store.files import FileStore, loads_latest
-from .store.trees import DirTree
+from ..model.config import CONFIG_FILE, Config, parse
+from ..store.eventlog import CHECKED_LINES
+from ..errors import GitProblem, InvalidInput, NotFound
+from ..store.codec import Problem
+from ..model.record import REQUIRED, Record
+from ..store.files import FileStore, loads_latest
+from ..store.trees import DirTree
 from .tasks import Resume, resume_of
 
 MAX_DECISIONS = 5
@@ -140,7 +141,7 @@ def _check_context_document(store: FileStore, config: Config) -> None:
     data = store.read_file(rel)
     if not data:
         return
-    from .parsing import ParseError, check_conflicts, decode
+    from ..store.codec import ParseError, check_conflicts, decode
 
     try:
         text = decode(data, store.shown(rel))  # `tether close` could not regenerate it: say so now
@@ -152,8 +153,8 @@ def _check_context_document(store: FileStore, config: Config) -> None:
 
 def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
     """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded
-    there, and with ``seen``, what it read: bytes of a file, names of a folder (bootcache.save)."""
-    from . import git
+    there, and with ``seen``, what it read: bytes of a file, names of a folder (brief_cache.save)."""
+    from ..gitio import git
 
     if sha is None:
         config = ws.config
@@ -162,10 +163,10 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
 
         started = time.time_ns()
         tree = ws.store.tree
-        recorded = {} if stats is None else stats  # the stats of what is read: headblobs keys file ids on them
+        recorded = {} if stats is None else stats  # the stats of what is read: head_diff keys file ids on them
         tree.reads, tree.stats, tree.lists = {}, recorded, {}
         if isinstance(tree, DirTree):
-            from .store.listings import Listings
+            from ..warm.listings import Listings
 
             ws.store.listings = Listings(ws.store_dir, started)
         try:
@@ -184,9 +185,9 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
             tree.reads = tree.stats = tree.lists = None
             ws.store.listings = None
         try:
-            from . import headblobs
+            from ..warm import head_diff
 
-            snap.changed = headblobs.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__, recorded, started)
+            snap.changed = head_diff.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__, recorded, started)
         except git.GitError as exc:
             snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
         return snap
@@ -194,7 +195,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         full = git.resolve_commit(ws.root, sha)
     except git.GitError as exc:
         raise GitProblem(str(exc), hint="run `git rev-parse HEAD` (or `git log --oneline`) for a valid SHA") from None
-    from .store.trees import CommitTree
+    from ..store.trees import CommitTree
 
     tree = CommitTree(ws.root, full, ".tether")
     try:
@@ -211,9 +212,9 @@ def _when(stamp: str | None) -> str:
 
 def sections(snap: Snapshot) -> list[Section]:
     """The brief's sections. What depends on the commit (the title, the state line, the plan's
-    review step) is left to commitstate, which renders it at every boot."""
+    review step) is left to commit_lines, which renders it at every boot."""
     # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
-    out = [Section("state", None, [""], priority=3.5)]  # its line: commitstate.state_line
+    out = [Section("state", None, [""], priority=3.5)]  # its line: commit_lines.state_line
     if snap.problems:
         out.append(Section("problems", "## Problems (degraded: fix these files)",
                            [f"- {p}" for p in snap.problems[:10]], priority=1,
@@ -275,7 +276,7 @@ def _plan(snap: Snapshot) -> list[str]:
     if blockers:
         steps.append(f"Clear the blocker: {blockers[-1].text}")
     steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
-    return steps  # numbered by commitstate.plan, which adds the review step when files differ
+    return steps  # numbered by commit_lines.plan, which adds the review step when files differ
 
 
 def make_boot_cache(ws) -> None:
@@ -297,9 +298,9 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     ``warm=False``: read the files; for a caller that has just found the cache stale.
     """
     if sha is None:
-        from . import bootcache
+        from ..warm import brief_cache
 
-        cached = bootcache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
+        cached = brief_cache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
         if cached is not None:
             return cached
         import time
@@ -312,25 +313,25 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.
-        bootcache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
-    return from_content(commitstate.apply(content), budget, max_chars)
+        brief_cache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
+    return from_content(commit_lines.apply(content), budget, max_chars)
 
 
 # -- close ------------------------------------------------------------------------
 
 def write_generated(ws, snap: Snapshot | None = None) -> None:
     """Regenerate the session context document and the index manifest."""
-    from . import contextdoc, manifest
+    from . import context_document, manifest
 
     snap = snap or snapshot(ws)
     existing = _context_document_text(ws, snap.config)
     tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
     decisions = ws.decisions(limit=10)
-    text = contextdoc.merge(existing, contextdoc.blocks(
+    text = context_document.merge(existing, context_document.blocks(
         updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
         next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
         decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
-    from .fsio import write_atomic
+    from ..store.fsio import write_atomic
 
     write_atomic(ws.root / snap.config.context_document, text)
     manifest.write(ws.store)
@@ -339,7 +340,7 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
 def _context_document_text(ws, config: Config) -> str | None:
     """The context document's text, None if absent; ParseError (with the line) if it is not UTF-8:
     its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
-    from .parsing import decode
+    from ..store.codec import decode
 
     path = ws.root / config.context_document
     if not path.is_file():
@@ -353,7 +354,7 @@ class CloseResult(Record):
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
-    from . import git
+    from ..gitio import git
     from .tasks import set_status
 
     summary = " ".join(summary.split())

@@ -10,8 +10,8 @@ reaches the budget.
 
 from __future__ import annotations
 
-from .recordtype import REQUIRED, Record
-from .tokens import estimate
+from ..model.record import REQUIRED, Record
+from ..model.tokens import estimate
 
 
 class Section(Record):
@@ -108,8 +108,8 @@ class Brief(Record):
 
 
 def to_content(data: dict, sections: list[Section], default_budget: int) -> dict:
-    """Plain values (what bootcache saves) from which ``from_content`` renders at any budget, once
-    commitstate.apply has added the title and the other parts that name the commit."""
+    """Plain values (what warm.brief_cache saves) from which ``from_content`` renders at any budget, once
+    commit_lines.apply has added the title and the other parts that name the commit."""
     return {"data": data, "budget": default_budget,
             "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden) for s in sections]}
 
@@ -117,7 +117,7 @@ def to_content(data: dict, sections: list[Section], default_budget: int) -> dict
 def from_content(content: dict, budget: int | None, max_chars: int | None) -> Brief:
     budget = budget if budget is not None else content["budget"]
     if budget < 100:
-        from .errors import InvalidInput
+        from ..errors import InvalidInput
 
         raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
     sections = [Section(key, heading, list(lines), priority, more, hidden)

@@ -262,7 +262,7 @@ class FileLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    from .errors import Conflict
+                    from ..errors import Conflict
 
                     raise Conflict(f"waited {self._timeout:g} s for the lock {self._path}",
                                    hint="another tether process is writing: run the command again") from None

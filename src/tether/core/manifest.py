@@ -3,17 +3,17 @@
 ``tether index`` writes it; ``tether index --check`` compares it with the
 files and fails when it is stale, so CI or a pre-commit hook can guard it.
 The manifest is deterministic: the same files give byte-identical output.
-On the working tree only changed files are read again (see hashcache).
+On the working tree only changed files are read again (see warm.manifest_entries).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from .parsing import ParseError, load_json
-from .recordtype import REQUIRED, Record
-from .store import DirTree
-from .store.files import MANIFEST, UNTRACKED_DIRS, FileStore
+from ..store.codec import ParseError, load_json
+from ..model.record import REQUIRED, Record
+from ..store import DirTree
+from ..store.files import MANIFEST, UNTRACKED_DIRS, FileStore
 
 SCHEMA = 1
 # Not listed (as in FileStore.state_files): the per-machine directories and the manifest itself.
@@ -23,7 +23,7 @@ SKIP_DIRS = frozenset(d.rstrip("/") for d in UNTRACKED_DIRS)
 def _entries(store: FileStore) -> tuple[str, int]:
     """The "path": "sha256:..." lines of index.json, joined, and their number."""
     if isinstance(store.tree, DirTree):
-        from .hashcache import entries
+        from ..warm.manifest_entries import entries
 
         return entries(store.tree.root, SKIP_DIRS, frozenset([MANIFEST]))
     files = {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in store.state_files()}
@@ -31,7 +31,7 @@ def _entries(store: FileStore) -> tuple[str, int]:
 
 
 def _join(files: dict[str, str]) -> str:
-    from .hashcache import SEPARATOR, member
+    from ..warm.manifest_entries import SEPARATOR, member
 
     return SEPARATOR.join(member(rel, files[rel]) for rel in sorted(files))
 

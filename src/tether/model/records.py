@@ -7,8 +7,8 @@ its Markdown body is a rendering for people, regenerated on every write.
 from __future__ import annotations
 
 from . import ranges
-from .parsing import ParseError, dump_front_matter, load_front_matter
-from .recordtype import REQUIRED, Record
+from ..store.codec import ParseError, dump_front_matter, load_front_matter
+from .record import REQUIRED, Record
 
 TASK_KINDS = ("steps", "items")
 TASK_STATUSES = ("open", "complete", "archived")

@@ -9,11 +9,11 @@ or after a merge or a crash. It never changes a file.
 
 from __future__ import annotations
 
-from . import ids
-from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
-from .recordtype import Record
-from .store import journal
-from .store.files import CKP_RE, FileStore, loads_latest
+from ..model import ids
+from ..store.codec import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
+from ..model.record import Record
+from ..store import journal
+from ..store.files import CKP_RE, FileStore, loads_latest
 
 
 class Verification(Record):

@@ -12,7 +12,7 @@ at HEAD. Both are kept per machine (``local/head.cache``, git-ignored):
   asking git, and so to differ, without hashing it.
 - A file's own id is kept with its stat (mtime, ctime, size, inode), as git's
   index keeps it: an unchanged file is not hashed again (nor is hashlib, 4 ms
-  of OpenSSL, loaded). A file modified within bootcache.RACY_NS of the boot is
+  of OpenSSL, loaded). A file modified within warm.brief_cache.RACY_NS of the boot is
   hashed again next time.
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 
-from . import git
-from .fsio import read_cache, write_cache
+from ..gitio import git
+from ..store.fsio import read_cache, write_cache
 
 CACHE = "local/head.cache"
 FORMAT = 3
@@ -52,7 +52,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
     rels = tracked(rels)
     if head is None:
         return [prefix + rel for rel in rels]
-    from .bootcache import RACY_NS
+    from .brief_cache import RACY_NS
 
     cache = _Cache(os.path.join(store_dir, CACHE), head, root, prefix.rstrip("/"))
     paths = {prefix + rel: rel for rel in rels}

@@ -20,7 +20,7 @@ the logs, this module for the generated files). When the commits cannot be
 found (cherry-pick, a criss-cross merge) the entries keep our side's hash and
 the driver says to run `tether index` after the merge.
 
-`tether index --repair` (:mod:`tether.maintenance`) uses the same merges
+`tether index --repair` (:mod:`tether.core.repair`) uses the same merges
 when a merge happened without the driver.
 """
 
@@ -29,8 +29,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .generated_merge import Unmergeable, merge_context, merge_latest, merge_manifest
-from .recordtype import REQUIRED, Record
+from .semantic_merge import Unmergeable, merge_context, merge_latest, merge_manifest
+from ..model.record import REQUIRED, Record
 
 NAME = "tether"
 DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
@@ -128,7 +128,7 @@ def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_s
 
 def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int = 7) -> Outcome:
     """Merge one file as git's driver: the result goes into ``ours_file``."""
-    from .fsio import write_atomic
+    from ..store.fsio import write_atomic
 
     kind = kind_of(path)
     note = None

@@ -6,11 +6,11 @@ nothing of the command line.
 
 from __future__ import annotations
 
-from . import clock, ids, ranges
-from .errors import Conflict, InvalidInput
-from .recordtype import REQUIRED, Record
-from .records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges
-from .store import Store
+from ..model import clock, ids, ranges
+from ..errors import Conflict, InvalidInput
+from ..model.record import REQUIRED, Record
+from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges
+from ..store import Store
 
 
 def start_task(store: Store, title: str, *, definition: str = "", criteria: list[str] | None = None,
@@ -203,7 +203,7 @@ def find_checkpoint(store: Store, task: Task, ref: str) -> Checkpoint:
         raise InvalidInput(f"{ref} is ambiguous in {task.id} (a merge brought two): {', '.join(matches)}",
                            hint="give the full name")
     if not matches:
-        from .errors import NotFound
+        from ..errors import NotFound
         raise NotFound(f"no checkpoint {ref} in task {task.id}", hint=f"run `tether task status {task.id}`")
     return store.load_checkpoint(task.id, matches[0])
 

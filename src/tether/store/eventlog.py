@@ -15,7 +15,7 @@ CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
     if at is None:
-        from . import clock
+        from ..model import clock
 
         at = clock.stamp()
     return {"at": at, "event": name, "session": session, **data}
@@ -24,7 +24,7 @@ def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
 def append(store_dir: str, event: dict) -> None:
     """Append durably: the same bytes ``FileStore.append_event`` writes."""
     from .fsio import append_text
-    from .parsing import canonical_json
+    from .codec import canonical_json
 
     append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n")
 

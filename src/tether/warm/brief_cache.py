@@ -11,8 +11,8 @@ reuses the content when every one matches: the way git's index trusts a
 file's stat instead of reading it. A restart of the machine makes it stale
 (a checkpoint file it lost is restored from the task's journal). When only
 HEAD moved (a commit, a new branch), the content holds, and only which of
-those files differ from the new HEAD is asked again (headblobs), for the
-parts of the brief that name the commit (commitstate).
+those files differ from the new HEAD is asked again (head_diff), for the
+parts of the brief that name the commit (commit_lines).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
@@ -35,23 +35,23 @@ from __future__ import annotations
 import os
 import sys
 
-from .eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from .fsio import WHOLE, boot_id, listing, read_cache, read_tail, stat_key, write_cache
+from ..store.eventlog import CHECKED_LINES, EVENT_LOG, last_lines
+from ..store.fsio import WHOLE, boot_id, listing, read_cache, read_tail, stat_key, write_cache
 
 CACHE = "local/boot.cache"
-FORMAT = 5  # 5: the commit-dependent parts rendered at load (commitstate), the files read kept
+FORMAT = 5  # 5: the commit-dependent parts rendered at load (commit_lines), the files read kept
 RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
 
 
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
 # working copy's edit) must not print the brief an older one gathered.
-_SHAPERS = ("session.py", "tasks.py", "records.py", "brief.py", "commitstate.py")
+_SHAPERS = ("core/session.py", "core/tasks.py", "model/records.py", "core/brief.py", "core/commit_lines.py")
 
 
 def _tag() -> str:
-    from . import __version__
+    from .. import __version__
 
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tether package
     code = [stat_key(os.path.join(here, name)) for name in _SHAPERS]
     return f"{FORMAT}:{sys.implementation.cache_tag}:{__version__}:{code}"
 
@@ -82,20 +82,20 @@ def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: s
                       branch: str | None) -> dict | None:
     """A commit, or a checkout of a branch with the same files: tether's files are as boot read
     them, so the brief differs only in the commit it names and which of them differ from it
-    (commitstate). Saved again, so the next boot does not ask git."""
+    (commit_lines). Saved again, so the next boot does not ask git."""
     if root_dir is None or not isinstance(saved.get("files"), list):
         return None
     import time
 
-    from . import headblobs
-    from .git import GitError
+    from . import head_diff
+    from ..gitio.git import GitError
 
     def content_of(rel: str) -> bytes:
         with open(os.path.join(store_dir, rel), "rb") as fh:
             return fh.read()
 
     try:
-        changed = headblobs.differing(root_dir, store_dir, head, saved["files"], content_of, saved["deps"],
+        changed = head_diff.differing(root_dir, store_dir, head, saved["files"], content_of, saved["deps"],
                                       time.time_ns())
     except (GitError, OSError):
         return None  # the full boot says why
@@ -118,7 +118,7 @@ def _now(path: str, then: bytes | str) -> bytes | str | None:
 
 def _log_end_is_whole(path: str) -> bool:
     """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
-    from .parsing import iter_jsonl
+    from ..store.codec import iter_jsonl
 
     def tail(size: int) -> bytes:
         try:
@@ -144,7 +144,7 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
         return False
     # A folder's names joined by NUL, the one character no name can hold.
     read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy}
-    from .headblobs import tracked
+    from .head_diff import tracked
 
     files = tracked(rel for rel, value in seen.items() if isinstance(value, bytes))  # compared with HEAD
     # A read-only checkout: boot still works, it reads the files each time.
@@ -155,7 +155,7 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
 
 def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):
     """The brief from the cache, rendered at ``budget``; None when boot must read the files."""
-    from . import git
+    from ..gitio import git
 
     try:
         head, branch = git.head_sha(root_dir), git.current_branch(root_dir)
@@ -164,7 +164,7 @@ def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int
     content = load(store_dir, head, branch, root_dir)
     if content is None:
         return None
-    from . import commitstate
-    from .brief import from_content
+    from ..core import commit_lines
+    from ..core.brief import from_content
 
-    return from_content(commitstate.apply(content), budget, max_chars)
+    return from_content(commit_lines.apply(content), budget, max_chars)

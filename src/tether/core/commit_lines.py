@@ -4,7 +4,7 @@ They are rendered from four values (source, sha, branch, changed) each time a br
 rendered, cold or warm, and nothing else in the brief depends on the commit. So when HEAD
 moves and tether's files did not (a commit of code, a checkout of a branch with the same
 files), a warm boot only works out which files now differ from HEAD and renders these anew
-(bootcache.load).
+(warm.brief_cache.load).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from .recordtype import Record
+from ..model.record import Record
 
 # A writer's temporary file lives for milliseconds; one this old was left by a killed writer.
 STALE_TMP_SECONDS = 600
@@ -80,7 +80,7 @@ def repair(ws) -> Repair:
     `git commit` can conclude the merge.
     """
     from . import manifest
-    from .mergedriver import mark_resolved
+    from ..gitio.mergedriver import mark_resolved
 
     leftovers = remove_stale_tmp_files(ws)
     done, resolved = repair_generated(ws)
@@ -114,10 +114,10 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
     resolved by hand is left alone. Returns (what was done, repository paths
     now resolved that git still lists as unmerged).
     """
-    from .errors import TetherError
-    from .fsio import write_atomic
-    from .generated_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
-    from .mergedriver import cat_blobs, merge_generated, unmerged
+    from ..errors import TetherError
+    from ..store.fsio import write_atomic
+    from ..gitio.semantic_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
+    from ..gitio.mergedriver import cat_blobs, merge_generated, unmerged
 
     root = ws.root_dir
     try:
@@ -170,7 +170,7 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
 
 def _blocks_in_conflict(data: bytes) -> bool:
     """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
-    from .generated_merge import Unmergeable, split_hunks
+    from ..gitio.semantic_merge import Unmergeable, split_hunks
 
     try:
         hunks = split_hunks(data.decode("utf-8"))

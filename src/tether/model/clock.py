@@ -19,7 +19,7 @@ def now() -> datetime:
         try:
             return parse(pinned)
         except ValueError:
-            from .errors import InvalidInput
+            from ..errors import InvalidInput
 
             raise InvalidInput(f"TETHER_NOW is not an ISO 8601 time: {pinned!r}",
                                hint="unset it, or use e.g. TETHER_NOW=2026-11-21T10:00:00Z") from None

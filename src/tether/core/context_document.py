@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .records import NOTE_TITLES, Decision, Note
+from ..model.records import NOTE_TITLES, Decision, Note
 
 BLOCK_RE = re.compile(r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->", re.S)
 
