@@ -1,4 +1,4 @@
-"""tether.gitio.git against real git repositories in tmp_path."""
+"""tether.gitio (refs, objects, commits) against real git repositories in tmp_path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tether.gitio.git import GitError, GitTree, changed_paths, commit_paths, current_branch, head_sha, resolve_commit, same_tree, tree_entries
+from tether.errors import GitProblem as GitError
+from tether.gitio.commits import changed_paths, commit_paths
+from tether.gitio.objects import GitTree, same_tree, tree_entries
+from tether.gitio.refs import current_branch, head_sha, resolve_commit
 
 
 @pytest.fixture(autouse=True)
@@ -383,7 +386,7 @@ def test_gittree_odd_names(repo):
 
 
 def test_commit_paths_compare_and_swap(repo, monkeypatch):
-    import tether.gitio.git as tg
+    import tether.gitio.commits as tg
 
     write(repo, ".tether/a.md", "a")
     stale = commit_all(repo)

@@ -12,9 +12,8 @@ import marshal
 
 import pytest
 
-from tether.gitio import git
+from tether.gitio import objects as git_objects
 from tether.warm import head_diff
-from tether.gitio import git as git_api  # the fixture named `git` runs git itself
 
 
 def truth(git_run, head, paths):
@@ -29,7 +28,7 @@ def truth(git_run, head, paths):
 
 @pytest.fixture
 def ls_tree_calls(spy):
-    return spy(git, "tree_entries", lambda root, rev, specs: list(specs))
+    return spy(git_objects, "tree_entries", lambda root, rev, specs: list(specs))
 
 
 def committed_task(ws, git_run):
@@ -138,7 +137,7 @@ def hashed(spy, monkeypatch):
     from tether.warm import brief_cache
 
     monkeypatch.setattr(brief_cache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
-    return spy(git, "blob_oid", lambda data, sha256=False: data)
+    return spy(git_objects, "blob_oid", lambda data, sha256=False: data)
 
 
 def test_a_file_is_hashed_again_only_when_its_stat_changed(ws, git, hashed):
@@ -184,7 +183,7 @@ def test_a_commit_that_leaves_tethers_folder_alone_reuses_what_the_last_commit_h
     before = changed()
     assert len(before) == 1 and before[0].startswith(f".tether/tasks/{task.id}/checkpoints/CKP-0002")
     asked = len(ls_tree_calls)
-    same = spy(git_api, "same_tree")
+    same = spy(git_objects, "same_tree")
     (ws.root / "README.md").write_text("# Project, edited\n")
     git("commit", "-qm", "code", "--", "README.md")  # tether's own changes stay uncommitted
     assert changed() == before

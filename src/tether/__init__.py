@@ -10,10 +10,11 @@ The public Python API::
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Workspace", "TetherError", "NoWorkspace", "ConfigMissing", "NotFound", "InvalidInput", "Conflict",
-    "GitProblem", "UsageError", "Degraded", "__version__",
-]
+_ERRORS = (
+    "TetherError", "NoWorkspace", "ConfigMissing", "NotFound", "InvalidInput", "Conflict", "Corrupt",
+    "ParseError", "GitProblem", "ReadOnly", "UsageError", "Degraded", "Refused", "Problem",
+)
+__all__ = ["Workspace", *_ERRORS, "__version__"]
 
 
 def __getattr__(name: str):
@@ -23,7 +24,7 @@ def __getattr__(name: str):
         from .workspace import Workspace
 
         return Workspace
-    if name in __all__:
+    if name in _ERRORS:
         from . import errors
 
         return getattr(errors, name)

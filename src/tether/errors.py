@@ -1,8 +1,9 @@
-"""Errors raised by tether's core.
+"""Every error tether raises, in one tree; and the :class:`Problem`, a damaged file named.
 
 Every error a user can cause carries one clear line (``str(error)``), a ``hint``
-saying what to do next, and an ``exit_code`` that adapters (CLI, hooks) use
-as is. The tree::
+saying what to do next (adapters add hints that name commands), and an
+``exit_code`` that adapters (CLI, hooks, MCP) use as is. Catching
+:class:`TetherError` catches all of them. The tree::
 
     TetherError                 exit 1   something the user can fix
     ├── NoWorkspace             exit 1   no .tether/ above the working directory
@@ -10,15 +11,19 @@ as is. The tree::
     ├── NotFound                exit 1   a task, checkpoint or decision id that does not exist
     ├── InvalidInput            exit 1   a value that cannot be used (bad id, bad item range, ...)
     ├── Conflict                exit 1   the id is taken, the task is closed, ...
-    ├── Corrupt                 exit 1   a record the command needs cannot be read (file:line says where)
-    └── GitProblem              exit 1   invalid SHA, commit failed
-    UsageError                  exit 2   the command line itself is wrong (adapters raise it)
-    Degraded                    exit 3   the job ran but state has problems (corrupt files, stale index)
-    Refused                     exit 4   the answer is no: an update refused (conflict, stale, closed)
+    ├── Corrupt                 exit 1   a record the command needs cannot be read
+    │   └── ParseError          exit 1   ... with the file and line (``.problem``)
+    ├── GitProblem              exit 1   git is missing, an invalid SHA, a commit failed
+    ├── ReadOnly                exit 1   a write to a store that cannot change (a commit's tree)
+    ├── UsageError              exit 2   the command line itself is wrong (adapters raise it)
+    ├── Degraded                exit 3   the job ran but state has problems (corrupt files, stale index)
+    └── Refused                 exit 4   the answer is no: an update refused (conflict, stale, closed)
                                          or a scope/budget check BLOCKED; the reasons say why
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 EXIT_OK = 0
 EXIT_USER = 1
@@ -64,8 +69,33 @@ class Corrupt(TetherError):
     kind = "corrupt"
 
 
+class ParseError(Corrupt):
+    """A file that cannot be read as what it should be; ``problem`` says where."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        self.problem = Problem(path, line, message)
+
+
+class Problem(namedtuple("Problem", "path line message")):
+    """A file tether could not use, and why: shown to people, never hidden."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "message": self.message}
+
+
 class GitProblem(TetherError):
     kind = "git"
+
+
+class ReadOnly(TetherError):
+    kind = "read_only"
 
 
 class UsageError(TetherError):

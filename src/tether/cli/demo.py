@@ -36,7 +36,9 @@ def _quote(arg: str) -> str:
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    from ..gitio import runner
+
+    return runner.output(repo, *args)
 
 
 def _banner(text: str) -> None:

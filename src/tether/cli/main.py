@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError, UsageError
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, Corrupt, TetherError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             _change_directory(args.directory)
         result = args.handler(args)
     except TetherError as exc:
+        if isinstance(exc, Corrupt) and not exc.hint:  # a damaged file the user can fix
+            exc.hint = "fix the file at that line, or restore it with `git checkout -- PATH`"
         return _fail(exc, want_json)
     except KeyboardInterrupt:
         return _fail(TetherError("interrupted", hint="run the command again"), want_json)
@@ -142,11 +144,6 @@ def main(argv: list[str] | None = None) -> int:
                                  hint="fix that path (a directory where a file should be? its permissions? a full disk?)"
                                       " and run the command again"), want_json)
     except Exception as exc:  # a bug in tether, not a user mistake
-        if getattr(exc, "problem", None) is not None:  # a ParseError: a damaged file the user can fix
-            from ..errors import Corrupt
-
-            return _fail(Corrupt(str(exc), hint="fix the file at that line, or restore it with `git checkout -- PATH`"),
-                         want_json)
         if os.environ.get("TETHER_DEBUG"):
             raise
         error = TetherError(f"internal error: {type(exc).__name__}: {exc}",

@@ -117,7 +117,8 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
     from ..errors import TetherError
     from ..store.fsio import write_atomic
     from ..gitio.semantic_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
-    from ..gitio.mergedriver import cat_blobs, merge_generated, unmerged
+    from ..gitio.mergedriver import merge_generated, unmerged
+    from ..gitio.objects import cat_blobs
 
     root = ws.root_dir
     try:

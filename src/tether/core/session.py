@@ -154,11 +154,11 @@ def _check_context_document(store: FileStore, config: Config) -> None:
 def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
     """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded
     there, and with ``seen``, what it read: bytes of a file, names of a folder (brief_cache.save)."""
-    from ..gitio import git
+    from ..gitio import refs
 
     if sha is None:
         config = ws.config
-        head = git.head_sha(ws.root_dir)
+        head = refs.head_sha(ws.root_dir)
         import time
 
         started = time.time_ns()
@@ -173,7 +173,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[CONFIG_FILE] = ws.config_stat
             active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
-            snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
+            snap = gather(ws.store, config, source="worktree", sha=head, branch=refs.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
             read = tree.reads
             if seen is not None:
@@ -188,12 +188,12 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
             from ..warm import head_diff
 
             snap.changed = head_diff.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__, recorded, started)
-        except git.GitError as exc:
+        except GitProblem as exc:
             snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
         return snap
     try:
-        full = git.resolve_commit(ws.root, sha)
-    except git.GitError as exc:
+        full = refs.resolve_commit(ws.root, sha)
+    except GitProblem as exc:
         raise GitProblem(str(exc), hint="run `git rev-parse HEAD` (or `git log --oneline`) for a valid SHA") from None
     from ..store.trees import CommitTree
 
@@ -354,7 +354,7 @@ class CloseResult(Record):
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
-    from ..gitio import git
+    from ..gitio import commits, refs
     from .tasks import set_status
 
     summary = " ".join(summary.split())
@@ -367,7 +367,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
     _context_document_text(ws, config)  # and the document it regenerates: one it cannot read stops it here
     with ws.store.lock("close"):
         now = clock.now()
-        sha = git.head_sha(ws.root)
+        sha = refs.head_sha(ws.root)
         for task in tasks:
             if task.status != "complete":
                 set_status(ws.store, task, "complete")
@@ -393,9 +393,9 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
             if not doc.startswith(".tether/"):
                 paths.append(doc)
             try:
-                commit_sha = git.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
+                commit_sha = commits.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
                                               {"Tether-Session": ws.session_id})
-            except git.GitError as exc:
+            except GitProblem as exc:
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
     return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,

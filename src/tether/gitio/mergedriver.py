@@ -29,6 +29,9 @@ from __future__ import annotations
 import os
 import sys
 
+from . import runner, textmerge
+from .objects import cat_blobs
+from ..errors import GitProblem
 from .semantic_merge import Unmergeable, merge_context, merge_latest, merge_manifest
 from ..model.record import REQUIRED, Record
 
@@ -61,14 +64,11 @@ def driver_command(executable: str | None = None) -> str:
 
 
 def _git_config(root: str, *args: str) -> str | None:
-    import subprocess
-
     try:
-        proc = subprocess.run(["git", "-C", root, "config", "--local", *args], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-    except OSError:
+        proc = runner.run(root, "config", "--local", *args, check=False)
+    except GitProblem:  # no git at all
         return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    return proc.stdout.decode("utf-8", "surrogateescape").strip() if proc.returncode == 0 else None
 
 
 def register(root: str) -> str | None:
@@ -148,7 +148,7 @@ def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size
         write_atomic(ours_file, merged)
         return Outcome(path, kind, clean, note)
     except Exception as exc:  # never leave git without a result: fall back to its own text merge
-        _text_merge(base_file, ours_file, theirs_file, marker_size)
+        textmerge.merge_files(base_file, ours_file, theirs_file, marker_size)
         reason = str(exc) if isinstance(exc, Unmergeable) else f"{type(exc).__name__}: {exc}"
         return Outcome(path, kind, False, f"{path}: {reason}; left git's text merge: run `tether index --repair`")
 
@@ -160,44 +160,11 @@ def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list
         return {}  # unknown hashes: the manifest names them, `tether index` fixes them
 
 
-def _text_merge(base_file: str, ours_file: str, theirs_file: str, marker_size: int) -> None:
-    import subprocess
-
-    subprocess.run(["git", "merge-file", f"--marker-size={marker_size}", "-L", "ours", "-L", "base",
-                    "-L", "theirs", ours_file, base_file, theirs_file], capture_output=True, stdin=subprocess.DEVNULL)
-
-
 # -- index.json: the commits behind the merge --------------------------------------------
 
-def _git(root: str, *args: str, input: bytes | None = None) -> tuple[int, bytes]:
-    import subprocess
-
-    proc = subprocess.run(["git", "-C", root, *args], input=input, capture_output=True,
-                          stdin=None if input is not None else subprocess.DEVNULL)
+def _git(root: str, *args: str) -> tuple[int, bytes]:
+    proc = runner.run(root, *args, check=False)
     return proc.returncode, proc.stdout
-
-
-def cat_blobs(root: str, specs: list[str]) -> list[bytes | None]:
-    """The content of each ``rev:path`` (None when it does not exist), in one git process."""
-    if not specs:
-        return []
-    code, out = _git(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode("utf-8"))
-    found: list[bytes | None] = []
-    pos = 0
-    for _ in specs:
-        end = out.find(b"\n", pos)
-        if end < 0:
-            found.append(None)
-            continue
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) == 3 and header[2].isdigit():
-            size = int(header[2])
-            found.append(out[pos:pos + size] if header[1] == b"blob" else None)
-            pos += size + 1
-        else:
-            found.append(None)  # "<spec> missing"
-    return found
 
 
 def _candidates(root: str) -> list[str]:
@@ -242,19 +209,9 @@ def _attributes(root: str, paths: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _merge_file(root: str, base: bytes, ours: bytes, theirs: bytes, union: bool) -> bytes | None:
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="tether-merge-") as tmp:
-        names = []
-        for label, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-            names.append(os.path.join(tmp, label))
-            with open(names[-1], "wb") as fh:
-                fh.write(data)
-        proc = subprocess.run(["git", "merge-file", "-p", *(["--union"] if union else []), *names],
-                              capture_output=True, cwd=root, stdin=subprocess.DEVNULL)
-    return proc.stdout if proc.returncode == 0 else None
+def _merge_file(base: bytes, ours: bytes, theirs: bytes, union: bool) -> bytes | None:
+    code, merged, _ = textmerge.merge(base, ours, theirs, union=union)
+    return merged if code == 0 else None
 
 
 def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], paths: list[str]) -> dict:
@@ -277,7 +234,7 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
         driver = attrs.get("merge", "unspecified")
         merged = None
         if driver == "union":
-            merged = _merge_file(root, base or b"", ours, theirs, union=True)
+            merged = _merge_file(base or b"", ours, theirs, union=True)
         elif driver == NAME and kind_of(name) != "manifest":
             size = attrs.get("conflict-marker-size", "7")
             try:
@@ -287,7 +244,7 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
                 data, clean = b"", False
             merged = data if clean else None
         elif driver in ("unspecified", "set", "text"):
-            merged = _merge_file(root, base or b"", ours, theirs, union=False)
+            merged = _merge_file(base or b"", ours, theirs, union=False)
         if merged is not None:
             out[rel] = "sha256:" + hashlib.sha256(merged).hexdigest()
     return out

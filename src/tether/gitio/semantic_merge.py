@@ -139,23 +139,13 @@ def _joined(first: str, second: str) -> str:
 
 def _diff3(base: str, ours: str, theirs: str) -> list:
     """Run ``git merge-file --diff3``: a list of common text and (ours, base, theirs) hunks."""
-    import os
-    import subprocess
-    import tempfile
+    from . import textmerge
 
-    with tempfile.TemporaryDirectory(prefix="tether-merge-") as tmp:
-        names = []
-        for label, text in (("ours", ours), ("base", base), ("theirs", theirs)):
-            name = os.path.join(tmp, label)
-            with open(name, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            names.append(name)
-        proc = subprocess.run(["git", "merge-file", "-p", "--diff3", f"--marker-size={INNER_MARKER}",
-                               "-L", "ours", "-L", "base", "-L", "theirs", *names],
-                              capture_output=True, cwd=tmp, stdin=subprocess.DEVNULL)
-    if proc.returncode < 0 or proc.returncode > 127:
-        raise Unmergeable(f"git merge-file failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
-    return split_hunks(proc.stdout.decode("utf-8"), INNER_MARKER)
+    code, merged, errors = textmerge.merge(base.encode("utf-8"), ours.encode("utf-8"), theirs.encode("utf-8"),
+                                           diff3=True, marker_size=INNER_MARKER, labels=True)
+    if code < 0 or code > 127:
+        raise Unmergeable(f"git merge-file failed: {errors.decode('utf-8', 'replace').strip()}")
+    return split_hunks(merged.decode("utf-8"), INNER_MARKER)
 
 
 def split_hunks(text: str, marker_size: int | None = None) -> list:

@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at star
 if TYPE_CHECKING:
     from typing import Callable, Iterator
 
-from ..errors import TetherError
+from ..errors import ReadOnly  # noqa: F401 - re-exported: the store's own refusal
 from .codec import Problem
 from ..model import ranges
 from ..model.records import Checkpoint, Decision, Note, Task, checkpoint_number
@@ -28,10 +28,6 @@ from ..model.records import Checkpoint, Decision, Note, Task, checkpoint_number
 
 # The number of each checkpoint name ("CKP-0004-7kq2mx" -> "0004"), over a listing joined by newlines.
 _NUMBERS = re.compile(r"^CKP-(\d+)", re.M)
-
-class ReadOnly(TetherError):
-    kind = "read_only"
-
 
 class Store(ABC):
     readonly: bool = False

@@ -10,28 +10,10 @@ PyYAML. Every failure becomes a :class:`ParseError` with the file and line.
 from __future__ import annotations
 
 import json
-from collections import namedtuple
+
+from ..errors import ParseError, Problem  # noqa: F401 - the codec's errors, re-exported for its callers
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
-
-
-class Problem(namedtuple("Problem", "path line message")):
-    """A file tether could not use, and why: shown to people, never hidden."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "message": self.message}
-
-
-class ParseError(Exception):
-    def __init__(self, path: str, line: int | None, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
-        self.problem = Problem(path, line, message)
 
 
 def decode(data: bytes, path: str) -> str:

@@ -170,7 +170,7 @@ class CommitTree:
     readonly = True
 
     def __init__(self, repo_root, sha: str, prefix: str) -> None:
-        from ..gitio.git import GitTree
+        from ..gitio.objects import GitTree
 
         self._tree = GitTree(repo_root, sha, prefix)
 

@@ -88,7 +88,7 @@ def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: s
     import time
 
     from . import head_diff
-    from ..gitio.git import GitError
+    from ..errors import GitProblem
 
     def content_of(rel: str) -> bytes:
         with open(os.path.join(store_dir, rel), "rb") as fh:
@@ -97,7 +97,7 @@ def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: s
     try:
         changed = head_diff.differing(root_dir, store_dir, head, saved["files"], content_of, saved["deps"],
                                       time.time_ns())
-    except (GitError, OSError):
+    except (GitProblem, OSError):
         return None  # the full boot says why
     content = {**saved["content"]}
     content["data"] = {**content["data"], "sha": head, "branch": branch, "changed": changed}
@@ -155,11 +155,12 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
 
 def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):
     """The brief from the cache, rendered at ``budget``; None when boot must read the files."""
-    from ..gitio import git
+    from ..errors import GitProblem
+    from ..gitio import refs
 
     try:
-        head, branch = git.head_sha(root_dir), git.current_branch(root_dir)
-    except git.GitError:
+        head, branch = refs.head_sha(root_dir), refs.current_branch(root_dir)
+    except GitProblem:
         return None  # the full boot reports it
     content = load(store_dir, head, branch, root_dir)
     if content is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from ..gitio import git
+from ..gitio import objects
 from ..store.fsio import read_cache, write_cache
 
 CACHE = "local/head.cache"
@@ -67,7 +67,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
         key = stats.get(rel) if stats is not None else None
         ours = cache.file_oid(rel, key)
         if ours is None:
-            ours = git.blob_oid(content_of(rel), sha256)
+            ours = objects.blob_oid(content_of(rel), sha256)
             if key is not None and key[0] < started_ns - RACY_NS:
                 cache.files[rel] = (key, ours)
                 cache.dirty = True
@@ -80,7 +80,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
 def blob_oids(root: str, store_dir: str, head: str, paths: list[str]) -> dict[str, str]:
     """Blob ids at ``head`` of ``paths`` (repo-relative, "/"-separated); absent paths are left out.
 
-    What git.tree_entries answers for these paths, from the cache when it knows every one.
+    What objects.tree_entries answers for these paths, from the cache when it knows every one.
     """
     cache = _Cache(os.path.join(store_dir, CACHE), head)
     oids = cache.blob_oids(root, paths)
@@ -104,7 +104,7 @@ class _Cache:
             return
         if saved.get("head") == head:
             self.known, self.listed = known, listed
-        elif root is not None and isinstance(saved.get("head"), str) and git.same_tree(root, saved["head"], head, folder):
+        elif root is not None and isinstance(saved.get("head"), str) and objects.same_tree(root, saved["head"], head, folder):
             # HEAD moved but tether's folder did not (a commit of code, a new branch): every id the
             # old commit held there, and every absence, holds at the new one. One small git query
             # instead of listing the paths again (the tasks folder's tree alone has thousands of entries).
@@ -139,7 +139,7 @@ class _Cache:
         return oids
 
     def _learn(self, root: str, paths: list[str], exact: list[str], whole: set[str]) -> None:
-        found = git.tree_entries(root, self.head, exact + [f"{d}/" for d in sorted(whole)])
+        found = objects.tree_entries(root, self.head, exact + [f"{d}/" for d in sorted(whole)])
         for p in exact:
             self.known[p] = found.get(p)  # None: absent at HEAD, which is worth remembering too
         entries: dict[str, list[str]] = {folder: [] for folder in whole}

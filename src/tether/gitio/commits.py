@@ -1,0 +1,92 @@
+"""Committing tether's files without touching the user's staging area, hooks or worktree.
+
+Commits go through plumbing with a private index: ``read-tree`` of HEAD, ``add``
+of the given paths, ``write-tree``, ``commit-tree``, then a compare-and-swap
+``update-ref`` so a HEAD that moved meanwhile is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import GitProblem
+from . import runner
+from .refs import git_dir, head_sha
+
+
+def _specs(pathspec: str | list[str]) -> list[str]:
+    return [pathspec] if isinstance(pathspec, str) else list(pathspec)
+
+
+_STATUS = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+
+
+def _parse_status(raw: bytes) -> list[str]:
+    # Entries are "XY path"; --no-renames means no second "source" field follows.
+    out = raw.decode("utf-8", "surrogateescape")
+    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+
+def changed_paths(root, pathspec: str | list[str]) -> list[str]:
+    return _parse_status(runner.run(root, *_STATUS, "--", *_specs(pathspec)).stdout)
+
+
+def _message(message: str, trailers: dict[str, str]) -> bytes:
+    body = message.strip()
+    for i, (key, value) in enumerate(trailers.items()):
+        # A colon, space or newline in a key (or newline in a value) would break the block.
+        if not key or any(c in key for c in ": \n\r") or "\n" in value or "\r" in value:
+            raise GitProblem(f"invalid commit trailer: {key!r}")
+        body += ("\n\n" if i == 0 else "\n") + f"{key}: {value}"
+    return (body + "\n").encode("utf-8")
+
+
+def commit_paths(root, pathspec: str | list[str], message: str, trailers: dict[str, str]) -> str | None:
+    if not changed_paths(root, pathspec):
+        return None  # cheap exit, and keeps `git add` away from a pathspec matching nothing
+    msg = _message(message, trailers)  # validate before writing any object
+    old = head_sha(root)
+    # A private index inside .git: the user's staging area is never read or written here.
+    idx = os.path.join(git_dir(root), f"tether-index-{os.getpid()}-{os.urandom(4).hex()}")
+    env = {"GIT_INDEX_FILE": str(idx)}
+    try:
+        runner.run(root, "read-tree", *([old] if old else ["--empty"]), env=env)
+        proc = runner.run(root, "add", "-A", "--", *_specs(pathspec), env=env, check=False)
+        if proc.returncode != 0:
+            if b"did not match any files" in proc.stderr:  # e.g. only a staged-then-deleted file
+                return None
+            runner.fail(proc.stderr, "add")
+        tree = runner.output(root, "write-tree", env=env)
+    finally:
+        for p in (idx, idx + ".lock"):
+            if os.path.exists(p):
+                os.unlink(p)
+    base = runner.output(root, "rev-parse", f"{old}^{{tree}}") if old else runner.output(root, "mktree", input=b"")
+    if tree == base:
+        return None  # e.g. the real index differed from HEAD but the worktree does not
+
+    proc = runner.run(root, "commit-tree", tree, *(["-p", old] if old else []), input=msg, check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace")
+        if "ident" in err or "tell me who you are" in err or "auto-detect" in err:
+            raise GitProblem("git author identity is not configured",
+                           hint="set git config user.name and user.email")
+        runner.fail(proc.stderr, "commit-tree")
+    new = proc.stdout.decode().strip()
+
+    # Compare-and-swap: fails if someone moved HEAD meanwhile. An empty old value means
+    # "must not exist yet" (unborn). update-ref on HEAD follows the symref to the branch.
+    subject = msg.decode("utf-8").partition("\n")[0]
+    proc = runner.run(root, "update-ref", "-m", f"commit (tether): {subject}", "HEAD", new, old or "",
+                check=False)
+    if proc.returncode != 0:
+        raise GitProblem("HEAD moved while committing; nothing was changed", hint="run the command again")
+    # Bring the real index in line with the new commit for these paths only; anything
+    # else the user staged stays staged. `reset` with paths runs no hooks.
+    proc = runner.run(root, "reset", "-q", "--", *_specs(pathspec), check=False)
+    if proc.returncode != 0:
+        raise GitProblem(f"committed {new[:12]} but could not update the index for {_specs(pathspec)}",
+                       hint=f"run `git reset -q -- {' '.join(_specs(pathspec))}`")
+    return new
+
+
