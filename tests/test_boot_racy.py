@@ -34,10 +34,9 @@ def state(repo, cli, monkeypatch):
 
 
 def kept_by_content(repo, rel: str):
-    import marshal
+    from tether.warm import brief_cache, cachefile
 
-    with open(repo / CACHE, "rb") as fh:
-        return marshal.load(fh)["read_back"].get(rel)
+    return cachefile.read(str(repo / CACHE), "boot", brief_cache.FORMAT)["read_back"].get(rel)
 
 
 def test_a_racy_folder_whose_names_join_to_the_same_text_is_not_trusted(state, cli):

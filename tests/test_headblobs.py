@@ -8,9 +8,10 @@ between boots stops starting git once the active task's folder is known.
 
 from __future__ import annotations
 
-import marshal
 
 import pytest
+
+from tether.warm import cachefile, racy
 
 from tether.gitio import objects as git_objects
 from tether.warm import head_diff
@@ -93,11 +94,11 @@ def test_a_damaged_or_foreign_cache_is_ignored(ws, git):
     head = git("rev-parse", "HEAD").strip()
     paths = paths_of(ws, task.id)
     cache = ws.dir / head_diff.CACHE
-    for damage in (b"\x00garbage", marshal.dumps({"format": head_diff.FORMAT, "head": head, "paths": [],
-                                                   "dirs": {}}),
-                   marshal.dumps({"format": head_diff.FORMAT, "head": "0" * 40,
-                                  "paths": dict.fromkeys(paths, "f" * 40), "dirs": {}})):
-        cache.write_bytes(damage)
+    cache.write_bytes(b"\x00garbage")
+    assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
+    for damage in ({"head": head, "paths": [], "dirs": {}},
+                   {"head": "0" * 40, "paths": dict.fromkeys(paths, "f" * 40), "dirs": {}}):
+        cachefile.write(str(cache), "head", head_diff.FORMAT, damage)
         assert head_diff.blob_oids(root, store, head, paths) == truth(git, head, paths)
 
 
@@ -136,7 +137,7 @@ def hashed(spy, monkeypatch):
     """The files boot hashed (their blob id computed from their bytes)."""
     from tether.warm import brief_cache
 
-    monkeypatch.setattr(brief_cache, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
+    monkeypatch.setattr(racy, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
     return spy(git_objects, "blob_oid", lambda data, sha256=False: data)
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tether.warm import manifest_entries
+from tether.warm import manifest_entries, racy
 from tether.core import manifest
 
 
@@ -39,6 +39,13 @@ def settle(path: Path) -> None:
             probe.unlink()
             return
         time.sleep(0.001)
+
+
+@pytest.fixture
+def trust_settled(monkeypatch):
+    """A stat the filesystem clock has moved past is trusted at once (warm.racy's margin is
+    seconds; its own tests below check the rule itself)."""
+    monkeypatch.setattr(racy, "RACY_NS", 0)
 
 
 @pytest.fixture
@@ -89,7 +96,7 @@ def test_index_is_byte_identical_to_hashing_every_file_cold_and_warm(ws):
     assert "dangling.md" not in files and not any(p.endswith(".tmp") or p.startswith("local/") for p in files)
 
 
-def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(ws, hashed):
+def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(ws, hashed, trust_settled):
     store = Path(ws.store_dir)
     tricky_tree(store)
     index_text(ws)
@@ -118,7 +125,7 @@ def test_a_same_size_edit_in_place_right_after_index_is_seen(ws, cli):
     assert check["stale"] and check["changed"] == ["decisions/D-1.md"]
 
 
-def test_an_edit_that_puts_the_old_mtime_back_is_seen(ws, cli, hashed):
+def test_an_edit_that_puts_the_old_mtime_back_is_seen(ws, cli, hashed, trust_settled):
     store = Path(ws.store_dir)
     target = store / "decisions" / "D-1.md"
     target.parent.mkdir(exist_ok=True)
@@ -154,22 +161,22 @@ def fake_stats(monkeypatch, target: Path, stamp: int) -> None:
     monkeypatch.setattr(os, "stat", stat)
 
 
-def test_racily_clean_a_file_stamped_in_the_tick_the_scan_started_is_hashed_again(ws, monkeypatch):
+def test_racily_clean_a_file_stamped_in_the_tick_the_scan_started_is_hashed_again(ws, monkeypatch, trust_settled):
     store = Path(ws.store_dir)
     target = store / "memory" / "events.jsonl"
     target.parent.mkdir(exist_ok=True)
     target.write_text('{"event":"a"}\n')
     tick = 5_000_000_000
     fake_stats(monkeypatch, target, tick)
-    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)         # the scan starts in that tick
+    monkeypatch.setattr(manifest_entries, "_now", lambda: tick)         # the scan starts in that tick
     first = index_text(ws)
     with open(target, "r+b") as fh:                                    # later in the same tick:
         fh.write(b'{"event":"b"}\n')                                   # the stat does not change
-    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick + 10**9)
+    monkeypatch.setattr(manifest_entries, "_now", lambda: tick + 10**9)
     assert index_text(ws) == reference(store) != first
 
 
-def test_a_file_stamped_before_the_scan_started_is_trusted(ws, monkeypatch):
+def test_a_file_stamped_before_the_scan_started_is_trusted(ws, monkeypatch, trust_settled):
     # The other side of the rule (and proof that the test above can fail): a stat older than
     # the scan is taken from the cache, so an edit that left it unchanged would not be seen.
     store = Path(ws.store_dir)
@@ -178,24 +185,24 @@ def test_a_file_stamped_before_the_scan_started_is_trusted(ws, monkeypatch):
     target.write_text('{"event":"a"}\n')
     tick = 5_000_000_000
     fake_stats(monkeypatch, target, tick - 1)
-    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)
+    monkeypatch.setattr(manifest_entries, "_now", lambda: tick)
     first = index_text(ws)
     with open(target, "r+b") as fh:
         fh.write(b'{"event":"b"}\n')
     assert index_text(ws) == first != reference(store)
 
 
-def test_racily_clean_a_directory_stamped_in_the_tick_the_scan_started_is_listed_again(ws, monkeypatch):
+def test_racily_clean_a_directory_stamped_in_the_tick_the_scan_started_is_listed_again(ws, monkeypatch, trust_settled):
     store = Path(ws.store_dir)
     folder = store / "decisions"
     folder.mkdir(exist_ok=True)
     (folder / "D-1.md").write_text("one")
     tick = 5_000_000_000
     fake_stats(monkeypatch, folder, tick)
-    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick)
+    monkeypatch.setattr(manifest_entries, "_now", lambda: tick)
     index_text(ws)
     (folder / "D-2.md").write_text("two")                  # the directory's stat does not change
-    monkeypatch.setattr(manifest_entries, "_fs_now", lambda path: tick + 10**9)
+    monkeypatch.setattr(manifest_entries, "_now", lambda: tick + 10**9)
     assert "decisions/D-2.md" in json.loads(index_text(ws))["files"]
 
 

@@ -135,29 +135,12 @@ class Workspace:
         return self._config
 
     def _load_config(self) -> Config:
-        # Parsed config is cached in local/ (git-ignored), keyed by the file's
-        # stat: loading tomllib costs 5 ms, a lot at every session start.
-        import json
+        from .warm import config_cache
 
         shown = f"{STORE_DIR}/{CONFIG_FILE}"
-        try:
-            st = os.stat(os.path.join(self.store_dir, CONFIG_FILE))
-        except FileNotFoundError:
-            return parse(None, shown)  # raises ConfigMissing
-        key = list(fsio.stat_key_of(st))
-        self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
-        try:
-            cached = json.loads(self.store.tree.read("local/config.json") or b"null")
-            if isinstance(cached, dict) and cached.get("key") == key:
-                return Config(**cached["config"])
-        except (ValueError, TypeError, KeyError):
-            pass  # a damaged cache is rebuilt below
-        config = parse(self.store.read_file(CONFIG_FILE), shown)
-        try:
-            self.store.tree.write("local/config.json", json.dumps({"key": key, "config": config.to_dict()}))
-        except OSError:
-            pass  # read-only checkout: fine, just slower
-        return config
+        fields, self.config_stat = config_cache.load(self.store_dir, CONFIG_FILE,
+                                                     lambda data: parse(data, shown).to_dict())
+        return Config(**fields)
 
     # -- tasks ------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:

@@ -112,21 +112,15 @@ class ContextFile:
     def _known_valid(self, data: bytes) -> bool:
         if self.valid_path is None:
             return False
-        try:
-            with open(self.valid_path, encoding="ascii") as fh:
-                return fh.read() == hashlib.sha256(data).hexdigest()
-        except (OSError, ValueError):
-            return False
+        from ..warm import cachefile
+
+        return cachefile.read(self.valid_path, "ctx-valid", 1) == hashlib.sha256(data).hexdigest()
 
     def _remember_valid(self, data: bytes) -> None:
-        if self.valid_path is None:
-            return
-        try:
-            os.makedirs(os.path.dirname(self.valid_path), exist_ok=True)
-            with open(self.valid_path, "w", encoding="ascii") as fh:  # a cache: no fsync, rebuilt if lost
-                fh.write(hashlib.sha256(data).hexdigest())
-        except OSError:
-            pass
+        if self.valid_path is not None:
+            from ..warm import cachefile
+
+            cachefile.write(self.valid_path, "ctx-valid", 1, hashlib.sha256(data).hexdigest())
 
     def problems(self, parsed, text: str | None = None) -> list[Problem]:
         from .schema import problems

@@ -176,45 +176,6 @@ def append_text(path, text: str, durable: bool = True) -> None:
         os.close(fd)
 
 
-# Per-machine caches (local/*.cache) are marshal files: built into the interpreter (no import)
-# and several times faster to load than json; the format is the interpreter's own, so a cache
-# written by another Python version reads as damaged, and is rebuilt.
-def read_cache(path: str) -> dict:
-    """A cache file's mapping; empty when it is absent or damaged (a crash, another version)."""
-    import marshal
-
-    try:
-        with open(path, "rb") as fh:
-            value = marshal.load(fh)
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def write_cache(path: str, value: dict) -> bool:
-    """Replace a cache file whole, without fsync (a cache lost in a crash is rebuilt); False if it
-    cannot be written (a read-only checkout: the caller works without it)."""
-    import marshal
-
-    try:
-        data = marshal.dumps(value)
-    except ValueError:  # a value marshal cannot hold: not worth failing over
-        return False
-    tmp = f"{path}.{os.getpid()}{TMP_SUFFIX}"
-    try:
-        os.makedirs(_parent(path), exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:  # never created (a read-only mount, `local` not a folder): nothing to clean
-            pass
-        return False
-    return True
-
-
 def read_tail(path, max_bytes: int) -> bytes:
     """The last ``max_bytes`` of a file, starting at a line boundary."""
     with open(path, "rb") as fh:

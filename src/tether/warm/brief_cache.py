@@ -16,7 +16,7 @@ parts of the brief that name the commit (commit_lines).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
-changing. So for a file or folder modified less than ``RACY_NS`` before the
+changing. So for a file or folder modified too close (warm.racy) before the
 read began (the checkpoint a PreCompact hook just made), the cache keeps what
 boot read, bytes or names, and the next boot compares them instead of the
 stat: a few small files, still no parsing. Where that is not known (a
@@ -27,20 +27,19 @@ boot names a torn or bad line among its last lines. A warm boot checks the
 same lines the same way, and reads the files again if one is bad, so the
 problem is reported as a cold boot would.
 
-Stored with fsio.write_cache (marshal); the Python version is part of the key.
+Stored with warm.cachefile; the tether version and its code are part of the tag.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 from ..store.eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from ..store.fsio import WHOLE, boot_id, listing, read_cache, read_tail, stat_key, write_cache
+from ..store.fsio import WHOLE, boot_id, listing, read_tail, stat_key
+from . import cachefile, racy
 
 CACHE = "local/boot.cache"
-FORMAT = 5  # 5: the commit-dependent parts rendered at load (commit_lines), the files read kept
-RACY_NS = 2_000_000_000  # coarser than any local filesystem's timestamps (FAT: 2 s)
+FORMAT = 6  # 6: in warm.cachefile
 
 
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
@@ -53,14 +52,14 @@ def _tag() -> str:
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tether package
     code = [stat_key(os.path.join(here, name)) for name in _SHAPERS]
-    return f"{FORMAT}:{sys.implementation.cache_tag}:{__version__}:{code}"
+    return f"{__version__}:{code}"  # the format and the Python are in the file's header
 
 
 def load(store_dir: str, head: str | None, branch: str | None, root_dir: str | None = None) -> dict | None:
     """The saved content if every recorded path still has its recorded stat, else None. When
     only HEAD moved (``root_dir`` given), the content with what now differs from it."""
-    saved = read_cache(os.path.join(store_dir, CACHE))
-    if saved.get("tag") != _tag():
+    saved = cachefile.read(os.path.join(store_dir, CACHE), "boot", FORMAT)
+    if not isinstance(saved, dict) or saved.get("tag") != _tag():
         return None  # absent, damaged, or from another tether: boot reads the files
     if saved.get("boot") != boot_id():
         return None  # a restart may have lost files a checkpoint's journal will restore
@@ -101,7 +100,7 @@ def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: s
         return None  # the full boot says why
     content = {**saved["content"]}
     content["data"] = {**content["data"], "sha": head, "branch": branch, "changed": changed}
-    write_cache(os.path.join(store_dir, CACHE), {**saved, "head": head, "branch": branch, "content": content})
+    cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {**saved, "head": head, "branch": branch, "content": content})
     return content
 
 
@@ -138,17 +137,17 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     module doc); not saved when one of those was not recorded in ``seen``."""
     # The modification time decides (a content change in the same tick keeps it); the ctime in the
     # key only sees what puts an mtime back.
-    racy = [rel for rel, key in deps.items() if key is not None and key[0] >= started_ns - RACY_NS]
+    racy_deps = [rel for rel, key in deps.items() if key is not None and not racy.trusted(key, started_ns)]
     seen = seen or {}
-    if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy):
+    if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy_deps):
         return False
     # A folder's names joined by NUL, the one character no name can hold.
-    read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy}
+    read_back = {rel: seen[rel] if isinstance(seen[rel], bytes) else "\0".join(seen[rel]) for rel in racy_deps}
     from .head_diff import tracked
 
     files = tracked(rel for rel, value in seen.items() if isinstance(value, bytes))  # compared with HEAD
     # A read-only checkout: boot still works, it reads the files each time.
-    return write_cache(os.path.join(store_dir, CACHE), {"tag": _tag(), "head": head, "branch": branch,
+    return cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {"tag": _tag(), "head": head, "branch": branch,
                                                         "boot": boot_id(), "deps": deps, "read_back": read_back,
                                                         "files": files, "content": content})
 

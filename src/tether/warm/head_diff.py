@@ -12,7 +12,7 @@ at HEAD. Both are kept per machine (``local/head.cache``, git-ignored):
   asking git, and so to differ, without hashing it.
 - A file's own id is kept with its stat (mtime, ctime, size, inode), as git's
   index keeps it: an unchanged file is not hashed again (nor is hashlib, 4 ms
-  of OpenSSL, loaded). A file modified within warm.brief_cache.RACY_NS of the boot is
+  of OpenSSL, loaded). A file modified too close to the boot (warm.racy) is
   hashed again next time.
 """
 
@@ -21,10 +21,10 @@ from __future__ import annotations
 import os
 
 from ..gitio import objects
-from ..store.fsio import read_cache, write_cache
+from . import cachefile, racy
 
 CACHE = "local/head.cache"
-FORMAT = 3
+FORMAT = 4  # 4: in warm.cachefile
 # A cache past this size (about 100 characters a path) is not written: it only ever holds
 # what boots asked for, a few folders' worth.
 MAX_SIZE = 20_000_000
@@ -52,8 +52,6 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
     rels = tracked(rels)
     if head is None:
         return [prefix + rel for rel in rels]
-    from .brief_cache import RACY_NS
-
     cache = _Cache(os.path.join(store_dir, CACHE), head, root, prefix.rstrip("/"))
     paths = {prefix + rel: rel for rel in rels}
     at_head = cache.blob_oids(root, sorted(paths))
@@ -68,7 +66,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
         ours = cache.file_oid(rel, key)
         if ours is None:
             ours = objects.blob_oid(content_of(rel), sha256)
-            if key is not None and key[0] < started_ns - RACY_NS:
+            if racy.trusted(key, started_ns):
                 cache.files[rel] = (key, ours)
                 cache.dirty = True
         if ours != theirs:
@@ -94,8 +92,8 @@ class _Cache:
         self.known: dict = {}   # path -> blob id at HEAD, None when HEAD lacks it
         self.listed: dict = {}  # folder -> its entries at HEAD as one string (_listing)
         self.files: dict = {}   # rel -> (stat key, blob id of the file's bytes)
-        saved = read_cache(path)
-        if saved.get("format") != FORMAT:
+        saved = cachefile.read(path, "head", FORMAT)
+        if not isinstance(saved, dict):
             return
         if isinstance(saved.get("files"), dict):  # the working tree's own ids: whatever HEAD is
             self.files = saved["files"]
@@ -159,7 +157,7 @@ class _Cache:
     def save(self) -> None:
         size = (len(self.known) + len(self.files)) * 100 + sum(map(len, self.listed.values()))
         if self.dirty and size <= MAX_SIZE:
-            write_cache(self.path, {"format": FORMAT, "head": self.head, "paths": self.known,
+            cachefile.write(self.path, "head", FORMAT, {"head": self.head, "paths": self.known,
                                     "dirs": self.listed, "files": self.files})
 
 

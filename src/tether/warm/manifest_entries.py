@@ -11,22 +11,19 @@ comes from the cache too, and so do its rendered entries when none of its files
 changed: a run over unchanged history costs one stat per file and per directory.
 
 A stat can look unchanged after a change only if the change came in the same
-clock tick as the stat that was cached ("racily clean" in git's words). Each
-run therefore first reads the filesystem's own clock, and caches a stat as
-trusted only if its mtime and ctime are both strictly older than that start:
-any later change stamps the file with a ctime at or after the start, which the
-next run sees as a different stat. ctime cannot be set by a user, so an edit
-that puts the old mtime back is seen too (not on Windows, where st_ctime is the
-creation time: there an edit is seen by its mtime, as git sees it).
+clock tick as the stat that was cached ("racily clean" in git's words): a stat
+is cached as trusted only by warm.racy's rule, and a file whose stat is not
+trusted is hashed again next time. ctime, part of every key, cannot be set by a
+user, so an edit that puts the old mtime back is seen too (not on Windows, where
+st_ctime is the creation time: there an edit is seen by its mtime, as git sees it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
 import stat as _stat
-import sys
+import time
 import zlib
 from array import array
 from bisect import bisect_left
@@ -35,13 +32,13 @@ from json.encoder import encode_basestring  # json.dumps's own escaping with ens
 from operator import attrgetter
 
 from ..store import fsio
+from . import cachefile, racy
 
+_now = time.time_ns  # when a scan starts (tests pin it)
 CACHE_DIR = "local/manifest-cache"  # one file per shard of directories
-CLOCK_FILE = "local/manifest-cache.clock"
 _TOP = "top"  # the shard of the top two levels (the store's root, tasks/, decisions/, ...)
 _SHARDS = 64
-# The record layout's version, and the interpreter's: marshal's format is its own.
-_MAGIC = b"tether-manifest-cache 2 py%d.%d " % sys.version_info[:2]
+FORMAT = 3  # the record layout's version (3: in warm.cachefile)
 SEPARATOR = ",\n"  # between two entries in index.json
 _KEY = 32  # bytes of one packed file stat: four unsigned 64-bit integers
 _RACY = bytes(_KEY)  # the packed stat of a file to hash again next time: matches no real file
@@ -67,7 +64,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     Reads and updates the cache under ``root``.
     """
     cache_dir = os.path.join(root, CACHE_DIR)
-    start = _fs_now(os.path.join(root, CLOCK_FILE))
+    start = _now()
     old_shards = _load(cache_dir)
     old: dict = {}
     shard_of: dict[str, str] = {}
@@ -94,7 +91,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         except OSError:
             continue
         dir_key = (dst.st_mtime_ns, dst.st_ctime_ns, dst.st_ino)
-        dir_trusted = dst.st_mtime_ns < start and dst.st_ctime_ns < start
+        dir_trusted = racy.trusted((dst.st_mtime_ns,), start)
         rec = cached = old.get(rel_dir)
         if rec is not None and rec[0] == dir_key:
             names, subdirs, plain, listed = _split(rec[1]), _split(rec[2]), True, False
@@ -177,7 +174,7 @@ def _rebuild(rel_dir: str, path: str, names: list[str], subdirs: list[str], stat
         if digest is None:  # gone since its stat
             continue
         kept.append(name)
-        keys.append(key if st.st_mtime_ns < start and st.st_ctime_ns < start else _RACY)
+        keys.append(key if racy.trusted((st.st_mtime_ns,), start) else _RACY)
         lines.append(member(rel_dir + name, digest))
     return kept, b"".join(keys), _segments(kept, subdirs, lines)
 
@@ -258,23 +255,6 @@ def _hash_file(path: str) -> str | None:
         return None
 
 
-def _fs_now(path: str) -> int:
-    """The filesystem's current time in ns: the clock that stamps mtime and ctime.
-
-    -1 when it cannot be read (a read-only checkout): then no stat is trusted.
-    """
-    try:
-        try:
-            os.utime(path)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb"):
-                pass
-        return os.stat(path).st_ctime_ns
-    except OSError:
-        return -1
-
-
 def _load(cache_dir: str) -> dict[str, dict]:
     """{shard: {directory: record}}; a record is (its stat or None, its files' names,
     its subdirectories' names, the files' packed stats, segments). A shard that is
@@ -287,37 +267,11 @@ def _load(cache_dir: str) -> dict[str, dict]:
     for name in names:
         if name.endswith(fsio.TMP_SUFFIX):
             continue
-        try:
-            with open(os.path.join(cache_dir, name), "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        end = data.find(b"\n")
-        payload = memoryview(data)[end + 1:]
-        if end < 0 or data[:end] != _MAGIC + b"%d" % zlib.crc32(payload):
-            continue
-        try:
-            records = marshal.loads(payload)
-        except (ValueError, EOFError, TypeError):
-            continue
+        records = cachefile.read(os.path.join(cache_dir, name), "manifest", FORMAT)
         if isinstance(records, dict):
             shards[name] = records
     return shards
 
 
 def _save(cache_dir: str, shard: str, records: dict) -> None:
-    # Not fsynced: the crc32 makes a shard torn by a crash unusable, never wrong.
-    payload = marshal.dumps(records)
-    path = os.path.join(cache_dir, shard)
-    tmp = os.path.join(cache_dir, f".{shard}.{os.urandom(4).hex()}{fsio.TMP_SUFFIX}")
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(_MAGIC + b"%d\n" % zlib.crc32(payload))
-            fh.write(payload)
-        os.replace(tmp, path)
-    except OSError:  # a read-only checkout: correct, only slower next time
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    cachefile.write(os.path.join(cache_dir, shard), "manifest", FORMAT, records)

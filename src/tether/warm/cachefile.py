@@ -1,0 +1,74 @@
+"""One file format for every per-machine cache under ``.tether/local/`` (git-ignored).
+
+A header line names the cache, its layout version and the interpreter (the
+payload is a marshal: built into the interpreter, so no import, and several times
+faster to load than JSON, but its format is the interpreter's own), with a CRC-32
+of the payload; then the payload. A cache that is absent, torn by a crash, from
+another version or another Python reads as nothing, and its owner rebuilds it.
+Caches are written whole (a temporary file, then a rename) without fsync: a cache
+lost in a crash is rebuilt, never trusted half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TMP_SUFFIX = ".tmp"  # as fsio names temporary files: the workspace .gitignore ignores them
+_PYTHON = sys.implementation.cache_tag
+
+
+def _header(kind: str, version: int, crc: int) -> bytes:
+    return f"tether-cache {kind} {version} {_PYTHON} {crc}\n".encode("ascii")
+
+
+def read(path: str, kind: str, version: int):
+    """The cached value, or None when it cannot be used."""
+    import marshal
+    from binascii import crc32
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    end = data.find(b"\n")
+    if end < 0:
+        return None
+    payload = memoryview(data)[end + 1:]
+    if data[:end + 1] != _header(kind, version, crc32(payload)):
+        return None
+    try:
+        return marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def write(path: str, kind: str, version: int, value) -> bool:
+    """Replace the cache whole; False when it cannot be written (a read-only checkout, `local`
+    not a folder, a value marshal cannot hold): the caller works without it."""
+    import marshal
+    from binascii import crc32
+
+    try:
+        payload = marshal.dumps(value)
+    except ValueError:
+        return False
+    tmp = f"{path}.{os.getpid()}{TMP_SUFFIX}"
+    try:
+        try:
+            fh = open(tmp, "wb")
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fh = open(tmp, "wb")
+        with fh:
+            fh.write(_header(kind, version, crc32(payload)))
+            fh.write(payload)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:  # never created: nothing to clean
+            pass
+        return False
+    return True
