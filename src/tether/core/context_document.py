@@ -8,11 +8,8 @@ deleted is appended again at the end, so the document stays complete.
 
 from __future__ import annotations
 
-import re
-
 from ..model.records import NOTE_TITLES, Decision, Note
-
-BLOCK_RE = re.compile(r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->", re.S)
+from ..store.formats import BLOCK_RE, block
 
 HEADER = """# Session Context
 
@@ -24,7 +21,7 @@ write anything else anywhere in this file and it is kept.
 
 def _block(name: str, heading: str, lines: list[str]) -> str:
     body = "\n".join(lines) if lines else "_(none)_"
-    return f"<!-- tether:begin {name} -->\n## {heading}\n\n{body}\n<!-- tether:end {name} -->"
+    return block(name, f"## {heading}\n\n{body}")
 
 
 def blocks(*, updated: str, sha: str | None, session: str, latest: dict | None, tasks: list[str],

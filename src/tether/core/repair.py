@@ -172,9 +172,10 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
 def _blocks_in_conflict(data: bytes) -> bool:
     """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
     from ..gitio.semantic_merge import Unmergeable, split_hunks
+    from ..store.formats import BLOCK_MARK
 
     try:
         hunks = split_hunks(data.decode("utf-8"))
     except (Unmergeable, UnicodeDecodeError):
         return True
-    return any("<!-- tether:" in "".join(h) for h in hunks if not isinstance(h, str))
+    return any(BLOCK_MARK in "".join(h) for h in hunks if not isinstance(h, str))

@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import re
 
-from ..core.context_document import BLOCK_RE
+from ..store.formats import BLOCK_MARK, BLOCK_RE
 
-PLACEHOLDER = "<!-- tether:block {} -->"
+PLACEHOLDER = BLOCK_MARK + "block {} -->"
 PLACEHOLDER_RE = re.compile(r"<!-- tether:block ([a-z_]+) -->")
 UPDATED_RE = re.compile(r"_Updated (\S+)")
 # Internal marker size for parsing git merge-file's output: longer than any line a person writes.

@@ -1,0 +1,124 @@
+"""The package layout's rules, enforced: each package imported in a fresh interpreter loads
+only what its layer may use, and only the git package starts git.
+
+    model    pure data: imports nothing of tether but errors
+    store    the only code that knows file names: no per-machine caches, no domain, no adapters
+    gitio    every git process: no caches, no domain, no adapters
+    warm     the per-machine caches: no domain, no adapters
+    core     the domain verbs: no adapters, no argparse, no subprocess
+    cli, hooks, mcp    adapters over the library
+
+README.md ("How it is built") draws the same picture.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tether
+
+PACKAGE = Path(tether.__file__).parent
+
+# package -> prefixes of modules it must never load (tether's own, or heavy stdlib ones)
+FORBIDDEN = {
+    "model": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
+              "tether.workspace", "tether.campaign", "subprocess"],
+    "store": ["tether.warm", "tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign",
+              "argparse"],
+    "gitio": ["tether.core", "tether.warm", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign",
+              "argparse"],
+    "warm": ["tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign", "argparse"],
+    "core": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
+    "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
+}
+
+
+def modules_of(package: str) -> list[str]:
+    return sorted(f"tether.{package}.{p.stem}" for p in (PACKAGE / package).glob("*.py") if p.stem != "__init__")
+
+
+def loaded_after_import(module: str) -> list[str]:
+    script = (f"import sys, json\nimport {module}\n"
+              "print(json.dumps(sorted(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+CASES = [(package, module) for package in FORBIDDEN for module in modules_of(package)]
+
+
+@pytest.mark.parametrize("package,module", CASES, ids=[m for _, m in CASES])
+def test_each_module_loads_only_what_its_layer_may_use(package, module):
+    loaded = loaded_after_import(module)
+    crossing = [m for m in loaded for bad in FORBIDDEN[package] if m == bad or m.startswith(bad + ".")]
+    assert not crossing, f"{module} loads {crossing}"
+
+
+def test_the_model_imports_nothing_of_tether_but_errors():
+    for module in modules_of("model"):
+        ours = [m for m in loaded_after_import(module) if m.startswith("tether")]
+        assert set(ours) <= {"tether", "tether.errors", "tether.model"} | set(modules_of("model")), (module, ours)
+
+
+SPAWNERS = {("subprocess", name) for name in ("run", "Popen", "call", "check_call", "check_output")} | {
+    ("os", name) for name in ("posix_spawn", "posix_spawnp", "system", "execv", "execvp", "execve", "spawnv")}
+
+
+def spawn_calls(path: Path) -> list[int]:
+    """Line numbers of calls that start a process (subprocess.*, os.posix_spawn*, os.system, ...)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            if (node.func.value.id, node.func.attr) in SPAWNERS:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_git_package_starts_processes():
+    """gitio.runner is the one place a git process is started; the demo (an adapter) starts tether
+    itself to show its commands, and nothing else starts anything."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        calls = spawn_calls(path)
+        if calls and rel not in ("gitio/runner.py", "cli/demo.py"):
+            found[rel] = calls
+    assert not found, f"processes started outside gitio.runner: {found}"
+    demo = (PACKAGE / "cli" / "demo.py").read_text(encoding="utf-8")
+    assert '"git"' not in demo  # the demo runs git through gitio.runner too
+
+
+WARM_BOOT_FORBIDDEN = ["tether.workspace", "tether.store.files", "tether.store.base", "tether.store.trees",
+                       "tether.core.session", "tether.core.tasks", "tether.model.records", "tether.campaign",
+                       "argparse", "subprocess", "yaml", "jsonschema", "datetime", "typing", "dataclasses"]
+
+
+def test_the_warm_boot_loads_only_what_it_needs(ws, cli, tmp_path):
+    """`tether boot` answered from the boot cache: no store classes, no domain verbs, no argparse."""
+    import os
+    import time
+
+    ws.start_task("Warm", items=["a", "b"], task_id="T1")
+    ws.checkpoint(done=["1"], state="a done")
+    past = time.time() - 60  # older than the racily-clean margin, so the cache trusts the stats
+    for folder, _dirs, files in os.walk(ws.dir):
+        for name in files + [folder]:
+            path = os.path.join(folder, name)
+            os.utime(path, (past, past))
+    assert cli("boot").code in (0, 3)  # builds the cache
+    script = ("import sys, json, io, contextlib\nfrom tether.cli.main import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['boot'])\n"
+              "print(json.dumps([code, sorted(sys.modules)]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ws.root, timeout=60)
+    code, loaded = json.loads(proc.stdout)
+    assert code in (0, 3), proc.stderr
+    crossing = [m for m in loaded for bad in WARM_BOOT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
+    assert not crossing, crossing
