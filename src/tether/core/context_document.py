@@ -55,7 +55,7 @@ def merge(existing: str | None, new_blocks: dict[str, str]) -> str:
         return HEADER + "\n" + "\n\n".join(new_blocks.values()) + "\n"
     seen: set[str] = set()
 
-    def swap(match: re.Match) -> str:
+    def swap(match) -> str:
         name = match.group("name")
         seen.add(name)
         return new_blocks.get(name, match.group(0))
