@@ -4,7 +4,7 @@
     .venv/bin/python bench/make_workspace.py --small    # a tenth of that, for quick runs
 
 Records are written straight to disk in tether's own formats (Task, Checkpoint
-and Decision ``.to_text()``, canonical JSON lines) instead of through 100,000
+and Decision file formats (store.formats), canonical JSON lines) instead of through 100,000
 CLI calls, then committed with git. A workspace is cached under
 ``$TMPDIR/tether-bench/<parameters>`` and reused by later runs; ``reset()``
 puts it back to its commit after a benchmark that writes to it.
@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tether.model.ids import _ALPHABET  # noqa: E402
+from tether.store import formats  # noqa: E402
 from tether.store.codec import canonical_json  # noqa: E402
 from tether.model.records import Checkpoint, Decision, Task, format_ranges  # noqa: E402
 
@@ -124,7 +125,7 @@ def generate(repo: Path, p: dict, seed: int = 7) -> dict:
                     criteria=["each summary at most 120 words", "figures cited with page numbers"],
                     status="open" if is_open else "complete",
                     closed=None if is_open else stamp(created + timedelta(hours=6)), created_by="@bench")
-        w.write(f"tasks/{task.id}/task.md", task.to_text())
+        w.write(f"tasks/{task.id}/task.md", formats.task_text(task))
         if is_open:
             w.write(f"open/{task.id}", "")
         tasks.append(task)
@@ -149,7 +150,7 @@ def generate(repo: Path, p: dict, seed: int = 7) -> dict:
                 files=[f"out/batch/doc{done:04d}.md", "out/batch/index.md"],
                 next=[f"Summarise doc {min(done + 1, total)}", "Update out/batch/index.md"],
                 note="Checkpoint after a batch of documents.", device="bench-host", session=f"S-{_suffix(rng)}")
-            w.write(f"tasks/{task.id}/checkpoints/{ckp.name}.md", ckp.to_text(task))
+            w.write(f"tasks/{task.id}/checkpoints/{ckp.name}.md", formats.checkpoint_text(ckp, task))
 
     # Decisions: ids start with their date, so the newest sort last.
     for i in range(p["decisions"]):
@@ -158,7 +159,7 @@ def generate(repo: Path, p: dict, seed: int = 7) -> dict:
                      decision="Run OCR first, then summarise the text layer.", when=stamp(when),
                      rationale="The text layer of scans is empty; summaries of nothing are worse than slow ones.",
                      who="@bench")
-        w.write(f"decisions/{d.id}.md", d.to_text())
+        w.write(f"decisions/{d.id}.md", formats.decision_text(d))
 
     # Context entries (notes), a few resolved.
     kinds = ("phase", "gotcha", "dont", "blocker", "note")
@@ -205,7 +206,7 @@ def generate(repo: Path, p: dict, seed: int = 7) -> dict:
     if open_ids:
         w.write("local/active", open_ids[-1] + "\n")
     # CONTEXT.md and index.json, as `tether close` leaves them.
-    from tether.core import session
+    from tether.core import close as session
     from tether.workspace import Workspace
 
     t0 = time.perf_counter()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.core import session as session_module
+from tether.core import boot as boot_module
 
 CACHE = ".tether/local/boot.cache"
 LOG = ".tether/memory/events.jsonl"
@@ -57,7 +57,7 @@ def no_cold_boot(monkeypatch):
     def fail(*_args, **_kw):
         raise AssertionError("boot read the files: the cache was not used")
 
-    monkeypatch.setattr(session_module, "snapshot", fail)
+    monkeypatch.setattr(boot_module, "snapshot", fail)
 
 
 def test_a_warm_boot_gives_the_cold_boots_brief_and_reads_nothing_else(state, cli, monkeypatch):
@@ -206,7 +206,7 @@ def test_the_warm_session_start_hook_loads_no_store_and_records_the_same_event(s
                           cwd=state, timeout=60)
     assert proc.returncode == 0
     loaded = json.loads(proc.stderr)
-    assert "tether.store.files" not in loaded and "tether.core.session" not in loaded and "argparse" not in loaded
+    assert "tether.store.files" not in loaded and "tether.core.boot" not in loaded and "argparse" not in loaded
     assert proc.stdout == cold_run.out  # the same brief injected
     events = [json.loads(line) for line in (state / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
     cold_event, warm_event = [e for e in events if e["event"] == "session_start"]
@@ -329,7 +329,7 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
     # tether 'v2': the same code with one heading reworded and the version bumped.
     new = tmp_path / "v2"
     shutil.copytree(Path(tether.__file__).parent, new / "tether")
-    session = new / "tether" / "core" / "session.py"
+    session = new / "tether" / "core" / "boot.py"
     session.write_text(session.read_text().replace('"## Last session"', '"## Previous session"'))
     init = new / "tether" / "__init__.py"
     init.write_text(init.read_text() + "\n__version__ = '99.0'\n")
@@ -353,7 +353,7 @@ def test_a_stale_cache_is_asked_once_and_the_boot_needs_no_argument_parser(state
     from tether.warm import brief_cache
 
     expected = {argv: cli("-C", str(state), "boot", *argv) for argv in [(), ("--json",), ("--budget", "300")]}
-    asked = spy(brief_cache, "warm_brief")
+    asked = spy(brief_cache, "load")
     for argv, want in expected.items():
         asked.clear()
         got = cold(cli, state, *argv)

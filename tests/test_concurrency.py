@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tether.core.tasks import latest_checkpoint
+
 from tether import Workspace
 from tether.store.codec import iter_jsonl
 from tether.model.records import checkpoint_number
@@ -132,7 +134,7 @@ def test_concurrent_writers_lose_nothing(workspace, tmp_path):
         names = store.checkpoint_names(task.id)
         assert sorted(names) == sorted(acked[task.id])
         assert [checkpoint_number(n) for n in names] == list(range(1, ROUNDS + 1))
-        assert store.latest_checkpoint(task.id).done_set == set(range(1, ROUNDS + 1))
+        assert latest_checkpoint(store, task.id).done_set == set(range(1, ROUNDS + 1))
     # Every appended line is whole: nothing torn, nothing interleaved, nothing missing.
     events, problems = event_lines(fresh)
     assert problems == []
@@ -195,7 +197,7 @@ def test_killed_writers_leave_a_readable_store(workspace):
         assert len(names) - len(acked) <= kill + 1, where  # at most one unacknowledged per kill
         for name in ours:  # every acknowledged checkpoint is whole and parses
             assert store.load_checkpoint(task.id, name).name == name
-        assert store.latest_checkpoint(task.id).number == len(names)
+        assert latest_checkpoint(store, task.id).number == len(names)
         assert store.problems == [], where
 
         code, brief = boot(ws.root)

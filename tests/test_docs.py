@@ -21,7 +21,7 @@ import pytest
 
 from tether import errors
 from tether.cli.main import build_parser, main
-from tether.store.base import ReadOnly
+from tether.errors import ReadOnly
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
 ENVELOPE = {"ok", "schema_version", "command"}

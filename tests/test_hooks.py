@@ -101,7 +101,7 @@ def context_of(proc: subprocess.CompletedProcess) -> str:
 
 
 def latest(repo: Path, task_id: str):
-    return Workspace.open(repo).store.latest_checkpoint(task_id)
+    return Workspace.open(repo).latest_checkpoint(task_id)
 
 
 # -- the real hook inputs ------------------------------------------------------------------------

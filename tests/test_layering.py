@@ -97,7 +97,7 @@ def test_only_the_git_package_starts_processes():
 
 
 WARM_BOOT_FORBIDDEN = ["tether.workspace", "tether.store.files", "tether.store.base", "tether.store.trees",
-                       "tether.core.session", "tether.core.tasks", "tether.model.records", "tether.campaign",
+                       "tether.core.boot", "tether.core.close", "tether.core.tasks", "tether.model.records", "tether.campaign",
                        "argparse", "subprocess", "yaml", "jsonschema", "datetime", "typing", "dataclasses"]
 
 

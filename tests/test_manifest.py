@@ -17,10 +17,10 @@ from tether.core import manifest
 
 def reference(store: Path) -> str:
     """index.json as the manifest was first defined: every state file read and hashed, json.dumps."""
-    from tether.store import DirTree, FileStore
+    from tether.store import DirTree, Store
 
     files = {rel: "sha256:" + hashlib.sha256(data).hexdigest()
-             for rel, data in FileStore(DirTree(store)).state_files()}
+             for rel, data in Store(DirTree(store)).state_files()}
     body = {"schema": 1, "generator": "tether", "count": len(files), "files": dict(sorted(files.items()))}
     return json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from tether.errors import Conflict, InvalidInput, NotFound
-from tether.store.codec import ParseError
+from tether.errors import ParseError
 from tether.model.records import Checkpoint, Decision, Task
-from tether.store import CommitTree, DirTree, FileStore, MemoryTree, ReadOnly
+from tether.core.tasks import latest_checkpoint, newest_of
+from tether.errors import ReadOnly
+from tether.store import CommitTree, DirTree, MemoryTree, Store, formats
 
 
 # -- records used throughout ------------------------------------------------------
@@ -43,13 +45,15 @@ def add_ckp(store, task_id: str, done: int | None = None, calls: list | None = N
                           created=f"2026-01-02T00:00:{number % 60:02d}Z",
                           done=",".join(str(n) for n in sorted(done_set)), current_state=f"state {number}")
 
-    return store.add_checkpoint(task_id, build, lambda c: c.to_text(task))
+    return store.add_checkpoint(task_id, lambda names: newest_of(store, task_id, names), build,
+                                lambda c: formats.checkpoint_text(c, task))
 
 
 def ckp_text(task_id: str, number: int, suffix: str, **fields) -> str:
     name = f"CKP-{number:04d}-{suffix}"
-    return Checkpoint(id=f"CKP-{number:04d}", name=name, task=task_id, number=number,
-                      created="2026-01-03T00:00:00Z", **fields).to_text(make_task(task_id))
+    ckp = Checkpoint(id=f"CKP-{number:04d}", name=name, task=task_id, number=number,
+                     created="2026-01-03T00:00:00Z", **fields)
+    return formats.checkpoint_text(ckp, make_task(task_id))
 
 
 def event(second: int, **extra) -> dict:
@@ -95,7 +99,7 @@ def populate(store) -> dict:
     store.write_file("index.json", "{}\n")
     store.write_file("local/active", "T1\n")
     store.write_file("locks/old.lock", "")
-    store.write_file("cache/blob", "x")
+    store.write_file("cache/blob", "x")  # offloaded content: committed, so part of the state
     return facts
 
 
@@ -106,12 +110,12 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _dir_backend(tmp_path: Path, fill):
-    store = FileStore(DirTree(tmp_path / "store"))
+    store = Store(DirTree(tmp_path / "store"))
     return store, store, fill(store) if fill else None
 
 
 def _memory_backend(tmp_path: Path, fill):
-    store = FileStore(MemoryTree())
+    store = Store(MemoryTree())
     return store, store, fill(store) if fill else None
 
 
@@ -120,12 +124,12 @@ def _commit_backend(tmp_path: Path, fill):
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
-    writer = FileStore(DirTree(repo / ".tether"))
+    writer = Store(DirTree(repo / ".tether"))
     facts = fill(writer)
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "state")
     sha = _git(repo, "rev-parse", "HEAD").strip()
-    return FileStore(CommitTree(repo, sha, ".tether")), writer, facts
+    return Store(CommitTree(repo, sha, ".tether")), writer, facts
 
 
 BACKENDS = {  # name -> (writable, build(tmp_path, populate or None) -> (store, writer, facts))
@@ -184,10 +188,10 @@ def test_checkpoints_read_back(populated):
     store, facts = populated
     assert store.checkpoint_names("T1") == facts["T1"]
     assert [n[:8] for n in facts["T1"]] == ["CKP-0001", "CKP-0002", "CKP-0003"]
-    latest = store.latest_checkpoint("T1")
+    latest = latest_checkpoint(store, "T1")
     assert (latest.name, latest.number, latest.done_set) == (facts["T1"][-1], 3, {1, 2, 3})
     assert store.load_checkpoint("T1", facts["T1"][0]).done == "1"
-    assert store.checkpoint_names("T9") == [] and store.latest_checkpoint("T9") is None
+    assert store.checkpoint_names("T9") == [] and latest_checkpoint(store, "T9") is None
     with pytest.raises(NotFound):
         store.load_checkpoint("T1", "CKP-0042-nonexi")
 
@@ -196,12 +200,12 @@ def test_checkpoint_order_is_numeric(populated):
     store, _ = populated
     assert store.checkpoint_names("T-order") == ["CKP-0002-dddddd", "CKP-0009-aaaaaa", "CKP-0010-bbbbbb",
                                                  "CKP-10000-cccccc"]
-    assert store.latest_checkpoint("T-order").number == 10000
+    assert latest_checkpoint(store, "T-order").number == 10000
 
 
 def test_latest_checkpoint_joins_the_branch_tips_of_a_merge(populated):
     store, _ = populated
-    latest = store.latest_checkpoint("T-merge")
+    latest = latest_checkpoint(store, "T-merge")
     assert latest.number == 2 and latest.done_set == {1, 2, 3}  # neither branch's progress lost
     assert sorted(latest.tips) == ["CKP-0002-aaaaaa", "CKP-0002-bbbbbb"]
 
@@ -211,7 +215,7 @@ def test_latest_checkpoint_falls_back_past_a_corrupt_newest(populated):
     assert store.checkpoint_names("T2")[-1] == "CKP-0003-zzzzzz"  # listed, not hidden
     with pytest.raises(ParseError):
         store.load_checkpoint("T2", "CKP-0003-zzzzzz")
-    assert store.latest_checkpoint("T2").name == facts["T2"][-1]
+    assert latest_checkpoint(store, "T2").name == facts["T2"][-1]
     assert [p.path for p in store.problems] == [f".tether/{CORRUPT}"]
     assert "truncated" in store.problems[0].message and store.problems[0].line
 
@@ -261,7 +265,8 @@ def test_state_files_sorted_without_derived_files(populated):
     store, _ = populated
     paths = [rel for rel, _ in store.state_files()]
     assert paths == sorted(paths)
-    assert not [p for p in paths if p == "index.json" or p.startswith(("locks/", "local/", "cache/"))]
+    assert not [p for p in paths if p == "index.json" or p.startswith(("locks/", "local/"))]
+    assert "cache/blob" in paths
     for expected in ("tether.toml", "CONTEXT.md", "open/T1", "tasks/T1/task.md", CORRUPT,
                      "tasks/T1/intermediate/out.bin", "decisions/D-260103-aaaaaa.md", "context.jsonl",
                      "memory/events.jsonl", "progress/2026-01-08.md"):
@@ -306,7 +311,7 @@ def test_add_checkpoint_numbers_and_build_arguments(store):
     assert second.done_set == {1, 3}  # built from the previous one
     assert store.checkpoint_names("T1") == [first.name, second.name]
     assert store.load_checkpoint("T1", second.name) == second
-    assert store.latest_checkpoint("T1") == second
+    assert latest_checkpoint(store, "T1") == second
 
 
 def test_numbering_continues_after_the_highest_even_if_corrupt(store):
@@ -400,7 +405,7 @@ def view(store) -> dict:
     for task_id in store.task_ids():
         out["tasks"][task_id] = store.load_task(task_id).to_dict()
         names = store.checkpoint_names(task_id)
-        latest = store.latest_checkpoint(task_id)
+        latest = latest_checkpoint(store, task_id)
         out["checkpoints"][task_id] = (names, latest.to_dict() if latest else None)
     out["decisions"] = [store.load_decision(d).to_dict() for d in store.decision_ids()]
     out["notes"] = [n.to_dict() for n in store.notes()]

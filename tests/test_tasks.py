@@ -200,7 +200,7 @@ def test_progress_accumulates_and_undone_removes(docs_task, cli, ws):
     cli("checkpoint", "--done", "1-5")
     cli("checkpoint", "--done", "6-8")
     cli("checkpoint", "--done", "10", "--undone", "2")
-    latest = ws.store.latest_checkpoint(docs_task)
+    latest = ws.latest_checkpoint(docs_task)
     assert latest.id == "CKP-0003"
     assert latest.done == "1,3-8,10"
     assert ws.resume().next_number == 2
@@ -209,7 +209,7 @@ def test_progress_accumulates_and_undone_removes(docs_task, cli, ws):
 def test_key_data_accumulates_and_later_values_win(docs_task, cli, ws):
     cli("checkpoint", "--data", "model=phi-3", "--data", "out=a.md")
     cli("checkpoint", "--data", "out=b.md")
-    assert ws.store.latest_checkpoint(docs_task).key_data == {"model": "phi-3", "out": "b.md"}
+    assert ws.latest_checkpoint(docs_task).key_data == {"model": "phi-3", "out": "b.md"}
 
 
 def test_bad_key_data_is_a_user_error(docs_task, cli, repo):

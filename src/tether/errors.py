@@ -72,9 +72,10 @@ class Corrupt(TetherError):
 class ParseError(Corrupt):
     """A file that cannot be read as what it should be; ``problem`` says where."""
 
-    def __init__(self, path: str, line: int | None, message: str) -> None:
+    def __init__(self, path: str, line: int | None, message: str, conflict: bool = False) -> None:
         super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.problem = Problem(path, line, message)
+        self.conflict = conflict  # git's conflict markers: a merge left it unresolved
 
 
 class Problem(namedtuple("Problem", "path line message")):

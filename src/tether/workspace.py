@@ -6,7 +6,10 @@
     ws.checkpoint(done=["1-5"], state="docs 1-5 summarised")
     print(ws.resume().message())
 
-The CLI, hooks and benchmarks are thin layers over this class.
+Every command of the CLI is one call here plus rendering; the CLI, hooks and
+benchmarks are thin layers over this class. Calls that read many records
+return what they found with the problems met on the way (``.problems``), never
+a pile shared across calls.
 """
 
 from __future__ import annotations
@@ -17,23 +20,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-from .model import clock, ids
-from .store import fsio
-from .model.config import CONFIG_FILE, Config, default_text, parse
-from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
-from .model.records import NOTE_KINDS, Checkpoint, Decision, Note, Task
-from .store import DirTree, FileStore
+    from .core.worklist import TaskStatus
+    from .model.records import Checkpoint, Decision, Found, Note, Task
+
+from .errors import InvalidInput, NoWorkspace
+from .model import ids
+from .model.config import Config, parse
+from .store import layout
+from .store.files import Store
 from .store.locate import STORE_DIR, find_git_root, find_root
-from .core.tasks import Resume
-
-GITIGNORE = "# Per-machine and derived files: never committed.\nlocks/\nlocal/\n*.tmp\n"
-GITATTRIBUTES = (
-    "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
-    "*.jsonl merge=union\nprogress/*.md merge=union\n"
-    "# Generated files: merged by meaning with tether's merge driver (`tether init` registers it).\n"
-    "/progress/LATEST.json merge=tether\n/CONTEXT.md merge=tether\n/index.json merge=tether\n"
-)
-
+from .store.trees import DirTree
 
 _node: str | None = None
 
@@ -50,7 +46,7 @@ class Workspace:
         # Plain strings inside (pathlib costs 5 ms at every session start); Paths outside.
         self.root_dir = os.fspath(root)
         self.store_dir = os.path.join(self.root_dir, STORE_DIR)
-        self.store = FileStore(DirTree(self.store_dir), label=STORE_DIR)
+        self.store = Store(DirTree(self.store_dir), label=STORE_DIR, repository=DirTree(self.root_dir))
         self._config: Config | None = None
         self.config_stat: tuple | None = None  # fsio.stat_key of tether.toml when it was read
         self._saved: tuple | None = None  # (task, checkpoint) this workspace saved last
@@ -82,7 +78,7 @@ class Workspace:
     def session_id(self, value: str) -> None:
         self._session_id = value
 
-    # -- opening --------------------------------------------------------------
+    # -- opening --------------------------------------------------------------------------
     @classmethod
     def open(cls, start: Path | str | None = None) -> "Workspace":
         start_path = os.fspath(start) if start is not None else os.getcwd()
@@ -97,145 +93,85 @@ class Workspace:
     @classmethod
     def init(cls, start: Path | str | None = None, reading_order: list[str] | None = None) -> tuple["Workspace", list[str]]:
         """Create (or repair) the workspace at the repository root; returns what was created."""
+        from .core.setup import init
+
         start_path = os.fspath(start) if start is not None else os.getcwd()
         root = find_root(start_path) or find_git_root(start_path)
         if root is None:
             raise InvalidInput(f"{os.path.realpath(start_path)} is not inside a git repository",
                                hint="run `git init` first: tether keeps its state in the repository")
         ws = cls(root)
-        created: list[str] = []
-        defaults = {
-            CONFIG_FILE: default_text(reading_order if reading_order is not None else _guess_reading_order(root)),
-            ".gitignore": GITIGNORE,
-            ".gitattributes": GITATTRIBUTES,
-        }
-        for rel, text in defaults.items():
-            if ws.store.tree.create(rel, text):
-                created.append(f"{STORE_DIR}/{rel}")
-        from .gitio import mergedriver
-
-        if mergedriver.upgrade_attributes(ws.store.tree, GITATTRIBUTES):
-            created.append(f"updated {STORE_DIR}/.gitattributes (merge driver rules)")
-        for sub in ("tasks", "open", "decisions", "progress", "memory"):
-            os.makedirs(os.path.join(ws.store_dir, sub), exist_ok=True)
-        generated = [rel for rel in ("CONTEXT.md", "index.json") if not ws.store.tree.exists(rel)]
-        if created or generated:
-            from .core import session
-            session.write_generated(ws)
-            created += [f"{STORE_DIR}/{rel}" for rel in generated]  # say so: a user sees every new file
-        registered = mergedriver.register(root)  # per clone: git config is never committed
-        if registered:
-            created.append(registered)
-        return ws, created
+        return ws, init(ws, reading_order)
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = self._load_config()
+            from .warm import config_cache
+
+            # Parsed once per machine and kept while tether.toml's stat holds: tomllib costs
+            # milliseconds at every session start.
+            shown = f"{STORE_DIR}/{layout.CONFIG}"
+            fields, self.config_stat = config_cache.load(self.store_dir, layout.CONFIG,
+                                                         lambda data: parse(data, shown).to_dict())
+            self._config = Config(**fields)
         return self._config
 
-    def _load_config(self) -> Config:
-        from .warm import config_cache
-
-        shown = f"{STORE_DIR}/{CONFIG_FILE}"
-        fields, self.config_stat = config_cache.load(self.store_dir, CONFIG_FILE,
-                                                     lambda data: parse(data, shown).to_dict())
-        return Config(**fields)
-
-    # -- tasks ------------------------------------------------------------------
+    # -- tasks ------------------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:
         from .core.tasks import start_task
 
         task = start_task(self.store, title, by=self.actor, **fields)
-        self.set_active(task.id)
+        self.store.set_active_task(task.id)
         self.event("task_started", task=task.id, title=task.title)
         return task
 
     def task(self, task_id: str | None = None) -> Task:
-        if task_id is None:
-            return self.store.load_task(self.require_active())
-        if not task_id.strip():  # an unset shell variable: never taken to mean the active task
-            raise InvalidInput("the task id is empty",
-                               hint="give a task id (`tether task list`), or none at all for the active task")
-        return self.store.load_task(task_id)
+        """A task by id (default: the active one)."""
+        from .core.worklist import task
 
-    def tasks(self, include_closed: bool = False) -> list[Task]:
-        out = []
-        for task_id in (self.store.task_ids() if include_closed else self.store.open_task_ids()):
-            try:
-                task = self.store.load_task(task_id)
-            except NotFound:
-                from .store.codec import Problem
-                self.store.problems.append(Problem(f"{STORE_DIR}/open/{task_id}", None,
-                                                   "open marker without a task; run `tether index --repair`"))
-                continue
-            except Exception as exc:
-                if getattr(exc, "problem", None) is None:
-                    raise
-                self.store.problems.append(exc.problem)
-                continue
-            if include_closed or task.status == "open":
-                out.append(task)
-        return sorted(out, key=lambda t: (t.created, t.id))
+        return task(self, task_id)
+
+    def tasks(self, include_closed: bool = False) -> Found:
+        """Open tasks (``include_closed``: every task), oldest first."""
+        from .core.worklist import tasks
+
+        return tasks(self, include_closed)
 
     def active_task_id(self) -> str | None:
         """The task this machine is working on, else the most recently active open task."""
-        chosen = (self.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
-        open_ids = self.store.open_task_ids()
-        if chosen in open_ids:
-            return chosen
-        best, best_at = None, ""
-        for task_id in open_ids:
-            latest = self.store.latest_checkpoint(task_id)
-            at = latest.created if latest else ""
-            if best is None or at > best_at:
-                best, best_at = task_id, at
-        return best
+        from .core.worklist import active_task_id
+
+        return active_task_id(self)
 
     def require_active(self) -> str:
-        task_id = self.active_task_id()
-        if task_id is None:
-            raise NotFound("there is no open task", hint='start one with `tether task start "TITLE"`')
-        return task_id
+        from .core.worklist import require_active
 
-    def set_active(self, task_id: str) -> None:
-        # Every checkpoint sets it: skip the durable rewrite (two fsyncs) when it is already so.
-        if self.store.tree.read("local/active") != (task_id + "\n").encode("utf-8"):
-            self.store.tree.write("local/active", task_id + "\n")
-
-    def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
-        from .core.tasks import checkpoint
-
-        task = self.task(task_id)
-        ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
-        # Its memory-log line is not forced to disk separately: the checkpoint file, already
-        # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
-        self._event("checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
-        self._saved = (task, ckp)
-        return ckp
-
-    def resume(self, task_id: str | None = None, after: Checkpoint | None = None) -> Resume:
-        """Where to continue; ``after``: the checkpoint this workspace just saved (nothing is read again)."""
-        from .core.tasks import resume_of, resume_point
-
-        saved = self._saved
-        if after is not None and saved and saved[1] is after:
-            if task_id:
-                self.set_active(after.task)
-            return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        task = self.switch(task_id) if task_id is not None else self.task()
-        return resume_of(self.store, task)
+        return require_active(self)
 
     def switch(self, task_id: str) -> Task:
-        """Make an open task the active one on this machine; a closed one is not worked on."""
-        task = self.task(task_id)
-        if task.status != "open":
-            raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
-        self.set_active(task.id)
-        return task
+        """Make an open task the active one on this machine."""
+        from .core.worklist import switch
+
+        return switch(self, task_id)
+
+    def set_active(self, task_id: str) -> None:
+        self.store.set_active_task(task_id)
+
+    def task_status(self, task_id: str | None = None) -> TaskStatus:
+        """A task, where to resume it, its checkpoints, and the problems met reading them."""
+        from .core.worklist import status
+
+        return status(self, task_id)
+
+    def progress(self, task: Task):
+        """Where ``task`` stands (a Resume), without making it the active task."""
+        from .core.worklist import progress
+
+        return progress(self, task)
 
     def set_task_status(self, task_id: str | None, status: str) -> Task:
         from .core.tasks import set_status
+        from .errors import Conflict
 
         task = self.task(task_id)
         if task.status == status:
@@ -244,119 +180,136 @@ class Workspace:
         self.event(f"task_{status}", task=task.id)
         return task
 
-    # -- decisions and context entries -------------------------------------------
+    # -- checkpoints and resume ----------------------------------------------------------
+    def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
+        from .core.memory import event
+        from .core.tasks import checkpoint
+
+        task = self.task(task_id)
+        ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
+        # Its memory-log line is not forced to disk separately: the checkpoint file, already
+        # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
+        event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
+        self._saved = (task, ckp)
+        return ckp
+
+    def resume(self, task_id: str | None = None, after: Checkpoint | None = None):
+        """Where to continue (a Resume); ``after``: the checkpoint this workspace just saved
+        (nothing is read again). Naming a task makes it the active one."""
+        from .core.tasks import resume_point
+
+        saved = self._saved
+        if after is not None and saved and saved[1] is after:
+            if task_id:
+                self.store.set_active_task(after.task)
+            return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
+        return self.progress(self.switch(task_id) if task_id is not None else self.task())
+
+    def latest_checkpoint(self, task_id: str | None = None) -> Checkpoint | None:
+        """A task's newest checkpoint (default: the active task's), with every branch tip's progress."""
+        from .core.tasks import latest_checkpoint
+
+        return latest_checkpoint(self.store, self.task(task_id).id)
+
+    def find_checkpoint(self, ref: str, task_id: str | None = None) -> Checkpoint:
+        """A checkpoint by 'CKP-0003', '3' or its full name (default task: the active one)."""
+        from .core.worklist import find_checkpoint
+
+        return find_checkpoint(self, ref, task_id)
+
+    def checkpoint_path(self, checkpoint: Checkpoint) -> str:
+        """Where a checkpoint's file is, from the repository root."""
+        return self.store.checkpoint_path(checkpoint.task, checkpoint.name)
+
+    def checkpoint_text(self, checkpoint: Checkpoint) -> str:
+        """The checkpoint's file as people read it."""
+        return self.store.checkpoint_text(checkpoint.task, checkpoint.name)
+
+    # -- decisions, context entries, the memory log -----------------------------------------
     def decide(self, question: str, decision: str, rationale: str = "", who: str | None = None,
                when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
-        if not question.strip() or not decision.strip():
-            raise InvalidInput("a decision needs a question and the decision taken",
-                               hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
-        if decision_id is not None and not ids.valid_id(decision_id):
-            raise InvalidInput(f"invalid decision id {decision_id!r}", hint="use letters, digits, '.', '_' and '-'")
-        if when is not None:
-            try:
-                when = clock.stamp(clock.parse(when))
-            except ValueError:
-                raise InvalidInput(f"invalid time {when!r}", hint="use ISO 8601, e.g. 2026-11-21T10:00:00Z") from None
-        if task is not None:
-            task = self.task(task).id  # a typo would tie the decision to nothing, silently
-        now = clock.now()
-        record = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(),
-                          decision=decision.strip(), rationale=rationale.strip(), who=who or self.actor,
-                          when=when or clock.stamp(now), task=task)
-        while True:
-            try:
-                self.store.add_decision(record)
-                break
-            except Conflict:
-                if decision_id is not None:
-                    raise
-                record.id = ids.new_id("D", now)  # a generated id met a local twin: draw again
-        self.event("decision", decision=record.id)
-        return record
+        from .core.memory import decide
 
-    def decisions(self, limit: int | None = None) -> list[Decision]:
+        return decide(self, question, decision, rationale, who, when, task, decision_id)
+
+    def decisions(self, limit: int | None = None) -> Found:
         """Decisions oldest first by their time; ``limit`` keeps the newest N."""
-        out = []
-        for decision_id in self.store.decision_ids():
-            try:
-                out.append(self.store.load_decision(decision_id))
-            except Exception as exc:
-                if getattr(exc, "problem", None) is None:
-                    raise
-                self.store.problems.append(exc.problem)
-        out.sort(key=lambda d: (d.when, d.id))
-        if limit is not None:
-            out = out[-limit:] if limit > 0 else []
-        return out
+        from .core.memory import decisions
+
+        return decisions(self, limit)
 
     def note(self, kind: str, text: str, by: str | None = None) -> Note:
-        if kind not in NOTE_KINDS:
-            raise InvalidInput(f"unknown entry kind {kind!r}", hint=f"use one of: {', '.join(NOTE_KINDS)}")
-        if not text.strip():
-            raise InvalidInput("an entry needs text", hint=f'tether note {kind} "..."')
-        now = clock.now()
-        entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()),
-                     at=clock.stamp(now), by=by or self.actor)
-        with self.store.lock("context"):
-            # A generated id met a local twin: draw again (resolutions refer to entries by id).
-            # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
-            taken = self.store.read_file("context.jsonl") or b""
-            while entry.id.encode("utf-8") in taken:
-                entry.id = ids.new_id("N", now)
-            self.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
-        return entry
+        """Add a context entry: phase, gotcha, dont, blocker, note or learning."""
+        from .core.memory import note
+
+        return note(self, kind, text, by)
 
     def resolve_note(self, note_id: str) -> Note:
-        matches = [n for n in self.store.notes() if n.id == note_id]
-        if not matches:
-            raise NotFound(f"no context entry {note_id}", hint="run `tether note list` to see entry ids")
-        if matches[0].resolved:
-            raise Conflict(f"entry {note_id} is already resolved", hint="run `tether note list`")
-        stamp = clock.stamp()
-        self.store.append_note({"resolve": note_id, "at": stamp})
-        matches[0].resolved = stamp
-        return matches[0]
+        from .core.memory import resolve_note
 
-    def notes(self, include_resolved: bool = False) -> list[Note]:
-        return [n for n in self.store.notes() if include_resolved or not n.resolved]
+        return resolve_note(self, note_id)
 
-    # -- events -------------------------------------------------------------------
+    def notes(self, include_resolved: bool = False) -> Found:
+        from .core.memory import notes
+
+        return notes(self, include_resolved)
+
     def event(self, name: str, **data) -> dict:
-        return self._event(name, True, None, **data)
+        """Append an event to the memory log, in this session's name."""
+        from .core.memory import event
 
-    def _event(self, name: str, durable: bool, at: str | None, **data) -> dict:
-        from .store.eventlog import record as event_record
+        return event(self, name, **data)
 
-        record = event_record(name, self.session_id, data, at)
-        self.store.append_event(record, durable)
-        return record
+    # -- sessions ---------------------------------------------------------------------------
+    def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True,
+             max_chars: int | None = None):
+        """The readiness brief; ``warm=False`` skips the boot cache and reads the files;
+        ``max_chars``: a hard cap on its length (a hook's limit)."""
+        from .core.boot import boot
 
-    # -- sessions -----------------------------------------------------------------
+        return boot(self, sha=sha, budget=budget, warm=warm, max_chars=max_chars)
+
     def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
               commit: bool = False):
-        from .gitio.mergedriver import ensure_registered
-        from .core.session import close
-
-        from .core.session import make_boot_cache
+        from .core.close import close
 
         result = close(self, summary, completed or [], next_steps or [], commit)
-        ensure_registered(self.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
-        make_boot_cache(self)  # the next session's first boot is warm
+        self.prepare_next_boot()  # the next session's first boot is warm
         return result
 
+    def prepare_next_boot(self) -> None:
+        """Build boot's cache now (end of a session, before a compaction), so the next boot is warm."""
+        from .core.boot import make_boot_cache
+
+        make_boot_cache(self)
+
+    def log(self, date: str | None = None, limit: int = 1):
+        """The dated progress logs: ``date`` (YYYY-MM-DD), else the newest ``limit``."""
+        from .core.close import progress_logs
+
+        return progress_logs(self, date, limit)
+
+    # -- maintenance ----------------------------------------------------------------------------
     def verify(self):
         """Every problem in the store's files, all of them read (tether verify); changes nothing."""
         from .core.verify import verify
 
         return verify(self.store, self.config.context_document)
 
-    def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):
-        """The readiness brief (session.boot); ``warm=False`` skips the boot cache and reads the files."""
-        from .core.session import boot
+    def write_index(self) -> int:
+        """Write the manifest (index.json); returns the number of files it lists."""
+        from .core import manifest
 
-        return boot(self, sha=sha, budget=budget, warm=warm)
+        return manifest.write(self.store)
 
+    def check_index(self):
+        """Whether the manifest lists exactly the files as they are (manifest.Check)."""
+        from .core import manifest
 
-def _guess_reading_order(root: str) -> list[str]:
-    candidates = ["README.md", "SESSION_CONTEXT.md", "docs/architecture.md", "docs/decisions.md"]
-    return [c for c in candidates if os.path.isfile(os.path.join(root, c))]
+        return manifest.check(self.store)
+
+    def repair(self):
+        """Generated files a merge left conflicted, open markers, leftovers, then the manifest."""
+        from .core.repair import repair
+
+        return repair(self)

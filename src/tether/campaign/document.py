@@ -13,7 +13,8 @@ import os
 
 from ..store import fsio
 from ..errors import Corrupt, InvalidInput, NotFound
-from ..store.codec import ParseError, Problem, check_conflicts, decode
+from ..errors import ParseError, Problem
+from ..store.codec import check_conflicts, decode
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidInput, NotFound
-from ..store.codec import ParseError
+from ..errors import ParseError
 from . import budget as budget_rules
 
 ROLES_FILE = "roles.yaml"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..store.codec import Problem
+from ..errors import Problem
 
 _HERE = os.path.dirname(__file__)
 SCHEMAS = {"session_context": "session_context.schema.json", "skill_result": "skill_result.schema.json"}

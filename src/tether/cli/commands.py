@@ -92,17 +92,11 @@ def _task_dict(task) -> dict:
 
 def cmd_task_status(args) -> Result:
     ws = _ws()
-    task = ws.task(args.task)
     if args.checkpoint is not None:
-        from ..core.tasks import find_checkpoint
-
-        ckp = find_checkpoint(ws.store, task, args.checkpoint)
-        raw = ws.store.read_file(f"tasks/{task.id}/checkpoints/{ckp.name}.md") or b""
-        return Result({"task": task.id, "checkpoint": ckp.__dict__}, raw.decode("utf-8", "replace"))
-    from ..core.tasks import resume_of
-
-    names = ws.store.checkpoint_names(task.id)
-    resume = resume_of(ws.store, task)
+        ckp = ws.find_checkpoint(args.checkpoint, args.task)
+        return Result({"task": ckp.task, "checkpoint": ckp.__dict__}, ws.checkpoint_text(ckp))
+    status = ws.task_status(args.task)
+    task, resume, names = status.task, status.resume, status.checkpoints
     lines = [f"{task.id}: {task.title} [{task.status}]", f"  created {task.created}"]
     if task.definition:
         lines.append(f"  definition: {task.definition}")
@@ -112,26 +106,25 @@ def cmd_task_status(args) -> Result:
         lines.append(f"  progress: {len(resume.done)} of {resume.total} {task.unit_name}s done")
     lines.append(f"  checkpoints: {len(names)}" + (f" (latest {names[-1]})" if names else ""))
     lines.append(f"  {resume.message()}")
-    lines.append(problems_text(ws.store.problems))
-    data = {"task": _task_dict(task), "resume": resume.to_dict(), "checkpoints": names,
-            "problems": [p.to_dict() for p in ws.store.problems]}
-    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
+    lines.append(problems_text(status.problems))
+    return Result(status.to_dict(), "\n".join(line for line in lines if line), EXIT_DEGRADED if status.problems else 0)
 
 
 def cmd_task_list(args) -> Result:
     ws = _ws()
     tasks = ws.tasks(include_closed=args.all)
     active = ws.active_task_id()
-    from ..core.tasks import resume_of
-
-    resumes = {t.id: resume_of(ws.store, t) if t.status == "open" else None for t in tasks}
+    problems = list(tasks.problems)
+    resumes = {}
+    for t in tasks:
+        resumes[t.id] = ws.progress(t) if t.status == "open" else None
+        problems += [p for p in (resumes[t.id].problems if resumes[t.id] else []) if p not in problems]
     lines = [task_line(t, resumes[t.id], active) for t in tasks] or ["No open tasks." if not args.all else "No tasks."]
-    lines.append(problems_text(ws.store.problems))
+    lines.append(problems_text(problems))
     data = {"active": active, "tasks": [{**_task_dict(t), "resume": r.to_dict() if r else None}
                                         for t, r in ((t, resumes[t.id]) for t in tasks)],
-            "problems": [p.to_dict() for p in ws.store.problems]}
-    return Result(data, "\n".join(line for line in lines if line),
-                  EXIT_DEGRADED if ws.store.problems else 0)
+            "problems": [p.to_dict() for p in problems]}
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
 def _set_status(status: str, verb: str):
@@ -147,12 +140,10 @@ def _set_status(status: str, verb: str):
 
 def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
     """A note per task marked complete whose checkpoints leave steps/items not done: easy to do by mistake."""
-    from ..core.tasks import resume_of
-
     notes = []
     for task_id in task_ids:
         task = ws.task(task_id)
-        resume = resume_of(ws.store, task)
+        resume = ws.progress(task)
         if task.units and resume.next_number is not None:
             notes.append(f"Note: {task.id} was marked complete with {len(resume.done)} of {resume.total}"
                          f" {task.unit_name}s done (`tether task reopen {task.id}` if it is not finished).")
@@ -202,7 +193,7 @@ def cmd_checkpoint(args) -> Result:
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
                         note=args.note or "", status=args.status, results=_results(args.result))
     resume = ws.resume(ckp.task, after=ckp)
-    shown = f".tether/tasks/{ckp.task}/checkpoints/{ckp.name}.md"
+    shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
     if ckp.results:
         text += "\nIntermediate results: " + ", ".join(ckp.results)
@@ -212,7 +203,8 @@ def cmd_checkpoint(args) -> Result:
 def cmd_resume(args) -> Result:
     ws = _ws()
     resume = ws.resume(args.task)
-    others = [t for t in ws.tasks() if t.id != resume.task.id]
+    listed = ws.tasks()
+    others = [t for t in listed if t.id != resume.task.id]
     lines = [resume.message()]
     if resume.checkpoint and resume.checkpoint.current_state:
         lines.append(f"State at {resume.checkpoint.id}: {resume.checkpoint.current_state}")
@@ -223,10 +215,11 @@ def cmd_resume(args) -> Result:
     if others:
         lines.append(f"Active task: {resume.task.id}. Other open tasks ({len(others)}):")
         lines += [f"  {t.id}: {t.title} (`tether resume {t.id}`)" for t in others]
-    lines.append(problems_text(ws.store.problems))
+    problems = resume.problems + [p for p in listed.problems if p not in resume.problems]
+    lines.append(problems_text(problems))
     data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others],
-            "problems": [p.to_dict() for p in ws.store.problems]}
-    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
+            "problems": [p.to_dict() for p in problems]}
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
 # -- decisions and context entries -----------------------------------------------------
@@ -237,9 +230,9 @@ def cmd_decide(args) -> Result:
         decisions = ws.decisions(limit=_limit(args.limit))
         lines = [f"{d.id}  {d.when[:10]}  {d.question} -> {d.decision}" + (f" ({d.who})" if d.who else "")
                  for d in decisions] or ["No decisions recorded."]
-        lines.append(problems_text(ws.store.problems))
-        return Result({"decisions": [d.__dict__ for d in decisions], "problems": [p.to_dict() for p in ws.store.problems]},
-                      "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
+        lines.append(problems_text(decisions.problems))
+        return Result({"decisions": [d.__dict__ for d in decisions], "problems": [p.to_dict() for p in decisions.problems]},
+                      "\n".join(line for line in lines if line), EXIT_DEGRADED if decisions.problems else 0)
     if not args.question or not args.decision:
         raise InvalidInput("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
     record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
@@ -260,9 +253,9 @@ def cmd_note_list(args) -> Result:
     notes = ws.notes(include_resolved=args.all)
     lines = [f"{n.id}  {n.kind:<8} {n.text}" + (f"  (resolved {n.resolved[:10]})" if n.resolved else "")
              for n in notes] or ["No context entries."]
-    lines.append(problems_text(ws.store.problems))
-    return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in ws.store.problems]},
-                  "\n".join(line for line in lines if line), EXIT_DEGRADED if ws.store.problems else 0)
+    lines.append(problems_text(notes.problems))
+    return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in notes.problems]},
+                  "\n".join(line for line in lines if line), EXIT_DEGRADED if notes.problems else 0)
 
 
 def cmd_note_resolve(args) -> Result:
@@ -295,30 +288,14 @@ def cmd_boot(args) -> Result:
 
 
 def cmd_log(args) -> Result:
-    import re
-
-    ws = _ws()
-    dates = ws.store.progress_dates()
-    if args.date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
-        raise InvalidInput(f"invalid date {args.date!r}", hint="use YYYY-MM-DD, e.g. " + (dates[-1] if dates else "2026-11-21"))
-    chosen = [args.date] if args.date else dates[-_limit(args.limit):]
-    texts = []
-    for date in chosen:
-        data = ws.store.read_file(f"progress/{date}.md")
-        if data is None:
-            raise InvalidInput(f"no progress log for {date}", hint="dates with logs: " + (", ".join(dates[-5:]) or "none"))
-        texts.append(data.decode("utf-8", "replace"))
-    return Result({"dates": chosen, "logs": texts}, "\n".join(texts) or "No progress logged yet.")
+    logs = _ws().log(args.date, _limit(args.limit))
+    return Result(logs.to_dict(), "\n".join(logs.logs) or "No progress logged yet.")
 
 
 def cmd_index(args) -> Result:
-    from ..core import manifest
-
     ws = _ws()
     if args.repair:
-        from ..core.repair import repair
-
-        outcome = repair(ws)
+        outcome = ws.repair()
         markers = [r for r in outcome.repaired if r.startswith(("added open/", "removed open/"))]
         lines = [f"  {r}" for r in outcome.repaired if r not in markers]
         if outcome.marked_resolved:
@@ -328,14 +305,14 @@ def cmd_index(args) -> Result:
                 f" wrote .tether/index.json ({outcome.files} files).")
         return Result(outcome.to_dict(), "\n".join([head, *lines]))
     if args.check:
-        check = manifest.check(ws.store)
+        check = ws.check_index()
         if not check.stale:
             return Result(check.to_dict(), "index.json is up to date.")
         detail = check.problem or ", ".join(f"{len(v)} {k}" for k, v in
                                             (("added", check.added), ("removed", check.removed), ("changed", check.changed)) if v)
         first = (check.added + check.changed + check.removed)[:5]
         text = f"index.json is stale: {detail}" + ("\n  " + "\n  ".join(first) if first else "")
-        merge_left = check.problem is not None and "conflict marker" in check.problem
+        merge_left = check.conflicted
         # A marker gone missing hides an open task: regenerating the manifest would make that the truth.
         markers = [p for p in check.removed if p.startswith("open/")]
         if merge_left:
@@ -347,7 +324,7 @@ def cmd_index(args) -> Result:
         else:
             text += "\nHint: run `tether index` (or `tether close`) to regenerate it."
         return Result(check.to_dict(), text, EXIT_DEGRADED)
-    count = manifest.write(ws.store)
+    count = ws.write_index()
     return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
 
 

@@ -192,13 +192,13 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
             budget = int(value)
             continue
         return None
-    from ..warm import brief_cache
+    from ..core.brief import from_cache
     from ..store import locate
 
     root = locate.find_root(os.getcwd())
     if root is None:
         return None
-    brief = brief_cache.warm_brief(root, os.path.join(root, locate.STORE_DIR), budget, None)
+    brief = from_cache(root, os.path.join(root, locate.STORE_DIR), budget, None)
     if brief is None:
         from ..workspace import Workspace
 

@@ -123,3 +123,21 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
     sections = [Section(key, heading, list(lines), priority, more, hidden)
                 for key, heading, lines, priority, more, hidden in content["sections"]]
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
+
+
+def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None) -> Brief | None:
+    """The brief from boot's per-machine cache, rendered at ``budget``; None when boot must read
+    the files. The warm path of every session start: it loads no store and no domain verbs."""
+    from ..errors import GitProblem
+    from ..gitio import refs
+    from ..warm import brief_cache
+    from . import commit_lines
+
+    try:
+        head, branch = refs.head_sha(root_dir), refs.current_branch(root_dir)
+    except GitProblem:
+        return None  # the full boot reports it
+    content = brief_cache.load(store_dir, head, branch, root_dir)
+    if content is None:
+        return None
+    return from_content(commit_lines.apply(content), budget, max_chars)

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from ..store.codec import ParseError, load_json
+from ..errors import ParseError
+from ..store.codec import load_json
 from ..model.record import REQUIRED, Record
-from ..store import DirTree
-from ..store.files import MANIFEST, UNTRACKED_DIRS, FileStore
+from ..store.files import Store
 
 SCHEMA = 1
-# Not listed (as in FileStore.state_files): the per-machine directories and the manifest itself.
-SKIP_DIRS = frozenset(d.rstrip("/") for d in UNTRACKED_DIRS)
 
 
-def _entries(store: FileStore) -> tuple[str, int]:
+def _entries(store: Store) -> tuple[str, int]:
     """The "path": "sha256:..." lines of index.json, joined, and their number."""
-    if isinstance(store.tree, DirTree):
+    if store.tree.directory is not None:
         from ..warm.manifest_entries import entries
 
-        return entries(store.tree.root, SKIP_DIRS, frozenset([MANIFEST]))
+        skip_dirs, skip_files = store.not_in_manifest()  # as Store.state_files leaves them out
+        return entries(store.tree.directory, skip_dirs, skip_files)
     files = {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in store.state_files()}
     return _join(files), len(files)
 
@@ -47,7 +46,7 @@ def _document(entries: str, count: int) -> str:
     return f'{{\n "count": {count},\n "files": {files},\n "generator": "tether",\n "schema": {SCHEMA}\n}}\n'
 
 
-def compute(store: FileStore) -> dict[str, str]:
+def compute(store: Store) -> dict[str, str]:
     """{path: "sha256:<hex>"} of every state file."""
     return _parse(*_entries(store))
 
@@ -56,20 +55,24 @@ def render(files: dict[str, str]) -> str:
     return _document(_join(files), len(files))
 
 
-def write(store: FileStore) -> int:
+def write(store: Store) -> int:
     """Write index.json; returns the number of files it lists."""
     entries, count = _entries(store)
-    store.write_file(MANIFEST, _document(entries, count))
+    store.write_manifest(_document(entries, count))
     return count
 
 
 class Check(Record):
-    FIELDS = {"stale": REQUIRED, "added": list, "removed": list, "changed": list, "problem": None}
+    """Whether index.json is stale; ``problem`` says why it cannot be compared, and ``conflicted``
+    whether that is a merge's conflict markers."""
+
+    FIELDS = {"stale": REQUIRED, "added": list, "removed": list, "changed": list, "problem": None,
+              "conflicted": False}
 
 
-def check(store: FileStore) -> Check:
-    shown = store.shown(MANIFEST)
-    data = store.read_file(MANIFEST)
+def check(store: Store) -> Check:
+    shown = store.manifest_path()
+    data = store.read_manifest_bytes()
     if data is None:
         return Check(stale=True, problem=f"{shown} is missing")
     entries, count = _entries(store)
@@ -78,7 +81,7 @@ def check(store: FileStore) -> Check:
     try:
         recorded = load_json(data, shown)
     except ParseError as exc:
-        return Check(stale=True, problem=str(exc))
+        return Check(stale=True, problem=str(exc), conflicted=exc.conflict)
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         return Check(stale=True, problem=f"{shown}: expected an object with a 'files' mapping")
     old: dict = recorded["files"]

@@ -2,42 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import re
-
+from ..errors import ParseError
 from ..model.record import Record
-
-# A writer's temporary file lives for milliseconds; one this old was left by a killed writer.
-STALE_TMP_SECONDS = 600
-# What fsio (and the manifest cache) name them: ".<name>.<8 hex digits>.tmp" beside the file.
-TMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
-
-
-def remove_stale_tmp_files(ws, older_than: float = STALE_TMP_SECONDS) -> list[str]:
-    """Delete temporary files that writers killed mid-write left behind; returns their paths.
-
-    Readers and git ignore them, but nothing else would ever remove them. Only
-    files named as tether names them and not modified for ``older_than`` seconds
-    are removed, so a write in progress keeps its file. Paths are relative to
-    the store directory, sorted.
-    """
-    import time
-
-    cutoff = time.time() - older_than
-    removed = []
-    for directory, _dirs, names in os.walk(ws.store_dir):
-        for name in names:
-            if not TMP_NAME.fullmatch(name):
-                continue
-            path = os.path.join(directory, name)
-            try:
-                if os.lstat(path).st_mtime >= cutoff:
-                    continue
-                os.unlink(path)
-            except FileNotFoundError:  # its writer finished after all, or another repair got it
-                continue
-            removed.append(os.path.relpath(path, ws.store_dir).replace(os.sep, "/"))
-    return sorted(removed)
+from ..model.records import Latest
 
 
 def repair_open_markers(ws) -> list[str]:
@@ -49,20 +16,18 @@ def repair_open_markers(ws) -> list[str]:
     for task_id in store.task_ids():
         try:
             task = store.load_task(task_id)
-        except Exception as exc:
-            if getattr(exc, "problem", None) is None:
-                raise
-            store.problems.append(exc.problem)
+        except ParseError as exc:
+            store.report(exc.problem)
             if task_id in open_now:
                 should_be_open.add(task_id)  # unreadable: keep its marker so boot reports it
             continue
         if task.status == "open":
             should_be_open.add(task_id)
     for task_id in sorted(should_be_open - open_now):
-        store.tree.create(f"open/{task_id}", "")
+        store.set_open_marker(task_id, True)
         changed.append(f"added open/{task_id}")
     for task_id in sorted(open_now - should_be_open):
-        store.tree.remove(f"open/{task_id}")
+        store.set_open_marker(task_id, False)
         changed.append(f"removed open/{task_id}")
     return changed
 
@@ -82,28 +47,27 @@ def repair(ws) -> Repair:
     from . import manifest
     from ..gitio.mergedriver import mark_resolved
 
-    leftovers = remove_stale_tmp_files(ws)
+    leftovers = ws.store.remove_leftovers()
     done, resolved = repair_generated(ws)
     done += repair_open_markers(ws)
     files = manifest.write(ws.store)
-    marked = mark_resolved(ws.root_dir, resolved + [f"{ws.store.label}/{manifest.MANIFEST}"])
+    marked = mark_resolved(ws.root_dir, resolved + [ws.store.manifest_path()])
     return Repair(repaired=done, files=files, marked_resolved=marked, tmp_removed=len(leftovers))
 
 
 def _latest_from_events(store) -> bytes | None:
     """LATEST.json rebuilt from the newest session_close event (the log merges by union)."""
-    import json
+    from ..store.formats import latest_text
 
     closes = [e for e in store.all_events() if e.get("event") == "session_close" and e.get("at")]
     if not closes:
         return None
     last = max(closes, key=lambda e: (str(e["at"]), str(e.get("session", ""))))
     date = str(last["at"])[:10]
-    latest = {"date": date, "file": store.shown(f"progress/{date}.md"), "sha": last.get("sha"),
-              "summary": str(last.get("summary", "")), "next_steps": last.get("next_steps") or [],
-              "completed": last.get("completed") or [], "session": last.get("session"),
-              "generated_at": last["at"]}
-    return (json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    latest = Latest(date=date, file=store.progress_path(date), sha=last.get("sha"),
+                    summary=str(last.get("summary", "")), next_steps=last.get("next_steps") or [],
+                    completed=last.get("completed") or [], session=last.get("session"), generated_at=last["at"])
+    return latest_text(latest).encode("utf-8")
 
 
 def repair_generated(ws) -> tuple[list[str], list[str]]:
@@ -115,7 +79,6 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
     now resolved that git still lists as unmerged).
     """
     from ..errors import TetherError
-    from ..store.fsio import write_atomic
     from ..gitio.semantic_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
     from ..gitio.mergedriver import merge_generated, unmerged
     from ..gitio.objects import cat_blobs
@@ -124,15 +87,14 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
     try:
         document = ws.config.context_document
     except TetherError:  # no readable tether.toml: the document is where init puts it
-        document = f"{ws.store.label}/CONTEXT.md"
-    targets = [(f"{ws.store.label}/progress/LATEST.json", "latest"), (document, "context")]
+        document = ws.store.default_document()
+    targets = [(ws.store.latest_path(), "latest"), (document, "context")]
     conflicted = unmerged(root, [t for t, _ in targets])
     done: list[str] = []
     resolved: list[str] = []
     for rel, kind in targets:
         try:
-            with open(os.path.join(root, rel), "rb") as fh:
-                current: bytes | None = fh.read()
+            current: bytes | None = ws.store.read_document(rel)
         except OSError:
             current = None
         marked = current is not None and has_conflict_markers(current)
@@ -156,7 +118,7 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
         if not clean and marked and not _blocks_in_conflict(current):
             merged = current  # only hand-written lines conflict, perhaps half resolved already: the user's
         else:
-            write_atomic(os.path.join(root, rel), merged)
+            ws.store.write_document(rel, merged)
         if clean:
             done.append(f"resolved {rel}")
             if rel in conflicted:

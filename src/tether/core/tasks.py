@@ -6,11 +6,20 @@ nothing of the command line.
 
 from __future__ import annotations
 
+import re
+
 from ..model import clock, ids, ranges
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, ParseError
 from ..model.record import REQUIRED, Record
-from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, format_ranges
-from ..store import Store
+from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, format_ranges
+from ..store import formats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..store.files import Store
+
+# The number of each checkpoint name ("CKP-0004-7kq2mx" -> "0004"), over a listing joined by newlines.
+_NUMBERS = re.compile(r"^CKP-(\d+)", re.M)
 
 
 def start_task(store: Store, title: str, *, definition: str = "", criteria: list[str] | None = None,
@@ -82,7 +91,7 @@ class Resume(Record):
     # next_number: the first unit not done, or None when all are done.
     # unreadable: checkpoints that exist but could not be read (counted only when none could).
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list, "unreadable": 0}
+              "next_actions": list, "unreadable": 0, "problems": list}
 
     @property
     def total(self) -> int:
@@ -154,9 +163,68 @@ def resume_point(task: Task, checkpoint: Checkpoint | None, unreadable: int = 0)
     return Resume(task, checkpoint, done, pending, actions, unreadable)
 
 
+def latest_checkpoint(store: Store, task_id: str, names: list[str] | None = None) -> Checkpoint | None:
+    """The newest readable checkpoint, with the progress of every branch tip.
+
+    Corrupt newer checkpoints become problems and an older one is used.
+    When a merge brought parallel checkpoints (two branches each added
+    CKP-0004 to this task; their numbers collide, their names do not),
+    the tips, checkpoints no later one names as a parent, are combined:
+    the newest tip is returned with the union of the tips' done items,
+    and ``.tips`` names them all so the next checkpoint joins them.
+    ``names`` is ``store.checkpoint_names(task_id)`` when the caller has it.
+    """
+    if store.restore_lost_checkpoints(task_id):
+        names = None  # files were written again: list them anew
+    return newest_of(store, task_id, store.checkpoint_names(task_id) if names is None else names)
+
+
+def newest_of(store: Store, task_id: str, names: list[str]) -> Checkpoint | None:
+    """latest_checkpoint over ``names``, without the crash check (the caller holds the task's lock)."""
+    newest = None
+    for name in reversed(names):
+        newest = _load_or_report(store, task_id, name)
+        if newest is not None:
+            break
+    if newest is None:
+        return None
+    newest.tips = [newest.name]
+    numbers = _NUMBERS.findall("\n".join(names))  # one regex call: a bulk task has thousands
+    if len(set(numbers)) == len(numbers):  # one line of history: the newest is the only tip
+        return newest
+    seen: set[int] = set()
+    repeated_set: set[int] = set()
+    for number in map(int, numbers):
+        (repeated_set if number in seen else seen).add(number)
+    repeated = sorted(repeated_set)
+    if not repeated:  # the same number written with other zeros: still one line of history
+        return newest
+    later = [c for n in names if checkpoint_number(n) >= repeated[0]
+             for c in [_load_or_report(store, task_id, n)] if c is not None]
+    named_as_parent = {p for c in later for p in c.parents}
+    tips = [c for c in later if c.name not in named_as_parent]
+    if len(tips) <= 1:
+        return newest
+    head = max(tips, key=lambda c: (c.number, c.created, c.name))
+    merged: list = []
+    for tip in tips:  # as intervals: a set of every unit done could be huge
+        merged = ranges.union(merged, ranges.parse(tip.done))
+    head.done = ranges.fmt(merged)
+    head.tips = [t.name for t in tips]
+    return head
+
+
+def _load_or_report(store: Store, task_id: str, name: str) -> Checkpoint | None:
+    try:
+        return store.load_checkpoint(task_id, name)
+    except ParseError as exc:  # report it, let the caller fall back
+        store.report(exc.problem)
+        return None
+
+
 def resume_of(store: Store, task: Task) -> Resume:
     """Where to continue ``task``: its newest readable checkpoint (bad ones become problems)."""
-    latest = store.latest_checkpoint(task.id)
+    latest = latest_checkpoint(store, task.id)
     return resume_point(task, latest, len(store.checkpoint_names(task.id)) if latest is None else 0)
 
 
@@ -189,23 +257,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             device=device, session=session, parents=list(getattr(previous, "tips", None) or [])
         )
 
-    return store.add_checkpoint(task.id, build, lambda c: c.to_text(task))
-
-
-def find_checkpoint(store: Store, task: Task, ref: str) -> Checkpoint:
-    """A checkpoint by 'CKP-0003', '3' or its full name."""
-    names = store.checkpoint_names(task.id)
-    ref = ref.strip()
-    if ref.isdigit():
-        ref = f"CKP-{int(ref):04d}"
-    matches = [n for n in names if n == ref or n.startswith(ref + "-")]
-    if len(matches) > 1:
-        raise InvalidInput(f"{ref} is ambiguous in {task.id} (a merge brought two): {', '.join(matches)}",
-                           hint="give the full name")
-    if not matches:
-        from ..errors import NotFound
-        raise NotFound(f"no checkpoint {ref} in task {task.id}", hint=f"run `tether task status {task.id}`")
-    return store.load_checkpoint(task.id, matches[0])
+    return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,
+                                lambda c: formats.checkpoint_text(c, task))
 
 
 def set_status(store: Store, task: Task, status: str) -> Task:

@@ -93,20 +93,15 @@ def ensure_registered(root: str) -> None:
         register(root)
 
 
-def upgrade_attributes(tree, text: str) -> bool:
-    """Add the rules of ``text`` that an older ``.gitattributes`` lacks; keep everything else."""
-    data = tree.read(".gitattributes")
-    if data is None:
-        return False
-    existing = data.decode("utf-8", "replace")
+def upgraded_attributes(existing: str, wanted: str) -> str | None:
+    """``existing`` (.gitattributes) with the rules of ``wanted`` it lacks; None when it has them all."""
     have = {line.strip() for line in existing.splitlines()}
-    missing = [line for line in text.splitlines() if line and not line.startswith("#") and line not in have]
+    missing = [line for line in wanted.splitlines() if line and not line.startswith("#") and line not in have]
     if not missing:
-        return False
-    comments = [line for line in text.splitlines() if line.startswith("#") and line not in have]
+        return None
+    comments = [line for line in wanted.splitlines() if line.startswith("#") and line not in have]
     lines = ([comments[-1]] if comments else []) + missing
-    tree.write(".gitattributes", existing.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
-    return True
+    return existing.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
 # -- the driver ----------------------------------------------------------------------

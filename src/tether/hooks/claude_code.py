@@ -38,7 +38,7 @@ def handle(stdin, stdout, stderr) -> int:
         return 0
     # Imported here: a warm SessionStart, the common case, never needs them.
     from ..errors import NoWorkspace, TetherError
-    from ..store.codec import ParseError
+    from ..errors import ParseError
     from ..workspace import Workspace
 
     try:
@@ -53,9 +53,7 @@ def handle(stdin, stdout, stderr) -> int:
         if name == "PreCompact":
             return _pre_compact(ws, event)
         ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
-        from ..core.session import make_boot_cache
-
-        make_boot_cache(ws)  # the next SessionStart (after /clear, or tomorrow) starts warm
+        ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
     except TetherError as exc:
         stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
@@ -66,10 +64,8 @@ def handle(stdin, stdout, stderr) -> int:
 
 
 def _session_start(ws, event: dict, stdout) -> int:
-    from ..core.session import boot
-
     # Reached when _warm_session_start found the cache stale: not asked again.
-    brief = boot(ws, max_chars=CONTEXT_LIMIT, warm=False)
+    brief = ws.boot(max_chars=CONTEXT_LIMIT, warm=False)
     ws.event("session_start", **_start_fields(event, brief))
     _inject(brief, stdout)
     return 0
@@ -79,14 +75,14 @@ def _warm_session_start(event: dict, stdout) -> bool:
     """SessionStart from the boot cache, without loading the store; False: take the full path."""
     import os
 
-    from ..warm import brief_cache
+    from ..core.brief import from_cache
     from ..store import eventlog, locate
 
     root = locate.find_root(event.get("cwd") or os.getcwd())
     if root is None:
         return False
     store_dir = os.path.join(root, locate.STORE_DIR)
-    brief = brief_cache.warm_brief(root, store_dir, None, CONTEXT_LIMIT)
+    brief = from_cache(root, store_dir, None, CONTEXT_LIMIT)
     if brief is None:
         return False
     session = str(event.get("session_id") or "") or os.environ.get("TETHER_SESSION_ID")
@@ -121,7 +117,7 @@ def _pre_compact(ws, event: dict) -> int:
     task_id = ws.active_task_id()
     saved = None
     if task_id is not None:
-        previous = ws.store.latest_checkpoint(task_id)
+        previous = ws.resume(task_id).checkpoint
         state = previous.current_state if previous else ""
         ckp = ws.checkpoint(task_id, state=state or "Context compaction started",
                             next_actions=list(previous.next) if previous else [],
@@ -134,7 +130,5 @@ def _pre_compact(ws, event: dict) -> int:
     ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
-    from ..core.session import make_boot_cache
-
-    make_boot_cache(ws)
+    ws.prepare_next_boot()
     return 0

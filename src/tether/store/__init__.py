@@ -1,19 +1,27 @@
-"""Storage: one interface (:class:`Store`), backends over directories, memory and commits."""
+"""The store: the only package that knows tether's file names and layout.
 
-__all__ = ["Store", "ReadOnly", "FileStore", "DirTree", "MemoryTree", "CommitTree"]
+Modules: ``layout`` (every path, in one place), ``files`` (:class:`Store`, the
+records as files, over a tree), ``trees`` (the backends: a directory, memory, a
+commit; :class:`Tree` declares what a backend does), ``formats`` (how each record
+reads and writes as a file), ``codec`` (front matter, JSON lines, canonical JSON,
+conflict markers), ``fsio`` (atomic, durable writes and locks), ``journal`` (a
+task's checkpoint journal: one fsync per checkpoint, restored after a crash),
+``eventlog`` (the memory log's lines), ``locate`` (finding the workspace from any
+folder).
+
+Importing the package loads nothing: the warm boot takes ``fsio`` and ``eventlog``
+alone.
+"""
+
+__all__ = ["Store", "DirTree", "MemoryTree", "CommitTree", "Tree"]
 
 
 def __getattr__(name: str):
-    # Lazy: the warm boot imports store.fsio and store.eventlog without the store classes.
-    if name in ("Store", "ReadOnly"):
-        from . import base
+    if name == "Store":
+        from .files import Store
 
-        return getattr(base, name)
-    if name == "FileStore":
-        from .files import FileStore
-
-        return FileStore
-    if name in ("DirTree", "MemoryTree", "CommitTree"):
+        return Store
+    if name in ("DirTree", "MemoryTree", "CommitTree", "Tree"):
         from . import trees
 
         return getattr(trees, name)

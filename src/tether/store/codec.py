@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 
-from ..errors import ParseError, Problem  # noqa: F401 - the codec's errors, re-exported for its callers
+from ..errors import ParseError, Problem
+from .layout import GENERATED  # a merge without tether's merge driver leaves markers one command resolves
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
 
@@ -22,10 +23,6 @@ def decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ParseError(path, line, f"invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
-
-
-# Files tether generates: a merge without tether's merge driver leaves markers that one command resolves.
-GENERATED = ("progress/LATEST.json", "index.json", "CONTEXT.md")
 
 
 def check_conflicts(text: str, path: str) -> None:
@@ -40,7 +37,7 @@ def check_conflicts(text: str, path: str) -> None:
                 fix = "run `tether index --repair` (a merge without tether's merge driver)"
             else:
                 fix = "resolve the merge and commit"
-            raise ParseError(path, number, f"unresolved git conflict marker; {fix}")
+            raise ParseError(path, number, f"unresolved git conflict marker; {fix}", conflict=True)
 
 
 def _fast_meta(lines: list[str]) -> dict | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-EVENT_LOG = "memory/events.jsonl"
+from .layout import EVENT_LOG
 CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 

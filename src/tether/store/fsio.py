@@ -13,6 +13,8 @@ import os
 
 # Temporary files end with this suffix; the workspace .gitignore ignores them.
 TMP_SUFFIX = ".tmp"
+# A writer's temporary file lives for milliseconds; one this old was left by a killed writer.
+STALE_TMP_SECONDS = 600
 _DURABLE = os.environ.get("TETHER_FSYNC", "1") != "0"
 
 
@@ -252,3 +254,32 @@ class FileLock:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # closing the descriptor releases the flock
+
+
+def remove_stale_tmp_files(root: str, older_than: float = STALE_TMP_SECONDS) -> list[str]:
+    """Delete temporary files that writers killed mid-write left under ``root``; returns their
+    paths, relative to ``root`` and sorted.
+
+    Readers and git ignore them, but nothing else would ever remove them. Only files named as
+    tether names them (".<name>.<8 hex digits>.tmp" beside the file) and not modified for
+    ``older_than`` seconds are removed, so a write in progress keeps its file.
+    """
+    import re
+    import time
+
+    named = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+    cutoff = time.time() - older_than
+    removed = []
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            if not named.fullmatch(name):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                if os.lstat(path).st_mtime >= cutoff:
+                    continue
+                os.unlink(path)
+            except FileNotFoundError:  # its writer finished after all, or another repair got it
+                continue
+            removed.append(os.path.relpath(path, root).replace(os.sep, "/"))
+    return sorted(removed)

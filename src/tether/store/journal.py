@@ -18,12 +18,9 @@ The journal is tracked in git and merged like the other logs (``merge=union``).
 
 from __future__ import annotations
 
-import os
-
-from .fsio import boot_id
 from .codec import canonical_json
-
-JOURNAL = "checkpoints.jsonl"
+from .fsio import boot_id
+from .layout import checkpoint_file, journal as journal_file
 
 
 def line(checkpoint) -> str:
@@ -44,25 +41,25 @@ def restore(store, task_id: str) -> list[str]:
     A file that is there and reads as a checkpoint is kept as is, even if it
     differs from its journal line: a person may have edited it.
     """
-    from .codec import iter_jsonl
     from ..model.records import Checkpoint
+    from .codec import iter_jsonl
+    from .formats import checkpoint_text
     from .fsio import WHOLE
 
-    folder = f"tasks/{task_id}/checkpoints"
-    data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
+    data = store.tree.tail(journal_file(task_id), WHOLE)
     if not data:
         return []
     task, restored = None, []
-    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), store.problems):
+    for row in iter_jsonl(data, store.shown(journal_file(task_id)), store.problems):
         name = str(row.get("name") or "")
-        if not name.startswith("CKP-") or "/" in name or _intact(store, f"{folder}/{name}.md"):
+        if not name.startswith("CKP-") or "/" in name or _intact(store, checkpoint_file(task_id, name)):
             continue
         try:
             checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
         except TypeError:  # a line without a required field: nothing to restore from
             continue
         task = task or store.load_task(task_id)
-        store.tree.write(f"{folder}/{name}.md", checkpoint.to_text(task))  # durable this time
+        store.tree.write(checkpoint_file(task_id, name), checkpoint_text(checkpoint, task))  # durable this time
         restored.append(name)
     return restored
 
@@ -79,8 +76,8 @@ def newest_after(store, task_id: str, names: list[str], readable):
     if not later:
         return None
     rows = {}
-    data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
-    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), []):
+    data = store.tree.tail(journal_file(task_id), WHOLE)
+    for row in iter_jsonl(data, store.shown(journal_file(task_id)), []):
         if row.get("name") in later:
             rows[row["name"]] = row
     for name in reversed(later):
@@ -100,18 +97,15 @@ def newest_after(store, task_id: str, names: list[str], readable):
 def _intact(store, rel: str) -> bool:
     """Absent, empty, zero-filled or cut short is what a machine crash leaves; a file that reads
     as a checkpoint is kept, whatever a person changed in it."""
-    from .codec import ParseError
-    from ..model.records import Checkpoint
+    from ..errors import ParseError
+    from .formats import read_checkpoint
+    from .fsio import WHOLE
 
-    try:
-        with open(os.path.join(store.tree.root, rel), "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        return False
+    data = store.tree.tail(rel, WHOLE)  # not read(): boot does not record what the check looks at
     if not data.startswith(b"---\n") or b"\0" in data:
         return False
     try:
-        Checkpoint.from_bytes(data, rel)
+        read_checkpoint(data, rel)
     except ParseError:
         return False
     return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-STORE_DIR = ".tether"
+from .layout import STORE_DIR
 
 
 def _walk_up(start) -> list[str]:

@@ -1,7 +1,9 @@
-"""Where a FileStore's bytes live: a directory, memory, or a git commit.
+"""Where a store's bytes live: the backends. A directory, memory, or a git commit.
 
-A tree is the small set of file operations the store layout needs. Paths are
-POSIX-style and relative to the store root (``tasks/T1/task.md``).
+A tree is the small set of file operations the store layout needs; :class:`Tree`
+declares them. Paths are POSIX-style and relative to the store root
+(``tasks/T1/task.md``). ``tests/test_store_contract.py`` runs one contract suite
+against every backend.
 """
 
 from __future__ import annotations
@@ -9,15 +11,69 @@ from __future__ import annotations
 import os
 
 from . import fsio
+from .layout import lock_file
 
 
-class DirTree:
+class Tree:
+    """What a backend does. Every tree reads; a tree with ``readonly`` False also writes.
+
+    Required: ``read``, ``list``, ``exists``, ``tail``, ``walk``; and when writable ``write``,
+    ``create``, ``append``, ``remove``, ``lock``.
+
+    Optional capabilities, declared by the class attributes below, never probed: a tree
+    without one inherits the answer "unknown" (None) and callers do without it.
+
+    - ``keeps_stats``: ``stat_key``/``folder_key`` say whether a path changed since it was
+      read (the in-process caches and the warm boot use them), and the tree can record
+      what it read (``recording``).
+    - ``lock_tokens``: a lock carries the token its last holder left (fsio.FileLock.token),
+      readable without taking it (``lock_token``): a writer knows whether anyone wrote since.
+    - ``directory``: the tree is a folder on disk (the manifest's hash cache walks it).
+    """
+
+    readonly = True
+    keeps_stats = False
+    lock_tokens = False
+    directory: str | None = None
+
+    def read(self, rel: str) -> bytes | None:
+        raise NotImplementedError  # abstract: every backend reads
+
+    def list(self, rel: str = "") -> list[str]:
+        raise NotImplementedError  # abstract: every backend lists
+
+    def exists(self, rel: str) -> bool:
+        raise NotImplementedError  # abstract
+
+    def tail(self, rel: str, max_bytes: int) -> bytes:
+        data = self.read(rel) or b""
+        if len(data) <= max_bytes:
+            return data
+        chunk = data[-max_bytes:]
+        return chunk[chunk.find(b"\n") + 1:]
+
+    def walk(self, rel: str = ""):
+        raise NotImplementedError  # abstract
+
+    def stat_key(self, rel: str) -> tuple | None:
+        return None
+
+    def folder_key(self, rel: str) -> tuple | None:
+        return None
+
+    def lock_token(self, name: str) -> str | None:
+        return None
+
+
+class DirTree(Tree):
     """The working tree: durable, atomic, safe for concurrent processes."""
 
     readonly = False
+    keeps_stats = True
+    lock_tokens = True
 
     def __init__(self, root) -> None:
-        self.root = os.fspath(root)  # a str: pathlib costs 5 ms at start-up
+        self.root = self.directory = os.fspath(root)  # a str: pathlib costs 5 ms at start-up
         self.reads: dict[str, bytes] | None = None  # set to {} to record what read() returned
         # Set to {} to record the (mtime_ns, size, inode) of each file read and directory listed
         # (None: absent): boot's warm start trusts them while they hold (see bootcache).
@@ -62,7 +118,7 @@ class DirTree:
     def lock_token(self, name: str) -> str | None:
         """What the last holder of lock ``name`` left in it (see fsio.FileLock.token), unlocked."""
         try:
-            with open(os.path.join(self.root, "locks", f"{name}.lock"), "rb") as fh:
+            with open(self._p(lock_file(name)), "rb") as fh:
                 return fh.read(256).decode("utf-8", "replace")
         except FileNotFoundError:
             return None
@@ -93,7 +149,7 @@ class DirTree:
             return b""
 
     def lock(self, name: str):
-        return fsio.FileLock(os.path.join(self.root, "locks", f"{name}.lock"))
+        return fsio.FileLock(self._p(lock_file(name)))
 
     def walk(self, rel: str = ""):
         """Every file path under ``rel``, sorted."""
@@ -105,7 +161,7 @@ class DirTree:
         yield from sorted(found)
 
 
-class MemoryTree:
+class MemoryTree(Tree):
     """An in-process tree: the reference backend for tests and embedding."""
 
     readonly = False
@@ -148,13 +204,6 @@ class MemoryTree:
         with self._mutex:
             self.files.pop(rel, None)
 
-    def tail(self, rel: str, max_bytes: int) -> bytes:
-        data = self.files.get(rel, b"")
-        if len(data) <= max_bytes:
-            return data
-        chunk = data[-max_bytes:]
-        return chunk[chunk.find(b"\n") + 1:]
-
     def lock(self, name: str):
         with self._mutex:
             return self._locks.setdefault(name, self._new_lock())  # a context manager itself
@@ -164,7 +213,7 @@ class MemoryTree:
         yield from sorted(p for p in self.files if p.startswith(prefix))
 
 
-class CommitTree:
+class CommitTree(Tree):
     """A commit's store, read from git objects: boot --sha needs no checkout."""
 
     readonly = True
@@ -182,13 +231,6 @@ class CommitTree:
 
     def exists(self, rel: str) -> bool:
         return self._tree.read(rel) is not None or self._tree.is_dir(rel)
-
-    def tail(self, rel: str, max_bytes: int) -> bytes:
-        data = self._tree.read(rel) or b""
-        if len(data) <= max_bytes:
-            return data
-        chunk = data[-max_bytes:]
-        return chunk[chunk.find(b"\n") + 1:]
 
     def walk(self, rel: str = ""):
         stack = [rel]

@@ -44,7 +44,8 @@ FORMAT = 6  # 6: in warm.cachefile
 
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
 # working copy's edit) must not print the brief an older one gathered.
-_SHAPERS = ("core/session.py", "core/tasks.py", "model/records.py", "core/brief.py", "core/commit_lines.py")
+_SHAPERS = ("core/boot.py", "core/tasks.py", "model/records.py", "store/formats.py", "core/brief.py",
+            "core/commit_lines.py")
 
 
 def _tag() -> str:
@@ -150,21 +151,3 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     return cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {"tag": _tag(), "head": head, "branch": branch,
                                                         "boot": boot_id(), "deps": deps, "read_back": read_back,
                                                         "files": files, "content": content})
-
-
-def warm_brief(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None):
-    """The brief from the cache, rendered at ``budget``; None when boot must read the files."""
-    from ..errors import GitProblem
-    from ..gitio import refs
-
-    try:
-        head, branch = refs.head_sha(root_dir), refs.current_branch(root_dir)
-    except GitProblem:
-        return None  # the full boot reports it
-    content = load(store_dir, head, branch, root_dir)
-    if content is None:
-        return None
-    from ..core import commit_lines
-    from ..core.brief import from_content
-
-    return from_content(commit_lines.apply(content), budget, max_chars)

@@ -1,25 +1,24 @@
-"""Boot and close (seeds 002 and 003): the two ends of every session.
+"""Boot (seed 002): the readiness brief a new session starts from.
 
 Boot reconstructs the state from the repository (the working tree, or one
 commit's tree with ``sha``) and declares readiness within a token budget.
 Its cost depends on open tasks and fixed caps, never on history: it lists
 ``open/`` instead of every task, reads one checkpoint per open task, the
-newest decisions by name, and the tail of the event log.
+newest decisions by name, and the tail of the event log. The brief is kept
+per machine (warm.brief_cache) and reused while nothing it read has changed.
 """
 
 from __future__ import annotations
 
 
-from ..model import clock
-from . import commit_lines
-from .brief import Brief, Section, from_content, to_content
-from ..model.config import CONFIG_FILE, Config, parse
-from ..store.eventlog import CHECKED_LINES
-from ..errors import GitProblem, InvalidInput, NotFound
-from ..store.codec import Problem
+from ..errors import GitProblem, NotFound, ParseError, Problem
+from ..model.config import Config, parse
 from ..model.record import REQUIRED, Record
-from ..store.files import FileStore, loads_latest
-from ..store.trees import DirTree
+from ..store import layout
+from ..store.eventlog import CHECKED_LINES
+from ..store.files import Store
+from . import commit_lines
+from .brief import Brief, Section, from_cache, from_content, to_content
 from .tasks import Resume, resume_of
 
 MAX_DECISIONS = 5
@@ -51,21 +50,26 @@ class Snapshot(Record):
         }
 
 
-def _latest_progress(store: FileStore) -> tuple[dict | None, str | None]:
-    data = store.read_file("progress/LATEST.json")
-    latest = loads_latest(data, store.shown("progress/LATEST.json"), store.problems)
-    if latest is not None:
-        return latest, store.shown("progress/LATEST.json")
+def _latest_progress(store: Store) -> tuple[dict | None, str | None]:
+    try:
+        latest = store.read_latest()
+    except ParseError as exc:
+        store.report(exc.problem)
+        latest, missing = None, False
+    else:
+        if latest is not None:
+            return latest.to_dict(), store.latest_path()
+        missing = True
     dates = store.progress_dates()
     if not dates:
         return None, None
-    if data is None:  # logs exist, so a close wrote LATEST.json once: its loss is a problem to name
-        store.problems.append(Problem(store.shown("progress/LATEST.json"), None,
-                                      "missing; using the newest dated log (the next `tether close` rewrites it)"))
-    rel = f"progress/{dates[-1]}.md"
-    text = (store.read_file(rel) or b"").decode("utf-8", "replace")
+    if missing:  # logs exist, so a close wrote LATEST.json once: its loss is a problem to name
+        store.report(Problem(store.latest_path(), None,
+                             "missing; using the newest dated log (the next `tether close` rewrites it)"))
+    text = (store.read_progress(dates[-1]) or b"").decode("utf-8", "replace")
     summary, next_steps = _newest_section(text)
-    return {"date": dates[-1], "file": store.shown(rel), "summary": summary, "next_steps": next_steps}, store.shown(rel)
+    shown = store.progress_path(dates[-1])
+    return {"date": dates[-1], "file": shown, "summary": summary, "next_steps": next_steps}, shown
 
 
 def _newest_section(text: str) -> tuple[str, list[str]]:
@@ -89,7 +93,7 @@ def _newest_section(text: str) -> tuple[str, list[str]]:
     return summary, steps
 
 
-def gather(store: FileStore, config: Config, *, source: str, sha: str | None, branch: str | None,
+def gather(store: Store, config: Config, *, source: str, sha: str | None, branch: str | None,
            changed: list[str] | None, active_hint: str | None) -> Snapshot:
     latest, latest_source = _latest_progress(store)
     resumes: list[Resume] = []
@@ -97,16 +101,14 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
         try:
             task = store.load_task(task_id)
         except NotFound:
-            store.problems.append(Problem(store.shown(f"open/{task_id}"), None, "open marker without a task"))
+            store.report(Problem(store.marker_path(task_id), None, "open marker without a task"))
             continue
-        except Exception as exc:
-            if getattr(exc, "problem", None) is None:
-                raise
-            store.problems.append(exc.problem)
+        except ParseError as exc:
+            store.report(exc.problem)
             continue
         if task.status != "open":
-            store.problems.append(Problem(store.shown(f"open/{task_id}"), None,
-                                          f"marker says open but the task is {task.status}; run `tether index --repair`"))
+            store.report(Problem(store.marker_path(task_id), None,
+                                 f"marker says open but the task is {task.status}; run `tether index --repair`"))
             continue
         resumes.append(resume_of(store, task))
     # Active: this machine's choice, else the task with the newest checkpoint.
@@ -120,10 +122,8 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
     for decision_id in decision_ids[-MAX_DECISIONS:]:
         try:
             decisions.append(store.load_decision(decision_id))
-        except Exception as exc:
-            if getattr(exc, "problem", None) is None:
-                raise
-            store.problems.append(exc.problem)
+        except ParseError as exc:
+            store.report(exc.problem)
     notes = [n for n in store.notes() if not n.resolved]
     _check_context_document(store, config)
     store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
@@ -132,64 +132,61 @@ def gather(store: FileStore, config: Config, *, source: str, sha: str | None, br
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems))
 
 
-def _check_context_document(store: FileStore, config: Config) -> None:
+def _check_context_document(store: Store, config: Config) -> None:
     """Name conflict markers a merge left in the context document: the brief sends a new
     session there first (LATEST.json is checked as it is parsed; index.json by `index --check`)."""
-    rel = config.context_document.removeprefix(".tether/")
+    rel = config.context_document.removeprefix(store.label + "/")
     if rel == config.context_document:
         return  # kept outside the store: not part of its state
     data = store.read_file(rel)
     if not data:
         return
-    from ..store.codec import ParseError, check_conflicts, decode
+    from ..store.codec import check_conflicts, decode
 
     try:
         text = decode(data, store.shown(rel))  # `tether close` could not regenerate it: say so now
         if "<<<<<<< " in text or ">>>>>>> " in text:
             check_conflicts(text, store.shown(rel))
     except ParseError as exc:
-        store.problems.append(exc.problem)
+        store.report(exc.problem)
 
 
 def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
     """The state boot reports; with ``stats`` (a dict), the stat of every path it read is recorded
-    there, and with ``seen``, what it read: bytes of a file, names of a folder (brief_cache.save)."""
+    there, and with ``seen``, what it read: bytes of a file, names of a folder (warm.brief_cache.save)."""
     from ..gitio import refs
 
     if sha is None:
-        config = ws.config
-        head = refs.head_sha(ws.root_dir)
         import time
 
+        config = ws.config
+        head = refs.head_sha(ws.root_dir)
         started = time.time_ns()
-        tree = ws.store.tree
-        recorded = {} if stats is None else stats  # the stats of what is read: head_diff keys file ids on them
-        tree.reads, tree.stats, tree.lists = {}, recorded, {}
-        if isinstance(tree, DirTree):
+        listings = None
+        if ws.store.tree.keeps_stats:
             from ..warm.listings import Listings
 
-            ws.store.listings = Listings(ws.store_dir, started)
-        try:
+            listings = Listings(ws.store_dir, started)
+        with ws.store.collecting(), ws.store.recording(listings) as recorded:
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
-                stats[CONFIG_FILE] = ws.config_stat
-            active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+                stats[layout.CONFIG] = ws.config_stat
             snap = gather(ws.store, config, source="worktree", sha=head, branch=refs.current_branch(ws.root_dir),
-                          changed=None, active_hint=active)
-            read = tree.reads
-            if seen is not None:
-                seen.update(tree.lists)
-                seen.update(read)
-            if ws.store.listings is not None:
-                ws.store.listings.save()
-        finally:
-            tree.reads = tree.stats = tree.lists = None
-            ws.store.listings = None
+                          changed=None, active_hint=ws.store.active_task())
+        if stats is not None:
+            stats.update(recorded.stats)
+        if seen is not None:
+            seen.update(recorded.lists)
+            seen.update(recorded.reads)
+        if listings is not None:
+            listings.save()
         try:
             from ..warm import head_diff
 
-            snap.changed = head_diff.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__, recorded, started)
+            read = recorded.reads
+            snap.changed = head_diff.differing(ws.root_dir, ws.store_dir, head, read, read.__getitem__,
+                                               stats if stats is not None else recorded.stats, started)
         except GitProblem as exc:
-            snap.problems.append(Problem(".tether", None, f"could not compare with HEAD: {exc}"))
+            snap.problems.append(Problem(ws.store.label, None, f"could not compare with HEAD: {exc}"))
         return snap
     try:
         full = refs.resolve_commit(ws.root, sha)
@@ -197,11 +194,12 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         raise GitProblem(str(exc), hint="run `git rev-parse HEAD` (or `git log --oneline`) for a valid SHA") from None
     from ..store.trees import CommitTree
 
-    tree = CommitTree(ws.root, full, ".tether")
+    tree = CommitTree(ws.root, full, ws.store.label)
     try:
-        store = FileStore(tree, label=".tether")
-        config = parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}")
-        return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
+        store = Store(tree, label=ws.store.label)
+        config = parse(store.read_config(), f"{ws.store.label}/{layout.CONFIG} at {full[:12]}")
+        with store.collecting():
+            return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
     finally:
         tree.close()
 
@@ -300,7 +298,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     if sha is None:
         from ..warm import brief_cache
 
-        cached = brief_cache.warm_brief(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
+        cached = from_cache(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
         if cached is not None:
             return cached
         import time
@@ -310,93 +308,10 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     else:
         snap = snapshot(ws, sha)
     content = to_content(snap.to_dict(), sections(snap), snap.config.budget)
-    if sha is None and isinstance(ws.store.tree, DirTree) and not snap.problems:
+    if sha is None and ws.store.tree.keeps_stats and not snap.problems:
         # Files on disk, whose stats say when the brief is stale. A degraded brief is not kept:
         # its problems are the files to fix, read again at every boot until they are.
         brief_cache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
     return from_content(commit_lines.apply(content), budget, max_chars)
 
 
-# -- close ------------------------------------------------------------------------
-
-def write_generated(ws, snap: Snapshot | None = None) -> None:
-    """Regenerate the session context document and the index manifest."""
-    from . import context_document, manifest
-
-    snap = snap or snapshot(ws)
-    existing = _context_document_text(ws, snap.config)
-    tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
-    decisions = ws.decisions(limit=10)
-    text = context_document.merge(existing, context_document.blocks(
-        updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
-        next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
-        decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
-    from ..store.fsio import write_atomic
-
-    write_atomic(ws.root / snap.config.context_document, text)
-    manifest.write(ws.store)
-
-
-def _context_document_text(ws, config: Config) -> str | None:
-    """The context document's text, None if absent; ParseError (with the line) if it is not UTF-8:
-    its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
-    from ..store.codec import decode
-
-    path = ws.root / config.context_document
-    if not path.is_file():
-        return None
-    return decode(path.read_bytes(), config.context_document)
-
-
-class CloseResult(Record):
-    FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED}
-
-
-def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
-    from ..gitio import commits, refs
-    from .tasks import set_status
-
-    summary = " ".join(summary.split())
-    if not summary:
-        raise InvalidInput("a close needs a summary of the session", hint='tether close --summary "what was done"')
-    completed = [c.strip() for item in completed for c in item.split(",") if c.strip()]
-    next_steps = [s.strip() for s in next_steps if s.strip()]
-    config = ws.config
-    tasks = [ws.store.load_task(task_id) for task_id in completed]  # every id checked before anything is written
-    _context_document_text(ws, config)  # and the document it regenerates: one it cannot read stops it here
-    with ws.store.lock("close"):
-        now = clock.now()
-        sha = refs.head_sha(ws.root)
-        for task in tasks:
-            if task.status != "complete":
-                set_status(ws.store, task, "complete")
-        date = f"{now:%Y-%m-%d}"
-        section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
-                   "", f"**Summary:** {summary}"]
-        if tasks:
-            section.append("**Completed:** " + ", ".join(f"{t.id} ({t.title})" for t in tasks))
-        if next_steps:
-            section += ["**Next steps:**", *[f"- {s}" for s in next_steps]]
-        file = ws.store.append_progress(date, "\n".join(section))
-        latest = {"date": date, "file": file, "sha": sha, "summary": summary, "next_steps": next_steps,
-                  "completed": [t.id for t in tasks], "session": ws.session_id, "generated_at": clock.stamp(now)}
-        import json
-
-        ws.store.write_file("progress/LATEST.json", json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        ws.event("session_close", summary=summary, completed=latest["completed"], next_steps=next_steps, sha=sha)
-        write_generated(ws)
-        commit_sha = None
-        if commit:
-            paths = [".tether"]
-            doc = config.context_document
-            if not doc.startswith(".tether/"):
-                paths.append(doc)
-            try:
-                commit_sha = commits.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
-                                              {"Tether-Session": ws.session_id})
-            except GitProblem as exc:
-                raise GitProblem(f"the session was closed but not committed: {exc}",
-                                 hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
-    return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,
-                       context_document=config.context_document)

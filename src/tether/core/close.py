@@ -1,0 +1,114 @@
+"""Close (seeds 002 and 003): the end of a session, written so the next one starts exactly here.
+
+A close appends a section to the dated progress log, rewrites LATEST.json, marks
+the completed tasks, logs a ``session_close`` event, regenerates the session
+context document and the manifest, and with ``commit`` commits tether's files.
+"""
+
+from __future__ import annotations
+
+from ..errors import GitProblem, InvalidInput
+from ..model import clock
+from ..model.config import Config
+from ..model.record import REQUIRED, Record
+from ..model.records import Latest
+
+
+def write_generated(ws, snap=None) -> None:
+    """Regenerate the session context document and the index manifest."""
+    from . import context_document, manifest
+    from .boot import snapshot
+
+    snap = snap or snapshot(ws)
+    existing = _context_document_text(ws, snap.config)
+    tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
+    decisions = ws.decisions(limit=10)
+    text = context_document.merge(existing, context_document.blocks(
+        updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
+        next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
+        decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
+    ws.store.write_document(snap.config.context_document, text)
+    manifest.write(ws.store)
+
+
+def _context_document_text(ws, config: Config) -> str | None:
+    """The context document's text, None if absent; ParseError (with the line) if it is not UTF-8:
+    its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
+    from ..store.codec import decode
+
+    data = ws.store.read_document(config.context_document)
+    return None if data is None else decode(data, config.context_document)
+
+
+class CloseResult(Record):
+    FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
+              "commit": REQUIRED, "context_document": REQUIRED}
+
+
+def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
+    from ..gitio import commits, refs
+    from ..gitio.mergedriver import ensure_registered
+    from .tasks import set_status
+
+    summary = " ".join(summary.split())
+    if not summary:
+        raise InvalidInput("a close needs a summary of the session", hint='tether close --summary "what was done"')
+    completed = [c.strip() for item in completed for c in item.split(",") if c.strip()]
+    next_steps = [s.strip() for s in next_steps if s.strip()]
+    config = ws.config
+    tasks = [ws.task(task_id) for task_id in completed]  # every id checked before anything is written
+    _context_document_text(ws, config)  # and the document it regenerates: one it cannot read stops it here
+    with ws.store.lock("close"):
+        now = clock.now()
+        sha = refs.head_sha(ws.root_dir)
+        for task in tasks:
+            if task.status != "complete":
+                set_status(ws.store, task, "complete")
+        date = f"{now:%Y-%m-%d}"
+        section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
+                   "", f"**Summary:** {summary}"]
+        if tasks:
+            section.append("**Completed:** " + ", ".join(f"{t.id} ({t.title})" for t in tasks))
+        if next_steps:
+            section += ["**Next steps:**", *[f"- {s}" for s in next_steps]]
+        file = ws.store.append_progress(date, "\n".join(section))
+        latest = Latest(date=date, file=file, sha=sha, summary=summary, next_steps=next_steps,
+                        completed=[t.id for t in tasks], session=ws.session_id, generated_at=clock.stamp(now))
+        ws.store.write_latest(latest)
+        ws.event("session_close", summary=summary, completed=latest.completed, next_steps=next_steps, sha=sha)
+        write_generated(ws)
+        commit_sha = None
+        if commit:
+            try:
+                commit_sha = commits.commit_paths(ws.root_dir, ws.store.committed_paths(config.context_document),
+                                                  f"tether: close session\n\n{summary}",
+                                                  {"Tether-Session": ws.session_id})
+            except GitProblem as exc:
+                raise GitProblem(f"the session was closed but not committed: {exc}",
+                                 hint=exc.hint or "commit .tether/ yourself") from None
+    ensure_registered(ws.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
+    return CloseResult(date=date, file=file, latest=latest.to_dict(), completed=[t.id for t in tasks],
+                       commit=commit_sha, context_document=config.context_document)
+
+
+class ProgressLogs(Record):
+    FIELDS = {"dates": list, "logs": list}
+
+
+def progress_logs(ws, date: str | None = None, limit: int = 1) -> ProgressLogs:
+    """The dated progress logs: ``date`` (YYYY-MM-DD), else the newest ``limit``."""
+    import re
+
+    dates = ws.store.progress_dates()
+    if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise InvalidInput(f"invalid date {date!r}", hint="use YYYY-MM-DD, e.g. " + (dates[-1] if dates else "2026-11-21"))
+    if limit < 1:
+        raise InvalidInput(f"the limit must be at least 1, got {limit}", hint="e.g. 5 for the newest five")
+    chosen = [date] if date else dates[-limit:]
+    texts = []
+    for day in chosen:
+        data = ws.store.read_progress(day)
+        if data is None:
+            raise InvalidInput(f"no progress log for {day}", hint="dates with logs: " + (", ".join(dates[-5:]) or "none"))
+        texts.append(data.decode("utf-8", "replace"))
+    return ProgressLogs(chosen, texts)

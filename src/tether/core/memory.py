@@ -1,0 +1,99 @@
+"""What the project remembers beside its tasks: decisions, context entries, the memory log.
+
+Functions take the workspace (its store, session id and actor) and plain values.
+"""
+
+from __future__ import annotations
+
+from ..errors import Conflict, InvalidInput, NotFound, ParseError
+from ..model import clock, ids
+from ..model.records import NOTE_KINDS, Decision, Found, Note
+from ..store.eventlog import record as event_record
+
+
+def decide(ws, question: str, decision: str, rationale: str = "", who: str | None = None,
+           when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
+    if not question.strip() or not decision.strip():
+        raise InvalidInput("a decision needs a question and the decision taken",
+                           hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
+    if decision_id is not None and not ids.valid_id(decision_id):
+        raise InvalidInput(f"invalid decision id {decision_id!r}", hint="use letters, digits, '.', '_' and '-'")
+    if when is not None:
+        try:
+            when = clock.stamp(clock.parse(when))
+        except ValueError:
+            raise InvalidInput(f"invalid time {when!r}", hint="use ISO 8601, e.g. 2026-11-21T10:00:00Z") from None
+    if task is not None:
+        task = ws.task(task).id  # a typo would tie the decision to nothing, silently
+    now = clock.now()
+    made = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(), decision=decision.strip(),
+                    rationale=rationale.strip(), who=who or ws.actor, when=when or clock.stamp(now), task=task)
+    while True:
+        try:
+            ws.store.add_decision(made)
+            break
+        except Conflict as exc:
+            if decision_id is not None:
+                exc.hint = "choose another id, or let tether generate one"
+                raise
+            made.id = ids.new_id("D", now)  # a generated id met a local twin: draw again
+    event(ws, "decision", decision=made.id)
+    return made
+
+
+def decisions(ws, limit: int | None = None) -> Found:
+    """Decisions oldest first by their time; ``limit`` keeps the newest N."""
+    store = ws.store
+    with store.collecting() as problems:
+        out = []
+        for decision_id in store.decision_ids():
+            try:
+                out.append(store.load_decision(decision_id))
+            except ParseError as exc:
+                store.report(exc.problem)
+        out.sort(key=lambda d: (d.when, d.id))
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return Found(out, problems)
+
+
+def note(ws, kind: str, text: str, by: str | None = None) -> Note:
+    if kind not in NOTE_KINDS:
+        raise InvalidInput(f"unknown entry kind {kind!r}", hint=f"use one of: {', '.join(NOTE_KINDS)}")
+    if not text.strip():
+        raise InvalidInput("an entry needs text", hint=f'tether note {kind} "..."')
+    now = clock.now()
+    entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()), at=clock.stamp(now),
+                 by=by or ws.actor)
+    with ws.store.lock("context"):
+        # A generated id met a local twin: draw again (resolutions refer to entries by id).
+        # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
+        taken = ws.store.note_ids_taken()
+        while entry.id.encode("utf-8") in taken:
+            entry.id = ids.new_id("N", now)
+        ws.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
+    return entry
+
+
+def resolve_note(ws, note_id: str) -> Note:
+    matches = [n for n in ws.store.notes() if n.id == note_id]
+    if not matches:
+        raise NotFound(f"no context entry {note_id}", hint="run `tether note list` to see entry ids")
+    if matches[0].resolved:
+        raise Conflict(f"entry {note_id} is already resolved", hint="run `tether note list`")
+    stamp = clock.stamp()
+    ws.store.append_note({"resolve": note_id, "at": stamp})
+    matches[0].resolved = stamp
+    return matches[0]
+
+
+def notes(ws, include_resolved: bool = False) -> Found:
+    with ws.store.collecting() as problems:
+        return Found([n for n in ws.store.notes() if include_resolved or not n.resolved], problems)
+
+
+def event(ws, name: str, durable: bool = True, at: str | None = None, **data) -> dict:
+    """Append an event to the memory log, in this session's name."""
+    row = event_record(name, ws.session_id, data, at)
+    ws.store.append_event(row, durable)
+    return row

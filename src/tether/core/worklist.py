@@ -1,0 +1,117 @@
+"""Which tasks there are, which one this machine works on, and where each stands.
+
+Functions take the workspace and plain values; results carry the problems met
+while reading (``Found``, ``TaskStatus.problems``).
+"""
+
+from __future__ import annotations
+
+from ..errors import Conflict, InvalidInput, NotFound, ParseError, Problem
+from ..model.record import REQUIRED, Record
+from ..model.records import Found, Task
+from .tasks import Resume, latest_checkpoint, resume_of
+
+
+class TaskStatus(Record):
+    """A task, where to resume it, its checkpoints' names, and the problems met reading them."""
+
+    FIELDS = {"task": REQUIRED, "resume": REQUIRED, "checkpoints": list, "problems": list}
+
+    def to_dict(self) -> dict:
+        return {"task": dict(self.task.__dict__), "resume": self.resume.to_dict(), "checkpoints": self.checkpoints,
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+def task(ws, task_id: str | None = None) -> Task:
+    if task_id is None:
+        return ws.store.load_task(require_active(ws))
+    if not task_id.strip():  # an unset shell variable: never taken to mean the active task
+        raise InvalidInput("the task id is empty",
+                           hint="give a task id (`tether task list`), or none at all for the active task")
+    try:
+        return ws.store.load_task(task_id)
+    except NotFound as exc:
+        exc.hint = "run `tether task list --all` to see task ids"
+        raise
+
+
+def tasks(ws, include_closed: bool = False) -> Found:
+    store = ws.store
+    with store.collecting() as problems:
+        out = []
+        for task_id in (store.task_ids() if include_closed else store.open_task_ids()):
+            try:
+                found = store.load_task(task_id)
+            except NotFound:
+                store.report(Problem(store.marker_path(task_id), None,
+                                     "open marker without a task; run `tether index --repair`"))
+                continue
+            except ParseError as exc:
+                store.report(exc.problem)
+                continue
+            if include_closed or found.status == "open":
+                out.append(found)
+        return Found(sorted(out, key=lambda t: (t.created, t.id)), problems)
+
+
+def active_task_id(ws) -> str | None:
+    """The task this machine is working on, else the most recently active open task."""
+    chosen = ws.store.active_task()
+    open_ids = ws.store.open_task_ids()
+    if chosen in open_ids:
+        return chosen
+    best, best_at = None, ""
+    for task_id in open_ids:
+        latest = latest_checkpoint(ws.store, task_id)
+        at = latest.created if latest else ""
+        if best is None or at > best_at:
+            best, best_at = task_id, at
+    return best
+
+
+def require_active(ws) -> str:
+    task_id = active_task_id(ws)
+    if task_id is None:
+        raise NotFound("there is no open task", hint='start one with `tether task start "TITLE"`')
+    return task_id
+
+
+def switch(ws, task_id: str) -> Task:
+    """Make an open task the active one on this machine; a closed one is not worked on."""
+    found = task(ws, task_id)
+    if found.status != "open":
+        raise Conflict(f"task {found.id} is {found.status}", hint=f"reopen it with `tether task reopen {found.id}`")
+    ws.store.set_active_task(found.id)
+    return found
+
+
+def status(ws, task_id: str | None = None) -> TaskStatus:
+    with ws.store.collecting() as problems:
+        found = task(ws, task_id)
+        names = ws.store.checkpoint_names(found.id)
+        resume = resume_of(ws.store, found)
+        return TaskStatus(found, resume, names, list(problems))
+
+
+def progress(ws, found: Task) -> Resume:
+    """Where ``found`` stands, without making it the active task; with the problems met."""
+    with ws.store.collecting() as problems:
+        point = resume_of(ws.store, found)
+        point.problems = list(problems)
+    return point
+
+
+def find_checkpoint(ws, ref: str, task_id: str | None = None):
+    """A checkpoint by 'CKP-0003', '3' or its full name, in a task (default: the active one)."""
+    found = task(ws, task_id)
+    names = ws.store.checkpoint_names(found.id)
+    ref = ref.strip()
+    if ref.isdigit():
+        ref = f"CKP-{int(ref):04d}"
+    matches = [n for n in names if n == ref or n.startswith(ref + "-")]
+    if len(matches) > 1:
+        raise InvalidInput(f"{ref} is ambiguous in {found.id} (a merge brought two): {', '.join(matches)}",
+                           hint="give the full name")
+    if not matches:
+        raise NotFound(f"no checkpoint {ref} in task {found.id}", hint=f"run `tether task status {found.id}`")
+    return ws.store.load_checkpoint(found.id, matches[0])

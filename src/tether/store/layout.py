@@ -1,0 +1,89 @@
+"""Where every file of a workspace lives: the one place that names them.
+
+Paths are relative to the store directory (``.tether/``) and "/"-separated,
+as the trees take them. Only the store package imports this module; the rest
+of tether asks the store (or, for the per-machine caches, ``CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+STORE_DIR = ".tether"  # at the repository root
+
+CONFIG = "tether.toml"
+MANIFEST = "index.json"
+CONTEXT_DOCUMENT = "CONTEXT.md"  # the default; tether.toml's context.document may move it
+CONTEXT_ENTRIES = "context.jsonl"
+EVENT_LOG = "memory/events.jsonl"
+PROGRESS = "progress"
+LATEST = "progress/LATEST.json"
+TASKS = "tasks"
+OPEN = "open"
+DECISIONS = "decisions"
+CONTEXTS = "contexts"  # campaign session contexts (tether ctx)
+GITIGNORE = ".gitignore"
+GITATTRIBUTES = ".gitattributes"
+JOURNAL = "checkpoints.jsonl"  # in each task's folder
+
+# Per-machine and derived: git-ignored, never in the manifest, never compared with HEAD.
+LOCKS = "locks"
+CACHE_DIR = "local"
+UNTRACKED = (f"{LOCKS}/", f"{CACHE_DIR}/")
+ACTIVE = f"{CACHE_DIR}/active"  # the task this machine works on
+
+# Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
+GENERATED = (LATEST, CONTEXT_DOCUMENT, MANIFEST)
+# Folders `tether init` creates.
+FOLDERS = (TASKS, OPEN, DECISIONS, PROGRESS, "memory")
+
+GITIGNORE_TEXT = f"# Per-machine and derived files: never committed.\n{LOCKS}/\n{CACHE_DIR}/\n*.tmp\n"
+GITATTRIBUTES_TEXT = (
+    "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
+    f"*.jsonl merge=union\n{PROGRESS}/*.md merge=union\n"
+    "# Generated files: merged by meaning with tether's merge driver (`tether init` registers it).\n"
+    + "".join(f"/{rel} merge=tether\n" for rel in GENERATED)
+)
+
+
+def task_dir(task_id: str) -> str:
+    return f"{TASKS}/{task_id}"
+
+
+def task_file(task_id: str) -> str:
+    return f"{TASKS}/{task_id}/task.md"
+
+
+def checkpoints_dir(task_id: str) -> str:
+    return f"{TASKS}/{task_id}/checkpoints"
+
+
+def checkpoint_file(task_id: str, name: str) -> str:
+    return f"{TASKS}/{task_id}/checkpoints/{name}.md"
+
+
+def journal(task_id: str) -> str:
+    return f"{TASKS}/{task_id}/{JOURNAL}"
+
+
+def result_file(task_id: str, name: str) -> str:
+    return f"{TASKS}/{task_id}/intermediate/{name}"
+
+
+def open_marker(task_id: str) -> str:
+    return f"{OPEN}/{task_id}"
+
+
+def decision_file(decision_id: str) -> str:
+    return f"{DECISIONS}/{decision_id}.md"
+
+
+def progress_file(date: str) -> str:
+    return f"{PROGRESS}/{date}.md"
+
+
+def lock_file(name: str) -> str:
+    return f"{LOCKS}/{name}.lock"
+
+
+def tracked(rel: str) -> bool:
+    """Whether a store path is part of the committed state (not per-machine)."""
+    return not rel.startswith(UNTRACKED)
