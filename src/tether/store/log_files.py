@@ -1,0 +1,113 @@
+"""The store's logs and decisions: decisions, context entries, the memory log.
+
+A mixin of :class:`tether.store.files.Store`, which gives it ``tree``, ``shown``,
+``report``, ``read_record`` and ``_writable``.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
+if TYPE_CHECKING:
+    from typing import Iterator
+
+from ..errors import Conflict, NotFound, ParseError, Problem
+from ..model import ids
+from ..model.records import Decision, Note
+from . import formats, layout
+from .codec import canonical_json, iter_jsonl
+from .eventlog import last_lines
+from .fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
+
+
+class LogFiles:
+    # -- decisions --------------------------------------------------------------------------
+    def add_decision(self, decision: Decision) -> None:
+        self._writable()
+        if not self.tree.create(layout.decision_file(decision.id), formats.decision_text(decision)):
+            raise Conflict(f"decision {decision.id} already exists")
+
+    def decision_ids(self) -> list[str]:
+        return [n[:-3] for n in self.tree.list(layout.DECISIONS) if n.endswith(".md")]
+
+    def decision_path(self, decision_id: str) -> str:
+        return self.shown(layout.decision_file(decision_id))
+
+    def load_decision(self, decision_id: str) -> Decision:
+        rel = layout.decision_file(decision_id)
+        data = self.read_record(rel) if ids.valid_id(decision_id) else None
+        if data is None:
+            raise NotFound(f"no decision {decision_id}")
+        return formats.read_decision(data, self.shown(rel))
+
+    # -- context entries ----------------------------------------------------------------------
+    def append_note(self, entry: dict) -> None:
+        """Append a context entry or a resolution ``{"resolve": id, "at": ...}``."""
+        self._writable()
+        self.tree.append(layout.CONTEXT_ENTRIES, canonical_json(entry) + "\n")
+
+    def note_ids_taken(self) -> bytes:
+        """The entries' log as it is: any id in it is taken (an entry, a resolution, a quote)."""
+        return self.tree.read(layout.CONTEXT_ENTRIES) or b""
+
+    def notes(self) -> list[Note]:
+        """Context entries in order, resolutions applied."""
+        rel = layout.CONTEXT_ENTRIES
+        try:
+            data = self.read_record(rel) or b""
+        except ParseError as exc:
+            self.report(exc.problem)
+            data = b""
+        entries: dict[str, Note] = {}
+        resolved: dict[str, str] = {}
+        for number, row in iter_jsonl(data, self.shown(rel), self.problems, numbered=True):
+            if "resolve" in row:
+                resolved[str(row["resolve"])] = str(row.get("at", ""))
+            elif {"id", "kind", "text", "at"} <= row.keys():
+                entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
+                                               str(row["at"]), row.get("by"))
+            else:
+                missing = ", ".join(k for k in ("id", "kind", "text", "at") if k not in row)
+                self.report(Problem(self.shown(rel), number, f"entry without {missing}; line skipped"))
+        for note_id, when in resolved.items():
+            if note_id in entries:
+                entries[note_id].resolved = when
+        # Union merges may interleave lines from two branches: order by time; the sort is
+        # stable, so entries of one second keep the order they were written in.
+        return sorted(entries.values(), key=lambda n: n.at)
+
+    def has_notes(self) -> bool:
+        return self.read_record(layout.CONTEXT_ENTRIES) is not None
+
+    # -- events ------------------------------------------------------------------------------
+    def append_event(self, event: dict, durable: bool = True) -> None:
+        """Append to the memory log; ``durable=False``: written, not forced to disk on its own
+        (a checkpoint's line: the checkpoint file itself is the durable record)."""
+        self._writable()
+        self.tree.append(layout.EVENT_LOG, canonical_json(event) + "\n", durable)
+
+    def recent_events(self, limit: int) -> list[dict]:
+        """The last ``limit`` events, oldest first, without reading the whole log."""
+        if limit <= 0:
+            return []
+        rel = layout.EVENT_LOG
+        try:
+            data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
+        except IsADirectoryError:
+            self.report(Problem(self.shown(rel), None, "a directory where a file should be; move it away"))
+            return []
+        found: list[Problem] = []
+        rows = list(iter_jsonl(data, self.shown(rel), found))
+        if found:  # rare: number bad lines from the top of the log, not of the window read
+            before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
+            for p in found:
+                self.report(Problem(p.path, p.line + before if p.line else p.line, p.message))
+        rows.sort(key=lambda e: str(e.get("at", "")))
+        return rows[-limit:]
+
+    def all_events(self) -> Iterator[dict]:
+        rel = layout.EVENT_LOG
+        data = self.read_record(rel) or b""
+        yield from iter_jsonl(data, self.shown(rel), self.problems)
+
+    def has_events(self) -> bool:
+        return self.read_record(layout.EVENT_LOG) is not None

@@ -1,0 +1,233 @@
+"""The store's task files: tasks, open markers, checkpoints and their journal, cached results.
+
+A mixin of :class:`tether.store.files.Store`, which gives it ``tree``, ``shown``,
+``report``, ``read_record`` and ``_writable``.
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
+if TYPE_CHECKING:
+    from typing import Callable
+
+from ..errors import Conflict, NotFound, ParseError, Problem
+from ..model import ids
+from ..model.records import Checkpoint, Task, checkpoint_number
+from . import formats, journal, layout
+from .codec import iter_jsonl
+
+CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
+# CKP_RE plus ".md", matched over the whole listing at once (one regex call, not one per file).
+CKP_FILES_RE = re.compile(r"^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$", re.M)
+
+
+class TaskFiles:
+    # -- tasks --------------------------------------------------------------------------
+    def create_task(self, task: Task) -> None:
+        self._writable()
+        if not self.tree.create(layout.task_file(task.id), formats.task_text(task)):
+            raise Conflict(f"task {task.id} already exists", hint="choose another id")
+        if task.status == "open":
+            self.tree.create(layout.open_marker(task.id), "")
+
+    def save_task(self, task: Task) -> None:
+        self._writable()
+        self.tree.write(layout.task_file(task.id), formats.task_text(task))
+        self.set_open_marker(task.id, task.status == "open")
+
+    def set_open_marker(self, task_id: str, is_open: bool) -> None:
+        self._writable()
+        if is_open:
+            self.tree.create(layout.open_marker(task_id), "")
+        else:
+            self.tree.remove(layout.open_marker(task_id))
+
+    def load_task(self, task_id: str) -> Task:
+        rel = layout.task_file(task_id)
+        # Not while boot records what it reads (its warm start must see every file).
+        key = self.tree.stat_key(rel) if not self._recording else None
+        cached = self._tasks.get(task_id)
+        if key is not None and cached and cached[0] == key:
+            return cached[1].copy()
+        task = self._read_task(task_id, rel)
+        if key is not None:
+            self._tasks[task_id] = (key, task.copy())
+        return task
+
+    def _read_task(self, task_id: str, rel: str) -> Task:
+        data = self.read_record(rel) if ids.valid_id(task_id) else None
+        if data is None:
+            raise NotFound(f"no task {task_id}")
+        task = formats.read_task(data, self.shown(rel))
+        if task.id != task_id:
+            raise ParseError(self.shown(rel), None, f"id field says {task.id!r} but the folder is {task_id!r}")
+        return task
+
+    def task_ids(self) -> list[str]:
+        return [n for n in self.tree.list(layout.TASKS) if ids.valid_id(n)]
+
+    def open_task_ids(self) -> list[str]:
+        return [n for n in self.tree.list(layout.OPEN) if ids.valid_id(n)]
+
+    def is_task(self, task_id: str) -> bool:
+        """Whether the task's folder holds a task file (a folder without one is not a task)."""
+        return self.tree.exists(layout.task_file(task_id))
+
+    def task_path(self, task_id: str) -> str:
+        return self.shown(layout.task_file(task_id))
+
+    def marker_path(self, task_id: str) -> str:
+        return self.shown(layout.open_marker(task_id))
+
+    def strays(self, where: str, task_id: str | None = None) -> list[str]:
+        """Shown paths of what sits among the records without being one (``where``: "tasks",
+        "checkpoints" of ``task_id``, "decisions"), hidden names (.DS_Store, a writer's
+        temporary file) left out: tether never reads them, so a record saved under a wrong name
+        would otherwise never be heard of."""
+        if where == "tasks":
+            folder, known = layout.TASKS, set(self.task_ids())
+        elif where == "checkpoints":
+            folder = layout.checkpoints_dir(task_id)
+            known = {f"{n}.md" for n in self.checkpoint_names(task_id)}
+        else:
+            folder = layout.DECISIONS
+            known = {f"{n}.md" for n in self.decision_ids() if ids.valid_id(n)}
+        return [self.shown(f"{folder}/{name}") for name in self.tree.list(folder)
+                if name not in known and not name.startswith(".")]
+
+    # -- checkpoints --------------------------------------------------------------------
+    def checkpoint_names(self, task_id: str) -> list[str]:
+        """File stems (``CKP-0004-7kq2mx``) in checkpoint order."""
+        # Boot and checkpoint list every checkpoint of a task (thousands for a bulk job).
+        folder = layout.checkpoints_dir(task_id)
+        listings, key = self.listings, None
+        if listings is not None:  # a boot: an unchanged folder's names are those of the last boot
+            key = self.tree.folder_key(folder)
+            names = listings.get(folder, key)
+            if names is not None:
+                return names
+        files = self.tree.list(folder)
+        keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
+        keyed.sort()
+        names = [name for _, name in keyed]
+        if listings is not None:
+            listings.put(folder, key, names)
+        return names
+
+    def checkpoint_path(self, task_id: str, name: str) -> str:
+        return self.shown(layout.checkpoint_file(task_id, name))
+
+    def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
+        rel = layout.checkpoint_file(task_id, name)
+        data = self.read_record(rel)
+        if data is None:
+            raise NotFound(f"no checkpoint {name} in task {task_id}")
+        return formats.read_checkpoint(data, self.shown(rel))
+
+    def checkpoint_text(self, task_id: str, name: str) -> str:
+        return (self.tree.read(layout.checkpoint_file(task_id, name)) or b"").decode("utf-8", "replace")
+
+    def add_checkpoint(self, task_id: str, newest: Callable[[list[str]], Checkpoint | None],
+                       build: Callable[[Checkpoint | None, int, str], Checkpoint],
+                       render: Callable[[Checkpoint], str]) -> Checkpoint:
+        """Number and store a checkpoint atomically.
+
+        Under the task's lock: ``newest(names)`` (the domain's answer, over the checkpoint
+        names) gives the latest checkpoint, and ``build(previous, number, name)`` makes the
+        new one from it, so concurrent writers never share a number and never lose each
+        other's progress.
+        """
+        self._writable()
+        folder = layout.checkpoints_dir(task_id)
+        stat_key = self.tree.stat_key
+        with self.tree.lock(f"task-{task_id}") as lock:
+            token = lock.token() if self.tree.lock_tokens else None
+            cached = self._newest.get(task_id)
+            if token and cached and cached[0] == token and cached[1] == (stat_key(folder),
+                                                                       stat_key(f"{folder}/{cached[2].name}.md")):
+                # Nobody wrote since this process did (the token it left is still there), the
+                # folder is as it left it (nothing arrived by git) and so is the newest file
+                # (not edited by hand): no need to list and read them again.
+                previous, number = cached[2], cached[2].number + 1
+            else:
+                self._restore_if_needed(task_id, token)
+                names = self.checkpoint_names(task_id)
+                known = len(self.problems)
+                previous = newest(names)  # the lock is held: no check again
+                if len(self.problems) > known:
+                    # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
+                    # their journal lines still hold it.
+                    previous = journal.newest_after(self, task_id, names, previous) or previous
+                number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
+            while True:
+                # The random suffix keeps names unique when two branches both add
+                # checkpoint N to one task; the lock keeps numbers unique here.
+                name = f"CKP-{number:04d}-{ids.random_suffix()}"
+                checkpoint = build(previous, number, name)
+                # Published complete but not flushed: the journal line below is the durable copy.
+                if self.tree.create(f"{folder}/{name}.md", render(checkpoint), durable=False):
+                    break
+            self.tree.append(layout.journal(task_id), journal.line(checkpoint))  # fsync: acknowledged
+            if token is not None:
+                token = f"{journal.boot_id()}/{name}"
+                lock.set_token(token)
+                latest = checkpoint.copy()
+                latest.tips = [name]
+                self._newest[task_id] = (token, (stat_key(folder), stat_key(f"{folder}/{name}.md")), latest)
+            return checkpoint
+
+    def restore_lost_checkpoints(self, task_id: str) -> bool:
+        """Restore what a machine crash lost, if that may have happened; True if anything was."""
+        if self.readonly or not self.tree.lock_tokens:
+            return False
+        if not journal.needs_check(self.tree.lock_token(f"task-{task_id}")):
+            return False  # checked since this machine started: one small read
+        try:
+            with self.tree.lock(f"task-{task_id}") as lock:
+                return bool(self._restore_if_needed(task_id, lock.token(), lock))
+        except OSError:  # a read-only checkout: read what is there
+            return False
+
+    def _restore_if_needed(self, task_id: str, token: str | None, lock=None) -> list[str]:
+        if self.readonly or not self.tree.keeps_stats or not journal.needs_check(token):
+            return []
+        restored = journal.restore(self, task_id)
+        if lock is not None:
+            lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
+        return restored
+
+    def check_journal(self, task_id: str) -> int:
+        """Report each line of a task's journal that is not a checkpoint's, or names one whose file is
+        missing (deleted by hand, say: the next restart of the machine would write it again);
+        returns 1 if there is a journal."""
+        rel = layout.journal(task_id)
+        try:
+            data = self.read_record(rel)
+        except ParseError as exc:
+            self.report(exc.problem)
+            return 0
+        if data is None:
+            return 0
+        shown, names = self.shown(rel), set(self.checkpoint_names(task_id))
+        for number, line in enumerate(data.split(b"\n"), 1):  # line by line, to name each row's line
+            for row in iter_jsonl(line, shown, self.problems, first_line=number):
+                name = str(row.get("name") or "")
+                if not CKP_RE.match(name):
+                    self.report(Problem(shown, number, "a line without a checkpoint name"))
+                elif name not in names:
+                    self.report(Problem(
+                        shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
+                        "machine writes it again (to delete a checkpoint, remove its journal line too)"))
+        return 1
+
+    def save_result(self, task_id: str, name: str, data: bytes) -> str:
+        """Cache an intermediate result; returns its shown path."""
+        self._writable()
+        if not ids.valid_id(name):
+            from ..errors import InvalidInput
+            raise InvalidInput(f"invalid result name {name!r}", hint="use letters, digits, '.', '_' and '-' only")
+        rel = layout.result_file(task_id, name)
+        self.tree.write(rel, data)
+        return self.shown(rel)
