@@ -5,7 +5,8 @@ budget, accumulated knowledge, artifacts, decisions, validations, compute and
 history. Modules: ``document`` (the file, locked and atomic), ``schema`` (the
 published JSON Schemas), ``merge`` (applying skill results), ``projection``
 (what each skill receives), ``scope`` and ``budget`` (enforcement),
-``decisions``, ``lifecycle``, and ``api`` (:class:`Campaign`, the orchestrator API).
+``decisions``, ``lifecycle``, ``lexicon`` and ``wording`` (the scope checker's words), and ``api``
+(:class:`Campaign`, the orchestrator API).
 """
 
 from .api import Campaign, Invocation

@@ -22,86 +22,7 @@ import re
 
 from .lexicon import CONCEPTS, KINDS, NOT_NAMES, PART_OF
 from .verdict import Verdict
-
-_RX: dict[str, re.Pattern] = {}
-
-
-def _rx(pattern: str) -> re.Pattern:
-    if pattern not in _RX:
-        _RX[pattern] = re.compile(r"(?<![\w@#/])(?:" + pattern + r")(?![\w])", re.I)
-    return _RX[pattern]
-
-
-STOP = frozenset("""
-a an the and or but of to for in on at by with from into onto about as is are be been being was were it its this that
-these those our we us you your they them their he she his her i me my so if then than too very just only also all any
-each every some more most other such no not nor can could should would will shall may might must do does did done
-have has had up out over under again once here there when where why how what which who whom new now one two per via
-write create draft make add prepare build run put set get use say include mention generate produce give turn keep
-post posts
-""".split())
-_VERBISH = frozenset("write create draft make add prepare build run put set get use say include mention generate".split())
-NEGATION = re.compile(r"\b(no|not|never|without|avoid\w*|don'?t|do not|doesn'?t|exclud\w*|except|instead of|"
-                      r"rather than|skip\w*|leave)\b", re.I)
-CLAUSE_BREAK = re.compile(r"[.;:!?]|\s[-–—]\s|,\s*(but|and then)\b|\bbut\b", re.I)
-
-
-def _stem(word: str) -> str:
-    word = word.lower().strip("'’")
-    if word.endswith("'s") or word.endswith("’s"):
-        word = word[:-2]
-    for suffix, keep in (("ies", 4), ("ing", 5), ("ed", 5), ("es", 5), ("s", 4)):
-        if word.endswith(suffix) and len(word) >= keep + len(suffix) - 1:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def _bare(word: str) -> str:
-    """Lower case without a possessive: "Yield.xyz's" -> "yield.xyz"."""
-    return re.sub(r"['’]s$", "", word.lower())
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z][\w.'’-]*[\w]|[A-Za-z]", text)
-
-
-def content_stems(text: str) -> set[str]:
-    return {_stem(w) for w in _words(text) if w.lower() not in STOP and len(w) > 1}
-
-
-def _negated(text: str, start: int) -> bool:
-    """Is the mention at ``start`` under a negation in its own clause?"""
-    head = text[:start]
-    breaks = list(CLAUSE_BREAK.finditer(head))
-    clause = head[breaks[-1].end():] if breaks else head
-    words = clause.split()[-5:]
-    if not words:
-        return False
-    window = " ".join(words)
-    hit = NEGATION.search(window)
-    if not hit:
-        return False
-    if hit.group(1).lower() == "leave":  # "leave pricing out": only with its "out"
-        return re.search(r"^\W*\w+(\s+\w+)?\s+out\b", text[start:], re.I) is not None
-    return True
-
-
-def mentions(text: str, patterns: dict[str, str], negations: bool = True) -> list[tuple[str, int, int]]:
-    """Non-negated (name, start, end) hits; where hits overlap, the longest wins."""
-    hits = []
-    for name, pattern in patterns.items():
-        for match in _rx(pattern).finditer(text):
-            hits.append((name, match.start(), match.end()))
-    hits.sort(key=lambda h: (h[1], -(h[2] - h[1])))
-    out, last_end = [], -1
-    for hit in hits:
-        if hit[1] < last_end:
-            continue
-        last_end = hit[2]
-        if not (negations and _negated(text, hit[1])):
-            out.append(hit)
-    return out
-
+from .wording import VERBISH, bare, content_stems, mentions, negated, split_words, stem
 
 def _concepts(text: str, extra: dict) -> set[str]:
     return {name for name, _, _ in mentions(text, {**CONCEPTS, **extra})}
@@ -147,7 +68,7 @@ def parse_only(boundary: str, vocab: dict) -> tuple[str, list[str]] | None:
         classified = [_classify(p, vocab) for p in parts]
         kind = None
         if "kind" in match.groupdict() and match.group("kind"):
-            kind = _KIND_WORDS.get(_stem(match.group("kind").split()[-1]), match.group("kind").strip().lower())
+            kind = _KIND_WORDS.get(stem(match.group("kind").split()[-1]), match.group("kind").strip().lower())
         if kind is None:
             kinds = [k for k, _ in classified if k]
             kind = max(set(kinds), key=kinds.count) if kinds else None
@@ -194,13 +115,13 @@ class _Names:
             (self.third_parties if _ORG_KEYS.search(key) else self.known).add(value.lower())
         subject_text = " ".join(str(x) for x in (campaign.get("title"), (knowledge.get("protocol") or {}).get("name"),
                                                  (knowledge.get("product") or {}).get("name")) if x)
-        self.subject = {w.lower() for w in _words(subject_text) if w[0].isupper()}
+        self.subject = {w.lower() for w in split_words(subject_text) if w[0].isupper()}
         # Words of the task itself ("What's new in v3" page) are not organisations.
         task = doc.get("active_task") or {}
         scope = task.get("scope") or {}
         for text in [task.get("description") or ""] + [str(t) for k in ("objectives", "boundaries", "out_of_scope")
                                                        for t in scope.get(k) or []]:
-            self.known.update(_bare(w) for w in _words(text))
+            self.known.update(bare(w) for w in split_words(text))
         self.third_parties -= self.subject
 
     def orgs(self, text: str, skip_spans: list[tuple[int, int]]) -> list[str]:
@@ -208,12 +129,12 @@ class _Names:
         found = []
         starts = {0} | {m.end() for m in re.finditer(r"[.!?;:]\s+|\(\s*|['\"“‘]\s*", text)}
         for match in _NAME.finditer(text):
-            if any(s <= match.start() < e for s, e in skip_spans) or _negated(text, match.start()):
+            if any(s <= match.start() < e for s, e in skip_spans) or negated(text, match.start()):
                 continue
             raw = [w for w in match.group(0).split() if w != "&"]
             if match.start() in starts:
                 raw = raw[1:]  # the first word of a sentence is capitalised anyway
-            words = [_bare(w) for w in raw]
+            words = [bare(w) for w in raw]
             phrase = " ".join(words)
             if not words or phrase in self.subject or phrase.split("'")[0] in self.subject:
                 continue
@@ -366,7 +287,7 @@ class Rules:
 
     def objective_rule(self, stems: set[str], channels: set[str]):
         for objective in self.objectives + [self.description]:
-            terms = content_stems(objective) - {_stem(v) for v in _VERBISH}
+            terms = content_stems(objective) - {stem(v) for v in VERBISH}
             objective_channels = {n for n, _, _ in mentions(objective, self.vocab["channels"])}
             shared = (terms & stems) | (objective_channels & channels)
             if shared:

@@ -1,0 +1,134 @@
+"""Handlers of the session and maintenance commands: close, boot, log, index, verify, merge-driver,
+hook, install, demo. Each: parse, one call on the Workspace, render."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import EXIT_DEGRADED
+from .commands import _limit, _split, _ws
+from .output import Result
+from .task_commands import _completed_with_units_left
+
+
+# -- sessions ------------------------------------------------------------------------
+
+def cmd_close(args) -> Result:
+    ws = _ws()
+    result = ws.close(args.summary, completed=args.completed or [], next_steps=_split(args.next), commit=args.commit)
+    lines = [f"Closed the session: progress logged in {result.file}, LATEST.json updated."]
+    if result.completed:
+        lines.append("Completed: " + ", ".join(result.completed))
+        lines += _completed_with_units_left(ws, result.completed)
+    lines.append(f"Context document: {result.context_document}; index manifest: .tether/index.json")
+    if args.commit:
+        lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
+    else:
+        lines.append("Not committed: commit .tether/ yourself, or close with --commit, so other clones see this close.")
+    return Result(result.to_dict(), "\n".join(lines))
+
+
+def cmd_boot(args) -> Result:
+    ws = _ws()
+    brief = ws.boot(sha=args.sha, budget=args.budget)
+    return Result(brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else 0)
+
+
+def cmd_log(args) -> Result:
+    logs = _ws().log(args.date, _limit(args.limit))
+    return Result(logs.to_dict(), "\n".join(logs.logs) or "No progress logged yet.")
+
+
+def cmd_index(args) -> Result:
+    ws = _ws()
+    if args.repair:
+        outcome = ws.repair()
+        markers = [r for r in outcome.repaired if r.startswith(("added open/", "removed open/"))]
+        lines = [f"  {r}" for r in outcome.repaired if r not in markers]
+        if outcome.marked_resolved:
+            lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
+            lines.append("Next: resolve any other conflicted file (`git status`), then `git commit` to conclude the merge.")
+        head = (f"Repaired {len(markers)} open marker(s); removed {outcome.tmp_removed} leftover temporary file(s);"
+                f" wrote .tether/index.json ({outcome.files} files).")
+        return Result(outcome.to_dict(), "\n".join([head, *lines]))
+    if args.check:
+        check = ws.check_index()
+        if not check.stale:
+            return Result(check.to_dict(), "index.json is up to date.")
+        detail = check.problem or ", ".join(f"{len(v)} {k}" for k, v in
+                                            (("added", check.added), ("removed", check.removed), ("changed", check.changed)) if v)
+        first = (check.added + check.changed + check.removed)[:5]
+        text = f"index.json is stale: {detail}" + ("\n  " + "\n  ".join(first) if first else "")
+        merge_left = check.conflicted
+        # A marker gone missing hides an open task: regenerating the manifest would make that the truth.
+        markers = [p for p in check.removed if p.startswith("open/")]
+        if merge_left:
+            text += "\nHint: run `tether index --repair` to resolve the merge's generated files."
+        elif markers:
+            text += ("\nHint: open-task markers are gone (" + ", ".join(markers[:3]) + "); if a task is still open,"
+                     " run `tether index --repair` (it rebuilds the markers from the tasks' status, then writes"
+                     " the manifest), otherwise `tether index`.")
+        else:
+            text += "\nHint: run `tether index` (or `tether close`) to regenerate it."
+        return Result(check.to_dict(), text, EXIT_DEGRADED)
+    count = ws.write_index()
+    return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
+
+
+def cmd_verify(args) -> Result:
+    ws = _ws()
+    outcome = ws.verify()
+    if not outcome.problems:
+        return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")
+    lines = [f"Verified {outcome.files} files in .tether: {len(outcome.problems)} problem(s)."]
+    lines += [f"  {p}" for p in outcome.problems]
+    lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
+    return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
+
+
+def cmd_merge_driver(args) -> Result:
+    from ..gitio.mergedriver import run
+
+    outcome = run(args.base, args.ours, args.theirs, args.path, marker_size=args.marker_size)
+    if outcome.note:
+        sys.stderr.write(f"tether merge-driver: {outcome.note}\n")  # git shows it beside its own messages
+    return Result(outcome.to_dict(), "", 0 if outcome.clean else 1)
+
+
+# -- integrations ---------------------------------------------------------------------
+
+def cmd_hook(args) -> Result | None:
+    from ..hooks.claude_code import handle
+
+    code = handle(sys.stdin, sys.stdout, sys.stderr)
+    raise SystemExit(code)
+
+
+def cmd_install(args) -> Result:
+    from ..hooks.install import install_claude_code
+
+    ws = _ws()
+    outcome = install_claude_code(ws.root, command=args.command_line)
+    text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
+            if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    if outcome["replaced"]:
+        text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
+    if outcome.get("warning"):
+        text += f"\nNote: {outcome['warning']}"
+    return Result(outcome, text)
+
+
+def cmd_demo(args) -> Result | None:
+    from .demo import run_demo
+
+    if not getattr(args, "json", False):
+        run_demo(keep=args.keep)
+        return None
+    # --json: one JSON object like every command, with the transcript a person would see.
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        run_demo(keep=args.keep)
+    return Result({"transcript": buffer.getvalue()}, buffer.getvalue())

@@ -1,0 +1,227 @@
+"""Handlers of the commands that work on tasks and memory: init, config, task, checkpoint, resume,
+decide, note. Each: parse, one call on the Workspace, render."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import EXIT_DEGRADED, InvalidInput
+from .commands import _limit, _lines_from, _split, _ws
+from .output import Result, problems_text, task_line
+
+
+# -- init, config ----------------------------------------------------------------
+
+def cmd_init(args) -> Result:
+    from ..workspace import Workspace
+
+    ws, created = Workspace.init(reading_order=args.reading_order)
+    # Files are listed by path; settings and upgrades by a phrase that says what was done.
+    text = (f"Initialised tether workspace in {ws.dir}\n"
+            + "".join(f"  {c}\n" if " " in c else f"  created {c}\n" for c in created)
+            if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
+    if any(c.endswith("/tether.toml") for c in created):  # a new workspace, not a clone's driver registration
+        text += ('Next: start a task (`tether task start "..." --items-file FILE`) and checkpoint as you go;'
+                 " `tether install claude-code` briefs every Claude Code session.")
+    return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)
+
+
+def cmd_config(args) -> Result:
+    ws = _ws()
+    cfg = ws.config
+    data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
+            "path": str(ws.dir / "tether.toml")}
+    text = "\n".join(f"{k}: {v}" for k, v in data.items())
+    return Result(data, text)
+
+
+# -- tasks -------------------------------------------------------------------------
+
+def cmd_task_start(args) -> Result:
+    ws = _ws()
+    steps = _lines_from(args.steps, args.steps_file)
+    items = _lines_from(args.items, args.items_file)
+    task = ws.start_task(args.title, definition=args.definition or "", criteria=args.criteria or [],
+                         steps=steps or None, items=items or None, task_id=args.id)
+    units = f" with {len(task.units)} {task.unit_name}s" if task.units else ""
+    text = (f"Started task {task.id}: {task.title}{units}\n"
+            f"It is now the active task. Checkpoint with `tether checkpoint --done 1 --state \"...\"`.")
+    return Result({"task": _task_dict(task)}, text)
+
+
+def _task_dict(task) -> dict:
+    return dict(task.__dict__)
+
+
+def cmd_task_status(args) -> Result:
+    ws = _ws()
+    if args.checkpoint is not None:
+        ckp = ws.find_checkpoint(args.checkpoint, args.task)
+        return Result({"task": ckp.task, "checkpoint": ckp.__dict__}, ws.checkpoint_text(ckp))
+    status = ws.task_status(args.task)
+    task, resume, names = status.task, status.resume, status.checkpoints
+    lines = [f"{task.id}: {task.title} [{task.status}]", f"  created {task.created}"]
+    if task.definition:
+        lines.append(f"  definition: {task.definition}")
+    for c in task.criteria:
+        lines.append(f"  success criterion: {c}")
+    if task.units:
+        lines.append(f"  progress: {len(resume.done)} of {resume.total} {task.unit_name}s done")
+    lines.append(f"  checkpoints: {len(names)}" + (f" (latest {names[-1]})" if names else ""))
+    lines.append(f"  {resume.message()}")
+    lines.append(problems_text(status.problems))
+    return Result(status.to_dict(), "\n".join(line for line in lines if line), EXIT_DEGRADED if status.problems else 0)
+
+
+def cmd_task_list(args) -> Result:
+    ws = _ws()
+    tasks = ws.tasks(include_closed=args.all)
+    active = ws.active_task_id()
+    problems = list(tasks.problems)
+    resumes = {}
+    for t in tasks:
+        resumes[t.id] = ws.progress(t) if t.status == "open" else None
+        problems += [p for p in (resumes[t.id].problems if resumes[t.id] else []) if p not in problems]
+    lines = [task_line(t, resumes[t.id], active) for t in tasks] or ["No open tasks." if not args.all else "No tasks."]
+    lines.append(problems_text(problems))
+    data = {"active": active, "tasks": [{**_task_dict(t), "resume": r.to_dict() if r else None}
+                                        for t, r in ((t, resumes[t.id]) for t in tasks)],
+            "problems": [p.to_dict() for p in problems]}
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
+
+
+def _set_status(status: str, verb: str):
+    def handler(args) -> Result:
+        ws = _ws()
+        task = ws.set_task_status(args.task, status)
+        lines = [f"{verb} task {task.id}: {task.title}"]
+        if status == "complete":
+            lines += _completed_with_units_left(ws, [task.id])
+        return Result({"task": _task_dict(task)}, "\n".join(lines))
+    return handler
+
+
+def _completed_with_units_left(ws, task_ids: list[str]) -> list[str]:
+    """A note per task marked complete whose checkpoints leave steps/items not done: easy to do by mistake."""
+    notes = []
+    for task_id in task_ids:
+        task = ws.task(task_id)
+        resume = ws.progress(task)
+        if task.units and resume.next_number is not None:
+            notes.append(f"Note: {task.id} was marked complete with {len(resume.done)} of {resume.total}"
+                         f" {task.unit_name}s done (`tether task reopen {task.id}` if it is not finished).")
+    return notes
+
+
+def cmd_task_switch(args) -> Result:
+    task = _ws().switch(args.task)
+    return Result({"active": task.id}, f"Active task is now {task.id}: {task.title}")
+
+
+# -- checkpoint and resume ----------------------------------------------------------
+
+def _key_values(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--data expects KEY=VALUE, got {value!r}", hint='e.g. --data "output=out/summaries.md"')
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _results(values: list[str] | None) -> dict[str, bytes]:
+    out = {}
+    for value in values or []:
+        name, sep, source = value.partition("=")
+        if not sep:
+            raise InvalidInput(f"--result expects NAME=@FILE, NAME=- or NAME=TEXT, got {value!r}",
+                               hint="e.g. --result summaries-1-5.md=@out/summaries.md")
+        if source == "-":
+            out[name] = sys.stdin.buffer.read()
+        elif source.startswith("@"):
+            try:
+                with open(source[1:], "rb") as fh:
+                    out[name] = fh.read()
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {source[1:]}: {exc.strerror}", hint="check the path") from None
+        else:
+            out[name] = source.encode("utf-8")
+    return out
+
+
+def cmd_checkpoint(args) -> Result:
+    ws = _ws()
+    ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
+                        key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
+                        note=args.note or "", status=args.status, results=_results(args.result))
+    resume = ws.resume(ckp.task, after=ckp)
+    shown = ws.checkpoint_path(ckp)
+    text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
+    if ckp.results:
+        text += "\nIntermediate results: " + ", ".join(ckp.results)
+    return Result({"checkpoint": ckp.__dict__, "path": shown, "resume": resume.to_dict()}, text)
+
+
+def cmd_resume(args) -> Result:
+    ws = _ws()
+    resume = ws.resume(args.task)
+    listed = ws.tasks()
+    others = [t for t in listed if t.id != resume.task.id]
+    lines = [resume.message()]
+    if resume.checkpoint and resume.checkpoint.current_state:
+        lines.append(f"State at {resume.checkpoint.id}: {resume.checkpoint.current_state}")
+    if resume.checkpoint and resume.checkpoint.key_data:
+        lines.append("Key data: " + "; ".join(f"{k}={v}" for k, v in sorted(resume.checkpoint.key_data.items())))
+    if resume.next_actions[1:]:
+        lines.append("Then: " + "; ".join(resume.next_actions[1:]))
+    if others:
+        lines.append(f"Active task: {resume.task.id}. Other open tasks ({len(others)}):")
+        lines += [f"  {t.id}: {t.title} (`tether resume {t.id}`)" for t in others]
+    problems = resume.problems + [p for p in listed.problems if p not in resume.problems]
+    lines.append(problems_text(problems))
+    data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others],
+            "problems": [p.to_dict() for p in problems]}
+    return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
+
+
+# -- decisions and context entries -----------------------------------------------------
+
+def cmd_decide(args) -> Result:
+    ws = _ws()
+    if args.list:
+        decisions = ws.decisions(limit=_limit(args.limit))
+        lines = [f"{d.id}  {d.when[:10]}  {d.question} -> {d.decision}" + (f" ({d.who})" if d.who else "")
+                 for d in decisions] or ["No decisions recorded."]
+        lines.append(problems_text(decisions.problems))
+        return Result({"decisions": [d.__dict__ for d in decisions], "problems": [p.to_dict() for p in decisions.problems]},
+                      "\n".join(line for line in lines if line), EXIT_DEGRADED if decisions.problems else 0)
+    if not args.question or not args.decision:
+        raise InvalidInput("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
+    record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
+                       task=args.task, decision_id=args.id)
+    return Result({"decision": record.__dict__}, f"Recorded decision {record.id}: {record.question} -> {record.decision}")
+
+
+def cmd_note_add(kind: str):
+    def handler(args) -> Result:
+        ws = _ws()
+        note = ws.note(kind, " ".join(args.text), by=args.by)
+        return Result({"note": note.to_dict()}, f"Added {kind} {note.id}: {note.text}")
+    return handler
+
+
+def cmd_note_list(args) -> Result:
+    ws = _ws()
+    notes = ws.notes(include_resolved=args.all)
+    lines = [f"{n.id}  {n.kind:<8} {n.text}" + (f"  (resolved {n.resolved[:10]})" if n.resolved else "")
+             for n in notes] or ["No context entries."]
+    lines.append(problems_text(notes.problems))
+    return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in notes.problems]},
+                  "\n".join(line for line in lines if line), EXIT_DEGRADED if notes.problems else 0)
+
+
+def cmd_note_resolve(args) -> Result:
+    ws = _ws()
+    note = ws.resolve_note(args.id)
+    return Result({"note": note.to_dict()}, f"Resolved {note.kind} {note.id}: {note.text}")
