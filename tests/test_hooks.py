@@ -126,8 +126,8 @@ def test_real_hook_inputs(working, shape):
             payload["hook_event_name"] = payload.pop("event")
             payload.pop("ts", None)
         name = line["event"]
-        before = store_files(working)
         checkpoints = len(Workspace.open(working).store.checkpoint_names("T100"))
+        before = store_files(working)  # after the open above, which may keep the parsed config
         proc = run_hook(payload, working)
         assert proc.returncode == 0, (name, proc.stderr)
         assert proc.stderr == ""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .core.worklist import TaskStatus
     from .model.records import Checkpoint, Decision, Found, Note, Task
 
-from .errors import InvalidInput, NoWorkspace
+from .errors import ConfigMissing, InvalidInput, NoWorkspace
 from .model import ids
 from .model.config import Config, parse
 from .store import layout
@@ -88,7 +88,12 @@ class Workspace:
             where = (f"the git repository at {repository}" if repository
                      else f"{os.path.realpath(start_path)} or any parent directory")
             raise NoWorkspace(f"no tether workspace in {where}", hint="run `tether init` at the root of your git repository")
-        return cls(root)
+        ws = cls(root)
+        try:
+            ws.config  # a workspace a newer tether wrote is refused before anything reads or writes it
+        except ConfigMissing:
+            pass  # boot halts on it; boot --sha and init do without
+        return ws
 
     @classmethod
     def init(cls, start: Path | str | None = None, reading_order: list[str] | None = None) -> tuple["Workspace", list[str]]:

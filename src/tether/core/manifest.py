@@ -84,6 +84,9 @@ def check(store: Store) -> Check:
         return Check(stale=True, problem=str(exc), conflicted=exc.conflict)
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         return Check(stale=True, problem=f"{shown}: expected an object with a 'files' mapping")
+    if isinstance(recorded.get("schema"), int) and recorded["schema"] > SCHEMA:
+        return Check(stale=True, problem=f"{shown}: written by a newer tether (schema {recorded['schema']}; this"
+                                         f" tether knows schema {SCHEMA}): upgrade tether")
     old: dict = recorded["files"]
     new = _parse(entries, count)
     added = sorted(set(new) - set(old))

@@ -37,6 +37,10 @@ def init(ws, reading_order: list[str] | None = None) -> list[str]:
 
         write_generated(ws)
         created += [store.shown(rel) for rel in generated]  # say so: a user sees every new file
+    from ..store import migrations
+
+    done = migrations.migrate(store, ws.config.schema)  # a newer schema than ours was refused reading it
+    created += [f"migrated the store: {name}" for name in done]
     registered = mergedriver.register(ws.root_dir)  # per clone: git config is never committed
     if registered:
         created.append(registered)

@@ -14,7 +14,7 @@ DEFAULT_BUDGET = 2000
 DEFAULT_TOML = """\
 # tether workspace configuration: see docs/formats.md in the tether documentation.
 # Boot halts without this file; `tether init` recreates it and keeps your records.
-schema = 1
+schema = {schema}
 
 [boot]
 # Token budget of the boot brief (`tether boot --budget N` overrides it).
@@ -28,8 +28,14 @@ document = ".tether/CONTEXT.md"
 """
 
 
+# The workspace's format version, written as tether.toml's `schema`: what this tether reads and writes.
+# A workspace with an older one is brought up to it by store.migrations; a newer one is refused.
+SCHEMA = 1
+
+
 class Config(Record):
-    FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md"}
+    FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
+              "schema": SCHEMA}
 
 
 def _toml():
@@ -56,6 +62,12 @@ def parse(data: bytes | None, shown: str) -> Config:
         where = f"{shown}:{line}"
         raise InvalidInput(f"{where}: invalid TOML ({str(exc).split(' (at')[0]})",
                            hint="fix the line, or move the file away and run `tether init`") from None
+    schema = raw.get("schema", SCHEMA)
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise InvalidInput(f"{shown}: schema must be a positive integer, got {schema!r}", hint=f"set schema = {SCHEMA}")
+    if schema > SCHEMA:
+        raise InvalidInput(f"{shown}: written by a newer tether (schema {schema}; this tether knows schema {SCHEMA})",
+                           hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     boot = raw.get("boot", {})
     context = raw.get("context", {})
     budget = boot.get("budget", DEFAULT_BUDGET)
@@ -68,10 +80,10 @@ def parse(data: bytes | None, shown: str) -> Config:
         raise InvalidInput(f"{shown}: boot.reading_order must be a list of paths", hint='reading_order = ["README.md"]')
     if not isinstance(document, str) or not document.strip():
         raise InvalidInput(f"{shown}: context.document must be a path", hint='document = ".tether/CONTEXT.md"')
-    return Config(budget=budget, reading_order=order, context_document=document)
+    return Config(budget=budget, reading_order=order, context_document=document, schema=schema)
 
 
 def default_text(reading_order: list[str]) -> str:
     import json
 
-    return DEFAULT_TOML.format(reading_order=", ".join(json.dumps(p) for p in reading_order))
+    return DEFAULT_TOML.format(schema=SCHEMA, reading_order=", ".join(json.dumps(p) for p in reading_order))

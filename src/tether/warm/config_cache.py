@@ -14,7 +14,7 @@ from ..store.fsio import stat_key_of
 from . import cachefile, racy
 
 CACHE = "local/config.cache"
-FORMAT = 1
+FORMAT = 2  # 2: with the schema
 
 
 def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
