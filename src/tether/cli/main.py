@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, Corrupt, TetherError, UsageError
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             _change_directory(args.directory)
         result = args.handler(args)
     except TetherError as exc:
-        if isinstance(exc, Corrupt) and not exc.hint:  # a damaged file the user can fix
-            exc.hint = "fix the file at that line, or restore it with `git checkout -- PATH`"
+        if not exc.hint:  # the library names no command; the command line can
+            exc.hint = _HINTS.get(type(exc).__name__)
         return _fail(exc, want_json)
     except KeyboardInterrupt:
         return _fail(TetherError("interrupted", hint="run the command again"), want_json)
@@ -154,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:
         return EXIT_OK
     return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+
+
+_HINTS = {
+    "Corrupt": "fix the file at that line, or restore it with `git checkout -- PATH`",
+    "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
+    "ReadOnly": "run the command without --sha to change the working tree",
+}
 
 
 def _change_directory(directory: str) -> None:

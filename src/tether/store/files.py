@@ -78,8 +78,7 @@ class Store(TaskFiles, LogFiles):
 
     def _writable(self) -> None:
         if self.readonly:
-            raise ReadOnly("this store is a commit's snapshot and cannot be changed",
-                           hint="run the command without --sha to change the working tree")
+            raise ReadOnly("this store is a commit's snapshot and cannot be changed")
 
     def read_record(self, rel: str) -> bytes | None:
         """A record's bytes, None if absent; a directory in its place is a problem to report, not an absence."""
