@@ -122,3 +122,13 @@ def test_the_warm_boot_loads_only_what_it_needs(ws, cli, tmp_path):
     assert code in (0, 3), proc.stderr
     crossing = [m for m in loaded for bad in WARM_BOOT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
     assert not crossing, crossing
+
+
+def test_every_public_name_resolves_and_importing_tether_loads_nothing_else():
+    import tether
+
+    for name in tether.__all__:
+        assert getattr(tether, name) is not None, name
+    assert issubclass(tether.ParseError, tether.TetherError) and issubclass(tether.GitProblem, tether.TetherError)
+    loaded = loaded_after_import("tether")
+    assert [m for m in loaded if m.startswith("tether.")] == []
