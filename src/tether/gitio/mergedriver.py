@@ -42,10 +42,12 @@ ARGS = "merge-driver --marker-size %L %O %A %B %P"
 
 def kind_of(path: str) -> str:
     """Which merge a path gets: "latest", "manifest" or "context" (any other text document)."""
+    from ..store import layout
+
     path = path.replace("\\", "/")
-    if path.endswith("progress/LATEST.json"):
+    if path.endswith(layout.LATEST):
         return "latest"
-    if path.rsplit("/", 1)[-1] == "index.json":
+    if path.rsplit("/", 1)[-1] == layout.MANIFEST:
         return "manifest"
     return "context"
 
@@ -213,10 +215,12 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
     """sha256 of each file both sides changed, as this merge leaves it; files it cannot know are left out."""
     import hashlib
 
+    from ..store import layout
+
     commits = find_commits(root, path, versions)
     if commits is None:
         return {}
-    prefix = path[: -len("index.json")]
+    prefix = path[: -len(layout.MANIFEST)]
     full = [prefix + p for p in paths]
     blobs = cat_blobs(root, [f"{rev}:{f}" for f in full for rev in commits])
     attributes = _attributes(root, full)

@@ -41,13 +41,16 @@ class Unmergeable(Exception):
 # -- LATEST.json ---------------------------------------------------------------------
 
 def _latest_key(data: bytes) -> tuple | None:
+    """What orders two closes: their time, then session, then bytes; None for a side that is not
+    a LATEST.json boot would read."""
+    from ..errors import ParseError
+    from ..store.formats import read_latest
+
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        latest = read_latest(data, "LATEST.json")
+    except ParseError:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("summary"), str):
-        return None
-    return (_moment(value.get("generated_at")), str(value.get("session") or ""), data)
+    return (_moment(latest.generated_at), str(latest.session or ""), data)
 
 
 def _moment(stamp: object) -> float:

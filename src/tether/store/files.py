@@ -32,19 +32,24 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class _Collecting:
-    """A fresh problem list for one call; what it gathered joins the caller's list after."""
+    """A fresh problem list for one call. Inside another call's, what it gathered joins that
+    call's list after; at the top, nothing stays on the store."""
 
     def __init__(self, store) -> None:
         self.store = store
 
     def __enter__(self) -> list[Problem]:
-        self.outer = self.store.problems
-        self.store.problems = []
-        return self.store.problems
+        store = self.store
+        self.outer = store.problems if store._collecting else None
+        store._collecting += 1
+        store.problems = []
+        return store.problems
 
     def __exit__(self, *exc) -> None:
-        found, self.store.problems = self.store.problems, self.outer
-        for problem in found:
+        store = self.store
+        found, store.problems = store.problems, self.outer if self.outer is not None else []
+        store._collecting -= 1
+        for problem in found if self.outer is not None else ():
             if problem not in self.outer:
                 self.outer.append(problem)
 
@@ -57,7 +62,8 @@ class Store(TaskFiles, LogFiles):
         self.repository = repository  # a tree over the repository's root: documents kept outside the store
         self.readonly = tree.readonly
         self.label = label  # how paths are shown to people
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = []  # what the current call met (see collecting)
+        self._collecting = 0
         # In-process caches for long-lived users of the API (a loop of checkpoints): a task
         # by its file's stat, and each task's newest checkpoint with the lock token it left.
         self._tasks: dict[str, tuple] = {}
