@@ -171,7 +171,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         try:
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[CONFIG_FILE] = ws.config_stat
-            active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+            active = (ws.store.read_file("local/active") or b"").decode("utf-8", "replace").strip()
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
             read = tree.reads
@@ -330,10 +330,42 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
         updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
         next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
         decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
+    write_repo_file(ws, snap.config.context_document, text)
+    manifest.write(ws.store)
+
+
+def _in_store(ws, path: str) -> str | None:
+    """A repository path's path in the store, None when it is not in the store."""
+    prefix = ws.store.label + "/"
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+def read_repo_file(ws, path: str) -> bytes | None:
+    """A file tether writes by a repository path (the context document): None if absent or a folder.
+    In the store, read as the store reads (LinkRefused for a link)."""
+    rel = _in_store(ws, path)
+    if rel is not None:
+        return ws.store.tree.peek(rel)
+    import os
+
+    full = os.path.join(ws.root_dir, path)
+    if not os.path.isfile(full):
+        return None
+    with open(full, "rb") as fh:
+        return fh.read()
+
+
+def write_repo_file(ws, path: str, data: bytes | str) -> None:
+    """Replace a file by its repository path; in the store, as the store writes (never through a link)."""
+    rel = _in_store(ws, path)
+    if rel is not None:
+        ws.store.write_file(rel, data)
+        return
+    import os
+
     from .fsio import write_atomic
 
-    write_atomic(ws.root / snap.config.context_document, text)
-    manifest.write(ws.store)
+    write_atomic(os.path.join(ws.root_dir, path), data)
 
 
 def _context_document_text(ws, config: Config) -> str | None:
@@ -341,10 +373,8 @@ def _context_document_text(ws, config: Config) -> str | None:
     its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
     from .parsing import decode
 
-    path = ws.root / config.context_document
-    if not path.is_file():
-        return None
-    return decode(path.read_bytes(), config.context_document)
+    data = read_repo_file(ws, config.context_document)
+    return None if data is None else decode(data, config.context_document)
 
 
 class CloseResult(Record):

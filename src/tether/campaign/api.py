@@ -277,10 +277,11 @@ class Campaign:
             except OSError:
                 entry["missing"] = True
             manifest.append(entry)
-        fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}))
+        root = self.file.root  # in the store: never through a link
+        fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}), root=root)
         fsio.write_atomic(os.path.join(base, "manifest.json"), json.dumps(
             {"campaign": doc["campaign"]["gtm_id"], "context": doc.get("id"), "closed_at": doc["campaign"].get("closed_at"),
-             "artifacts": manifest}, indent=2) + "\n")
+             "artifacts": manifest}, indent=2) + "\n", root=root)
         return os.path.relpath(base, root)
 
     # -- orchestration -------------------------------------------------------------------------
