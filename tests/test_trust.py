@@ -200,3 +200,135 @@ def test_a_checkpoint_loop_checks_each_folder_once_per_process(ws, spy):
     for number in range(3, 6):
         ws.checkpoint(done=[str(number)])
     assert lstats == []  # the hot path pays nothing after the first checkpoint
+
+
+# -- paths named by tether.toml -------------------------------------------------------------------
+
+def set_config(ws, *, document: str | None = None, reading_order: list[str] | None = None) -> None:
+    from tether.config import default_text
+
+    text = default_text(reading_order or ["README.md"])
+    if document is not None:
+        text = text.replace('document = ".tether/CONTEXT.md"', f"document = {json.dumps(document)}")
+    (ws.dir / "tether.toml").write_text(text)
+
+
+def test_close_of_a_clone_refuses_a_context_document_in_git_config(ws, repo, tmp_path, monkeypatch, cli):
+    set_config(ws, document=".git/config")
+    clone = clone_of(repo, tmp_path, monkeypatch)
+    before = (clone / ".git" / "config").read_bytes()
+
+    run = cli("close", "--summary", "done", "--commit")
+    assert run.code == 1
+    assert "context.document = '.git/config' is inside .git/" in run.err and "Hint:" in run.err
+    assert (clone / ".git" / "config").read_bytes() == before
+    run_git(clone, "status")  # git still works
+
+
+@pytest.mark.parametrize("document,why", [
+    ("../elsewhere/doc.md", "leads outside the repository"),
+    ("{elsewhere}/doc.md", "is absolute"),
+    ("docs/../../elsewhere/doc.md", "leads outside the repository"),
+    ("vendor/lib/.git/config", "is inside .git/"),  # a nested repository's git folder
+    (".GIT/config", "is inside .git/"),
+    (".", "names the repository itself"),
+])
+def test_a_context_document_outside_the_repository_is_refused_before_anything_is_written(
+        ws, tmp_path, cli, document, why):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "doc.md").write_text("someone else's file\n")
+    document = document.format(elsewhere=elsewhere)
+    set_config(ws, document=document)
+    run = cli("close", "--summary", "done")
+    assert run.code == 1
+    assert f"context.document = {document!r} {why}" in run.err
+    assert (elsewhere / "doc.md").read_text() == "someone else's file\n"
+    assert not (ws.dir / "progress" / "LATEST.json").exists()  # refused before anything was written
+    assert cli("boot").code == 1  # the config is invalid: boot halts, as with any invalid setting
+
+
+def test_a_device_as_context_document_is_refused_when_the_config_is_read(ws, cli):
+    # Only commands that never write the document run here: a tether without the check, run as
+    # root, would replace /dev/null with a regular file at `tether close`.
+    set_config(ws, document="/dev/null")
+    for argv in (["config"], ["boot"], ["verify"]):
+        run = cli(*argv)
+        assert run.code == 1 and "context.document = '/dev/null' is absolute" in run.err, argv
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("target,why", [
+    ("../../elsewhere", "leads outside the repository (through a symbolic link)"),
+    ("../../repo/.git", "leads into .git/ (through a symbolic link)"),
+])
+def test_a_link_in_the_working_tree_cannot_lead_the_context_document_out(ws, repo, tmp_path, cli, target, why):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / "docs").mkdir()
+    (repo / "docs" / "notes").symlink_to(target, target_is_directory=True)
+    set_config(ws, document="docs/notes/config")
+    git_config = (repo / ".git" / "config").read_bytes()
+
+    run = cli("close", "--summary", "done")
+    assert run.code == 1 and f"context.document = 'docs/notes/config' {why}" in run.err
+    assert listing(elsewhere) == [] and (repo / ".git" / "config").read_bytes() == git_config
+
+
+def test_a_context_document_linked_inside_the_repository_is_written_there(ws, repo, cli):
+    (repo / "docs").mkdir()
+    (repo / "docs" / "CONTEXT.md").symlink_to("../SESSION.md")  # a link that stays in the working tree
+    set_config(ws, document="docs/CONTEXT.md")
+    assert cli("close", "--summary", "done").code == 0
+    assert "done" in (repo / "SESSION.md").read_text()
+
+
+def test_reading_order_entries_outside_the_repository_are_left_out_and_named(ws, repo, tmp_path, cli):
+    (tmp_path / "secret.md").write_text("private\n")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "guide.md").symlink_to("../../secret.md")
+    set_config(ws, reading_order=["README.md", "/etc/shadow", "../secret.md", ".git/config", "docs/guide.md"])
+
+    run = cli("boot", "--json")
+    assert run.code == 3
+    data = run.json()
+    assert data["reading_order"] == ["README.md"]
+    problems = [p["message"] for p in data["problems"] if p["path"] == ".tether/tether.toml"]
+    assert problems == [
+        "boot.reading_order: '/etc/shadow' is absolute (use a path from the repository root); left out of the reading order",
+        "boot.reading_order: '../secret.md' leads outside the repository; left out of the reading order",
+        "boot.reading_order: '.git/config' is inside .git/; left out of the reading order",
+        "boot.reading_order: 'docs/guide.md' leads outside the repository (through a symbolic link); left out of"
+        " the reading order"]
+    brief = cli("boot").out
+    assert "/etc/shadow" in brief and "1. .tether/CONTEXT.md\n2. README.md\n\n" in brief.split("## Reading order")[1] + "\n"
+    config = cli("config", "--json").json()
+    assert [r["path"] for r in config["reading_order_refused"]] == ["/etc/shadow", "../secret.md", ".git/config"]
+
+    cli("close", "--summary", "done")  # the context document's reading order is the brief's
+    block = (ws.dir / "CONTEXT.md").read_text().split("tether:begin reading_order")[1]
+    assert "README.md" in block and "secret" not in block and "shadow" not in block
+
+
+def test_a_config_cache_from_before_the_path_checks_is_not_trusted(ws, cli):
+    assert cli("config").code == 0  # caches the parsed config
+    cache = ws.dir / "local" / "config.json"
+    saved = json.loads(cache.read_text())
+    saved.pop("format", None)  # as an older tether wrote it
+    saved["config"]["context_document"] = ".git/config"  # what it parsed without checking
+    cache.write_text(json.dumps(saved))
+    (ws.dir / "tether.toml").write_text((ws.dir / "tether.toml").read_text().replace(
+        'document = ".tether/CONTEXT.md"', 'document = ".git/config"'))
+    os.utime(ws.dir / "tether.toml", ns=(os.stat(cache).st_atime_ns, os.stat(cache).st_mtime_ns))
+    saved["key"] = list(__import__("tether.fsio").fsio.stat_key(str(ws.dir / "tether.toml")))
+    cache.write_text(json.dumps(saved))
+    run = cli("close", "--summary", "done")
+    assert run.code == 1 and "context.document = '.git/config' is inside .git/" in run.err
+
+
+def test_install_refuses_a_claude_folder_linked_outside(ws, repo, outside, cli):
+    (outside / ".claude").mkdir()
+    (repo / ".claude").symlink_to(outside / ".claude", target_is_directory=True)
+    run = cli("install", "claude-code")
+    assert run.code == 1 and "leads outside the repository" in run.err
+    assert listing(outside / ".claude") == []

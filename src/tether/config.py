@@ -28,8 +28,16 @@ document = ".tether/CONTEXT.md"
 """
 
 
+# The parsed-config cache (local/config.json) holds what this version's parse makes of the file:
+# one made by an older version, which did not check the paths, is parsed again.
+CACHE_FORMAT = 2
+
+
 class Config(Record):
-    FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md"}
+    """``reading_order_refused``: [path, why] of each reading-order entry left out (boot names them)."""
+
+    FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
+              "reading_order_refused": list}
 
 
 def _toml():
@@ -68,7 +76,24 @@ def parse(data: bytes | None, shown: str) -> Config:
         raise InvalidInput(f"{shown}: boot.reading_order must be a list of paths", hint='reading_order = ["README.md"]')
     if not isinstance(document, str) or not document.strip():
         raise InvalidInput(f"{shown}: context.document must be a path", hint='document = ".tether/CONTEXT.md"')
-    return Config(budget=budget, reading_order=order, context_document=document)
+    from .confine import normalized, refusal
+
+    # tether writes the document at every close: a path outside the repository (or into .git/)
+    # stops everything here. The reading order is only shown, so a bad entry is left out of it
+    # and boot names it, rather than halting boot.
+    why = refusal(document)
+    if why:
+        raise InvalidInput(f"{shown}: context.document = {document!r} {why}; tether writes only inside the"
+                           " repository, outside .git/", hint='document = ".tether/CONTEXT.md"')
+    kept, refused = [], []
+    for path in order:
+        why = refusal(path)
+        if why:
+            refused.append([path, why])
+        else:
+            kept.append(normalized(path))
+    return Config(budget=budget, reading_order=kept, context_document=normalized(document),
+                  reading_order_refused=refused)
 
 
 def default_text(reading_order: list[str]) -> str:

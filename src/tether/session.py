@@ -156,7 +156,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
     from . import git
 
     if sha is None:
-        config = ws.config
+        config = shown_reading_order(ws.config, ws.store, ws.root_dir)
         head = git.head_sha(ws.root_dir)
         import time
 
@@ -199,10 +199,33 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
     tree = CommitTree(ws.root, full, ".tether")
     try:
         store = FileStore(tree, label=".tether")
-        config = parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}")
+        config = shown_reading_order(parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}"),
+                                     store)
         return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
     finally:
         tree.close()
+
+
+def shown_reading_order(config: Config, store: FileStore, root_dir: str | None = None) -> Config:
+    """``config`` with the reading order the brief may show: each entry that leads outside the
+    repository or into .git/ (as written, or with ``root_dir`` once links in the working tree are
+    followed) is left out and named as a problem. The brief tells a new session what to read."""
+    from .confine import resolve
+
+    refused = [tuple(entry) for entry in config.reading_order_refused]
+    kept = []
+    for path in config.reading_order:
+        why = resolve(root_dir, path)[1] if root_dir is not None else None
+        if why:
+            refused.append((path, why))
+        else:
+            kept.append(path)
+    for path, why in refused:
+        problem = Problem(store.shown(CONFIG_FILE), None, f"boot.reading_order: {path!r} {why}; left out of the"
+                                                          " reading order")
+        if problem not in store.problems:
+            store.problems.append(problem)
+    return config if kept == config.reading_order else Config(**{**config.to_dict(), "reading_order": kept})
 
 
 def _when(stamp: str | None) -> str:
@@ -340,32 +363,45 @@ def _in_store(ws, path: str) -> str | None:
     return path[len(prefix):] if path.startswith(prefix) else None
 
 
-def read_repo_file(ws, path: str) -> bytes | None:
+def _confined(ws, path: str, key: str) -> str:
+    """Where a repository path from the config leads; InvalidInput naming ``key`` when a link in
+    the working tree takes it outside the repository or into .git/."""
+    from .confine import resolve
+
+    real, why = resolve(ws.root_dir, path)
+    if why:
+        raise InvalidInput(f"{ws.store.label}/{CONFIG_FILE}: {key} = {path!r} {why}; tether writes only inside"
+                           " the repository, outside .git/", hint="point it at a file in the repository, or remove"
+                                                                  " the link")
+    return real
+
+
+def read_repo_file(ws, path: str, key: str = "context.document") -> bytes | None:
     """A file tether writes by a repository path (the context document): None if absent or a folder.
-    In the store, read as the store reads (LinkRefused for a link)."""
+    In the store, read as the store reads (LinkRefused for a link); elsewhere, only inside the
+    repository (InvalidInput naming ``key``)."""
     rel = _in_store(ws, path)
     if rel is not None:
         return ws.store.tree.peek(rel)
     import os
 
-    full = os.path.join(ws.root_dir, path)
-    if not os.path.isfile(full):
+    real = _confined(ws, path, key)
+    if not os.path.isfile(real):
         return None
-    with open(full, "rb") as fh:
+    with open(real, "rb") as fh:
         return fh.read()
 
 
-def write_repo_file(ws, path: str, data: bytes | str) -> None:
-    """Replace a file by its repository path; in the store, as the store writes (never through a link)."""
+def write_repo_file(ws, path: str, data: bytes | str, key: str = "context.document") -> None:
+    """Replace a file by its repository path; in the store, as the store writes (never through a
+    link); elsewhere, only inside the repository (where a link in the working tree leads)."""
     rel = _in_store(ws, path)
     if rel is not None:
         ws.store.write_file(rel, data)
         return
-    import os
-
     from .fsio import write_atomic
 
-    write_atomic(os.path.join(ws.root_dir, path), data)
+    write_atomic(_confined(ws, path, key), data)
 
 
 def _context_document_text(ws, config: Config) -> str | None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 from . import clock, fsio, ids
-from .config import CONFIG_FILE, Config, default_text, parse
+from .config import CACHE_FORMAT, CONFIG_FILE, Config, default_text, parse
 from .errors import Conflict, InvalidInput, LinkRefused, NoWorkspace, NotFound
 from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
 from .store import DirTree, FileStore
@@ -147,13 +147,14 @@ class Workspace:
         self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
         try:
             cached = json.loads(self.store.tree.read("local/config.json") or b"null")
-            if isinstance(cached, dict) and cached.get("key") == key:
+            if isinstance(cached, dict) and cached.get("key") == key and cached.get("format") == CACHE_FORMAT:
                 return Config(**cached["config"])
         except (ValueError, TypeError, KeyError, LinkRefused):
             pass  # a damaged cache is rebuilt below; a linked one is not used
         config = parse(self.store.tree.read(CONFIG_FILE), shown)  # a link here halts, as a missing file does
         try:
-            self.store.tree.write("local/config.json", json.dumps({"key": key, "config": config.to_dict()}))
+            self.store.tree.write("local/config.json", json.dumps({"key": key, "format": CACHE_FORMAT,
+                                                                   "config": config.to_dict()}))
         except (OSError, LinkRefused):
             pass  # read-only checkout: fine, just slower; a link is reported by what reads local/
         return config

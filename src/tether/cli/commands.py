@@ -69,6 +69,9 @@ def cmd_config(args) -> Result:
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
             "path": str(ws.dir / "tether.toml")}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
+    data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
+    if cfg.reading_order_refused:
+        text += "\nleft out of the reading order: " + "; ".join(f"{p!r} {why}" for p, why in cfg.reading_order_refused)
     return Result(data, text)
 
 
