@@ -332,3 +332,75 @@ def test_install_refuses_a_claude_folder_linked_outside(ws, repo, outside, cli):
     run = cli("install", "claude-code")
     assert run.code == 1 and "leads outside the repository" in run.err
     assert listing(outside / ".claude") == []
+
+
+# -- session contexts -----------------------------------------------------------------------------
+
+GTM = "YIELD-XYZ-001"
+
+
+def seeded(repo: Path, doc: dict, where: str = f".gtm/{GTM}/session_context.yaml") -> Path:
+    from ctx_seed import write_context
+
+    return write_context(repo, doc, where)
+
+
+def test_ctx_close_records_artifacts_outside_the_repository_without_opening_them(
+        ws, repo, tmp_path, seed_doc, cli, spy):
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "doc.md").write_text("not the campaign's\n")
+    (tmp_path / "outside" / "linked.md").write_text("not the campaign's either\n")
+    (repo / "drafts").mkdir()
+    (repo / "drafts" / "x_post.md").write_text("Yield.xyz vaults are live.\n")
+    (repo / "drafts" / "leak.md").symlink_to("../../outside/linked.md")
+    doc = dict(seed_doc, artifacts=[{"type": "draft", "path": "drafts/x_post.md"},
+                                    {"type": "stolen", "path": "/etc/shadow"},
+                                    {"type": "stolen", "path": "../outside/doc.md"},
+                                    {"type": "stolen", "path": "drafts/leak.md"},
+                                    {"type": "stolen", "path": ".git/config"}])
+    seeded(repo, doc)
+    opened = spy(__import__("builtins"), "open", lambda path, *a, **kw: str(path))
+
+    run = cli("ctx", "close", "--campaign", GTM, "--json")
+    assert run.code == 0, run.err
+    out = run.json()
+    assert out["outside"] == ["/etc/shadow", "../outside/doc.md", "drafts/leak.md", ".git/config"]
+    manifest = json.loads((repo / out["archive"] / "manifest.json").read_text())
+    by_path = {a["path"]: a for a in manifest["artifacts"]}
+    assert by_path["drafts/x_post.md"]["bytes"] == len("Yield.xyz vaults are live.\n")
+    for path in out["outside"]:
+        assert by_path[path]["outside"] is True
+        assert "sha256" not in by_path[path] and "bytes" not in by_path[path]
+    assert not [p for p in opened if "shadow" in p or "outside" in p or p.endswith(".git/config")]
+    text = cli("ctx", "show", "--campaign", GTM)  # still readable after the close
+    assert text.code == 0
+
+
+def test_ctx_close_refuses_a_context_id_that_is_not_a_folder_name(ws, repo, tmp_path, seed_doc, cli):
+    seeded(repo, dict(seed_doc, id="../../../../outside"))
+    run = cli("ctx", "close", "--campaign", GTM)
+    assert run.code == 1 and "the context id '../../../../outside' cannot name the archive's folder" in run.err
+    assert not (tmp_path / "outside").exists()
+    assert cli("ctx", "show", "--campaign", GTM, "--json").json()["session_context"]["campaign"]["status"] \
+        == "in_progress"  # refused before anything changed
+
+
+def test_a_campaign_folder_linked_outside_the_repository_is_refused(ws, repo, tmp_path, seed_doc, cli):
+    elsewhere = tmp_path / "elsewhere"
+    seeded(tmp_path, seed_doc, f"elsewhere/{GTM}/session_context.yaml")
+    before = listing(elsewhere)
+    (repo / ".gtm").symlink_to(elsewhere, target_is_directory=True)
+    run = cli("ctx", "close", "--campaign", GTM)
+    assert run.code == 1 and "leads outside the repository (through a symbolic link)" in run.err
+    assert listing(elsewhere) == before
+
+
+def test_a_session_context_in_the_store_is_never_written_through_a_link(ws, repo, tmp_path, seed_doc, cli):
+    elsewhere = tmp_path / "elsewhere"
+    seeded(tmp_path, seed_doc, f"elsewhere/{GTM}/session_context.yaml")
+    before = (elsewhere / GTM / "session_context.yaml").read_bytes()
+    link(ws.dir / "contexts", str(elsewhere), directory=True)
+    run = cli("ctx", "stage", "review", "--campaign", GTM)
+    assert run.code == 1 and ".tether/contexts is a symbolic link" in run.err
+    assert (elsewhere / GTM / "session_context.yaml").read_bytes() == before
+    assert listing(elsewhere) == [GTM, f"{GTM}/session_context.yaml"]
