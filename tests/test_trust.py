@@ -404,3 +404,33 @@ def test_a_session_context_in_the_store_is_never_written_through_a_link(ws, repo
     assert run.code == 1 and ".tether/contexts is a symbolic link" in run.err
     assert (elsewhere / GTM / "session_context.yaml").read_bytes() == before
     assert listing(elsewhere) == [GTM, f"{GTM}/session_context.yaml"]
+
+
+# -- permissions of what tether copies in ---------------------------------------------------------
+
+@pytest.mark.parametrize("source_mode,stored", [(0o600, 0o600), (0o640, 0o640), (0o644, 0o644), (0o755, 0o644)],
+                         ids=["0600", "0640", "0644", "0755"])
+def test_a_result_copied_in_is_no_more_open_than_its_source(ws, repo, cli, source_mode, stored):
+    old = os.umask(0o022)  # what the stored bits are compared with
+    try:
+        cli("task", "start", "Work", "--items", "a", "--id", "T1")
+        secret = repo / "private.md"
+        secret.write_text("token notes\n")
+        secret.chmod(source_mode)
+        assert cli("checkpoint", "--done", "1", "--result", "r.md=@private.md").code == 0
+        saved = ws.dir / "tasks" / "T1" / "intermediate" / "r.md"
+        assert saved.read_text() == "token notes\n"
+        assert stat.S_IMODE(saved.stat().st_mode) == stored
+        secret.chmod(0o644)  # saving it again with other bits replaces the file with them
+        assert cli("checkpoint", "--result", "r.md=@private.md").code == 0
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_a_result_through_the_api_may_carry_its_mode(ws):
+    ws.start_task("Work", items=["a"], task_id="T1")
+    ws.checkpoint(results={"r.md": (b"private\n", 0o600), "s.md": b"plain\n"})
+    folder = ws.dir / "tasks" / "T1" / "intermediate"
+    assert stat.S_IMODE((folder / "r.md").stat().st_mode) == 0o600
+    assert (folder / "s.md").read_bytes() == b"plain\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import EXIT_DEGRADED, InvalidInput
@@ -179,8 +180,10 @@ def _key_values(values: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _results(values: list[str] | None) -> dict[str, bytes]:
-    out = {}
+def _results(values: list[str] | None) -> dict[str, bytes | tuple[bytes, int]]:
+    """Each --result's bytes; a file's with its permission bits, so that the copy in the task's
+    cache is no more open than the file (a 0600 file stays 0600)."""
+    out: dict[str, bytes | tuple[bytes, int]] = {}
     for value in values or []:
         name, sep, source = value.partition("=")
         if not sep:
@@ -191,7 +194,7 @@ def _results(values: list[str] | None) -> dict[str, bytes]:
         elif source.startswith("@"):
             try:
                 with open(source[1:], "rb") as fh:
-                    out[name] = fh.read()
+                    out[name] = (fh.read(), 0o644 & os.fstat(fh.fileno()).st_mode)
             except OSError as exc:
                 raise InvalidInput(f"cannot read {source[1:]}: {exc.strerror}", hint="check the path") from None
         else:

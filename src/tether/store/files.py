@@ -231,13 +231,16 @@ class FileStore(Store):
             lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
         return restored
 
-    def save_result(self, task_id: str, name: str, data: bytes) -> str:
+    def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:
         self._writable()
         if not ids.valid_id(name):
             from ..errors import InvalidInput
             raise InvalidInput(f"invalid result name {name!r}", hint="use letters, digits, '.', '_' and '-' only")
         rel = f"tasks/{task_id}/intermediate/{name}"
-        self.tree.write(rel, data)
+        if mode is None:
+            self.tree.write(rel, data)
+        else:
+            self.tree.write(rel, data, mode)
         return self.shown(rel)
 
     # -- decisions ------------------------------------------------------------

@@ -182,7 +182,7 @@ class MemoryTree:
     def exists(self, rel: str) -> bool:
         return rel in self.files or bool(self.list(rel))
 
-    def write(self, rel: str, data: bytes | str) -> None:
+    def write(self, rel: str, data: bytes | str, mode: int = 0o644) -> None:  # no permissions in memory
         with self._mutex:
             self.files[rel] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
