@@ -434,3 +434,119 @@ def test_a_result_through_the_api_may_carry_its_mode(ws):
     folder = ws.dir / "tasks" / "T1" / "intermediate"
     assert stat.S_IMODE((folder / "r.md").stat().st_mode) == 0o600
     assert (folder / "s.md").read_bytes() == b"plain\n"
+
+
+# -- secrets in what close --commit commits -------------------------------------------------------
+
+AWS = "AKIAIOSFODNN7EXAMPLE"  # AWS's own documentation example: obviously fake
+GITHUB = "ghp_" + "wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx"  # the shape of a GitHub token, not a real one
+GITHUB_2 = "ghp_" + "Xb2Q9z8Lk3Jm4Nn5Pp6Rr7Ss8Tt9Uu0Vv1Ww"
+PEM = "-----BEGIN RSA PRIVATE KEY-----"
+
+
+@pytest.fixture
+def leaky(ws, cli):
+    """A session that wrote a fake AWS key and a GitHub token in a checkpoint note and a private
+    key header in a decision."""
+    cli("task", "start", "Deploy", "--items", "a", "--items", "b", "--id", "T1")
+    assert cli("checkpoint", "--done", "1", "--note", f"creds: {AWS} and {GITHUB}").code == 0
+    assert cli("decide", "Which key?", "--decision", f"{PEM} MIIEpAIBAAKCAQEA").code == 0
+    return ws
+
+
+def test_close_commit_warns_with_file_and_line_and_never_prints_the_secret(leaky, cli, git):
+    run = cli("close", "--summary", "Deployed", "--commit")
+    assert run.code == 0  # a warning: the close is committed
+    assert git("log", "-1", "--format=%s").strip() == "tether: close session"
+    warnings = [line for line in run.err.splitlines() if line.startswith("Warning: ")]
+    assert AWS not in run.err + run.out and GITHUB not in run.err + run.out and "MIIEp" not in run.err
+    found = {(w.split(": ")[1].rsplit(":", 1)[0], w.split(": ")[2].split(" (hash")[0]) for w in warnings}
+    checkpoint = next(p for p in git("ls-files", ".tether/tasks/T1/checkpoints").split() if p.endswith(".md"))
+    decision = next(p for p in git("ls-files", ".tether/decisions").split())
+    for path, kind in [(checkpoint, "AWS Access Key"), (checkpoint, "GitHub Token"),
+                       (".tether/tasks/T1/checkpoints.jsonl", "AWS Access Key"),
+                       (".tether/tasks/T1/checkpoints.jsonl", "GitHub Token"),
+                       (decision, "Private Key"), (".tether/CONTEXT.md", "Private Key")]:
+        assert (path, kind) in found, (path, kind, warnings)
+    for warning in warnings:  # each names the line, and the line holds what it says
+        where = warning.split(": ")[1]
+        path, line = where.rsplit(":", 1)
+        text = (git("show", f"HEAD:{path}").splitlines())[int(line) - 1]
+        assert AWS in text or GITHUB in text or "PRIVATE KEY" in text
+    assert "[secrets] allow" in run.err
+
+
+def test_close_commit_reports_secrets_in_json_and_in_the_commit_message(leaky, cli):
+    data = cli("close", "--summary", f"Rotated {AWS}", "--commit", "--json").json()
+    assert data["commit"]
+    message = [s for s in data["secrets"] if s["path"] == "(commit message)"]
+    assert message == [{"path": "(commit message)", "line": 3, "type": "AWS Access Key",
+                        "hash": message[0]["hash"]}]
+    assert all(set(s) == {"path", "line", "type", "hash"} for s in data["secrets"])
+
+
+def test_an_allowed_hash_is_not_reported_again_and_allows_only_that_secret(leaky, cli):
+    first = cli("close", "--summary", "one", "--json").json()  # not committed: nothing scanned
+    assert first["secrets"] == []
+    hashes = {s["type"]: s["hash"] for s in cli("close", "--summary", "two", "--commit", "--json").json()["secrets"]}
+    toml = leaky.dir / "tether.toml"
+    toml.write_text(toml.read_text().replace("allow = []", f'allow = ["{hashes["GitHub Token"]}",'
+                                                            f' "{hashes["AWS Access Key"].upper()}"]'))
+    assert cli("checkpoint", "--note", f"again {AWS} {GITHUB}").code == 0
+    run = cli("close", "--summary", "three", "--commit")
+    assert "AWS Access Key" not in run.err and "GitHub Token" not in run.err
+    assert cli("checkpoint", "--note", f"another token {GITHUB_2}").code == 0  # same prefix, other token
+    run = cli("close", "--summary", "four", "--commit")
+    assert "GitHub Token" in run.err
+
+
+def test_a_plain_session_commits_without_warnings(ws, cli):
+    cli("task", "start", "Summarise", "--items", "doc1.pdf", "--items", "doc2.pdf")
+    for _ in range(2):  # the second close records the first one's commit id in LATEST.json and the log
+        cli("checkpoint", "--done", "1", "--state", "doc1 summarised", "--data", "out=out/doc1.md")
+        cli("decide", "Length?", "--decision", "One paragraph", "--rationale", "readers skim")
+        cli("note", "gotcha", "doc2.pdf is a scan: OCR first")
+        data = cli("close", "--summary", "Summarised doc1", "--next", "doc2", "--commit", "--json").json()
+        assert data["commit"] and data["secrets"] == []
+
+
+def test_lines_committed_before_are_not_reported_again(leaky, cli):
+    assert cli("close", "--summary", "one", "--commit", "--json").json()["secrets"]
+    cli("checkpoint", "--done", "2", "--state", "done")
+    assert cli("close", "--summary", "two", "--commit", "--json").json()["secrets"] == []
+
+
+def test_a_close_that_does_not_commit_does_not_load_the_scanner(ws, repo):
+    code = ("import sys; from tether.cli.main import main; "
+            "main(['close', '--summary', 'x']); main(['close', '--summary', 'y', '--commit']); "
+            "print('detect_secrets' in sys.modules)")
+    first = subprocess.run([__import__("sys").executable, "-c", code.replace(
+        "main(['close', '--summary', 'y', '--commit']); ", "")], cwd=repo, capture_output=True, text=True)
+    assert first.stdout.strip().endswith("False"), first.stderr
+    both = subprocess.run([__import__("sys").executable, "-c", code], cwd=repo, capture_output=True, text=True)
+    assert both.stdout.strip().endswith("True"), both.stderr
+
+
+def test_an_invalid_allow_list_is_refused(ws, cli):
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text().replace("allow = []", 'allow = ["AKIAIOSFODNN7EXAMPLE"]'))
+    run = cli("close", "--summary", "x", "--commit")
+    assert run.code == 1 and "secrets.allow must be a list of the hashes" in run.err
+
+
+def test_the_lines_a_commit_adds_are_read_from_the_diff_exactly(repo, git):
+    from tether.git import added_lines
+
+    (repo / "log.txt").write_text("one\ntwo\n")
+    (repo / "name with space.md").write_text("a\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    base = git("rev-parse", "HEAD").strip()
+    (repo / "log.txt").write_text("one\n+++ not a header\n@@ -1 +1 @@ nor a hunk\ntwo\nthree")
+    (repo / "name with space.md").write_text("a\nb\n")
+    (repo / "image.bin").write_bytes(b"\x00\x01\x02secret")
+    (repo / "README.md").unlink()
+    git("add", "-A")
+    added = added_lines(repo, base)
+    assert added == {"log.txt": [(2, "+++ not a header"), (3, "@@ -1 +1 @@ nor a hunk"), (5, "three")],
+                     "name with space.md": [(2, "b")]}

@@ -414,8 +414,13 @@ def _context_document_text(ws, config: Config) -> str | None:
 
 
 class CloseResult(Record):
+    """``secrets``: what looked like a secret in what ``commit`` committed (secretscan.Finding)."""
+
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets]}
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
@@ -451,7 +456,14 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         ws.store.write_file("progress/LATEST.json", json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         ws.event("session_close", summary=summary, completed=latest["completed"], next_steps=next_steps, sha=sha)
         write_generated(ws)
-        commit_sha = None
+        commit_sha, secrets = None, []
+
+        def scan(added: dict, message: str) -> None:
+            # Loaded only here: detect-secrets costs a tenth of a second to import.
+            from .secretscan import scan as find
+
+            secrets.extend(find(ws.root_dir, added, message, config.secrets_allow))
+
         if commit:
             paths = [".tether"]
             doc = config.context_document
@@ -459,9 +471,9 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
                 paths.append(doc)
             try:
                 commit_sha = git.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
-                                              {"Tether-Session": ws.session_id})
+                                              {"Tether-Session": ws.session_id}, inspect=scan)
             except git.GitError as exc:
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
     return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,
-                       context_document=config.context_document)
+                       context_document=config.context_document, secrets=secrets)
