@@ -550,3 +550,13 @@ def test_the_lines_a_commit_adds_are_read_from_the_diff_exactly(repo, git):
     added = added_lines(repo, base)
     assert added == {"log.txt": [(2, "+++ not a header"), (3, "@@ -1 +1 @@ nor a hunk"), (5, "three")],
                      "name with space.md": [(2, "b")]}
+
+
+def test_without_detect_secrets_the_close_commits_and_says_the_scan_did_not_run(leaky, cli, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "detect_secrets.core.scan", None)  # as if it were not installed
+    run = cli("close", "--summary", "Deployed", "--commit")
+    assert run.code == 0 and "Committed" in run.out
+    assert run.err.startswith("Warning: (secret scan): not run: detect-secrets is not installed")
+    assert "looks like a secret" not in run.err and "Hint" not in run.err

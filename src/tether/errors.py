@@ -74,8 +74,8 @@ class LinkRefused(TetherError):
 
     def __init__(self, path: str) -> None:
         super().__init__(f"{path} is {self.WHY}",
-                         hint="replace the link with the file or folder itself (or remove it: `git rm` the link),"
-                              " then run the command again; `tether verify` lists every link")
+                         hint="replace the link with the file or folder itself, or remove it (`git rm` it);"
+                              " `tether verify` lists every link")
         self.path = path
 
     @property
