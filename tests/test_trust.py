@@ -393,6 +393,8 @@ def test_a_campaign_folder_linked_outside_the_repository_is_refused(ws, repo, tm
     run = cli("ctx", "close", "--campaign", GTM)
     assert run.code == 1 and "leads outside the repository (through a symbolic link)" in run.err
     assert listing(elsewhere) == before
+    listed = cli("ctx", "list", "--json").json()
+    assert [c["status"] for c in listed["contexts"]] == ["unreadable"]
 
 
 def test_a_session_context_in_the_store_is_never_written_through_a_link(ws, repo, tmp_path, seed_doc, cli):

@@ -13,7 +13,7 @@ the SHA-1 of the text the detector matched, as detect-secrets' baselines hash
 secrets, but of the whole match (detect-secrets keeps only ``ghp`` of a GitHub
 token, which would allow every one).
 
-detect-secrets takes a tenth of a second to import, so it is loaded here, and this
+detect-secrets is slow to import (it loads requests), so it is loaded here, and this
 module only by a close that commits.
 """
 

@@ -459,7 +459,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         commit_sha, secrets = None, []
 
         def scan(added: dict, message: str) -> None:
-            # Loaded only here: detect-secrets costs a tenth of a second to import.
+            # Loaded only here: detect-secrets is slow to import, and only a commit needs it.
             from .secretscan import scan as find
 
             secrets.extend(find(ws.root_dir, added, message, config.secrets_allow))

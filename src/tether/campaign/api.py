@@ -105,7 +105,12 @@ class Campaign:
         out = []
         for pattern in SEARCH:
             for path in sorted(glob.glob(os.path.join(workspace.root_dir, pattern.format(id="*")))):
-                file = cls._file(path, workspace)
+                try:
+                    file = cls._file(path, workspace)
+                except TetherError as exc:  # a campaign folder a link leads out of the repository
+                    out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
+                                "path": os.path.relpath(path, workspace.root_dir), "problem": str(exc)})
+                    continue
                 try:
                     doc = file.load(validate=False)
                     camp = doc.get("campaign") or {}
