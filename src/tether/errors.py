@@ -11,6 +11,7 @@ as is. The tree::
     ├── InvalidInput            exit 1   a value that cannot be used (bad id, bad item range, ...)
     ├── Conflict                exit 1   the id is taken, the task is closed, ...
     ├── Corrupt                 exit 1   a record the command needs cannot be read (file:line says where)
+    ├── LinkRefused             exit 1   a symbolic link inside .tether/: tether neither reads nor writes through one
     └── GitProblem              exit 1   invalid SHA, commit failed
     UsageError                  exit 2   the command line itself is wrong (adapters raise it)
     Degraded                    exit 3   the job ran but state has problems (corrupt files, stale index)
@@ -62,6 +63,26 @@ class Conflict(TetherError):
 
 class Corrupt(TetherError):
     kind = "corrupt"
+
+
+class LinkRefused(TetherError):
+    """A symbolic link inside ``.tether/``: a committed link would send tether's writes (and reads)
+    anywhere on the machine, so tether follows none; ``.problem`` is how a reader reports it."""
+
+    kind = "link"
+    WHY = "a symbolic link; tether neither reads nor writes through links inside .tether/"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is {self.WHY}",
+                         hint="replace the link with the file or folder itself, or remove it (`git rm` it);"
+                              " `tether verify` lists every link")
+        self.path = path
+
+    @property
+    def problem(self):
+        from .parsing import Problem
+
+        return Problem(self.path, None, f"{self.WHY}; not read")
 
 
 class GitProblem(TetherError):

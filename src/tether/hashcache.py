@@ -64,11 +64,18 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     The entries are ``member(path, "sha256:<hex>")`` lines sorted by path and
     joined by SEPARATOR. Files are found as DirTree.walk finds them; top-level
     directories named in ``skip_dirs`` and files in ``skip_files`` are left out.
-    Reads and updates the cache under ``root``.
+    Reads and updates the cache under ``root``; symbolic links are never followed
+    (LinkRefused when ``root`` is one; a link in the cache's way leaves the cache out).
     """
     cache_dir = os.path.join(root, CACHE_DIR)
-    start = _fs_now(os.path.join(root, CLOCK_FILE))
-    old_shards = _load(cache_dir)
+    fsio.check_folder(root, root)
+    try:
+        fsio.check_folder(root, cache_dir)
+        use_cache = True
+    except fsio.LinkRefused:  # the cache is only a shortcut: hash every file instead
+        use_cache = False
+    start = _fs_now(os.path.join(root, CLOCK_FILE)) if use_cache else -1
+    old_shards = _load(cache_dir) if use_cache else {}
     old: dict = {}
     shard_of: dict[str, str] = {}
     for shard, records in old_shards.items():
@@ -136,7 +143,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     for shard, records in old_shards.items():
         if len(new_shards.get(shard, ())) != len(records):
             dirty.add(shard)  # a directory is gone
-    for shard in sorted(dirty):
+    for shard in sorted(dirty if use_cache else ()):
         _save(cache_dir, shard, new_shards.get(shard, {}))
     return SEPARATOR.join(filter(None, parts)), count
 
@@ -195,9 +202,9 @@ def _segments(files: list[str], subdirs: list[str], lines: list[str]) -> tuple[s
 def _list_dir(path: str, top: bool, skip_dirs, skip_files) -> tuple[list[str], list[str], bool]:
     """(file names, subdirectory names, plain), each sorted, as DirTree.walk sees the directory.
 
-    Links to directories are neither files nor walked into, and temporary files
-    are left out. ``plain`` is False when there is a symbolic link: its target
-    can change while this directory does not, so the listing is not cached.
+    Symbolic links are neither files nor walked into (tether follows no link in
+    its store), and temporary files are left out. ``plain`` is False when there
+    is one, so that the listing is not cached (verify names the link).
     """
     files: list[str] = []
     subdirs: list[str] = []
@@ -209,14 +216,13 @@ def _list_dir(path: str, top: bool, skip_dirs, skip_files) -> tuple[list[str], l
     with it:
         for entry in it:
             name = entry.name
+            if entry.is_symlink():
+                plain = False
+                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if entry.is_symlink():
-                plain = False
-                if is_dir:
-                    continue
             if top and name in (skip_dirs if is_dir else skip_files):
                 continue
             if is_dir:
@@ -252,9 +258,8 @@ def _stat_or_none(path: str):
 
 def _hash_file(path: str) -> str | None:
     try:
-        with open(path, "rb") as fh:
-            return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
+        return "sha256:" + hashlib.sha256(fsio.read_bytes(path)).hexdigest()
+    except OSError:  # gone, or a link put in its place since the listing (never followed)
         return None
 
 
@@ -264,15 +269,19 @@ def _fs_now(path: str) -> int:
     -1 when it cannot be read (a read-only checkout): then no stat is trusted.
     """
     try:
-        try:
-            os.utime(path)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb"):
-                pass
-        return os.stat(path).st_ctime_ns
+        fd = fsio._open(path, os.O_RDONLY | os.O_CREAT | fsio.NOFOLLOW)  # never a link's target
     except OSError:
         return -1
+    try:
+        if os.utime in os.supports_fd:
+            os.utime(fd)
+        else:
+            os.utime(path)
+        return os.fstat(fd).st_ctime_ns
+    except OSError:
+        return -1
+    finally:
+        os.close(fd)
 
 
 def _load(cache_dir: str) -> dict[str, dict]:
@@ -288,8 +297,7 @@ def _load(cache_dir: str) -> dict[str, dict]:
         if name.endswith(fsio.TMP_SUFFIX):
             continue
         try:
-            with open(os.path.join(cache_dir, name), "rb") as fh:
-                data = fh.read()
+            data = fsio.read_bytes(os.path.join(cache_dir, name))
         except OSError:
             continue
         end = data.find(b"\n")
@@ -311,8 +319,8 @@ def _save(cache_dir: str, shard: str, records: dict) -> None:
     path = os.path.join(cache_dir, shard)
     tmp = os.path.join(cache_dir, f".{shard}.{os.urandom(4).hex()}{fsio.TMP_SUFFIX}")
     try:
-        os.makedirs(cache_dir, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        fd = fsio._open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)  # a new file: never a link's target
+        with open(fd, "wb") as fh:
             fh.write(_MAGIC + b"%d\n" % zlib.crc32(payload))
             fh.write(payload)
         os.replace(tmp, path)

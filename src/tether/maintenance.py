@@ -23,6 +23,9 @@ def remove_stale_tmp_files(ws, older_than: float = STALE_TMP_SECONDS) -> list[st
     """
     import time
 
+    from .fsio import check_folder
+
+    check_folder(ws.store_dir, ws.store_dir)  # os.walk would walk a linked store's target
     cutoff = time.time() - older_than
     removed = []
     for directory, _dirs, names in os.walk(ws.store_dir):
@@ -115,7 +118,6 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
     now resolved that git still lists as unmerged).
     """
     from .errors import TetherError
-    from .fsio import write_atomic
     from .generated_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
     from .mergedriver import cat_blobs, merge_generated, unmerged
 
@@ -124,14 +126,16 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
         document = ws.config.context_document
     except TetherError:  # no readable tether.toml: the document is where init puts it
         document = f"{ws.store.label}/CONTEXT.md"
+    from .session import read_repo_file, write_repo_file
+
+    # Each one read and written as close does: the store's files never through a link.
     targets = [(f"{ws.store.label}/progress/LATEST.json", "latest"), (document, "context")]
     conflicted = unmerged(root, [t for t, _ in targets])
     done: list[str] = []
     resolved: list[str] = []
     for rel, kind in targets:
         try:
-            with open(os.path.join(root, rel), "rb") as fh:
-                current: bytes | None = fh.read()
+            current: bytes | None = read_repo_file(ws, rel)
         except OSError:
             current = None
         marked = current is not None and has_conflict_markers(current)
@@ -155,7 +159,7 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
         if not clean and marked and not _blocks_in_conflict(current):
             merged = current  # only hand-written lines conflict, perhaps half resolved already: the user's
         else:
-            write_atomic(os.path.join(root, rel), merged)
+            write_repo_file(ws, rel, merged)
         if clean:
             done.append(f"resolved {rel}")
             if rel in conflicted:

@@ -156,7 +156,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
     from . import git
 
     if sha is None:
-        config = ws.config
+        config = shown_reading_order(ws.config, ws.store, ws.root_dir)
         head = git.head_sha(ws.root_dir)
         import time
 
@@ -171,7 +171,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         try:
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[CONFIG_FILE] = ws.config_stat
-            active = (tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+            active = (ws.store.read_file("local/active") or b"").decode("utf-8", "replace").strip()
             snap = gather(ws.store, config, source="worktree", sha=head, branch=git.current_branch(ws.root_dir),
                           changed=None, active_hint=active)
             read = tree.reads
@@ -199,10 +199,33 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
     tree = CommitTree(ws.root, full, ".tether")
     try:
         store = FileStore(tree, label=".tether")
-        config = parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}")
+        config = shown_reading_order(parse(store.read_file(CONFIG_FILE), f".tether/{CONFIG_FILE} at {full[:12]}"),
+                                     store)
         return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
     finally:
         tree.close()
+
+
+def shown_reading_order(config: Config, store: FileStore, root_dir: str | None = None) -> Config:
+    """``config`` with the reading order the brief may show: each entry that leads outside the
+    repository or into .git/ (as written, or with ``root_dir`` once links in the working tree are
+    followed) is left out and named as a problem. The brief tells a new session what to read."""
+    from .confine import resolve
+
+    refused = [tuple(entry) for entry in config.reading_order_refused]
+    kept = []
+    for path in config.reading_order:
+        why = resolve(root_dir, path)[1] if root_dir is not None else None
+        if why:
+            refused.append((path, why))
+        else:
+            kept.append(path)
+    for path, why in refused:
+        problem = Problem(store.shown(CONFIG_FILE), None, f"boot.reading_order: {path!r} {why}; left out of the"
+                                                          " reading order")
+        if problem not in store.problems:
+            store.problems.append(problem)
+    return config if kept == config.reading_order else Config(**{**config.to_dict(), "reading_order": kept})
 
 
 def _when(stamp: str | None) -> str:
@@ -330,10 +353,55 @@ def write_generated(ws, snap: Snapshot | None = None) -> None:
         updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
         next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
         decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
+    write_repo_file(ws, snap.config.context_document, text)
+    manifest.write(ws.store)
+
+
+def _in_store(ws, path: str) -> str | None:
+    """A repository path's path in the store, None when it is not in the store."""
+    prefix = ws.store.label + "/"
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+def _confined(ws, path: str, key: str) -> str:
+    """Where a repository path from the config leads; InvalidInput naming ``key`` when a link in
+    the working tree takes it outside the repository or into .git/."""
+    from .confine import resolve
+
+    real, why = resolve(ws.root_dir, path)
+    if why:
+        raise InvalidInput(f"{ws.store.label}/{CONFIG_FILE}: {key} = {path!r} {why}; tether writes only inside"
+                           " the repository, outside .git/", hint="point it at a file in the repository, or remove"
+                                                                  " the link")
+    return real
+
+
+def read_repo_file(ws, path: str, key: str = "context.document") -> bytes | None:
+    """A file tether writes by a repository path (the context document): None if absent or a folder.
+    In the store, read as the store reads (LinkRefused for a link); elsewhere, only inside the
+    repository (InvalidInput naming ``key``)."""
+    rel = _in_store(ws, path)
+    if rel is not None:
+        return ws.store.tree.peek(rel)
+    import os
+
+    real = _confined(ws, path, key)
+    if not os.path.isfile(real):
+        return None
+    with open(real, "rb") as fh:
+        return fh.read()
+
+
+def write_repo_file(ws, path: str, data: bytes | str, key: str = "context.document") -> None:
+    """Replace a file by its repository path; in the store, as the store writes (never through a
+    link); elsewhere, only inside the repository (where a link in the working tree leads)."""
+    rel = _in_store(ws, path)
+    if rel is not None:
+        ws.store.write_file(rel, data)
+        return
     from .fsio import write_atomic
 
-    write_atomic(ws.root / snap.config.context_document, text)
-    manifest.write(ws.store)
+    write_atomic(_confined(ws, path, key), data)
 
 
 def _context_document_text(ws, config: Config) -> str | None:
@@ -341,15 +409,18 @@ def _context_document_text(ws, config: Config) -> str | None:
     its hand-written part is kept byte for byte, so it cannot be rewritten from a guess."""
     from .parsing import decode
 
-    path = ws.root / config.context_document
-    if not path.is_file():
-        return None
-    return decode(path.read_bytes(), config.context_document)
+    data = read_repo_file(ws, config.context_document)
+    return None if data is None else decode(data, config.context_document)
 
 
 class CloseResult(Record):
+    """``secrets``: what looked like a secret in what ``commit`` committed (secretscan.Finding)."""
+
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets]}
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
@@ -385,7 +456,14 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         ws.store.write_file("progress/LATEST.json", json.dumps(latest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         ws.event("session_close", summary=summary, completed=latest["completed"], next_steps=next_steps, sha=sha)
         write_generated(ws)
-        commit_sha = None
+        commit_sha, secrets = None, []
+
+        def scan(added: dict, message: str) -> None:
+            # Loaded only here: detect-secrets is slow to import, and only a commit needs it.
+            from .secretscan import scan as find
+
+            secrets.extend(find(ws.root_dir, added, message, config.secrets_allow))
+
         if commit:
             paths = [".tether"]
             doc = config.context_document
@@ -393,9 +471,9 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
                 paths.append(doc)
             try:
                 commit_sha = git.commit_paths(ws.root, paths, f"tether: close session\n\n{summary}",
-                                              {"Tether-Session": ws.session_id})
+                                              {"Tether-Session": ws.session_id}, inspect=scan)
             except git.GitError as exc:
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=getattr(exc, "hint", None) or "commit .tether/ yourself") from None
     return CloseResult(date=date, file=file, latest=latest, completed=[t.id for t in tasks], commit=commit_sha,
-                       context_document=config.context_document)
+                       context_document=config.context_document, secrets=secrets)

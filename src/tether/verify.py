@@ -4,12 +4,14 @@ Boot and the other commands read only what they need (the open tasks, each one's
 newest checkpoint, the memory log's last lines), so a damaged closed task, an old
 checkpoint or a torn journal line goes unnoticed until something reads it. verify
 reads all of it, as ``git fsck`` does for git's objects: for CI, a pre-commit hook,
-or after a merge or a crash. It never changes a file.
+or after a merge or a crash. It never changes a file. It also names every symbolic
+link in the store: tether follows none (see fsio), so what one stands for is never read.
 """
 
 from __future__ import annotations
 
 from . import ids
+from .errors import LinkRefused
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
 from .recordtype import Record
 from .store import journal
@@ -27,6 +29,9 @@ def verify(store: FileStore, context_document: str) -> Verification:
     """Every problem in the store's tracked files; ``context_document`` as the config names it."""
     store.problems = []
     checked = 0
+    links = _links(store)
+    if links is None:
+        return Verification(files=0, problems=list(store.problems))  # the store itself is a link
 
     def attempt(load, *args) -> object | None:
         nonlocal checked
@@ -76,7 +81,36 @@ def verify(store: FileStore, context_document: str) -> Verification:
         data = _read(store, rel)
         if data is not None:
             attempt(_check_text if rel.endswith(".md") else load_json, data, store.shown(rel))
-    return Verification(files=checked, problems=list(store.problems))
+    # Each link once, with where it points; what the reads above said of it (or of what lies
+    # behind a linked folder) is the same fact.
+    shown = [store.shown(rel) for rel in links]
+    kept = [p for p in store.problems if not any(p.path == s or p.path.startswith(s + "/") for s in shown)]
+    return Verification(files=checked, problems=[*links.values(), *kept])
+
+
+def _links(store: FileStore) -> dict | None:
+    """{rel: Problem} of every symbolic link in the store (a directory tree); None when the store
+    folder itself is one (then nothing in it is read)."""
+    find = getattr(store.tree, "links", None)
+    if find is None:
+        return {}
+    import os
+
+    found = {}
+    for rel in find():
+        path = os.path.join(store.tree.root, rel) if rel else store.tree.root
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        shown = store.shown(rel) if rel else store.label
+        found[rel] = Problem(shown, None, f"a symbolic link (to {target}); tether neither reads nor writes"
+                                          " through links inside .tether/: replace it with the file or folder"
+                                          " itself, or remove it")
+    if "" in found:
+        store.problems.append(found[""])
+        return None
+    return found
 
 
 def _read(store: FileStore, rel: str) -> bytes | None:
@@ -92,7 +126,11 @@ def _name_strays(store: FileStore, folder: str, known: set[str], why: str) -> No
     """Name what sits in a folder of records without being one: tether never reads it, so a
     person who saved a record under a wrong name would otherwise never hear of it. Hidden
     names (.DS_Store, a writer's temporary file) are not records by anyone's intent."""
-    for name in store.tree.list(folder):
+    try:
+        names = store.tree.list(folder)
+    except LinkRefused:
+        return  # the link is named on its own
+    for name in names:
         if name not in known and not name.startswith("."):
             store.problems.append(Problem(store.shown(f"{folder}/{name}"), None, f"{why}; tether ignores it"))
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 from . import clock, fsio, ids
-from .config import CONFIG_FILE, Config, default_text, parse
-from .errors import Conflict, InvalidInput, NoWorkspace, NotFound
+from .config import CACHE_FORMAT, CONFIG_FILE, Config, default_text, parse
+from .errors import Conflict, InvalidInput, LinkRefused, NoWorkspace, NotFound
 from .records import NOTE_KINDS, Checkpoint, Decision, Note, Task
 from .store import DirTree, FileStore
 from .paths import STORE_DIR, find_git_root, find_root
@@ -147,15 +147,16 @@ class Workspace:
         self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
         try:
             cached = json.loads(self.store.tree.read("local/config.json") or b"null")
-            if isinstance(cached, dict) and cached.get("key") == key:
+            if isinstance(cached, dict) and cached.get("key") == key and cached.get("format") == CACHE_FORMAT:
                 return Config(**cached["config"])
-        except (ValueError, TypeError, KeyError):
-            pass  # a damaged cache is rebuilt below
-        config = parse(self.store.read_file(CONFIG_FILE), shown)
+        except (ValueError, TypeError, KeyError, LinkRefused):
+            pass  # a damaged cache is rebuilt below; a linked one is not used
+        config = parse(self.store.tree.read(CONFIG_FILE), shown)  # a link here halts, as a missing file does
         try:
-            self.store.tree.write("local/config.json", json.dumps({"key": key, "config": config.to_dict()}))
-        except OSError:
-            pass  # read-only checkout: fine, just slower
+            self.store.tree.write("local/config.json", json.dumps({"key": key, "format": CACHE_FORMAT,
+                                                                   "config": config.to_dict()}))
+        except (OSError, LinkRefused):
+            pass  # read-only checkout: fine, just slower; a link is reported by what reads local/
         return config
 
     # -- tasks ------------------------------------------------------------------
@@ -196,7 +197,7 @@ class Workspace:
 
     def active_task_id(self) -> str | None:
         """The task this machine is working on, else the most recently active open task."""
-        chosen = (self.store.tree.read("local/active") or b"").decode("utf-8", "replace").strip()
+        chosen = (self.store.read_file("local/active") or b"").decode("utf-8", "replace").strip()
         open_ids = self.store.open_task_ids()
         if chosen in open_ids:
             return chosen

@@ -144,8 +144,9 @@ class Store(ABC):
             return None
 
     @abstractmethod
-    def save_result(self, task_id: str, name: str, data: bytes) -> str:
-        """Cache an intermediate result; returns its workspace-relative path."""
+    def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:
+        """Cache an intermediate result; returns its workspace-relative path. ``mode``: permission
+        bits for the file (a result copied from a private file stays private); None: the default."""
 
     # -- decisions, notes, events -------------------------------------------
     @abstractmethod

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Callable, Iterator
 
 from .. import ids
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, LinkRefused, NotFound
 from ..eventlog import EVENT_LOG, last_lines
 from ..fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
@@ -55,17 +55,38 @@ class FileStore(Store):
             raise ReadOnly("this store is a commit's snapshot and cannot be changed",
                            hint="run the command without --sha to change the working tree")
 
+    def _refused(self, exc: LinkRefused) -> None:
+        """A link met on read: a problem to report (the link is not followed)."""
+        if exc.problem not in self.problems:
+            self.problems.append(exc.problem)
+
+    def _list(self, rel: str) -> list[str]:
+        try:
+            return self.tree.list(rel)
+        except LinkRefused as exc:
+            self._refused(exc)
+            return []
+
     # -- workspace files ----------------------------------------------------
     def read_file(self, rel: str) -> bytes | None:
-        return self.tree.read(rel)
+        """A file's bytes; None when absent, or when a link is in the way (reported in problems)."""
+        try:
+            return self.tree.read(rel)
+        except LinkRefused as exc:
+            self._refused(exc)
+            return None
 
     def write_file(self, rel: str, data: bytes | str) -> None:
         self._writable()
         self.tree.write(rel, data)
 
     def read_record(self, rel: str) -> bytes | None:
-        """A record's bytes, None if absent; a directory in its place is a problem to report, not an absence."""
-        data = self.tree.read(rel)
+        """A record's bytes, None if absent; a directory or a link in its place is a problem to report
+        (a ParseError), not an absence."""
+        try:
+            data = self.tree.read(rel)
+        except LinkRefused as exc:
+            raise ParseError(exc.problem.path, None, exc.problem.message) from None
         if data is None and self.tree.exists(rel):
             raise ParseError(self.shown(rel), None, "a directory where a file should be; move it away, or restore"
                                                     " the file with `git checkout -- PATH`")
@@ -110,10 +131,10 @@ class FileStore(Store):
         return task
 
     def task_ids(self) -> list[str]:
-        return [n for n in self.tree.list("tasks") if ids.valid_id(n)]
+        return [n for n in self._list("tasks") if ids.valid_id(n)]
 
     def open_task_ids(self) -> list[str]:
-        return [n for n in self.tree.list("open") if ids.valid_id(n)]
+        return [n for n in self._list("open") if ids.valid_id(n)]
 
     # -- checkpoints --------------------------------------------------------
     def checkpoint_names(self, task_id: str) -> list[str]:
@@ -125,7 +146,7 @@ class FileStore(Store):
             names = listings.get(folder, key)
             if names is not None:
                 return names
-        files = self.tree.list(folder)
+        files = self._list(folder)
         keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
         keyed.sort()
         names = [name for _, name in keyed]
@@ -191,12 +212,15 @@ class FileStore(Store):
         read_token = getattr(self.tree, "lock_token", None)
         if self.readonly or read_token is None:
             return False
-        if not journal.needs_check(read_token(f"task-{task_id}")):
-            return False  # checked since this machine started: one small read
         try:
+            if not journal.needs_check(read_token(f"task-{task_id}")):
+                return False  # checked since this machine started: one small read
             with self.tree.lock(f"task-{task_id}") as lock:
                 return bool(self._restore_if_needed(task_id, lock.token(), lock))
         except OSError:  # a read-only checkout: read what is there
+            return False
+        except LinkRefused as exc:  # the lock or its folder: nothing is restored through it
+            self._refused(exc)
             return False
 
     def _restore_if_needed(self, task_id: str, token: str | None, lock=None) -> list[str]:
@@ -207,13 +231,16 @@ class FileStore(Store):
             lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
         return restored
 
-    def save_result(self, task_id: str, name: str, data: bytes) -> str:
+    def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:
         self._writable()
         if not ids.valid_id(name):
             from ..errors import InvalidInput
             raise InvalidInput(f"invalid result name {name!r}", hint="use letters, digits, '.', '_' and '-' only")
         rel = f"tasks/{task_id}/intermediate/{name}"
-        self.tree.write(rel, data)
+        if mode is None:
+            self.tree.write(rel, data)
+        else:
+            self.tree.write(rel, data, mode)
         return self.shown(rel)
 
     # -- decisions ------------------------------------------------------------
@@ -223,7 +250,7 @@ class FileStore(Store):
             raise Conflict(f"decision {decision.id} already exists", hint="omit --id for a generated one")
 
     def decision_ids(self) -> list[str]:
-        return [n[:-3] for n in self.tree.list("decisions") if n.endswith(".md")]
+        return [n[:-3] for n in self._list("decisions") if n.endswith(".md")]
 
     def load_decision(self, decision_id: str) -> Decision:
         rel = f"decisions/{decision_id}.md"
@@ -275,6 +302,9 @@ class FileStore(Store):
         except IsADirectoryError:
             self.problems.append(Problem(self.shown(rel), None, "a directory where a file should be; move it away"))
             return []
+        except LinkRefused as exc:
+            self._refused(exc)
+            return []
         found: list[Problem] = []
         rows = list(iter_jsonl(data, self.shown(rel), found))
         if found:  # rare: number bad lines from the top of the log, not of the window read
@@ -284,7 +314,7 @@ class FileStore(Store):
         return rows[-limit:]
 
     def all_events(self) -> Iterator[dict]:
-        data = self.tree.read("memory/events.jsonl") or b""
+        data = self.read_file("memory/events.jsonl") or b""
         yield from iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems)
 
     # -- progress ------------------------------------------------------------------
@@ -296,7 +326,7 @@ class FileStore(Store):
         return self.shown(rel)
 
     def progress_dates(self) -> list[str]:
-        return [n[:-3] for n in self.tree.list("progress") if n.endswith(".md") and DATE_RE.match(n[:-3])]
+        return [n[:-3] for n in self._list("progress") if n.endswith(".md") and DATE_RE.match(n[:-3])]
 
     # -- locks and enumeration ------------------------------------------------------
     def lock(self, name: str):

@@ -18,8 +18,6 @@ The journal is tracked in git and merged like the other logs (``merge=union``).
 
 from __future__ import annotations
 
-import os
-
 from ..fsio import boot_id
 from ..parsing import canonical_json
 
@@ -100,13 +98,15 @@ def newest_after(store, task_id: str, names: list[str], readable):
 def _intact(store, rel: str) -> bool:
     """Absent, empty, zero-filled or cut short is what a machine crash leaves; a file that reads
     as a checkpoint is kept, whatever a person changed in it."""
+    from ..errors import LinkRefused
     from ..parsing import ParseError
     from ..records import Checkpoint
 
     try:
-        with open(os.path.join(store.tree.root, rel), "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
+        data = store.tree.peek(rel)
+    except LinkRefused:
+        return True  # never written through: boot and verify name the link
+    if data is None:
         return False
     if not data.startswith(b"---\n") or b"\0" in data:
         return False

@@ -24,10 +24,10 @@ FORMAT = 3
 
 class Listings:
     def __init__(self, store_dir: str, started_ns: int) -> None:
-        self.path = os.path.join(store_dir, CACHE)
+        self.path, self.root = os.path.join(store_dir, CACHE), store_dir
         self.started_ns = started_ns
         self.used: dict = {}  # what this boot looked up: all that is kept (folders of closed tasks drop out)
-        saved = read_cache(self.path)
+        saved = read_cache(self.path, self.root)
         folders = saved.get("folders") if saved.get("format") == FORMAT else None
         self.saved: dict = folders if isinstance(folders, dict) else {}
 
@@ -52,4 +52,4 @@ class Listings:
 
     def save(self) -> None:
         if self.used != self.saved:
-            write_cache(self.path, {"format": FORMAT, "folders": self.used})
+            write_cache(self.path, {"format": FORMAT, "folders": self.used}, self.root)
