@@ -180,6 +180,19 @@ def test_unreadable_lines_are_counted_and_named(tmp_path):
     assert t.stats["lines"] == 7
 
 
+def test_odd_but_valid_lines_and_odd_invalid_ones(tmp_path):
+    good = json.dumps(cc_user("u1", "hello")).encode()
+    data = (b"\xef\xbb\xbf" + good + b"\n"           # a byte-order mark
+            + b"   " + good.replace(b'"u1"', b'"u2"') + b"  \n"   # spaces around
+            + good.replace(b'"u1"', b'"u3"') + b" {}\n"           # two values on one line
+            + b"[" * 100000 + b"]" * 100000 + b"\n"            # nested past the parser's limit
+            + good.replace(b'"u1"', b'"u4"') + b"\r\n")
+    t = Transcript(write(tmp_path, "s.jsonl", data))
+    assert [r.uuid for r in t] == ["u1", "u2", "u4"]
+    assert [(p.line, p.reason.split(":")[0]) for p in t.problems] == [(3, "not valid JSON"),
+                                                                      (4, "JSON nested too deeply")]
+
+
 def test_problems_beyond_the_kept_ones_are_counted(tmp_path):
     path = write(tmp_path, "s.jsonl", jsonl(cc_user("u1", "hi")) + b"bad\n" * 30)
     t = Transcript(path, keep_problems=5)
@@ -298,7 +311,7 @@ def test_codex_records(tmp_path):
     assert patch.files == ("tests/test_b.py", "setup.cfg") and patch.tool_name == "apply_patch"
     assert patch_out.is_error and patch_out.text == "patch rejected"
     assert (usage1.usage.context, usage1.usage.window, usage1.model) == (12300, 272000, "gpt-5-codex")
-    assert usage2.usage.context == 12580 and usage2.meta["total"]["input"] == 24500
+    assert usage2.usage.context == 12580 and usage2.meta["total"]["input_tokens"] == 24500
     assert t.stats["repeated_token_counts"] == 1
 
 
@@ -319,11 +332,36 @@ def test_codex_compaction(tmp_path):
 
     reading = context_usage(path)
     assert reading.source == "counted" and reading.compacted
-    assert reading.tokens == estimate("Summary: tests added; next, CI.") + estimate("Now CI")
+    # The fixed prompt, measured on the first response: its 12,000 input tokens less what the
+    # transcript wrote before it.
+    baseline = 12000 - estimate("<permissions>read-only</permissions>") - estimate("Add a test")
+    assert reading.baseline == baseline
+    assert reading.tokens == baseline + estimate("Summary: tests added; next, CI.") + estimate("Now CI")
     assert reading.model == "gpt-5-codex"
     # A token_count after the compaction is the figure again.
     path2 = write(tmp_path, "rollout2.jsonl", jsonl(*rollout, token_count(4000, 50, 28500, 430)))
     assert context_usage(path2).tokens == 4050
+
+
+def test_codex_compaction_with_its_replacement_history(tmp_path):
+    summary = "Summary: tests added; next, CI."
+    history = [
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "<permissions>ro</permissions>"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Add a test"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": summary}]},
+    ]
+    rollout = codex_rollout() + [cx("compacted", {"message": summary, "replacement_history": history})]
+    path = write(tmp_path, "rollout.jsonl", jsonl(*rollout))
+    records = Transcript(path).records()
+    at = next(i for i, r in enumerate(records) if r.kind == COMPACT_BOUNDARY)
+    after = records[at + 1:]
+    assert [(r.kind, r.text) for r in after] == [(SUMMARY, summary), (TEXT, "<permissions>ro</permissions>"),
+                                                 (TEXT, "Add a test")]
+    assert after[1].meta == {"replacement": True}
+    from tether.transcripts.tokens import estimate
+
+    reading = context_usage(path)
+    assert reading.tokens == reading.baseline + sum(estimate(r.text) for r in after)
 
 
 def test_codex_without_an_envelope(tmp_path):
@@ -437,3 +475,42 @@ def test_an_unknown_file_is_a_named_problem(tmp_path):
     assert t.records() == [] and "not a transcript format" in str(t.problems.named[0])
     with pytest.raises(ValueError, match="unknown transcript format"):
         Transcript(path, format="word")
+
+
+# -- any value in any field ----------------------------------------------------------------------
+
+ODD_VALUES = [None, True, 0, -1, 3.5, "", "x", [], [1, "a"], {}, {"type": "text"}, [{"type": []}], {"a": {"b": []}}]
+
+
+def mutations(obj, rng, depth=0):
+    """``obj`` with one value somewhere replaced by a value of another type."""
+    if isinstance(obj, dict) and obj:
+        key = rng.choice(list(obj))
+        out = dict(obj)
+        out[key] = mutations(obj[key], rng, depth + 1) if rng.random() < 0.6 and depth < 6 else rng.choice(ODD_VALUES)
+        return out
+    if isinstance(obj, list) and obj:
+        i = rng.randrange(len(obj))
+        out = list(obj)
+        out[i] = mutations(obj[i], rng, depth + 1) if rng.random() < 0.6 and depth < 6 else rng.choice(ODD_VALUES)
+        return out
+    return rng.choice(ODD_VALUES)
+
+
+@pytest.mark.parametrize("name,make", [("claude", claude_session), ("codex", codex_rollout),
+                                       ("chat", lambda: OPENAI)])
+def test_any_value_in_any_field_is_read_without_an_error(tmp_path, name, make):
+    import random
+
+    rng = random.Random(name)
+    base = make()
+    for trial in range(60):
+        objs = [mutations(o, rng) if rng.random() < 0.4 else o for o in base]
+        path = write(tmp_path, f"{name}{trial}.jsonl", jsonl(*objs))
+        t = Transcript(path)
+        records = t.records()          # never raises
+        assert t.problems.count == 0
+        for r in records:
+            assert isinstance(r.text, str) and r.kind
+        context_usage(path)            # nor does this
+        from_records(Transcript(path))

@@ -28,7 +28,7 @@ if not TOKENIZERS.is_dir():
 def assert_same(path, **options):
     tail = context_usage(path, **options)
     forward = from_records(Transcript(path), **options)
-    for field in ("tokens", "window", "window_source", "state", "source", "model", "compacted", "method"):
+    for field in ("tokens", "window", "window_source", "state", "source", "model", "compacted", "method", "baseline"):
         assert getattr(tail, field) == getattr(forward, field), (field, tail, forward)
     return tail
 
@@ -48,8 +48,11 @@ def test_after_a_compaction_the_new_context_is_counted(tmp_path):
     session = claude_session()[:-2]   # ends with the summary and a meta line: no reply since the boundary
     path = write(tmp_path, "s.jsonl", jsonl(*session))
     reading = assert_same(path)
-    expected = tokens.estimate(session[-2]["message"]["content"]) + tokens.estimate(session[-1]["message"]["content"])
-    assert (reading.tokens, reading.source, reading.compacted) == (expected, "counted", True)
+    since = tokens.estimate(session[-2]["message"]["content"]) + tokens.estimate(session[-1]["message"]["content"])
+    # Plus the fixed prompt: msg_A's prompt less the one prompt before it.
+    baseline = 3 + 1000 + 20000 - tokens.estimate("Fix the parser")
+    assert (reading.tokens, reading.baseline, reading.source, reading.compacted) == (
+        baseline + since, baseline, "counted", True)
     assert reading.method == "estimate"
     assert reading.model == "claude-sonnet-4-5-20250929"   # the session's model, from before the boundary
 
@@ -246,6 +249,28 @@ def test_estimate_counts_pieces():
     assert tokens.estimate("123456") == 2            # two groups of three digits
     text = "def parse(tokens):\n    return [t for t in tokens if t]\n"
     assert tokens.estimate(text * 10) == pytest.approx(10 * tokens.estimate(text), abs=5)
+
+
+def test_estimate_is_its_definition_in_regular_expressions():
+    # The estimate counts with bytes.translate and bytes.count for speed; it must count
+    # exactly what these plain expressions describe.
+    import re
+
+    words, long_words = re.compile(r"[A-Za-z]+"), re.compile(r"[A-Za-z]{9,}")
+    digit_groups, punctuation = re.compile(r"[0-9]{1,3}"), re.compile(r"[!-/:-@\[-`{-~]")
+    space_runs, non_ascii = re.compile(r"[ \t\n\r\x0b\x0c]{2,}|[\t\n\r\x0b\x0c]"), re.compile(r"[^\x00-\x7f]")
+
+    def reference(text):
+        count = (len(words.findall(text)) + sum((len(w) - 5) // 4 for w in long_words.findall(text))
+                 + len(digit_groups.findall(text)) + len(space_runs.findall(text)))
+        return count + int(0.6 * len(punctuation.findall(text)) + 0.3 * text.count("\n")
+                           + 2.0 * len(non_ascii.findall(text)) + 0.5)
+
+    rng = random.Random(5)
+    alphabet = "ab9 \n\t.é漢xyz0123456789 ABCDEFGHIJKLM  \r{}\":"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
+        assert tokens.estimate(text) == reference(text), repr(text)
 
 
 @pytest.mark.skipif(not (TOKENIZERS / "o200k_base.tiktoken").is_file(), reason="no offline tokenizer files")

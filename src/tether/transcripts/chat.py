@@ -92,7 +92,8 @@ def _message(msg: dict, base: dict):
     elif isinstance(content, list):
         for part in content:
             yield from _part(part, role, common)
-    for call in msg.get("tool_calls") or ():
+    calls = msg.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
         if isinstance(call, dict):
             fn = call.get("function") if isinstance(call.get("function"), dict) else {}
             name = fn.get("name") if isinstance(fn.get("name"), str) else None
@@ -252,7 +253,7 @@ def _json_items(f, problems, path, stats, start_offset):
                 yield line, offset, {"__system__": system}
         else:
             raise ValueError("not a JSON array or object")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         line, _ = text.where()
         problems.add(path, line, f"not valid JSON, reading stopped here: {str(exc)[:120]}")
     finally:

@@ -7,7 +7,8 @@ One JSON object per line, ``{"timestamp", "type", "payload"}``:
 - ``event_msg``: what the UI showed, among them ``token_count`` (the model's own usage, with
   ``last_token_usage``, ``total_token_usage`` and ``model_context_window``) and copies of the
   conversation's text (``user_message``, ``agent_message``, ``agent_reasoning``);
-- ``compacted``: the summary that replaced the history (a boundary, then the summary);
+- ``compacted``: the summary that replaced the history (a boundary, then the summary, then
+  the ``replacement_history`` newer versions write: the new context's items);
 - ``session_meta``, ``turn_context`` (the model of each turn), and types to come: events.
 
 Text appears twice, as an ``event_msg`` and as a ``response_item``, in either order; the
@@ -26,6 +27,7 @@ import json
 from . import lines as _lines
 from .records import (COMPACT_BOUNDARY, EVENT, IMAGE, OTHER, SUMMARY, TEXT, THINKING, TOOL_RESULT,
                       TOOL_USE, USAGE, Record, Usage)
+from .windows import reported_window
 
 FORMAT = "codex"
 
@@ -41,24 +43,42 @@ _PATCH_MARKERS = ("*** Update File: ", "*** Add File: ", "*** Delete File: ", "*
 def read(f, problems, path: str | None = None, stats: dict | None = None, start_offset: int = 0,
          start_line: int = 1):
     """Records of one Codex rollout, in order."""
+    seen: dict = {}     # (type, payload type) -> lines, for stats
+    try:
+        yield from _read(f, problems, path, stats, start_offset, start_line, seen)
+    finally:
+        if stats is not None:
+            types = stats.setdefault("types", {})
+            for (kind, sub), n in seen.items():
+                key = f"{kind}/{sub}" if isinstance(sub, str) else (kind if isinstance(kind, str) else "(none)")
+                types[key] = types.get(key, 0) + n
+
+
+def _read(f, problems, path, stats, start_offset, start_line, seen):
     model = None
     window = None
     last_total = None
     echoes: dict = {}   # (role, kind, text) -> [source, count] not yet matched by their twin
-    types = stats.setdefault("types", {}) if stats is not None else None
     for number, offset, obj in _lines.objects(f, problems, path, start_offset, start_line, stats=stats):
         kind = obj.get("type")
         payload = obj.get("payload")
-        if "payload" not in obj and kind in _ITEM_TYPES:
+        if payload is None and type(kind) is str and kind in _ITEM_TYPES:
             kind, payload = "response_item", obj  # the envelope-less format
-        if types is not None:
-            sub = payload.get("type") if isinstance(payload, dict) else None
-            key = f"{kind}/{sub}" if isinstance(sub, str) else (kind if isinstance(kind, str) else "(none)")
-            types[key] = types.get(key, 0) + 1
-        if not isinstance(payload, dict):
+        if type(payload) is not dict:
             payload = {}
-        base = dict(timestamp=_str(obj.get("timestamp")), path=path, line=number, offset=offset)
         ptype = payload.get("type")
+        if type(ptype) is not str:
+            ptype = None
+        if type(kind) is not str:
+            kind = None
+        key = (kind, ptype)
+        try:
+            seen[key] += 1
+        except KeyError:
+            seen[key] = 1
+        timestamp = obj.get("timestamp")
+        base = {"timestamp": timestamp if type(timestamp) is str else None, "path": path, "line": number,
+                "offset": offset}
         if kind == "response_item":
             for record in _item(payload, model, base):
                 if record.kind in (TEXT, THINKING) and _echoed(echoes, "item", record):
@@ -70,8 +90,7 @@ def read(f, problems, path: str | None = None, stats: dict | None = None, start_
                 if not isinstance(info, dict):
                     yield Record(EVENT, meta={"type": "event_msg", "subtype": ptype}, model=model, **base)
                     continue
-                if isinstance(info.get("model_context_window"), int):
-                    window = info["model_context_window"]
+                window = reported_window(info.get("model_context_window")) or window
                 total = info.get("total_token_usage")
                 if total is not None and total == last_total:
                     if stats is not None:
@@ -80,7 +99,7 @@ def read(f, problems, path: str | None = None, stats: dict | None = None, start_
                 last_total = total
                 last = info.get("last_token_usage")
                 usage = Usage.from_openai(last if isinstance(last, dict) else {}, window=window)
-                meta = {"total": Usage.from_openai(total).as_dict()} if isinstance(total, dict) else None
+                meta = {"total": total} if isinstance(total, dict) else None   # the session's running total, as written
                 yield Record(USAGE, "assistant", usage=usage, model=_str(info.get("model")) or model, meta=meta,
                              **base)
             elif ptype in _ECHOES:
@@ -92,12 +111,22 @@ def read(f, problems, path: str | None = None, stats: dict | None = None, start_
             else:
                 if ptype in _TURN_ENDS:
                     echoes.clear()
-                    if isinstance(payload.get("model_context_window"), int):
-                        window = payload["model_context_window"]
+                    window = reported_window(payload.get("model_context_window")) or window
                 yield Record(EVENT, meta={"type": "event_msg", "subtype": ptype}, model=model, **base)
         elif kind == "compacted":
+            summary = _str(payload.get("message")) or ""
             yield Record(COMPACT_BOUNDARY, "system", meta={"trigger": payload.get("trigger")}, model=model, **base)
-            yield Record(SUMMARY, "user", _str(payload.get("message")) or "", model=model, **base)
+            yield Record(SUMMARY, "user", summary, model=model, **base)
+            # Newer versions write the history that replaced the old one (the initial context,
+            # the user's recent messages, the summary): it is the new context, so it is read
+            # as records, all but the summary already read above.
+            for item in _list(payload.get("replacement_history")):
+                if isinstance(item, dict):
+                    for record in _item(item, model, base):
+                        if record.kind == TEXT and summary and record.text.strip() == summary.strip():
+                            continue
+                        record.meta = dict(record.meta or {}, replacement=True)
+                        yield record
             echoes.clear()
         elif kind == "turn_context":
             model = _str(payload.get("model")) or model
@@ -145,8 +174,8 @@ def _item(payload: dict, model, base):
                 yield Record(IMAGE, role, model=model, meta={"block": part.get("type")}, **base)
         yield Record(TEXT, role, "\n".join(texts), model=model, message_id=_str(payload.get("id")), **base)
     elif ptype == "reasoning":
-        parts = [p.get("text") for p in (payload.get("summary") or []) if isinstance(p, dict)]
-        parts += [p.get("text") for p in (payload.get("content") or []) if isinstance(p, dict)]
+        parts = [p.get("text") for p in _list(payload.get("summary")) if isinstance(p, dict)]
+        parts += [p.get("text") for p in _list(payload.get("content")) if isinstance(p, dict)]
         text = "\n".join(p for p in parts if isinstance(p, str))
         meta = {"encrypted": True} if payload.get("encrypted_content") else None
         yield Record(THINKING, "assistant", text, model=model, meta=meta, **base)
@@ -217,3 +246,7 @@ def _patched_files(tool_input) -> tuple:
 
 def _str(value):
     return value if isinstance(value, str) else None
+
+
+def _list(value):
+    return value if isinstance(value, list) else ()

@@ -23,12 +23,15 @@ _ROLES = {"system", "developer", "user", "assistant", "tool", "function", "model
 
 def is_message(obj: dict) -> bool:
     """A chat message: a role, and content or tool calls."""
-    return obj.get("role") in _ROLES and ("content" in obj or "tool_calls" in obj or "function_call" in obj)
+    role = obj.get("role")
+    return type(role) is str and role in _ROLES and ("content" in obj or "tool_calls" in obj or "function_call" in obj)
 
 
 def kind_of(obj: dict) -> str | None:
     """The format one parsed line belongs to, or None when it does not tell."""
     kind = obj.get("type")
+    if type(kind) is not str:
+        kind = None
     if "payload" in obj and kind in _CODEX_TYPES:
         return CODEX
     if ("instructions" in obj and "id" in obj and "timestamp" in obj) or obj.get("record_type") == "state":
@@ -54,7 +57,7 @@ def detect_head(head: bytes, whole: bool = True) -> str | None:
     for line in complete[:200]:
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):
             found = kind_of(obj)

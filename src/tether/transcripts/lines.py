@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import os
 
+_SCAN = json.JSONDecoder().scan_once
+_NOTHING = object()
+
 #: A line longer than this is reported and skipped, not held in memory.
 MAX_LINE = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -86,6 +89,7 @@ def objects(f, problems, path: str | None, start_offset: int = 0, start_line: in
     names the line's byte offset.
     """
     loads = json.loads
+    scan = _SCAN
     lines = 0
     last_end = start_offset
     numbered = start_line is not None
@@ -97,16 +101,29 @@ def objects(f, problems, path: str | None, start_offset: int = 0, start_line: in
             continue
         last_end = offset + len(line)
         try:
-            obj = loads(line)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            if not line.strip():
+            # The C scanner on the decoded line, without json.loads' layers; anything unusual
+            # (a BOM, leading space, surrogates, an error) goes through json.loads, which decides.
+            text = line.decode("utf-8")
+            obj, end = scan(text, 0)
+            if end != len(text) and text[end:].strip():
+                raise ValueError
+        except (ValueError, StopIteration, RecursionError):
+            obj = _NOTHING
+        if obj is _NOTHING:
+            try:
+                obj = loads(line)
+            except RecursionError:
+                problems.add(path, number, ("" if numbered else f"at byte {offset}: ") + "JSON nested too deeply")
                 continue
-            at = "" if numbered else f"at byte {offset}: "
-            if not line.endswith(b"\n"):
-                problems.add(path, number, f"{at}torn last line (no newline; still being written?): {_reason(exc)}")
-            else:
-                problems.add(path, number, f"{at}not valid JSON: {_reason(exc)}")
-            continue
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                if not line.strip():
+                    continue
+                at = "" if numbered else f"at byte {offset}: "
+                if not line.endswith(b"\n"):
+                    problems.add(path, number, f"{at}torn last line (no newline; still being written?): {_reason(exc)}")
+                else:
+                    problems.add(path, number, f"{at}not valid JSON: {_reason(exc)}")
+                continue
         if type(obj) is not dict:
             at = "" if numbered else f"at byte {offset}: "
             problems.add(path, number, f"{at}a JSON {type(obj).__name__}, not an object")

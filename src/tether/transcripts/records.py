@@ -70,8 +70,10 @@ class Usage:
     def from_openai(cls, data: dict, window: int | None = None) -> "Usage":
         """Codex's ``*_token_usage`` and the Responses API (``input_tokens``), or Chat
         Completions (``prompt_tokens``/``completion_tokens``)."""
-        details = data.get("input_tokens_details") or data.get("prompt_tokens_details") or {}
-        out_details = data.get("output_tokens_details") or data.get("completion_tokens_details") or {}
+        details = data.get("input_tokens_details") or data.get("prompt_tokens_details")
+        out_details = data.get("output_tokens_details") or data.get("completion_tokens_details")
+        details = details if type(details) is dict else {}
+        out_details = out_details if type(out_details) is dict else {}
         inp = data.get("input_tokens", data.get("prompt_tokens"))
         out = data.get("output_tokens", data.get("completion_tokens"))
         total = data.get("total_tokens")

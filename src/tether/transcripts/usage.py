@@ -12,8 +12,9 @@ the transcript. What tells:
 - Codex: the last ``token_count`` event: ``last_token_usage.total_tokens`` (what Codex itself
   counts as the tokens in the context window) and ``model_context_window``.
 - A compact boundary after that record: the figures are from before the compaction, so the
-  records since the boundary (the summary, and what followed) are counted instead. The
-  system prompt and tool definitions are not in a transcript and are not in that count.
+  records since the boundary (the summary, and what followed) are counted instead, plus the
+  fixed prompt no transcript holds (system prompt, tool definitions), measured at the head of
+  the file: the first response's prompt less the content before it (:class:`Baseline`).
 - No usage at all (a chat message list, a session with no reply yet): every record is counted.
 
 Counting is :mod:`.tokens`' estimate unless ``exact`` asks for tiktoken. The usage path
@@ -30,17 +31,20 @@ from . import lines as _lines
 from . import states as _states
 from .detect import CHAT, CLAUDE_CODE, CODEX, detect
 from .records import COMPACT_BOUNDARY, CONTENT, USAGE, Problems, Usage
-from .windows import window_for
+from .windows import reported_window, window_for
 
 #: How far back past a Codex usage record to look for the turn's model.
 MODEL_SCAN = 4 * 1024 * 1024
+#: How far into a file to look for its first response, for the fixed prompt's size.
+BASELINE_SCAN = 4 * 1024 * 1024
 
 
 class ContextUsage:
     """One reading of a context's fill."""
 
     __slots__ = ("tokens", "window", "window_source", "percent", "state", "action", "detail", "source",
-                 "method", "model", "format", "usage", "compacted", "offset", "bytes_read", "problems", "path")
+                 "method", "model", "format", "usage", "compacted", "baseline", "offset", "bytes_read", "problems",
+                 "path")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -85,8 +89,11 @@ def context_usage(source, *, format: str | None = None, model: str | None = None
         usage = found.get("usage")
         counted = None
         if usage is None:
-            counted = _count_from(f, fmt, found.get("boundary", 0), found.get("chain", False), problems,
-                                  opened.name, exact, encoding, directory, model or found.get("model"))
+            count = _counter(exact, encoding, directory, model or found.get("model"))
+            chain = found.get("chain", False)
+            counted = _count_from(f, fmt, found.get("boundary", 0), chain, problems, opened.name, count)
+            if "boundary" in found:
+                found["baseline"] = _head_baseline(f, fmt, chain, problems, opened.name, count)
     finally:
         opened.close()
     return _reading(usage, counted, found, fmt, model, window, windows, limits, problems, opened.name)
@@ -100,6 +107,7 @@ def _reading(usage, counted, found, fmt, model, window, windows, limits, problem
     elif counted is not None:
         tokens, method = counted
         source = "counted" if tokens else "empty"
+        tokens += found.get("baseline") or 0
         reported = found.get("window")
     else:
         tokens, source, method, reported = 0, "empty", None, None
@@ -109,6 +117,7 @@ def _reading(usage, counted, found, fmt, model, window, windows, limits, problem
     return ContextUsage(tokens=tokens, window=size, window_source=where, percent=percent, state=state,
                         action=_states.ACTIONS[state], detail=_states.DETAILS[state], source=source, method=method,
                         model=model, format=fmt, usage=usage, compacted="boundary" in found,
+                        baseline=found.get("baseline"),
                         offset=found.get("offset"), bytes_read=found.get("bytes_read"),
                         problems=list(problems), path=path)
 
@@ -118,7 +127,7 @@ def _reading(usage, counted, found, fmt, model, window, windows, limits, problem
 def _loads(line: bytes, offset: int, end: int, problems, path):
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         if offset + len(line) >= end and not line.endswith(b"\n"):
             problems.add(path, 0, f"torn last line at byte {offset} (still being written?), not read")
         else:
@@ -194,7 +203,7 @@ def _codex_tail(f, end: int, problems, path) -> dict:
                 if not isinstance(info, dict):
                     continue
                 last = info.get("last_token_usage")
-                window = info.get("model_context_window") if isinstance(info.get("model_context_window"), int) else None
+                window = reported_window(info.get("model_context_window"))
                 usage = Usage.from_openai(last if isinstance(last, dict) else {}, window=window)
                 found = {"usage": usage, "offset": offset}
                 if isinstance(info.get("model"), str):
@@ -217,7 +226,7 @@ def _codex_tail(f, end: int, problems, path) -> dict:
                     continue
                 if obj.get("type") == "turn_context" and isinstance(payload.get("model"), str):
                     found.setdefault("model", payload["model"])
-                elif payload.get("type") == "task_started" and isinstance(payload.get("model_context_window"), int):
+                elif payload.get("type") == "task_started" and reported_window(payload.get("model_context_window")):
                     found.setdefault("window", payload["model_context_window"])
                 usage = found.get("usage")
                 if "model" in found and ("window" in found or (usage is not None and usage.window)):
@@ -228,12 +237,16 @@ def _codex_tail(f, end: int, problems, path) -> dict:
     return found
 
 
-def _count_from(f, fmt, start: int, chain: bool, problems, path, exact, encoding, directory, model):
-    """(tokens, method) of the content records from byte ``start`` on, in ``chain``."""
+def _counter(exact, encoding, directory, model):
     from . import tokens as _tokens
+
+    return _tokens.counter(exact, encoding, directory, model)
+
+
+def _count_from(f, fmt, start: int, chain: bool, problems, path, count):
+    """(tokens, method) of the content records from byte ``start`` on, in ``chain``."""
     from .transcript import READERS
 
-    count = _tokens.counter(exact, encoding, directory, model)
     if fmt not in READERS:
         return 0, count.method
     f.seek(start)
@@ -242,6 +255,60 @@ def _count_from(f, fmt, start: int, chain: bool, problems, path, exact, encoding
         if record.kind in CONTENT and record.sidechain == chain:
             total += count.record(record)
     return total, count.method
+
+
+class Baseline:
+    """The tokens of a session's fixed prompt, which no transcript holds (the system prompt,
+    the tool definitions): the first response's prompt less the content written before it.
+
+    Fed records in file order; ``value`` is set once the first response of ``chain`` is seen
+    within the first BASELINE_SCAN bytes, and stays None otherwise.
+    """
+
+    __slots__ = ("chain", "count", "before", "cutoff", "value", "done")
+
+    def __init__(self, chain: bool, count):
+        self.chain = chain
+        self.count = count
+        self.before = 0        # tokens of the content before the first response
+        self.cutoff = None     # offset of the first response's first record
+        self.value = None
+        self.done = False
+
+    def feed(self, record) -> bool:
+        """Take one record; True once nothing more is needed."""
+        if self.done:
+            return True
+        if record.offset > BASELINE_SCAN:
+            self.done = True
+        elif record.sidechain != self.chain:
+            pass
+        elif record.kind == USAGE:
+            if self.cutoff is not None and record.usage is not None and not record.usage.is_zero():
+                self.value = max(0, record.usage.prompt - self.before)
+                self.done = True
+        elif record.kind in CONTENT:
+            if record.role == "assistant" and self.cutoff is None:
+                self.cutoff = record.offset
+            elif self.cutoff is None or record.offset < self.cutoff:
+                self.before += self.count.record(record)
+        return self.done
+
+
+def _head_baseline(f, fmt, chain, problems, path, count):
+    from .records import Problems as _Problems
+    from .transcript import READERS
+
+    if fmt not in (CLAUDE_CODE, CODEX):
+        return None
+    f.seek(0)
+    baseline = Baseline(chain, count)
+    # What the head holds was reported by the reading of the whole file, if anyone reads it:
+    # these lines are not this reading's problems.
+    for record in READERS[fmt](f, _Problems(), path, None):
+        if baseline.feed(record):
+            break
+    return baseline.value
 
 
 # -- forward -----------------------------------------------------------------------------------
@@ -254,10 +321,9 @@ def from_records(records, *, format: str | None = None, model: str | None = None
     It reads everything, so it is the reference the from-the-end reading is tested against,
     and the way to read a transcript that is only a stream.
     """
-    from . import tokens as _tokens
-
     limits = _states.thresholds(thresholds)
-    count = _tokens.counter(exact, encoding, directory, model)
+    count = _counter(exact, encoding, directory, model)
+    baselines = {False: Baseline(False, count), True: Baseline(True, count)}
     # Per chain (False: main, True: sidechain): the last usage, the last boundary, and the
     # tokens of the content since that boundary.
     last_usage = {}
@@ -270,6 +336,7 @@ def from_records(records, *, format: str | None = None, model: str | None = None
         if record.uuid is not None and record.kind != USAGE:
             chain = record.sidechain  # USAGE records come when their response ends, out of line order
         side = record.sidechain
+        baselines[side].feed(record)
         if record.kind == USAGE:
             if record.usage is not None and not record.usage.is_zero():
                 if side not in last_usage or record.offset >= last_usage[side].offset:
@@ -299,6 +366,8 @@ def from_records(records, *, format: str | None = None, model: str | None = None
         usage = None
         if boundary is not None:
             found["boundary"] = boundary.offset
+            if fmt in (CLAUDE_CODE, CODEX):
+                found["baseline"] = baselines[chain].value
         counted = (since[chain], count.method)
     return _reading(usage, counted, found, fmt, model, window, windows, limits, problems or (), None)
 

@@ -44,6 +44,11 @@ MODELS = (
 )
 
 
+def reported_window(value) -> int | None:
+    """A window as a transcript reports it: a positive int, else None."""
+    return value if type(value) is int and value > 0 else None
+
+
 def _lookup(model: str, table) -> tuple | None:
     best = None
     for entry in table:
