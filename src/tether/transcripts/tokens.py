@@ -38,7 +38,7 @@ _DIGITS = _table(lambda i: 100 if 48 <= i <= 57 else 32)                        
 _SPACES = _table(lambda i: 32 if i == 32 else 110 if 9 <= i <= 13 else 120)       # " ", "n" or "x"
 _PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
 _LONG_WORDS = re.compile(rb"a{9,}")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NOT_LEAD_BYTES = bytes(range(0xC0))
 
 
 def estimate(text: str) -> int:
@@ -59,7 +59,8 @@ def estimate(text: str) -> int:
     spaces = b"x" + data.translate(_SPACES) + b"x"
     count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b"x", b"xx").count(b"x x")
     punctuation = len(data) - len(data.translate(None, _PUNCTUATION))   # runs of it merge
-    non_ascii = 0 if text.isascii() else len(_NON_ASCII.findall(text))  # often 2+ tokens each
+    # Non-ASCII characters, often 2+ tokens each: one UTF-8 lead byte (0xC0 and up) per character.
+    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
     return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
 
 

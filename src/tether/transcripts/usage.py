@@ -91,9 +91,12 @@ def context_usage(source, *, format: str | None = None, model: str | None = None
         if usage is None:
             count = _counter(exact, encoding, directory, model or found.get("model"))
             chain = found.get("chain", False)
-            counted = _count_from(f, fmt, found.get("boundary", 0), chain, problems, opened.name, count)
+            start = found.get("boundary", 0)
+            counted = _count_from(f, fmt, start, chain, problems, opened.name, count)
+            found["bytes_read"] = found.get("bytes_read", 0) + end - start
             if "boundary" in found:
                 found["baseline"] = _head_baseline(f, fmt, chain, problems, opened.name, count)
+                found["bytes_read"] += f.tell()
     finally:
         opened.close()
     return _reading(usage, counted, found, fmt, model, window, windows, limits, problems, opened.name)
