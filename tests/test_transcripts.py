@@ -514,3 +514,12 @@ def test_any_value_in_any_field_is_read_without_an_error(tmp_path, name, make):
             assert isinstance(r.text, str) and r.kind
         context_usage(path)            # nor does this
         from_records(Transcript(path))
+
+
+def test_the_public_names_resolve():
+    import tether.transcripts as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    with pytest.raises(AttributeError):
+        package.no_such_name

@@ -86,6 +86,8 @@ def test_chat_lists_are_counted(tmp_path):
 def test_empty_and_unknown_files(tmp_path):
     empty = context_usage(write(tmp_path, "e.jsonl", b""))
     assert (empty.tokens, empty.source, empty.state) == (0, "empty", "GREEN")
+    notes = context_usage(write(tmp_path, "notes.txt", b"dear diary\n"))
+    assert notes.source == "empty" and "not a transcript format" in str(notes.problems[0])
     prompt_only = write(tmp_path, "p.jsonl", jsonl(cc_user("u1", "hello there")))
     assert assert_same(prompt_only).source == "counted"
 

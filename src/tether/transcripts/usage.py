@@ -77,6 +77,9 @@ def context_usage(source, *, format: str | None = None, model: str | None = None
         f = opened.file
         fmt = format or detect(f)
         problems = Problems()
+        if fmt is None:
+            problems.add(opened.name, 1, "not a transcript format tether reads "
+                                         "(Claude Code, Codex, or a chat message list)")
         f.seek(0, os.SEEK_END)
         end = f.tell()
         found = None
@@ -109,8 +112,8 @@ def _reading(usage, counted, found, fmt, model, window, windows, limits, problem
         reported = usage.window or found.get("window")
     elif counted is not None:
         tokens, method = counted
-        source = "counted" if tokens else "empty"
         tokens += found.get("baseline") or 0
+        source = "counted" if tokens else "empty"
         reported = found.get("window")
     else:
         tokens, source, method, reported = 0, "empty", None, None
