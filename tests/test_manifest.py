@@ -78,9 +78,9 @@ def tricky_tree(store: Path) -> None:
     for skipped in ("local/x", "locks/y.lock", "cache/z"):
         (store / skipped).parent.mkdir(parents=True, exist_ok=True)
         (store / skipped).write_text("per machine")
-    (store / "linked.md").symlink_to("a.md")                # a link to a file is listed, with its content
-    (store / "linkdir").symlink_to("a", target_is_directory=True)  # a link to a directory is not walked
-    (store / "dangling.md").symlink_to("nowhere.md")        # nor is a dangling link listed
+    (store / "linked.md").symlink_to("a.md")                # tether follows no link: not listed
+    (store / "linkdir").symlink_to("a", target_is_directory=True)  # nor walked into
+    (store / "dangling.md").symlink_to("nowhere.md")
 
 
 def test_index_is_byte_identical_to_hashing_every_file_cold_and_warm(ws):
@@ -92,7 +92,7 @@ def test_index_is_byte_identical_to_hashing_every_file_cold_and_warm(ws):
     settle(store / "index.json")
     assert index_text(ws) == cold                            # from the cache
     files = json.loads(cold)["files"]
-    assert "linked.md" in files and "a/b/c.md" in files and not any(p.startswith("linkdir") for p in files)
+    assert "a/b/c.md" in files and "linked.md" not in files and not any(p.startswith("linkdir") for p in files)
     assert "dangling.md" not in files and not any(p.endswith(".tmp") or p.startswith("local/") for p in files)
 
 

@@ -13,6 +13,7 @@ saying what to do next (adapters add hints that name commands), and an
     ├── Conflict                exit 1   the id is taken, the task is closed, ...
     ├── Corrupt                 exit 1   a record the command needs cannot be read
     │   └── ParseError          exit 1   ... with the file and line (``.problem``)
+    │       └── LinkRefused     exit 1   a symbolic link inside .tether/: tether neither reads nor writes through one
     ├── GitProblem              exit 1   git is missing, an invalid SHA, a commit failed
     ├── ReadOnly                exit 1   a write to a store that cannot change (a commit's tree)
     ├── UsageError              exit 2   the command line itself is wrong (adapters raise it)
@@ -89,6 +90,21 @@ class Problem(namedtuple("Problem", "path line message")):
 
     def to_dict(self) -> dict:
         return {"path": self.path, "line": self.line, "message": self.message}
+
+
+class LinkRefused(ParseError):
+    """A symbolic link inside ``.tether/``: a committed link would send tether's writes (and reads)
+    anywhere on the machine, so tether follows none. Met on a read, it is a problem to report
+    (``.problem``) like any file tether cannot use; on a write, an error."""
+
+    kind = "link"
+    WHY = "a symbolic link; tether neither reads nor writes through links inside .tether/"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, None, f"{self.WHY}; not read")
+        self.args = (f"{path} is {self.WHY}",)
+        self.hint = "replace the link with the file or folder itself, or remove it (`git rm` it)"
+        self.path = path
 
 
 class GitProblem(TetherError):

@@ -46,7 +46,7 @@ class Workspace:
         # Plain strings inside (pathlib costs 5 ms at every session start); Paths outside.
         self.root_dir = os.fspath(root)
         self.store_dir = os.path.join(self.root_dir, STORE_DIR)
-        self.store = Store(DirTree(self.store_dir), label=STORE_DIR, repository=DirTree(self.root_dir))
+        self.store = Store(DirTree(self.store_dir), label=STORE_DIR, repo_root=self.root_dir)
         self._config: Config | None = None
         self.config_stat: tuple | None = None  # fsio.stat_key of tether.toml when it was read
         self._saved: tuple | None = None  # (task, checkpoint) this workspace saved last

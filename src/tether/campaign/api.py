@@ -60,6 +60,15 @@ class Campaign:
         shown = os.path.relpath(path, workspace.root_dir) if workspace else path
         if shown.startswith(".."):
             shown = path
+        elif workspace is not None and not shown.startswith(workspace.store.label + os.sep):
+            # In the working tree (.gtm/<id>/): a committed link there must not lead tether's writes
+            # (the context, its archive) out of the repository. In the store, links are refused outright.
+            from ..store.confine import resolve
+
+            _, why = resolve(workspace.root_dir, os.path.dirname(shown))
+            if why:
+                raise InvalidInput(f"{shown} {why}; tether reads and writes a session context only inside the"
+                                   " repository", hint="replace the link with the folder itself")
         return ContextFile(path, shown, workspace.store_dir if workspace else None)
 
     @classmethod
@@ -96,7 +105,12 @@ class Campaign:
         out = []
         for pattern in SEARCH:
             for path in sorted(glob.glob(os.path.join(workspace.root_dir, pattern.format(id="*")))):
-                file = cls._file(path, workspace)
+                try:
+                    file = cls._file(path, workspace)
+                except TetherError as exc:  # a campaign folder a link leads out of the repository
+                    out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
+                                "path": os.path.relpath(path, workspace.root_dir), "problem": str(exc)})
+                    continue
                 try:
                     doc = file.load(validate=False)
                     camp = doc.get("campaign") or {}
@@ -233,9 +247,13 @@ class Campaign:
         """Close: archive the context with the campaign's files; learnings and decisions go to memory."""
         if self.workspace is None:
             raise NotFound("closing needs a tether workspace to keep the learnings in", hint="run `tether init` first")
+        context_id = str(self.load().get("id"))
+        if not ids.valid_id(context_id):  # it names the archive's folder: "../../x" would put it anywhere
+            raise InvalidInput(f"{self.file.shown}: the context id {context_id!r} cannot name the archive's folder",
+                               hint="use letters, digits, '.', '_' and '-' (e.g. session-2026-01-29-001)")
         self._change(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
         doc = self.load()
-        archive = self._archive(doc)
+        archive, outside = self._archive(doc)
         ws = self.workspace
         gtm = doc["campaign"]["gtm_id"]
         known = {" ".join(n.text.split()).casefold() for n in ws.notes(include_resolved=True) if n.kind == "learning"}
@@ -255,33 +273,48 @@ class Campaign:
                 pass  # recorded by an earlier close of this campaign
         spend = lifecycle.spend(doc)
         ws.event("ctx_closed", campaign=gtm, context=doc.get("id"), archive=archive, **spend)
-        return {"campaign": gtm, "archive": archive, "learnings": kept, "decisions": recorded, "spend": spend}
+        return {"campaign": gtm, "archive": archive, "learnings": kept, "decisions": recorded, "spend": spend,
+                "outside": outside}
 
-    def _archive(self, doc: dict) -> str:
-        """archive/<context id>/ beside the context: the final context and a manifest of the artifacts."""
+    def _archive(self, doc: dict) -> tuple[str, list[str]]:
+        """archive/<context id>/ beside the context: the final context and a manifest of the artifacts.
+        Returns the archive's folder and the artifact paths outside the repository (never opened)."""
         import hashlib
         import json
 
+        from ..model.confine import refusal
         from ..store import fsio
+        from ..store.confine import resolve
 
         base = os.path.join(os.path.dirname(self.file.path), "archive", str(doc.get("id")))
         root = self.workspace.root_dir
-        manifest = []
+        manifest, outside = [], []
         for artifact in doc.get("artifacts") or []:
-            path = os.path.join(root, artifact["path"])
+            rel = str(artifact["path"])
             entry = {"path": artifact["path"], "type": artifact.get("type"), "status": artifact.get("status")}
+            # A skill's result names its artifacts: a path outside the working tree (or in .git/) is
+            # recorded as such, never opened, so its hash and size never reach the committed manifest.
+            real, why = (None, refusal(rel))
+            if why is None:
+                real, why = resolve(root, rel)
+            if why is not None:
+                entry["outside"] = True
+                outside.append(rel)
+                manifest.append(entry)
+                continue
             try:
-                with open(path, "rb") as fh:
+                with open(real, "rb") as fh:
                     data = fh.read()
                 entry.update({"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
             except OSError:
                 entry["missing"] = True
             manifest.append(entry)
-        fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}))
+        store = self.file.root  # in the store: never through a link
+        fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}), root=store)
         fsio.write_atomic(os.path.join(base, "manifest.json"), json.dumps(
             {"campaign": doc["campaign"]["gtm_id"], "context": doc.get("id"), "closed_at": doc["campaign"].get("closed_at"),
-             "artifacts": manifest}, indent=2) + "\n")
-        return os.path.relpath(base, root)
+             "artifacts": manifest}, indent=2) + "\n", root=store)
+        return os.path.relpath(base, self.workspace.root_dir), outside
 
     # -- orchestration -------------------------------------------------------------------------
     def invoke(self, skill: str, request: str, run, cost: int = 1, tokens: int = 0,

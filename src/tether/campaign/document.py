@@ -11,9 +11,8 @@ import copy
 import hashlib
 import os
 
+from ..errors import Corrupt, InvalidInput, NotFound, ParseError, Problem
 from ..store import fsio
-from ..errors import Corrupt, InvalidInput, NotFound
-from ..errors import ParseError, Problem
 from ..store.codec import check_conflicts, decode
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
@@ -72,6 +71,10 @@ class ContextFile:
     def __init__(self, path: str, shown: str | None = None, store_dir: str | None = None) -> None:
         self.path = os.path.abspath(path)
         self.shown = shown or path
+        self.store_dir = store_dir
+        # A context in the store is read and written as the store's files are: never through a link.
+        inside = store_dir is not None and self.path.startswith(os.path.abspath(store_dir) + os.sep)
+        self.root = os.path.abspath(store_dir) if inside else None
         digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:12]
         # Locks live in the workspace's git-ignored locks/ when there is one, not beside the user's files.
         self.lock_path = os.path.join(store_dir, "locks", f"ctx-{digest}.lock") if store_dir else self.path + ".lock"
@@ -83,8 +86,7 @@ class ContextFile:
 
     def _bytes(self) -> bytes:
         try:
-            with open(self.path, "rb") as fh:
-                return fh.read()
+            return fsio.read_bytes(self.path, self.root)
         except FileNotFoundError:
             raise NotFound(f"no session context at {self.shown}",
                            hint="create one with `tether ctx init --campaign ID --owner @who`") from None
@@ -115,13 +117,13 @@ class ContextFile:
             return False
         from ..warm import cachefile
 
-        return cachefile.read(self.valid_path, "ctx-valid", 1) == hashlib.sha256(data).hexdigest()
+        return cachefile.read(self.valid_path, "ctx-valid", 1, self.store_dir) == hashlib.sha256(data).hexdigest()
 
     def _remember_valid(self, data: bytes) -> None:
         if self.valid_path is not None:
             from ..warm import cachefile
 
-            cachefile.write(self.valid_path, "ctx-valid", 1, hashlib.sha256(data).hexdigest())
+            cachefile.write(self.valid_path, "ctx-valid", 1, hashlib.sha256(data).hexdigest(), self.store_dir)
 
     def problems(self, parsed, text: str | None = None) -> list[Problem]:
         from .schema import problems
@@ -136,11 +138,11 @@ class ContextFile:
             raise InvalidInput(f"refusing to write an invalid context: {bad[0].message}",
                                hint="this is a bug in the update; the file on disk is unchanged")
         data = (HEADER + dump_yaml(wrapped)).encode("utf-8")
-        fsio.write_atomic(self.path, data)
+        fsio.write_atomic(self.path, data, root=self.root)
         self._remember_valid(data)
 
     def lock(self, timeout: float = 30.0) -> fsio.FileLock:
-        return fsio.FileLock(self.lock_path, timeout=timeout)
+        return fsio.FileLock(self.lock_path, timeout=timeout, root=self.store_dir)
 
     def update(self, change, timeout: float = 30.0):
         """Under the lock: read, ``change(doc, next_revision)``, and write when it changed anything.

@@ -94,10 +94,14 @@ def find_roles(context_path: str, store_dir: str | None, explicit: str | None = 
     candidates = [explicit] if explicit else [os.path.join(os.path.dirname(context_path), ROLES_FILE)]
     if not explicit and store_dir:
         candidates.append(os.path.join(store_dir, "contexts", ROLES_FILE))
+    from ..store.fsio import read_bytes
+
+    store = os.path.abspath(store_dir) if store_dir else None
     for path in candidates:
+        # In the store, never through a link (LinkRefused), as every read of the store's files.
+        inside = store is not None and os.path.abspath(path).startswith(store + os.sep)
         try:
-            with open(path, "rb") as fh:
-                return path, fh.read()
+            return path, read_bytes(path, store if inside else None)
         except FileNotFoundError:
             if explicit:
                 raise NotFound(f"no roles file at {explicit}", hint="see `tether ctx roles` for the format") from None

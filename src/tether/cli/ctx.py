@@ -196,6 +196,9 @@ def cmd_close(args) -> Result:
     text = (f"Closed {out['campaign']}; archived in {out['archive']}\n"
             f"  {_count(len(out['learnings']), 'learning')} and {_count(len(out['decisions']), 'decision')} kept in the workspace's memory\n"
             f"  spend: {_count(spend['skills_invoked'], 'skill call')}, {spend['tokens_used']} tokens, {_count(spend['artifacts'], 'artifact')}")
+    if out["outside"]:
+        text += (f"\n  {_count(len(out['outside']), 'artifact')} outside the repository, recorded by path only"
+                 f" (never read): {', '.join(out['outside'])}")
     return Result({"context": camp.file.shown, **out}, text)
 
 

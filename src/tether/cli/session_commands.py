@@ -25,6 +25,14 @@ def cmd_close(args) -> Result:
         lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
     else:
         lines.append("Not committed: commit .tether/ yourself, or close with --commit, so other clones see this close.")
+    if result.secrets and not getattr(args, "json", False):  # under --json: the `secrets` field
+        found = [f for f in result.secrets if f.hash]
+        sys.stderr.write("".join(f"Warning: {f}" + (" looks like a secret\n" if f.hash else "\n")
+                                 for f in result.secrets))
+        if found:
+            sys.stderr.write("Hint: remove it from those files and amend the commit (`git commit --amend`) before"
+                             " you push; for a false positive, add its hash to [secrets] allow in"
+                             " .tether/tether.toml\n")
     return Result(result.to_dict(), "\n".join(lines))
 
 

@@ -3,6 +3,7 @@ decide, note. Each: parse, one call on the Workspace, render."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import EXIT_DEGRADED, InvalidInput
@@ -32,6 +33,9 @@ def cmd_config(args) -> Result:
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
             "path": str(ws.dir / "tether.toml")}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
+    data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
+    if cfg.reading_order_refused:
+        text += "\nleft out of the reading order: " + "; ".join(f"{p!r} {why}" for p, why in cfg.reading_order_refused)
     return Result(data, text)
 
 
@@ -130,8 +134,10 @@ def _key_values(values: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _results(values: list[str] | None) -> dict[str, bytes]:
-    out = {}
+def _results(values: list[str] | None) -> dict[str, bytes | tuple[bytes, int]]:
+    """Each --result's bytes; a file's with its permission bits, so that the copy in the task's
+    cache is no more open than the file (a 0600 file stays 0600)."""
+    out: dict[str, bytes | tuple[bytes, int]] = {}
     for value in values or []:
         name, sep, source = value.partition("=")
         if not sep:
@@ -142,7 +148,7 @@ def _results(values: list[str] | None) -> dict[str, bytes]:
         elif source.startswith("@"):
             try:
                 with open(source[1:], "rb") as fh:
-                    out[name] = fh.read()
+                    out[name] = (fh.read(), 0o644 & os.fstat(fh.fileno()).st_mode)
             except OSError as exc:
                 raise InvalidInput(f"cannot read {source[1:]}: {exc.strerror}", hint="check the path") from None
         else:

@@ -168,6 +168,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
 
             listings = Listings(ws.store_dir, started)
         with ws.store.collecting(), ws.store.recording(listings) as recorded:
+            config = shown_reading_order(config, ws.store, ws.root_dir)
             if stats is not None:  # the config was read via its own cache, maybe long before this boot
                 stats[layout.CONFIG] = ws.config_stat
             snap = gather(ws.store, config, source="worktree", sha=head, branch=refs.current_branch(ws.root_dir),
@@ -199,9 +200,30 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         store = Store(tree, label=ws.store.label)
         config = parse(store.read_config(), f"{ws.store.label}/{layout.CONFIG} at {full[:12]}")
         with store.collecting():
+            config = shown_reading_order(config, store)
             return gather(store, config, source="commit", sha=full, branch=None, changed=None, active_hint=None)
     finally:
         tree.close()
+
+
+def shown_reading_order(config: Config, store: Store, root_dir: str | None = None) -> Config:
+    """``config`` with the reading order the brief may show: each entry that leads outside the
+    repository or into .git/ (as written, or with ``root_dir`` once links in the working tree are
+    followed) is left out and named as a problem. The brief tells a new session what to read."""
+    from ..store.confine import resolve
+
+    refused = [tuple(entry) for entry in config.reading_order_refused]
+    kept = []
+    for path in config.reading_order:
+        why = resolve(root_dir, path)[1] if root_dir is not None else None
+        if why:
+            refused.append((path, why))
+        else:
+            kept.append(path)
+    for path, why in refused:
+        store.report(Problem(store.shown(layout.CONFIG), None,
+                             f"boot.reading_order: {path!r} {why}; left out of the reading order"))
+    return config if kept == config.reading_order else Config(**{**config.to_dict(), "reading_order": kept})
 
 
 def _when(stamp: str | None) -> str:

@@ -41,8 +41,13 @@ def _context_document_text(ws, config: Config) -> str | None:
 
 
 class CloseResult(Record):
+    """``secrets``: what looked like a secret in what ``commit`` committed (secret_scan.Finding)."""
+
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets]}
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
@@ -77,18 +82,25 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         ws.store.write_latest(latest)
         ws.event("session_close", summary=summary, completed=latest.completed, next_steps=next_steps, sha=sha)
         write_generated(ws)
-        commit_sha = None
+        commit_sha, secrets = None, []
+
+        def scan(added: dict, message: str) -> None:
+            # Loaded only here: detect-secrets is slow to import, and only a commit needs it.
+            from .secret_scan import scan as find
+
+            secrets.extend(find(ws.root_dir, added, message, config.secrets_allow))
+
         if commit:
             try:
                 commit_sha = commits.commit_paths(ws.root_dir, ws.store.committed_paths(config.context_document),
                                                   f"tether: close session\n\n{summary}",
-                                                  {"Tether-Session": ws.session_id})
+                                                  {"Tether-Session": ws.session_id}, inspect=scan)
             except GitProblem as exc:
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=exc.hint or "commit .tether/ yourself") from None
     ensure_registered(ws.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
     return CloseResult(date=date, file=file, latest=latest.to_dict(), completed=[t.id for t in tasks],
-                       commit=commit_sha, context_document=config.context_document)
+                       commit=commit_sha, context_document=config.context_document, secrets=secrets)
 
 
 class ProgressLogs(Record):

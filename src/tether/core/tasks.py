@@ -231,16 +231,21 @@ def resume_of(store: Store, task: Task) -> Resume:
 def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undone: list[str] | None = None,
                state: str = "", key_data: dict[str, str] | None = None, files: list[str] | None = None,
                next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
-               results: dict[str, bytes] | None = None, session: str | None = None,
+               results: dict[str, bytes | tuple[bytes, int]] | None = None, session: str | None = None,
                device: str | None = None) -> Checkpoint:
-    """Save a numbered checkpoint; progress accumulates from the previous one."""
+    """Save a numbered checkpoint; progress accumulates from the previous one.
+
+    ``results``: name -> bytes, or (bytes, permission bits) to store a copy no more open than
+    its source (``tether checkpoint --result NAME=@FILE`` passes the file's).
+    """
     if task.status != "open":
         raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
     if status not in CHECKPOINT_STATUSES:
         raise InvalidInput(f"invalid status {status!r}", hint=f"use one of: {', '.join(CHECKPOINT_STATUSES)}")
     newly_done = select_units(task, done or [])
     newly_undone = select_units(task, undone or [])
-    result_paths = [store.save_result(task.id, name, data) for name, data in (results or {}).items()]
+    result_paths = [store.save_result(task.id, name, *(data if isinstance(data, tuple) else (data,)))
+                    for name, data in (results or {}).items()]
     created = clock.stamp()
 
     def build(previous: Checkpoint | None, number: int, name: str) -> Checkpoint:

@@ -4,7 +4,8 @@ Boot and the other commands read only what they need (the open tasks, each one's
 newest checkpoint, the memory log's last lines), so a damaged closed task, an old
 checkpoint or a torn journal line goes unnoticed until something reads it. verify
 reads all of it, as ``git fsck`` does for git's objects: for CI, a pre-commit hook,
-or after a merge or a crash. It never changes a file.
+or after a merge or a crash. It never changes a file. It also names every symbolic
+link in the store: tether follows none (see store.fsio), so what one stands for is never read.
 """
 
 from __future__ import annotations
@@ -25,8 +26,17 @@ class Verification(Record):
 def verify(store: Store, context_document: str) -> Verification:
     """Every problem in the store's tracked files; ``context_document`` as the config names it."""
     with store.collecting() as problems:
+        links = {shown: Problem(shown, None, f"a symbolic link (to {target}); tether neither reads nor writes"
+                                             " through links inside .tether/: replace it with the file or folder"
+                                             " itself, or remove it")
+                 for shown, target in store.links()}
+        if store.label in links:  # the store folder itself: nothing in it is read
+            return Verification(files=0, problems=[links[store.label]])
         checked = _records(store) + _logs(store) + _generated(store, context_document)
-        return Verification(files=checked, problems=list(problems))
+        # Each link once, with where it points; what the reads said of it (or of what lies
+        # behind a linked folder) is the same fact.
+        kept = [p for p in problems if not any(p.path == s or p.path.startswith(s + "/") for s in links)]
+        return Verification(files=checked, problems=[*links.values(), *kept])
 
 
 def _attempt(store: Store, load, *args) -> object | None:

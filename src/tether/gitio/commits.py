@@ -41,7 +41,10 @@ def _message(message: str, trailers: dict[str, str]) -> bytes:
     return (body + "\n").encode("utf-8")
 
 
-def commit_paths(root, pathspec: str | list[str], message: str, trailers: dict[str, str]) -> str | None:
+def commit_paths(root, pathspec: str | list[str], message: str, trailers: dict[str, str],
+                 inspect=None) -> str | None:
+    """Commit what ``pathspec`` matches, alone; None when nothing changed. ``inspect(added, message)``
+    sees what the commit adds before it is made: {path: [(line number, text)]} and the message."""
     if not changed_paths(root, pathspec):
         return None  # cheap exit, and keeps `git add` away from a pathspec matching nothing
     msg = _message(message, trailers)  # validate before writing any object
@@ -56,6 +59,9 @@ def commit_paths(root, pathspec: str | list[str], message: str, trailers: dict[s
             if b"did not match any files" in proc.stderr:  # e.g. only a staged-then-deleted file
                 return None
             runner.fail(proc.stderr, "add")
+        if inspect is not None:
+            base = old or runner.output(root, "mktree", input=b"")
+            inspect(added_lines(root, base, env), msg.decode("utf-8"))
         tree = runner.output(root, "write-tree", env=env)
     finally:
         for p in (idx, idx + ".lock"):
@@ -90,3 +96,54 @@ def commit_paths(root, pathspec: str | list[str], message: str, trailers: dict[s
     return new
 
 
+
+
+_HUNK = None
+
+
+def added_lines(root, base: str, env: dict[str, str] | None = None) -> dict[str, list[tuple[int, str]]]:
+    """The lines the index (``env``'s GIT_INDEX_FILE) adds to ``base`` (a commit or tree): path ->
+    [(line number in the new file, text)]. Binary files are left out."""
+    global _HUNK
+    import re
+
+    if _HUNK is None:
+        _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+    raw = runner.run(root, "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
+                     "-U0", base, "--", env=env).stdout
+    out: dict[str, list[tuple[int, str]]] = {}
+    lines = raw.split(b"\n")
+    i, path = 0, None
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.startswith(b"diff --git "):
+            path = None
+        elif line.startswith(b"+++ ") and path is None:
+            name = line[4:].removesuffix(b"\t")  # git adds a tab after a name with a space
+            path = None if name == b"/dev/null" else _unquote(name)[2:]  # "b/<path>"
+        elif path is not None and (match := _HUNK.match(line)):
+            removed = int(match.group(1)) if match.group(1) is not None else 1
+            number, count = int(match.group(2)), int(match.group(3)) if match.group(3) is not None else 1
+            # -U0: the hunk is its removed lines, then its added ones; counted, since an added
+            # line may itself begin with "+++" or "@@".
+            taken = 0
+            while taken < removed + count and i < len(lines):
+                body = lines[i]
+                i += 1
+                if body.startswith(b"\\"):  # "\ No newline at end of file"
+                    continue
+                if taken >= removed:
+                    out.setdefault(path, []).append((number, body[1:].decode("utf-8", "replace")))
+                    number += 1
+                taken += 1
+    return out
+
+
+def _unquote(name: bytes) -> str:
+    """A path as git prints it in a diff: C-quoted when it holds special characters."""
+    if name.startswith(b'"') and name.endswith(b'"'):
+        import codecs
+
+        name = codecs.escape_decode(name[1:-1])[0]
+    return name.decode("utf-8", "surrogateescape")

@@ -48,6 +48,16 @@ def blob_oid(data: bytes, sha256: bool = False) -> str:
     return digest(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+def existing(root, candidates: set[str]) -> set[str]:
+    """Those of ``candidates`` (object ids) that name objects of the repository, in one process."""
+    if not candidates:
+        return set()
+    proc = runner.run(root, "cat-file", "--batch-check", input="".join(f"{c}\n" for c in sorted(candidates))
+                      .encode("ascii"), check=False)
+    return {line.split()[0] for line in proc.stdout.decode("ascii", "replace").splitlines()
+            if len(line.split()) == 3 and line.split()[1] != "missing"}
+
+
 def cat_blobs(root, specs: list[str]) -> list[bytes | None]:
     """The content of each ``rev:path`` (None when it does not exist), in one git process."""
     if not specs:

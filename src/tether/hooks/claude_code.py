@@ -34,11 +34,16 @@ def handle(stdin, stdout, stderr) -> int:
     name = _event_name(event)
     if name not in ("SessionStart", "PreCompact", "SessionEnd"):
         return 0
-    if name == "SessionStart" and _warm_session_start(event, stdout):
-        return 0
+    from ..errors import TetherError  # loaded already: the CLI's own module needs it
+
+    try:
+        if name == "SessionStart" and _warm_session_start(event, stdout):
+            return 0
+    except TetherError as exc:  # a link where the event goes: nothing is written through it
+        stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
+        return 1
     # Imported here: a warm SessionStart, the common case, never needs them.
-    from ..errors import NoWorkspace, TetherError
-    from ..errors import ParseError
+    from ..errors import NoWorkspace, ParseError
     from ..workspace import Workspace
 
     try:

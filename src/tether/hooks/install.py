@@ -27,7 +27,13 @@ EVENTS = {
 
 
 def install_claude_code(root: Path, command: str = "tether hook claude-code") -> dict:
+    from ..store.confine import resolve
+
     path = root / ".claude" / "settings.json"
+    _, why = resolve(str(root), ".claude/settings.json")
+    if why:  # a committed link (.claude -> ~/.claude) would have tether edit settings outside the repository
+        raise InvalidInput(f"{path} {why}; nothing was changed",
+                           hint="replace the link with the project's own .claude/ folder")
     settings: dict = {}
     if path.exists():
         try:

@@ -25,6 +25,11 @@ reading_order = [{reading_order}]
 [context]
 # Where `tether close` writes the session context document, from the repository root.
 document = ".tether/CONTEXT.md"
+
+[secrets]
+# `tether close --commit` warns about what looks like a secret in what it commits. A false
+# positive's hash, as the warning prints it, added here is not reported again.
+allow = []
 """
 
 
@@ -34,8 +39,10 @@ SCHEMA = 1
 
 
 class Config(Record):
+    """``reading_order_refused``: [path, why] of each reading-order entry left out (boot names them)."""
+
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
-              "schema": SCHEMA}
+              "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA}
 
 
 def _toml():
@@ -70,6 +77,11 @@ def parse(data: bytes | None, shown: str) -> Config:
                            hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     boot = raw.get("boot", {})
     context = raw.get("context", {})
+    secrets = raw.get("secrets", {})
+    allow = secrets.get("allow", []) if isinstance(secrets, dict) else None
+    if not isinstance(allow, list) or not all(isinstance(h, str) and re.fullmatch(r"[0-9a-fA-F]{40}", h) for h in allow):
+        raise InvalidInput(f"{shown}: secrets.allow must be a list of the hashes `tether close --commit` prints"
+                           " (40 hex digits)", hint='allow = ["0123456789abcdef0123456789abcdef01234567"]')
     budget = boot.get("budget", DEFAULT_BUDGET)
     order = boot.get("reading_order", [])
     document = context.get("document", ".tether/CONTEXT.md")
@@ -80,7 +92,24 @@ def parse(data: bytes | None, shown: str) -> Config:
         raise InvalidInput(f"{shown}: boot.reading_order must be a list of paths", hint='reading_order = ["README.md"]')
     if not isinstance(document, str) or not document.strip():
         raise InvalidInput(f"{shown}: context.document must be a path", hint='document = ".tether/CONTEXT.md"')
-    return Config(budget=budget, reading_order=order, context_document=document, schema=schema)
+    from .confine import normalized, refusal
+
+    # tether writes the document at every close: a path outside the repository (or into .git/)
+    # stops everything here. The reading order is only shown, so a bad entry is left out of it
+    # and boot names it, rather than halting boot.
+    why = refusal(document)
+    if why:
+        raise InvalidInput(f"{shown}: context.document = {document!r} {why}; tether writes only inside the"
+                           " repository, outside .git/", hint='document = ".tether/CONTEXT.md"')
+    kept, refused = [], []
+    for path in order:
+        why = refusal(path)
+        if why:
+            refused.append([path, why])
+        else:
+            kept.append(normalized(path))
+    return Config(budget=budget, reading_order=kept, context_document=normalized(document),
+                  reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema)
 
 
 def default_text(reading_order: list[str]) -> str:

@@ -22,11 +22,12 @@ def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
 
 
 def append(store_dir: str, event: dict) -> None:
-    """Append durably: the same bytes ``FileStore.append_event`` writes."""
+    """Append durably: the same bytes ``FileStore.append_event`` writes, and as it does, never
+    through a link (LinkRefused)."""
     from .fsio import append_text
     from .codec import canonical_json
 
-    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n")
+    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n", root=store_dir)
 
 
 def last_lines(tail, limit: int, whole: int) -> bytes:

@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at star
 if TYPE_CHECKING:
     from typing import Iterator
 
-from ..errors import ParseError, Problem, ReadOnly
+from ..errors import LinkRefused, ParseError, Problem, ReadOnly
 from ..model.records import Latest
 from . import formats, layout
 from .codec import check_conflicts, decode, load_json
@@ -57,9 +57,9 @@ class _Collecting:
 class Store(TaskFiles, LogFiles):
     """A workspace's records on a tree (see the module doc); the domain's only way to its files."""
 
-    def __init__(self, tree, label: str = layout.STORE_DIR, repository=None) -> None:
+    def __init__(self, tree, label: str = layout.STORE_DIR, repo_root: str | None = None) -> None:
         self.tree = tree
-        self.repository = repository  # a tree over the repository's root: documents kept outside the store
+        self.repo_root = repo_root  # where documents kept outside the store are (the context document)
         self.readonly = tree.readonly
         self.label = label  # how paths are shown to people
         self.problems: list[Problem] = []  # what the current call met (see collecting)
@@ -86,8 +86,17 @@ class Store(TaskFiles, LogFiles):
         if self.readonly:
             raise ReadOnly("this store is a commit's snapshot and cannot be changed")
 
+    def _list(self, rel: str) -> list[str]:
+        """A folder's names; [] when a link is in the way (reported: tether follows none)."""
+        try:
+            return self.tree.list(rel)
+        except LinkRefused as exc:
+            self.report(exc.problem)
+            return []
+
     def read_record(self, rel: str) -> bytes | None:
-        """A record's bytes, None if absent; a directory in its place is a problem to report, not an absence."""
+        """A record's bytes, None if absent; a directory or a link (LinkRefused, a ParseError) in its
+        place is a problem to report, not an absence."""
         data = self.tree.read(rel)
         if data is None and self.tree.exists(rel):
             raise ParseError(self.shown(rel), None, "a directory where a file should be; move it away, or restore"
@@ -110,8 +119,13 @@ class Store(TaskFiles, LogFiles):
         return [self.shown(rel) for rel, text in files.items() if self.tree.create(rel, text)]
 
     def read_file(self, rel: str) -> bytes | None:
-        """A workspace file by its store path (the config, .gitattributes, the context document)."""
-        return self.tree.read(rel)
+        """A workspace file by its store path (the config, .gitattributes, the context document);
+        None when absent, or when a link is in the way (reported)."""
+        try:
+            return self.tree.read(rel)
+        except LinkRefused as exc:
+            self.report(exc.problem)
+            return None
 
     def write_file(self, rel: str, data: bytes | str) -> None:
         self._writable()
@@ -120,22 +134,60 @@ class Store(TaskFiles, LogFiles):
     def exists(self, rel: str) -> bool:
         return self.tree.exists(rel)
 
-    def _document(self, path: str):
-        """(tree, path in it) of a document named from the repository root (tether.toml's
-        context.document): inside the store, the store's own tree."""
-        inside = path.removeprefix(self.label + "/")
-        if inside != path or self.repository is None:
-            return self.tree, inside
-        return self.repository, path
+    def _outside(self, path: str, key: str) -> str | None:
+        """Where a document named from the repository root (tether.toml's ``key``) really is, when
+        it is kept outside the store; None when it is in the store. InvalidInput naming ``key``
+        when a link in the working tree takes it outside the repository or into .git/."""
+        if path.startswith(self.label + "/") or self.repo_root is None:
+            return None
+        from ..errors import InvalidInput
+        from .confine import resolve
 
-    def read_document(self, path: str) -> bytes | None:
-        tree, rel = self._document(path)
-        return tree.read(rel)
+        real, why = resolve(self.repo_root, path)
+        if why:
+            raise InvalidInput(f"{self.label}/{layout.CONFIG}: {key} = {path!r} {why}; tether writes only inside"
+                               " the repository, outside .git/",
+                               hint="point it at a file in the repository, or remove the link")
+        return real
 
-    def write_document(self, path: str, text: str) -> None:
+    def read_document(self, path: str, key: str = "context.document") -> bytes | None:
+        """A file tether writes by a repository path (the context document); None if absent or a
+        folder. In the store, read as the store reads (LinkRefused for a link)."""
+        real = self._outside(path, key)
+        if real is None:
+            return self.tree.peek(path.removeprefix(self.label + "/"))
+        import os
+
+        if not os.path.isfile(real):
+            return None
+        with open(real, "rb") as fh:
+            return fh.read()
+
+    def write_document(self, path: str, data: bytes | str, key: str = "context.document") -> None:
+        """Replace a file by its repository path: in the store as the store writes (never through a
+        link), elsewhere only inside the repository."""
         self._writable()
-        tree, rel = self._document(path)
-        tree.write(rel, text)
+        real = self._outside(path, key)
+        if real is None:
+            self.tree.write(path.removeprefix(self.label + "/"), data)
+        else:
+            from .fsio import write_atomic
+
+            write_atomic(real, data)
+
+    def links(self) -> list[tuple[str, str]]:
+        """(shown path, target) of every symbolic link in the store, its own folder ("") included."""
+        import os
+
+        found = []
+        for rel in self.tree.links():
+            path = os.path.join(self.tree.directory, rel) if rel else self.tree.directory
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            found.append((self.shown(rel) if rel else self.label, target))
+        return found
 
     def default_document(self) -> str:
         """Where the session context document is when tether.toml does not say (or cannot be read)."""
@@ -172,7 +224,7 @@ class Store(TaskFiles, LogFiles):
 
     def progress_dates(self) -> list[str]:
         """Dates (YYYY-MM-DD) with a progress log, oldest first."""
-        return [n[:-3] for n in self.tree.list(layout.PROGRESS) if n.endswith(".md") and DATE_RE.match(n[:-3])]
+        return [n[:-3] for n in self._list(layout.PROGRESS) if n.endswith(".md") and DATE_RE.match(n[:-3])]
 
     def read_progress(self, date: str) -> bytes | None:
         return self.tree.read(layout.progress_file(date)) if DATE_RE.match(date) else None

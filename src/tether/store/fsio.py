@@ -5,11 +5,21 @@ into place and the directory fsynced, so a reader sees the old content or the
 new, never half of either. Appends to logs are one ``write`` of one complete
 line on an ``O_APPEND`` descriptor followed by fsync; a writer killed halfway
 can leave at most one torn last line, which readers report and skip.
+
+Given a ``root`` (the store folder), a call neither reads nor writes through a
+symbolic link at or below it: ``.tether/`` comes from whoever committed it, and
+a committed link would send tether's writes anywhere on the machine. The last
+component is opened with ``O_NOFOLLOW`` (or checked before a rename); the
+folders between the root and the file are checked with lstat, once per process
+each: the threat is a link in the checkout, not one made while tether runs.
 """
 
 from __future__ import annotations
 
 import os
+from stat import S_ISDIR, S_ISLNK
+
+from ..errors import LinkRefused
 
 # Temporary files end with this suffix; the workspace .gitignore ignores them.
 TMP_SUFFIX = ".tmp"
@@ -70,14 +80,118 @@ def _parent(path) -> str:
     return os.path.dirname(os.fspath(path)) or "."
 
 
-def _open(path: str, flags: int) -> int:
-    """os.open, creating the missing parent directories (asked only when the open fails:
-    a mkdir or stat before every write would cost more than the write)."""
+# -- links ------------------------------------------------------------------------------
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+READ_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_real_dirs: set[str] = set()  # folders found to be real folders, not links (see the module doc)
+
+
+def _shown(path: str, root: str | None) -> str:
+    """A path as people see it: from the folder that holds the store (``.tether/x``)."""
+    if root is None:
+        return path
+    return os.path.relpath(path, os.path.dirname(root.rstrip(os.sep)) or os.sep).replace(os.sep, "/")
+
+
+def link_refused(path: str, root: str | None) -> LinkRefused:
+    return LinkRefused(_shown(path, root))
+
+
+def is_link(path: str) -> bool:
     try:
-        return os.open(path, flags, 0o644)
-    except FileNotFoundError:
-        os.makedirs(_parent(path), exist_ok=True)
-        return os.open(path, flags, 0o644)
+        return S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def refused_open(exc: OSError, path: str, root: str | None) -> OSError | Exception:
+    """What an open with O_NOFOLLOW that failed means: ELOOP (EMLINK on some BSDs) at a link."""
+    import errno
+
+    if exc.errno in (errno.ELOOP, errno.EMLINK) and is_link(path):
+        return link_refused(path, root)
+    return exc
+
+
+def check_folder(root: str, folder: str) -> None:
+    """Raise LinkRefused when ``root`` or a folder between it and ``folder`` (both included) is a
+    symbolic link. A folder that does not exist yet is fine: tether creates it, a real one."""
+    folder = os.fspath(folder)
+    if folder in _real_dirs:
+        return
+    root = root.rstrip(os.sep) or os.sep
+    if folder != root and not folder.startswith(root + os.sep):
+        return  # not below the root: not this check's business
+    pending = []
+    while folder not in _real_dirs:
+        pending.append(folder)
+        if len(folder) <= len(root):
+            break
+        folder = os.path.dirname(folder)
+    for folder in reversed(pending):
+        try:
+            st = os.lstat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # created by the write, as a real folder; or the open says what is in the way
+        if S_ISLNK(st.st_mode):
+            raise link_refused(folder, root)
+        if not S_ISDIR(st.st_mode):
+            return  # a file in a folder's place: the open reports it
+        _real_dirs.add(folder)
+
+
+def check_path(root: str | None, path: str) -> None:
+    """check_folder for the folders above ``path``; nothing without a root."""
+    if root is not None:
+        check_folder(root, os.path.dirname(path))
+
+
+def read_bytes(path: str, root: str | None = None) -> bytes:
+    """A file's bytes, never through a link (FileNotFoundError etc. as open raises them)."""
+    path = os.fspath(path)
+    check_path(root, path)
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError as exc:
+        raise refused_open(exc, path, root) from None
+    try:
+        return read_fd(fd, os.fstat(fd))
+    finally:
+        os.close(fd)
+
+
+def read_fd(fd: int, st: os.stat_result) -> bytes:
+    """The rest of an open file; IsADirectoryError for a folder (os.open opens those too)."""
+    if S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "Is a directory")
+    chunks = []
+    size = max(st.st_size, 0) + 1  # one read for a file that did not grow; EOF is the empty read
+    while True:
+        chunk = os.read(fd, size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size = 1 << 16
+
+
+def _open(path: str, flags: int, mode: int = 0o644, root: str | None = None) -> int:
+    """os.open, creating the missing parent directories (asked only when the open fails:
+    a mkdir or stat before every write would cost more than the write). With ``root``,
+    never through a link (see the module doc)."""
+    if root is not None:
+        check_path(root, path)
+        flags |= NOFOLLOW
+    try:
+        try:
+            return os.open(path, flags, mode)
+        except FileNotFoundError:
+            os.makedirs(_parent(path), exist_ok=True)
+            return os.open(path, flags, mode)
+    except OSError as exc:
+        if root is None:
+            raise
+        raise refused_open(exc, path, root) from None
 
 
 def _fsync_dir(path) -> None:
@@ -93,10 +207,11 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _write_tmp(path, data: bytes, durable: bool = True) -> str:
+def _write_tmp(path, data: bytes, durable: bool = True, mode: int = 0o644, root: str | None = None) -> str:
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
-    fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    # O_EXCL never follows a link: a temporary name is always a new file.
+    fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, root)
     try:
         view = memoryview(data)
         while view:
@@ -115,12 +230,16 @@ def _unlink(path: str) -> None:
         pass
 
 
-def write_atomic(path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` atomically and durably."""
+def write_atomic(path, data: bytes | str, *, mode: int = 0o644, root: str | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically and durably; ``mode``: the new file's permission
+    bits (less the umask). With ``root``, a link at ``path`` is refused, not replaced."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     parent = _parent(path)
-    tmp = _write_tmp(path, data)
+    if root is not None and is_link(path):  # a rename would not follow it, but would hide it
+        check_path(root, os.fspath(path))  # a linked folder above it is the one to name
+        raise link_refused(os.fspath(path), root)
+    tmp = _write_tmp(path, data, True, mode, root)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -129,22 +248,25 @@ def write_atomic(path, data: bytes | str) -> None:
     _fsync_dir(parent)
 
 
-def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
+def create_exclusive(path, data: bytes | str, durable: bool = True, *, root: str | None = None) -> bool:
     """Publish ``path`` with ``data`` only if it does not exist yet.
 
     The content is complete before the name appears (hard link of a temporary
     file), so a killed process never leaves a half-written record under its
     final name; with ``durable``, file and name are on disk before it returns
     (without: they are in the OS's cache, and a power loss may lose them; the
-    caller keeps a durable copy elsewhere). Returns False when the name is taken.
+    caller keeps a durable copy elsewhere). Returns False when the name is taken
+    (with ``root``: LinkRefused when a link takes it).
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     parent = _parent(path)
-    tmp = _write_tmp(path, data, durable)
+    tmp = _write_tmp(path, data, durable, root=root)
     try:
         os.link(tmp, path)
     except FileExistsError:
+        if root is not None and is_link(path):
+            raise link_refused(os.fspath(path), root) from None
         return False
     finally:
         _unlink(tmp)
@@ -158,10 +280,10 @@ def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
 _datasync = getattr(os, "fdatasync", os.fsync)
 
 
-def append_text(path, text: str, durable: bool = True) -> None:
+def append_text(path, text: str, durable: bool = True, *, root: str | None = None) -> None:
     """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
     data = text.encode("utf-8")
-    fd = _open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    fd = _open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_APPEND, root=root)
     try:
         # A line torn by a crash (power loss, full disk) has no newline: start a fresh
         # line, or this record would be glued to it and be lost as well.
@@ -178,9 +300,40 @@ def append_text(path, text: str, durable: bool = True) -> None:
         os.close(fd)
 
 
-def read_tail(path, max_bytes: int) -> bytes:
-    """The last ``max_bytes`` of a file, starting at a line boundary."""
-    with open(path, "rb") as fh:
+def write_unsynced(path: str, data: bytes, root: str | None = None) -> bool:
+    """Replace a per-machine file whole, without fsync (a cache lost in a crash is rebuilt); False
+    if it cannot be written (a read-only checkout, or with ``root`` a link in the way: the caller
+    works without it)."""
+    if root is not None and is_link(path):
+        return False
+    tmp = os.path.join(_parent(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+    try:
+        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, root)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, LinkRefused):
+        try:
+            os.unlink(tmp)
+        except OSError:  # never created (a read-only mount, `local` not a folder): nothing to clean
+            pass
+        return False
+    return True
+
+
+def read_tail(path, max_bytes: int, root: str | None = None) -> bytes:
+    """The last ``max_bytes`` of a file, starting at a line boundary; never through a link."""
+    path = os.fspath(path)
+    check_path(root, path)
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError as exc:
+        raise refused_open(exc, path, root) from None
+    with open(fd, "rb") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         start = max(0, size - max_bytes)
@@ -199,8 +352,9 @@ class FileLock:
     (typing, inspect, logging, secrets), more than the rest of `tether checkpoint`.
     """
 
-    def __init__(self, path, timeout: float = 30.0) -> None:
+    def __init__(self, path, timeout: float = 30.0, root: str | None = None) -> None:
         self._path, self._timeout, self._fd, self._other = os.fspath(path), timeout, None, None
+        self._root = root
         try:
             import fcntl  # noqa: F401
         except ImportError:  # no flock (Windows): the portable package
@@ -216,7 +370,8 @@ class FileLock:
         import fcntl
         import time
 
-        fd = _open(self._path, os.O_RDWR | os.O_CREAT)
+        # Never through a link: the token written into a lock file would land in the link's target.
+        fd = _open(self._path, os.O_RDWR | os.O_CREAT | NOFOLLOW, root=self._root)
         deadline, delay = time.monotonic() + self._timeout, 0.001
         while True:
             try:
@@ -268,6 +423,7 @@ def remove_stale_tmp_files(root: str, older_than: float = STALE_TMP_SECONDS) -> 
     import time
 
     named = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+    check_folder(root, root)  # os.walk would walk a linked store's target
     cutoff = time.time() - older_than
     removed = []
     for directory, _dirs, names in os.walk(root):

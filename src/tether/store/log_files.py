@@ -10,7 +10,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at star
 if TYPE_CHECKING:
     from typing import Iterator
 
-from ..errors import Conflict, NotFound, ParseError, Problem
+from ..errors import Conflict, LinkRefused, NotFound, ParseError, Problem
 from ..model import ids
 from ..model.records import Decision, Note
 from . import formats, layout
@@ -27,7 +27,7 @@ class LogFiles:
             raise Conflict(f"decision {decision.id} already exists")
 
     def decision_ids(self) -> list[str]:
-        return [n[:-3] for n in self.tree.list(layout.DECISIONS) if n.endswith(".md")]
+        return [n[:-3] for n in self._list(layout.DECISIONS) if n.endswith(".md")]
 
     def decision_path(self, decision_id: str) -> str:
         return self.shown(layout.decision_file(decision_id))
@@ -94,6 +94,9 @@ class LogFiles:
             data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
         except IsADirectoryError:
             self.report(Problem(self.shown(rel), None, "a directory where a file should be; move it away"))
+            return []
+        except LinkRefused as exc:
+            self.report(exc.problem)
             return []
         found: list[Problem] = []
         rows = list(iter_jsonl(data, self.shown(rel), found))

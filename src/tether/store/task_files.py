@@ -12,7 +12,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at star
 if TYPE_CHECKING:
     from typing import Callable
 
-from ..errors import Conflict, NotFound, ParseError, Problem
+from ..errors import Conflict, LinkRefused, NotFound, ParseError, Problem
 from ..model import ids
 from ..model.records import Checkpoint, Task, checkpoint_number
 from . import formats, journal, layout
@@ -66,10 +66,10 @@ class TaskFiles:
         return task
 
     def task_ids(self) -> list[str]:
-        return [n for n in self.tree.list(layout.TASKS) if ids.valid_id(n)]
+        return [n for n in self._list(layout.TASKS) if ids.valid_id(n)]
 
     def open_task_ids(self) -> list[str]:
-        return [n for n in self.tree.list(layout.OPEN) if ids.valid_id(n)]
+        return [n for n in self._list(layout.OPEN) if ids.valid_id(n)]
 
     def is_task(self, task_id: str) -> bool:
         """Whether the task's folder holds a task file (a folder without one is not a task)."""
@@ -94,7 +94,7 @@ class TaskFiles:
         else:
             folder = layout.DECISIONS
             known = {f"{n}.md" for n in self.decision_ids() if ids.valid_id(n)}
-        return [self.shown(f"{folder}/{name}") for name in self.tree.list(folder)
+        return [self.shown(f"{folder}/{name}") for name in self._list(folder)
                 if name not in known and not name.startswith(".")]
 
     # -- checkpoints --------------------------------------------------------------------
@@ -108,7 +108,7 @@ class TaskFiles:
             names = listings.get(folder, key)
             if names is not None:
                 return names
-        files = self.tree.list(folder)
+        files = self._list(folder)
         keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
         keyed.sort()
         names = [name for _, name in keyed]
@@ -182,12 +182,15 @@ class TaskFiles:
         """Restore what a machine crash lost, if that may have happened; True if anything was."""
         if self.readonly or not self.tree.lock_tokens:
             return False
-        if not journal.needs_check(self.tree.lock_token(f"task-{task_id}")):
-            return False  # checked since this machine started: one small read
         try:
+            if not journal.needs_check(self.tree.lock_token(f"task-{task_id}")):
+                return False  # checked since this machine started: one small read
             with self.tree.lock(f"task-{task_id}") as lock:
                 return bool(self._restore_if_needed(task_id, lock.token(), lock))
         except OSError:  # a read-only checkout: read what is there
+            return False
+        except LinkRefused as exc:  # the lock or its folder: nothing is restored through it
+            self.report(exc.problem)
             return False
 
     def _restore_if_needed(self, task_id: str, token: str | None, lock=None) -> list[str]:
@@ -222,12 +225,16 @@ class TaskFiles:
                         "machine writes it again (to delete a checkpoint, remove its journal line too)"))
         return 1
 
-    def save_result(self, task_id: str, name: str, data: bytes) -> str:
-        """Cache an intermediate result; returns its shown path."""
+    def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:
+        """Cache an intermediate result; returns its shown path. ``mode``: permission bits for the
+        file (a result copied from a private file stays private); None: the default."""
         self._writable()
         if not ids.valid_id(name):
             from ..errors import InvalidInput
             raise InvalidInput(f"invalid result name {name!r}", hint="use letters, digits, '.', '_' and '-' only")
         rel = layout.result_file(task_id, name)
-        self.tree.write(rel, data)
+        if mode is None:
+            self.tree.write(rel, data)
+        else:
+            self.tree.write(rel, data, mode)
         return self.shown(rel)

@@ -64,16 +64,29 @@ class Tree:
     def lock_token(self, name: str) -> str | None:
         return None
 
+    def peek(self, rel: str) -> bytes | None:
+        """read() without recording it (keeps_stats): a check that is not part of what boot reports."""
+        return self.read(rel)
+
+    def links(self) -> list[str]:
+        """Every symbolic link in the tree ("" for its root itself): a tree on disk may hold some."""
+        return []
+
 
 class DirTree(Tree):
-    """The working tree: durable, atomic, safe for concurrent processes."""
+    """The working tree: durable, atomic, safe for concurrent processes.
+
+    It never reads or writes through a symbolic link (fsio's ``root``): ``.tether/`` is
+    whatever was committed, and a link there would lead anywhere on the machine. Reads
+    and writes raise LinkRefused; the Store turns the reads' into problems.
+    """
 
     readonly = False
     keeps_stats = True
     lock_tokens = True
 
     def __init__(self, root) -> None:
-        self.root = self.directory = os.fspath(root)  # a str: pathlib costs 5 ms at start-up
+        self.root = self.directory = os.fspath(root).rstrip(os.sep) or os.sep  # a str: pathlib costs 5 ms at start-up
         self.reads: dict[str, bytes] | None = None  # set to {} to record what read() returned
         # Set to {} to record the (mtime_ns, size, inode) of each file read and directory listed
         # (None: absent): boot's warm start trusts them while they hold (see bootcache).
@@ -84,22 +97,42 @@ class DirTree(Tree):
         return f"{self.root}/{rel}" if rel else self.root  # rel is always '/'-separated
 
     def read(self, rel: str) -> bytes | None:
-        try:
-            with open(self._p(rel), "rb") as fh:
-                if self.stats is not None:
-                    self.stats[rel] = fsio.stat_key_of(os.fstat(fh.fileno()))  # of what is read, before reading it
-                data = fh.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            if self.stats is not None:
-                self.stats[rel] = None
-            return None
-        if self.reads is not None:
+        data = self._read(rel, self.stats)
+        if self.reads is not None and data is not None:
             self.reads[rel] = data
         return data
+
+    def peek(self, rel: str) -> bytes | None:
+        """read() without recording it: for a check that is not part of what boot reports."""
+        return self._read(rel, None)
+
+    def _read(self, rel: str, stats: dict | None) -> bytes | None:
+        path = self._p(rel)
+        try:
+            fsio.check_path(self.root, path)
+            fd = os.open(path, fsio.READ_FLAGS)
+        except (FileNotFoundError, NotADirectoryError):
+            if stats is not None:
+                stats[rel] = None
+            return None
+        except OSError as exc:
+            raise fsio.refused_open(exc, path, self.root) from None
+        try:
+            st = os.fstat(fd)
+            if stats is not None:
+                stats[rel] = fsio.stat_key_of(st)  # of what is read, before reading it
+            return fsio.read_fd(fd, st)
+        except IsADirectoryError:
+            if stats is not None:
+                stats[rel] = None
+            return None
+        finally:
+            os.close(fd)
 
     def list(self, rel: str = "") -> list[str]:
         if self.stats is not None:
             self.folder_key(rel)  # recorded before listing: a later change is seen
+        fsio.check_folder(self.root, self._p(rel))
         names = fsio.listing(self._p(rel))
         if self.lists is not None:
             self.lists[rel or "."] = names
@@ -118,8 +151,7 @@ class DirTree(Tree):
     def lock_token(self, name: str) -> str | None:
         """What the last holder of lock ``name`` left in it (see fsio.FileLock.token), unlocked."""
         try:
-            with open(self._p(lock_file(name)), "rb") as fh:
-                return fh.read(256).decode("utf-8", "replace")
+            return fsio.read_bytes(self._p(lock_file(name)), self.root)[:256].decode("utf-8", "replace")
         except FileNotFoundError:
             return None
 
@@ -127,38 +159,66 @@ class DirTree(Tree):
         """fsio.stat_key of a path, None if absent: whether it changed since it was read."""
         return fsio.stat_key(self._p(rel))
 
-    def write(self, rel: str, data: bytes | str) -> None:
-        fsio.write_atomic(self._p(rel), data)
+    def write(self, rel: str, data: bytes | str, mode: int = 0o644) -> None:
+        fsio.write_atomic(self._p(rel), data, mode=mode, root=self.root)
 
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
-        return fsio.create_exclusive(self._p(rel), data, durable)
+        return fsio.create_exclusive(self._p(rel), data, durable, root=self.root)
 
     def append(self, rel: str, text: str, durable: bool = True) -> None:
-        fsio.append_text(self._p(rel), text, durable)
+        fsio.append_text(self._p(rel), text, durable, root=self.root)
 
     def remove(self, rel: str) -> None:
+        path = self._p(rel)
+        fsio.check_path(self.root, path)  # unlink removes a link itself, but not a file behind a linked folder
         try:
-            os.unlink(self._p(rel))
+            os.unlink(path)
         except FileNotFoundError:
             pass
 
     def tail(self, rel: str, max_bytes: int) -> bytes:
         try:
-            return fsio.read_tail(self._p(rel), max_bytes)
-        except FileNotFoundError:
+            return fsio.read_tail(self._p(rel), max_bytes, self.root)
+        except (FileNotFoundError, NotADirectoryError):
             return b""
 
     def lock(self, name: str):
-        return fsio.FileLock(self._p(lock_file(name)))
+        return fsio.FileLock(self._p(lock_file(name)), root=self.root)
 
     def walk(self, rel: str = ""):
-        """Every file path under ``rel``, sorted."""
-        found = []
-        for directory, _dirs, files in os.walk(self._p(rel)):
-            for name in files:
-                if not name.endswith(fsio.TMP_SUFFIX):
-                    found.append(os.path.relpath(os.path.join(directory, name), self.root).replace(os.sep, "/"))
+        """Every file path under ``rel``, sorted; links are neither files nor walked into."""
+        fsio.check_folder(self.root, self._p(rel))
+        found, stack = [], [self._p(rel)]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif not entry.name.endswith(fsio.TMP_SUFFIX):
+                    found.append(os.path.relpath(entry.path, self.root).replace(os.sep, "/"))
         yield from sorted(found)
+
+    def links(self) -> list[str]:
+        """Every symbolic link at or under the root, as paths relative to it ("" for the root itself)."""
+        if fsio.is_link(self.root):
+            return [""]
+        found, stack = [], [self.root]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    found.append(os.path.relpath(entry.path, self.root).replace(os.sep, "/"))
+                elif entry.is_dir():
+                    stack.append(entry.path)
+        return sorted(found)
 
 
 class MemoryTree(Tree):
@@ -185,7 +245,7 @@ class MemoryTree(Tree):
     def exists(self, rel: str) -> bool:
         return rel in self.files or bool(self.list(rel))
 
-    def write(self, rel: str, data: bytes | str) -> None:
+    def write(self, rel: str, data: bytes | str, mode: int = 0o644) -> None:  # no permissions in memory
         with self._mutex:
             self.files[rel] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
 

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import os
 
+from ..errors import LinkRefused
 from ..store.eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from ..store.fsio import WHOLE, boot_id, listing, read_tail, stat_key
+from ..store.fsio import WHOLE, boot_id, check_folder, listing, read_bytes, read_tail, stat_key
 from . import cachefile, racy
 
 CACHE = "local/boot.cache"
@@ -59,7 +60,7 @@ def _tag() -> str:
 def load(store_dir: str, head: str | None, branch: str | None, root_dir: str | None = None) -> dict | None:
     """The saved content if every recorded path still has its recorded stat, else None. When
     only HEAD moved (``root_dir`` given), the content with what now differs from it."""
-    saved = cachefile.read(os.path.join(store_dir, CACHE), "boot", FORMAT)
+    saved = cachefile.read(os.path.join(store_dir, CACHE), "boot", FORMAT, store_dir)
     if not isinstance(saved, dict) or saved.get("tag") != _tag():
         return None  # absent, damaged, or from another tether: boot reads the files
     if saved.get("boot") != boot_id():
@@ -67,11 +68,11 @@ def load(store_dir: str, head: str | None, branch: str | None, root_dir: str | N
     read_back = saved.get("read_back") or {}
     for rel, key in saved["deps"].items():
         if rel in read_back:
-            if _now(os.path.join(store_dir, rel), read_back[rel]) != read_back[rel]:
+            if _now(store_dir, rel, read_back[rel]) != read_back[rel]:
                 return None
         elif stat_key(os.path.join(store_dir, rel)) != key:
             return None
-    if not _log_end_is_whole(os.path.join(store_dir, EVENT_LOG)):
+    if not _log_end_is_whole(store_dir):
         return None
     if (saved.get("head"), saved.get("branch")) != (head, branch):
         return _after_head_moved(saved, store_dir, root_dir, head, branch)
@@ -91,44 +92,50 @@ def _after_head_moved(saved: dict, store_dir: str, root_dir: str | None, head: s
     from ..errors import GitProblem
 
     def content_of(rel: str) -> bytes:
-        with open(os.path.join(store_dir, rel), "rb") as fh:
-            return fh.read()
+        return read_bytes(os.path.join(store_dir, rel), store_dir)
 
     try:
         changed = head_diff.differing(root_dir, store_dir, head, saved["files"], content_of, saved["deps"],
                                       time.time_ns())
-    except (GitProblem, OSError):
+    except (GitProblem, OSError, LinkRefused):
         return None  # the full boot says why
     content = {**saved["content"]}
     content["data"] = {**content["data"], "sha": head, "branch": branch, "changed": changed}
-    cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {**saved, "head": head, "branch": branch, "content": content})
+    cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {**saved, "head": head, "branch": branch,
+                                                                     "content": content}, store_dir)
     return content
 
 
-def _now(path: str, then: bytes | str) -> bytes | str | None:
+def _now(store_dir: str, rel: str, then: bytes | str) -> bytes | str | None:
     """What a racy dependency holds now, in the form it was kept: a file's bytes, a folder's names."""
+    path = os.path.join(store_dir, rel)
     try:
         if isinstance(then, str):
+            check_folder(store_dir, path)
             return "\0".join(listing(path))
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:  # unreadable now: the full boot says why
+        return read_bytes(path, store_dir)
+    except (OSError, LinkRefused):  # unreadable now, or a link: the full boot says why
         return None
 
 
-def _log_end_is_whole(path: str) -> bool:
+def _log_end_is_whole(store_dir: str) -> bool:
     """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
     from ..store.codec import iter_jsonl
 
+    path = os.path.join(store_dir, EVENT_LOG)
+
     def tail(size: int) -> bytes:
         try:
-            return read_tail(path, size)
+            return read_tail(path, size, store_dir)
         except FileNotFoundError:
             return b""
 
     problems: list = []
-    for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems):
-        pass
+    try:
+        for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems):
+            pass
+    except (OSError, LinkRefused):  # a link, or unreadable: the full boot names it
+        return False
     return not problems
 
 
@@ -150,4 +157,4 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     # A read-only checkout: boot still works, it reads the files each time.
     return cachefile.write(os.path.join(store_dir, CACHE), "boot", FORMAT, {"tag": _tag(), "head": head, "branch": branch,
                                                         "boot": boot_id(), "deps": deps, "read_back": read_back,
-                                                        "files": files, "content": content})
+                                                        "files": files, "content": content}, store_dir)

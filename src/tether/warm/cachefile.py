@@ -11,10 +11,8 @@ lost in a crash is rebuilt, never trusted half-written.
 
 from __future__ import annotations
 
-import os
 import sys
 
-TMP_SUFFIX = ".tmp"  # as fsio names temporary files: the workspace .gitignore ignores them
 _PYTHON = sys.implementation.cache_tag
 
 
@@ -22,15 +20,18 @@ def _header(kind: str, version: int, crc: int) -> bytes:
     return f"tether-cache {kind} {version} {_PYTHON} {crc}\n".encode("ascii")
 
 
-def read(path: str, kind: str, version: int):
-    """The cached value, or None when it cannot be used."""
+def read(path: str, kind: str, version: int, root: str | None = None):
+    """The cached value, or None when it cannot be used (also: a link in the way below ``root``,
+    the store folder: what reads the store's own files reports the link)."""
     import marshal
     from binascii import crc32
 
+    from ..errors import LinkRefused
+    from ..store.fsio import read_bytes
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
+        data = read_bytes(path, root)
+    except (OSError, LinkRefused):
         return None
     end = data.find(b"\n")
     if end < 0:
@@ -44,31 +45,16 @@ def read(path: str, kind: str, version: int):
         return None
 
 
-def write(path: str, kind: str, version: int, value) -> bool:
+def write(path: str, kind: str, version: int, value, root: str | None = None) -> bool:
     """Replace the cache whole; False when it cannot be written (a read-only checkout, `local`
-    not a folder, a value marshal cannot hold): the caller works without it."""
+    not a folder, a link in the way, a value marshal cannot hold): the caller works without it."""
     import marshal
     from binascii import crc32
+
+    from ..store.fsio import write_unsynced
 
     try:
         payload = marshal.dumps(value)
     except ValueError:
         return False
-    tmp = f"{path}.{os.getpid()}{TMP_SUFFIX}"
-    try:
-        try:
-            fh = open(tmp, "wb")
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fh = open(tmp, "wb")
-        with fh:
-            fh.write(_header(kind, version, crc32(payload)))
-            fh.write(payload)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:  # never created: nothing to clean
-            pass
-        return False
-    return True
+    return write_unsynced(path, _header(kind, version, crc32(payload)) + payload, root)

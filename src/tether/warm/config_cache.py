@@ -10,27 +10,34 @@ from __future__ import annotations
 import os
 import time
 
-from ..store.fsio import stat_key_of
+from ..store.fsio import READ_FLAGS, check_folder, read_fd, refused_open, stat_key_of
 from . import cachefile, racy
 
 CACHE = "local/config.cache"
-FORMAT = 2  # 2: with the schema
+FORMAT = 3  # 3: what this version parses: the schema, and paths checked (older caches parsed again)
 
 
 def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
     """(the config's fields, the stat key of the file they came from); ``parse(bytes | None)``
     reads the file when the cache cannot answer (None: the file is absent)."""
     path = os.path.join(store_dir, name)
+    check_folder(store_dir, store_dir)  # a link here halts, as a missing file does (LinkRefused)
     try:
-        with open(path, "rb") as fh:
-            key = stat_key_of(os.fstat(fh.fileno()))
-            cached = cachefile.read(os.path.join(store_dir, CACHE), "config", FORMAT)
-            if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
-                return cached["config"], key
-            data = fh.read()
+        fd = os.open(path, READ_FLAGS)
     except FileNotFoundError:
         return parse(None), None  # raises ConfigMissing
+    except OSError as exc:
+        raise refused_open(exc, path, store_dir) from None
+    try:
+        st = os.fstat(fd)
+        key = stat_key_of(st)
+        cached = cachefile.read(os.path.join(store_dir, CACHE), "config", FORMAT, store_dir)
+        if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
+            return cached["config"], key
+        data = read_fd(fd, st)
+    finally:
+        os.close(fd)
     fields = parse(data)
     if racy.trusted(key, time.time_ns()):
-        cachefile.write(os.path.join(store_dir, CACHE), "config", FORMAT, {"key": key, "config": fields})
+        cachefile.write(os.path.join(store_dir, CACHE), "config", FORMAT, {"key": key, "config": fields}, store_dir)
     return fields, key

@@ -89,10 +89,11 @@ def blob_oids(root: str, store_dir: str, head: str, paths: list[str]) -> dict[st
 class _Cache:
     def __init__(self, path: str, head: str, root: str | None = None, folder: str = ".tether") -> None:
         self.path, self.head, self.dirty = path, head, False
+        self.store = os.path.dirname(os.path.dirname(path))  # CACHE is local/<name> in the store
         self.known: dict = {}   # path -> blob id at HEAD, None when HEAD lacks it
         self.listed: dict = {}  # folder -> its entries at HEAD as one string (_listing)
         self.files: dict = {}   # rel -> (stat key, blob id of the file's bytes)
-        saved = cachefile.read(path, "head", FORMAT)
+        saved = cachefile.read(path, "head", FORMAT, self.store)
         if not isinstance(saved, dict):
             return
         if isinstance(saved.get("files"), dict):  # the working tree's own ids: whatever HEAD is
@@ -158,7 +159,7 @@ class _Cache:
         size = (len(self.known) + len(self.files)) * 100 + sum(map(len, self.listed.values()))
         if self.dirty and size <= MAX_SIZE:
             cachefile.write(self.path, "head", FORMAT, {"head": self.head, "paths": self.known,
-                                    "dirs": self.listed, "files": self.files})
+                                                        "dirs": self.listed, "files": self.files}, self.store)
 
 
 # A folder's entries as one string, "\nname\toid" per file: thousands of small strings in a

@@ -22,10 +22,10 @@ FORMAT = 4  # 4: in warm.cachefile, whose checksum covers every listing
 
 class Listings:
     def __init__(self, store_dir: str, started_ns: int) -> None:
-        self.path = os.path.join(store_dir, CACHE)
+        self.path, self.root = os.path.join(store_dir, CACHE), store_dir
         self.started_ns = started_ns
         self.used: dict = {}  # what this boot looked up: all that is kept (folders of closed tasks drop out)
-        saved = cachefile.read(self.path, "listings", FORMAT)
+        saved = cachefile.read(self.path, "listings", FORMAT, self.root)
         folders = saved.get("folders") if isinstance(saved, dict) else None
         self.saved: dict = folders if isinstance(folders, dict) else {}
 
@@ -45,4 +45,4 @@ class Listings:
 
     def save(self) -> None:
         if self.used != self.saved:
-            cachefile.write(self.path, "listings", FORMAT, {"folders": self.used})
+            cachefile.write(self.path, "listings", FORMAT, {"folders": self.used}, self.root)

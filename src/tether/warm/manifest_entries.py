@@ -61,11 +61,18 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     The entries are ``member(path, "sha256:<hex>")`` lines sorted by path and
     joined by SEPARATOR. Files are found as DirTree.walk finds them; top-level
     directories named in ``skip_dirs`` and files in ``skip_files`` are left out.
-    Reads and updates the cache under ``root``.
+    Reads and updates the cache under ``root``; symbolic links are never followed
+    (LinkRefused when ``root`` is one; a link in the cache's way leaves the cache out).
     """
     cache_dir = os.path.join(root, CACHE_DIR)
-    start = _now()
-    old_shards = _load(cache_dir)
+    fsio.check_folder(root, root)
+    try:
+        fsio.check_folder(root, cache_dir)
+        use_cache = True
+    except fsio.LinkRefused:  # the cache is only a shortcut: hash every file instead
+        use_cache = False
+    start = _now() if use_cache else -1
+    old_shards = _load(cache_dir, root) if use_cache else {}
     old: dict = {}
     shard_of: dict[str, str] = {}
     for shard, records in old_shards.items():
@@ -133,8 +140,8 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     for shard, records in old_shards.items():
         if len(new_shards.get(shard, ())) != len(records):
             dirty.add(shard)  # a directory is gone
-    for shard in sorted(dirty):
-        _save(cache_dir, shard, new_shards.get(shard, {}))
+    for shard in sorted(dirty if use_cache else ()):
+        _save(cache_dir, shard, new_shards.get(shard, {}), root)
     return SEPARATOR.join(filter(None, parts)), count
 
 
@@ -192,9 +199,9 @@ def _segments(files: list[str], subdirs: list[str], lines: list[str]) -> tuple[s
 def _list_dir(path: str, top: bool, skip_dirs, skip_files) -> tuple[list[str], list[str], bool]:
     """(file names, subdirectory names, plain), each sorted, as DirTree.walk sees the directory.
 
-    Links to directories are neither files nor walked into, and temporary files
-    are left out. ``plain`` is False when there is a symbolic link: its target
-    can change while this directory does not, so the listing is not cached.
+    Symbolic links are neither files nor walked into (tether follows no link in
+    its store), and temporary files are left out. ``plain`` is False when there
+    is one, so that the listing is not cached (verify names the link).
     """
     files: list[str] = []
     subdirs: list[str] = []
@@ -206,14 +213,13 @@ def _list_dir(path: str, top: bool, skip_dirs, skip_files) -> tuple[list[str], l
     with it:
         for entry in it:
             name = entry.name
+            if entry.is_symlink():
+                plain = False
+                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if entry.is_symlink():
-                plain = False
-                if is_dir:
-                    continue
             if top and name in (skip_dirs if is_dir else skip_files):
                 continue
             if is_dir:
@@ -249,13 +255,12 @@ def _stat_or_none(path: str):
 
 def _hash_file(path: str) -> str | None:
     try:
-        with open(path, "rb") as fh:
-            return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
+        return "sha256:" + hashlib.sha256(fsio.read_bytes(path)).hexdigest()
+    except OSError:  # gone, or a link put in its place since the listing (never followed)
         return None
 
 
-def _load(cache_dir: str) -> dict[str, dict]:
+def _load(cache_dir: str, root: str) -> dict[str, dict]:
     """{shard: {directory: record}}; a record is (its stat or None, its files' names,
     its subdirectories' names, the files' packed stats, segments). A shard that is
     torn or from another version is left out."""
@@ -267,11 +272,11 @@ def _load(cache_dir: str) -> dict[str, dict]:
     for name in names:
         if name.endswith(fsio.TMP_SUFFIX):
             continue
-        records = cachefile.read(os.path.join(cache_dir, name), "manifest", FORMAT)
+        records = cachefile.read(os.path.join(cache_dir, name), "manifest", FORMAT, root)
         if isinstance(records, dict):
             shards[name] = records
     return shards
 
 
-def _save(cache_dir: str, shard: str, records: dict) -> None:
-    cachefile.write(os.path.join(cache_dir, shard), "manifest", FORMAT, records)
+def _save(cache_dir: str, shard: str, records: dict, root: str) -> None:
+    cachefile.write(os.path.join(cache_dir, shard), "manifest", FORMAT, records, root)

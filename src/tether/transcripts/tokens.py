@@ -1,0 +1,210 @@
+"""Counting tokens in transcript text: exact with tiktoken, or a fast estimate.
+
+Exact counts use tiktoken's encodings (``o200k_base`` for GPT-4o, GPT-5 and Codex models,
+``cl100k_base`` for older GPT-4 models). Claude's tokenizer is not public: for Claude text an
+exact tiktoken count is a close proxy, and the transcript's own usage figures are the truth.
+
+tiktoken is imported only when an exact count is asked for. Its vocabulary files come from,
+first to last: a directory of ``<encoding>.tiktoken`` files (the ``directory`` argument or
+``TETHER_TIKTOKEN_DIR``), checked against the hash tiktoken pins for them; tiktoken's own
+cache (``TIKTOKEN_CACHE_DIR``); or tiktoken's download.
+
+:func:`estimate` is a central estimate: it counts word pieces, digit groups, punctuation,
+whitespace runs and non-ASCII characters the way BPE splits them, with weights fitted on the
+sample transcripts in ``../shared/bench/transcripts`` against o200k_base. ``bench/bench_transcripts.py``
+measures its error. ``tether.tokens.estimate``, which the boot brief uses, is a different
+tool: an upper bound, so a budget is never exceeded; it overestimates transcripts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+from .records import CONTENT, TOOL_USE
+
+ENCODINGS = ("o200k_base", "cl100k_base")
+DEFAULT_ENCODING = "o200k_base"
+
+def _table(byte_class) -> bytes:
+    return bytes(byte_class(i) for i in range(256))
+
+
+# Each text is mapped byte by byte to a few classes and the pieces counted with bytes.count,
+# which is many times faster than a regular expression per class.
+_LETTERS = _table(lambda i: 97 if 65 <= i <= 90 or 97 <= i <= 122 else 32)        # "a" or " "
+_DIGITS = _table(lambda i: 100 if 48 <= i <= 57 else 32)                           # "d" or " "
+_SPACES = _table(lambda i: 32 if i == 32 else 110 if 9 <= i <= 13 else 120)       # " ", "n" or "x"
+_PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
+_LONG_WORDS = re.compile(rb"a{9,}")
+_NOT_LEAD_BYTES = bytes(range(0xC0))
+
+
+def estimate(text: str) -> int:
+    """Estimated tokens in ``text``, without a tokenizer."""
+    if not text:
+        return 0
+    data = text.encode("utf-8", "surrogatepass")
+    # Words: one token up to 8 letters, then about one more every 4 letters.
+    letters = b" " + data.translate(_LETTERS)
+    count = letters.count(b" a")
+    for word in _LONG_WORDS.findall(letters):
+        count += (len(word) - 5) // 4
+    # Digits go in groups of up to 3: a run of n is ceil(n / 3) tokens.
+    digits = (b" " + data.translate(_DIGITS)).replace(b"ddd", b"D")
+    count += digits.count(b"D") + digits.count(b" d") + digits.count(b"Dd")
+    # Runs of whitespace other than one space (indentation, line breaks) are a token each;
+    # doubling the x's lets count() see "x x" (one space between words) without overlaps.
+    spaces = b"x" + data.translate(_SPACES) + b"x"
+    count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b"x", b"xx").count(b"x x")
+    punctuation = len(data) - len(data.translate(None, _PUNCTUATION))   # runs of it merge
+    # Non-ASCII characters, often 2+ tokens each: one UTF-8 lead byte (0xC0 and up) per character.
+    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
+    return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+
+
+def conservative(text: str) -> int:
+    """The boot brief's upper-bound estimate (``tether.tokens.estimate``)."""
+    from ..model.tokens import estimate as upper
+
+    return upper(text)
+
+
+def encoding_for(model: str | None) -> str:
+    """The tiktoken encoding for a model: cl100k_base for GPT-4 and GPT-3.5, o200k_base otherwise."""
+    name = (model or "").lower()
+    if name.startswith(("gpt-4-", "gpt-3.5")) or name == "gpt-4":
+        return "cl100k_base"
+    return DEFAULT_ENCODING
+
+
+class TokenizerUnavailable(Exception):
+    """tiktoken is not installed, or the encoding's vocabulary cannot be had."""
+
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def encoding(name: str = DEFAULT_ENCODING, directory: str | None = None):
+    """The tiktoken Encoding ``name``; raises :class:`TokenizerUnavailable`."""
+    directory = directory or os.environ.get("TETHER_TIKTOKEN_DIR") or None
+    key = (name, directory)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        try:
+            import tiktoken
+        except ImportError as exc:
+            raise TokenizerUnavailable("tiktoken is not installed (pip install tiktoken)") from exc
+        try:
+            if directory:
+                enc = _from_directory(tiktoken, name, directory)
+            else:
+                enc = tiktoken.get_encoding(name)
+        except TokenizerUnavailable:
+            raise
+        except Exception as exc:  # tiktoken raises what its download or its files raise
+            raise TokenizerUnavailable(f"no {name} encoding: {exc}") from exc
+        _cache[key] = enc
+        return enc
+
+
+def _from_directory(tiktoken, name: str, directory: str):
+    """Build ``name`` with tiktoken's own constructor, its vocabulary read from ``directory``."""
+    from tiktoken_ext import openai_public
+
+    constructor = getattr(openai_public, "ENCODING_CONSTRUCTORS", {}).get(name)
+    if constructor is None:
+        raise TokenizerUnavailable(f"tiktoken has no encoding named {name!r}")
+
+    def local(url: str, expected_hash: str | None = None):
+        path = os.path.join(directory, url.rsplit("/", 1)[-1])
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise TokenizerUnavailable(f"no {name} vocabulary: {exc}") from exc
+        if expected_hash:
+            import hashlib
+
+            if hashlib.sha256(data).hexdigest() != expected_hash:
+                raise TokenizerUnavailable(f"{path} does not match the hash tiktoken pins for {name}")
+        import base64
+
+        return {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
+
+    # The constructors read their vocabulary through this module-level name; _lock is held.
+    original = openai_public.load_tiktoken_bpe
+    openai_public.load_tiktoken_bpe = local
+    try:
+        return tiktoken.Encoding(**constructor())
+    finally:
+        openai_public.load_tiktoken_bpe = original
+
+
+def available(name: str = DEFAULT_ENCODING, directory: str | None = None) -> bool:
+    """Whether an exact count of ``name`` can be had without a download."""
+    directory = directory or os.environ.get("TETHER_TIKTOKEN_DIR") or None
+    if (name, directory) in _cache:
+        return True
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("tiktoken") is None:
+            return False
+    except (ImportError, ValueError):
+        return False
+    if directory:
+        return os.path.isfile(os.path.join(directory, f"{name}.tiktoken"))
+    import hashlib
+    import tempfile
+
+    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    cache = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
+    if cache is None:
+        cache = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    return bool(cache) and os.path.isfile(os.path.join(cache, hashlib.sha1(url.encode()).hexdigest()))
+
+
+class Counter:
+    """Counts tokens one way: ``method`` is ``"tiktoken:<encoding>"`` or ``"estimate"``."""
+
+    __slots__ = ("method", "_count")
+
+    def __init__(self, method: str, count):
+        self.method = method
+        self._count = count
+
+    def __call__(self, text: str) -> int:
+        return self._count(text) if text else 0
+
+    def record(self, record) -> int:
+        """Tokens a record's content takes: its text, and a tool call's name and input."""
+        if record.kind not in CONTENT:
+            return 0
+        total = self(record.text)
+        if record.kind == TOOL_USE:
+            total += self(record.tool_name or "") + self(record.input_text)
+        return total
+
+
+def counter(exact: bool | None = False, encoding_name: str | None = None, directory: str | None = None,
+            model: str | None = None) -> Counter:
+    """A :class:`Counter`. ``exact=True``: tiktoken or :class:`TokenizerUnavailable`;
+    ``exact=None``: tiktoken when its vocabulary is at hand without a download, else the
+    estimate; ``exact=False``: the estimate."""
+    if exact is False:
+        return Counter("estimate", estimate)
+    name = encoding_name or encoding_for(model)
+    if exact is None and not available(name, directory):
+        return Counter("estimate", estimate)
+    try:
+        enc = encoding(name, directory)
+    except TokenizerUnavailable:
+        if exact:
+            raise
+        return Counter("estimate", estimate)
+    encode = enc.encode_ordinary
+    return Counter(f"tiktoken:{name}", lambda text: len(encode(text)))
