@@ -22,10 +22,10 @@ when a side cannot be read as what it should be.
 
 from __future__ import annotations
 
-import json
 import re
 
 from .contextdoc import BLOCK_RE
+from .parsing import json_value
 
 PLACEHOLDER = "<!-- tether:block {} -->"
 PLACEHOLDER_RE = re.compile(r"<!-- tether:block ([a-z_]+) -->")
@@ -42,8 +42,8 @@ class Unmergeable(Exception):
 
 def _latest_key(data: bytes) -> tuple | None:
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        value = json_value(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):  # Unusable is a ValueError too
         return None
     if not isinstance(value, dict) or not isinstance(value.get("summary"), str):
         return None
@@ -221,8 +221,8 @@ def has_conflict_markers(data: bytes) -> bool:
 
 def _manifest_files(data: bytes, required: bool) -> dict:
     try:
-        value = json.loads(data.decode("utf-8")) if data.strip() else None
-    except (UnicodeDecodeError, ValueError):
+        value = json_value(data.decode("utf-8")) if data.strip() else None
+    except (UnicodeDecodeError, ValueError):  # Unusable is a ValueError too
         value = None
     if isinstance(value, dict) and isinstance(value.get("files"), dict):
         return value["files"]

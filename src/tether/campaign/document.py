@@ -13,7 +13,7 @@ import os
 
 from .. import fsio
 from ..errors import Corrupt, InvalidInput, NotFound
-from ..parsing import ParseError, Problem, check_conflicts, decode
+from ..parsing import ParseError, Problem, Unusable, YamlError, check_conflicts, decode, line_at, yaml_value
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
 
@@ -24,39 +24,21 @@ def _yaml():
     return yaml
 
 
-_LOADER = None
-
-
-def _loader():
-    """CSafeLoader that keeps timestamps as the strings they were written as."""
-    global _LOADER
-    if _LOADER is None:
-        yaml = _yaml()
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-        class Loader(base):  # type: ignore[misc, valid-type]
-            pass
-
-        Loader.yaml_implicit_resolvers = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in base.yaml_implicit_resolvers.items()
-        }
-        _LOADER = Loader
-    return _LOADER
-
-
 def parse_yaml(data: bytes, shown: str):
-    """YAML text to data; a syntax error becomes a ParseError with the file and line."""
+    """YAML text to plain data; what cannot be read or kept becomes a ParseError with the file and line."""
     text = decode(data, shown)
     check_conflicts(text, shown)
-    yaml = _yaml()
     try:
-        return yaml.load(text, Loader=_loader()), text
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParseError(shown, line, f"invalid YAML ({problem})") from None
+        return yaml_value(text), text
+    except YamlError as exc:
+        raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
+    except Unusable as exc:
+        path = getattr(exc, "path", None)
+        if path is None:
+            raise ParseError(shown, line_at(text, exc.offset), exc.reason) from None
+        from .schema import dotted, line_finder
+
+        raise ParseError(shown, line_finder(text)(path), f"{dotted(path)}: {exc.reason}") from None
 
 
 def dump_yaml(data) -> str:

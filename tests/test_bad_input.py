@@ -1,0 +1,241 @@
+"""Bad input never crashes and never loses progress.
+
+Input tether did not write itself, or wrote and a person or tool changed: a value nested
+thousands of levels deep, a number of thousands of digits, a lone surrogate escape, a field
+of the wrong type, a hook event that is not what Claude Code sends, a command-line argument
+that is not UTF-8. Each is reported with its path and line (or, for the command line and the
+hook, one line saying what is wrong), with the exit codes tether documents (never 70), and
+everything else still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_malformed import NOW, assert_rest_loads, problems, state  # noqa: F401 - state is a fixture
+
+DEEP = "[" * 5000 + "]" * 5000
+HUGE = "9" * 5000
+
+
+@pytest.fixture
+def closed(state, cli):
+    """test_malformed's state after a close: LATEST.json and a progress log exist too."""
+    assert cli("close", "--summary", "first session", "--next", "carry on").code == 0
+    return state
+
+
+def no_crash(run, *codes):
+    assert run.code in codes, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err and "internal error" not in run.err + run.out, run.err
+
+
+def verify_problems(cli) -> list[tuple[str, int | None, str]]:
+    run = cli("verify", "--json")
+    no_crash(run, 0, 3)
+    return [(p["path"], p["line"], p["message"]) for p in run.json()["problems"]]
+
+
+def hook_context(cli, repo: Path) -> str:
+    """Run the SessionStart hook in this process; its injected brief."""
+    payload = {"session_id": "sess-1", "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup"}
+    run = cli("hook", "claude-code", input=json.dumps(payload))
+    assert run.code == 0, (run.out, run.err)
+    return json.loads(run.out)["hookSpecificOutput"]["additionalContext"]
+
+
+def replace_line(path: Path, prefix: str, new: str) -> int:
+    """Replace the line starting with ``prefix``; its 1-based number."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    lines[index] = new
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return index + 1
+
+
+def append_line(path: Path, text: str) -> int:
+    line = len(path.read_bytes().splitlines()) + 1
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+    return line
+
+
+def newest_checkpoint(store: Path) -> Path:
+    return sorted((store / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+
+
+def make_boot_cache(store: Path, cli) -> None:
+    """A boot cache for the warm path: boot keeps none while its files are younger than its racy window."""
+    old = os.stat(store).st_mtime - 3600
+    for path in [store, *store.rglob("*")]:
+        os.utime(path, (old, old))
+    assert cli("boot").code == 0
+    assert (store / "local" / "boot.cache").is_file()
+
+
+# -- deep nesting and huge numbers ----------------------------------------------------------------
+
+def damage(store: Path, target: str, value: str) -> tuple[str, int, bool]:
+    """Put ``value`` (JSON text) into one file; (shown path, line, whether boot reads that file)."""
+    if target == "events":
+        path = store / "memory" / "events.jsonl"
+        line = append_line(path, f'{{"at":"2026-11-21T10:05:00Z","event":"x","session":"S-1","v":{value}}}')
+        return ".tether/memory/events.jsonl", line, True
+    if target == "journal":
+        path = store / "tasks" / "BAD" / "checkpoints.jsonl"
+        line = append_line(path, f'{{"name":"CKP-0009-zzzzzz","task":"BAD","v":{value}}}')
+        return ".tether/tasks/BAD/checkpoints.jsonl", line, False
+    if target == "context":
+        path = store / "context.jsonl"
+        line = append_line(path, f'{{"at":"2026-11-21T10:05:00Z","id":"N-x","kind":"gotcha","text":"t","v":{value}}}')
+        return ".tether/context.jsonl", line, True
+    if target == "checkpoint":
+        path = newest_checkpoint(store)
+        return f".tether/tasks/BAD/checkpoints/{path.name}", replace_line(path, "note:", f"note: {value}"), True
+    if target == "task":
+        path = store / "tasks" / "BAD" / "task.md"
+        return ".tether/tasks/BAD/task.md", replace_line(path, "definition:", f"definition: {value}"), True
+    if target == "decision":
+        path = store / "decisions" / "D-bad.md"
+        return ".tether/decisions/D-bad.md", replace_line(path, "rationale:", f"rationale: {value}"), True
+    for rel, reads in (("progress/LATEST.json", True), ("index.json", False)):
+        if target == rel.split("/")[-1]:
+            path = store / rel
+            text = path.read_text()
+            path.write_text(text.replace("{\n", f'{{\n "x": {value},\n', 1))
+            return f".tether/{rel}", 2, reads
+    raise AssertionError(target)
+
+
+TARGETS = ["events", "journal", "context", "checkpoint", "task", "decision", "LATEST.json", "index.json"]
+
+
+@pytest.mark.parametrize("value", [DEEP, HUGE, '"lone \\ud800 surrogate"'], ids=["deep", "huge-int", "surrogate"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_deep_nesting_huge_numbers_and_lone_surrogates_are_problems_with_their_line(closed, cli, repo, target, value):
+    shown, line, boot_reads = damage(closed, target, value)
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(shown, line)], found
+    for argv in (("resume", "BAD"), ("task", "list"), ("note", "list"), ("decide", "--list"), ("index", "--check")):
+        no_crash(cli(*argv), 0, 1, 3)                          # 1: `resume BAD` of a task it cannot read
+    run = cli("boot")
+    no_crash(run, 0, 3)
+    if boot_reads:
+        assert run.code == 3 and any(p.startswith(f"{shown}:{line}: ") for p in problems(run)), run.out
+        assert f"{shown}:{line}: " in hook_context(cli, repo)
+    else:
+        assert "Resuming Victim task (BAD)" in hook_context(cli, repo)
+    if target not in ("task", "checkpoint", "decision"):
+        assert_rest_loads(cli)
+
+
+def test_a_deep_value_is_named_for_what_it_is(closed, cli):
+    shown, line, _ = damage(closed, "checkpoint", DEEP)
+    assert verify_problems(cli) == [(shown, line, "nested deeper than 100 levels")]
+    damage(closed, "decision", HUGE)
+    messages = [m for _, _, m in verify_problems(cli)]
+    assert "a number of more than 4300 digits" in messages
+
+
+def test_a_lone_surrogate_in_a_context_entry(closed, cli):
+    # It once broke `note list` (a traceback), boot (exit 70) and close (exit 70, half its files written).
+    path = closed / "context.jsonl"
+    line = append_line(path, '{"at":"2026-11-21T10:05:00Z","by":null,"id":"N-bad","kind":"gotcha","text":"bad \\ud800"}')
+    expected = f".tether/context.jsonl:{line}: "
+    listing = cli("note", "list")
+    no_crash(listing, 3)
+    assert any(p.startswith(expected) and "surrogate" in p for p in problems(listing)), listing.out
+    assert "healthy gotcha" in listing.out
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(expected) for p in problems(boot))
+    assert verify_problems(cli)[0][:2] == (".tether/context.jsonl", line)
+    before = (closed / "progress" / "LATEST.json").read_text()
+    close = cli("close", "--summary", "second session")
+    no_crash(close, 0)
+    assert (closed / "progress" / "LATEST.json").read_text() != before
+    assert "healthy gotcha" in (closed / "CONTEXT.md").read_text()
+    assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("value, what", [("!!binary aGVsbG8=", "!!binary"), ("!!int xyz", "!!int"),
+                                         ("!!timestamp 2026-11-21", "!!timestamp"), (HUGE, "4300 digits"),
+                                         ('"caf\\udce9"', "Unicode"), ("&a [*a]", "refers to itself")])
+def test_front_matter_written_by_hand_in_yaml_is_checked_the_same_way(closed, cli, value, what):
+    path = closed / "decisions" / "D-bad.md"
+    line = replace_line(path, "rationale:", f"rationale: {value}")
+    replace_line(path, "who:", "who: ~")                        # YAML, not JSON: read by the YAML parser
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(".tether/decisions/D-bad.md", line)], found
+    assert what in found[0][2]
+    no_crash(cli("boot"), 3)
+    no_crash(cli("decide", "--list"), 3)
+
+
+# -- session contexts ------------------------------------------------------------------------------
+
+@pytest.fixture
+def context(ws, cli, repo):
+    run = cli("ctx", "init", "--campaign", "C1", "--owner", "@p", "--boundary", "Only channels: X")
+    assert run.code == 0, run.err
+    return repo / ".tether" / "contexts" / "C1" / "session_context.yaml"
+
+
+CONTEXT_DAMAGE = {  # name: (text replaced, its replacement, what marks the bad line, what the problem says)
+    "campaign-not-a-mapping": ("  campaign:\n", "  campaign: x\n  old_campaign:\n", "campaign: x", "campaign"),
+    "status-list": ("status: kickoff", "status: [a, b]", "status:", "campaign.status"),
+    "status-binary": ("status: kickoff", "status: !!binary aGVsbG8=", "status:", "!!binary"),
+    "huge-int": ("revision: 0", f"revision: {HUGE}", "revision:", "4300 digits"),
+    "knowledge-binary": ("  knowledge: {}\n", "  knowledge:\n    blob: !!binary aGVsbG8=\n", "blob:", "!!binary"),
+    "knowledge-timestamp": ("  knowledge: {}\n", "  knowledge:\n    when: !!timestamp 2026-01-01\n", "when:",
+                            "!!timestamp"),
+    "alias-loop": ("  knowledge: {}\n", "  knowledge: &k\n    self: *k\n", "self:", "refers to itself"),
+    "deep": ("  knowledge: {}\n", "  knowledge:\n    deep: " + "[" * 150 + "]" * 150 + "\n", "deep:", "nested deeper"),
+    "bad-int-tag": ("revision: 0", "revision: !!int xyz", "revision:", "!!int"),
+    "bad-bool-tag": ("  knowledge: {}\n", "  knowledge:\n    ok: !!bool maybe\n", "ok:", "!!bool"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONTEXT_DAMAGE))
+def test_a_damaged_session_context_is_a_problem_never_a_crash(context, cli, name):
+    old, new, marker, what = CONTEXT_DAMAGE[name]
+    text = context.read_text()
+    assert old in text, text
+    context.write_text(text.replace(old, new, 1))
+    line = next(n for n, ln in enumerate(context.read_text().split("\n"), 1) if marker in ln)
+    shown = ".tether/contexts/C1/session_context.yaml"
+    validate = cli("ctx", "validate")
+    no_crash(validate, 3)
+    data = cli("ctx", "validate", "--json").json()
+    assert data["valid"] is False and data["problems"][0]["path"] == shown, data
+    assert data["problems"][0]["line"] == line and what in data["problems"][0]["message"], data
+    for argv in (("ctx", "show"), ("ctx", "show", "--json"), ("ctx", "for", "content-worker"),
+                 ("ctx", "check-budget"), ("ctx", "stage", "in_progress")):
+        run = cli(*argv)
+        no_crash(run, 1)
+        said = "Error: " + run.json()["error"] + " Hint:" if "--json" in argv else run.err
+        assert said.startswith(f"Error: {shown}:{line}: ") and "Hint:" in said, (argv, said)
+    listing = cli("ctx", "list", "--json")
+    no_crash(listing, 0, 3)
+    row = listing.json()["contexts"][0]
+    assert row["status"] == "unreadable" and row["problem"].startswith(f"{shown}:{line}: "), row
+
+
+@pytest.mark.parametrize("value, what", [(HUGE, "4300 digits"), ("[" * 5000 + "]" * 5000, "nest"),
+                                         ("!!binary aGVsbG8=", "!!binary"), ('"\\ud800"', "")])
+def test_a_skill_result_that_cannot_be_read_is_refused_with_its_line(context, cli, tmp_path, value, what):
+    result = tmp_path / "result.yaml"
+    result.write_text(f"skill: content-worker\nknowledge:\n  tvl: {value}\ncompute: {{tokens_used: 5}}\n")
+    before = context.read_bytes()
+    run = cli("ctx", "apply", str(result))
+    no_crash(run, 1)
+    assert run.err.startswith(f"Error: {result}:3: ") and what in run.err.splitlines()[0], run.err
+    assert context.read_bytes() == before
