@@ -180,6 +180,116 @@ def test_front_matter_written_by_hand_in_yaml_is_checked_the_same_way(closed, cl
     no_crash(cli("decide", "--list"), 3)
 
 
+# -- wrong types ----------------------------------------------------------------------------------
+
+def test_a_done_that_is_a_number_loses_nothing(closed, cli):
+    path = newest_checkpoint(closed)
+    line = replace_line(path, "done:", "done: 12")              # hand-edited: meant "1-2"
+    shown = f".tether/tasks/BAD/checkpoints/{path.name}"
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(shown, line)]
+    assert "'done'" in found[0][2] and "string" in found[0][2]
+    resume = cli("resume", "BAD", "--json")
+    no_crash(resume, 3)
+    data = resume.json()
+    assert data["resume"]["done"] == 1                          # the previous readable checkpoint, not 0
+    assert [(p["path"], p["line"]) for p in data["problems"]] == [(shown, line)]
+    saved = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    no_crash(saved, 0)
+    assert saved.json()["checkpoint"]["done"] == "1-3"          # items 1-2 come from the damaged one's journal line
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
+
+
+WRONG_TYPES = [
+    ("checkpoint", "current_state:", 'current_state: {"where": "doc 2"}'),
+    ("checkpoint", "number:", "number: true"),
+    ("checkpoint", "created:", "created: 20261121"),
+    ("checkpoint", "key_data:", 'key_data: {"count": 5}'),
+    ("checkpoint", "files:", "files: [1, 2]"),
+    ("checkpoint", "status:", 'status: ["in_progress"]'),
+    ("checkpoint", "device:", "device: 7"),
+    ("task", "created:", "created: true"),
+    ("task", "units:", 'units: ["a", {"b": 1}, "c"]'),
+    ("task", "closed:", "closed: 5"),
+    ("task", "title:", "title: 42"),
+    ("decision", "when:", "when: 20261121"),
+    ("decision", "who:", 'who: ["a", "b"]'),
+    ("decision", "decision:", "decision: false"),
+]
+
+
+@pytest.mark.parametrize("kind, prefix, new", WRONG_TYPES, ids=[f"{k}-{p[:-1]}" for k, p, _ in WRONG_TYPES])
+def test_a_field_of_the_wrong_type_is_a_problem_at_its_line(closed, cli, kind, prefix, new):
+    path = {"checkpoint": newest_checkpoint(closed), "task": closed / "tasks" / "BAD" / "task.md",
+            "decision": closed / "decisions" / "D-bad.md"}[kind]
+    line = replace_line(path, prefix, new)
+    shown = ".tether/" + path.relative_to(closed).as_posix()
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(shown, line)], found
+    assert f"'{prefix[:-1]}'" in found[0][2]
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(f"{shown}:{line}: ") for p in problems(boot)), boot.out
+    assert "{'where'" not in boot.out                           # never a Python repr
+    if kind == "checkpoint":
+        assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1
+
+
+LOG_ROWS = [
+    ("context.jsonl", '{"at":"2026-11-21T10:05:00Z","by":null,"id":"N-x","kind":"gotcha","text":{"a":1}}', "text"),
+    ("context.jsonl", '{"at":5,"by":null,"id":"N-x","kind":"gotcha","text":"t"}', "at"),
+    ("context.jsonl", '{"at":"2026-11-21T10:05:00Z","by":[1],"id":"N-x","kind":"gotcha","text":"t"}', "by"),
+    ("context.jsonl", '{"at":"2026-11-21T10:05:00Z","resolve":{"id":1}}', "resolve"),
+    ("memory/events.jsonl", '{"at":20261121,"event":"x","session":"S-1"}', "at"),
+    ("memory/events.jsonl", '{"at":"2026-11-21T10:05:00Z","event":["x"],"session":"S-1"}', "event"),
+]
+
+
+@pytest.mark.parametrize("row", [f'{{"at":"2026-11-21T10:05:00Z","event":"x","v":{DEEP}}}',
+                                 f'{{"at":"2026-11-21T10:05:00Z","event":"x","v":{HUGE}}}',
+                                 '{"at":"2026-11-21T10:05:00Z","event":"x \\udfff"}',
+                                 '{"at":20261121,"event":"x"}'], ids=["deep", "huge-int", "surrogate", "at-number"])
+def test_the_warm_boot_names_a_bad_line_at_the_end_of_the_log_as_a_cold_boot_does(closed, cli, row):
+    make_boot_cache(closed, cli)
+    line = append_line(closed / "memory" / "events.jsonl", row)
+    run = cli("boot")
+    no_crash(run, 3)
+    assert any(p.startswith(f".tether/memory/events.jsonl:{line}: ") for p in problems(run)), run.out
+
+
+@pytest.mark.parametrize("rel, row, field", LOG_ROWS, ids=[f"{r.split('/')[-1]}-{f}" for r, _, f in LOG_ROWS])
+def test_a_log_row_with_a_field_of_the_wrong_type_is_skipped_and_named(closed, cli, rel, row, field):
+    line = append_line(closed / rel, row)
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(f".tether/{rel}", line)], found
+    assert f"'{field}'" in found[0][2] and "line skipped" in found[0][2]
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(f".tether/{rel}:{line}: ") for p in problems(boot)), boot.out
+    assert "{'a': 1}" not in cli("note", "list").out
+    assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("change", ["drop session", "drop next_steps", "summary number", "next_steps string",
+                                    "generated_at number", "completed mapping"])
+def test_latest_json_with_a_missing_or_mistyped_field(closed, cli, change):
+    path = closed / "progress" / "LATEST.json"
+    latest = json.loads(path.read_text())
+    verb, field = change.split(" ", 1)[0], change.split(" ")[1]
+    if verb == "drop":
+        del latest[field]
+    else:
+        latest[verb] = {"number": 7, "string": "x", "mapping": {"a": 1}}[field]
+    path.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
+    found = verify_problems(cli)
+    assert [p for p, _, _ in found] == [".tether/progress/LATEST.json"], found
+    assert f"'{verb if verb != 'drop' else field}'" in found[0][2]
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(".tether/progress/LATEST.json") for p in problems(boot))
+    assert "first session" in boot.out                          # from the dated log instead
+
+
 # -- session contexts ------------------------------------------------------------------------------
 
 @pytest.fixture

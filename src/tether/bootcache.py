@@ -118,6 +118,7 @@ def _now(path: str, then: bytes | str) -> bytes | str | None:
 
 def _log_end_is_whole(path: str) -> bool:
     """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
+    from .eventlog import wrong_event
     from .parsing import iter_jsonl
 
     def tail(size: int) -> bytes:
@@ -127,7 +128,7 @@ def _log_end_is_whole(path: str) -> bool:
             return b""
 
     problems: list = []
-    for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems):
+    for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems, check=wrong_event):
         pass
     return not problems
 

@@ -43,20 +43,101 @@ def parse_ranges(text: str) -> set[int]:
     return ranges.numbers(ranges.parse(text))
 
 
-def _require(meta: dict, path: str, key: str, kind: type | tuple = str):
-    if key not in meta:
-        raise ParseError(path, None, f"missing required field '{key}' in front matter")
-    value = meta[key]
-    if not isinstance(value, kind):
-        raise ParseError(path, None, f"field '{key}' has the wrong type ({type(value).__name__})")
-    return value
+# -- field types, checked on read --------------------------------------------------
+# A record read back must have the types tether writes: a wrong one is a ParseError (a
+# problem with the file's path and the field's line), never a value turned into another
+# (str(12) is not "1-2") or a silent default that the next write would make permanent.
+# Plain type() checks: records are read at every boot and checkpoint.
+# Kinds: TEXT required text; OPTIONAL text or null; LINE text, null or absent meaning "";
+# TEXTS a list of text (null or absent: []); NUMBER a whole number; PAIRS text -> text.
+TEXT, OPTIONAL, LINE, TEXTS, NUMBER, PAIRS = range(6)
+_EXPECTED = {TEXT: "a string", OPTIONAL: "a string or null", LINE: "a string", TEXTS: "a list of strings",
+             NUMBER: "a whole number", PAIRS: "a mapping of strings to strings"}
+_STR = {str}
 
 
-def _str_list(meta: dict, path: str, key: str) -> list[str]:
-    value = meta.get(key) or []
-    if not isinstance(value, list):
-        raise ParseError(path, None, f"field '{key}' must be a list")
-    return [str(v) for v in value]
+def got(value) -> str:
+    """A value's kind as a person reads it in an error: never a Python repr."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        text = repr(value) if not isinstance(value, int) or -10**20 < value < 10**20 else ""
+        return f"the number {text}" if text else "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def field_line(data: bytes | None, key: str) -> int | None:
+    """The line of ``key:`` in a record's front matter, or of ``"key":`` in a JSON file (looked for only
+    when a field is wrong)."""
+    if not data:
+        return None
+    at = data.find(b"\n" + key.encode() + b":")
+    if at >= 0:
+        return data.count(b"\n", 0, at) + 2
+    at = data.find(b'"' + key.encode() + b'":')
+    return None if at < 0 else data.count(b"\n", 0, at) + 1
+
+
+def fields(meta: dict, path: str, spec: dict, data: bytes | None = None, line: int | None = None) -> dict:
+    """The fields of ``spec`` (name -> kind) from ``meta``, each of its kind, or a ParseError naming the
+    first that is not, at its line (``line``: where the whole record is, for a JSON-lines row)."""
+    out = {}
+    for key, kind in spec.items():
+        value = meta.get(key)
+        kind_of = type(value)
+        if kind_of is str:
+            if kind <= LINE:
+                out[key] = value
+                continue
+        elif value is None:
+            if kind == LINE:
+                out[key] = ""
+                continue
+            if kind == OPTIONAL:
+                out[key] = None
+                continue
+            if kind == TEXTS:
+                out[key] = []
+                continue
+            if kind == PAIRS:
+                out[key] = {}
+                continue
+            if key not in meta:
+                raise ParseError(path, line, f"missing required field '{key}'")
+        elif kind_of is list:
+            if kind == TEXTS and {*map(type, value)} <= _STR:  # map and set in C: thousands of units
+                out[key] = value
+                continue
+        elif kind_of is int:
+            if kind == NUMBER:
+                out[key] = value
+                continue
+        elif kind_of is dict:
+            if kind == PAIRS and {*map(type, value), *map(type, value.values())} <= _STR:
+                out[key] = value
+                continue
+        what = got(value)
+        if kind_of is list and kind == TEXTS:
+            what = "a list with " + next(got(v) for v in value if type(v) is not str) + " in it"
+        elif kind_of is dict and kind == PAIRS:
+            what = "a mapping with " + next(got(v) for v in value.values() if type(v) is not str) + " in it" \
+                if all(type(k) is str for k in value) else "a mapping with keys that are not strings"
+        raise ParseError(path, line or field_line(data, key), f"field '{key}' must be {_EXPECTED[kind]}, got {what}")
+    return out
+
+
+def _one_of(values: dict, key: str, allowed: tuple, path: str, data: bytes | None, line: int | None) -> None:
+    if values[key] not in allowed:
+        raise ParseError(path, line or field_line(data, key),
+                         f"field '{key}' must be one of {', '.join(allowed)}, got \"{values[key]}\"")
 
 
 # -- tasks -------------------------------------------------------------------
@@ -64,6 +145,8 @@ def _str_list(meta: dict, path: str, key: str) -> list[str]:
 class Task(Record):
     FIELDS = {"id": REQUIRED, "title": REQUIRED, "created": REQUIRED, "kind": "steps", "units": list,
               "definition": "", "criteria": list, "status": "open", "closed": None, "created_by": None}
+    SPEC = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": OPTIONAL, "units": TEXTS, "definition": LINE,
+            "criteria": TEXTS, "status": OPTIONAL, "closed": OPTIONAL, "created_by": OPTIONAL}
 
     @property
     def unit_name(self) -> str:
@@ -87,19 +170,14 @@ class Task(Record):
     @classmethod
     def from_bytes(cls, data: bytes, path: str) -> "Task":
         meta, _ = load_front_matter(data, path)
-        kind = meta.get("kind", "steps")
-        status = meta.get("status", "open")
-        if kind not in TASK_KINDS:
-            raise ParseError(path, None, f"field 'kind' must be one of {', '.join(TASK_KINDS)}")
-        if status not in TASK_STATUSES:
-            raise ParseError(path, None, f"field 'status' must be one of {', '.join(TASK_STATUSES)}")
-        return cls(
-            id=_require(meta, path, "id"), title=_require(meta, path, "title"),
-            created=str(_require(meta, path, "created", (str, object))), kind=kind,
-            units=_str_list(meta, path, "units"), definition=str(meta.get("definition") or ""),
-            criteria=_str_list(meta, path, "criteria"), status=status,
-            closed=meta.get("closed"), created_by=meta.get("created_by"),
-        )
+        values = fields(meta, path, cls.SPEC, data)
+        if values["kind"] is None:
+            values["kind"] = "steps"
+        if values["status"] is None:
+            values["status"] = "open"
+        _one_of(values, "kind", TASK_KINDS, path, data, None)
+        _one_of(values, "status", TASK_STATUSES, path, data, None)
+        return cls(**values)
 
 
 # -- checkpoints -------------------------------------------------------------
@@ -110,6 +188,9 @@ class Checkpoint(Record):
     FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
               "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
               "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list}
+    SPEC = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": OPTIONAL,
+            "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
+            "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS}
 
     @property
     def done_set(self) -> set[int]:
@@ -143,24 +224,21 @@ class Checkpoint(Record):
     @classmethod
     def from_bytes(cls, data: bytes, path: str) -> "Checkpoint":
         meta, _ = load_front_matter(data, path)
-        number = _require(meta, path, "number", int)
-        done = str(meta.get("done") or "")
+        return cls.from_meta(meta, path, data)
+
+    @classmethod
+    def from_meta(cls, meta: dict, path: str, data: bytes | None = None, line: int | None = None) -> "Checkpoint":
+        """From front matter (``data``: the file, to find a bad field's line) or a journal row (at ``line``)."""
+        values = fields(meta, path, cls.SPEC, data, line)
+        if values["status"] is None:
+            values["status"] = "in_progress"
+        _one_of(values, "status", CHECKPOINT_STATUSES, path, data, line)
         try:
-            ranges.parse(done)
+            ranges.parse(values["done"])
         except ValueError:
-            raise ParseError(path, None, f"field 'done' is not a list of ranges like '1-12,15': {done!r}") from None
-        key_data = meta.get("key_data") or {}
-        if not isinstance(key_data, dict):
-            raise ParseError(path, None, "field 'key_data' must be a mapping")
-        return cls(
-            id=_require(meta, path, "id"), name=_require(meta, path, "name"), task=_require(meta, path, "task"),
-            number=number, created=str(_require(meta, path, "created", (str, object))),
-            status=str(meta.get("status") or "in_progress"), done=done,
-            current_state=str(meta.get("current_state") or ""), key_data={str(k): str(v) for k, v in key_data.items()},
-            files=_str_list(meta, path, "files"), next=_str_list(meta, path, "next"),
-            note=str(meta.get("note") or ""), results=_str_list(meta, path, "results"),
-            device=meta.get("device"), session=meta.get("session"), parents=_str_list(meta, path, "parents"),
-        )
+            raise ParseError(path, line or field_line(data, "done"),
+                             f"field 'done' is not a list of ranges like '1-12,15': {values['done'][:80]!r}") from None
+        return cls(**values)
 
 
 def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
@@ -185,6 +263,8 @@ def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
 class Decision(Record):
     FIELDS = {"id": REQUIRED, "question": REQUIRED, "decision": REQUIRED, "when": REQUIRED,
               "rationale": "", "who": None, "task": None}
+    SPEC = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
+            "task": OPTIONAL}
 
     def to_text(self) -> str:
         meta = self.to_dict()
@@ -197,11 +277,7 @@ class Decision(Record):
     @classmethod
     def from_bytes(cls, data: bytes, path: str) -> "Decision":
         meta, _ = load_front_matter(data, path)
-        return cls(
-            id=_require(meta, path, "id"), question=_require(meta, path, "question"),
-            decision=_require(meta, path, "decision"), when=str(_require(meta, path, "when", (str, object))),
-            rationale=str(meta.get("rationale") or ""), who=meta.get("who"), task=meta.get("task"),
-        )
+        return cls(**fields(meta, path, cls.SPEC, data))
 
 
 class Note(Record):
@@ -211,3 +287,5 @@ class Note(Record):
     """
 
     FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None}
+    SPEC = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL}  # a line of context.jsonl
+    RESOLVE = {"resolve": TEXT, "at": TEXT}  # a line that resolves one

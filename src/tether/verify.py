@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import ids
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
+from .records import Checkpoint
 from .recordtype import Record
 from .store import journal
 from .store.files import CKP_RE, FileStore, loads_latest
@@ -105,15 +106,20 @@ def _check_journal(store: FileStore, task_id: str, names: set[str]) -> int:
     if data is None:
         return 0
     shown = store.shown(rel)
-    for number, line in enumerate(data.split(b"\n"), 1):  # line by line, to name each row's line
-        for row in iter_jsonl(line, shown, store.problems, first_line=number):
-            name = str(row.get("name") or "")
-            if not CKP_RE.match(name):
-                store.problems.append(Problem(shown, number, "a line without a checkpoint name"))
-            elif name not in names:
-                store.problems.append(Problem(
-                    shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
-                    "machine writes it again (to delete a checkpoint, remove its journal line too)"))
+    for number, row in iter_jsonl(data, shown, store.problems, numbered=True):
+        name = row.get("name")
+        if type(name) is not str or not CKP_RE.match(name):
+            store.problems.append(Problem(shown, number, "a line without a checkpoint name"))
+            continue
+        try:
+            Checkpoint.from_meta(row, shown, line=number)
+        except ParseError as exc:
+            store.problems.append(exc.problem)
+            continue
+        if name not in names:
+            store.problems.append(Problem(
+                shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
+                "machine writes it again (to delete a checkpoint, remove its journal line too)"))
     return 1
 
 

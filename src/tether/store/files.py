@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 from .. import ids
 from ..errors import Conflict, NotFound
-from ..eventlog import EVENT_LOG, last_lines
+from ..eventlog import EVENT_LOG, last_lines, wrong_event
 from ..fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
 from ..parsing import ParseError, Problem, canonical_json, iter_jsonl
-from ..records import Checkpoint, Decision, Note, Task, checkpoint_number
+from ..records import OPTIONAL, TEXT, TEXTS, Checkpoint, Decision, Note, Task, checkpoint_number, fields
 from . import journal
 from .base import ReadOnly, Store
 
@@ -245,15 +245,21 @@ class FileStore(Store):
             data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
-        for number, row in iter_jsonl(data, self.shown("context.jsonl"), self.problems, numbered=True):
-            if "resolve" in row:
-                resolved[str(row["resolve"])] = str(row.get("at", ""))
-            elif {"id", "kind", "text", "at"} <= row.keys():
-                entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
-                                               str(row["at"]), row.get("by"))
-            else:
-                missing = ", ".join(k for k in ("id", "kind", "text", "at") if k not in row)
-                self.problems.append(Problem(self.shown("context.jsonl"), number, f"entry without {missing}; line skipped"))
+        shown = self.shown("context.jsonl")
+        for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
+            missing = [k for k in ("id", "kind", "text", "at") if k not in row]
+            if missing and "resolve" not in row:
+                self.problems.append(Problem(shown, number, f"entry without {', '.join(missing)}; line skipped"))
+                continue
+            try:
+                if "resolve" in row:
+                    values = fields(row, shown, Note.RESOLVE, line=number)
+                    resolved[values["resolve"]] = values["at"]
+                else:
+                    note = Note(**fields(row, shown, Note.SPEC, line=number))
+                    entries[note.id] = note
+            except ParseError as exc:
+                self.problems.append(exc.problem._replace(message=f"{exc.problem.message}; line skipped"))
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
@@ -276,16 +282,16 @@ class FileStore(Store):
             self.problems.append(Problem(self.shown(rel), None, "a directory where a file should be; move it away"))
             return []
         found: list[Problem] = []
-        rows = list(iter_jsonl(data, self.shown(rel), found))
+        rows = list(iter_jsonl(data, self.shown(rel), found, check=wrong_event))
         if found:  # rare: number bad lines from the top of the log, not of the window read
             before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
             self.problems.extend(Problem(p.path, p.line + before if p.line else p.line, p.message) for p in found)
-        rows.sort(key=lambda e: str(e.get("at", "")))
+        rows.sort(key=lambda e: e["at"])
         return rows[-limit:]
 
     def all_events(self) -> Iterator[dict]:
         data = self.tree.read("memory/events.jsonl") or b""
-        yield from iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems)
+        yield from iter_jsonl(data, self.shown("memory/events.jsonl"), self.problems, check=wrong_event)
 
     # -- progress ------------------------------------------------------------------
     def append_progress(self, date: str, section: str) -> str:
@@ -326,4 +332,19 @@ def loads_latest(data: bytes | None, shown: str, problems: list[Problem]) -> dic
     if not isinstance(value, dict) or not isinstance(value.get("summary"), str):
         problems.append(Problem(shown, 1, "expected an object with a 'summary' string"))
         return None
+    missing = [key for key in LATEST if key not in value]  # every close writes them all
+    if missing:
+        problems.append(Problem(shown, 1, f"missing field '{missing[0]}'; the next `tether close` rewrites the file"))
+        return None
+    try:
+        fields(value, shown, LATEST, data)
+    except ParseError as exc:  # then it falls back to the newest dated log, as for an unreadable file
+        problems.append(exc.problem)
+        return None
     return value
+
+
+# LATEST.json's fields, each checked: boot shows them, the merge driver compares them.
+LATEST = {"date": TEXT, "file": TEXT, "sha": OPTIONAL, "summary": TEXT, "next_steps": TEXTS, "completed": TEXTS,
+          "session": OPTIONAL, "generated_at": TEXT}
+

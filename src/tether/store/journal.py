@@ -48,18 +48,21 @@ def restore(store, task_id: str) -> list[str]:
     from ..records import Checkpoint
     from ..fsio import WHOLE
 
+    from ..parsing import ParseError
+
     folder = f"tasks/{task_id}/checkpoints"
     data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
     if not data:
         return []
     task, restored = None, []
-    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), store.problems):
-        name = str(row.get("name") or "")
-        if not name.startswith("CKP-") or "/" in name or _intact(store, f"{folder}/{name}.md"):
+    shown = store.shown(f"tasks/{task_id}/{JOURNAL}")
+    for number, row in iter_jsonl(data, shown, store.problems, numbered=True):
+        name = row.get("name")
+        if type(name) is not str or not name.startswith("CKP-") or "/" in name or _intact(store, f"{folder}/{name}.md"):
             continue
         try:
-            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
-        except TypeError:  # a line without a required field: nothing to restore from
+            checkpoint = Checkpoint.from_meta(row, shown, line=number)
+        except ParseError:  # a line without a field or with a wrong one: nothing to restore from (verify names it)
             continue
         task = task or store.load_task(task_id)
         store.tree.write(f"{folder}/{name}.md", checkpoint.to_text(task))  # durable this time
@@ -71,8 +74,7 @@ def newest_after(store, task_id: str, names: list[str], readable):
     """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
     line: what a hand-damaged newer file held; None when the journal has no line for any of them."""
     from ..fsio import WHOLE
-    from ..parsing import iter_jsonl
-    from ..ranges import parse
+    from ..parsing import ParseError, iter_jsonl
     from ..records import Checkpoint
 
     later = names[names.index(readable.name) + 1:] if readable is not None and readable.name in names else names
@@ -80,17 +82,19 @@ def newest_after(store, task_id: str, names: list[str], readable):
         return None
     rows = {}
     data = store.tree.tail(f"tasks/{task_id}/{JOURNAL}", WHOLE)
-    for row in iter_jsonl(data, store.shown(f"tasks/{task_id}/{JOURNAL}"), []):
-        if row.get("name") in later:
-            rows[row["name"]] = row
+    shown = store.shown(f"tasks/{task_id}/{JOURNAL}")
+    wanted = set(later)
+    for number, row in iter_jsonl(data, shown, [], numbered=True):
+        name = row.get("name")
+        if type(name) is str and name in wanted:
+            rows[name] = (number, row)
     for name in reversed(later):
-        row = rows.get(name)
-        if row is None:
+        if name not in rows:
             continue
+        number, row = rows[name]
         try:
-            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
-            parse(checkpoint.done)
-        except (TypeError, ValueError):  # a line without a required field, or a bad done
+            checkpoint = Checkpoint.from_meta(row, shown, line=number)
+        except ParseError:  # a line without a field or with a wrong one (verify names it)
             continue
         checkpoint.tips = [name]
         return checkpoint
