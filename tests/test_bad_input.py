@@ -290,6 +290,56 @@ def test_latest_json_with_a_missing_or_mistyped_field(closed, cli, change):
     assert "first session" in boot.out                          # from the dated log instead
 
 
+# -- tether.toml ------------------------------------------------------------------------------------
+
+def test_a_config_schema_newer_than_this_tether_is_refused(closed, cli):
+    path = closed / "tether.toml"
+    line = replace_line(path, "schema", "schema = 99")
+    for argv in (("boot",), ("config",), ("verify",), ("close", "--summary", "x")):
+        run = cli(*argv)
+        no_crash(run, 1)
+        assert run.err.startswith(f"Error: .tether/tether.toml:{line}: schema 99") and "upgrade tether" in run.err
+    data = cli("boot", "--json").json()
+    assert data["ok"] is False and data["kind"] == "invalid_input" and "upgrade tether" in data["hint"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("schema = true\n[boot]\nbudget = 2000\n", 1),
+    ('schema = "1"\n', 1),
+    ("schema = 0\n", 1),
+    (f"schema = {HUGE}\n", 1),
+    ("schema = 1\nboot = 5\n", 2),
+    ("schema = 1\ncontext = [1]\n", 2),
+    ("schema = 1\n[boot]\nbudget = 2000\n[extra]\nx = " + "[" * 5000 + "]" * 5000 + "\n", 5),
+    (f"schema = 1\n[boot]\nbudget = {HUGE}\n", 3),
+    ('schema = 1\n[boot]\nbudget = "lots"\n', 3),
+    ("schema = 1\n[boot]\nbudget = 2000\nreading_order = [1, 2]\n", 4),
+    ("schema = 1\n[context]\ndocument = 7\n", 3),
+], ids=["schema-bool", "schema-string", "schema-0", "schema-huge", "boot-not-a-table", "context-not-a-table",
+        "deep", "budget-huge", "budget-string", "reading-order-numbers", "document-number"])
+def test_a_config_of_the_wrong_shape_is_a_user_error_with_its_line(closed, cli, text, line):
+    (closed / "tether.toml").write_text(text)
+    run = cli("boot")
+    no_crash(run, 1)
+    assert run.err.startswith(f"Error: .tether/tether.toml:{line}: ") and "Hint:" in run.err, run.err
+    assert len(run.err.splitlines()) == 2
+
+
+def test_unknown_config_keys_are_reported_not_ignored(closed, cli):
+    path = closed / "tether.toml"
+    line = replace_line(path, "budget", "budjet = 500")         # a typo that silently kept the default
+    path.write_text(path.read_text() + "\n[bot]\nbudget = 100\n")
+    top = path.read_text().split("\n").index("[bot]") + 1
+    expected = [(".tether/tether.toml", line, "unknown key boot.budjet; tether ignores it"),
+                (".tether/tether.toml", top, "unknown table [bot]; tether ignores it")]
+    assert verify_problems(cli) == expected
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert f".tether/tether.toml:{line}: unknown key boot.budjet; tether ignores it" in problems(boot)
+    assert cli("boot").code == 3                                # from the config cache too
+    assert "unknown key boot.budjet" in cli("config").out
+
+
 # -- session contexts ------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -90,6 +90,7 @@ def _newest_section(text: str) -> tuple[str, list[str]]:
 
 def gather(store: FileStore, config: Config, *, source: str, sha: str | None, branch: str | None,
            changed: list[str] | None, active_hint: str | None) -> Snapshot:
+    store.problems.extend(config.problems())  # unknown keys: a typo keeps a default silently otherwise
     latest, latest_source = _latest_progress(store)
     resumes: list[Resume] = []
     for task_id in store.open_task_ids():

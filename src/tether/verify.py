@@ -24,9 +24,10 @@ class Verification(Record):
         return {"files": self.files, "problems": [p.to_dict() for p in self.problems]}
 
 
-def verify(store: FileStore, context_document: str) -> Verification:
-    """Every problem in the store's tracked files; ``context_document`` as the config names it."""
-    store.problems = []
+def verify(store: FileStore, context_document: str, config_problems: list[Problem] = ()) -> Verification:
+    """Every problem in the store's tracked files; ``context_document`` as the config names it, and
+    ``config_problems`` what reading the config found (its unknown keys)."""
+    store.problems = list(config_problems)
     checked = 0
 
     def attempt(load, *args) -> object | None:

@@ -35,6 +35,7 @@ GITATTRIBUTES = (
 
 
 _node: str | None = None
+CONFIG_CACHE = 2  # local/config.json's layout: 2 keeps the config's warnings
 
 
 def device_name() -> str:
@@ -147,13 +148,14 @@ class Workspace:
         self.config_stat = tuple(key)  # boot's cache keys on the file this config came from
         try:
             cached = json.loads(self.store.tree.read("local/config.json") or b"null")
-            if isinstance(cached, dict) and cached.get("key") == key:
+            if isinstance(cached, dict) and cached.get("key") == key and cached.get("format") == CONFIG_CACHE:
                 return Config(**cached["config"])
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             pass  # a damaged cache is rebuilt below
         config = parse(self.store.read_file(CONFIG_FILE), shown)
         try:
-            self.store.tree.write("local/config.json", json.dumps({"key": key, "config": config.to_dict()}))
+            self.store.tree.write("local/config.json", json.dumps({"key": key, "format": CONFIG_CACHE,
+                                                                   "config": config.to_dict()}))
         except OSError:
             pass  # read-only checkout: fine, just slower
         return config
@@ -364,7 +366,7 @@ class Workspace:
         """Every problem in the store's files, all of them read (tether verify); changes nothing."""
         from .verify import verify
 
-        return verify(self.store, self.config.context_document)
+        return verify(self.store, self.config.context_document, self.config.problems())
 
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True):
         """The readiness brief (session.boot); ``warm=False`` skips the boot cache and reads the files."""

@@ -69,7 +69,11 @@ def cmd_config(args) -> Result:
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
             "path": str(ws.dir / "tether.toml")}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
-    return Result(data, text)
+    problems = cfg.problems()
+    data["problems"] = [p.to_dict() for p in problems]
+    if problems:
+        text += f"\n\nProblems ({len(problems)}):\n" + "\n".join(f"  {p}" for p in problems)
+    return Result(data, text, EXIT_DEGRADED if problems else 0)
 
 
 # -- tasks -------------------------------------------------------------------------
