@@ -340,6 +340,148 @@ def test_unknown_config_keys_are_reported_not_ignored(closed, cli):
     assert "unknown key boot.budjet" in cli("config").out
 
 
+# -- the Claude Code hook ---------------------------------------------------------------------------
+
+def run_hook_bytes(data: bytes, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tether", "hook", "claude-code"], input=data, capture_output=True,
+                          cwd=cwd, timeout=60)
+
+
+def start_event(repo: Path, **fields) -> dict:
+    return {"session_id": "sess-1", "transcript_path": "/tmp/t.jsonl", "cwd": str(repo),
+            "hook_event_name": "SessionStart", "source": "startup", **fields}
+
+
+def store_bytes(store: Path) -> dict:
+    return {p: p.read_bytes() for p in store.rglob("*") if p.is_file() and "local" not in p.parts
+            and "locks" not in p.parts}
+
+
+BAD_HOOK_INPUTS = {
+    "cwd-number": lambda repo: json.dumps(start_event(repo, cwd=5)).encode(),
+    "cwd-nul": lambda repo: json.dumps(start_event(repo, cwd=str(repo) + "\0x")).encode(),
+    "cwd-list": lambda repo: json.dumps(start_event(repo, cwd=[str(repo)])).encode(),
+    "invalid-utf8": lambda repo: json.dumps(start_event(repo, source="startup\udcff"),
+                                            ensure_ascii=False).encode("utf-8", "surrogateescape"),
+    "huge-int": lambda repo: json.dumps(start_event(repo)).replace('"startup"', HUGE).encode(),
+    "deep": lambda repo: json.dumps(start_event(repo)).replace('"startup"', DEEP).encode(),
+    "session-mapping": lambda repo: json.dumps(start_event(repo, session_id={"a": 1})).encode(),
+    "surrogate": lambda repo: json.dumps(start_event(repo)).replace('"startup"', '"\\udc00"').encode(),
+    "precompact-trigger-list": lambda repo: json.dumps({**start_event(repo), "hook_event_name": "PreCompact",
+                                                         "trigger": ["auto"]}).encode(),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_HOOK_INPUTS))
+def test_a_malformed_hook_event_exits_1_with_one_line(closed, repo, name):
+    before = store_bytes(closed)
+    proc = run_hook_bytes(BAD_HOOK_INPUTS[name](repo), repo)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == b""
+    err = proc.stderr.decode("utf-8")
+    assert len(err.splitlines()) == 1 and err.startswith("tether: ") and "Traceback" not in err, err
+    assert store_bytes(closed) == before
+
+
+def fuzzed_inputs(repo: Path, count: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    base = {**start_event(repo), "transcript_path": str(repo / "t.jsonl")}
+    values = [5, -1, 2.5, None, True, [], {}, "x\0y", "", "\udcff", {"cwd": str(repo)}, [str(repo)]]
+    out = []
+    for _ in range(count):
+        event = dict(base)
+        choice = rng.randrange(6)
+        if choice == 0:
+            event[rng.choice(list(event))] = rng.choice(values)
+            text = json.dumps(event, ensure_ascii=rng.random() < 0.5)
+            data = text.encode("utf-8", "surrogateescape" if "\udcff" in text else "strict")
+        elif choice == 1:
+            field = rng.choice(list(event))
+            text = json.dumps({**event, field: "@"}).replace('"@"', rng.choice([HUGE, DEEP, '"\\ud800"', "1e999",
+                                                                                 "-" + HUGE, "[" * 90 + "]" * 90]))
+            data = text.encode()
+        elif choice == 2:
+            data = bytearray(json.dumps(event).encode())
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data)
+        elif choice == 3:
+            text = json.dumps(event).encode()
+            data = text[: rng.randrange(len(text))]
+        elif choice == 4:
+            event["hook_event_name"] = rng.choice(["PreCompact", "SessionEnd", "SessionStart", 7, None])
+            event[rng.choice(["trigger", "reason", "source", "custom_instructions", "session_id"])] = rng.choice(values)
+            text = json.dumps(event)
+            data = text.encode("utf-8", "surrogateescape")
+        else:
+            data = rng.choice([b"\xff\xfe", b"\x00", b"null", b"[]", b"{}", b'"x"', b"1" * 5000, b"{" * 5000])
+        out.append(data)
+    return out
+
+
+def test_fuzzed_hook_inputs_never_crash(closed, repo, cli):
+    for data in fuzzed_inputs(repo, 200):
+        run = cli("hook", "claude-code", input=data)
+        assert run.code in (0, 1), (data[:200], run.code, run.err)
+        assert len(run.err.splitlines()) <= 1 and "Traceback" not in run.err, (data[:200], run.err)
+        if run.code == 1:
+            assert run.out == "" and run.err.startswith("tether: "), (data[:200], run.err)
+    assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_session_start_on_a_store_it_cannot_write_still_injects_the_brief(closed, repo, cli, monkeypatch, warm):
+    import errno
+
+    import tether.fsio
+
+    make_boot_cache(closed, cli)
+    if warm:
+        monkeypatch.setattr("tether.session.boot", lambda *a, **k: pytest.fail("the warm path read the files"))
+    else:
+        (closed / "local" / "boot.cache").unlink()
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(closed / "memory" / "events.jsonl"))
+
+    monkeypatch.setattr(tether.fsio, "append_text", read_only)
+    payload = json.dumps(start_event(repo))
+    run = cli("hook", "claude-code", input=payload)
+    assert run.code == 0, run.err
+    context = json.loads(run.out)["hookSpecificOutput"]["additionalContext"]
+    assert "Resuming Victim task (BAD) from item 3 of 3" in context
+    assert len(run.err.splitlines()) == 1 and "could not record" in run.err and "Read-only" in run.err
+
+
+def _read_only_mount_works(tmp: Path) -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = tmp / "probe"
+    probe.mkdir()
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {probe} {probe} && ! touch {probe}/x"],
+                          capture_output=True)
+    return proc.returncode == 0
+
+
+def test_session_start_on_a_read_only_mount_still_injects_the_brief(closed, repo, tmp_path, cli):
+    # The real thing: .tether/ bind-mounted read-only in a private mount namespace (root ignores chmod).
+    if not _read_only_mount_works(tmp_path):
+        pytest.skip("no unshare or no read-only bind mount here")
+    hook = f"{sys.executable} -m tether hook claude-code"
+    make_boot_cache(closed, cli)
+    for cached in (True, False):
+        if not cached:
+            (closed / "local" / "boot.cache").unlink(missing_ok=True)
+        proc = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {closed} {closed} && exec {hook}"],
+                              input=json.dumps(start_event(repo)).encode(), capture_output=True, cwd=repo,
+                              timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        err = proc.stderr.decode()
+        assert proc.returncode == 0, err
+        context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+        assert "Resuming Victim task (BAD) from item 3 of 3" in context
+        assert len(err.splitlines()) == 1 and "could not record" in err, err
+
+
 # -- session contexts ------------------------------------------------------------------------------
 
 @pytest.fixture
