@@ -541,3 +541,36 @@ def test_a_skill_result_that_cannot_be_read_is_refused_with_its_line(context, cl
     no_crash(run, 1)
     assert run.err.startswith(f"Error: {result}:3: ") and what in run.err.splitlines()[0], run.err
     assert context.read_bytes() == before
+
+
+# -- the command line --------------------------------------------------------------------------------
+
+BAD_ARGV = [
+    ("note", "gotcha", "bad \udcff"),
+    ("checkpoint", "--task", "BAD", "--done", "3", "--state", "caf\udce9"),
+    ("decide", "Which \udcff?", "--decision", "this"),
+    ("task", "start", "Title \udcff\udcfe", "--id", "NEW"),
+    ("close", "--summary", "done \udcff"),
+    ("note", "gotcha", "--json", "bad \udcff"),
+]
+
+
+@pytest.mark.parametrize("argv", BAD_ARGV, ids=[" ".join(a[:2]) for a in BAD_ARGV])
+def test_an_argument_that_is_not_utf8_is_a_user_error(closed, cli, argv):
+    before = store_bytes(closed)
+    run = cli(*argv)
+    no_crash(run, 1)
+    bad = next(a for a in argv if not a.isascii())
+    if "--json" in argv:
+        data = run.json()
+        assert data["kind"] == "invalid_input" and "not valid UTF-8" in data["error"]
+    else:
+        assert run.err.startswith("Error: ") and "not valid UTF-8" in run.err and "Hint:" in run.err, run.err
+        assert repr(bad.encode("utf-8", "surrogateescape"))[2:-1] in run.err    # which argument, as bytes
+    assert store_bytes(closed) == before
+
+
+def test_an_argument_that_is_not_utf8_from_a_real_shell(closed, repo):
+    proc = subprocess.run([sys.executable.encode(), b"-m", b"tether", b"note", b"gotcha", b"bad \xff"],
+                          capture_output=True, cwd=repo, timeout=60)
+    assert proc.returncode == 1 and b"not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
