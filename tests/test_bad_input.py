@@ -531,6 +531,23 @@ def test_a_damaged_session_context_is_a_problem_never_a_crash(context, cli, name
     assert row["status"] == "unreadable" and row["problem"].startswith(f"{shown}:{line}: "), row
 
 
+def test_unknown_top_level_keys_of_a_session_context_are_named_and_kept(context, cli):
+    text = context.read_text().replace("  knowledge: {}\n", "  knowlege:\n    typo: 1\n  knowledge: {}\n", 1)
+    context.write_text(text + "notes_for_humans: keep me\n")
+    lines = context.read_text().split("\n")
+    inner, top = lines.index("  knowlege:") + 1, lines.index("notes_for_humans: keep me") + 1
+    # Allowed, as unknown fields are everywhere but scope and budget (forward compatible), and named.
+    data = cli("ctx", "validate", "--json").json()
+    assert data["valid"] is True and data["problems"] == []
+    found = sorted((p["line"], p["message"].split(";")[0]) for p in data["warnings"])
+    assert found == [(inner, "knowlege: unknown section"), (top, "notes_for_humans: unknown key beside session_context")]
+    run = cli("ctx", "validate")
+    assert run.code == 0 and f"warning: .tether/contexts/C1/session_context.yaml:{inner}: knowlege: unknown" in run.out
+    assert cli("ctx", "stage", "in_progress").code == 0         # a change keeps what tether does not know
+    after = context.read_text()
+    assert "notes_for_humans: keep me" in after and "knowlege:" in after
+
+
 @pytest.mark.parametrize("value, what", [(HUGE, "4300 digits"), ("[" * 5000 + "]" * 5000, "nest"),
                                          ("!!binary aGVsbG8=", "!!binary"), ('"\\ud800"', "")])
 def test_a_skill_result_that_cannot_be_read_is_refused_with_its_line(context, cli, tmp_path, value, what):
