@@ -19,7 +19,8 @@ from tether.core.manifest import render
 
 def latest(at: str, session: str, summary: str = "s") -> bytes:
     return (json.dumps({"date": at[:10], "file": f".tether/progress/{at[:10]}.md", "generated_at": at,
-                        "session": session, "summary": summary, "next_steps": []}, indent=2) + "\n").encode()
+                        "session": session, "summary": summary, "next_steps": [], "completed": [], "sha": None},
+                       indent=2) + "\n").encode()
 
 
 def test_latest_is_the_newer_close_from_either_side():

@@ -37,7 +37,7 @@ def test_a_newer_schema_is_refused_with_upgrade_tether_and_nothing_changes(ws, c
 def test_a_schema_that_is_not_a_number_is_an_error_with_its_fix(ws, cli):
     (ws.dir / "tether.toml").write_text(config_text(ws).replace(f"schema = {SCHEMA}", 'schema = "one"'))
     got = cli("boot")
-    assert got.code == 1 and "schema must be a positive integer" in got.err and f"schema = {SCHEMA}" in got.err
+    assert got.code == 1 and "schema must be a whole number" in got.err and f"schema = {SCHEMA}" in got.err
 
 
 def test_pending_migrations_run_in_order_and_resume_where_a_crash_stopped_them(ws):

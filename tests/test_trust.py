@@ -205,7 +205,7 @@ def test_a_checkpoint_loop_checks_each_folder_once_per_process(ws, spy):
 # -- paths named by tether.toml -------------------------------------------------------------------
 
 def set_config(ws, *, document: str | None = None, reading_order: list[str] | None = None) -> None:
-    from tether.model.config import default_text
+    from tether.store.config_file import default_text
 
     text = default_text(reading_order or ["README.md"])
     if document is not None:

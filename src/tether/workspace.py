@@ -25,13 +25,15 @@ if TYPE_CHECKING:
 
 from .errors import ConfigMissing, InvalidInput, NoWorkspace
 from .model import ids
-from .model.config import Config, parse
+from .model.config import Config
+from .store.config_file import parse
 from .store import layout
 from .store.files import Store
 from .store.locate import STORE_DIR, find_git_root, find_root
 from .store.trees import DirTree
 
 _node: str | None = None
+CONFIG_CACHE = 2  # local/config.json's layout: 2 keeps the config's warnings
 
 
 def device_name() -> str:
@@ -299,7 +301,7 @@ class Workspace:
         """Every problem in the store's files, all of them read (tether verify); changes nothing."""
         from .core.verify import verify
 
-        return verify(self.store, self.config.context_document)
+        return verify(self.store, self.config.context_document, self.config.problems())
 
     def write_index(self) -> int:
         """Write the manifest (index.json); returns the number of files it lists."""

@@ -18,8 +18,8 @@ from __future__ import annotations
 import glob
 import os
 
+from ..errors import Conflict, Corrupt, InvalidInput, NotFound, Refused, TetherError
 from ..model import clock, ids
-from ..errors import Conflict, InvalidInput, NotFound, Refused, TetherError
 from ..model.record import Record
 from . import budget, decisions, lifecycle, merge, projection, scope
 from .document import ContextFile, dump_yaml
@@ -27,6 +27,21 @@ from .document import ContextFile, dump_yaml
 CONTEXT_FILE = "session_context.yaml"
 # Where a campaign's context is found by its id, from the repository root: the store, then the seed's .gtm/.
 SEARCH = (".tether/contexts/{id}/" + CONTEXT_FILE, ".gtm/{id}/" + CONTEXT_FILE)
+
+
+def _listed(doc: dict) -> dict | None:
+    """What `tether ctx list` shows of a context read without the schema check; None when a field it
+    shows has the wrong type (then the full check names it)."""
+    camp = doc.get("campaign", {})
+    if not isinstance(camp, dict):
+        return None
+    row = {"campaign": camp.get("gtm_id"), "id": doc.get("id"), "status": camp.get("status"),
+           "revision": doc.get("revision", 0)}
+    if not all(row[key] is None or type(row[key]) is str for key in ("campaign", "id", "status")):
+        return None
+    if type(row["revision"]) is not int:
+        return None
+    return row
 
 
 class Invocation(Record):
@@ -113,9 +128,12 @@ class Campaign:
                     continue
                 try:
                     doc = file.load(validate=False)
-                    camp = doc.get("campaign") or {}
-                    out.append({"campaign": camp.get("gtm_id"), "id": doc.get("id"), "status": camp.get("status"),
-                                "revision": doc.get("revision", 0), "path": file.shown})
+                    row = _listed(doc)
+                    if row is None:  # a field of the wrong type: the schema says which, at which line
+                        file.load()
+                        raise Corrupt(f"{file.shown}: not a valid session context",
+                                      hint=f"run `tether ctx validate --context {file.shown}`")
+                    out.append({**row, "path": file.shown})
                 except TetherError as exc:  # parse errors arrive as Corrupt, with file:line
                     out.append({"campaign": None, "id": None, "status": "unreadable", "revision": None,
                                 "path": file.shown, "problem": str(exc)})
@@ -147,7 +165,7 @@ class Campaign:
                                     gtm_id=campaign, owner=owner.strip(), now=now, past_learnings=past,
                                     actor=camp.actor, **fields)
         with camp.file.lock():
-            if camp.file.exists() and (camp.file.load(validate=False).get("campaign") or {}).get("status") != "closed":
+            if camp.file.exists() and (_listed(camp.file.load(validate=False)) or {}).get("status") != "closed":
                 raise Conflict(f"a session context already exists at {camp.file.shown}",
                                hint="use it (`tether ctx show`), or close it first (`tether ctx close`)")
             camp.file.write(doc)

@@ -13,9 +13,12 @@ import os
 
 from ..errors import Corrupt, InvalidInput, NotFound, ParseError, Problem
 from ..store import fsio
-from ..store.codec import check_conflicts, decode
+from ..store.codec import Unusable, YamlError, check_conflicts, decode, line_at, yaml_value
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
+# The protocol's sections: anything else in session_context is kept, and `tether ctx validate` names it.
+SECTIONS = ("id", "revision", "started_at", "last_updated", "campaign", "active_task", "knowledge", "artifacts",
+            "pending_decisions", "decisions_made", "validations", "compute", "history")
 
 
 def _yaml():
@@ -24,39 +27,21 @@ def _yaml():
     return yaml
 
 
-_LOADER = None
-
-
-def _loader():
-    """CSafeLoader that keeps timestamps as the strings they were written as."""
-    global _LOADER
-    if _LOADER is None:
-        yaml = _yaml()
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-        class Loader(base):  # type: ignore[misc, valid-type]
-            pass
-
-        Loader.yaml_implicit_resolvers = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in base.yaml_implicit_resolvers.items()
-        }
-        _LOADER = Loader
-    return _LOADER
-
-
 def parse_yaml(data: bytes, shown: str):
-    """YAML text to data; a syntax error becomes a ParseError with the file and line."""
+    """YAML text to plain data; what cannot be read or kept becomes a ParseError with the file and line."""
     text = decode(data, shown)
     check_conflicts(text, shown)
-    yaml = _yaml()
     try:
-        return yaml.load(text, Loader=_loader()), text
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParseError(shown, line, f"invalid YAML ({problem})") from None
+        return yaml_value(text), text
+    except YamlError as exc:
+        raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
+    except Unusable as exc:
+        path = getattr(exc, "path", None)
+        if path is None:
+            raise ParseError(shown, line_at(text, exc.offset), exc.reason) from None
+        from .schema import dotted, line_finder
+
+        raise ParseError(shown, line_finder(text)(path), f"{dotted(path)}: {exc.reason}") from None
 
 
 def dump_yaml(data) -> str:
@@ -80,6 +65,7 @@ class ContextFile:
         self.lock_path = os.path.join(store_dir, "locks", f"ctx-{digest}.lock") if store_dir else self.path + ".lock"
         # The content hash of the last version that passed the schema: reads skip jsonschema (~70 ms) for it.
         self.valid_path = os.path.join(store_dir, "local", f"ctx-{digest}.valid") if store_dir else None
+        self.extra: dict = {}  # the file's other top-level keys, as the last load found them
 
     def exists(self) -> bool:
         return os.path.isfile(self.path)
@@ -104,6 +90,8 @@ class ContextFile:
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",
                           hint="see `tether ctx schema` for the shape")
+        # Kept as they are on every write: tether does not know them, so it must not drop them.
+        self.extra = {key: value for key, value in parsed.items() if key != "session_context"}
         if validate and not self._known_valid(data):
             problems = self.problems(parsed, text)
             if problems:
@@ -130,9 +118,26 @@ class ContextFile:
 
         return problems("session_context", parsed, self.shown, text, strip_prefix=1)
 
+    def unknown_keys(self, parsed, text: str) -> list[Problem]:
+        """Keys the protocol does not have, at the file's top level and in ``session_context``: kept on
+        every write, read by no command, so most likely a typo (``knowlege:``) for a person to see."""
+        if not isinstance(parsed, dict):
+            return []
+        from .schema import line_finder
+
+        find = line_finder(text)
+        out = [Problem(self.shown, find([key]), f"{key}: unknown key beside session_context; tether keeps it"
+                       " but reads only session_context") for key in parsed if key != "session_context"]
+        doc = parsed.get("session_context")
+        if isinstance(doc, dict):
+            out += [Problem(self.shown, find(["session_context", key]),
+                            f"{key}: unknown section; tether keeps it but no command reads it"
+                            f" (known: {', '.join(sorted(SECTIONS))})") for key in doc if key not in SECTIONS]
+        return out
+
     def write(self, doc: dict) -> None:
         """Validate, then write atomically. Never leaves a file tether could not read back."""
-        wrapped = {"session_context": doc}
+        wrapped = {"session_context": doc, **self.extra}
         bad = self.problems(wrapped)
         if bad:
             raise InvalidInput(f"refusing to write an invalid context: {bad[0].message}",

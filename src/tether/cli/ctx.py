@@ -76,17 +76,22 @@ def cmd_show(args) -> Result:
 
 def cmd_validate(args) -> Result:
     camp = _campaign(args)
+    warnings = []
     try:
         parsed, text = camp.file.read_raw()
         problems = camp.file.problems(parsed, text)
+        # Allowed (forward compatible) but read by nothing: a typo to show, not a reason to fail.
+        warnings = camp.file.unknown_keys(parsed, text)
     except Exception as exc:  # unreadable YAML or conflict markers: a problem to report, like any other
         if getattr(exc, "problem", None) is None:
             raise
         problems = [exc.problem]
-    data = {"context": camp.file.shown, "valid": not problems, "problems": [p.to_dict() for p in problems]}
+    data = {"context": camp.file.shown, "valid": not problems, "problems": [p.to_dict() for p in problems],
+            "warnings": [p.to_dict() for p in warnings]}
+    lines = [f"warning: {p}" for p in warnings]
     if problems:
-        return Result(data, "\n".join(str(p) for p in problems), EXIT_DEGRADED)
-    return Result(data, f"{camp.file.shown}: valid")
+        return Result(data, "\n".join([str(p) for p in problems] + lines), EXIT_DEGRADED)
+    return Result(data, "\n".join([f"{camp.file.shown}: valid"] + lines))
 
 
 def cmd_schema(args) -> Result:

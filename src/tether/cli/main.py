@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
     try:
+        for position, arg in enumerate(argv):
+            if not arg.isascii():
+                _check_utf8(argv, position)
         if argv == ["hook", "claude-code"]:  # at every session start: no parser needed
             from ..hooks.claude_code import handle
 
@@ -161,6 +164,25 @@ _HINTS = {
     "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
     "ReadOnly": "run the command without --sha to change the working tree",
 }
+def _check_utf8(argv: list[str], position: int) -> None:
+    """Refuse an argument that is not UTF-8 here, at the edge: Python hands it on as text with lone
+    surrogates in place of the bad bytes, which no record, log line or output can hold."""
+    arg = argv[position]
+    try:
+        arg.encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = arg.encode("utf-8", "surrogateescape")  # the bytes the shell passed
+    except UnicodeEncodeError:
+        raw = arg.encode("utf-8", "backslashreplace")
+    option = argv[position - 1] if position and argv[position - 1].startswith("-") else None
+    which = f"the value of {option}" if option else f"argument {position + 1}"
+    from ..errors import InvalidInput
+
+    raise InvalidInput(f"{which} is not valid UTF-8: '{repr(raw)[2:-1]}'",
+                       hint="tether keeps text as UTF-8: convert it (e.g. `iconv -f latin1 -t utf-8`) or type it again")
 
 
 def _change_directory(directory: str) -> None:

@@ -36,7 +36,11 @@ def cmd_config(args) -> Result:
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:
         text += "\nleft out of the reading order: " + "; ".join(f"{p!r} {why}" for p, why in cfg.reading_order_refused)
-    return Result(data, text)
+    problems = cfg.problems()
+    data["problems"] = [p.to_dict() for p in problems]
+    if problems:
+        text += f"\n\nProblems ({len(problems)}):\n" + "\n".join(f"  {p}" for p in problems)
+    return Result(data, text, EXIT_DEGRADED if problems else 0)
 
 
 # -- tasks -------------------------------------------------------------------------

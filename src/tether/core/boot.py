@@ -12,7 +12,8 @@ from __future__ import annotations
 
 
 from ..errors import GitProblem, NotFound, ParseError, Problem
-from ..model.config import Config, parse
+from ..model.config import Config
+from ..store.config_file import parse
 from ..model.record import REQUIRED, Record
 from ..store import layout
 from ..store.eventlog import CHECKED_LINES
@@ -95,6 +96,9 @@ def _newest_section(text: str) -> tuple[str, list[str]]:
 
 def gather(store: Store, config: Config, *, source: str, sha: str | None, branch: str | None,
            changed: list[str] | None, active_hint: str | None) -> Snapshot:
+    for problem in config.problems():  # unknown keys: a typo keeps a default silently otherwise
+        store.report(problem)
+    store.problems.extend(config.problems())  # unknown keys: a typo keeps a default silently otherwise
     latest, latest_source = _latest_progress(store)
     resumes: list[Resume] = []
     for task_id in store.open_task_ids():

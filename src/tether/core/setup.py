@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..model.config import default_text
+from ..store.config_file import default_text
 from ..store import layout
 
 

@@ -247,17 +247,18 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
     result_paths = [store.save_result(task.id, name, *(data if isinstance(data, tuple) else (data,)))
                     for name, data in (results or {}).items()]
     created = clock.stamp()
+    pairs = {str(k): str(v) for k, v in (key_data or {}).items()}  # records hold text: read back, it is checked
 
     def build(previous: Checkpoint | None, number: int, name: str) -> Checkpoint:
         # Read-modify-write under the task lock: keeps concurrent progress.
         so_far = ranges.parse(previous.done) if previous else []
         merged_key_data = dict(previous.key_data) if previous else {}
-        merged_key_data.update(key_data or {})
+        merged_key_data.update(pairs)
         return Checkpoint(
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
                                                            ranges.of(newly_undone))),
-            current_state=state.strip(), key_data=merged_key_data, files=list(files or []),
+            current_state=state.strip(), key_data=merged_key_data, files=[str(f) for f in files or []],
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(), results=result_paths,
             device=device, session=session, parents=list(getattr(previous, "tips", None) or [])
         )

@@ -23,9 +23,12 @@ class Verification(Record):
         return {"files": self.files, "problems": [p.to_dict() for p in self.problems]}
 
 
-def verify(store: Store, context_document: str) -> Verification:
-    """Every problem in the store's tracked files; ``context_document`` as the config names it."""
+def verify(store: Store, context_document: str, config_problems: list[Problem] = ()) -> Verification:
+    """Every problem in the store's tracked files; ``context_document`` as the config names it, and
+    ``config_problems`` what reading the config found (its unknown keys)."""
     with store.collecting() as problems:
+        for problem in config_problems:
+            store.report(problem)
         links = {shown: Problem(shown, None, f"a symbolic link (to {target}); tether neither reads nor writes"
                                              " through links inside .tether/: replace it with the file or folder"
                                              " itself, or remove it")

@@ -22,9 +22,9 @@ when a side cannot be read as what it should be.
 
 from __future__ import annotations
 
-import json
 import re
 
+from ..store.codec import json_value
 from ..store.formats import BLOCK_MARK, BLOCK_RE
 
 PLACEHOLDER = BLOCK_MARK + "block {} -->"
@@ -214,8 +214,8 @@ def has_conflict_markers(data: bytes) -> bool:
 
 def _manifest_files(data: bytes, required: bool) -> dict:
     try:
-        value = json.loads(data.decode("utf-8")) if data.strip() else None
-    except (UnicodeDecodeError, ValueError):
+        value = json_value(data.decode("utf-8")) if data.strip() else None
+    except (UnicodeDecodeError, ValueError):  # Unusable is a ValueError too
         value = None
     if isinstance(value, dict) and isinstance(value.get("files"), dict):
         return value["files"]

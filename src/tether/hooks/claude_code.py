@@ -6,6 +6,8 @@ source, trigger, reason). A hook must never break the session: outside a
 workspace, or for events tether does not handle, it exits 0 and prints
 nothing. Exit code 2 means "block" to Claude Code, so tether never uses it
 here; failures exit 1 with one line on stderr, which Claude Code shows.
+Whatever stdin holds (not UTF-8, not JSON, a field of the wrong type), the
+exit code is 0 or 1.
 """
 
 from __future__ import annotations
@@ -21,29 +23,94 @@ def _event_name(event: dict) -> str:
     return str(event.get("hook_event_name") or event.get("event") or "")
 
 
-def handle(stdin, stdout, stderr) -> int:
-    raw = stdin.read()
+def _say(stderr, text: str) -> None:
+    """One line on stderr, whatever the text holds: Claude Code shows it as the hook's error."""
+    stderr.write("tether: " + " ".join(text.split()) + "\n")
+
+
+# The fields tether reads from the event: each a string when present (JSON null counts as absent).
+_TEXT_FIELDS = ("cwd", "session_id", "transcript_path", "source", "trigger", "reason", "custom_instructions")
+
+
+def _read_event(stdin, stderr) -> dict | None:
+    """The event on stdin, or None after saying on stderr why it cannot be used."""
+    buffer = getattr(stdin, "buffer", None)
+    raw = buffer.read() if buffer is not None else stdin.read()
+    if isinstance(raw, str):  # a text stream without bytes underneath (an embedding caller)
+        raw = raw.encode("utf-8", "surrogatepass")
     try:
-        event = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        stderr.write(f"tether: hook input is not JSON ({exc.msg} at line {exc.lineno}); nothing was recorded\n")
-        return 1
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _say(stderr, f"hook input is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); nothing was recorded")
+        return None
+    if not text.strip():
+        return {}
+    from ..store.codec import Unusable, json_value
+
+    try:
+        event = json_value(text)
+    except Unusable as exc:
+        _say(stderr, f"hook input cannot be used ({exc.reason}); nothing was recorded")
+        return None
+    except ValueError as exc:  # JSONDecodeError
+        _say(stderr, f"hook input is not JSON ({exc.msg} at line {exc.lineno}); nothing was recorded")
+        return None
     if not isinstance(event, dict):
-        stderr.write("tether: hook input must be a JSON object; nothing was recorded\n")
+        _say(stderr, "hook input must be a JSON object; nothing was recorded")
+        return None
+    return event
+
+
+def _wrong_field(event: dict) -> str | None:
+    for key in _TEXT_FIELDS:
+        value = event.get(key)
+        if value is not None and type(value) is not str:
+            from ..store.fields import got
+
+            return f"'{key}' must be a string, got {got(value)}"
+    if "\0" in (event.get("cwd") or ""):
+        return "'cwd' contains a NUL byte, so it is no path"
+    return None
+
+
+def handle(stdin, stdout, stderr) -> int:
+    """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds."""
+    name = "hook"
+    try:
+        event = _read_event(stdin, stderr)
+        if event is None:
+            return 1
+        name = _event_name(event)
+        if name not in ("SessionStart", "PreCompact", "SessionEnd"):
+            return 0
+        wrong = _wrong_field(event)
+        if wrong:
+            # Not what Claude Code sends: guessing (the process's directory for a bad cwd, say)
+            # could brief or write into another repository than the one meant.
+            _say(stderr, f"hook input: {wrong}; the {name} hook did nothing")
+            return 1
+        return _run(name, event, stdout, stderr)
+    except Exception as exc:  # noqa: BLE001 - a hook never breaks the session: exit 1, never 70
+        import os
+
+        if os.environ.get("TETHER_DEBUG"):
+            raise
+        _say(stderr, f"internal error in the {name} hook: {type(exc).__name__}: {exc}"
+                     " (rerun with TETHER_DEBUG=1 for a traceback, and report it)")
         return 1
-    name = _event_name(event)
-    if name not in ("SessionStart", "PreCompact", "SessionEnd"):
-        return 0
+
+
+def _run(name: str, event: dict, stdout, stderr) -> int:
     from ..errors import TetherError  # loaded already: the CLI's own module needs it
 
     try:
-        if name == "SessionStart" and _warm_session_start(event, stdout):
+        if name == "SessionStart" and _warm_session_start(event, stdout, stderr):
             return 0
     except TetherError as exc:  # a link where the event goes: nothing is written through it
-        stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
+        _say(stderr, f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
         return 1
     # Imported here: a warm SessionStart, the common case, never needs them.
-    from ..errors import NoWorkspace, ParseError
+    from ..errors import NoWorkspace, ParseError, TetherError
     from ..workspace import Workspace
 
     try:
@@ -51,32 +118,41 @@ def handle(stdin, stdout, stderr) -> int:
     except NoWorkspace:
         return 0  # tether is not set up in this project: stay out of the way
     if event.get("session_id"):
-        ws.session_id = str(event["session_id"])
+        ws.session_id = event["session_id"]
     try:
         if name == "SessionStart":
-            return _session_start(ws, event, stdout)
+            return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
             return _pre_compact(ws, event)
         ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
         ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
     except TetherError as exc:
-        stderr.write(f"tether: {exc}" + (f" ({exc.hint})" if exc.hint else "") + "\n")
+        _say(stderr, f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
         return 1
     except (OSError, ParseError) as exc:  # disk full, a lock held too long, a damaged record: never block
-        stderr.write(f"tether: {exc}; the {name} hook did nothing\n")
+        _say(stderr, f"{exc}; the {name} hook did nothing")
         return 1
 
 
-def _session_start(ws, event: dict, stdout) -> int:
+def _session_start(ws, event: dict, stdout, stderr) -> int:
     # Reached when _warm_session_start found the cache stale: not asked again.
     brief = ws.boot(max_chars=CONTEXT_LIMIT, warm=False)
-    ws.event("session_start", **_start_fields(event, brief))
+    try:
+        ws.event("session_start", **_start_fields(event, brief))
+    except OSError as exc:
+        _not_recorded(stderr, exc)
     _inject(brief, stdout)
     return 0
 
 
-def _warm_session_start(event: dict, stdout) -> bool:
+def _not_recorded(stderr, exc: OSError) -> None:
+    """The brief matters more than the log line: a read-only checkout or a full disk still gets it."""
+    _say(stderr, f"could not record the session start in .tether/memory/events.jsonl"
+                 f" ({exc.strerror or exc}); the brief was given all the same")
+
+
+def _warm_session_start(event: dict, stdout, stderr) -> bool:
     """SessionStart from the boot cache, without loading the store; False: take the full path."""
     import os
 
@@ -90,15 +166,15 @@ def _warm_session_start(event: dict, stdout) -> bool:
     brief = from_cache(root, store_dir, None, CONTEXT_LIMIT)
     if brief is None:
         return False
-    session = str(event.get("session_id") or "") or os.environ.get("TETHER_SESSION_ID")
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID")
     if not session:
         from ..model.ids import new_id
 
         session = new_id("S")
     try:
         eventlog.append(store_dir, eventlog.record("session_start", session, _start_fields(event, brief)))
-    except OSError:
-        return False  # the full path says what went wrong
+    except OSError as exc:
+        _not_recorded(stderr, exc)
     _inject(brief, stdout)
     return True
 
@@ -122,7 +198,7 @@ def _pre_compact(ws, event: dict) -> int:
     task_id = ws.active_task_id()
     saved = None
     if task_id is not None:
-        previous = ws.resume(task_id).checkpoint
+        previous = ws.latest_checkpoint(task_id)
         state = previous.current_state if previous else ""
         ckp = ws.checkpoint(task_id, state=state or "Context compaction started",
                             next_actions=list(previous.next) if previous else [],

@@ -42,10 +42,16 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
             line = path.read_bytes().count(b"\n", 0, exc.start) + 1
             raise InvalidInput(f"{path}:{line}: invalid UTF-8; nothing was changed",
                                hint="save the file as UTF-8 and run the command again") from None
+        from ..store.codec import Unusable, json_value, line_at
+
         try:
-            settings = json.loads(text) if text.strip() else {}
+            settings = json_value(text) if text.strip() else {}
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); nothing was changed",
+                               hint="fix the file (or move it away) and run the command again") from None
+        except Unusable as exc:
+            where = line_at(text, exc.offset)
+            raise InvalidInput(f"{path}{f':{where}' if where else ''}: {exc.reason}; nothing was changed",
                                hint="fix the file (or move it away) and run the command again") from None
         if not isinstance(settings, dict):
             raise InvalidInput(f"{path}: expected a JSON object; nothing was changed", hint="fix the file")

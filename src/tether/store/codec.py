@@ -5,16 +5,28 @@ machines. tether writes front matter as ``key: <JSON value>`` lines: valid
 YAML that any YAML reader accepts, and that tether parses without loading a
 YAML library. Front matter a person rewrote in other YAML style falls back to
 PyYAML. Every failure becomes a :class:`ParseError` with the file and line.
+
+All JSON tether reads goes through :func:`json_value` and all YAML through
+:func:`yaml_value`: what the decoders accept but tether cannot use (a value
+nested deeper than ``MAX_DEPTH``, an integer longer than Python converts, a
+lone surrogate escape that no UTF-8 file can hold, YAML's binary, dates, sets
+and alias loops) is refused there, with its line, before any caller sees it.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 
 from ..errors import ParseError, Problem
 from .layout import GENERATED  # a merge without tether's merge driver leaves markers one command resolves
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
+# Nothing tether writes nests deeper than a few levels; a bound well under Python's recursion
+# limit lets every later step (validation, copies, dumps) recurse safely.
+MAX_DEPTH = 100
+# Python refuses to convert longer integers (CVE-2020-10735); 0 means no limit.
+MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)()
 
 
 def decode(data: bytes, path: str) -> str:
@@ -23,6 +35,7 @@ def decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ParseError(path, line, f"invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
+
 
 
 def check_conflicts(text: str, path: str) -> None:
@@ -40,16 +53,115 @@ def check_conflicts(text: str, path: str) -> None:
             raise ParseError(path, number, f"unresolved git conflict marker; {fix}", conflict=True)
 
 
-def _fast_meta(lines: list[str]) -> dict | None:
+class Unusable(ValueError):
+    """Valid JSON or YAML that tether cannot use; ``offset`` (into the text) says where, when known."""
+
+    def __init__(self, reason: str, offset: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+
+
+def line_at(text: str, offset: int | None, first: int = 1) -> int | None:
+    return None if offset is None else first + text.count("\n", 0, offset)
+
+
+_TOKENS = None
+
+
+def too_deep(text: str) -> int | None:
+    """Where ``text`` (JSON, or close enough: TOML, flow YAML) opens its ``MAX_DEPTH + 1``-th level; None if it
+    never does. Counting brackets bounds the depth first: one pass in C, enough for any text tether writes."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    global _TOKENS
+    if _TOKENS is None:
+        import re
+
+        _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|[\[\]{}]')  # a string (brackets in it do not count), or a bracket
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif token in "]}":
+            depth -= 1
+    return None
+
+
+def long_number(text: str) -> int | None:
+    """Where ``text`` has an integer longer than Python converts."""
+    import re
+
+    match = re.search(r"\d[\d_]{%d,}" % max(MAX_DIGITS, 1), text)
+    return match.start() if match else None
+
+
+def _lone_surrogate(value) -> str | None:
+    """A lone surrogate in any string of a decoded value, as an escape (``\\ud800``); None if there is none."""
+    try:
+        canonical_json(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(exc.object[exc.start]):04x}"
+    return None
+
+
+def _surrogate_offset(text: str, escape: str) -> int | None:
+    lowered = text.lower()
+    offset = lowered.find(escape)
+    return offset if offset >= 0 else None
+
+
+def json_value(text: str) -> object:
+    """``json.loads``, refusing what tether cannot use; raises JSONDecodeError (invalid JSON) or Unusable."""
+    deep = too_deep(text)
+    if deep is not None:
+        raise Unusable(f"nested deeper than {MAX_DEPTH} levels", deep)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the only other: an integer too long to convert
+        raise Unusable(f"a number of more than {MAX_DIGITS} digits", long_number(text)) from None
+    except RecursionError:  # not reached within MAX_DEPTH; kept for a deeper C stack than expected
+        raise Unusable(f"nested deeper than {MAX_DEPTH} levels") from None
+    if "\\" in text and "\\u" in text:  # a lone memchr first: tether writes text as is, escapes are rare
+        escape = _lone_surrogate(value)
+        if escape is not None:
+            raise Unusable(f"a lone surrogate ({escape}): not a character, cannot be written as UTF-8",
+                           _surrogate_offset(text, escape))
+    return value
+
+
+def _fast_meta(lines: list[str], block: str, path: str) -> dict | None:
+    """Front matter of ``key: <JSON>`` lines; None when a line is not (YAML written by hand).
+
+    No depth bound before parsing, unlike json_value: counting brackets costs more than the parse
+    of a task's units, and every field of a record is checked flat (records.fields) anyway. What is
+    deep enough to stop json is refused here; a lone surrogate too.
+    """
     meta: dict = {}
-    for line in lines:
+    for number, line in enumerate(lines, 2):
         key, sep, value = line.partition(": ")
         if not sep or not key.isidentifier():
             return None
         try:
             meta[key] = json.loads(value)
-        except ValueError:
-            return None
+        except json.JSONDecodeError:
+            return None  # not JSON: YAML written by hand
+        except ValueError:  # an integer too long to convert
+            raise ParseError(path, number, f"a number of more than {MAX_DIGITS} digits") from None
+        except RecursionError:
+            raise ParseError(path, number, f"nested deeper than {MAX_DEPTH} levels") from None
+    if "\\" in block and "\\u" in block:
+        for number, line in enumerate(lines, 2):
+            if "\\u" in line:
+                escape = _lone_surrogate(meta[line.partition(": ")[0]])
+                if escape is not None:
+                    raise ParseError(path, number, f"a lone surrogate ({escape}): not a character, cannot be"
+                                                   " written as UTF-8")
     return meta
 
 
@@ -68,27 +180,185 @@ def load_front_matter(data: bytes, path: str) -> tuple[dict, str]:
     block = text[4:end + 1]
     body = text[end + 5:]
     lines = block.splitlines()
-    meta = _fast_meta(lines)
+    meta = _fast_meta(lines, block, path)
     if meta is None:
         meta = _yaml_meta(block, path)
     return meta, body
 
 
 def _yaml_meta(block: str, path: str) -> dict:
-    import yaml  # lazy: only hand-edited front matter needs it
-
     try:
-        meta = yaml.safe_load(block)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for '---'
-        reason = getattr(exc, "problem", None) or "invalid YAML"
-        raise ParseError(path, line, f"invalid YAML in front matter: {reason}") from None
+        meta = yaml_value(block)
+    except YamlError as exc:
+        line = None if exc.line is None else exc.line + 1  # the block starts after '---'
+        raise ParseError(path, line, f"invalid YAML in front matter: {exc.reason}") from None
+    except Unusable as exc:
+        raise ParseError(path, _front_matter_line(block, exc), exc.reason) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise ParseError(path, 2, "front matter must be a mapping of keys to values")
     return meta
+
+
+def _front_matter_line(block: str, exc: "Unusable") -> int | None:
+    """The line of the front matter key that holds what ``exc`` refused."""
+    where = getattr(exc, "path", None)
+    if where:
+        prefix = f"{where[0]}:"
+        for number, line in enumerate(block.split("\n"), 2):
+            if line.startswith(prefix):
+                return number
+    return line_at(block, exc.offset, 2)
+
+
+# -- YAML ----------------------------------------------------------------------------
+
+class YamlError(Exception):
+    """Text that is not YAML: the reason, and its 1-based line when the parser knows it."""
+
+    def __init__(self, reason: str, line: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+_LOADER = None
+
+
+def yaml_loader():
+    """CSafeLoader (SafeLoader without libyaml) that keeps timestamps as the strings they were written as."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            pass
+
+        Loader.yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in base.yaml_implicit_resolvers.items()
+        }
+        _LOADER = Loader
+    return _LOADER
+
+
+def yaml_value(text: str, loader=None):
+    """YAML text to plain data: mappings, lists, text, numbers, booleans and null.
+
+    Raises YamlError for text that is not YAML, and Unusable (with ``.path``, the data path to
+    the value, and ``.offset``) for YAML tether cannot keep: see :func:`plain_problem`.
+    """
+    import yaml  # lazy: only contexts, skill results and hand-edited front matter need it
+
+    try:
+        value = yaml.load(text, Loader=loader or yaml_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlError(reason, mark.line + 1 if mark is not None else None) from None
+    except RecursionError:  # the pure-Python loader, on deep nesting
+        raise Unusable(f"nested deeper than {MAX_DEPTH} levels", too_deep(text)) from None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        # A scalar its tag cannot make: an integer too long to convert, `!!int xyz`, `!!bool maybe`.
+        raise _constructor_error(text) from None
+    found = plain_problem(value)
+    if found is not None:
+        exc = Unusable(found[1])
+        exc.path = found[0]
+        raise exc
+    return value
+
+
+class _Located(Exception):
+    def __init__(self, node, error: Exception) -> None:
+        super().__init__(str(error))
+        self.node, self.error = node, error
+
+
+def _constructor_error(text: str) -> YamlError:
+    """Load again, keeping which node the constructor failed on (only now: it costs a call per node)."""
+    import yaml
+
+    class Locating(yaml_loader()):  # type: ignore[misc, valid-type]
+        def construct_object(self, node, deep=False):
+            try:
+                return super().construct_object(node, deep)
+            except _Located:
+                raise
+            except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+                raise _Located(node, exc) from None
+
+    try:
+        yaml.load(text, Loader=Locating)
+    except _Located as exc:
+        tag = exc.node.tag.replace("tag:yaml.org,2002:", "!!")
+        if tag == "!!int" and "digits" in str(exc.error):
+            reason = f"a number of more than {MAX_DIGITS} digits"
+        else:
+            reason = f"a {tag} value it cannot make ({' '.join(str(exc.error).split())[:120]})"
+        return YamlError(reason, exc.node.start_mark.line + 1)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is reported, with no line
+        return YamlError(" ".join(str(exc).split())[:120] or type(exc).__name__, None)
+    return YamlError("a value it cannot make", None)
+
+
+_TAGS = {bytes: "a !!binary value", set: "a !!set", tuple: "an !!omap or !!pairs entry"}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def plain_problem(value, limit: int = 1_000_000) -> tuple[list, str] | None:
+    """The first thing in ``value`` that is not plain data, as (path to it, why); None when all is.
+
+    Plain data is what JSON can hold: YAML's binary, dates, sets and pairs are not, nor a value
+    that contains itself (an alias loop), one nested deeper than MAX_DEPTH, text with a lone
+    surrogate, or more than ``limit`` values once aliases are expanded (a "billion laughs").
+    """
+    budget = [limit]
+    inside: set[int] = set()
+
+    def walk(node, path: list, depth: int):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return path, f"more than {limit} values once its aliases are expanded"
+        kind = type(node)
+        if kind is str:
+            if not node.isascii():
+                try:
+                    node.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    return path, (f"a lone surrogate (\\u{ord(node[exc.start]):04x}): not a character,"
+                                  " cannot be written as UTF-8")
+            return None
+        if kind in _PLAIN:
+            return None
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                return path, f"nested deeper than {MAX_DEPTH} levels"
+            if id(node) in inside:
+                return path, "a value that refers to itself (a YAML alias loop)"
+            inside.add(id(node))
+            items = node.items() if kind is dict else enumerate(node)
+            for key, child in items:
+                if kind is dict and type(key) not in _PLAIN:
+                    return path, f"a key that is {_TAGS.get(type(key)) or 'not text or a number'}"
+                found = walk(key, path, depth + 1) if kind is dict and type(key) is str else None
+                found = found or walk(child, path + [key], depth + 1)
+                if found:
+                    return found
+            inside.discard(id(node))
+            return None
+        name = _TAGS.get(kind)
+        if name is None:
+            import datetime
+
+            name = "a !!timestamp (date or time) value" if isinstance(node, (datetime.date, datetime.time)) \
+                else f"a {kind.__name__} value"
+        return path, f"{name}; tether keeps plain data: text, numbers, true/false, null, lists and mappings"
+
+    return walk(value, [], 0)
 
 
 # Encoders made once: json.dumps builds one per call from its keyword arguments, which
@@ -130,10 +400,17 @@ def dump_front_matter(meta: dict, body: str) -> str:
 def load_json(data: bytes, path: str) -> object:
     text = decode(data, path)
     check_conflicts(text, path)
+    return loads(text, path)
+
+
+def loads(text: str, path: str, first_line: int = 1) -> object:
+    """JSON text to a value; anything json_value refuses is a ParseError at its line."""
     try:
-        return json.loads(text)
+        return json_value(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        raise ParseError(path, first_line + exc.lineno - 1, f"invalid JSON: {exc.msg}") from None
+    except Unusable as exc:
+        raise ParseError(path, line_at(text, exc.offset, first_line), exc.reason) from None
 
 
 def canonical_json(value: object) -> str:
@@ -141,8 +418,12 @@ def canonical_json(value: object) -> str:
     return _CANONICAL(value)
 
 
-def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int = 1, numbered: bool = False):
-    """Yield the objects of a JSONL file (``numbered``: with their line numbers); report bad lines and keep going."""
+def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int = 1, numbered: bool = False,
+               check=None):
+    """Yield the objects of a JSONL file (``numbered``: with their line numbers); report bad lines and keep going.
+
+    ``check(row)``: what is wrong with a row's fields (a message), or None; a wrong row is skipped too.
+    """
     for number, raw in enumerate(data.split(b"\n"), first_line):
         if not raw.strip():
             continue
@@ -155,11 +436,26 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
             problems.append(Problem(path, number, "unresolved git conflict marker; line skipped"))
             continue
         try:
-            value = json.loads(text)
-        except ValueError:
+            # json_value's checks, skipped for a line that cannot need them: a log has many.
+            if "\\" in text or (len(text) > MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH):
+                value = json_value(text)
+            else:
+                value = json.loads(text)
+        except json.JSONDecodeError:
             problems.append(Problem(path, number, "invalid JSON (torn or hand-edited line); line skipped"))
+            continue
+        except Unusable as exc:
+            problems.append(Problem(path, number, f"{exc.reason}; line skipped"))
+            continue
+        except ValueError:  # an integer too long to convert
+            problems.append(Problem(path, number, f"a number of more than {MAX_DIGITS} digits; line skipped"))
             continue
         if not isinstance(value, dict):
             problems.append(Problem(path, number, "expected a JSON object; line skipped"))
             continue
+        if check is not None:
+            wrong = check(value)
+            if wrong:
+                problems.append(Problem(path, number, f"{wrong}; line skipped"))
+                continue
         yield (number, value) if numbered else value

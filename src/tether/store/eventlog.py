@@ -13,6 +13,20 @@ from .layout import EVENT_LOG
 CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 
+def wrong_event(row: dict) -> str | None:
+    """What is wrong with a log row's own fields (the rest is the event's data), or None: boot and
+    the repairs sort and pick events by them."""
+    for key in ("at", "event"):
+        value = row.get(key)
+        if type(value) is not str:
+            if key not in row:
+                return f"an event without '{key}'"
+            from .fields import got
+
+            return f"field '{key}' must be a string, got {got(value)}"
+    return None
+
+
 def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
     if at is None:
         from ..model import clock

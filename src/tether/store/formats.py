@@ -15,8 +15,9 @@ import re
 
 from ..errors import ParseError
 from ..model import ranges
-from ..model.records import TASK_KINDS, TASK_STATUSES, Checkpoint, Decision, Latest, Task
+from ..model.records import CHECKPOINT_STATUSES, TASK_KINDS, TASK_STATUSES, Checkpoint, Decision, Latest, Task
 from .codec import dump_front_matter, load_front_matter
+from .fields import LINE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of
 
 BLOCK_RE = re.compile(r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->", re.S)
 BLOCK_MARK = "<!-- tether:"  # what every marker of tether's, in the document or in a merge, starts with
@@ -26,20 +27,18 @@ def block(name: str, body: str) -> str:
     return f"<!-- tether:begin {name} -->\n{body}\n<!-- tether:end {name} -->"
 
 
-def _require(meta: dict, path: str, key: str, kind: type | tuple = str):
-    if key not in meta:
-        raise ParseError(path, None, f"missing required field '{key}' in front matter")
-    value = meta[key]
-    if not isinstance(value, kind):
-        raise ParseError(path, None, f"field '{key}' has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _str_list(meta: dict, path: str, key: str) -> list[str]:
-    value = meta.get(key) or []
-    if not isinstance(value, list):
-        raise ParseError(path, None, f"field '{key}' must be a list")
-    return [str(v) for v in value]
+# Each record's fields as the file holds them, and their kinds (store.fields).
+TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": OPTIONAL, "units": TEXTS, "definition": LINE,
+        "criteria": TEXTS, "status": OPTIONAL, "closed": OPTIONAL, "created_by": OPTIONAL}
+CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": OPTIONAL,
+              "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
+              "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS}
+DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
+            "task": OPTIONAL}
+NOTE = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL}  # a line of context.jsonl
+RESOLVE = {"resolve": TEXT, "at": TEXT}  # a line that resolves one
+LATEST = {"date": TEXT, "file": TEXT, "sha": OPTIONAL, "summary": TEXT, "next_steps": TEXTS, "completed": TEXTS,
+          "session": OPTIONAL, "generated_at": TEXT}
 
 
 def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
@@ -79,19 +78,14 @@ def task_text(task: Task) -> str:
 
 def read_task(data: bytes, path: str) -> Task:
     meta, _ = load_front_matter(data, path)
-    kind = meta.get("kind", "steps")
-    status = meta.get("status", "open")
-    if kind not in TASK_KINDS:
-        raise ParseError(path, None, f"field 'kind' must be one of {', '.join(TASK_KINDS)}")
-    if status not in TASK_STATUSES:
-        raise ParseError(path, None, f"field 'status' must be one of {', '.join(TASK_STATUSES)}")
-    return Task(
-        id=_require(meta, path, "id"), title=_require(meta, path, "title"),
-        created=str(_require(meta, path, "created", (str, object))), kind=kind,
-        units=_str_list(meta, path, "units"), definition=str(meta.get("definition") or ""),
-        criteria=_str_list(meta, path, "criteria"), status=status,
-        closed=meta.get("closed"), created_by=meta.get("created_by"),
-    )
+    values = fields(meta, path, TASK, data)
+    if values["kind"] is None:
+        values["kind"] = "steps"
+    if values["status"] is None:
+        values["status"] = "open"
+    one_of(values, "kind", TASK_KINDS, path, data, None)
+    one_of(values, "status", TASK_STATUSES, path, data, None)
+    return Task(**values)
 
 
 # -- checkpoints ----------------------------------------------------
@@ -124,24 +118,21 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
 
 def read_checkpoint(data: bytes, path: str) -> Checkpoint:
     meta, _ = load_front_matter(data, path)
-    number = _require(meta, path, "number", int)
-    done = str(meta.get("done") or "")
+    return checkpoint_from(meta, path, data)
+
+
+def checkpoint_from(meta: dict, path: str, data: bytes | None = None, line: int | None = None) -> Checkpoint:
+    """From front matter (``data``: the file, to find a bad field's line) or a journal row (at ``line``)."""
+    values = fields(meta, path, CHECKPOINT, data, line)
+    if values["status"] is None:
+        values["status"] = "in_progress"
+    one_of(values, "status", CHECKPOINT_STATUSES, path, data, line)
     try:
-        ranges.parse(done)
+        ranges.parse(values["done"])
     except ValueError:
-        raise ParseError(path, None, f"field 'done' is not a list of ranges like '1-12,15': {done!r}") from None
-    key_data = meta.get("key_data") or {}
-    if not isinstance(key_data, dict):
-        raise ParseError(path, None, "field 'key_data' must be a mapping")
-    return Checkpoint(
-        id=_require(meta, path, "id"), name=_require(meta, path, "name"), task=_require(meta, path, "task"),
-        number=number, created=str(_require(meta, path, "created", (str, object))),
-        status=str(meta.get("status") or "in_progress"), done=done,
-        current_state=str(meta.get("current_state") or ""), key_data={str(k): str(v) for k, v in key_data.items()},
-        files=_str_list(meta, path, "files"), next=_str_list(meta, path, "next"),
-        note=str(meta.get("note") or ""), results=_str_list(meta, path, "results"),
-        device=meta.get("device"), session=meta.get("session"), parents=_str_list(meta, path, "parents"),
-    )
+        raise ParseError(path, line or field_line(data, "done"),
+                         f"field 'done' is not a list of ranges like '1-12,15': {values['done'][:80]!r}") from None
+    return Checkpoint(**values)
 
 
 # -- decisions ------------------------------------------------------
@@ -157,11 +148,7 @@ def decision_text(decision: Decision) -> str:
 
 def read_decision(data: bytes, path: str) -> Decision:
     meta, _ = load_front_matter(data, path)
-    return Decision(
-        id=_require(meta, path, "id"), question=_require(meta, path, "question"),
-        decision=_require(meta, path, "decision"), when=str(_require(meta, path, "when", (str, object))),
-        rationale=str(meta.get("rationale") or ""), who=meta.get("who"), task=meta.get("task"),
-    )
+    return Decision(**fields(meta, path, DECISION, data))
 
 
 # -- the last close (LATEST.json) -----------------------------------------------------
@@ -177,15 +164,9 @@ def read_latest(data: bytes, path: str) -> Latest:
     from .codec import load_json
 
     value = load_json(data, path)
-    if not isinstance(value, dict):
-        raise ParseError(path, 1, "expected a JSON object")
-    for key in ("date", "file", "summary"):
-        if not isinstance(value.get(key), str):
-            raise ParseError(path, None, f"field '{key}' must be a string" if key in value else f"missing field '{key}'")
-    for key in ("next_steps", "completed"):
-        if not isinstance(value.get(key, []), list) or not all(isinstance(v, str) for v in value.get(key, [])):
-            raise ParseError(path, None, f"field '{key}' must be a list of strings")
-    for key in ("sha", "session", "generated_at"):
-        if value.get(key) is not None and not isinstance(value[key], str):
-            raise ParseError(path, None, f"field '{key}' must be a string")
-    return Latest(**{key: value[key] for key in Latest.FIELDS if key in value})
+    if not isinstance(value, dict) or not isinstance(value.get("summary"), str):
+        raise ParseError(path, 1, "expected an object with a 'summary' string")
+    missing = [key for key in LATEST if key not in value]  # every close writes them all
+    if missing:
+        raise ParseError(path, 1, f"missing field '{missing[0]}'; the next close rewrites the file")
+    return Latest(**fields(value, path, LATEST, data))

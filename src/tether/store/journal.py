@@ -41,22 +41,24 @@ def restore(store, task_id: str) -> list[str]:
     A file that is there and reads as a checkpoint is kept as is, even if it
     differs from its journal line: a person may have edited it.
     """
-    from ..model.records import Checkpoint
+    from ..errors import ParseError
     from .codec import iter_jsonl
-    from .formats import checkpoint_text
+    from .formats import checkpoint_from, checkpoint_text
     from .fsio import WHOLE
 
     data = store.tree.tail(journal_file(task_id), WHOLE)
     if not data:
         return []
     task, restored = None, []
-    for row in iter_jsonl(data, store.shown(journal_file(task_id)), store.problems):
-        name = str(row.get("name") or "")
-        if not name.startswith("CKP-") or "/" in name or _intact(store, checkpoint_file(task_id, name)):
+    shown = store.shown(journal_file(task_id))
+    for number, row in iter_jsonl(data, shown, store.problems, numbered=True):
+        name = row.get("name")
+        if type(name) is not str or not name.startswith("CKP-") or "/" in name \
+                or _intact(store, checkpoint_file(task_id, name)):
             continue
         try:
-            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
-        except TypeError:  # a line without a required field: nothing to restore from
+            checkpoint = checkpoint_from(row, shown, line=number)
+        except ParseError:  # a line without a field or with a wrong one: nothing to restore from (verify names it)
             continue
         task = task or store.load_task(task_id)
         store.tree.write(checkpoint_file(task_id, name), checkpoint_text(checkpoint, task))  # durable this time
@@ -67,27 +69,29 @@ def restore(store, task_id: str) -> list[str]:
 def newest_after(store, task_id: str, names: list[str], readable):
     """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
     line: what a hand-damaged newer file held; None when the journal has no line for any of them."""
-    from .fsio import WHOLE
+    from ..errors import ParseError
     from .codec import iter_jsonl
-    from ..model.ranges import parse
-    from ..model.records import Checkpoint
+    from .formats import checkpoint_from
+    from .fsio import WHOLE
 
     later = names[names.index(readable.name) + 1:] if readable is not None and readable.name in names else names
     if not later:
         return None
     rows = {}
     data = store.tree.tail(journal_file(task_id), WHOLE)
-    for row in iter_jsonl(data, store.shown(journal_file(task_id)), []):
-        if row.get("name") in later:
-            rows[row["name"]] = row
+    shown = store.shown(journal_file(task_id))
+    wanted = set(later)
+    for number, row in iter_jsonl(data, shown, [], numbered=True):
+        name = row.get("name")
+        if type(name) is str and name in wanted:
+            rows[name] = (number, row)
     for name in reversed(later):
-        row = rows.get(name)
-        if row is None:
+        if name not in rows:
             continue
+        number, row = rows[name]
         try:
-            checkpoint = Checkpoint(**{key: row[key] for key in Checkpoint.FIELDS if key in row})
-            parse(checkpoint.done)
-        except (TypeError, ValueError):  # a line without a required field, or a bad done
+            checkpoint = checkpoint_from(row, shown, line=number)
+        except ParseError:  # a line without a field or with a wrong one (verify names it)
             continue
         checkpoint.tips = [name]
         return checkpoint

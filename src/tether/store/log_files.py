@@ -15,7 +15,8 @@ from ..model import ids
 from ..model.records import Decision, Note
 from . import formats, layout
 from .codec import canonical_json, iter_jsonl
-from .eventlog import last_lines
+from .eventlog import last_lines, wrong_event
+from .fields import fields
 from .fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
 
 
@@ -50,7 +51,7 @@ class LogFiles:
         return self.tree.read(layout.CONTEXT_ENTRIES) or b""
 
     def notes(self) -> list[Note]:
-        """Context entries in order, resolutions applied."""
+        """Context entries in order, resolutions applied; each line's fields type-checked."""
         rel = layout.CONTEXT_ENTRIES
         try:
             data = self.read_record(rel) or b""
@@ -59,15 +60,21 @@ class LogFiles:
             data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
-        for number, row in iter_jsonl(data, self.shown(rel), self.problems, numbered=True):
-            if "resolve" in row:
-                resolved[str(row["resolve"])] = str(row.get("at", ""))
-            elif {"id", "kind", "text", "at"} <= row.keys():
-                entries[str(row["id"])] = Note(str(row["id"]), str(row["kind"]), str(row["text"]),
-                                               str(row["at"]), row.get("by"))
-            else:
-                missing = ", ".join(k for k in ("id", "kind", "text", "at") if k not in row)
-                self.report(Problem(self.shown(rel), number, f"entry without {missing}; line skipped"))
+        shown = self.shown(rel)
+        for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
+            missing = [k for k in ("id", "kind", "text", "at") if k not in row]
+            if missing and "resolve" not in row:
+                self.report(Problem(shown, number, f"entry without {', '.join(missing)}; line skipped"))
+                continue
+            try:
+                if "resolve" in row:
+                    values = fields(row, shown, formats.RESOLVE, line=number)
+                    resolved[values["resolve"]] = values["at"]
+                else:
+                    note = Note(**fields(row, shown, formats.NOTE, line=number))
+                    entries[note.id] = note
+            except ParseError as exc:
+                self.report(exc.problem._replace(message=f"{exc.problem.message}; line skipped"))
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
@@ -99,18 +106,18 @@ class LogFiles:
             self.report(exc.problem)
             return []
         found: list[Problem] = []
-        rows = list(iter_jsonl(data, self.shown(rel), found))
+        rows = list(iter_jsonl(data, self.shown(rel), found, check=wrong_event))
         if found:  # rare: number bad lines from the top of the log, not of the window read
             before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
             for p in found:
                 self.report(Problem(p.path, p.line + before if p.line else p.line, p.message))
-        rows.sort(key=lambda e: str(e.get("at", "")))
+        rows.sort(key=lambda e: e["at"])
         return rows[-limit:]
 
     def all_events(self) -> Iterator[dict]:
         rel = layout.EVENT_LOG
         data = self.read_record(rel) or b""
-        yield from iter_jsonl(data, self.shown(rel), self.problems)
+        yield from iter_jsonl(data, self.shown(rel), self.problems, check=wrong_event)
 
     def has_events(self) -> bool:
         return self.read_record(layout.EVENT_LOG) is not None

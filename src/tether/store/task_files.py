@@ -214,15 +214,20 @@ class TaskFiles:
         if data is None:
             return 0
         shown, names = self.shown(rel), set(self.checkpoint_names(task_id))
-        for number, line in enumerate(data.split(b"\n"), 1):  # line by line, to name each row's line
-            for row in iter_jsonl(line, shown, self.problems, first_line=number):
-                name = str(row.get("name") or "")
-                if not CKP_RE.match(name):
-                    self.report(Problem(shown, number, "a line without a checkpoint name"))
-                elif name not in names:
-                    self.report(Problem(
-                        shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
-                        "machine writes it again (to delete a checkpoint, remove its journal line too)"))
+        for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
+            name = row.get("name")
+            if type(name) is not str or not CKP_RE.match(name):
+                self.report(Problem(shown, number, "a line without a checkpoint name"))
+                continue
+            try:
+                formats.checkpoint_from(row, shown, line=number)
+            except ParseError as exc:
+                self.report(exc.problem)
+                continue
+            if name not in names:
+                self.report(Problem(
+                    shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
+                    "machine writes it again (to delete a checkpoint, remove its journal line too)"))
         return 1
 
     def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:

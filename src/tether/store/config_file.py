@@ -1,0 +1,168 @@
+"""``.tether/tether.toml``: its text as ``tether init`` writes it, and reading it strictly.
+
+Boot halts without it. Every value is checked for its type and, for a path,
+that it stays inside the repository and out of ``.git/`` (model.confine); a
+schema newer than this tether's is refused; an unknown key is a warning with
+its line (a misspelt key would silently keep its default).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from ..errors import ConfigMissing, InvalidInput
+from ..model.config import DEFAULT_BUDGET, SCHEMA, Config
+
+DEFAULT_TOML = """\
+# tether workspace configuration: see docs/formats.md in the tether documentation.
+# Boot halts without this file; `tether init` recreates it and keeps your records.
+schema = {schema}
+
+[boot]
+# Token budget of the boot brief (`tether boot --budget N` overrides it).
+budget = 2000
+# Key documents a new session should read, in order (paths from the repository root).
+reading_order = [{reading_order}]
+
+[context]
+# Where `tether close` writes the session context document, from the repository root.
+document = ".tether/CONTEXT.md"
+
+[secrets]
+# `tether close --commit` warns about what looks like a secret in what it commits. A false
+# positive's hash, as the warning prints it, added here is not reported again.
+allow = []
+"""
+
+# What tether reads: anything else is a warning.
+KNOWN = {"schema": None, "boot": ("budget", "reading_order"), "context": ("document",), "secrets": ("allow",)}
+
+
+def default_text(reading_order: list[str]) -> str:
+    import json
+
+    return DEFAULT_TOML.format(schema=SCHEMA, reading_order=", ".join(json.dumps(p) for p in reading_order))
+
+
+def _toml():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def _line(text: str, key: str | None, table: str | None = None) -> int | None:
+    """The line where ``key`` (in ``[table]``, or ``table.key = ...``) is set; with ``key`` None, the
+    line of the ``[table]`` header. Found only for a message."""
+    header = re.compile(r"^\s*\[\s*%s\s*\]" % re.escape(table)) if table else None
+    assign = re.compile(r"^\s*%s\s*=" % re.escape(key)) if key else None
+    dotted = re.compile(r"^\s*%s\s*\.\s*%s\s*=" % (re.escape(table), re.escape(key))) if table and key else None
+    inside = table is None
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.lstrip().startswith("["):
+            inside = bool(header and header.match(line))
+            if inside and assign is None:
+                return number
+            continue
+        if assign is not None and inside and assign.match(line):
+            return number
+        if dotted is not None and dotted.match(line):
+            return number
+    return None
+
+
+def parse(data: bytes | None, shown: str) -> Config:
+    if data is None:
+        raise ConfigMissing(f"{shown} is missing", hint="run `tether init` to recreate it (your records are kept)")
+    from ..model.confine import normalized, refusal
+    from .codec import MAX_DEPTH, MAX_DIGITS, line_at, long_number, too_deep
+    from .fields import got
+
+    def at(line) -> str:
+        return f"{shown}:{line}" if line else shown
+
+    toml = _toml()
+    fix = "fix the line, or move the file away and run `tether init`"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"{shown}:{line}: invalid UTF-8", hint="save the file as UTF-8") from None
+    deep = too_deep(text)
+    if deep is not None:  # tomllib recurses once per level: no depth it cannot read reaches it
+        raise InvalidInput(f"{at(line_at(text, deep))}: nested deeper than {MAX_DEPTH} levels", hint=fix)
+    try:
+        raw = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        # A file cut short is reported "at end of document": that is its last line.
+        line = match.group(1) if match else len(data.splitlines()) or 1
+        raise InvalidInput(f"{shown}:{line}: invalid TOML ({str(exc).split(' (at')[0]})", hint=fix) from None
+    except ValueError:  # an integer too long to convert
+        raise InvalidInput(f"{at(line_at(text, long_number(text)))}: a number of more than {MAX_DIGITS} digits",
+                           hint=fix) from None
+    except RecursionError:
+        raise InvalidInput(f"{shown}: nested too deeply", hint=fix) from None
+    schema = raw.get("schema", SCHEMA)
+    if type(schema) is not int or schema < 1:
+        raise InvalidInput(f"{at(_line(text, 'schema'))}: schema must be a whole number ({SCHEMA}), got {got(schema)}",
+                           hint=f"set schema = {SCHEMA}, or move the file away and run `tether init`")
+    if schema > SCHEMA:
+        # A newer layout may mean something else by the same keys: reading it as this one would be a guess.
+        raise InvalidInput(f"{at(_line(text, 'schema'))}: schema {schema} was written by a newer tether (this"
+                           f" tether knows schema {SCHEMA})",
+                           hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
+    tables = {}
+    for name in ("boot", "context", "secrets"):
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
+                               hint=f"write its keys under a [{name}] line")
+        tables[name] = table
+    budget = tables["boot"].get("budget", DEFAULT_BUDGET)
+    order = tables["boot"].get("reading_order", [])
+    document = tables["context"].get("document", ".tether/CONTEXT.md")
+    allow = tables["secrets"].get("allow", [])
+    if type(budget) is not int or budget < 100:
+        raise InvalidInput(f"{at(_line(text, 'budget', 'boot'))}: boot.budget must be an integer of at least 100,"
+                           f" got {got(budget)}", hint="set boot.budget = 2000")
+    if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
+        raise InvalidInput(f"{at(_line(text, 'reading_order', 'boot'))}: boot.reading_order must be a list of paths",
+                           hint='reading_order = ["README.md"]')
+    if not isinstance(document, str) or not document.strip():
+        raise InvalidInput(f"{at(_line(text, 'document', 'context'))}: context.document must be a path",
+                           hint='document = ".tether/CONTEXT.md"')
+    if not isinstance(allow, list) or not all(isinstance(h, str) and re.fullmatch(r"[0-9a-fA-F]{40}", h) for h in allow):
+        raise InvalidInput(f"{at(_line(text, 'allow', 'secrets'))}: secrets.allow must be a list of the hashes"
+                           " `tether close --commit` prints (40 hex digits)",
+                           hint='allow = ["0123456789abcdef0123456789abcdef01234567"]')
+    # tether writes the document at every close: a path outside the repository (or into .git/)
+    # stops everything here. The reading order is only shown, so a bad entry is left out of it
+    # and boot names it, rather than halting boot.
+    why = refusal(document)
+    if why:
+        raise InvalidInput(f"{at(_line(text, 'document', 'context'))}: context.document = {document!r} {why};"
+                           " tether writes only inside the repository, outside .git/",
+                           hint='document = ".tether/CONTEXT.md"')
+    kept, refused = [], []
+    for path in order:
+        why = refusal(path)
+        if why:
+            refused.append([path, why])
+        else:
+            kept.append(normalized(path))
+    warnings = []
+    for key, value in raw.items():
+        if key not in KNOWN:
+            what = f"table [{key}]" if isinstance(value, dict) else f"key {key}"
+            line = _line(text, None, key) if isinstance(value, dict) else _line(text, key)
+            warnings.append({"path": shown, "line": line, "message": f"unknown {what}; tether ignores it"})
+        elif KNOWN[key]:
+            warnings += [{"path": shown, "line": _line(text, inner, key),
+                          "message": f"unknown key {key}.{inner}; tether ignores it"}
+                         for inner in value if inner not in KNOWN[key]]
+    return Config(budget=budget, reading_order=kept, context_document=normalized(document),
+                  reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
+                  warnings=warnings)

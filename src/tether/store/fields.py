@@ -1,0 +1,102 @@
+"""Record fields checked on read: each of the type tether writes, or a ParseError at its line.
+
+A record read back must have the types tether writes: a wrong one is a ParseError (a
+problem with the file's path and the field's line), never a value turned into another
+(str(12) is not "1-2") or a silent default that the next write would make permanent.
+Plain type() checks: records are read at every boot and checkpoint.
+"""
+
+from __future__ import annotations
+
+from ..errors import ParseError
+
+# Kinds: TEXT required text; OPTIONAL text or null; LINE text, null or absent meaning "";
+# TEXTS a list of text (null or absent: []); NUMBER a whole number; PAIRS text -> text.
+TEXT, OPTIONAL, LINE, TEXTS, NUMBER, PAIRS = range(6)
+_EXPECTED = {TEXT: "a string", OPTIONAL: "a string or null", LINE: "a string", TEXTS: "a list of strings",
+             NUMBER: "a whole number", PAIRS: "a mapping of strings to strings"}
+_STR = {str}
+
+
+def got(value) -> str:
+    """A value's kind as a person reads it in an error: never a Python repr."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        text = repr(value) if not isinstance(value, int) or -10**20 < value < 10**20 else ""
+        return f"the number {text}" if text else "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def field_line(data: bytes | None, key: str) -> int | None:
+    """The line of ``key:`` in a record's front matter, or of ``"key":`` in a JSON file (looked for only
+    when a field is wrong)."""
+    if not data:
+        return None
+    at = data.find(b"\n" + key.encode() + b":")
+    if at >= 0:
+        return data.count(b"\n", 0, at) + 2
+    at = data.find(b'"' + key.encode() + b'":')
+    return None if at < 0 else data.count(b"\n", 0, at) + 1
+
+
+def fields(meta: dict, path: str, spec: dict, data: bytes | None = None, line: int | None = None) -> dict:
+    """The fields of ``spec`` (name -> kind) from ``meta``, each of its kind, or a ParseError naming the
+    first that is not, at its line (``line``: where the whole record is, for a JSON-lines row)."""
+    out = {}
+    for key, kind in spec.items():
+        value = meta.get(key)
+        kind_of = type(value)
+        if kind_of is str:
+            if kind <= LINE:
+                out[key] = value
+                continue
+        elif value is None:
+            if kind == LINE:
+                out[key] = ""
+                continue
+            if kind == OPTIONAL:
+                out[key] = None
+                continue
+            if kind == TEXTS:
+                out[key] = []
+                continue
+            if kind == PAIRS:
+                out[key] = {}
+                continue
+            if key not in meta:
+                raise ParseError(path, line, f"missing required field '{key}'")
+        elif kind_of is list:
+            if kind == TEXTS and {*map(type, value)} <= _STR:  # map and set in C: thousands of units
+                out[key] = value
+                continue
+        elif kind_of is int:
+            if kind == NUMBER:
+                out[key] = value
+                continue
+        elif kind_of is dict:
+            if kind == PAIRS and {*map(type, value), *map(type, value.values())} <= _STR:
+                out[key] = value
+                continue
+        what = got(value)
+        if kind_of is list and kind == TEXTS:
+            what = "a list with " + next(got(v) for v in value if type(v) is not str) + " in it"
+        elif kind_of is dict and kind == PAIRS:
+            what = "a mapping with " + next(got(v) for v in value.values() if type(v) is not str) + " in it" \
+                if all(type(k) is str for k in value) else "a mapping with keys that are not strings"
+        raise ParseError(path, line or field_line(data, key), f"field '{key}' must be {_EXPECTED[kind]}, got {what}")
+    return out
+
+
+def one_of(values: dict, key: str, allowed: tuple, path: str, data: bytes | None, line: int | None) -> None:
+    if values[key] not in allowed:
+        raise ParseError(path, line or field_line(data, key),
+                         f"field '{key}' must be one of {', '.join(allowed)}, got \"{values[key]}\"")
