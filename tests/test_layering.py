@@ -6,6 +6,7 @@ only what its layer may use, and only the git package starts git.
     gitio    every git process: no caches, no domain, no adapters
     warm     the per-machine caches: no domain, no adapters
     core     the domain verbs: no adapters, no argparse, no subprocess
+    transcripts        reading agents' transcripts: nothing of the store, no adapters
     cli, hooks, mcp    adapters over the library
 
 README.md ("How it is built") draws the same picture.
@@ -36,6 +37,8 @@ FORBIDDEN = {
     "warm": ["tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign", "argparse"],
     "core": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
+    "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
+                    "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
 }
 
 

@@ -43,9 +43,9 @@ def clone_of(repo: Path, tmp_path: Path, monkeypatch, name: str = "clone") -> Pa
 def link(path: Path, target: str, directory: bool = False) -> None:
     """Replace ``path`` (file or folder) with a symbolic link to ``target``, as a checkout would
     (the next tether process starts without the folders an earlier one found real)."""
-    import tether.store.fsio
+    import tether.store.nofollow
 
-    getattr(tether.store.fsio, "_real_dirs", set()).clear()
+    getattr(tether.store.nofollow, "_real_dirs", set()).clear()
     if path.is_dir() and not path.is_symlink():
         import shutil
 

@@ -12,8 +12,9 @@ import hashlib
 import os
 
 from ..errors import Corrupt, InvalidInput, NotFound, ParseError, Problem
-from ..store import fsio
-from ..store.codec import Unusable, YamlError, check_conflicts, decode, line_at, yaml_value
+from ..store import fsio, nofollow
+from ..store.codec import Unusable, check_conflicts, decode, line_at
+from ..store.yaml_codec import YamlError, yaml_value
 
 HEADER = "# Session context (seed 004), kept by tether: change it with `tether ctx ...`.\n"
 # The protocol's sections: anything else in session_context is kept, and `tether ctx validate` names it.
@@ -72,7 +73,7 @@ class ContextFile:
 
     def _bytes(self) -> bytes:
         try:
-            return fsio.read_bytes(self.path, self.root)
+            return nofollow.read_bytes(self.path, self.root)
         except FileNotFoundError:
             raise NotFound(f"no session context at {self.shown}",
                            hint="create one with `tether ctx init --campaign ID --owner @who`") from None

@@ -94,7 +94,7 @@ def find_roles(context_path: str, store_dir: str | None, explicit: str | None = 
     candidates = [explicit] if explicit else [os.path.join(os.path.dirname(context_path), ROLES_FILE)]
     if not explicit and store_dir:
         candidates.append(os.path.join(store_dir, "contexts", ROLES_FILE))
-    from ..store.fsio import read_bytes
+    from ..store.nofollow import read_bytes
 
     store = os.path.abspath(store_dir) if store_dir else None
     for path in candidates:

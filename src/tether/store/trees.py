@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from . import fsio
+from . import fsio, nofollow
 from .layout import lock_file
 
 
@@ -109,19 +109,19 @@ class DirTree(Tree):
     def _read(self, rel: str, stats: dict | None) -> bytes | None:
         path = self._p(rel)
         try:
-            fsio.check_path(self.root, path)
-            fd = os.open(path, fsio.READ_FLAGS)
+            nofollow.check_path(self.root, path)
+            fd = os.open(path, nofollow.READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
             if stats is not None:
                 stats[rel] = None
             return None
         except OSError as exc:
-            raise fsio.refused_open(exc, path, self.root) from None
+            raise nofollow.refused_open(exc, path, self.root) from None
         try:
             st = os.fstat(fd)
             if stats is not None:
                 stats[rel] = fsio.stat_key_of(st)  # of what is read, before reading it
-            return fsio.read_fd(fd, st)
+            return nofollow.read_fd(fd, st)
         except IsADirectoryError:
             if stats is not None:
                 stats[rel] = None
@@ -132,7 +132,7 @@ class DirTree(Tree):
     def list(self, rel: str = "") -> list[str]:
         if self.stats is not None:
             self.folder_key(rel)  # recorded before listing: a later change is seen
-        fsio.check_folder(self.root, self._p(rel))
+        nofollow.check_folder(self.root, self._p(rel))
         names = fsio.listing(self._p(rel))
         if self.lists is not None:
             self.lists[rel or "."] = names
@@ -151,7 +151,7 @@ class DirTree(Tree):
     def lock_token(self, name: str) -> str | None:
         """What the last holder of lock ``name`` left in it (see fsio.FileLock.token), unlocked."""
         try:
-            return fsio.read_bytes(self._p(lock_file(name)), self.root)[:256].decode("utf-8", "replace")
+            return nofollow.read_bytes(self._p(lock_file(name)), self.root)[:256].decode("utf-8", "replace")
         except FileNotFoundError:
             return None
 
@@ -170,7 +170,7 @@ class DirTree(Tree):
 
     def remove(self, rel: str) -> None:
         path = self._p(rel)
-        fsio.check_path(self.root, path)  # unlink removes a link itself, but not a file behind a linked folder
+        nofollow.check_path(self.root, path)  # unlink removes a link itself, but not a file behind a linked folder
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -187,7 +187,7 @@ class DirTree(Tree):
 
     def walk(self, rel: str = ""):
         """Every file path under ``rel``, sorted; links are neither files nor walked into."""
-        fsio.check_folder(self.root, self._p(rel))
+        nofollow.check_folder(self.root, self._p(rel))
         found, stack = [], [self._p(rel)]
         while stack:
             try:
@@ -205,7 +205,7 @@ class DirTree(Tree):
 
     def links(self) -> list[str]:
         """Every symbolic link at or under the root, as paths relative to it ("" for the root itself)."""
-        if fsio.is_link(self.root):
+        if nofollow.is_link(self.root):
             return [""]
         found, stack = [], [self.root]
         while stack:

@@ -36,7 +36,8 @@ import os
 
 from ..errors import LinkRefused
 from ..store.eventlog import CHECKED_LINES, EVENT_LOG, last_lines
-from ..store.fsio import WHOLE, boot_id, check_folder, listing, read_bytes, read_tail, stat_key
+from ..store.fsio import WHOLE, boot_id, listing, read_tail, stat_key
+from ..store.nofollow import check_folder, read_bytes
 from . import cachefile, racy
 
 CACHE = "local/boot.cache"

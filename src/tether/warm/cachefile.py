@@ -27,7 +27,7 @@ def read(path: str, kind: str, version: int, root: str | None = None):
     from binascii import crc32
 
     from ..errors import LinkRefused
-    from ..store.fsio import read_bytes
+    from ..store.nofollow import read_bytes
 
     try:
         data = read_bytes(path, root)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import time
 
-from ..store.fsio import READ_FLAGS, check_folder, read_fd, refused_open, stat_key_of
+from ..store.fsio import stat_key_of
+from ..store.nofollow import READ_FLAGS, check_folder, read_fd, refused_open
 from . import cachefile, racy
 
 CACHE = "local/config.cache"

@@ -31,7 +31,7 @@ from itertools import chain
 from json.encoder import encode_basestring  # json.dumps's own escaping with ensure_ascii=False
 from operator import attrgetter
 
-from ..store import fsio
+from ..store import fsio, nofollow
 from . import cachefile, racy
 
 _now = time.time_ns  # when a scan starts (tests pin it)
@@ -65,9 +65,9 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
     (LinkRefused when ``root`` is one; a link in the cache's way leaves the cache out).
     """
     cache_dir = os.path.join(root, CACHE_DIR)
-    fsio.check_folder(root, root)
+    nofollow.check_folder(root, root)
     try:
-        fsio.check_folder(root, cache_dir)
+        nofollow.check_folder(root, cache_dir)
         use_cache = True
     except fsio.LinkRefused:  # the cache is only a shortcut: hash every file instead
         use_cache = False
@@ -255,7 +255,7 @@ def _stat_or_none(path: str):
 
 def _hash_file(path: str) -> str | None:
     try:
-        return "sha256:" + hashlib.sha256(fsio.read_bytes(path)).hexdigest()
+        return "sha256:" + hashlib.sha256(nofollow.read_bytes(path)).hexdigest()
     except OSError:  # gone, or a link put in its place since the listing (never followed)
         return None
 
