@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from ..errors import GitProblem
-from . import runner
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -62,6 +61,8 @@ def head_sha(root) -> str | None:
         sha = head[1] if head[0] == "sha" else _ref_sha(root, head[1])
         if sha is not False:
             return sha
+    from . import runner  # only when .git cannot answer: the boot path asks no process
+
     return runner.answer_or_none(root, "rev-parse", "-q", "--verify", "HEAD^{commit}")  # None: unborn
 
 
@@ -69,12 +70,16 @@ def current_branch(root) -> str | None:
     head = _read_head(root)
     if head is not None:
         return head[1].removeprefix("refs/heads/") if head[0] == "ref" else None
+    from . import runner
+
     return runner.answer_or_none(root, "symbolic-ref", "-q", "--short", "HEAD")  # None: detached
 
 
 def resolve_commit(root, rev: str) -> str:
     # A leading "-" would be parsed as an option; a newline can never name a commit.
     ok = bool(rev) and not rev.startswith("-") and "\n" not in rev
+    from . import runner
+
     proc = runner.run(root, "rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False) if ok else None
     if proc is None or proc.returncode != 0:
         raise GitProblem(f"not a commit: {rev}", hint="run `git rev-parse HEAD` to get a valid SHA")
@@ -83,4 +88,8 @@ def resolve_commit(root, rev: str) -> str:
 
 def git_dir(root) -> str:
     gd = os.path.join(root, ".git")
-    return gd if os.path.isdir(gd) else runner.output(root, "rev-parse", "--absolute-git-dir")
+    if os.path.isdir(gd):
+        return gd
+    from . import runner
+
+    return runner.output(root, "rev-parse", "--absolute-git-dir")
