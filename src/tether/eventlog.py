@@ -26,7 +26,10 @@ def append(store_dir: str, event: dict) -> None:
     from .fsio import append_text
     from .parsing import canonical_json
 
-    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n")
+    from .fsio import TORN_DIR
+
+    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n",
+                aside=os.path.join(store_dir, TORN_DIR, EVENT_LOG))
 
 
 def last_lines(tail, limit: int, whole: int) -> bytes:

@@ -3,8 +3,11 @@
 A file is written to a temporary sibling, flushed and fsynced, then renamed
 into place and the directory fsynced, so a reader sees the old content or the
 new, never half of either. Appends to logs are one ``write`` of one complete
-line on an ``O_APPEND`` descriptor followed by fsync; a writer killed halfway
-can leave at most one torn last line, which readers report and skip.
+line on an ``O_APPEND`` descriptor followed by fsync. A writer killed halfway
+can still leave one torn last line (Linux copies a write page by page and stops
+between pages for a fatal signal); readers report and skip it, and the next
+append to that log, or ``tether index --repair``, sets it aside (see mend).
+A write that fails (a full disk) leaves nothing behind and names its file.
 """
 
 from __future__ import annotations
@@ -68,14 +71,45 @@ def _parent(path) -> str:
     return os.path.dirname(os.fspath(path)) or "."
 
 
-def _open(path: str, flags: int) -> int:
+def _open(path: str, flags: int, created: list[str] | None = None) -> int:
     """os.open, creating the missing parent directories (asked only when the open fails:
-    a mkdir or stat before every write would cost more than the write)."""
+    a mkdir or stat before every write would cost more than the write); those it made
+    are added to ``created``, topmost first, so that a failed write can remove them."""
     try:
         return os.open(path, flags, 0o644)
     except FileNotFoundError:
+        missing, parent = [], _parent(path)
+        while parent and not os.path.isdir(parent):
+            missing.append(parent)
+            up = os.path.dirname(parent)
+            if up == parent:
+                break
+            parent = up
         os.makedirs(_parent(path), exist_ok=True)
+        if created is not None:
+            created.extend(reversed(missing))
         return os.open(path, flags, 0o644)
+
+
+def _remove_dirs(created: list[str]) -> None:
+    """Remove the folders a failed write made (deepest first), if nothing else arrived in them."""
+    for folder in reversed(created):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+
+
+def _named(exc: OSError, path) -> OSError:
+    """The error with the file it concerns: os.write and os.fsync name none, and "No space left
+    on device" alone does not say where."""
+    if exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), os.fspath(path))
+    return exc
+
+
+# The low-level write, one name for every write here (tests stand a full disk in for it).
+_write = os.write
 
 
 def _fsync_dir(path) -> None:
@@ -91,18 +125,31 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _write_tmp(path, data: bytes, durable: bool = True) -> str:
+def _write_tmp(path, data: bytes, durable: bool = True, created: list[str] | None = None) -> str:
+    """A temporary sibling of ``path`` holding ``data``. If it cannot be written whole (a full
+    disk), nothing is left: not the temporary file, nor the folders made for it."""
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
-    fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    made: list[str] = [] if created is None else created
+    try:
+        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, made)
+    except OSError as exc:
+        _remove_dirs(made)
+        raise _named(exc, path) from None
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[_write(fd, view):]
         if durable and _DURABLE:
             os.fsync(fd)
-    finally:
+    except BaseException as exc:
         os.close(fd)
+        _unlink(tmp)
+        _remove_dirs(made)
+        if isinstance(exc, OSError):
+            raise _named(exc, path) from None
+        raise
+    os.close(fd)
     return tmp
 
 
@@ -139,11 +186,16 @@ def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
     if isinstance(data, str):
         data = data.encode("utf-8")
     parent = _parent(path)
-    tmp = _write_tmp(path, data, durable)
+    created: list[str] = []
+    tmp = _write_tmp(path, data, durable, created)
     try:
         os.link(tmp, path)
     except FileExistsError:
         return False
+    except OSError:
+        _unlink(tmp)
+        _remove_dirs(created)
+        raise
     finally:
         _unlink(tmp)
     if durable:
@@ -155,25 +207,200 @@ def create_exclusive(path, data: bytes | str, durable: bool = True) -> bool:
 # the times an fsync would write too.
 _datasync = getattr(os, "fdatasync", os.fsync)
 
+# A write that stays inside one aligned block of this size is never cut short by a kill: Linux copies
+# a write into the page cache one page (or larger folio, aligned to its size) at a time, and stops for
+# a fatal signal only between them. Pages are 4 KiB or a multiple of it.
+BLOCK = 4096
 
-def append_text(path, text: str, durable: bool = True) -> None:
-    """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
+# Where a store sets torn last lines aside (under .tether/): per machine, never committed.
+TORN_DIR = "local/torn"
+
+# The torn last lines this process set aside or restored, each reported once by the command line.
+mended: list[dict] = []
+
+_fcntl = None
+
+
+def _lock_log(fd: int) -> bool:
+    """Lock a log (flock on its own descriptor) while its end is read and written: appends that
+    check the last byte, then write, never glue to each other, and a repair never cuts a line
+    another process appended. Held for a pread and a write, not for the flush."""
+    global _fcntl
+    if _fcntl is None:
+        try:
+            import fcntl as _fcntl
+        except ImportError:  # no flock (Windows): appends stay one write each, as before
+            _fcntl = False
+    if _fcntl:
+        _fcntl.flock(fd, _fcntl.LOCK_EX)
+        return True
+    return False
+
+
+def _unlock_log(fd: int, locked: bool) -> None:
+    if locked:
+        _fcntl.flock(fd, _fcntl.LOCK_UN)
+
+
+def append_text(path, text: str, durable: bool = True, *, aligned: bool = False, aside: str | None = None,
+                mend=None) -> dict | None:
+    """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning.
+
+    All or nothing: a write the disk could not take whole is taken back and raises OSError naming
+    the file. A torn last line already there (a writer killed mid-append) is dealt with first
+    (see _mend); what was repaired is returned and added to ``mended``. ``aligned``: a text that
+    fits in a block is padded with a line of spaces so that it does not straddle two blocks, so
+    that no kill can tear it.
+    """
     data = text.encode("utf-8")
-    fd = _open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    path = os.fspath(path)
     try:
-        # A line torn by a crash (power loss, full disk) has no newline: start a fresh
-        # line, or this record would be glued to it and be lost as well.
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        if os.write(fd, data) != len(data):  # one write: O_APPEND keeps concurrent lines whole
-            raise OSError(f"short write to {path} (disk full?)")
+        fd = _open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    except OSError as exc:
+        raise _named(exc, path) from None
+    repaired = None
+    try:
+        locked = _lock_log(fd)
+        try:
+            size = os.fstat(fd).st_size
+            lead = b""
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                repaired, size, lead = _mend(fd, path, size, aside, mend)  # lead ends the last line
+            end = size + len(lead)
+            if aligned and end % BLOCK and BLOCK - end % BLOCK < len(data) <= BLOCK:
+                lead += b" " * (BLOCK - end % BLOCK - 1) + b"\n"  # to the next block: the text fits in it
+            data = lead + data
+            try:
+                written = _write(fd, data)  # one write: O_APPEND keeps concurrent lines whole
+            except OSError as exc:
+                raise _named(exc, path) from None
+            if written != len(data):
+                # The disk took part of it: take that part back (the lock keeps others from having
+                # appended after it), so that no torn line is left for the next writer.
+                os.ftruncate(fd, size)
+                if repaired is not None and repaired["action"] == "restored":  # that line is as torn as before
+                    mended.remove(repaired)
+                    repaired = None
+                import errno
+
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        finally:
+            _unlock_log(fd, locked)
         if durable and _DURABLE:
-            _datasync(fd)
+            try:
+                _datasync(fd)
+            except OSError as exc:
+                raise _named(exc, path) from None
             if not size:  # a new log: its name must survive a crash too
                 _fsync_dir(_parent(path))
     finally:
         os.close(fd)
+    return repaired
+
+
+def mend_log(path, aside: str, mend=None) -> dict | None:
+    """Repair a log's torn last line, if it has one (``tether index --repair``); see _mend."""
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    try:
+        locked = _lock_log(fd)
+        try:
+            size = os.fstat(fd).st_size
+            if not size or os.pread(fd, 1, size - 1) == b"\n":
+                return None
+            repaired, size, lead = _mend(fd, path, size, aside, mend)
+            try:
+                written = _write(fd, lead) if lead else 0
+            except OSError as exc:
+                raise _named(exc, path) from None
+            if written != len(lead):
+                os.ftruncate(fd, size)
+                import errno
+
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        finally:
+            _unlock_log(fd, locked)
+        if _DURABLE:
+            _datasync(fd)
+    finally:
+        os.close(fd)
+    return repaired
+
+
+def torn_start(data: bytes) -> int | None:
+    """Where a log's torn last line starts: the last line has no newline and is not a whole JSON
+    object (one that is, saved by hand without its newline, is only ended). None: no torn line."""
+    if not data or data.endswith(b"\n"):
+        return None
+    start = data.rfind(b"\n") + 1
+    return None if _whole(data[start:]) else start
+
+
+def _whole(tail: bytes) -> bool:
+    if not tail.strip():
+        return True
+    import json
+
+    try:
+        return isinstance(json.loads(tail.decode("utf-8")), dict)
+    except ValueError:  # UnicodeDecodeError included
+        return False
+
+
+def _mend(fd: int, path: str, size: int, aside: str | None, mend) -> tuple[dict | None, int, bytes]:
+    """Deal with a last line that has no newline, under the log's lock. Returns (what was repaired,
+    the log's size now, the bytes to write before the new text).
+
+    - A Markdown log (``aside`` None) or a whole JSON line without its newline: ended, nothing lost.
+    - A torn line that ``mend(tail)`` knows in full (a journal line, from its checkpoint file): the
+      rest of it is written, so the line is whole again.
+    - Otherwise it is set aside: copied whole to ``<aside>.<time>-<random>.torn`` (flushed), then cut
+      from the log. A line nobody can complete would be reported at every read, forever.
+    """
+    start = size
+    while start > 0:  # back to the last newline: a torn line may be megabytes long
+        step = min(start, 1 << 16)
+        chunk = os.pread(fd, step, start - step)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            start = start - step + cut + 1
+            break
+        start -= step
+    tail = os.pread(fd, size - start, start)
+    if aside is None or _whole(tail):
+        return None, size, b"\n"
+    line = 1 + _count_newlines(fd, start)
+    report = {"path": path, "line": line, "bytes": len(tail), "action": "set aside", "kept": None}
+    whole = mend(tail) if mend is not None else None
+    if whole is not None and whole.startswith(tail) and whole.endswith(b"\n"):
+        report["action"] = "restored"
+        mended.append(report)
+        return report, size, whole[len(tail):]
+    import time
+
+    kept = f"{aside}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.urandom(2).hex()}.torn"
+    try:
+        create_exclusive(kept, tail)
+    except OSError:  # cannot keep a copy (a full disk): leave the line in place, ended
+        return None, size, b"\n"
+    os.ftruncate(fd, start)
+    report["kept"] = kept
+    mended.append(report)
+    return report, start, b""
+
+
+def _count_newlines(fd: int, end: int) -> int:
+    count, offset = 0, 0
+    while offset < end:
+        chunk = os.pread(fd, min(1 << 20, end - offset), offset)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        offset += len(chunk)
+    return count
 
 
 # Per-machine caches (local/*.cache) are marshal files: built into the interpreter (no import)

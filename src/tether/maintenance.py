@@ -67,12 +67,41 @@ def repair_open_markers(ws) -> list[str]:
     return changed
 
 
+def repair_torn_lines(ws) -> list[str]:
+    """Set aside (or, for a checkpoint journal, complete from the checkpoint file) the torn last line
+    of each log, as the next write to it would; returns what was done, one line each."""
+    from . import fsio
+    from .store import journal
+
+    store = ws.store
+    logs = [("context.jsonl", None), ("memory/events.jsonl", None)]
+    logs += [(f"tasks/{task_id}/{journal.JOURNAL}", task_id) for task_id in store.task_ids()]
+    done = []
+    for rel, task_id in logs:
+        mend = (lambda torn, task_id=task_id: journal.whole_line(store, task_id, torn)) if task_id else None
+        report = fsio.mend_log(os.path.join(ws.store_dir, rel), os.path.join(ws.store_dir, fsio.TORN_DIR, rel), mend)
+        if report is not None:
+            fsio.mended.remove(report)  # said here, not again by the command line
+            done.append(describe_mended(report, store.shown(rel), ws.root_dir))
+    return done
+
+
+def describe_mended(report: dict, shown: str, root: str) -> str:
+    """One line for a repaired torn line (fsio.mended)."""
+    where = f"{shown}:{report['line']}: a torn last line ({report['bytes']} bytes, a writer stopped mid-append)"
+    if report["action"] == "restored":
+        return f"{where} completed from its checkpoint file"
+    kept = os.path.relpath(report["kept"], root)
+    return f"{where} set aside in {report['kept'] if kept.startswith('..') else kept}"
+
+
 class Repair(Record):
     FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0}
 
 
 def repair(ws) -> Repair:
-    """`tether index --repair`: generated files a merge left conflicted, open markers, the manifest.
+    """`tether index --repair`: generated files a merge left conflicted, open markers, torn last lines
+    of the logs, the manifest.
 
     LATEST.json and the context document are merged as the merge driver
     would have; index.json is rewritten from the files. Those that git still
@@ -85,6 +114,7 @@ def repair(ws) -> Repair:
     leftovers = remove_stale_tmp_files(ws)
     done, resolved = repair_generated(ws)
     done += repair_open_markers(ws)
+    done += repair_torn_lines(ws)
     files = manifest.write(ws.store)
     marked = mark_resolved(ws.root_dir, resolved + [f"{ws.store.label}/{manifest.MANIFEST}"])
     return Repair(repaired=done, files=files, marked_resolved=marked, tmp_removed=len(leftovers))

@@ -10,17 +10,23 @@ or after a merge or a crash. It never changes a file.
 from __future__ import annotations
 
 from . import ids
+from .fsio import torn_start
 from .parsing import ParseError, Problem, check_conflicts, decode, iter_jsonl, load_json
 from .recordtype import Record
 from .store import journal
 from .store.files import CKP_RE, FileStore, loads_latest
 
 
+NEWLINE = b"\n"
+
+
 class Verification(Record):
-    FIELDS = {"files": 0, "problems": list}
+    # torn: "path:line" of each log whose last line was torn (a writer stopped mid-append): the next
+    # write to that log, or `tether index --repair`, sets it aside.
+    FIELDS = {"files": 0, "problems": list, "torn": list}
 
     def to_dict(self) -> dict:
-        return {"files": self.files, "problems": [p.to_dict() for p in self.problems]}
+        return {"files": self.files, "problems": [p.to_dict() for p in self.problems], "torn": self.torn}
 
 
 def verify(store: FileStore, context_document: str) -> Verification:
@@ -37,6 +43,7 @@ def verify(store: FileStore, context_document: str) -> Verification:
             store.problems.append(exc.problem)
         return None
 
+    torn: list[str] = []
     task_ids = store.task_ids()
     _name_strays(store, "tasks", set(task_ids), "not a task id (letters, digits, '.', '_', '-')")
     for task_id in task_ids:
@@ -52,7 +59,7 @@ def verify(store: FileStore, context_document: str) -> Verification:
                      "not a checkpoint's file name (CKP-0001-x7k2mq.md)")
         for name in names:
             attempt(store.load_checkpoint, task_id, name)
-        checked += _check_journal(store, task_id, set(names))
+        checked += _check_journal(store, task_id, set(names), torn)
         if task is not None and task.status == "open" and not store.tree.exists(f"open/{task_id}"):
             store.problems.append(Problem(store.shown(f"tasks/{task_id}/task.md"), None,
                                           "the task is open but has no open/ marker, so boot does not list it; "
@@ -69,14 +76,17 @@ def verify(store: FileStore, context_document: str) -> Verification:
             store.problems.append(Problem(store.shown(f"decisions/{decision_id}.md"), None,
                                           "not a decision id (letters, digits, '.', '_', '-'); tether ignores it"))
     for rel, read in (("context.jsonl", store.notes), ("memory/events.jsonl", lambda: list(store.all_events()))):
-        if _read(store, rel) is not None:
+        data = _read(store, rel)
+        if data is not None:
             attempt(read)
+            if torn_start(data) is not None:
+                torn.append(f"{store.shown(rel)}:{data.count(NEWLINE) + 1}")
     checked += _check_progress(store)
     for rel in _generated(context_document):
         data = _read(store, rel)
         if data is not None:
             attempt(_check_text if rel.endswith(".md") else load_json, data, store.shown(rel))
-    return Verification(files=checked, problems=list(store.problems))
+    return Verification(files=checked, problems=list(store.problems), torn=torn)
 
 
 def _read(store: FileStore, rel: str) -> bytes | None:
@@ -97,7 +107,7 @@ def _name_strays(store: FileStore, folder: str, known: set[str], why: str) -> No
             store.problems.append(Problem(store.shown(f"{folder}/{name}"), None, f"{why}; tether ignores it"))
 
 
-def _check_journal(store: FileStore, task_id: str, names: set[str]) -> int:
+def _check_journal(store: FileStore, task_id: str, names: set[str], torn: list[str]) -> int:
     """The journal's lines, and that each names a checkpoint file that is there: one that is not
     (deleted by hand, say) would be written again at the next restart of the machine."""
     rel = f"tasks/{task_id}/{journal.JOURNAL}"
@@ -105,6 +115,8 @@ def _check_journal(store: FileStore, task_id: str, names: set[str]) -> int:
     if data is None:
         return 0
     shown = store.shown(rel)
+    if torn_start(data) is not None:
+        torn.append(f"{shown}:{data.count(NEWLINE) + 1}")
     for number, line in enumerate(data.split(b"\n"), 1):  # line by line, to name each row's line
         for row in iter_jsonl(line, shown, store.problems, first_line=number):
             name = str(row.get("name") or "")

@@ -172,7 +172,10 @@ class FileStore(Store):
                 # Published complete but not flushed: the journal line below is the durable copy.
                 if self.tree.create(f"{folder}/{name}.md", render(checkpoint), durable=False):
                     break
-            self.tree.append(f"tasks/{task_id}/{journal.JOURNAL}", journal.line(checkpoint))  # fsync: acknowledged
+            # fsync: acknowledged. Aligned, so that a kill cannot tear it; a line torn before (a long
+            # one, or from an older tether) is completed from its checkpoint file first.
+            self.tree.append(f"tasks/{task_id}/{journal.JOURNAL}", journal.line(checkpoint), aligned=True,
+                             mend=lambda torn: journal.whole_line(self, task_id, torn, skip=name))
             if token is not None:
                 token = f"{journal.boot_id()}/{name}"
                 lock.set_token(token)
@@ -292,7 +295,8 @@ class FileStore(Store):
         self._writable()
         rel = f"progress/{date}.md"
         self.tree.create(rel, f"# Progress log {date}\n")
-        self.tree.append(rel, "\n" + section.rstrip("\n") + "\n")
+        # Aligned: a section that fits in a block cannot be torn by a kill (see fsio.append_text).
+        self.tree.append(rel, "\n" + section.rstrip("\n") + "\n", aligned=True)
         return self.shown(rel)
 
     def progress_dates(self) -> list[str]:

@@ -77,8 +77,11 @@ class DirTree:
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
         return fsio.create_exclusive(self._p(rel), data, durable)
 
-    def append(self, rel: str, text: str, durable: bool = True) -> None:
-        fsio.append_text(self._p(rel), text, durable)
+    def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> dict | None:
+        """Append whole lines; a torn last line of a JSON Lines log is set aside under local/torn/
+        (or completed by ``mend``, see fsio.append_text). Returns what was repaired, if anything."""
+        aside = f"{self.root}/{fsio.TORN_DIR}/{rel}" if rel.endswith(".jsonl") else None
+        return fsio.append_text(self._p(rel), text, durable, aligned=aligned, aside=aside, mend=mend)
 
     def remove(self, rel: str) -> None:
         try:
@@ -140,7 +143,7 @@ class MemoryTree:
             self.write(rel, data)
             return True
 
-    def append(self, rel: str, text: str, durable: bool = True) -> None:
+    def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> None:
         with self._mutex:
             self.files[rel] = self.files.get(rel, b"") + text.encode("utf-8")
 

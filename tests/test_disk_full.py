@@ -1,0 +1,161 @@
+"""A full disk: every write fails whole, names its file, and the command can simply be run again.
+
+The disk fills at every point of a command in turn: tether's low-level write
+(``fsio._write``) fails from its N-th call on, either at once (ENOSPC) or after
+taking part of the bytes (a short write, as the kernel does when a few blocks are
+left). Then the disk has room again and the same command is run again. A real
+full disk, a small tmpfs, is used too where this machine lets the test mount one.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tether import fsio
+from tether.parsing import iter_jsonl
+
+SUMMARY = "Finished the first docs"
+
+
+class FullDisk:
+    """fsio._write that fails from its ``at``-th call on (``short``: that call writes half first)."""
+
+    def __init__(self, at: int | None, short: bool = False) -> None:
+        self.at, self.short, self.calls, self.real = at, short, 0, os.write
+
+    def __call__(self, fd: int, data) -> int:
+        call, self.calls = self.calls, self.calls + 1
+        if self.at is None or call < self.at:
+            return self.real(fd, data)
+        if self.short and call == self.at and len(data) > 1:
+            return self.real(fd, bytes(data[:len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def make_repo(root: Path, cli) -> Path:
+    root.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["config", "commit.gpgsign", "false"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True)
+    (root / "README.md").write_text("# Project\n")
+    subprocess.run(["git", "-C", str(root), "add", "README.md"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "initial"], check=True)
+    os.chdir(root)
+    assert cli("init").code == 0
+    assert cli("task", "start", "Docs", "--id", "A1", "-i", "a", "-i", "b").code == 0
+    assert cli("checkpoint", "--done", "1", "--state", "a done").code == 0
+    assert cli("note", "gotcha", "b is a scan").code == 0
+    return root
+
+
+def leftovers(store: Path) -> list[str]:
+    """Temporary files anywhere in the store, and task folders without a task."""
+    found = [p.relative_to(store).as_posix() for p in store.rglob("*") if p.name.endswith(".tmp")]
+    found += [p.relative_to(store).as_posix() for p in (store / "tasks").iterdir() if not (p / "task.md").exists()]
+    return found
+
+
+def assert_closed_once(cli, store: Path) -> None:
+    log = (store / "progress").glob("*.md")
+    assert sum(p.read_text().count(f"**Summary:** {SUMMARY}") for p in log) == 1
+    events = list(iter_jsonl((store / "memory" / "events.jsonl").read_bytes(), "events", []))
+    assert [e["summary"] for e in events if e["event"] == "session_close"] == [SUMMARY]
+    assert json.loads((store / "progress" / "LATEST.json").read_text())["summary"] == SUMMARY
+    assert cli("task", "status", "A1", "--json").json()["task"]["status"] == "complete"
+    verify = cli("verify", "--json").json()
+    assert verify["problems"] == [] and verify["torn"] == []
+    assert cli("index", "--check").code == 0
+    assert leftovers(store) == []
+
+
+def count_writes(monkeypatch, run) -> int:
+    counter = FullDisk(None)
+    monkeypatch.setattr(fsio, "_write", counter)
+    run()
+    monkeypatch.setattr(fsio, "_write", os.write)
+    return counter.calls
+
+
+def close(cli):
+    return cli("close", "--summary", SUMMARY, "--completed", "A1", "--next", "review b")
+
+
+
+
+
+def test_an_append_the_disk_cannot_take_whole_is_taken_back(tmp_path, monkeypatch):
+    log = tmp_path / "log.jsonl"
+    fsio.append_text(log, '{"n":1}\n')
+    monkeypatch.setattr(fsio, "_write", FullDisk(0, short=True))
+    with pytest.raises(OSError) as caught:
+        fsio.append_text(log, '{"n":2,"pad":"' + "x" * 100 + '"}\n')
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(log)
+    assert log.read_bytes() == b'{"n":1}\n'                 # no torn line left behind
+    monkeypatch.setattr(fsio, "_write", os.write)
+    fsio.append_text(log, '{"n":3}\n')
+    assert log.read_bytes() == b'{"n":1}\n{"n":3}\n'
+
+
+def test_a_file_the_disk_cannot_take_leaves_no_temporary_file_or_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(fsio, "_write", FullDisk(0))
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "new" / "deeper" / "task.md"
+    for write in (fsio.write_atomic, fsio.create_exclusive):
+        with pytest.raises(OSError) as caught:
+            write(target, "x" * 100)
+        assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+        assert list((tmp_path / "store").iterdir()) == []
+
+
+# -- a real full disk --------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a small tmpfs (root only); skip where this machine does not allow it."""
+    mounted = []
+
+    def mount(name: str, size: str = "4m") -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip() or proc.returncode}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    os.chdir(tmp_path)
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def fill(disk: Path, leave_pages: int) -> Path:
+    """Fill the disk, then free ``leave_pages`` pages of it; returns the filler file."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        block = b"\0" * (1 << 16)
+        while True:
+            try:
+                if os.write(fd, block) < len(block):
+                    break
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                if len(block) == 1:
+                    break
+                block = block[:len(block) // 2]
+        size = os.fstat(fd).st_size
+        os.ftruncate(fd, max(0, size - leave_pages * 4096))
+    finally:
+        os.close(fd)
+    return filler
+
+
