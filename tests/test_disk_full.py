@@ -86,7 +86,55 @@ def close(cli):
     return cli("close", "--summary", SUMMARY, "--completed", "A1", "--next", "review b")
 
 
+@pytest.mark.parametrize("short", [False, True], ids=["enospc", "short-write"])
+def test_a_close_stopped_by_a_full_disk_at_any_write_completes_once_when_run_again(tmp_path, cli, monkeypatch, short):
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-close-1")
+    make_repo(tmp_path / "probe", cli)
+    writes = count_writes(monkeypatch, lambda: close(cli))
+    assert writes >= 7  # task.md, the log's heading and section, LATEST.json, the event, CONTEXT.md, index.json
+    for at in range(writes):
+        store = make_repo(tmp_path / f"r{at}", cli) / ".tether"
+        monkeypatch.setenv("TETHER_SESSION_ID", f"S-fails-{at}")  # run again by a new process, a new session id
+        monkeypatch.setattr(fsio, "_write", FullDisk(at, short))
+        failed = close(cli)
+        monkeypatch.setattr(fsio, "_write", os.write)
+        assert failed.code == 1, (at, failed.out)
+        error = failed.err.splitlines()[0]
+        assert error.startswith("Error: .tether/") and error.endswith(": No space left on device"), (at, error)
+        assert "free some space" in failed.err
+        assert leftovers(store) == [], at
+        monkeypatch.setenv("TETHER_SESSION_ID", f"S-again-{at}")
+        again = close(cli)
+        assert again.code == 0, (at, again.err)
+        assert_closed_once(cli, store)
 
+
+def test_a_second_close_with_other_content_is_a_close_of_its_own(ws, cli):
+    assert cli("close", "--summary", "morning").code == 0
+    assert cli("close", "--summary", "afternoon").code == 0
+    assert cli("close", "--summary", "afternoon", "--next", "more").code == 0
+    log = next((ws.dir / "progress").glob("*.md")).read_text()
+    assert [line for line in log.splitlines() if line.startswith("**Summary:**")] == [
+        "**Summary:** morning", "**Summary:** afternoon", "**Summary:** afternoon"]
+
+
+@pytest.mark.parametrize("short", [False, True], ids=["enospc", "short-write"])
+def test_a_task_start_stopped_by_a_full_disk_leaves_nothing(tmp_path, cli, monkeypatch, short):
+    start = ("task", "start", "Second", "--id", "B2", "-i", "x", "-i", "y")
+    make_repo(tmp_path / "probe", cli)
+    writes = count_writes(monkeypatch, lambda: cli(*start))
+    assert writes >= 3  # task.md, local/active, the event
+    for at in range(writes):
+        store = make_repo(tmp_path / f"r{at}", cli) / ".tether"
+        monkeypatch.setattr(fsio, "_write", FullDisk(at, short))
+        failed = cli(*start)
+        monkeypatch.setattr(fsio, "_write", os.write)
+        assert failed.code == 1 and "No space left on device" in failed.err, (at, failed.err)
+        assert not (store / "tasks" / "B2").exists() and not (store / "open" / "B2").exists(), at
+        assert leftovers(store) == [], at
+        assert cli("verify").code == 0, at
+        assert cli(*start).code == 0, at                      # the same id is free: run it again
+        assert cli("task", "status", "B2", "--json").json()["task"]["units"] == ["x", "y"]
 
 
 def test_an_append_the_disk_cannot_take_whole_is_taken_back(tmp_path, monkeypatch):
@@ -159,3 +207,23 @@ def fill(disk: Path, leave_pages: int) -> Path:
     return filler
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_close_on_a_really_full_disk_names_the_file_and_completes_once_when_run_again(small_disk, cli, monkeypatch):
+    outcomes = set()
+    for pages in range(0, 12):
+        disk = small_disk(f"disk{pages}")
+        store = make_repo(disk / "repo", cli) / ".tether"
+        monkeypatch.setenv("TETHER_SESSION_ID", f"S-full-{pages}")
+        filler = fill(disk, pages)
+        first = close(cli)
+        if first.code != 0:
+            assert first.code == 1, (pages, first.err)
+            assert re.match(r"Error: \.tether/\S+: No space left on device\n", first.err), (pages, first.err)
+            assert leftovers(store) == [], pages
+        outcomes.add(first.err.split(": ")[1] if first.code else "closed")
+        filler.unlink()
+        monkeypatch.setenv("TETHER_SESSION_ID", f"S-room-{pages}")
+        again = close(cli)
+        assert again.code == 0, (pages, again.err)
+        assert_closed_once(cli, store)
+    assert len(outcomes) > 2, outcomes  # stopped at different files, and with room enough, closed

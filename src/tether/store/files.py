@@ -77,7 +77,21 @@ class FileStore(Store):
         if not self.tree.create(f"tasks/{task.id}/task.md", task.to_text()):
             raise Conflict(f"task {task.id} already exists", hint="choose another id, or omit --id for a generated one")
         if task.status == "open":
-            self.tree.create(f"open/{task.id}", "")
+            try:
+                self.tree.create(f"open/{task.id}", "")
+            except OSError:  # a full disk: no task half made (boot would not list it), the id free again
+                self.remove_task(task.id)
+                raise
+
+    def remove_task(self, task_id: str) -> None:
+        """Take back a task just created (its marker, task.md, its folder when empty): a start that
+        failed half-way leaves nothing to report or to collide with when it is run again."""
+        self._writable()
+        self.tree.remove(f"open/{task_id}")
+        self.tree.remove(f"tasks/{task_id}/task.md")
+        remove_dir = getattr(self.tree, "remove_dir", None)
+        if remove_dir is not None:
+            remove_dir(f"tasks/{task_id}")
 
     def save_task(self, task: Task) -> None:
         self._writable()

@@ -89,6 +89,13 @@ class DirTree:
         except FileNotFoundError:
             pass
 
+    def remove_dir(self, rel: str) -> None:
+        """Remove an empty folder; one that holds anything is left as it is."""
+        try:
+            os.rmdir(self._p(rel))
+        except OSError:
+            pass
+
     def tail(self, rel: str, max_bytes: int) -> bytes:
         try:
             return fsio.read_tail(self._p(rel), max_bytes)
