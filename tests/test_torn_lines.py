@@ -184,3 +184,15 @@ def test_journal_lines_never_straddle_a_block(ws, fast_writes):
         offset = end
     assert [json.loads(raw) for raw in lines] == [c.to_dict() for c in saved]
     assert rows(journal_path(ws, task.id))[1] == []
+
+
+def test_the_repair_is_in_the_json_output_of_the_command_that_made_it(ws, cli):
+    cli("note", "gotcha", "one")
+    with open(ws.dir / "context.jsonl", "ab") as fh:
+        fh.write(b'{"at":"2026-11-21T10:03:00Z","id":"N-x","ki')
+    run = cli("note", "gotcha", "two", "--json")
+    assert run.code == 0 and run.err == ""
+    (line,) = run.json()["repaired_logs"]
+    assert line.startswith(".tether/context.jsonl:2: a torn last line (43 bytes, a writer stopped mid-append) set aside in "
+                           ".tether/local/torn/context.jsonl.")
+    assert "repaired_logs" not in cli("note", "gotcha", "three", "--json").json()

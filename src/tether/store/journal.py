@@ -71,16 +71,16 @@ def whole_line(store, task_id: str, torn: bytes, skip: str | None = None) -> byt
     """The journal line that ``torn`` (a torn last line) was the start of, rendered again from its
     checkpoint file; None when no checkpoint missing from the journal matches it (``skip``: the
     checkpoint being appended now)."""
-    from ..parsing import ParseError, iter_jsonl
+    from ..parsing import ParseError
     from ..records import Checkpoint
 
     rel = f"tasks/{task_id}/{JOURNAL}"
     data = store.tree.read(rel) or b""
     data = data[:data.rfind(b"\n") + 1]  # the whole lines: the torn one is what we look for
-    journaled = {row.get("name") for row in iter_jsonl(data, store.shown(rel), [])}
     folder = f"tasks/{task_id}/checkpoints"
     for name in reversed(store.checkpoint_names(task_id)):  # the torn line is the newest one's
-        if name == skip or name in journaled:
+        # A line names its checkpoint as canonical JSON does: found without parsing the journal.
+        if name == skip or f'"name":"{name}"'.encode("utf-8") in data:
             continue
         try:
             checkpoint = Checkpoint.from_bytes(store.tree.read(f"{folder}/{name}.md") or b"", store.shown(folder))
