@@ -433,7 +433,7 @@ def test_fuzzed_hook_inputs_never_crash(closed, repo, cli):
 def test_session_start_on_a_store_it_cannot_write_still_injects_the_brief(closed, repo, cli, monkeypatch, warm):
     import errno
 
-    import tether.store.fsio
+    import tether.store.appendlog
 
     make_boot_cache(closed, cli)
     if warm:
@@ -444,7 +444,7 @@ def test_session_start_on_a_store_it_cannot_write_still_injects_the_brief(closed
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(closed / "memory" / "events.jsonl"))
 
-    monkeypatch.setattr(tether.store.fsio, "append_text", read_only)
+    monkeypatch.setattr(tether.store.appendlog, "append_text", read_only)
     payload = json.dumps(start_event(repo))
     run = cli("hook", "claude-code", input=payload)
     assert run.code == 0, run.err

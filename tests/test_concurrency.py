@@ -236,18 +236,28 @@ def test_leftovers_of_a_killed_writer_are_ignored(workspace):
     assert not [p for p in manifest if p.endswith(".tmp")]
 
 
-def test_a_torn_last_event_line_is_reported_and_loses_nothing_else(workspace):
+def test_a_torn_last_event_line_is_reported_then_set_aside_by_the_next_append(workspace):
+    from tether.store import appendlog, fsio
+
     ws = workspace
     task = ws.start_task("job", task_id="JOB")
     ws.checkpoint(task.id, state="one")
     log = ws.dir / "memory" / "events.jsonl"
     before, _ = event_lines(ws)
-    with open(log, "ab") as fh:  # a crash (power loss, full disk) mid-append
-        fh.write(b'{"at":"2026-01-01T00:00:00Z","event":"chec')
+    torn = b'{"at":"2026-01-01T00:00:00Z","event":"chec'
+    with open(log, "ab") as fh:  # a writer killed mid-append
+        fh.write(torn)
     code, brief = boot(ws.root)
     assert code == 3 and [p["path"] for p in brief["problems"]] == [".tether/memory/events.jsonl"]
-    after = ws.checkpoint(task.id, state="two")  # the next append must not be glued to the torn line
+    reported = len(appendlog.mended)
+    after = ws.checkpoint(task.id, state="two")  # the next append sets the torn line aside first
     events, problems = event_lines(ws)
     assert events[:len(before)] == before
     assert events[-1]["checkpoint"] == after.name
-    assert [(p.path, p.line) for p in problems] == [(".tether/memory/events.jsonl", len(before) + 1)]
+    assert problems == []                          # no longer reported at every read
+    kept = list((ws.dir / "local" / "torn" / "memory").glob("events.jsonl.*.torn"))
+    assert [p.read_bytes() for p in kept] == [torn]  # its bytes are kept, outside git
+    assert [(r["line"], r["action"], r["kept"]) for r in appendlog.mended[reported:]] == \
+        [(len(before) + 1, "set aside", str(kept[0]))]  # reported once, by the writer that repaired it
+    code, brief = boot(ws.root)
+    assert (code, brief["problems"]) == (0, [])

@@ -230,3 +230,30 @@ def test_a_retry_racing_its_original_counts_once(camp, tmp_path, repo):
     assert compute["tokens_used"] == 30000 and compute["skills_invoked"] == 1
     assert [e["invocation_id"] for e in compute["invocation_log"]] == ["inv-7"]
     assert [a["path"] for a in camp.load()["artifacts"]] == ["x.md"]
+
+
+STALE_WRITER = r"""
+import json, os, sys, time
+from tether.campaign import Campaign
+
+context, index, rounds, go = sys.argv[1:]
+index, rounds = int(index), int(rounds)
+camp = Campaign.open(context=context)
+open(f"{go}.ready.{index}", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.002)
+for j in range(rounds):
+    # Every result is based on revision 0, as a skill given the context at kickoff reports late;
+    # each adds its own key under one parent that did not exist at revision 0.
+    out = camp.apply({"skill": f"skill-{index}", "base_revision": 0, "invocation_id": f"s{index}-{j}",
+                      "knowledge": {"findings": {f"s{index}_{j}": j}}})
+    print(json.dumps({"revision": out["revision"]}), flush=True)
+"""
+
+
+def test_concurrent_stale_results_that_touch_nothing_changed_all_apply(camp, tmp_path):
+    go = tmp_path / "go"
+    outs = finish(start_together(STALE_WRITER, lambda i: (camp.path, i, 5, go), WRITERS, go))
+    assert sorted(json.loads(line)["revision"] for out in outs for line in out.splitlines()) == \
+        list(range(1, WRITERS * 5 + 1))
+    assert camp.load()["knowledge"]["findings"] == {f"s{i}_{j}": j for i in range(WRITERS) for j in range(5)}

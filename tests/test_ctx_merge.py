@@ -409,6 +409,28 @@ def test_a_stale_result_is_refused_only_when_it_overlaps(camp):
                        "which this result was based on"]
 
 
+def test_a_stale_result_that_adds_a_sibling_key_is_not_refused(camp):
+    # s1 creates knowledge.w with w.a; s2, based on the revision before, adds w.b, which never existed.
+    camp.apply({"skill": "s1", "base_revision": 0, "knowledge": {"w": {"a": 1}}})
+    out = camp.apply({"skill": "s2", "base_revision": 0, "knowledge": {"w": {"b": 2}}})
+    assert out["changed"] == ["knowledge.w.b"]
+    assert camp.load()["knowledge"]["w"] == {"a": 1, "b": 2}
+    # What the later change did set is still stale for a result based before it (even s1's own):
+    # w.a, and anything below a mapping it set whole.
+    reasons = refused(camp, {"skill": "s1", "base_revision": 0, "knowledge": {"w": {"a": 5}}})
+    assert reasons == ["knowledge.w.a: changed at revision 1 by s1 after revision 0, which this result was based on"]
+    camp.apply({"skill": "s1", "knowledge": {"deep": {"x": {"y": 1}}}})                      # rev 3
+    reasons = refused(camp, {"skill": "s1", "base_revision": 2, "knowledge": {"deep": {"x": {"y": 2}}}})
+    assert reasons == ["knowledge.deep.x.y: changed at revision 3 by s1 after revision 2, "
+                       "which this result was based on"]
+
+
+def test_stale_siblings_from_many_skills_all_apply(camp):
+    for n in range(8):  # every one based on revision 0, each adding its own key under one new parent
+        camp.apply({"skill": f"s{n}", "base_revision": 0, "knowledge": {"w": {f"k{n}": n}}})
+    assert camp.load()["knowledge"]["w"] == {f"k{n}": n for n in range(8)}
+
+
 @pytest.mark.parametrize("first, second, path", [
     ({"artifacts": [{"path": "d/x.md", "status": "a"}]}, {"artifacts": [{"path": "d/x.md", "status": "b"}]},
      "artifacts[d/x.md]"),

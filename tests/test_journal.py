@@ -170,11 +170,11 @@ def test_a_file_cut_short_by_a_crash_is_restored(ws):
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an open file through /proc")
 def test_the_journal_line_is_flushed_before_the_checkpoint_returns(ws, monkeypatch):
     """The acknowledgment is the flush of the task's journal, after its line is written."""
-    from tether.store import fsio
+    from tether.store import appendlog
 
     task = ws.start_task("Summarise", items=ITEMS)
     flushed = []
-    real = fsio._datasync
+    real = appendlog._datasync
 
     def spy(fd):
         path = os.readlink(f"/proc/self/fd/{fd}")
@@ -182,7 +182,7 @@ def test_the_journal_line_is_flushed_before_the_checkpoint_returns(ws, monkeypat
             flushed.append((os.path.basename(path), fh.read()))
         real(fd)
 
-    monkeypatch.setattr(fsio, "_datasync", spy)
+    monkeypatch.setattr(appendlog, "_datasync", spy)
     ckp = ws.checkpoint(task.id, done=["1"], state="doc 1")
     journals = [(name, data) for name, data in flushed if name == "checkpoints.jsonl"]
     assert len(journals) == 1

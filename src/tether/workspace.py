@@ -128,8 +128,12 @@ class Workspace:
         from .core.tasks import start_task
 
         task = start_task(self.store, title, by=self.actor, **fields)
-        self.store.set_active_task(task.id)
-        self.event("task_started", task=task.id, title=task.title)
+        try:
+            self.store.set_active_task(task.id)
+            self.event("task_started", task=task.id, title=task.title)
+        except OSError:  # a full disk: all or nothing, so that running it again starts the task once
+            self.store.remove_task(task.id)
+            raise
         return task
 
     def task(self, task_id: str | None = None) -> Task:

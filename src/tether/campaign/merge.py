@@ -11,7 +11,8 @@ The rules, each in one place below:
   (those with ``approved_by``) cannot be changed or forged by a skill at all;
 - history gains an entry naming the revision and every path the result changed.
 A result based on an older revision (``base_revision``) is refused when something
-it would overwrite changed since. Refusals list every reason; nothing is half-applied.
+it would overwrite changed since (a key added beside a later change is not
+overwriting it). Refusals list every reason; nothing is half-applied.
 """
 
 from __future__ import annotations
@@ -191,24 +192,39 @@ def _brief(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _write_paths(update: dict) -> list[str]:
-    """The paths a result would overwrite (appends to lists never conflict)."""
-    out = []
+def _write_paths(update: dict) -> list[tuple[str, tuple | None]]:
+    """The paths a result would overwrite (appends to lists never conflict), each with its keys from
+    the top of the context (None where the path is not a walk through mappings)."""
+    out: list[tuple[str, tuple | None]] = []
 
-    def walk(value, path):
+    def walk(value, path, keys):
         if isinstance(value, dict) and value:
             for key, sub in value.items():
-                walk(sub, f"{path}.{key}")
+                walk(sub, f"{path}.{key}", (*keys, key))
         elif not isinstance(value, list):
-            out.append(path)
+            out.append((path, keys))
 
-    walk(update.get("knowledge") or {}, "knowledge")
-    out += [f"artifacts[{a['path']}]" for a in update.get("artifacts") or []]
-    out += [f"validations.{name}" for name in update.get("validations") or {}]
+    walk(update.get("knowledge") or {}, "knowledge", ("knowledge",))
+    out += [(f"artifacts[{a['path']}]", None) for a in update.get("artifacts") or []]
+    out += [(f"validations.{name}", None) for name in update.get("validations") or {}]
     return out
 
 
+def _exists(doc: dict, keys: tuple) -> bool:
+    value = doc
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
 def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
+    """What a result based on an older revision would overwrite that changed since. A change recorded
+    at the path itself touched it; one recorded at a parent (a mapping set whole) touched it only if
+    the path is in the context now: a skill that adds ``w.b`` after another set ``w`` to ``{a: 1}``
+    overwrites nothing. (A parent replaced by an override may have dropped the path; adding it back
+    loses nothing either writer set.)"""
     base = result["base_revision"]
     if base is None or base == current:
         return []
@@ -217,8 +233,10 @@ def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
                            hint="base_revision must come from `tether ctx for SKILL` on this context")
     since = changes_since(doc, base)
     reasons = []
-    for path in _write_paths(result["updates"]):
-        hit = _setter(since, path)
+    for path, keys in _write_paths(result["updates"]):
+        hit = since.get(path)
+        if hit is None and (keys is None or _exists(doc, keys)):
+            hit = _setter(since, path)
         if hit:
             reasons.append(f"{path}: changed at revision {hit[0]} by {hit[1]} after revision {base}, "
                            f"which this result was based on")

@@ -142,10 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the file system said no: a directory where a file should be, permissions, a full disk
         if os.environ.get("TETHER_DEBUG"):
             raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        return _fail(TetherError(f"{where}{exc.strerror or exc}",
-                                 hint="fix that path (a directory where a file should be? its permissions? a full disk?)"
-                                      " and run the command again"), want_json)
+        where = f"{_shown_path(exc.filename)}: " if exc.filename else ""
+        import errno
+
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            hint = ("free some space on that disk, then run the command again (nothing was left half-written;"
+                    " a close run again writes nothing twice)")
+        else:
+            hint = "fix that path (a directory where a file should be? its permissions? a full disk?) and run the command again"
+        return _fail(TetherError(f"{where}{exc.strerror or exc}", hint=hint), want_json)
     except Exception as exc:  # a bug in tether, not a user mistake
         if os.environ.get("TETHER_DEBUG"):
             raise
@@ -164,6 +169,8 @@ _HINTS = {
     "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
     "ReadOnly": "run the command without --sha to change the working tree",
 }
+
+
 def _check_utf8(argv: list[str], position: int) -> None:
     """Refuse an argument that is not UTF-8 here, at the edge: Python hands it on as text with lone
     surrogates in place of the bad bytes, which no record, log line or output can hold."""
@@ -185,6 +192,28 @@ def _check_utf8(argv: list[str], position: int) -> None:
                        hint="tether keeps text as UTF-8: convert it (e.g. `iconv -f latin1 -t utf-8`) or type it again")
 
 
+def _mended() -> list[str]:
+    """The torn log lines this command repaired on its way (appendlog.mended), said once, here."""
+    appendlog = sys.modules.get("tether.store.appendlog")
+    if appendlog is None or not appendlog.mended:
+        return []
+    from ..core.repair import describe_mended
+
+    lines = [describe_mended(r, _shown_path(r["path"]), os.getcwd()) for r in appendlog.mended]
+    appendlog.mended.clear()
+    return lines
+
+
+def _shown_path(path) -> str:
+    """A path as the user can use it: relative to the working directory when it is under it."""
+    path = os.fsdecode(path)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
 def _change_directory(directory: str) -> None:
     try:
         os.chdir(directory)
@@ -195,14 +224,20 @@ def _change_directory(directory: str) -> None:
 
 
 def _emit(command: str, data: dict, text: str, exit_code: int, want_json: bool) -> int:
+    repaired = _mended()
     if want_json:
         import json
 
         payload = {"ok": exit_code in (EXIT_OK, EXIT_DEGRADED, EXIT_REFUSED), "schema_version": SCHEMA_VERSION,
                    "command": command, **data}
+        if repaired:
+            payload["repaired_logs"] = repaired
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        if text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        for line in repaired:
+            sys.stderr.write(f"Repaired: {line}\n")
     return exit_code
 
 
@@ -236,10 +271,13 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
 
 
 def _fail(error: TetherError, want_json: bool) -> int:
+    repaired = _mended()
     if want_json:
         import json
 
         payload = {"ok": False, "schema_version": SCHEMA_VERSION, **error.to_dict()}
+        if repaired:
+            payload["repaired_logs"] = repaired
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"Error: {error}\n")
@@ -247,6 +285,8 @@ def _fail(error: TetherError, want_json: bool) -> int:
             sys.stderr.write(f"  - {reason}\n")
         if error.hint:
             sys.stderr.write(f"Hint: {error.hint}\n")
+        for line in repaired:
+            sys.stderr.write(f"Repaired: {line}\n")
     return error.exit_code
 
 

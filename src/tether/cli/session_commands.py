@@ -90,7 +90,11 @@ def cmd_verify(args) -> Result:
         return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")
     lines = [f"Verified {outcome.files} files in .tether: {len(outcome.problems)} problem(s)."]
     lines += [f"  {p}" for p in outcome.problems]
-    lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
+    if outcome.torn:
+        lines.append(f"Hint: {', '.join(outcome.torn)}: a torn last line (a writer stopped mid-append); "
+                     "`tether index --repair` sets it aside or completes it (the next write to that log does too).")
+    if len(outcome.torn) < len(outcome.problems):
+        lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
     return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
 
 

@@ -40,6 +40,30 @@ def _context_document_text(ws, config: Config) -> str | None:
     return None if data is None else decode(data, config.context_document)
 
 
+def _logged_section(store, sha: str | None, body: list[str]) -> tuple[str, str] | None:
+    """(date, file) of the newest progress section when it is this close's (the same commit,
+    summary, completed tasks and next steps): a close run again after it stopped half-way."""
+    dates = store.progress_dates()
+    if not dates:
+        return None
+    text = (store.read_progress(dates[-1]) or b"").decode("utf-8", "replace")
+    if "\n## " not in text:
+        return None
+    heading, _, rest = text.rsplit("\n## ", 1)[1].partition("\n")
+    commit = heading.rpartition(", commit ")[2] if ", commit " in heading else None
+    if commit != (sha[:12] if sha else None) or [line.rstrip() for line in rest.rstrip().split("\n")] != body:
+        return None
+    return dates[-1], store.progress_path(dates[-1])
+
+
+def _logged_event(store, event: dict) -> bool:
+    """Whether the newest session_close event is this close's (see _logged_section)."""
+    from ..store.eventlog import CHECKED_LINES
+
+    closes = [e for e in store.recent_events(CHECKED_LINES) if e.get("event") == "session_close"]
+    return bool(closes) and all(closes[-1].get(key) == value for key, value in event.items())
+
+
 class CloseResult(Record):
     """``secrets``: what looked like a secret in what ``commit`` committed (secret_scan.Finding)."""
 
@@ -76,11 +100,19 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
             section.append("**Completed:** " + ", ".join(f"{t.id} ({t.title})" for t in tasks))
         if next_steps:
             section += ["**Next steps:**", *[f"- {s}" for s in next_steps]]
-        file = ws.store.append_progress(date, "\n".join(section))
+        # Safely repeatable: a close that stopped half-way (a full disk) is run again as it was, so
+        # the section and the event it had written already are found and not written twice.
+        logged = _logged_section(ws.store, sha, section[1:])
+        if logged is None:
+            file = ws.store.append_progress(date, "\n".join(section))
+        else:
+            date, file = logged
         latest = Latest(date=date, file=file, sha=sha, summary=summary, next_steps=next_steps,
                         completed=[t.id for t in tasks], session=ws.session_id, generated_at=clock.stamp(now))
         ws.store.write_latest(latest)
-        ws.event("session_close", summary=summary, completed=latest.completed, next_steps=next_steps, sha=sha)
+        event = {"summary": summary, "completed": latest.completed, "next_steps": next_steps, "sha": sha}
+        if logged is None or not _logged_event(ws.store, event):
+            ws.event("session_close", **event)
         write_generated(ws)
         commit_sha, secrets = None, []
 

@@ -32,12 +32,24 @@ def repair_open_markers(ws) -> list[str]:
     return changed
 
 
+def describe_mended(report: dict, shown: str, root: str) -> str:
+    """One line for a repaired torn line (store.appendlog's report)."""
+    import os
+
+    where = f"{shown}:{report['line']}: a torn last line ({report['bytes']} bytes, a writer stopped mid-append)"
+    if report["action"] == "restored":
+        return f"{where} completed from its checkpoint file"
+    kept = os.path.relpath(report["kept"], root)
+    return f"{where} set aside in {report['kept'] if kept.startswith('..') else kept}"
+
+
 class Repair(Record):
     FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0}
 
 
 def repair(ws) -> Repair:
-    """`tether index --repair`: generated files a merge left conflicted, open markers, the manifest.
+    """`tether index --repair`: generated files a merge left conflicted, open markers, torn last lines
+    of the logs, the manifest.
 
     LATEST.json and the context document are merged as the merge driver
     would have; index.json is rewritten from the files. Those that git still
@@ -50,6 +62,7 @@ def repair(ws) -> Repair:
     leftovers = ws.store.remove_leftovers()
     done, resolved = repair_generated(ws)
     done += repair_open_markers(ws)
+    done += [describe_mended(r, r["path"], ws.root_dir) for r in ws.store.mend_logs()]
     files = manifest.write(ws.store)
     marked = mark_resolved(ws.root_dir, resolved + [ws.store.manifest_path()])
     return Repair(repaired=done, files=files, marked_resolved=marked, tmp_removed=len(leftovers))

@@ -17,10 +17,12 @@ from ..store.files import Store
 
 
 class Verification(Record):
-    FIELDS = {"files": 0, "problems": list}
+    # torn: "path:line" of each log whose last line was torn (a writer stopped mid-append): the next
+    # write to that log, or `tether index --repair`, sets it aside.
+    FIELDS = {"files": 0, "problems": list, "torn": list}
 
     def to_dict(self) -> dict:
-        return {"files": self.files, "problems": [p.to_dict() for p in self.problems]}
+        return {"files": self.files, "problems": [p.to_dict() for p in self.problems], "torn": self.torn}
 
 
 def verify(store: Store, context_document: str, config_problems: list[Problem] = ()) -> Verification:
@@ -39,7 +41,7 @@ def verify(store: Store, context_document: str, config_problems: list[Problem] =
         # Each link once, with where it points; what the reads said of it (or of what lies
         # behind a linked folder) is the same fact.
         kept = [p for p in problems if not any(p.path == s or p.path.startswith(s + "/") for s in links)]
-        return Verification(files=checked, problems=[*links.values(), *kept])
+        return Verification(files=checked, problems=[*links.values(), *kept], torn=store.torn_logs())
 
 
 def _attempt(store: Store, load, *args) -> object | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .layout import EVENT_LOG
+from .layout import EVENT_LOG, TORN
 CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 
@@ -36,12 +36,13 @@ def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
 
 
 def append(store_dir: str, event: dict) -> None:
-    """Append durably: the same bytes ``FileStore.append_event`` writes, and as it does, never
-    through a link (LinkRefused)."""
-    from .fsio import append_text
+    """Append durably: the same bytes ``Store.append_event`` writes, and as it does, never
+    through a link (LinkRefused), a torn last line set aside first."""
+    from .appendlog import append_text
     from .codec import canonical_json
 
-    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n", root=store_dir)
+    append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n", root=store_dir,
+                aside=os.path.join(store_dir, TORN, EVENT_LOG))
 
 
 def last_lines(tail, limit: int, whole: int) -> bytes:

@@ -31,6 +31,9 @@ from .task_files import TaskFiles
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+NEWLINE = b"\n"
+
+
 class _Collecting:
     """A fresh problem list for one call. Inside another call's, what it gathered joins that
     call's list after; at the top, nothing stays on the store."""
@@ -175,6 +178,45 @@ class Store(TaskFiles, LogFiles):
 
             write_atomic(real, data)
 
+    def _logs(self) -> list[tuple[str, str | None]]:
+        """(path, task id) of every append-only JSON Lines log: the context entries, the memory log,
+        each task's journal."""
+        return [(layout.CONTEXT_ENTRIES, None), (layout.EVENT_LOG, None),
+                *((layout.journal(task_id), task_id) for task_id in self.task_ids())]
+
+    def torn_logs(self) -> list[str]:
+        """"path:line" of each log whose last line is torn (a writer stopped mid-append)."""
+        from .appendlog import torn_start
+
+        found = []
+        for rel, _ in self._logs():
+            try:
+                data = self.tree.peek(rel)
+            except LinkRefused:
+                continue  # named as a link
+            if data and torn_start(data) is not None:
+                found.append(f"{self.shown(rel)}:{data.count(NEWLINE) + 1}")
+        return found
+
+    def mend_logs(self) -> list[dict]:
+        """Set aside (or, for a journal, complete from its checkpoint file) each log's torn last line,
+        as the next write to it would; what was repaired (appendlog's reports, path shown)."""
+        if self.tree.directory is None or self.readonly:
+            return []
+        import os
+
+        from . import appendlog, journal
+
+        done = []
+        for rel, task_id in self._logs():
+            mend = (lambda torn, task_id=task_id: journal.whole_line(self, task_id, torn)) if task_id else None
+            report = appendlog.mend_log(os.path.join(self.tree.directory, rel),
+                                        os.path.join(self.tree.directory, layout.TORN, rel), mend, self.tree.directory)
+            if report is not None:
+                appendlog.mended.remove(report)  # said by the caller, not again by the command line
+                done.append({**report, "path": self.shown(rel)})
+        return done
+
     def links(self) -> list[tuple[str, str]]:
         """(shown path, target) of every symbolic link in the store, its own folder ("") included."""
         import os
@@ -219,7 +261,8 @@ class Store(TaskFiles, LogFiles):
         self._writable()
         rel = layout.progress_file(date)
         self.tree.create(rel, f"# Progress log {date}\n")
-        self.tree.append(rel, "\n" + section.rstrip("\n") + "\n")
+        # Aligned: a section that fits in a block cannot be torn by a kill (see store.appendlog).
+        self.tree.append(rel, "\n" + section.rstrip("\n") + "\n", aligned=True)
         return self.shown(rel)
 
     def progress_dates(self) -> list[str]:

@@ -3,8 +3,9 @@
 A file is written to a temporary sibling, flushed and fsynced, then renamed
 into place and the directory fsynced, so a reader sees the old content or the
 new, never half of either. Appends to logs are one ``write`` of one complete
-line on an ``O_APPEND`` descriptor followed by fsync; a writer killed halfway
-can leave at most one torn last line, which readers report and skip.
+line on an ``O_APPEND`` descriptor followed by fsync (store.appendlog: a torn
+last line is set aside or completed by the next append). A write that fails (a
+full disk) leaves nothing behind and names its file.
 
 Given a ``root`` (the store folder), a call neither reads nor writes through a
 symbolic link at or below it (store.nofollow).
@@ -76,10 +77,11 @@ def _parent(path) -> str:
     return os.path.dirname(os.fspath(path)) or "."
 
 
-def _open(path: str, flags: int, mode: int = 0o644, root: str | None = None) -> int:
+def _open(path: str, flags: int, mode: int = 0o644, root: str | None = None, created: list[str] | None = None) -> int:
     """os.open, creating the missing parent directories (asked only when the open fails:
-    a mkdir or stat before every write would cost more than the write). With ``root``,
-    never through a link (see the module doc)."""
+    a mkdir or stat before every write would cost more than the write); those it made
+    are added to ``created``, topmost first, so that a failed write can remove them. With
+    ``root``, never through a link (see store.nofollow)."""
     if root is not None:
         check_path(root, path)
         flags |= NOFOLLOW
@@ -87,12 +89,42 @@ def _open(path: str, flags: int, mode: int = 0o644, root: str | None = None) -> 
         try:
             return os.open(path, flags, mode)
         except FileNotFoundError:
+            missing, parent = [], _parent(path)
+            while parent and not os.path.isdir(parent):
+                missing.append(parent)
+                up = os.path.dirname(parent)
+                if up == parent:
+                    break
+                parent = up
             os.makedirs(_parent(path), exist_ok=True)
+            if created is not None:
+                created.extend(reversed(missing))
             return os.open(path, flags, mode)
     except OSError as exc:
         if root is None:
             raise
         raise refused_open(exc, path, root) from None
+
+
+def _remove_dirs(created: list[str]) -> None:
+    """Remove the folders a failed write made (deepest first), if nothing else arrived in them."""
+    for folder in reversed(created):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+
+
+def named(exc: OSError, path) -> OSError:
+    """The error with the file it concerns: os.write and os.fsync name none, and "No space left
+    on device" alone does not say where."""
+    if exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), os.fspath(path))
+    return exc
+
+
+# The low-level write, one name for every write here (tests stand a full disk in for it).
+_write = os.write
 
 
 def _fsync_dir(path) -> None:
@@ -108,19 +140,33 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _write_tmp(path, data: bytes, durable: bool = True, mode: int = 0o644, root: str | None = None) -> str:
+def _write_tmp(path, data: bytes, durable: bool = True, mode: int = 0o644, root: str | None = None,
+               created: list[str] | None = None) -> str:
+    """A temporary sibling of ``path`` holding ``data``. If it cannot be written whole (a full
+    disk), nothing is left: not the temporary file, nor the folders made for it."""
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.urandom(4).hex()}{TMP_SUFFIX}")
-    # O_EXCL never follows a link: a temporary name is always a new file.
-    fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, root)
+    made: list[str] = [] if created is None else created
+    try:
+        # O_EXCL never follows a link: a temporary name is always a new file.
+        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, root, made)
+    except OSError as exc:
+        _remove_dirs(made)
+        raise named(exc, path) from None
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[_write(fd, view):]
         if durable and _DURABLE:
             os.fsync(fd)
-    finally:
+    except BaseException as exc:
         os.close(fd)
+        _unlink(tmp)
+        _remove_dirs(made)
+        if isinstance(exc, OSError):
+            raise named(exc, path) from None
+        raise
+    os.close(fd)
     return tmp
 
 
@@ -162,43 +208,23 @@ def create_exclusive(path, data: bytes | str, durable: bool = True, *, root: str
     if isinstance(data, str):
         data = data.encode("utf-8")
     parent = _parent(path)
-    tmp = _write_tmp(path, data, durable, root=root)
+    created: list[str] = []
+    tmp = _write_tmp(path, data, durable, root=root, created=created)
     try:
         os.link(tmp, path)
     except FileExistsError:
         if root is not None and is_link(path):
             raise link_refused(os.fspath(path), root) from None
         return False
+    except OSError:
+        _unlink(tmp)
+        _remove_dirs(created)
+        raise
     finally:
         _unlink(tmp)
     if durable:
         _fsync_dir(parent)
     return True
-
-
-# fdatasync where the OS has it: an appended line's data and the file's new size, without
-# the times an fsync would write too.
-_datasync = getattr(os, "fdatasync", os.fsync)
-
-
-def append_text(path, text: str, durable: bool = True, *, root: str | None = None) -> None:
-    """Append ``text`` (whole lines) in one write; with ``durable``, forced to disk before returning."""
-    data = text.encode("utf-8")
-    fd = _open(os.fspath(path), os.O_RDWR | os.O_CREAT | os.O_APPEND, root=root)
-    try:
-        # A line torn by a crash (power loss, full disk) has no newline: start a fresh
-        # line, or this record would be glued to it and be lost as well.
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        if os.write(fd, data) != len(data):  # one write: O_APPEND keeps concurrent lines whole
-            raise OSError(f"short write to {path} (disk full?)")
-        if durable and _DURABLE:
-            _datasync(fd)
-            if not size:  # a new log: its name must survive a crash too
-                _fsync_dir(_parent(path))
-    finally:
-        os.close(fd)
 
 
 def write_unsynced(path: str, data: bytes, root: str | None = None) -> bool:

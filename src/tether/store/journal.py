@@ -66,6 +66,30 @@ def restore(store, task_id: str) -> list[str]:
     return restored
 
 
+def whole_line(store, task_id: str, torn: bytes, skip: str | None = None) -> bytes | None:
+    """The journal line that ``torn`` (a torn last line) was the start of, rendered again from its
+    checkpoint file; None when no checkpoint missing from the journal matches it (``skip``: the
+    checkpoint being appended now)."""
+    from ..errors import ParseError
+    from .formats import read_checkpoint
+
+    data = store.tree.read(journal_file(task_id)) or b""
+    data = data[:data.rfind(b"\n") + 1]  # the whole lines: the torn one is what we look for
+    for name in reversed(store.checkpoint_names(task_id)):  # the torn line is the newest one's
+        # A line names its checkpoint as canonical JSON does: found without parsing the journal.
+        if name == skip or f'"name":"{name}"'.encode("utf-8") in data:
+            continue
+        rel = checkpoint_file(task_id, name)
+        try:
+            checkpoint = read_checkpoint(store.tree.read(rel) or b"", store.shown(rel))
+        except ParseError:
+            continue
+        whole = line(checkpoint).encode("utf-8")
+        if whole.startswith(torn):
+            return whole
+    return None
+
+
 def newest_after(store, task_id: str, names: list[str], readable):
     """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
     line: what a hand-damaged newer file held; None when the journal has no line for any of them."""

@@ -29,6 +29,7 @@ LOCKS = "locks"
 CACHE_DIR = "local"
 UNTRACKED = (f"{LOCKS}/", f"{CACHE_DIR}/")
 ACTIVE = f"{CACHE_DIR}/active"  # the task this machine works on
+TORN = f"{CACHE_DIR}/torn"  # torn last lines of the logs, set aside (store.appendlog)
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
 GENERATED = (LATEST, CONTEXT_DOCUMENT, MANIFEST)

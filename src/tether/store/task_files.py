@@ -30,7 +30,19 @@ class TaskFiles:
         if not self.tree.create(layout.task_file(task.id), formats.task_text(task)):
             raise Conflict(f"task {task.id} already exists", hint="choose another id")
         if task.status == "open":
-            self.tree.create(layout.open_marker(task.id), "")
+            try:
+                self.tree.create(layout.open_marker(task.id), "")
+            except OSError:  # a full disk: no task half made (boot would not list it), the id free again
+                self.remove_task(task.id)
+                raise
+
+    def remove_task(self, task_id: str) -> None:
+        """Take back a task just created (its marker, task.md, its folder when empty): a start that
+        failed half-way leaves nothing to report or to collide with when it is run again."""
+        self._writable()
+        self.tree.remove(layout.open_marker(task_id))
+        self.tree.remove(layout.task_file(task_id))
+        self.tree.remove_dir(layout.task_dir(task_id))
 
     def save_task(self, task: Task) -> None:
         self._writable()
@@ -169,7 +181,10 @@ class TaskFiles:
                 # Published complete but not flushed: the journal line below is the durable copy.
                 if self.tree.create(f"{folder}/{name}.md", render(checkpoint), durable=False):
                     break
-            self.tree.append(layout.journal(task_id), journal.line(checkpoint))  # fsync: acknowledged
+            # fsync: acknowledged. Aligned, so that a kill cannot tear it; a line torn before (a long
+            # one, or from an older tether) is completed from its checkpoint file first.
+            self.tree.append(layout.journal(task_id), journal.line(checkpoint), aligned=True,
+                             mend=lambda torn: journal.whole_line(self, task_id, torn, skip=name))
             if token is not None:
                 token = f"{journal.boot_id()}/{name}"
                 lock.set_token(token)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from . import fsio, nofollow
-from .layout import lock_file
+from . import appendlog, fsio, nofollow
+from .layout import TORN, lock_file
 
 
 class Tree:
@@ -71,6 +71,9 @@ class Tree:
     def links(self) -> list[str]:
         """Every symbolic link in the tree ("" for its root itself): a tree on disk may hold some."""
         return []
+
+    def remove_dir(self, rel: str) -> None:
+        """Remove an empty folder (a tree without folders has none to remove)."""
 
 
 class DirTree(Tree):
@@ -165,8 +168,12 @@ class DirTree(Tree):
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
         return fsio.create_exclusive(self._p(rel), data, durable, root=self.root)
 
-    def append(self, rel: str, text: str, durable: bool = True) -> None:
-        fsio.append_text(self._p(rel), text, durable, root=self.root)
+    def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> dict | None:
+        """Append whole lines; a torn last line of a JSON Lines log is set aside under local/torn/
+        (or completed by ``mend``, see store.appendlog). Returns what was repaired, if anything."""
+        aside = self._p(f"{TORN}/{rel}") if rel.endswith(".jsonl") else None
+        return appendlog.append_text(self._p(rel), text, durable, aligned=aligned, aside=aside, mend=mend,
+                                     root=self.root)
 
     def remove(self, rel: str) -> None:
         path = self._p(rel)
@@ -174,6 +181,13 @@ class DirTree(Tree):
         try:
             os.unlink(path)
         except FileNotFoundError:
+            pass
+
+    def remove_dir(self, rel: str) -> None:
+        """Remove an empty folder; one that holds anything is left as it is."""
+        try:
+            os.rmdir(self._p(rel))
+        except OSError:
             pass
 
     def tail(self, rel: str, max_bytes: int) -> bytes:
@@ -256,7 +270,7 @@ class MemoryTree(Tree):
             self.write(rel, data)
             return True
 
-    def append(self, rel: str, text: str, durable: bool = True) -> None:
+    def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> None:
         with self._mutex:
             self.files[rel] = self.files.get(rel, b"") + text.encode("utf-8")
 
