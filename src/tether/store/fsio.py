@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from ..errors import LinkRefused
-from .nofollow import NOFOLLOW, READ_FLAGS, check_folder, check_path, is_link, link_refused, refused_open
+from .nofollow import NOFOLLOW, check_folder, check_path, is_link, link_refused, open_read, refused_open
 
 # Temporary files end with this suffix; the workspace .gitignore ignores them.
 TMP_SUFFIX = ".tmp"
@@ -254,13 +254,7 @@ def write_unsynced(path: str, data: bytes, root: str | None = None) -> bool:
 
 def read_tail(path, max_bytes: int, root: str | None = None) -> bytes:
     """The last ``max_bytes`` of a file, starting at a line boundary; never through a link."""
-    path = os.fspath(path)
-    check_path(root, path)
-    try:
-        fd = os.open(path, READ_FLAGS)
-    except OSError as exc:
-        raise refused_open(exc, path, root) from None
-    with open(fd, "rb") as fh:
+    with open(open_read(path, root), "rb") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         start = max(0, size - max_bytes)

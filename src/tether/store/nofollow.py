@@ -79,14 +79,19 @@ def check_path(root: str | None, path: str) -> None:
         check_folder(root, os.path.dirname(path))
 
 
-def read_bytes(path: str, root: str | None = None) -> bytes:
-    """A file's bytes, never through a link (FileNotFoundError etc. as open raises them)."""
+def open_read(path: str, root: str | None = None) -> int:
+    """A descriptor to read ``path``, never through a link (FileNotFoundError etc. as open raises them)."""
     path = os.fspath(path)
     check_path(root, path)
     try:
-        fd = os.open(path, READ_FLAGS)
+        return os.open(path, READ_FLAGS)
     except OSError as exc:
         raise refused_open(exc, path, root) from None
+
+
+def read_bytes(path: str, root: str | None = None) -> bytes:
+    """A file's bytes, never through a link (FileNotFoundError etc. as open raises them)."""
+    fd = open_read(path, root)
     try:
         return read_fd(fd, os.fstat(fd))
     finally:

@@ -24,7 +24,8 @@ import json
 from . import lines as _lines
 from .claude_code import _files, _result_text
 from .detect import is_message
-from .records import (EVENT, IMAGE, OTHER, TEXT, THINKING, TOOL_RESULT, TOOL_USE, USAGE, Record, Usage)
+from .records import (EVENT, IMAGE, OTHER, TEXT, THINKING, TOOL_RESULT, TOOL_USE, USAGE, Record, Usage,
+                      arguments_of)
 
 FORMAT = "chat"
 _CHUNK = 1024 * 1024
@@ -97,14 +98,14 @@ def _message(msg: dict, base: dict):
         if isinstance(call, dict):
             fn = call.get("function") if isinstance(call.get("function"), dict) else {}
             name = fn.get("name") if isinstance(fn.get("name"), str) else None
-            tool_input = _arguments(fn.get("arguments"))
+            tool_input = arguments_of(fn.get("arguments"))
             yield Record(TOOL_USE, role, tool_name=name, tool_input=tool_input,
                          tool_use_id=call.get("id") if isinstance(call.get("id"), str) else None,
                          files=_files(name, tool_input), **common)
     call = msg.get("function_call")
     if isinstance(call, dict):
         name = call.get("name") if isinstance(call.get("name"), str) else None
-        yield Record(TOOL_USE, role, tool_name=name, tool_input=_arguments(call.get("arguments")), **common)
+        yield Record(TOOL_USE, role, tool_name=name, tool_input=arguments_of(call.get("arguments")), **common)
     usage = msg.get("usage")
     if isinstance(usage, dict):
         anthropic = "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage or (
@@ -137,16 +138,6 @@ def _part(part, role, common):
         yield Record(IMAGE, role, meta={"block": ptype}, **common)
     else:
         yield Record(OTHER, role, json.dumps(part, ensure_ascii=False), meta={"block": ptype}, **common)
-
-
-def _arguments(arguments):
-    if isinstance(arguments, str):
-        try:
-            parsed = json.loads(arguments)
-        except ValueError:
-            return arguments
-        return parsed if isinstance(parsed, dict) else arguments
-    return arguments
 
 
 # -- incremental JSON -------------------------------------------------------------------------

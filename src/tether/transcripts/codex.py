@@ -26,7 +26,7 @@ import json
 
 from . import lines as _lines
 from .records import (COMPACT_BOUNDARY, EVENT, IMAGE, OTHER, SUMMARY, TEXT, THINKING, TOOL_RESULT,
-                      TOOL_USE, USAGE, Record, Usage)
+                      TOOL_USE, USAGE, Record, Usage, arguments_of)
 from .windows import reported_window
 
 FORMAT = "codex"
@@ -183,7 +183,7 @@ def _item(payload: dict, model, base):
                    "image_generation_call"):
         name = _str(payload.get("name")) or ptype.replace("_call", "")
         if ptype == "function_call":
-            tool_input = _arguments(payload.get("arguments"))
+            tool_input = arguments_of(payload.get("arguments"))
         elif ptype == "custom_tool_call":
             tool_input = payload.get("input")
         else:
@@ -201,15 +201,6 @@ def _item(payload: dict, model, base):
                      meta={"item": ptype}, **base)
 
 
-def _arguments(arguments):
-    """A function call's arguments: the JSON object they encode, or the string as written."""
-    if isinstance(arguments, str):
-        try:
-            parsed = json.loads(arguments)
-        except ValueError:
-            return arguments
-        return parsed if isinstance(parsed, dict) else arguments
-    return arguments
 
 
 def _output(output):

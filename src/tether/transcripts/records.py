@@ -242,3 +242,16 @@ def _int(value) -> int:
     # Usage fields are ints in every known version; anything else (null, a string) counts as 0
     # rather than stopping the reading.
     return value if type(value) is int else 0
+
+
+def arguments_of(arguments):
+    """A function call's arguments: the JSON object they encode, or the string as written."""
+    if isinstance(arguments, str):
+        import json
+
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            return arguments
+        return parsed if isinstance(parsed, dict) else arguments
+    return arguments
