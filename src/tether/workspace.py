@@ -185,6 +185,10 @@ class Workspace:
             raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
         set_status(self.store, task, status)
         self.event(f"task_{status}", task=task.id)
+        if status != "open":
+            from .core.memory import retire_task_notes
+
+            retire_task_notes(self, task.id)
         return task
 
     # -- checkpoints and resume ----------------------------------------------------------
@@ -245,11 +249,12 @@ class Workspace:
 
         return decisions(self, limit)
 
-    def note(self, kind: str, text: str, by: str | None = None) -> Note:
-        """Add a context entry: phase, gotcha, dont, blocker, note or learning."""
+    def note(self, kind: str, text: str, by: str | None = None, task: str | None = None) -> Note:
+        """Add a context entry: phase, gotcha, dont, blocker, note or learning; with ``task``,
+        it belongs to that open task and is resolved when the task is completed."""
         from .core.memory import note
 
-        return note(self, kind, text, by)
+        return note(self, kind, text, by, task)
 
     def resolve_note(self, note_id: str) -> Note:
         from .core.memory import resolve_note

@@ -53,6 +53,7 @@ class CloseResult(Record):
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
     from ..gitio import commits, refs
     from ..gitio.mergedriver import ensure_registered
+    from .memory import retire_task_notes
     from .tasks import set_status
 
     summary = " ".join(summary.split())
@@ -69,6 +70,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         for task in tasks:
             if task.status != "complete":
                 set_status(ws.store, task, "complete")
+            retire_task_notes(ws, task.id)
         date = f"{now:%Y-%m-%d}"
         section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
                    "", f"**Summary:** {summary}"]
