@@ -104,8 +104,9 @@ def test_brief_says_when_tether_matches_head(session, cli, git):
     assert "tether's files match HEAD (" in cli("boot").out
     assert cli("boot", "--json").json()["changed"] == []
     cli("note", "gotcha", "one more")
-    assert "tether's files differ from HEAD: 1 of the files" in cli("boot").out
-    assert cli("boot", "--json").json()["changed"] == [".tether/context.jsonl"]
+    # The entry, and the context document it regenerated (boot reads it for conflict markers).
+    assert "tether's files differ from HEAD: 2 of the files" in cli("boot").out
+    assert cli("boot", "--json").json()["changed"] == [".tether/CONTEXT.md", ".tether/context.jsonl"]
     # A new checkpoint of the active task: its file is new, not yet in HEAD.
     cli("checkpoint", "--done", "13", "--state", "doc 13 done")
     changed = cli("boot", "--json").json()["changed"]

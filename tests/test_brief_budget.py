@@ -303,3 +303,34 @@ def test_the_brief_is_the_same_size_at_10_and_many_closed_tasks(ws, cli, now, fa
     for data in (small, large):
         assert data["tokens"] <= 2000 and data["tokens"] >= 2000 - 130
         assert estimate(data["text"]) == data["tokens"]
+
+
+# -- the context document agrees with the brief ----------------------------------------------
+
+def _doc_block(repo, name: str) -> str:
+    text = (repo / ".tether" / "CONTEXT.md").read_text()
+    return text.split(f"<!-- tether:begin {name} -->", 1)[1].split(f"<!-- tether:end {name} -->", 1)[0]
+
+
+def test_the_context_document_agrees_with_the_brief_after_each_change(base, cli):
+    cli("task", "start", "Alpha", "--id", "A1", "-i", "a", "-i", "b")
+    assert "ACTIVE: Alpha (A1, 2 items)" in _doc_block(base, "open_tasks")
+    note = cli("note", "gotcha", "the cache is per machine", "--json").json()["note"]
+    assert f"the cache is per machine [{note['id']}]" in _doc_block(base, "gotcha")
+    cli("decide", "Which model?", "--decision", "Phi-3")
+    assert "**Which model?** Phi-3" in _doc_block(base, "decisions")
+    cli("note", "resolve", note["id"])
+    assert "per machine" not in _doc_block(base, "gotcha")
+    cli("note", "blocker", "licence", "--task", "A1")
+    assert "licence" in _doc_block(base, "blocker")
+    cli("task", "complete", "A1")
+    assert "licence" not in _doc_block(base, "blocker") and "A1" not in _doc_block(base, "open_tasks")
+    # A checkpoint changes nothing the document says: it is not rewritten on the hot path.
+    cli("task", "start", "Beta", "--id", "B1", "-s", "x", "-s", "y")
+    before = (base / ".tether" / "CONTEXT.md").read_text()
+    cli("checkpoint", "--done", "1", "--state", "x done")
+    assert (base / ".tether" / "CONTEXT.md").read_text() == before
+    # What the brief says of decisions and entries, the document says too.
+    brief = cli("boot").out
+    for line in section(brief, "## Recent decisions"):
+        assert line.split(" -> ")[0][2:] in _doc_block(base, "decisions")

@@ -129,21 +129,8 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     active = active_hint if active_hint in ids else (ids[0] if ids else None)
     # The active task leads the list, so a capped or budgeted brief always shows its resume line.
     resumes.sort(key=lambda r: r.task.id != active)
-    decision_ids = sorted(store.decision_ids())
-    decisions, cost = [], 0
-    # Newest by name (generated ids start with their date) until they would fill the configured
-    # budget on their own: more could never be shown at it. Shown by time, not by name.
-    for decision_id in reversed(decision_ids):
-        if cost > config.budget:
-            break
-        try:
-            decision = store.load_decision(decision_id)
-        except ParseError as exc:
-            store.report(exc.problem)
-            continue
-        decisions.append(decision)
-        cost += estimate(_decision_line(decision)) + 1
-    decisions.sort(key=lambda d: (d.when, d.id), reverse=True)
+    decision_ids = store.decision_ids()
+    decisions = read_decisions(store, config.budget, decision_ids)
     open_ids = set(ids)
     # An entry of a task that is no longer open retired with it (close and `task complete` resolve
     # it; a merge may bring the task's completion without the resolution).
@@ -156,6 +143,25 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns)
+
+
+def read_decisions(store: Store, budget: int, decision_ids: list[str] | None = None) -> list:
+    """The newest decisions, newest first by their time: read newest by name (generated ids start
+    with their date) until they would fill ``budget`` on their own, as more could never be shown
+    at it. The brief and the context document show the same ones."""
+    decisions, cost = [], 0
+    for decision_id in sorted(store.decision_ids() if decision_ids is None else decision_ids, reverse=True):
+        if cost > budget:
+            break
+        try:
+            decision = store.load_decision(decision_id)
+        except ParseError as exc:
+            store.report(exc.problem)
+            continue
+        decisions.append(decision)
+        cost += estimate(_decision_line(decision)) + 1
+    decisions.sort(key=lambda d: (d.when, d.id), reverse=True)
+    return decisions
 
 
 def _campaigns(store: Store) -> list[dict]:
