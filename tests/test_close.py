@@ -125,7 +125,7 @@ def test_close_regenerates_the_context_document(ws, cli, repo, pinned):
     cli("close", "--summary", "first pass done", "--next", "do item b")
     doc = (tether_dir(repo) / "CONTEXT.md").read_text(encoding="utf-8")
     assert "first pass done" in doc
-    assert "Resuming Alpha (A1) from item 2 of 2" in doc
+    assert "ACTIVE: Alpha (A1, 2 items): `tether resume A1`" in doc
     assert "1. do item b" in doc
     assert "**Which model?** Phi-3" in doc
     assert "the cache is per machine" in doc and "do not push to main" in doc

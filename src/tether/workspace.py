@@ -131,6 +131,7 @@ class Workspace:
         try:
             self.store.set_active_task(task.id)
             self.event("task_started", task=task.id, title=task.title)
+            self.context_changed()
         except OSError:  # a full disk: all or nothing, so that running it again starts the task once
             self.store.remove_task(task.id)
             raise
@@ -163,7 +164,11 @@ class Workspace:
         """Make an open task the active one on this machine."""
         from .core.worklist import switch
 
-        return switch(self, task_id)
+        before = self.store.active_task()
+        task = switch(self, task_id)
+        if task.id != before:  # the document marks the active task
+            self.context_changed()
+        return task
 
     def set_active(self, task_id: str) -> None:
         self.store.set_active_task(task_id)
@@ -189,6 +194,11 @@ class Workspace:
             raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
         set_status(self.store, task, status)
         self.event(f"task_{status}", task=task.id)
+        if status != "open":
+            from .core.memory import retire_task_notes
+
+            retire_task_notes(self, task.id)
+        self.context_changed()
         return task
 
     # -- checkpoints and resume ----------------------------------------------------------
@@ -241,7 +251,9 @@ class Workspace:
                when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
         from .core.memory import decide
 
-        return decide(self, question, decision, rationale, who, when, task, decision_id)
+        made = decide(self, question, decision, rationale, who, when, task, decision_id)
+        self.context_changed()
+        return made
 
     def decisions(self, limit: int | None = None) -> Found:
         """Decisions oldest first by their time; ``limit`` keeps the newest N."""
@@ -249,16 +261,32 @@ class Workspace:
 
         return decisions(self, limit)
 
-    def note(self, kind: str, text: str, by: str | None = None) -> Note:
-        """Add a context entry: phase, gotcha, dont, blocker, note or learning."""
+    def note(self, kind: str, text: str, by: str | None = None, task: str | None = None) -> Note:
+        """Add a context entry: phase, gotcha, dont, blocker, note or learning; with ``task``,
+        it belongs to that open task and is resolved when the task is completed."""
         from .core.memory import note
 
-        return note(self, kind, text, by)
+        entry = note(self, kind, text, by, task)
+        self.context_changed()
+        return entry
 
     def resolve_note(self, note_id: str) -> Note:
         from .core.memory import resolve_note
 
-        return resolve_note(self, note_id)
+        entry = resolve_note(self, note_id)
+        self.context_changed()
+        return entry
+
+    def context_changed(self) -> None:
+        """Regenerate the session context document after a change to what it says, so it agrees
+        with the brief at every moment (not after a checkpoint: see core.close)."""
+        from .core.close import write_context_document
+        from .errors import ParseError
+
+        try:
+            write_context_document(self)
+        except ParseError:
+            pass  # a document that is not UTF-8 cannot be rewritten from a guess: boot names it
 
     def notes(self, include_resolved: bool = False) -> Found:
         from .core.memory import notes

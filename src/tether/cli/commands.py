@@ -138,6 +138,8 @@ def register(sub, common, only: str | None = None) -> None:
             p = add(nsub, kind, cmd_note_add(kind), help_text)
             p.add_argument("text", nargs="+")
             p.add_argument("--by", help="who says so")
+            p.add_argument("--task", "-t", metavar="ID", help="the open task it belongs to: resolved when that task"
+                           " is completed (default: the whole project)")
         p = add(nsub, "list", cmd_note_list, "List current entries (--all: resolved ones too).")
         p.add_argument("--all", action="store_true")
         p = add(nsub, "resolve", cmd_note_resolve, "Mark an entry as no longer applying (kept in history).")

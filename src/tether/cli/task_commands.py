@@ -30,8 +30,8 @@ def cmd_init(args) -> Result:
 def cmd_config(args) -> Result:
     ws = _ws()
     cfg = ws.config
-    data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
-            "path": str(ws.dir / "tether.toml")}
+    data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "long_break_days": cfg.long_break_days,
+            "context_document": cfg.context_document, "path": str(ws.dir / "tether.toml")}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:
@@ -181,6 +181,12 @@ def cmd_resume(args) -> Result:
     lines = [resume.message()]
     if resume.checkpoint and resume.checkpoint.current_state:
         lines.append(f"State at {resume.checkpoint.id}: {resume.checkpoint.current_state}")
+    if resume.task.criteria:
+        lines.append("Success criteria: " + "; ".join(resume.task.criteria))
+    if resume.checkpoint and resume.checkpoint.files:
+        lines.append("Files modified: " + "; ".join(resume.checkpoint.files))
+    if resume.checkpoint and resume.checkpoint.results:
+        lines.append("Results saved: " + ", ".join(resume.checkpoint.results))
     if resume.checkpoint and resume.checkpoint.key_data:
         lines.append("Key data: " + "; ".join(f"{k}={v}" for k, v in sorted(resume.checkpoint.key_data.items())))
     if resume.next_actions[1:]:
@@ -216,7 +222,7 @@ def cmd_decide(args) -> Result:
 def cmd_note_add(kind: str):
     def handler(args) -> Result:
         ws = _ws()
-        note = ws.note(kind, " ".join(args.text), by=args.by)
+        note = ws.note(kind, " ".join(args.text), by=args.by, task=args.task)
         return Result({"note": note.to_dict()}, f"Added {kind} {note.id}: {note.text}")
     return handler
 
@@ -224,7 +230,8 @@ def cmd_note_add(kind: str):
 def cmd_note_list(args) -> Result:
     ws = _ws()
     notes = ws.notes(include_resolved=args.all)
-    lines = [f"{n.id}  {n.kind:<8} {n.text}" + (f"  (resolved {n.resolved[:10]})" if n.resolved else "")
+    lines = [f"{n.id}  {n.kind:<8} {n.text}" + (f"  [{n.task}]" if n.task else "")
+             + (f"  (resolved {n.resolved[:10]})" if n.resolved else "")
              for n in notes] or ["No context entries."]
     lines.append(problems_text(notes.problems))
     return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in notes.problems]},

@@ -4,8 +4,14 @@ A brief is a list of sections. Each has a display position, a priority, a
 heading, lines, and the command that shows everything it holds. Sections are
 filled in priority order, line by line, until the budget is spent; anything
 that did not fit is named in a closing line with the command that shows it.
-The output never grows with history: every section is capped before it
-reaches the budget.
+
+No section has a fixed cap. Each section's first ``head`` lines fill at its
+priority; then, in a second pass by the same priorities, the rest of each
+section fills whatever budget is left. So a long list of gotchas cannot crowd
+out the decisions, and a short brief never says "left out" while budget
+remains. What boot did not read at all (``hidden``: the decisions beyond its
+window) is counted in the same closing line, so the count stays honest. The
+output never grows with history: boot reads bounded windows (core.boot).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from ..model.tokens import estimate
 
 class Section(Record):
     # priority: lower fills first; more: the command that shows all of it;
-    # hidden: items left out before rendering (caps); kept: lines that fit.
+    # hidden: items boot did not read (beyond its window); head: lines filled at this priority
+    # (None: all), the rest after every section's head; kept: lines that fit.
     FIELDS = {"key": REQUIRED, "heading": REQUIRED, "lines": REQUIRED, "priority": REQUIRED,
-              "more": None, "hidden": 0, "kept": list}
+              "more": None, "hidden": 0, "head": None, "kept": list}
 
 
 class Rendered(Record):
@@ -36,10 +43,17 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
     reserve = 60  # room for the closing "left out" line
     used = estimate(title) + 1
     chars = len(title) + 1
-    for section in sorted(sections, key=lambda s: s.priority):
+    ordered = sorted(sections, key=lambda s: s.priority)
+    for section in ordered:
         section.kept = []
+    # First every section's head, then the rest of each: (section, index of its first line, lines).
+    passes = [(s, 0, s.lines if s.head is None else s.lines[:s.head]) for s in ordered]
+    passes += [(s, s.head, s.lines[s.head:]) for s in ordered if s.head is not None and len(s.lines) > s.head]
+    for section, start, lines in passes:
+        if len(section.kept) < start:
+            continue  # its head did not fit: its kept lines stay a prefix of its lines
         head_cost = estimate(section.heading) + 1 if section.heading else 0
-        for line in section.lines:
+        for line in lines:
             # +1: the line's newline (estimate counts one token per two newlines, rounded down).
             cost = estimate(line) + 1 + (head_cost if not section.kept else 0)
             size = len(line) + 1 + (len(section.heading or "") + 2 if not section.kept else 0)
@@ -111,7 +125,7 @@ def to_content(data: dict, sections: list[Section], default_budget: int) -> dict
     """Plain values (what warm.brief_cache saves) from which ``from_content`` renders at any budget, once
     commit_lines.apply has added the title and the other parts that name the commit."""
     return {"data": data, "budget": default_budget,
-            "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden) for s in sections]}
+            "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden, s.head) for s in sections]}
 
 
 def from_content(content: dict, budget: int | None, max_chars: int | None) -> Brief:
@@ -120,8 +134,8 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
         from ..errors import InvalidInput
 
         raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
-    sections = [Section(key, heading, list(lines), priority, more, hidden)
-                for key, heading, lines, priority, more, hidden in content["sections"]]
+    sections = [Section(key, heading, list(lines), priority, more, hidden, head)
+                for key, heading, lines, priority, more, hidden, head in content["sections"]]
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
 
 

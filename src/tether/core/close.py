@@ -7,7 +7,7 @@ context document and the manifest, and with ``commit`` commits tether's files.
 
 from __future__ import annotations
 
-from ..errors import GitProblem, InvalidInput
+from ..errors import GitProblem, InvalidInput, NotFound, ParseError
 from ..model import clock
 from ..model.config import Config
 from ..model.record import REQUIRED, Record
@@ -16,19 +16,53 @@ from ..model.records import Latest
 
 def write_generated(ws, snap=None) -> None:
     """Regenerate the session context document and the index manifest."""
-    from . import context_document, manifest
-    from .boot import snapshot
+    from . import manifest
 
-    snap = snap or snapshot(ws)
-    existing = _context_document_text(ws, snap.config)
-    tasks = [("ACTIVE: " if r.task.id == snap.active else "") + r.message() for r in snap.tasks]
-    decisions = ws.decisions(limit=10)
-    text = context_document.merge(existing, context_document.blocks(
-        updated=clock.stamp(), sha=snap.sha, session=ws.session_id, latest=snap.latest, tasks=tasks,
-        next_steps=[str(s) for s in (snap.latest or {}).get("next_steps", []) or []],
-        decisions=list(reversed(decisions)), notes=ws.notes(), reading_order=snap.config.reading_order))
-    ws.store.write_document(snap.config.context_document, text)
+    write_context_document(ws)
     manifest.write(ws.store)
+
+
+def write_context_document(ws) -> None:
+    """Regenerate the session context document from what changes it: the last close, the open
+    tasks (not their checkpoints), the decisions, the context entries, the reading order.
+
+    Run after every command that changes one of those (note, decide, task start, complete,
+    reopen, archive, switch, close), so the document agrees with the brief at every moment.
+    A checkpoint changes none of them: the document names each open task and where
+    `tether resume` is, not the checkpoint, so the hot path writes nothing more.
+    """
+    from . import context_document
+    from .boot import read_decisions, shown_reading_order
+
+    store = ws.store
+    with store.collecting():
+        config = shown_reading_order(ws.config, store)
+        try:
+            latest = store.read_latest()
+        except ParseError:
+            latest = None  # boot names it; the document says no close rather than guess
+        active = store.active_task()
+        tasks = []
+        for task_id in store.open_task_ids():
+            try:
+                task = store.load_task(task_id)
+            except (NotFound, ParseError):
+                continue  # boot names it
+            if task.status == "open":
+                size = f", {len(task.units)} {task.unit_name}s" if task.units else ""
+                tasks.append(("ACTIVE: " if task.id == active else "")
+                             + f"{task.title} ({task.id}{size}): `tether resume {task.id}`")
+        tasks.sort(key=lambda t: not t.startswith("ACTIVE: "))
+        open_ids = set(store.open_task_ids())
+        notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
+        decisions = read_decisions(store, config.budget)[:10]
+    existing = _context_document_text(ws, config)
+    text = context_document.merge(existing, context_document.blocks(
+        updated=clock.stamp(), sha=latest.sha if latest else None, session=ws.session_id,
+        latest=latest.to_dict() if latest else None, tasks=tasks,
+        next_steps=list(latest.next_steps) if latest else [], decisions=decisions, notes=notes,
+        reading_order=config.reading_order))
+    store.write_document(config.context_document, text)
 
 
 def _context_document_text(ws, config: Config) -> str | None:
@@ -77,6 +111,7 @@ class CloseResult(Record):
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
     from ..gitio import commits, refs
     from ..gitio.mergedriver import ensure_registered
+    from .memory import retire_task_notes
     from .tasks import set_status
 
     summary = " ".join(summary.split())
@@ -93,6 +128,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         for task in tasks:
             if task.status != "complete":
                 set_status(ws.store, task, "complete")
+            retire_task_notes(ws, task.id)
         date = f"{now:%Y-%m-%d}"
         section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
                    "", f"**Summary:** {summary}"]

@@ -1,4 +1,5 @@
-"""What a brief says about the commit in use: its title, the state line, the plan's review step.
+"""What a brief says about the commit in use: its title, the state line, the plan's review step
+(and, rendered at the same moment, the long-break section, which depends on the time: core.long_break).
 
 They are rendered from four values (source, sha, branch, changed) each time a brief is
 rendered, cold or warm, and nothing else in the brief depends on the commit. So when HEAD
@@ -42,10 +43,14 @@ def apply(content: dict) -> dict:
     """``content`` (brief.to_content's) with its title and commit-dependent lines rendered from its data."""
     data = content["data"]
     sections = []
-    for key, heading, lines, priority, more, hidden in content["sections"]:
+    for key, heading, lines, priority, more, hidden, head in content["sections"]:
         if key == "state":
             lines = [state_line(data)]
         elif key == "plan":
             lines = plan(data, lines)
-        sections.append((key, heading, lines, priority, more, hidden))
+        elif key == "long_break":  # depends on the moment, not on the files: rendered now
+            from .long_break import render
+
+            heading, lines = render(data, lines)
+        sections.append((key, heading, lines, priority, more, hidden, head))
     return {**content, "title": title(data), "sections": sections}

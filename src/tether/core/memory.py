@@ -57,22 +57,42 @@ def decisions(ws, limit: int | None = None) -> Found:
         return Found(out, problems)
 
 
-def note(ws, kind: str, text: str, by: str | None = None) -> Note:
+def note(ws, kind: str, text: str, by: str | None = None, task: str | None = None) -> Note:
+    """Add a context entry; with ``task``, it belongs to that open task and retires with it."""
     if kind not in NOTE_KINDS:
         raise InvalidInput(f"unknown entry kind {kind!r}", hint=f"use one of: {', '.join(NOTE_KINDS)}")
     if not text.strip():
         raise InvalidInput("an entry needs text", hint=f'tether note {kind} "..."')
+    if task is not None:
+        found = ws.task(task)  # a typo would tie the entry to nothing, silently
+        if found.status != "open":
+            raise Conflict(f"task {found.id} is {found.status}: its entries have retired with it",
+                           hint=f"reopen it with `tether task reopen {found.id}`, or leave out --task")
+        task = found.id
     now = clock.now()
     entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()), at=clock.stamp(now),
-                 by=by or ws.actor)
+                 by=by or ws.actor, task=task)
     with ws.store.lock("context"):
         # A generated id met a local twin: draw again (resolutions refer to entries by id).
         # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
         taken = ws.store.note_ids_taken()
         while entry.id.encode("utf-8") in taken:
             entry.id = ids.new_id("N", now)
-        ws.store.append_note({k: v for k, v in entry.to_dict().items() if k != "resolved"})
+        # No "task" key on a project's entry: its line reads as before the field existed.
+        ws.store.append_note({k: v for k, v in entry.to_dict().items()
+                              if k != "resolved" and (k != "task" or v is not None)})
     return entry
+
+
+def retire_task_notes(ws, task_id: str) -> list[str]:
+    """Resolve the current entries of a task that is no longer open: its blocker or phase must
+    not follow the next task around. Returns the ids resolved."""
+    with ws.store.lock("context"):
+        stamp = clock.stamp()
+        retired = [n.id for n in ws.store.notes() if n.task == task_id and not n.resolved]
+        for note_id in retired:
+            ws.store.append_note({"resolve": note_id, "at": stamp})
+    return retired
 
 
 def resolve_note(ws, note_id: str) -> Note:

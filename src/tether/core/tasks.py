@@ -144,6 +144,8 @@ class Resume(Record):
             "checkpoint": ckp.id if ckp else None, "checkpoint_name": ckp.name if ckp else None,
             "checkpoint_created": ckp.created if ckp else None,
             "current_state": ckp.current_state if ckp else None,
+            "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
+            "results": list(ckp.results) if ckp else [],
             "message": self.message(),
         }
 

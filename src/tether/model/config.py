@@ -5,6 +5,7 @@ from __future__ import annotations
 from .record import Record
 
 DEFAULT_BUDGET = 2000
+DEFAULT_LONG_BREAK = 14  # days without a close after which the brief says what to verify (seed 003)
 # The workspace's format version, written as tether.toml's `schema`: what this tether reads and writes.
 # A workspace with an older one is brought up to it by store.migrations; a newer one is refused.
 SCHEMA = 1
@@ -15,7 +16,8 @@ class Config(Record):
     ``warnings``: unknown keys, as Problem dicts (kept in the parsed-config cache with the rest)."""
 
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
-              "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list}
+              "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list,
+              "long_break_days": DEFAULT_LONG_BREAK}
 
     def problems(self) -> list:
         from ..errors import Problem

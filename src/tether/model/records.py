@@ -73,10 +73,12 @@ class Decision(Record):
 class Note(Record):
     """One entry of the session context document: a phase, gotcha, don't, blocker or note.
 
-    ``resolved`` is when it stopped applying.
+    ``resolved`` is when it stopped applying; ``task``: the task it belongs to (None: the project),
+    resolved with it when that task is completed.
     """
 
-    FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None}
+    FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None,
+              "task": None}
 
 
 class Latest(Record):

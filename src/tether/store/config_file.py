@@ -12,7 +12,7 @@ import re
 import sys
 
 from ..errors import ConfigMissing, InvalidInput
-from ..model.config import DEFAULT_BUDGET, SCHEMA, Config
+from ..model.config import DEFAULT_BUDGET, DEFAULT_LONG_BREAK, SCHEMA, Config
 
 DEFAULT_TOML = """\
 # tether workspace configuration: see docs/formats.md in the tether documentation.
@@ -24,6 +24,8 @@ schema = {schema}
 budget = 2000
 # Key documents a new session should read, in order (paths from the repository root).
 reading_order = [{reading_order}]
+# After this many days without a close, the brief says what to verify before acting.
+long_break_days = 14
 
 [context]
 # Where `tether close` writes the session context document, from the repository root.
@@ -36,7 +38,7 @@ allow = []
 """
 
 # What tether reads: anything else is a warning.
-KNOWN = {"schema": None, "boot": ("budget", "reading_order"), "context": ("document",), "secrets": ("allow",)}
+KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"), "context": ("document",), "secrets": ("allow",)}
 
 
 def default_text(reading_order: list[str]) -> str:
@@ -128,6 +130,10 @@ def parse(data: bytes | None, shown: str) -> Config:
     if type(budget) is not int or budget < 100:
         raise InvalidInput(f"{at(_line(text, 'budget', 'boot'))}: boot.budget must be an integer of at least 100,"
                            f" got {got(budget)}", hint="set boot.budget = 2000")
+    long_break = tables["boot"].get("long_break_days", DEFAULT_LONG_BREAK)
+    if type(long_break) is not int or long_break < 1:
+        raise InvalidInput(f"{at(_line(text, 'long_break_days', 'boot'))}: boot.long_break_days must be a whole"
+                           f" number of days of at least 1, got {got(long_break)}", hint="set boot.long_break_days = 14")
     if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
         raise InvalidInput(f"{at(_line(text, 'reading_order', 'boot'))}: boot.reading_order must be a list of paths",
                            hint='reading_order = ["README.md"]')
@@ -165,4 +171,4 @@ def parse(data: bytes | None, shown: str) -> Config:
                          for inner in value if inner not in KNOWN[key]]
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
-                  warnings=warnings)
+                  warnings=warnings, long_break_days=long_break)

@@ -35,7 +35,8 @@ CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS}
 DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
             "task": OPTIONAL}
-NOTE = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL}  # a line of context.jsonl
+# A line of context.jsonl; "task" is absent from lines written before entries could belong to a task.
+NOTE = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL, "task": OPTIONAL}
 RESOLVE = {"resolve": TEXT, "at": TEXT}  # a line that resolves one
 LATEST = {"date": TEXT, "file": TEXT, "sha": OPTIONAL, "summary": TEXT, "next_steps": TEXTS, "completed": TEXTS,
           "session": OPTIONAL, "generated_at": TEXT}
