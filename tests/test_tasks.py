@@ -570,6 +570,7 @@ def test_a_generated_note_id_that_is_taken_is_drawn_again(ws, cli, repo, monkeyp
     from tether.model import ids
 
     monkeypatch.setenv("TETHER_NOW", "2026-01-01T10:00:00Z")
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-given")  # the note's log line draws no session id
     suffixes = iter(["aaaa", "aaaa", "aaaa", "bbbb"])      # the second entry draws the first one's id twice
     monkeypatch.setattr(ids, "random_suffix", lambda length=6: next(suffixes))
     first = cli("note", "gotcha", "first", "--json").json()["note"]["id"]

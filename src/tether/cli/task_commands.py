@@ -29,9 +29,16 @@ def cmd_init(args) -> Result:
 
 def cmd_config(args) -> Result:
     ws = _ws()
+    if args.device is not None:
+        label = " ".join(args.device.split())
+        if not label or len(label) > 64:
+            from ..errors import InvalidInput
+
+            raise InvalidInput("a device label is 1 to 64 characters", hint="e.g. tether config --device Laptop")
+        ws.store.set_device_label(label)
     cfg = ws.config
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "context_document": cfg.context_document,
-            "path": str(ws.dir / "tether.toml")}
+            "path": str(ws.dir / "tether.toml"), "device": ws.device()}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:
@@ -49,6 +56,14 @@ def cmd_task_start(args) -> Result:
     ws = _ws()
     steps = _lines_from(args.steps, args.steps_file)
     items = _lines_from(args.items, args.items_file)
+    for option, given, files in (("--items", args.items, args.items_file), ("--steps", args.steps, args.steps_file)):
+        # `--items 30` means thirty items, not one named "30": refuse rather than guess the names
+        if given and len(given) == 1 and not files and given[0].strip().isdigit():
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"{option} {given[0].strip()} would make one entry named {given[0].strip()!r}",
+                               hint=f"give each entry: repeat {option} \"...\" per entry, or list them one per line"
+                                    f" in a file with {option}-file FILE ('-' for stdin)")
     task = ws.start_task(args.title, definition=args.definition or "", criteria=args.criteria or [],
                          steps=steps or None, items=items or None, task_id=args.id)
     units = f" with {len(task.units)} {task.unit_name}s" if task.units else ""
