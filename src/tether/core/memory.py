@@ -148,9 +148,8 @@ class SessionActivity(Record):
 
 
 def session_activity(ws, session: str) -> SessionActivity:
-    rows = [e for e in ws.store.all_events() if e.get("session") == session]
-    seen = {(r["at"], r["event"]) for r in rows}
-    rows += [r for r in ws.store.session_events() if r.get("session") == session and r["event"] in HOOK_EVENTS
-             and (r["at"], r["event"]) not in seen]
+    # The hooks' rows first: within one second, a session start comes before what the session did.
+    rows = [r for r in ws.store.session_events() if r.get("session") == session and r["event"] in HOOK_EVENTS]
+    rows += [e for e in ws.store.all_events() if e.get("session") == session]
     rows.sort(key=lambda r: r["at"])
     return SessionActivity(session, rows)
