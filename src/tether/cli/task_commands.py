@@ -92,6 +92,9 @@ def cmd_task_status(args) -> Result:
         lines.append(f"  progress: {len(resume.done)} of {resume.total} {task.unit_name}s done")
     lines.append(f"  checkpoints: {len(names)}" + (f" (latest {names[-1]})" if names else ""))
     lines.append(f"  {resume.message()}")
+    made_in = resume.checkpoint.session if resume.checkpoint else None
+    if made_in:
+        lines.append(f"  latest checkpoint made in session {made_in} (what it did: `tether log --session {made_in}`)")
     lines.append(problems_text(status.problems))
     return Result(status.to_dict(), "\n".join(line for line in lines if line), EXIT_DEGRADED if status.problems else 0)
 
