@@ -208,7 +208,7 @@ def test_the_warm_session_start_hook_loads_no_store_and_records_the_same_event(s
     loaded = json.loads(proc.stderr)
     assert "tether.store.files" not in loaded and "tether.core.boot" not in loaded and "argparse" not in loaded
     assert proc.stdout == cold_run.out  # the same brief injected
-    events = [json.loads(line) for line in (state / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
+    events = [json.loads(line) for line in (state / ".tether" / "local" / "sessions.jsonl").read_text().splitlines()]
     cold_event, warm_event = [e for e in events if e["event"] == "session_start"]
     assert {k: v for k, v in warm_event.items() if k != "at"} == {k: v for k, v in cold_event.items() if k != "at"}
 

@@ -205,8 +205,11 @@ JSON_RUNS = [
     ["merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md"],
     ["close", "--summary", "json session", "--next", "more"],
     ["log"],
+    ["log", "--session", "S-none"],
     ["boot"],
     ["install", "claude-code"],
+    ["install", "pre-commit"],
+    ["uninstall", "claude-code"],
     ["demo"],
 ]
 
@@ -225,7 +228,7 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
             blocker = data["note"]["id"]
         if argv == ["demo"]:  # its text, as one field
             assert "tether init" in data["transcript"], data
-        covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install") else (argv[0],))
+        covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install", "uninstall") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
     # hook: its stdout belongs to Claude Code's hook protocol (tests/test_hooks.py), not tether's schema.

@@ -88,6 +88,12 @@ def events(repo: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def session_log(repo: Path) -> list[dict]:
+    """The per-machine log hooks write to (git-ignored: hooks change no tracked file)."""
+    path = repo / ".tether" / "local" / "sessions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def store_files(repo: Path) -> dict[str, bytes]:
     store = repo / ".tether"
     return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
@@ -134,15 +140,16 @@ def test_real_hook_inputs(working, shape):
         if name == "SessionStart":
             context = context_of(proc)
             assert Workspace.open(working).resume().message() in context and len(context) < LIMIT
-            last = events(working)[-1]
+            last = session_log(working)[-1]
             assert (last["event"], last["session"], last["source"]) == ("session_start", line["session_id"],
                                                                        line["source"])
         elif name == "PreCompact":
-            assert proc.stdout == ""
-            ckp = latest(working, "T100")
-            assert ckp.number == checkpoints + 1 and ckp.done == "1-2"
-            assert ckp.next == ["summarise doc3.pdf", "then doc4.pdf"]
-            assert f"trigger: {line['trigger']}" in ckp.note and ckp.session == line["session_id"]
+            # Nothing was recorded since CKP-0001: no copy of it under a new number, and it says so.
+            assert proc.stdout.startswith("tether: no progress recorded since CKP-0001, ")
+            assert len(Workspace.open(working).store.checkpoint_names("T100")) == checkpoints
+            last = session_log(working)[-1]
+            assert (last["event"], last["session"], last["trigger"], last["checkpoint"]) == (
+                "pre_compact", line["session_id"], line["trigger"], None)
         else:
             assert proc.stdout == ""
             assert store_files(working) == before, f"{name} must not write anything"
@@ -158,7 +165,7 @@ def test_session_start_injects_the_brief_for_every_source(working, source):
     assert "Resuming Summarise docs (T100) from item 3 of 5" in context
     assert len(context) < LIMIT
     assert proc.stderr == ""
-    last = events(working)[-1]
+    last = session_log(working)[-1]
     assert (last["event"], last["session"], last["source"]) == ("session_start", "sess-1234", source)
 
 
@@ -206,45 +213,70 @@ def test_session_start_on_a_degraded_workspace_names_the_problem(working):
     context = context_of(run_hook(event("SessionStart", working, source="startup"), working))
     assert ".tether/decisions/D-broken.md" in context
     assert "Resuming Summarise docs (T100)" in context
-    assert events(working)[-1]["degraded"] is True
+    assert session_log(working)[-1]["degraded"] is True
 
 
 # -- PreCompact --------------------------------------------------------------------------------------
 
+def test_pre_compact_with_nothing_recorded_since_the_last_checkpoint_makes_no_copy(working):
+    before = store_files(working)
+    proc = run_hook(event("PreCompact", working, trigger="auto"), working)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "tether: no progress recorded since CKP-0001, just now\n"
+    after = store_files(working)
+    assert {k for k in after if after[k] != before.get(k) and not k.startswith(("local/", "locks/"))} == set()
+    assert latest(working, "T100").id == "CKP-0001"
+    last = session_log(working)[-1]
+    assert last == {**last, "event": "pre_compact", "trigger": "auto", "task": "T100", "checkpoint": None,
+                    "said": "no progress recorded since CKP-0001, just now", "session": "sess-1234"}
+
+
 @pytest.mark.parametrize("trigger", ["manual", "auto"])
-def test_pre_compact_checkpoints_the_active_task(working, trigger):
+def test_pre_compact_checkpoints_what_was_recorded_since_marked_automatic(working, trigger):
+    ws = Workspace.open(working)
     before = latest(working, "T100")
+    ws.checkpoint("T100", files=["out/summaries.md: doc1-2"], results={"notes.txt": b"doc1: ok\n"},
+                  state="doc1 and doc2 summarised", next_actions=["summarise doc3.pdf"])
+    base = latest(working, "T100")
+    decision = ws.decide("Which OCR?", "tesseract")
     payload = event("PreCompact", working, trigger=trigger,
                     custom_instructions="keep the OCR findings" if trigger == "manual" else "")
     proc = run_hook(payload, working)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert (proc.returncode, proc.stderr) == (0, "")
     after = latest(working, "T100")
-    assert after.number == before.number + 1
-    assert after.done == before.done == "1-2"
-    assert after.next == before.next
-    assert after.current_state == before.current_state
-    assert after.key_data == before.key_data
-    assert f"trigger: {trigger}" in after.note
-    if trigger == "manual":
-        assert "keep the OCR findings" in after.note
-    assert Workspace.open(working).resume().message().startswith("Resuming Summarise docs (T100) from item 3 of 5")
-    last = events(working)[-1]
+    assert proc.stdout == f"tether: automatic checkpoint {after.id} (1 record(s) since {base.id})\n"
+    assert after.number == base.number + 1 == before.number + 2
+    assert after.automatic == f"pre_compact:{trigger}"
+    # nothing new is presented as done: the previous state, files and results are kept as they were
+    assert (after.done, after.current_state, after.next) == (base.done, base.current_state, base.next)
+    assert after.files == base.files and after.results == base.results and after.key_data == base.key_data
+    assert f"decision {decision.id}" in after.note
+    assert ("keep the OCR findings" in after.note) == (trigger == "manual")
+    text = Workspace.open(working).checkpoint_text(after)
+    assert f"**Made:** automatically before context compaction (trigger: {trigger})" in text
+    message = Workspace.open(working).resume().message()
+    assert message.startswith("Resuming Summarise docs (T100) from item 3 of 5")
+    assert f"last checkpoint {after.id} (automatic, before compaction, {after.created[11:16]} UTC)" in message
+    last = session_log(working)[-1]
     assert last == {**last, "event": "pre_compact", "trigger": trigger, "task": "T100",
                     "checkpoint": after.name, "session": "sess-1234"}
 
 
 def test_pre_compact_keeps_a_blocked_status(working):
-    Workspace.open(working).checkpoint("T100", state="waiting for OCR", status="blocked")
+    ws = Workspace.open(working)
+    ws.checkpoint("T100", state="waiting for OCR", status="blocked")
+    ws.note("blocker", "the OCR service is down")
     assert run_hook(event("PreCompact", working, trigger="auto"), working).returncode == 0
     after = latest(working, "T100")
-    assert (after.status, after.done, after.current_state) == ("blocked", "1-2", "waiting for OCR")
+    assert (after.status, after.done, after.current_state, after.automatic) == (
+        "blocked", "1-2", "waiting for OCR", "pre_compact:auto")
 
 
 def test_pre_compact_on_a_task_without_checkpoints(project):
     Workspace.open(project).start_task("Fresh", steps=["one", "two"], task_id="T1")
-    assert run_hook(event("PreCompact", project, trigger="auto"), project).returncode == 0
-    ckp = latest(project, "T1")
-    assert (ckp.id, ckp.done) == ("CKP-0001", "")
+    proc = run_hook(event("PreCompact", project, trigger="auto"), project)
+    assert (proc.returncode, proc.stdout) == (0, "tether: no progress recorded on T1 yet\n")
+    assert latest(project, "T1") is None
     assert Workspace.open(project).resume().next_number == 1
 
 
@@ -253,21 +285,46 @@ def test_pre_compact_without_an_open_task_records_only_the_event(project):
     proc = run_hook(event("PreCompact", project, trigger="auto"), project)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     after = store_files(project)
-    changed = {k for k in after if after[k] != before.get(k) and not k.startswith(("local/", "locks/"))}
-    assert changed == {"memory/events.jsonl"}  # per-machine caches and locks aside
-    assert events(project)[-1] == {**events(project)[-1], "event": "pre_compact", "task": None, "checkpoint": None}
+    changed = {k for k in after if after[k] != before.get(k) and not k.startswith(("locks/",))}
+    assert {k for k in changed if not k.startswith("local/")} == set()  # no tracked file changes
+    assert "local/sessions.jsonl" in changed
+    last = session_log(project)[-1]
+    assert last == {**last, "event": "pre_compact", "task": None, "checkpoint": None}
 
 
 # -- SessionEnd ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reason", ["clear", "logout", "prompt_input_exit", "other"])
-def test_session_end_is_recorded(working, reason):
+def test_session_end_is_recorded_per_machine_and_folded_by_the_next_close(working, reason):
     count = len(events(working))
+    assert run_hook(event("SessionStart", working, source="startup"), working).returncode == 0
     proc = run_hook(event("SessionEnd", working, reason=reason), working)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
-    rows = events(working)
-    assert len(rows) == count + 1
+    assert len(events(working)) == count  # the tracked memory log is untouched
+    rows = session_log(working)
     assert rows[-1] == {**rows[-1], "event": "session_end", "reason": reason, "session": "sess-1234"}
+    Workspace.open(working).close("later session")
+    folded = [e for e in events(working) if e["event"] == "session"]
+    assert len(folded) == 1
+    assert folded[0] == {**folded[0], "session": "sess-1234", "starts": 1, "sources": ["startup"], "ended": reason}
+    assert "/home/" not in (working / ".tether" / "memory" / "events.jsonl").read_text()
+    Workspace.open(working).close("and another")  # folded once only
+    assert len([e for e in events(working) if e["event"] == "session"]) == 1
+
+
+def test_session_start_persists_the_session_id_for_the_agents_commands(working, tmp_path):
+    env_file = tmp_path / "claude-env"
+    env = {**os.environ, "CLAUDE_ENV_FILE": str(env_file)}
+    for source in ("startup", "compact"):  # said once
+        proc = subprocess.run(HOOK, input=json.dumps(event("SessionStart", working, source=source)),
+                              capture_output=True, text=True, cwd=working, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    assert env_file.read_text() == "export TETHER_SESSION_ID=sess-1234\n"
+    # what Claude Code does before each Bash command of the session: source the file, then run it
+    script = f". {env_file} && {sys.executable} -m tether checkpoint --done 3 --state doc3 --json"
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, cwd=working, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert latest(working, "T100").session == "sess-1234"
 
 
 # -- staying out of the way -------------------------------------------------------------------------
@@ -323,9 +380,9 @@ def test_a_damaged_task_file(working):
 
 
 def test_a_write_failure_exits_1_with_one_line(working):
-    log = working / ".tether" / "memory" / "events.jsonl"
-    log.unlink()
-    log.mkdir()  # appending to it now fails with an OSError
+    log = working / ".tether" / "local" / "sessions.jsonl"
+    log.unlink(missing_ok=True)
+    log.mkdir(parents=True)  # appending to it now fails with an OSError
     proc = run_hook(event("SessionEnd", working, reason="other"), working)
     assert proc.returncode == 1
     assert len(proc.stderr.splitlines()) == 1 and "SessionEnd" in proc.stderr

@@ -64,13 +64,14 @@ def listing(folder: Path) -> list[str]:
 
 def test_the_session_start_hook_of_a_clone_never_appends_through_a_committed_link(
         ws, repo, tmp_path, outside, monkeypatch, tether_proc):
-    link(ws.dir / "memory" / "events.jsonl", "../../../home/.bashrc")
+    # Hooks write only the per-machine session log: a committed link in its place is refused.
+    link(ws.dir / "local", "../../home", directory=True)
     clone = clone_of(repo, tmp_path, monkeypatch)
-    assert (clone / ".tether" / "memory" / "events.jsonl").is_symlink()
+    assert (clone / ".tether" / "local").is_symlink()
 
     run = tether_proc("hook", "claude-code", input=SESSION_START)
     assert run.code == 1
-    assert run.err.count("\n") == 1 and ".tether/memory/events.jsonl is a symbolic link" in run.err
+    assert run.err.count("\n") == 1 and ".tether/local is a symbolic link" in run.err
     assert (outside / ".bashrc").read_text() == "export PATH=/usr/bin\n"
     assert listing(outside) == [".bashrc"]
 
@@ -80,10 +81,10 @@ def test_the_warm_hook_path_never_appends_through_a_link_that_arrived_later(
     cli("task", "start", "Work", "--items", "a")
     assert cli("boot").code == 0  # the boot cache: the next hook starts warm
     assert tether_proc("hook", "claude-code", input=SESSION_START).code == 0
-    link(ws.dir / "memory" / "events.jsonl", "../../../home/.bashrc")  # as a `git pull` would bring it
+    link(ws.dir / "local" / "sessions.jsonl", "../../../home/.bashrc")  # as a `git pull -f` could bring it
 
     run = tether_proc("hook", "claude-code", input=SESSION_START)
-    assert run.code == 1 and "events.jsonl is a symbolic link" in run.err
+    assert run.code == 1 and "sessions.jsonl is a symbolic link" in run.err
     assert (outside / ".bashrc").read_text() == "export PATH=/usr/bin\n"
 
 

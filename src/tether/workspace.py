@@ -32,15 +32,7 @@ from .store.files import Store
 from .store.locate import STORE_DIR, find_git_root, find_root
 from .store.trees import DirTree
 
-_node: str | None = None
 CONFIG_CACHE = 2  # local/config.json's layout: 2 keeps the config's warnings
-
-
-def device_name() -> str:
-    global _node
-    if _node is None:
-        _node = os.uname().nodename
-    return os.environ.get("TETHER_DEVICE") or _node
 
 
 class Workspace:
@@ -207,12 +199,46 @@ class Workspace:
         from .core.tasks import checkpoint
 
         task = self.task(task_id)
-        ckp = checkpoint(self.store, task, session=self.session_id, device=device_name(), **fields)
+        ckp = checkpoint(self.store, task, session=self.session_id, device=self.device(), **fields)
         # Its memory-log line is not forced to disk separately: the checkpoint file, already
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
         event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
         self._saved = (task, ckp)
         return ckp
+
+    def device(self) -> str | None:
+        """The label checkpoints carry for this machine: TETHER_DEVICE, else the one set with
+        `tether config --device` (kept per machine, never committed); None when neither is. Never
+        the host name: committed files would carry it."""
+        return os.environ.get("TETHER_DEVICE") or self.store.device_label()
+
+    def auto_checkpoint(self, trigger: str, instructions: str = ""):
+        """The checkpoint PreCompact makes (core.tasks.automatic_checkpoint): (task id, checkpoint
+        or None, what to say)."""
+        from .core.tasks import automatic_checkpoint
+
+        task_id = self.active_task_id()
+        if task_id is None:
+            return None, None, "no active task"
+        task = self.task(task_id)
+        ckp, said = automatic_checkpoint(self.store, task, trigger, instructions, self._recorded_since,
+                                         session=self.session_id, device=self.device())
+        if ckp is not None:
+            from .core.memory import event
+
+            event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done,
+                  automatic=ckp.automatic)
+            self._saved = (task, ckp)
+        return task_id, ckp, said
+
+    def _recorded_since(self, checkpoint_name: str | None, stamp: str) -> list[str]:
+        """Decisions and context entries recorded after a checkpoint: those after its line in the
+        memory log (stamps have whole seconds, the log's order is exact); without its line (written
+        elsewhere), those stamped later than ``stamp``."""
+        rows = list(self.store.all_events())
+        marks = [i for i, r in enumerate(rows) if r["event"] == "checkpoint" and r.get("checkpoint") == checkpoint_name]
+        after = rows[marks[-1] + 1:] if checkpoint_name and marks else [r for r in rows if r["at"] > stamp]
+        return [f"{r['event']} {r.get(r['event'])}" for r in after if r["event"] in ("decision", "note")]
 
     def resume(self, task_id: str | None = None, after: Checkpoint | None = None):
         """Where to continue (a Resume); ``after``: the checkpoint this workspace just saved
@@ -298,6 +324,21 @@ class Workspace:
         from .core.memory import event
 
         return event(self, name, **data)
+
+    def session_event(self, name: str, **data) -> dict:
+        """Append an event to this machine's session log (hooks): no tracked file changes; the
+        next close folds it into the memory log."""
+        from .store.eventlog import record
+
+        row = record(name, self.session_id, data)
+        self.store.append_session_event(row)
+        return row
+
+    def session_activity(self, session: str | None = None):
+        """What a session did (default: this one), from the memory log and the session log."""
+        from .core.memory import session_activity
+
+        return session_activity(self, session or self.session_id)
 
     # -- sessions ---------------------------------------------------------------------------
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True,

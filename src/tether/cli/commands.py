@@ -53,7 +53,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 def register(sub, common, only: str | None = None) -> None:
     """Add the commands; with ``only``, just that one (a fast start for boot and hooks)."""
-    from .session_commands import cmd_close, cmd_boot, cmd_log, cmd_index, cmd_verify, cmd_merge_driver, cmd_hook, cmd_install, cmd_demo
+    from .session_commands import cmd_close, cmd_boot, cmd_log, cmd_index, cmd_verify, cmd_merge_driver, cmd_hook, cmd_install, cmd_install_pre_commit, cmd_uninstall, cmd_demo
     from .task_commands import cmd_init, cmd_config, cmd_task_start, cmd_task_status, cmd_task_list, _set_status, cmd_task_switch, cmd_checkpoint, cmd_resume, cmd_decide, cmd_note_add, cmd_note_list, cmd_note_resolve
     def want(name: str) -> bool:
         return only is None or name == only
@@ -68,7 +68,9 @@ def register(sub, common, only: str | None = None) -> None:
         p = add(sub, "init", cmd_init, "Create the workspace (.tether/) at the repository root; idempotent.")
         p.add_argument("--reading-order", nargs="*", metavar="PATH", help="key docs a new session should read, in order")
     if want("config"):
-        add(sub, "config", cmd_config, "Show the workspace configuration.")
+        p = add(sub, "config", cmd_config, "Show the workspace configuration.")
+        p.add_argument("--device", metavar="LABEL", help="label this machine's checkpoints (e.g. Laptop); kept in "
+                                                         ".tether/local/, never committed (default: none)")
 
     if want("task"):
         task = sub.add_parser("task", formatter_class=common.formatter_class, help="Start, inspect, list and close tasks.", description="Work with tasks.")
@@ -158,9 +160,11 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--budget", type=int, metavar="N", help="cap the brief at N tokens (default from config, 2000)")
 
     if want("log"):
-        p = add(sub, "log", cmd_log, "Show the dated progress logs (default: the newest).")
+        p = add(sub, "log", cmd_log, "Show the dated progress logs (default: the newest); --session: what one session did.")
         p.add_argument("--date", help="YYYY-MM-DD")
         p.add_argument("--limit", type=int, default=1)
+        p.add_argument("--session", metavar="ID", help="list what that session did (checkpoints, decisions, "
+                                                       "hooks, close), e.g. Claude Code's session id")
 
     if want("index"):
         p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
@@ -191,9 +195,23 @@ def register(sub, common, only: str | None = None) -> None:
     if want("install"):
         inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")
         isub = inst.add_subparsers(dest="install_command", metavar="TOOL", required=True, parser_class=Parser)
-        p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json (idempotent).")
+        p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json and add tether's "
+                                                  "section to CLAUDE.md (idempotent).")
         p.add_argument("--command", dest="command_line", default="tether hook claude-code",
                        help="the command Claude Code runs (default: tether hook claude-code)")
+        p.add_argument("--agents-md", action="store_true",
+                       help="write the agent's instructions to AGENTS.md instead of CLAUDE.md")
+        p.add_argument("--no-instructions", action="store_true",
+                       help="leave CLAUDE.md (and AGENTS.md) alone: hooks only")
+        add(isub, "pre-commit", cmd_install_pre_commit,
+            "Write a git pre-commit hook that keeps .tether/index.json current (never blocks a commit).")
+
+    if want("uninstall"):
+        uninst = sub.add_parser("uninstall", formatter_class=common.formatter_class,
+                                help="Remove what `tether install` added to an agent tool's settings.")
+        usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
+        add(usub, "claude-code", cmd_uninstall, "Remove tether's hooks from .claude/settings.json (the user's own "
+                                                "are kept) and tether's section from CLAUDE.md and AGENTS.md.")
 
     if want("ctx"):
         from . import ctx

@@ -2,9 +2,11 @@
 
 It runs the real ``tether`` commands, as a user would type them, and shows
 their output: init, a bulk task, checkpoints, a session killed mid-task, a
-new session's boot and resume, close with a commit, boot at that SHA, and a
-multi-skill workflow sharing one session context (seed 004) whose learnings
-the next boot shows.
+new Claude Code session briefed by tether's SessionStart hook (its commands
+recording under Claude Code's session id) and a PreCompact that finds nothing
+new to checkpoint, close with a commit, boot at that SHA, and a multi-skill
+workflow sharing one session context (seed 004) whose learnings the next boot
+shows.
 """
 
 from __future__ import annotations
@@ -39,6 +41,29 @@ def _git(repo: Path, *args: str) -> str:
     from ..gitio import runner
 
     return runner.output(repo, *args)
+
+
+CLAUDE_SESSION = "c45af7b1-cb7c-4e51-93db-8cbb250a877a"  # the id Claude Code gives a session
+
+
+def _hook(repo: Path, env: dict, name: str, **fields) -> str:
+    """Run the hook as Claude Code does: the event's JSON on stdin."""
+    import json
+
+    payload = {"session_id": CLAUDE_SESSION, "hook_event_name": name, "cwd": str(repo), **fields}
+    shown = {k: v for k, v in payload.items() if k not in ("cwd", "transcript_path")}
+    print(f"$ echo '{json.dumps(shown)}' | tether hook claude-code      (Claude Code runs this)")
+    proc = subprocess.run([sys.executable, "-m", "tether", "hook", "claude-code"], input=json.dumps(payload),
+                          cwd=repo, env=env, capture_output=True, text=True)
+    out = proc.stdout
+    if name == "SessionStart" and proc.returncode == 0:
+        brief = json.loads(out)["hookSpecificOutput"]["additionalContext"].splitlines()
+        out = "additionalContext (the brief Claude Code puts in the session):\n" + "\n".join(
+            "  " + line for line in brief[:12]) + f"\n  ... ({len(brief) - 12} more lines)"
+    text = (out + proc.stderr).rstrip()
+    print(textwrap.indent(text, "  ") if text else "  (no output)")
+    print()
+    return proc.stdout
 
 
 def _banner(text: str) -> None:
@@ -95,15 +120,29 @@ def run_demo(keep: bool = False) -> None:
         print(child.stdout.rstrip())
         print(f"  the session process was killed (exit {child.returncode}): no close, no summary.\n")
 
-        _banner("Session 2: a brand-new session boots from the repository alone")
-        s2 = {**env, "TETHER_SESSION_ID": "S-demo-2"}
-        _run(repo, s2, "boot")
+        _banner("Session 2: Claude Code starts a new session; tether's hooks brief it")
+        _run(repo, env, "install", "claude-code", "--command", "tether hook claude-code", show=False)
+        print("$ tether install claude-code   (hooks in .claude/settings.json, the agent's commands in CLAUDE.md)\n")
+        env_file = base / "claude-env"  # Claude Code names this file; its commands start with it sourced
+        hooks_env = {**env, "CLAUDE_ENV_FILE": str(env_file)}
+        before = _git(repo, "status", "--porcelain")
+        _hook(repo, hooks_env, "SessionStart", source="startup", transcript_path=str(base / "transcript.jsonl"))
+        print(f"$ cat $CLAUDE_ENV_FILE   (sourced before each of the agent's commands)\n  {env_file.read_text().strip()}\n")
+        s2 = {**env, "TETHER_SESSION_ID": CLAUDE_SESSION}
         _run(repo, s2, "resume")
-        _run(repo, s2, "checkpoint", "--done", "13-20", "--status", "completed", "--state", "All 20 summarised")
+        _run(repo, s2, "checkpoint", "--done", "13-16", "--state", "Docs 1-16 summarised", "--next", "Summarise doc17.pdf")
+        _hook(repo, hooks_env, "PreCompact", trigger="auto")
+        _hook(repo, hooks_env, "SessionStart", source="compact")
+        after = _git(repo, "status", "--porcelain")
+        print("$ git status --porcelain   (before the hooks ran, and after)")
+        print("  " + ("unchanged: the hooks wrote only .tether/local/, which git ignores" if after == before
+                      else "changed:\n" + textwrap.indent(after, "    ")) + "\n")
+        _run(repo, s2, "checkpoint", "--done", "17-20", "--status", "completed", "--state", "All 20 summarised")
         _run(repo, s2, "close", "--summary", "Summarised all 20 documents", "--completed", "T004",
              "--next", "Review summaries with @frans", "--commit")
         print("$ git log -1 --format='%h %s%n%n%(trailers)'")
         print(textwrap.indent(_git(repo, "log", "-1", "--format=%h %s%n%n%(trailers)").rstrip(), "  "), "\n")
+        _run(repo, s2, "log", "--session", CLAUDE_SESSION)
 
         _banner("Session 3: boot at that commit, from git objects, budget 400 tokens")
         sha = _git(repo, "rev-parse", "HEAD").strip()
@@ -145,6 +184,11 @@ skill_result:
 
 def _campaign(repo: Path, env: dict) -> None:
     _banner("Session 4: a multi-skill workflow shares one session context")
+    print("A campaign runs several skills (a product oracle, a content writer, a brand validator) on one\n"
+          "job. They share one session context: its scope, budget and knowledge are set once, and each\n"
+          "skill's result is a YAML file that `tether ctx apply` merges into it. The first one applied:\n")
+    print("$ cat results/oracle.yaml")
+    print(textwrap.indent(ORACLE_RESULT.rstrip(), "  "), "\n")
     (repo / "results").mkdir()
     (repo / "results" / "oracle.yaml").write_text(ORACLE_RESULT)
     (repo / "results" / "content.yaml").write_text(CONTENT_RESULT)
@@ -159,6 +203,8 @@ def _campaign(repo: Path, env: dict) -> None:
     _run(repo, env, "ctx", "check-scope", "Also create a YouTube video script", check=False)
     _run(repo, env, "ctx", "check-scope", "Write the X announcement thread for the integration", check=False)
     _run(repo, env, "ctx", "for", "content-worker", "--budget", "200")
+    print("$ cat results/content.yaml   (the content writer's result: a draft, and a question for the owner)")
+    print(textwrap.indent(CONTENT_RESULT.rstrip(), "  "), "\n")
     _run(repo, env, "ctx", "apply", "results/content.yaml")
     _run(repo, env, "ctx", "check-budget", "--cost", "2", check=False)
     _run(repo, env, "ctx", "decide", "decision-000", "--decision", "No: say 'competitive yields'", "--by", "@phil",

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from .output import Parser
 
 SCHEMA_VERSION = 1
-GROUPS = ("task", "note", "hook", "install", "ctx")  # commands whose next word is a command of theirs
+GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands whose next word is a command of theirs
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "verify", "merge-driver", "hook", "install", "ctx", "demo")
+            "index", "verify", "merge-driver", "hook", "install", "uninstall", "ctx", "demo")
 
 
 def _argparse():

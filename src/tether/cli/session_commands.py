@@ -42,7 +42,20 @@ def cmd_boot(args) -> Result:
     return Result(brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else 0)
 
 
+_SHOWN = ("task", "checkpoint", "done", "decision", "source", "trigger", "said", "reason", "summary", "sha",
+          "starts", "compactions")
+
+
 def cmd_log(args) -> Result:
+    if args.session:
+        activity = _ws().session_activity(args.session)
+        if not activity.events:
+            return Result(activity.to_dict(), f"Nothing recorded under session {args.session}.")
+        lines = [f"Session {args.session}: {len(activity.events)} record(s)"]
+        for row in activity.events:
+            shown = [f"{k}={row[k]}" for k in _SHOWN if row.get(k) not in (None, "", [])]
+            lines.append(f"  {row['at']}  {row['event']}" + (f"  {' '.join(map(str, shown))}" if shown else ""))
+        return Result(activity.to_dict(), "\n".join(lines))
     logs = _ws().log(args.date, _limit(args.limit))
     return Result(logs.to_dict(), "\n".join(logs.logs) or "No progress logged yet.")
 
@@ -125,9 +138,41 @@ def cmd_install(args) -> Result:
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
+    if not args.no_instructions:
+        from ..hooks.install import install_agent_section
+
+        section = install_agent_section(ws.root, "AGENTS.md" if args.agents_md else "CLAUDE.md")
+        outcome["instructions"] = section
+        verb = "Added" if section["created"] or section["changed"] else "Kept"
+        text += (f"\n{verb} tether's section (the agent's commands) in {section['path']}"
+                 + ("" if section["changed"] else " (up to date)"))
+    text += "\nCommit .claude/settings.json" + ("" if args.no_instructions else
+                                                  " and " + ("AGENTS.md" if args.agents_md else "CLAUDE.md")) + \
+        " so every clone's sessions use them."
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)
+
+
+def cmd_install_pre_commit(args) -> Result:
+    from ..hooks.install import install_pre_commit
+
+    outcome = install_pre_commit(_ws().root)
+    text = (f"Wrote {outcome['path']}: commits that carry .tether/ files get a current index.json; "
+            "commits of code alone are left alone." if outcome["changed"]
+            else f"tether's pre-commit hook is already in {outcome['path']} (nothing changed)")
+    return Result(outcome, text)
+
+
+def cmd_uninstall(args) -> Result:
+    from ..hooks.install import uninstall_claude_code
+
+    outcome = uninstall_claude_code(_ws().root)
+    lines = [f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
+             if outcome["removed"] else f"No tether hooks in {outcome['path']}."]
+    if outcome["sections_removed"]:
+        lines.append("Removed tether's section from " + ", ".join(outcome["sections_removed"]))
+    return Result(outcome, "\n".join(lines))
 
 
 def cmd_demo(args) -> Result | None:

@@ -29,9 +29,16 @@ def cmd_init(args) -> Result:
 
 def cmd_config(args) -> Result:
     ws = _ws()
+    if args.device is not None:
+        label = " ".join(args.device.split())
+        if not label or len(label) > 64:
+            from ..errors import InvalidInput
+
+            raise InvalidInput("a device label is 1 to 64 characters", hint="e.g. tether config --device Laptop")
+        ws.store.set_device_label(label)
     cfg = ws.config
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "long_break_days": cfg.long_break_days,
-            "context_document": cfg.context_document, "path": str(ws.dir / "tether.toml")}
+            "context_document": cfg.context_document, "path": str(ws.dir / "tether.toml"), "device": ws.device()}
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:
@@ -49,6 +56,14 @@ def cmd_task_start(args) -> Result:
     ws = _ws()
     steps = _lines_from(args.steps, args.steps_file)
     items = _lines_from(args.items, args.items_file)
+    for option, given, files in (("--items", args.items, args.items_file), ("--steps", args.steps, args.steps_file)):
+        # `--items 30` means thirty items, not one named "30": refuse rather than guess the names
+        if given and len(given) == 1 and not files and given[0].strip().isdigit():
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"{option} {given[0].strip()} would make one entry named {given[0].strip()!r}",
+                               hint=f"give each entry: repeat {option} \"...\" per entry, or list them one per line"
+                                    f" in a file with {option}-file FILE ('-' for stdin)")
     task = ws.start_task(args.title, definition=args.definition or "", criteria=args.criteria or [],
                          steps=steps or None, items=items or None, task_id=args.id)
     units = f" with {len(task.units)} {task.unit_name}s" if task.units else ""
@@ -77,6 +92,9 @@ def cmd_task_status(args) -> Result:
         lines.append(f"  progress: {len(resume.done)} of {resume.total} {task.unit_name}s done")
     lines.append(f"  checkpoints: {len(names)}" + (f" (latest {names[-1]})" if names else ""))
     lines.append(f"  {resume.message()}")
+    made_in = resume.checkpoint.session if resume.checkpoint else None
+    if made_in:
+        lines.append(f"  latest checkpoint made in session {made_in} (what it did: `tether log --session {made_in}`)")
     lines.append(problems_text(status.problems))
     return Result(status.to_dict(), "\n".join(line for line in lines if line), EXIT_DEGRADED if status.problems else 0)
 

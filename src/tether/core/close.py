@@ -146,6 +146,9 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         latest = Latest(date=date, file=file, sha=sha, summary=summary, next_steps=next_steps,
                         completed=[t.id for t in tasks], session=ws.session_id, generated_at=clock.stamp(now))
         ws.store.write_latest(latest)
+        from .memory import fold_sessions
+
+        fold_sessions(ws)  # what the hooks kept per machine becomes history with this close
         event = {"summary": summary, "completed": latest.completed, "next_steps": next_steps, "sha": sha}
         if logged is None or not _logged_event(ws.store, event):
             ws.event("session_close", **event)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..errors import Conflict, InvalidInput, NotFound, ParseError
 from ..model import clock, ids
+from ..model.record import Record
 from ..model.records import NOTE_KINDS, Decision, Found, Note
 from ..store.eventlog import record as event_record
 
@@ -81,6 +82,9 @@ def note(ws, kind: str, text: str, by: str | None = None, task: str | None = Non
         # No "task" key on a project's entry: its line reads as before the field existed.
         ws.store.append_note({k: v for k, v in entry.to_dict().items()
                               if k != "resolved" and (k != "task" or v is not None)})
+    # In the memory log too: what a session did (`tether log --session`), and what an automatic
+    # checkpoint counts as recorded since the last one.
+    event(ws, "note", False, entry.at, note=entry.id, kind=entry.kind)
     return entry
 
 
@@ -117,3 +121,55 @@ def event(ws, name: str, durable: bool = True, at: str | None = None, **data) ->
     row = event_record(name, ws.session_id, data, at)
     ws.store.append_event(row, durable)
     return row
+
+
+# -- sessions: the per-machine session log, folded into the memory log at close -------------------
+
+HOOK_EVENTS = ("session_start", "session_end", "pre_compact")
+
+
+def fold_sessions(ws) -> list[dict]:
+    """One ``session`` event in the memory log for each session the session log has rows of that
+    no close folded yet (this one, and earlier ones that ended without a close): so hooks change
+    no tracked file, and the history still says when each session ran and what compacted it."""
+    pending: dict[str, list[dict]] = {}
+    for row in ws.store.session_events():
+        session = row.get("session")
+        if type(session) is not str:
+            continue
+        if row["event"] == "folded":
+            pending.pop(session, None)
+        else:
+            pending.setdefault(session, []).append(row)
+    folded = []
+    for session, rows in pending.items():
+        starts = [r for r in rows if r["event"] == "session_start"]
+        ends = [r for r in rows if r["event"] == "session_end"]
+        compactions = [r for r in rows if r["event"] == "pre_compact"]
+        data = {"first_seen": rows[0]["at"], "last_seen": rows[-1]["at"], "starts": len(starts),
+                "sources": sorted({str(r["source"]) for r in starts if r.get("source")}),
+                "compactions": len(compactions),
+                "automatic_checkpoints": [r["checkpoint"] for r in compactions if r.get("checkpoint")],
+                "ended": str(ends[-1].get("reason") or "") or None if ends else None}
+        row = event_record("session", session, data)
+        ws.store.append_event(row)
+        ws.store.append_session_event(event_record("folded", session, {}))
+        folded.append(row)
+    return folded
+
+
+class SessionActivity(Record):
+    """What one session did: its rows of the memory log and of this machine's session log, by time."""
+
+    FIELDS = {"session": None, "events": list}
+
+    def to_dict(self) -> dict:
+        return {"session": self.session, "events": self.events}
+
+
+def session_activity(ws, session: str) -> SessionActivity:
+    # The hooks' rows first: within one second, a session start comes before what the session did.
+    rows = [r for r in ws.store.session_events() if r.get("session") == session and r["event"] in HOOK_EVENTS]
+    rows += [e for e in ws.store.all_events() if e.get("session") == session]
+    rows.sort(key=lambda r: r["at"])
+    return SessionActivity(session, rows)

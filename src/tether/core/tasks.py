@@ -107,7 +107,7 @@ class Resume(Record):
         if ckp is None and self.unreadable:  # progress exists but cannot be read: never say "start"
             return (f"Cannot tell where {task.title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
                     " could not be read. Next: repair them (see the problems listed); do not start over.")
-        where = f"last checkpoint {ckp.id}: {_gist(ckp)}" if ckp else "no checkpoint yet"
+        where = f"last checkpoint {checkpoint_label(ckp)}: {_gist(ckp)}" if ckp else "no checkpoint yet"
         if task.status != "open":  # nothing to resume until it is reopened: say where it stopped
             done = f" with {len(self.done)} of {self.total} {label}s done" if self.total else ""
             return (f"{task.title} ({task.id}) is {task.status}{done} ({where}). "
@@ -148,6 +148,47 @@ class Resume(Record):
             "results": list(ckp.results) if ckp else [],
             "message": self.message(),
         }
+
+
+def checkpoint_label(ckp: Checkpoint) -> str:
+    """A checkpoint's id, marked when it was made automatically, with its time: never taken for the
+    agent's own record of new progress."""
+    if not ckp.automatic:
+        return ckp.id
+    when = "before compaction" if ckp.automatic.startswith("pre_compact") else ckp.automatic
+    return f"{ckp.id} (automatic, {when}, {ckp.created[11:16]} UTC)"
+
+
+def nothing_since(task: Task, previous: Checkpoint | None, now=None) -> str:
+    """What an automatic checkpoint says instead of copying one under a new number."""
+    if previous is None:
+        return f"no progress recorded on {task.id} yet"
+    return f"no progress recorded since {previous.id}, {clock.ago(previous.created, now or clock.now())}"
+
+
+def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: str, recorded_since,
+                         session: str | None = None, device: str | None = None) -> tuple[Checkpoint | None, str]:
+    """The checkpoint made before a context compaction: (checkpoint or None, what to say).
+
+    It records only what is new: with nothing recorded since the last checkpoint (``recorded_since(name,
+    stamp)`` lists the decisions and entries recorded after it), no checkpoint is made and the answer
+    says since when.
+    Otherwise the previous checkpoint's state, next actions, status, files and results are kept,
+    and the new one is marked automatic.
+    """
+    previous = latest_checkpoint(store, task.id)
+    recorded = recorded_since(previous.name if previous else None, previous.created if previous else task.created)
+    if not recorded:
+        return None, nothing_since(task, previous)
+    since = f" since {previous.id}" if previous else ""
+    note = f"Recorded{since}: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
+    if instructions.strip():
+        note += f" Compaction instructions: {instructions.strip()}"
+    ckp = checkpoint(store, task, state=previous.current_state if previous else "",
+                     next_actions=list(previous.next) if previous else [],
+                     status=previous.status if previous else "in_progress", note=note,
+                     session=session, device=device, automatic=f"pre_compact:{trigger}", carry=True)
+    return ckp, f"automatic checkpoint {ckp.id} ({len(recorded)} record(s){since})"
 
 
 def _gist(ckp: Checkpoint, width: int = 120) -> str:
@@ -234,8 +275,10 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
                state: str = "", key_data: dict[str, str] | None = None, files: list[str] | None = None,
                next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
                results: dict[str, bytes | tuple[bytes, int]] | None = None, session: str | None = None,
-               device: str | None = None) -> Checkpoint:
+               device: str | None = None, automatic: str | None = None, carry: bool = False) -> Checkpoint:
     """Save a numbered checkpoint; progress accumulates from the previous one.
+
+    ``carry``: keep the previous checkpoint's files and results too (an automatic checkpoint adds none).
 
     ``results``: name -> bytes, or (bytes, permission bits) to store a copy no more open than
     its source (``tether checkpoint --result NAME=@FILE`` passes the file's).
@@ -260,9 +303,12 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
                                                            ranges.of(newly_undone))),
-            current_state=state.strip(), key_data=merged_key_data, files=[str(f) for f in files or []],
-            next=[a for a in (next_actions or []) if a.strip()], note=note.strip(), results=result_paths,
-            device=device, session=session, parents=list(getattr(previous, "tips", None) or [])
+            current_state=state.strip(), key_data=merged_key_data,
+            files=(list(previous.files) if carry and previous else []) + [str(f) for f in files or []],
+            next=[a for a in (next_actions or []) if a.strip()], note=note.strip(),
+            results=(list(previous.results) if carry and previous else []) + result_paths,
+            device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
+            automatic=automatic,
         )
 
     return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,

@@ -8,6 +8,13 @@ nothing. Exit code 2 means "block" to Claude Code, so tether never uses it
 here; failures exit 1 with one line on stderr, which Claude Code shows.
 Whatever stdin holds (not UTF-8, not JSON, a field of the wrong type), the
 exit code is 0 or 1.
+
+Hooks change no tracked file: what they see of a session (its starts, ends and
+compactions, the transcript's path) goes to the git-ignored session log under
+``.tether/local/``, which the next ``tether close`` folds into the memory log.
+SessionStart also writes ``export TETHER_SESSION_ID=...`` to the file Claude Code
+names in ``CLAUDE_ENV_FILE``, so the commands the agent runs record under
+Claude Code's own session id.
 """
 
 from __future__ import annotations
@@ -123,8 +130,8 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
         if name == "SessionStart":
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
-            return _pre_compact(ws, event)
-        ws.event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
+            return _pre_compact(ws, event, stdout)
+        ws.session_event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
         ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
     except TetherError as exc:
@@ -139,16 +146,17 @@ def _session_start(ws, event: dict, stdout, stderr) -> int:
     # Reached when _warm_session_start found the cache stale: not asked again.
     brief = ws.boot(max_chars=CONTEXT_LIMIT, warm=False)
     try:
-        ws.event("session_start", **_start_fields(event, brief))
+        ws.session_event("session_start", **_start_fields(event, brief))
     except OSError as exc:
         _not_recorded(stderr, exc)
+    _persist_session(event, stderr)
     _inject(brief, stdout)
     return 0
 
 
 def _not_recorded(stderr, exc: OSError) -> None:
     """The brief matters more than the log line: a read-only checkout or a full disk still gets it."""
-    _say(stderr, f"could not record the session start in .tether/memory/events.jsonl"
+    _say(stderr, f"could not record the session start in .tether/local/sessions.jsonl"
                  f" ({exc.strerror or exc}); the brief was given all the same")
 
 
@@ -172,11 +180,41 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
 
         session = new_id("S")
     try:
-        eventlog.append(store_dir, eventlog.record("session_start", session, _start_fields(event, brief)))
+        eventlog.append_local(store_dir, eventlog.record("session_start", session, _start_fields(event, brief)))
     except OSError as exc:
         _not_recorded(stderr, exc)
+    _persist_session(event, stderr)
     _inject(brief, stdout)
     return True
+
+
+def _persist_session(event: dict, stderr) -> None:
+    """Have the session's own commands (`tether checkpoint` run by the agent) record under Claude
+    Code's session id: a SessionStart hook may append `export` lines to $CLAUDE_ENV_FILE, which
+    Claude Code sources before each Bash command of the session."""
+    import os
+
+    path = os.environ.get("CLAUDE_ENV_FILE")
+    session = event.get("session_id")
+    if not path or not session:
+        return
+    line = f"export TETHER_SESSION_ID={_shell_quoted(session)}\n"
+    try:
+        with open(path, "a+", encoding="utf-8") as fh:
+            fh.seek(0)
+            if line in fh.read().splitlines(keepends=True):
+                return  # a resume or compaction of the same session: said already
+            fh.write(line)
+    except OSError as exc:
+        _say(stderr, f"could not write the session id to CLAUDE_ENV_FILE ({exc.strerror or exc}); the agent's"
+                     " own tether commands will record under their own session ids")
+
+
+def _shell_quoted(text: str) -> str:
+    # shlex.quote's rule, without importing shlex (and re) at every session start
+    if text and all(c.isascii() and (c.isalnum() or c in "@%+=:,./-_") for c in text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def _start_fields(event: dict, brief) -> dict:
@@ -191,24 +229,15 @@ def _inject(brief, stdout) -> None:
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
-def _pre_compact(ws, event: dict) -> int:
-    from ..model.records import CHECKPOINT_STATUSES
-
+def _pre_compact(ws, event: dict, stdout) -> int:
     trigger = event.get("trigger") or "unknown"
-    task_id = ws.active_task_id()
-    saved = None
+    # A checkpoint only when something was recorded since the last one: a copy under a new number
+    # would present old progress as new (core.tasks.automatic_checkpoint).
+    task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "")
+    ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,
+                     said=said)
     if task_id is not None:
-        previous = ws.latest_checkpoint(task_id)
-        state = previous.current_state if previous else ""
-        ckp = ws.checkpoint(task_id, state=state or "Context compaction started",
-                            next_actions=list(previous.next) if previous else [],
-                            # keep a blocked (or completed) checkpoint's status: compaction changes nothing
-                            status=previous.status if previous and previous.status in CHECKPOINT_STATUSES
-                            else "in_progress",
-                            note=f"Automatic checkpoint before context compaction (trigger: {trigger})."
-                            + (f" Instructions: {event['custom_instructions']}" if event.get("custom_instructions") else ""))
-        saved = ckp.name
-    ws.event("pre_compact", trigger=trigger, task=task_id, checkpoint=saved)
+        stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()

@@ -113,3 +113,155 @@ def _without_other_tether_hooks(groups: list, command: str, replaced: list[str])
         if rest:
             kept.append({**group, "hooks": rest})
     return kept
+
+
+# -- the agent's instructions in CLAUDE.md / AGENTS.md ----------------------------------------------
+
+AGENT_BEGIN = "<!-- tether:begin agent -->"
+AGENT_END = "<!-- tether:end agent -->"
+AGENT_FILES = ("CLAUDE.md", "AGENTS.md")
+
+
+def _project_file(root: Path, name: str) -> Path:
+    from ..store.confine import resolve
+
+    _, why = resolve(str(root), name)
+    if why:  # a link would have tether edit a file outside the repository
+        raise InvalidInput(f"{root / name} {why}; nothing was changed", hint=f"replace the link with the project's own {name}")
+    return root / name
+
+
+def _read_text(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: invalid UTF-8; nothing was changed",
+                           hint="save the file as UTF-8 and run the command again") from None
+
+
+def _without_section(text: str) -> tuple[str, int | None]:
+    """The text without tether's section, and where it was (None: not there)."""
+    start = text.find(AGENT_BEGIN)
+    end = text.find(AGENT_END, start + 1) if start >= 0 else -1
+    if start < 0 or end < 0:
+        return text, None
+    end += len(AGENT_END)
+    if text[end:end + 1] == "\n":
+        end += 1
+    return text[:start] + text[end:], start
+
+
+def install_agent_section(root: Path, name: str = "CLAUDE.md") -> dict:
+    """Add (or update in place) tether's marked section of the agent's instructions; the user's text
+    around it is kept byte for byte."""
+    from ..core.workflow import agent_lines
+
+    path = _project_file(root, name)
+    section = "\n".join([AGENT_BEGIN, *agent_lines(), AGENT_END]) + "\n"
+    text = _read_text(path)
+    if text is None:
+        new = section
+    else:
+        rest, at = _without_section(text)
+        if at is None:
+            new = rest + ("" if not rest or rest.endswith("\n\n") else "\n" if rest.endswith("\n") else "\n\n") + section
+        else:
+            new = rest[:at] + section + rest[at:]
+    if new != text:
+        write_atomic(path, new)
+    return {"path": str(path), "changed": new != text, "created": text is None}
+
+
+def remove_agent_section(root: Path, name: str) -> bool:
+    """Remove tether's section (the file goes too when nothing else was in it); whether it was there."""
+    path = _project_file(root, name)
+    text = _read_text(path)
+    if text is None:
+        return False
+    rest, at = _without_section(text)
+    if at is None:
+        return False
+    if at == len(rest) and rest.endswith("\n\n"):  # the blank line install put before it
+        rest = rest[:-1]
+    if rest.strip():
+        write_atomic(path, rest)
+    else:
+        path.unlink()
+    return True
+
+
+def uninstall_claude_code(root: Path) -> dict:
+    """Remove tether's hooks from .claude/settings.json (the user's own are kept) and tether's
+    section from CLAUDE.md and AGENTS.md."""
+    path = _project_file(root, ".claude/settings.json")
+    removed: list[str] = []
+    text = _read_text(path)
+    if text is not None and text.strip():
+        try:
+            settings = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); nothing was changed",
+                               hint="fix the file (or move it away) and run the command again") from None
+        hooks = settings.get("hooks") if isinstance(settings, dict) else None
+        if isinstance(hooks, dict):
+            for event in list(hooks):
+                groups = hooks[event]
+                if not isinstance(groups, list):
+                    continue
+                kept = []
+                for group in groups:
+                    inner = group.get("hooks") if isinstance(group, dict) else None
+                    if not isinstance(inner, list):
+                        kept.append(group)
+                        continue
+                    rest = [h for h in inner if not (isinstance(h, dict) and _is_tether_hook(h.get("command")))]
+                    if len(rest) != len(inner) and event not in removed:
+                        removed.append(event)
+                    if rest or len(rest) == len(inner):
+                        kept.append({**group, "hooks": rest} if len(rest) != len(inner) else group)
+                if kept:
+                    hooks[event] = kept
+                else:
+                    del hooks[event]
+            if not hooks:
+                del settings["hooks"]
+            if removed:
+                write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    sections = [name for name in AGENT_FILES if remove_agent_section(root, name)]
+    return {"path": str(path), "removed": removed, "sections_removed": sections}
+
+
+# -- the pre-commit hook -------------------------------------------------------------------------------
+
+PRE_COMMIT_MARK = "# tether: keep .tether/index.json current"
+
+
+def pre_commit_script(python: str) -> str:
+    # Only when the commit carries tether's files: a commit of code alone is never touched, and
+    # the hook always exits 0, so it never blocks one.
+    return (f"#!/bin/sh\n{PRE_COMMIT_MARK} (written by `tether install pre-commit`; never blocks a commit)\n"
+            "if ! git diff --cached --quiet -- .tether 2>/dev/null; then\n"
+            f"  '{python}' -m tether index >/dev/null 2>&1 && git add .tether/index.json >/dev/null 2>&1\n"
+            "fi\nexit 0\n")
+
+
+def install_pre_commit(root: Path) -> dict:
+    import os
+
+    from ..gitio.refs import git_dir
+
+    path = Path(git_dir(str(root))) / "hooks" / "pre-commit"
+    script = pre_commit_script(sys.executable.replace("'", "'\\''"))
+    existing = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+    if existing is not None and PRE_COMMIT_MARK not in existing:
+        raise InvalidInput(f"{path} exists and is not tether's; nothing was changed",
+                           hint="add this line to it: `if ! git diff --cached --quiet -- .tether; then tether index"
+                                " && git add .tether/index.json; fi`")
+    changed = existing != script
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, script, mode=0o755)
+    os.chmod(path, 0o755)
+    return {"path": str(path), "changed": changed}

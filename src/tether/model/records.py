@@ -58,7 +58,9 @@ class Checkpoint(Record):
     # unique even after a merge brings two checkpoint 4s; done is cumulative, as ranges.
     FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
               "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
-              "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list}
+              "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list,
+              "automatic": None}
+    # automatic: what made it when no one asked for it ("pre_compact:auto"); None for the agent's own.
 
     @property
     def done_set(self) -> set[int]:

@@ -1,15 +1,17 @@
-"""The memory log: one JSON object per line in ``memory/events.jsonl``.
+"""The memory log: one JSON object per line in ``memory/events.jsonl``, and the per-machine
+session log beside it (``local/sessions.jsonl``).
 
 What an event record holds, in one place: the workspace writes them through
 its store, and the SessionStart hook's warm path writes its one line here
-without loading the store.
+without loading the store. Hooks write only to the session log (git-ignored),
+so they never change a tracked file; ``tether close`` folds it into the memory log.
 """
 
 from __future__ import annotations
 
 import os
 
-from .layout import EVENT_LOG, TORN
+from .layout import EVENT_LOG, SESSION_LOG, TORN
 CHECKED_LINES = 20  # boot names a torn or bad line among the log's last lines
 
 
@@ -43,6 +45,16 @@ def append(store_dir: str, event: dict) -> None:
 
     append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n", root=store_dir,
                 aside=os.path.join(store_dir, TORN, EVENT_LOG))
+
+
+def append_local(store_dir: str, event: dict) -> None:
+    """Append to the per-machine session log, never through a link; not forced to disk: losing
+    a session start in a crash loses no work."""
+    from .appendlog import append_text
+    from .codec import canonical_json
+
+    append_text(os.path.join(store_dir, SESSION_LOG), canonical_json(event) + "\n", durable=False, root=store_dir,
+                aside=os.path.join(store_dir, TORN, SESSION_LOG))
 
 
 def last_lines(tail, limit: int, whole: int) -> bytes:

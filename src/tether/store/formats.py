@@ -32,7 +32,8 @@ TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": OPTIONAL, "units": T
         "criteria": TEXTS, "status": OPTIONAL, "closed": OPTIONAL, "created_by": OPTIONAL}
 CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": OPTIONAL,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
-              "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS}
+              "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
+              "automatic": OPTIONAL}
 DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
             "task": OPTIONAL}
 # A line of context.jsonl; "task" is absent from lines written before entries could belong to a task.
@@ -57,6 +58,14 @@ def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
         first = pending[0][0]
         lines.append(f"- [ ] {label}s {ranges.fmt(pending)} - PENDING (next: {first}. {task.units[first - 1]})")
     return lines
+
+
+def automatic_label(automatic: str) -> str:
+    """How an automatic checkpoint is named wherever it is shown ("pre_compact:auto")."""
+    what, _, trigger = automatic.partition(":")
+    if what == "pre_compact":
+        return "automatically before context compaction" + (f" (trigger: {trigger})" if trigger else "")
+    return f"automatically ({automatic})"
 
 
 # -- tasks ------------------------------------------------------------
@@ -93,11 +102,15 @@ def read_task(data: bytes, path: str) -> Task:
 
 def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
     meta = ckp.to_dict()
+    if meta.get("automatic") is None:  # the agent's own checkpoints: files as before the field existed
+        meta.pop("automatic", None)
     done = ranges.parse(ckp.done)
     total = len(task.units)
     lines = [f"# Checkpoint: {task.title}", "", f"**ID:** {ckp.id}  ", f"**Task:** {task.id}  ",
              f"**Created:** {ckp.created}  ", f"**Device:** {ckp.device or 'unknown'}  ",
              f"**Status:** {ckp.status}  "]
+    if ckp.automatic:
+        lines.append(f"**Made:** {automatic_label(ckp.automatic)}; progress as the previous checkpoint left it  ")
     if total:
         lines.append(f"**Progress:** {ranges.count(ranges.clip(done, 1, total))} of {total} complete")
     lines += ["", "## Task Definition", task.definition or task.title, "", "## Progress"]

@@ -30,6 +30,10 @@ CACHE_DIR = "local"
 UNTRACKED = (f"{LOCKS}/", f"{CACHE_DIR}/")
 ACTIVE = f"{CACHE_DIR}/active"  # the task this machine works on
 TORN = f"{CACHE_DIR}/torn"  # torn last lines of the logs, set aside (store.appendlog)
+# What hooks saw of each session (starts, ends, compactions, the transcript's path): per machine,
+# so a session start never dirties the working tree; `tether close` folds it into the memory log.
+SESSION_LOG = f"{CACHE_DIR}/sessions.jsonl"
+DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
 GENERATED = (LATEST, CONTEXT_DOCUMENT, MANIFEST)

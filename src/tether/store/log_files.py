@@ -121,3 +121,31 @@ class LogFiles:
 
     def has_events(self) -> bool:
         return self.read_record(layout.EVENT_LOG) is not None
+
+    # -- the per-machine session log ------------------------------------------------------------
+    def append_session_event(self, event: dict) -> None:
+        """What a hook saw (see eventlog.append_local): git-ignored, so the working tree stays clean."""
+        self._writable()
+        self.tree.append(layout.SESSION_LOG, canonical_json(event) + "\n", False)
+
+    def session_events(self) -> list[dict]:
+        """The session log's rows in file order; a torn or bad line (it is a per-machine log, and
+        nothing depends on it) is skipped."""
+        try:
+            data = self.tree.read(layout.SESSION_LOG) or b""
+        except (OSError, LinkRefused):
+            return []
+        return list(iter_jsonl(data, self.shown(layout.SESSION_LOG), [], check=wrong_event))
+
+    def device_label(self) -> str | None:
+        """The label the user gave this machine (``local/device``), None when unset."""
+        try:
+            data = self.tree.read(layout.DEVICE)
+        except (OSError, LinkRefused):
+            return None
+        label = " ".join((data or b"").decode("utf-8", "replace").split())
+        return label[:64] or None
+
+    def set_device_label(self, label: str) -> None:
+        self._writable()
+        self.tree.write(layout.DEVICE, label + "\n")
