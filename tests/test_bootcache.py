@@ -329,7 +329,7 @@ def test_an_upgraded_tether_does_not_print_the_old_versions_brief(state, cli, tm
     # tether 'v2': the same code with one heading reworded and the version bumped.
     new = tmp_path / "v2"
     shutil.copytree(Path(tether.__file__).parent, new / "tether")
-    session = new / "tether" / "core" / "boot.py"
+    session = new / "tether" / "core" / "sections.py"
     session.write_text(session.read_text().replace('"## Last session"', '"## Previous session"'))
     init = new / "tether" / "__init__.py"
     init.write_text(init.read_text() + "\n__version__ = '99.0'\n")

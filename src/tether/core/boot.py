@@ -22,15 +22,11 @@ from ..store import layout
 from ..store.eventlog import CHECKED_LINES
 from ..store.files import Store
 from ..model.tokens import estimate
-from . import commit_lines, long_break, teach
-from .brief import Brief, Section, from_cache, from_content, to_content
+from . import commit_lines
+from .brief import Brief, from_cache, from_content, to_content
+from .sections import decision_line, sections
 from .tasks import Resume, resume_of
 
-# Lines of each list filled at its section's priority; the rest fill what budget is left
-# after every section's first lines (core.brief): an order of filling, not a cap.
-HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 3, "decisions": 3,
-        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4}
-CAMPAIGNS = "contexts"  # the store's folder of `tether ctx` session contexts, one folder each
 
 
 class Snapshot(Record):
@@ -135,7 +131,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # An entry of a task that is no longer open retired with it (close and `task complete` resolve
     # it; a merge may bring the task's completion without the resolution).
     notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
-    prime = store.read_file(teach.PRIME)
+    prime = store.read_prime()
     campaigns = _campaigns(store)
     _check_context_document(store, config)
     store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
@@ -159,7 +155,7 @@ def read_decisions(store: Store, budget: int, decision_ids: list[str] | None = N
             store.report(exc.problem)
             continue
         decisions.append(decision)
-        cost += estimate(_decision_line(decision)) + 1
+        cost += estimate(decision_line(decision)) + 1
     decisions.sort(key=lambda d: (d.when, d.id), reverse=True)
     return decisions
 
@@ -168,18 +164,14 @@ def _campaigns(store: Store) -> list[dict]:
     """The open `tether ctx` session contexts in the store: stage, budget left, pending decisions.
     Read without the schema (boot must stay light); YAML is loaded only when one exists."""
     out = []
-    for name in sorted(store._list(CAMPAIGNS)):
-        rel = f"{CAMPAIGNS}/{name}/session_context.yaml"
-        data = store.read_file(rel)
-        if data is None:
-            continue
+    for shown, data in store.campaign_contexts():
         from ..store.codec import Unusable
         from ..store.yaml_codec import YamlError, yaml_value
 
         try:
             doc = yaml_value(data.decode("utf-8", "replace"))
         except (YamlError, Unusable) as exc:  # `tether ctx validate` says where
-            store.report(Problem(store.shown(rel), getattr(exc, "line", None),
+            store.report(Problem(shown, getattr(exc, "line", None),
                                  "not a readable session context; run `tether ctx validate`"))
             continue
         if isinstance(doc, dict) and isinstance(doc.get("session_context"), dict):
@@ -195,21 +187,12 @@ def _campaigns(store: Store) -> list[dict]:
         def left(limit, used):
             return limit - used if isinstance(limit, int) and isinstance(used, int) else None
 
-        out.append({"campaign": str(camp.get("gtm_id")), "stage": str(camp.get("status")), "path": store.shown(rel),
+        out.append({"campaign": str(camp.get("gtm_id")), "stage": str(camp.get("status")), "path": shown,
                     "calls_left": left(limits.get("max_skill_calls"), compute.get("skills_invoked") or 0),
                     "tokens_left": left(limits.get("max_tokens"), compute.get("tokens_used") or 0),
                     "deadline": limits.get("deadline") if isinstance(limits.get("deadline"), str) else None,
                     "pending": [{"id": str(p.get("id")), "question": str(p.get("question"))} for p in pending]})
     return out
-
-
-def _decision_line(d) -> str:
-    return f"- {d.question} -> {d.decision} ({d.who or 'unknown'}, {d.when[:10]}; {d.id})"
-
-
-def _note_line(n, active: str | None) -> str:
-    owner = f" ({n.task})" if n.task and n.task != active else ""
-    return f"- {n.text}{owner} [{n.id}]"
 
 
 def _check_context_document(store: Store, config: Config) -> None:
@@ -304,123 +287,6 @@ def shown_reading_order(config: Config, store: Store, root_dir: str | None = Non
         store.report(Problem(store.shown(layout.CONFIG), None,
                              f"boot.reading_order: {path!r} {why}; left out of the reading order"))
     return config if kept == config.reading_order else Config(**{**config.to_dict(), "reading_order": kept})
-
-
-def _when(stamp: str | None) -> str:
-    return (stamp or "?").replace("T", " ")[:16]
-
-
-def sections(snap: Snapshot) -> list[Section]:
-    """The brief's sections. What depends on the commit (the title, the state line, the plan's
-    review step) is left to commit_lines, and the long-break heading to long_break, which render
-    them at every boot."""
-    # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
-    out = [Section("state", None, [""], priority=3.5)]  # its line: commit_lines.state_line
-    if snap.problems:
-        out.append(Section("problems", "## Problems (degraded: fix these files)",
-                           [f"- {p}" for p in snap.problems], priority=1, more="tether index --check",
-                           head=HEAD["problems"]))
-    if snap.latest:
-        lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
-        out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
-    else:
-        out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
-    task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
-    out.append(Section("open_tasks", f"## Open tasks ({len(snap.tasks)})", task_lines or ["- No open tasks."],
-                       priority=3, more="tether task list", head=HEAD["open_tasks"]))
-    active = next((r for r in snap.tasks if r.task.id == snap.active), None)
-    scoped = [n for n in snap.notes if n.task is not None and n.task == snap.active]
-    if active is not None:
-        details = _active_lines(active, scoped)
-        if details:
-            out.append(Section("active_task", f"## Active task {active.task.id}", details, priority=4.5,
-                               more=f"tether resume {active.task.id}", head=HEAD["active_task"]))
-    next_steps = [str(s) for s in (snap.latest or {}).get("next_steps", []) or []]
-    if next_steps:
-        out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps], priority=4,
-                           more="tether log", head=HEAD["next_steps"]))
-    # The active task's entries are shown under it; the newest of the others first.
-    general = [n for n in snap.notes if n.task is None or n.task != snap.active]
-    for key, kind, heading, priority in (("blockers", "blocker", "## Blockers", 5), ("donts", "dont", "## What NOT to do", 6),
-                                         ("gotchas", "gotcha", "## Gotchas", 7), ("phase", "phase", "## Where we are", 3),
-                                         ("learnings", "learning", "## Learnings", 9), ("notes", "note", "## Notes", 11)):
-        chosen = [n for n in (snap.notes if kind == "phase" else general) if n.kind == kind]
-        if kind == "phase":  # the newest phase is where we are: of the project, or of the active task
-            chosen = [n for n in chosen if n.task is None or n.task == snap.active][-1:]
-        if chosen:
-            out.append(Section(key, heading, [_note_line(n, snap.active) for n in reversed(chosen)],
-                               priority=priority, more="tether note list", head=HEAD.get(key)))
-    if snap.campaigns:
-        out.append(Section("campaign", "## Open campaigns (`tether ctx`)", _campaign_lines(snap.campaigns),
-                           priority=5.5, more="tether ctx show", head=HEAD["campaign"]))
-    if snap.decisions:
-        out.append(Section("decisions", f"## Recent decisions ({snap.decisions_total} in all)",
-                           [_decision_line(d) for d in snap.decisions], priority=8, more="tether decide --list",
-                           hidden=snap.decisions_total - len(snap.decisions), head=HEAD["decisions"]))
-    reading = list(dict.fromkeys([snap.config.context_document, *snap.config.reading_order]))
-    out.append(Section("reading_order", "## Reading order",
-                       [f"{i}. {p}" for i, p in enumerate(reading, 1)], priority=9, more="tether config"))
-    # Its heading and whether it shows at all: long_break.render, at every boot.
-    out.append(Section("long_break", "", long_break.lines(reading, snap.decisions, snap.notes,
-                                                         (snap.latest or {}).get("generated_at")), priority=3.6))
-    unit = active.task.unit_name if active is not None and active.total else None
-    out.append(Section("teach", "## How to keep tether current",
-                       teach.lines(snap.prime.encode("utf-8") if snap.prime is not None else None,
-                                   snap.active, unit, active.next_number if active is not None else None),
-                       priority=8.5))
-    out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
-    order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
-             "blockers", "donts", "gotchas", "campaign", "decisions", "learnings", "notes", "reading_order", "plan",
-             "teach"]
-    out.sort(key=lambda s: order.index(s.key))
-    return out
-
-
-def _active_lines(active: Resume, scoped: list) -> list[str]:
-    """The active task's success criteria, the newest checkpoint's state, files and saved results,
-    and the entries that belong to it."""
-    ckp, out = active.checkpoint, []
-    if active.task.criteria:
-        out.append("- Success criteria: " + "; ".join(active.task.criteria))
-    if ckp is not None and ckp.files:
-        out.append("- Files modified: " + "; ".join(ckp.files))
-    if ckp is not None and ckp.results:
-        out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
-    if ckp is not None and ckp.current_state:
-        out.append(f"- State at {ckp.id}: {ckp.current_state}")
-    out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]
-    return out
-
-
-def _campaign_lines(campaigns: list[dict]) -> list[str]:
-    out = []
-    for c in campaigns:
-        left = [f"{c['calls_left']} skill calls" if c["calls_left"] is not None else None,
-                f"{c['tokens_left']} tokens" if c["tokens_left"] is not None else None]
-        budget = " and ".join(x for x in left if x) or "no limit set"
-        due = f", deadline {c['deadline']}" if c["deadline"] else ""
-        out.append(f"- {c['campaign']}: stage {c['stage']}, budget left {budget}{due},"
-                   f" {len(c['pending'])} pending decision(s) ({c['path']})")
-        out += [f"  - pending {p['id']}: {p['question']}" for p in c["pending"]]
-    return out
-
-
-def _plan(snap: Snapshot) -> list[str]:
-    steps = []
-    if snap.problems:
-        steps.append(f"Repair the {len(snap.problems)} problem(s) listed above (state is degraded).")
-    active = next((r for r in snap.tasks if r.task.id == snap.active), None)
-    if active:
-        steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
-                     " (`tether resume`), checkpoint every few items.")
-    for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
-        if not active or step != active.task.id:
-            steps.append(f"Then: {step}" if steps else step)
-    blockers = [n for n in snap.notes if n.kind == "blocker"]
-    if blockers:
-        steps.append(f"Clear the blocker: {blockers[-1].text}")
-    steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
-    return steps  # numbered by commit_lines.plan, which adds the review step when files differ
 
 
 def make_boot_cache(ws) -> None:

@@ -8,7 +8,6 @@ work for it. A project replaces this text, or extends it, with ``.tether/PRIME.m
 
 from __future__ import annotations
 
-PRIME = "PRIME.md"  # in the store: replaces the generated text, or extends it at MARK
 MARK = "<!-- tether:teach -->"  # a line of PRIME.md where the generated text goes
 
 INTRO = ("tether keeps this session tethered to the repository: tasks, checkpoints, decisions and context"

@@ -246,6 +246,20 @@ class Store(TaskFiles, LogFiles):
         when it is kept outside it."""
         return [self.label] + ([document] if not document.startswith(self.label + "/") else [])
 
+    def read_prime(self) -> bytes | None:
+        """The project's own text for the brief's teaching section, if it has one."""
+        return self.read_file(layout.PRIME)
+
+    def campaign_contexts(self) -> list[tuple[str, bytes]]:
+        """(shown path, bytes) of each campaign session context kept in the store, by folder name."""
+        found = []
+        for name in sorted(self._list(layout.CONTEXTS)):
+            rel = f"{layout.CONTEXTS}/{name}/{layout.CONTEXT_FILE}"
+            data = self.read_file(rel)
+            if data is not None:
+                found.append((self.shown(rel), data))
+        return found
+
     def active_task(self) -> str:
         """The task this machine works on, as last chosen here ("" when none)."""
         return (self.tree.read(layout.ACTIVE) or b"").decode("utf-8", "replace").strip()

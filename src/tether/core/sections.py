@@ -1,0 +1,153 @@
+"""What the brief says, section by section, from what boot gathered (core.boot.Snapshot).
+
+Sections have no fixed caps: each list's first lines fill at its section's priority
+(``HEAD``), the rest fill what budget is left (core.brief). What names the commit and
+the long break's age are rendered at every boot (commit_lines, long_break).
+"""
+
+from __future__ import annotations
+
+from . import long_break, teach
+from .brief import Section
+from .tasks import Resume
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .boot import Snapshot
+
+# Lines of each list filled at its section's priority; the rest fill what budget is left
+# after every section's first lines (core.brief): an order of filling, not a cap.
+HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 3, "decisions": 3,
+        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4}
+
+
+def decision_line(d) -> str:
+    return f"- {d.question} -> {d.decision} ({d.who or 'unknown'}, {d.when[:10]}; {d.id})"
+
+
+
+def _note_line(n, active: str | None) -> str:
+    owner = f" ({n.task})" if n.task and n.task != active else ""
+    return f"- {n.text}{owner} [{n.id}]"
+
+
+
+def _when(stamp: str | None) -> str:
+    return (stamp or "?").replace("T", " ")[:16]
+
+
+
+def sections(snap: Snapshot) -> list[Section]:
+    """The brief's sections. What depends on the commit (the title, the state line, the plan's
+    review step) is left to commit_lines, and the long-break heading to long_break, which render
+    them at every boot."""
+    # Shown first, filled after the open tasks: a tight budget keeps where to resume over this line.
+    out = [Section("state", None, [""], priority=3.5)]  # its line: commit_lines.state_line
+    if snap.problems:
+        out.append(Section("problems", "## Problems (degraded: fix these files)",
+                           [f"- {p}" for p in snap.problems], priority=1, more="tether index --check",
+                           head=HEAD["problems"]))
+    if snap.latest:
+        lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
+        out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
+    else:
+        out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
+    task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
+    out.append(Section("open_tasks", f"## Open tasks ({len(snap.tasks)})", task_lines or ["- No open tasks."],
+                       priority=3, more="tether task list", head=HEAD["open_tasks"]))
+    active = next((r for r in snap.tasks if r.task.id == snap.active), None)
+    scoped = [n for n in snap.notes if n.task is not None and n.task == snap.active]
+    if active is not None:
+        details = _active_lines(active, scoped)
+        if details:
+            out.append(Section("active_task", f"## Active task {active.task.id}", details, priority=4.5,
+                               more=f"tether resume {active.task.id}", head=HEAD["active_task"]))
+    next_steps = [str(s) for s in (snap.latest or {}).get("next_steps", []) or []]
+    if next_steps:
+        out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps], priority=4,
+                           more="tether log", head=HEAD["next_steps"]))
+    # The active task's entries are shown under it; the newest of the others first.
+    general = [n for n in snap.notes if n.task is None or n.task != snap.active]
+    for key, kind, heading, priority in (("blockers", "blocker", "## Blockers", 5), ("donts", "dont", "## What NOT to do", 6),
+                                         ("gotchas", "gotcha", "## Gotchas", 7), ("phase", "phase", "## Where we are", 3),
+                                         ("learnings", "learning", "## Learnings", 9), ("notes", "note", "## Notes", 11)):
+        chosen = [n for n in (snap.notes if kind == "phase" else general) if n.kind == kind]
+        if kind == "phase":  # the newest phase is where we are: of the project, or of the active task
+            chosen = [n for n in chosen if n.task is None or n.task == snap.active][-1:]
+        if chosen:
+            out.append(Section(key, heading, [_note_line(n, snap.active) for n in reversed(chosen)],
+                               priority=priority, more="tether note list", head=HEAD.get(key)))
+    if snap.campaigns:
+        out.append(Section("campaign", "## Open campaigns (`tether ctx`)", _campaign_lines(snap.campaigns),
+                           priority=5.5, more="tether ctx show", head=HEAD["campaign"]))
+    if snap.decisions:
+        out.append(Section("decisions", f"## Recent decisions ({snap.decisions_total} in all)",
+                           [decision_line(d) for d in snap.decisions], priority=8, more="tether decide --list",
+                           hidden=snap.decisions_total - len(snap.decisions), head=HEAD["decisions"]))
+    reading = list(dict.fromkeys([snap.config.context_document, *snap.config.reading_order]))
+    out.append(Section("reading_order", "## Reading order",
+                       [f"{i}. {p}" for i, p in enumerate(reading, 1)], priority=9, more="tether config"))
+    # Its heading and whether it shows at all: long_break.render, at every boot.
+    out.append(Section("long_break", "", long_break.lines(reading, snap.decisions, snap.notes,
+                                                         (snap.latest or {}).get("generated_at")), priority=3.6))
+    unit = active.task.unit_name if active is not None and active.total else None
+    out.append(Section("teach", "## How to keep tether current",
+                       teach.lines(snap.prime.encode("utf-8") if snap.prime is not None else None,
+                                   snap.active, unit, active.next_number if active is not None else None),
+                       priority=8.5))
+    out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
+    order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
+             "blockers", "donts", "gotchas", "campaign", "decisions", "learnings", "notes", "reading_order", "plan",
+             "teach"]
+    out.sort(key=lambda s: order.index(s.key))
+    return out
+
+
+
+def _active_lines(active: Resume, scoped: list) -> list[str]:
+    """The active task's success criteria, the newest checkpoint's state, files and saved results,
+    and the entries that belong to it."""
+    ckp, out = active.checkpoint, []
+    if active.task.criteria:
+        out.append("- Success criteria: " + "; ".join(active.task.criteria))
+    if ckp is not None and ckp.files:
+        out.append("- Files modified: " + "; ".join(ckp.files))
+    if ckp is not None and ckp.results:
+        out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
+    if ckp is not None and ckp.current_state:
+        out.append(f"- State at {ckp.id}: {ckp.current_state}")
+    out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]
+    return out
+
+
+
+def _campaign_lines(campaigns: list[dict]) -> list[str]:
+    out = []
+    for c in campaigns:
+        left = [f"{c['calls_left']} skill calls" if c["calls_left"] is not None else None,
+                f"{c['tokens_left']} tokens" if c["tokens_left"] is not None else None]
+        budget = " and ".join(x for x in left if x) or "no limit set"
+        due = f", deadline {c['deadline']}" if c["deadline"] else ""
+        out.append(f"- {c['campaign']}: stage {c['stage']}, budget left {budget}{due},"
+                   f" {len(c['pending'])} pending decision(s) ({c['path']})")
+        out += [f"  - pending {p['id']}: {p['question']}" for p in c["pending"]]
+    return out
+
+
+
+def _plan(snap: Snapshot) -> list[str]:
+    steps = []
+    if snap.problems:
+        steps.append(f"Repair the {len(snap.problems)} problem(s) listed above (state is degraded).")
+    active = next((r for r in snap.tasks if r.task.id == snap.active), None)
+    if active:
+        steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
+                     " (`tether resume`), checkpoint every few items.")
+    for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
+        if not active or step != active.task.id:
+            steps.append(f"Then: {step}" if steps else step)
+    blockers = [n for n in snap.notes if n.kind == "blocker"]
+    if blockers:
+        steps.append(f"Clear the blocker: {blockers[-1].text}")
+    steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
+    return steps  # numbered by commit_lines.plan, which adds the review step when files differ
