@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 from .errors import ConfigMissing, InvalidInput, NoWorkspace
 from .model import ids
 from .model.config import Config
-from .store.config_file import parse
 from .store import layout
 from .store.files import Store
 from .store.locate import STORE_DIR, find_git_root, find_root
@@ -107,11 +106,14 @@ class Workspace:
         if self._config is None:
             from .warm import config_cache
 
+            def parse(data: bytes | None) -> dict:
+                from .store.config_file import parse  # only when the cache cannot answer
+
+                return parse(data, f"{STORE_DIR}/{layout.CONFIG}").to_dict()
+
             # Parsed once per machine and kept while tether.toml's stat holds: tomllib costs
             # milliseconds at every session start.
-            shown = f"{STORE_DIR}/{layout.CONFIG}"
-            fields, self.config_stat = config_cache.load(self.store_dir, layout.CONFIG,
-                                                         lambda data: parse(data, shown).to_dict())
+            fields, self.config_stat = config_cache.load(self.store_dir, layout.CONFIG, parse)
             self._config = Config(**fields)
         return self._config
 

@@ -51,10 +51,18 @@ def _split(values: list[str] | None) -> list[str]:
 
 # -- registration ----------------------------------------------------------------------
 
+def _lazy(module: str, name: str, *args):
+    """A handler imported when it runs: `tether checkpoint` loads no other command's module."""
+    def handler(parsed):
+        from importlib import import_module
+
+        target = getattr(import_module(f".{module}", __package__), name)
+        return (target(*args) if args else target)(parsed)
+    return handler
+
+
 def register(sub, common, only: str | None = None) -> None:
     """Add the commands; with ``only``, just that one (a fast start for boot and hooks)."""
-    from .session_commands import cmd_close, cmd_boot, cmd_log, cmd_index, cmd_verify, cmd_merge_driver, cmd_hook, cmd_install, cmd_install_pre_commit, cmd_uninstall, cmd_demo
-    from .task_commands import cmd_init, cmd_config, cmd_task_start, cmd_task_status, cmd_task_list, _set_status, cmd_task_switch, cmd_checkpoint, cmd_resume, cmd_decide, cmd_note_add, cmd_note_list, cmd_note_resolve
     def want(name: str) -> bool:
         return only is None or name == only
 
@@ -65,17 +73,17 @@ def register(sub, common, only: str | None = None) -> None:
         return p
 
     if want("init"):
-        p = add(sub, "init", cmd_init, "Create the workspace (.tether/) at the repository root; idempotent.")
+        p = add(sub, "init", _lazy("task_commands", "cmd_init"), "Create the workspace (.tether/) at the repository root; idempotent.")
         p.add_argument("--reading-order", nargs="*", metavar="PATH", help="key docs a new session should read, in order")
     if want("config"):
-        p = add(sub, "config", cmd_config, "Show the workspace configuration.")
+        p = add(sub, "config", _lazy("task_commands", "cmd_config"), "Show the workspace configuration.")
         p.add_argument("--device", metavar="LABEL", help="label this machine's checkpoints (e.g. Laptop); kept in "
                                                          ".tether/local/, never committed (default: none)")
 
     if want("task"):
         task = sub.add_parser("task", formatter_class=common.formatter_class, help="Start, inspect, list and close tasks.", description="Work with tasks.")
         tsub = task.add_subparsers(dest="task_command", metavar="ACTION", required=True, parser_class=Parser)
-        p = add(tsub, "start", cmd_task_start, "Start a task with steps or bulk items; it becomes the active task.")
+        p = add(tsub, "start", _lazy("task_commands", "cmd_task_start"), "Start a task with steps or bulk items; it becomes the active task.")
         p.add_argument("title")
         p.add_argument("--definition", "-d", help="the original request, in full")
         p.add_argument("--criteria", "-c", action="append", metavar="TEXT", help="a success criterion (repeatable)")
@@ -84,22 +92,22 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--items", "-i", action="append", metavar="TEXT", help="a bulk item (repeatable)")
         p.add_argument("--items-file", action="append", metavar="FILE", help="bulk items, one per line ('-' for stdin)")
         p.add_argument("--id", help="your own task id, e.g. T004 (default: generated, collision-free)")
-        p = add(tsub, "status", cmd_task_status, "Show a task (default: the active one), its progress and checkpoints.")
+        p = add(tsub, "status", _lazy("task_commands", "cmd_task_status"), "Show a task (default: the active one), its progress and checkpoints.")
         p.add_argument("task", nargs="?")
         p.add_argument("--checkpoint", metavar="CKP", help="print one checkpoint (CKP-0003, 3 or its full name)")
-        p = add(tsub, "list", cmd_task_list, "List open tasks (--all: every task); * marks the active one.")
+        p = add(tsub, "list", _lazy("task_commands", "cmd_task_list"), "List open tasks (--all: every task); * marks the active one.")
         p.add_argument("--all", action="store_true")
         for name, status, verb, help_text in (
                 ("clear", "archived", "Archived", "Archive a task (never deletes): it leaves the open list."),
                 ("complete", "complete", "Completed", "Mark a task complete."),
                 ("reopen", "open", "Reopened", "Reopen a completed or archived task.")):
-            p = add(tsub, name, _set_status(status, verb), help_text)
+            p = add(tsub, name, _lazy("task_commands", "_set_status", status, verb), help_text)
             p.add_argument("task", nargs="?" if name != "reopen" else None)
-        p = add(tsub, "switch", cmd_task_switch, "Make an open task the active one on this machine.")
+        p = add(tsub, "switch", _lazy("task_commands", "cmd_task_switch"), "Make an open task the active one on this machine.")
         p.add_argument("task")
 
     if want("checkpoint"):
-        p = add(sub, "checkpoint", cmd_checkpoint, "Save a numbered checkpoint of the active task (or --task).")
+        p = add(sub, "checkpoint", _lazy("task_commands", "cmd_checkpoint"), "Save a numbered checkpoint of the active task (or --task).")
         p.add_argument("--task", "-t", help="task id (default: the active task)")
         p.add_argument("--done", action="append", metavar="SPEC", help="steps/items done: 3, 1-5, 2,4 or a name (repeatable)")
         p.add_argument("--undone", action="append", metavar="SPEC", help="steps/items to mark not done again")
@@ -113,11 +121,11 @@ def register(sub, common, only: str | None = None) -> None:
                        help="save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)")
 
     if want("resume"):
-        p = add(sub, "resume", cmd_resume, "Say exactly where to continue (default: the active task).")
+        p = add(sub, "resume", _lazy("task_commands", "cmd_resume"), "Say exactly where to continue (default: the active task).")
         p.add_argument("task", nargs="?")
 
     if want("decide"):
-        p = add(sub, "decide", cmd_decide, "Record a decision (question, decision, rationale, who, when); --list shows them.")
+        p = add(sub, "decide", _lazy("task_commands", "cmd_decide"), "Record a decision (question, decision, rationale, who, when); --list shows them.")
         p.add_argument("question", nargs="?")
         p.add_argument("--decision", "-D")
         p.add_argument("--rationale", "-r")
@@ -137,37 +145,37 @@ def register(sub, common, only: str | None = None) -> None:
                                 ("gotcha", "An implementation gotcha the next session must know."),
                                 ("dont", "Something NOT to do."), ("blocker", "A blocker."), ("note", "A free note."),
                                 ("learning", "A lesson for later work (closed campaigns add theirs).")):
-            p = add(nsub, kind, cmd_note_add(kind), help_text)
+            p = add(nsub, kind, _lazy("task_commands", "cmd_note_add", kind), help_text)
             p.add_argument("text", nargs="+")
             p.add_argument("--by", help="who says so")
             p.add_argument("--task", "-t", metavar="ID", help="the open task it belongs to: resolved when that task"
                            " is completed (default: the whole project)")
-        p = add(nsub, "list", cmd_note_list, "List current entries (--all: resolved ones too).")
+        p = add(nsub, "list", _lazy("task_commands", "cmd_note_list"), "List current entries (--all: resolved ones too).")
         p.add_argument("--all", action="store_true")
-        p = add(nsub, "resolve", cmd_note_resolve, "Mark an entry as no longer applying (kept in history).")
+        p = add(nsub, "resolve", _lazy("task_commands", "cmd_note_resolve"), "Mark an entry as no longer applying (kept in history).")
         p.add_argument("id")
 
     if want("close"):
-        p = add(sub, "close", cmd_close, "Close the session: progress log, LATEST.json, tasks, memory, context doc, index.")
+        p = add(sub, "close", _lazy("session_commands", "cmd_close"), "Close the session: progress log, LATEST.json, tasks, memory, context doc, index.")
         p.add_argument("--summary", required=True)
         p.add_argument("--completed", action="append", metavar="IDS", help="task ids completed (comma-separated, repeatable)")
         p.add_argument("--next", action="append", metavar="STEP", help="next steps (comma-separated, repeatable)")
         p.add_argument("--commit", action="store_true", help="commit tether's files only, with a Tether-Session trailer")
 
     if want("boot"):
-        p = add(sub, "boot", cmd_boot, "Print the readiness brief a new session needs.")
+        p = add(sub, "boot", _lazy("session_commands", "cmd_boot"), "Print the readiness brief a new session needs.")
         p.add_argument("--sha", metavar="REV", help="reconstruct the state from this commit's tree")
         p.add_argument("--budget", type=int, metavar="N", help="cap the brief at N tokens (default from config, 2000)")
 
     if want("log"):
-        p = add(sub, "log", cmd_log, "Show the dated progress logs (default: the newest); --session: what one session did.")
+        p = add(sub, "log", _lazy("session_commands", "cmd_log"), "Show the dated progress logs (default: the newest); --session: what one session did.")
         p.add_argument("--date", help="YYYY-MM-DD")
         p.add_argument("--limit", type=int, default=1)
         p.add_argument("--session", metavar="ID", help="list what that session did (checkpoints, decisions, "
                                                        "hooks, close), e.g. Claude Code's session id")
 
     if want("index"):
-        p = add(sub, "index", cmd_index, "Write the index manifest; --check fails (exit 3) when it is stale.")
+        p = add(sub, "index", _lazy("session_commands", "cmd_index"), "Write the index manifest; --check fails (exit 3) when it is stale.")
         mode = p.add_mutually_exclusive_group()
         mode.add_argument("--check", action="store_true")
         mode.add_argument("--repair", action="store_true",
@@ -175,11 +183,11 @@ def register(sub, common, only: str | None = None) -> None:
                             "killed writers left (older than 10 minutes), then write")
 
     if want("verify"):
-        add(sub, "verify", cmd_verify, "Read every state file and report each problem with its path and line "
+        add(sub, "verify", _lazy("session_commands", "cmd_verify"), "Read every state file and report each problem with its path and line "
                                        "(exit 3 if any); changes nothing.")
 
     if want("merge-driver"):
-        p = add(sub, "merge-driver", cmd_merge_driver,
+        p = add(sub, "merge-driver", _lazy("session_commands", "cmd_merge_driver"),
                 "Merge one of tether's generated files for git (git runs it; see .tether/.gitattributes).")
         p.add_argument("base", metavar="BASE", help="the common ancestor's version (git's %%O)")
         p.add_argument("ours", metavar="OURS", help="our version; the result is written here (%%A)")
@@ -190,12 +198,12 @@ def register(sub, common, only: str | None = None) -> None:
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
         hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
-        add(hsub, "claude-code", cmd_hook, "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd.")
+        add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd.")
 
     if want("install"):
         inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")
         isub = inst.add_subparsers(dest="install_command", metavar="TOOL", required=True, parser_class=Parser)
-        p = add(isub, "claude-code", cmd_install, "Merge tether's hooks into .claude/settings.json and add tether's "
+        p = add(isub, "claude-code", _lazy("session_commands", "cmd_install"), "Merge tether's hooks into .claude/settings.json and add tether's "
                                                   "section to CLAUDE.md (idempotent).")
         p.add_argument("--command", dest="command_line", default="tether hook claude-code",
                        help="the command Claude Code runs (default: tether hook claude-code)")
@@ -203,14 +211,14 @@ def register(sub, common, only: str | None = None) -> None:
                        help="write the agent's instructions to AGENTS.md instead of CLAUDE.md")
         p.add_argument("--no-instructions", action="store_true",
                        help="leave CLAUDE.md (and AGENTS.md) alone: hooks only")
-        add(isub, "pre-commit", cmd_install_pre_commit,
+        add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
             "Write a git pre-commit hook that keeps .tether/index.json current (never blocks a commit).")
 
     if want("uninstall"):
         uninst = sub.add_parser("uninstall", formatter_class=common.formatter_class,
                                 help="Remove what `tether install` added to an agent tool's settings.")
         usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
-        add(usub, "claude-code", cmd_uninstall, "Remove tether's hooks from .claude/settings.json (the user's own "
+        add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json (the user's own "
                                                 "are kept) and tether's section from CLAUDE.md and AGENTS.md.")
 
     if want("ctx"):
@@ -219,5 +227,5 @@ def register(sub, common, only: str | None = None) -> None:
         ctx.register(sub, add, common)
 
     if want("demo"):
-        p = add(sub, "demo", cmd_demo, "Run a whole session lifecycle in a temporary repository and show it.")
+        p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")
         p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")
