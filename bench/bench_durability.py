@@ -218,7 +218,8 @@ def check_checkpoints(repo: Path, task_id: str, acked: dict[str, int], tally: Ta
     from tether import Workspace
     from tether.model.records import checkpoint_number
 
-    store = Workspace.open(repo).store
+    ws = Workspace.open(repo)
+    store = ws.store
     names = store.checkpoint_names(task_id)
     numbers = [checkpoint_number(n) for n in names]
     tally.duplicates += len(numbers) - len(set(numbers))
@@ -233,7 +234,7 @@ def check_checkpoints(repo: Path, task_id: str, acked: dict[str, int], tally: Ta
             except Exception as exc:  # noqa: BLE001 - counted, named below
                 tally.lost += 1
                 tally.notes.append(f"{name}: {exc}")
-    newest = store.latest_checkpoint(task_id)
+    newest = ws.latest_checkpoint(task_id)
     done = newest.done_set if newest else set()
     missing = [item for item in acked.values() if item and item not in done]
     tally.lost += len(missing)
