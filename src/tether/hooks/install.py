@@ -95,23 +95,30 @@ def _is_tether_hook(command: object) -> bool:
     return len(words) >= 3 and words[-2:] == ["hook", "claude-code"] and Path(words[-3]).name == "tether"
 
 
-def _without_other_tether_hooks(groups: list, command: str, replaced: list[str]) -> list:
-    """The groups minus tether's hooks with another command (noted in replaced); groups left empty go."""
-    kept = []
+def _without_hooks(groups: list, drop) -> tuple[list, list[dict]]:
+    """(the groups minus the hooks ``drop(hook)`` selects, those hooks); groups left empty go, the
+    others are kept as they were."""
+    kept, dropped = [], []
     for group in groups:
         inner = group.get("hooks") if isinstance(group, dict) else None
         if not isinstance(inner, list):
             kept.append(group)
             continue
-        stale = [h for h in inner if isinstance(h, dict) and h.get("command") != command
-                 and _is_tether_hook(h.get("command"))]
-        if not stale:
+        gone = [h for h in inner if isinstance(h, dict) and drop(h)]
+        if not gone:
             kept.append(group)
             continue
-        replaced += [h["command"] for h in stale if h["command"] not in replaced]
-        rest = [h for h in inner if h not in stale]
+        dropped += gone
+        rest = [h for h in inner if h not in gone]
         if rest:
             kept.append({**group, "hooks": rest})
+    return kept, dropped
+
+
+def _without_other_tether_hooks(groups: list, command: str, replaced: list[str]) -> list:
+    """The groups minus tether's hooks with another command (noted in replaced); groups left empty go."""
+    kept, stale = _without_hooks(groups, lambda h: h.get("command") != command and _is_tether_hook(h.get("command")))
+    replaced += [h["command"] for h in stale if h["command"] not in replaced]
     return kept
 
 
@@ -210,17 +217,9 @@ def uninstall_claude_code(root: Path) -> dict:
                 groups = hooks[event]
                 if not isinstance(groups, list):
                     continue
-                kept = []
-                for group in groups:
-                    inner = group.get("hooks") if isinstance(group, dict) else None
-                    if not isinstance(inner, list):
-                        kept.append(group)
-                        continue
-                    rest = [h for h in inner if not (isinstance(h, dict) and _is_tether_hook(h.get("command")))]
-                    if len(rest) != len(inner) and event not in removed:
-                        removed.append(event)
-                    if rest or len(rest) == len(inner):
-                        kept.append({**group, "hooks": rest} if len(rest) != len(inner) else group)
+                kept, gone = _without_hooks(groups, lambda h: _is_tether_hook(h.get("command")))
+                if gone and event not in removed:
+                    removed.append(event)
                 if kept:
                     hooks[event] = kept
                 else:
