@@ -200,6 +200,21 @@ def test_a_done_that_is_a_number_loses_nothing(closed, cli):
     assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
 
 
+
+def test_a_directory_in_place_of_the_newest_checkpoint_loses_nothing_when_read_twice(closed, repo):
+    """The PreCompact hook reads the newest checkpoint, then checkpoints: the problem the first
+    read reported must still send the second to the journal line, not to an older checkpoint."""
+    import shutil
+    from tether import Workspace
+    path = newest_checkpoint(closed)
+    path.unlink()
+    path.mkdir()                                                # a directory where the file was
+    ws = Workspace.open(repo)
+    assert ws.latest_checkpoint("BAD").done == "1"              # the older one, the directory reported
+    saved = ws.checkpoint(task_id="BAD", done=["3"], state="third item")
+    assert saved.done == "1-3"                                  # item 2 comes from the journal line
+    shutil.rmtree(path)
+
 WRONG_TYPES = [
     ("checkpoint", "current_state:", 'current_state: {"where": "doc 2"}'),
     ("checkpoint", "number:", "number: true"),

@@ -166,9 +166,9 @@ class TaskFiles:
             else:
                 self._restore_if_needed(task_id, token)
                 names = self.checkpoint_names(task_id)
-                known = len(self.problems)
-                previous = newest(names)  # the lock is held: no check again
-                if len(self.problems) > known:
+                with self.collecting() as met:  # its own list: this command may have reported them already
+                    previous = newest(names)  # the lock is held: no check again
+                if met:
                     # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
                     # their journal lines still hold it.
                     previous = journal.newest_after(self, task_id, names, previous) or previous
