@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands-per-case", type=int, default=2, help="commands besides the reporter (default 2)")
     parser.add_argument("--show", type=int, default=0, help="print the full report of the first N failures")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(errors="backslashreplace")  # a signature may quote a lone surrogate
 
     workdir = Path(tempfile.mkdtemp(prefix="tether-bench-fuzz-"))
     started = time.monotonic()

@@ -67,6 +67,9 @@ CONTEXT_REL = f".tether/contexts/{CAMPAIGN}/session_context.yaml"
 SETTINGS_REL = ".claude/settings.json"
 RESULT_RELS = ("results/brand-validator.yaml", "results/audience-analyzer.json")
 CASE_DIRS = {"repo", "tmp"}  # all a case may hold besides what escapes the repository
+# The kinds of damage (a Verdict's reason starts with one) that the reporting command must name.
+# "value" covers formats beyond types (ISO times, sha256 digests, counts, paths inside the repository).
+CHECKED_CATEGORIES = ("syntax", "type", "missing", "value", "state")
 MEMORY_MB = 2048
 
 
@@ -734,8 +737,12 @@ def check_config(data: bytes, rel: str) -> Verdict:
     budget = config.get("boot", {}).get("budget")
     if budget is not None and budget < 100:
         return _bad("value", "boot.budget is below 100")
-    if config.get("context", {}).get("document") == "":
+    document = config.get("context", {}).get("document")
+    if document == "":
         return _bad("value", "context.document is empty")
+    for path in [document or "", *config.get("boot", {}).get("reading_order", [])]:
+        if path.startswith("/") or os.path.normpath(path).startswith(".."):
+            return _bad("value", "a path that leaves the repository")
     return VALID
 
 
@@ -1078,10 +1085,16 @@ def m_delete(data: bytes, rng: random.Random) -> Mutation:
     return Mutation("delete", None, "file deleted")
 
 
+def m_symlink_out(data: bytes, rng: random.Random) -> Mutation:
+    """The file as a symlink to a file outside the repository (a hostile clone): reading it is the file's
+    business, writing through it is writing outside the repository."""
+    return Mutation("symlink", data, "a symlink to a file outside the repository (same content)")
+
+
 BYTE_MUTATIONS = [m_flip, m_flip, m_truncate, m_truncate, m_delete_line, m_duplicate_line, m_swap_lines,
                   m_invalid_utf8, m_invalid_utf8, m_nul, m_conflict, m_conflict, m_empty, m_crlf, m_bom,
-                  m_long_line, m_directory, m_delete]
-STREAM_MUTATIONS = [m for m in BYTE_MUTATIONS if m not in (m_directory, m_delete)]
+                  m_long_line, m_directory, m_delete, m_symlink_out]
+STREAM_MUTATIONS = [m for m in BYTE_MUTATIONS if m not in (m_directory, m_delete, m_symlink_out)]
 
 # -- structured mutations: JSON values -------------------------------------------------------
 
@@ -1400,6 +1413,15 @@ def m_toml_table(data: bytes, rng: random.Random) -> Mutation:
     return Mutation("write", text, f"TOML table clash: {choice.strip()!r}")
 
 
+def m_toml_path(data: bytes, rng: random.Random) -> Mutation:
+    """context.document where a hostile config puts it: out of the repository, or onto a directory."""
+    value = rng.choice(["../fuzz-escape.md", ".tether/../../fuzz-escape.md", "..", ".tether", "", ".git"])
+    text, count = re.subn(rb"(?m)^document = .*$", b"document = " + json.dumps(value).encode(), data)
+    if not count:
+        text = data + b'\n[context]\ndocument = ' + json.dumps(value).encode() + b"\n"
+    return Mutation("write", text, f"context.document = {value!r}")
+
+
 def m_event_name(data: bytes, rng: random.Random) -> Mutation:
     slots = _json_slots(data, "stdin")
     if not slots or not isinstance(slots[0].value, dict):
@@ -1476,7 +1498,7 @@ MUTATIONS: dict[str, list] = {
         _bind(m_replace_root, "jsonl"), _bind(m_append_hostile, "jsonl"), _bind(m_append_hostile, "jsonl")],
     "json": BYTE_MUTATIONS + _structured("json") + [_bind(m_replace_root, "json")],
     "text": BYTE_MUTATIONS + [m_conflict, m_invalid_utf8],
-    "toml": BYTE_MUTATIONS + [m_toml_wrong_type] * 6 + [m_toml_table],
+    "toml": BYTE_MUTATIONS + [m_toml_wrong_type] * 6 + [m_toml_table, m_toml_path, m_toml_path],
     "yaml": BYTE_MUTATIONS + YAML_MUTATIONS + YAML_MUTATIONS,
     "result": BYTE_MUTATIONS + YAML_MUTATIONS + _structured("json"),
     "settings": BYTE_MUTATIONS + _structured("settings") + [_bind(m_replace_root, "settings")],
@@ -1767,6 +1789,11 @@ class CaseResult:
     verdict: Verdict = UNCLEAR                     # of the target right after the mutation
 
 
+def _outside(casedir: Path) -> dict[str, bytes]:
+    folder = casedir / "tmp" / "outside"
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+
+
 def snapshot(repo: Path) -> dict[str, bytes | None]:
     """The repository's files (None for a directory in a file's place is not needed: directories are skipped)."""
     out = {}
@@ -1855,7 +1882,7 @@ class Runner:
             path = repo / case.path
             original = path.read_bytes() if path.is_file() else b""
             mutation = mutate(original, mrng)
-            self._apply(mutation, path, repo)
+            self._apply(mutation, path, repo, casedir)
         result.mutation = mutation.desc
         result.verdict = assess(case.target, repo, case.path, stdin_bytes)
         for name, as_json in zip(case.commands, case.json_flags):
@@ -1865,8 +1892,15 @@ class Runner:
                 self._exec(case, result, repo, casedir, name, as_json, stdin_bytes)
 
     @staticmethod
-    def _apply(mutation: Mutation, path: Path, repo: Path) -> None:
+    def _apply(mutation: Mutation, path: Path, repo: Path, casedir: Path) -> None:
         if mutation.op == "none":
+            return
+        if mutation.op == "symlink":
+            outside = casedir / "tmp" / "outside" / path.name
+            outside.parent.mkdir(parents=True, exist_ok=True)
+            outside.write_bytes(mutation.data)
+            path.unlink(missing_ok=True)
+            path.symlink_to(os.path.relpath(outside, path.parent))
             return
         if mutation.op == "custom":
             mutation.apply(repo)
@@ -1909,6 +1943,7 @@ class Runner:
             (casedir / "tmp" / "ours").write_bytes(ours.read_bytes() if ours.is_file() else b"")
         verdict_before = assess(case.target, repo, case.path, stdin_bytes)
         before = snapshot(repo)
+        outside_before = _outside(casedir)
         listing = self._listing(repo)
         argv = self._argv(case, command, as_json)
         run = run_tether(argv, repo, self.env, self._stdin(case, command, repo, stdin_bytes), self.timeout)
@@ -1917,7 +1952,9 @@ class Runner:
             return run
         fail = self._failer(case, result, run)
         if run.hung:
-            fail("hang", f"no exit after {self.timeout:.0f} s")
+            fail("hang", f"no exit after {self.timeout:g} s",
+                 signature=f"hang: `tether {' '.join(command.argv[:2])}` after {case.mutation.removeprefix('m_')} "
+                           f"on {case.target}")
             return run
         if run.code == 70 or b"Traceback (most recent call last)" in run.err or run.code not in command.codes:
             why = ("exit 70 (internal error)" if run.code == 70 else "a Python traceback" if b"Traceback" in run.err
@@ -1926,7 +1963,7 @@ class Runner:
             return run
         if as_json:
             self._check_json(run, fail)
-        self._check_escape(casedir, fail)
+        self._check_escape(casedir, fail, outside_before)
         after = snapshot(repo)
         self._check_written(before, after, fail)
         if command.kind == "checkpoint" or (command.kind == "hook" and self._event_name(case, command, stdin_bytes)
@@ -1974,13 +2011,18 @@ class Runner:
             fail("contract", "--json printed on stderr too")
 
     @staticmethod
-    def _check_escape(casedir: Path, fail) -> None:
+    def _check_escape(casedir: Path, fail, outside_before: dict) -> None:
         strays = sorted(set(os.listdir(casedir)) - CASE_DIRS)
         if strays:
-            fail("escape", f"wrote outside the repository: {strays}")
+            fail("escape", f"wrote outside the repository: {strays}", signature=f"wrote outside the repository")
             for name in strays:
                 path = casedir / name
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
+        outside = _outside(casedir)
+        if outside != outside_before:
+            changed = sorted(n for n in set(outside) | set(outside_before) if outside.get(n) != outside_before.get(n))
+            fail("escape", f"wrote through a symlink to a file outside the repository: {changed}",
+                 signature="wrote through a symlink out of the repository")
 
     @staticmethod
     def _check_written(before: dict, after: dict, fail) -> None:
@@ -2072,8 +2114,8 @@ class Runner:
 
     def _check_apply(self, case, repo, before, after, run, fail) -> None:
         verdict = assess("skill result", repo, case.path) if case.target == "skill result" else VALID
-        if verdict.valid is False and run.code in (0, 4):
-            fail("unreported", f"applied (or weighed) a result that is not a skill result ({verdict.reason})")
+        if verdict.valid is False and run.code == 0:
+            fail("unreported", f"applied a result that is not a skill result ({verdict.reason})")
         if run.code != 0 and before.get(CONTEXT_REL) != after.get(CONTEXT_REL):
             fail("contract", f"ctx apply exited {run.code} but changed the session context")
 
@@ -2141,7 +2183,7 @@ class Runner:
                 fail("wrote-invalid", "the session context no longer validates after ctx apply",
                      signature="ctx apply left an invalid session context")
             return
-        if verdict.valid is not False:
+        if verdict.valid is not False or verdict.reason.split(":")[0] not in CHECKED_CATEGORIES:
             return
         names = {case.path, *verdict.names}
         shown = [f".tether/{n[len('.tether/'):]}" if n.startswith(".tether/") else n for n in names]

@@ -18,7 +18,7 @@ import pytest
 import fuzzing
 
 SEED = int(os.environ.get("TETHER_FUZZ_SEED") or fuzzing.DEFAULT_SEED)
-PER_TARGET = int(os.environ.get("TETHER_FUZZ_CASES") or 3)
+PER_TARGET = int(os.environ.get("TETHER_FUZZ_CASES") or 4)
 
 
 @pytest.fixture(scope="module")
