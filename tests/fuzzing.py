@@ -29,7 +29,8 @@ What counts as a failure (``Failure.kind``):
   one JSON object, a refused ``install`` or ``ctx apply`` that changed the file, a failed
   ``close`` that changed some files, a hook that recorded an event for input that is not
   a JSON object, a warm boot that differs from a cold one;
-- ``escape``: a file written outside the repository (a hostile path in a record).
+- ``escape``: a file written outside the repository: through a hostile path in the
+  config, or through a symlink a hostile clone put in place of a store file.
 
 The reference readers implement docs/formats.md independently of tether's code: a
 file is ``valid`` (True), ``invalid`` (False, with the reason) or ``None`` where the docs
@@ -39,7 +40,6 @@ leave it open (then nothing is checked).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import random
@@ -511,7 +511,8 @@ def _fields(record: dict, spec: dict, required: tuple, where: str = "") -> Verdi
                 shown += " with an item that is not a string"
             return _bad("type", f"{where}field '{key}' is {shown}")
         if not _value_ok(kind, value):
-            return _bad("value", f"{where}field '{key}' is not a valid {kind if isinstance(kind, str) else 'choice'}")
+            what = kind.rstrip("?") if isinstance(kind, str) else "choice"
+            return _bad("value", f"{where}field '{key}' is not a valid {what}")
     return None
 
 
@@ -740,10 +741,18 @@ def check_config(data: bytes, rel: str) -> Verdict:
     document = config.get("context", {}).get("document")
     if document == "":
         return _bad("value", "context.document is empty")
-    for path in [document or "", *config.get("boot", {}).get("reading_order", [])]:
-        if path.startswith("/") or os.path.normpath(path).startswith(".."):
-            return _bad("value", "a path that leaves the repository")
+    if document is not None and _leaves_repository(document):
+        return _bad("value", "context.document leads out of the repository or into .git/")
+    if any(_leaves_repository(path) for path in config.get("boot", {}).get("reading_order", [])):
+        return UNCLEAR  # left out of the brief and named by boot; the config itself stays valid
     return VALID
+
+
+def _leaves_repository(path: str) -> bool:
+    """Absolute, above the root, or with a .git part (formats.md, "What tether refuses")."""
+    parts = path.replace("\\", "/").split("/")
+    return (path.startswith("/") or os.path.normpath(path).startswith("..")
+            or any(part.lower() == ".git" for part in parts))
 
 
 def _yaml_loader():
@@ -1691,6 +1700,8 @@ def assess(target: str, repo: Path, rel: str, stdin: bytes | None = None) -> Ver
     if target == "hook stdin":
         return check_hook_input(stdin or b"", rel)
     path = repo / rel
+    if path.is_symlink() and rel.startswith(".tether/"):
+        return _bad("state", "a symbolic link inside .tether/", rel)
     if path.is_dir():
         return _bad("state", "a directory where a file should be", rel)
     if not path.exists():

@@ -97,6 +97,24 @@ def test_the_control_passes_every_check(runner):
     assert unexpected == {}
 
 
+def test_claude_codes_recorded_hook_inputs_as_they_are(runner):
+    # The inputs the hook fuzzing starts from half of the time, unmutated: one of each event.
+    recorded = fuzzing.real_hook_inputs()
+    if not recorded:
+        pytest.skip("no recorded hook inputs (../shared/bench is not beside the repository)")
+    one_each = {str(e.get("hook_event_name") or e.get("event")): e for e in recorded}
+    failures = []
+    for index, event in enumerate(one_each.values()):
+        case = fuzzing.make_case(SEED, fuzzing.TARGET_ORDER.index("hook stdin"), runner.template)
+        case.index, case.mutation, case.params["event"] = 10_000 + index, "m_none", event
+        result = runner.run(case)
+        failures += result.failures
+        assert [run.code for _, run in result.runs] == [0, 0], result.runs
+    if failures:
+        pytest.fail(_reports(failures), pytrace=False)
+    assert {"SessionStart", "PreCompact"} <= set(one_each)
+
+
 @pytest.mark.parametrize("target", fuzzing.TARGET_ORDER)
 def test_fuzz(runner, target):
     position = fuzzing.TARGET_ORDER.index(target)
