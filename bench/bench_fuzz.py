@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import fuzzing  # noqa: E402
 
-KINDS = ("crash", "hang", "unreported", "progress", "wrote-invalid", "contract", "escape")
+KINDS = ("crash", "hang", "unreported", "progress", "wrote-invalid", "contract", "escape", "harness")
 
 _worker: fuzzing.Runner | None = None
 
@@ -130,6 +131,21 @@ def report(results: list[dict], seconds: float, show: int) -> None:
     print(f"\n  damaged: cases whose broken file no longer follows docs/formats.md (the others stay readable or the "
           f"docs leave them open);\n  {len(run_seconds)} runs took {sum(run_seconds):.0f} s of {seconds:.0f} s; "
           f"slowest run {max(run_seconds, default=0):.1f} s")
+    categories = ("syntax", "type", "missing", "value", "state")
+    unreported: dict[str, Counter] = defaultdict(Counter)
+    for (kind, signature), failures in signatures.items():
+        if kind == "unreported":
+            for failure in failures:
+                found = re.search(r"\[(\w+)\]$", signature)
+                unreported[failure.case.target][found.group(1) if found else "other"] += 1
+    if unreported:
+        print(f"\nunreported damage by kind (syntax: unreadable; type: a field's JSON type; missing: a required "
+              f"field; value: an enum, time, digest, count or path; state: a directory, link or marker where it "
+              f"should not be; other: what a command used or accepted):")
+        print(f"{'parser':<{width}}" + "".join(f"{c:>9}" for c in (*categories, "other")))
+        for target in fuzzing.TARGET_ORDER:
+            if target in unreported:
+                print(f"{target:<{width}}" + "".join(f"{unreported[target][c]:>9}" for c in (*categories, "other")))
     print(f"\n{len(signatures)} distinct failure signatures (count, parsers, first case):")
     for kind in KINDS:
         found = sorted(((k, s), f) for (k, s), f in signatures.items() if k == kind)

@@ -31,6 +31,7 @@ What counts as a failure (``Failure.kind``):
   a JSON object, a warm boot that differs from a cold one;
 - ``escape``: a file written outside the repository: through a hostile path in the
   config, or through a symlink a hostile clone put in place of a store file.
+- ``harness``: the harness itself failed on that case (a bug to fix here, not in tether).
 
 The reference readers implement docs/formats.md independently of tether's code: a
 file is ``valid`` (True), ``invalid`` (False, with the reason) or ``None`` where the docs
@@ -1824,6 +1825,11 @@ def snapshot(repo: Path) -> dict[str, bytes | None]:
     return out
 
 
+def _same(value) -> str:
+    """A value's canonical JSON, so that NaN equals NaN when settings are compared."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
 def _ranges(text: str, top: int = 20) -> set[int]:
     out: set[int] = set()
     for part in str(text).split(","):
@@ -1872,6 +1878,12 @@ class Runner:
         result = CaseResult(case)
         try:
             self._run(case, casedir, repo, result)
+        except Exception as exc:  # the harness's own bug: shown like a failure, so a long run goes on
+            import traceback
+
+            result.failures.append(Failure("harness", case, result.mutation, "(the harness)", None,
+                                           f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4),
+                                           f"harness: {type(exc).__name__}"))
         finally:
             if not keep:
                 shutil.rmtree(casedir, ignore_errors=True)
@@ -2001,8 +2013,8 @@ class Runner:
     # -- the checks ----------------------------------------------------------------------------
     def _failer(self, case: Case, result: CaseResult, run: Run):
         def fail(kind: str, detail: str, signature: str = "") -> None:
-            result.failures.append(Failure(kind, case, result.mutation, run.shown(), run.code, detail,
-                                           run.err_tail(), signature or f"{case.target}: {detail}"))
+            result.failures.append(Failure(kind, case, result.mutation, run.shown(), run.code, detail, run.err_tail(),
+                                           signature or re.sub(r"\d+", "N", f"{case.target}: {detail}")))
         return fail
 
     @staticmethod
@@ -2110,7 +2122,7 @@ class Runner:
                 return
             kept, _ = _json_document(old) if old else ({}, None)
             if isinstance(kept, dict):
-                lost = [k for k in kept if k != "hooks" and value.get(k) != kept[k]]
+                lost = [k for k in kept if k != "hooks" and _same(value.get(k)) != _same(kept[k])]
                 if lost:
                     fail("contract", f"install changed the user's settings {lost}")
             hooks = value.get("hooks", {})
