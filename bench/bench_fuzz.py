@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_fuzz  ({time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.python_implementation()} {platform.python_version()}, commit {commit}"
           f"{' with uncommitted changes in src/' if dirty else ''})")
+    import tether
+
+    print(f"  tether under test: {Path(tether.__file__).parent} (as `python -m tether` finds it)")
     real = len(fuzzing.real_hook_inputs())
     print(f"  seed {args.seed}, cases {args.first}..{args.first + args.cases - 1}, timeout {args.timeout:g} s, "
           f"jobs {args.jobs}; hook inputs: the documented fields"
