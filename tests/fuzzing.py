@@ -2100,14 +2100,14 @@ class Runner:
         if problem:
             fail("wrote-invalid", f"the new checkpoint does not read: {problem.reason}")
             return
-        if COMMANDS["checkpoint"].argv[0] in run.argv and run.argv[0] == "checkpoint":
+        if run.argv[0] == "checkpoint":
             floor = floor | _spec_units(case.params["n"])
         got = _ranges(str(meta.get("done", "")))
         if not floor <= got:
             missing = sorted(floor - got)
             fail("progress", f"new checkpoint {new[-1]} has done {meta.get('done')!r}; lost units {missing[:10]}",
-                 signature=f"progress lost by `{run.shown()}` after {case.mutation.removeprefix('m_')} on "
-                           f"{case.target}")
+                 signature=f"progress lost by {'the PreCompact hook' if run.argv[0] == 'hook' else 'tether checkpoint'}"
+                           f" after {case.mutation.removeprefix('m_')} on {case.target}")
 
     def _check_install(self, case, verdict_before, before, after, run, fail) -> None:
         old, new = before.get(SETTINGS_REL), after.get(SETTINGS_REL)
