@@ -143,9 +143,9 @@ def report(results: list[dict], seconds: float, show: int) -> None:
                 unreported[failure.case.target][found.group(1) if found else "other"] += 1
     if unreported:
         print(f"\nunreported damage by kind (syntax: unreadable; type: a field's JSON type; missing: a required "
-              f"field; value: an enum, digest, count, key or path; state: a directory, link or marker where it "
-              f"should not be; format: an ISO time or date that is not one, which CI does not assert; other: what a "
-              f"command used or accepted):")
+              f"field; value: an enum, key or path; state: a directory, link or marker where it should not be; "
+              f"format: an ISO time or date that is not one, index.json's digests and count, which CI does not "
+              f"assert; other: what a command used or accepted):")
         print(f"{'parser':<{width}}" + "".join(f"{c:>9}" for c in (*categories, "other")))
         for target in fuzzing.TARGET_ORDER:
             if target in unreported:

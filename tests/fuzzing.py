@@ -69,9 +69,9 @@ SETTINGS_REL = ".claude/settings.json"
 RESULT_RELS = ("results/brand-validator.yaml", "results/audience-analyzer.json")
 CASE_DIRS = {"repo", "tmp"}  # all a case may hold besides what escapes the repository
 # The kinds of damage (a Verdict's reason starts with one) that the reporting command must name in
-# CI: "value" is an enum, a digest, a count or a path the docs rule out. "format" (an ISO time or a
-# date that is not one) is listed by the bench only: the docs describe those fields, verify may
-# leave their values alone.
+# CI: "value" is an enum, a key or a path the docs rule out. "format" (an ISO time or a date that
+# is not one, index.json's digests and count) is listed by the bench only: the docs describe those
+# values without saying verify checks them (index --check finds a manifest that does not match).
 CHECKED_CATEGORIES = ("syntax", "type", "missing", "value", "state")
 ALL_CATEGORIES = CHECKED_CATEGORIES + ("format",)
 MEMORY_MB = 2048
@@ -718,9 +718,9 @@ def check_index(data: bytes, rel: str) -> Verdict:
         if not isinstance(digest, str):
             return _bad("type", "a file's hash is not a string")
         if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            return _bad("value", "a file's hash is not sha256:<64 hex digits>")
+            return _bad("format", "a file's hash is not sha256:<64 hex digits>")
     if value["count"] != len(files):
-        return _bad("value", "count is not the number of files")
+        return _bad("format", "count is not the number of files")
     return VALID
 
 
