@@ -168,6 +168,8 @@ class TaskFiles:
                 names = self.checkpoint_names(task_id)
                 with self.collecting() as met:  # its own list: this command may have reported them already
                     previous = newest(names)  # the lock is held: no check again
+                for problem in met:  # still the command's to show
+                    self.report(problem)
                 if met:
                     # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
                     # their journal lines still hold it.
