@@ -2072,7 +2072,8 @@ class Runner:
     def _failer(self, case: Case, result: CaseResult, run: Run):
         def fail(kind: str, detail: str, signature: str = "") -> None:
             result.failures.append(Failure(kind, case, result.mutation, run.shown(), run.code, detail, run.err_tail(),
-                                           signature or re.sub(r"\d+", "N", f"{case.target}: {detail}")))
+                                           signature or re.sub(r"\d+", "N", re.sub(
+                                               r"CKP-\d+-[0-9a-z]+", "CKP-*", f"{case.target}: {detail}"))))
         return fail
 
     @staticmethod
