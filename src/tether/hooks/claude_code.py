@@ -88,7 +88,7 @@ def handle(stdin, stdout, stderr) -> int:
         if event is None:
             return 1
         name = _event_name(event)
-        if name not in ("SessionStart", "PreCompact", "SessionEnd"):
+        if name not in ("SessionStart", "PreCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
             return 0
         wrong = _wrong_field(event)
         if wrong:
@@ -113,6 +113,10 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
     try:
         if name == "SessionStart" and _warm_session_start(event, stdout, stderr):
             return 0
+        if name in ("PostToolUse", "PreToolUse"):
+            due = _tool_call(name, event, stderr)
+            if due is None:
+                return 0
     except TetherError as exc:  # a link where the event goes: nothing is written through it
         _say(stderr, f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
         return 1
@@ -131,6 +135,8 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
             return _pre_compact(ws, event, stdout)
+        if name in ("PostToolUse", "PreToolUse"):
+            return _tool_checkpoint(ws, event, due, stdout)
         ws.session_event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
         ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
@@ -227,6 +233,56 @@ def _inject(brief, stdout) -> None:
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _tool_call(name: str, event: dict, stderr) -> dict | None:
+    """The fast part of PostToolUse and PreToolUse, run at every tool call: add the call to the
+    session's trail (PostToolUse), and say whether a checkpoint is due (None: it is not, or tether
+    is not set up here). Loads neither the store nor the workspace."""
+    import os
+
+    from ..store import locate
+
+    root = locate.find_root(event.get("cwd") or os.getcwd())
+    if root is None:
+        return None
+    store_dir = os.path.join(root, locate.STORE_DIR)
+    from ..warm.config_cache import workspace_config
+
+    config, _ = workspace_config(store_dir)
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID") or "unknown"
+    if name == "PreToolUse":
+        if event.get("tool_name") != "Bash" or not config.get("checkpoint_before_risky", True):
+            return None
+        from ..core.tool_trail import risky
+
+        tool_input = event.get("tool_input")
+        what = risky(tool_input.get("command") if isinstance(tool_input, dict) else None)
+        return {"session": session, "risky": what} if what else None
+    every = config.get("checkpoint_every", 4)
+    if not every:
+        return None
+    from ..core.tool_trail import entry
+    from ..model.clock import stamp
+    from ..store import trail
+
+    try:
+        count = trail.append(store_dir, session, entry(event, root, stamp()))
+    except OSError as exc:  # a full disk or a read-only checkout: the tool call goes on
+        _say(stderr, f"could not add the tool call to the session's trail in .tether/local/trails/"
+                     f" ({exc.strerror or exc})")
+        return None
+    return {"session": session, "every": every} if count >= every else None
+
+
+def _tool_checkpoint(ws, event: dict, due: dict, stdout) -> int:
+    task_id, ckp, said = ws.tool_checkpoint(due["session"], every=due.get("every"), risky=due.get("risky"),
+                                            transcript=event.get("transcript_path"))
+    if ckp is not None:
+        if due.get("risky"):
+            # Shown to the user, not fed to the model: the command goes on as asked.
+            stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
+    return 0
 
 
 def _pre_compact(ws, event: dict, stdout) -> int:

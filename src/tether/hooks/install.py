@@ -23,6 +23,10 @@ EVENTS = {
     "SessionStart": "startup|resume|clear|compact",
     "PreCompact": "manual|auto",
     "SessionEnd": None,
+    # Every tool call joins the session's trail; every few, an automatic checkpoint (seed 001).
+    "PostToolUse": None,
+    # Before a risky shell command (`git reset --hard`), a safety checkpoint.
+    "PreToolUse": "Bash",
 }
 
 
