@@ -412,7 +412,7 @@ def test_install_creates_the_settings(project):
     proc = run_install(project)
     assert proc.returncode == 0, proc.stderr
     config = settings(project)
-    for name in ("SessionStart", "PreCompact", "SessionEnd"):
+    for name in ("SessionStart", "PreCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
         groups = tether_groups(config, name)
         assert len(groups) == 1, name
         assert groups[0]["hooks"] == [{**groups[0]["hooks"][0], "type": "command", "command": HOOK_COMMAND}]
@@ -451,7 +451,8 @@ def test_install_keeps_the_users_settings_and_hooks(project):
     assert run_install(project).returncode == 0, "install"
     config = settings(project)
     assert {k: v for k, v in config.items() if k != "hooks"} == {k: v for k, v in USER_SETTINGS.items() if k != "hooks"}
-    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+    user = USER_SETTINGS["hooks"]["PreToolUse"]
+    assert config["hooks"]["PreToolUse"][:len(user)] == user  # the user's own first, unchanged
     # The user's SessionStart hook stays first and unchanged; tether's is added beside it.
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
     assert len(config["hooks"]["SessionStart"]) == 2
@@ -478,7 +479,7 @@ def test_install_from_a_subdirectory_writes_at_the_root(project):
     out = json.loads(proc.stdout)
     assert out["ok"] is True and out["command"] == "install" and out["hook_command"] == HOOK_COMMAND
     assert Path(out["path"]) == project / ".claude" / "settings.json"
-    assert sorted(out["added"]) == ["PreCompact", "SessionEnd", "SessionStart"]
+    assert sorted(out["added"]) == ["PostToolUse", "PreCompact", "PreToolUse", "SessionEnd", "SessionStart"]
     assert not (sub / ".claude").exists()
 
 
@@ -504,7 +505,8 @@ def test_install_again_with_another_command_replaces_tethers_entries(project):
         commands = [h["command"] for g in config["hooks"][name] for h in g["hooks"]]
         assert HOOK_COMMAND not in commands and commands.count(command) == 1, name
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
-    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+    user = USER_SETTINGS["hooks"]["PreToolUse"]
+    assert config["hooks"]["PreToolUse"][:len(user)] == user  # the user's own first, unchanged
 
 
 def test_install_without_tether_on_path_says_the_command_that_fixes_it(project):

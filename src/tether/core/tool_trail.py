@@ -35,7 +35,7 @@ _SEPARATORS = ";&|()`\n"
 def entry(event: dict, root: str, at: str) -> dict:
     """The trail entry of one tool call: its time, the tool, and the file it changed (relative to
     ``root``; a file outside the repository is counted, never named: its path may be private)."""
-    from ..transcripts.records import EDIT_TOOLS
+    from ..transcripts.tools import EDIT_TOOLS
 
     tool = event.get("tool_name")
     tool = tool if isinstance(tool, str) and tool else "?"

@@ -1,4 +1,4 @@
-"""Claude Code hooks: warm-start every session, checkpoint before compaction.
+"""Claude Code hooks: warm-start every session, checkpoint before compaction and as tools run.
 
 Claude Code runs ``tether hook claude-code`` with the event's JSON on stdin
 (fields: session_id, transcript_path, cwd, hook_event_name, and per event
@@ -9,9 +9,11 @@ here; failures exit 1 with one line on stderr, which Claude Code shows.
 Whatever stdin holds (not UTF-8, not JSON, a field of the wrong type), the
 exit code is 0 or 1.
 
-Hooks change no tracked file: what they see of a session (its starts, ends and
-compactions, the transcript's path) goes to the git-ignored session log under
-``.tether/local/``, which the next ``tether close`` folds into the memory log.
+Hooks change a tracked file only to save a checkpoint when work was done (before a
+compaction, every few tool calls that changed something, before a risky shell
+command): what else they see of a session (its starts, ends and compactions, the
+transcript's path, the tool calls) goes to git-ignored files under ``.tether/local/``;
+the next ``tether close`` folds the session log into the memory log.
 SessionStart also writes ``export TETHER_SESSION_ID=...`` to the file Claude Code
 names in ``CLAUDE_ENV_FILE``, so the commands the agent runs record under
 Claude Code's own session id.

@@ -65,6 +65,8 @@ def clear(store_dir: str, session: str) -> None:
     from .nofollow import check_path
 
     path = os.path.join(store_dir, trail_file(session))
+    if not os.path.isdir(os.path.dirname(path)):
+        return  # no trail was ever written here: the agent's checkpoint loop pays one stat
     check_path(store_dir, path)
     try:
         os.unlink(path)  # a link there is removed itself, never followed

@@ -5,7 +5,7 @@ OpenAI/Anthropic message lists, line by line, tolerant of record types and field
 not know; a line it cannot read is counted and named (path and line), never fatal.
 
 Modules:
-``records`` (the record model: :class:`Record`, :class:`Usage`, :class:`Problem`; pure data),
+``tools`` (the tool names that change files), ``records`` (the record model: :class:`Record`, :class:`Usage`, :class:`Problem`; pure data),
 ``lines`` (a file's lines forward or from the end, and unreadable lines reported),
 ``detect`` (which format a file is in, from its first lines),
 ``claude_code``, ``codex`` and ``chat`` (one reader per format),
