@@ -157,7 +157,7 @@ def test_real_hook_inputs(working, shape):
             after = store_files(working)
             changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
             made = len(Workspace.open(working).store.checkpoint_names("T100")) > checkpoints
-            assert made or changed <= {k for k in changed if k.startswith("local/trails/")}, (name, changed)
+            assert made or all(k.startswith("local/") for k in changed), (name, changed)
             if made:
                 assert latest(working, "T100").automatic.startswith(("tool_calls:", "before_risky:"))
         else:
@@ -412,7 +412,7 @@ def test_install_creates_the_settings(project):
     proc = run_install(project)
     assert proc.returncode == 0, proc.stderr
     config = settings(project)
-    for name in ("SessionStart", "PreCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
+    for name in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
         groups = tether_groups(config, name)
         assert len(groups) == 1, name
         assert groups[0]["hooks"] == [{**groups[0]["hooks"][0], "type": "command", "command": HOOK_COMMAND}]
@@ -479,7 +479,8 @@ def test_install_from_a_subdirectory_writes_at_the_root(project):
     out = json.loads(proc.stdout)
     assert out["ok"] is True and out["command"] == "install" and out["hook_command"] == HOOK_COMMAND
     assert Path(out["path"]) == project / ".claude" / "settings.json"
-    assert sorted(out["added"]) == ["PostToolUse", "PreCompact", "PreToolUse", "SessionEnd", "SessionStart"]
+    assert sorted(out["added"]) == ["PostCompact", "PostToolUse", "PreCompact", "PreToolUse", "SessionEnd",
+                                    "SessionStart"]
     assert not (sub / ".claude").exists()
 
 

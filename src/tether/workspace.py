@@ -274,6 +274,22 @@ class Workspace:
             trail.keep(self.store_dir, session, kept)
         return task_id, ckp, said
 
+    def drift(self, summary: str, task_id: str | None = None):
+        """Goal drift of a compaction summary against the active task (core.drift): (task id or
+        None, the indicators found)."""
+        from .core.drift import check
+
+        task_id = task_id or self.active_task_id()
+        if task_id is None:
+            return None, []
+        progress = self.progress(self.task(task_id))
+        task = progress.task
+        open_units = [u for n, u in enumerate(task.units, 1) if n not in progress.done]
+        decided = [(d.id, d.question, d.decision, d.when) for d in reversed(list(self.decisions(limit=50)))]
+        return task_id, check(summary, title=task.title, definition=task.definition, criteria=task.criteria,
+                              open_units=open_units, unit_name=task.unit_name, total_units=len(task.units),
+                              decisions=decided)
+
     def _recorded_since(self, checkpoint_name: str | None, stamp: str) -> list[str]:
         """Decisions and context entries recorded after a checkpoint: those after its line in the
         memory log (stamps have whole seconds, the log's order is exact); without its line (written

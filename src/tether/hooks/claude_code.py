@@ -90,7 +90,7 @@ def handle(stdin, stdout, stderr) -> int:
         if event is None:
             return 1
         name = _event_name(event)
-        if name not in ("SessionStart", "PreCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
+        if name not in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
             return 0
         wrong = _wrong_field(event)
         if wrong:
@@ -137,6 +137,8 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
             return _pre_compact(ws, event, stdout)
+        if name == "PostCompact":
+            return _post_compact(ws, event, stdout)
         if name in ("PostToolUse", "PreToolUse"):
             return _tool_checkpoint(ws, event, due, stdout)
         ws.session_event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
@@ -158,7 +160,7 @@ def _session_start(ws, event: dict, stdout, stderr) -> int:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout)
+    _inject(brief, stdout, _after_compaction(event, ws, stderr))
     return 0
 
 
@@ -192,7 +194,7 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout)
+    _inject(brief, stdout, _after_compaction(event, None, stderr))
     return True
 
 
@@ -229,8 +231,10 @@ def _start_fields(event: dict, brief) -> dict:
     return {"source": event.get("source"), "transcript": event.get("transcript_path"), "degraded": brief.degraded}
 
 
-def _inject(brief, stdout) -> None:
+def _inject(brief, stdout, extra: str = "") -> None:
     text = brief.text
+    if extra and len(text) + len(extra) + 2 <= CONTEXT_LIMIT:
+        text = f"{extra}\n\n{text}"  # first: the brief's reading order comes after what just went wrong
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
@@ -284,6 +288,68 @@ def _tool_checkpoint(ws, event: dict, due: dict, stdout) -> int:
         if due.get("risky"):
             # Shown to the user, not fed to the model: the command goes on as asked.
             stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
+    return 0
+
+
+DRIFT_LIMIT = 1500  # characters of drift warning a compacted session's first context gets
+
+
+def _summary_of(event: dict) -> str | None:
+    """The compaction's summary: PostCompact's ``compact_summary``, else the newest one in the
+    transcript (read from its end)."""
+    summary = event.get("compact_summary")
+    if isinstance(summary, str) and summary.strip():
+        return summary
+    transcript = event.get("transcript_path")
+    if not isinstance(transcript, str) or not transcript:
+        return None
+    from ..transcripts.last_words import last_compact_summary
+
+    try:
+        return last_compact_summary(transcript)
+    except OSError:
+        return None
+
+
+def _drift_text(task_id: str, found, transcript) -> str:
+    lines = [f"tether: possible goal drift after this compaction (task {task_id}):"]
+    lines += [f"- {i.kind}: {i.message}" for i in found]
+    lines.append(f"Before going on, run `tether resume {task_id}` and compare; the full conversation is in"
+                 + (f" the transcript ({transcript})" if transcript else " the session's transcript") + ".")
+    text = "\n".join(lines)
+    return text if len(text) <= DRIFT_LIMIT else text[: DRIFT_LIMIT - 1] + "…"
+
+
+def _after_compaction(event: dict, ws, stderr) -> str:
+    """For a session started by a compaction, the drift found in its summary ("" when none)."""
+    if event.get("source") != "compact":
+        return ""
+    summary = _summary_of(event)
+    if not summary:
+        return ""
+    from ..errors import TetherError
+
+    try:
+        if ws is None:
+            from ..workspace import Workspace
+
+            ws = Workspace.open(event.get("cwd") or None)
+        task_id, found = ws.drift(summary)
+    except (TetherError, OSError) as exc:  # the brief matters more than the check
+        _say(stderr, f"drift check skipped: {exc}")
+        return ""
+    return _drift_text(task_id, found, event.get("transcript_path")) if found else ""
+
+
+def _post_compact(ws, event: dict, stdout) -> int:
+    summary = _summary_of(event)
+    task_id, found = ws.drift(summary) if summary else (ws.active_task_id(), [])
+    ws.session_event("post_compact", trigger=event.get("trigger"), task=task_id,
+                     summary_chars=len(summary) if summary else None, drift=[i.kind for i in found])
+    if found:
+        # Shown to the user; the compacted session gets it with its first context (SessionStart).
+        message = _drift_text(task_id, found, None)
+        stdout.write(json.dumps({"systemMessage": message}, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -1,6 +1,8 @@
-"""The agent's last words: the text of the newest assistant message, read from the file's end.
+"""The agent's last words: the text of the newest assistant message, and the newest compact
+summary, read from the file's end.
 
-An automatic checkpoint takes its current state from it. Reads back at most ``max_lines``
+An automatic checkpoint takes its current state from the first; the drift check after a
+compaction reads the second. Reads back at most ``max_lines``
 lines, so what it costs does not grow with the transcript. Claude Code (``assistant`` records'
 text blocks) and Codex (``response_item`` messages and ``agent_message`` events); a line it
 cannot read is passed over.
@@ -57,3 +59,28 @@ def _blocks(content) -> str | None:
              if isinstance(b, dict) and b.get("type") in ("text", "output_text") and isinstance(b.get("text"), str)]
     text = "\n".join(p for p in parts if p.strip()).strip()
     return text or None
+
+
+def last_compact_summary(source, max_lines: int = 5000) -> str | None:
+    """The newest compaction summary in a Claude Code transcript (the user record marked
+    ``isCompactSummary``) or a Codex rollout (a ``compacted`` record's ``message``), or None."""
+    with Opened(source) as opened:
+        for count, (_, raw) in enumerate(backward(opened.file)):
+            if count >= max_lines:
+                return None
+            if not raw or b"isCompactSummary" not in raw and b"compacted" not in raw:
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            if obj.get("isCompactSummary") and isinstance(obj.get("message"), dict):
+                text = _blocks(obj["message"].get("content"))
+                if text:
+                    return text
+            payload = obj.get("payload")
+            if obj.get("type") == "compacted" and isinstance(payload, dict) and isinstance(payload.get("message"), str):
+                return payload["message"].strip() or None
+    return None
