@@ -735,7 +735,8 @@ def check_text(data: bytes, rel: str) -> Verdict:
 
 
 CONFIG = {"boot": {"budget": "int", "reading_order": "list[str]", "long_break_days": "int"},
-          "context": {"document": "str"}, "secrets": {"allow": "list[str]"}}
+          "context": {"document": "str"}, "hooks": {"checkpoint_every": "int", "checkpoint_before_risky": "bool"},
+          "secrets": {"allow": "list[str]"}}
 
 
 def check_config(data: bytes, rel: str) -> Verdict:
@@ -777,6 +778,9 @@ def check_config(data: bytes, rel: str) -> Verdict:
         return _bad("value", "boot.budget is below 100")
     if boot.get("long_break_days") is not None and boot["long_break_days"] < 1:
         return _bad("value", "boot.long_break_days is below 1")
+    every = config.get("hooks", {}).get("checkpoint_every")
+    if every is not None and not 0 <= every <= 10_000:
+        return _bad("value", "hooks.checkpoint_every is outside 0-10000")
     if any(not re.fullmatch(r"[0-9a-f]{40}", h) for h in config.get("secrets", {}).get("allow", [])):
         return _bad("value", "secrets.allow holds something that is not a hash of 40 hex digits")
     document = config.get("context", {}).get("document")

@@ -202,6 +202,7 @@ JSON_RUNS = [
     ["index", "--check"],
     ["index", "--repair"],
     ["verify"],
+    ["drift", "summary.md"],
     ["merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md"],
     ["close", "--summary", "json session", "--next", "more"],
     ["log"],
@@ -216,6 +217,7 @@ JSON_RUNS = [
 
 def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes):
     assert cli("task", "start", "First", "--id", "T1", "-i", "a", "-i", "b", "-i", "c").code == 0
+    (ws.root / "summary.md").write_text("Working on First: items a, b and c.\n")  # no drift: exit 0
     covered = set()
     blocker = None
     for argv in JSON_RUNS:

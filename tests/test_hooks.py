@@ -144,12 +144,22 @@ def test_real_hook_inputs(working, shape):
             assert (last["event"], last["session"], last["source"]) == ("session_start", line["session_id"],
                                                                        line["source"])
         elif name == "PreCompact":
-            # Nothing was recorded since CKP-0001: no copy of it under a new number, and it says so.
-            assert proc.stdout.startswith("tether: no progress recorded since CKP-0001, ")
+            # Nothing was recorded since the last checkpoint (CKP-0001, or the tool calls' automatic
+            # one): no copy of it under a new number, and it says so.
+            assert re.match(r"tether: no progress recorded since CKP-000\d, ", proc.stdout), proc.stdout
             assert len(Workspace.open(working).store.checkpoint_names("T100")) == checkpoints
             last = session_log(working)[-1]
             assert (last["event"], last["session"], last["trigger"], last["checkpoint"]) == (
                 "pre_compact", line["session_id"], line["trigger"], None)
+        elif name in ("PreToolUse", "PostToolUse"):
+            # Each call joins the session's trail (per machine); an automatic checkpoint is made
+            # only when one is due (every 4 calls that changed something, or before a risky command).
+            after = store_files(working)
+            changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+            made = len(Workspace.open(working).store.checkpoint_names("T100")) > checkpoints
+            assert made or all(k.startswith("local/") for k in changed), (name, changed)
+            if made:
+                assert latest(working, "T100").automatic.startswith(("tool_calls:", "before_risky:"))
         else:
             assert proc.stdout == ""
             assert store_files(working) == before, f"{name} must not write anything"
@@ -340,7 +350,6 @@ def test_outside_a_workspace_the_hook_is_silent(tmp_path, name):
 
 @pytest.mark.parametrize("payload", [
     {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"}},
-    {"hook_event_name": "PostToolUse", "tool_name": "Bash"},
     {"hook_event_name": "UserPromptSubmit", "prompt": "hello"},
     {"hook_event_name": "Stop", "stop_hook_active": False},
     {"hook_event_name": "SubagentStop"},
@@ -403,7 +412,7 @@ def test_install_creates_the_settings(project):
     proc = run_install(project)
     assert proc.returncode == 0, proc.stderr
     config = settings(project)
-    for name in ("SessionStart", "PreCompact", "SessionEnd"):
+    for name in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
         groups = tether_groups(config, name)
         assert len(groups) == 1, name
         assert groups[0]["hooks"] == [{**groups[0]["hooks"][0], "type": "command", "command": HOOK_COMMAND}]
@@ -442,7 +451,8 @@ def test_install_keeps_the_users_settings_and_hooks(project):
     assert run_install(project).returncode == 0, "install"
     config = settings(project)
     assert {k: v for k, v in config.items() if k != "hooks"} == {k: v for k, v in USER_SETTINGS.items() if k != "hooks"}
-    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+    user = USER_SETTINGS["hooks"]["PreToolUse"]
+    assert config["hooks"]["PreToolUse"][:len(user)] == user  # the user's own first, unchanged
     # The user's SessionStart hook stays first and unchanged; tether's is added beside it.
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
     assert len(config["hooks"]["SessionStart"]) == 2
@@ -469,7 +479,8 @@ def test_install_from_a_subdirectory_writes_at_the_root(project):
     out = json.loads(proc.stdout)
     assert out["ok"] is True and out["command"] == "install" and out["hook_command"] == HOOK_COMMAND
     assert Path(out["path"]) == project / ".claude" / "settings.json"
-    assert sorted(out["added"]) == ["PreCompact", "SessionEnd", "SessionStart"]
+    assert sorted(out["added"]) == ["PostCompact", "PostToolUse", "PreCompact", "PreToolUse", "SessionEnd",
+                                    "SessionStart"]
     assert not (sub / ".claude").exists()
 
 
@@ -495,7 +506,8 @@ def test_install_again_with_another_command_replaces_tethers_entries(project):
         commands = [h["command"] for g in config["hooks"][name] for h in g["hooks"]]
         assert HOOK_COMMAND not in commands and commands.count(command) == 1, name
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
-    assert config["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
+    user = USER_SETTINGS["hooks"]["PreToolUse"]
+    assert config["hooks"]["PreToolUse"][:len(user)] == user  # the user's own first, unchanged
 
 
 def test_install_without_tether_on_path_says_the_command_that_fixes_it(project):

@@ -106,14 +106,9 @@ class Workspace:
         if self._config is None:
             from .warm import config_cache
 
-            def parse(data: bytes | None) -> dict:
-                from .store.config_file import parse  # only when the cache cannot answer
-
-                return parse(data, f"{STORE_DIR}/{layout.CONFIG}").to_dict()
-
             # Parsed once per machine and kept while tether.toml's stat holds: tomllib costs
             # milliseconds at every session start.
-            fields, self.config_stat = config_cache.load(self.store_dir, layout.CONFIG, parse)
+            fields, self.config_stat = config_cache.workspace_config(self.store_dir)
             self._config = Config(**fields)
         return self._config
 
@@ -206,6 +201,13 @@ class Workspace:
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
         event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
         self._saved = (task, ckp)
+        if self._session_id:  # the agent's own checkpoint covers its tool calls so far (hooks' trail)
+            from .store.trail import clear
+
+            try:
+                clear(self.store_dir, self._session_id)
+            except OSError:
+                pass  # the trail is a hint; the checkpoint is saved
         return ckp
 
     def device(self) -> str | None:
@@ -232,6 +234,61 @@ class Workspace:
                   automatic=ckp.automatic)
             self._saved = (task, ckp)
         return task_id, ckp, said
+
+    def tool_checkpoint(self, session: str, *, every: int | None = None, risky: str | None = None,
+                        transcript: str | None = None):
+        """The checkpoint the tool-call hooks make from a session's trail (core.tasks.trail_checkpoint):
+        (task id or None, checkpoint or None, what to say). ``every``: the config's
+        ``hooks.checkpoint_every`` unless given; ``risky``: what makes the command about to run risky;
+        ``transcript``: where the agent's last message is read for the checkpoint's state."""
+        from .core.tasks import trail_checkpoint
+        from .store import trail
+
+        every = self.config.checkpoint_every if every is None else every
+        task_id = self.active_task_id()
+        calls = trail.entries(self.store_dir, session)
+        if task_id is None:
+            trail.keep(self.store_dir, session, [])  # nothing to checkpoint them into
+            return None, None, "no active task"
+        task = self.task(task_id)
+        if task.status != "open":
+            trail.keep(self.store_dir, session, [])
+            return task_id, None, f"task {task_id} is {task.status}"
+        state = None
+        if transcript:
+            from .transcripts.last_words import last_assistant_text
+
+            try:
+                state = last_assistant_text(transcript)
+            except OSError:
+                state = None  # the state is a courtesy: the checkpoint still records the calls
+        ckp, said, kept = trail_checkpoint(self.store, task, calls, self._recorded_since, every=every, risky=risky,
+                                           state=state, session=self.session_id or session, device=self.device())
+        if ckp is not None:
+            from .core.memory import event
+
+            event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done,
+                  automatic=ckp.automatic)
+            self._saved = (task, ckp)
+        if kept != calls:
+            trail.keep(self.store_dir, session, kept)
+        return task_id, ckp, said
+
+    def drift(self, summary: str, task_id: str | None = None):
+        """Goal drift of a compaction summary against the active task (core.drift): (task id or
+        None, the indicators found)."""
+        from .core.drift import check
+
+        task_id = task_id or self.active_task_id()
+        if task_id is None:
+            return None, []
+        progress = self.progress(self.task(task_id))
+        task = progress.task
+        open_units = [u for n, u in enumerate(task.units, 1) if n not in progress.done]
+        decided = [(d.id, d.question, d.decision, d.when) for d in reversed(list(self.decisions(limit=50)))]
+        return task_id, check(summary, title=task.title, definition=task.definition, criteria=task.criteria,
+                              open_units=open_units, unit_name=task.unit_name, total_units=len(task.units),
+                              decisions=decided)
 
     def _recorded_since(self, checkpoint_name: str | None, stamp: str) -> list[str]:
         """Decisions and context entries recorded after a checkpoint: those after its line in the

@@ -186,6 +186,14 @@ def register(sub, common, only: str | None = None) -> None:
         add(sub, "verify", _lazy("session_commands", "cmd_verify"), "Read every state file and report each problem with its path and line "
                                        "(exit 3 if any); changes nothing.")
 
+    if want("drift"):
+        p = add(sub, "drift", _lazy("session_commands", "cmd_drift"),
+                "Check a compaction summary for goal drift against the active task (exit 3 if any).")
+        p.add_argument("summary", nargs="?", metavar="FILE", help="the summary's file, or - for stdin")
+        p.add_argument("--transcript", metavar="PATH", help="read the newest compaction summary from this Claude Code"
+                                                            " transcript or Codex rollout instead")
+        p.add_argument("--task", "-t", metavar="ID", help="the task to compare with (default: the active one)")
+
     if want("merge-driver"):
         p = add(sub, "merge-driver", _lazy("session_commands", "cmd_merge_driver"),
                 "Merge one of tether's generated files for git (git runs it; see .tether/.gitattributes).")

@@ -3,8 +3,9 @@
 It runs the real ``tether`` commands, as a user would type them, and shows
 their output: init, a bulk task, checkpoints, a session killed mid-task, a
 new Claude Code session briefed by tether's SessionStart hook (its commands
-recording under Claude Code's session id) and a PreCompact that finds nothing
-new to checkpoint, close with a commit, boot at that SHA, and a multi-skill
+recording under Claude Code's session id), a PreCompact that finds nothing
+new to checkpoint, the PostToolUse hook's automatic checkpoint after four tool
+calls, close with a commit, boot at that SHA, and a multi-skill
 workflow sharing one session context (seed 004) whose learnings the next boot
 shows.
 """
@@ -137,6 +138,17 @@ def run_demo(keep: bool = False) -> None:
         print("$ git status --porcelain   (before the hooks ran, and after)")
         print("  " + ("unchanged: the hooks wrote only .tether/local/, which git ignores" if after == before
                       else "changed:\n" + textwrap.indent(after, "    ")) + "\n")
+        print("The agent works on without checkpointing; Claude Code runs the PostToolUse hook after each tool call:\n")
+        transcript = base / "transcript.jsonl"  # what Claude Code writes as the session goes
+        import json
+
+        transcript.write_text(json.dumps({"type": "assistant", "message": {"role": "assistant", "content": [
+            {"type": "text", "text": "doc17 and doc18 summarised; doc19 next."}]}}) + "\n")
+        for n, tool in enumerate(("Read", "Edit", "Read", "Edit"), 17):
+            target = f"docs/doc{n}.pdf" if tool == "Read" else "out/summaries.md"
+            _hook(repo, hooks_env, "PostToolUse", tool_name=tool, tool_input={"file_path": str(repo / target)},
+                  transcript_path=str(transcript))
+        _run(repo, s2, "resume")
         _run(repo, s2, "checkpoint", "--done", "17-20", "--status", "completed", "--state", "All 20 summarised")
         _run(repo, s2, "close", "--summary", "Summarised all 20 documents", "--completed", "T004",
              "--next", "Review summaries with @frans", "--commit")

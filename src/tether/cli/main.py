@@ -29,7 +29,7 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands who
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "verify", "merge-driver", "hook", "install", "uninstall", "ctx", "demo")
+            "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo")
 
 
 def _argparse():

@@ -111,6 +111,48 @@ def cmd_verify(args) -> Result:
     return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
 
 
+def cmd_drift(args) -> Result:
+    from ..errors import InvalidInput
+
+    if bool(args.summary) == bool(args.transcript):
+        raise InvalidInput("give the summary (a file, or - for stdin) or --transcript PATH, one of them",
+                           hint="tether drift summary.md, or tether drift --transcript ~/.claude/projects/.../ID.jsonl")
+    if args.transcript:
+        from ..transcripts.last_words import last_compact_summary
+
+        try:
+            summary = last_compact_summary(args.transcript)
+        except OSError as exc:
+            raise InvalidInput(f"{args.transcript}: {exc.strerror or exc}", hint="give the transcript's path") from None
+        if summary is None:
+            raise InvalidInput(f"{args.transcript}: no compaction summary in its last 5,000 lines",
+                               hint="compact the session first, or pass the summary's text as a file")
+        source = args.transcript
+    else:
+        source = "stdin" if args.summary == "-" else args.summary
+        try:
+            data = sys.stdin.buffer.read() if args.summary == "-" else open(args.summary, "rb").read()
+        except OSError as exc:
+            raise InvalidInput(f"{args.summary}: {exc.strerror or exc}", hint="give the summary's path, or -") from None
+        summary = data.decode("utf-8", errors="replace")
+    ws = _ws()
+    task_id, found = ws.drift(summary, args.task)
+    data = {"task": task_id, "source": source, "drift": [i.as_dict() for i in found]}
+    if task_id is None:
+        return Result(data, "No active task: nothing to compare the summary with.")
+    if not found:
+        return Result(data, f"No drift found: the summary still holds {task_id}.")
+    lines = [f"Possible drift from {task_id} ({len(found)} indicator(s)):"]
+    for ind in found:
+        lines.append(f"  {ind.kind}: {ind.message}")
+        lines.append(f"    how: {ind.how}")
+        if ind.evidence:
+            lines.append(f"    in the summary: \"{ind.evidence}\"")
+    lines.append("Hint: recover from the full transcript (Claude Code keeps it) or tether's own record: "
+                 f"`tether resume {task_id}`, `tether boot`.")
+    return Result(data, "\n".join(lines), EXIT_DEGRADED)
+
+
 def cmd_merge_driver(args) -> Result:
     from ..gitio.mergedriver import run
 

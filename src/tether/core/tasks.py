@@ -155,7 +155,7 @@ def checkpoint_label(ckp: Checkpoint) -> str:
     agent's own record of new progress."""
     if not ckp.automatic:
         return ckp.id
-    when = "before compaction" if ckp.automatic.startswith("pre_compact") else ckp.automatic
+    when = formats.automatic_when(ckp.automatic)
     return f"{ckp.id} (automatic, {when}, {ckp.created[11:16]} UTC)"
 
 
@@ -189,6 +189,49 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
                      status=previous.status if previous else "in_progress", note=note,
                      session=session, device=device, automatic=f"pre_compact:{trigger}", carry=True)
     return ckp, f"automatic checkpoint {ckp.id} ({len(recorded)} record(s){since})"
+
+
+STATE_LIMIT = 600  # characters of the agent's last message an automatic checkpoint keeps as its state
+
+
+def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
+                     risky: str | None = None, state: str | None = None, session: str | None = None,
+                     device: str | None = None) -> tuple[Checkpoint | None, str, list[dict]]:
+    """The checkpoint the tool-call hooks make (seed 001: every few tool calls, and before a risky
+    operation): (checkpoint or None, what to say, the calls still to count).
+
+    ``calls``: the session's trail (core.tool_trail entries); those before the task's newest
+    checkpoint are already covered by it (the agent checkpointed by hand). Due when ``every`` calls
+    followed it, or at once before a ``risky`` command. Only what is new is recorded: with no call
+    that changed anything and no decision or entry since, no checkpoint is made. The new one keeps
+    the previous checkpoint's progress, next actions, files and results, adds the files the edit
+    tools changed, takes its state from the agent's last message (``state``) and is marked automatic.
+    """
+    from . import tool_trail
+
+    previous = latest_checkpoint(store, task.id)
+    # Stamps have whole seconds: a call in the checkpoint's second is counted, not dropped.
+    since = [c for c in calls if previous is None or c["at"] >= previous.created]
+    if risky is None and len(since) < every:
+        return None, f"{len(since)} of {every} tool calls since {previous.id if previous else 'the start'}", since
+    recorded = recorded_since(previous.name if previous else None, previous.created if previous else task.created)
+    if not tool_trail.changes(since) and not recorded:
+        return None, nothing_since(task, previous), [] if risky is None else since
+    note = tool_trail.note(since, previous.id if previous else None) if since else ""
+    if recorded:
+        note += f" Recorded: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
+    if state:
+        state = " ".join(state.split())
+        state = state if len(state) <= STATE_LIMIT else state[: STATE_LIMIT - 1] + "…"
+        note += " State: the agent's last message."
+    kept = set(previous.files) if previous else set()
+    ckp = checkpoint(store, task, state=state or (previous.current_state if previous else ""),
+                     files=[f for f in tool_trail.files(since) if f not in kept],
+                     next_actions=list(previous.next) if previous else [],
+                     status=previous.status if previous else "in_progress", note=note.strip(),
+                     session=session, device=device, carry=True,
+                     automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
+    return ckp, f"automatic checkpoint {ckp.id} ({note.strip()})", []
 
 
 def _gist(ckp: Checkpoint, width: int = 120) -> str:

@@ -1,4 +1,4 @@
-"""Claude Code hooks: warm-start every session, checkpoint before compaction.
+"""Claude Code hooks: warm-start every session, checkpoint before compaction and as tools run.
 
 Claude Code runs ``tether hook claude-code`` with the event's JSON on stdin
 (fields: session_id, transcript_path, cwd, hook_event_name, and per event
@@ -9,9 +9,11 @@ here; failures exit 1 with one line on stderr, which Claude Code shows.
 Whatever stdin holds (not UTF-8, not JSON, a field of the wrong type), the
 exit code is 0 or 1.
 
-Hooks change no tracked file: what they see of a session (its starts, ends and
-compactions, the transcript's path) goes to the git-ignored session log under
-``.tether/local/``, which the next ``tether close`` folds into the memory log.
+Hooks change a tracked file only to save a checkpoint when work was done (before a
+compaction, every few tool calls that changed something, before a risky shell
+command): what else they see of a session (its starts, ends and compactions, the
+transcript's path, the tool calls) goes to git-ignored files under ``.tether/local/``;
+the next ``tether close`` folds the session log into the memory log.
 SessionStart also writes ``export TETHER_SESSION_ID=...`` to the file Claude Code
 names in ``CLAUDE_ENV_FILE``, so the commands the agent runs record under
 Claude Code's own session id.
@@ -88,7 +90,7 @@ def handle(stdin, stdout, stderr) -> int:
         if event is None:
             return 1
         name = _event_name(event)
-        if name not in ("SessionStart", "PreCompact", "SessionEnd"):
+        if name not in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
             return 0
         wrong = _wrong_field(event)
         if wrong:
@@ -113,6 +115,10 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
     try:
         if name == "SessionStart" and _warm_session_start(event, stdout, stderr):
             return 0
+        if name in ("PostToolUse", "PreToolUse"):
+            due = _tool_call(name, event, stderr)
+            if due is None:
+                return 0
     except TetherError as exc:  # a link where the event goes: nothing is written through it
         _say(stderr, f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
         return 1
@@ -131,6 +137,10 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
             return _pre_compact(ws, event, stdout)
+        if name == "PostCompact":
+            return _post_compact(ws, event, stdout)
+        if name in ("PostToolUse", "PreToolUse"):
+            return _tool_checkpoint(ws, event, due, stdout)
         ws.session_event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
         ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
@@ -150,7 +160,7 @@ def _session_start(ws, event: dict, stdout, stderr) -> int:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout)
+    _inject(brief, stdout, _after_compaction(event, ws, stderr))
     return 0
 
 
@@ -184,7 +194,7 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout)
+    _inject(brief, stdout, _after_compaction(event, None, stderr))
     return True
 
 
@@ -221,12 +231,126 @@ def _start_fields(event: dict, brief) -> dict:
     return {"source": event.get("source"), "transcript": event.get("transcript_path"), "degraded": brief.degraded}
 
 
-def _inject(brief, stdout) -> None:
+def _inject(brief, stdout, extra: str = "") -> None:
     text = brief.text
+    if extra and len(text) + len(extra) + 2 <= CONTEXT_LIMIT:
+        text = f"{extra}\n\n{text}"  # first: the brief's reading order comes after what just went wrong
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _tool_call(name: str, event: dict, stderr) -> dict | None:
+    """The fast part of PostToolUse and PreToolUse, run at every tool call: add the call to the
+    session's trail (PostToolUse), and say whether a checkpoint is due (None: it is not, or tether
+    is not set up here). Loads neither the store nor the workspace."""
+    import os
+
+    from ..store import locate
+
+    root = locate.find_root(event.get("cwd") or os.getcwd())
+    if root is None:
+        return None
+    store_dir = os.path.join(root, locate.STORE_DIR)
+    from ..warm.config_cache import workspace_config
+
+    config, _ = workspace_config(store_dir)
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID") or "unknown"
+    if name == "PreToolUse":
+        if event.get("tool_name") != "Bash" or not config.get("checkpoint_before_risky", True):
+            return None
+        from ..core.tool_trail import risky
+
+        tool_input = event.get("tool_input")
+        what = risky(tool_input.get("command") if isinstance(tool_input, dict) else None)
+        return {"session": session, "risky": what} if what else None
+    every = config.get("checkpoint_every", 4)
+    if not every:
+        return None
+    from ..core.tool_trail import entry
+    from ..model.clock import stamp
+    from ..store import trail
+
+    try:
+        count = trail.append(store_dir, session, entry(event, root, stamp()))
+    except OSError as exc:  # a full disk or a read-only checkout: the tool call goes on
+        _say(stderr, f"could not add the tool call to the session's trail in .tether/local/trails/"
+                     f" ({exc.strerror or exc})")
+        return None
+    return {"session": session, "every": every} if count >= every else None
+
+
+def _tool_checkpoint(ws, event: dict, due: dict, stdout) -> int:
+    task_id, ckp, said = ws.tool_checkpoint(due["session"], every=due.get("every"), risky=due.get("risky"),
+                                            transcript=event.get("transcript_path"))
+    if ckp is not None:
+        if due.get("risky"):
+            # Shown to the user, not fed to the model: the command goes on as asked.
+            stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
+    return 0
+
+
+DRIFT_LIMIT = 1500  # characters of drift warning a compacted session's first context gets
+
+
+def _summary_of(event: dict) -> str | None:
+    """The compaction's summary: PostCompact's ``compact_summary``, else the newest one in the
+    transcript (read from its end)."""
+    summary = event.get("compact_summary")
+    if isinstance(summary, str) and summary.strip():
+        return summary
+    transcript = event.get("transcript_path")
+    if not isinstance(transcript, str) or not transcript:
+        return None
+    from ..transcripts.last_words import last_compact_summary
+
+    try:
+        return last_compact_summary(transcript)
+    except OSError:
+        return None
+
+
+def _drift_text(task_id: str, found, transcript) -> str:
+    lines = [f"tether: possible goal drift after this compaction (task {task_id}):"]
+    lines += [f"- {i.kind}: {i.message}" for i in found]
+    lines.append(f"Before going on, run `tether resume {task_id}` and compare; the full conversation is in"
+                 + (f" the transcript ({transcript})" if transcript else " the session's transcript") + ".")
+    text = "\n".join(lines)
+    return text if len(text) <= DRIFT_LIMIT else text[: DRIFT_LIMIT - 1] + "…"
+
+
+def _after_compaction(event: dict, ws, stderr) -> str:
+    """For a session started by a compaction, the drift found in its summary ("" when none)."""
+    if event.get("source") != "compact":
+        return ""
+    summary = _summary_of(event)
+    if not summary:
+        return ""
+    from ..errors import TetherError
+
+    try:
+        if ws is None:
+            from ..workspace import Workspace
+
+            ws = Workspace.open(event.get("cwd") or None)
+        task_id, found = ws.drift(summary)
+    except (TetherError, OSError) as exc:  # the brief matters more than the check
+        _say(stderr, f"drift check skipped: {exc}")
+        return ""
+    return _drift_text(task_id, found, event.get("transcript_path")) if found else ""
+
+
+def _post_compact(ws, event: dict, stdout) -> int:
+    summary = _summary_of(event)
+    task_id, found = ws.drift(summary) if summary else (ws.active_task_id(), [])
+    ws.session_event("post_compact", trigger=event.get("trigger"), task=task_id,
+                     summary_chars=len(summary) if summary else None, drift=[i.kind for i in found])
+    if found:
+        # Shown to the user; the compacted session gets it with its first context (SessionStart).
+        message = _drift_text(task_id, found, None)
+        stdout.write(json.dumps({"systemMessage": message}, ensure_ascii=False) + "\n")
+    return 0
 
 
 def _pre_compact(ws, event: dict, stdout) -> int:

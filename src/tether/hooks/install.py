@@ -22,7 +22,13 @@ EVENTS = {
     # SessionStart fires on startup, resume, clear and after compact: brief every time.
     "SessionStart": "startup|resume|clear|compact",
     "PreCompact": "manual|auto",
+    # After a compaction: its summary checked for goal drift.
+    "PostCompact": "manual|auto",
     "SessionEnd": None,
+    # Every tool call joins the session's trail; every few, an automatic checkpoint (seed 001).
+    "PostToolUse": None,
+    # Before a risky shell command (`git reset --hard`), a safety checkpoint.
+    "PreToolUse": "Bash",
 }
 
 

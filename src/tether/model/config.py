@@ -6,6 +6,7 @@ from .record import Record
 
 DEFAULT_BUDGET = 2000
 DEFAULT_LONG_BREAK = 14  # days without a close after which the brief says what to verify (seed 003)
+DEFAULT_CHECKPOINT_EVERY = 4  # tool calls between automatic checkpoints (seed 001: every 3-5); 0: never
 # The workspace's format version, written as tether.toml's `schema`: what this tether reads and writes.
 # A workspace with an older one is brought up to it by store.migrations; a newer one is refused.
 SCHEMA = 1
@@ -17,7 +18,8 @@ class Config(Record):
 
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
               "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list,
-              "long_break_days": DEFAULT_LONG_BREAK}
+              "long_break_days": DEFAULT_LONG_BREAK, "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
+              "checkpoint_before_risky": True}
 
     def problems(self) -> list:
         from ..errors import Problem

@@ -12,7 +12,7 @@ import re
 import sys
 
 from ..errors import ConfigMissing, InvalidInput
-from ..model.config import DEFAULT_BUDGET, DEFAULT_LONG_BREAK, SCHEMA, Config
+from ..model.config import DEFAULT_BUDGET, DEFAULT_CHECKPOINT_EVERY, DEFAULT_LONG_BREAK, SCHEMA, Config
 
 DEFAULT_TOML = """\
 # tether workspace configuration: see docs/formats.md in the tether documentation.
@@ -31,6 +31,12 @@ long_break_days = 14
 # Where `tether close` writes the session context document, from the repository root.
 document = ".tether/CONTEXT.md"
 
+[hooks]
+# The Claude Code hooks checkpoint the active task automatically every this many tool calls
+# that changed something (0: never), and before a risky shell command (`git reset --hard`).
+checkpoint_every = 4
+checkpoint_before_risky = true
+
 [secrets]
 # `tether close --commit` warns about what looks like a secret in what it commits. A false
 # positive's hash, as the warning prints it, added here is not reported again.
@@ -38,7 +44,8 @@ allow = []
 """
 
 # What tether reads: anything else is a warning.
-KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"), "context": ("document",), "secrets": ("allow",)}
+KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"), "context": ("document",),
+         "hooks": ("checkpoint_every", "checkpoint_before_risky"), "secrets": ("allow",)}
 
 
 def default_text(reading_order: list[str]) -> str:
@@ -117,7 +124,7 @@ def parse(data: bytes | None, shown: str) -> Config:
                            f" tether knows schema {SCHEMA})",
                            hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     tables = {}
-    for name in ("boot", "context", "secrets"):
+    for name in ("boot", "context", "hooks", "secrets"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
@@ -134,6 +141,14 @@ def parse(data: bytes | None, shown: str) -> Config:
     if type(long_break) is not int or long_break < 1:
         raise InvalidInput(f"{at(_line(text, 'long_break_days', 'boot'))}: boot.long_break_days must be a whole"
                            f" number of days of at least 1, got {got(long_break)}", hint="set boot.long_break_days = 14")
+    every = tables["hooks"].get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)
+    if type(every) is not int or not 0 <= every <= 10_000:
+        raise InvalidInput(f"{at(_line(text, 'checkpoint_every', 'hooks'))}: hooks.checkpoint_every must be a whole"
+                           f" number of tool calls (0: never), got {got(every)}", hint="set hooks.checkpoint_every = 4")
+    risky = tables["hooks"].get("checkpoint_before_risky", True)
+    if type(risky) is not bool:
+        raise InvalidInput(f"{at(_line(text, 'checkpoint_before_risky', 'hooks'))}: hooks.checkpoint_before_risky"
+                           f" must be true or false, got {got(risky)}", hint="set hooks.checkpoint_before_risky = true")
     if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
         raise InvalidInput(f"{at(_line(text, 'reading_order', 'boot'))}: boot.reading_order must be a list of paths",
                            hint='reading_order = ["README.md"]')
@@ -171,4 +186,5 @@ def parse(data: bytes | None, shown: str) -> Config:
                          for inner in value if inner not in KNOWN[key]]
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
-                  warnings=warnings, long_break_days=long_break)
+                  warnings=warnings, long_break_days=long_break, checkpoint_every=every,
+                  checkpoint_before_risky=risky)

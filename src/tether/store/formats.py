@@ -60,11 +60,27 @@ def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
     return lines
 
 
+def automatic_when(automatic: str) -> str:
+    """When an automatic checkpoint was made, from its ``automatic`` field: "before compaction"
+    (``pre_compact:auto``), "after 4 tool calls" (``tool_calls:4``), "before git reset --hard"
+    (``before_risky:git reset --hard``)."""
+    what, _, detail = automatic.partition(":")
+    if what == "pre_compact":
+        return "before compaction"
+    if what == "tool_calls":
+        return f"after {detail} tool calls"
+    if what == "before_risky":
+        return f"before {detail}"
+    return automatic
+
+
 def automatic_label(automatic: str) -> str:
     """How an automatic checkpoint is named wherever it is shown ("pre_compact:auto")."""
     what, _, trigger = automatic.partition(":")
     if what == "pre_compact":
         return "automatically before context compaction" + (f" (trigger: {trigger})" if trigger else "")
+    if what in ("tool_calls", "before_risky"):
+        return f"automatically {automatic_when(automatic)} (the hooks' trail of the session)"
     return f"automatically ({automatic})"
 
 

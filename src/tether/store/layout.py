@@ -35,6 +35,9 @@ TORN = f"{CACHE_DIR}/torn"  # torn last lines of the logs, set aside (store.appe
 # What hooks saw of each session (starts, ends, compactions, the transcript's path): per machine,
 # so a session start never dirties the working tree; `tether close` folds it into the memory log.
 SESSION_LOG = f"{CACHE_DIR}/sessions.jsonl"
+# The tool calls of each session since its task's last checkpoint (hooks.claude_code, PostToolUse):
+# per machine, a few lines each, until an automatic checkpoint takes them.
+TRAILS = f"{CACHE_DIR}/trails"
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
@@ -73,6 +76,16 @@ def journal(task_id: str) -> str:
 
 def result_file(task_id: str, name: str) -> str:
     return f"{TASKS}/{task_id}/intermediate/{name}"
+
+
+def trail_file(session: str) -> str:
+    """A session's tool-call trail; ids that are not plain names (Claude Code's are UUIDs) are hashed."""
+    if not session or len(session) > 100 or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in session) \
+            or session.startswith("."):
+        import hashlib
+
+        session = "h-" + hashlib.sha256(session.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{TRAILS}/{session}.jsonl"
 
 
 def open_marker(task_id: str) -> str:

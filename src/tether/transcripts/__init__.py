@@ -5,14 +5,16 @@ OpenAI/Anthropic message lists, line by line, tolerant of record types and field
 not know; a line it cannot read is counted and named (path and line), never fatal.
 
 Modules:
-``records`` (the record model: :class:`Record`, :class:`Usage`, :class:`Problem`; pure data),
+``tools`` (the tool names that change files), ``records`` (the record model: :class:`Record`, :class:`Usage`, :class:`Problem`; pure data),
 ``lines`` (a file's lines forward or from the end, and unreadable lines reported),
 ``detect`` (which format a file is in, from its first lines),
 ``claude_code``, ``codex`` and ``chat`` (one reader per format),
 ``transcript`` (:class:`Transcript`: any format, detected, as one stream),
 ``tokens`` (counting: tiktoken when asked, else a fast estimate),
 ``windows`` (the context window of a model), ``states`` (GREEN..CRITICAL and their actions),
-and ``usage`` (:func:`context_usage`: tokens in the context now, read from the file's end).
+``usage`` (:func:`context_usage`: tokens in the context now, read from the file's end),
+and ``last_words`` (:func:`last_assistant_text`, :func:`last_compact_summary`: the newest
+assistant message and compaction summary, from the end).
 
 Nothing is imported until it is used: the usage hook needs ``usage`` and the plain modules
 it reads through, never tiktoken or the readers.
@@ -21,7 +23,7 @@ it reads through, never tiktoken or the readers.
 __all__ = [
     "Transcript", "read", "detect_format", "Record", "Usage", "Problem", "ContextUsage", "context_usage",
     "from_records", "totals", "window_for", "state_for", "estimate", "counter", "TokenizerUnavailable",
-    "subagent_paths",
+    "subagent_paths", "last_assistant_text", "last_compact_summary",
 ]
 
 _WHERE = {
@@ -29,6 +31,7 @@ _WHERE = {
     "Problem": "records", "ContextUsage": "usage", "context_usage": "usage", "from_records": "usage",
     "totals": "usage", "window_for": "windows", "state_for": "states", "estimate": "tokens",
     "counter": "tokens", "TokenizerUnavailable": "tokens", "subagent_paths": "claude_code",
+    "last_assistant_text": "last_words", "last_compact_summary": "last_words",
 }
 
 

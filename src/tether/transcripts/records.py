@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 
+from .tools import EDIT_TOOLS  # noqa: F401 - part of the record model's vocabulary
+
 # Record kinds.
 TEXT = "text"                # a message's text (user, assistant, system, developer)
 THINKING = "thinking"        # reasoning the model wrote (Claude thinking, Codex reasoning summary)
@@ -28,12 +30,6 @@ EVENT = "event"              # anything else the transcript logs (progress, hook
 
 #: Kinds whose text is in the model's context.
 CONTENT = frozenset({TEXT, THINKING, TOOL_USE, TOOL_RESULT, SUMMARY, OTHER})
-
-#: Tools that change files, by the name each agent gives them; the input key naming the file.
-EDIT_TOOLS = {
-    "Edit": "file_path", "MultiEdit": "file_path", "Write": "file_path",
-    "NotebookEdit": "notebook_path",
-}
 
 
 class Usage:

@@ -15,7 +15,7 @@ from ..store.nofollow import READ_FLAGS, check_folder, read_fd, refused_open
 from . import cachefile, racy
 
 CACHE = "local/config.cache"
-FORMAT = 4  # 4: boot.long_break_days; 3: the schema, and paths checked (older caches parsed again)
+FORMAT = 5  # 5: the [hooks] table; 4: boot.long_break_days; 3: the schema, and paths checked (older caches parsed again)
 
 
 def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
@@ -42,3 +42,16 @@ def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
     if racy.trusted(key, time.time_ns()):
         cachefile.write(os.path.join(store_dir, CACHE), "config", FORMAT, {"key": key, "config": fields}, store_dir)
     return fields, key
+
+
+def workspace_config(store_dir: str) -> tuple[dict, tuple | None]:
+    """The workspace's tether.toml as Config fields (and the stat key they came from), parsed
+    only when the cache cannot answer."""
+    from ..store.layout import CONFIG, STORE_DIR
+
+    def parse(data: bytes | None) -> dict:
+        from ..store.config_file import parse
+
+        return parse(data, f"{STORE_DIR}/{CONFIG}").to_dict()
+
+    return load(store_dir, CONFIG, parse)

@@ -1,0 +1,127 @@
+"""What the agent's tool calls say about its work (seed 001's auto-save triggers).
+
+A hook records each tool call of a session as one trail entry (``entry``); every few calls, or
+before a risky shell command (``risky``), the calls since the task's last checkpoint become an
+automatic checkpoint: the files the edit tools changed, and a note of the calls (``note``).
+Calls that only read (``changes`` is false for them) give nothing to record.
+
+Pure: no files, no processes. It runs on every tool call, so it imports nothing at load.
+"""
+
+from __future__ import annotations
+
+# Tools that look and change nothing: a trail of only these is nothing to checkpoint.
+READ_ONLY = frozenset({
+    "Read", "Grep", "Glob", "LS", "NotebookRead", "WebFetch", "WebSearch", "BashOutput", "TodoRead",
+    "ListMcpResourcesTool", "ReadMcpResourceTool",
+})
+
+# Shell commands that destroy work or history: a safety checkpoint first (seed 001, "Before risky
+# operation"). Each: (words that must all appear, in order, as whole words; what it is).
+RISKY = (
+    (("rm", "-r"), "recursive delete"), (("rm", "-rf"), "recursive delete"), (("rm", "-fr"), "recursive delete"),
+    (("rm", "-Rf"), "recursive delete"), (("rm", "--recursive"), "recursive delete"),
+    (("git", "reset", "--hard"), "git reset --hard"), (("git", "clean"), "git clean"),
+    (("git", "checkout", "--"), "git checkout -- (discards changes)"), (("git", "checkout", "."), "git checkout ."),
+    (("git", "restore"), "git restore"), (("git", "push", "--force"), "force push"), (("git", "push", "-f"), "force push"),
+    (("git", "push", "--force-with-lease"), "force push"), (("git", "branch", "-D"), "branch deleted"),
+    (("git", "stash", "drop"), "stash dropped"), (("git", "stash", "clear"), "stashes cleared"),
+    (("git", "rebase"), "git rebase"), (("drop", "table"), "DROP TABLE"), (("drop", "database"), "DROP DATABASE"),
+    (("truncate", "table"), "TRUNCATE TABLE"), (("mkfs",), "mkfs"), (("dd",), "dd"),
+)
+_SEPARATORS = ";&|()`\n"
+
+
+def entry(event: dict, root: str, at: str) -> dict:
+    """The trail entry of one tool call: its time, the tool, and the file it changed (relative to
+    ``root``; a file outside the repository is counted, never named: its path may be private)."""
+    from ..transcripts.tools import EDIT_TOOLS
+
+    tool = event.get("tool_name")
+    tool = tool if isinstance(tool, str) and tool else "?"
+    row = {"at": at, "tool": tool[:100]}
+    key = EDIT_TOOLS.get(tool)
+    tool_input = event.get("tool_input")
+    path = tool_input.get(key) if key and isinstance(tool_input, dict) else None
+    if isinstance(path, str) and path and "\0" not in path:
+        rel = relative(path, root, event.get("cwd"))
+        if rel is None:
+            row["outside"] = True
+        else:
+            row["file"] = rel
+    return row
+
+
+def relative(path: str, root: str, cwd) -> str | None:
+    """``path`` from the repository root, "/"-separated, or None when it is outside the repository
+    or inside ``.git/``."""
+    import os.path
+
+    base = cwd if isinstance(cwd, str) and cwd and "\0" not in cwd else root
+    full = os.path.normpath(os.path.join(base, path))
+    root = os.path.normpath(root)
+    if os.path.commonpath([full, root]) != root or full == root:
+        return None
+    rel = os.path.relpath(full, root).replace(os.sep, "/")
+    return None if rel == ".git" or rel.startswith(".git/") else rel
+
+
+def risky(command) -> str | None:
+    """What makes a shell command risky (``"git reset --hard"``), or None."""
+    if not isinstance(command, str):
+        return None
+    text = command.replace("'", " ").replace('"', " ")  # SQL passed in quotes to a client counts
+    for sep in _SEPARATORS:
+        text = text.replace(sep, " ; ")
+    words = text.split()
+    lowered = [w.lower() for w in words]
+    for needed, what in RISKY:
+        # SQL keywords in any case; shell words and options as typed (-D is not -d).
+        seq = lowered if needed[0] in ("drop", "truncate") else words
+        if _in_order(seq, needed):
+            return what
+    return None
+
+
+def _in_order(words: list[str], needed: tuple) -> bool:
+    """``needed`` appear in order within one simple command (between separators)."""
+    want = 0
+    for word in words:
+        if word == ";":
+            want = 0
+            continue
+        if word == needed[want] or (want == 0 and word.rsplit("/", 1)[-1] == needed[0]):
+            want += 1
+            if want == len(needed):
+                return True
+    return False
+
+
+def changes(entries: list[dict]) -> bool:
+    """Did any of these calls change something (a tool that is not read-only)?"""
+    return any(e.get("tool") not in READ_ONLY for e in entries)
+
+
+def files(entries: list[dict]) -> list[str]:
+    """The files the calls changed, in order of first change, once each."""
+    seen: dict[str, None] = {}
+    for e in entries:
+        if isinstance(e.get("file"), str):
+            seen.setdefault(e["file"], None)
+    return list(seen)
+
+
+def note(entries: list[dict], since: str | None) -> str:
+    """``4 tool calls since CKP-0003: Edit 2, Bash 1, Read 1; 2 files changed.``"""
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.get("tool") or "?"] = counts.get(e.get("tool") or "?", 0) + 1
+    tools = ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    changed = files(entries)
+    outside = sum(1 for e in entries if e.get("outside"))
+    text = f"{len(entries)} tool call{'s' if len(entries) != 1 else ''}{f' since {since}' if since else ''}: {tools}"
+    if changed:
+        text += f"; {len(changed)} file{'s' if len(changed) != 1 else ''} changed"
+    if outside:
+        text += f"; {outside} edit{'s' if outside != 1 else ''} outside the repository"
+    return text + "."

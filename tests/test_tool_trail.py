@@ -1,0 +1,215 @@
+"""Automatic checkpoints from the agent's tool calls (seed 001's auto-save triggers), through the
+Claude Code hooks run as Claude Code runs them: a process, the event's JSON on stdin.
+
+What a user relies on: a session that never runs `tether checkpoint` still leaves a trail (every
+few tool calls that changed something, and before a risky shell command, an automatic checkpoint
+with the files the edit tools changed and the agent's last message as its state); a call with
+nothing due writes one line under `.tether/local/` and no tracked file; calls that only read, or
+the agent's own checkpoint, make none; the trail never names a file outside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether import Workspace
+from tether.core import tool_trail
+from tether.errors import InvalidInput
+
+HOOK = [sys.executable, "-m", "tether", "hook", "claude-code"]
+SESSION = "5b0c1e9e-0d3c-4c55-9a51-0f5d1d3c0a11"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("TETHER_", "GIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("TETHER_FSYNC", "0")
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    Workspace.init(root)
+    ws = Workspace.open(root)
+    ws.start_task("Port the parser", steps=["split the lexer", "add tests", "wire the CLI"], task_id="T7")
+    ws.checkpoint(done=["1"], state="lexer split", next_actions=["add tests"])
+    return root
+
+
+@pytest.fixture
+def transcript(tmp_path) -> Path:
+    """A Claude Code transcript whose newest assistant message is the agent's state."""
+    path = tmp_path / "session.jsonl"
+    lines = [
+        {"type": "user", "message": {"role": "user", "content": "port the parser"}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "Starting."}]}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [
+            {"type": "text", "text": "Tests for the lexer pass; next, the CLI flags."},
+            {"type": "tool_use", "id": "t1", "name": "Edit", "input": {}}]}},
+        {"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                                                   "content": "ok"}]}},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def hook(repo: Path, name: str, tool: str, tool_input: dict, transcript: Path | None = None,
+         env: dict | None = None) -> subprocess.CompletedProcess:
+    event = {"session_id": SESSION, "cwd": str(repo), "hook_event_name": name, "tool_name": tool,
+             "tool_input": tool_input, "transcript_path": str(transcript) if transcript else None}
+    if name == "PostToolUse":
+        event["tool_response"] = {"success": True}
+    proc = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True, cwd=repo, timeout=60,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def edit(repo: Path, rel: str, transcript: Path | None = None) -> subprocess.CompletedProcess:
+    return hook(repo, "PostToolUse", "Edit", {"file_path": str(repo / rel), "old_string": "a", "new_string": "b"},
+                transcript)
+
+
+def checkpoints(repo: Path) -> list:
+    ws = Workspace.open(repo)
+    return [ws.store.load_checkpoint("T7", n) for n in ws.store.checkpoint_names("T7")]
+
+
+def tracked(repo: Path) -> dict:
+    store = repo / ".tether"
+    return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*"))
+            if p.is_file() and not p.relative_to(store).as_posix().startswith(("local/", "locks/"))}
+
+
+def trail(repo: Path) -> list[dict]:
+    files = list((repo / ".tether" / "local" / "trails").glob("*.jsonl"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+def test_every_fourth_call_that_changed_something_checkpoints_with_files_and_state(repo, transcript):
+    before = tracked(repo)
+    for n in range(1, 4):
+        proc = edit(repo, f"src/lexer{n}.py", transcript)
+        assert proc.stdout == ""
+        assert tracked(repo) == before  # nothing due: one line under .tether/local/, no tracked file
+        assert len(trail(repo)) == n
+    hook(repo, "PostToolUse", "Read", {"file_path": str(repo / "README.md")}, transcript)
+    ckps = checkpoints(repo)
+    assert len(ckps) == 2
+    auto = ckps[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert auto.files == ["src/lexer1.py", "src/lexer2.py", "src/lexer3.py"]
+    assert auto.current_state == "Tests for the lexer pass; next, the CLI flags."
+    assert auto.done == "1" and auto.next == ["add tests"]  # progress as the agent left it: never claimed
+    assert auto.session == SESSION
+    assert "4 tool calls since CKP-0001: Edit 3, Read 1; 3 files changed." in auto.note
+    assert trail(repo) == []
+    resume = Workspace.open(repo).resume().message()
+    assert "CKP-0002 (automatic, after 4 tool calls" in resume
+    text = (repo / Workspace.open(repo).checkpoint_path(auto)).read_text()
+    assert "**Made:** automatically after 4 tool calls" in text
+
+
+def test_calls_that_only_read_make_no_checkpoint(repo):
+    for _ in range(4):
+        hook(repo, "PostToolUse", "Grep", {"pattern": "lexer"})
+    assert len(checkpoints(repo)) == 1
+    assert trail(repo) == []  # nothing to record: the count starts again
+
+
+def test_the_agents_own_checkpoint_covers_the_calls_before_it(repo):
+    edit(repo, "a.py")
+    edit(repo, "b.py")
+    env = {**os.environ, "TETHER_SESSION_ID": SESSION}
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--done", "2", "--state", "tests added"],
+                   cwd=repo, env=env, check=True, capture_output=True)
+    assert trail(repo) == []
+    edit(repo, "c.py")
+    edit(repo, "d.py")
+    assert [c.automatic for c in checkpoints(repo)] == [None, None]
+
+
+def test_a_risky_command_is_preceded_by_a_safety_checkpoint(repo):
+    quiet = hook(repo, "PreToolUse", "Bash", {"command": "git status && ls -la"})
+    assert quiet.stdout == ""
+    edit(repo, "src/parser.py")
+    before = len(checkpoints(repo))
+    proc = hook(repo, "PreToolUse", "Bash", {"command": "cd src && git reset --hard HEAD~1"})
+    ckps = checkpoints(repo)
+    assert len(ckps) == before + 1
+    assert ckps[-1].automatic == "before_risky:git reset --hard"
+    assert ckps[-1].files == ["src/parser.py"]
+    assert "automatic checkpoint CKP-0002" in json.loads(proc.stdout)["systemMessage"]
+    # Nothing new since: a second risky command makes no copy under a new number.
+    again = hook(repo, "PreToolUse", "Bash", {"command": "rm -rf build"})
+    assert again.stdout == "" and len(checkpoints(repo)) == before + 1
+
+
+def test_a_file_outside_the_repository_is_counted_never_named(repo, tmp_path):
+    outside = tmp_path / "home" / "secret-notes.md"
+    for n in range(4):
+        hook(repo, "PostToolUse", "Write", {"file_path": str(outside), "content": "x"})
+    assert all("file" not in row for row in trail(repo)) or trail(repo) == []
+    auto = checkpoints(repo)[-1]
+    assert auto.files == [] and "4 edits outside the repository" in auto.note
+    assert str(tmp_path) not in json.dumps(auto.to_dict())
+
+
+def test_without_an_active_task_nothing_is_kept(repo):
+    (repo / ".tether" / "local" / "active").unlink()
+    (repo / ".tether" / "open" / "T7").unlink()
+    for n in range(4):
+        edit(repo, f"f{n}.py")
+    assert len(checkpoints(repo)) == 1
+    assert trail(repo) == []
+
+
+def test_checkpoint_every_zero_turns_it_off_and_bad_values_are_named(repo):
+    config = repo / ".tether" / "tether.toml"
+    config.write_text(config.read_text().replace("checkpoint_every = 4", "checkpoint_every = 0"))
+    for n in range(5):
+        edit(repo, f"f{n}.py")
+    assert trail(repo) == [] and len(checkpoints(repo)) == 1
+    config.write_text(config.read_text().replace("checkpoint_every = 0", 'checkpoint_every = "often"'))
+    with pytest.raises(InvalidInput, match=r"tether.toml:\d+: hooks.checkpoint_every must be a whole number"):
+        Workspace.open(repo).config
+    proc = subprocess.run(HOOK, input=json.dumps({"hook_event_name": "PostToolUse", "cwd": str(repo),
+                                                  "session_id": SESSION, "tool_name": "Edit"}),
+                          capture_output=True, text=True, cwd=repo, timeout=60)
+    assert proc.returncode == 1 and "hooks.checkpoint_every" in proc.stderr
+
+
+@pytest.mark.parametrize("command, what", [
+    ("git reset --hard", "git reset --hard"), ("rm -rf build/", "recursive delete"),
+    ("make && git push --force origin main", "force push"), ("/bin/rm -r out", "recursive delete"),
+    ("psql -c 'DROP TABLE users'", "DROP TABLE"), ("git clean -fdx", "git clean"),
+])
+def test_risky_commands(command, what):
+    assert tool_trail.risky(command) == what
+
+
+@pytest.mark.parametrize("command", ["git status", "rm notes.txt", "ls -la", "git push origin main",
+                                     "git log -- src/", "echo done; git diff", None, 5])
+def test_ordinary_commands_are_not_risky(command):
+    assert tool_trail.risky(command) is None
+
+
+def test_paths_are_taken_from_the_repository_root():
+    root = "/r/repo"
+    assert tool_trail.relative("src/a.py", root, "/r/repo") == "src/a.py"
+    assert tool_trail.relative("/r/repo/src/../b.py", root, None) == "b.py"
+    assert tool_trail.relative("/r/other/a.py", root, None) is None
+    assert tool_trail.relative("/r/repo/.git/config", root, None) is None
+    assert tool_trail.relative("../repo2/x", root, "/r/repo") is None
