@@ -25,6 +25,7 @@ from ..errors import LinkRefused, ParseError, Problem, ReadOnly
 from ..model.records import Latest
 from . import formats, layout
 from .codec import check_conflicts, decode, load_json
+from .cache_files import CacheFiles
 from .log_files import LogFiles
 from .task_files import TaskFiles
 
@@ -57,7 +58,7 @@ class _Collecting:
                 self.outer.append(problem)
 
 
-class Store(TaskFiles, LogFiles):
+class Store(TaskFiles, LogFiles, CacheFiles):
     """A workspace's records on a tree (see the module doc); the domain's only way to its files."""
 
     def __init__(self, tree, label: str = layout.STORE_DIR, repo_root: str | None = None) -> None:
@@ -333,7 +334,9 @@ class Store(TaskFiles, LogFiles):
     def not_in_manifest(self) -> tuple[frozenset, frozenset]:
         """(top-level folders, top-level files) the manifest leaves out: the per-machine
         folders and the manifest itself."""
-        return frozenset(d.rstrip("/") for d in layout.UNTRACKED), frozenset([layout.MANIFEST])
+        # The cache's files are named by their content's hash: a manifest line would repeat the name.
+        dirs = frozenset(d.rstrip("/") for d in layout.UNTRACKED) | {layout.CACHE}
+        return dirs, frozenset([layout.MANIFEST])
 
     def write_manifest(self, text: str) -> None:
         self._writable()
@@ -351,7 +354,7 @@ class Store(TaskFiles, LogFiles):
     def state_files(self) -> Iterator[tuple[str, bytes]]:
         """Every tracked state file (store path, bytes), sorted by path; the manifest left out."""
         for rel in self.tree.walk(""):
-            if rel == layout.MANIFEST or not layout.tracked(rel):
+            if rel == layout.MANIFEST or not layout.tracked(rel) or rel.startswith(layout.CACHE + "/"):
                 continue
             data = self.tree.read(rel)
             if data is not None:
