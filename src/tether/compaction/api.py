@@ -71,10 +71,11 @@ class Compactor:
 
     # -- reading the state -----------------------------------------------------------------
     def tokens(self, doc) -> int:
-        count = self.count
-        total = sum(count(s) for s in _messages.strings(doc.messages))
-        system = (doc.envelope or {}).get("system")
-        return total + sum(count(s) for s in _messages.strings(system))
+        """Tokens of every string in the list (and a request's system prompt), counted as one text:
+        one call of the counter, not one per string."""
+        texts = list(_messages.strings(doc.messages))
+        texts += _messages.strings((doc.envelope or {}).get("system"))
+        return self.count("\n".join(texts))
 
     def state(self, doc) -> dict:
         """How full the context this list makes is: tokens, window, percent, state and action."""
@@ -127,17 +128,23 @@ class Compactor:
         redactor = self._redactor_or_none()
         count = 0
         if redactor is not None:
-            def fix(text: str) -> str:
-                nonlocal count
-                new, found = redactor.redact(text)
-                if found.count:
-                    count += found.count
-                    self._redacted_types(found.types())
-                return new
+            from .redact import apply
 
-            doc = doc.copy_with(_map_strings(doc.messages, fix))
-            if doc.envelope:
-                doc.envelope = _map_strings(doc.envelope, fix)
+            whole = {"messages": doc.messages, "envelope": doc.envelope}
+            texts = list(_messages.strings(whole))
+            found = redactor.find_many(texts)
+            if found:
+                for redaction in found.values():
+                    count += redaction.count
+                    self._redacted_types(redaction.types())
+                position = iter(range(len(texts)))
+
+                def fix(text: str) -> str:
+                    index = next(position)
+                    return apply(text, found[index]) if index in found else text
+
+                whole = _map_strings(whole, fix)
+                doc = _messages.Document(whole["messages"], doc.shape, doc.dialect, whole["envelope"])
         digest, _ = self.workspace.store.put_cached("conversations", _messages.dump(doc))
         return f"conversations/{digest[:12]}", digest, count
 
@@ -157,28 +164,33 @@ class Compactor:
         pins = self.pins()
         reports = []
         current = doc.copy_with(_summary.without_tether_blocks(doc.messages))
-        tokens = self.tokens(current)
+        tokens = before["tokens"] if len(current.messages) == len(doc.messages) else self.tokens(current)
         for tier in chosen:
             start = tokens
             extra: dict = {}
-            if tier == 1:
-                new, items = offload.tier1(current.messages, self.options["threshold"], self.count, self._put)
-                extra = {"offloaded": items, "threshold": self.options["threshold"]}
-            elif tier == 2:
-                new, items = offload.tier2(current.messages, self.options["input_limit"], self.count, self._put)
-                extra = {"offloaded": items, "input_limit": self.options["input_limit"]}
+            if tier in (1, 2):
+                if tier == 1:
+                    new, items = offload.tier1(current.messages, self.options["threshold"], self.count, self._put)
+                    extra = {"offloaded": items, "threshold": self.options["threshold"]}
+                else:
+                    new, items = offload.tier2(current.messages, self.options["input_limit"], self.count, self._put)
+                    extra = {"offloaded": items, "input_limit": self.options["input_limit"]}
+                # What left less what came in its place: the rest of the list is unchanged, and
+                # counting a long list again per tier would cost more than the tier.
+                tokens = start - sum(i["tokens"] for i in items) + sum(i.pop("stub_tokens") for i in items)
             else:
                 new, extra = self._tier3(doc, current, pins, summary)
+                tokens = self.tokens(current.copy_with(new))
             current = current.copy_with(new)
-            tokens = self.tokens(current)
             extra["redactions"] = sum(i.get("redactions", 0) for i in extra.get("offloaded", ())) + extra.get(
                 "archive_redactions", 0)
             reports.append({"tier": tier, "tokens_before": start, "tokens_after": tokens, **extra})
         if pins and 3 not in chosen and chosen:
             system, rest = _leading_system(current.messages)
             current = current.copy_with(_summary.with_block(system, _summary.pins_text(pins), rest, doc.dialect))
+        after = tokens if 3 in chosen or not (pins and chosen) else tokens + self.count(_summary.pins_text(pins))
         report = {"at": _now(), "state": before,
-                  "tiers": reports, "tokens_before": before["tokens"], "tokens_after": self.tokens(current),
+                  "tiers": reports, "tokens_before": before["tokens"], "tokens_after": after,
                   "pins": [p["id"] for p in pins] if chosen else [],
                   "redactions": sum(r["redactions"] for r in reports), "redacted_types": dict(self._types),
                   "format": {"shape": doc.shape, "dialect": doc.dialect}, "method": self.count.method}

@@ -71,9 +71,10 @@ def tier1(messages: list, threshold: int, count, put) -> tuple[list, list]:
         if tokens <= threshold:
             return None
         ref, digest, redacted, shown = put(data)
+        text = stub("tool result", ref, digest, len(data), tokens, shown, redacted, json_list=was_list)
         items.append(dict(where, kind="tool_result", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,
-                          redactions=redacted))
-        return stub("tool result", ref, digest, len(data), tokens, shown, redacted, json_list=was_list)
+                          redactions=redacted, stub_tokens=count(text)))
+        return text
 
     for index, msg in enumerate(messages):
         if msg.get("role") in ("tool", "function"):
@@ -108,9 +109,10 @@ def tier2(messages: list, limit: int, count, put) -> tuple[list, list]:
                 return None
             data = value.encode("utf-8", "surrogatepass")
             ref, digest, redacted, shown = put(data)
+            text = stub("tool input", ref, digest, len(data), tokens, shown, redacted, head=INPUT_HEAD, tail=INPUT_TAIL)
             items.append(dict(where, kind="tool_input", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,
-                              redactions=redacted))
-            return stub("tool input", ref, digest, len(data), tokens, shown, redacted, head=INPUT_HEAD, tail=INPUT_TAIL)
+                              redactions=redacted, stub_tokens=count(text)))
+            return text
         if isinstance(value, dict):
             changed = {}
             for key, item in value.items():

@@ -181,6 +181,25 @@ class Redactor:
                     spans.append((base + start, base + end, secret.type))
         return _merged(spans)
 
+    def find_many(self, texts: list) -> dict:
+        """index -> Redaction of the texts that hold secrets. The anchors are searched once over
+        all of them joined (a message list has many short strings; each search is a pass)."""
+        lines = self.candidate_lines("\n".join(texts))
+        if not lines:
+            return {}
+        import bisect
+
+        firsts, line = [], 0
+        for text in texts:
+            firsts.append(line)
+            line += text.count("\n") + 1
+        out = {}
+        for index in sorted({bisect.bisect_right(firsts, n) - 1 for n in lines}):
+            found = self.find(texts[index])
+            if found.count:
+                out[index] = found
+        return out
+
     # -- cutting -------------------------------------------------------------------------
     def redact(self, text: str) -> tuple[str, Redaction]:
         found = self.find(text)
