@@ -83,7 +83,9 @@ def _report_text(report: dict, output: str | None) -> str:
     if report.get("note"):
         lines.append(f"Nothing done: {report['note']}.")
     for tier in report["tiers"]:
-        what = {1: "tool results offloaded", 2: "tool inputs truncated", 3: "summary"}[tier["tier"]]
+        n = len(tier.get("offloaded", ()))
+        what = {1: f"tool result{'s' if n != 1 else ''} offloaded", 2: f"tool input{'s' if n != 1 else ''} truncated",
+                3: "summary"}[tier["tier"]]
         if tier["tier"] == 3:
             what = (f"{tier.get('summarised_messages', 0)} messages summarised ({tier.get('summary_source', '-')}),"
                     f" {tier.get('kept_messages', 0)} kept")
@@ -94,7 +96,7 @@ def _report_text(report: dict, output: str | None) -> str:
             if tier.get("note"):
                 what += f" ({tier['note']})"
         else:
-            what = f"{len(tier['offloaded'])} {what}"
+            what = f"{n} {what}"
         n = tier.get('redactions', 0)
         redacted = f", {n} secret{'s' if n != 1 else ''} redacted" if n else ""
         lines.append(f"Tier {tier['tier']}: {tier['tokens_before']:,} -> {tier['tokens_after']:,} tokens; {what}{redacted}")
@@ -102,7 +104,8 @@ def _report_text(report: dict, output: str | None) -> str:
             lines.append(f"  {item['ref']}  {item['kind']}, {item['tokens']:,} tokens, {item['bytes']:,} bytes")
     if report["tiers"]:
         lines.append(f"Total: {report['tokens_before']:,} -> {report['tokens_after']:,} tokens"
-                     + (f"; {len(report['pins'])} pins re-injected" if report["pins"] else ""))
+                     + (f"; {len(report['pins'])} pin{'s' if len(report['pins']) != 1 else ''} re-injected"
+                        if report["pins"] else ""))
     if output:
         lines.append(f"Wrote {output}")
     return "\n".join(lines)
