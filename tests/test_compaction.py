@@ -271,3 +271,29 @@ def test_a_cached_file_changed_by_hand_is_reported_not_returned(ws, cli):
     path.write_bytes(b"tampered")
     run = cli("show", item["ref"])
     assert run.code == 1 and "no longer matches its name" in run.err
+
+
+def test_a_configured_summariser_command_writes_the_summary(ws, cli, tmp_path):
+    script = tmp_path / "summarise.py"
+    script.write_text("import json, sys\nmessages = json.load(sys.stdin)\n"
+                      "print(f'Custom summary of {len(messages)} messages.')\n", encoding="utf-8")
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[compaction]\nsummariser = "{sys.executable} {script}"\n'
+                    "keep_recent = 2\n", encoding="utf-8")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    data = cli("compact", src, "--tier", "3", "--json").json()
+    assert data["report"]["tiers"][0]["summary_source"] == "summariser"
+    assert "Custom summary of 4 messages." in data["messages"][1]["content"]
+    script.write_text("import sys\nsys.exit('model unavailable')\n", encoding="utf-8")
+    failed = cli("compact", src, "--tier", "3")
+    assert failed.code == 1 and "exited 1: model unavailable" in failed.err
+
+
+def test_a_bad_compaction_setting_is_refused_with_its_line(ws, cli, tmp_path):
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[compaction]\nthreshold = "big"\n', encoding="utf-8")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    run = cli("compact", src, "--tier", "1")
+    assert run.code == 1 and "compaction.threshold must be a whole number" in run.err and "tether.toml:" in run.err
