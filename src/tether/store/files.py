@@ -334,9 +334,7 @@ class Store(TaskFiles, LogFiles, CacheFiles):
     def not_in_manifest(self) -> tuple[frozenset, frozenset]:
         """(top-level folders, top-level files) the manifest leaves out: the per-machine
         folders and the manifest itself."""
-        # The cache's files are named by their content's hash: a manifest line would repeat the name.
-        dirs = frozenset(d.rstrip("/") for d in layout.UNTRACKED) | {layout.CACHE}
-        return dirs, frozenset([layout.MANIFEST])
+        return frozenset(d.rstrip("/") for d in layout.UNTRACKED), frozenset([layout.MANIFEST])
 
     def write_manifest(self, text: str) -> None:
         self._writable()
@@ -354,7 +352,7 @@ class Store(TaskFiles, LogFiles, CacheFiles):
     def state_files(self) -> Iterator[tuple[str, bytes]]:
         """Every tracked state file (store path, bytes), sorted by path; the manifest left out."""
         for rel in self.tree.walk(""):
-            if rel == layout.MANIFEST or not layout.tracked(rel) or rel.startswith(layout.CACHE + "/"):
+            if rel == layout.MANIFEST or not layout.tracked(rel):
                 continue
             data = self.tree.read(rel)
             if data is not None:
