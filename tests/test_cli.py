@@ -212,22 +212,37 @@ JSON_RUNS = [
     ["install", "pre-commit"],
     ["uninstall", "claude-code"],
     ["demo"],
+    ["pin", "keep this"],
+    ["pin", "--list"],
+    ["unpin", "<pin-id>"],
+    ["compact", "messages.json", "--tier", "1", "--threshold", "1"],
+    ["show", "<cache-ref>"],
 ]
 
 
 def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes):
     assert cli("task", "start", "First", "--id", "T1", "-i", "a", "-i", "b", "-i", "c").code == 0
     (ws.root / "summary.md").write_text("Working on First: items a, b and c.\n")  # no drift: exit 0
+    (ws.root / "messages.json").write_text(json.dumps([
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function",
+                                                             "function": {"name": "run", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "output " * 50}]), encoding="utf-8")
     covered = set()
     blocker = None
+    found = {}
     for argv in JSON_RUNS:
-        argv = [blocker if a == "<blocker-id>" else a for a in argv]
+        argv = [blocker if a == "<blocker-id>" else found.get(a, a) for a in argv]
         run = cli(*argv, "--json")
         assert run.code == 0, (argv, run.out, run.err)
         data = json.loads(run.out)
         assert data["ok"] is True and data["schema_version"] == 1, argv
         if argv[:2] == ["note", "blocker"]:
             blocker = data["note"]["id"]
+        if argv[0] == "pin" and "pin" in data:
+            found["<pin-id>"] = data["pin"]["id"]
+        if argv[0] == "compact":
+            found["<cache-ref>"] = data["report"]["tiers"][0]["offloaded"][0]["ref"]
         if argv == ["demo"]:  # its text, as one field
             assert "tether init" in data["transcript"], data
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install", "uninstall") else (argv[0],))

@@ -7,6 +7,8 @@ only what its layer may use, and only the git package starts git.
     warm     the per-machine caches: no domain, no adapters
     core     the domain verbs: no adapters, no argparse, no subprocess
     transcripts        reading agents' transcripts: nothing of the store, no adapters
+    compaction         the three tiers over message lists: no adapters, no processes, detect-secrets
+                       and tiktoken only when a compaction runs
     cli, hooks, mcp    adapters over the library
 
 README.md ("How it is built") draws the same picture.
@@ -37,6 +39,7 @@ FORBIDDEN = {
     "warm": ["tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign", "argparse"],
     "core": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
+    "compaction": ["tether.cli", "tether.hooks", "argparse", "subprocess", "detect_secrets", "tiktoken"],
     "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
                     "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
 }
@@ -87,12 +90,13 @@ def spawn_calls(path: Path) -> list[int]:
 
 def test_only_the_git_package_starts_processes():
     """gitio.runner is the one place a git process is started; the demo (an adapter) starts tether
-    itself to show its commands, and nothing else starts anything."""
+    itself to show its commands, the compaction adapter the user's own summariser command, and
+    nothing else starts anything."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
         calls = spawn_calls(path)
-        if calls and rel not in ("gitio/runner.py", "cli/demo.py"):
+        if calls and rel not in ("gitio/runner.py", "cli/demo.py", "cli/summariser.py"):
             found[rel] = calls
     assert not found, f"processes started outside gitio.runner: {found}"
     demo = (PACKAGE / "cli" / "demo.py").read_text(encoding="utf-8")

@@ -234,6 +234,11 @@ def register(sub, common, only: str | None = None) -> None:
 
         ctx.register(sub, add, common)
 
+    if want("compact") or want("show") or want("pin") or want("unpin"):
+        from . import compaction_commands
+
+        compaction_commands.register(sub, add)
+
     if want("demo"):
         p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")
         p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")

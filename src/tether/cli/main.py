@@ -29,7 +29,8 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands who
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo")
+            "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo",
+            "compact", "show", "pin", "unpin")
 
 
 def _argparse():

@@ -19,7 +19,7 @@ class Config(Record):
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
               "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list,
               "long_break_days": DEFAULT_LONG_BREAK, "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
-              "checkpoint_before_risky": True}
+              "checkpoint_before_risky": True, "compaction": dict}
 
     def problems(self) -> list:
         from ..errors import Problem

@@ -46,6 +46,9 @@ allow = []
 # What tether reads: anything else is a warning.
 KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"), "context": ("document",),
          "hooks": ("checkpoint_every", "checkpoint_before_risky"), "secrets": ("allow",)}
+# `tether compact`'s settings (tether.compaction.api.DEFAULTS when absent).
+COMPACTION = {"threshold": "tokens", "input_limit": "tokens", "keep_recent": "count", "redact": bool, "summariser": str}
+KNOWN["compaction"] = tuple(COMPACTION)
 
 
 def default_text(reading_order: list[str]) -> str:
@@ -124,7 +127,7 @@ def parse(data: bytes | None, shown: str) -> Config:
                            f" tether knows schema {SCHEMA})",
                            hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     tables = {}
-    for name in ("boot", "context", "hooks", "secrets"):
+    for name in ("boot", "context", "hooks", "secrets", "compaction"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
@@ -184,7 +187,30 @@ def parse(data: bytes | None, shown: str) -> Config:
             warnings += [{"path": shown, "line": _line(text, inner, key),
                           "message": f"unknown key {key}.{inner}; tether ignores it"}
                          for inner in value if inner not in KNOWN[key]]
+    compaction = _compaction(tables["compaction"], text, at)
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
                   warnings=warnings, long_break_days=long_break, checkpoint_every=every,
-                  checkpoint_before_risky=risky)
+                  checkpoint_before_risky=risky, compaction=compaction)
+
+
+def _compaction(table: dict, text: str, at) -> dict:
+    """The [compaction] values given, each checked; unknown keys are warnings (see parse)."""
+    from .fields import got
+
+    out = {}
+    for key, kind in COMPACTION.items():
+        if key not in table:
+            continue
+        value = table[key]
+        where = at(_line(text, key, "compaction"))
+        if kind in ("tokens", "count"):
+            least = 1 if kind == "tokens" else 0
+            if type(value) is not int or value < least:
+                raise InvalidInput(f"{where}: compaction.{key} must be a whole number of at least {least},"
+                                   f" got {got(value)}", hint=f"e.g. {key} = {15000 if key == 'threshold' else 4}")
+        elif type(value) is not kind:
+            raise InvalidInput(f"{where}: compaction.{key} must be a {kind.__name__}, got {got(value)}",
+                               hint="redact = true" if kind is bool else 'summariser = "my-summariser --stdin"')
+        out[key] = value
+    return out

@@ -25,6 +25,7 @@ from ..errors import LinkRefused, ParseError, Problem, ReadOnly
 from ..model.records import Latest
 from . import formats, layout
 from .codec import check_conflicts, decode, load_json
+from .cache_files import CacheFiles
 from .log_files import LogFiles
 from .task_files import TaskFiles
 
@@ -57,7 +58,7 @@ class _Collecting:
                 self.outer.append(problem)
 
 
-class Store(TaskFiles, LogFiles):
+class Store(TaskFiles, LogFiles, CacheFiles):
     """A workspace's records on a tree (see the module doc); the domain's only way to its files."""
 
     def __init__(self, tree, label: str = layout.STORE_DIR, repo_root: str | None = None) -> None:

@@ -25,6 +25,14 @@ PRIME = "PRIME.md"  # replaces or extends the brief's teaching section (core.tea
 GITIGNORE = ".gitignore"
 GITATTRIBUTES = ".gitattributes"
 JOURNAL = "checkpoints.jsonl"  # in each task's folder
+# Compaction (seed 001's cache/): what compaction took out of a context, committed so it can be given
+# back on any clone. Files are named by the SHA-256 of their bytes, so they are never edited and two
+# branches that offload the same content write the same file.
+CACHE = "cache"
+OFFLOADED = "cache/offloaded"  # tool results and inputs (tiers 1 and 2)
+CONVERSATIONS = "cache/conversations"  # whole message lists archived by tier 3
+PINS = "memory/pins.jsonl"  # keep-hints: {"pin": id, "text", "at"} and {"unpin": id, "at"}
+COMPACTIONS = "memory/compactions.jsonl"  # one report per compaction: tokens before and after each tier
 
 # Per-machine and derived: git-ignored, never in the manifest, never compared with HEAD.
 LOCKS = "locks"
@@ -49,6 +57,8 @@ GITIGNORE_TEXT = f"# Per-machine and derived files: never committed.\n{LOCKS}/\n
 GITATTRIBUTES_TEXT = (
     "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
     f"*.jsonl merge=union\n{PROGRESS}/*.md merge=union\n"
+    "# Compaction's cache: files named by the hash of their bytes, never converted (line endings).\n"
+    f"/{CACHE}/** -text\n"
     "# Generated files: merged by meaning with tether's merge driver (`tether init` registers it).\n"
     + "".join(f"/{rel} merge=tether\n" for rel in GENERATED)
 )
@@ -98,6 +108,11 @@ def decision_file(decision_id: str) -> str:
 
 def progress_file(date: str) -> str:
     return f"{PROGRESS}/{date}.md"
+
+
+def cached_file(kind: str, digest: str) -> str:
+    """A content-addressed file: ``kind`` is "offloaded" or "conversations"."""
+    return f"{CACHE}/{kind}/{digest}"
 
 
 def lock_file(name: str) -> str:

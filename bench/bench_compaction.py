@@ -1,0 +1,301 @@
+"""Compaction in three tiers, over the real Claude Code transcripts in ../shared/bench/transcripts.
+
+    .venv/bin/python bench/bench_compaction.py              # everything
+    .venv/bin/python bench/bench_compaction.py --mb 20      # a smaller throughput corpus
+
+Each Claude Code session (main chain; subagent files are sessions of their own) is turned into
+the Anthropic message list its API calls sent, in memory: the user and assistant lines in
+order, consecutive lines of one role merged into one message (Claude Code writes one content
+block a line). Nothing is written outside a temporary repository, deleted at the end.
+
+(a) tiers: tokens before and after each tier alone and all three, per session and in total,
+    at the default tier 1 threshold (15,000 tokens) and at 2,000 (these samples hold few
+    results over 15,000 tokens).
+(b) recovery: every piece a tier took out, read back with Compactor.show, compared with the
+    original bytes; a piece with redactions is compared with the original less its redacted
+    spans. The share of removed bytes recovered byte-exact is printed, and the redactions.
+(c) throughput: MB/s of compaction (input JSON size / wall time, in process) on a corpus made
+    by repeating the sessions (each copy made distinct), redaction on and off.
+(d) redaction: a generated corpus of real-looking secrets (the providers' formats, random
+    values) and of look-alikes that are not secrets (hashes, ids, placeholders, variables
+    named like secrets); found and false positives, tether's plugin set against all of
+    detect-secrets' default plugins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
+TRANSCRIPTS = SHARED / "transcripts" / "claude-code"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from tether.compaction import Compactor  # noqa: E402
+from tether.compaction import messages as msgs  # noqa: E402
+from tether.compaction.redact import Redactor, apply  # noqa: E402
+
+
+# -- the sessions as message lists ---------------------------------------------------------------
+
+def sessions() -> dict:
+    out = {}
+    for path in sorted(TRANSCRIPTS.rglob("*.jsonl")):
+        if "hook_logs" in path.name:
+            continue  # hook inputs, not a transcript
+        listed = to_messages(path)
+        if len(listed) >= 2:
+            out[str(path.relative_to(TRANSCRIPTS))] = listed
+    return out
+
+
+def to_messages(path: Path) -> list:
+    messages: list = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict) or row.get("type") not in ("user", "assistant"):
+                continue
+            if row.get("isSidechain") and "subagents" not in str(path) and "sidechain" not in path.name:
+                continue
+            message = row.get("message")
+            if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+                continue
+            content = message.get("content")
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            if not isinstance(blocks, list):
+                continue
+            if messages and messages[-1]["role"] == message["role"]:
+                messages[-1]["content"].extend(blocks)
+            else:
+                messages.append({"role": message["role"], "content": list(blocks)})
+    return messages
+
+
+def workspace(root: Path):
+    from tether import Workspace
+
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    ws, _ = Workspace.init(root)
+    return ws
+
+
+def tokens(compactor, listed) -> int:
+    return compactor.tokens(msgs.Document(listed))
+
+
+# -- (a) and (b) -------------------------------------------------------------------------------
+
+def tiers_and_recovery(ws, corpus: dict) -> None:
+    print("(a) tokens before and after each tier (estimate), per session; (b) recovery via show")
+    for threshold in (15_000, 2_000):
+        compactor = Compactor(ws, threshold=threshold)
+        print(f"\n  tier 1 threshold {threshold:,} tokens, tier 2 limit 2,000, tier 3 keeps the last 4 messages")
+        print(f"  {'session':58} {'before':>9} {'tier 1':>9} {'tier 2':>9} {'tier 3':>9} {'1+2+3':>9}")
+        totals = [0] * 5
+        removed = exact = redacted_pieces = redactions = pieces = 0
+        for name, listed in corpus.items():
+            row = [tokens(compactor, listed)]
+            for tiers in ([1], [2], [3], [1, 2, 3]):
+                done = compactor.compact(listed, tiers, record=False)
+                row.append(done.report["tokens_after"])
+                for tier in done.report["tiers"]:
+                    for item in tier.get("offloaded", ()):
+                        original = original_of(listed, item)
+                        stored = compactor.show(item["ref"])
+                        pieces += 1
+                        removed += len(original)
+                        if item["redactions"]:
+                            redacted_pieces += 1
+                            redactions += item["redactions"]
+                            text = original.decode("utf-8")
+                            if stored == apply(text, Redactor().find(text)).encode("utf-8"):
+                                exact += len(original)
+                        elif stored == original:
+                            exact += len(original)
+                    if tier.get("archive"):
+                        stored = compactor.show(tier["archive"])
+                        pieces += 1
+                        original = json.dumps(listed, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+                        removed += len(original)
+                        if tier["archive_redactions"]:
+                            redacted_pieces += 1
+                            redactions += tier["archive_redactions"]
+                            if json.loads(stored) == redacted_copy(listed):
+                                exact += len(original)
+                        elif stored == original:
+                            exact += len(original)
+            totals = [a + b for a, b in zip(totals, row)]
+            print(f"  {name[:58]:58} " + " ".join(f"{v:>9,}" for v in row))
+        print(f"  {'total':58} " + " ".join(f"{v:>9,}" for v in totals))
+        print(f"  after/before: " + "  ".join(f"tier {t} {a / totals[0]:.2f}" for t, a in zip(("1", "2", "3", "1+2+3"), totals[1:])))
+        share = 100.0 * exact / removed if removed else 100.0
+        print(f"  (b) {pieces} pieces taken out ({removed:,} bytes); recovered byte-exact: {share:.1f}%"
+              f" ({redacted_pieces} pieces with {redactions} redactions, compared with the original less those spans)")
+
+
+def original_of(listed: list, item: dict) -> bytes:
+    msg = listed[item["message"]]
+    if item["kind"] == "tool_result":
+        for part in msg["content"]:
+            if isinstance(part, dict) and part.get("type") == "tool_result" and part.get("tool_use_id") == item["tool_use_id"]:
+                content = part.get("content")
+                if isinstance(content, str):
+                    return content.encode("utf-8")
+                if len(content) == 1 and content[0].get("type") == "text" and len(content[0]) == 2:
+                    return content[0]["text"].encode("utf-8")
+                return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    for part in msg["content"]:
+        if isinstance(part, dict) and part.get("type") == "tool_use" and part.get("id") == item["tool_use_id"]:
+            value = part["input"]
+            for key in item["key"].replace("]", "").replace("[", ".").split("."):
+                value = value[int(key)] if isinstance(value, list) else value[key]
+            return value.encode("utf-8")
+    raise KeyError(item)
+
+
+def redacted_copy(value, redactor=[]):
+    if not redactor:
+        redactor.append(Redactor())
+    if isinstance(value, str):
+        return redactor[0].redact(value)[0]
+    if isinstance(value, dict):
+        return {k: redacted_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted_copy(v) for v in value]
+    return value
+
+
+# -- (c) ---------------------------------------------------------------------------------------
+
+def throughput(ws, corpus: dict, megabytes: int) -> None:
+    base = [m for listed in corpus.values() for m in listed]
+    size = len(json.dumps(base, ensure_ascii=False).encode("utf-8"))
+    copies = max(1, megabytes * 1_000_000 // size)
+    big = []
+    for n in range(copies):  # each copy distinct, so every offload writes a new file
+        for m in base:
+            big.append(json.loads(json.dumps(m).replace("\\n", f"\\n[{n}] ", 1)))
+    data = json.dumps(big, ensure_ascii=False).encode("utf-8")
+    mb = len(data) / 1e6
+    print(f"\n(c) throughput on {mb:.1f} MB ({copies} copies of the {len(corpus)} sessions, {len(big):,} messages), in process")
+    print(f"  {'what':44} {'seconds':>8} {'MB/s':>8}")
+    for label, tiers, redact in (("parse only", None, True), ("tiers 1+2, redaction on", [1, 2], True),
+                                 ("tiers 1+2, redaction off", [1, 2], False), ("tier 3, redaction on", [3], True),
+                                 ("tier 3, redaction off", [3], False), ("tiers 1+2+3, redaction on", [1, 2, 3], True)):
+        compactor = Compactor(ws, threshold=2_000, redact=redact)
+        start = time.perf_counter()
+        doc = msgs.parse(data)
+        if tiers:
+            compactor.compact(doc, tiers, record=False)
+        seconds = time.perf_counter() - start
+        print(f"  {label:44} {seconds:>8.2f} {mb / seconds:>8.1f}")
+
+
+# -- (d) ---------------------------------------------------------------------------------------
+
+def jwt(subject: str, issued: str) -> str:
+    import base64
+
+    def part(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return part({"alg": "HS256", "typ": "JWT"}) + "." + part({"sub": subject, "iat": int(issued)})
+
+
+def secret_corpus(rng: random.Random) -> tuple[list, list]:
+    def pick(chars, n):
+        return "".join(rng.choice(chars) for _ in range(n))
+
+    up, low, dig = string.ascii_uppercase, string.ascii_lowercase, string.digits
+    alnum = up + low + dig
+    secrets = []
+    for _ in range(20):
+        secrets += [
+            f"export AWS_ACCESS_KEY_ID={rng.choice(['AKIA', 'ASIA'])}{pick(up + dig, 16)}",
+            f"GITHUB_TOKEN=ghp_{pick(alnum, 36)}",
+            f"gitlab: glpat-{pick(alnum, 20)}",
+            f"SLACK_BOT_TOKEN=xoxb-{pick(dig, 12)}-{pick(dig, 12)}-{pick(low + dig, 24)}",
+            f"stripe.api_key = 'sk_live_{pick(alnum, 24)}'",
+            f"OPENAI_API_KEY=sk-{pick(alnum, 20)}T3BlbkFJ{pick(alnum, 20)}",
+            f"SENDGRID=SG.{pick(alnum, 22)}.{pick(alnum, 43)}",
+            f"Authorization: Bearer {jwt(pick(low, 8), pick(dig, 10))}.{pick(alnum, 43)}",
+            f"-----BEGIN RSA PRIVATE KEY-----\n{pick(alnum + '+/', 64)}\n{pick(alnum + '+/', 64)}\n-----END RSA PRIVATE KEY-----",
+            f'db_password = "{pick(alnum, 14)}!"',
+            f"DATABASE_URL=postgres://admin:{pick(alnum, 16)}@db.example.com:5432/app",
+            f"//registry.npmjs.org/:_authToken=npm_{pick(alnum, 36)}",
+        ]
+    lookalikes = []
+    for _ in range(20):
+        lookalikes += [
+            f"commit {pick('0123456789abcdef', 40)}",
+            f"sha256:{pick('0123456789abcdef', 64)}",
+            f"request id {pick('0123456789abcdef', 8)}-{pick('0123456789abcdef', 4)}-4{pick('0123456789abcdef', 3)}-a{pick('0123456789abcdef', 3)}-{pick('0123456789abcdef', 12)}",
+            f"data:image/png;base64,{pick(alnum + '+/', 80)}",
+            "password = os.environ['DB_PASSWORD']",
+            "token = get_token(session)",
+            "AWS keys start with AKIA; GitHub tokens with ghp_",
+            "api_key = '<your-api-key-here>'",
+            f"def test_secret_rotation_{pick(low, 8)}(): pass",
+            f"the offloaded result is at offloaded/{pick('0123456789abcdef', 12)}",
+            f"serverAddress = 203.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            f"const veryLongIdentifierName{pick(up, 1)}{pick(low, 20)} = computeTheThing()",
+            # quoted, as JSON tool output holds them: what the entropy detectors flag
+            f'{{"sha": "{pick("0123456789abcdef", 40)}", "tree": "{pick("0123456789abcdef", 40)}"}}',
+            f'"integrity": "sha512-{pick(alnum + "+/", 86)}=="',
+        ]
+    return secrets, lookalikes
+
+
+def redaction(seed: int) -> None:
+    secrets, lookalikes = secret_corpus(random.Random(seed))
+    print(f"\n(d) redaction: {len(secrets)} real-looking secrets (12 formats), {len(lookalikes)} look-alikes (14 kinds)")
+    print(f"  {'detectors':48} {'found':>10} {'false positives':>16}")
+    for label, redactor in (("tether (detect-secrets less entropy and IP)", Redactor()),
+                            ("all of detect-secrets' default plugins", Redactor(skipped=()))):
+        found = sum(1 for s in secrets if redactor.find(s).count)
+        false = sum(1 for s in lookalikes if redactor.find(s).count)
+        print(f"  {label:48} {found:>4}/{len(secrets):<5} {false:>8}/{len(lookalikes):<7}")
+    missed = sorted({s.split('=')[0].split(':')[0][:30] for s in secrets if not Redactor().find(s).count})
+    if missed:
+        print(f"  missed by tether's set: {', '.join(missed)}")
+    text = "\n".join(secrets + lookalikes)
+    out = Redactor().redact(text)[0]
+    kept = all(line in out for line in lookalikes if not Redactor().find(line).count)
+    print(f"  look-alikes not flagged kept byte-exact in the redacted text: {kept}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=int, default=50, help="size of the throughput corpus (default 50 MB)")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    if not TRANSCRIPTS.is_dir():
+        print(f"no transcripts at {TRANSCRIPTS}: nothing to measure")
+        return 0
+    corpus = sessions()
+    root = Path(tempfile.mkdtemp(prefix="tether-bench-compaction-"))
+    try:
+        ws = workspace(root)
+        tiers_and_recovery(ws, corpus)
+        throughput(ws, corpus, args.mb)
+        redaction(args.seed)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

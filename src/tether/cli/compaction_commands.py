@@ -1,0 +1,182 @@
+"""`tether compact`, `tether show`, `tether pin`, `tether unpin`: one call on the compaction facade each."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import InvalidInput
+from .output import Result
+
+
+def _write_bytes(data: bytes) -> None:
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text stream put in its place (tests, embedding)
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+    else:
+        buffer.write(data)
+    sys.stdout.flush()
+
+
+def _compactor(args, **kw):
+    from ..compaction.api import Compactor
+    from ..workspace import Workspace
+
+    return Compactor(Workspace.open(), **kw)
+
+
+def _read_input(name: str | None) -> tuple[bytes, str]:
+    if name in (None, "-"):
+        return sys.stdin.buffer.read(), "stdin"
+    try:
+        with open(name, "rb") as fh:
+            return fh.read(), name
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {name}: {exc.strerror}",
+                           hint="give a message list file (JSON or JSON Lines), or - for stdin") from None
+
+
+def _text_file(name: str) -> str:
+    data, shown = _read_input(name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{shown}: not UTF-8 text", hint="save the summary as UTF-8") from None
+
+
+def cmd_compact(args) -> Result:
+    from ..compaction import messages
+
+    tiers = sorted({t for group in args.tier or [] for t in group})
+    compactor = _compactor(args, threshold=args.threshold, input_limit=args.input_limit, keep_recent=args.keep,
+                           redact=False if args.no_redact else None, exact=True if args.exact else False,
+                           model=args.model, window=args.window)
+    data, shown = _read_input(args.messages)
+    doc = messages.parse(data, shown)
+    summary = _text_file(args.summary_file) if args.summary_file else None
+    if summary is None and compactor.summariser_command and (3 in tiers or not tiers):
+        from .summariser import command_summariser
+
+        compactor.summariser = command_summariser(compactor.summariser_command, compactor.workspace.root_dir)
+    done = compactor.compact(doc, tiers or None, summary=summary)
+    out = messages.dump(done.document)
+    if args.output:
+        from ..store.fsio import write_atomic
+
+        write_atomic(os.path.abspath(args.output), out)
+    report = done.report
+    data = {"report": report, "output": args.output}
+    text = _report_text(report, args.output)
+    if not args.output and not getattr(args, "json", False):
+        _write_bytes(out)
+        sys.stderr.write(text + "\n")
+        text = ""
+    if getattr(args, "json", False) and not args.output:
+        data["messages"] = done.output()
+    return Result(data=data, text=text)
+
+
+def _report_text(report: dict, output: str | None) -> str:
+    state = report["state"]
+    lines = [f"Context: {state['tokens']:,} of {state['window']:,} tokens ({state['percent']}%), {state['state']}"
+             f" ({state['method']})"]
+    if report.get("note"):
+        lines.append(f"Nothing done: {report['note']}.")
+    for tier in report["tiers"]:
+        n = len(tier.get("offloaded", ()))
+        what = {1: f"tool result{'s' if n != 1 else ''} offloaded", 2: f"tool input{'s' if n != 1 else ''} truncated",
+                3: "summary"}[tier["tier"]]
+        if tier["tier"] == 3:
+            what = (f"{tier.get('summarised_messages', 0)} messages summarised ({tier.get('summary_source', '-')}),"
+                    f" {tier.get('kept_messages', 0)} kept")
+            if tier.get("archive"):
+                what += f"; archive {tier['archive']}"
+            if tier.get("checkpoint"):
+                what += f"; checkpoint {tier['checkpoint']}"
+            if tier.get("note"):
+                what += f" ({tier['note']})"
+        else:
+            what = f"{n} {what}"
+        n = tier.get('redactions', 0)
+        redacted = f", {n} secret{'s' if n != 1 else ''} redacted" if n else ""
+        lines.append(f"Tier {tier['tier']}: {tier['tokens_before']:,} -> {tier['tokens_after']:,} tokens; {what}{redacted}")
+        for item in tier.get("offloaded", []):
+            lines.append(f"  {item['ref']}  {item['kind']}, {item['tokens']:,} tokens, {item['bytes']:,} bytes")
+    if report["tiers"]:
+        lines.append(f"Total: {report['tokens_before']:,} -> {report['tokens_after']:,} tokens"
+                     + (f"; {len(report['pins'])} pin{'s' if len(report['pins']) != 1 else ''} re-injected"
+                        if report["pins"] else ""))
+    if output:
+        lines.append(f"Wrote {output}")
+    return "\n".join(lines)
+
+
+def cmd_show(args) -> Result:
+    compactor = _compactor(args)
+    data = compactor.show(args.ref)
+    if getattr(args, "json", False):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return Result(data={"ref": args.ref, "bytes": len(data), "text": text})
+    _write_bytes(data)
+    return None
+
+
+def cmd_pin(args) -> Result:
+    compactor = _compactor(args)
+    if args.list:
+        if args.text:
+            raise InvalidInput("--list takes no text", hint="run `tether pin --list` alone")
+        pins = compactor.pins()
+        lines = [f"{p['id']}  {p['text']}" for p in pins] or ["No pins. Add one: tether pin \"TEXT\""]
+        return Result(data={"pins": pins}, text="\n".join(lines))
+    if not args.text:
+        raise InvalidInput("nothing to pin", hint='tether pin "TEXT", or tether pin --list')
+    pin = compactor.pin(" ".join(args.text))
+    return Result(data={"pin": pin}, text=f"Pinned {pin['id']}: {pin['text']}")
+
+
+def cmd_unpin(args) -> Result:
+    pin = _compactor(args).unpin(args.id)
+    return Result(data={"unpinned": pin}, text=f"Unpinned {pin['id']}: {pin['text']}")
+
+
+def register(sub, add) -> None:
+    def tiers(value: str) -> list[int]:
+        out = []
+        for part in value.split(","):
+            part = part.strip()
+            if part not in ("1", "2", "3"):
+                import argparse
+
+                raise argparse.ArgumentTypeError(f"{value!r}: tiers are 1, 2 and 3")
+            out.append(int(part))
+        return out
+
+    p = add(sub, "compact", cmd_compact, "Compact a message list (OpenAI or Anthropic chat format) in seed 001's tiers;"
+                                          " what is taken out goes to .tether/cache/.")
+    p.add_argument("messages", nargs="?", metavar="MESSAGES", help="the message list: JSON array, object with"
+                   " \"messages\", or JSON Lines (default: stdin)")
+    p.add_argument("--tier", action="append", type=tiers, metavar="N", help="apply tier N (1, 2 or 3; repeatable, or"
+                   " 1,2); default: the tiers the context's state calls for")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the compacted list here (default: stdout, the report"
+                   " on stderr)")
+    p.add_argument("--threshold", type=int, metavar="TOKENS", help="tier 1: offload tool results over this many"
+                   " tokens (default 15000, or [compaction] threshold)")
+    p.add_argument("--input-limit", type=int, metavar="TOKENS", help="tier 2: truncate tool input strings over this"
+                   " many tokens (default 2000)")
+    p.add_argument("--keep", type=int, metavar="N", help="tier 3: keep the last N messages verbatim (default 4)")
+    p.add_argument("--summary-file", metavar="FILE", help="tier 3: use this text as the summary ('-' for stdin)")
+    p.add_argument("--no-redact", action="store_true", help="store offloaded content without redacting secrets")
+    p.add_argument("--exact", action="store_true", help="count tokens with tiktoken (default: the fast estimate)")
+    p.add_argument("--model", help="the model, for its context window (default: the request's \"model\")")
+    p.add_argument("--window", type=int, metavar="TOKENS", help="the context window, in tokens")
+    p = add(sub, "show", cmd_show, "Print the exact bytes a compaction stored under REF (secrets redacted).")
+    p.add_argument("ref", metavar="REF", help="a reference from a stub or report, e.g. offloaded/3f2a9c41e0b1")
+    p = add(sub, "pin", cmd_pin, "Pin a keep-hint that every compaction keeps verbatim; --list shows the pins.")
+    p.add_argument("text", nargs="*", metavar="TEXT")
+    p.add_argument("--list", action="store_true", help="list the pins in force")
+    p = add(sub, "unpin", cmd_unpin, "Remove a pin (by its id, or a unique prefix of it).")
+    p.add_argument("id", metavar="ID")

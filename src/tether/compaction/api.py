@@ -1,0 +1,311 @@
+"""The compaction facade: one call applies the tiers, stores what they take out, and reports.
+
+    from tether.compaction import compact
+    new_messages, report = compact(messages)                 # the tiers the context's state calls for
+    new_messages, report = compact(messages, tiers=[1, 2])   # or those named
+
+``messages`` is a list of messages (OpenAI or Anthropic chat format), or a request object with
+``messages``; what comes back has the same form, ready to send. What the tiers take out goes to
+the repository's cache (``.tether/cache/``, committed), secrets redacted; ``show(ref)`` gives
+its bytes back. The report (tokens before and after each tier, what was offloaded, redactions)
+is returned and appended to ``.tether/memory/compactions.jsonl``.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput, NotFound
+from ..model import clock, ids
+from ..model.record import Record
+from . import messages as _messages
+from . import offload, pins as _pins, summary as _summary
+
+DEFAULTS = {"threshold": 15_000, "input_limit": 2_000, "keep_recent": 4, "redact": True, "summariser": ""}
+TIERS_FOR_STATE = {"GREEN": (), "YELLOW": (), "ORANGE": (1, 2), "RED": (1, 2, 3), "CRITICAL": (1, 2, 3)}
+
+
+class Compaction(Record):
+    """What one compaction did: ``document`` (the compacted list, a messages.Document), ``report``."""
+
+    FIELDS = {"document": None, "report": dict}
+
+    @property
+    def messages(self) -> list:
+        return self.document.messages
+
+    def output(self):
+        """The compacted list in the form it came in: a list, or the request object."""
+        if self.document.shape == _messages.OBJECT:
+            return {**(self.document.envelope or {}), "messages": self.document.messages}
+        return self.document.messages
+
+
+class Compactor:
+    """Compaction in one workspace. Options left None come from ``[compaction]`` in tether.toml,
+    then from DEFAULTS. ``summariser``: a callable given the messages to summarise (a list) that
+    returns the summary's text, replacing the extracted sections."""
+
+    def __init__(self, workspace=None, *, threshold: int | None = None, input_limit: int | None = None,
+                 keep_recent: int | None = None, redact: bool | None = None, summariser=None,
+                 exact: bool | None = False, model: str | None = None, window: int | None = None) -> None:
+        if workspace is None:
+            from ..workspace import Workspace
+
+            workspace = Workspace.open()
+        self.workspace = workspace
+        configured = dict(DEFAULTS, **(getattr(workspace.config, "compaction", None) or {}))
+        given = {"threshold": threshold, "input_limit": input_limit, "keep_recent": keep_recent, "redact": redact}
+        self.options = {k: (v if v is not None else configured[k]) for k, v in given.items()}
+        for key in ("threshold", "input_limit"):
+            value = self.options[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInput(f"{key} must be a whole number of tokens of at least 1, got {value!r}",
+                                   hint=f"e.g. {key.replace('_', '-')} {DEFAULTS[key]}")
+        self.summariser = summariser
+        self.summariser_command = configured.get("summariser") or ""
+        from ..transcripts.tokens import counter
+
+        self.count = counter(exact)
+        self.model = model
+        self.window = window
+        self._redactor = None
+
+    # -- reading the state -----------------------------------------------------------------
+    def tokens(self, doc) -> int:
+        """Tokens of every string in the list (and a request's system prompt), counted as one text:
+        one call of the counter, not one per string."""
+        texts = list(_messages.strings(doc.messages))
+        texts += _messages.strings((doc.envelope or {}).get("system"))
+        return self.count("\n".join(texts))
+
+    def state(self, doc) -> dict:
+        """How full the context this list makes is: tokens, window, percent, state and action."""
+        from ..transcripts.states import ACTIONS, state_for
+        from ..transcripts.windows import window_for
+
+        tokens = self.tokens(doc)
+        model = self.model or (doc.envelope or {}).get("model")
+        window, source = window_for(model if isinstance(model, str) else None, tokens, window=self.window)
+        percent = 100.0 * tokens / window if window else 0.0
+        state = state_for(percent)
+        return {"tokens": tokens, "window": window, "window_source": source, "percent": round(percent, 1),
+                "state": state, "action": ACTIONS[state], "method": self.count.method}
+
+    # -- storing what is taken out ----------------------------------------------------------
+    def _redactor_or_none(self):
+        if not self.options["redact"]:
+            return None
+        if self._redactor is None:
+            from .redact import Redactor, Unavailable
+
+            try:
+                self._redactor = Redactor()
+            except Unavailable as exc:
+                raise InvalidInput(f"cannot redact secrets: {exc}",
+                                   hint="install detect-secrets, or set redact = false under [compaction]") from None
+        return self._redactor
+
+    def _put(self, data: bytes):
+        """Redact, store; (ref, digest, redactions, the text as stored)."""
+        text = data.decode("utf-8", "surrogatepass")
+        redactor = self._redactor_or_none()
+        count = 0
+        if redactor is not None:
+            redacted, found = redactor.redact(text)
+            if found.count:
+                count = found.count
+                self._redacted_types(found.types())
+                text = redacted
+                data = text.encode("utf-8", "surrogatepass")
+        digest, _ = self.workspace.store.put_cached("offloaded", data)
+        return f"offloaded/{digest[:12]}", digest, count, text
+
+    def _redacted_types(self, types: dict) -> None:
+        for kind, n in types.items():
+            self._types[kind] = self._types.get(kind, 0) + n
+
+    def _archive(self, doc) -> tuple[str, str, int]:
+        """The whole list, redacted, in the cache; (ref, digest, redactions)."""
+        redactor = self._redactor_or_none()
+        count = 0
+        if redactor is not None:
+            from .redact import apply
+
+            whole = {"messages": doc.messages, "envelope": doc.envelope}
+            texts = list(_messages.strings(whole))
+            found = redactor.find_many(texts)
+            if found:
+                for redaction in found.values():
+                    count += redaction.count
+                    self._redacted_types(redaction.types())
+                position = iter(range(len(texts)))
+
+                def fix(text: str) -> str:
+                    index = next(position)
+                    return apply(text, found[index]) if index in found else text
+
+                whole = _map_strings(whole, fix)
+                doc = _messages.Document(whole["messages"], doc.shape, doc.dialect, whole["envelope"])
+        digest, _ = self.workspace.store.put_cached("conversations", _messages.dump(doc))
+        return f"conversations/{digest[:12]}", digest, count
+
+    # -- compacting --------------------------------------------------------------------------
+    def compact(self, source, tiers=None, *, summary: str | None = None, record: bool = True) -> Compaction:
+        """Apply ``tiers`` (default: those the state calls for) to ``source``: a Document, a list of
+        messages, a request object, or the bytes of one. ``summary``: the tier 3 summary's text,
+        given (it replaces the extracted sections and any summariser)."""
+        doc = self._document(source)
+        before = self.state(doc)
+        chosen = tuple(sorted(set(tiers))) if tiers else TIERS_FOR_STATE[before["state"]]
+        for tier in chosen:
+            if tier not in (1, 2, 3):
+                raise InvalidInput(f"there is no tier {tier}", hint="tiers are 1 (tool results), 2 (tool inputs)"
+                                                                    " and 3 (summary)")
+        self._types: dict = {}
+        pins = self.pins()
+        reports = []
+        current = doc.copy_with(_summary.without_tether_blocks(doc.messages))
+        tokens = before["tokens"] if len(current.messages) == len(doc.messages) else self.tokens(current)
+        for tier in chosen:
+            start = tokens
+            extra: dict = {}
+            if tier in (1, 2):
+                if tier == 1:
+                    new, items = offload.tier1(current.messages, self.options["threshold"], self.count, self._put)
+                    extra = {"offloaded": items, "threshold": self.options["threshold"]}
+                else:
+                    new, items = offload.tier2(current.messages, self.options["input_limit"], self.count, self._put)
+                    extra = {"offloaded": items, "input_limit": self.options["input_limit"]}
+                # What left less what came in its place: the rest of the list is unchanged, and
+                # counting a long list again per tier would cost more than the tier.
+                tokens = start - sum(i["tokens"] for i in items) + sum(i.pop("stub_tokens") for i in items)
+            else:
+                new, extra = self._tier3(doc, current, pins, summary)
+                tokens = self.tokens(current.copy_with(new))
+            current = current.copy_with(new)
+            extra["redactions"] = sum(i.get("redactions", 0) for i in extra.get("offloaded", ())) + extra.get(
+                "archive_redactions", 0)
+            reports.append({"tier": tier, "tokens_before": start, "tokens_after": tokens, **extra})
+        if pins and 3 not in chosen and chosen:
+            system, rest = _leading_system(current.messages)
+            current = current.copy_with(_summary.with_block(system, _summary.pins_text(pins), rest, doc.dialect))
+        after = tokens if 3 in chosen or not (pins and chosen) else tokens + self.count(_summary.pins_text(pins))
+        report = {"at": _now(), "state": before,
+                  "tiers": reports, "tokens_before": before["tokens"], "tokens_after": after,
+                  "pins": [p["id"] for p in pins] if chosen else [],
+                  "redactions": sum(r["redactions"] for r in reports), "redacted_types": dict(self._types),
+                  "format": {"shape": doc.shape, "dialect": doc.dialect}, "method": self.count.method}
+        if not chosen:
+            report["note"] = f"the context is {before['state']} ({before['percent']}%): no tier is due"
+        if record and chosen:
+            report["log"] = self.workspace.store.append_compaction(report)
+        return Compaction(document=current, report=report)
+
+    def _tier3(self, original, current, pins, given: str | None):
+        system, older, recent = _summary.split_for_summary(current.messages, self.options["keep_recent"])
+        if not older:
+            return current.messages, {"summarised_messages": 0, "kept_messages": len(recent),
+                                      "note": f"nothing older than the last {self.options['keep_recent']} messages"
+                                              " to summarise"}
+        ref, digest, redacted = self._archive(original)
+        extra = {"archive": ref, "sha256": digest, "archive_redactions": redacted, "summarised_messages": len(older),
+                 "kept_messages": len(recent)}
+        task = self._task_state()
+        sections = _summary.extract(older, task)
+        body, source = given, "given"
+        if body is None and self.summariser is not None:
+            body, source = self.summariser(older), "summariser"
+        if body is None:
+            source = "extracted"
+        extra["summary_source"] = source
+        text = _summary.render(sections, archive=ref, pins=pins, body=body)
+        if task is not None:
+            extra["checkpoint"] = self._checkpoint(sections, ref)
+        return _summary.with_block(system, text, recent, original.dialect), extra
+
+    def _task_state(self) -> dict | None:
+        ws = self.workspace
+        if ws.active_task_id() is None:
+            return None
+        resume = ws.resume()
+        task = resume.task
+        remaining = [f"{task.unit_name} {i}: {u}" for i, u in enumerate(task.units, 1) if i not in set(resume.done)]
+        decided = [f"{d.decision} ({d.question})" for d in ws.decisions(limit=5) if d.task in (None, task.id)]
+        return {"id": task.id, "title": task.title, "definition": task.definition, "remaining": remaining[:10],
+                "decisions": decided, "resume": resume.message()}
+
+    def _checkpoint(self, sections: dict, ref: str) -> str | None:
+        state = sections["state"].splitlines()[0] if sections["state"] else "context compacted"
+        ckp = self.workspace.checkpoint(state=_clip(state, 300), key_data={"archive": ref},
+                                        files=sections["files_modified"][:20],
+                                        note=f"tier 3 compaction: summary made, conversation archived ({ref})")
+        return ckp.id
+
+    def _document(self, source):
+        if isinstance(source, _messages.Document):
+            return source
+        if isinstance(source, (bytes, bytearray)):
+            return _messages.parse(bytes(source))
+        if isinstance(source, list):
+            return _messages.Document(_messages._checked(source, "messages"), _messages.ARRAY)
+        if isinstance(source, dict) and isinstance(source.get("messages"), list):
+            envelope = {k: v for k, v in source.items() if k != "messages"}
+            return _messages.Document(_messages._checked(source["messages"], "messages"), _messages.OBJECT,
+                                      envelope=envelope)
+        raise InvalidInput("not a message list", hint="give a list of messages or an object with \"messages\"")
+
+    # -- the cache and the pins -----------------------------------------------------------------
+    def show(self, ref: str) -> bytes:
+        """The bytes stored under ``ref`` (as stored: secrets redacted)."""
+        store = self.workspace.store
+        kind, digest = store.find_cached(ref)
+        return store.read_cached(kind, digest)
+
+    def pins(self) -> list[dict]:
+        return _pins.current(self.workspace.store.pin_entries())
+
+    def pin(self, text: str) -> dict:
+        text = text.strip()
+        if not text:
+            raise InvalidInput("a pin needs text", hint='e.g. tether pin "never touch the migrations folder"')
+        pin_id = ids.new_id("PIN")
+        entry = {"pin": pin_id, "text": text, "at": _now()}
+        self.workspace.store.append_pin(entry)
+        return {"id": pin_id, "text": text, "at": entry["at"]}
+
+    def unpin(self, ref: str) -> dict:
+        found = _pins.find(self.workspace.store.pin_entries(), ref)
+        if found is None:
+            raise NotFound(f"no pin {ref}", hint="run `tether pin --list` to see the pins and their ids")
+        self.workspace.store.append_pin({"unpin": found["id"], "at": _now()})
+        return found
+
+
+def compact(messages, tiers=None, *, workspace=None, summary: str | None = None, **options):
+    """One call: (the compacted messages in the form given, the report)."""
+    done = Compactor(workspace, **options).compact(messages, tiers, summary=summary)
+    return done.output(), done.report
+
+
+def _leading_system(messages: list) -> tuple[list, list]:
+    head = 0
+    while head < len(messages) and messages[head].get("role") in ("system", "developer"):
+        head += 1
+    return messages[:head], messages[head:]
+
+
+def _map_strings(value, fn):
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    return value
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _now() -> str:
+    return clock.stamp()

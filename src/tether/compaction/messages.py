@@ -1,0 +1,190 @@
+"""A message list as an agent builder sends it: read, walked, and written back in its own shape.
+
+Three shapes, as ``tether.transcripts.chat`` reads them: JSON Lines (one message a line), a
+JSON array, or an object with ``messages`` (a saved request: ``model``, Anthropic's
+``system``, tools... are kept as they are). Two dialects, told apart by what the messages
+hold: ``anthropic`` (``tool_use``/``tool_result`` blocks, ``system`` outside the list) and
+``openai`` (``tool_calls``, ``role: "tool"``, system messages in the list); a list with
+neither is ``plain``, valid in both.
+
+Pure functions over plain data; no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import InvalidInput
+
+JSONL, ARRAY, OBJECT = "jsonl", "array", "object"
+TETHER_MARK = "[tether] "  # the first characters of every message tether adds
+
+
+class Document:
+    """A message list and what it came in: ``shape``, ``dialect``, the object's other keys."""
+
+    __slots__ = ("messages", "shape", "dialect", "envelope")
+
+    def __init__(self, messages: list, shape: str = ARRAY, dialect: str | None = None, envelope: dict | None = None):
+        self.messages = messages
+        self.shape = shape
+        self.envelope = envelope  # the request object (shape OBJECT), messages left out
+        self.dialect = dialect or dialect_of(messages, envelope)
+
+    def copy_with(self, messages: list) -> "Document":
+        return Document(messages, self.shape, self.dialect, self.envelope)
+
+
+def parse(data: bytes, shown: str = "<messages>") -> Document:
+    """A message list from bytes; InvalidInput names the line of what cannot be read."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"{shown}:{line}: not UTF-8 text", hint="save the message list as UTF-8 JSON") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise InvalidInput(f"{shown}: empty, not a message list",
+                           hint="give a JSON array of messages, an object with \"messages\", or JSON Lines")
+    first_line = stripped.split("\n", 1)[0].strip()
+    whole = None
+    if stripped[0] in "[{":
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if stripped[0] == "[" or not _is_object_line(first_line):
+                raise InvalidInput(f"{shown}:{exc.lineno}: not valid JSON ({exc.msg})",
+                                   hint="fix the file at that line; a message list is JSON") from None
+        except RecursionError:
+            raise InvalidInput(f"{shown}: nested too deeply", hint="give a plain message list") from None
+    if isinstance(whole, list):
+        return Document(_checked(whole, shown), ARRAY)
+    if isinstance(whole, dict) and "messages" in whole:
+        if not isinstance(whole["messages"], list):
+            raise InvalidInput(f"{shown}: \"messages\" is not a list", hint="give the messages as a JSON array")
+        envelope = {k: v for k, v in whole.items() if k != "messages"}
+        return Document(_checked(whole["messages"], shown), OBJECT, envelope=envelope)
+    if isinstance(whole, dict) and "role" in whole:
+        return Document(_checked([whole], shown), JSONL)
+    if whole is not None:
+        raise InvalidInput(f"{shown}: a JSON {type(whole).__name__} without \"messages\", not a message list",
+                           hint="give a JSON array of messages, an object with \"messages\", or JSON Lines")
+    messages = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            messages.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{shown}:{number}: not valid JSON ({exc.msg})",
+                               hint="fix the line; JSON Lines hold one message a line") from None
+    return Document(_checked(messages, shown, lines=True), JSONL)
+
+
+def _is_object_line(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+
+
+def _checked(messages: list, shown: str, lines: bool = False) -> list:
+    for index, msg in enumerate(messages):
+        where = f"line {index + 1}" if lines else f"message {index + 1}"
+        if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
+            raise InvalidInput(f"{shown}: {where} is not a message (an object with a \"role\")",
+                               hint="each message is {\"role\": ..., \"content\": ...}")
+    return messages
+
+
+def dump(doc: Document) -> bytes:
+    """The document in its own shape, as JSON (UTF-8, non-ASCII kept)."""
+    if doc.shape == JSONL:
+        return "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in doc.messages).encode("utf-8")
+    if doc.shape == OBJECT:
+        out = dict(doc.envelope or {})
+        out["messages"] = doc.messages
+        return (json.dumps(out, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(doc.messages, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def dialect_of(messages: list, envelope: dict | None = None) -> str:
+    if envelope and "system" in envelope:
+        return "anthropic"
+    for msg in messages:
+        if msg.get("role") in ("tool", "function", "system", "developer") or "tool_calls" in msg:
+            return "openai"
+        content = msg.get("content")
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and part.get("type") in ("tool_use", "tool_result", "thinking"):
+                    return "anthropic"
+                if isinstance(part, dict) and part.get("type") in ("image_url", "input_text", "output_text"):
+                    return "openai"
+    return "plain"
+
+
+# -- reading what is in it ---------------------------------------------------------------------
+
+def text_of(content) -> str:
+    """The text of a message's content: a string, or its text parts joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "\n".join(parts)
+    return ""
+
+
+def is_tether(msg: dict) -> bool:
+    return text_of(msg.get("content")).startswith(TETHER_MARK)
+
+
+def is_tool_result_message(msg: dict) -> bool:
+    """A tool's output: OpenAI ``role: tool``, or an Anthropic user message of tool_result blocks."""
+    if msg.get("role") in ("tool", "function"):
+        return True
+    content = msg.get("content")
+    return (msg.get("role") == "user" and isinstance(content, list) and bool(content)
+            and all(isinstance(p, dict) and p.get("type") == "tool_result" for p in content))
+
+
+def tool_calls(msg: dict):
+    """(name, input) of each tool call in a message: Anthropic tool_use blocks, OpenAI tool_calls
+    (arguments parsed when they are JSON) and the older function_call."""
+    content = msg.get("content")
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "tool_use":
+                yield part.get("name"), part.get("input")
+    for call in msg.get("tool_calls") or ():
+        if isinstance(call, dict) and isinstance(call.get("function"), dict):
+            yield call["function"].get("name"), _arguments(call["function"].get("arguments"))
+    if isinstance(msg.get("function_call"), dict):
+        yield msg["function_call"].get("name"), _arguments(msg["function_call"].get("arguments"))
+
+
+def _arguments(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return value
+    return value
+
+
+def strings(value):
+    """Every string inside a JSON value, depth first."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)

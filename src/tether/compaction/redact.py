@@ -1,0 +1,283 @@
+"""Secrets taken out of what compaction commits: detect-secrets finds them, this module cuts them.
+
+What is offloaded or archived is committed to the repository, so API keys, tokens,
+passwords and private keys in it are replaced by a marker ``[REDACTED: <type>]``; every
+other byte is kept. The detectors are detect-secrets' own (its plugins and default
+filters) less three that flag what is not a credential in an agent's context: the two
+high-entropy string detectors (content hashes, git object ids, base64 data and tether's
+own references are high-entropy) and the public IP detector.
+
+detect-secrets reads a line at a time through every plugin, about 0.4 MB/s; compaction
+must run at tens of MB/s. So the text is first searched for the literal anchors every
+kept detector's pattern needs (``ghp_`` for a GitHub token, ``password`` for the keyword
+detector...), with ``str.find`` and a few regular expressions that start with a literal,
+and only the lines holding one are given to detect-secrets. The anchors are a superset
+of what the patterns can match; a plugin without an entry in ``_ANCHORS`` (a newer
+detect-secrets) has all lines scanned.
+
+A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
+detector reports.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: detect-secrets plugins left out by default (see the module doc).
+SKIPPED = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector")
+MARKER = "[REDACTED: {type}]"
+
+# Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
+# start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
+_KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-secrets looks for holds one
+_ANCHORS = {
+    "ArtifactoryDetector": ((), (), (r"A(?:KC|P[0-9A-F])",)),
+    "AWSKeyDetector": ((), ("aws",), (r"A(?:3T|BIA|CCA|KIA|SIA)",)),
+    "AzureStorageKeyDetector": ((), ("key",), ()),
+    "BasicAuthDetector": ((), (), (r"://[^\s/?#@]+@",)),
+    "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token" after cl/sl: _cl_token
+    "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
+    "GitHubTokenDetector": ((), (), (r"gh[pousr]_",)),
+    "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt)-",)),
+    "IbmCloudIamDetector": ((), ("key",), ()),
+    "IbmCosHmacDetector": ((), ("secret",), ()),
+    "JwtTokenDetector": (("eyJ",), (), ()),
+    "KeywordDetector": ((), _KEYWORDS, ()),
+    "MailchimpDetector": ((), (), (r"-us\d",)),
+    "NpmDetector": (("_authToken",), (), ()),
+    "OpenAIDetector": (("T3BlbkFJ",), (), ()),
+    "PrivateKeyDetector": (("BEGIN SSH2",), ("key",), ()),  # "PRIVATE KEY", "PuTTY-User-Key-File"
+    "PypiTokenDetector": (("pypi-AgE",), (), ()),
+    "SendGridDetector": (("SG.",), (), ()),
+    "SlackDetector": (("xox",), ("hooks.slack.com",), ()),
+    "SoftlayerDetector": ((), _KEYWORDS + ("softlayer",), ()),
+    "SquareOAuthDetector": (("sq0csp-",), (), ()),
+    "StripeDetector": (("k_live_",), (), ()),
+    "TelegramBotTokenDetector": ((), (), ()),  # eight digits and a colon: by _DIGIT_CLASS
+    "TwilioKeyDetector": ((), (), (r"AC[a-z0-9]{32}", r"SK[a-z0-9]{32}")),
+}
+_DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in range(256))  # "d", ":" or " "
+_WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
+                    for i in range(256))  # "w", "." or " "
+_DISCORD = b"." + b"w" * 6 + b"." + b"w" * 27
+# To its END line; without one, to the first blank line (a key is one block) or the text's end.
+_PRIVATE_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY((?: BLOCK)?)-----.*?"
+                            r"(?:-----END \1PRIVATE KEY\2-----|(?=\n[ \t\r]*\n)|\Z)", re.S)
+_PUTTY_BLOCK = re.compile(r"PuTTY-User-Key-File-\d+:.*?(?:Private-MAC:[^\r\n]*|\Z)", re.S)
+_EDGES = " \t\r\n=:\"'`,;"
+
+
+class Redaction:
+    """What was cut from one text: ``spans`` (start, end, type) in the original, in order."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self, spans=()):
+        self.spans = list(spans)
+
+    @property
+    def count(self) -> int:
+        return len(self.spans)
+
+    def types(self) -> dict:
+        out: dict = {}
+        for _, _, kind in self.spans:
+            out[kind] = out.get(kind, 0) + 1
+        return out
+
+
+class Unavailable(Exception):
+    """detect-secrets is not installed."""
+
+
+class Redactor:
+    """Finds and cuts secrets; built once per compaction (detect-secrets' settings are global)."""
+
+    def __init__(self, skipped=SKIPPED):
+        try:
+            from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+        except ImportError as exc:
+            raise Unavailable("detect-secrets is not installed (pip install 'detect-secrets>=1.5,<1.6')") from exc
+        self.names = sorted(cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()
+                            if cls.__name__ not in skipped)
+        exact: set = set()
+        lowered: set = set()
+        patterns: list = []
+        self.unanchored = [name for name in self.names if name not in _ANCHORS]
+        for name in self.names:
+            a, b, c = _ANCHORS.get(name, ((), (), ()))
+            exact.update(a)
+            lowered.update(b)
+            patterns.extend(c)
+        self.exact = sorted(a.encode() for a in exact)
+        self.lowered = sorted(a.encode() for a in lowered)
+        self.patterns = [re.compile(p.encode()) for p in sorted(set(patterns))]
+        self.telegram = "TelegramBotTokenDetector" in self.names
+        self.discord = "DiscordBotTokenDetector" in self.names
+        self.cl_token = "CloudantDetector" in self.names or "SoftlayerDetector" in self.names
+
+    # -- finding -------------------------------------------------------------------------
+    def candidate_lines(self, text: str) -> list[int]:
+        """0-based numbers of the lines that may hold a secret, sorted. Searched as UTF-8 bytes:
+        ``bytes.find`` is many times faster than ``str.find`` on non-ASCII text, ``bytes.lower``
+        keeps offsets, and the lines are the same."""
+        if self.unanchored:
+            return list(range(text.count("\n") + 1))
+        data = text.encode("utf-8", "surrogatepass")
+        starts: set = set()
+        for anchor in self.exact:
+            _positions(data, anchor, starts)
+        if self.lowered:
+            low = data.lower()
+            for anchor in self.lowered:
+                _positions(low, anchor, starts)
+            if self.cl_token:  # Cloudant's and Softlayer's "cl_token", "slapitoken"...
+                found = low.find(b"token")
+                while found != -1:
+                    near = low[max(0, found - 14):found]
+                    if b"cl" in near or b"sl" in near:
+                        starts.add(found)
+                    found = low.find(b"token", found + 1)
+        for pattern in self.patterns:
+            for match in pattern.finditer(data):
+                starts.add(match.start())
+        if self.telegram:
+            _positions(data.translate(_DIGIT_CLASS), b"dddddddd:", starts)
+        if self.discord:
+            _positions(data.translate(_WORD_CLASS), _DISCORD, starts)
+        if not starts:
+            return []
+        return _lines_of(data, starts)
+
+    def find(self, text: str) -> Redaction:
+        """Where the secrets in ``text`` are."""
+        numbers = self.candidate_lines(text)
+        if not numbers:
+            return Redaction()
+        lines = text.split("\n")
+        offsets = [0]
+        for line in lines[:-1]:
+            offsets.append(offsets[-1] + len(line) + 1)
+        return Redaction(self._spans(text, lines, offsets, numbers))
+
+    def _spans(self, text, lines, offsets, numbers):
+        from detect_secrets.core.scan import _process_line_based_plugins
+        from detect_secrets.settings import get_plugins, transient_settings
+
+        spans = []
+        with transient_settings({"plugins_used": [{"name": name} for name in self.names]}):
+            plugins = {plugin.secret_type: plugin for plugin in get_plugins()}
+            dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
+            for secret in _process_line_based_plugins(dense, "compacted.txt"):
+                number = numbers[secret.line_number - 1]
+                line = lines[number]
+                base = offsets[number]
+                plugin = plugins.get(secret.type)
+                value = secret.secret_value or ""
+                if type(plugin).__name__ == "PrivateKeyDetector":
+                    spans.extend(_private_key(text, base, secret.type))
+                    continue
+                for start, end in _occurrences(plugin, line, value):
+                    spans.append((base + start, base + end, secret.type))
+        return _merged(spans)
+
+    def find_many(self, texts: list) -> dict:
+        """index -> Redaction of the texts that hold secrets. The anchors are searched once over
+        all of them joined (a message list has many short strings; each search is a pass)."""
+        lines = self.candidate_lines("\n".join(texts))
+        if not lines:
+            return {}
+        import bisect
+
+        firsts, line = [], 0
+        for text in texts:
+            firsts.append(line)
+            line += text.count("\n") + 1
+        out = {}
+        for index in sorted({bisect.bisect_right(firsts, n) - 1 for n in lines}):
+            found = self.find(texts[index])
+            if found.count:
+                out[index] = found
+        return out
+
+    # -- cutting -------------------------------------------------------------------------
+    def redact(self, text: str) -> tuple[str, Redaction]:
+        found = self.find(text)
+        return apply(text, found), found
+
+
+def apply(text: str, redaction: Redaction) -> str:
+    if not redaction.spans:
+        return text
+    out, pos = [], 0
+    for start, end, kind in redaction.spans:
+        out.append(text[pos:start])
+        out.append(MARKER.format(type=kind))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _positions(text: bytes, anchor: bytes, starts: set) -> None:
+    found = text.find(anchor)
+    while found != -1:
+        starts.add(found)
+        found = text.find(anchor, found + 1)
+
+
+def _lines_of(data: bytes, starts: set) -> list[int]:
+    """Line numbers of positions in ``data``, in one pass."""
+    out = []
+    line, pos = 0, 0
+    for start in sorted(starts):
+        line += data.count(b"\n", pos, start)
+        pos = start
+        if not out or out[-1] != line:
+            out.append(line)
+    return out
+
+
+def _occurrences(plugin, line: str, value: str):
+    """Spans in ``line`` to cut for a secret of which detect-secrets kept ``value``: the whole text
+    a plugin's pattern matched (a GitHub token's value is only ``ghp``), its edges trimmed."""
+    out = []
+    for pattern in getattr(plugin, "denylist", ()) or ():
+        for match in pattern.finditer(line):
+            whole = match.group(0)
+            if value and value in whole:
+                start, end = match.span()
+                while start < end and line[start] in _EDGES:
+                    start += 1
+                while end > start and line[end - 1] in _EDGES:
+                    end -= 1
+                if value not in line[start:end]:  # the value sits in an edge character: cut it alone
+                    at = line.index(value, match.start())
+                    start, end = at, at + len(value)
+                out.append((start, end))
+    if not out and value:
+        at = line.find(value)
+        while at != -1:
+            out.append((at, at + len(value)))
+            at = line.find(value, at + len(value))
+    return out
+
+
+def _private_key(text: str, base: int, kind: str):
+    for pattern in (_PRIVATE_BLOCK, _PUTTY_BLOCK):
+        match = pattern.search(text, max(0, base))
+        line_end = text.find("\n", base)
+        if match and (line_end == -1 or match.start() <= line_end):
+            return [(match.start(), match.end(), kind)]
+    end = text.find("\n", base)
+    return [(base, len(text) if end == -1 else end, kind)]
+
+
+def _merged(spans):
+    out = []
+    for start, end, kind in sorted(spans):
+        if out and start < out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end, out[-1][2])
+            continue
+        out.append((start, end, kind))
+    return out

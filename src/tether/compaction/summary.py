@@ -1,0 +1,201 @@
+"""Tier 3's summary: extracted from the conversation, no model needed.
+
+Sections (seed 001's resume protocol): the objective, decisions, files touched, open items and
+next steps, the current state, and the active task's resume point when tether has one. Each
+is taken, not written: the objective is the first request (or the one a previous summary
+carried), decisions are the assistant's sentences that say one was made, files come from the
+tool calls' inputs, open items from the task's remaining steps and the last replies' to-do
+lines, the state is the end of the last reply.
+
+Then the compacted list: the system messages, one message with the summary and the pins, and
+the most recent messages verbatim. Pure functions over plain data.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .messages import TETHER_MARK, is_tether, is_tool_result_message, strings, text_of, tool_calls
+
+SUMMARY_TITLE = TETHER_MARK + "Summary of the conversation so far (tether compact, tier 3)"
+PINS_TITLE = TETHER_MARK + "Pinned: keep these verbatim"
+ACK = TETHER_MARK + "Understood. I will continue from this summary."
+
+_DECISION = re.compile(r"\b(?:decided|decision|we will|we'll|I will use|I'll use|going with|chose|choose to|"
+                       r"instead of|settled on|opted)\b", re.I)
+_TODO = re.compile(r"^\s*(?:[-*]\s*\[ \]|TODO\b|FIXME\b|Next(?: steps?)?\s*:|Remaining\s*:|Still to do\s*:)", re.I)
+_PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+)$", re.M)
+MODIFYING = {"edit", "multiedit", "write", "notebookedit", "apply_patch", "str_replace_editor", "create_file",
+             "write_file", "edit_file", "str_replace", "insert"}
+PATH_KEYS = ("file_path", "notebook_path", "path", "filename", "file")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def first_request(messages: list) -> str:
+    for msg in messages:
+        if msg.get("role") == "user" and not is_tool_result_message(msg) and not is_tether(msg):
+            text = text_of(msg.get("content")).strip()
+            if text:
+                return text
+    return ""
+
+
+def previous_objective(messages: list) -> str | None:
+    """The objective a summary tether wrote earlier carried."""
+    for msg in messages:
+        text = text_of(msg.get("content"))
+        if text.startswith(SUMMARY_TITLE):
+            match = re.search(r"^## Objective\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+            if match:
+                return match.group(1).strip()
+    return None
+
+
+def files_touched(messages: list) -> tuple[list, list]:
+    """(modified, read) file paths from the tool calls, in first-seen order."""
+    modified: dict = {}
+    read: dict = {}
+    for msg in messages:
+        for name, value in tool_calls(msg):
+            lowered = (name or "").lower()
+            paths = []
+            if isinstance(value, dict):
+                paths = [value[k] for k in PATH_KEYS if isinstance(value.get(k), str)]
+            for text in strings(value):
+                paths += _PATCH_FILE.findall(text)
+                if "*** " in text:
+                    lowered = "apply_patch" if _PATCH_FILE.search(text) else lowered
+            for path in paths:
+                (modified if lowered in MODIFYING else read).setdefault(path.strip(), None)
+    return list(modified), [p for p in read if p not in modified]
+
+
+def decisions(messages: list, limit: int = 10) -> list[str]:
+    out: list[str] = []
+    for msg in messages:
+        if msg.get("role") != "assistant" or is_tether(msg):
+            continue
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text_of(msg.get("content"))):
+            if _DECISION.search(sentence) and 12 <= len(sentence.strip()):
+                line = _clip(sentence, 240)
+                if line not in out:
+                    out.append(line)
+    return out[-limit:]
+
+
+def open_items(messages: list, limit: int = 10) -> list[str]:
+    out: list[str] = []
+    replies = [m for m in messages if m.get("role") == "assistant" and not is_tether(m)][-3:]
+    for msg in replies:
+        for line in text_of(msg.get("content")).splitlines():
+            if _TODO.match(line):
+                item = _clip(line, 240)
+                if item not in out:
+                    out.append(item)
+    return out[-limit:]
+
+
+def current_state(messages: list, limit: int = 1200) -> str:
+    for msg in reversed(messages):
+        if msg.get("role") == "assistant" and not is_tether(msg):
+            text = text_of(msg.get("content")).strip()
+            if text:
+                return text if len(text) <= limit else "…" + text[-limit:].lstrip()
+    return ""
+
+
+def extract(messages: list, task: dict | None = None) -> dict:
+    """The summary's sections. ``task``: the active task as tether knows it (``id``, ``title``,
+    ``definition``, ``remaining``, ``decisions``, ``resume``), or None."""
+    objective = previous_objective(messages) or _clip(first_request(messages), 1500)
+    modified, read = files_touched(messages)
+    items = list((task or {}).get("remaining") or []) + open_items(messages)
+    return {
+        "objective": objective,
+        "task": task,
+        "decisions": list((task or {}).get("decisions") or []) + decisions(messages),
+        "files_modified": modified,
+        "files_read": read,
+        "open_items": items,
+        "state": current_state(messages),
+    }
+
+
+def render(sections: dict, archive: str | None = None, pins: list | None = None, body: str | None = None) -> str:
+    """The summary message's text. ``body`` replaces the extracted sections (a user's summary or
+    their summariser's); the resume point, pins and archive are tether's in either case."""
+    lines = [SUMMARY_TITLE, ""]
+    task = sections.get("task")
+    if body is not None:
+        lines += [body.strip(), ""]
+    else:
+        lines += ["## Objective", sections["objective"] or "(no request found)", ""]
+        if task:
+            lines += [f"## Active task", f"{task['id']}: {task['title']}"]
+            if task.get("definition"):
+                lines.append(_clip(task["definition"], 1500))
+            lines.append("")
+        lines += ["## Decisions"] + [f"- {d}" for d in sections["decisions"] or ["(none recorded)"]] + [""]
+        files = [f"- {p} (modified)" for p in sections["files_modified"][:40]]
+        files += [f"- {p} (read)" for p in sections["files_read"][:20]]
+        lines += ["## Files touched"] + (files or ["(none)"]) + [""]
+        lines += ["## Open items and next steps"] + [f"- {i.lstrip('-* ')}" for i in sections["open_items"] or ["(none found)"]] + [""]
+        lines += ["## Current state", sections["state"] or "(no reply yet)", ""]
+    if task and task.get("resume"):
+        lines += ["## Resume point", task["resume"], ""]
+    if pins:
+        lines += [PINS_TITLE] + [f"- {p['text']}" for p in pins] + [""]
+    if archive:
+        lines += [f"The full conversation before this summary is archived: `tether show {archive}`."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def pins_text(pins: list) -> str:
+    return "\n".join([PINS_TITLE] + [f"- {p['text']}" for p in pins]) + "\n"
+
+
+def split_for_summary(messages: list, keep: int) -> tuple[list, list, list]:
+    """(leading system messages, messages to summarise, recent messages kept verbatim). The kept
+    part never starts with a tool result (its call would be summarised away) nor with a message
+    tether added."""
+    head = 0
+    while head < len(messages) and messages[head].get("role") in ("system", "developer") and not is_tether(messages[head]):
+        head += 1
+    start = max(head, len(messages) - max(keep, 0))
+    while start < len(messages) and (is_tool_result_message(messages[start]) or is_tether(messages[start])):
+        start += 1
+    return messages[:head], messages[head:start], messages[start:]
+
+
+def with_block(system: list, block: str, rest: list, dialect: str) -> list:
+    """``system`` + the block tether adds + ``rest``, in a form the API takes: a system message for
+    OpenAI lists; otherwise a user message, answered by a short assistant message when ``rest``
+    starts with a user message (roles alternate)."""
+    if dialect == "openai":
+        return system + [{"role": "system", "content": block}] + rest
+    out = system + [{"role": "user", "content": block}]
+    if not rest or rest[0].get("role") == "user":
+        out.append({"role": "assistant", "content": ACK})
+    return out + rest
+
+
+def without_tether_blocks(messages: list) -> list:
+    """The list less the pins blocks tether added (and the acknowledgement after one), so that a
+    new compaction puts one fresh block in their place. Summaries are kept: they are history."""
+    out = []
+    skip_ack = False
+    for msg in messages:
+        text = text_of(msg.get("content"))
+        if text.startswith(PINS_TITLE):
+            skip_ack = True
+            continue
+        if skip_ack and text.startswith(ACK):
+            skip_ack = False
+            continue
+        skip_ack = False
+        out.append(msg)
+    return out

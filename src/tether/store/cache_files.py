@@ -1,0 +1,94 @@
+"""The store's compaction files: the content-addressed cache, the pins and the compaction log.
+
+A mixin of :class:`tether.store.files.Store`, which gives it ``tree``, ``shown``,
+``report``, ``read_record`` and ``_writable``. A cached file's name is the SHA-256 of
+its bytes: writing one that exists is a no-op, and reading one checks the name again,
+so a file changed by hand is reported rather than handed back as the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..errors import InvalidInput, NotFound, ParseError, Problem
+from . import layout
+from .codec import canonical_json, iter_jsonl
+
+KINDS = ("offloaded", "conversations")
+_HEX = re.compile(r"[0-9a-f]{6,64}")
+
+
+class CacheFiles:
+    def put_cached(self, kind: str, data: bytes) -> tuple[str, str]:
+        """Store ``data`` in the cache; (digest, shown path). Idempotent."""
+        self._writable()
+        digest = hashlib.sha256(data).hexdigest()
+        rel = layout.cached_file(kind, digest)
+        self.tree.create(rel, data)  # False when it is there already: same name, same bytes
+        return digest, self.shown(rel)
+
+    def cached_path(self, kind: str, digest: str) -> str:
+        return self.shown(layout.cached_file(kind, digest))
+
+    def find_cached(self, ref: str) -> tuple[str, str]:
+        """(kind, digest) of a reference: ``offloaded/<hex>``, ``conversations/<hex>``, a path
+        ending in one, or a hex digest or a unique prefix of at least 6 digits."""
+        text = ref.strip().removeprefix("sha256:")
+        kind = None
+        for name in KINDS:
+            marker = f"{name}/"
+            if marker in text:
+                kind, text = name, text.rsplit(marker, 1)[1]
+        text = text.lower()
+        if not _HEX.fullmatch(text):
+            raise InvalidInput(f"{ref!r} is not a cache reference",
+                               hint="give the reference a stub shows, e.g. offloaded/3f2a9c41 (6 to 64 hex digits)")
+        found = []
+        for name in (kind,) if kind else KINDS:
+            for entry in self._list(f"{layout.CACHE}/{name}"):
+                if entry.startswith(text):
+                    found.append((name, entry))
+        if not found:
+            raise NotFound(f"nothing in the cache is named {ref}",
+                           hint="check the reference in the stub; the cache is .tether/cache/ (is the branch"
+                                " that offloaded it merged or pulled?)")
+        if len(found) > 1:
+            raise InvalidInput(f"{ref} names {len(found)} cached files", hint="give more hex digits of the reference")
+        return found[0]
+
+    def read_cached(self, kind: str, digest: str) -> bytes:
+        rel = layout.cached_file(kind, digest)
+        data = self.read_record(rel)
+        if data is None:
+            raise NotFound(f"no cached file {self.shown(rel)}")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ParseError(self.shown(rel), None, "its content no longer matches its name (edited by hand?);"
+                             " restore it with `git checkout -- PATH`")
+        return data
+
+    # -- pins ------------------------------------------------------------------------------
+    def append_pin(self, entry: dict) -> None:
+        """A pin ``{"pin": id, "text", "at"}`` or its removal ``{"unpin": id, "at"}``."""
+        self._writable()
+        self.tree.append(layout.PINS, canonical_json(entry) + "\n")
+
+    def pin_entries(self) -> list[dict]:
+        """The pins log's lines in order; a bad line is reported and left out."""
+        rel = layout.PINS
+        try:
+            data = self.read_record(rel) or b""
+        except ParseError as exc:
+            self.report(exc.problem)
+            return []
+        problems: list[Problem] = []
+        rows = [row for row in iter_jsonl(data, self.shown(rel), problems) if isinstance(row, dict)]
+        for problem in problems:
+            self.report(problem)
+        return rows
+
+    # -- the compaction log ------------------------------------------------------------------
+    def append_compaction(self, report: dict) -> str:
+        self._writable()
+        self.tree.append(layout.COMPACTIONS, canonical_json(report) + "\n")
+        return self.shown(layout.COMPACTIONS)

@@ -1,0 +1,299 @@
+"""Compaction in three tiers (tether.compaction): what is taken out comes back byte for byte,
+pins survive, secrets are redacted and counted, and bad input is refused clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tether.compaction import Compactor, compact
+from tether.compaction.redact import Redactor
+
+# Real-looking secrets (the providers' documented example formats) and look-alikes that are not.
+AWS = "AKIAIOSFODNN7EXAMPLE"
+GITHUB = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq8Zc3lHqY0X9\nQ2JkYWJrZmRzbGtq\n-----END RSA PRIVATE KEY-----"
+
+
+def big_output(lines: int = 9000, extra: str = "") -> str:
+    # Distinct lines, non-ASCII included: the bytes must come back exactly.
+    return extra + "".join(f"{i:05d} résultat ✓ value={i * 7}\n" for i in range(lines))
+
+
+def openai_list(result: str, arguments: str = '{"path": "src/app.py"}') -> list:
+    return [
+        {"role": "system", "content": "You are a coding agent."},
+        {"role": "user", "content": "Fix the crash in src/app.py when the config is empty"},
+        {"role": "assistant", "content": "I will read it.",
+         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": result},
+        {"role": "assistant", "content": "We decided to keep the loader and guard the empty case instead of rewriting it."},
+        {"role": "user", "content": "Good, go on."},
+        {"role": "assistant", "content": "Next steps:\n- [ ] add a test for the empty config\n- [ ] run pytest"},
+    ]
+
+
+def anthropic_request(result_blocks) -> dict:
+    return {
+        "model": "claude-sonnet-4-5", "max_tokens": 1024, "system": "Be brief.",
+        "messages": [
+            {"role": "user", "content": "List the files"},
+            {"role": "assistant", "content": [{"type": "text", "text": "Listing."},
+                                              {"type": "tool_use", "id": "t1", "name": "Bash",
+                                               "input": {"command": "ls -R"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": result_blocks}]},
+            {"role": "assistant", "content": "Done."},
+        ],
+    }
+
+
+def stub_ref(text: str) -> str:
+    line = next(l for l in text.splitlines() if l.startswith("Ref: "))
+    return line.split()[1]
+
+
+# -- tier 1 --------------------------------------------------------------------------------------
+
+def test_tier1_offloads_a_large_tool_result_and_show_gives_back_its_exact_bytes(ws):
+    output = big_output()
+    new, report = compact(openai_list(output), tiers=[1], workspace=ws, threshold=1000)
+    tool = new[3]
+    assert tool["role"] == "tool" and tool["tool_call_id"] == "c1"
+    assert tool["content"].startswith("[tether] Offloaded tool result")
+    ref = stub_ref(tool["content"])
+    assert "00000 résultat" in tool["content"] and "08999 résultat" in tool["content"]  # head and tail
+    [tier] = report["tiers"]
+    assert tier["tier"] == 1 and tier["tokens_after"] < tier["tokens_before"] / 10
+    assert tier["offloaded"][0]["bytes"] == len(output.encode("utf-8"))
+    proc = subprocess.run([sys.executable, "-m", "tether", "show", ref], cwd=ws.root, capture_output=True)
+    assert proc.returncode == 0 and proc.stdout == output.encode("utf-8")  # binary-safe, as a real process
+    assert new[:3] == openai_list(output)[:3] and new[4:] == openai_list(output)[4:]  # the rest untouched
+
+
+def test_tier1_leaves_small_results_alone_and_handles_anthropic_block_lists(ws):
+    blocks = [{"type": "text", "text": big_output(3000)}, {"type": "text", "text": "second block"}]
+    request = anthropic_request(blocks)
+    new, report = compact(request, tiers=[1], workspace=ws, threshold=500)
+    assert new["model"] == "claude-sonnet-4-5" and new["system"] == "Be brief."  # the request kept
+    stubbed = new["messages"][2]["content"][0]
+    assert stubbed["type"] == "tool_result" and stubbed["tool_use_id"] == "t1"
+    assert "a JSON list of content blocks" in stubbed["content"]
+    ref = report["tiers"][0]["offloaded"][0]["ref"]
+    assert json.loads(Compactor(ws).show(ref)) == blocks
+    again, report = compact(request, tiers=[1], workspace=ws, threshold=10 ** 6)
+    assert again == request and report["tiers"][0]["offloaded"] == []
+
+
+def test_offloading_twice_stores_one_file_and_a_stub_is_not_offloaded_again(ws):
+    messages = openai_list(big_output())
+    first, _ = compact(messages, tiers=[1], workspace=ws, threshold=1000)
+    second, report = compact(first, tiers=[1], workspace=ws, threshold=10)
+    assert report["tiers"][0]["offloaded"] == []
+    assert second[3] == first[3]
+    compact(messages, tiers=[1], workspace=ws, threshold=1000)
+    assert len(list((ws.dir / "cache" / "offloaded").iterdir())) == 1
+
+
+# -- tier 2 --------------------------------------------------------------------------------------
+
+def test_tier2_truncates_long_tool_inputs_with_the_same_guarantee(ws):
+    body = big_output(4000)
+    args = json.dumps({"path": "src/big.py", "content": body})
+    messages = openai_list("ok", arguments=args)
+    new, report = compact(messages, tiers=[2], workspace=ws, input_limit=200)
+    call = new[2]["tool_calls"][0]["function"]
+    parsed = json.loads(call["arguments"])  # still JSON, as the API wants
+    assert parsed["path"] == "src/big.py" and parsed["content"].startswith("[tether] Offloaded tool input")
+    [item] = report["tiers"][0]["offloaded"]
+    assert item["key"] == "content"
+    assert Compactor(ws).show(item["ref"]) == body.encode("utf-8")
+
+
+def test_tier2_on_anthropic_tool_use_input(ws):
+    request = anthropic_request("fine")
+    request["messages"][1]["content"][1]["input"] = {"command": "cat <<EOF\n" + big_output(3000) + "EOF"}
+    new, report = compact(request, tiers=[2], workspace=ws, input_limit=100)
+    use = new["messages"][1]["content"][1]
+    assert use["type"] == "tool_use" and use["input"]["command"].startswith("[tether] Offloaded tool input")
+    ref = report["tiers"][0]["offloaded"][0]["ref"]
+    assert Compactor(ws).show(ref).decode("utf-8") == request["messages"][1]["content"][1]["input"]["command"]
+
+
+# -- tier 3 --------------------------------------------------------------------------------------
+
+def test_tier3_summarises_archives_and_checkpoints_the_active_task(ws):
+    ws.start_task("Fix the empty-config crash", steps=["reproduce", "fix", "test"], task_id="T1")
+    messages = openai_list(big_output(200))
+    new, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    assert new[0] == messages[0]  # the system prompt stays first
+    summary = new[1]["content"]
+    assert new[1]["role"] == "system" and summary.startswith("[tether] Summary of the conversation so far")
+    assert "## Objective\nFix the crash in src/app.py when the config is empty" in summary
+    assert "We decided to keep the loader" in summary
+    assert "- src/app.py (read)" in summary
+    assert "step 1: reproduce" in summary and "## Resume point" in summary
+    assert new[2:] == messages[-2:]  # the most recent messages verbatim
+    [tier] = report["tiers"]
+    assert tier["checkpoint"] == "CKP-0001" and tier["summary_source"] == "extracted"
+    archived = json.loads(Compactor(ws).show(tier["archive"]))
+    assert archived == messages  # the whole conversation, recoverable
+    ckp = ws.latest_checkpoint("T1")
+    assert ckp.key_data["archive"] == tier["archive"]
+
+
+def test_tier3_takes_a_given_summary_and_keeps_tool_pairs_whole(ws):
+    messages = openai_list("short output")
+    # keep 4 would start the kept part at the tool result: it moves past it instead
+    new, report = compact(messages, tiers=[3], workspace=ws, keep_recent=4, summary="My own summary.")
+    assert "My own summary." in new[1]["content"] and "## Objective" not in new[1]["content"]
+    assert report["tiers"][0]["summary_source"] == "given"
+    assert new[2]["role"] != "tool"
+
+
+def test_tier3_on_an_anthropic_list_alternates_roles(ws):
+    request = anthropic_request("files")
+    new, report = compact(request, tiers=[3], workspace=ws, keep_recent=1)
+    roles = [m["role"] for m in new["messages"]]
+    assert roles == ["user", "assistant"] and new["messages"][-1]["content"] == "Done."
+    assert new["system"] == "Be brief."
+
+
+# -- pins ----------------------------------------------------------------------------------------
+
+def test_pins_survive_every_tier_verbatim(ws, cli):
+    text = "Never change the public API of src/app.py: §3 of the contract"
+    pinned = cli("pin", text, "--json").json()["pin"]
+    cli("pin", "Tests run with `pytest -q`")
+    messages = openai_list(big_output())
+    for tiers in ([1], [2], [3], [1, 2, 3]):
+        new, report = compact(messages, tiers=tiers, workspace=ws, threshold=1000, keep_recent=2)
+        blob = json.dumps(new, ensure_ascii=False)
+        assert f"- {text}" in blob and "- Tests run with `pytest -q`" in blob
+        assert pinned["id"] in report["pins"]
+    # compacting the output again keeps one pins block, not two
+    once, _ = compact(messages, tiers=[1], workspace=ws, threshold=1000)
+    twice, _ = compact(once, tiers=[1], workspace=ws, threshold=1000)
+    assert sum(text in (m.get("content") or "") for m in twice) == 1
+    listed = cli("pin", "--list", "--json").json()["pins"]
+    assert [p["text"] for p in listed] == [text, "Tests run with `pytest -q`"]
+    assert cli("unpin", pinned["id"]).code == 0
+    assert [p["text"] for p in cli("pin", "--list", "--json").json()["pins"]] == ["Tests run with `pytest -q`"]
+    assert cli("unpin", pinned["id"]).code == 1  # gone
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+def test_secrets_are_redacted_counted_and_the_rest_is_byte_exact(ws):
+    lookalikes = ("commit 3f2a9c41e0b1d2c3f4a5b6c7d8e9f00112233445\n"
+                  "uuid 123e4567-e89b-12d3-a456-426614174000\n"
+                  "password = os.environ['DB_PASSWORD']\n"
+                  "the docs say: set AWS_ACCESS_KEY_ID in your shell\n")
+    secrets = f"aws_key = {AWS}\ntoken: {GITHUB}\n{PRIVATE_KEY}\n"
+    output = big_output(2000, extra=lookalikes + secrets)
+    new, report = compact(openai_list(output), tiers=[1], workspace=ws, threshold=500)
+    assert report["redactions"] == 3
+    assert report["redacted_types"] == {"AWS Access Key": 1, "GitHub Token": 1, "Private Key": 1}
+    stored = Compactor(ws).show(report["tiers"][0]["offloaded"][0]["ref"]).decode("utf-8")
+    for secret in (AWS, GITHUB, "MIIEowIBAAKCAQEAq8Zc3lHqY0X9"):
+        assert secret not in stored and secret not in json.dumps(new)
+    expected = output.replace(AWS, "[REDACTED: AWS Access Key]").replace(GITHUB, "[REDACTED: GitHub Token]") \
+        .replace(PRIVATE_KEY, "[REDACTED: Private Key]")
+    assert stored == expected  # look-alikes and everything else untouched
+
+
+def test_redaction_can_be_turned_off(ws):
+    output = big_output(2000, extra=f"aws_key = {AWS}\n")
+    _, report = compact(openai_list(output), tiers=[1], workspace=ws, threshold=500, redact=False)
+    assert report["redactions"] == 0
+    assert Compactor(ws).show(report["tiers"][0]["offloaded"][0]["ref"]) == output.encode("utf-8")
+
+
+def test_the_prefilter_never_hides_a_line_detect_secrets_would_flag():
+    lines = [f"x = {AWS}", f"t={GITHUB}", "password: 'hunter2hunter2'", "plain text line",
+             "sk_live_" + "a" * 24, "xoxb-123456789012-abcdefabcdef", "AccountKey=" + "A" * 88,
+             "https://user:s3cretpass@example.com/x", "1234567890:" + "A" * 35]
+    redactor = Redactor()
+    assert redactor.candidate_lines("\n".join(lines)) == [0, 1, 2, 4, 5, 6, 7, 8]
+    assert redactor.find("\n".join(lines)).count >= 7
+
+
+# -- the state decides -----------------------------------------------------------------------
+
+def test_without_tiers_the_state_decides(ws):
+    messages = openai_list(big_output(500))
+    same, report = compact(messages, workspace=ws, window=10 ** 6)
+    assert same == messages and report["tiers"] == [] and "GREEN" in report["note"]
+    _, report = compact(messages, workspace=ws, window=report["state"]["tokens"] * 100 // 60, threshold=1000)
+    assert report["state"]["state"] == "ORANGE" and [t["tier"] for t in report["tiers"]] == [1, 2]
+    log = (ws.dir / "memory" / "compactions.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["tiers"][0]["tokens_before"] == report["tiers"][0]["tokens_before"]
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+def test_compact_command_writes_a_valid_list_in_the_same_shape(ws, cli, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(m) + "\n" for m in openai_list(big_output())), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    run = cli("compact", src, "--tier", "1", "--threshold", "1000", "-o", out)
+    assert run.code == 0, run.err
+    assert "Tier 1:" in run.out and "offloaded/" in run.out
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 7 and rows[3]["content"].startswith("[tether] Offloaded")
+    data = cli("compact", src, "--tier", "1,2", "--threshold", "1000", "--json").json()
+    assert data["messages"][3]["role"] == "tool" and [t["tier"] for t in data["report"]["tiers"]] == [1, 2]
+
+
+def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"role": "user", "content": "hi"},\n{"role": \n', encoding="utf-8")
+    run = cli("compact", broken)
+    assert run.code == 1 and "broken.json:3: not valid JSON" in run.err and "Hint:" in run.err
+    notes = tmp_path / "notes.json"
+    notes.write_text('[{"content": "no role"}]', encoding="utf-8")
+    data = cli("compact", notes, "--json").json()
+    assert data["ok"] is False and "message 1 is not a message" in data["error"] and data["kind"] == "invalid_input"
+    missing = cli("compact", tmp_path / "nope.json")
+    assert missing.code == 1 and "cannot read" in missing.err
+    assert cli("compact", broken, "--tier", "4").code == 2
+    unknown = cli("show", "offloaded/0123456789ab", "--json").json()
+    assert unknown["ok"] is False and unknown["kind"] == "not_found" and unknown["exit_code"] == 1
+    assert "not a cache reference" in cli("show", "../../etc/passwd").err
+    assert not (ws.dir / "cache").exists() or not any((ws.dir / "cache").rglob("*.tmp"))
+
+
+def test_a_cached_file_changed_by_hand_is_reported_not_returned(ws, cli):
+    _, report = compact(openai_list(big_output()), tiers=[1], workspace=ws, threshold=1000)
+    item = report["tiers"][0]["offloaded"][0]
+    path = ws.dir / "cache" / "offloaded" / item["sha256"]
+    path.chmod(0o644)
+    path.write_bytes(b"tampered")
+    run = cli("show", item["ref"])
+    assert run.code == 1 and "no longer matches its name" in run.err
+
+
+def test_a_configured_summariser_command_writes_the_summary(ws, cli, tmp_path):
+    script = tmp_path / "summarise.py"
+    script.write_text("import json, sys\nmessages = json.load(sys.stdin)\n"
+                      "print(f'Custom summary of {len(messages)} messages.')\n", encoding="utf-8")
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[compaction]\nsummariser = "{sys.executable} {script}"\n'
+                    "keep_recent = 2\n", encoding="utf-8")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    data = cli("compact", src, "--tier", "3", "--json").json()
+    assert data["report"]["tiers"][0]["summary_source"] == "summariser"
+    assert "Custom summary of 4 messages." in data["messages"][1]["content"]
+    script.write_text("import sys\nsys.exit('model unavailable')\n", encoding="utf-8")
+    failed = cli("compact", src, "--tier", "3")
+    assert failed.code == 1 and "exited 1: model unavailable" in failed.err
+
+
+def test_a_bad_compaction_setting_is_refused_with_its_line(ws, cli, tmp_path):
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[compaction]\nthreshold = "big"\n', encoding="utf-8")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    run = cli("compact", src, "--tier", "1")
+    assert run.code == 1 and "compaction.threshold must be a whole number" in run.err and "tether.toml:" in run.err
