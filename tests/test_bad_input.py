@@ -606,3 +606,17 @@ def test_an_argument_that_is_not_utf8_from_a_real_shell(closed, repo):
     proc = subprocess.run([sys.executable.encode(), b"-m", b"tether", b"note", b"gotcha", b"bad \xff"],
                           capture_output=True, cwd=repo, timeout=60)
     assert proc.returncode == 1 and b"not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("inner", ["5", '"tether hook claude-code"', '{"command": "x"}', "null"])
+def test_install_into_a_hook_group_whose_hooks_are_not_a_list_is_refused_with_the_json_path(ws, repo, cli, inner):
+    settings = repo / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    text = ('{"hooks": {"SessionStart": [{"matcher": "startup", "hooks": []}],\n'
+            f' "PreCompact": [{{"matcher": "auto", "hooks": {inner}}}]}}}}\n')
+    settings.write_text(text)
+    run = cli("install", "claude-code")
+    no_crash(run, 1)
+    assert str(settings) in run.err and "hooks.PreCompact[0].hooks must be a list" in run.err, run.err
+    assert settings.read_text() == text                                    # nothing changed
+    assert cli("install", "claude-code", "--json").json()["kind"] == "invalid_input"
