@@ -620,3 +620,22 @@ def test_install_into_a_hook_group_whose_hooks_are_not_a_list_is_refused_with_th
     assert str(settings) in run.err and "hooks.PreCompact[0].hooks must be a list" in run.err, run.err
     assert settings.read_text() == text                                    # nothing changed
     assert cli("install", "claude-code", "--json").json()["kind"] == "invalid_input"
+
+
+def test_an_open_marker_of_a_complete_task_is_named_by_verify_and_repaired(closed, cli):
+    assert cli("task", "complete", "GOOD").code == 0
+    (closed / "open" / "GOOD").write_bytes(b"")                 # a merge brought the marker back
+    assert (".tether/open/GOOD", None) in [(p, line) for p, line, m in verify_problems(cli)
+                                           if "task that is complete" in m]
+    assert cli("index", "--repair").code == 0
+    assert not (closed / "open" / "GOOD").exists()
+    assert verify_problems(cli) == []
+
+
+def test_a_directory_in_place_of_an_open_marker_is_named_by_verify(closed, cli):
+    marker = closed / "open" / "BAD"
+    marker.unlink()
+    marker.mkdir()
+    found = [m for p, line, m in verify_problems(cli) if p == ".tether/open/BAD"]
+    assert len(found) == 1 and "a directory where the open marker" in found[0], found
+    assert_rest_loads(cli)

@@ -83,6 +83,14 @@ class TaskFiles:
     def open_task_ids(self) -> list[str]:
         return [n for n in self._list(layout.OPEN) if ids.valid_id(n)]
 
+    def marker_is_folder(self, task_id: str) -> bool:
+        """Whether a directory stands where the task's open marker (an empty file) should be."""
+        rel = layout.open_marker(task_id)
+        try:
+            return self.tree.exists(rel) and self.tree.peek(rel) is None
+        except LinkRefused:  # verify names every link by itself
+            return False
+
     def is_task(self, task_id: str) -> bool:
         """Whether the task's folder holds a task file (a folder without one is not a task)."""
         return self.tree.exists(layout.task_file(task_id))
