@@ -639,3 +639,14 @@ def test_a_directory_in_place_of_an_open_marker_is_named_by_verify(closed, cli):
     found = [m for p, line, m in verify_problems(cli) if p == ".tether/open/BAD"]
     assert len(found) == 1 and "a directory where the open marker" in found[0], found
     assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("argv", [("boot",), ("verify",), ("config",), ("checkpoint", "--done", "3")])
+def test_a_directory_in_place_of_tether_toml_is_an_error_that_names_it(closed, cli, argv):
+    (closed / "tether.toml").unlink()
+    (closed / "tether.toml").mkdir()
+    run = cli(*argv)
+    no_crash(run, 1)
+    assert run.err.startswith("Error: ") and ".tether/tether.toml: Is a directory" in run.err, run.err
+    data = cli(*argv, "--json").json()
+    assert data["error"].endswith("tether.toml: Is a directory")
