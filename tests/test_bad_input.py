@@ -650,3 +650,41 @@ def test_a_directory_in_place_of_tether_toml_is_an_error_that_names_it(closed, c
     assert run.err.startswith("Error: ") and ".tether/tether.toml: Is a directory" in run.err, run.err
     data = cli(*argv, "--json").json()
     assert data["error"].endswith("tether.toml: Is a directory")
+
+
+def _conflicted(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    at = text.index("current_state:")
+    path.write_text(text[:at] + "<<<<<<< HEAD\n" + text[at:] + "=======\n>>>>>>> theirs\n", encoding="utf-8")
+
+
+def _crlf(path: Path) -> None:
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+def _directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+NEWEST_DAMAGE = {
+    "conflict": _conflicted,
+    "crlf": _crlf,
+    "session as a number": lambda path: replace_line(path, "session:", "session: -3"),
+    "next action as a number": lambda path: replace_line(path, "next:", "next: [0]"),
+    "directory": _directory,
+}
+
+
+@pytest.mark.parametrize("name", list(NEWEST_DAMAGE))
+def test_the_precompact_checkpoint_keeps_the_progress_of_an_unreadable_newest_checkpoint(closed, repo, cli, name):
+    """The PreCompact hook first reads the newest checkpoint (to list what was recorded since), then
+    checkpoints: built on the one before the damaged one, it would drop item 2 for good."""
+    NEWEST_DAMAGE[name](newest_checkpoint(closed))
+    assert cli("note", "gotcha", "recorded since").code == 0
+    event = {"session_id": "sess-1", "cwd": str(repo), "hook_event_name": "PreCompact", "trigger": "auto"}
+    no_crash(cli("hook", "claude-code", input=json.dumps(event)), 0)
+    new = sorted((closed / "tasks" / "BAD" / "checkpoints").glob("CKP-0003-*.md"))
+    assert len(new) == 1                                        # the automatic checkpoint was made
+    assert 'done: "1-2"' in new[0].read_text(encoding="utf-8")  # item 2 from the damaged one's journal line
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 2
