@@ -546,6 +546,23 @@ def test_a_damaged_session_context_is_a_problem_never_a_crash(context, cli, name
     assert row["status"] == "unreadable" and row["problem"].startswith(f"{shown}:{line}: "), row
 
 
+def test_a_directory_in_place_of_a_session_context_is_named(context, cli):
+    context.unlink()
+    context.mkdir()
+    shown = ".tether/contexts/C1/session_context.yaml"
+    for argv in (("ctx", "validate"), ("ctx", "validate", "--campaign", "C1")):
+        run = cli(*argv, "--json")
+        no_crash(run, 3)
+        assert run.json()["problems"] == [{"path": shown, "line": None,
+                                           "message": "a directory where the session context should be"}]
+    for argv in (("ctx", "show", "--campaign", "C1"), ("ctx", "for", "content-worker", "--campaign", "C1")):
+        run = cli(*argv)
+        no_crash(run, 1)
+        assert run.err.startswith(f"Error: {shown}: a directory") and "Hint:" in run.err, run.err
+    row = cli("ctx", "list", "--json").json()["contexts"][0]
+    assert row["status"] == "unreadable" and row["path"] == shown, row
+
+
 def test_unknown_top_level_keys_of_a_session_context_are_named_and_kept(context, cli):
     text = context.read_text().replace("  knowledge: {}\n", "  knowlege:\n    typo: 1\n  knowledge: {}\n", 1)
     context.write_text(text + "notes_for_humans: keep me\n")
