@@ -230,6 +230,16 @@ WRONG_TYPES = [
     ("decision", "when:", "when: 20261121"),
     ("decision", "who:", 'who: ["a", "b"]'),
     ("decision", "decision:", "decision: false"),
+    # null where tether never writes null: read as left out, it would become the next write's default
+    ("task", "kind:", "kind: null"),
+    ("task", "criteria:", "criteria: null"),
+    ("task", "definition:", "definition: null"),
+    ("task", "status:", "status: null"),
+    ("checkpoint", "note:", "note: null"),
+    ("checkpoint", "done:", "done: null"),
+    ("checkpoint", "status:", "status: null"),
+    ("checkpoint", "results:", "results: null"),
+    ("decision", "rationale:", "rationale: null"),
 ]
 
 
@@ -248,6 +258,20 @@ def test_a_field_of_the_wrong_type_is_a_problem_at_its_line(closed, cli, kind, p
     assert "{'where'" not in boot.out                           # never a Python repr
     if kind == "checkpoint":
         assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1
+
+
+@pytest.mark.parametrize("field", ["done", "status", "results", "note", "key_data"])
+def test_null_in_a_checkpoint_journal_line_is_a_problem_at_its_line(closed, cli, field):
+    journal = closed / "tasks" / "BAD" / "checkpoints.jsonl"
+    rows = journal.read_text(encoding="utf-8").splitlines()
+    row = json.loads(rows[-1])
+    assert field in row
+    row[field] = None
+    rows[-1] = json.dumps(row)
+    journal.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(".tether/tasks/BAD/checkpoints.jsonl", len(rows))], found
+    assert f"field '{field}' must be" in found[0][2] and "got null" in found[0][2]
 
 
 LOG_ROWS = [
