@@ -729,3 +729,13 @@ def test_the_precompact_checkpoint_keeps_the_progress_of_an_unreadable_newest_ch
     assert len(new) == 1                                        # the automatic checkpoint was made
     assert 'done: "1-2"' in new[0].read_text(encoding="utf-8")  # item 2 from the damaged one's journal line
     assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 2
+
+
+def test_a_context_entry_of_an_unknown_kind_is_named_not_dropped_silently(closed, cli):
+    notes = closed / "context.jsonl"
+    line = append_line(notes, '{"at":"2026-11-21T10:05:00Z","by":null,"id":"N-odd","kind":"bogus","text":"odd entry"}')
+    assert [(p, n) for p, n, m in verify_problems(cli) if "'bogus' is none of" in m] == [(".tether/context.jsonl", line)]
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(f".tether/context.jsonl:{line}: kind 'bogus'") for p in problems(boot)), boot.out
+    assert "odd entry" in cli("note", "list", "--all").out      # kept: listed, and can be resolved
