@@ -739,3 +739,18 @@ def test_a_context_entry_of_an_unknown_kind_is_named_not_dropped_silently(closed
     no_crash(boot, 3)
     assert any(p.startswith(f".tether/context.jsonl:{line}: kind 'bogus'") for p in problems(boot)), boot.out
     assert "odd entry" in cli("note", "list", "--all").out      # kept: listed, and can be resolved
+
+
+@pytest.mark.parametrize("prefix, new", [("task:", 'task: "GOOD"'), ("name:", 'name: "CKP-0002-zzzzzz"'),
+                                         ("number:", "number: 7")])
+def test_a_checkpoint_that_says_it_belongs_elsewhere_is_a_problem_at_its_line(closed, cli, prefix, new):
+    path = newest_checkpoint(closed)
+    line = replace_line(path, prefix, new)
+    shown = f".tether/tasks/BAD/checkpoints/{path.name}"
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(shown, line)], found
+    assert f"field '{prefix[:-1]}' says" in found[0][2] and path.name in found[0][2]
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1     # the one before, named
+    saved = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    no_crash(saved, 0)
+    assert saved.json()["checkpoint"]["done"] == "1-3"          # item 2 from the journal line
