@@ -230,6 +230,16 @@ WRONG_TYPES = [
     ("decision", "when:", "when: 20261121"),
     ("decision", "who:", 'who: ["a", "b"]'),
     ("decision", "decision:", "decision: false"),
+    # null where tether never writes null: read as left out, it would become the next write's default
+    ("task", "kind:", "kind: null"),
+    ("task", "criteria:", "criteria: null"),
+    ("task", "definition:", "definition: null"),
+    ("task", "status:", "status: null"),
+    ("checkpoint", "note:", "note: null"),
+    ("checkpoint", "done:", "done: null"),
+    ("checkpoint", "status:", "status: null"),
+    ("checkpoint", "results:", "results: null"),
+    ("decision", "rationale:", "rationale: null"),
 ]
 
 
@@ -248,6 +258,20 @@ def test_a_field_of_the_wrong_type_is_a_problem_at_its_line(closed, cli, kind, p
     assert "{'where'" not in boot.out                           # never a Python repr
     if kind == "checkpoint":
         assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1
+
+
+@pytest.mark.parametrize("field", ["done", "status", "results", "note", "key_data"])
+def test_null_in_a_checkpoint_journal_line_is_a_problem_at_its_line(closed, cli, field):
+    journal = closed / "tasks" / "BAD" / "checkpoints.jsonl"
+    rows = journal.read_text(encoding="utf-8").splitlines()
+    row = json.loads(rows[-1])
+    assert field in row
+    row[field] = None
+    rows[-1] = json.dumps(row)
+    journal.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(".tether/tasks/BAD/checkpoints.jsonl", len(rows))], found
+    assert f"field '{field}' must be" in found[0][2] and "got null" in found[0][2]
 
 
 LOG_ROWS = [
@@ -546,6 +570,23 @@ def test_a_damaged_session_context_is_a_problem_never_a_crash(context, cli, name
     assert row["status"] == "unreadable" and row["problem"].startswith(f"{shown}:{line}: "), row
 
 
+def test_a_directory_in_place_of_a_session_context_is_named(context, cli):
+    context.unlink()
+    context.mkdir()
+    shown = ".tether/contexts/C1/session_context.yaml"
+    for argv in (("ctx", "validate"), ("ctx", "validate", "--campaign", "C1")):
+        run = cli(*argv, "--json")
+        no_crash(run, 3)
+        assert run.json()["problems"] == [{"path": shown, "line": None,
+                                           "message": "a directory where the session context should be"}]
+    for argv in (("ctx", "show", "--campaign", "C1"), ("ctx", "for", "content-worker", "--campaign", "C1")):
+        run = cli(*argv)
+        no_crash(run, 1)
+        assert run.err.startswith(f"Error: {shown}: a directory") and "Hint:" in run.err, run.err
+    row = cli("ctx", "list", "--json").json()["contexts"][0]
+    assert row["status"] == "unreadable" and row["path"] == shown, row
+
+
 def test_unknown_top_level_keys_of_a_session_context_are_named_and_kept(context, cli):
     text = context.read_text().replace("  knowledge: {}\n", "  knowlege:\n    typo: 1\n  knowledge: {}\n", 1)
     context.write_text(text + "notes_for_humans: keep me\n")
@@ -606,3 +647,110 @@ def test_an_argument_that_is_not_utf8_from_a_real_shell(closed, repo):
     proc = subprocess.run([sys.executable.encode(), b"-m", b"tether", b"note", b"gotcha", b"bad \xff"],
                           capture_output=True, cwd=repo, timeout=60)
     assert proc.returncode == 1 and b"not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("inner", ["5", '"tether hook claude-code"', '{"command": "x"}', "null"])
+def test_install_into_a_hook_group_whose_hooks_are_not_a_list_is_refused_with_the_json_path(ws, repo, cli, inner):
+    settings = repo / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    text = ('{"hooks": {"SessionStart": [{"matcher": "startup", "hooks": []}],\n'
+            f' "PreCompact": [{{"matcher": "auto", "hooks": {inner}}}]}}}}\n')
+    settings.write_text(text)
+    run = cli("install", "claude-code")
+    no_crash(run, 1)
+    assert str(settings) in run.err and "hooks.PreCompact[0].hooks must be a list" in run.err, run.err
+    assert settings.read_text() == text                                    # nothing changed
+    assert cli("install", "claude-code", "--json").json()["kind"] == "invalid_input"
+
+
+def test_an_open_marker_of_a_complete_task_is_named_by_verify_and_repaired(closed, cli):
+    assert cli("task", "complete", "GOOD").code == 0
+    (closed / "open" / "GOOD").write_bytes(b"")                 # a merge brought the marker back
+    assert (".tether/open/GOOD", None) in [(p, line) for p, line, m in verify_problems(cli)
+                                           if "task that is complete" in m]
+    assert cli("index", "--repair").code == 0
+    assert not (closed / "open" / "GOOD").exists()
+    assert verify_problems(cli) == []
+
+
+def test_a_directory_in_place_of_an_open_marker_is_named_by_verify(closed, cli):
+    marker = closed / "open" / "BAD"
+    marker.unlink()
+    marker.mkdir()
+    found = [m for p, line, m in verify_problems(cli) if p == ".tether/open/BAD"]
+    assert len(found) == 1 and "a directory where the open marker" in found[0], found
+    assert_rest_loads(cli)
+
+
+@pytest.mark.parametrize("argv", [("boot",), ("verify",), ("config",), ("checkpoint", "--done", "3")])
+def test_a_directory_in_place_of_tether_toml_is_an_error_that_names_it(closed, cli, argv):
+    (closed / "tether.toml").unlink()
+    (closed / "tether.toml").mkdir()
+    run = cli(*argv)
+    no_crash(run, 1)
+    assert run.err.startswith("Error: ") and ".tether/tether.toml: Is a directory" in run.err, run.err
+    data = cli(*argv, "--json").json()
+    assert data["error"].endswith("tether.toml: Is a directory")
+
+
+def _conflicted(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    at = text.index("current_state:")
+    path.write_text(text[:at] + "<<<<<<< HEAD\n" + text[at:] + "=======\n>>>>>>> theirs\n", encoding="utf-8")
+
+
+def _crlf(path: Path) -> None:
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+def _directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+NEWEST_DAMAGE = {
+    "conflict": _conflicted,
+    "crlf": _crlf,
+    "session as a number": lambda path: replace_line(path, "session:", "session: -3"),
+    "next action as a number": lambda path: replace_line(path, "next:", "next: [0]"),
+    "directory": _directory,
+}
+
+
+@pytest.mark.parametrize("name", list(NEWEST_DAMAGE))
+def test_the_precompact_checkpoint_keeps_the_progress_of_an_unreadable_newest_checkpoint(closed, repo, cli, name):
+    """The PreCompact hook first reads the newest checkpoint (to list what was recorded since), then
+    checkpoints: built on the one before the damaged one, it would drop item 2 for good."""
+    NEWEST_DAMAGE[name](newest_checkpoint(closed))
+    assert cli("note", "gotcha", "recorded since").code == 0
+    event = {"session_id": "sess-1", "cwd": str(repo), "hook_event_name": "PreCompact", "trigger": "auto"}
+    no_crash(cli("hook", "claude-code", input=json.dumps(event)), 0)
+    new = sorted((closed / "tasks" / "BAD" / "checkpoints").glob("CKP-0003-*.md"))
+    assert len(new) == 1                                        # the automatic checkpoint was made
+    assert 'done: "1-2"' in new[0].read_text(encoding="utf-8")  # item 2 from the damaged one's journal line
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 2
+
+
+def test_a_context_entry_of_an_unknown_kind_is_named_not_dropped_silently(closed, cli):
+    notes = closed / "context.jsonl"
+    line = append_line(notes, '{"at":"2026-11-21T10:05:00Z","by":null,"id":"N-odd","kind":"bogus","text":"odd entry"}')
+    assert [(p, n) for p, n, m in verify_problems(cli) if "'bogus' is none of" in m] == [(".tether/context.jsonl", line)]
+    boot = cli("boot")
+    no_crash(boot, 3)
+    assert any(p.startswith(f".tether/context.jsonl:{line}: kind 'bogus'") for p in problems(boot)), boot.out
+    assert "odd entry" in cli("note", "list", "--all").out      # kept: listed, and can be resolved
+
+
+@pytest.mark.parametrize("prefix, new", [("task:", 'task: "GOOD"'), ("name:", 'name: "CKP-0002-zzzzzz"'),
+                                         ("number:", "number: 7")])
+def test_a_checkpoint_that_says_it_belongs_elsewhere_is_a_problem_at_its_line(closed, cli, prefix, new):
+    path = newest_checkpoint(closed)
+    line = replace_line(path, prefix, new)
+    shown = f".tether/tasks/BAD/checkpoints/{path.name}"
+    found = verify_problems(cli)
+    assert [(p, n) for p, n, _ in found] == [(shown, line)], found
+    assert f"field '{prefix[:-1]}' says" in found[0][2] and path.name in found[0][2]
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1     # the one before, named
+    saved = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    no_crash(saved, 0)
+    assert saved.json()["checkpoint"]["done"] == "1-3"          # item 2 from the journal line

@@ -102,7 +102,7 @@ class Campaign:
         if campaign:
             for pattern in SEARCH:
                 path = os.path.join(ws.root_dir, pattern.format(id=campaign))
-                if os.path.isfile(path):
+                if os.path.isfile(path) or os.path.isdir(path):  # a directory there is named, not passed over
                     return cls(cls._file(path, ws), ws, **kw)
             raise NotFound(f"no session context for campaign {campaign}",
                            hint="run `tether ctx list`, or create it with `tether ctx init --campaign " + campaign + "`")

@@ -77,6 +77,10 @@ class ContextFile:
         except FileNotFoundError:
             raise NotFound(f"no session context at {self.shown}",
                            hint="create one with `tether ctx init --campaign ID --owner @who`") from None
+        except IsADirectoryError:
+            error = ParseError(self.shown, None, "a directory where the session context should be")
+            error.hint = "move it away, or restore the file with `git checkout -- PATH`"
+            raise error from None
 
     def read_raw(self) -> tuple[dict, str]:
         return parse_yaml(self._bytes(), self.shown)

@@ -58,6 +58,7 @@ def _records(store: Store) -> int:
     for shown in store.strays("tasks"):
         store.report(Problem(shown, None, "not a task id (letters, digits, '.', '_', '-'); tether ignores it"))
     task_ids = store.task_ids()
+    open_ids = store.open_task_ids()
     for task_id in task_ids:
         if not store.is_task(task_id):
             store.report(Problem(store.task_path(task_id).rsplit("/", 1)[0], None,
@@ -71,13 +72,21 @@ def _records(store: Store) -> int:
             checked += 1
             _attempt(store, store.load_checkpoint, task_id, name)
         checked += store.check_journal(task_id)
-        if task is not None and task.status == "open" and task_id not in store.open_task_ids():
+        if task is not None and task.status == "open" and task_id not in open_ids:
             store.report(Problem(store.task_path(task_id), None,
                                  "the task is open but has no open/ marker, so boot does not list it; "
                                  "run `tether index --repair`"))
+        if task is not None and task.status != "open" and task_id in open_ids:
+            store.report(Problem(store.marker_path(task_id), None,
+                                 f"open marker of a task that is {task.status}, so boot lists it as open; "
+                                 "run `tether index --repair`"))
     known = set(task_ids)
-    for task_id in store.open_task_ids():
-        if task_id not in known:
+    for task_id in open_ids:
+        if store.marker_is_folder(task_id):
+            store.report(Problem(store.marker_path(task_id), None,
+                                 "a directory where the open marker (an empty file) should be; remove it, "
+                                 "then run `tether index --repair`"))
+        elif task_id not in known:
             store.report(Problem(store.marker_path(task_id), None,
                                  "open marker without a task; run `tether index --repair`"))
     for decision_id in store.decision_ids():

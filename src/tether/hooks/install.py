@@ -70,8 +70,13 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
+        for i, group in enumerate(groups):
+            # A group's own hooks are looked through and kept: one that is not a list cannot be.
+            if isinstance(group, dict) and "hooks" in group and not isinstance(group["hooks"], list):
+                raise InvalidInput(f"{path}: hooks.{event}[{i}].hooks must be a list; nothing was changed",
+                                   hint="fix the file (Claude Code expects a list of hooks there)")
         present = any(isinstance(g, dict) and any(isinstance(h, dict) and h.get("command") == command
-                                                  for h in g.get("hooks", []) or [])
+                                                  for h in g.get("hooks", []))
                       for g in groups)
         if present:
             continue

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from ..errors import ParseError
 
-# Kinds: TEXT required text; OPTIONAL text or null; LINE text, null or absent meaning "";
-# TEXTS a list of text (null or absent: []); NUMBER a whole number; PAIRS text -> text.
-TEXT, OPTIONAL, LINE, TEXTS, NUMBER, PAIRS = range(6)
-_EXPECTED = {TEXT: "a string", OPTIONAL: "a string or null", LINE: "a string", TEXTS: "a list of strings",
-             NUMBER: "a whole number", PAIRS: "a mapping of strings to strings"}
+# Kinds: TEXT required text; OPTIONAL text or null; MAYBE text, or absent (None); LINE text, or absent
+# meaning ""; TEXTS a list of text (absent: []); NUMBER a whole number; PAIRS text -> text (absent: {}).
+# Only OPTIONAL fields may be null: tether writes the others whenever it writes them, so a null there
+# was put by hand or by another tool, and read as absent it would become the next write's default.
+TEXT, OPTIONAL, MAYBE, LINE, TEXTS, NUMBER, PAIRS = range(7)
+_EXPECTED = {TEXT: "a string", OPTIONAL: "a string or null", MAYBE: "a string", LINE: "a string",
+             TEXTS: "a list of strings", NUMBER: "a whole number", PAIRS: "a mapping of strings to strings"}
+_ABSENT = {MAYBE: None, LINE: "", TEXTS: list, PAIRS: dict}
 _STR = {str}
 
 
@@ -60,19 +63,14 @@ def fields(meta: dict, path: str, spec: dict, data: bytes | None = None, line: i
                 out[key] = value
                 continue
         elif value is None:
-            if kind == LINE:
-                out[key] = ""
-                continue
             if kind == OPTIONAL:
                 out[key] = None
                 continue
-            if kind == TEXTS:
-                out[key] = []
-                continue
-            if kind == PAIRS:
-                out[key] = {}
-                continue
             if key not in meta:
+                if kind in _ABSENT:
+                    default = _ABSENT[kind]
+                    out[key] = default() if callable(default) else default
+                    continue
                 raise ParseError(path, line, f"missing required field '{key}'")
         elif kind_of is list:
             if kind == TEXTS and {*map(type, value)} <= _STR:  # map and set in C: thousands of units

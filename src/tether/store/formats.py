@@ -17,7 +17,7 @@ from ..errors import ParseError
 from ..model import ranges
 from ..model.records import CHECKPOINT_STATUSES, TASK_KINDS, TASK_STATUSES, Checkpoint, Decision, Latest, Task
 from .codec import dump_front_matter, load_front_matter
-from .fields import LINE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of
+from .fields import LINE, MAYBE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of
 
 BLOCK_RE = re.compile(r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->", re.S)
 BLOCK_MARK = "<!-- tether:"  # what every marker of tether's, in the document or in a merge, starts with
@@ -28,9 +28,9 @@ def block(name: str, body: str) -> str:
 
 
 # Each record's fields as the file holds them, and their kinds (store.fields).
-TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": OPTIONAL, "units": TEXTS, "definition": LINE,
-        "criteria": TEXTS, "status": OPTIONAL, "closed": OPTIONAL, "created_by": OPTIONAL}
-CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": OPTIONAL,
+TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": MAYBE, "units": TEXTS, "definition": LINE,
+        "criteria": TEXTS, "status": MAYBE, "closed": OPTIONAL, "created_by": OPTIONAL}
+CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": MAYBE,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
               "automatic": OPTIONAL}

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from ..errors import Conflict, LinkRefused, NotFound, ParseError, Problem
 from ..model import ids
-from ..model.records import Decision, Note
+from ..model.records import NOTE_KINDS, Decision, Note
 from . import formats, layout
 from .codec import canonical_json, iter_jsonl
 from .eventlog import last_lines, wrong_event
@@ -73,6 +73,9 @@ class LogFiles:
                 else:
                     note = Note(**fields(row, shown, formats.NOTE, line=number))
                     entries[note.id] = note
+                    if note.kind not in NOTE_KINDS:  # kept (listed, resolvable), but the brief groups by kind
+                        self.report(Problem(shown, number, f"kind {note.kind!r} is none of {', '.join(NOTE_KINDS)}: "
+                                                           "boot and the context document leave the entry out"))
             except ParseError as exc:
                 self.report(exc.problem._replace(message=f"{exc.problem.message}; line skipped"))
         for note_id, when in resolved.items():

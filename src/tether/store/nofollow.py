@@ -93,15 +93,16 @@ def read_bytes(path: str, root: str | None = None) -> bytes:
     """A file's bytes, never through a link (FileNotFoundError etc. as open raises them)."""
     fd = open_read(path, root)
     try:
-        return read_fd(fd, os.fstat(fd))
+        return read_fd(fd, os.fstat(fd), path)
     finally:
         os.close(fd)
 
 
-def read_fd(fd: int, st: os.stat_result) -> bytes:
-    """The rest of an open file; IsADirectoryError for a folder (os.open opens those too)."""
+def read_fd(fd: int, st: os.stat_result, path: str | None = None) -> bytes:
+    """The rest of an open file; IsADirectoryError for a folder (os.open opens those too), naming
+    ``path`` so that the error says which."""
     if S_ISDIR(st.st_mode):
-        raise IsADirectoryError(21, "Is a directory")
+        raise IsADirectoryError(21, "Is a directory", path)
     chunks = []
     size = max(st.st_size, 0) + 1  # one read for a file that did not grow; EOF is the empty read
     while True:

@@ -83,6 +83,14 @@ class TaskFiles:
     def open_task_ids(self) -> list[str]:
         return [n for n in self._list(layout.OPEN) if ids.valid_id(n)]
 
+    def marker_is_folder(self, task_id: str) -> bool:
+        """Whether a directory stands where the task's open marker (an empty file) should be."""
+        rel = layout.open_marker(task_id)
+        try:
+            return self.tree.exists(rel) and self.tree.peek(rel) is None
+        except LinkRefused:  # verify names every link by itself
+            return False
+
     def is_task(self, task_id: str) -> bool:
         """Whether the task's folder holds a task file (a folder without one is not a task)."""
         return self.tree.exists(layout.task_file(task_id))
@@ -136,7 +144,17 @@ class TaskFiles:
         data = self.read_record(rel)
         if data is None:
             raise NotFound(f"no checkpoint {name} in task {task_id}")
-        return formats.read_checkpoint(data, self.shown(rel))
+        checkpoint = formats.read_checkpoint(data, self.shown(rel))
+        # Where the file is says whose it is, as a task's folder does for its id: a checkpoint that
+        # says otherwise was moved or edited by hand, and built on it the next would say the same.
+        for key, says, is_ in (("task", checkpoint.task, task_id), ("name", checkpoint.name, name),
+                               ("number", checkpoint.number, checkpoint_number(name))):
+            if says != is_:
+                from .fields import field_line
+
+                raise ParseError(self.shown(rel), field_line(data, key),
+                                 f"field '{key}' says {says!r} but the file is {task_id}'s {name}.md")
+        return checkpoint
 
     def checkpoint_text(self, task_id: str, name: str) -> str:
         return (self.tree.read(layout.checkpoint_file(task_id, name)) or b"").decode("utf-8", "replace")

@@ -35,7 +35,7 @@ def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
         cached = cachefile.read(os.path.join(store_dir, CACHE), "config", FORMAT, store_dir)
         if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
             return cached["config"], key
-        data = read_fd(fd, st)
+        data = read_fd(fd, st, path)
     finally:
         os.close(fd)
     fields = parse(data)
