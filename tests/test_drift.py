@@ -157,3 +157,14 @@ def test_post_compact_shows_drift_to_the_user_and_records_it_locally(repo):
         ("post_compact", ["objective", "completion"]), ("post_compact", [])]
     after = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     assert after == before  # nothing tracked changed
+
+
+def test_a_session_started_by_a_compaction_gets_the_pins_verbatim(repo):
+    assert subprocess.run([*TETHER, "pin", "Amounts stay in EUR; never round before the total"], cwd=repo,
+                          capture_output=True).returncode == 0
+    proc = hook(repo, {"hook_event_name": "SessionStart", "source": "compact"})
+    context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert context.startswith("tether: pinned (kept verbatim through every compaction; `tether pin --list`):\n"
+                              "- Amounts stay in EUR; never round before the total\n")
+    startup = hook(repo, {"hook_event_name": "SessionStart", "source": "startup"})
+    assert "tether: pinned" not in json.loads(startup.stdout)["hookSpecificOutput"]["additionalContext"]

@@ -321,24 +321,51 @@ def _drift_text(task_id: str, found, transcript) -> str:
 
 
 def _after_compaction(event: dict, ws, stderr) -> str:
-    """For a session started by a compaction, the drift found in its summary ("" when none)."""
+    """For a session started by a compaction, what goes before the brief: the pins, kept
+    verbatim through every compaction, and the drift found in the compaction's summary ("" when
+    there is neither)."""
     if event.get("source") != "compact":
-        return ""
-    summary = _summary_of(event)
-    if not summary:
         return ""
     from ..errors import TetherError
 
+    parts = []
     try:
         if ws is None:
             from ..workspace import Workspace
 
             ws = Workspace.open(event.get("cwd") or None)
-        task_id, found = ws.drift(summary)
-    except (TetherError, OSError) as exc:  # the brief matters more than the check
-        _say(stderr, f"drift check skipped: {exc}")
+        pinned = _pins_text(ws)
+        if pinned:
+            parts.append(pinned)
+        summary = _summary_of(event)
+        if summary:
+            task_id, found = ws.drift(summary)
+            if found:
+                parts.append(_drift_text(task_id, found, event.get("transcript_path")))
+    except (TetherError, OSError) as exc:  # the brief matters more than these
+        _say(stderr, f"pins and drift check skipped: {exc}")
+    return "\n\n".join(parts)
+
+
+PINS_LIMIT = 4000  # characters of pins a compacted session's first context gets
+
+
+def _pins_text(ws) -> str:
+    from ..compaction.pins import current
+
+    pins = current(ws.store.pin_entries())
+    if not pins:
         return ""
-    return _drift_text(task_id, found, event.get("transcript_path")) if found else ""
+    lines = ["tether: pinned (kept verbatim through every compaction; `tether pin --list`):"]
+    used = len(lines[0])
+    for pin in pins:
+        line = f"- {pin['text']}"
+        if used + len(line) + 1 > PINS_LIMIT:
+            lines.append(f"- ... {len(pins) - len(lines) + 1} more: run `tether pin --list`")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
 
 
 def _post_compact(ws, event: dict, stdout) -> int:
