@@ -94,7 +94,7 @@ def test_uninstall_removes_tethers_hooks_and_section_and_keeps_the_users(project
     proc = tether(project, "uninstall", "claude-code", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["removed"] == ["SessionStart", "PreCompact", "SessionEnd"] and out["sections_removed"] == ["CLAUDE.md"]
+    assert out["removed"] == ["SessionStart", "PreCompact", "SessionEnd", "UserPromptSubmit"] and out["sections_removed"] == ["CLAUDE.md"]
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     assert settings == {"model": "opus", "hooks": {"SessionStart": [{"hooks": [own]}], "Stop": [{"hooks": [own]}]}}
     assert (project / "CLAUDE.md").read_text() == "# Project\n"

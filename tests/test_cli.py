@@ -211,15 +211,20 @@ JSON_RUNS = [
     ["install", "pre-commit"],
     ["uninstall", "claude-code"],
     ["demo"],
+    ["usage", "<transcript>"],
 ]
 
 
-def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes):
+def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes, tmp_path):
+    from test_transcripts import claude_session, jsonl
+
     assert cli("task", "start", "First", "--id", "T1", "-i", "a", "-i", "b", "-i", "c").code == 0
+    transcript = tmp_path / "session.jsonl"
+    transcript.write_bytes(jsonl(*claude_session()))
     covered = set()
     blocker = None
     for argv in JSON_RUNS:
-        argv = [blocker if a == "<blocker-id>" else a for a in argv]
+        argv = [blocker if a == "<blocker-id>" else str(transcript) if a == "<transcript>" else a for a in argv]
         run = cli(*argv, "--json")
         assert run.code == 0, (argv, run.out, run.err)
         data = json.loads(run.out)
@@ -231,8 +236,9 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install", "uninstall") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
-    # hook: its stdout belongs to Claude Code's hook protocol (tests/test_hooks.py), not tether's schema.
-    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code")}
+    # hook and statusline: their stdout belongs to Claude Code (tests/test_hooks.py, tests/test_context.py),
+    # not tether's schema.
+    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("statusline",)}
 
 
 CTX_RESULT = "skill: content-worker\nartifacts: [{path: drafts/x.md}]\ncompute: {tokens_used: 1000}\n"

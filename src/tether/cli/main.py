@@ -29,7 +29,7 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands who
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
-            "index", "verify", "merge-driver", "hook", "install", "uninstall", "ctx", "demo")
+            "index", "verify", "merge-driver", "hook", "install", "uninstall", "ctx", "demo", "usage", "statusline")
 
 
 def _argparse():
@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from ..hooks.claude_code import handle
 
             return handle(sys.stdin, sys.stdout, sys.stderr)
+        if argv == ["statusline"]:  # after every message of a Claude Code session: no parser either
+            from ..hooks.statusline import handle as status_line
+
+            return status_line(sys.stdin, sys.stdout, sys.stderr)
         if argv[:1] == ["boot"]:
             code = _warm_boot(argv[1:], want_json)
             if code is not None:

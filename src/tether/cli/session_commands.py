@@ -43,7 +43,7 @@ def cmd_boot(args) -> Result:
 
 
 _SHOWN = ("task", "checkpoint", "done", "decision", "source", "trigger", "said", "reason", "summary", "sha",
-          "starts", "compactions")
+          "starts", "compactions", "state", "percent")
 
 
 def cmd_log(args) -> Result:
@@ -133,9 +133,15 @@ def cmd_install(args) -> Result:
     from ..hooks.install import install_claude_code
 
     ws = _ws()
-    outcome = install_claude_code(ws.root, command=args.command_line)
+    outcome = install_claude_code(ws.root, command=args.command_line, status_line=args.status_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    line = outcome.get("status_line")
+    if line and "kept" in line:
+        text += (f"\nKept your own status line (`{line['kept']}`): tether's was not set. To use tether's, remove"
+                 f" statusLine from {outcome['path']} and install again, or run `{line['command']}` from yours.")
+    elif line:
+        text += (f"\nStatus line: `{line['command']}`" + (" set" if line["changed"] else " already set"))
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
     if not args.no_instructions:
@@ -170,6 +176,8 @@ def cmd_uninstall(args) -> Result:
     outcome = uninstall_claude_code(_ws().root)
     lines = [f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
              if outcome["removed"] else f"No tether hooks in {outcome['path']}."]
+    if outcome["status_line_removed"]:
+        lines.append("Removed tether's status line.")
     if outcome["sections_removed"]:
         lines.append("Removed tether's section from " + ", ".join(outcome["sections_removed"]))
     return Result(outcome, "\n".join(lines))

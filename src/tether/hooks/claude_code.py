@@ -1,4 +1,4 @@
-"""Claude Code hooks: warm-start every session, checkpoint before compaction.
+"""Claude Code hooks: warm-start every session, checkpoint before compaction, watch the context.
 
 Claude Code runs ``tether hook claude-code`` with the event's JSON on stdin
 (fields: session_id, transcript_path, cwd, hook_event_name, and per event
@@ -15,6 +15,12 @@ compactions, the transcript's path) goes to the git-ignored session log under
 SessionStart also writes ``export TETHER_SESSION_ID=...`` to the file Claude Code
 names in ``CLAUDE_ENV_FILE``, so the commands the agent runs record under
 Claude Code's own session id.
+
+UserPromptSubmit reads how full the context is from the end of the transcript and adds a
+line to the context only when the session's state changes to ORANGE or worse (the state seen
+last is kept per machine under ``.tether/local/context-state/``); at CRITICAL it also saves a
+final automatic checkpoint of the active task. With nothing to say, it loads no store: it
+runs before every prompt.
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ def handle(stdin, stdout, stderr) -> int:
         if event is None:
             return 1
         name = _event_name(event)
-        if name not in ("SessionStart", "PreCompact", "SessionEnd"):
+        if name not in ("SessionStart", "PreCompact", "SessionEnd", "UserPromptSubmit"):
             return 0
         wrong = _wrong_field(event)
         if wrong:
@@ -96,6 +102,8 @@ def handle(stdin, stdout, stderr) -> int:
             # could brief or write into another repository than the one meant.
             _say(stderr, f"hook input: {wrong}; the {name} hook did nothing")
             return 1
+        if name == "UserPromptSubmit":
+            return _prompt_submit(event, stdout, stderr)
         return _run(name, event, stdout, stderr)
     except Exception as exc:  # noqa: BLE001 - a hook never breaks the session: exit 1, never 70
         import os
@@ -242,3 +250,142 @@ def _pre_compact(ws, event: dict, stdout) -> int:
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()
     return 0
+
+
+# -- UserPromptSubmit: the context window ---------------------------------------------------------
+
+#: What the agent is told when its session enters each state (after the state's own action).
+ADVICE = {
+    "ORANGE": "Keep large tool output out of the context (write it to a file, read parts of it) and"
+              " checkpoint the active task at the next step boundary (`tether checkpoint`).",
+    "RED": "Checkpoint the active task now (`tether checkpoint --done ... --state ... --next ...`), so that"
+           " a compaction or a fresh session loses nothing.",
+}
+WARN_FROM = ("ORANGE", "RED", "CRITICAL")
+
+
+def _prompt_submit(event: dict, stdout, stderr) -> int:
+    """Say something only when the session's context state changes to ORANGE or worse."""
+    import os
+
+    from ..store import locate
+
+    transcript = event.get("transcript_path")
+    if not transcript:
+        return 0
+    root = locate.find_root(event.get("cwd") or os.getcwd())
+    if root is None:
+        return 0
+    store_dir = os.path.join(root, locate.STORE_DIR)
+    reading = context_reading(store_dir, transcript, stderr)
+    if reading is None:
+        return 0
+    from ..warm import context_states
+
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID") or transcript
+    before = context_states.last(store_dir, session)
+    if before is not None and before.get("state") == reading.state:
+        return 0  # the common case: nothing changed, nothing said, nothing written
+    try:
+        context_states.remember(store_dir, session, state=reading.state, percent=round(reading.percent, 1),
+                                tokens=reading.tokens, window=reading.window)
+    except OSError as exc:
+        # Without a memory of what was said, saying it would repeat at every prompt.
+        _say(stderr, f"could not record the context state in .tether/local/ ({exc.strerror or exc});"
+                     " nothing was said")
+        return 1
+    if reading.state not in WARN_FROM:
+        return 0
+    line = _context_line(reading)
+    if reading.state == "CRITICAL":
+        line += " " + _final_checkpoint(root, event, reading, stderr)
+    else:
+        line += " " + ADVICE[reading.state]
+    _record_state(store_dir, session, event, reading, stderr)
+    payload = {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": line},
+               "systemMessage": line}
+    stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    return 0
+
+
+def context_reading(store_dir: str, transcript: str, stderr, window: int | None = None, model: str | None = None):
+    """The transcript's reading with the workspace's thresholds and windows; None (after a line on
+    stderr when it is worth one) when it cannot be had. A transcript not written yet is no error.
+    ``window``: the one the agent reports, unless tether.toml names one for ``model``."""
+    from ..transcripts.usage import context_usage
+
+    config = _context_config(store_dir, stderr)
+    if config is None:
+        return None
+    thresholds, windows = config
+    if window and windows and model:
+        from ..transcripts.windows import _lookup
+
+        if _lookup(model.lower(), [(k.lower(), v) for k, v in windows.items()]):
+            window = None
+    try:
+        return context_usage(transcript, windows=windows or None, thresholds=thresholds or None, window=window,
+                             model=model)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _say(stderr, f"cannot read the transcript {transcript} ({exc.strerror or exc}); context not checked")
+        return None
+
+
+def _context_config(store_dir: str, stderr):
+    """(thresholds, windows) from tether.toml, through the parsed-config cache."""
+    from ..errors import TetherError
+    from ..store.layout import CONFIG
+    from ..warm import config_cache
+
+    def parse(data):
+        from ..store.config_file import parse
+
+        return parse(data, f".tether/{CONFIG}").to_dict()
+
+    try:
+        fields, _ = config_cache.load(store_dir, CONFIG, parse)
+    except TetherError as exc:
+        _say(stderr, f"{exc}; context not checked" + (f" ({exc.hint})" if exc.hint else ""))
+        return None
+    return fields.get("context_thresholds") or {}, fields.get("context_windows") or {}
+
+
+def _context_line(reading) -> str:
+    return (f"tether: the context window is {reading.percent:.0f}% full ({reading.tokens:,} of"
+            f" {reading.window:,} tokens): {reading.state}, {reading.action}.")
+
+
+def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
+    """At CRITICAL: the active task's automatic checkpoint, and what to do next."""
+    from ..errors import ParseError, TetherError
+    from ..workspace import Workspace
+
+    fresh = ("Finish the current step, then start a fresh session (/clear): it resumes from the repository"
+             " (`tether resume`).")
+    try:
+        ws = Workspace.open(root)
+        if event.get("session_id"):
+            ws.session_id = event["session_id"]
+        task_id, ckp, said = ws.auto_checkpoint(f"{reading.percent:.0f}%", kind="context")
+    except (TetherError, OSError, ParseError) as exc:
+        _say(stderr, f"the final checkpoint failed: {exc}")
+        return f"tether could not save a final checkpoint ({exc}): run `tether checkpoint` now. {fresh}"
+    if task_id is None:
+        return f"No task is active, so nothing was checkpointed. {fresh}"
+    if ckp is None:
+        return f"Final checkpoint of {task_id}: nothing new to save ({said}). {fresh}"
+    return f"tether saved a final checkpoint of {task_id} ({ckp.id}). {fresh}"
+
+
+def _record_state(store_dir: str, session: str, event: dict, reading, stderr) -> None:
+    """The change in the session log (per machine), which `tether log --session` shows."""
+    from ..store import eventlog
+
+    try:
+        eventlog.append_local(store_dir, eventlog.record("context_state", session, {
+            "state": reading.state, "percent": round(reading.percent, 1), "tokens": reading.tokens,
+            "window": reading.window, "transcript": event.get("transcript_path")}))
+    except OSError as exc:
+        _say(stderr, f"could not record the context state in .tether/local/sessions.jsonl ({exc.strerror or exc})")

@@ -23,10 +23,26 @@ EVENTS = {
     "SessionStart": "startup|resume|clear|compact",
     "PreCompact": "manual|auto",
     "SessionEnd": None,
+    # Before each prompt: a line when the context's state changes to ORANGE or worse.
+    "UserPromptSubmit": None,
 }
 
 
-def install_claude_code(root: Path, command: str = "tether hook claude-code") -> dict:
+def status_line_command(hook_command: str) -> str:
+    """`tether statusline` under the same program as the hook's command."""
+    words = hook_command.split()
+    if len(words) >= 3 and words[-2:] == ["hook", "claude-code"]:
+        return " ".join(words[:-2] + ["statusline"])
+    return "tether statusline"
+
+
+def _is_tether_status_line(value: object) -> bool:
+    command = value.get("command") if isinstance(value, dict) else None
+    words = command.split() if isinstance(command, str) else []
+    return len(words) >= 2 and words[-1] == "statusline" and Path(words[-2]).name == "tether"
+
+
+def install_claude_code(root: Path, command: str = "tether hook claude-code", status_line: bool = False) -> dict:
     from ..store.confine import resolve
 
     path = root / ".claude" / "settings.json"
@@ -75,10 +91,15 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
             group = {"matcher": matcher, **group}
         groups.append(group)
         added.append(event)
-    if added:
+    line = None
+    if status_line:
+        line = _set_status_line(settings, status_line_command(command))
+    if added or (line and line["changed"]):
         write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     # "hook_command", not "command": the CLI's --json envelope already uses "command" for its own name.
     outcome = {"path": str(path), "added": added, "replaced": replaced, "hook_command": command}
+    if line is not None:
+        outcome["status_line"] = line
     program = command.split()[0]
     if shutil.which(program) is None and not Path(program).exists():
         warning = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
@@ -87,6 +108,19 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
             warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
         outcome["warning"] = warning
     return outcome
+
+
+def _set_status_line(settings: dict, command: str) -> dict:
+    """Claude Code's statusLine set to tether's, unless the user has one of their own (kept)."""
+    existing = settings.get("statusLine")
+    if existing is not None and not _is_tether_status_line(existing):
+        own = existing.get("command") if isinstance(existing, dict) else existing
+        return {"command": command, "changed": False, "kept": own}
+    wanted = {"type": "command", "command": command, "padding": 0}
+    if existing == wanted:
+        return {"command": command, "changed": False}
+    settings["statusLine"] = wanted
+    return {"command": command, "changed": True}
 
 
 def _is_tether_hook(command: object) -> bool:
@@ -226,10 +260,15 @@ def uninstall_claude_code(root: Path) -> dict:
                     del hooks[event]
             if not hooks:
                 del settings["hooks"]
-            if removed:
-                write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+        line_removed = isinstance(settings, dict) and _is_tether_status_line(settings.get("statusLine"))
+        if line_removed:
+            del settings["statusLine"]  # a status line of the user's own is kept
+        if removed or line_removed:
+            write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    else:
+        line_removed = False
     sections = [name for name in AGENT_FILES if remove_agent_section(root, name)]
-    return {"path": str(path), "removed": removed, "sections_removed": sections}
+    return {"path": str(path), "removed": removed, "sections_removed": sections, "status_line_removed": line_removed}
 
 
 # -- the pre-commit hook -------------------------------------------------------------------------------

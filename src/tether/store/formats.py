@@ -65,6 +65,8 @@ def automatic_label(automatic: str) -> str:
     what, _, trigger = automatic.partition(":")
     if what == "pre_compact":
         return "automatically before context compaction" + (f" (trigger: {trigger})" if trigger else "")
+    if what == "context":
+        return "automatically, the context window nearly full" + (f" ({trigger})" if trigger else "")
     return f"automatically ({automatic})"
 
 

@@ -35,6 +35,8 @@ TORN = f"{CACHE_DIR}/torn"  # torn last lines of the logs, set aside (store.appe
 # What hooks saw of each session (starts, ends, compactions, the transcript's path): per machine,
 # so a session start never dirties the working tree; `tether close` folds it into the memory log.
 SESSION_LOG = f"{CACHE_DIR}/sessions.jsonl"
+# The context state each session was last seen in (the UserPromptSubmit hook warns once per change).
+CONTEXT_STATES = f"{CACHE_DIR}/context-state"
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.

@@ -44,7 +44,7 @@ class ContextUsage:
 
     __slots__ = ("tokens", "window", "window_source", "percent", "state", "action", "detail", "source",
                  "method", "model", "format", "usage", "compacted", "baseline", "offset", "bytes_read", "problems",
-                 "path")
+                 "path", "chosen")
 
     def __init__(self, **fields):
         for name in self.__slots__:
