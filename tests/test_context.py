@@ -362,3 +362,27 @@ def test_status_line_follows_the_hook_command(project):
     assert data["status_line"]["command"] == "/opt/bin/tether statusline"
     data = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json").stdout)
     assert settings(project)["statusLine"]["command"] == "tether statusline" and data["status_line"]["changed"]
+
+
+def test_status_line_keeps_up_with_checkpoints_through_its_cache(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=[f"d{i}" for i in range(1, 6)], task_id="T7")
+    ws.checkpoint(done=["1"], state="one")
+    transcript = claude_transcript(tmp_path / "s.jsonl", 10_000)
+
+    def age_the_store():  # files older than the racy margin: their stats are trusted, the cache kept
+        past = time.time() - 60
+        for path in (project / ".tether").rglob("*"):
+            os.utime(path, (past, past), follow_symlinks=False)
+        os.utime(project / ".tether", (past, past))
+
+    age_the_store()
+    assert status(project, status_input(project, transcript)) == "T7 1/5 · context 5% GREEN"
+    assert (project / ".tether" / "local" / "statusline.cache").exists()
+    assert status(project, status_input(project, transcript)) == "T7 1/5 · context 5% GREEN"  # from the cache
+    Workspace.open(project).checkpoint(done=["2-3"], state="three")
+    assert status(project, status_input(project, transcript)) == "T7 3/5 · context 5% GREEN"
+    age_the_store()
+    assert status(project, status_input(project, transcript)) == "T7 3/5 · context 5% GREEN"
+    Workspace.open(project).set_task_status("T7", "complete")
+    assert status(project, status_input(project, transcript)) == "context 5% GREEN"

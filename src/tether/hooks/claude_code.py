@@ -25,8 +25,6 @@ runs before every prompt.
 
 from __future__ import annotations
 
-import json
-
 # Claude Code caps a hook's additionalContext at 10,000 characters.
 CONTEXT_LIMIT = 10_000
 
@@ -45,12 +43,42 @@ def _say(stderr, text: str) -> None:
 _TEXT_FIELDS = ("cwd", "session_id", "transcript_path", "source", "trigger", "reason", "custom_instructions")
 
 
-def _read_event(stdin, stderr) -> dict | None:
-    """The event on stdin, or None after saying on stderr why it cannot be used."""
+def _read_raw(stdin) -> bytes:
     buffer = getattr(stdin, "buffer", None)
     raw = buffer.read() if buffer is not None else stdin.read()
     if isinstance(raw, str):  # a text stream without bytes underneath (an embedding caller)
         raw = raw.encode("utf-8", "surrogatepass")
+    return raw
+
+
+def _quick_prompt_event(raw: bytes) -> dict | None:
+    """A UserPromptSubmit event read without loading ``json`` (see model.fastjson), or None: then
+    the full reading decides (another event, or input with anything unusual in it)."""
+    if b"UserPromptSubmit" not in raw:
+        return None
+    from ..model.fastjson import loads
+
+    try:
+        event = loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    if type(event) is not dict or _event_name(event) != "UserPromptSubmit":
+        return None
+    for key in ("cwd", "session_id", "transcript_path"):
+        value = event.get(key)
+        if value is None:
+            continue
+        if type(value) is not str or "\0" in value:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return None
+    return event
+
+
+def _read_event(raw: bytes, stderr) -> dict | None:
+    """The event, or None after saying on stderr why it cannot be used."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,7 +118,12 @@ def handle(stdin, stdout, stderr) -> int:
     """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds."""
     name = "hook"
     try:
-        event = _read_event(stdin, stderr)
+        raw = _read_raw(stdin)
+        quick = _quick_prompt_event(raw)
+        if quick is not None:  # before every prompt: the short way
+            name = "UserPromptSubmit"
+            return _prompt_submit(quick, stdout, stderr)
+        event = _read_event(raw, stderr)
         if event is None:
             return 1
         name = _event_name(event)
@@ -233,6 +266,8 @@ def _inject(brief, stdout) -> None:
     text = brief.text
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
+    import json
+
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
@@ -302,6 +337,8 @@ def _prompt_submit(event: dict, stdout, stderr) -> int:
     else:
         line += " " + ADVICE[reading.state]
     _record_state(store_dir, session, event, reading, stderr)
+    import json
+
     payload = {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": line},
                "systemMessage": line}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")

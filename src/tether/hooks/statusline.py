@@ -10,7 +10,6 @@ code is 0. It never changes anything, the UserPromptSubmit hook's memory of stat
 
 from __future__ import annotations
 
-import json
 import os
 
 
@@ -19,8 +18,10 @@ def _event(stdin) -> dict:
     raw = buffer.read() if buffer is not None else stdin.read()
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
+    from ..model.fastjson import loads  # not json: see model.fastjson
+
     try:
-        event = json.loads(raw) if raw.strip() else {}
+        event = loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError):
         return {}
     return event if isinstance(event, dict) else {}
@@ -74,21 +75,35 @@ def _reading(root, transcript: str, event: dict, stderr):
 
 
 def _task_position(root: str) -> str | None:
-    """``T004 13/20`` for the active task (its id alone when it has no steps or items)."""
-    from ..errors import TetherError
-    from ..workspace import Workspace
+    """``T004 13/20`` for the active task (its id alone when it has no steps or items): from the
+    per-machine cache while the files it comes from are unchanged, else through the store."""
+    import time
 
+    from ..errors import TetherError
+    from ..store.locate import STORE_DIR
+    from ..warm import position_cache
+
+    store_dir = os.path.join(root, STORE_DIR)
+    started = time.time_ns()
     try:
+        hit, position = position_cache.load(store_dir)
+        if hit:
+            return position
+        from ..workspace import Workspace
+
         ws = Workspace.open(root)
         task_id = ws.active_task_id()
         if task_id is None:
+            if not ws.store.open_task_ids():
+                position_cache.save(store_dir, None, None, started)
             return None
         progress = ws.progress(ws.task(task_id))
     except (TetherError, OSError):
         return None
-    if not progress.total:
-        return task_id
-    return f"{task_id} {len(progress.done)}/{progress.total}"
+    position = f"{task_id} {len(progress.done)}/{progress.total}" if progress.total else task_id
+    if ws.store.active_task() == task_id:  # chosen on this machine: the cache's files say it all
+        position_cache.save(store_dir, task_id, position, started)
+    return position
 
 
 def handle(stdin, stdout, stderr) -> int:

@@ -11,7 +11,6 @@ and the usage path imports nothing heavier than this module.
 
 from __future__ import annotations
 
-import json
 
 # Record kinds.
 TEXT = "text"                # a message's text (user, assistant, system, developer)
@@ -158,6 +157,8 @@ class Record:
             return ""
         if isinstance(self.tool_input, str):
             return self.tool_input
+        import json
+
         return json.dumps(self.tool_input, ensure_ascii=False)
 
     @property
@@ -247,10 +248,10 @@ def _int(value) -> int:
 def arguments_of(arguments):
     """A function call's arguments: the JSON object they encode, or the string as written."""
     if isinstance(arguments, str):
-        import json
+        from ..model.fastjson import loads
 
         try:
-            parsed = json.loads(arguments)
+            parsed = loads(arguments)
         except ValueError:
             return arguments
         return parsed if isinstance(parsed, dict) else arguments

@@ -2,12 +2,11 @@
 
 The UserPromptSubmit hook says something only when a session's state changes; what it saw
 last is one small file per session under ``local/context-state/``, never a tracked file.
-Imports only ``os`` and ``json``: it is read at every prompt.
+Imports only ``os`` (and ``json`` to write): it is read at every prompt.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..store.layout import CONTEXT_STATES
@@ -27,9 +26,11 @@ def _path(store_dir: str, session: str) -> str:
 def last(store_dir: str, session: str) -> dict | None:
     """What was remembered for ``session`` ({"state", "percent", ...}), or None (never seen, or unreadable:
     then the next reading counts as a change)."""
+    from ..model.fastjson import loads
+
     try:
         with open(_path(store_dir, session), "rb") as fh:
-            data = json.loads(fh.read(4096))
+            data = loads(fh.read(4096))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("state"), str) else None
@@ -38,6 +39,8 @@ def last(store_dir: str, session: str) -> dict | None:
 def remember(store_dir: str, session: str, **fields) -> None:
     """Replace what is remembered for ``session`` (atomically; not forced to disk: a lost write only
     repeats a warning)."""
+    import json
+
     path = _path(store_dir, session)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
