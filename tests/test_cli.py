@@ -210,6 +210,8 @@ JSON_RUNS = [
     ["install", "claude-code"],
     ["install", "pre-commit"],
     ["uninstall", "claude-code"],
+    ["install", "codex"],
+    ["uninstall", "codex"],
     ["demo"],
     ["usage", "<transcript>"],
 ]
@@ -238,7 +240,7 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
     # hook and statusline: their stdout belongs to Claude Code (tests/test_hooks.py, tests/test_context.py),
     # not tether's schema.
-    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("statusline",)}
+    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("hook", "codex"), ("statusline",)}
 
 
 CTX_RESULT = "skill: content-worker\nartifacts: [{path: drafts/x.md}]\ncompute: {tokens_used: 1000}\n"

@@ -386,3 +386,64 @@ def test_status_line_keeps_up_with_checkpoints_through_its_cache(project, tmp_pa
     assert status(project, status_input(project, transcript)) == "T7 3/5 · context 5% GREEN"
     Workspace.open(project).set_task_status("T7", "complete")
     assert status(project, status_input(project, transcript)) == "context 5% GREEN"
+
+
+# -- Codex --------------------------------------------------------------------------------------------
+
+def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(project):
+    (project / ".codex").mkdir()
+    mine = {"type": "command", "command": "python3 .codex/log.py", "timeout": 5}
+    (project / ".codex" / "hooks.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [mine]}]}}))
+    data = json.loads(run(project, "install", "codex", "--json").stdout)
+    assert data["added"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    config = json.loads((project / ".codex" / "hooks.json").read_text())
+    assert config["hooks"]["Stop"] == [{"hooks": [mine]}]
+    assert config["hooks"]["UserPromptSubmit"] == [
+        {"hooks": [{"type": "command", "command": "tether hook codex", "timeout": 30}]}]
+    assert config["hooks"]["SessionStart"][0]["matcher"] == "startup|resume|clear"
+    first = (project / ".codex" / "hooks.json").read_bytes()
+    assert json.loads(run(project, "install", "codex", "--json").stdout)["added"] == []
+    assert (project / ".codex" / "hooks.json").read_bytes() == first
+    gone = json.loads(run(project, "uninstall", "codex", "--json").stdout)
+    assert gone["removed"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    assert json.loads((project / ".codex" / "hooks.json").read_text()) == {"hooks": {"Stop": [{"hooks": [mine]}]}}
+
+
+def test_install_codex_refuses_a_broken_hooks_file(project):
+    (project / ".codex").mkdir()
+    (project / ".codex" / "hooks.json").write_text('{"hooks": {\n  "Stop": [,]\n}}')
+    out = run(project, "install", "codex")
+    assert out.returncode == 1 and ".codex/hooks.json:2: invalid JSON" in out.stderr
+    assert (project / ".codex" / "hooks.json").read_text() == '{"hooks": {\n  "Stop": [,]\n}}'
+
+
+def test_uninstall_codex_removes_a_file_that_held_only_tethers_hooks(project):
+    run(project, "install", "codex")
+    run(project, "uninstall", "codex")
+    assert not (project / ".codex").exists()
+
+
+def test_codex_prompt_hook_warns_once_from_a_rollout(project, tmp_path):
+    rollout = codex_transcript(tmp_path / "rollout.jsonl", project, 200_000, window=250_000)
+    payload = {"session_id": "019a-thread", "transcript_path": str(rollout), "cwd": str(project),
+               "hook_event_name": "UserPromptSubmit", "model": "gpt-5-codex", "turn_id": "t1", "prompt": "go"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    text = json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert text.startswith("tether: the context window is 80% full (200,000 of 250,000 tokens): RED,")
+    assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
+    # Codex sends no transcript for some sessions: nothing to read, nothing said.
+    payload["transcript_path"] = None
+    assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
+
+
+def test_codex_pre_compact_answers_in_json(project):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=["a", "b"], task_id="T1")
+    ws.checkpoint(done=["1"], state="a done")
+    ws.decide("Which?", "this one")
+    payload = {"session_id": "cx", "transcript_path": None, "cwd": str(project), "hook_event_name": "PreCompact",
+               "trigger": "auto"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"systemMessage": "tether: automatic checkpoint CKP-0002 (1 record(s) since CKP-0001)"}

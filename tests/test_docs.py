@@ -189,6 +189,8 @@ def test_json_fields_are_documented(session, capsys):
     run("merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md")
     run("install claude-code", "--status-line")
     run("uninstall claude-code")
+    run("install codex")
+    run("uninstall codex")
     from test_transcripts import claude_session, jsonl
 
     (session / "t.jsonl").write_bytes(jsonl(*claude_session()))

@@ -214,6 +214,7 @@ def register(sub, common, only: str | None = None) -> None:
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
         hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
         add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd, UserPromptSubmit.")
+        add(hsub, "codex", _lazy("session_commands", "cmd_hook"), "Handle a Codex hook event: SessionStart, PreCompact, UserPromptSubmit.")
 
     if want("install"):
         inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")
@@ -228,6 +229,10 @@ def register(sub, common, only: str | None = None) -> None:
                        help="leave CLAUDE.md (and AGENTS.md) alone: hooks only")
         p.add_argument("--status-line", action="store_true",
                        help="also set Claude Code's status line to `tether statusline` (a status line of your own is kept)")
+        p = add(isub, "codex", _lazy("session_commands", "cmd_install_codex"),
+                "Merge tether's hooks into .codex/hooks.json (idempotent).")
+        p.add_argument("--command", dest="command_line", default="tether hook codex",
+                       help="the command Codex runs (default: tether hook codex)")
         add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
             "Write a git pre-commit hook that keeps .tether/index.json current (never blocks a commit).")
 
@@ -237,6 +242,8 @@ def register(sub, common, only: str | None = None) -> None:
         usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
         add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json (the user's own "
                                                 "are kept) and tether's section from CLAUDE.md and AGENTS.md.")
+        add(usub, "codex", _lazy("session_commands", "cmd_uninstall_codex"),
+            "Remove tether's hooks from .codex/hooks.json (the user's own are kept).")
 
     if want("ctx"):
         from . import ctx

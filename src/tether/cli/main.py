@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         for position, arg in enumerate(argv):
             if not arg.isascii():
                 _check_utf8(argv, position)
-        if argv == ["hook", "claude-code"]:  # at every session start: no parser needed
+        if argv == ["hook", "claude-code"] or argv == ["hook", "codex"]:  # at every session start: no parser needed
             from ..hooks.claude_code import handle
 
-            return handle(sys.stdin, sys.stdout, sys.stderr)
+            return handle(sys.stdin, sys.stdout, sys.stderr, argv[1])
         if argv == ["statusline"]:  # after every message of a Claude Code session: no parser either
             from ..hooks.statusline import handle as status_line
 

@@ -125,8 +125,33 @@ def cmd_merge_driver(args) -> Result:
 def cmd_hook(args) -> Result | None:
     from ..hooks.claude_code import handle
 
-    code = handle(sys.stdin, sys.stdout, sys.stderr)
+    code = handle(sys.stdin, sys.stdout, sys.stderr, args.hook_command)
     raise SystemExit(code)
+
+
+def cmd_install_codex(args) -> Result:
+    from ..hooks.install import install_codex
+
+    outcome = install_codex(_ws().root, command=args.command_line)
+    text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
+            if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    if outcome["replaced"]:
+        text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
+    text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex runs a project's hooks"
+             " once you have reviewed and trusted them (it asks); a Codex older than hooks-by-default needs"
+             " `[features] codex_hooks = true` in its config.toml.")
+    if outcome.get("warning"):
+        text += f"\nNote: {outcome['warning']}"
+    return Result(outcome, text)
+
+
+def cmd_uninstall_codex(args) -> Result:
+    from ..hooks.install import uninstall_codex
+
+    outcome = uninstall_codex(_ws().root)
+    text = (f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
+            if outcome["removed"] else f"No tether hooks in {outcome['path']}.")
+    return Result(outcome, text)
 
 
 def cmd_install(args) -> Result:

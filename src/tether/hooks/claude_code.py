@@ -114,8 +114,12 @@ def _wrong_field(event: dict) -> str | None:
     return None
 
 
-def handle(stdin, stdout, stderr) -> int:
-    """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds."""
+def handle(stdin, stdout, stderr, agent: str = "claude-code") -> int:
+    """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds.
+
+    ``agent="codex"``: Codex's hooks (`tether hook codex`), whose SessionStart, PreCompact and
+    UserPromptSubmit events carry the same fields; Codex has no SessionEnd, and reads a hook's
+    stdout as JSON, so PreCompact's line goes out as a ``systemMessage``."""
     name = "hook"
     try:
         raw = _read_raw(stdin)
@@ -137,7 +141,7 @@ def handle(stdin, stdout, stderr) -> int:
             return 1
         if name == "UserPromptSubmit":
             return _prompt_submit(event, stdout, stderr)
-        return _run(name, event, stdout, stderr)
+        return _run(name, event, stdout, stderr, agent)
     except Exception as exc:  # noqa: BLE001 - a hook never breaks the session: exit 1, never 70
         import os
 
@@ -148,7 +152,7 @@ def handle(stdin, stdout, stderr) -> int:
         return 1
 
 
-def _run(name: str, event: dict, stdout, stderr) -> int:
+def _run(name: str, event: dict, stdout, stderr, agent: str = "claude-code") -> int:
     from ..errors import TetherError  # loaded already: the CLI's own module needs it
 
     try:
@@ -171,7 +175,7 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
         if name == "SessionStart":
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
-            return _pre_compact(ws, event, stdout)
+            return _pre_compact(ws, event, stdout, agent)
         ws.session_event("session_end", reason=event.get("reason"), transcript=event.get("transcript_path"))
         ws.prepare_next_boot()  # the next SessionStart (after /clear, or tomorrow) starts warm
         return 0
@@ -272,7 +276,7 @@ def _inject(brief, stdout) -> None:
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
-def _pre_compact(ws, event: dict, stdout) -> int:
+def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     trigger = event.get("trigger") or "unknown"
     # A checkpoint only when something was recorded since the last one: a copy under a new number
     # would present old progress as new (core.tasks.automatic_checkpoint).
@@ -280,7 +284,12 @@ def _pre_compact(ws, event: dict, stdout) -> int:
     ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,
                      said=said)
     if task_id is not None:
-        stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
+        if agent == "codex":
+            import json
+
+            stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
+        else:
+            stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()

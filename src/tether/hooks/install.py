@@ -303,3 +303,107 @@ def install_pre_commit(root: Path) -> dict:
         write_atomic(path, script, mode=0o755)
     os.chmod(path, 0o755)
     return {"path": str(path), "changed": changed}
+
+
+# -- Codex: .codex/hooks.json ----------------------------------------------------------------------------
+
+# Codex's hooks (developers.openai.com/codex/hooks): the same events, fields and groups as Claude
+# Code's, in `.codex/hooks.json` ({"hooks": {...}}); it has no SessionEnd.
+CODEX_EVENTS = {
+    "SessionStart": "startup|resume|clear",
+    "PreCompact": "manual|auto",
+    "UserPromptSubmit": None,
+}
+
+
+def _is_tether_codex_hook(command: object) -> bool:
+    words = command.split() if isinstance(command, str) else []
+    return len(words) >= 3 and words[-2:] == ["hook", "codex"] and Path(words[-3]).name == "tether"
+
+
+def _json_object(path: Path) -> dict:
+    """A settings file's object ({} when absent or empty); InvalidInput, with its line, otherwise."""
+    text = _read_text(path)
+    if text is None or not text.strip():
+        return {}
+    from ..store.codec import Unusable, json_value, line_at
+
+    try:
+        value = json_value(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); nothing was changed",
+                           hint="fix the file (or move it away) and run the command again") from None
+    except Unusable as exc:
+        where = line_at(text, exc.offset)
+        raise InvalidInput(f"{path}{f':{where}' if where else ''}: {exc.reason}; nothing was changed",
+                           hint="fix the file (or move it away) and run the command again") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{path}: expected a JSON object; nothing was changed", hint="fix the file")
+    return value
+
+
+def install_codex(root: Path, command: str = "tether hook codex") -> dict:
+    """Merge tether's hooks into the project's .codex/hooks.json; the user's own are kept, and
+    installing again changes nothing."""
+    _project_file(root, ".codex")
+    path = _project_file(root, ".codex/hooks.json")
+    config = _json_object(path)
+    hooks = config.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
+    added: list[str] = []
+    replaced: list[str] = []
+    for event, matcher in CODEX_EVENTS.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
+        if any(isinstance(g, dict) and any(isinstance(h, dict) and h.get("command") == command
+                                           for h in g.get("hooks", []) or []) for g in groups):
+            continue
+        kept, stale = _without_hooks(groups, lambda h: h.get("command") != command
+                                     and _is_tether_codex_hook(h.get("command")))
+        replaced += [h["command"] for h in stale if h["command"] not in replaced]
+        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
+        if matcher:
+            group = {"matcher": matcher, **group}
+        groups[:] = kept + [group]
+        added.append(event)
+    if added:
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    outcome = {"path": str(path), "added": added, "replaced": replaced, "hook_command": command}
+    program = command.split()[0]
+    if shutil.which(program) is None and not Path(program).exists():
+        outcome["warning"] = f"`{program}` is not on PATH here; Codex must be able to run `{command}`"
+    return outcome
+
+
+def uninstall_codex(root: Path) -> dict:
+    """Remove tether's hooks from .codex/hooks.json (the user's own are kept; a file left with no
+    hooks at all is removed)."""
+    path = _project_file(root, ".codex/hooks.json")
+    removed: list[str] = []
+    config = _json_object(path)
+    hooks = config.get("hooks")
+    if isinstance(hooks, dict):
+        for event in list(hooks):
+            groups = hooks[event]
+            if not isinstance(groups, list):
+                continue
+            kept, gone = _without_hooks(groups, lambda h: _is_tether_codex_hook(h.get("command")))
+            if gone:
+                removed.append(event)
+                if kept:
+                    hooks[event] = kept
+                else:
+                    del hooks[event]
+        if removed:
+            if hooks or set(config) - {"hooks"}:
+                write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+            else:
+                path.unlink()  # it held tether's hooks only
+                try:
+                    path.parent.rmdir()  # .codex/ too, when install made it for them
+                except OSError:
+                    pass
+    return {"path": str(path), "removed": removed}
