@@ -447,3 +447,35 @@ def test_codex_pre_compact_answers_in_json(project):
     out = run(project, "hook", "codex", stdin=json.dumps(payload))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"systemMessage": "tether: automatic checkpoint CKP-0002 (1 record(s) since CKP-0001)"}
+
+
+TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
+if not TOKENIZERS.is_dir():
+    TOKENIZERS = Path("/work/shared/bench/tokenizers")
+
+
+def compacted_session(tmp_path) -> Path:
+    from test_transcripts import claude_session
+
+    path = tmp_path / "compacted.jsonl"
+    path.write_bytes(jsonl(*claude_session()[:-2]))  # ends after the compaction: counted, not reported
+    return path
+
+
+def test_exact_without_a_tokenizer_says_how_to_get_one(project, tmp_path):
+    empty = tmp_path / "no-vocabularies"
+    empty.mkdir()
+    out = run(project, "usage", str(compacted_session(tmp_path)), "--exact", env={"TETHER_TIKTOKEN_DIR": str(empty)})
+    assert out.returncode == 1 and out.stderr.startswith("Error: --exact: ")
+    assert "pip install 'tether[tokens]'" in out.stderr
+    plain = json.loads(run(project, "usage", str(compacted_session(tmp_path)), "--json").stdout)
+    assert (plain["source"], plain["method"], plain["compacted"]) == ("counted", "estimate", True)
+
+
+@pytest.mark.skipif(not (TOKENIZERS / "o200k_base.tiktoken").is_file(), reason="no offline tokenizer files")
+def test_exact_counts_with_tiktoken(project, tmp_path):
+    pytest.importorskip("tiktoken")
+    out = run(project, "usage", str(compacted_session(tmp_path)), "--exact", "--json",
+              env={"TETHER_TIKTOKEN_DIR": str(TOKENIZERS)})
+    data = json.loads(out.stdout)
+    assert (data["source"], data["method"]) == ("counted", "tiktoken:o200k_base")
