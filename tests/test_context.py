@@ -479,3 +479,23 @@ def test_exact_counts_with_tiktoken(project, tmp_path):
               env={"TETHER_TIKTOKEN_DIR": str(TOKENIZERS)})
     data = json.loads(out.stdout)
     assert (data["source"], data["method"]) == ("counted", "tiktoken:o200k_base")
+
+
+def test_prompt_hook_with_a_transcript_path_that_is_no_path(project):
+    payload = {"session_id": "s", "cwd": str(project), "hook_event_name": "UserPromptSubmit",
+               "transcript_path": "a\u0000b", "prompt": "hi"}
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr == "tether: hook input: 'transcript_path' contains a NUL byte, so it is no path; context not checked\n"
+    # A prompt the hook does not read may hold anything: a lone surrogate there changes nothing.
+    payload["transcript_path"] = str(claude_transcript(project / "s.jsonl", 120_000))
+    payload["prompt"] = "\ud800"
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert out.returncode == 0 and "ORANGE" in said(out)
+
+
+def test_status_line_leaves_out_what_is_no_path(project, tmp_path):
+    transcript = claude_transcript(tmp_path / "s.jsonl", 30_000)
+    line = status(project, status_input(project, transcript, transcript_path="\ud800"))
+    assert line == ""
+    assert status(project, status_input(project, transcript, model={"id": 7})) == "context 15% GREEN"

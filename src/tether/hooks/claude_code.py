@@ -317,6 +317,9 @@ def _prompt_submit(event: dict, stdout, stderr) -> int:
     transcript = event.get("transcript_path")
     if not transcript:
         return 0
+    if "\0" in transcript:
+        _say(stderr, "hook input: 'transcript_path' contains a NUL byte, so it is no path; context not checked")
+        return 1
     root = locate.find_root(event.get("cwd") or os.getcwd())
     if root is None:
         return 0

@@ -28,7 +28,14 @@ def _event(stdin) -> dict:
 
 
 def _text(value) -> str | None:
-    return value if isinstance(value, str) and value and "\0" not in value else None
+    """A usable string field (a path can hold neither a NUL nor a lone surrogate), else None."""
+    if not isinstance(value, str) or not value or "\0" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def line(event: dict, stderr) -> str:
