@@ -487,9 +487,12 @@ def test_prompt_hook_with_a_transcript_path_that_is_no_path(project):
     out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
     assert (out.returncode, out.stdout) == (1, "")
     assert out.stderr == "tether: hook input: 'transcript_path' contains a NUL byte, so it is no path; context not checked\n"
-    # A prompt the hook does not read may hold anything: a lone surrogate there changes nothing.
+    # As for every event: a lone surrogate anywhere in the input is refused, in one line.
     payload["transcript_path"] = str(claude_transcript(project / "s.jsonl", 120_000))
     payload["prompt"] = "\ud800"
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert (out.returncode, out.stdout) == (1, "") and "a lone surrogate (\\ud800)" in out.stderr
+    payload["prompt"] = "\U0001f600 fine"  # a character outside the BMP, escaped as a surrogate pair
     out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
     assert out.returncode == 0 and "ORANGE" in said(out)
 

@@ -59,7 +59,10 @@ def _quick_prompt_event(raw: bytes) -> dict | None:
     from ..model.fastjson import loads
 
     try:
-        event = loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if "\\ud" in text or "\\uD" in text:  # a surrogate escape, maybe lone: the full reading decides
+            return None
+        event = loads(text)
     except (ValueError, RecursionError):
         return None
     if type(event) is not dict or _event_name(event) != "UserPromptSubmit":
