@@ -502,3 +502,14 @@ def test_status_line_leaves_out_what_is_no_path(project, tmp_path):
     line = status(project, status_input(project, transcript, transcript_path="\ud800"))
     assert line == ""
     assert status(project, status_input(project, transcript, model={"id": 7})) == "context 15% GREEN"
+
+
+@pytest.mark.parametrize("tool,rel", [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json")])
+def test_install_keeps_a_group_of_another_shape(project, tool, rel):
+    path = project / rel
+    path.parent.mkdir()
+    odd = {"matcher": "x", "hooks": 5}
+    path.write_text(json.dumps({"hooks": {"PreCompact": [odd]}}))
+    out = run(project, "install", tool, "--json", *(["--no-instructions"] if tool == "claude-code" else []))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(path.read_text())["hooks"]["PreCompact"][0] == odd

@@ -80,9 +80,7 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code", st
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
-        present = any(isinstance(g, dict) and any(isinstance(h, dict) and h.get("command") == command
-                                                  for h in g.get("hooks", []) or [])
-                      for g in groups)
+        present = any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g))
         if present:
             continue
         groups[:] = _without_other_tether_hooks(groups, command, replaced)
@@ -108,6 +106,12 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code", st
             warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
         outcome["warning"] = warning
     return outcome
+
+
+def _group_hooks(group) -> list:
+    """A settings group's hooks; [] for a group of another shape (kept as it is, never iterated)."""
+    inner = group.get("hooks") if isinstance(group, dict) else None
+    return inner if isinstance(inner, list) else []
 
 
 def _set_status_line(settings: dict, command: str) -> dict:
@@ -357,8 +361,7 @@ def install_codex(root: Path, command: str = "tether hook codex") -> dict:
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
-        if any(isinstance(g, dict) and any(isinstance(h, dict) and h.get("command") == command
-                                           for h in g.get("hooks", []) or []) for g in groups):
+        if any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g)):
             continue
         kept, stale = _without_hooks(groups, lambda h: h.get("command") != command
                                      and _is_tether_codex_hook(h.get("command")))
