@@ -2,8 +2,8 @@
 
 - Claude Code: ``~/.claude/projects/<dir>/<session>.jsonl`` (``$CLAUDE_CONFIG_DIR`` moves
   ``~/.claude``), where ``<dir>`` is the directory Claude Code was started in with every
-  character other than a letter or digit replaced by ``-`` (``/work/my.app`` ->
-  ``-work-my-app``). Subagent files sit one folder deeper and are not sessions.
+  character other than a letter or digit replaced by ``-`` (``/src/my.app`` ->
+  ``-src-my-app``). Subagent files sit one folder deeper and are not sessions.
 - Codex: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl`` (``$CODEX_HOME`` moves ``~/.codex``),
   one file per session for every project; a rollout's first line (``session_meta``) names the
   directory it ran in.
