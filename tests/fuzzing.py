@@ -891,7 +891,7 @@ def check_skill_result(data: bytes, rel: str) -> Verdict:
     return VALID
 
 
-HOOK_EVENTS = ("SessionStart", "PreCompact", "SessionEnd")
+HOOK_EVENTS = ("SessionStart", "PreCompact", "SessionEnd", "UserPromptSubmit")
 
 
 def check_settings(data: bytes, rel: str) -> Verdict:
@@ -917,7 +917,8 @@ def check_settings(data: bytes, rel: str) -> Verdict:
     return VALID
 
 
-HOOK_FIELDS = {"SessionStart": ("source",), "PreCompact": ("trigger", "custom_instructions"), "SessionEnd": ("reason",)}
+HOOK_FIELDS = {"SessionStart": ("source",), "PreCompact": ("trigger", "custom_instructions"), "SessionEnd": ("reason",),
+               "UserPromptSubmit": ()}
 
 
 def check_hook_input(data: bytes, rel: str) -> Verdict:
@@ -947,6 +948,8 @@ def check_hook_input(data: bytes, rel: str) -> Verdict:
             return _bad("type", f"{key} is not a string")
     if "\0" in (value.get("cwd") or ""):
         return _bad("value", "cwd holds a NUL")
+    if name == "UserPromptSubmit" and "\0" in (value.get("transcript_path") or ""):
+        return _bad("value", "transcript_path holds a NUL")  # the transcript it reads
     if any(value.get(key) is None for key in read if key in value):
         return UNCLEAR  # null where a string is read: the docs do not say
     return VALID

@@ -95,7 +95,7 @@ def test_uninstall_removes_tethers_hooks_and_section_and_keeps_the_users(project
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["removed"] == ["SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse",
-                              "PreToolUse"] and out["sections_removed"] == ["CLAUDE.md"]
+                              "PreToolUse", "UserPromptSubmit"] and out["sections_removed"] == ["CLAUDE.md"]
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     assert settings == {"model": "opus", "hooks": {"SessionStart": [{"hooks": [own]}], "Stop": [{"hooks": [own]}]}}
     assert (project / "CLAUDE.md").read_text() == "# Project\n"

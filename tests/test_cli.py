@@ -211,16 +211,21 @@ JSON_RUNS = [
     ["install", "claude-code"],
     ["install", "pre-commit"],
     ["uninstall", "claude-code"],
+    ["install", "codex"],
+    ["uninstall", "codex"],
     ["demo"],
     ["pin", "keep this"],
     ["pin", "--list"],
     ["unpin", "<pin-id>"],
     ["compact", "messages.json", "--tier", "1", "--threshold", "1"],
     ["show", "<cache-ref>"],
+    ["usage", "<transcript>"],
 ]
 
 
-def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes):
+def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writes, tmp_path):
+    from test_transcripts import claude_session, jsonl
+
     assert cli("task", "start", "First", "--id", "T1", "-i", "a", "-i", "b", "-i", "c").code == 0
     (ws.root / "summary.md").write_text("Working on First: items a, b and c.\n")  # no drift: exit 0
     (ws.root / "messages.json").write_text(json.dumps([
@@ -228,11 +233,14 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function",
                                                              "function": {"name": "run", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "output " * 50}]), encoding="utf-8")
+    transcript = tmp_path / "session.jsonl"
+    transcript.write_bytes(jsonl(*claude_session()))
     covered = set()
     blocker = None
     found = {}
     for argv in JSON_RUNS:
-        argv = [blocker if a == "<blocker-id>" else found.get(a, a) for a in argv]
+        argv = [blocker if a == "<blocker-id>" else str(transcript) if a == "<transcript>" else found.get(a, a)
+                for a in argv]
         run = cli(*argv, "--json")
         assert run.code == 0, (argv, run.out, run.err)
         data = json.loads(run.out)
@@ -248,8 +256,9 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install", "uninstall") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
-    # hook: its stdout belongs to Claude Code's hook protocol (tests/test_hooks.py), not tether's schema.
-    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code")}
+    # hook and statusline: their stdout belongs to Claude Code (tests/test_hooks.py, tests/test_context.py),
+    # not tether's schema.
+    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("hook", "codex"), ("statusline",)}
 
 
 CTX_RESULT = "skill: content-worker\nartifacts: [{path: drafts/x.md}]\ncompute: {tokens_used: 1000}\n"

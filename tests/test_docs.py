@@ -187,7 +187,14 @@ def test_json_fields_are_documented(session, capsys):
     run("index", "--check")
     run("index", "--repair")
     run("merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md")
-    run("install claude-code")
+    run("install claude-code", "--status-line")
+    run("uninstall claude-code")
+    run("install codex")
+    run("uninstall codex")
+    from test_transcripts import claude_session, jsonl
+
+    (session / "t.jsonl").write_bytes(jsonl(*claude_session()))
+    run("usage", "t.jsonl")
     documented = sections()
     missing = {f"tether {path}: {field}" for path, fields in seen.items() for field in fields
                if f"`{field}`" not in documented[f"tether {path}"]}

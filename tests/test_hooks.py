@@ -412,7 +412,8 @@ def test_install_creates_the_settings(project):
     proc = run_install(project)
     assert proc.returncode == 0, proc.stderr
     config = settings(project)
-    for name in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
+    for name in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse",
+                 "UserPromptSubmit"):
         groups = tether_groups(config, name)
         assert len(groups) == 1, name
         assert groups[0]["hooks"] == [{**groups[0]["hooks"][0], "type": "command", "command": HOOK_COMMAND}]
@@ -456,7 +457,7 @@ def test_install_keeps_the_users_settings_and_hooks(project):
     # The user's SessionStart hook stays first and unchanged; tether's is added beside it.
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]
     assert len(config["hooks"]["SessionStart"]) == 2
-    assert all(len(tether_groups(config, name)) == 1 for name in ("SessionStart", "PreCompact", "SessionEnd"))
+    assert all(len(tether_groups(config, name)) == 1 for name in ("SessionStart", "PreCompact", "SessionEnd", "UserPromptSubmit"))
 
 
 def test_install_is_idempotent(project):
@@ -480,7 +481,7 @@ def test_install_from_a_subdirectory_writes_at_the_root(project):
     assert out["ok"] is True and out["command"] == "install" and out["hook_command"] == HOOK_COMMAND
     assert Path(out["path"]) == project / ".claude" / "settings.json"
     assert sorted(out["added"]) == ["PostCompact", "PostToolUse", "PreCompact", "PreToolUse", "SessionEnd",
-                                    "SessionStart"]
+                                    "SessionStart", "UserPromptSubmit"]
     assert not (sub / ".claude").exists()
 
 
@@ -502,7 +503,7 @@ def test_install_again_with_another_command_replaces_tethers_entries(project):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["replaced"] == [HOOK_COMMAND]
     config = settings(project)
-    for name in ("SessionStart", "PreCompact", "SessionEnd"):
+    for name in ("SessionStart", "PreCompact", "SessionEnd", "UserPromptSubmit"):
         commands = [h["command"] for g in config["hooks"][name] for h in g["hooks"]]
         assert HOOK_COMMAND not in commands and commands.count(command) == 1, name
     assert config["hooks"]["SessionStart"][0] == USER_SETTINGS["hooks"]["SessionStart"][0]

@@ -24,8 +24,6 @@ saying what to do next (adapters add hints that name commands), and an
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 EXIT_OK = 0
 EXIT_USER = 1
 EXIT_USAGE = 2
@@ -79,10 +77,33 @@ class ParseError(Corrupt):
         self.conflict = conflict  # git's conflict markers: a merge left it unresolved
 
 
-class Problem(namedtuple("Problem", "path line message")):
-    """A file tether could not use, and why: shown to people, never hidden."""
+class Problem(tuple):
+    """A file tether could not use, and why: shown to people, never hidden.
+
+    A named tuple (path, line, message), written out: ``collections`` would load a dozen
+    modules into every hook process, which imports this module first."""
 
     __slots__ = ()
+    _fields = ("path", "line", "message")
+
+    def __new__(cls, path, line, message):
+        return tuple.__new__(cls, (path, line, message))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    path = property(lambda self: self[0], doc="the file, as shown")
+    line = property(lambda self: self[1], doc="its line, or None")
+    message = property(lambda self: self[2], doc="what is wrong")
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self[0]!r}, line={self[1]!r}, message={self[2]!r})"
+
+    def _asdict(self) -> dict:
+        return {"path": self[0], "line": self[1], "message": self[2]}
+
+    def _replace(self, **changes) -> "Problem":
+        return Problem(**{**self._asdict(), **changes})
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

@@ -216,9 +216,10 @@ class Workspace:
         the host name: committed files would carry it."""
         return os.environ.get("TETHER_DEVICE") or self.store.device_label()
 
-    def auto_checkpoint(self, trigger: str, instructions: str = ""):
-        """The checkpoint PreCompact makes (core.tasks.automatic_checkpoint): (task id, checkpoint
-        or None, what to say)."""
+    def auto_checkpoint(self, trigger: str, instructions: str = "", kind: str = "pre_compact"):
+        """The checkpoint PreCompact makes (core.tasks.automatic_checkpoint; ``kind="context"``: the one
+        the UserPromptSubmit hook makes when the context is CRITICAL): (task id, checkpoint or None,
+        what to say)."""
         from .core.tasks import automatic_checkpoint
 
         task_id = self.active_task_id()
@@ -226,7 +227,7 @@ class Workspace:
             return None, None, "no active task"
         task = self.task(task_id)
         ckp, said = automatic_checkpoint(self.store, task, trigger, instructions, self._recorded_since,
-                                         session=self.session_id, device=self.device())
+                                         session=self.session_id, device=self.device(), kind=kind)
         if ckp is not None:
             from .core.memory import event
 
@@ -427,6 +428,19 @@ class Workspace:
         from .core.close import progress_logs
 
         return progress_logs(self, date, limit)
+
+    # -- the agent's context window ------------------------------------------------------------
+    def context_usage(self, transcript: str | None = None, *, model: str | None = None, window: int | None = None,
+                      exact: bool = False):
+        """How full the agent's context is (a tether.transcripts ContextUsage: tokens, window,
+        percent, state, action), read from the end of ``transcript``; without one, the session's
+        own (TETHER_SESSION_ID's, as its hooks recorded it), else the newest Claude Code or Codex
+        session run in this repository. ``[context]`` in tether.toml gives the thresholds and
+        windows; ``model``/``window`` override them; ``exact`` counts with tiktoken what the
+        transcript's own figures leave uncounted."""
+        from .core.context import usage
+
+        return usage(self, transcript, model=model, window=window, exact=exact)
 
     # -- maintenance ----------------------------------------------------------------------------
     def verify(self):

@@ -203,10 +203,26 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("path", metavar="PATH", help="the file's path in the repository (%%P)")
         p.add_argument("--marker-size", type=int, default=7, metavar="N", help="conflict marker size (%%L)")
 
+    if want("usage"):
+        p = add(sub, "usage", _lazy("context_commands", "cmd_usage"),
+                "How full the agent's context window is: tokens, window, percent, state and the action it calls for.")
+        p.add_argument("transcript", nargs="?", metavar="TRANSCRIPT",
+                       help="a Claude Code or Codex .jsonl transcript (default: this session's, else the newest"
+                            " session run in this repository)")
+        p.add_argument("--model", help="the model, when the transcript does not name it (or to override it)")
+        p.add_argument("--window", type=int, metavar="TOKENS", help="the context window, over the model's")
+        p.add_argument("--exact", action="store_true",
+                       help="count with tiktoken what the transcript's own usage figures do not cover")
+
+    if want("statusline"):
+        add(sub, "statusline", _lazy("context_commands", "cmd_statusline"),
+            "Print Claude Code's status line (its JSON on stdin): the active task's position and the context state.")
+
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
         hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
-        add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd.")
+        add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd, UserPromptSubmit.")
+        add(hsub, "codex", _lazy("session_commands", "cmd_hook"), "Handle a Codex hook event: SessionStart, PreCompact, UserPromptSubmit.")
 
     if want("install"):
         inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")
@@ -219,6 +235,12 @@ def register(sub, common, only: str | None = None) -> None:
                        help="write the agent's instructions to AGENTS.md instead of CLAUDE.md")
         p.add_argument("--no-instructions", action="store_true",
                        help="leave CLAUDE.md (and AGENTS.md) alone: hooks only")
+        p.add_argument("--status-line", action="store_true",
+                       help="also set Claude Code's status line to `tether statusline` (a status line of your own is kept)")
+        p = add(isub, "codex", _lazy("session_commands", "cmd_install_codex"),
+                "Merge tether's hooks into .codex/hooks.json (idempotent).")
+        p.add_argument("--command", dest="command_line", default="tether hook codex",
+                       help="the command Codex runs (default: tether hook codex)")
         add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
             "Write a git pre-commit hook that keeps .tether/index.json current (never blocks a commit).")
 
@@ -228,6 +250,8 @@ def register(sub, common, only: str | None = None) -> None:
         usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
         add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json (the user's own "
                                                 "are kept) and tether's section from CLAUDE.md and AGENTS.md.")
+        add(usub, "codex", _lazy("session_commands", "cmd_uninstall_codex"),
+            "Remove tether's hooks from .codex/hooks.json (the user's own are kept).")
 
     if want("ctx"):
         from . import ctx

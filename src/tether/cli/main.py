@@ -30,7 +30,7 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands who
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
             "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo",
-            "compact", "show", "pin", "unpin")
+            "compact", "show", "pin", "unpin", "usage", "statusline")
 
 
 def _argparse():
@@ -105,10 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         for position, arg in enumerate(argv):
             if not arg.isascii():
                 _check_utf8(argv, position)
-        if argv == ["hook", "claude-code"]:  # at every session start: no parser needed
+        if argv == ["hook", "claude-code"] or argv == ["hook", "codex"]:  # at every session start: no parser needed
             from ..hooks.claude_code import handle
 
-            return handle(sys.stdin, sys.stdout, sys.stderr)
+            return handle(sys.stdin, sys.stdout, sys.stderr, argv[1])
+        if argv == ["statusline"]:  # after every message of a Claude Code session: no parser either
+            from ..hooks.statusline import handle as status_line
+
+            return status_line(sys.stdin, sys.stdout, sys.stderr)
         if argv[:1] == ["boot"]:
             code = _warm_boot(argv[1:], want_json)
             if code is not None:

@@ -43,7 +43,7 @@ def cmd_boot(args) -> Result:
 
 
 _SHOWN = ("task", "checkpoint", "done", "decision", "source", "trigger", "said", "reason", "summary", "sha",
-          "starts", "compactions")
+          "starts", "compactions", "state", "percent")
 
 
 def cmd_log(args) -> Result:
@@ -167,17 +167,48 @@ def cmd_merge_driver(args) -> Result:
 def cmd_hook(args) -> Result | None:
     from ..hooks.claude_code import handle
 
-    code = handle(sys.stdin, sys.stdout, sys.stderr)
+    code = handle(sys.stdin, sys.stdout, sys.stderr, args.hook_command)
     raise SystemExit(code)
+
+
+def cmd_install_codex(args) -> Result:
+    from ..hooks.install import install_codex
+
+    outcome = install_codex(_ws().root, command=args.command_line)
+    text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
+            if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    if outcome["replaced"]:
+        text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
+    text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex runs a project's hooks"
+             " once you have reviewed and trusted them (it asks); a Codex older than hooks-by-default needs"
+             " `[features] codex_hooks = true` in its config.toml.")
+    if outcome.get("warning"):
+        text += f"\nNote: {outcome['warning']}"
+    return Result(outcome, text)
+
+
+def cmd_uninstall_codex(args) -> Result:
+    from ..hooks.install import uninstall_codex
+
+    outcome = uninstall_codex(_ws().root)
+    text = (f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
+            if outcome["removed"] else f"No tether hooks in {outcome['path']}.")
+    return Result(outcome, text)
 
 
 def cmd_install(args) -> Result:
     from ..hooks.install import install_claude_code
 
     ws = _ws()
-    outcome = install_claude_code(ws.root, command=args.command_line)
+    outcome = install_claude_code(ws.root, command=args.command_line, status_line=args.status_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
+    line = outcome.get("status_line")
+    if line and "kept" in line:
+        text += (f"\nKept your own status line (`{line['kept']}`): tether's was not set. To use tether's, remove"
+                 f" statusLine from {outcome['path']} and install again, or run `{line['command']}` from yours.")
+    elif line:
+        text += (f"\nStatus line: `{line['command']}`" + (" set" if line["changed"] else " already set"))
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
     if not args.no_instructions:
@@ -212,6 +243,8 @@ def cmd_uninstall(args) -> Result:
     outcome = uninstall_claude_code(_ws().root)
     lines = [f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
              if outcome["removed"] else f"No tether hooks in {outcome['path']}."]
+    if outcome["status_line_removed"]:
+        lines.append("Removed tether's status line.")
     if outcome["sections_removed"]:
         lines.append("Removed tether's section from " + ", ".join(outcome["sections_removed"]))
     return Result(outcome, "\n".join(lines))

@@ -39,6 +39,10 @@ def cmd_config(args) -> Result:
     cfg = ws.config
     data = {"budget": cfg.budget, "reading_order": cfg.reading_order, "long_break_days": cfg.long_break_days,
             "context_document": cfg.context_document, "path": str(ws.dir / "tether.toml"), "device": ws.device()}
+    from ..transcripts.states import thresholds
+
+    data["context_thresholds"] = thresholds(cfg.context_thresholds)  # those in force: the seed's, or the file's
+    data["context_windows"] = dict(cfg.context_windows)
     text = "\n".join(f"{k}: {v}" for k, v in data.items())
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:

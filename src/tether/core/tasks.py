@@ -167,8 +167,10 @@ def nothing_since(task: Task, previous: Checkpoint | None, now=None) -> str:
 
 
 def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: str, recorded_since,
-                         session: str | None = None, device: str | None = None) -> tuple[Checkpoint | None, str]:
-    """The checkpoint made before a context compaction: (checkpoint or None, what to say).
+                         session: str | None = None, device: str | None = None,
+                         kind: str = "pre_compact") -> tuple[Checkpoint | None, str]:
+    """The checkpoint made before a context compaction (``kind`` ``"pre_compact"``) or when the context
+    is nearly full (``"context"``): (checkpoint or None, what to say).
 
     It records only what is new: with nothing recorded since the last checkpoint (``recorded_since(name,
     stamp)`` lists the decisions and entries recorded after it), no checkpoint is made and the answer
@@ -187,7 +189,7 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
     ckp = checkpoint(store, task, state=previous.current_state if previous else "",
                      next_actions=list(previous.next) if previous else [],
                      status=previous.status if previous else "in_progress", note=note,
-                     session=session, device=device, automatic=f"pre_compact:{trigger}", carry=True)
+                     session=session, device=device, automatic=f"{kind}:{trigger}", carry=True)
     return ckp, f"automatic checkpoint {ckp.id} ({len(recorded)} record(s){since})"
 
 

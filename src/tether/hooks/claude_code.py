@@ -1,4 +1,5 @@
-"""Claude Code hooks: warm-start every session, checkpoint before compaction and as tools run.
+"""Claude Code hooks: warm-start every session, checkpoint before compaction and as tools run,
+watch the context.
 
 Claude Code runs ``tether hook claude-code`` with the event's JSON on stdin
 (fields: session_id, transcript_path, cwd, hook_event_name, and per event
@@ -17,11 +18,15 @@ the next ``tether close`` folds the session log into the memory log.
 SessionStart also writes ``export TETHER_SESSION_ID=...`` to the file Claude Code
 names in ``CLAUDE_ENV_FILE``, so the commands the agent runs record under
 Claude Code's own session id.
+
+UserPromptSubmit reads how full the context is from the end of the transcript and adds a
+line to the context only when the session's state changes to ORANGE or worse (the state seen
+last is kept per machine under ``.tether/local/context-state/``); at CRITICAL it also saves a
+final automatic checkpoint of the active task. With nothing to say, it loads no store: it
+runs before every prompt.
 """
 
 from __future__ import annotations
-
-import json
 
 # Claude Code caps a hook's additionalContext at 10,000 characters.
 CONTEXT_LIMIT = 10_000
@@ -41,12 +46,45 @@ def _say(stderr, text: str) -> None:
 _TEXT_FIELDS = ("cwd", "session_id", "transcript_path", "source", "trigger", "reason", "custom_instructions")
 
 
-def _read_event(stdin, stderr) -> dict | None:
-    """The event on stdin, or None after saying on stderr why it cannot be used."""
+def _read_raw(stdin) -> bytes:
     buffer = getattr(stdin, "buffer", None)
     raw = buffer.read() if buffer is not None else stdin.read()
     if isinstance(raw, str):  # a text stream without bytes underneath (an embedding caller)
         raw = raw.encode("utf-8", "surrogatepass")
+    return raw
+
+
+def _quick_prompt_event(raw: bytes) -> dict | None:
+    """A UserPromptSubmit event read without loading ``json`` (see model.fastjson), or None: then
+    the full reading decides (another event, or input with anything unusual in it)."""
+    if b"UserPromptSubmit" not in raw:
+        return None
+    from ..model.fastjson import loads
+
+    try:
+        text = raw.decode("utf-8")
+        if "\\ud" in text or "\\uD" in text:  # a surrogate escape, maybe lone: the full reading decides
+            return None
+        event = loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if type(event) is not dict or _event_name(event) != "UserPromptSubmit":
+        return None
+    for key in ("cwd", "session_id", "transcript_path"):
+        value = event.get(key)
+        if value is None:
+            continue
+        if type(value) is not str or "\0" in value:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return None
+    return event
+
+
+def _read_event(raw: bytes, stderr) -> dict | None:
+    """The event, or None after saying on stderr why it cannot be used."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -82,15 +120,25 @@ def _wrong_field(event: dict) -> str | None:
     return None
 
 
-def handle(stdin, stdout, stderr) -> int:
-    """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds."""
+def handle(stdin, stdout, stderr, agent: str = "claude-code") -> int:
+    """Exit 0 (done, or nothing to do) or 1 (with one line on stderr), whatever stdin holds.
+
+    ``agent="codex"``: Codex's hooks (`tether hook codex`), whose SessionStart, PreCompact and
+    UserPromptSubmit events carry the same fields; Codex has no SessionEnd, and reads a hook's
+    stdout as JSON, so PreCompact's line goes out as a ``systemMessage``."""
     name = "hook"
     try:
-        event = _read_event(stdin, stderr)
+        raw = _read_raw(stdin)
+        quick = _quick_prompt_event(raw)
+        if quick is not None:  # before every prompt: the short way
+            name = "UserPromptSubmit"
+            return _prompt_submit(quick, stdout, stderr)
+        event = _read_event(raw, stderr)
         if event is None:
             return 1
         name = _event_name(event)
-        if name not in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse"):
+        if name not in ("SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse",
+                        "UserPromptSubmit"):
             return 0
         wrong = _wrong_field(event)
         if wrong:
@@ -98,7 +146,9 @@ def handle(stdin, stdout, stderr) -> int:
             # could brief or write into another repository than the one meant.
             _say(stderr, f"hook input: {wrong}; the {name} hook did nothing")
             return 1
-        return _run(name, event, stdout, stderr)
+        if name == "UserPromptSubmit":
+            return _prompt_submit(event, stdout, stderr)
+        return _run(name, event, stdout, stderr, agent)
     except Exception as exc:  # noqa: BLE001 - a hook never breaks the session: exit 1, never 70
         import os
 
@@ -109,7 +159,7 @@ def handle(stdin, stdout, stderr) -> int:
         return 1
 
 
-def _run(name: str, event: dict, stdout, stderr) -> int:
+def _run(name: str, event: dict, stdout, stderr, agent: str = "claude-code") -> int:
     from ..errors import TetherError  # loaded already: the CLI's own module needs it
 
     try:
@@ -136,7 +186,7 @@ def _run(name: str, event: dict, stdout, stderr) -> int:
         if name == "SessionStart":
             return _session_start(ws, event, stdout, stderr)
         if name == "PreCompact":
-            return _pre_compact(ws, event, stdout)
+            return _pre_compact(ws, event, stdout, agent)
         if name == "PostCompact":
             return _post_compact(ws, event, stdout)
         if name in ("PostToolUse", "PreToolUse"):
@@ -237,6 +287,8 @@ def _inject(brief, stdout, extra: str = "") -> None:
         text = f"{extra}\n\n{text}"  # first: the brief's reading order comes after what just went wrong
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
+    import json
+
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
     stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
@@ -286,6 +338,8 @@ def _tool_checkpoint(ws, event: dict, due: dict, stdout) -> int:
                                             transcript=event.get("transcript_path"))
     if ckp is not None:
         if due.get("risky"):
+            import json
+
             # Shown to the user, not fed to the model: the command goes on as asked.
             stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
     return 0
@@ -374,13 +428,15 @@ def _post_compact(ws, event: dict, stdout) -> int:
     ws.session_event("post_compact", trigger=event.get("trigger"), task=task_id,
                      summary_chars=len(summary) if summary else None, drift=[i.kind for i in found])
     if found:
+        import json
+
         # Shown to the user; the compacted session gets it with its first context (SessionStart).
         message = _drift_text(task_id, found, None)
         stdout.write(json.dumps({"systemMessage": message}, ensure_ascii=False) + "\n")
     return 0
 
 
-def _pre_compact(ws, event: dict, stdout) -> int:
+def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     trigger = event.get("trigger") or "unknown"
     # A checkpoint only when something was recorded since the last one: a copy under a new number
     # would present old progress as new (core.tasks.automatic_checkpoint).
@@ -388,8 +444,157 @@ def _pre_compact(ws, event: dict, stdout) -> int:
     ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,
                      said=said)
     if task_id is not None:
-        stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
+        if agent == "codex":
+            import json
+
+            stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
+        else:
+            stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()
     return 0
+
+
+# -- UserPromptSubmit: the context window ---------------------------------------------------------
+
+#: What the agent is told when its session enters each state (after the state's own action).
+ADVICE = {
+    "ORANGE": "Keep large tool output out of the context (write it to a file, read parts of it) and"
+              " checkpoint the active task at the next step boundary (`tether checkpoint`).",
+    "RED": "Checkpoint the active task now (`tether checkpoint --done ... --state ... --next ...`), so that"
+           " a compaction or a fresh session loses nothing.",
+}
+WARN_FROM = ("ORANGE", "RED", "CRITICAL")
+
+
+def _prompt_submit(event: dict, stdout, stderr) -> int:
+    """Say something only when the session's context state changes to ORANGE or worse."""
+    import os
+
+    from ..store import locate
+
+    transcript = event.get("transcript_path")
+    if not transcript:
+        return 0
+    if "\0" in transcript:
+        _say(stderr, "hook input: 'transcript_path' contains a NUL byte, so it is no path; context not checked")
+        return 1
+    root = locate.find_root(event.get("cwd") or os.getcwd())
+    if root is None:
+        return 0
+    store_dir = os.path.join(root, locate.STORE_DIR)
+    reading = context_reading(store_dir, transcript, stderr)
+    if reading is None:
+        return 0
+    from ..warm import context_states
+
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID") or transcript
+    before = context_states.last(store_dir, session)
+    if before is not None and before.get("state") == reading.state:
+        return 0  # the common case: nothing changed, nothing said, nothing written
+    try:
+        context_states.remember(store_dir, session, state=reading.state, percent=round(reading.percent, 1),
+                                tokens=reading.tokens, window=reading.window)
+    except OSError as exc:
+        # Without a memory of what was said, saying it would repeat at every prompt.
+        _say(stderr, f"could not record the context state in .tether/local/ ({exc.strerror or exc});"
+                     " nothing was said")
+        return 1
+    if reading.state not in WARN_FROM:
+        return 0
+    line = _context_line(reading)
+    if reading.state == "CRITICAL":
+        line += " " + _final_checkpoint(root, event, reading, stderr)
+    else:
+        line += " " + ADVICE[reading.state]
+    _record_state(store_dir, session, event, reading, stderr)
+    import json
+
+    payload = {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": line},
+               "systemMessage": line}
+    stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    return 0
+
+
+def context_reading(store_dir: str, transcript: str, stderr, window: int | None = None, model: str | None = None):
+    """The transcript's reading with the workspace's thresholds and windows; None (after a line on
+    stderr when it is worth one) when it cannot be had. A transcript not written yet is no error.
+    ``window``: the one the agent reports, unless tether.toml names one for ``model``."""
+    from ..transcripts.usage import context_usage
+
+    config = _context_config(store_dir, stderr)
+    if config is None:
+        return None
+    thresholds, windows = config
+    if window and windows and model:
+        from ..transcripts.windows import _lookup
+
+        if _lookup(model.lower(), [(k.lower(), v) for k, v in windows.items()]):
+            window = None
+    try:
+        return context_usage(transcript, windows=windows or None, thresholds=thresholds or None, window=window,
+                             model=model)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _say(stderr, f"cannot read the transcript {transcript} ({exc.strerror or exc}); context not checked")
+        return None
+
+
+def _context_config(store_dir: str, stderr):
+    """(thresholds, windows) from tether.toml, through the parsed-config cache."""
+    from ..errors import TetherError
+    from ..store.layout import CONFIG
+    from ..warm import config_cache
+
+    def parse(data):
+        from ..store.config_file import parse
+
+        return parse(data, f".tether/{CONFIG}").to_dict()
+
+    try:
+        fields, _ = config_cache.load(store_dir, CONFIG, parse)
+    except TetherError as exc:
+        _say(stderr, f"{exc}; context not checked" + (f" ({exc.hint})" if exc.hint else ""))
+        return None
+    return fields.get("context_thresholds") or {}, fields.get("context_windows") or {}
+
+
+def _context_line(reading) -> str:
+    return (f"tether: the context window is {reading.percent:.0f}% full ({reading.tokens:,} of"
+            f" {reading.window:,} tokens): {reading.state}, {reading.action}.")
+
+
+def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
+    """At CRITICAL: the active task's automatic checkpoint, and what to do next."""
+    from ..errors import ParseError, TetherError
+    from ..workspace import Workspace
+
+    fresh = ("Finish the current step, then start a fresh session (/clear): it resumes from the repository"
+             " (`tether resume`).")
+    try:
+        ws = Workspace.open(root)
+        if event.get("session_id"):
+            ws.session_id = event["session_id"]
+        task_id, ckp, said = ws.auto_checkpoint(f"{reading.percent:.0f}%", kind="context")
+    except (TetherError, OSError, ParseError) as exc:
+        _say(stderr, f"the final checkpoint failed: {exc}")
+        return f"tether could not save a final checkpoint ({exc}): run `tether checkpoint` now. {fresh}"
+    if task_id is None:
+        return f"No task is active, so nothing was checkpointed. {fresh}"
+    if ckp is None:
+        return f"Final checkpoint of {task_id}: nothing new to save ({said}). {fresh}"
+    return f"tether saved a final checkpoint of {task_id} ({ckp.id}). {fresh}"
+
+
+def _record_state(store_dir: str, session: str, event: dict, reading, stderr) -> None:
+    """The change in the session log (per machine), which `tether log --session` shows."""
+    from ..store import eventlog
+
+    try:
+        eventlog.append_local(store_dir, eventlog.record("context_state", session, {
+            "state": reading.state, "percent": round(reading.percent, 1), "tokens": reading.tokens,
+            "window": reading.window, "transcript": event.get("transcript_path")}))
+    except OSError as exc:
+        _say(stderr, f"could not record the context state in .tether/local/sessions.jsonl ({exc.strerror or exc})")

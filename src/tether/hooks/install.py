@@ -29,10 +29,26 @@ EVENTS = {
     "PostToolUse": None,
     # Before a risky shell command (`git reset --hard`), a safety checkpoint.
     "PreToolUse": "Bash",
+    # Before each prompt: a line when the context's state changes to ORANGE or worse.
+    "UserPromptSubmit": None,
 }
 
 
-def install_claude_code(root: Path, command: str = "tether hook claude-code") -> dict:
+def status_line_command(hook_command: str) -> str:
+    """`tether statusline` under the same program as the hook's command."""
+    words = hook_command.split()
+    if len(words) >= 3 and words[-2:] == ["hook", "claude-code"]:
+        return " ".join(words[:-2] + ["statusline"])
+    return "tether statusline"
+
+
+def _is_tether_status_line(value: object) -> bool:
+    command = value.get("command") if isinstance(value, dict) else None
+    words = command.split() if isinstance(command, str) else []
+    return len(words) >= 2 and words[-1] == "statusline" and Path(words[-2]).name == "tether"
+
+
+def install_claude_code(root: Path, command: str = "tether hook claude-code", status_line: bool = False) -> dict:
     from ..store.confine import resolve
 
     path = root / ".claude" / "settings.json"
@@ -70,14 +86,8 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
-        for i, group in enumerate(groups):
-            # A group's own hooks are looked through and kept: one that is not a list cannot be.
-            if isinstance(group, dict) and "hooks" in group and not isinstance(group["hooks"], list):
-                raise InvalidInput(f"{path}: hooks.{event}[{i}].hooks must be a list; nothing was changed",
-                                   hint="fix the file (Claude Code expects a list of hooks there)")
-        present = any(isinstance(g, dict) and any(isinstance(h, dict) and h.get("command") == command
-                                                  for h in g.get("hooks", []))
-                      for g in groups)
+        _refuse_odd_groups(path, event, groups)
+        present = any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g))
         if present:
             continue
         groups[:] = _without_other_tether_hooks(groups, command, replaced)
@@ -86,10 +96,15 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
             group = {"matcher": matcher, **group}
         groups.append(group)
         added.append(event)
-    if added:
+    line = None
+    if status_line:
+        line = _set_status_line(settings, status_line_command(command))
+    if added or (line and line["changed"]):
         write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     # "hook_command", not "command": the CLI's --json envelope already uses "command" for its own name.
     outcome = {"path": str(path), "added": added, "replaced": replaced, "hook_command": command}
+    if line is not None:
+        outcome["status_line"] = line
     program = command.split()[0]
     if shutil.which(program) is None and not Path(program).exists():
         warning = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
@@ -98,6 +113,33 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code") ->
             warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
         outcome["warning"] = warning
     return outcome
+
+
+def _refuse_odd_groups(path: Path, event: str, groups: list) -> None:
+    """A group whose hooks are not a list: tether would have to guess what the agent makes of it."""
+    for i, group in enumerate(groups):
+        if isinstance(group, dict) and "hooks" in group and not isinstance(group["hooks"], list):
+            raise InvalidInput(f"{path}: hooks.{event}[{i}].hooks must be a list; nothing was changed",
+                               hint="fix the file (a list of hooks is expected there)")
+
+
+def _group_hooks(group) -> list:
+    """A settings group's hooks; [] for a group of another shape (kept as it is, never iterated)."""
+    inner = group.get("hooks") if isinstance(group, dict) else None
+    return inner if isinstance(inner, list) else []
+
+
+def _set_status_line(settings: dict, command: str) -> dict:
+    """Claude Code's statusLine set to tether's, unless the user has one of their own (kept)."""
+    existing = settings.get("statusLine")
+    if existing is not None and not _is_tether_status_line(existing):
+        own = existing.get("command") if isinstance(existing, dict) else existing
+        return {"command": command, "changed": False, "kept": own}
+    wanted = {"type": "command", "command": command, "padding": 0}
+    if existing == wanted:
+        return {"command": command, "changed": False}
+    settings["statusLine"] = wanted
+    return {"command": command, "changed": True}
 
 
 def _is_tether_hook(command: object) -> bool:
@@ -237,10 +279,15 @@ def uninstall_claude_code(root: Path) -> dict:
                     del hooks[event]
             if not hooks:
                 del settings["hooks"]
-            if removed:
-                write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+        line_removed = isinstance(settings, dict) and _is_tether_status_line(settings.get("statusLine"))
+        if line_removed:
+            del settings["statusLine"]  # a status line of the user's own is kept
+        if removed or line_removed:
+            write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    else:
+        line_removed = False
     sections = [name for name in AGENT_FILES if remove_agent_section(root, name)]
-    return {"path": str(path), "removed": removed, "sections_removed": sections}
+    return {"path": str(path), "removed": removed, "sections_removed": sections, "status_line_removed": line_removed}
 
 
 # -- the pre-commit hook -------------------------------------------------------------------------------
@@ -275,3 +322,107 @@ def install_pre_commit(root: Path) -> dict:
         write_atomic(path, script, mode=0o755)
     os.chmod(path, 0o755)
     return {"path": str(path), "changed": changed}
+
+
+# -- Codex: .codex/hooks.json ----------------------------------------------------------------------------
+
+# Codex's hooks (developers.openai.com/codex/hooks): the same events, fields and groups as Claude
+# Code's, in `.codex/hooks.json` ({"hooks": {...}}); it has no SessionEnd.
+CODEX_EVENTS = {
+    "SessionStart": "startup|resume|clear",
+    "PreCompact": "manual|auto",
+    "UserPromptSubmit": None,
+}
+
+
+def _is_tether_codex_hook(command: object) -> bool:
+    words = command.split() if isinstance(command, str) else []
+    return len(words) >= 3 and words[-2:] == ["hook", "codex"] and Path(words[-3]).name == "tether"
+
+
+def _json_object(path: Path) -> dict:
+    """A settings file's object ({} when absent or empty); InvalidInput, with its line, otherwise."""
+    text = _read_text(path)
+    if text is None or not text.strip():
+        return {}
+    from ..store.codec import Unusable, json_value, line_at
+
+    try:
+        value = json_value(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); nothing was changed",
+                           hint="fix the file (or move it away) and run the command again") from None
+    except Unusable as exc:
+        where = line_at(text, exc.offset)
+        raise InvalidInput(f"{path}{f':{where}' if where else ''}: {exc.reason}; nothing was changed",
+                           hint="fix the file (or move it away) and run the command again") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{path}: expected a JSON object; nothing was changed", hint="fix the file")
+    return value
+
+
+def install_codex(root: Path, command: str = "tether hook codex") -> dict:
+    """Merge tether's hooks into the project's .codex/hooks.json; the user's own are kept, and
+    installing again changes nothing."""
+    _project_file(root, ".codex")
+    path = _project_file(root, ".codex/hooks.json")
+    config = _json_object(path)
+    hooks = config.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
+    added: list[str] = []
+    replaced: list[str] = []
+    for event, matcher in CODEX_EVENTS.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
+        _refuse_odd_groups(path, event, groups)
+        if any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g)):
+            continue
+        kept, stale = _without_hooks(groups, lambda h: h.get("command") != command
+                                     and _is_tether_codex_hook(h.get("command")))
+        replaced += [h["command"] for h in stale if h["command"] not in replaced]
+        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
+        if matcher:
+            group = {"matcher": matcher, **group}
+        groups[:] = kept + [group]
+        added.append(event)
+    if added:
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    outcome = {"path": str(path), "added": added, "replaced": replaced, "hook_command": command}
+    program = command.split()[0]
+    if shutil.which(program) is None and not Path(program).exists():
+        outcome["warning"] = f"`{program}` is not on PATH here; Codex must be able to run `{command}`"
+    return outcome
+
+
+def uninstall_codex(root: Path) -> dict:
+    """Remove tether's hooks from .codex/hooks.json (the user's own are kept; a file left with no
+    hooks at all is removed)."""
+    path = _project_file(root, ".codex/hooks.json")
+    removed: list[str] = []
+    config = _json_object(path)
+    hooks = config.get("hooks")
+    if isinstance(hooks, dict):
+        for event in list(hooks):
+            groups = hooks[event]
+            if not isinstance(groups, list):
+                continue
+            kept, gone = _without_hooks(groups, lambda h: _is_tether_codex_hook(h.get("command")))
+            if gone:
+                removed.append(event)
+                if kept:
+                    hooks[event] = kept
+                else:
+                    del hooks[event]
+        if removed:
+            if hooks or set(config) - {"hooks"}:
+                write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+            else:
+                path.unlink()  # it held tether's hooks only
+                try:
+                    path.parent.rmdir()  # .codex/ too, when install made it for them
+                except OSError:
+                    pass
+    return {"path": str(path), "removed": removed}

@@ -30,6 +30,11 @@ long_break_days = 14
 [context]
 # Where `tether close` writes the session context document, from the repository root.
 document = ".tether/CONTEXT.md"
+# How full an agent's context window may get before each state (percent; `tether usage`,
+# the UserPromptSubmit hook, `tether statusline`). The seed's: YELLOW 25, ORANGE 50, RED 75, CRITICAL 85.
+# thresholds = {{ ORANGE = 50, RED = 75, CRITICAL = 85 }}
+# Context windows in tokens by model name prefix, over tether's own table.
+# windows = {{ "claude-sonnet-4-5" = 1000000 }}
 
 [hooks]
 # The Claude Code hooks checkpoint the active task automatically every this many tool calls
@@ -44,8 +49,8 @@ allow = []
 """
 
 # What tether reads: anything else is a warning.
-KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"), "context": ("document",),
-         "hooks": ("checkpoint_every", "checkpoint_before_risky"), "secrets": ("allow",)}
+KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"),
+         "context": ("document", "thresholds", "windows"), "hooks": ("checkpoint_every", "checkpoint_before_risky"), "secrets": ("allow",)}
 # `tether compact`'s settings (tether.compaction.api.DEFAULTS when absent).
 COMPACTION = {"threshold": "tokens", "input_limit": "tokens", "keep_recent": "count", "redact": bool, "summariser": str}
 KNOWN["compaction"] = tuple(COMPACTION)
@@ -162,6 +167,8 @@ def parse(data: bytes | None, shown: str) -> Config:
         raise InvalidInput(f"{at(_line(text, 'allow', 'secrets'))}: secrets.allow must be a list of the hashes"
                            " `tether close --commit` prints (40 hex digits)",
                            hint='allow = ["0123456789abcdef0123456789abcdef01234567"]')
+    thresholds = _thresholds(tables["context"].get("thresholds", {}), at(_line(text, "thresholds", "context")))
+    windows = _windows(tables["context"].get("windows", {}), at(_line(text, "windows", "context")))
     # tether writes the document at every close: a path outside the repository (or into .git/)
     # stops everything here. The reading order is only shown, so a bad entry is left out of it
     # and boot names it, rather than halting boot.
@@ -191,7 +198,8 @@ def parse(data: bytes | None, shown: str) -> Config:
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
                   warnings=warnings, long_break_days=long_break, checkpoint_every=every,
-                  checkpoint_before_risky=risky, compaction=compaction)
+                  checkpoint_before_risky=risky, compaction=compaction,
+                  context_thresholds=thresholds, context_windows=windows)
 
 
 def _compaction(table: dict, text: str, at) -> dict:
@@ -214,3 +222,37 @@ def _compaction(table: dict, text: str, at) -> dict:
                                hint="redact = true" if kind is bool else 'summariser = "my-summariser --stdin"')
         out[key] = value
     return out
+
+
+
+
+def _thresholds(value, where: str) -> dict:
+    """``[context] thresholds``: state -> percent, checked as the usage reading checks them."""
+    from ..transcripts.states import thresholds
+    from .fields import got
+
+    hint = "thresholds = { YELLOW = 25, ORANGE = 50, RED = 75, CRITICAL = 85 }"
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where}: context.thresholds must be a table of state = percent, got {got(value)}",
+                           hint=hint)
+    try:
+        thresholds(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: context.thresholds: {exc}", hint=hint) from None
+    return {str(k).upper(): float(v) for k, v in value.items()}
+
+
+def _windows(value, where: str) -> dict:
+    """``[context] windows``: model name prefix -> a window of at least 1,000 tokens."""
+    from .fields import got
+
+    hint = 'windows = { "claude-sonnet-4-5" = 1000000 }'
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where}: context.windows must be a table of model = tokens, got {got(value)}", hint=hint)
+    for model, size in value.items():
+        if not model.strip():
+            raise InvalidInput(f"{where}: context.windows: a model name prefix cannot be empty", hint=hint)
+        if type(size) is not int or size < 1000:
+            raise InvalidInput(f"{where}: context.windows.{model} must be a whole number of tokens of at least"
+                               f" 1000, got {got(size)}", hint=hint)
+    return dict(value)

@@ -81,6 +81,8 @@ def automatic_label(automatic: str) -> str:
         return "automatically before context compaction" + (f" (trigger: {trigger})" if trigger else "")
     if what in ("tool_calls", "before_risky"):
         return f"automatically {automatic_when(automatic)} (the hooks' trail of the session)"
+    if what == "context":
+        return "automatically, the context window nearly full" + (f" ({trigger})" if trigger else "")
     return f"automatically ({automatic})"
 
 

@@ -46,6 +46,9 @@ SESSION_LOG = f"{CACHE_DIR}/sessions.jsonl"
 # The tool calls of each session since its task's last checkpoint (hooks.claude_code, PostToolUse):
 # per machine, a few lines each, until an automatic checkpoint takes them.
 TRAILS = f"{CACHE_DIR}/trails"
+# The context state each session was last seen in (the UserPromptSubmit hook warns once per change).
+CONTEXT_STATES = f"{CACHE_DIR}/context-state"
+STATUS_LINE_CACHE = f"{CACHE_DIR}/statusline.cache"  # the active task's position, for `tether statusline`
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.

@@ -1,12 +1,12 @@
 """Which format a transcript is in, from its first lines only.
 
-Imports only ``json``: the usage hook detects the format of the session's transcript before
-it reads it from the end.
+Imports nothing heavy (no ``json``: see model.fastjson): the usage hook detects the format of
+the session's transcript before it reads it from the end.
 """
 
 from __future__ import annotations
 
-import json
+from ..model.fastjson import loads as _loads
 
 CLAUDE_CODE = "claude-code"
 CODEX = "codex"
@@ -56,7 +56,7 @@ def detect_head(head: bytes, whole: bool = True) -> str | None:
     complete = lines if whole else lines[:-1]
     for line in complete[:200]:
         try:
-            obj = json.loads(line)
+            obj = _loads(line)
         except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):

@@ -7,15 +7,14 @@ hold, a torn last line) to a :class:`~.records.Problems`, never raising for a ba
 Backward: :func:`backward` yields complete lines from the end of a file in chunks, so what it
 costs depends on how far back the caller reads, not on the file's length.
 
-Imports only ``json`` and ``os``: the usage hook reads through this module.
+Imports only ``os`` (and ``json`` to read forward): the usage hook reads through this module.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
-_SCAN = json.JSONDecoder().scan_once
+from ..model.fastjson import scan as _SCAN
 _NOTHING = object()
 
 #: A line longer than this is reported and skipped, not held in memory.
@@ -88,7 +87,8 @@ def objects(f, problems, path: str | None, start_offset: int = 0, start_line: in
     ``lines`` and ``bytes``. When line numbers are unknown (``start_line`` None), a problem
     names the line's byte offset.
     """
-    loads = json.loads
+    from json import loads
+
     scan = _SCAN
     lines = 0
     last_end = start_offset

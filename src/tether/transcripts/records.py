@@ -11,7 +11,6 @@ and the usage path imports nothing heavier than this module.
 
 from __future__ import annotations
 
-import json
 
 from .tools import EDIT_TOOLS  # noqa: F401 - part of the record model's vocabulary
 
@@ -154,6 +153,8 @@ class Record:
             return ""
         if isinstance(self.tool_input, str):
             return self.tool_input
+        import json
+
         return json.dumps(self.tool_input, ensure_ascii=False)
 
     @property
@@ -243,10 +244,10 @@ def _int(value) -> int:
 def arguments_of(arguments):
     """A function call's arguments: the JSON object they encode, or the string as written."""
     if isinstance(arguments, str):
-        import json
+        from ..model.fastjson import loads
 
         try:
-            parsed = json.loads(arguments)
+            parsed = loads(arguments)
         except ValueError:
             return arguments
         return parsed if isinstance(parsed, dict) else arguments

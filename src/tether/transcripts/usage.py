@@ -18,15 +18,15 @@ the transcript. What tells:
 - No usage at all (a chat message list, a session with no reply yet): every record is counted.
 
 Counting is :mod:`.tokens`' estimate unless ``exact`` asks for tiktoken. The usage path
-imports ``json`` and ``os`` and this package's plain modules; tiktoken and the readers only
-when something must be counted.
+imports ``os`` and this package's plain modules (no ``json``: see model.fastjson); tiktoken
+and the readers only when something must be counted.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
+from ..model.fastjson import loads as _fast_loads
 from . import lines as _lines
 from . import states as _states
 from .detect import CHAT, CLAUDE_CODE, CODEX, detect
@@ -44,7 +44,7 @@ class ContextUsage:
 
     __slots__ = ("tokens", "window", "window_source", "percent", "state", "action", "detail", "source",
                  "method", "model", "format", "usage", "compacted", "baseline", "offset", "bytes_read", "problems",
-                 "path")
+                 "path", "chosen")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -132,7 +132,7 @@ def _reading(usage, counted, found, fmt, model, window, windows, limits, problem
 
 def _loads(line: bytes, offset: int, end: int, problems, path):
     try:
-        obj = json.loads(line)
+        obj = _fast_loads(line)
     except (ValueError, RecursionError):
         if offset + len(line) >= end and not line.endswith(b"\n"):
             problems.add(path, 0, f"torn last line at byte {offset} (still being written?), not read")

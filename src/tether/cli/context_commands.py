@@ -1,0 +1,37 @@
+"""Handlers of the context-window commands: usage, statusline. Each: parse, one call, render."""
+
+from __future__ import annotations
+
+import sys
+
+from .commands import _ws
+from .output import Result
+
+_SOURCES = {
+    "usage": "the transcript's own usage figures (its last API response)",
+    "counted": "counted: the records since the last compaction, plus the fixed prompt",
+    "empty": "nothing in the transcript yet",
+}
+
+
+def cmd_usage(args) -> Result:
+    reading = _ws().context_usage(args.transcript, model=args.model, window=args.window, exact=args.exact)
+    data = reading.as_dict()
+    data["chosen"] = reading.chosen
+    source = _SOURCES.get(reading.source, reading.source)
+    if reading.source == "counted":
+        source += f" ({'tiktoken ' + reading.method.split(':', 1)[1] if reading.method.startswith('tiktoken') else 'estimate'})"
+    lines = [f"Context: {reading.tokens:,} of {reading.window:,} tokens ({reading.percent:.1f}%): {reading.state}",
+             f"Action: {reading.action}. {reading.detail}",
+             f"Transcript: {reading.path} ({reading.format or 'unknown format'}; {reading.chosen})",
+             f"Model: {reading.model or 'not named'}; window from {reading.window_source}",
+             f"From: {source}"]
+    for problem in data["problems"]:
+        sys.stderr.write(f"Warning: {problem}\n")
+    return Result(data, "\n".join(lines))
+
+
+def cmd_statusline(args) -> Result | None:
+    from ..hooks.statusline import handle
+
+    raise SystemExit(handle(sys.stdin, sys.stdout, sys.stderr))

@@ -1,0 +1,64 @@
+"""How full the agent's context window is, for the workspace: which transcript, and the
+configuration's thresholds and windows over tether.transcripts' reading."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import InvalidInput, NotFound
+
+
+def which_transcript(ws, transcript: str | None = None) -> tuple[str, str]:
+    """(path, how it was chosen): the one given; else the session's own (a hook recorded its
+    transcript under TETHER_SESSION_ID); else the newest Claude Code or Codex transcript of a
+    session run in this repository."""
+    if transcript:
+        return transcript, "given"
+    session = os.environ.get("TETHER_SESSION_ID")
+    if session:
+        own = _recorded_transcript(ws, session)
+        if own:
+            return own, f"session {session}"
+    from ..transcripts import locate
+
+    places = [ws.root_dir, os.getcwd()]
+    found = locate.newest(places)
+    if found is None:
+        raise NotFound("no Claude Code or Codex transcript of a session in this repository (looked in "
+                       + ", ".join(locate.searched(places)) + ")",
+                       hint="give the transcript's path: `tether usage PATH` (a .jsonl session file)")
+    agent, path = found
+    return path, f"newest {agent} session here"
+
+
+def _recorded_transcript(ws, session: str) -> str | None:
+    for row in reversed(ws.store.session_events()):
+        if row.get("session") == session and isinstance(row.get("transcript"), str) and row["transcript"]:
+            return row["transcript"]
+    return None
+
+
+def usage(ws, transcript: str | None = None, *, model: str | None = None, window: int | None = None,
+          exact: bool = False):
+    """The reading (a tether.transcripts ContextUsage, with ``chosen``: how the transcript was found)."""
+    from ..transcripts.tokens import TokenizerUnavailable
+    from ..transcripts.usage import context_usage
+
+    if window is not None and window < 1000:
+        raise InvalidInput(f"--window must be at least 1000 tokens, got {window}", hint="e.g. --window 200000")
+    path, chosen = which_transcript(ws, transcript)
+    config = ws.config
+    try:
+        reading = context_usage(path, model=model, window=window, windows=config.context_windows or None,
+                                thresholds=config.context_thresholds or None, exact=bool(exact))
+    except TokenizerUnavailable as exc:
+        raise InvalidInput(f"--exact: {exc}", hint="install tiktoken (`pip install 'tether[tokens]'`), or set"
+                                                   " TETHER_TIKTOKEN_DIR to a folder of <encoding>.tiktoken files;"
+                                                   " without --exact the estimate counts") from None
+    except FileNotFoundError:
+        raise NotFound(f"{path}: no such transcript", hint="give the path of a Claude Code or Codex .jsonl file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a directory, not a transcript",
+                           hint="give a .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl)") from None
+    reading.chosen = chosen
+    return reading

@@ -1,0 +1,47 @@
+"""JSON text to a value with the C scanner that ``json`` itself uses, without importing ``json``.
+
+``import json`` loads ``re`` (and ``enum``, ``functools``...), which costs a hook process more
+than the rest of its work: the UserPromptSubmit hook and the status line run at every prompt
+and after every message. ``_json.make_scanner`` is what ``json.JSONDecoder`` calls; given the
+default decoder's settings it returns the same values. Errors are ValueErrors, as with
+``json.loads`` (the scanner loads ``json.decoder`` to raise its own). Without ``_json`` (not
+CPython), ``json`` does the work.
+"""
+
+from __future__ import annotations
+
+_SPACE = " \t\n\r"
+
+
+class _Defaults:
+    # The attributes the C scanner reads from its decoder: json.JSONDecoder()'s defaults.
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+    memo: dict = {}
+
+
+try:
+    from _json import make_scanner as _make_scanner
+
+    scan = _make_scanner(_Defaults())
+except ImportError:  # pragma: no cover - other interpreters
+    import json as _json_module
+
+    scan = _json_module.JSONDecoder().scan_once
+
+
+def loads(data: str | bytes):
+    """``json.loads`` of a whole document (bytes are read as UTF-8)."""
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    start = len(text) - len(text.lstrip(_SPACE))
+    try:
+        value, end = scan(text, start)
+    except StopIteration as exc:
+        raise ValueError(f"Expecting value: char {exc.value}") from None
+    if end != len(text) and text[end:].strip(_SPACE):
+        raise ValueError(f"Extra data: char {end}")
+    return value

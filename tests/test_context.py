@@ -1,0 +1,515 @@
+"""The context window through the CLI and the hooks: `tether usage`, the UserPromptSubmit hook
+(a line once per change of state, a final checkpoint at CRITICAL), `tether statusline`, and
+what `tether install claude-code` sets up for them. Small fixtures of our own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tether import Workspace
+from test_transcripts import cc_assistant, cc_user, cx, jsonl, token_count
+
+TETHER = [sys.executable, "-m", "tether"]
+CLAUDE_MODEL = "claude-sonnet-4-5-20250929"
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("TETHER_FSYNC", "0")
+    monkeypatch.setenv("TETHER_DEVICE", "test-machine")
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    Workspace.init(root)
+    return root
+
+
+def run(cwd: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*TETHER, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def claude_transcript(path: Path, *prompts: int, model: str = CLAUDE_MODEL) -> Path:
+    """A Claude Code session whose responses were sent prompts of these many tokens (the last one
+    is the context now)."""
+    lines = []
+    for i, prompt in enumerate(prompts):
+        lines.append(cc_user(f"u{i}", f"step {i}"))
+        lines.append(cc_assistant(f"a{i}", f"msg_{i}", [{"type": "text", "text": "ok"}],
+                                  {"input_tokens": 10, "cache_creation_input_tokens": 0,
+                                   "cache_read_input_tokens": prompt - 10, "output_tokens": 5}, model=model))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jsonl(*lines))
+    return path
+
+
+def add_response(path: Path, prompt: int) -> None:
+    n = len(path.read_bytes().splitlines())
+    with open(path, "ab") as fh:
+        fh.write(jsonl(cc_user(f"u{n}", "more"),
+                       cc_assistant(f"a{n}", f"msg_{n}", [{"type": "text", "text": "ok"}],
+                                    {"input_tokens": 10, "cache_creation_input_tokens": 0,
+                                     "cache_read_input_tokens": prompt - 10, "output_tokens": 5},
+                                    model=CLAUDE_MODEL)))
+
+
+def codex_transcript(path: Path, cwd: Path, context: int, window: int = 272000) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jsonl(
+        cx("session_meta", {"id": "r1", "cwd": str(cwd), "cli_version": "0.135.0", "originator": "codex_cli_rs"}),
+        cx("turn_context", {"turn_id": "t1", "cwd": str(cwd), "model": "gpt-5-codex"}),
+        cx("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}),
+        token_count(context - 100, 100, context - 100, 100, window=window)))
+    return path
+
+
+def claude_project_dir(root: Path) -> Path:
+    name = "".join(c if c.isalnum() else "-" for c in str(root))
+    return Path(os.environ["HOME"]) / ".claude" / "projects" / name
+
+
+# -- tether usage ---------------------------------------------------------------------------------
+
+def test_usage_of_a_claude_code_transcript(project, tmp_path):
+    path = claude_transcript(tmp_path / "s.jsonl", 20_000, 120_000)
+    out = run(project, "usage", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert (data["tokens"], data["window"], data["state"], data["source"], data["model"]) == (
+        120_000, 200_000, "ORANGE", "usage", CLAUDE_MODEL)
+    assert data["percent"] == 60.0 and data["action"] == "Tier 1 & 2 compression active"
+    assert data["chosen"] == "given" and data["path"] == str(path)
+    text = run(project, "usage", str(path)).stdout
+    assert text.startswith("Context: 120,000 of 200,000 tokens (60.0%): ORANGE\nAction: Tier 1 & 2 compression active.")
+
+
+def test_usage_of_a_codex_rollout_takes_its_own_window(project, tmp_path):
+    path = codex_transcript(tmp_path / "r.jsonl", project, 200_000, window=250_000)
+    data = json.loads(run(project, "usage", str(path), "--json").stdout)
+    assert (data["tokens"], data["window"], data["window_source"], data["state"], data["format"]) == (
+        200_000, 250_000, "transcript", "RED", "codex")
+
+
+def test_model_and_window_options(project, tmp_path):
+    path = claude_transcript(tmp_path / "s.jsonl", 120_000)
+    data = json.loads(run(project, "usage", str(path), "--window", "1000000", "--json").stdout)
+    assert (data["window"], data["window_source"], data["state"]) == (1_000_000, "option", "GREEN")
+    data = json.loads(run(project, "usage", str(path), "--model", "gpt-4o", "--json").stdout)
+    assert (data["model"], data["window"]) == ("gpt-4o", 128_000)
+    assert data["state"] == "CRITICAL"
+
+
+def test_configured_thresholds_and_windows(project, tmp_path):
+    config = project / ".tether" / "tether.toml"
+    config.write_text(config.read_text().replace(
+        '# thresholds = {', 'thresholds = { ORANGE = 70 }\n# was: {').replace(
+        '# windows = {', 'windows = { "claude-sonnet-4-5" = 400000 }\n# was: {'))
+    path = claude_transcript(tmp_path / "s.jsonl", 240_000)
+    data = json.loads(run(project, "usage", str(path), "--json").stdout)
+    assert (data["window"], data["window_source"], data["percent"], data["state"]) == (400_000, "config", 60.0, "YELLOW")
+
+
+def test_bad_context_config_is_named_with_its_line(project, tmp_path):
+    config = project / ".tether" / "tether.toml"
+    config.write_text(config.read_text().replace('# thresholds = {', 'thresholds = { ORANGE = 90 }\n# was: {'))
+    line = config.read_text().splitlines().index("thresholds = { ORANGE = 90 }") + 1
+    out = run(project, "usage", str(claude_transcript(tmp_path / "s.jsonl", 1000)))
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"Error: .tether/tether.toml:{line}: context.thresholds: context thresholds must rise")
+    assert "Hint: thresholds = {" in out.stderr
+
+
+def test_without_an_argument_the_newest_transcript_of_this_repository(project, tmp_path):
+    older = claude_transcript(claude_project_dir(project) / "old.jsonl", 10_000)
+    newer = claude_transcript(claude_project_dir(project) / "new.jsonl", 50_000)
+    claude_transcript(claude_project_dir(project) / "old-session" / "subagents" / "agent-1.jsonl", 99_000)
+    os.utime(older, (time.time() - 100, time.time() - 100))
+    data = json.loads(run(project, "usage", "--json").stdout)
+    assert (data["path"], data["tokens"], data["chosen"]) == (str(newer), 50_000, "newest claude-code session here")
+    # A Codex session of this repository written later wins; one of another directory never does.
+    day = Path(os.environ["HOME"]) / ".codex" / "sessions" / "2026" / "03" / "04"
+    codex_transcript(day / "rollout-2026-03-04T10-00-00-other.jsonl", tmp_path / "elsewhere", 150_000)
+    ours = codex_transcript(day / "rollout-2026-03-04T09-00-00-ours.jsonl", project, 30_000)
+    os.utime(newer, (time.time() - 50, time.time() - 50))
+    os.utime(ours, (time.time() - 10, time.time() - 10))
+    data = json.loads(run(project, "usage", "--json").stdout)
+    assert (data["path"], data["tokens"], data["chosen"]) == (str(ours), 30_000, "newest codex session here")
+
+
+def test_inside_a_session_its_own_transcript(project, tmp_path):
+    claude_transcript(claude_project_dir(project) / "newest.jsonl", 10_000)
+    own = claude_transcript(tmp_path / "elsewhere" / "own.jsonl", 70_000)
+    hook = {"hook_event_name": "SessionStart", "session_id": "sess-9", "transcript_path": str(own),
+            "cwd": str(project), "source": "startup"}
+    assert run(project, "hook", "claude-code", stdin=json.dumps(hook)).returncode == 0
+    data = json.loads(run(project, "usage", "--json", env={"TETHER_SESSION_ID": "sess-9"}).stdout)
+    assert (data["path"], data["tokens"], data["chosen"]) == (str(own), 70_000, "session sess-9")
+
+
+@pytest.mark.parametrize("args,message", [
+    ((), "Error: no Claude Code or Codex transcript of a session in this repository (looked in "),
+    (("missing.jsonl",), "Error: missing.jsonl: no such transcript"),
+    ((".tether",), "Error: .tether is a directory, not a transcript"),
+    (("--window", "10", "x.jsonl"), "Error: --window must be at least 1000 tokens, got 10"),
+])
+def test_usage_errors(project, args, message):
+    out = run(project, "usage", *args)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(message) and "\nHint: " in out.stderr
+    data = json.loads(run(project, "usage", *args, "--json").stdout)
+    assert data["ok"] is False and data["kind"] in ("not_found", "invalid_input") and data["hint"]
+
+
+def test_usage_outside_a_workspace(tmp_path):
+    out = run(tmp_path, "usage", "x.jsonl")
+    assert out.returncode == 1 and "no tether workspace" in out.stderr
+
+
+def test_usage_is_one_call_on_the_workspace(project, tmp_path):
+    path = claude_transcript(tmp_path / "s.jsonl", 170_000)
+    reading = Workspace.open(project).context_usage(str(path))
+    assert (reading.tokens, reading.state, reading.action) == (170_000, "CRITICAL", "Final checkpoint + fresh session")
+
+
+# -- the UserPromptSubmit hook ----------------------------------------------------------------------
+
+def prompt(project: Path, transcript: Path, session: str = "sess-1") -> subprocess.CompletedProcess:
+    payload = {"session_id": session, "transcript_path": str(transcript), "cwd": str(project),
+               "hook_event_name": "UserPromptSubmit", "permission_mode": "default", "prompt": "go on"}
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def said(out: subprocess.CompletedProcess) -> str | None:
+    if not out.stdout:
+        return None
+    data = json.loads(out.stdout)
+    text = data["hookSpecificOutput"]["additionalContext"]
+    assert data["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit" and data["systemMessage"] == text
+    return text
+
+
+def test_a_line_once_per_change_to_orange_or_worse(project, tmp_path):
+    transcript = claude_transcript(tmp_path / "s.jsonl", 20_000)
+    assert said(prompt(project, transcript)) is None                     # GREEN: nothing
+    add_response(transcript, 60_000)
+    assert said(prompt(project, transcript)) is None                     # YELLOW: nothing either
+    add_response(transcript, 110_000)
+    first = said(prompt(project, transcript))
+    assert first.startswith("tether: the context window is 55% full (110,000 of 200,000 tokens): ORANGE,")
+    state_file = project / ".tether" / "local" / "context-state" / "sess-1.json"
+    stamp = state_file.stat().st_mtime_ns
+    add_response(transcript, 120_000)
+    assert said(prompt(project, transcript)) is None                     # still ORANGE: said already
+    assert state_file.stat().st_mtime_ns == stamp                        # and nothing written
+    add_response(transcript, 160_000)
+    assert "80% full" in said(prompt(project, transcript)) and "RED" in said_last(project)
+    add_response(transcript, 30_000)                                     # compacted by the agent
+    assert said(prompt(project, transcript)) is None
+    add_response(transcript, 105_000)
+    assert said(prompt(project, transcript)).startswith("tether: the context window is 52% full")  # ORANGE again
+    # Another session keeps its own memory.
+    assert "ORANGE" in said(prompt(project, transcript, session="sess-2"))
+    rows = [json.loads(line) for line in (project / ".tether" / "local" / "sessions.jsonl").read_text().splitlines()]
+    assert [(r["event"], r["state"]) for r in rows if r["session"] == "sess-1"] == [
+        ("context_state", "ORANGE"), ("context_state", "RED"), ("context_state", "ORANGE")]
+    assert subprocess.run(["git", "status", "--porcelain", "--", ".tether/tasks"], cwd=project,
+                          capture_output=True, text=True).stdout == ""
+
+
+def said_last(project: Path) -> str:
+    return json.loads((project / ".tether" / "local" / "context-state" / "sess-1.json").read_text())["state"]
+
+
+def test_critical_makes_the_final_checkpoint(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Summarise docs", items=["a", "b", "c"], task_id="T004")
+    ws.checkpoint(done=["1"], state="a summarised", next_actions=["summarise b"])
+    ws.decide("Which format?", "markdown")
+    transcript = claude_transcript(tmp_path / "s.jsonl", 180_000)
+    text = said(prompt(project, transcript))
+    assert text.startswith("tether: the context window is 90% full (180,000 of 200,000 tokens): CRITICAL,")
+    assert "tether saved a final checkpoint of T004 (CKP-0002)" in text and "fresh session" in text
+    latest = Workspace.open(project).latest_checkpoint("T004")
+    assert (latest.id, latest.automatic, latest.done, latest.current_state) == (
+        "CKP-0002", "context:90%", "1", "a summarised")
+    assert latest.session == "sess-1"
+    # Still CRITICAL at the next prompt: nothing more, no second checkpoint.
+    add_response(transcript, 185_000)
+    assert said(prompt(project, transcript)) is None
+    assert Workspace.open(project).latest_checkpoint("T004").id == "CKP-0002"
+
+
+def test_critical_without_news_since_the_last_checkpoint_copies_nothing(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=["a", "b"], task_id="T1")
+    ws.checkpoint(done=["1"], state="a done")
+    text = said(prompt(project, claude_transcript(tmp_path / "s.jsonl", 190_000)))
+    assert "Final checkpoint of T1: nothing new to save (no progress recorded since CKP-0001" in text
+    assert Workspace.open(project).latest_checkpoint("T1").id == "CKP-0001"
+
+
+@pytest.mark.parametrize("transcript", ["missing.jsonl", None])
+def test_no_transcript_yet_is_silent(project, transcript):
+    payload = {"session_id": "s", "cwd": str(project), "hook_event_name": "UserPromptSubmit", "prompt": "hi"}
+    if transcript:
+        payload["transcript_path"] = str(project / transcript)
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+    assert not (project / ".tether" / "local" / "context-state").exists()
+
+
+def test_outside_a_workspace_the_prompt_hook_is_silent(tmp_path):
+    transcript = claude_transcript(tmp_path / "s.jsonl", 190_000)
+    out = prompt(tmp_path, transcript)
+    assert (out.stdout, out.stderr) == ("", "")
+
+
+# -- tether statusline ------------------------------------------------------------------------------
+
+def status(cwd: Path, payload) -> str:
+    out = run(cwd, "statusline", stdin=payload if isinstance(payload, str) else json.dumps(payload))
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout.endswith("\n") and out.stdout.count("\n") == 1
+    return out.stdout[:-1]
+
+
+def status_input(project: Path, transcript: Path | None, **fields) -> dict:
+    return {"hook_event_name": "Status", "session_id": "sess-1", "cwd": str(project),
+            "transcript_path": str(transcript) if transcript else None,
+            "model": {"id": CLAUDE_MODEL, "display_name": "Sonnet 4.5"},
+            "workspace": {"current_dir": str(project), "project_dir": str(project)}, **fields}
+
+
+def test_status_line_shows_the_task_and_the_context(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=[f"d{i}" for i in range(1, 21)], task_id="T004")
+    ws.checkpoint(done=["1-13"], state="13 done")
+    transcript = claude_transcript(tmp_path / "s.jsonl", 124_000)
+    assert status(project, status_input(project, transcript)) == "T004 13/20 · context 62% ORANGE"
+    # The window Claude Code reports (a 1M-token session) is the one used.
+    big = status_input(project, transcript, context_window={"context_window_size": 1_000_000})
+    assert status(project, big) == "T004 13/20 · context 12% GREEN"
+    assert status(project, status_input(project, None)) == "T004 13/20"
+    # It never changes the hook's memory of states.
+    assert not (project / ".tether" / "local" / "context-state").exists()
+
+
+def test_status_line_without_a_workspace_or_input(project, tmp_path):
+    transcript = claude_transcript(tmp_path / "s.jsonl", 30_000)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert status(elsewhere, status_input(elsewhere, transcript)) == "context 15% GREEN"
+    assert status(project, status_input(project, transcript)) == "context 15% GREEN"  # no active task
+    assert status(project, "not json") == ""
+    assert status(project, "[1, 2]") == ""
+
+
+# -- install and uninstall --------------------------------------------------------------------------
+
+def settings(project: Path) -> dict:
+    return json.loads((project / ".claude" / "settings.json").read_text())
+
+
+def test_install_registers_the_prompt_hook_and_the_status_line_idempotently(project):
+    out = run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json")
+    data = json.loads(out.stdout)
+    assert "UserPromptSubmit" in data["added"]
+    assert data["status_line"] == {"command": "tether statusline", "changed": True}
+    first = (project / ".claude" / "settings.json").read_bytes()
+    assert settings(project)["statusLine"] == {"type": "command", "command": "tether statusline", "padding": 0}
+    assert settings(project)["hooks"]["UserPromptSubmit"] == [
+        {"hooks": [{"type": "command", "command": "tether hook claude-code", "timeout": 30}]}]
+    again = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json").stdout)
+    assert again["added"] == [] and again["status_line"]["changed"] is False
+    assert (project / ".claude" / "settings.json").read_bytes() == first
+    gone = json.loads(run(project, "uninstall", "claude-code", "--json").stdout)
+    assert "UserPromptSubmit" in gone["removed"] and gone["status_line_removed"] is True
+    assert settings(project) == {}
+    twice = json.loads(run(project, "uninstall", "claude-code", "--json").stdout)
+    assert twice["removed"] == [] and twice["status_line_removed"] is False
+
+
+def test_install_keeps_the_users_own_status_line(project):
+    (project / ".claude").mkdir()
+    mine = {"type": "command", "command": "~/.claude/statusline.sh"}
+    (project / ".claude" / "settings.json").write_text(json.dumps({"statusLine": mine}))
+    out = run(project, "install", "claude-code", "--status-line", "--no-instructions")
+    assert out.returncode == 0
+    assert "Kept your own status line (`~/.claude/statusline.sh`)" in out.stdout
+    assert settings(project)["statusLine"] == mine
+    run(project, "uninstall", "claude-code")
+    assert settings(project) == {"statusLine": mine}
+
+
+def test_status_line_follows_the_hook_command(project):
+    data = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions",
+                          "--command", "/opt/bin/tether hook claude-code", "--json").stdout)
+    assert data["status_line"]["command"] == "/opt/bin/tether statusline"
+    data = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json").stdout)
+    assert settings(project)["statusLine"]["command"] == "tether statusline" and data["status_line"]["changed"]
+
+
+def test_status_line_keeps_up_with_checkpoints_through_its_cache(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=[f"d{i}" for i in range(1, 6)], task_id="T7")
+    ws.checkpoint(done=["1"], state="one")
+    transcript = claude_transcript(tmp_path / "s.jsonl", 10_000)
+
+    def age_the_store():  # files older than the racy margin: their stats are trusted, the cache kept
+        past = time.time() - 60
+        for path in (project / ".tether").rglob("*"):
+            os.utime(path, (past, past), follow_symlinks=False)
+        os.utime(project / ".tether", (past, past))
+
+    age_the_store()
+    assert status(project, status_input(project, transcript)) == "T7 1/5 · context 5% GREEN"
+    assert (project / ".tether" / "local" / "statusline.cache").exists()
+    assert status(project, status_input(project, transcript)) == "T7 1/5 · context 5% GREEN"  # from the cache
+    Workspace.open(project).checkpoint(done=["2-3"], state="three")
+    assert status(project, status_input(project, transcript)) == "T7 3/5 · context 5% GREEN"
+    age_the_store()
+    assert status(project, status_input(project, transcript)) == "T7 3/5 · context 5% GREEN"
+    Workspace.open(project).set_task_status("T7", "complete")
+    assert status(project, status_input(project, transcript)) == "context 5% GREEN"
+
+
+# -- Codex --------------------------------------------------------------------------------------------
+
+def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(project):
+    (project / ".codex").mkdir()
+    mine = {"type": "command", "command": "python3 .codex/log.py", "timeout": 5}
+    (project / ".codex" / "hooks.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [mine]}]}}))
+    data = json.loads(run(project, "install", "codex", "--json").stdout)
+    assert data["added"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    config = json.loads((project / ".codex" / "hooks.json").read_text())
+    assert config["hooks"]["Stop"] == [{"hooks": [mine]}]
+    assert config["hooks"]["UserPromptSubmit"] == [
+        {"hooks": [{"type": "command", "command": "tether hook codex", "timeout": 30}]}]
+    assert config["hooks"]["SessionStart"][0]["matcher"] == "startup|resume|clear"
+    first = (project / ".codex" / "hooks.json").read_bytes()
+    assert json.loads(run(project, "install", "codex", "--json").stdout)["added"] == []
+    assert (project / ".codex" / "hooks.json").read_bytes() == first
+    gone = json.loads(run(project, "uninstall", "codex", "--json").stdout)
+    assert gone["removed"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    assert json.loads((project / ".codex" / "hooks.json").read_text()) == {"hooks": {"Stop": [{"hooks": [mine]}]}}
+
+
+def test_install_codex_refuses_a_broken_hooks_file(project):
+    (project / ".codex").mkdir()
+    (project / ".codex" / "hooks.json").write_text('{"hooks": {\n  "Stop": [,]\n}}')
+    out = run(project, "install", "codex")
+    assert out.returncode == 1 and ".codex/hooks.json:2: invalid JSON" in out.stderr
+    assert (project / ".codex" / "hooks.json").read_text() == '{"hooks": {\n  "Stop": [,]\n}}'
+
+
+def test_uninstall_codex_removes_a_file_that_held_only_tethers_hooks(project):
+    run(project, "install", "codex")
+    run(project, "uninstall", "codex")
+    assert not (project / ".codex").exists()
+
+
+def test_codex_prompt_hook_warns_once_from_a_rollout(project, tmp_path):
+    rollout = codex_transcript(tmp_path / "rollout.jsonl", project, 200_000, window=250_000)
+    payload = {"session_id": "019a-thread", "transcript_path": str(rollout), "cwd": str(project),
+               "hook_event_name": "UserPromptSubmit", "model": "gpt-5-codex", "turn_id": "t1", "prompt": "go"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    text = json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert text.startswith("tether: the context window is 80% full (200,000 of 250,000 tokens): RED,")
+    assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
+    # Codex sends no transcript for some sessions: nothing to read, nothing said.
+    payload["transcript_path"] = None
+    assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
+
+
+def test_codex_pre_compact_answers_in_json(project):
+    ws = Workspace.open(project)
+    ws.start_task("Docs", items=["a", "b"], task_id="T1")
+    ws.checkpoint(done=["1"], state="a done")
+    ws.decide("Which?", "this one")
+    payload = {"session_id": "cx", "transcript_path": None, "cwd": str(project), "hook_event_name": "PreCompact",
+               "trigger": "auto"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"systemMessage": "tether: automatic checkpoint CKP-0002 (1 record(s) since CKP-0001)"}
+
+
+TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
+if not TOKENIZERS.is_dir():
+    TOKENIZERS = Path("/work/shared/bench/tokenizers")
+
+
+def compacted_session(tmp_path) -> Path:
+    from test_transcripts import claude_session
+
+    path = tmp_path / "compacted.jsonl"
+    path.write_bytes(jsonl(*claude_session()[:-2]))  # ends after the compaction: counted, not reported
+    return path
+
+
+def test_exact_without_a_tokenizer_says_how_to_get_one(project, tmp_path):
+    empty = tmp_path / "no-vocabularies"
+    empty.mkdir()
+    out = run(project, "usage", str(compacted_session(tmp_path)), "--exact", env={"TETHER_TIKTOKEN_DIR": str(empty)})
+    assert out.returncode == 1 and out.stderr.startswith("Error: --exact: ")
+    assert "pip install 'tether[tokens]'" in out.stderr
+    plain = json.loads(run(project, "usage", str(compacted_session(tmp_path)), "--json").stdout)
+    assert (plain["source"], plain["method"], plain["compacted"]) == ("counted", "estimate", True)
+
+
+@pytest.mark.skipif(not (TOKENIZERS / "o200k_base.tiktoken").is_file(), reason="no offline tokenizer files")
+def test_exact_counts_with_tiktoken(project, tmp_path):
+    pytest.importorskip("tiktoken")
+    out = run(project, "usage", str(compacted_session(tmp_path)), "--exact", "--json",
+              env={"TETHER_TIKTOKEN_DIR": str(TOKENIZERS)})
+    data = json.loads(out.stdout)
+    assert (data["source"], data["method"]) == ("counted", "tiktoken:o200k_base")
+
+
+def test_prompt_hook_with_a_transcript_path_that_is_no_path(project):
+    payload = {"session_id": "s", "cwd": str(project), "hook_event_name": "UserPromptSubmit",
+               "transcript_path": "a\u0000b", "prompt": "hi"}
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr == "tether: hook input: 'transcript_path' contains a NUL byte, so it is no path; context not checked\n"
+    # As for every event: a lone surrogate anywhere in the input is refused, in one line.
+    payload["transcript_path"] = str(claude_transcript(project / "s.jsonl", 120_000))
+    payload["prompt"] = "\ud800"
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert (out.returncode, out.stdout) == (1, "") and "a lone surrogate (\\ud800)" in out.stderr
+    payload["prompt"] = "\U0001f600 fine"  # a character outside the BMP, escaped as a surrogate pair
+    out = run(project, "hook", "claude-code", stdin=json.dumps(payload))
+    assert out.returncode == 0 and "ORANGE" in said(out)
+
+
+def test_status_line_leaves_out_what_is_no_path(project, tmp_path):
+    transcript = claude_transcript(tmp_path / "s.jsonl", 30_000)
+    line = status(project, status_input(project, transcript, transcript_path="\ud800"))
+    assert line == ""
+    assert status(project, status_input(project, transcript, model={"id": 7})) == "context 15% GREEN"
+
+
+@pytest.mark.parametrize("tool,rel", [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json")])
+def test_install_keeps_a_group_of_another_shape(project, tool, rel):
+    path = project / rel
+    path.parent.mkdir()
+    odd = {"matcher": "x", "hooks": 5}
+    path.write_text(json.dumps({"hooks": {"PreCompact": [odd]}}))
+    out = run(project, "install", tool, "--json", *(["--no-instructions"] if tool == "claude-code" else []))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(path.read_text())["hooks"]["PreCompact"][0] == odd
