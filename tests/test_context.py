@@ -505,11 +505,13 @@ def test_status_line_leaves_out_what_is_no_path(project, tmp_path):
 
 
 @pytest.mark.parametrize("tool,rel", [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json")])
-def test_install_keeps_a_group_of_another_shape(project, tool, rel):
+def test_install_refuses_a_group_of_another_shape_and_changes_nothing(project, tool, rel):
     path = project / rel
     path.parent.mkdir()
     odd = {"matcher": "x", "hooks": 5}
     path.write_text(json.dumps({"hooks": {"PreCompact": [odd]}}))
+    before = path.read_bytes()
     out = run(project, "install", tool, "--json", *(["--no-instructions"] if tool == "claude-code" else []))
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert json.loads(path.read_text())["hooks"]["PreCompact"][0] == odd
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "hooks.PreCompact[0].hooks must be a list" in json.loads(out.stdout)["error"]
+    assert path.read_bytes() == before
