@@ -54,10 +54,14 @@ def _read_raw(stdin) -> bytes:
     return raw
 
 
-def _quick_prompt_event(raw: bytes) -> dict | None:
-    """A UserPromptSubmit event read without loading ``json`` (see model.fastjson), or None: then
-    the full reading decides (another event, or input with anything unusual in it)."""
-    if b"UserPromptSubmit" not in raw:
+_QUICK = (b"UserPromptSubmit", b"PostToolUse", b"PreToolUse")
+
+
+def _quick_event(raw: bytes) -> dict | None:
+    """A UserPromptSubmit, PostToolUse or PreToolUse event (one of them runs at every prompt or
+    tool call) read without loading ``json`` (see model.fastjson), or None: then the full reading
+    decides (another event, or input with anything unusual in it)."""
+    if not any(name in raw for name in _QUICK):
         return None
     from ..model.fastjson import loads
 
@@ -68,9 +72,9 @@ def _quick_prompt_event(raw: bytes) -> dict | None:
         event = loads(text)
     except (ValueError, RecursionError):
         return None
-    if type(event) is not dict or _event_name(event) != "UserPromptSubmit":
+    if type(event) is not dict or _event_name(event) not in ("UserPromptSubmit", "PostToolUse", "PreToolUse"):
         return None
-    for key in ("cwd", "session_id", "transcript_path"):
+    for key in _TEXT_FIELDS + ("tool_name",):
         value = event.get(key)
         if value is None:
             continue
@@ -129,10 +133,12 @@ def handle(stdin, stdout, stderr, agent: str = "claude-code") -> int:
     name = "hook"
     try:
         raw = _read_raw(stdin)
-        quick = _quick_prompt_event(raw)
-        if quick is not None:  # before every prompt: the short way
-            name = "UserPromptSubmit"
-            return _prompt_submit(quick, stdout, stderr)
+        quick = _quick_event(raw)
+        if quick is not None:  # at every prompt and tool call: the short way
+            name = _event_name(quick)
+            if name == "UserPromptSubmit":
+                return _prompt_submit(quick, stdout, stderr)
+            return _run(name, quick, stdout, stderr, agent)
         event = _read_event(raw, stderr)
         if event is None:
             return 1

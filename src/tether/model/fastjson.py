@@ -1,4 +1,5 @@
-"""JSON text to a value with the C scanner that ``json`` itself uses, without importing ``json``.
+"""JSON text to a value (and a flat object to one line of JSON) with the C functions that
+``json`` itself uses, without importing ``json``.
 
 ``import json`` loads ``re`` (and ``enum``, ``functools``...), which costs a hook process more
 than the rest of its work: the UserPromptSubmit hook and the status line run at every prompt
@@ -45,3 +46,30 @@ def loads(data: str | bytes):
     if end != len(text) and text[end:].strip(_SPACE):
         raise ValueError(f"Extra data: char {end}")
     return value
+
+
+try:
+    from _json import encode_basestring as _quote
+except ImportError:  # pragma: no cover - other interpreters
+    import json as _json_module
+
+    _quote = _json_module.dumps
+
+
+def dumps_flat(row: dict) -> str:
+    """``json.dumps(row, ensure_ascii=False, separators=(",", ":"))`` for an object whose values
+    are strings, booleans, integers or None (the hooks' per-call lines)."""
+    parts = []
+    for key, value in row.items():
+        if value is None:
+            text = "null"
+        elif value is True or value is False:
+            text = "true" if value else "false"
+        elif type(value) is int:
+            text = str(value)
+        elif type(value) is str:
+            text = _quote(value)
+        else:
+            raise TypeError(f"dumps_flat takes str, bool, int or None values, not {type(value).__name__}")
+        parts.append(f"{_quote(str(key))}:{text}")
+    return "{" + ",".join(parts) + "}"

@@ -5,7 +5,6 @@ writes it runs on every tool call, so this module imports only what that append 
 
 from __future__ import annotations
 
-import json
 import os
 
 from .layout import TORN, trail_file
@@ -23,7 +22,9 @@ def append(store_dir: str, session: str, row: dict) -> int:
     if not os.path.isdir(folder):
         check_folder(store_dir, os.path.dirname(folder))
         os.makedirs(folder, exist_ok=True)
-    append_text(path, json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n", durable=False,
+    from ..model.fastjson import dumps_flat  # no `json` (and `re`) at every tool call
+
+    append_text(path, dumps_flat(row) + "\n", durable=False,
                 root=store_dir, aside=os.path.join(store_dir, TORN, rel))
     return read_bytes(path, store_dir).count(b"\n")
 
@@ -37,6 +38,8 @@ def entries(store_dir: str, session: str) -> list[dict]:
         data = read_bytes(os.path.join(store_dir, trail_file(session)), store_dir)
     except FileNotFoundError:
         return []
+    import json
+
     rows = []
     for line in data.splitlines():
         try:
@@ -56,6 +59,8 @@ def keep(store_dir: str, session: str, rows: list[dict]) -> None:
     if not rows:
         clear(store_dir, session)
         return
+    import json
+
     write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows),
                  root=store_dir)
 
