@@ -28,6 +28,20 @@ class CacheFiles:
         self.tree.create(rel, data)  # False when it is there already: same name, same bytes
         return digest, self.shown(rel)
 
+    def put_cached_many(self, items) -> list[tuple[str, str]]:
+        """``put_cached`` for each (kind, data), all made durable together (one flush, not two
+        per file); every file is on disk when it returns."""
+        self._writable()
+        out, rels = [], []
+        for kind, data in items:
+            digest = hashlib.sha256(data).hexdigest()
+            rel = layout.cached_file(kind, digest)
+            rels.append((rel, data))
+            out.append((digest, self.shown(rel)))
+        if rels:
+            self.tree.create_many(rels)
+        return out
+
     def cached_path(self, kind: str, digest: str) -> str:
         return self.shown(layout.cached_file(kind, digest))
 
