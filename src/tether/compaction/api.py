@@ -69,6 +69,7 @@ class Compactor:
         self.window = window
         self._redactor = None
         self._staged: dict = {}
+        self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
 
     # -- reading the state -----------------------------------------------------------------
     def tokens(self, doc) -> int:
@@ -134,7 +135,8 @@ class Compactor:
         """Write what the tiers took out, durably, before anything reports it as stored."""
         staged, self._staged = list(self._staged.values()), {}
         if staged:
-            self.workspace.store.put_cached_many(staged)
+            stored = self.workspace.store.put_cached_many(staged)
+            self.stored_new = self.stored_new or any(new for _, _, new in stored)
 
     def _redacted_types(self, types: dict) -> None:
         for kind, n in types.items():

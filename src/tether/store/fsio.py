@@ -284,6 +284,51 @@ def create_many(items, *, root: str | None = None) -> list[bool]:
     return out
 
 
+def create_hashed(folder: str, chunks, *, root: str | None = None) -> tuple[str, bool]:
+    """Publish the bytes of ``chunks`` (an iterable of bytes, read once: a file of any size in
+    bounded memory) as ``folder/<sha256 of them>``; (digest, whether the name is new). As
+    :func:`create_exclusive`: complete and flushed before the name appears, durable on return."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    tmp = os.path.join(os.fspath(folder), f".hashing.{os.urandom(4).hex()}{TMP_SUFFIX}")
+    created: list[str] = []
+    try:
+        fd = _open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, root, created)
+    except OSError as exc:
+        _remove_dirs(created)
+        raise named(exc, tmp) from None
+    try:
+        try:
+            for chunk in chunks:
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[_write(fd, view):]
+            if _DURABLE:
+                os.fsync(fd)
+        except OSError as exc:
+            raise named(exc, tmp) from None
+        finally:
+            os.close(fd)
+        name = digest.hexdigest()
+        path = os.path.join(os.fspath(folder), name)
+        if root is not None:
+            check_path(root, path)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if root is not None and is_link(path):
+                raise link_refused(path, root) from None
+            return name, False
+    finally:
+        _unlink(tmp)
+    _fsync_dir(folder)
+    for made in created:
+        _fsync_dir(_parent(made))
+    return name, True
+
+
 def _sync_files(paths: list[str]) -> None:
     """Flush the data of written files: one syncfs of their filesystem when the platform has it
     (Linux), else one fsync per file."""

@@ -63,6 +63,15 @@ class Tree:
         with one flush for all."""
         return [self.create(rel, data) for rel, data in items]
 
+    def create_hashed(self, folder: str, chunks) -> tuple[str, bool]:
+        """Store the bytes of ``chunks`` as ``folder/<their sha256>``; (digest, whether new). A
+        backend on disk streams them (bounded memory)."""
+        import hashlib
+
+        data = b"".join(chunks)
+        digest = hashlib.sha256(data).hexdigest()
+        return digest, self.create(f"{folder}/{digest}", data)
+
     def folder_key(self, rel: str) -> tuple | None:
         return None
 
@@ -172,6 +181,9 @@ class DirTree(Tree):
 
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
         return fsio.create_exclusive(self._p(rel), data, durable, root=self.root)
+
+    def create_hashed(self, folder: str, chunks) -> tuple[str, bool]:
+        return fsio.create_hashed(self._p(folder), chunks, root=self.root)
 
     def create_many(self, items) -> list[bool]:
         return fsio.create_many([(self._p(rel), data) for rel, data in items], root=self.root)
