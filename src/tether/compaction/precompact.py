@@ -152,6 +152,7 @@ class _Run:
         redactor = self.c._redactor_or_none()
         found: dict = {}
         owner: list = []
+        counts: list = []
         if redactor is not None:
             texts = []
             for index, (raw, obj, _) in enumerate(batch):
@@ -161,12 +162,13 @@ class _Run:
                     values = list(strings(obj))
                 texts += values
                 owner += [index] * len(values)
+                counts.append(len(values))
             found = redactor.find_many(texts)
         hit = {owner[i] for i in found}
         out = []
         position = 0
         for index, (raw, obj, changed) in enumerate(batch):
-            count = len(list(strings(obj))) if obj is not None else 1
+            count = counts[index] if counts else 0
             if index in hit:
                 changed = True
                 obj = self._apply(obj, raw, found, position)
