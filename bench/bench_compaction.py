@@ -306,7 +306,7 @@ def precompact(ws, megabytes: int, big_megabytes: int) -> None:
         print(f"  {'repeated, ' + label:58} {size:>6.2f} {seconds:>8.2f} {size / seconds:>7.1f}"
               f" {report['tokens_before']:>13,} {report['tokens_after']:>9,} {len(report['offloaded']):>9}"
               f"  stored new: {report['stored_new']}, redactions {report['redactions']}")
-    print(f"  peak memory (max RSS of a process that runs it once; the process alone, no run: baseline)")
+    print(f"  peak memory (VmHWM of a process that runs it once, Linux; 0 MB: the process without a run)")
     for mb in (0, 10, big_megabytes):
         print(f"  {mb:>5} MB: {peak_rss(files, mb, ws.root):>8.1f} MB")
 
@@ -330,9 +330,8 @@ def peak_rss(files: list, megabytes: int, root) -> float:
             "files = [Path(p) for p in sys.argv[2:]]; mb = int(sys.argv[1]); root = Path(%r)\n"
             "if mb:\n"
             "    big = root / f'rss-{mb}.jsonl'; b.make_transcript(files, big, mb)\n"
-            "    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
             "    save_before_compaction(Workspace.open(root), big, threshold=2_000); big.unlink()\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
             % (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "src"), str(root)))
     out = subprocess.run([sys.executable, "-c", code, str(megabytes)] + [str(f) for f in files],
                          capture_output=True, text=True, check=True, cwd=root)
