@@ -16,6 +16,10 @@ block a line). Nothing is written outside a temporary repository, deleted at the
     spans. The share of removed bytes recovered byte-exact is printed, and the redactions.
 (c) throughput: MB/s of compaction (input JSON size / wall time, in process) on a corpus made
     by repeating the sessions (each copy made distinct), redaction on and off.
+(e) save_before_compaction (the PreCompact facade) over each real Claude Code session file, then
+    over one transcript made by repeating them (each copy distinct) to --precompact-mb MB
+    (default 10), twice (the second run stores nothing new), and the peak memory of a separate
+    process that runs it at 10 MB and at --precompact-big-mb MB (default 200).
 (d) redaction: a generated corpus of real-looking secrets (the providers' formats, random
     values) and of look-alikes that are not secrets (hashes, ids, placeholders, variables
     named like secrets); found and false positives, tether's plugin set against all of
@@ -277,10 +281,70 @@ def redaction(seed: int) -> None:
     print(f"  look-alikes not flagged kept byte-exact in the redacted text: {kept}")
 
 
+# -- (e) ---------------------------------------------------------------------------------------
+
+def precompact(ws, megabytes: int, big_megabytes: int) -> None:
+    from tether.compaction import save_before_compaction
+
+    print("\n(e) save_before_compaction over the Claude Code transcripts (tier 1 threshold 2,000 tokens)")
+    print(f"  {'transcript':58} {'MB':>6} {'seconds':>8} {'MB/s':>7} {'tokens before':>13} {'after':>9} {'offloaded':>9}")
+    files = [p for p in sorted(TRANSCRIPTS.rglob("*.jsonl")) if "hook_logs" not in p.name]
+    for path in files:
+        size = path.stat().st_size / 1e6
+        start = time.perf_counter()
+        report = save_before_compaction(ws, path, threshold=2_000)
+        seconds = time.perf_counter() - start
+        print(f"  {str(path.relative_to(TRANSCRIPTS))[:58]:58} {size:>6.2f} {seconds:>8.2f} {size / seconds:>7.1f}"
+              f" {report['tokens_before']:>13,} {report['tokens_after']:>9,} {len(report['offloaded']):>9}")
+    big = Path(ws.root) / "big.jsonl"
+    make_transcript(files, big, megabytes)
+    size = big.stat().st_size / 1e6
+    for label in ("first run", "second run (idempotent)"):
+        start = time.perf_counter()
+        report = save_before_compaction(ws, big, threshold=2_000)
+        seconds = time.perf_counter() - start
+        print(f"  {'repeated, ' + label:58} {size:>6.2f} {seconds:>8.2f} {size / seconds:>7.1f}"
+              f" {report['tokens_before']:>13,} {report['tokens_after']:>9,} {len(report['offloaded']):>9}"
+              f"  stored new: {report['stored_new']}, redactions {report['redactions']}")
+    print(f"  peak memory (VmHWM of a process that runs it once, Linux; 0 MB: the process without a run)")
+    for mb in (0, 10, big_megabytes):
+        print(f"  {mb:>5} MB: {peak_rss(files, mb, ws.root):>8.1f} MB")
+
+
+def make_transcript(files: list, out: Path, megabytes: int) -> None:
+    lines = [l for p in files for l in p.read_bytes().splitlines(keepends=True) if l.strip()]
+    with open(out, "wb") as fh:
+        written, n = 0, 0
+        while written < megabytes * 1_000_000:
+            for line in lines:  # each copy distinct, so every offload is a new file
+                data = line.replace(b"\\n", f"\\n[{n}] ".encode(), 1)
+                fh.write(data if data.endswith(b"\n") else data + b"\n")
+                written += len(data)
+            n += 1
+
+
+def peak_rss(files: list, megabytes: int, root) -> float:
+    code = ("import resource, sys; from pathlib import Path; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
+            "import bench_compaction as b; from tether import Workspace\n"
+            "from tether.compaction import save_before_compaction\n"
+            "files = [Path(p) for p in sys.argv[2:]]; mb = int(sys.argv[1]); root = Path(%r)\n"
+            "if mb:\n"
+            "    big = root / f'rss-{mb}.jsonl'; b.make_transcript(files, big, mb)\n"
+            "    save_before_compaction(Workspace.open(root), big, threshold=2_000); big.unlink()\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
+            % (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "src"), str(root)))
+    out = subprocess.run([sys.executable, "-c", code, str(megabytes)] + [str(f) for f in files],
+                         capture_output=True, text=True, check=True, cwd=root)
+    return int(out.stdout.split()[-1]) / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the throughput corpus (default 50 MB)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--precompact-mb", type=int, default=10, help="size of the repeated transcript for (e)")
+    parser.add_argument("--precompact-big-mb", type=int, default=200, help="size of the big transcript for (e)'s memory")
+    parser.add_argument("--only", choices=("a", "c", "d", "e"), help="run one part")
     args = parser.parse_args()
     if not TRANSCRIPTS.is_dir():
         print(f"no transcripts at {TRANSCRIPTS}: nothing to measure")
@@ -289,9 +353,14 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="tether-bench-compaction-"))
     try:
         ws = workspace(root)
-        tiers_and_recovery(ws, corpus)
-        throughput(ws, corpus, args.mb)
-        redaction(args.seed)
+        if args.only in (None, "a"):
+            tiers_and_recovery(ws, corpus)
+        if args.only in (None, "c"):
+            throughput(ws, corpus, args.mb)
+        if args.only in (None, "d"):
+            redaction(args.seed)
+        if args.only in (None, "e"):
+            precompact(ws, args.precompact_mb, args.precompact_big_mb)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

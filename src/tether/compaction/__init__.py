@@ -7,15 +7,21 @@ records a checkpoint. Pins (keep-hints) are put back after every compaction; wha
 has its secrets redacted. Modules: ``messages`` (the list: read, walked, written in its own
 shape), ``offload`` (tiers 1 and 2), ``summary`` (tier 3's extractive summary and the list it
 makes), ``pins`` (the pins in force), ``redact`` (secrets found with detect-secrets and cut),
-and ``api`` (:class:`Compactor` and :func:`compact`, the facade; it alone talks to the store).
+``api`` (:class:`Compactor` and :func:`compact`, the facade; it alone talks to the store), and
+``precompact`` (:func:`save_before_compaction`: a Claude Code transcript, streamed, offloaded,
+archived and summarised before Claude Code compacts it).
 
 Nothing here imports detect-secrets or the token counters until a compaction needs them.
 """
 
-__all__ = ["compact", "Compactor", "Compaction"]
+__all__ = ["compact", "Compactor", "Compaction", "save_before_compaction"]
 
 
 def __getattr__(name: str):
+    if name == "save_before_compaction":
+        from .precompact import save_before_compaction
+
+        return save_before_compaction
     if name in __all__:
         from . import api
 

@@ -68,6 +68,8 @@ class Compactor:
         self.model = model
         self.window = window
         self._redactor = None
+        self._staged: dict = {}
+        self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
 
     # -- reading the state -----------------------------------------------------------------
     def tokens(self, doc) -> int:
@@ -116,8 +118,25 @@ class Compactor:
                 self._redacted_types(found.types())
                 text = redacted
                 data = text.encode("utf-8", "surrogatepass")
-        digest, _ = self.workspace.store.put_cached("offloaded", data)
+        digest = self._stage("offloaded", data)
         return f"offloaded/{digest[:12]}", digest, count, text
+
+    def _stage(self, kind: str, data: bytes) -> str:
+        """The digest ``data`` will be stored under; the file is written by :meth:`_store_staged`,
+        with the others of this compaction (one flush for all)."""
+        import hashlib
+
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._staged:
+            self._staged[digest] = (kind, data)
+        return digest
+
+    def _store_staged(self) -> None:
+        """Write what the tiers took out, durably, before anything reports it as stored."""
+        staged, self._staged = list(self._staged.values()), {}
+        if staged:
+            stored = self.workspace.store.put_cached_many(staged)
+            self.stored_new = self.stored_new or any(new for _, _, new in stored)
 
     def _redacted_types(self, types: dict) -> None:
         for kind, n in types.items():
@@ -145,7 +164,7 @@ class Compactor:
 
                 whole = _map_strings(whole, fix)
                 doc = _messages.Document(whole["messages"], doc.shape, doc.dialect, whole["envelope"])
-        digest, _ = self.workspace.store.put_cached("conversations", _messages.dump(doc))
+        digest = self._stage("conversations", _messages.dump(doc))
         return f"conversations/{digest[:12]}", digest, count
 
     # -- compacting --------------------------------------------------------------------------
@@ -161,6 +180,7 @@ class Compactor:
                 raise InvalidInput(f"there is no tier {tier}", hint="tiers are 1 (tool results), 2 (tool inputs)"
                                                                     " and 3 (summary)")
         self._types: dict = {}
+        self._staged: dict = {}
         pins = self.pins()
         reports = []
         current = doc.copy_with(_summary.without_tether_blocks(doc.messages))
@@ -185,6 +205,7 @@ class Compactor:
             extra["redactions"] = sum(i.get("redactions", 0) for i in extra.get("offloaded", ())) + extra.get(
                 "archive_redactions", 0)
             reports.append({"tier": tier, "tokens_before": start, "tokens_after": tokens, **extra})
+        self._store_staged()
         if pins and 3 not in chosen and chosen:
             system, rest = _leading_system(current.messages)
             current = current.copy_with(_summary.with_block(system, _summary.pins_text(pins), rest, doc.dialect))
@@ -219,6 +240,7 @@ class Compactor:
         extra["summary_source"] = source
         text = _summary.render(sections, archive=ref, pins=pins, body=body)
         if task is not None:
+            self._store_staged()  # the checkpoint names the archive: it is on disk first
             extra["checkpoint"] = self._checkpoint(sections, ref)
         return _summary.with_block(system, text, recent, original.dialect), extra
 

@@ -154,31 +154,46 @@ class Redactor:
         numbers = self.candidate_lines(text)
         if not numbers:
             return Redaction()
+        with self._plugins() as plugins:
+            return self._find(text, numbers, plugins)
+
+    def _find(self, text: str, numbers: list, plugins: dict) -> Redaction:
         lines = text.split("\n")
         offsets = [0]
         for line in lines[:-1]:
             offsets.append(offsets[-1] + len(line) + 1)
-        return Redaction(self._spans(text, lines, offsets, numbers))
+        return Redaction(self._spans(text, lines, offsets, numbers, plugins))
 
-    def _spans(self, text, lines, offsets, numbers):
-        from detect_secrets.core.scan import _process_line_based_plugins
+    def _plugins(self):
+        """detect-secrets' settings for this plugin set, entered once for all the texts scanned:
+        entering them rebuilds its caches, which costs more than scanning a short text."""
+        import contextlib
+
         from detect_secrets.settings import get_plugins, transient_settings
 
+        @contextlib.contextmanager
+        def entered():
+            with transient_settings({"plugins_used": [{"name": name} for name in self.names]}):
+                yield {plugin.secret_type: plugin for plugin in get_plugins()}
+
+        return entered()
+
+    def _spans(self, text, lines, offsets, numbers, plugins):
+        from detect_secrets.core.scan import _process_line_based_plugins
+
         spans = []
-        with transient_settings({"plugins_used": [{"name": name} for name in self.names]}):
-            plugins = {plugin.secret_type: plugin for plugin in get_plugins()}
-            dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
-            for secret in _process_line_based_plugins(dense, "compacted.txt"):
-                number = numbers[secret.line_number - 1]
-                line = lines[number]
-                base = offsets[number]
-                plugin = plugins.get(secret.type)
-                value = secret.secret_value or ""
-                if type(plugin).__name__ == "PrivateKeyDetector":
-                    spans.extend(_private_key(text, base, secret.type))
-                    continue
-                for start, end in _occurrences(plugin, line, value):
-                    spans.append((base + start, base + end, secret.type))
+        dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
+        for secret in _process_line_based_plugins(dense, "compacted.txt"):
+            number = numbers[secret.line_number - 1]
+            line = lines[number]
+            base = offsets[number]
+            plugin = plugins.get(secret.type)
+            value = secret.secret_value or ""
+            if type(plugin).__name__ == "PrivateKeyDetector":
+                spans.extend(_private_key(text, base, secret.type))
+                continue
+            for start, end in _occurrences(plugin, line, value):
+                spans.append((base + start, base + end, secret.type))
         return _merged(spans)
 
     def find_many(self, texts: list) -> dict:
@@ -193,11 +208,16 @@ class Redactor:
         for text in texts:
             firsts.append(line)
             line += text.count("\n") + 1
+        wanted: dict = {}
+        for n in lines:
+            index = bisect.bisect_right(firsts, n) - 1
+            wanted.setdefault(index, []).append(n - firsts[index])
         out = {}
-        for index in sorted({bisect.bisect_right(firsts, n) - 1 for n in lines}):
-            found = self.find(texts[index])
-            if found.count:
-                out[index] = found
+        with self._plugins() as plugins:
+            for index in sorted(wanted):
+                found = self._find(texts[index], wanted[index], plugins)
+                if found.count:
+                    out[index] = found
         return out
 
     # -- cutting -------------------------------------------------------------------------

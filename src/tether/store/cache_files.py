@@ -28,6 +28,26 @@ class CacheFiles:
         self.tree.create(rel, data)  # False when it is there already: same name, same bytes
         return digest, self.shown(rel)
 
+    def put_cached_many(self, items) -> list[tuple[str, str, bool]]:
+        """``put_cached`` for each (kind, data), all made durable together (one flush, not two
+        per file); every file is on disk when it returns. (digest, shown path, whether new)."""
+        self._writable()
+        out, rels = [], []
+        for kind, data in items:
+            digest = hashlib.sha256(data).hexdigest()
+            rel = layout.cached_file(kind, digest)
+            rels.append((rel, data))
+            out.append((digest, self.shown(rel)))
+        created = self.tree.create_many(rels) if rels else []
+        return [(d, shown, new) for (d, shown), new in zip(out, created)]
+
+    def put_cached_stream(self, kind: str, chunks) -> tuple[str, str, bool]:
+        """Store the bytes of ``chunks`` (read once, never held whole); (digest, shown path,
+        whether new)."""
+        self._writable()
+        digest, new = self.tree.create_hashed(layout.cached_file(kind, "x").rsplit("/", 1)[0], chunks)
+        return digest, self.shown(layout.cached_file(kind, digest)), new
+
     def cached_path(self, kind: str, digest: str) -> str:
         return self.shown(layout.cached_file(kind, digest))
 

@@ -58,6 +58,20 @@ class Tree:
     def stat_key(self, rel: str) -> tuple | None:
         return None
 
+    def create_many(self, items) -> list[bool]:
+        """``create`` for each (rel, data), durable when it returns; a backend on disk does it
+        with one flush for all."""
+        return [self.create(rel, data) for rel, data in items]
+
+    def create_hashed(self, folder: str, chunks) -> tuple[str, bool]:
+        """Store the bytes of ``chunks`` as ``folder/<their sha256>``; (digest, whether new). A
+        backend on disk streams them (bounded memory)."""
+        import hashlib
+
+        data = b"".join(chunks)
+        digest = hashlib.sha256(data).hexdigest()
+        return digest, self.create(f"{folder}/{digest}", data)
+
     def folder_key(self, rel: str) -> tuple | None:
         return None
 
@@ -167,6 +181,12 @@ class DirTree(Tree):
 
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
         return fsio.create_exclusive(self._p(rel), data, durable, root=self.root)
+
+    def create_hashed(self, folder: str, chunks) -> tuple[str, bool]:
+        return fsio.create_hashed(self._p(folder), chunks, root=self.root)
+
+    def create_many(self, items) -> list[bool]:
+        return fsio.create_many([(self._p(rel), data) for rel, data in items], root=self.root)
 
     def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> dict | None:
         """Append whole lines; a torn last line of a JSON Lines log is set aside under local/torn/

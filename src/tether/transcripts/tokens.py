@@ -37,7 +37,6 @@ _LETTERS = _table(lambda i: 97 if 65 <= i <= 90 or 97 <= i <= 122 else 32)      
 _DIGITS = _table(lambda i: 100 if 48 <= i <= 57 else 32)                           # "d" or " "
 _SPACES = _table(lambda i: 32 if i == 32 else 110 if 9 <= i <= 13 else 120)       # " ", "n" or "x"
 _PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
-_LONG_WORDS = re.compile(rb"a{9,}")
 _NOT_LEAD_BYTES = bytes(range(0xC0))
 
 
@@ -46,18 +45,20 @@ def estimate(text: str) -> int:
     if not text:
         return 0
     data = text.encode("utf-8", "surrogatepass")
-    # Words: one token up to 8 letters, then about one more every 4 letters.
+    # Words: one token up to 8 letters, then about one more every 4 letters: a run of n >= 9 adds
+    # (n - 5) // 4, which is (n - 1) // 4 - 1 for every run of 5 or more. Counted, not matched:
+    # the run less its first letter holds (n - 1) // 4 non-overlapping "aaaa".
     letters = b" " + data.translate(_LETTERS)
     count = letters.count(b" a")
-    for word in _LONG_WORDS.findall(letters):
-        count += (len(word) - 5) // 4
+    count += letters.replace(b" a", b"  ").count(b"aaaa") - letters.count(b" aaaaa")
     # Digits go in groups of up to 3: a run of n is ceil(n / 3) tokens.
     digits = (b" " + data.translate(_DIGITS)).replace(b"ddd", b"D")
     count += digits.count(b"D") + digits.count(b" d") + digits.count(b"Dd")
-    # Runs of whitespace other than one space (indentation, line breaks) are a token each;
-    # doubling the x's lets count() see "x x" (one space between words) without overlaps.
+    # Runs of whitespace other than one space (indentation, line breaks) are a token each; a
+    # single space between two words is not. Doubling each x that follows a space lets count()
+    # see every "x x" even when two of them share an x ("a b c").
     spaces = b"x" + data.translate(_SPACES) + b"x"
-    count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b"x", b"xx").count(b"x x")
+    count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b" x", b" xx").count(b"x x")
     punctuation = len(data) - len(data.translate(None, _PUNCTUATION))   # runs of it merge
     # Non-ASCII characters, often 2+ tokens each: one UTF-8 lead byte (0xC0 and up) per character.
     non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0

@@ -1,0 +1,242 @@
+"""Before Claude Code compacts a session: save what its compaction would lose, into the repository.
+
+    from tether.compaction import save_before_compaction
+    report = save_before_compaction(workspace, transcript_path)
+
+One streaming pass over the session's JSONL transcript (a line at a time, never the file whole):
+
+- tier 1: every tool result over the threshold goes to ``.tether/cache/offloaded/<sha256>``,
+  secrets redacted, as :func:`tether.compaction.compact` stores it (same stubs, same ``show``);
+- the transcript is archived to ``.tether/cache/conversations/<sha256>``: its lines as they
+  are, except that an offloaded result is its stub there and a line holding a secret has it
+  redacted (that line is written again as compact JSON; every other line is kept byte for byte);
+- tier 3's extractive summary (objective, decisions, files touched, open items, state, the active
+  task's resume point, the pins, the archive's reference) is stored next to the archive.
+
+Nothing in it depends on the time, so running it twice on the same transcript stores nothing
+new (and logs nothing new). The memory it takes is bounded by the longest line and a few
+megabytes of offloaded results waiting for their flush, whatever the transcript's size.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import InvalidInput
+from . import offload, summary as _summary
+from .messages import strings
+
+#: Offloaded bytes kept in memory before they are written (one flush for each such batch).
+STAGED_LIMIT = 16 << 20
+#: Lines redacted together: the anchors are searched once over all of their strings.
+BATCH_BYTES = 1 << 20
+_KEEP_REPLIES = 3
+_DECISIONS = 10
+
+
+def save_before_compaction(workspace, transcript_path, *, threshold: int | None = None,
+                           redact: bool | None = None) -> dict:
+    """Offload, archive and summarise a Claude Code transcript; the report (refs, tokens before
+    and after, redactions). ``workspace``: a Workspace, or None for the one here."""
+    from .api import Compactor
+
+    compactor = Compactor(workspace, threshold=threshold, redact=redact)
+    compactor._types, compactor._staged = {}, {}
+    run = _Run(compactor, transcript_path)
+    try:
+        fh = open(transcript_path, "rb")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the transcript {transcript_path}: {exc.strerror or exc}",
+                           hint="give the path of the session's .jsonl transcript") from None
+    with fh:
+        digest, _, archived_new = compactor.workspace.store.put_cached_stream("conversations", run.archive(fh))
+    compactor._store_staged()
+    return run.finish(digest, archived_new)
+
+
+class _Run:
+    def __init__(self, compactor, path):
+        self.c = compactor
+        self.path = str(path)
+        self.threshold = compactor.options["threshold"]
+        self.items: list = []
+        self.tokens_before = 0
+        self.lines = 0
+        self.unreadable: list = []
+        self.archive_redactions = 0
+        self.first_request = ""
+        self.decisions: list = []
+        self.modified: dict = {}
+        self.read: dict = {}
+        self.replies: list = []
+        self.staged_bytes = 0
+
+    # -- the pass --------------------------------------------------------------------------
+    def archive(self, fh):
+        """The archive's bytes, a batch of lines at a time; offloads and gathers as it goes."""
+        from ..transcripts.lines import raw_lines
+
+        batch, size = [], 0
+        for number, _, raw in raw_lines(fh, max_line=1 << 62):
+            self.lines += 1
+            batch.append(self._line(number, raw))
+            size += len(raw)
+            if size >= BATCH_BYTES:
+                yield self._redacted(batch)
+                batch, size = [], 0
+        if batch:
+            yield self._redacted(batch)
+
+    def _line(self, number: int, raw: bytes):
+        """[raw bytes, the object (None when it is not a JSON object), changed]."""
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            if raw.strip():
+                self.unreadable.append(number)
+            return [raw, None, False]
+        if not isinstance(obj, dict):
+            return [raw, None, False]
+        message = obj.get("message")
+        if obj.get("type") not in ("user", "assistant") or not isinstance(message, dict) \
+                or message.get("role") not in ("user", "assistant"):
+            return [raw, obj, False]
+        texts = list(strings(message.get("content")))
+        if texts:
+            self.tokens_before += self.c.count("\n".join(texts))
+        self._gather(message, obj)
+        changed = False
+        if message["role"] == "user" and isinstance(message.get("content"), list):
+            [new], items = offload.tier1([message], self.threshold, self.c.count, self._put)
+            if items:
+                for item in items:
+                    item.pop("message", None)
+                    item["line"] = number
+                self.items += items
+                obj = dict(obj, message=new)
+                changed = True
+        return [raw, obj, changed]
+
+    def _put(self, data: bytes):
+        out = self.c._put(data)
+        self.staged_bytes += len(data)
+        if self.staged_bytes >= STAGED_LIMIT:
+            self.c._store_staged()
+            self.staged_bytes = 0
+        return out
+
+    def _gather(self, message: dict, obj: dict) -> None:
+        """What the summary needs, kept small: the first request, the last decisions, the files,
+        the last replies."""
+        msg = {"role": message["role"], "content": message.get("content")}
+        if msg["role"] == "user":
+            if not self.first_request and obj.get("isMeta") is not True and obj.get("isCompactSummary") is not True:
+                self.first_request = _summary.first_request([msg])
+            return
+        for decision in _summary.decisions([msg], limit=_DECISIONS):
+            if decision not in self.decisions:
+                self.decisions.append(decision)
+        del self.decisions[:-_DECISIONS]
+        modified, read = _summary.files_touched([msg])
+        for path in modified:
+            self.modified.setdefault(path, None)
+        for path in read:
+            self.read.setdefault(path, None)
+        text = "\n".join(p["text"] for p in msg["content"] if isinstance(p, dict) and isinstance(p.get("text"), str)) \
+            if isinstance(msg["content"], list) else msg["content"] if isinstance(msg["content"], str) else ""
+        if text.strip():
+            self.replies.append({"role": "assistant", "content": text})
+            del self.replies[:-_KEEP_REPLIES]
+
+    def _redacted(self, batch: list) -> bytes:
+        redactor = self.c._redactor_or_none()
+        found: dict = {}
+        owner: list = []
+        counts: list = []
+        if redactor is not None:
+            texts = []
+            for index, (raw, obj, _) in enumerate(batch):
+                if obj is None:
+                    values = [raw.decode("utf-8", "replace")]
+                else:
+                    values = list(strings(obj))
+                texts += values
+                owner += [index] * len(values)
+                counts.append(len(values))
+            found = redactor.find_many(texts)
+        hit = {owner[i] for i in found}
+        out = []
+        position = 0
+        for index, (raw, obj, changed) in enumerate(batch):
+            count = counts[index] if counts else 0
+            if index in hit:
+                changed = True
+                obj = self._apply(obj, raw, found, position)
+            position += count
+            if not changed:
+                out.append(raw)
+            elif isinstance(obj, bytes):
+                out.append(obj)
+            else:
+                end = b"\n" if raw.endswith(b"\n") else b""
+                out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + end)
+        return b"".join(out)
+
+    def _apply(self, obj, raw: bytes, found: dict, first: int):
+        from .api import _map_strings
+        from .redact import apply
+
+        position = iter(range(first, first + 10 ** 12))
+
+        def fix(text: str) -> str:
+            index = next(position)
+            redaction = found.get(index)
+            if redaction is None:
+                return text
+            self.archive_redactions += redaction.count
+            self.c._redacted_types(redaction.types())
+            return apply(text, redaction)
+
+        if obj is None:
+            return fix(raw.decode("utf-8", "replace")).encode("utf-8")
+        return _map_strings(obj, fix)
+
+    # -- the report ------------------------------------------------------------------------
+    def finish(self, digest: str, archived_new: bool) -> dict:
+        c = self.c
+        archive = f"conversations/{digest[:12]}"
+        sections = {"objective": _summary._clip(self.first_request, 1500), "task": c._task_state(),
+                    "decisions": [], "files_modified": list(self.modified),
+                    "files_read": [p for p in self.read if p not in self.modified],
+                    "open_items": _summary.open_items(self.replies),
+                    "state": _summary.current_state(self.replies)}
+        task = sections["task"] or {}
+        sections["decisions"] = list(task.get("decisions") or []) + self.decisions
+        sections["open_items"] = list(task.get("remaining") or []) + sections["open_items"]
+        text = _summary.render(sections, archive=archive, pins=c.pins())
+        summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", text.encode("utf-8"))])[0]
+        removed = sum(i["tokens"] for i in self.items)
+        stubs = sum(i.pop("stub_tokens") for i in self.items)
+        offloaded_redactions = sum(i["redactions"] for i in self.items)
+        report = {
+            "transcript": self.path, "lines": self.lines, "unreadable_lines": self.unreadable[:20],
+            "threshold": self.threshold, "offloaded": self.items,
+            "archive": archive, "sha256": digest, "summary": f"conversations/{summary_digest[:12]}",
+            "summary_sha256": summary_digest, "summary_tokens": c.count(text),
+            "tokens_before": self.tokens_before, "tokens_after": self.tokens_before - removed + stubs,
+            "redactions": offloaded_redactions + self.archive_redactions,
+            "archive_redactions": self.archive_redactions, "redacted_types": dict(c._types),
+            "method": c.count.method,
+        }
+        new = archived_new or summary_new or c.stored_new
+        report["stored_new"] = new
+        if new:
+            report["log"] = c.workspace.store.append_compaction(dict(report, at=_now(), hook="pre_compact"))
+        return report
+
+
+
+def _now() -> str:
+    from ..model import clock
+
+    return clock.stamp()

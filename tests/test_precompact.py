@@ -1,0 +1,103 @@
+"""save_before_compaction: a Claude Code transcript's large results offloaded, the transcript
+archived and summarised in the repository, secrets redacted, nothing stored twice."""
+
+from __future__ import annotations
+
+import json
+
+from tether.compaction import Compactor, save_before_compaction
+
+GITHUB = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+
+
+def line(kind: str, content, **extra) -> str:
+    role = "user" if kind == "user" else "assistant"
+    row = {"type": kind, "uuid": f"u{len(content) if isinstance(content, str) else id(content)}",
+           "message": {"role": role, "content": content}, **extra}
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def transcript(tmp_path, big: str, secret_line: str = ""):
+    rows = [
+        json.dumps({"type": "file-history-snapshot", "snapshot": {}}) + "\n",
+        line("user", "Fix the crash in src/loader.py when the config file is empty"),
+        line("assistant", [{"type": "text", "text": "We decided to guard the empty case instead of rewriting it."},
+                           {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "src/loader.py"}}]),
+        line("user", [{"type": "tool_result", "tool_use_id": "t1", "content": big}]),
+        line("assistant", [{"type": "tool_use", "id": "t2", "name": "Edit",
+                            "input": {"file_path": "src/loader.py", "old_string": "a", "new_string": "b"}}]),
+        line("user", [{"type": "tool_result", "tool_use_id": "t2", "content": "ok " + secret_line}]),
+        "{not json\n",
+        line("assistant", "Next steps:\n- [ ] add a test for the empty config"),
+    ]
+    path = tmp_path / "session.jsonl"
+    path.write_text("".join(rows), encoding="utf-8")
+    return path, rows
+
+
+def big_output(lines: int = 3000) -> str:
+    return "".join(f"{i:05d} résultat ✓ value={i * 7}\n" for i in range(lines))
+
+
+def test_large_results_are_offloaded_archived_and_summarised(ws, tmp_path):
+    big = big_output()
+    path, rows = transcript(tmp_path, big)
+    report = save_before_compaction(ws, path, threshold=1000)
+    [item] = report["offloaded"]
+    assert item["kind"] == "tool_result" and item["tool_use_id"] == "t1" and item["line"] == 4
+    compactor = Compactor(ws)
+    assert compactor.show(item["ref"]) == big.encode("utf-8")  # byte-exact
+    assert report["tokens_after"] < report["tokens_before"] / 5
+    assert report["unreadable_lines"] == [7] and report["lines"] == 8
+    archived = compactor.show(report["archive"]).decode("utf-8").splitlines(keepends=True)
+    assert len(archived) == len(rows)
+    for index, (kept, original) in enumerate(zip(archived, rows)):
+        if index == 3:  # the offloaded result: its stub, the rest of the line as it was
+            row = json.loads(kept)
+            assert row["message"]["content"][0]["content"].startswith("[tether] Offloaded tool result")
+            assert item["ref"] in row["message"]["content"][0]["content"]
+        else:
+            assert kept == original  # every other line byte for byte
+    summary = compactor.show(report["summary"]).decode("utf-8")
+    assert "## Objective\nFix the crash in src/loader.py when the config file is empty" in summary
+    assert "We decided to guard the empty case" in summary
+    assert "- src/loader.py (modified)" in summary and "add a test for the empty config" in summary
+    assert report["archive"] in summary
+    log = (ws.dir / "memory" / "compactions.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["archive"] == report["archive"]
+
+
+def test_running_twice_stores_nothing_new(ws, tmp_path):
+    path, _ = transcript(tmp_path, big_output())
+    first = save_before_compaction(ws, path, threshold=1000)
+    cache = sorted(p.name for p in (ws.dir / "cache").rglob("*") if p.is_file())
+    log = (ws.dir / "memory" / "compactions.jsonl").read_text()
+    second = save_before_compaction(ws, path, threshold=1000)
+    assert sorted(p.name for p in (ws.dir / "cache").rglob("*") if p.is_file()) == cache
+    assert (ws.dir / "memory" / "compactions.jsonl").read_text() == log
+    assert first["stored_new"] and not second["stored_new"]
+    assert {k: v for k, v in second.items() if k not in ("stored_new", "log")} == \
+           {k: v for k, v in first.items() if k not in ("stored_new", "log")}
+
+
+def test_secrets_are_redacted_in_the_archive_and_in_offloads(ws, tmp_path):
+    big = big_output(2000) + f"token: {GITHUB}\n"
+    path, rows = transcript(tmp_path, big, secret_line=f"export GITHUB_TOKEN={GITHUB}")
+    report = save_before_compaction(ws, path, threshold=1000)
+    assert report["redactions"] == 2 and report["redacted_types"] == {"GitHub Token": 2}
+    compactor = Compactor(ws)
+    for ref in (report["archive"], report["offloaded"][0]["ref"], report["summary"]):
+        assert GITHUB.encode() not in compactor.show(ref)
+    archived = compactor.show(report["archive"]).decode("utf-8").splitlines(keepends=True)
+    redacted = json.loads(archived[5])["message"]["content"][0]["content"]
+    assert redacted == "ok export GITHUB_TOKEN=[REDACTED: GitHub Token]"
+    assert archived[1] == rows[1]
+
+
+def test_a_missing_transcript_is_a_clear_error(ws, tmp_path):
+    import pytest
+
+    from tether.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cannot read the transcript"):
+        save_before_compaction(ws, tmp_path / "nope.jsonl")

@@ -1,0 +1,42 @@
+"""The token estimate is computed with counts, not regular expressions (it runs over every byte
+a compaction reads): it must give exactly what the plain definition gives."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from tether.transcripts.tokens import _DIGITS, _LETTERS, _NOT_LEAD_BYTES, _PUNCTUATION, _SPACES, estimate
+
+
+def reference(text: str) -> int:
+    """The estimate as first written: a regular expression for long words, every x doubled."""
+    if not text:
+        return 0
+    data = text.encode("utf-8", "surrogatepass")
+    letters = b" " + data.translate(_LETTERS)
+    count = letters.count(b" a")
+    for word in re.findall(rb"a{9,}", letters):
+        count += (len(word) - 5) // 4
+    digits = (b" " + data.translate(_DIGITS)).replace(b"ddd", b"D")
+    count += digits.count(b"D") + digits.count(b" d") + digits.count(b"Dd")
+    spaces = b"x" + data.translate(_SPACES) + b"x"
+    count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b"x", b"xx").count(b"x x")
+    punctuation = len(data) - len(data.translate(None, _PUNCTUATION))
+    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
+    return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+
+
+def test_the_estimate_equals_its_definition_on_random_and_edge_texts():
+    rng = random.Random(13)
+    alphabet = "ab  \n\t1234.,_-é✓" + "x" * 4
+    texts = ["", " ", "a", "a b c d e", "aaaaaaaa", "aaaaaaaaa", "a" * 13, "a" * 12, " " * 5, "1" * 7,
+             "x x x x", "\n\n a\n", "supercalifragilistic expialidocious", "é" * 9]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))))
+    words = [("".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 20)))) for _ in range(200)]
+    for _ in range(200):
+        texts.append(rng.choice(("", " ", "\n")).join(rng.choice(words) + rng.choice((" ", "  ", "\n", ".", ""))
+                                                          for _ in range(rng.randint(1, 80))))
+    for text in texts:
+        assert estimate(text) == reference(text), repr(text)
