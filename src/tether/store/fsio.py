@@ -231,8 +231,8 @@ def create_many(items, *, root: str | None = None) -> list[bool]:
     """:func:`create_exclusive` for many files at once, with one flush for all of them instead of
     two per file: True for each name published, False for each that existed already.
 
-    Every temporary file is written first, then their data is flushed (one ``syncfs`` of the
-    filesystem where Linux has it, else one fsync per file), then each is linked to its name,
+    Every temporary file is written first, then their data is flushed (one fsync per file),
+    then each is linked to its name,
     then each folder is fsynced once. A name therefore never appears before its bytes are on
     disk: a crash at any moment leaves either no name or the whole file (and at worst
     temporary files, which listings skip); and every name is on disk before this returns.
@@ -330,10 +330,8 @@ def create_hashed(folder: str, chunks, *, root: str | None = None) -> tuple[str,
 
 
 def _sync_files(paths: list[str]) -> None:
-    """Flush the data of written files: one syncfs of their filesystem when the platform has it
-    (Linux), else one fsync per file."""
-    if len(paths) > 1 and _syncfs(_parent(paths[0])):
-        return
+    """Flush the data of written files, one fsync each. Not syncfs(2): it flushes everything
+    pending on the whole filesystem, which on a busy shared disk stalls for seconds."""
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -342,37 +340,6 @@ def _sync_files(paths: list[str]) -> None:
             raise named(exc, path) from None
         finally:
             os.close(fd)
-
-
-_libc = None
-
-
-def _syncfs(folder: str) -> bool:
-    """syncfs(2) on ``folder``'s filesystem; False where there is none (then the caller fsyncs).
-    Linux since 5.8 reports a write-back error through it, which is then raised."""
-    global _libc
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
-        return False
-    if _libc is None:
-        try:
-            import ctypes
-
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.syncfs  # noqa: B018 (raises AttributeError where libc has no syncfs)
-        except (OSError, AttributeError):
-            _libc = False
-    if _libc is False:
-        return False
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        if _libc.syncfs(fd) != 0:
-            import ctypes
-
-            errno = ctypes.get_errno()
-            raise OSError(errno, os.strerror(errno), folder)
-    finally:
-        os.close(fd)
-    return True
 
 
 def write_unsynced(path: str, data: bytes, root: str | None = None) -> bool:
