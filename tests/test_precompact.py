@@ -101,3 +101,39 @@ def test_a_missing_transcript_is_a_clear_error(ws, tmp_path):
 
     with pytest.raises(InvalidInput, match="cannot read the transcript"):
         save_before_compaction(ws, tmp_path / "nope.jsonl")
+
+
+def test_the_home_directory_is_never_stored(tmp_path, monkeypatch):
+    """A transcript names the user's home in every line's cwd: what is committed writes it ~."""
+    import json as _json
+
+    from tether import Workspace
+    from tether.compaction import save_before_compaction
+
+    home = tmp_path / "home" / "alice"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    Workspace.init(repo)
+    ws = Workspace.open(repo)
+    big = "\n".join(f"{home}/proj/file{i}.py: ok" for i in range(3000))
+    lines = [
+        {"type": "user", "cwd": f"{home}/proj", "message": {"role": "user", "content": "run the tests"}},
+        {"type": "assistant", "cwd": f"{home}/proj", "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pytest"}}]}},
+        {"type": "user", "cwd": f"{home}/proj", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": big}]}},
+    ]
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("".join(_json.dumps(line) + "\n" for line in lines))
+    report = save_before_compaction(ws, transcript, threshold=1000)
+    assert report["offloaded"] and report["redacted_types"].get("home directory", 0) >= 3
+    stored = [p for p in (repo / ".tether" / "cache").rglob("*") if p.is_file()]
+    assert stored
+    for path in stored:
+        assert str(home).encode() not in path.read_bytes(), path
+    assert b"~/proj/file1.py: ok" in b"".join(p.read_bytes() for p in stored)

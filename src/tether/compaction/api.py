@@ -118,14 +118,34 @@ class Compactor:
                 self._redacted_types(found.types())
                 text = redacted
                 data = text.encode("utf-8", "surrogatepass")
+        text, homes = self._unhome(text)
+        if homes:
+            count += homes
+            data = text.encode("utf-8", "surrogatepass")
         digest = self._stage("offloaded", data)
         return f"offloaded/{digest[:12]}", digest, count, text
 
+    def _unhome(self, text: str) -> tuple[str, int]:
+        """The home directory written ``~`` (counted as a redaction of its own type)."""
+        from .redact import HOME_TYPE, home, unhome
+
+        text, n = unhome(text, home())
+        if n:
+            self._redacted_types({HOME_TYPE: n})
+        return text, n
+
     def _stage(self, kind: str, data: bytes) -> str:
         """The digest ``data`` will be stored under; the file is written by :meth:`_store_staged`,
-        with the others of this compaction (one flush for all)."""
+        with the others of this compaction (one flush for all). The home directory is never
+        stored (see redact.unhome)."""
         import hashlib
 
+        from .redact import home
+
+        prefix = home()
+        if prefix and prefix.encode("utf-8", "surrogateescape") in data:
+            text, _ = self._unhome(data.decode("utf-8", "surrogateescape"))
+            data = text.encode("utf-8", "surrogateescape")
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._staged:
             self._staged[digest] = (kind, data)

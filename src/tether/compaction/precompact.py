@@ -70,6 +70,10 @@ class _Run:
         self.read: dict = {}
         self.replies: list = []
         self.staged_bytes = 0
+        from .redact import home
+
+        self.home = home()
+        self.home_bytes = self.home.encode("utf-8", "surrogateescape") if self.home else b""
 
     # -- the pass --------------------------------------------------------------------------
     def archive(self, fh):
@@ -174,12 +178,17 @@ class _Run:
                 obj = self._apply(obj, raw, found, position)
             position += count
             if not changed:
-                out.append(raw)
+                line = raw
             elif isinstance(obj, bytes):
-                out.append(obj)
+                line = obj
             else:
                 end = b"\n" if raw.endswith(b"\n") else b""
-                out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + end)
+                line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + end
+            if self.home and self.home_bytes in line:  # the cwd of every line: private
+                text, n = self.c._unhome(line.decode("utf-8", "surrogateescape"))
+                line = text.encode("utf-8", "surrogateescape")
+                self.archive_redactions += n
+            out.append(line)
         return b"".join(out)
 
     def _apply(self, obj, raw: bytes, found: dict, first: int):
@@ -213,7 +222,7 @@ class _Run:
         task = sections["task"] or {}
         sections["decisions"] = list(task.get("decisions") or []) + self.decisions
         sections["open_items"] = list(task.get("remaining") or []) + sections["open_items"]
-        text = _summary.render(sections, archive=archive, pins=c.pins())
+        text, _ = c._unhome(_summary.render(sections, archive=archive, pins=c.pins()))
         summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", text.encode("utf-8"))])[0]
         removed = sum(i["tokens"] for i in self.items)
         stubs = sum(i.pop("stub_tokens") for i in self.items)

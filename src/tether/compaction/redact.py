@@ -17,6 +17,9 @@ detect-secrets) has all lines scanned.
 
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
 detector reports.
+
+The user's home directory is private too (a transcript names it in every line's ``cwd``):
+:func:`unhome` writes it ``~``, whether or not secrets are redacted.
 """
 
 from __future__ import annotations
@@ -301,3 +304,24 @@ def _merged(spans):
             continue
         out.append((start, end, kind))
     return out
+
+
+HOME_TYPE = "home directory"
+
+
+def home() -> str | None:
+    """The user's home directory as it appears in paths, or None when it is too short to be
+    told from other text (``/``)."""
+    import os
+
+    path = os.path.expanduser("~").rstrip("/\\")
+    return path if len(path) > 1 and path != "~" else None
+
+
+def unhome(text: str, prefix: str | None) -> tuple[str, int]:
+    """``text`` with the home directory ``prefix`` written ``~`` where a path starts with it;
+    (the text, how many were replaced)."""
+    if not prefix or prefix not in text:
+        return text, 0
+    pattern = re.compile(re.escape(prefix) + r"(?=[/\\\"'\s]|$)")
+    return pattern.subn("~", text)
