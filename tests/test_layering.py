@@ -9,6 +9,8 @@ only what its layer may use, and only the git package starts git.
     transcripts        reading agents' transcripts: nothing of the store, no adapters
     cli, hooks, mcp    adapters over the library
 
+Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
+
 README.md ("How it is built") draws the same picture.
 """
 
