@@ -178,7 +178,8 @@ def _parse(argv: list[str], want_json: bool):
 
 def quick_args(argv: list[str]):
     """``tether checkpoint`` with its options in their plain forms (``--option VALUE``, ``--json``)
-    read as argparse reads them, without loading argparse (a few milliseconds of every checkpoint);
+    read as argparse reads them, without loading argparse (its import and the parser's build are a
+    large part of a checkpoint's start-up);
     None for anything else (another command, an abbreviation, ``--option=VALUE``, ``-C``, help, a
     value that starts with '-', a choice not offered, a word that is no option): argparse reads
     those, and says what is wrong with them."""
