@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -76,11 +77,20 @@ def hook_input(repo: Path) -> bytes:
                        "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup"}).encode()
 
 
-def timed(argv: list[str], cwd: Path, environ: dict, stdin: bytes | None = None) -> float:
+CPU: dict[str, list[float]] = {}  # each measure's CPU time (user + system) per run, beside its wall time
+
+
+def timed(argv: list[str], cwd: Path, environ: dict, stdin: bytes | None = None, name: str | None = None) -> float:
+    """The wall time of one run; with ``name``, its CPU time is kept in CPU[name] too (a shared
+    machine's other work delays a process without adding to its CPU time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, env=environ,
                           stdin=None if stdin is not None else subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
+    if name is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
     return elapsed
@@ -102,16 +112,19 @@ def run(versions: list[Version], runs: int) -> dict[str, list[float]]:
         timed(v.tether("boot"), v.repo, v.env)  # the warm runs start from a cache
         timed(v.tether("boot"), v.empty, v.env)
     for i in range(3 + runs):
-        sample = {"python_pass": timed([sys.executable, "-c", "pass"], ROOT, plain)}
+        def measure(name: str, argv: list[str], cwd: Path, environ: dict, stdin: bytes | None = None) -> None:
+            sample[name] = timed(argv, cwd, environ, stdin, name if i >= 3 else None)
+
+        sample: dict[str, float] = {}
+        measure("python_pass", [sys.executable, "-c", "pass"], ROOT, plain)
         for v in versions:
-            sample[f"boot_empty {v.label}"] = timed(v.tether("boot"), v.empty, v.env)
-            sample[f"boot_big {v.label}"] = timed(v.tether("boot"), v.repo, v.env)
-            sample[f"hook_big {v.label}"] = timed(v.tether("hook", "claude-code"), v.repo, v.env, hook_input(v.repo))
+            measure(f"boot_empty {v.label}", v.tether("boot"), v.empty, v.env)
+            measure(f"boot_big {v.label}", v.tether("boot"), v.repo, v.env)
+            measure(f"hook_big {v.label}", v.tether("hook", "claude-code"), v.repo, v.env, hook_input(v.repo))
             drop_boot_cache(v.repo)
-            sample[f"boot_big_cold {v.label}"] = timed(v.tether("boot"), v.repo, v.env)
+            measure(f"boot_big_cold {v.label}", v.tether("boot"), v.repo, v.env)
             drop_boot_cache(v.repo)
-            sample[f"hook_big_cold {v.label}"] = timed(v.tether("hook", "claude-code"), v.repo, v.env,
-                                                       hook_input(v.repo))
+            measure(f"hook_big_cold {v.label}", v.tether("hook", "claude-code"), v.repo, v.env, hook_input(v.repo))
         if i >= 3:
             for name, value in sample.items():
                 times.setdefault(name, []).append(value)
@@ -122,7 +135,8 @@ def run_checkpoints(versions: list[Version], runs: int, task: str) -> dict[str, 
     times: dict[str, list[float]] = {}
     for i in range(3 + runs):
         for v in versions:
-            value = timed(v.tether("checkpoint", "--task", task, "--state", f"bench {i}"), v.repo, v.env)
+            value = timed(v.tether("checkpoint", "--task", task, "--state", f"bench {i}"), v.repo, v.env,
+                          name=f"checkpoint {v.label}" if i >= 3 else None)
             if i >= 3:
                 times.setdefault(f"checkpoint {v.label}", []).append(value)
     return times
@@ -179,6 +193,11 @@ def main() -> None:
         b, a = median_ms(times[f"{name} before"]), median_ms(times[f"{name} after"])
         print(f"  {name:<16} {b:10.1f} {a:10.1f} {a / b:13.2f} {b / base:14.2f} {a / base:13.2f}")
     print("  spreads (IQR ms): " + "; ".join(f"{k} {spread(v).strip()}" for k, v in times.items()))
+    cpu_base = median_ms(CPU["python_pass"])
+    print(f"\n  CPU time (user + system) of the same runs, medians in ms\n  {'python -c pass':<16} {cpu_base:10.1f}")
+    for name in ("boot_empty", "boot_big", "hook_big", "boot_big_cold", "hook_big_cold", "checkpoint"):
+        b, a = median_ms(CPU[f"{name} before"]), median_ms(CPU[f"{name} after"])
+        print(f"  {name:<16} {b:10.1f} {a:10.1f} {a / b:13.2f} {b / cpu_base:14.2f} {a / cpu_base:13.2f}")
     b, a = sorted(rates["api before"])[len(rates["api before"]) // 2], sorted(rates["api after"])[len(rates["api after"]) // 2]
     print(f"  {'API checkpoints':<16} {b:8.0f}/s {a:8.0f}/s {a / b:13.2f}   (median of {args.rounds} rounds of"
           f" {args.api_n}; higher is better)")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tether.warm import racy
+from tether.warm import cachefile as racy_rule
 
 from tether.warm import listings
 
@@ -95,7 +95,7 @@ def test_boot_works_on_a_read_only_mount(ws, git):
 def test_a_damaged_listing_cache_does_not_stop_boot(ws, git, monkeypatch):
     """One byte of the cached names changed (a flipped bit): the listing still matches the
     folder's stat, but not the cache's checksum, so the folder is listed again."""
-    monkeypatch.setattr(racy, "RACY_NS", 0)
+    monkeypatch.setattr(racy_rule, "RACY_NS", 0)
     task = a_committed_task(ws, git)
     ws.checkpoint(task.id, done=["2"], state="doc 2")
     expected = uncached(ws)

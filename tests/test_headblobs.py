@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.warm import cachefile, racy
+from tether.warm import cachefile
 
 from tether.gitio import objects as git_objects
 from tether.warm import head_diff
@@ -137,7 +137,7 @@ def hashed(spy, monkeypatch):
     """The files boot hashed (their blob id computed from their bytes)."""
     from tether.warm import brief_cache
 
-    monkeypatch.setattr(racy, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
+    monkeypatch.setattr(cachefile, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
     return spy(git_objects, "blob_oid", lambda data, sha256=False: data)
 
 

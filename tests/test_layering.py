@@ -11,6 +11,8 @@ only what its layer may use, and only the git package starts git.
                        and tiktoken only when a compaction runs
     cli, hooks, mcp    adapters over the library
 
+Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
+
 README.md ("How it is built") draws the same picture.
 """
 
@@ -139,3 +141,88 @@ def test_every_public_name_resolves_and_importing_tether_loads_nothing_else():
     assert issubclass(tether.ParseError, tether.TetherError) and issubclass(tether.GitProblem, tether.TetherError)
     loaded = loaded_after_import("tether")
     assert [m for m in loaded if m.startswith("tether.")] == []
+
+
+# What `tether checkpoint` (run many times a session) must not load: other commands' modules, the
+# parser of every command, the rare paths (config parsing, migrations, verify, repair, secrets,
+# YAML, the merge driver, git) and the heavy stdlib modules none of it needs.
+CHECKPOINT_FORBIDDEN = ["argparse", "gettext", "locale", "tether.cli.commands", "tether.cli.session_commands",
+                        "tether.cli.ctx", "tether.cli.demo", "tether.hooks", "tether.campaign", "tether.gitio",
+                        "tether.transcripts", "tether.store.config_file", "tether.store.migrations",
+                        "tether.store.yaml_codec", "tether.core.boot", "tether.core.brief", "tether.core.close",
+                        "tether.core.manifest", "tether.core.verify", "tether.core.repair", "tether.core.secret_scan",
+                        "tether.core.setup", "tether.core.context_document", "tether.warm.brief_cache",
+                        "tether.warm.head_diff", "tether.warm.manifest_entries", "yaml", "tomllib", "tomli",
+                        "detect_secrets", "jsonschema", "subprocess", "typing", "datetime", "dataclasses",
+                        "pathlib", "hashlib", "shutil", "tempfile", "encodings.ascii"]
+
+
+def test_a_checkpoint_loads_only_what_it_needs(ws, cli):
+    """`tether checkpoint --done ... --state ...` in a fresh interpreter, with the per-machine config
+    cache warm (as after the first command): its plain options are read without argparse, and it
+    loads no other command's code and no rare path."""
+    import os
+    import time
+
+    ws.start_task("Checkpoints", items=["a", "b", "c"], task_id="T1")
+    past = time.time() - 60  # older than the racily-clean margin, so the config cache is kept
+    for folder, _dirs, files in os.walk(ws.dir):
+        for name in files + [folder]:
+            os.utime(os.path.join(folder, name), (past, past))
+    assert cli("checkpoint", "--done", "1", "--state", "a done").code == 0  # keeps the parsed config
+    script = ("import sys, json, io, contextlib\nfrom tether.cli.main import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+              "    code = main(['checkpoint', '--done', '2', '--state', 'b done', '--next', 'c', '--json'])\n"
+              "print(json.dumps([code, out.getvalue(), sorted(sys.modules)]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ws.root, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    code, out, loaded = json.loads(proc.stdout)
+    assert code == 0 and json.loads(out)["checkpoint"]["done"] == "1-2", out
+    crossing = [m for m in loaded for bad in CHECKPOINT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
+    assert not crossing, crossing
+
+
+# Forms main.quick_args reads itself, and forms it must leave to argparse.
+QUICK_FORMS = [
+    ["checkpoint"],
+    ["checkpoint", "--state", "docs 1-5 done", "--done", "1-5"],
+    ["checkpoint", "--done", "1", "--done", "2,4", "--undone", "3", "--json"],
+    ["checkpoint", "-t", "T1", "--task", "T2", "--state", "", "--note", "n", "--status", "blocked"],
+    ["checkpoint", "--json", "--data", "k=v", "--data", "out=a b", "--file", "src/a.py: parser", "--next", "x",
+     "--next", "y", "--result", "r.md=@out.md", "--state", "first", "--state", "last"],
+]
+ARGPARSE_FORMS = [
+    ["checkpoint", "--state", "--done", "1"],  # a value that starts with '-'
+    ["checkpoint", "--state", "-5"],
+    ["checkpoint", "--state=x"],
+    ["checkpoint", "--sta", "x"],  # an abbreviation
+    ["checkpoint", "--note", "n", "extra"],  # a word that is no option
+    ["checkpoint", "--status", "done"],  # not a choice
+    ["checkpoint", "--state"],  # no value
+    ["checkpoint", "-C", ".", "--state", "x"],
+    ["checkpoint", "--help"],
+    ["checkpoint", "--", "--state"],
+    ["checkpoint", "-tT1"],
+    ["--json", "checkpoint", "--state", "x"],
+    ["resume"],
+]
+
+
+@pytest.mark.parametrize("argv", QUICK_FORMS, ids=[" ".join(a) for a in QUICK_FORMS])
+def test_checkpoint_options_are_read_without_argparse_as_argparse_reads_them(argv):
+    from tether.cli.main import build_parser, quick_args
+
+    quick = quick_args(argv)
+    assert quick is not None
+    parsed = build_parser("checkpoint").parse_args(argv)
+    assert {k: v for k, v in vars(quick).items() if k != "handler"} == \
+        {k: v for k, v in vars(parsed).items() if k != "handler"}
+    assert quick.handler.__name__ == "cmd_checkpoint"
+
+
+@pytest.mark.parametrize("argv", ARGPARSE_FORMS, ids=[" ".join(a) for a in ARGPARSE_FORMS])
+def test_other_forms_are_left_to_argparse(argv):
+    """argparse reads them, and says what is wrong with the ones it refuses."""
+    from tether.cli.main import quick_args
+
+    assert quick_args(argv) is None

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tether.warm import racy
+from tether.warm import cachefile as racy_rule
 
 from tether.warm import listings
 from tether.store.trees import DirTree
@@ -43,7 +43,7 @@ def uncached_brief(ws):
 
 
 def test_only_the_folder_a_checkpoint_changed_is_listed_again(ws, listed, monkeypatch):
-    monkeypatch.setattr(racy, "RACY_NS", 0)  # trust stats at once (the two-second rule has its own test)
+    monkeypatch.setattr(racy_rule, "RACY_NS", 0)  # trust stats at once (the two-second rule has its own test)
     tasks = three_tasks(ws)
     cold_boot(ws)
     listed.clear()
@@ -65,7 +65,7 @@ def test_a_folder_changed_just_before_the_boot_is_not_trusted_next_time(ws, list
 
 
 def test_a_file_added_with_the_folder_mtime_put_back_is_seen(ws, listed, monkeypatch):
-    monkeypatch.setattr(racy, "RACY_NS", 0)
+    monkeypatch.setattr(racy_rule, "RACY_NS", 0)
     tasks = three_tasks(ws)
     cold_boot(ws)
     folder = ws.dir / "tasks" / tasks[0].id / "checkpoints"
@@ -83,7 +83,7 @@ def test_a_file_added_with_the_folder_mtime_put_back_is_seen(ws, listed, monkeyp
 
 
 def test_a_damaged_cache_is_ignored(ws, monkeypatch):
-    monkeypatch.setattr(racy, "RACY_NS", 0)
+    monkeypatch.setattr(racy_rule, "RACY_NS", 0)
     three_tasks(ws)
     expected = uncached_brief(ws)
     for damage in (b"", b"\x00\x01garbage", b"\xfb\x02"):

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tether.warm import manifest_entries, racy
+from tether.warm import cachefile as racy_rule, manifest_entries
 from tether.core import manifest
 
 
@@ -43,9 +43,9 @@ def settle(path: Path) -> None:
 
 @pytest.fixture
 def trust_settled(monkeypatch):
-    """A stat the filesystem clock has moved past is trusted at once (warm.racy's margin is
+    """A stat the filesystem clock has moved past is trusted at once (warm.cachefile's racy margin is
     seconds; its own tests below check the rule itself)."""
-    monkeypatch.setattr(racy, "RACY_NS", 0)
+    monkeypatch.setattr(racy_rule, "RACY_NS", 0)
 
 
 @pytest.fixture

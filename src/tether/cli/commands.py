@@ -1,52 +1,16 @@
-"""Command registration, and what the handlers share (task_commands, session_commands, ctx).
-
-Each handler: parse, one call on the Workspace, render."""
+"""Command registration: the argparse parser of every command, each handler imported when it runs
+(task_commands, session_commands, ctx). What the handlers share is in output."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 
-from ..errors import InvalidInput
-from .output import Parser
-
-
-def _ws():
-    from ..workspace import Workspace
-
-    return Workspace.open()
+from ..errors import UsageError
 
 
-def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
-    """Inline values plus lines of files ('-' is stdin), blank lines dropped."""
-    out = list(values or [])
-    for name in files or []:
-        try:
-            if name == "-":
-                data = sys.stdin.buffer.read()
-            else:
-                with open(name, "rb") as fh:
-                    data = fh.read()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {name}: {exc.strerror}",
-                               hint="give a UTF-8 text file with one entry per line") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise InvalidInput(f"{'stdin' if name == '-' else name}:{line}: not UTF-8 text",
-                               hint="save the file as UTF-8 and run the command again") from None
-        out += [line.strip() for line in text.splitlines() if line.strip()]
-    return out
-
-
-def _limit(value: int | None) -> int | None:
-    if value is not None and value < 1:
-        raise InvalidInput(f"--limit must be at least 1, got {value}", hint="e.g. --limit 5 for the newest five")
-    return value
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit(2) itself
+        raise UsageError(message, hint=f"run `{self.prog} --help`")
 
 
 # -- registration ----------------------------------------------------------------------
@@ -108,17 +72,10 @@ def register(sub, common, only: str | None = None) -> None:
 
     if want("checkpoint"):
         p = add(sub, "checkpoint", _lazy("task_commands", "cmd_checkpoint"), "Save a numbered checkpoint of the active task (or --task).")
-        p.add_argument("--task", "-t", help="task id (default: the active task)")
-        p.add_argument("--done", action="append", metavar="SPEC", help="steps/items done: 3, 1-5, 2,4 or a name (repeatable)")
-        p.add_argument("--undone", action="append", metavar="SPEC", help="steps/items to mark not done again")
-        p.add_argument("--state", help="what was being worked on at this moment")
-        p.add_argument("--data", action="append", metavar="KEY=VALUE", help="key data: variables, paths, decisions")
-        p.add_argument("--file", action="append", metavar="PATH", help='a file modified, e.g. "src/a.py: added parser"')
-        p.add_argument("--next", action="append", metavar="TEXT", help="a next action, in order (repeatable)")
-        p.add_argument("--note", help="a free note")
-        p.add_argument("--status", default="in_progress", choices=["in_progress", "completed", "blocked"])
-        p.add_argument("--result", action="append", metavar="NAME=@FILE",
-                       help="save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)")
+        from .task_commands import CHECKPOINT_OPTIONS
+
+        for flags, options in CHECKPOINT_OPTIONS:
+            p.add_argument(*flags, **options)
 
     if want("resume"):
         p = add(sub, "resume", _lazy("task_commands", "cmd_resume"), "Say exactly where to continue (default: the active task).")

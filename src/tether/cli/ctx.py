@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from ..errors import EXIT_DEGRADED, EXIT_OK, EXIT_REFUSED, InvalidInput
-from .output import Parser, Result
+from .commands import Parser
+from .output import Result
 
 
 def _campaign(args):

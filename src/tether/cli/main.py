@@ -4,7 +4,9 @@ argparse (stdlib) keeps start-up fast: boot runs at every session start.
 The two commands that run at every session start skip even that when they
 can: ``tether boot`` with at most --json and --budget is answered from the
 boot cache (see brief_cache), and ``tether hook claude-code`` goes straight to
-its handler; anything else, or a cold cache, takes the full path.
+its handler; ``tether checkpoint``, run many times a session, has its plain
+options read without argparse (quick_args); anything else, or a cold cache,
+takes the full path.
 Every command returns a :class:`Result`; ``--json`` prints its data as one
 JSON object with ``ok`` and ``schema_version``, otherwise its text. Errors
 are one line plus a hint on stderr (a JSON object on stdout under
@@ -22,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from .output import Parser
+    from .commands import Parser
 
 SCHEMA_VERSION = 1
 GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands whose next word is a command of theirs
@@ -73,7 +75,7 @@ def build_parser(only: str | None = None) -> Parser:
     """The full parser, or with ``only`` a parser that knows just that command."""
     argparse = _argparse()
     from . import commands
-    from .output import Parser
+    from .commands import Parser
 
     common = argparse.ArgumentParser(add_help=False, formatter_class=_formatter)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -117,22 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             code = _warm_boot(argv[1:], want_json)
             if code is not None:
                 return code
-        first = next((a for a in argv if not a.startswith("-")), None)
-        wants_help = any(a in ("-h", "--help") for a in argv) and first is None
-        parser = build_parser(first if first in COMMANDS and not wants_help else None)
-        try:
-            args = parser.parse_args(argv)
-        except UsageError as exc:
-            if first in COMMANDS and "unrecognized arguments" in str(exc):  # found by the top parser
-                words = [a for a in argv if not a.startswith("-")]
-                command = " ".join(words[:2] if first in GROUPS and len(words) > 1 else words[:1])
-                exc.hint = f"run `tether {command} --help`"
-            raise
-        if not getattr(args, "command", None):
-            if want_json:  # one JSON object, as promised, not the help text
-                raise UsageError("no command given", hint="run `tether --help` to see the commands")
-            parser.print_help()
-            return EXIT_OK
+        args = quick_args(argv)
+        if args is None:
+            args = _parse(argv, want_json)
+            if args is None:
+                return EXIT_OK
         if getattr(args, "directory", None):
             _change_directory(args.directory)
         result = args.handler(args)
@@ -167,6 +158,59 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:
         return EXIT_OK
     return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+
+
+def _parse(argv: list[str], want_json: bool):
+    """The arguments as argparse reads them; None when it printed the help."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    wants_help = any(a in ("-h", "--help") for a in argv) and first is None
+    parser = build_parser(first if first in COMMANDS and not wants_help else None)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        if first in COMMANDS and "unrecognized arguments" in str(exc):  # found by the top parser
+            words = [a for a in argv if not a.startswith("-")]
+            command = " ".join(words[:2] if first in GROUPS and len(words) > 1 else words[:1])
+            exc.hint = f"run `tether {command} --help`"
+        raise
+    if not getattr(args, "command", None):
+        if want_json:  # one JSON object, as promised, not the help text
+            raise UsageError("no command given", hint="run `tether --help` to see the commands")
+        parser.print_help()
+        return None
+    return args
+
+
+def quick_args(argv: list[str]):
+    """``tether checkpoint`` with its options in their plain forms (``--option VALUE``, ``--json``)
+    read as argparse reads them, without loading argparse (its import and the parser's build are a
+    large part of a checkpoint's start-up);
+    None for anything else (another command, an abbreviation, ``--option=VALUE``, ``-C``, help, a
+    value that starts with '-', a choice not offered, a word that is no option): argparse reads
+    those, and says what is wrong with them."""
+    if argv[:1] != ["checkpoint"]:
+        return None
+    from .task_commands import CHECKPOINT_OPTIONS, cmd_checkpoint
+
+    known = {flag: (flags[0][2:].replace("-", "_"), options) for flags, options in CHECKPOINT_OPTIONS
+             for flag in flags}
+    values = {dest: options.get("default") for dest, options in known.values()}
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--json":
+            values["json"] = True
+            continue
+        dest, options = known.get(word, (None, None))
+        value = next(words, None)
+        if dest is None or value is None or value[:1] == "-" or value not in options.get("choices", (value,)):
+            return None
+        if options.get("action") == "append":
+            values[dest] = [*(values[dest] or []), value]
+        else:
+            values[dest] = value
+    import types
+
+    return types.SimpleNamespace(command="checkpoint", handler=cmd_checkpoint, **values)
 
 
 _HINTS = {

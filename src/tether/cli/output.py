@@ -1,16 +1,12 @@
-"""What a command hands back to the CLI: data for --json, text for people."""
+"""What the handlers share: the Result a command hands back (data for --json, text for people),
+its rendering, and reading the arguments. No argparse here: `tether checkpoint` runs without it."""
 
 from __future__ import annotations
 
-import argparse
+import sys
 
-from ..errors import EXIT_OK, UsageError
+from ..errors import EXIT_OK, InvalidInput
 from ..model.record import Record
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit(2) itself
-        raise UsageError(message, hint=f"run `{self.prog} --help`")
 
 
 class Result(Record):
@@ -31,3 +27,42 @@ def task_line(task, resume=None, active: str | None = None) -> str:
     if resume is not None and resume.total:
         progress = f"  {len(resume.done)}/{resume.total} {task.unit_name}s"
     return f"{mark} {task.id:<18} {task.status:<9}{progress}  {task.title}"
+
+
+def _ws():
+    from ..workspace import Workspace
+
+    return Workspace.open()
+
+
+def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
+    """Inline values plus lines of files ('-' is stdin), blank lines dropped."""
+    out = list(values or [])
+    for name in files or []:
+        try:
+            if name == "-":
+                data = sys.stdin.buffer.read()
+            else:
+                with open(name, "rb") as fh:
+                    data = fh.read()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {name}: {exc.strerror}",
+                               hint="give a UTF-8 text file with one entry per line") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(f"{'stdin' if name == '-' else name}:{line}: not UTF-8 text",
+                               hint="save the file as UTF-8 and run the command again") from None
+        out += [line.strip() for line in text.splitlines() if line.strip()]
+    return out
+
+
+def _limit(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {value}", hint="e.g. --limit 5 for the newest five")
+    return value
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import EXIT_DEGRADED
-from .commands import _limit, _split, _ws
-from .output import Result
+from .output import Result, _limit, _split, _ws
 from .task_commands import _completed_with_units_left
 
 

@@ -7,8 +7,7 @@ import os
 import sys
 
 from ..errors import EXIT_DEGRADED, InvalidInput
-from .commands import _limit, _lines_from, _split, _ws
-from .output import Result, problems_text, task_line
+from .output import Result, _limit, _lines_from, _split, _ws, problems_text, task_line
 
 
 # -- init, config ----------------------------------------------------------------
@@ -149,6 +148,23 @@ def cmd_task_switch(args) -> Result:
 
 
 # -- checkpoint and resume ----------------------------------------------------------
+
+# checkpoint's options: commands.register builds its parser from them, and main reads their plain
+# forms without argparse (checkpoint runs many times a session; see main.quick_args)
+CHECKPOINT_OPTIONS = (
+    (("--task", "-t"), {"help": "task id (default: the active task)"}),
+    (("--done",), {"action": "append", "metavar": "SPEC", "help": "steps/items done: 3, 1-5, 2,4 or a name (repeatable)"}),
+    (("--undone",), {"action": "append", "metavar": "SPEC", "help": "steps/items to mark not done again"}),
+    (("--state",), {"help": "what was being worked on at this moment"}),
+    (("--data",), {"action": "append", "metavar": "KEY=VALUE", "help": "key data: variables, paths, decisions"}),
+    (("--file",), {"action": "append", "metavar": "PATH", "help": 'a file modified, e.g. "src/a.py: added parser"'}),
+    (("--next",), {"action": "append", "metavar": "TEXT", "help": "a next action, in order (repeatable)"}),
+    (("--note",), {"help": "a free note"}),
+    (("--status",), {"default": "in_progress", "choices": ["in_progress", "completed", "blocked"]}),
+    (("--result",), {"action": "append", "metavar": "NAME=@FILE",
+                     "help": "save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)"}),
+)
+
 
 def _key_values(values: list[str] | None) -> dict[str, str]:
     out = {}

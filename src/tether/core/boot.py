@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from ..errors import GitProblem, NotFound, ParseError, Problem
 from ..model.config import Config
-from ..store.config_file import parse
 from ..model.record import REQUIRED, Record
 from ..store import layout
 from ..store.eventlog import CHECKED_LINES
@@ -256,6 +255,7 @@ def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict |
         full = refs.resolve_commit(ws.root, sha)
     except GitProblem as exc:
         raise GitProblem(str(exc), hint="run `git rev-parse HEAD` (or `git log --oneline`) for a valid SHA") from None
+    from ..store.config_file import parse  # a commit's config has no parsed cache
     from ..store.trees import CommitTree
 
     tree = CommitTree(ws.root, full, ws.store.label)

@@ -9,7 +9,7 @@ deleted is appended again at the end, so the document stays complete.
 from __future__ import annotations
 
 from ..model.records import NOTE_TITLES, Decision, Note
-from ..store.formats import BLOCK_RE, block
+from ..store.formats import block, block_re
 
 HEADER = """# Session Context
 
@@ -60,7 +60,7 @@ def merge(existing: str | None, new_blocks: dict[str, str]) -> str:
         seen.add(name)
         return new_blocks.get(name, match.group(0))
 
-    text = BLOCK_RE.sub(swap, existing)
+    text = block_re().sub(swap, existing)
     missing = [block for name, block in new_blocks.items() if name not in seen]
     if missing:
         text = text.rstrip("\n") + "\n\n" + "\n\n".join(missing) + "\n"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ..store.codec import json_value
-from ..store.formats import BLOCK_MARK, BLOCK_RE
+from ..store.formats import BLOCK_MARK, block_re
 
 PLACEHOLDER = BLOCK_MARK + "block {} -->"
 PLACEHOLDER_RE = re.compile(r"<!-- tether:block ([a-z_]+) -->")
@@ -79,7 +79,7 @@ def _skeleton(text: str) -> tuple[str, dict[str, str]]:
         blocks.setdefault(match.group("name"), match.group(0))
         return PLACEHOLDER.format(match.group("name"))
 
-    return BLOCK_RE.sub(fold, text), blocks
+    return block_re().sub(fold, text), blocks
 
 
 def _updated(blocks: dict[str, str]) -> tuple[str, str]:

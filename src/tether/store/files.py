@@ -29,7 +29,7 @@ from .cache_files import CacheFiles
 from .log_files import LogFiles
 from .task_files import TaskFiles
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = r"^\d{4}-\d{2}-\d{2}$"  # a progress log's name; compiled on first use (re keeps it), as few commands read one
 
 
 NEWLINE = b"\n"
@@ -282,10 +282,10 @@ class Store(TaskFiles, LogFiles, CacheFiles):
 
     def progress_dates(self) -> list[str]:
         """Dates (YYYY-MM-DD) with a progress log, oldest first."""
-        return [n[:-3] for n in self._list(layout.PROGRESS) if n.endswith(".md") and DATE_RE.match(n[:-3])]
+        return [n[:-3] for n in self._list(layout.PROGRESS) if n.endswith(".md") and re.match(DATE, n[:-3])]
 
     def read_progress(self, date: str) -> bytes | None:
-        return self.tree.read(layout.progress_file(date)) if DATE_RE.match(date) else None
+        return self.tree.read(layout.progress_file(date)) if re.match(DATE, date) else None
 
     def check_progress(self, date: str) -> None:
         """Raise ParseError when a dated log is not UTF-8 text or holds conflict markers."""

@@ -19,7 +19,14 @@ from ..model.records import CHECKPOINT_STATUSES, TASK_KINDS, TASK_STATUSES, Chec
 from .codec import dump_front_matter, load_front_matter
 from .fields import LINE, MAYBE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of
 
-BLOCK_RE = re.compile(r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->", re.S)
+BLOCK_PATTERN = r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->"
+
+
+def block_re():
+    """The pattern of a generated block, compiled on first use: only close and the merge driver need it."""
+    return re.compile(BLOCK_PATTERN, re.S)  # re keeps it compiled for the process
+
+
 BLOCK_MARK = "<!-- tether:"  # what every marker of tether's, in the document or in a merge, starts with
 
 

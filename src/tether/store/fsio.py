@@ -64,8 +64,8 @@ def boot_id() -> str:
     global _boot
     if _boot is None:
         try:
-            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
-                _boot = fh.read().strip()
+            with open("/proc/sys/kernel/random/boot_id", "rb") as fh:  # bytes: a text file loads a codec module
+                _boot = fh.read().decode("ascii").strip()
         except OSError:
             import time
 

@@ -18,8 +18,8 @@ from ..model.records import Checkpoint, Task, checkpoint_number
 from . import formats, journal, layout
 from .codec import iter_jsonl
 
-CKP_RE = re.compile(r"^CKP-(\d+)(?:-[0-9a-z]+)?$")
-# CKP_RE plus ".md", matched over the whole listing at once (one regex call, not one per file).
+CKP = r"^CKP-(\d+)(?:-[0-9a-z]+)?$"  # a checkpoint's name (compiled on first use: only the journal's check needs it)
+# CKP plus ".md", matched over the whole listing at once (one regex call, not one per file).
 CKP_FILES_RE = re.compile(r"^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$", re.M)
 
 
@@ -251,7 +251,7 @@ class TaskFiles:
         shown, names = self.shown(rel), set(self.checkpoint_names(task_id))
         for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
             name = row.get("name")
-            if type(name) is not str or not CKP_RE.match(name):
+            if type(name) is not str or not re.match(CKP, name):
                 self.report(Problem(shown, number, "a line without a checkpoint name"))
                 continue
             try:

@@ -16,7 +16,7 @@ parts of the brief that name the commit (commit_lines).
 
 Racily clean files, as git calls them: a file modified in the same
 filesystem timestamp tick as it was read can change again without its stat
-changing. So for a file or folder modified too close (warm.racy) before the
+changing. So for a file or folder modified too close (warm.cachefile.trusted) before the
 read began (the checkpoint a PreCompact hook just made), the cache keeps what
 boot read, bytes or names, and the next boot compares them instead of the
 stat: a few small files, still no parsing. Where that is not known (a
@@ -38,7 +38,7 @@ from ..errors import LinkRefused
 from ..store.eventlog import CHECKED_LINES, EVENT_LOG, last_lines
 from ..store.fsio import WHOLE, boot_id, listing, read_tail, stat_key
 from ..store.nofollow import check_folder, read_bytes
-from . import cachefile, racy
+from . import cachefile
 
 CACHE = "local/boot.cache"
 FORMAT = 6  # 6: in warm.cachefile
@@ -147,7 +147,7 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     module doc); not saved when one of those was not recorded in ``seen``."""
     # The modification time decides (a content change in the same tick keeps it); the ctime in the
     # key only sees what puts an mtime back.
-    racy_deps = [rel for rel, key in deps.items() if key is not None and not racy.trusted(key, started_ns)]
+    racy_deps = [rel for rel, key in deps.items() if key is not None and not cachefile.trusted(key, started_ns)]
     seen = seen or {}
     if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy_deps):
         return False

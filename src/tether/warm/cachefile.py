@@ -1,4 +1,5 @@
-"""One file format for every per-machine cache under ``.tether/local/`` (git-ignored).
+"""What every per-machine cache under ``.tether/local/`` (git-ignored) shares: one file format,
+and the one "racily clean" rule for when a file's stat can be trusted.
 
 A header line names the cache, its layout version and the interpreter (the
 payload is a marshal: built into the interpreter, so no import, and several times
@@ -7,6 +8,14 @@ of the payload; then the payload. A cache that is absent, torn by a crash, from
 another version or another Python reads as nothing, and its owner rebuilds it.
 Caches are written whole (a temporary file, then a rename) without fsync: a cache
 lost in a crash is rebuilt, never trusted half-written.
+
+Every cache trusts a file's stat (mtime, ctime, size, inode) instead of reading
+it, as git's index does. A file modified in the same filesystem timestamp tick
+as it was looked at can change again without its stat changing, so a stat is
+trusted only when the file was last modified ``RACY_NS`` before the look began
+(``trusted``): a margin coarser than any local filesystem's timestamps (FAT's
+2 s) and than the lag between the system clock and the kernel's file clock. A
+stat not trusted costs a read next time, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -14,6 +23,13 @@ from __future__ import annotations
 import sys
 
 _PYTHON = sys.implementation.cache_tag
+RACY_NS = 2_000_000_000
+
+
+def trusted(key: tuple | None, started_ns: int) -> bool:
+    """Whether ``key`` (fsio.stat_key: mtime_ns first) was taken of a file last modified well before
+    ``started_ns`` (time.time_ns() when the look began)."""
+    return key is not None and key[0] < started_ns - RACY_NS
 
 
 def _header(kind: str, version: int, crc: int) -> bytes:

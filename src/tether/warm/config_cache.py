@@ -2,7 +2,7 @@
 
 Loading tomllib costs milliseconds at every session start; the config changes
 rarely. The parsed values are kept in ``local/config.cache`` with the stat of the
-file they came from, and used while that stat holds and is trusted (warm.racy).
+file they came from, and used while that stat holds and is trusted (warm.cachefile.trusted).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 from ..store.fsio import stat_key_of
 from ..store.nofollow import READ_FLAGS, check_folder, read_fd, refused_open
-from . import cachefile, racy
+from . import cachefile
 
 CACHE = "local/config.cache"
 FORMAT = 7  # 7: context.thresholds and context.windows; 6: [compaction]; 5: the [hooks] table; 4: boot.long_break_days; 3: the schema, and paths checked (older caches parsed again)
@@ -39,7 +39,7 @@ def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
     finally:
         os.close(fd)
     fields = parse(data)
-    if racy.trusted(key, time.time_ns()):
+    if cachefile.trusted(key, time.time_ns()):
         cachefile.write(os.path.join(store_dir, CACHE), "config", FORMAT, {"key": key, "config": fields}, store_dir)
     return fields, key
 

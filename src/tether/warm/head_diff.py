@@ -12,7 +12,7 @@ at HEAD. Both are kept per machine (``local/head.cache``, git-ignored):
   asking git, and so to differ, without hashing it.
 - A file's own id is kept with its stat (mtime, ctime, size, inode), as git's
   index keeps it: an unchanged file is not hashed again (nor is hashlib, 4 ms
-  of OpenSSL, loaded). A file modified too close to the boot (warm.racy) is
+  of OpenSSL, loaded). A file modified too close to the boot (warm.cachefile.trusted) is
   hashed again next time.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 from ..gitio import objects
-from . import cachefile, racy
+from . import cachefile
 
 CACHE = "local/head.cache"
 FORMAT = 4  # 4: in warm.cachefile
@@ -66,7 +66,7 @@ def differing(root: str, store_dir: str, head: str | None, rels, content_of, sta
         ours = cache.file_oid(rel, key)
         if ours is None:
             ours = objects.blob_oid(content_of(rel), sha256)
-            if racy.trusted(key, started_ns):
+            if cachefile.trusted(key, started_ns):
                 cache.files[rel] = (key, ours)
                 cache.dirty = True
         if ours != theirs:

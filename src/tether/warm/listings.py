@@ -6,7 +6,7 @@ folder's mtime and ctime, so a folder whose stat is unchanged has the same names
 they are kept per machine (``local/listings.cache``, git-ignored) and a boot after
 a checkpoint lists only the folder that checkpoint changed.
 
-Timestamps are coarse: a folder changed too close to the boot (warm.racy)
+Timestamps are coarse: a folder changed too close to the boot (warm.cachefile.trusted)
 is listed again next time, not trusted.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from . import cachefile, racy
+from . import cachefile
 
 CACHE = "local/listings.cache"
 FORMAT = 4  # 4: in warm.cachefile, whose checksum covers every listing
@@ -40,7 +40,7 @@ class Listings:
         return text.split("\n") if text else []
 
     def put(self, rel: str, key: tuple | None, names: list[str]) -> None:
-        if racy.trusted(key, self.started_ns):
+        if cachefile.trusted(key, self.started_ns):
             self.used[rel] = (key, "\n".join(names))
 
     def save(self) -> None:

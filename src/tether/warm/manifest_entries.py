@@ -12,7 +12,7 @@ changed: a run over unchanged history costs one stat per file and per directory.
 
 A stat can look unchanged after a change only if the change came in the same
 clock tick as the stat that was cached ("racily clean" in git's words): a stat
-is cached as trusted only by warm.racy's rule, and a file whose stat is not
+is cached as trusted only by warm.cachefile.trusted, and a file whose stat is not
 trusted is hashed again next time. ctime, part of every key, cannot be set by a
 user, so an edit that puts the old mtime back is seen too (not on Windows, where
 st_ctime is the creation time: there an edit is seen by its mtime, as git sees it).
@@ -32,7 +32,7 @@ from json.encoder import encode_basestring  # json.dumps's own escaping with ens
 from operator import attrgetter
 
 from ..store import fsio, nofollow
-from . import cachefile, racy
+from . import cachefile
 
 _now = time.time_ns  # when a scan starts (tests pin it)
 CACHE_DIR = "local/manifest-cache"  # one file per shard of directories
@@ -98,7 +98,7 @@ def entries(root: str, skip_dirs=frozenset(), skip_files=frozenset()) -> tuple[s
         except OSError:
             continue
         dir_key = (dst.st_mtime_ns, dst.st_ctime_ns, dst.st_ino)
-        dir_trusted = racy.trusted((dst.st_mtime_ns,), start)
+        dir_trusted = cachefile.trusted((dst.st_mtime_ns,), start)
         rec = cached = old.get(rel_dir)
         if rec is not None and rec[0] == dir_key:
             names, subdirs, plain, listed = _split(rec[1]), _split(rec[2]), True, False
@@ -181,7 +181,7 @@ def _rebuild(rel_dir: str, path: str, names: list[str], subdirs: list[str], stat
         if digest is None:  # gone since its stat
             continue
         kept.append(name)
-        keys.append(key if racy.trusted((st.st_mtime_ns,), start) else _RACY)
+        keys.append(key if cachefile.trusted((st.st_mtime_ns,), start) else _RACY)
         lines.append(member(rel_dir + name, digest))
     return kept, b"".join(keys), _segments(kept, subdirs, lines)
 
