@@ -168,3 +168,27 @@ def test_a_session_started_by_a_compaction_gets_the_pins_verbatim(repo):
                               "- Amounts stay in EUR; never round before the total\n")
     startup = hook(repo, {"hook_event_name": "SessionStart", "source": "startup"})
     assert "tether: pinned" not in json.loads(startup.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_pre_compact_saves_the_session_and_the_next_start_gets_tethers_summary(repo, tmp_path):
+    transcript = tmp_path / "session.jsonl"
+    big = "\n".join(f"inv{n:02d}.pdf: total 1,234.00 EUR" for n in range(1, 4000))
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in [
+        {"type": "user", "message": {"role": "user", "content": "Summarise the quarterly invoices"}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pdftotext inv*.pdf -"}}]}},
+        {"type": "user", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": big}]}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [
+            {"type": "text", "text": "Invoices 1-4 summarised; inv05 next."}]}},
+    ]))
+    proc = hook(repo, {"hook_event_name": "PreCompact", "trigger": "auto", "transcript_path": str(transcript)})
+    saved = [line for line in proc.stdout.splitlines() if line.startswith("tether: saved the session")]
+    assert saved and "1 large tool result(s) offloaded" in saved[0]
+    ref = saved[0].split("tether: saved the session before compaction: ")[1].split(" ")[0]
+    archive = run(repo, "show", ref)
+    assert archive.returncode == 0 and big.splitlines()[2000] not in archive.stdout  # offloaded: a stub there
+    start = hook(repo, {"hook_event_name": "SessionStart", "source": "compact", "transcript_path": str(transcript)})
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "tether: its summary of this session before the compaction (conversations/" in context
+    assert "Summarise the quarterly invoices" in context and len(context) <= 10_000

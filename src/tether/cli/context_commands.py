@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .commands import _ws
-from .output import Result
+from .output import Result, _ws
 
 _SOURCES = {
     "usage": "the transcript's own usage figures (its last API response)",

@@ -289,8 +289,13 @@ def _start_fields(event: dict, brief) -> dict:
 
 def _inject(brief, stdout, extra: str = "") -> None:
     text = brief.text
-    if extra and len(text) + len(extra) + 2 <= CONTEXT_LIMIT:
-        text = f"{extra}\n\n{text}"  # first: the brief's reading order comes after what just went wrong
+    if extra:  # first: the brief's reading order comes after what a compaction must not lose
+        room = CONTEXT_LIMIT - len(text) - 2
+        if len(extra) > room:  # the pins come first in it, so they are the last cut
+            note = "\n[cut at Claude Code's limit]"
+            extra = extra[: max(room - len(note), 0)] + note if room > len(note) + 200 else ""
+        if extra:
+            text = f"{extra}\n\n{text}"
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
     import json
@@ -382,8 +387,8 @@ def _drift_text(task_id: str, found, transcript) -> str:
 
 def _after_compaction(event: dict, ws, stderr) -> str:
     """For a session started by a compaction, what goes before the brief: the pins, kept
-    verbatim through every compaction, and the drift found in the compaction's summary ("" when
-    there is neither)."""
+    verbatim through every compaction, tether's own summary saved by PreCompact, and the drift
+    found in the compaction's summary ("" when there is none of them)."""
     if event.get("source") != "compact":
         return ""
     from ..errors import TetherError
@@ -397,6 +402,9 @@ def _after_compaction(event: dict, ws, stderr) -> str:
         pinned = _pins_text(ws)
         if pinned:
             parts.append(pinned)
+        saved = _saved_summary(ws, event)
+        if saved:
+            parts.append(saved)
         summary = _summary_of(event)
         if summary:
             task_id, found = ws.drift(summary)
@@ -447,8 +455,15 @@ def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     # A checkpoint only when something was recorded since the last one: a copy under a new number
     # would present old progress as new (core.tasks.automatic_checkpoint).
     task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "")
+    saved = _save_transcript(ws, event) if agent == "claude-code" else None
+    fields = {"summary": saved["summary"], "archive": saved["archive"], "offloaded": len(saved["offloaded"]),
+              "tokens_before": saved["tokens_before"], "tokens_after": saved["tokens_after"]} if saved else {}
     ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,
-                     said=said)
+                     said=said, **fields)
+    if saved:
+        stdout.write(f"tether: saved the session before compaction: {saved['archive']} (the transcript),"
+                     f" {saved['summary']} (tether's summary), {len(saved['offloaded'])} large tool result(s)"
+                     f" offloaded; `tether show REF` gives any of them back\n")
     if task_id is not None:
         if agent == "codex":
             import json
@@ -460,6 +475,47 @@ def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()
     return 0
+
+
+def _save_transcript(ws, event: dict) -> dict | None:
+    """What the compaction would lose, into the repository (compaction.save_before_compaction):
+    the report, or None (no transcript, or it could not be read: the checkpoint stands alone)."""
+    import os
+
+    transcript = event.get("transcript_path")
+    if not transcript or not os.path.isfile(transcript):  # not on this machine (a replayed event)
+        return None
+    from ..compaction import save_before_compaction
+    from ..errors import TetherError
+
+    try:
+        return save_before_compaction(ws, transcript)
+    except (TetherError, OSError, ValueError) as exc:
+        import sys
+
+        _say(sys.stderr, f"the transcript was not saved before compaction: {exc}")
+        return None
+
+
+SUMMARY_LIMIT = 3000  # characters of tether's own summary a compacted session's first context gets
+
+
+def _saved_summary(ws, event: dict) -> str:
+    """tether's summary of this session saved by its last PreCompact, for the session that
+    compaction starts ("" when there is none)."""
+    session = event.get("session_id")
+    if not session:
+        return ""
+    ref = next((row.get("summary") for row in reversed(ws.store.session_events())
+                if row.get("event") == "pre_compact" and row.get("session") == session), None)
+    if not isinstance(ref, str) or not ref:
+        return ""
+    from ..compaction import Compactor
+
+    text = Compactor(ws).show(ref).decode("utf-8", "replace").strip()
+    if len(text) > SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - 80].rstrip() + f"\n[cut here: `tether show {ref}` has all of it]"
+    return f"tether: its summary of this session before the compaction ({ref}):\n{text}"
 
 
 # -- UserPromptSubmit: the context window ---------------------------------------------------------

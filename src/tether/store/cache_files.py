@@ -8,7 +8,6 @@ so a file changed by hand is reported rather than handed back as the original.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from ..errors import InvalidInput, NotFound, ParseError, Problem
@@ -23,7 +22,7 @@ class CacheFiles:
     def put_cached(self, kind: str, data: bytes) -> tuple[str, str]:
         """Store ``data`` in the cache; (digest, shown path). Idempotent."""
         self._writable()
-        digest = hashlib.sha256(data).hexdigest()
+        digest = _sha256(data).hexdigest()
         rel = layout.cached_file(kind, digest)
         self.tree.create(rel, data)  # False when it is there already: same name, same bytes
         return digest, self.shown(rel)
@@ -34,7 +33,7 @@ class CacheFiles:
         self._writable()
         out, rels = [], []
         for kind, data in items:
-            digest = hashlib.sha256(data).hexdigest()
+            digest = _sha256(data).hexdigest()
             rel = layout.cached_file(kind, digest)
             rels.append((rel, data))
             out.append((digest, self.shown(rel)))
@@ -82,7 +81,7 @@ class CacheFiles:
         data = self.read_record(rel)
         if data is None:
             raise NotFound(f"no cached file {self.shown(rel)}")
-        if hashlib.sha256(data).hexdigest() != digest:
+        if _sha256(data).hexdigest() != digest:
             raise ParseError(self.shown(rel), None, "its content no longer matches its name (edited by hand?);"
                              " restore it with `git checkout -- PATH`")
         return data
@@ -112,3 +111,9 @@ class CacheFiles:
         self._writable()
         self.tree.append(layout.COMPACTIONS, canonical_json(report) + "\n")
         return self.shown(layout.COMPACTIONS)
+
+
+def _sha256(data: bytes):
+    import hashlib  # not at import: every command loads the store, few store anything here
+
+    return hashlib.sha256(data)

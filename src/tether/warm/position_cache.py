@@ -3,7 +3,7 @@
 Claude Code runs the status line after every message; the position changes only when a file
 it comes from changes: the machine's active task, the open markers, the task's definition and
 its checkpoints. The position is kept with those files' stats (``local/statusline.cache``) and
-used while every stat holds and is trusted (warm.racy); otherwise the caller works it out
+used while every stat holds and is trusted (warm.cachefile); otherwise the caller works it out
 through the store and saves it again.
 """
 
@@ -13,7 +13,7 @@ import os
 
 from ..store import layout
 from ..store.fsio import stat_key
-from . import cachefile, racy
+from . import cachefile
 
 FORMAT = 1
 
@@ -42,7 +42,7 @@ def save(store_dir: str, task_id: str | None, position: str | None, started_ns: 
     deps = []
     for rel in _deps(task_id):
         key = stat_key(os.path.join(store_dir, rel))
-        if key is not None and not racy.trusted(key, started_ns):
+        if key is not None and not cachefile.trusted(key, started_ns):
             return False
         deps.append((rel, key))
     return cachefile.write(os.path.join(store_dir, layout.STATUS_LINE_CACHE), "statusline", FORMAT,
