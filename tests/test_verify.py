@@ -241,3 +241,14 @@ def test_an_index_json_of_the_wrong_shape_is_named(store, cli, damage, line, say
         assert isinstance(problem["line"], int)
     check = cli("index", "--check")  # nothing to compare with: stale, and why
     assert check.code == 3 and says in check.out + check.err
+
+
+def test_boot_names_an_odd_time_at_the_memory_logs_end_warm_or_cold(store, cli):
+    assert cli("boot").code == 0  # leaves a warm start: the log is not one of its files, but its end is checked
+    events = store / "memory" / "events.jsonl"
+    last = len(events.read_text().splitlines()) - 1
+    _set_json_field(events, "at", "21 Nov 2026", line=last)
+    for _ in range(2):
+        run = cli("boot", "--json")
+        assert run.code == 3
+        assert [(p["path"], p["line"]) for p in run.json()["problems"]] == [(".tether/memory/events.jsonl", last + 1)]
