@@ -144,8 +144,8 @@ def report(results: list[dict], seconds: float, show: int) -> None:
     if unreported:
         print(f"\nunreported damage by kind (syntax: unreadable; type: a field's JSON type; missing: a required "
               f"field; value: an enum, key or path; state: a directory, link or marker where it should not be; "
-              f"format: an ISO time or date that is not one, index.json's digests and count, which CI does not "
-              f"assert; other: what a command used or accepted):")
+              f"format: an ISO time or date that is not one, index.json's shape, digests and count; "
+              f"other: what a command used or accepted):")
         print(f"{'parser':<{width}}" + "".join(f"{c:>9}" for c in (*categories, "other")))
         for target in fuzzing.TARGET_ORDER:
             if target in unreported:

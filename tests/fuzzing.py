@@ -67,12 +67,11 @@ CONTEXT_REL = f".tether/contexts/{CAMPAIGN}/session_context.yaml"
 SETTINGS_REL = ".claude/settings.json"
 RESULT_RELS = ("results/brand-validator.yaml", "results/audience-analyzer.json")
 CASE_DIRS = {"repo", "tmp"}  # all a case may hold besides what escapes the repository
-# The kinds of damage (a Verdict's reason starts with one) that the reporting command must name in
-# CI: "value" is an enum, a key or a path the docs rule out. "format" (an ISO time or a date that
-# is not one, index.json's digests and count) is listed by the bench only: the docs describe those
-# values without saying verify checks them (index --check finds a manifest that does not match).
-CHECKED_CATEGORIES = ("syntax", "type", "missing", "value", "state")
-ALL_CATEGORIES = CHECKED_CATEGORIES + ("format",)
+# The kinds of damage (a Verdict's reason starts with one) that the reporting command must name, in
+# CI and in the bench: "value" is an enum, a key or a path the docs rule out; "format" an ISO time or
+# a date that is not one, or index.json not of its shape (its digests, its count).
+CHECKED_CATEGORIES = ("syntax", "type", "missing", "value", "state", "format")
+ALL_CATEGORIES = CHECKED_CATEGORIES
 MEMORY_MB = 2048
 
 

@@ -141,3 +141,114 @@ def test_a_directory_in_a_files_place_is_named_not_taken_for_absent(store, cli):
     assert sorted(p["path"] for p in problems) == [".tether/memory/events.jsonl", ".tether/progress/LATEST.json",
                                                    ".tether/tasks/OLD/checkpoints.jsonl"]
     assert all("a directory where a file should be" in p["message"] for p in problems)
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def _set_json_field(path, key, value, line=0):
+    """Replace ``key``'s value on one line of a JSON-lines log (``line``: its index)."""
+    import json
+
+    lines = path.read_text().splitlines(keepends=True)
+    row = json.loads(lines[line])
+    row[key] = value
+    lines[line] = json.dumps(row, sort_keys=True, separators=(",", ":")) + "\n"
+    path.write_text("".join(lines))
+
+
+def test_times_and_dates_that_are_not_iso_8601_are_named_and_the_records_kept(store, cli):
+    import json
+    import re
+
+    stamp = re.compile(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"')
+    task = store / "tasks" / "OLD" / "task.md"
+    task.write_text(stamp.sub('"yesterday"', task.read_text(), count=2))  # created, then closed
+    checkpoint = checkpoint_files(store, "NOW")[-1]
+    _edit(checkpoint, 'created: "', 'created: "2026-13-')
+    _set_json_field(store / "tasks" / "OLD" / "checkpoints.jsonl", "created", "21/11/2026 10:00")
+    decision = store / "decisions" / "D-1.md"
+    decision.write_text(stamp.sub('"soon"', decision.read_text(), count=1))
+    _set_json_field(store / "context.jsonl", "at", "noon")
+    _set_json_field(store / "memory" / "events.jsonl", "at", "2026-11-21T25:00:00Z")
+    latest = store / "progress" / "LATEST.json"
+    value = json.loads(latest.read_text())
+    latest.write_text(json.dumps({**value, "date": "2026-11-31", "generated_at": "now"}, indent=2))
+
+    run = cli("verify", "--json")
+    assert run.code == 3
+    found = {(p["path"], p["line"]): p["message"] for p in run.json()["problems"]}
+    at = {".tether/tasks/OLD/task.md": "created", ".tether/tasks/OLD/checkpoints.jsonl": "created",
+          checkpoint.relative_to(store.parent).as_posix(): "created", ".tether/decisions/D-1.md": "when",
+          ".tether/context.jsonl": "at", ".tether/memory/events.jsonl": "at",
+          ".tether/progress/LATEST.json": "generated_at"}
+    for path, key in at.items():
+        line = next((line for (p, line), m in found.items() if p == path and f"field '{key}'" in m), "absent")
+        assert isinstance(line, int), (path, key, found)
+    assert any(p == ".tether/tasks/OLD/task.md" and "'closed'" in m for (p, _), m in found.items()), found
+    assert any(p == ".tether/progress/LATEST.json" and "'date' is not a date" in m for (p, _), m in found.items())
+    assert len(found) == 9, found
+    assert all("ISO 8601" in m or "date like" in m for m in found.values())
+    assert found[(".tether/context.jsonl", 1)].endswith('got "noon"; read as it is')
+
+    # Named, never dropped: each record is read as before.
+    assert "Which parser?" in cli("decide", "--list").out
+    assert "mind the gap" in cli("note", "list").out
+    assert "step one" in cli("resume", "NOW").out
+    boot = cli("boot")
+    assert boot.code == 3 and "day one" in boot.out and "LATEST.json:" in boot.out
+    assert "Old work" in cli("task", "list", "--all").out
+
+
+def test_every_form_of_time_formats_md_allows_verifies_clean(store, cli):
+    # What tether writes (2026-11-21T10:57:04Z), an offset, a fraction, a space, no zone (read as UTC).
+    checkpoint = checkpoint_files(store, "NOW")[-1]
+    for when in ("2026-11-21T10:57:04+01:00", "2026-11-21 10:57:04.250Z", "2026-11-21T10:57:04",
+                 "2024-02-29T23:59Z"):
+        text = checkpoint.read_text()
+        start = text.index('created: "') + len('created: "')
+        checkpoint.write_text(text[:start] + when + text[text.index('"', start):])
+        run = cli("verify")
+        assert run.code == 0, (when, run.out)
+
+
+@pytest.mark.parametrize("damage, line, says", [
+    (lambda doc: "[1, 2]\n", 1, "expected a JSON object"),
+    (lambda doc: doc.replace('"files": {', '"other": {'), 1, "missing field 'files'"),
+    (lambda doc: doc.replace('"count": ', '"count": "') .replace(',\n "files"', '",\n "files"', 1), 2,
+     "field 'count' must be a whole number"),
+    (lambda doc: doc.replace('"count": ', '"count": 1'), 2, "but 'files' lists"),
+    (lambda doc: doc.replace('"sha256:', '"sha256:x', 1), None, "64 lowercase hex digits"),
+    (lambda doc: doc.replace('"sha256:', '"md5:', 1), None, "64 lowercase hex digits"),
+    (lambda doc: doc.replace('"generator": "tether"', '"generator": 5'), None, "field 'generator' must be a string"),
+    (lambda doc: doc.replace('"schema": 1', '"schema": 9'), None, "written by a newer tether"),
+], ids=["not an object", "no files", "count as text", "count off", "short digest", "another hash", "generator",
+        "newer schema"])
+def test_an_index_json_of_the_wrong_shape_is_named(store, cli, damage, line, says):
+    manifest = store / "index.json"
+    assert cli("index", "--check").code == 0
+    manifest.write_text(damage(manifest.read_text()))
+    run = cli("verify", "--json")
+    assert run.code == 3
+    (problem,) = run.json()["problems"]
+    assert problem["path"] == ".tether/index.json" and says in problem["message"], problem
+    if line is not None:
+        assert problem["line"] == line
+    else:
+        assert isinstance(problem["line"], int)
+    check = cli("index", "--check")  # nothing to compare with: stale, and why
+    assert check.code == 3 and says in check.out + check.err
+
+
+def test_boot_names_an_odd_time_at_the_memory_logs_end_warm_or_cold(store, cli):
+    assert cli("boot").code == 0  # leaves a warm start: the log is not one of its files, but its end is checked
+    events = store / "memory" / "events.jsonl"
+    last = len(events.read_text().splitlines()) - 1
+    _set_json_field(events, "at", "21 Nov 2026", line=last)
+    for _ in range(2):
+        run = cli("boot", "--json")
+        assert run.code == 3
+        assert [(p["path"], p["line"]) for p in run.json()["problems"]] == [(".tether/memory/events.jsonl", last + 1)]

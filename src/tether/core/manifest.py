@@ -14,8 +14,7 @@ from ..errors import ParseError
 from ..store.codec import load_json
 from ..model.record import REQUIRED, Record
 from ..store.files import Store
-
-SCHEMA = 1
+from ..store.formats import MANIFEST_SCHEMA as SCHEMA, manifest_problem
 
 
 def _entries(store: Store) -> tuple[str, int]:
@@ -82,11 +81,10 @@ def check(store: Store) -> Check:
         recorded = load_json(data, shown)
     except ParseError as exc:
         return Check(stale=True, problem=str(exc), conflicted=exc.conflict)
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
-        return Check(stale=True, problem=f"{shown}: expected an object with a 'files' mapping")
-    if isinstance(recorded.get("schema"), int) and recorded["schema"] > SCHEMA:
-        return Check(stale=True, problem=f"{shown}: written by a newer tether (schema {recorded['schema']}; this"
-                                         f" tether knows schema {SCHEMA}): upgrade tether")
+    wrong = manifest_problem(recorded, data)  # not of its shape: nothing to compare (verify says so too)
+    if wrong:
+        line, message = wrong
+        return Check(stale=True, problem=f"{shown}{'' if line is None else f':{line}'}: {message}")
     old: dict = recorded["files"]
     new = _parse(entries, count)
     added = sorted(set(new) - set(old))

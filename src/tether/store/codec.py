@@ -272,10 +272,11 @@ def canonical_json(value: object) -> str:
 
 
 def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int = 1, numbered: bool = False,
-               check=None):
+               check=None, flag=None):
     """Yield the objects of a JSONL file (``numbered``: with their line numbers); report bad lines and keep going.
 
     ``check(row)``: what is wrong with a row's fields (a message), or None; a wrong row is skipped too.
+    ``flag(row)``: the same, for what is reported but leaves the row usable (it is yielded).
     """
     for number, raw in enumerate(data.split(b"\n"), first_line):
         if not raw.strip():
@@ -311,4 +312,8 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
             if wrong:
                 problems.append(Problem(path, number, f"{wrong}; line skipped"))
                 continue
+        if flag is not None:
+            odd = flag(value)
+            if odd:
+                problems.append(Problem(path, number, f"{odd}; read as it is"))
         yield (number, value) if numbered else value

@@ -29,6 +29,15 @@ def wrong_event(row: dict) -> str | None:
     return None
 
 
+def odd_event(row: dict) -> str | None:
+    """What is wrong with a readable row that leaves it usable, or None: an ``at`` that is not an
+    ISO 8601 time (the row still sorts by it as text)."""
+    from .fields import odd_time
+
+    wrong = odd_time(row.get("at"))
+    return f"field 'at' {wrong}" if wrong else None
+
+
 def record(name: str, session: str, data: dict, at: str | None = None) -> dict:
     if at is None:
         from ..model import clock

@@ -8,7 +8,7 @@ Plain type() checks: records are read at every boot and checkpoint.
 
 from __future__ import annotations
 
-from ..errors import ParseError
+from ..errors import ParseError, Problem
 
 # Kinds: TEXT required text; OPTIONAL text or null; MAYBE text, or absent (None); LINE text, or absent
 # meaning ""; TEXTS a list of text (absent: []); NUMBER a whole number; PAIRS text -> text (absent: {}).
@@ -98,3 +98,33 @@ def one_of(values: dict, key: str, allowed: tuple, path: str, data: bytes | None
     if values[key] not in allowed:
         raise ParseError(path, line or field_line(data, key),
                          f"field '{key}' must be one of {', '.join(allowed)}, got \"{values[key]}\"")
+
+
+def odd_time(value, day: bool = False) -> str | None:
+    """What is wrong with a time field's value (a date's, with ``day``), or None: a string that is not
+    the ISO 8601 formats.md documents. Its type is fields()'s to check; a record with an odd time is
+    still read (it is named as a problem, never dropped): nothing tether does with it is lost."""
+    if type(value) is not str:
+        return None
+    from ..model import clock
+
+    if clock.is_day(value) if day else clock.is_stamp(value):
+        return None
+    import json
+
+    shown = json.dumps(value if len(value) <= 40 else value[:40] + "...", ensure_ascii=False)
+    if day:
+        return f"is not a date like 2026-11-21, got {shown}"
+    return f"is not an ISO 8601 time like 2026-11-21T10:57:04Z, got {shown}"
+
+
+def times(values: dict, keys: tuple, path: str, problems: list | None, data: bytes | None = None,
+          line: int | None = None, days: tuple = ()) -> None:
+    """Append to ``problems`` (None: not checked) a Problem for each of ``keys`` (times) and ``days``
+    (dates) whose value is text but not one, at its line; the record stays as it was read."""
+    if problems is None:
+        return
+    for key in (*keys, *days):
+        wrong = odd_time(values.get(key), key in days)
+        if wrong:
+            problems.append(Problem(path, line or field_line(data, key), f"field '{key}' {wrong}; read as it is"))

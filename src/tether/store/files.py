@@ -300,7 +300,13 @@ class Store(TaskFiles, LogFiles, CacheFiles):
     def read_latest(self) -> Latest | None:
         """The last close; None when there is none; ParseError when it cannot be trusted."""
         data = self.read_record(layout.LATEST)
-        return None if data is None else formats.read_latest(data, self.shown(layout.LATEST))
+        if data is None:
+            return None
+        odd: list[Problem] = []  # a time or date that is not one: named, the close still used
+        latest = formats.read_latest(data, self.shown(layout.LATEST), odd)
+        for problem in odd:
+            self.report(problem)
+        return latest
 
     def write_latest(self, latest: Latest) -> None:
         self._writable()
@@ -314,10 +320,14 @@ class Store(TaskFiles, LogFiles, CacheFiles):
         return self.tree.read(layout.MANIFEST)
 
     def check_manifest(self) -> bool:
-        """Whether there is a manifest; ParseError when it is not JSON (a merge's markers, say)."""
+        """Whether there is a manifest; ParseError when it is not JSON (a merge's markers, say) or not
+        of its shape (formats.manifest_problem)."""
         data = self.read_record(layout.MANIFEST)
         if data is not None:
-            load_json(data, self.shown(layout.MANIFEST))
+            shown = self.shown(layout.MANIFEST)
+            wrong = formats.manifest_problem(load_json(data, shown), data)
+            if wrong:
+                raise ParseError(shown, *wrong)
         return data is not None
 
     def check_document(self, path: str) -> bool:

@@ -17,7 +17,7 @@ from ..errors import ParseError
 from ..model import ranges
 from ..model.records import CHECKPOINT_STATUSES, TASK_KINDS, TASK_STATUSES, Checkpoint, Decision, Latest, Task
 from .codec import dump_front_matter, load_front_matter
-from .fields import LINE, MAYBE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of
+from .fields import LINE, MAYBE, NUMBER, OPTIONAL, PAIRS, TEXT, TEXTS, field_line, fields, one_of, times
 
 BLOCK_PATTERN = r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?P=name) -->"
 
@@ -111,7 +111,8 @@ def task_text(task: Task) -> str:
     return dump_front_matter(meta, "\n".join(lines))
 
 
-def read_task(data: bytes, path: str) -> Task:
+def read_task(data: bytes, path: str, problems: list | None = None) -> Task:
+    """``problems``: where to name a time that is not one (the task is read all the same)."""
     meta, _ = load_front_matter(data, path)
     values = fields(meta, path, TASK, data)
     if values["kind"] is None:
@@ -120,6 +121,7 @@ def read_task(data: bytes, path: str) -> Task:
         values["status"] = "open"
     one_of(values, "kind", TASK_KINDS, path, data, None)
     one_of(values, "status", TASK_STATUSES, path, data, None)
+    times(values, ("created", "closed"), path, problems, data)
     return Task(**values)
 
 
@@ -155,13 +157,15 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
     return dump_front_matter(meta, "\n".join(lines))
 
 
-def read_checkpoint(data: bytes, path: str) -> Checkpoint:
+def read_checkpoint(data: bytes, path: str, problems: list | None = None) -> Checkpoint:
     meta, _ = load_front_matter(data, path)
-    return checkpoint_from(meta, path, data)
+    return checkpoint_from(meta, path, data, problems=problems)
 
 
-def checkpoint_from(meta: dict, path: str, data: bytes | None = None, line: int | None = None) -> Checkpoint:
-    """From front matter (``data``: the file, to find a bad field's line) or a journal row (at ``line``)."""
+def checkpoint_from(meta: dict, path: str, data: bytes | None = None, line: int | None = None,
+                    problems: list | None = None) -> Checkpoint:
+    """From front matter (``data``: the file, to find a bad field's line) or a journal row (at ``line``);
+    ``problems``: where to name a time that is not one (the checkpoint is read all the same)."""
     values = fields(meta, path, CHECKPOINT, data, line)
     if values["status"] is None:
         values["status"] = "in_progress"
@@ -171,6 +175,7 @@ def checkpoint_from(meta: dict, path: str, data: bytes | None = None, line: int 
     except ValueError:
         raise ParseError(path, line or field_line(data, "done"),
                          f"field 'done' is not a list of ranges like '1-12,15': {values['done'][:80]!r}") from None
+    times(values, ("created",), path, problems, data, line)
     return Checkpoint(**values)
 
 
@@ -185,9 +190,11 @@ def decision_text(decision: Decision) -> str:
     return dump_front_matter(meta, "\n".join(lines))
 
 
-def read_decision(data: bytes, path: str) -> Decision:
+def read_decision(data: bytes, path: str, problems: list | None = None) -> Decision:
     meta, _ = load_front_matter(data, path)
-    return Decision(**fields(meta, path, DECISION, data))
+    values = fields(meta, path, DECISION, data)
+    times(values, ("when",), path, problems, data)
+    return Decision(**values)
 
 
 # -- the last close (LATEST.json) -----------------------------------------------------
@@ -198,8 +205,9 @@ def latest_text(latest: Latest) -> str:
     return json.dumps(latest.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def read_latest(data: bytes, path: str) -> Latest:
-    """LATEST.json, every field of the seed's checked: a close the next boot cannot trust is a problem."""
+def read_latest(data: bytes, path: str, problems: list | None = None) -> Latest:
+    """LATEST.json, every field of the seed's checked: a close the next boot cannot trust is a problem
+    (``problems``: where to name a time or date that is not one; those leave it usable)."""
     from .codec import load_json
 
     value = load_json(data, path)
@@ -208,4 +216,47 @@ def read_latest(data: bytes, path: str) -> Latest:
     missing = [key for key in LATEST if key not in value]  # every close writes them all
     if missing:
         raise ParseError(path, 1, f"missing field '{missing[0]}'; the next close rewrites the file")
-    return Latest(**fields(value, path, LATEST, data))
+    values = fields(value, path, LATEST, data)
+    times(values, ("generated_at",), path, problems, data, days=("date",))
+    return Latest(**values)
+
+
+# -- the manifest (index.json) --------------------------------------------------------
+
+MANIFEST_SCHEMA = 1
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def manifest_problem(value: object, data: bytes | None) -> tuple[int | None, str] | None:
+    """What is wrong with index.json's shape, as (line, message), or None: an object with a whole
+    ``count``, the ``files`` mapping (path to ``sha256:`` and 64 lowercase hex digits; ``count`` of
+    them), a ``generator`` string and this ``schema``, as every tether has written it."""
+    from .fields import got
+
+    if not isinstance(value, dict):
+        return 1, f"expected a JSON object with 'count', 'files', 'generator' and 'schema', got {got(value)}"
+    for key, kind, ok in (("files", "a mapping of paths to hashes", lambda v: type(v) is dict),
+                          ("count", "a whole number", lambda v: type(v) is int),
+                          ("schema", "a whole number", lambda v: type(v) is int),
+                          ("generator", "a string", lambda v: type(v) is str)):
+        if key not in value:
+            return 1, f"missing field '{key}'"
+        if not ok(value[key]):
+            return field_line(data, key), f"field '{key}' must be {kind}, got {got(value[key])}"
+    schema, count = value["schema"], value["count"]
+    if schema > MANIFEST_SCHEMA:
+        shown = schema if schema < 10**20 else "of more than 20 digits"
+        return field_line(data, "schema"), (f"written by a newer tether (schema {shown}; this tether knows schema "
+                                            f"{MANIFEST_SCHEMA}): upgrade tether")
+    if schema != MANIFEST_SCHEMA:
+        return field_line(data, "schema"), f"field 'schema' must be {MANIFEST_SCHEMA}, got {got(schema)}"
+    for path, digest in value["files"].items():
+        if type(digest) is not str or not _DIGEST_RE.fullmatch(digest):
+            import json
+
+            shown = got(digest) if type(digest) is not str else "text of another form"
+            return field_line(data, path), (f"the hash of {json.dumps(path[:80], ensure_ascii=False)} must be "
+                                            f"'sha256:' and 64 lowercase hex digits, got {shown}")
+    if count != len(value["files"]):
+        return field_line(data, "count"), f"field 'count' is {got(count)} but 'files' lists {len(value['files'])}"
+    return None

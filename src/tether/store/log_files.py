@@ -15,8 +15,8 @@ from ..model import ids
 from ..model.records import NOTE_KINDS, Decision, Note
 from . import formats, layout
 from .codec import canonical_json, iter_jsonl
-from .eventlog import last_lines, wrong_event
-from .fields import fields
+from .eventlog import last_lines, odd_event, wrong_event
+from .fields import fields, times
 from .fsio import WHOLE  # tail(WHOLE), unlike read(), is never recorded as what boot's brief read
 
 
@@ -38,7 +38,11 @@ class LogFiles:
         data = self.read_record(rel) if ids.valid_id(decision_id) else None
         if data is None:
             raise NotFound(f"no decision {decision_id}")
-        return formats.read_decision(data, self.shown(rel))
+        odd: list[Problem] = []
+        decision = formats.read_decision(data, self.shown(rel), odd)
+        for problem in odd:
+            self.report(problem)
+        return decision
 
     # -- context entries ----------------------------------------------------------------------
     def append_note(self, entry: dict) -> None:
@@ -71,13 +75,19 @@ class LogFiles:
                     values = fields(row, shown, formats.RESOLVE, line=number)
                     resolved[values["resolve"]] = values["at"]
                 else:
-                    note = Note(**fields(row, shown, formats.NOTE, line=number))
+                    values = fields(row, shown, formats.NOTE, line=number)
+                    note = Note(**values)
                     entries[note.id] = note
                     if note.kind not in NOTE_KINDS:  # kept (listed, resolvable), but the brief groups by kind
                         self.report(Problem(shown, number, f"kind {note.kind!r} is none of {', '.join(NOTE_KINDS)}: "
                                                            "boot and the context document leave the entry out"))
             except ParseError as exc:
                 self.report(exc.problem._replace(message=f"{exc.problem.message}; line skipped"))
+                continue
+            odd: list[Problem] = []  # kept, and named: the entry or resolution is used as it is
+            times(values, ("at",), shown, odd, line=number)
+            for problem in odd:
+                self.report(problem)
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when
@@ -109,7 +119,7 @@ class LogFiles:
             self.report(exc.problem)
             return []
         found: list[Problem] = []
-        rows = list(iter_jsonl(data, self.shown(rel), found, check=wrong_event))
+        rows = list(iter_jsonl(data, self.shown(rel), found, check=wrong_event, flag=odd_event))
         if found:  # rare: number bad lines from the top of the log, not of the window read
             before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
             for p in found:
@@ -120,7 +130,7 @@ class LogFiles:
     def all_events(self) -> Iterator[dict]:
         rel = layout.EVENT_LOG
         data = self.read_record(rel) or b""
-        yield from iter_jsonl(data, self.shown(rel), self.problems, check=wrong_event)
+        yield from iter_jsonl(data, self.shown(rel), self.problems, check=wrong_event, flag=odd_event)
 
     def has_events(self) -> bool:
         return self.read_record(layout.EVENT_LOG) is not None

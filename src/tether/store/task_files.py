@@ -62,17 +62,22 @@ class TaskFiles:
         key = self.tree.stat_key(rel) if not self._recording else None
         cached = self._tasks.get(task_id)
         if key is not None and cached and cached[0] == key:
+            for problem in cached[2]:  # named again: each call gathers its own problems
+                self.report(problem)
             return cached[1].copy()
-        task = self._read_task(task_id, rel)
+        odd: list[Problem] = []
+        task = self._read_task(task_id, rel, odd)
+        for problem in odd:
+            self.report(problem)
         if key is not None:
-            self._tasks[task_id] = (key, task.copy())
+            self._tasks[task_id] = (key, task.copy(), odd)
         return task
 
-    def _read_task(self, task_id: str, rel: str) -> Task:
+    def _read_task(self, task_id: str, rel: str, odd: list) -> Task:
         data = self.read_record(rel) if ids.valid_id(task_id) else None
         if data is None:
             raise NotFound(f"no task {task_id}")
-        task = formats.read_task(data, self.shown(rel))
+        task = formats.read_task(data, self.shown(rel), odd)
         if task.id != task_id:
             raise ParseError(self.shown(rel), None, f"id field says {task.id!r} but the folder is {task_id!r}")
         return task
@@ -144,7 +149,8 @@ class TaskFiles:
         data = self.read_record(rel)
         if data is None:
             raise NotFound(f"no checkpoint {name} in task {task_id}")
-        checkpoint = formats.read_checkpoint(data, self.shown(rel))
+        odd: list[Problem] = []  # a time that is not one: named once the checkpoint is known to be whole
+        checkpoint = formats.read_checkpoint(data, self.shown(rel), odd)
         # Where the file is says whose it is, as a task's folder does for its id: a checkpoint that
         # says otherwise was moved or edited by hand, and built on it the next would say the same.
         for key, says, is_ in (("task", checkpoint.task, task_id), ("name", checkpoint.name, name),
@@ -154,6 +160,8 @@ class TaskFiles:
 
                 raise ParseError(self.shown(rel), field_line(data, key),
                                  f"field '{key}' says {says!r} but the file is {task_id}'s {name}.md")
+        for problem in odd:
+            self.report(problem)
         return checkpoint
 
     def checkpoint_text(self, task_id: str, name: str) -> str:
@@ -254,11 +262,14 @@ class TaskFiles:
             if type(name) is not str or not re.match(CKP, name):
                 self.report(Problem(shown, number, "a line without a checkpoint name"))
                 continue
+            odd: list[Problem] = []
             try:
-                formats.checkpoint_from(row, shown, line=number)
+                formats.checkpoint_from(row, shown, line=number, problems=odd)
             except ParseError as exc:
                 self.report(exc.problem)
                 continue
+            for problem in odd:
+                self.report(problem)
             if name not in names:
                 self.report(Problem(
                     shown, number, f"{name} is in the journal but its file is missing: the next restart of the "

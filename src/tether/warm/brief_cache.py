@@ -122,7 +122,7 @@ def _now(store_dir: str, rel: str, then: bytes | str) -> bytes | str | None:
 def _log_end_is_whole(store_dir: str) -> bool:
     """Whether the log's last lines are whole JSON objects: what a cold boot checks, read the same way."""
     from ..store.codec import iter_jsonl
-    from ..store.eventlog import wrong_event
+    from ..store.eventlog import odd_event, wrong_event
 
     path = os.path.join(store_dir, EVENT_LOG)
 
@@ -134,7 +134,8 @@ def _log_end_is_whole(store_dir: str) -> bool:
 
     problems: list = []
     try:
-        for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems, check=wrong_event):
+        for _ in iter_jsonl(last_lines(tail, CHECKED_LINES, WHOLE), path, problems, check=wrong_event,
+                            flag=odd_event):
             pass
     except (OSError, LinkRefused):  # a link, or unreadable: the full boot names it
         return False
