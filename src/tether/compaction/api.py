@@ -158,6 +158,26 @@ class Compactor:
             stored = self.workspace.store.put_cached_many(staged)
             self.stored_new = self.stored_new or any(new for _, _, new in stored)
 
+    def keep(self, text: str, kind: str = "conversations") -> dict:
+        """Store a text in the cache now (secrets redacted, the home directory written ``~``),
+        as a compaction stores what it takes out: ``{"ref", "sha256", "redactions", "new"}``.
+        The PostCompact hook keeps Claude Code's own summary this way."""
+        count = 0
+        redactor = self._redactor_or_none()
+        if redactor is not None:
+            redacted, found = redactor.redact(text)
+            if found.count:
+                count = found.count
+                self._redacted_types(found.types())
+                text = redacted
+        text, homes = self._unhome(text)
+        digest = self._stage(kind, text.encode("utf-8", "surrogatepass"))
+        before = self.stored_new
+        self.stored_new = False
+        self._store_staged()
+        new, self.stored_new = self.stored_new, before or self.stored_new
+        return {"ref": f"{kind}/{digest[:12]}", "sha256": digest, "redactions": count + homes, "new": new}
+
     def _redacted_types(self, types: dict) -> None:
         for kind, n in types.items():
             self._types[kind] = self._types.get(kind, 0) + n

@@ -439,8 +439,19 @@ def _pins_text(ws) -> str:
 def _post_compact(ws, event: dict, stdout) -> int:
     summary = _summary_of(event)
     task_id, found = ws.drift(summary) if summary else (ws.active_task_id(), [])
+    kept = None
+    if summary:  # Claude Code's own summary, kept in the repository beside tether's
+        from ..compaction import Compactor
+        from ..errors import TetherError
+
+        try:
+            kept = Compactor(ws).keep(summary)["ref"]
+        except (TetherError, OSError) as exc:
+            import sys
+
+            _say(sys.stderr, f"Claude Code's summary was not kept: {exc}")
     ws.session_event("post_compact", trigger=event.get("trigger"), task=task_id,
-                     summary_chars=len(summary) if summary else None, drift=[i.kind for i in found])
+                     summary_chars=len(summary) if summary else None, summary=kept, drift=[i.kind for i in found])
     if found:
         import json
 
