@@ -188,6 +188,16 @@ def test_json_fields_are_documented(session, capsys):
     run("index", "--repair")
     run("merge-driver", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md", ".tether/CONTEXT.md")
     run("install claude-code")
+    run("offload cluster create", "Cluster01", "--title", "First wave")
+    run("offload cluster list")
+    blob = run("offload add", "blob", "--cluster", "Cluster01", "--title", "Insight", "Dense text.")
+    run("offload add", "link", "--cluster", "Cluster01", "--title", "Items", "--target", "items.txt")
+    run("offload list", "--all")
+    run("offload show", blob["packet"]["id"])
+    run("offload retire", blob["packet"]["id"])
+    run("offload map")
+    run("offload snippet")
+    run("offload schema")
     documented = sections()
     missing = {f"tether {path}: {field}" for path, fields in seen.items() for field in fields
                if f"`{field}`" not in documented[f"tether {path}"]}
