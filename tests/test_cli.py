@@ -261,6 +261,7 @@ OFFLOAD_JSON_RUNS = [
     ["offload", "list"],
     ["offload", "show", "<packet-id>"],
     ["offload", "retire", "<packet-id>"],
+    ["offload", "ingest", "README.md", "--cluster", "Cluster01"],
     ["offload", "map"],
     ["offload", "snippet"],
     ["offload", "schema"],

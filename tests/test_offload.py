@@ -299,3 +299,152 @@ def test_snippets_are_stable_and_list_the_terms(wave, cli, repo):
     shutil.rmtree(repo / ".tether" / "local" / "offload")
     assert cli("offload", "snippet").out == md.out
     assert cli("offload", "snippet", "--json").out == js.out
+
+
+# -- ingest -------------------------------------------------------------------------------------------
+def test_ingest_turns_files_into_blobs_and_links_and_skips_duplicates(wave, cli, repo):
+    adv = repo / "advisories"
+    (adv / "sub").mkdir(parents=True)
+    (repo / "docs").mkdir()
+    (repo / "docs" / "playbook.md").write_text("# Playbook\n")
+    (adv / "a.md").write_text("# Advisory 1\n\nOffload often. It keeps sessions honest.\n\n"
+                              "See [the playbook](../docs/playbook.md) and https://example.org/a.\n")
+    (adv / "sub" / "copy.md").write_text((adv / "a.md").read_text())
+    (adv / "b.html").write_text("<html><head><title>Adv 2</title><script>var x = 'hidden';</script></head>"
+                                "<body><h1>Routing</h1><p>Outreach receives curated advisories. More.</p></body></html>")
+    (adv / "c.yaml").write_text("rule: keep the repo the source of truth\n")
+    run = cli("offload", "ingest", "advisories", "--cluster", C, "--tag", "wave2", "--json")
+    assert run.code == 0, run.out
+    data = run.json()
+    blobs = [c for c in data["created"] if c["kind"] == "blob"]
+    linked = sorted(c["title"].split(" (cited")[0] for c in data["created"] if c["kind"] == "link")
+    assert sorted(b["from"] for b in blobs) == ["advisories/a.md", "advisories/b.html", "advisories/c.yaml"]
+    assert linked == ["docs/playbook.md", "https://example.org/a"]
+    assert data["duplicates"] == [{"path": "advisories/sub/copy.md", "same_as": blobs[0]["id"]}]
+    assert data["problems"] == [] and data["files"] == 4
+    listed = {p["title"]: p for p in cli("offload", "list", "--json").json()["packets"]}
+    html = validate(repo / listed["Adv 2"]["path"])
+    assert "hidden" not in html["content"] and "Outreach receives curated advisories." in html["content"]
+    assert html["origin"] == {"path": "advisories/b.html", "bytes": (adv / "b.html").stat().st_size, "format": "html"}
+    assert html["tags"] == ["wave2"] and "Routing: Outreach receives curated advisories." in html["abstract"]
+    assert listed["Advisory 1"]["summary"] == "Offload often."
+    link = [p for p in listed.values() if p["kind"] == "link" and p["target"] == "docs/playbook.md"][0]
+    assert link["resolves"] is True
+    # Again: everything is there already.
+    again = cli("offload", "ingest", "advisories", "--cluster", C, "--json").json()
+    assert again["created"] == [] and len(again["duplicates"]) == 4
+
+
+def test_ingest_never_reads_outside_its_roots_and_reports_what_it_cannot_read(wave, cli, repo, tmp_path):
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "secret.md").write_text("# Secret\n\nNever to be ingested.\n")
+    adv = repo / "advisories"
+    adv.mkdir()
+    (adv / "ok.md").write_text("# Fine\n\nA readable advisory.\n")
+    os.symlink(secret / "secret.md", adv / "link.md")
+    os.symlink(secret, adv / "linked-folder")
+    (adv / "latin1.txt").write_bytes(b"caf\xe9\n")
+    (adv / "nul.md").write_bytes(b"text\x00binary")
+    (adv / "image.png").write_bytes(b"\x89PNG")
+    os.mkfifo(adv / "pipe.md")
+    run = cli("offload", "ingest", "advisories", "missing-folder", "--cluster", C, "--json")
+    assert run.code == 3
+    data = run.json()
+    assert [c["from"] for c in data["created"]] == ["advisories/ok.md"]
+    problems = {p["path"]: p["problem"] for p in data["problems"]}
+    assert set(problems) == {"advisories/link.md", "advisories/linked-folder", "advisories/latin1.txt",
+                             "advisories/nul.md", "advisories/image.png", "advisories/pipe.md", "missing-folder"}
+    assert "symbolic link" in problems["advisories/link.md"] and "not UTF-8" in problems["advisories/latin1.txt"]
+    assert "binary" in problems["advisories/nul.md"] and "not a regular file" in problems["advisories/pipe.md"]
+    for packet in packet_files(repo):
+        assert "Never to be ingested" not in packet.read_text()
+    text = cli("offload", "ingest", "advisories", "--cluster", C)
+    assert text.code == 3 and "! advisories/link.md: a symbolic link: not followed" in text.out
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose text is ``text`` (Helvetica), written by hand: no library needed."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def test_ingest_reads_pdfs_with_pypdf_and_reports_those_it_cannot(wave, cli, repo, monkeypatch):
+    pytest.importorskip("pypdf")
+    adv = repo / "advisories"
+    adv.mkdir()
+    (adv / "cadence.pdf").write_bytes(minimal_pdf("Offload little and often. PDFs too."))
+    (adv / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    data = cli("offload", "ingest", "advisories", "--cluster", C, "--json").json()
+    assert [c["from"] for c in data["created"]] == ["advisories/cadence.pdf"]
+    assert [p["path"] for p in data["problems"]] == ["advisories/broken.pdf"]
+    assert "pypdf cannot read" in data["problems"][0]["problem"]
+    doc = validate(repo / cli("offload", "list", "--json").json()["packets"][0]["path"])
+    assert doc["content"] == "Offload little and often. PDFs too.\n" and doc["origin"]["format"] == "pdf"
+    # Without pypdf: reported, with what to install.
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    (adv / "second.pdf").write_bytes(minimal_pdf("Another advisory."))
+    data = cli("offload", "ingest", "advisories/second.pdf", "--cluster", C, "--json").json()
+    assert data["created"] == [] and "pip install 'tether[pdf]'" in data["problems"][0]["problem"]
+
+
+def test_verify_reads_every_packet(wave, cli, repo):
+    good = add(cli, "blob", "fine", title="Good")
+    bad = add(cli, "blob", "soon broken", title="Bad")
+    assert cli("verify").code == 0
+    path = repo / bad["path"]
+    path.write_text(path.read_text().replace("status: active", "status: lost"))
+    (repo / OFF / "clusters" / C / "notes.txt").write_text("stray")
+    run = cli("verify", "--json")
+    assert run.code == 3
+    problems = {(p["path"], p["line"]) for p in run.json()["problems"]}
+    assert (bad["path"], 7) in problems and (f".tether/offload/clusters/{C}/notes.txt", None) in problems
+    assert not any(p[0] == good["path"] for p in problems)
+
+
+def _adds(root: str, worker: int, count: int) -> None:
+    from tether import Workspace
+    from tether.offload import Offload
+
+    off = Offload(Workspace.open(root))
+    for i in range(count):
+        off.add("blob", C, f"w{worker} #{i}", content=f"from worker {worker}, packet {i}")
+
+
+def test_concurrent_adds_lose_nothing_and_leave_the_maps_a_full_rebuild_would_write(wave, cli, repo, fast_writes):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_adds, args=(str(repo), w, 8)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+        assert p.exitcode == 0
+    listed = cli("offload", "list", "--json").json()["packets"]
+    assert len(listed) == 32 and len({p["id"] for p in listed}) == 32
+    assert cli("offload", "map", "--check").code == 0
+    written = maps_of(repo)
+    import shutil
+
+    shutil.rmtree(repo / ".tether" / "local" / "offload")
+    for p in (repo / OFF).rglob("*"):
+        if p.name in ("MAP.md", "map.yaml"):
+            p.unlink()
+    assert cli("offload", "map").code == 0 and maps_of(repo) == written

@@ -112,6 +112,27 @@ def cmd_map(args) -> Result:
     return Result(done, text + extra, code)
 
 
+def cmd_ingest(args) -> Result:
+    progress = None
+    if sys.stderr.isatty() and not getattr(args, "json", False):
+        def progress(done: int, total: int) -> None:
+            if total >= 50 and (done == total or done % 10 == 0):
+                width = 30
+                filled = width * done // total
+                sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+                if done == total:
+                    sys.stderr.write("\n")
+    done = _offload().ingest(args.paths, args.cluster, tags=args.tag or [], progress=progress)
+    blobs = sum(1 for c in done["created"] if c["kind"] == "blob")
+    lines = [f"Ingested {done['files']} file(s) into {args.cluster}: {blobs} blob(s),"
+             f" {len(done['created']) - blobs} link(s); {len(done['duplicates'])} duplicate(s) skipped,"
+             f" {len(done['problems'])} problem(s)"]
+    lines += [f"  + {c['id']}  {c['title']}" for c in done["created"]]
+    lines += [f"  = {d['path']}: same content as {d['same_as']}" for d in done["duplicates"]]
+    lines += [f"  ! {p['path']}: {p['problem']}" for p in done["problems"]]
+    return Result(done, "\n".join(lines), EXIT_DEGRADED if done["problems"] else EXIT_OK)
+
+
 def cmd_snippet(args) -> Result:
     off = _offload()
     done = off.snippet(cluster=args.cluster)
@@ -186,6 +207,12 @@ def register(sub, add, common) -> None:
     p = add(osub, "map", cmd_map, "Rewrite the navigation maps that differ from the packets (after a merge);"
                                   " --check only reports them (exit 3).")
     p.add_argument("--check", action="store_true", help="change nothing; exit 3 when a map is stale")
+
+    p = add(osub, "ingest", cmd_ingest, "Turn local files (Markdown, text, HTML, JSON, YAML) into blobs, and the URLs"
+                                        " and repo paths they cite into links; duplicates skipped by content hash.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (never read outside them)")
+    p.add_argument("--cluster", "-c", required=True, help="the cluster they go in")
+    p.add_argument("--tag", action="append", metavar="TAG", help="a tag for every packet made (repeatable)")
 
     p = add(osub, "snippet", cmd_snippet, "Print stable index entries (id, title, kind, path, hash, summary) and the"
                                           " terms, as Markdown (--json: JSON); unchanged packets, identical bytes.")

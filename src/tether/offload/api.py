@@ -124,6 +124,80 @@ class Offload:
             self._write_top()
         return {"packet": doc, "path": path, "maps": list(self.store.map_paths(cluster)), "appended": appended}
 
+    def ingest(self, roots: list[str], cluster: str, *, tags=(), progress=None) -> dict:
+        """Turn local files into blobs (full text, an extractive abstract, where it came from) and
+        links (the URLs and repository paths they cite), skipping content already in the cluster
+        (by hash) and links to targets it has. ``progress(done, total)`` is called per file.
+
+        Returns {"created", "duplicates", "problems", "files"}: every file is in one of them.
+        """
+        import os
+
+        from . import ingest
+
+        if not roots:
+            raise InvalidInput("nothing to ingest", hint="give files or folders, e.g. `tether offload ingest advisories/`")
+        tags = packets.check_tags(tags)
+        items, skipped = ingest.find(list(roots))
+        problems = [{"path": shown, "problem": why} for shown, why in skipped]
+        created: list[dict] = []
+        duplicates: list[dict] = []
+        root = os.path.realpath(self.workspace.root_dir)
+        with self.store.lock(LOCK):
+            cluster = self._cluster(cluster)
+            known = self._entries(cluster)
+            hashes = {i["hash"]: i["id"] for i in known if i.get("hash") and i["status"] == "active"}
+            targets = {i["target"]: i["id"] for i in known if i["kind"] == "link" and i["status"] == "active"}
+            for done, item in enumerate(items, 1):
+                ingest.read(item)
+                if progress is not None:
+                    progress(done, len(items))
+                if item.problem:
+                    problems.append({"path": item.shown, "problem": item.problem})
+                    continue
+                text = item.text
+                if len(text) > packets.MAX_CONTENT:
+                    problems.append({"path": item.shown, "problem": f"{len(text):,} characters: more than a packet"
+                                                                   f" holds ({packets.MAX_CONTENT:,}); link it instead"})
+                    continue
+                digest = packets.content_hash(text)
+                if digest in hashes:
+                    duplicates.append({"path": item.shown, "same_as": hashes[digest]})
+                    continue
+                inside = item.path == root or item.path.startswith(root + os.sep)
+                origin_path = os.path.relpath(item.path, root) if inside else item.shown
+                title = ingest.title_of(text, os.path.basename(item.path))
+                doc = self._new(cluster, "blob", packets.check_title(title), text, tags,
+                                origin={"path": origin_path.replace(os.sep, "/"), "bytes": item.size,
+                                        "format": item.format},
+                                abstract=ingest.abstract(text) or None)
+                hashes[digest] = doc["id"]
+                created.append({"id": doc["id"], "kind": "blob", "title": doc["title"], "from": item.shown})
+                for target in ingest.cited(text):
+                    if links.kind_of(target) == "path":
+                        if not inside:
+                            continue  # relative to a file outside the repository: nothing here to check
+                        target = os.path.normpath(os.path.join(os.path.dirname(origin_path), target)).replace(os.sep, "/")
+                    if target in targets:
+                        continue
+                    found = links.check(root, target)
+                    found["checked"] = clock.stamp()
+                    link = self._new(cluster, "link", packets.check_title(f"{target} (cited by {title})"[:200]), None,
+                                     tags, target=found, origin={"path": origin_path.replace(os.sep, "/")})
+                    targets[target] = link["id"]
+                    created.append({"id": link["id"], "kind": "link", "title": link["title"], "from": item.shown})
+            if created:
+                self._rebuild(cluster)
+                self._write_top()
+        return {"created": created, "duplicates": duplicates, "problems": problems, "files": len(items)}
+
+    def _new(self, cluster: str, kind: str, title: str, content, tags, **extra) -> dict:
+        doc = packets.make(packet_id=ids.ordered_id(packets.KINDS[kind]), kind=kind, cluster=cluster, title=title,
+                           created=clock.stamp(), session=self.workspace.session_id, tags=tags,
+                           content=content, **extra)
+        self.store.create_packet(cluster, doc["id"], packets.dump(doc))
+        return doc
+
     def _load(self, packet_id: str) -> tuple[str, dict, str]:
         cluster = self.store.find_packet(packet_id)
         if cluster is None:

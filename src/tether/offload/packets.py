@@ -18,7 +18,8 @@ SCHEMA = 1
 KINDS = {"frame": "FRM", "blob": "BLB", "link": "LNK", "term": "TRM"}
 STATUSES = ("active", "retired")
 ORDER = ("schema", "id", "kind", "cluster", "title", "status", "created", "session", "tags", "summary", "hash",
-         "target", "target_kind", "resolves", "resolution", "checked", "source", "origin", "retired", "content")
+         "target", "target_kind", "resolves", "resolution", "checked", "source", "origin", "abstract", "retired",
+         "content")
 HEADER = "# tether offload packet (`tether offload schema` describes it); change it with `tether offload ...`\n"
 MAX_TITLE = 200
 MAX_TAG = 64
@@ -74,8 +75,11 @@ def content_hash(text: str) -> str:
 
 
 def summary_of(text: str | None, title: str) -> str:
-    """One line: the first sentence or line of the text with words in it, else the title."""
-    for line in (text or "").splitlines():
+    """One line: the first sentence or line of the text with words in it (past its headings), else
+    its first heading, else the title."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    body = [line for line in lines if not line.lstrip().startswith("#")]
+    for line in body or lines:
         line = line.strip().lstrip("#>*-+ ").strip()
         if any(c.isalnum() for c in line):
             line = " ".join(line.split())
@@ -88,7 +92,7 @@ def summary_of(text: str | None, title: str) -> str:
 
 def make(*, packet_id: str, kind: str, cluster: str, title: str, created: str, session: str, tags=(),
          content: str | None = None, target: dict | None = None, source: str | None = None,
-         origin: dict | None = None) -> dict:
+         origin: dict | None = None, abstract: str | None = None) -> dict:
     """A new packet's document. ``target``: for links, what links.check found."""
     doc: dict = {"schema": SCHEMA, "id": packet_id, "kind": kind, "cluster": cluster, "title": title,
                  "status": "active", "created": created, "session": session, "tags": list(tags),
@@ -101,6 +105,8 @@ def make(*, packet_id: str, kind: str, cluster: str, title: str, created: str, s
         doc["source"] = source
     if origin:
         doc["origin"] = origin
+    if abstract:
+        doc["abstract"] = abstract
     if content is not None and content.strip():
         doc["content"] = content
     return ordered(doc)
