@@ -15,6 +15,12 @@ largest size to the smallest:
 (c) a cluster's full re-render from the cache (what a retirement or a merge costs: every packet
     file stat'ed, none parsed);
 (d) `tether offload add` as a whole process, round-robin with `python -c pass`.
+
+Then ingest throughput: `Offload.ingest` of --ingest files (default 3,000; 0 skips it) taken in
+sorted order from the Markdown, text, reStructuredText, HTML, JSON and YAML files under
+--ingest-root (default: the base interpreter's site-packages, the documentation of the
+packages on this machine), into a fresh cluster, fsync on: files/s and MB/s read, and what
+became of them (blobs, links, duplicates, problems).
 """
 
 from __future__ import annotations
@@ -125,11 +131,40 @@ def measure(root: Path, runs: int, procs: int) -> dict:
             "process": stats(process), "baseline": stats(baseline), "appended": appended, "runs": runs}
 
 
+def ingest_bench(n: int, source: Path) -> None:
+    from tether import Workspace
+    from tether.offload import Offload
+
+    exts = (".md", ".txt", ".rst", ".html", ".json", ".yaml")
+    files = []
+    for folder, dirs, names in os.walk(source):
+        dirs.sort()
+        files += [os.path.join(folder, name) for name in sorted(names) if name.endswith(exts)
+                  and not os.path.islink(os.path.join(folder, name))]
+    files = sorted(files)[:n]
+    size = sum(os.path.getsize(f) for f in files)
+    with tempfile.TemporaryDirectory(prefix="tether-bench-ingest-") as tmp:
+        root = Path(tmp)
+        subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True, env=env())
+        ws, _ = Workspace.init(root)
+        Offload(ws).create_cluster("Ingested")
+        start = time.perf_counter()
+        done = Offload(ws).ingest(files, "Ingested")
+        spent = time.perf_counter() - start
+    blobs = sum(c["kind"] == "blob" for c in done["created"])
+    print(f"\ningest of {len(files):,} files ({size / 1e6:.1f} MB) from the documentation under {source.name}/:"
+          f" {spent:.1f} s, {len(files) / spent:,.0f} files/s, {size / 1e6 / spent:.2f} MB/s;"
+          f" {blobs:,} blobs, {len(done['created']) - blobs:,} links, {len(done['duplicates']):,} duplicates,"
+          f" {len(done['problems']):,} problems")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--procs", type=int, default=10)
+    parser.add_argument("--ingest", type=int, default=3000, metavar="N")
+    parser.add_argument("--ingest-root", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
     os.environ.setdefault("TETHER_SESSION_ID", "S-bench")
     results = {}
@@ -158,6 +193,12 @@ def main() -> None:
         r = results[n]
         print(f"\n{n:,}: {r['appended']}/{r['runs']} adds appended to the maps; process / python -c pass ="
               f" {r['process'][0] / r['baseline'][0]:.2f}")
+    if args.ingest:
+        import sysconfig
+
+        source = args.ingest_root or Path(sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                                                    "platbase": sys.base_prefix})["purelib"])
+        ingest_bench(args.ingest, source)
 
 
 if __name__ == "__main__":

@@ -114,9 +114,11 @@ class OffloadFiles:
         self.tree.write(layout.offload_map(cluster, _map_name(name)), data)
 
     def append_map(self, cluster: str | None, name: str, text: str) -> None:
-        """Add lines at the end of a map (a packet newer than every other one)."""
+        """Add lines at the end of a map (a packet newer than every other one). Not forced to disk: a
+        map is derived, and one a crash left short no longer has the stat the offload cache
+        recorded, so the next offload command renders it again."""
         self._writable()
-        self.tree.append(layout.offload_map(cluster, _map_name(name)), text)
+        self.tree.append(layout.offload_map(cluster, _map_name(name)), text, durable=False)
 
     # -- the per-machine cache of map entries ---------------------------------------------------
     def offload_cache_file(self, cluster: str) -> str | None:
