@@ -256,9 +256,36 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
         covered.add(tuple(argv[:2]) if argv[0] in ("task", "note", "install", "uninstall") else (argv[0],))
     # ctx needs a session context first: test_every_ctx_command_prints_json runs CTX_JSON_RUNS.
     covered |= {tuple(argv[:2]) for argv, _ in CTX_JSON_RUNS}
+    # offload needs a cluster first: test_every_offload_command_prints_json runs OFFLOAD_JSON_RUNS.
+    covered |= {tuple(argv[:3] if argv[1] == "cluster" else argv[:2]) for argv in OFFLOAD_JSON_RUNS}
     # hook and statusline: their stdout belongs to Claude Code (tests/test_hooks.py, tests/test_context.py),
     # not tether's schema.
     assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("hook", "codex"), ("statusline",)}
+
+
+OFFLOAD_JSON_RUNS = [
+    ["offload", "cluster", "create", "Cluster01", "--title", "Wave 1"],
+    ["offload", "cluster", "list"],
+    ["offload", "add", "blob", "--cluster", "Cluster01", "--title", "Insight", "Dense text."],
+    ["offload", "list"],
+    ["offload", "show", "<packet-id>"],
+    ["offload", "retire", "<packet-id>"],
+    ["offload", "ingest", "README.md", "--cluster", "Cluster01"],
+    ["offload", "map"],
+    ["offload", "snippet"],
+    ["offload", "schema"],
+]
+
+
+def test_every_offload_command_prints_json(ws, cli):
+    packet = None
+    for argv in OFFLOAD_JSON_RUNS:
+        run = cli(*[packet if a == "<packet-id>" else a for a in argv], "--json")
+        assert run.code == 0, (argv, run.out, run.err)
+        data = json.loads(run.out)
+        assert data["ok"] is True and data["schema_version"] == 1 and data["command"] == "offload", argv
+        if argv[1] == "add":
+            packet = data["packet"]["id"]
 
 
 CTX_RESULT = "skill: content-worker\nartifacts: [{path: drafts/x.md}]\ncompute: {tokens_used: 1000}\n"

@@ -195,6 +195,19 @@ def test_json_fields_are_documented(session, capsys):
 
     (session / "t.jsonl").write_bytes(jsonl(*claude_session()))
     run("usage", "t.jsonl")
+    run("offload cluster create", "Cluster01", "--title", "First wave")
+    run("offload cluster list")
+    blob = run("offload add", "blob", "--cluster", "Cluster01", "--title", "Insight", "Dense text.")
+    run("offload add", "link", "--cluster", "Cluster01", "--title", "Items", "--target", "items.txt")
+    run("offload list", "--all")
+    run("offload show", blob["packet"]["id"])
+    run("offload retire", blob["packet"]["id"])
+    (session / "adv").mkdir()
+    (session / "adv" / "a.md").write_text("# Advisory\n\nOffload often. See https://example.org/a.\n")
+    run("offload ingest", "adv", "--cluster", "Cluster01")
+    run("offload map")
+    run("offload snippet")
+    run("offload schema")
     documented = sections()
     missing = {f"tether {path}: {field}" for path, fields in seen.items() for field in fields
                if f"`{field}`" not in documented[f"tether {path}"]}

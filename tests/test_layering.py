@@ -9,6 +9,8 @@ only what its layer may use, and only the git package starts git.
     transcripts        reading agents' transcripts: nothing of the store, no adapters
     compaction         the three tiers over message lists: no adapters, no processes, detect-secrets
                        and tiktoken only when a compaction runs
+    offload            clusters of packets and their maps (seed 000): no adapters, no processes, YAML
+                       and jsonschema only when a packet is written or read
     cli, hooks, mcp    adapters over the library
 
 Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
@@ -42,6 +44,7 @@ FORBIDDEN = {
     "core": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "compaction": ["tether.cli", "tether.hooks", "argparse", "subprocess", "detect_secrets", "tiktoken"],
+    "offload": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema"],
     "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
                     "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
 }

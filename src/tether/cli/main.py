@@ -27,12 +27,12 @@ if TYPE_CHECKING:
     from .commands import Parser
 
 SCHEMA_VERSION = 1
-GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx")  # commands whose next word is a command of theirs
+GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx", "offload")  # commands whose next word is a command of theirs
 
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
             "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo",
-            "compact", "show", "pin", "unpin", "usage", "statusline")
+            "compact", "show", "pin", "unpin", "usage", "statusline", "offload")
 
 
 def _argparse():

@@ -62,6 +62,9 @@ def repair(ws) -> Repair:
     leftovers = ws.store.remove_leftovers()
     done, resolved = repair_generated(ws)
     done += repair_open_markers(ws)
+    offload_done, maps = repair_offload_maps(ws)
+    done += offload_done
+    resolved += maps
     done += [describe_mended(r, r["path"], ws.root_dir) for r in ws.store.mend_logs()]
     files = manifest.write(ws.store)
     marked = mark_resolved(ws.root_dir, resolved + [ws.store.manifest_path()])
@@ -81,6 +84,22 @@ def _latest_from_events(store) -> bytes | None:
                     summary=str(last.get("summary", "")), next_steps=last.get("next_steps") or [],
                     completed=last.get("completed") or [], session=last.get("session"), generated_at=last["at"])
     return latest_text(latest).encode("utf-8")
+
+
+def repair_offload_maps(ws) -> tuple[list[str], list[str]]:
+    """Rewrite the offload maps from the packets (a merge keeps one side's maps, or git's text merge
+    left conflict markers in them); (what was done, every map's path, for `git add` when unmerged)."""
+    store = ws.store
+    if not store.offload_clusters() and store.read_map(None, "text") is None:
+        return [], []
+    from ..offload.api import Offload
+
+    off = Offload(ws)
+    outcome = off.refresh()
+    for problem in off.problems:
+        store.report(problem)
+    paths = [p for name in [None, *store.offload_clusters()] for p in store.map_paths(name)]
+    return [f"rewrote {p}" for p in outcome["written"]], paths
 
 
 def repair_generated(ws) -> tuple[list[str], list[str]]:

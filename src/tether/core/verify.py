@@ -37,7 +37,7 @@ def verify(store: Store, context_document: str, config_problems: list[Problem] =
                  for shown, target in store.links()}
         if store.label in links:  # the store folder itself: nothing in it is read
             return Verification(files=0, problems=[links[store.label]])
-        checked = _records(store) + _logs(store) + _generated(store, context_document)
+        checked = _records(store) + _logs(store) + _generated(store, context_document) + _offload(store)
         # Each link once, with where it points; what the reads said of it (or of what lies
         # behind a linked folder) is the same fact.
         kept = [p for p in problems if not any(p.path == s or p.path.startswith(s + "/") for s in links)]
@@ -118,4 +118,27 @@ def _generated(store: Store, context_document: str) -> int:
     checked = 0
     for check in (store.check_manifest, lambda: store.check_document(context_document)):
         checked += bool(_attempt(store, check))
+    return checked
+
+
+def _offload(store: Store) -> int:
+    """Every offload packet, against its schema; what sits in a cluster without being one is named."""
+    clusters = store.offload_clusters()
+    if not clusters:
+        return 0
+    from ..offload.packets import parse
+
+    checked = 0
+    for cluster in clusters:
+        for shown in store.offload_strays(cluster):
+            store.report(Problem(shown, None, "not a packet's file name (BLB-261205-0x4549n0qh.yaml); tether ignores it"))
+        for packet_id in store.packet_ids(cluster):
+            checked += 1
+            data = _attempt(store, store.read_packet, cluster, packet_id)
+            if data is not None:
+                path = store.packet_path(cluster, packet_id)
+                doc = _attempt(store, parse, data, path)
+                if doc is not None and (doc["id"] != packet_id or doc["cluster"] != cluster):
+                    store.report(Problem(path, None, f"its id and cluster ({doc['id']}, {doc['cluster']}) do not match"
+                                                     " its file name and folder"))
     return checked

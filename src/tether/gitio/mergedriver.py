@@ -41,10 +41,12 @@ ARGS = "merge-driver --marker-size %L %O %A %B %P"
 
 
 def kind_of(path: str) -> str:
-    """Which merge a path gets: "latest", "manifest" or "context" (any other text document)."""
+    """Which merge a path gets: "latest", "manifest", "offload-map" or "context" (any other text document)."""
     from ..store import layout
 
     path = path.replace("\\", "/")
+    if layout.is_offload_map(path):
+        return "offload-map"
     if path.endswith(layout.LATEST):
         return "latest"
     if path.rsplit("/", 1)[-1] == layout.MANIFEST:
@@ -120,6 +122,10 @@ def _read(path: str) -> bytes:
 def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7) -> tuple[bytes, bool]:
     if kind == "latest":
         return merge_latest(base, ours, theirs)
+    if kind == "offload-map":
+        # Rendered from the packets, which git merges file by file: our side stands until the next
+        # offload command (or `tether index --repair`) renders the merged packets again.
+        return ours, True
     return merge_context(base, ours, theirs, marker_size)
 
 

@@ -27,6 +27,7 @@ from . import formats, layout
 from .codec import check_conflicts, decode, load_json
 from .cache_files import CacheFiles
 from .log_files import LogFiles
+from .offload_files import OffloadFiles
 from .task_files import TaskFiles
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"  # a progress log's name; compiled on first use (re keeps it), as few commands read one
@@ -58,7 +59,7 @@ class _Collecting:
                 self.outer.append(problem)
 
 
-class Store(TaskFiles, LogFiles, CacheFiles):
+class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
     """A workspace's records on a tree (see the module doc); the domain's only way to its files."""
 
     def __init__(self, tree, label: str = layout.STORE_DIR, repo_root: str | None = None) -> None:

@@ -34,6 +34,18 @@ CONVERSATIONS = "cache/conversations"  # whole message lists archived by tier 3
 PINS = "memory/pins.jsonl"  # keep-hints: {"pin": id, "text", "at"} and {"unpin": id, "at"}
 COMPACTIONS = "memory/compactions.jsonl"  # one report per compaction: tokens before and after each tier
 
+# Offload waves (seed 000): clusters of packets, one YAML file per packet named by its id, so two
+# branches that each add packets merge without conflicts. Each cluster folder also holds its
+# cluster.yaml and its navigation maps (MAP.md for people, map.yaml for machines); the maps of
+# all clusters sit at the top of offload/.
+OFFLOAD = "offload"
+CLUSTERS = "offload/clusters"
+CLUSTER_FILE = "cluster.yaml"  # in each cluster's folder
+MAP_TEXT = "MAP.md"  # in each cluster's folder, and in offload/ for all clusters
+MAP_DATA = "map.yaml"  # likewise
+MAPS = (MAP_TEXT, MAP_DATA)
+RESERVED = (CLUSTER_FILE, MAP_TEXT, MAP_DATA)  # names in a cluster's folder that are not packets
+
 # Per-machine and derived: git-ignored, never in the manifest, never compared with HEAD.
 LOCKS = "locks"
 CACHE_DIR = "local"
@@ -49,6 +61,7 @@ TRAILS = f"{CACHE_DIR}/trails"
 # The context state each session was last seen in (the UserPromptSubmit hook warns once per change).
 CONTEXT_STATES = f"{CACHE_DIR}/context-state"
 STATUS_LINE_CACHE = f"{CACHE_DIR}/statusline.cache"  # the active task's position, for `tether statusline`
+OFFLOAD_CACHE = f"{CACHE_DIR}/offload"  # per cluster: its packets' map entries by file stat
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
@@ -64,6 +77,8 @@ GITATTRIBUTES_TEXT = (
     f"/{CACHE}/** -text\n"
     "# Generated files: merged by meaning with tether's merge driver (`tether init` registers it).\n"
     + "".join(f"/{rel} merge=tether\n" for rel in GENERATED)
+    # The offload maps keep our side; the next offload command (or `tether index --repair`) rewrites them.
+    + "".join(f"/{OFFLOAD}/**/{name} merge=tether\n" for name in MAPS)
 )
 
 
@@ -116,6 +131,33 @@ def progress_file(date: str) -> str:
 def cached_file(kind: str, digest: str) -> str:
     """A content-addressed file: ``kind`` is "offloaded" or "conversations"."""
     return f"{CACHE}/{kind}/{digest}"
+
+
+def cluster_dir(cluster: str) -> str:
+    return f"{CLUSTERS}/{cluster}"
+
+
+def cluster_file(cluster: str) -> str:
+    return f"{CLUSTERS}/{cluster}/{CLUSTER_FILE}"
+
+
+def packet_file(cluster: str, packet_id: str) -> str:
+    return f"{CLUSTERS}/{cluster}/{packet_id}.yaml"
+
+
+def offload_map(cluster: str | None, name: str) -> str:
+    """A navigation map: ``name`` (MAP_TEXT or MAP_DATA) of one cluster, or of all (None)."""
+    return f"{CLUSTERS}/{cluster}/{name}" if cluster else f"{OFFLOAD}/{name}"
+
+
+def offload_cache(cluster: str) -> str:
+    return f"{OFFLOAD_CACHE}/{cluster}.cache"
+
+
+def is_offload_map(path: str) -> bool:
+    """Whether a repository path is one of the offload maps (the merge driver keeps our side)."""
+    path = path.replace("\\", "/")
+    return f"/{OFFLOAD}/" in f"/{path}" and path.rsplit("/", 1)[-1] in MAPS
 
 
 def lock_file(name: str) -> str:
