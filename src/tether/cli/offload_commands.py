@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 from ..errors import EXIT_DEGRADED, EXIT_OK, InvalidInput
-from .output import Parser, Result, problems_text
+from .commands import Parser  # built with the parser: this module registers its commands
+from .output import Result, problems_text
 
 
 def _offload():
