@@ -15,6 +15,13 @@ and only the lines holding one are given to detect-secrets. The anchors are a su
 of what the patterns can match; a plugin without an entry in ``_ANCHORS`` (a newer
 detect-secrets) has all lines scanned.
 
+The keyword anchors (``key``, ``pass``, ``secret``...) are common words in code, so a line
+found by them alone is kept only if it also holds what every pattern behind them needs: a
+quote (the keyword detector's patterns for a ``.txt`` file all require one) or a run of at
+least 24 word characters (the IBM, Cloudant and Softlayer patterns' secrets: 24 letters at
+the least). Their other needs have anchors of their own (``AccountKey=``, ``PRIVATE KEY``). A line
+with ``token`` is kept when it holds such a run (an IBM key may follow a bare ``token =``).
+
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
 detector reports.
 
@@ -33,12 +40,15 @@ MARKER = "[REDACTED: {type}]"
 # Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
 # start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
 _KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-secrets looks for holds one
+#: Plugins whose keyword anchors a line needs a quote or a long word run to back (see the module doc).
+_KEYWORD_PLUGINS = {"KeywordDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "CloudantDetector",
+                    "SoftlayerDetector"}
 _ANCHORS = {
     "ArtifactoryDetector": ((), (), (r"A(?:KC|P[0-9A-F])",)),
     "AWSKeyDetector": ((), ("aws",), (r"A(?:3T|BIA|CCA|KIA|SIA)",)),
-    "AzureStorageKeyDetector": ((), ("key",), ()),
+    "AzureStorageKeyDetector": (("AccountKey=",), (), ()),  # case-sensitive
     "BasicAuthDetector": ((), (), (r"://[^\s/?#@]+@",)),
-    "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token" after cl/sl: _cl_token
+    "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token": Redactor.token
     "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
     "GitHubTokenDetector": ((), (), (r"gh[pousr]_",)),
     "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt)-",)),
@@ -49,7 +59,7 @@ _ANCHORS = {
     "MailchimpDetector": ((), (), (r"-us\d",)),
     "NpmDetector": (("_authToken",), (), ()),
     "OpenAIDetector": (("T3BlbkFJ",), (), ()),
-    "PrivateKeyDetector": (("BEGIN SSH2",), ("key",), ()),  # "PRIVATE KEY", "PuTTY-User-Key-File"
+    "PrivateKeyDetector": (("PRIVATE KEY", "PuTTY-User-Key-File-2"), (), ()),  # case-sensitive
     "PypiTokenDetector": (("pypi-AgE",), (), ()),
     "SendGridDetector": (("SG.",), (), ()),
     "SlackDetector": (("xox",), ("hooks.slack.com",), ()),
@@ -63,6 +73,8 @@ _DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in ra
 _WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
                     for i in range(256))  # "w", "." or " "
 _DISCORD = b"." + b"w" * 6 + b"." + b"w" * 27
+_LONG_RUN = b"w" * 24
+_QUOTES = (b'"', b"'", b"`")
 # To its END line; without one, to the first blank line (a key is one block) or the text's end.
 _PRIVATE_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY((?: BLOCK)?)-----.*?"
                             r"(?:-----END \1PRIVATE KEY\2-----|(?=\n[ \t\r]*\n)|\Z)", re.S)
@@ -107,17 +119,20 @@ class Redactor:
         lowered: set = set()
         patterns: list = []
         self.unanchored = [name for name in self.names if name not in _ANCHORS]
+        weak: set = set()
         for name in self.names:
             a, b, c = _ANCHORS.get(name, ((), (), ()))
             exact.update(a)
-            lowered.update(b)
+            for anchor in b:
+                (weak if name in _KEYWORD_PLUGINS and anchor in _KEYWORDS else lowered).add(anchor)
             patterns.extend(c)
         self.exact = sorted(a.encode() for a in exact)
         self.lowered = sorted(a.encode() for a in lowered)
+        self.weak = sorted(a.encode() for a in weak - lowered)
         self.patterns = [re.compile(p.encode()) for p in sorted(set(patterns))]
         self.telegram = "TelegramBotTokenDetector" in self.names
         self.discord = "DiscordBotTokenDetector" in self.names
-        self.cl_token = "CloudantDetector" in self.names or "SoftlayerDetector" in self.names
+        self.token = bool({"IbmCloudIamDetector", "CloudantDetector", "SoftlayerDetector"} & set(self.names))
 
     # -- finding -------------------------------------------------------------------------
     def candidate_lines(self, text: str) -> list[int]:
@@ -130,17 +145,17 @@ class Redactor:
         starts: set = set()
         for anchor in self.exact:
             _positions(data, anchor, starts)
-        if self.lowered:
+        weak: set = set()
+        if self.lowered or self.weak:
             low = data.lower()
             for anchor in self.lowered:
                 _positions(low, anchor, starts)
-            if self.cl_token:  # Cloudant's and Softlayer's "cl_token", "slapitoken"...
-                found = low.find(b"token")
-                while found != -1:
-                    near = low[max(0, found - 14):found]
-                    if b"cl" in near or b"sl" in near:
-                        starts.add(found)
-                    found = low.find(b"token", found + 1)
+            for anchor in self.weak:
+                _positions(low, anchor, weak)
+            if self.token:  # "token = <44 characters>" is an IBM key; "cl_token", "slapitoken"...
+                token: set = set()
+                _positions(low, b"token", token)
+                starts.update(_backed(data, token, quotes=False))
         for pattern in self.patterns:
             for match in pattern.finditer(data):
                 starts.add(match.start())
@@ -148,6 +163,8 @@ class Redactor:
             _positions(data.translate(_DIGIT_CLASS), b"dddddddd:", starts)
         if self.discord:
             _positions(data.translate(_WORD_CLASS), _DISCORD, starts)
+        if weak:
+            starts.update(_backed(data, weak))
         if not starts:
             return []
         return _lines_of(data, starts)
@@ -246,6 +263,22 @@ def _positions(text: bytes, anchor: bytes, starts: set) -> None:
     while found != -1:
         starts.add(found)
         found = text.find(anchor, found + 1)
+
+
+def _backed(data: bytes, positions: set, quotes: bool = True) -> list[int]:
+    """The first of ``positions`` on each line that also holds a long word run, or a quote."""
+    out, line_end = [], -1
+    for at in sorted(positions):
+        if at <= line_end:
+            continue
+        line_start = data.rfind(b"\n", 0, at) + 1
+        line_end = data.find(b"\n", at)
+        if line_end == -1:
+            line_end = len(data)
+        line = data[line_start:line_end]
+        if (quotes and any(q in line for q in _QUOTES)) or _LONG_RUN in line.translate(_WORD_CLASS):
+            out.append(at)
+    return out
 
 
 def _lines_of(data: bytes, starts: set) -> list[int]:
