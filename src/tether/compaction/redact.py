@@ -36,6 +36,7 @@ import re
 #: detect-secrets plugins left out by default (see the module doc).
 SKIPPED = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector")
 MARKER = "[REDACTED: {type}]"
+SCANNED_AS = "compacted.txt"  # the file name detect-secrets is told: its plugins pick patterns by it
 
 # Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
 # start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
@@ -55,7 +56,7 @@ _ANCHORS = {
     "IbmCloudIamDetector": ((), ("key",), ()),
     "IbmCosHmacDetector": ((), ("secret",), ()),
     "JwtTokenDetector": (("eyJ",), (), ()),
-    "KeywordDetector": ((), _KEYWORDS, ()),
+    "KeywordDetector": ((), _KEYWORDS + ("allowlist",), ()),  # a "nextline" pragma stays a line's neighbour
     "MailchimpDetector": ((), (), (r"-us\d",)),
     "NpmDetector": (("_authToken",), (), ()),
     "OpenAIDetector": (("T3BlbkFJ",), (), ()),
@@ -113,8 +114,10 @@ class Redactor:
             from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
         except ImportError as exc:
             raise Unavailable("detect-secrets is not installed (pip install 'detect-secrets>=1.5,<1.6')") from exc
-        self.names = sorted(cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()
-                            if cls.__name__ not in skipped)
+        classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()
+                   if cls.__name__ not in skipped}
+        self.names = sorted(classes)
+        self.keyword_patterns = _keyword_patterns(classes)
         exact: set = set()
         lowered: set = set()
         patterns: list = []
@@ -155,7 +158,7 @@ class Redactor:
             if self.token:  # "token = <44 characters>" is an IBM key; "cl_token", "slapitoken"...
                 token: set = set()
                 _positions(low, b"token", token)
-                starts.update(_backed(data, token, quotes=False))
+                starts.update(_backed(data, token, self.keyword_patterns, quotes=False))
         for pattern in self.patterns:
             for match in pattern.finditer(data):
                 starts.add(match.start())
@@ -164,7 +167,7 @@ class Redactor:
         if self.discord:
             _positions(data.translate(_WORD_CLASS), _DISCORD, starts)
         if weak:
-            starts.update(_backed(data, weak))
+            starts.update(_backed(data, weak, self.keyword_patterns))
         if not starts:
             return []
         return _lines_of(data, starts)
@@ -203,7 +206,7 @@ class Redactor:
 
         spans = []
         dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
-        for secret in _process_line_based_plugins(dense, "compacted.txt"):
+        for secret in _process_line_based_plugins(dense, SCANNED_AS):
             number = numbers[secret.line_number - 1]
             line = lines[number]
             base = offsets[number]
@@ -265,8 +268,37 @@ def _positions(text: bytes, anchor: bytes, starts: set) -> None:
         found = text.find(anchor, found + 1)
 
 
-def _backed(data: bytes, positions: set, quotes: bool = True) -> list[int]:
-    """The first of ``positions`` on each line that also holds a long word run, or a quote."""
+def _keyword_patterns(classes: dict):
+    """The regular expressions of the plugins behind the keyword anchors, as detect-secrets
+    applies them to a ``.txt`` file; None when this detect-secrets does not expose them."""
+    try:
+        from detect_secrets.plugins import keyword
+    except ImportError:
+        return None
+    out = []
+    for name in _KEYWORD_PLUGINS & set(classes):
+        if name == "KeywordDetector":
+            try:
+                from detect_secrets.util.filetype import determine_file_type
+
+                chosen = keyword.REGEX_BY_FILETYPE.get(determine_file_type(SCANNED_AS),
+                                                       keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+            except (ImportError, AttributeError):
+                return None
+            out.extend(chosen)
+        else:
+            denylist = getattr(classes[name], "denylist", None)
+            if not denylist:
+                return None
+            out.extend(denylist)
+    return out
+
+
+def _backed(data: bytes, positions: set, patterns, quotes: bool = True) -> list[int]:
+    """The first of ``positions`` on each line that also holds a long word run, or a quote, and
+    on which one of ``patterns`` (those of the plugins behind the anchors; None: unknown) matches:
+    the line given to detect-secrets is searched with the same expressions, so a line none of
+    them match cannot be flagged by those plugins."""
     out, line_end = [], -1
     for at in sorted(positions):
         if at <= line_end:
@@ -277,6 +309,10 @@ def _backed(data: bytes, positions: set, quotes: bool = True) -> list[int]:
             line_end = len(data)
         line = data[line_start:line_end]
         if (quotes and any(q in line for q in _QUOTES)) or _LONG_RUN in line.translate(_WORD_CLASS):
+            if patterns is not None:
+                text = line.decode("utf-8", "surrogatepass")
+                if not any(pattern.search(text) for pattern in patterns):
+                    continue
             out.append(at)
     return out
 
