@@ -178,13 +178,20 @@ def _arguments(value):
     return value
 
 
-def strings(value):
-    """Every string inside a JSON value, depth first."""
+def strings(value) -> list:
+    """Every string inside a JSON value, depth first. A list, gathered by plain recursion:
+    a generator per level costs more than the strings' counting."""
+    out: list = []
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
+        out.append(value)
+    elif isinstance(value, (dict, list)):
+        _gather(value, out.append)
+    return out
+
+
+def _gather(container, add) -> None:
+    for v in (container.values() if isinstance(container, dict) else container):
+        if isinstance(v, str):
+            add(v)
+        elif isinstance(v, (dict, list)):
+            _gather(v, add)
