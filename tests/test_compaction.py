@@ -313,3 +313,19 @@ def test_a_bad_compaction_setting_is_refused_with_its_line(ws, cli, tmp_path):
     src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
     run = cli("compact", src, "--tier", "1")
     assert run.code == 1 and "compaction.threshold must be a whole number" in run.err and "tether.toml:" in run.err
+
+
+def test_the_list_is_written_exactly_as_json_dumps_indents_it():
+    """Archives are compared byte for byte: the writer is json.dumps(indent=1)'s text, edge cases too."""
+    import enum
+
+    from tether.compaction.messages import indented
+
+    class Level(enum.IntEnum):
+        HIGH = 1
+
+    values = [[], {}, [[]], {"a": {}, "": ""}, [1, 2.5, -0.0, 1e300, float("nan"), float("inf"), -float("inf"),
+              True, False, None, 10 ** 30, "é\u2028\x00\"\\\n😀"], {"k": [{"x": [1, [2, [3]]]}]}, "text", 5, None,
+              {1: "a", None: [True]}, [Level.HIGH], openai_list(big_output(50))]
+    for value in values:
+        assert indented(value) == json.dumps(value, ensure_ascii=False, indent=1)
