@@ -212,10 +212,26 @@ def test_redaction_can_be_turned_off(ws):
 def test_the_prefilter_never_hides_a_line_detect_secrets_would_flag():
     lines = [f"x = {AWS}", f"t={GITHUB}", "password: 'hunter2hunter2'", "plain text line",
              "sk_live_" + "a" * 24, "xoxb-123456789012-abcdefabcdef", "AccountKey=" + "A" * 88,
-             "https://user:s3cretpass@example.com/x", "1234567890:" + "A" * 35]
+             "https://user:s3cretpass@example.com/x", "1234567890:" + "A" * 35,
+             "token = " + "a1" * 22, "the api key and the password are in the vault"]
     redactor = Redactor()
-    assert redactor.candidate_lines("\n".join(lines)) == [0, 1, 2, 4, 5, 6, 7, 8]
-    assert redactor.find("\n".join(lines)).count >= 7
+    assert redactor.candidate_lines("\n".join(lines)) == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    found = redactor.find("\n".join(lines))
+    assert found.count >= 8 and "IBM Cloud IAM Key" in found.types()
+
+
+def test_the_prefilter_keeps_every_line_detect_secrets_flags_among_keyword_lines():
+    """Lines holding a keyword anchor: those the pre-filter drops are flagged by no detector."""
+    lines = ["api_key = 'abcdefghijklmnop'", "the secret is out", 'password: "x1y2z3w4"', "key_pass = hello",
+             "secret_key=" + "d" * 48, "cl_token = " + "b" * 24, "my key: " + "c" * 44, "pwd = `abcdefgh`",
+             "contraseña = 'abcdefgh'", "keyboard shortcuts", "passing tests: 12", "api key " + "e" * 44,
+             "tokens used: 1200", "password = os.environ", 'db_password = "hunter2!"']
+    redactor = Redactor()
+    kept = set(redactor.candidate_lines("\n".join(lines)))
+    with redactor._plugins() as plugins:
+        flagged = {n for n, line in enumerate(lines) if redactor._find(line, [0], plugins).count}
+    assert flagged and flagged <= kept
+    assert not kept & {1, 9, 10, 12}  # keyword without a quote or a long run: nothing to find there
 
 
 # -- the state decides -----------------------------------------------------------------------
@@ -297,3 +313,19 @@ def test_a_bad_compaction_setting_is_refused_with_its_line(ws, cli, tmp_path):
     src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
     run = cli("compact", src, "--tier", "1")
     assert run.code == 1 and "compaction.threshold must be a whole number" in run.err and "tether.toml:" in run.err
+
+
+def test_the_list_is_written_exactly_as_json_dumps_indents_it():
+    """Archives are compared byte for byte: the writer is json.dumps(indent=1)'s text, edge cases too."""
+    import enum
+
+    from tether.compaction.messages import indented
+
+    class Level(enum.IntEnum):
+        HIGH = 1
+
+    values = [[], {}, [[]], {"a": {}, "": ""}, [1, 2.5, -0.0, 1e300, float("nan"), float("inf"), -float("inf"),
+              True, False, None, 10 ** 30, "é\u2028\x00\"\\\n😀"], {"k": [{"x": [1, [2, [3]]]}]}, "text", 5, None,
+              {1: "a", None: [True]}, [Level.HIGH], openai_list(big_output(50))]
+    for value in values:
+        assert indented(value) == json.dumps(value, ensure_ascii=False, indent=1)

@@ -40,3 +40,19 @@ def test_the_estimate_equals_its_definition_on_random_and_edge_texts():
                                                           for _ in range(rng.randint(1, 80))))
     for text in texts:
         assert estimate(text) == reference(text), repr(text)
+
+
+def test_the_length_bound_is_never_exceeded():
+    """Compaction skips counting a text whose bound is under the threshold: the bound must hold
+    on the densest texts there are (one-letter words between line breaks, non-ASCII, punctuation)."""
+    from tether.transcripts.tokens import estimate_at_most
+
+    rng = random.Random(7)
+    alphabet = "a1 \n\t.,é✓😀\x00Z9_-"
+    texts = ["a\n" * 50, "1\n" * 50, "\n" * 9, "é\n" * 30, "a.a." * 20, "a1" * 40, ".\n" * 30, "😀" * 5, "é",
+             "\n", "a", "."]
+    for _ in range(5000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))))
+    for text in texts:
+        assert estimate(text) <= estimate_at_most(text), repr(text)
+    assert max(estimate(t) / estimate_at_most(t) for t in texts if len(t) > 20) > 0.8  # a bound close enough to help

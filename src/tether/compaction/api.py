@@ -75,7 +75,7 @@ class Compactor:
     def tokens(self, doc) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
         one call of the counter, not one per string."""
-        texts = list(_messages.strings(doc.messages))
+        texts = _messages.strings(doc.messages)
         texts += _messages.strings((doc.envelope or {}).get("system"))
         return self.count("\n".join(texts))
 
@@ -190,7 +190,7 @@ class Compactor:
             from .redact import apply
 
             whole = {"messages": doc.messages, "envelope": doc.envelope}
-            texts = list(_messages.strings(whole))
+            texts = _messages.strings(whole)
             found = redactor.find_many(texts)
             if found:
                 for redaction in found.values():

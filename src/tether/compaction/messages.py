@@ -104,8 +104,91 @@ def dump(doc: Document) -> bytes:
     if doc.shape == OBJECT:
         out = dict(doc.envelope or {})
         out["messages"] = doc.messages
-        return (json.dumps(out, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    return (json.dumps(doc.messages, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        return (indented(out) + "\n").encode("utf-8")
+    return (indented(doc.messages) + "\n").encode("utf-8")
+
+
+def indented(value) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=1)``, the same text, made by plain recursion
+    into one list of pieces: json's own encoder is written in Python when it indents, a generator
+    per level. Anything but plain JSON types (or nesting too deep) goes to json.dumps itself."""
+    out: list = []
+    try:
+        _indent(value, out, "\n")
+    except (_NotPlain, RecursionError):
+        return json.dumps(value, ensure_ascii=False, indent=1)
+    return "".join(out)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is float:
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise _NotPlain
+
+
+def _indent(value, out: list, newline: str) -> None:
+    """``value`` as json.dumps(indent=1) writes it at the depth ``newline`` (a line break and the
+    depth's spaces) stands for."""
+    kind = type(value)
+    if kind is str:
+        out.append(_quote(value))
+    elif kind is list:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + " "
+        out.append("[" + inner)
+        first = True
+        for item in value:
+            if not first:
+                out.append("," + inner)
+            first = False
+            if type(item) is str:
+                out.append(_quote(item))
+            else:
+                _indent(item, out, inner)
+        out.append(newline + "]")
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + " "
+        out.append("{" + inner)
+        first = True
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain  # json.dumps turns such keys into text its own way
+            out.append((_quote(key) + ": ") if first else ("," + inner + _quote(key) + ": "))
+            first = False
+            if type(item) is str:
+                out.append(_quote(item))
+            else:
+                _indent(item, out, inner)
+        out.append(newline + "}")
+    else:
+        out.append(_scalar(value))
+
+
+try:
+    from _json import encode_basestring as _quote  # what json.dumps uses with ensure_ascii=False
+except ImportError:  # pragma: no cover - CPython has it
+    from json.encoder import py_encode_basestring as _quote
 
 
 def dialect_of(messages: list, envelope: dict | None = None) -> str:
@@ -178,13 +261,20 @@ def _arguments(value):
     return value
 
 
-def strings(value):
-    """Every string inside a JSON value, depth first."""
+def strings(value) -> list:
+    """Every string inside a JSON value, depth first. A list, gathered by plain recursion:
+    a generator per level costs more than the strings' counting."""
+    out: list = []
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
+        out.append(value)
+    elif isinstance(value, (dict, list)):
+        _gather(value, out.append)
+    return out
+
+
+def _gather(container, add) -> None:
+    for v in (container.values() if isinstance(container, dict) else container):
+        if isinstance(v, str):
+            add(v)
+        elif isinstance(v, (dict, list)):
+            _gather(v, add)

@@ -40,6 +40,14 @@ def is_stub(value) -> bool:
     return isinstance(value, str) and value.startswith(TETHER_MARK + "Offloaded ")
 
 
+def _under(count, text: str, limit: int) -> bool:
+    """Whether ``text`` is provably at most ``limit`` tokens without counting it: by the
+    counter's own bound, else by four tokens a character (a byte-level BPE's most)."""
+    at_most = getattr(count, "at_most", None)
+    bound = at_most(text) if at_most is not None else None
+    return (bound if bound is not None else 4 * len(text)) <= limit
+
+
 def _result_payload(content) -> tuple[str, bytes, bool] | None:
     """(text for counting and preview, bytes to keep, was a list) of a tool result's content."""
     if isinstance(content, str):
@@ -65,7 +73,7 @@ def tier1(messages: list, threshold: int, count, put) -> tuple[list, list]:
         if payload is None:
             return None
         text, data, was_list = payload
-        if 3 * len(text) < threshold:  # no counter gives more than three tokens a character
+        if _under(count, text, threshold):
             return None
         tokens = count(text)
         if tokens <= threshold:
@@ -102,7 +110,7 @@ def tier2(messages: list, limit: int, count, put) -> tuple[list, list]:
     def shrink(value, where: dict):
         """``value`` with its long strings replaced; None when nothing changed."""
         if isinstance(value, str):
-            if is_stub(value) or 3 * len(value) < limit:
+            if is_stub(value) or _under(count, value, limit):
                 return None
             tokens = count(value)
             if tokens <= limit:

@@ -15,6 +15,13 @@ and only the lines holding one are given to detect-secrets. The anchors are a su
 of what the patterns can match; a plugin without an entry in ``_ANCHORS`` (a newer
 detect-secrets) has all lines scanned.
 
+The keyword anchors (``key``, ``pass``, ``secret``...) are common words in code, so a line
+found by them alone is kept only if it also holds what every pattern behind them needs: a
+quote (the keyword detector's patterns for a ``.txt`` file all require one) or a run of at
+least 24 word characters (the IBM, Cloudant and Softlayer patterns' secrets: 24 letters at
+the least). Their other needs have anchors of their own (``AccountKey=``, ``PRIVATE KEY``). A line
+with ``token`` is kept when it holds such a run (an IBM key may follow a bare ``token =``).
+
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
 detector reports.
 
@@ -29,27 +36,31 @@ import re
 #: detect-secrets plugins left out by default (see the module doc).
 SKIPPED = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector")
 MARKER = "[REDACTED: {type}]"
+SCANNED_AS = "compacted.txt"  # the file name detect-secrets is told: its plugins pick patterns by it
 
 # Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
 # start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
 _KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-secrets looks for holds one
+#: Plugins whose keyword anchors a line needs a quote or a long word run to back (see the module doc).
+_KEYWORD_PLUGINS = {"KeywordDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "CloudantDetector",
+                    "SoftlayerDetector"}
 _ANCHORS = {
     "ArtifactoryDetector": ((), (), (r"A(?:KC|P[0-9A-F])",)),
     "AWSKeyDetector": ((), ("aws",), (r"A(?:3T|BIA|CCA|KIA|SIA)",)),
-    "AzureStorageKeyDetector": ((), ("key",), ()),
+    "AzureStorageKeyDetector": (("AccountKey=",), (), ()),  # case-sensitive
     "BasicAuthDetector": ((), (), (r"://[^\s/?#@]+@",)),
-    "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token" after cl/sl: _cl_token
+    "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token": Redactor.token
     "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
     "GitHubTokenDetector": ((), (), (r"gh[pousr]_",)),
     "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt)-",)),
     "IbmCloudIamDetector": ((), ("key",), ()),
     "IbmCosHmacDetector": ((), ("secret",), ()),
     "JwtTokenDetector": (("eyJ",), (), ()),
-    "KeywordDetector": ((), _KEYWORDS, ()),
+    "KeywordDetector": ((), _KEYWORDS + ("allowlist",), ()),  # a "nextline" pragma stays a line's neighbour
     "MailchimpDetector": ((), (), (r"-us\d",)),
     "NpmDetector": (("_authToken",), (), ()),
     "OpenAIDetector": (("T3BlbkFJ",), (), ()),
-    "PrivateKeyDetector": (("BEGIN SSH2",), ("key",), ()),  # "PRIVATE KEY", "PuTTY-User-Key-File"
+    "PrivateKeyDetector": (("PRIVATE KEY", "PuTTY-User-Key-File-2"), (), ()),  # case-sensitive
     "PypiTokenDetector": (("pypi-AgE",), (), ()),
     "SendGridDetector": (("SG.",), (), ()),
     "SlackDetector": (("xox",), ("hooks.slack.com",), ()),
@@ -63,6 +74,8 @@ _DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in ra
 _WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
                     for i in range(256))  # "w", "." or " "
 _DISCORD = b"." + b"w" * 6 + b"." + b"w" * 27
+_LONG_RUN = b"w" * 24
+_QUOTES = (b'"', b"'", b"`")
 # To its END line; without one, to the first blank line (a key is one block) or the text's end.
 _PRIVATE_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY((?: BLOCK)?)-----.*?"
                             r"(?:-----END \1PRIVATE KEY\2-----|(?=\n[ \t\r]*\n)|\Z)", re.S)
@@ -101,23 +114,28 @@ class Redactor:
             from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
         except ImportError as exc:
             raise Unavailable("detect-secrets is not installed (pip install 'detect-secrets>=1.5,<1.6')") from exc
-        self.names = sorted(cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()
-                            if cls.__name__ not in skipped)
+        classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()
+                   if cls.__name__ not in skipped}
+        self.names = sorted(classes)
+        self.keyword_patterns = _keyword_patterns(classes)
         exact: set = set()
         lowered: set = set()
         patterns: list = []
         self.unanchored = [name for name in self.names if name not in _ANCHORS]
+        weak: set = set()
         for name in self.names:
             a, b, c = _ANCHORS.get(name, ((), (), ()))
             exact.update(a)
-            lowered.update(b)
+            for anchor in b:
+                (weak if name in _KEYWORD_PLUGINS and anchor in _KEYWORDS else lowered).add(anchor)
             patterns.extend(c)
         self.exact = sorted(a.encode() for a in exact)
         self.lowered = sorted(a.encode() for a in lowered)
+        self.weak = sorted(a.encode() for a in weak - lowered)
         self.patterns = [re.compile(p.encode()) for p in sorted(set(patterns))]
         self.telegram = "TelegramBotTokenDetector" in self.names
         self.discord = "DiscordBotTokenDetector" in self.names
-        self.cl_token = "CloudantDetector" in self.names or "SoftlayerDetector" in self.names
+        self.token = bool({"IbmCloudIamDetector", "CloudantDetector", "SoftlayerDetector"} & set(self.names))
 
     # -- finding -------------------------------------------------------------------------
     def candidate_lines(self, text: str) -> list[int]:
@@ -130,17 +148,17 @@ class Redactor:
         starts: set = set()
         for anchor in self.exact:
             _positions(data, anchor, starts)
-        if self.lowered:
+        weak: set = set()
+        if self.lowered or self.weak:
             low = data.lower()
             for anchor in self.lowered:
                 _positions(low, anchor, starts)
-            if self.cl_token:  # Cloudant's and Softlayer's "cl_token", "slapitoken"...
-                found = low.find(b"token")
-                while found != -1:
-                    near = low[max(0, found - 14):found]
-                    if b"cl" in near or b"sl" in near:
-                        starts.add(found)
-                    found = low.find(b"token", found + 1)
+            for anchor in self.weak:
+                _positions(low, anchor, weak)
+            if self.token:  # "token = <44 characters>" is an IBM key; "cl_token", "slapitoken"...
+                token: set = set()
+                _positions(low, b"token", token)
+                starts.update(_backed(data, token, self.keyword_patterns, quotes=False))
         for pattern in self.patterns:
             for match in pattern.finditer(data):
                 starts.add(match.start())
@@ -148,6 +166,8 @@ class Redactor:
             _positions(data.translate(_DIGIT_CLASS), b"dddddddd:", starts)
         if self.discord:
             _positions(data.translate(_WORD_CLASS), _DISCORD, starts)
+        if weak:
+            starts.update(_backed(data, weak, self.keyword_patterns))
         if not starts:
             return []
         return _lines_of(data, starts)
@@ -186,7 +206,7 @@ class Redactor:
 
         spans = []
         dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
-        for secret in _process_line_based_plugins(dense, "compacted.txt"):
+        for secret in _process_line_based_plugins(dense, SCANNED_AS):
             number = numbers[secret.line_number - 1]
             line = lines[number]
             base = offsets[number]
@@ -246,6 +266,55 @@ def _positions(text: bytes, anchor: bytes, starts: set) -> None:
     while found != -1:
         starts.add(found)
         found = text.find(anchor, found + 1)
+
+
+def _keyword_patterns(classes: dict):
+    """The regular expressions of the plugins behind the keyword anchors, as detect-secrets
+    applies them to a ``.txt`` file; None when this detect-secrets does not expose them."""
+    try:
+        from detect_secrets.plugins import keyword
+    except ImportError:
+        return None
+    out = []
+    for name in _KEYWORD_PLUGINS & set(classes):
+        if name == "KeywordDetector":
+            try:
+                from detect_secrets.util.filetype import determine_file_type
+
+                chosen = keyword.REGEX_BY_FILETYPE.get(determine_file_type(SCANNED_AS),
+                                                       keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+            except (ImportError, AttributeError):
+                return None
+            out.extend(chosen)
+        else:
+            denylist = getattr(classes[name], "denylist", None)
+            if not denylist:
+                return None
+            out.extend(denylist)
+    return out
+
+
+def _backed(data: bytes, positions: set, patterns, quotes: bool = True) -> list[int]:
+    """The first of ``positions`` on each line that also holds a long word run, or a quote, and
+    on which one of ``patterns`` (those of the plugins behind the anchors; None: unknown) matches:
+    the line given to detect-secrets is searched with the same expressions, so a line none of
+    them match cannot be flagged by those plugins."""
+    out, line_end = [], -1
+    for at in sorted(positions):
+        if at <= line_end:
+            continue
+        line_start = data.rfind(b"\n", 0, at) + 1
+        line_end = data.find(b"\n", at)
+        if line_end == -1:
+            line_end = len(data)
+        line = data[line_start:line_end]
+        if (quotes and any(q in line for q in _QUOTES)) or _LONG_RUN in line.translate(_WORD_CLASS):
+            if patterns is not None:
+                text = line.decode("utf-8", "surrogatepass")
+                if not any(pattern.search(text) for pattern in patterns):
+                    continue
+            out.append(at)
+    return out
 
 
 def _lines_of(data: bytes, starts: set) -> list[int]:

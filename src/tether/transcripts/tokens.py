@@ -51,18 +51,33 @@ def estimate(text: str) -> int:
     letters = b" " + data.translate(_LETTERS)
     count = letters.count(b" a")
     count += letters.replace(b" a", b"  ").count(b"aaaa") - letters.count(b" aaaaa")
-    # Digits go in groups of up to 3: a run of n is ceil(n / 3) tokens.
-    digits = (b" " + data.translate(_DIGITS)).replace(b"ddd", b"D")
-    count += digits.count(b"D") + digits.count(b" d") + digits.count(b"Dd")
+    # Digits go in groups of up to 3: a run of n is ceil(n / 3) tokens. With each "ddd" made "D",
+    # a run is D..D and then one or two d (one "d" group, counted as the d less the "dd").
+    # Needles ending in a rare byte, not a common one: bytes.count skips ahead much further.
+    digits = data.translate(_DIGITS).replace(b"ddd", b"D")
+    count += digits.count(b"D") + digits.count(b"d") - digits.count(b"dd")
     # Runs of whitespace other than one space (indentation, line breaks) are a token each; a
-    # single space between two words is not. Doubling each x that follows a space lets count()
-    # see every "x x" even when two of them share an x ("a b c").
+    # single space between two words is not: the runs that start with a line break or a tab,
+    # and those of a space followed by more whitespace.
     spaces = b"x" + data.translate(_SPACES) + b"x"
-    count += spaces.count(b"x ") + spaces.count(b"xn") - spaces.replace(b" x", b" xx").count(b"x x")
+    count += spaces.count(b"xn") + spaces.count(b"x  ") + spaces.count(b"x n")
     punctuation = len(data) - len(data.translate(None, _PUNCTUATION))   # runs of it merge
     # Non-ASCII characters, often 2+ tokens each: one UTF-8 lead byte (0xC0 and up) per character.
     non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
     return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+
+
+def estimate_at_most(text: str) -> int:
+    """A bound :func:`estimate` never exceeds, from the length alone. Each character adds at most:
+    a letter or digit 1 (a run of n makes at most n tokens), whitespace 1 for the run it starts
+    and 0.3 more for a line break, punctuation 0.6, a non-ASCII character 2; the sum is rounded
+    half up."""
+    return int(1.3 * len(text) + 0.5) if text.isascii() else 2 * len(text)
+
+
+def bytes_at_most(text: str) -> int:
+    """A bound of a byte-level BPE count (tiktoken): never more tokens than UTF-8 bytes."""
+    return len(text) if text.isascii() else 4 * len(text)
 
 
 def conservative(text: str) -> int:
@@ -172,11 +187,17 @@ def available(name: str = DEFAULT_ENCODING, directory: str | None = None) -> boo
 class Counter:
     """Counts tokens one way: ``method`` is ``"tiktoken:<encoding>"`` or ``"estimate"``."""
 
-    __slots__ = ("method", "_count")
+    __slots__ = ("method", "_count", "_at_most")
 
-    def __init__(self, method: str, count):
+    def __init__(self, method: str, count, at_most=None):
         self.method = method
         self._count = count
+        self._at_most = at_most
+
+    def at_most(self, text: str) -> int | None:
+        """A bound the count of ``text`` never exceeds, from its length (None: no bound known):
+        what is provably under a threshold need not be counted."""
+        return self._at_most(text) if self._at_most is not None else None
 
     def __call__(self, text: str) -> int:
         return self._count(text) if text else 0
@@ -197,15 +218,15 @@ def counter(exact: bool | None = False, encoding_name: str | None = None, direct
     ``exact=None``: tiktoken when its vocabulary is at hand without a download, else the
     estimate; ``exact=False``: the estimate."""
     if exact is False:
-        return Counter("estimate", estimate)
+        return Counter("estimate", estimate, estimate_at_most)
     name = encoding_name or encoding_for(model)
     if exact is None and not available(name, directory):
-        return Counter("estimate", estimate)
+        return Counter("estimate", estimate, estimate_at_most)
     try:
         enc = encoding(name, directory)
     except TokenizerUnavailable:
         if exact:
             raise
-        return Counter("estimate", estimate)
+        return Counter("estimate", estimate, estimate_at_most)
     encode = enc.encode_ordinary
-    return Counter(f"tiktoken:{name}", lambda text: len(encode(text)))
+    return Counter(f"tiktoken:{name}", lambda text: len(encode(text)), bytes_at_most)
