@@ -167,3 +167,36 @@ def test_a_bare_number_as_the_only_item_is_refused_with_a_hint(project, option):
     assert f"{option} 30 would make one entry named '30'" in proc.stderr and f"{option}-file" in proc.stderr
     assert Workspace.open(project).tasks() == []
     assert tether(project, "task", "start", "Docs", option, "30", option, "31").returncode == 0
+
+
+def test_the_pre_commit_hook_says_the_audits_findings_and_blocks_only_when_strict(project):
+    assert git(project, "add", "-A").returncode == 0
+    assert git(project, "commit", "-qm", "init").returncode == 0
+    assert tether(project, "install", "pre-commit").returncode == 0
+    # A cached file nothing refers to: a finding, said on stderr; the commit goes through.
+    ws = Workspace.open(project)
+    _, shown = ws.store.put_cached("offloaded", b"orphan\n")
+    (project / "code.py").write_text("x = 1\n")
+    assert git(project, "add", "code.py").returncode == 0
+    commit = git(project, "commit", "-qm", "code")
+    assert commit.returncode == 0, commit.stderr
+    assert f"{shown}: [cache-orphan]" in commit.stderr
+    # Installed with --strict: the same finding blocks the next commit, until it is fixed.
+    proc = tether(project, "install", "pre-commit", "--strict")
+    assert proc.returncode == 0 and "blocks a commit" in proc.stdout
+    (project / "code.py").write_text("x = 2\n")
+    assert git(project, "add", "code.py").returncode == 0
+    commit = git(project, "commit", "-qm", "code 2")
+    assert commit.returncode != 0 and "[cache-orphan]" in commit.stderr and "--no-verify" in commit.stderr
+    (project / shown).unlink()
+    commit = git(project, "commit", "-qm", "code 2")
+    assert commit.returncode == 0, commit.stderr
+
+
+def test_the_pre_commit_frameworks_hook_runs_the_strict_audit():
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
+    [hook] = hooks
+    assert hook["id"] == "tether-audit" and hook["entry"].split()[:3] == ["tether", "audit", "--strict"]
+    assert hook["pass_filenames"] is False and hook["always_run"] is True and hook["language"] == "python"

@@ -11,6 +11,8 @@ only what its layer may use, and only the git package starts git.
                        and tiktoken only when a compaction runs
     offload            clusters of packets and their maps (seed 000): no adapters, no processes, YAML
                        and jsonschema only when a packet is written or read
+    audit              forgotten obligations (seed 000's guard): no adapters, no processes (git through
+                       gitio), YAML only when a packet or a session context is read
     cli, hooks, mcp    adapters over the library
 
 Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
@@ -45,6 +47,8 @@ FORBIDDEN = {
     "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "compaction": ["tether.cli", "tether.hooks", "argparse", "subprocess", "detect_secrets", "tiktoken"],
     "offload": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema"],
+    "audit": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema", "tether.campaign",
+              "tether.offload", "tether.transcripts"],
     "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
                     "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
 }

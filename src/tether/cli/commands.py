@@ -198,8 +198,12 @@ def register(sub, common, only: str | None = None) -> None:
                 "Merge tether's hooks into .codex/hooks.json (idempotent).")
         p.add_argument("--command", dest="command_line", default="tether hook codex",
                        help="the command Codex runs (default: tether hook codex)")
-        add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
-            "Write a git pre-commit hook that keeps .tether/index.json current (never blocks a commit).")
+        p = add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
+                "Write a git pre-commit hook that keeps .tether/index.json current and runs `tether audit`"
+                " (never blocks a commit unless --strict).")
+        p.add_argument("--strict", action="store_true",
+                       help="block a commit while `tether audit --strict` finds something (default: say the"
+                            " findings, commit anyway)")
 
     if want("uninstall"):
         uninst = sub.add_parser("uninstall", formatter_class=common.formatter_class,
@@ -224,6 +228,11 @@ def register(sub, common, only: str | None = None) -> None:
         from . import offload_commands
 
         offload_commands.register(sub, add, common)
+
+    if want("audit"):
+        from . import audit_commands
+
+        audit_commands.register(sub, add)
 
     if want("demo"):
         p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")

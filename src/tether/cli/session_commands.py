@@ -229,9 +229,11 @@ def cmd_install(args) -> Result:
 def cmd_install_pre_commit(args) -> Result:
     from ..hooks.install import install_pre_commit
 
-    outcome = install_pre_commit(_ws().root)
+    outcome = install_pre_commit(_ws().root, strict=args.strict)
+    audit = ("`tether audit --strict` blocks a commit while it finds something" if args.strict
+             else "`tether audit` says its findings and never blocks a commit")
     text = (f"Wrote {outcome['path']}: commits that carry .tether/ files get a current index.json; "
-            "commits of code alone are left alone." if outcome["changed"]
+            f"commits of code alone are left alone; {audit}." if outcome["changed"]
             else f"tether's pre-commit hook is already in {outcome['path']} (nothing changed)")
     return Result(outcome, text)
 

@@ -295,22 +295,33 @@ def uninstall_claude_code(root: Path) -> dict:
 PRE_COMMIT_MARK = "# tether: keep .tether/index.json current"
 
 
-def pre_commit_script(python: str) -> str:
-    # Only when the commit carries tether's files: a commit of code alone is never touched, and
-    # the hook always exits 0, so it never blocks one.
-    return (f"#!/bin/sh\n{PRE_COMMIT_MARK} (written by `tether install pre-commit`; never blocks a commit)\n"
+def pre_commit_script(python: str, strict: bool = False) -> str:
+    # The manifest only when the commit carries tether's files: a commit of code alone is never
+    # touched. Then the audit (without its `uncommitted` rule: the commit is what commits them):
+    # its findings are said on stderr and, unless the hook was installed with --strict, the hook
+    # exits 0, so it never blocks a commit.
+    if strict:
+        audit = (f"'{python}' -m tether audit --strict --skip uncommitted >&2 || {{\n"
+                 "  echo 'tether audit --strict: fix the findings above (or commit with --no-verify)' >&2\n"
+                 "  exit 1\n}\n")
+        promise = "blocks a commit while the audit finds something"
+    else:
+        audit = (f"out=$('{python}' -m tether audit --skip uncommitted 2>&1)\n"
+                 'case "$out" in "No findings"*) ;; *) printf \'%s\\n\' "$out" >&2 ;; esac\n')
+        promise = "never blocks a commit"
+    return (f"#!/bin/sh\n{PRE_COMMIT_MARK} (written by `tether install pre-commit`; {promise})\n"
             "if ! git diff --cached --quiet -- .tether 2>/dev/null; then\n"
             f"  '{python}' -m tether index >/dev/null 2>&1 && git add .tether/index.json >/dev/null 2>&1\n"
-            "fi\nexit 0\n")
+            f"fi\n{audit}exit 0\n")
 
 
-def install_pre_commit(root: Path) -> dict:
+def install_pre_commit(root: Path, strict: bool = False) -> dict:
     import os
 
     from ..gitio.refs import git_dir
 
     path = Path(git_dir(str(root))) / "hooks" / "pre-commit"
-    script = pre_commit_script(sys.executable.replace("'", "'\\''"))
+    script = pre_commit_script(sys.executable.replace("'", "'\\''"), strict)
     existing = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
     if existing is not None and PRE_COMMIT_MARK not in existing:
         raise InvalidInput(f"{path} exists and is not tether's; nothing was changed",
@@ -321,7 +332,7 @@ def install_pre_commit(root: Path) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, script, mode=0o755)
     os.chmod(path, 0o755)
-    return {"path": str(path), "changed": changed}
+    return {"path": str(path), "changed": changed, "strict": strict}
 
 
 # -- Codex: .codex/hooks.json ----------------------------------------------------------------------------

@@ -16,13 +16,14 @@ class Config(Record):
     """``reading_order_refused``: [path, why] of each reading-order entry left out (boot names them);
     ``warnings``: unknown keys, as Problem dicts (kept in the parsed-config cache with the rest);
     ``context_thresholds``: state -> percent at which it begins, over the seed's (``[context] thresholds``);
-    ``context_windows``: model name prefix -> context window in tokens (``[context] windows``)."""
+    ``context_windows``: model name prefix -> context window in tokens (``[context] windows``);
+    ``audit``: the ``[audit]`` thresholds given (tether.audit.rules.DEFAULTS fills in the rest)."""
 
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
               "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list,
               "long_break_days": DEFAULT_LONG_BREAK, "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
               "checkpoint_before_risky": True, "compaction": dict, "context_thresholds": dict,
-              "context_windows": dict}
+              "context_windows": dict, "audit": dict}
 
     def problems(self) -> list:
         from ..errors import Problem

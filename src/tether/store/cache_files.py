@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidInput, NotFound, ParseError, Problem
+from ..errors import InvalidInput, LinkRefused, NotFound, ParseError, Problem
 from . import layout
 from .codec import canonical_json, iter_jsonl
 
@@ -85,6 +85,28 @@ class CacheFiles:
             raise ParseError(self.shown(rel), None, "its content no longer matches its name (edited by hand?);"
                              " restore it with `git checkout -- PATH`")
         return data
+
+    def cached_files(self) -> list[tuple[str, str, str]]:
+        """(kind, digest, shown path) of every file in the cache."""
+        out = []
+        for kind in KINDS:
+            for name in self._list(f"{layout.CACHE}/{kind}"):
+                if _HEX.fullmatch(name):
+                    out.append((kind, name, self.shown(layout.cached_file(kind, name))))
+        return out
+
+    def cache_referrers(self) -> list[tuple[str, bytes]]:
+        """(shown path, bytes) of the logs that name cached files: the compaction log, the session
+        log (pre_compact and post_compact records) and the memory log (folded session records)."""
+        out = []
+        for rel in (layout.COMPACTIONS, layout.SESSION_LOG, layout.EVENT_LOG):
+            try:
+                data = self.tree.read(rel)
+            except (OSError, LinkRefused):
+                data = None
+            if data:
+                out.append((self.shown(rel), data))
+        return out
 
     # -- pins ------------------------------------------------------------------------------
     def append_pin(self, entry: dict) -> None:

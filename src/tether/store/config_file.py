@@ -42,6 +42,19 @@ document = ".tether/CONTEXT.md"
 checkpoint_every = 4
 checkpoint_before_risky = true
 
+[audit]
+# `tether audit`: an active task is overdue for a checkpoint after this many hours, or this many
+# events (memory-log events and tool calls) since its newest one (0: never by events).
+checkpoint_hours = 4
+checkpoint_events = 200
+# A session that made this many tool calls, or changed this many files, and offloaded and closed
+# nothing is named; transcripts and sessions older than recent_days are not read.
+busy_tool_calls = 40
+busy_files = 10
+recent_days = 3
+# Phrases in a transcript that ask for something to be kept (matched without case).
+# phrases = ["we should not lose this", "remember this", "worth keeping"]
+
 [secrets]
 # `tether close --commit` warns about what looks like a secret in what it commits. A false
 # positive's hash, as the warning prints it, added here is not reported again.
@@ -54,6 +67,10 @@ KNOWN = {"schema": None, "boot": ("budget", "reading_order", "long_break_days"),
 # `tether compact`'s settings (tether.compaction.api.DEFAULTS when absent).
 COMPACTION = {"threshold": "tokens", "input_limit": "tokens", "keep_recent": "count", "redact": bool, "summariser": str}
 KNOWN["compaction"] = tuple(COMPACTION)
+# `tether audit`'s thresholds (tether.audit.rules.DEFAULTS when absent): kind of each value.
+AUDIT = {"checkpoint_hours": "hours", "checkpoint_events": "count", "busy_tool_calls": "count", "busy_files": "count",
+         "recent_days": "days", "phrases": "phrases"}
+KNOWN["audit"] = tuple(AUDIT)
 
 
 def default_text(reading_order: list[str]) -> str:
@@ -132,7 +149,7 @@ def parse(data: bytes | None, shown: str) -> Config:
                            f" tether knows schema {SCHEMA})",
                            hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     tables = {}
-    for name in ("boot", "context", "hooks", "secrets", "compaction"):
+    for name in ("boot", "context", "hooks", "secrets", "compaction", "audit"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
@@ -195,11 +212,12 @@ def parse(data: bytes | None, shown: str) -> Config:
                           "message": f"unknown key {key}.{inner}; tether ignores it"}
                          for inner in value if inner not in KNOWN[key]]
     compaction = _compaction(tables["compaction"], text, at)
+    audit = _audit(tables["audit"], text, at)
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
                   warnings=warnings, long_break_days=long_break, checkpoint_every=every,
                   checkpoint_before_risky=risky, compaction=compaction,
-                  context_thresholds=thresholds, context_windows=windows)
+                  context_thresholds=thresholds, context_windows=windows, audit=audit)
 
 
 def _compaction(table: dict, text: str, at) -> dict:
@@ -224,6 +242,34 @@ def _compaction(table: dict, text: str, at) -> dict:
     return out
 
 
+def _audit(table: dict, text: str, at) -> dict:
+    """The [audit] values given, each checked (see AUDIT); unknown keys are warnings (see parse)."""
+    from .fields import got
+
+    out = {}
+    for key, kind in AUDIT.items():
+        if key not in table:
+            continue
+        value = table[key]
+        where = at(_line(text, key, "audit"))
+        if kind in ("hours", "days"):
+            if type(value) not in (int, float) or not 0 < value <= 100_000:
+                raise InvalidInput(f"{where}: audit.{key} must be a number of {kind} above 0, got {got(value)}",
+                                   hint=f"e.g. {key} = {4 if kind == 'hours' else 3}")
+            value = float(value)
+        elif kind == "count":
+            least = 0 if key == "checkpoint_events" else 1
+            if type(value) is not int or not least <= value <= 10_000_000:
+                raise InvalidInput(f"{where}: audit.{key} must be a whole number of at least {least},"
+                                   f" got {got(value)}", hint=f"e.g. {key} = 40")
+        elif not isinstance(value, list) or not value or \
+                not all(isinstance(p, str) and p.strip() and len(p) <= 200 for p in value):
+            raise InvalidInput(f"{where}: audit.phrases must be a list of phrases (non-empty text, at most 200"
+                               " characters each)", hint='phrases = ["remember this", "worth keeping"]')
+        else:
+            value = [" ".join(p.lower().split()) for p in value]
+        out[key] = value
+    return out
 
 
 def _thresholds(value, where: str) -> dict:

@@ -62,6 +62,8 @@ TRAILS = f"{CACHE_DIR}/trails"
 CONTEXT_STATES = f"{CACHE_DIR}/context-state"
 STATUS_LINE_CACHE = f"{CACHE_DIR}/statusline.cache"  # the active task's position, for `tether statusline`
 OFFLOAD_CACHE = f"{CACHE_DIR}/offload"  # per cluster: its packets' map entries by file stat
+# The last `tether audit`'s findings (rule, path, line, one line each), for the next boot's brief.
+AUDIT_RESULT = f"{CACHE_DIR}/audit.json"
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.

@@ -162,3 +162,75 @@ class LogFiles:
     def set_device_label(self, label: str) -> None:
         self._writable()
         self.tree.write(layout.DEVICE, label + "\n")
+
+    # -- what `tether audit` reads of the per-machine files --------------------------------------
+    def session_log_rows(self) -> list[tuple[int, dict]]:
+        """(line number, row) of each readable line of the session log; a torn or bad line is
+        skipped, as session_events does."""
+        import json
+
+        try:
+            data = self.tree.read(layout.SESSION_LOG) or b""
+        except (OSError, LinkRefused):
+            return []
+        rows = []
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("at"), str) and isinstance(row.get("session"), str):
+                rows.append((number, row))
+        return rows
+
+    def event_tail(self, limit: int) -> list[dict]:
+        """The memory log's last ``limit`` lines as rows, in file order; cheaper than recent_events
+        (no sort, no checks: a line that is not an event is left out, `tether verify` names it)."""
+        import json
+
+        rel = layout.EVENT_LOG
+        try:
+            data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
+        except (OSError, LinkRefused):
+            return []
+        rows = []
+        for line in data.split(b"\n")[-limit - 1:]:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("at"), str):
+                rows.append(row)
+        return rows[-limit:]
+
+    def session_log_path(self) -> str:
+        return self.shown(layout.SESSION_LOG)
+
+    def trail_rows(self, session: str) -> list[dict]:
+        """The tool calls in a session's trail (since its task's last checkpoint), oldest first."""
+        from . import trail
+
+        directory = self.tree.directory
+        if directory is None:
+            return []
+        try:
+            return trail.entries(directory, session)
+        except (OSError, LinkRefused):
+            return []
+
+    def trail_path(self, session: str) -> str:
+        return self.shown(layout.trail_file(session))
+
+    def read_audit_result(self) -> bytes | None:
+        try:
+            return self.tree.read(layout.AUDIT_RESULT)
+        except (OSError, LinkRefused):
+            return None
+
+    def write_audit_result(self, data: bytes) -> None:
+        self._writable()
+        self.tree.write(layout.AUDIT_RESULT, data)
