@@ -285,3 +285,73 @@ def test_the_manifest_known_current_at_a_commit_is_not_checked_again(clean, cli,
     (clean.dir / "PRIME.md").unlink()
     (clean.dir / "index.json").write_text("{}\n")  # the manifest itself changed: checked in full
     assert "index-stale" in rules(cli) and len(checks) == 2
+
+
+# -- into the session (issue 14 part 6) ---------------------------------------------------------------
+
+def test_boot_names_new_packets_that_share_words_with_the_open_tasks(clean, cli, monkeypatch):
+    from tether.offload import Offload
+
+    clean.start_task("Port the tokenizer", definition="Move the tokenizer to the new grammar", steps=["a"],
+                     task_id="T1")
+    off = Offload(clean)
+    off.create_cluster("Cluster01_Parser")
+    assert cli("close", "--summary", "started").code == 0
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T11:00:00Z")
+    old = off.add("blob", "Cluster01_Parser", "Grammar notes from before", "old")["packet"]["id"]
+    off.retire(old)
+    first = off.add("blob", "Cluster01_Parser", "Tokenizer drops BOMs", "The tokenizer drops a UTF-8 BOM.")["packet"]
+    off.add("blob", "Cluster01_Parser", "Marketing copy", "Nothing to do with it.")
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T11:05:00Z")
+    second = off.add("frame", "Cluster01_Parser", "The new grammar, framed", "Why a PEG.")["packet"]
+    brief = cli("boot", "--json").json()
+    assert [p["id"] for p in brief["packets"]] == [second["id"], first["id"]]  # newest first; retired, unrelated left out
+    assert brief["packets"][0]["words"] == ["grammar"] and brief["packets"][1]["words"] == ["tokenizer"]
+    text = cli("boot").out
+    assert "## New offload packets for the open tasks (2)" in text
+    assert f"- Tokenizer drops BOMs (blob {first['id']} in Cluster01_Parser; shares: tokenizer)" in text
+    # After the next close they are no longer new.
+    assert cli("close", "--summary", "read them").code == 0
+    assert cli("boot", "--json").json()["packets"] == []
+
+
+def test_boot_warns_about_the_last_audits_findings_for_the_next_session(clean, cli, monkeypatch):
+    clean.start_task("Port the parser", steps=["a", "b"], task_id="T1")
+    assert "## Forgotten obligations" not in cli("boot").out  # no audit ran on this machine
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T16:00:00Z")
+    assert cli("audit").code == 0
+    brief = cli("boot")
+    assert "## Forgotten obligations (1; `tether audit` at 2026-12-05 16:00)" in brief.out
+    assert "- .tether/tasks/T1/task.md: [checkpoint-overdue] task T1 is active" in brief.out
+    assert "[uncommitted]" not in brief.out  # the brief says itself which files differ from HEAD
+    clean.checkpoint(done=["1"], state="a done")
+    assert cli("audit").code == 0  # the warm brief follows the new result
+    assert "## Forgotten obligations" not in cli("boot").out
+
+
+def test_close_lists_what_the_session_marked_worth_keeping_and_offloads_it(clean, cli, monkeypatch):
+    assert cli("close", "--summary", "before").code == 0
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T11:00:00Z")
+    learning = clean.note("learning", "The grammar must tolerate a BOM")
+    gotcha = clean.note("gotcha", "Remember: the lexer resets at each include")
+    clean.note("note", "an ordinary note")
+    run = cli("close", "--summary", "first", "--json")
+    keep = run.json()["keep"]
+    assert [k["note"] for k in keep] == [learning.id, gotcha.id] and not any(k.get("packet") for k in keep)
+    assert keep[0]["command"].startswith("tether offload cluster create Learnings && tether offload add blob")
+    # The listed commands do it, exactly as printed.
+    import shlex
+
+    for k in keep:
+        for part in k["command"].split(" && "):
+            assert cli(*shlex.split(part)[1:]).code == 0, part
+    assert cli("close", "--summary", "second", "--json").json()["keep"] == []  # offloaded: not offered again
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T12:00:00Z")
+    later = clean.note("learning", "PEG beats LALR here, worth keeping")
+    run = cli("close", "--summary", "third", "--offload", "Cluster02_Learned")
+    assert run.code == 0 and "Offloaded 1 entry marked worth keeping:" in run.out
+    from tether.offload import Offload
+
+    [packet] = Offload(clean).list(cluster="Cluster02_Learned")
+    assert packet["title"] == "PEG beats LALR here, worth keeping" and f"note:{later.id}" in packet["tags"]
+    assert cli("index", "--check").code == 0  # the close's manifest lists the packet

@@ -410,12 +410,29 @@ class Workspace:
         return boot(self, sha=sha, budget=budget, warm=warm, max_chars=max_chars)
 
     def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
-              commit: bool = False):
+              commit: bool = False, offload: str | None = None):
+        """``offload``: a cluster to offload what the session marked as worth keeping into (before
+        the close, so its index and commit carry the packets); without it, the close lists them,
+        each with its `tether offload add` command."""
         from .core.close import close
 
+        keep = self._worth_keeping(offload)
         result = close(self, summary, completed or [], next_steps or [], commit)
+        result.keep = keep
         self.prepare_next_boot()  # the next session's first boot is warm
         return result
+
+    def _worth_keeping(self, cluster: str | None) -> list[dict]:
+        from .errors import ParseError
+        from .offload import Offload
+
+        try:
+            latest = self.store.read_latest()
+        except ParseError:
+            latest = None  # the close rewrites it; every entry counts as this session's
+        off = Offload(self)
+        items = off.worth_keeping(latest.generated_at if latest is not None else None, cluster or "Learnings")
+        return off.keep(items, cluster) if cluster and items else items
 
     def prepare_next_boot(self) -> None:
         """Build boot's cache now (end of a session, before a compaction), so the next boot is warm."""

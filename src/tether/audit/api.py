@@ -112,8 +112,8 @@ class Auditor:
 
         if self.ws.store.readonly:
             return
-        data = {"at": report.at, "index_current_at": report.index_current_at, "findings": [{"rule": f.rule, "where": f.where(), "message": f.message}
-                                              for f in report.findings]}
+        data = {"at": report.at, "index_current_at": report.index_current_at, "findings": [{"rule": f.rule, "where": f.where(), "message": f.message,
+                                               "next": f.rule in R.FOR_NEXT_SESSION} for f in report.findings]}
         try:
             self.ws.store.write_audit_result(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))
         except OSError:

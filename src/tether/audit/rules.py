@@ -17,9 +17,10 @@ DEFAULTS = {"checkpoint_hours": 4.0, "checkpoint_events": 200, "busy_tool_calls"
 RULES = ("checkpoint-overdue", "index-stale", "uncommitted", "context-stale", "decision-overdue", "cache-orphan",
          "link-broken", "maps-stale", "context-unsaved", "keep-unoffloaded", "busy-unsaved")
 FIXABLE = ("index-stale", "context-stale", "maps-stale")
-# What the next session must hear about first (the boot brief names these).
+# What the next session must hear about first (the boot brief names these; it says itself which
+# of tether's files differ from HEAD).
 FOR_NEXT_SESSION = ("checkpoint-overdue", "decision-overdue", "keep-unoffloaded", "busy-unsaved", "context-unsaved",
-                    "link-broken", "uncommitted")
+                    "link-broken", "context-stale")
 SHOWN_UNCOMMITTED = 20
 
 

@@ -118,6 +118,10 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--completed", action="append", metavar="IDS", help="task ids completed (comma-separated, repeatable)")
         p.add_argument("--next", action="append", metavar="STEP", help="next steps (comma-separated, repeatable)")
         p.add_argument("--commit", action="store_true", help="commit tether's files only, with a Tether-Session trailer")
+        p.add_argument("--offload", nargs="?", const="Learnings", metavar="CLUSTER",
+                       help="offload the context entries this session marked as worth keeping (learnings, and"
+                            " entries that say 'remember' or 'worth keeping') as blobs into CLUSTER (default"
+                            " Learnings; made if missing); without it, close lists them with the command")
 
     if want("boot"):
         p = add(sub, "boot", _lazy("session_commands", "cmd_boot"), "Print the readiness brief a new session needs.")

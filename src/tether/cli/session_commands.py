@@ -14,12 +14,21 @@ from .task_commands import _completed_with_units_left
 
 def cmd_close(args) -> Result:
     ws = _ws()
-    result = ws.close(args.summary, completed=args.completed or [], next_steps=_split(args.next), commit=args.commit)
+    result = ws.close(args.summary, completed=args.completed or [], next_steps=_split(args.next), commit=args.commit,
+                      offload=args.offload)
     lines = [f"Closed the session: progress logged in {result.file}, LATEST.json updated."]
     if result.completed:
         lines.append("Completed: " + ", ".join(result.completed))
         lines += _completed_with_units_left(ws, result.completed)
     lines.append(f"Context document: {result.context_document}; index manifest: .tether/index.json")
+    offloaded = [k for k in result.keep if k.get("packet")]
+    if offloaded:
+        lines.append(f"Offloaded {len(offloaded)} entr{'y' if len(offloaded) == 1 else 'ies'} marked worth keeping:")
+        lines += [f"  {k['packet']}: {k['title']} (from {k['note']})" for k in offloaded]
+    elif result.keep:
+        lines.append(f"Worth keeping ({len(result.keep)}): this session marked these; offload them"
+                     " (or close with --offload):")
+        lines += [f"  {k['note']} ({k['kind']}): {k['command']}" for k in result.keep]
     if args.commit:
         lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
     else:

@@ -38,7 +38,7 @@ class Snapshot(Record):
     FIELDS = {"source": REQUIRED, "sha": REQUIRED, "branch": REQUIRED, "changed": REQUIRED, "config": REQUIRED,
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
-              "prime": None, "campaigns": list}
+              "prime": None, "campaigns": list, "packets": list, "audit": None}
 
     def to_dict(self) -> dict:
         """Plain values: boot's --json fields (and what the warm-boot cache keeps)."""
@@ -49,6 +49,7 @@ class Snapshot(Record):
             "decisions": [dict(d.__dict__) for d in self.decisions], "decisions_total": self.decisions_total,
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
+            "packets": self.packets, "audit": self.audit,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -132,12 +133,82 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
     prime = store.read_prime()
     campaigns = _campaigns(store)
+    packets = _new_packets(store, resumes, latest)
+    audit = _audit_findings(store)
     _check_context_document(store, config)
     store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
-                    prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns)
+                    prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
+                    packets=packets, audit=audit)
+
+
+# Offload packets boot reads, newest first (ids sort by creation): the brief names the new ones
+# that share words with the open tasks, at a cost that does not grow with the clusters.
+PACKETS_READ = 20
+_STOP = frozenset("about after again also before being between could does doing done each from have into "
+                  "just like make more most only other over same should some such than that their them then "
+                  "there these they this those through under until very what when where which while will "
+                  "with would your task tasks step steps".split())
+
+
+def _words(text: str) -> set[str]:
+    import re
+
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 and w not in _STOP}
+
+
+def _new_packets(store: Store, resumes: list, latest: dict | None) -> list[dict]:
+    """Active packets created since the last close that share words with an open task's title,
+    definition or next step (or the last close's next steps), newest first: {"id", "kind",
+    "title", "cluster", "path", "created", "words"}."""
+    clusters = store.offload_clusters() if resumes else []
+    if not clusters:
+        return []
+    wanted: set[str] = set()
+    for r in resumes:
+        wanted |= _words(f"{r.task.title} {r.task.definition} {r.next_step() or ''}")
+    for step in (latest or {}).get("next_steps") or []:
+        wanted |= _words(str(step))
+    since = (latest or {}).get("generated_at") or ""
+    newest = sorted(((pid.split("-", 1)[-1], cluster, pid) for cluster in clusters for pid in store.packet_ids(cluster)),
+                    reverse=True)[:PACKETS_READ]
+    from ..store.codec import Unusable
+    from ..store.yaml_codec import YamlError, yaml_value
+
+    out = []
+    for _, cluster, pid in newest:
+        try:
+            data = store.read_packet(cluster, pid)
+            doc = yaml_value(data.decode("utf-8", "replace")) if data else None
+        except (ParseError, YamlError, Unusable):
+            continue  # `tether offload list` names it
+        if not isinstance(doc, dict) or doc.get("status") != "active" or str(doc.get("created") or "") <= since:
+            continue
+        tags = doc.get("tags") if isinstance(doc.get("tags"), list) else []
+        shared = wanted & _words(f"{doc.get('title')} {doc.get('summary') or ''} {' '.join(map(str, tags))}")
+        if shared:
+            out.append({"id": pid, "kind": str(doc.get("kind")), "title": str(doc.get("title")), "cluster": cluster,
+                        "path": store.packet_path(cluster, pid), "created": str(doc.get("created")),
+                        "words": sorted(shared)})
+    return out
+
+
+def _audit_findings(store: Store) -> dict | None:
+    """What the last `tether audit` kept for the next session (its ``next`` findings), None when
+    no audit ran on this machine: read, never run, so boot stays fast."""
+    import json
+
+    data = store.read_audit_result()
+    try:
+        value = json.loads(data) if data else None
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("findings"), list):
+        return None
+    found = [f for f in value["findings"] if isinstance(f, dict) and f.get("next")]
+    return {"at": str(value.get("at")), "findings": found, "total": len(value["findings"])}
 
 
 def read_decisions(store: Store, budget: int, decision_ids: list[str] | None = None) -> list:

@@ -99,10 +99,12 @@ def _logged_event(store, event: dict) -> bool:
 
 
 class CloseResult(Record):
-    """``secrets``: what looked like a secret in what ``commit`` committed (secret_scan.Finding)."""
+    """``secrets``: what looked like a secret in what ``commit`` committed (secret_scan.Finding);
+    ``keep``: the context entries the session marked as worth keeping, each offloaded (its
+    ``packet``) or with the command that offloads it (Offload.worth_keeping)."""
 
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list, "keep": list}
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets]}

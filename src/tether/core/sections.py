@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Lines of each list filled at its section's priority; the rest fill what budget is left
 # after every section's first lines (core.brief): an order of filling, not a cap.
 HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 3, "decisions": 3,
-        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4}
+        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4, "audit": 3, "packets": 3}
 
 
 def decision_line(d) -> str:
@@ -80,6 +80,15 @@ def sections(snap: Snapshot) -> list[Section]:
     if snap.campaigns:
         out.append(Section("campaign", "## Open campaigns (`tether ctx`)", _campaign_lines(snap.campaigns),
                            priority=5.5, more="tether ctx show", head=HEAD["campaign"]))
+    if snap.audit and snap.audit["findings"]:
+        found = snap.audit["findings"]
+        out.append(Section("audit", f"## Forgotten obligations ({len(found)}; `tether audit` at {_when(snap.audit['at'])})",
+                           [f"- {f.get('where')}: [{f.get('rule')}] {f.get('message')}" for f in found],
+                           priority=4.7, more="tether audit", head=HEAD["audit"]))
+    if snap.packets:
+        out.append(Section("packets", f"## New offload packets for the open tasks ({len(snap.packets)})",
+                           [f"- {p['title']} ({p['kind']} {p['id']} in {p['cluster']}; shares: {', '.join(p['words'][:4])})"
+                            for p in snap.packets], priority=7.5, more="tether offload list", head=HEAD["packets"]))
     if snap.decisions:
         out.append(Section("decisions", f"## Recent decisions ({snap.decisions_total} in all)",
                            [decision_line(d) for d in snap.decisions], priority=8, more="tether decide --list",
@@ -97,8 +106,8 @@ def sections(snap: Snapshot) -> list[Section]:
                        priority=8.5))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
     order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
-             "blockers", "donts", "gotchas", "campaign", "decisions", "learnings", "notes", "reading_order", "plan",
-             "teach"]
+             "audit", "blockers", "donts", "gotchas", "campaign", "packets", "decisions", "learnings", "notes",
+             "reading_order", "plan", "teach"]
     out.sort(key=lambda s: order.index(s.key))
     return out
 

@@ -124,6 +124,45 @@ class Offload:
             self._write_top()
         return {"packet": doc, "path": path, "maps": list(self.store.map_paths(cluster)), "appended": appended}
 
+    # -- what a session marked as worth keeping (tether close) -----------------------------------
+    KEEP_WORDS = ("remember", "worth keeping", "should not lose", "must not lose", "don't forget", "keep this")
+
+    def worth_keeping(self, since: str | None, cluster: str = "Learnings") -> list[dict]:
+        """Context entries made after ``since`` that the session marked as worth keeping (kind
+        ``learning``, or text that says "remember", "worth keeping", ...), not offloaded yet: each
+        with the exact `tether offload add` command that keeps it in ``cluster``."""
+        import shlex
+
+        entries = [n for n in self.workspace.notes(include_resolved=True)
+                   if (since is None or n.at > since)
+                   and (n.kind == "learning" or any(w in n.text.lower() for w in self.KEEP_WORDS))]
+        if not entries:
+            return []
+        kept = {t for item in self.list(include_retired=True) for t in item["tags"] if t.startswith("note:")} \
+            if self.store.offload_clusters() else set()
+        out = []
+        # The cluster is made by the first command when it is missing.
+        first = "" if cluster in self.store.offload_clusters() else f"tether offload cluster create {cluster} && "
+        for n in entries:
+            if f"note:{n.id}" in kept:
+                continue
+            title = _title_of(n.text)
+            out.append({"note": n.id, "kind": n.kind, "text": n.text, "title": title,
+                        "command": f"{first if not out else ''}tether offload add blob -c {cluster}"
+                                   f" -T {shlex.quote(title)} {shlex.quote(n.text)} --tag note:{n.id} --tag {n.kind}"})
+        return out
+
+    def keep(self, items: list[dict], cluster: str = "Learnings") -> list[dict]:
+        """Offload each of ``worth_keeping``'s items as a blob in ``cluster`` (made if missing)."""
+        if not items:
+            return []
+        if cluster not in self.store.offload_clusters():
+            self.create_cluster(cluster, title="Kept at close",
+                                description="What sessions marked as worth keeping (`tether close --offload`)")
+        return [dict(item, packet=self.add("blob", cluster, item["title"], item["text"],
+                                           tags=[f"note:{item['note']}", item["kind"]])["packet"]["id"])
+                for item in items]
+
     def ingest(self, roots: list[str], cluster: str, *, tags=(), progress=None) -> dict:
         """Turn local files into blobs (full text, an extractive abstract, where it came from) and
         links (the URLs and repository paths they cite), skipping content already in the cluster
@@ -382,3 +421,9 @@ class Offload:
 
 
 _CLUSTER_HEADER = b"# tether offload cluster: its name, title and description; the maps beside it are generated\n"
+
+
+def _title_of(text: str) -> str:
+    """A packet title from an entry's text: its first line, at most 80 characters."""
+    first = " ".join(text.split())
+    return first if len(first) <= 80 else first[:77].rstrip() + "..."
