@@ -491,6 +491,8 @@ def _type_ok(kind, value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "dict[str,str]":
@@ -735,7 +737,9 @@ def check_text(data: bytes, rel: str) -> Verdict:
 
 CONFIG = {"boot": {"budget": "int", "reading_order": "list[str]", "long_break_days": "int"},
           "context": {"document": "str"}, "hooks": {"checkpoint_every": "int", "checkpoint_before_risky": "bool"},
-          "secrets": {"allow": "list[str]"}}
+          "secrets": {"allow": "list[str]"},
+          "audit": {"checkpoint_hours": "number", "checkpoint_events": "int", "busy_tool_calls": "int",
+                    "busy_files": "int", "recent_days": "number", "phrases": "list[str]"}}
 
 
 def check_config(data: bytes, rel: str) -> Verdict:
@@ -780,6 +784,15 @@ def check_config(data: bytes, rel: str) -> Verdict:
     every = config.get("hooks", {}).get("checkpoint_every")
     if every is not None and not 0 <= every <= 10_000:
         return _bad("value", "hooks.checkpoint_every is outside 0-10000")
+    audit = config.get("audit", {})
+    for key in ("checkpoint_hours", "recent_days"):
+        if audit.get(key) is not None and not 0 < audit[key] <= 100_000:
+            return _bad("value", f"audit.{key} is not above 0")
+    for key, least in (("checkpoint_events", 0), ("busy_tool_calls", 1), ("busy_files", 1)):
+        if audit.get(key) is not None and not least <= audit[key] <= 10_000_000:
+            return _bad("value", f"audit.{key} is below {least}")
+    if "phrases" in audit and (not audit["phrases"] or any(not p.strip() or len(p) > 200 for p in audit["phrases"])):
+        return _bad("value", "audit.phrases holds an empty or over-long phrase")
     if any(not re.fullmatch(r"[0-9a-f]{40}", h) for h in config.get("secrets", {}).get("allow", [])):
         return _bad("value", "secrets.allow holds something that is not a hash of 40 hex digits")
     document = config.get("context", {}).get("document")
