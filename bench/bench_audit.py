@@ -9,11 +9,16 @@ workspace (so they share the machine's noise):
 - committed: the workspace at its commit, with the result of the previous audit in
   .tether/local/audit.json (the manifest known current at this commit): the audit asks git
   which of tether's files changed (none) and does not stat the store again; the CI case;
-- session: one `tether checkpoint` made since the commit (untimed, before each run): git
+- session: one `tether checkpoint` made since the commit (untimed, before each run; on the
+  empty workspace, which has no task, a `tether note`): git
   reports the new files, and the manifest, known current at the commit and unchanged since,
   is stale without a stat of every file; the pre-commit hook's and a session's case;
 - first: no audit.json (deleted before each run): the manifest is checked in full (every
   state file stat'ed; its hashes from the per-machine manifest cache, kept warm).
+
+In the committed state two reference commands run too: the `git status` the audit asks
+(tether's files changed or untracked) and the audit without the two rules that need it
+(`--skip uncommitted --skip index-stale`).
 
 The audit finds the big workspace's active task overdue for a checkpoint (its newest is days
 old), and exits 0 (no --strict). The workspace is reset to its commit at the end.
@@ -58,27 +63,34 @@ def main() -> None:
             elif state == "session":
                 import subprocess
 
-                subprocess.run([tether, "checkpoint", "--state", "bench step"], cwd=cmd.cwd, env=environ,
-                               capture_output=True, check=True)
+                step = ["checkpoint", "--state", "bench step"] if cmd.cwd == big else ["note", "note", "bench step"]
+                subprocess.run([tether, *step], cwd=cmd.cwd, env=environ, capture_output=True, check=True)
         return before
 
     results = {}
     try:
         for state in ("committed", "session", "first"):
             cmds = [baseline, Cmd(f"audit_empty_{state}", audit, empty), Cmd(f"audit_{kind}_{state}", audit, big)]
+            if state == "committed":  # where the time goes: git's part, and the audit without it
+                cmds += [Cmd(f"git_status_{kind}", ["git", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                                                     "--no-renames", "--", ".tether"], big),
+                         Cmd(f"audit_{kind}_no_git", [*audit, "--skip", "uncommitted", "--skip", "index-stale"], big)]
             results[state] = interleaved(cmds, args.runs, warmup=2, before_each=prepare(state))
+            print(f"\n{state}: {args.runs} runs each, interleaved", flush=True)
+            print_times(results[state])
     finally:
         for repo in (empty, big):
             make_workspace.reset(repo)
             (repo / RESULT).unlink(missing_ok=True)
-    for state, times in results.items():
-        print(f"\n{state}: {args.runs} runs each, interleaved")
-        print_times(times)
     print("\nRatios to `python -c pass` (medians of the same round-robin):")
     for state, times in results.items():
         base = median_ms(times["python_pass"])
         print(verdict(f"audit {kind}, {state}", median_ms(times[f"audit_{kind}_{state}"]) / base, 5.0))
         print(verdict(f"audit empty, {state}", median_ms(times[f"audit_empty_{state}"]) / base, 5.0))
+        if state == "committed":
+            print(verdict(f"git status of .tether, {kind} (reference)", median_ms(times[f"git_status_{kind}"]) / base, 5.0))
+            print(verdict(f"audit {kind} without its two git rules", median_ms(times[f"audit_{kind}_no_git"]) / base,
+                          5.0))
 
 
 if __name__ == "__main__":

@@ -355,3 +355,12 @@ def test_close_lists_what_the_session_marked_worth_keeping_and_offloads_it(clean
     [packet] = Offload(clean).list(cluster="Cluster02_Learned")
     assert packet["title"] == "PEG beats LALR here, worth keeping" and f"note:{later.id}" in packet["tags"]
     assert cli("index", "--check").code == 0  # the close's manifest lists the packet
+
+
+def test_close_keeps_an_audit_result_for_the_next_boot(clean, cli, monkeypatch):
+    clean.start_task("Port the parser", steps=["a", "b"], task_id="T1")
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T16:00:00Z")
+    assert cli("close", "--summary", "stopped mid-way").code == 0
+    kept = json.loads((clean.dir / "local" / "audit.json").read_text())
+    assert kept["at"] == "2026-12-05T16:00:00Z" and [f["rule"] for f in kept["findings"]] == ["checkpoint-overdue"]
+    assert "[checkpoint-overdue] task T1 is active" in cli("boot").out

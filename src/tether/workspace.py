@@ -419,8 +419,20 @@ class Workspace:
         keep = self._worth_keeping(offload)
         result = close(self, summary, completed or [], next_steps or [], commit)
         result.keep = keep
+        self._audit_for_next_session()
         self.prepare_next_boot()  # the next session's first boot is warm
         return result
+
+    def _audit_for_next_session(self) -> None:
+        """The audit's result for the next boot's brief, without the rules that ask git about every
+        file of the store (the close just wrote the manifest, and says itself what it committed)."""
+        from .audit import Auditor
+        from .errors import TetherError
+
+        try:
+            Auditor(self).run(skip=("uncommitted", "index-stale"))
+        except (TetherError, OSError):
+            pass  # a close never fails for its audit: `tether audit` says what is wrong
 
     def _worth_keeping(self, cluster: str | None) -> list[dict]:
         from .errors import ParseError

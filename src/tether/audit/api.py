@@ -112,7 +112,10 @@ class Auditor:
 
         if self.ws.store.readonly:
             return
-        data = {"at": report.at, "index_current_at": report.index_current_at, "findings": [{"rule": f.rule, "where": f.where(), "message": f.message,
+        current_at = report.index_current_at
+        if "index-stale" in report.skipped:  # not looked at: what the last audit knew still holds
+            current_at = (last_result(self.ws.store) or {}).get("index_current_at")
+        data = {"at": report.at, "index_current_at": current_at, "findings": [{"rule": f.rule, "where": f.where(), "message": f.message,
                                                "next": f.rule in R.FOR_NEXT_SESSION} for f in report.findings]}
         try:
             self.ws.store.write_audit_result(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))

@@ -115,6 +115,8 @@ def overdue_decisions(ws) -> tuple[list[dict], list]:
     """Pending `tether ctx` decisions past their deadline, in every session context."""
     import os
 
+    if not ws.store.campaign_contexts() and not os.path.isdir(os.path.join(ws.root_dir, ".gtm")):
+        return [], []  # no session context (in the store, or in the seed's .gtm/): campaign code not loaded
     from ..campaign.api import Campaign
     from ..errors import TetherError
 

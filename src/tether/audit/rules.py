@@ -117,9 +117,10 @@ def cache_orphans(files: list[tuple[str, str, str]], referenced: set) -> list[Fi
     for kind, digest, path in files:
         if digest not in referenced:
             out.append(Finding(rule="cache-orphan", path=path,
-                               message=f"this cached file ({kind}) is referenced by nothing: no compaction log line,"
-                                       " no compaction record of a session, no stub",
-                               fix=f"if nothing needs it, delete it (`git rm {path}` once committed); if a stub names it, keep it"
+                               message=f"this cached file ({kind}) is referenced by nothing in the store: no"
+                                       " compaction log line, no compaction record of a session",
+                               fix=f"if no stub of yours names it, delete it (`git rm {path}` once committed);"
+                                   " if one does, keep it"
                                    f" (`tether show {kind}/{digest[:12]}` shows it)"))
     return out
 
