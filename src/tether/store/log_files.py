@@ -232,5 +232,20 @@ class LogFiles:
             return None
 
     def write_audit_result(self, data: bytes) -> None:
+        """Replace it atomically, never through a link; not forced to disk (a cache: a lost write
+        only leaves the brief without the newest findings), so a full disk here fails nothing else."""
+        import os
+
+        from .nofollow import check_path
+
         self._writable()
-        self.tree.write(layout.AUDIT_RESULT, data)
+        directory = self.tree.directory
+        if directory is None:
+            return
+        path = os.path.join(directory, layout.AUDIT_RESULT)
+        check_path(directory, path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
