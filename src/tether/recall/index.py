@@ -1,0 +1,235 @@
+"""The recall index: one SQLite database per machine with FTS5 over the store's records.
+
+Kept current like the manifest's hash cache (warm.manifest_entries): every recall file is
+stat()ed on each refresh and only those whose stat changed are read again, except in the
+folders whose files are written once and never edited (checkpoints, decisions, cache/):
+there an unchanged folder stat means unchanged files, so history costs one stat per folder.
+A stat is kept as trusted only when the file is older than the racily-clean margin
+(warm.cachefile), so a change made in the same clock tick is read again next time.
+A database that cannot be opened is removed and built again: it is derived, never the truth.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from ..errors import ParseError, Problem, Unavailable
+from ..warm.cachefile import RACY_NS
+from . import extract
+
+FORMAT = "1"
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT, names TEXT);
+CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
+                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER);
+CREATE INDEX records_path ON records(path);
+CREATE INDEX records_task ON records(task, kind);
+CREATE TABLE problems(path TEXT, line INTEGER, message TEXT);
+CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
+"""
+_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number")
+
+
+def check_fts5() -> None:
+    try:
+        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+    except sqlite3.OperationalError:
+        raise Unavailable(f"this Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, which recall needs",
+                          hint="use a Python whose sqlite3 has FTS5 (python.org and most distributions' builds do)") from None
+
+
+def _key(st) -> str:
+    return f"{st.st_mtime_ns}.{st.st_ctime_ns}.{st.st_size}.{st.st_ino}"
+
+
+class Index:
+    def __init__(self, path: str, store) -> None:
+        self.path, self.store = path, store
+        self.root = store.tree.directory
+        self.db = self._open()
+        self.read: list[str] = []  # store paths read by the last refresh (the tests watch it)
+
+    def _open(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                have = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
+                if have is None:
+                    db.executescript("BEGIN;" + _SCHEMA + f"INSERT INTO meta VALUES('format', '{FORMAT}');COMMIT;")
+                elif db.execute("SELECT value FROM meta WHERE key='format'").fetchone() != (FORMAT,):
+                    raise sqlite3.DatabaseError("another format")
+                return db
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc):
+                    check_fts5()
+                if attempt == 2:
+                    raise
+                self._remove()
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    raise
+                self._remove()
+        raise AssertionError("unreachable")
+
+    def _remove(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.unlink(self.path + suffix)
+            except FileNotFoundError:
+                pass
+
+    # -- the scan ------------------------------------------------------------------------------
+    def _scan(self, started: int) -> tuple[dict, dict]:
+        """{store path: (kind, key or None when it cannot be trusted yet)} of every recall file, and
+        {frozen folder: (key, names)} of the frozen folders whose listing was taken."""
+        old_dirs = {p: (k, n) for p, k, n in self.db.execute("SELECT path, key, names FROM dirs")}
+        old_files = dict(self.db.execute("SELECT path, key FROM files"))
+        found: dict = {}
+        dirs: dict = {}
+        kind_of, frozen = self.store.recall_kind, self.store.recall_frozen
+
+        def walk(rel: str) -> None:
+            full = f"{self.root}/{rel}"
+            if frozen(rel):
+                try:
+                    st = os.stat(full, follow_symlinks=False)
+                except OSError:
+                    return
+                key = _key(st)
+                cached = old_dirs.get(rel)
+                if cached is not None and cached[0] == key:
+                    dirs[rel] = cached
+                    for name in cached[1].split("\n") if cached[1] else ():
+                        path = f"{rel}/{name}"
+                        found[path] = (kind_of(path), old_files.get(path))
+                    return
+                names = []
+                trusted = st.st_mtime_ns < started - RACY_NS
+            try:
+                entries = list(os.scandir(full))
+            except OSError:
+                return
+            for entry in entries:
+                path = f"{rel}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    walk(path)
+                    continue
+                kind = kind_of(path)
+                if kind is None or not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                found[path] = (kind, _key(st) if st.st_mtime_ns < started - RACY_NS else None)
+                if frozen(rel):
+                    names.append(entry.name)
+            if frozen(rel):
+                dirs[rel] = (key if trusted and all(found[f"{rel}/{n}"][1] for n in names) else None, "\n".join(names))
+
+        for top in self.store.recall_tops:
+            full = f"{self.root}/{top}"
+            try:
+                st = os.stat(full, follow_symlinks=False)
+            except OSError:
+                continue
+            if os.path.isdir(full) and not os.path.islink(full):
+                walk(top)
+            elif self.store.recall_kind(top) and os.path.isfile(full):
+                found[top] = (self.store.recall_kind(top), _key(st) if st.st_mtime_ns < started - RACY_NS else None)
+        return found, dirs, old_files
+
+    def refresh(self) -> dict:
+        """Bring the index up to date with the files; returns what it did."""
+        started = time.time_ns()
+        found, dirs, old_files = self._scan(started)
+        changed = [p for p, (kind, key) in found.items() if key is None or old_files.get(p) != key]
+        removed = [p for p in old_files if p not in found]
+        self.read = []
+        if not changed and not removed and len(dirs) == self._dir_count():
+            return {"read": 0, "removed": 0, "files": len(found)}
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for path in removed:
+                self._forget(path)
+                db.execute("DELETE FROM files WHERE path=?", (path,))
+            for path in sorted(changed):
+                kind, key = found[path]
+                self._forget(path)
+                self._read(path, kind)
+                db.execute("INSERT OR REPLACE INTO files VALUES(?,?,?)", (path, kind, key))
+            db.execute("DELETE FROM dirs")
+            db.executemany("INSERT INTO dirs VALUES(?,?,?)", [(p, k, n) for p, (k, n) in dirs.items()])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return {"read": len(self.read), "removed": len(removed), "files": len(found)}
+
+    def _dir_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM dirs").fetchone()[0]
+
+    def _forget(self, path: str) -> None:
+        db = self.db
+        db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE path=?)", (path,))
+        db.execute("DELETE FROM records WHERE path=?", (path,))
+        db.execute("DELETE FROM problems WHERE path=?", (path,))
+
+    def _read(self, path: str, kind: str) -> None:
+        self.read.append(path)
+        shown = self.store.shown(path)
+        problems: list[Problem] = []
+        try:
+            with open(f"{self.root}/{path}", "rb") as fh:
+                data = fh.read()
+            found = extract.records(kind, path, shown, data, problems)
+        except ParseError as exc:
+            problems.append(exc.problem)
+            found = []
+        except OSError as exc:
+            problems.append(Problem(shown, None, f"cannot read it ({exc.strerror})"))
+            found = []
+        except (ValueError, TypeError, AttributeError) as exc:  # a record of the wrong shape
+            problems.append(Problem(shown, 1, f"not a readable {kind} ({exc})"))
+            found = []
+        db = self.db
+        for rec in found:
+            cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number)"
+                             " VALUES(?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS]))
+            db.execute("INSERT INTO fts(rowid, title, body) VALUES(?,?,?)", (cur.lastrowid, rec["title"], rec["body"]))
+        db.executemany("INSERT INTO problems VALUES(?,?,?)", [(p.path, p.line, p.message) for p in problems])
+
+    # -- queries -------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
+
+    def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
+        where, args = ["fts MATCH ?"], [expression]
+        if kinds:
+            where.append(f"r.kind IN ({','.join('?' * len(kinds))})")
+            args += list(kinds)
+        if task:
+            where.append("r.task = ?")
+            args.append(task)
+        if since:
+            where.append("r.at >= ?")
+            args.append(since)
+        sql = ("SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
+               " fts.body, bm25(fts, 2.0, 1.0) FROM fts JOIN records r ON r.id = fts.rowid"
+               f" WHERE {' AND '.join(where)} ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?")
+        rows = self.db.execute(sql, (*args, limit)).fetchall()
+        names = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
+        return [dict(zip(names, row)) for row in rows]
+
+    def newest_checkpoint(self, task: str) -> int | None:
+        row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, (str, int)) else str(value)
