@@ -117,13 +117,14 @@ def speed(runs: int) -> None:
     t0 = time.perf_counter()
     done = Recall(ws).refresh()
     build = time.perf_counter() - t0
-    print(f"  index build from scratch: {build:.1f} s ({done['files']} files read; "
+    print(f"  index build from scratch: {build:.1f} s ({done['read']} files read; "
           f"{os.path.getsize(index) / 1e6:.0f} MB)")
     time.sleep(2.1)  # past the racily-clean margin, so the next refresh trusts every stat
     Recall(ws).refresh()
     t0 = time.perf_counter()
     nothing = Recall(ws).refresh()
-    print(f"  refresh, nothing changed: {(time.perf_counter() - t0) * 1000:.0f} ms (read {nothing['read']})")
+    print(f"  refresh, nothing changed: {(time.perf_counter() - t0) * 1000:.0f} ms (read {nothing['read']}; {nothing['checked']} files stat()ed,"
+          f" {nothing['unchanged_folders']} frozen folders unchanged)")
     active = ws.store.active_task() or None
     ws.checkpoint(active, state="recall bench: one new checkpoint", next_actions=["carry on"])
     t0 = time.perf_counter()

@@ -97,6 +97,8 @@ def test_a_damaged_file_is_reported_with_its_line_and_skipped(memory, cli, monke
     monkeypatch.chdir(memory.root_dir)
     run = cli("recall", "sqlite")
     assert run.code == 3 and "D-bad.md:1" in run.out
+    again = Recall(memory).search("sqlite")["problems"]  # reported each time, once
+    assert len(again) == len(found["problems"]) == 2
 
 
 def test_ranking_puts_the_best_match_first(memory):

@@ -43,7 +43,7 @@ class Recall:
         return self._index
 
     def refresh(self) -> dict:
-        """Read what changed since the last refresh; {"read", "removed", "files"}."""
+        """Read what changed since the last refresh; {"read", "removed", "checked", "unchanged_folders"}."""
         self.refreshed = self.index.refresh()
         return self.refreshed
 

@@ -19,16 +19,17 @@ from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
 
-FORMAT = "1"
+FORMAT = "3"
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT);
-CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT, names TEXT);
+CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- dir: its frozen folder, or NULL
+CREATE INDEX files_dir ON files(dir);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
 CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
                      who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER);
 CREATE INDEX records_path ON records(path);
 CREATE INDEX records_task ON records(task, kind);
-CREATE TABLE problems(path TEXT, line INTEGER, message TEXT);
+CREATE TABLE problems(source TEXT, path TEXT, line INTEGER, message TEXT);  -- source: the store path
 CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
 """
 _COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number")
@@ -83,32 +84,30 @@ class Index:
                 pass
 
     # -- the scan ------------------------------------------------------------------------------
-    def _scan(self, started: int) -> tuple[dict, dict]:
-        """{store path: (kind, key or None when it cannot be trusted yet)} of every recall file, and
-        {frozen folder: (key, names)} of the frozen folders whose listing was taken."""
-        old_dirs = {p: (k, n) for p, k, n in self.db.execute("SELECT path, key, names FROM dirs")}
-        old_files = dict(self.db.execute("SELECT path, key FROM files"))
+    def _scan(self, started: int):
+        """Stat what may have changed. Returns ({store path: (kind, key or None when not trusted yet)}
+        of the files outside unchanged frozen folders, {frozen folder walked: (key or None, names)},
+        and the frozen folders found unchanged (their files are neither listed nor read)."""
+        old_dirs = dict(self.db.execute("SELECT path, key FROM dirs"))
         found: dict = {}
-        dirs: dict = {}
+        walked: dict = {}
+        kept: set = set()
         kind_of, frozen = self.store.recall_kind, self.store.recall_frozen
+        margin = started - RACY_NS
 
         def walk(rel: str) -> None:
             full = f"{self.root}/{rel}"
-            if frozen(rel):
+            is_frozen = frozen(rel)
+            if is_frozen:
                 try:
                     st = os.stat(full, follow_symlinks=False)
                 except OSError:
                     return
-                key = _key(st)
-                cached = old_dirs.get(rel)
-                if cached is not None and cached[0] == key:
-                    dirs[rel] = cached
-                    for name in cached[1].split("\n") if cached[1] else ():
-                        path = f"{rel}/{name}"
-                        found[path] = (kind_of(path), old_files.get(path))
+                key, folder_mtime = _key(st), st.st_mtime_ns
+                if old_dirs.get(rel) == key:
+                    kept.add(rel)
                     return
                 names = []
-                trusted = st.st_mtime_ns < started - RACY_NS
             try:
                 entries = list(os.scandir(full))
             except OSError:
@@ -122,11 +121,11 @@ class Index:
                 if kind is None or not entry.is_file(follow_symlinks=False):
                     continue
                 st = entry.stat(follow_symlinks=False)
-                found[path] = (kind, _key(st) if st.st_mtime_ns < started - RACY_NS else None)
-                if frozen(rel):
-                    names.append(entry.name)
-            if frozen(rel):
-                dirs[rel] = (key if trusted and all(found[f"{rel}/{n}"][1] for n in names) else None, "\n".join(names))
+                found[path] = (kind, _key(st) if st.st_mtime_ns < margin else None)
+                if is_frozen:
+                    names.append(path)
+            if is_frozen:
+                walked[rel] = (key if folder_mtime < margin and all(found[n][1] for n in names) else None, names)
 
         for top in self.store.recall_tops:
             full = f"{self.root}/{top}"
@@ -137,18 +136,35 @@ class Index:
             if os.path.isdir(full) and not os.path.islink(full):
                 walk(top)
             elif self.store.recall_kind(top) and os.path.isfile(full):
-                found[top] = (self.store.recall_kind(top), _key(st) if st.st_mtime_ns < started - RACY_NS else None)
-        return found, dirs, old_files
+                found[top] = (self.store.recall_kind(top), _key(st) if st.st_mtime_ns < margin else None)
+        return found, walked, kept, old_dirs
+
+    def _old_files(self, folders: list[str]) -> dict:
+        """{path: key} of the files indexed outside frozen folders and in the frozen ``folders``."""
+        db = self.db
+        old = dict(db.execute("SELECT path, key FROM files WHERE dir IS NULL"))
+        if len(folders) > 200:  # a first build or a big change: one pass over the table
+            wanted = set(folders)
+            old.update((p, k) for p, k, d in db.execute("SELECT path, key, dir FROM files WHERE dir IS NOT NULL")
+                       if d in wanted)
+        else:
+            for folder in folders:
+                old.update(db.execute("SELECT path, key FROM files WHERE dir=?", (folder,)))
+        return old
 
     def refresh(self) -> dict:
         """Bring the index up to date with the files; returns what it did."""
         started = time.time_ns()
-        found, dirs, old_files = self._scan(started)
+        found, walked, kept, old_dirs = self._scan(started)
+        gone_dirs = [d for d in old_dirs if d not in kept and d not in walked]
+        old_files = self._old_files(list(walked) + gone_dirs)
         changed = [p for p, (kind, key) in found.items() if key is None or old_files.get(p) != key]
         removed = [p for p in old_files if p not in found]
         self.read = []
-        if not changed and not removed and len(dirs) == self._dir_count():
-            return {"read": 0, "removed": 0, "files": len(found)}
+        unchanged_dirs = all(old_dirs.get(d) == k for d, (k, _) in walked.items()) and not gone_dirs
+        if not changed and not removed and unchanged_dirs:
+            return {"read": 0, "removed": 0, "checked": len(found), "unchanged_folders": len(kept)}
+        folder_of = {p: d for d, (_, names) in walked.items() for p in names}
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -159,23 +175,20 @@ class Index:
                 kind, key = found[path]
                 self._forget(path)
                 self._read(path, kind)
-                db.execute("INSERT OR REPLACE INTO files VALUES(?,?,?)", (path, kind, key))
-            db.execute("DELETE FROM dirs")
-            db.executemany("INSERT INTO dirs VALUES(?,?,?)", [(p, k, n) for p, (k, n) in dirs.items()])
+                db.execute("INSERT OR REPLACE INTO files VALUES(?,?,?,?)", (path, kind, key, folder_of.get(path)))
+            db.executemany("DELETE FROM dirs WHERE path=?", [(d,) for d in gone_dirs])
+            db.executemany("INSERT OR REPLACE INTO dirs VALUES(?,?)", [(d, k) for d, (k, _) in walked.items()])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return {"read": len(self.read), "removed": len(removed), "files": len(found)}
-
-    def _dir_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM dirs").fetchone()[0]
+        return {"read": len(self.read), "removed": len(removed), "checked": len(found), "unchanged_folders": len(kept)}
 
     def _forget(self, path: str) -> None:
         db = self.db
         db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE path=?)", (path,))
         db.execute("DELETE FROM records WHERE path=?", (path,))
-        db.execute("DELETE FROM problems WHERE path=?", (path,))
+        db.execute("DELETE FROM problems WHERE source=?", (path,))
 
     def _read(self, path: str, kind: str) -> None:
         self.read.append(path)
@@ -199,7 +212,7 @@ class Index:
             cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number)"
                              " VALUES(?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS]))
             db.execute("INSERT INTO fts(rowid, title, body) VALUES(?,?,?)", (cur.lastrowid, rec["title"], rec["body"]))
-        db.executemany("INSERT INTO problems VALUES(?,?,?)", [(p.path, p.line, p.message) for p in problems])
+        db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
 
     # -- queries -------------------------------------------------------------------------------
     def problems(self) -> list[Problem]:
