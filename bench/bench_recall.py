@@ -141,6 +141,15 @@ def speed(runs: int) -> None:
             rec.search(q)
             times.append(time.perf_counter() - t0)
     print(f"  in-process search (refresh included), median of {len(times)}: {median_ms(times):.1f} ms")
+    from tether.recall import rank
+
+    alone = []
+    for _ in range(runs):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            rank.fit([dict(r, text=r["body"]) for r in rec.index.search(rank.match_expression(q), 8)], 8, rank.BUDGET)
+            alone.append(time.perf_counter() - t0)
+    print(f"  in-process query alone (no refresh), median of {len(alone)}: {median_ms(alone):.1f} ms")
     rec.close()
     cmds = [Cmd("python -c pass", [tether_python(), "-c", "pass"]),
             Cmd("tether recall", [str(tether_script()), "recall", "why sqlite", "--limit", "5"], cwd=repo)]

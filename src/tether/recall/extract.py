@@ -64,9 +64,8 @@ def _checkpoint(rel, shown, data, problems):
 def _decision(rel, shown, data, problems):
     meta, _ = codec.load_front_matter(data, shown)
     body = "\n".join(filter(None, [_words(meta.get("decision")), _words(meta.get("rationale"))]))
-    status = "superseded" if meta.get("superseded_by") else "current"
     return [_record("decision", str(meta.get("id") or rel.rsplit("/", 1)[-1][:-3]), _words(meta.get("question")),
-                    body, at=meta.get("when"), who=meta.get("who"), task=meta.get("task"), status=status)]
+                    body, at=meta.get("when"), who=meta.get("who"), task=meta.get("task"))]
 
 
 def _context(rel, shown, data, problems):

@@ -180,7 +180,8 @@ class Index:
             db.executemany("INSERT OR REPLACE INTO dirs VALUES(?,?)", [(d, k) for d, (k, _) in walked.items()])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                db.execute("ROLLBACK")
             raise
         return {"read": len(self.read), "removed": len(removed), "checked": len(found), "unchanged_folders": len(kept)}
 
