@@ -60,7 +60,7 @@ class Index:
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 have = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
                 if have is None:
-                    db.executescript("BEGIN;" + _SCHEMA + f"INSERT INTO meta VALUES('format', '{FORMAT}');COMMIT;")
+                    self._create(db)
                 elif db.execute("SELECT value FROM meta WHERE key='format'").fetchone() != (FORMAT,):
                     raise sqlite3.DatabaseError("another format")
                 return db
@@ -75,6 +75,22 @@ class Index:
                     raise
                 self._remove()
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _create(db) -> None:
+        """The tables, under SQLite's write lock: two processes starting together create them once."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone() is None:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT,))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _remove(self) -> None:
         for suffix in ("", "-journal", "-wal", "-shm"):
