@@ -220,6 +220,7 @@ JSON_RUNS = [
     ["compact", "messages.json", "--tier", "1", "--threshold", "1"],
     ["show", "<cache-ref>"],
     ["usage", "<transcript>"],
+    ["recall", "items"],
 ]
 
 

@@ -11,6 +11,8 @@ only what its layer may use, and only the git package starts git.
                        and tiktoken only when a compaction runs
     offload            clusters of packets and their maps (seed 000): no adapters, no processes, YAML
                        and jsonschema only when a packet is written or read
+    recall             the recall index and its ranking: no adapters, no processes, no YAML; its
+                       SQLite file is named in store.layout and found through the store
     cli, hooks, mcp    adapters over the library
 
 Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
@@ -45,6 +47,7 @@ FORBIDDEN = {
     "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
     "compaction": ["tether.cli", "tether.hooks", "argparse", "subprocess", "detect_secrets", "tiktoken"],
     "offload": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema"],
+    "recall": ["tether.cli", "tether.hooks", "tether.campaign", "argparse", "subprocess", "yaml", "jsonschema"],
     "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
                     "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
 }

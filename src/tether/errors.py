@@ -146,6 +146,13 @@ class Degraded(TetherError):
     kind = "degraded"
 
 
+class Unavailable(TetherError):
+    """Something this Python lacks (SQLite built without FTS5, for recall): nothing was changed."""
+
+    exit_code = EXIT_REFUSED
+    kind = "unavailable"
+
+
 class Refused(TetherError):
     """An update tether will not merge, with every reason (path: why) so nothing is lost silently."""
 

@@ -225,6 +225,11 @@ def register(sub, common, only: str | None = None) -> None:
 
         offload_commands.register(sub, add, common)
 
+    if want("recall"):
+        from . import recall_commands
+
+        recall_commands.register(sub, add)
+
     if want("demo"):
         p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")
         p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")

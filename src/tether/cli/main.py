@@ -32,7 +32,7 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx", "offload")  # c
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
             "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo",
-            "compact", "show", "pin", "unpin", "usage", "statusline", "offload")
+            "compact", "show", "pin", "unpin", "usage", "statusline", "offload", "recall")
 
 
 def _argparse():
