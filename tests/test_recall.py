@@ -152,3 +152,32 @@ def test_offloaded_results_and_packets_are_found(memory):
         fh.write("line one\nFAILED tests/test_upload.py::test_quota - quota exceeded\n")
     kinds = {h["kind"] for h in Recall(memory).search("backoff jitter uploader quota exceeded")["hits"]}
     assert {"packet", "offloaded"} <= kinds
+
+
+def test_the_tasks_folder_is_walked_only_after_a_write_to_it(memory, monkeypatch):
+    """On a big workspace listing every task folder is most of a search: it is done again only
+    when the memory log (which every tether write to a task appends to) changed, or later than
+    the index's time-to-live."""
+    from tether.recall import index as index_module
+
+    Recall(memory).refresh()
+    Recall(memory).refresh()  # keeps the walk's marker (the memory log's stat is trusted now)
+    listed = []
+    real = os.scandir
+    monkeypatch.setattr(index_module.os, "scandir", lambda path: listed.append(str(path)) or real(path))
+    task_md = os.path.join(memory.dir, "tasks", "T2", "task.md")
+    with open(task_md, "r+", encoding="utf-8") as fh:  # a hand edit in place: no tether write
+        text = fh.read().replace("document every command", "document every command with the quokka team")
+        fh.seek(0)
+        fh.write(text)
+    assert Recall(memory).search("quokka")["hits"] == []
+    assert not any("/tasks" in p for p in listed)
+    memory.checkpoint("T1", state="one more step")  # a tether write: the tasks are walked again
+    age(memory.dir)
+    listed.clear()
+    assert Recall(memory).search("quokka")["hits"][0]["id"] == "T2"
+    assert any(p.endswith("/tasks") for p in listed)
+    monkeypatch.setattr(index_module, "TASKS_WALK_TTL", 0)  # or once the last walk is too old
+    listed.clear()
+    Recall(memory).refresh()
+    assert any(p.endswith("/tasks") for p in listed)

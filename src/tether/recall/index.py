@@ -7,6 +7,11 @@ there an unchanged folder stat means unchanged files, so history costs one stat 
 A stat is kept as trusted only when the file is older than the racily-clean margin
 (warm.cachefile), so a change made in the same clock tick is read again next time.
 A database that cannot be opened is removed and built again: it is derived, never the truth.
+
+The tasks folder (on a big workspace, ten thousand folders to list) is walked only when the
+memory log, which every tether write to a task appends to, changed since the last walk, or that
+walk is older than ``TASKS_WALK_TTL``: a hand edit of a task file is seen after the next tether
+write or within that time.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ..warm.cachefile import RACY_NS
 from . import extract
 
 FORMAT = "3"
+TASKS_WALK_TTL = 300 * 10**9  # ns
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- dir: its frozen folder, or NULL
@@ -143,7 +149,15 @@ class Index:
             if is_frozen:
                 walked[rel] = (key if folder_mtime < margin and all(found[n][1] for n in names) else None, names)
 
+        skip_top, marker = self._skippable(started)
+        if skip_top is not None:  # the last walk of it stands: its rows and folders are kept as they are
+            kept.update(d for d in old_dirs if d.startswith(skip_top + "/") or d == f"\0{skip_top}")
+            found.update((p, (k, key)) for p, k, key in self.db.execute(
+                "SELECT path, kind, key FROM files WHERE dir IS NULL AND path LIKE ? || '/%'", (skip_top,)))
+        self.walk_marker = marker
         for top in self.store.recall_tops:
+            if top == skip_top:
+                continue
             full = f"{self.root}/{top}"
             try:
                 st = os.stat(full, follow_symlinks=False)
@@ -154,6 +168,24 @@ class Index:
             elif self.store.recall_kind(top) and os.path.isfile(full):
                 found[top] = (self.store.recall_kind(top), _key(st) if st.st_mtime_ns < margin else None)
         return found, walked, kept, old_dirs
+
+    def _skippable(self, started: int) -> tuple[str | None, str | None]:
+        """(the top folder this refresh need not walk, or None; the marker to keep if it walks it):
+        the marker is the memory log's stat and the time of the walk."""
+        top, log = self.store.recall_skippable
+        try:
+            st = os.stat(f"{self.root}/{log}", follow_symlinks=False)
+        except OSError:
+            return None, None
+        if st.st_mtime_ns >= started - RACY_NS:
+            return None, None  # written in this clock tick: not a stat to trust
+        key = _key(st)
+        row = self.db.execute("SELECT key FROM dirs WHERE path=?", (f"\0{top}",)).fetchone()
+        if row and row[0]:
+            seen, _, when = row[0].rpartition("@")
+            if seen == key and when.isdigit() and started - int(when) < TASKS_WALK_TTL:
+                return top, None
+        return None, f"{key}@{started}"
 
     def _old_files(self, folders: list[str]) -> dict:
         """{path: key} of the files indexed outside frozen folders and in the frozen ``folders``."""
@@ -178,7 +210,12 @@ class Index:
         removed = [p for p in old_files if p not in found]
         self.read = []
         unchanged_dirs = all(old_dirs.get(d) == k for d, (k, _) in walked.items()) and not gone_dirs
-        if not changed and not removed and unchanged_dirs:
+        marker = self.walk_marker
+        if marker is not None:
+            top = self.store.recall_skippable[0]
+            gone_dirs = [d for d in gone_dirs if d != f"\0{top}"]
+            walked[f"\0{top}"] = (marker, [])
+        if not changed and not removed and unchanged_dirs and marker is None:
             return {"read": 0, "removed": 0, "checked": len(found), "unchanged_folders": len(kept)}
         folder_of = {p: d for d, (_, names) in walked.items() for p in names}
         db = self.db

@@ -269,6 +269,7 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
         return f"{directory}/{layout.RECALL_INDEX}" if directory is not None else None
 
     recall_tops = layout.RECALL_TOPS
+    recall_skippable = layout.RECALL_SKIPPABLE
     recall_kind = staticmethod(layout.recall_kind)
     recall_frozen = staticmethod(layout.recall_frozen)
 

@@ -165,6 +165,9 @@ def is_offload_map(path: str) -> bool:
 # What recall indexes, by the kind of record each file holds (recall_kind); folders whose files are
 # written once and never edited, so an unchanged folder stat means unchanged files (recall_frozen).
 RECALL_TOPS = (TASKS, DECISIONS, PROGRESS, CONTEXTS, OFFLOAD, CACHE, CONTEXT_ENTRIES)
+# The big subtree recall may leave unwalked while the file every tether write to it appends to
+# (a task started, completed or checkpointed: the memory log) is unchanged.
+RECALL_SKIPPABLE = (TASKS, EVENT_LOG)
 _FROZEN = ("checkpoints", "decisions", "cache/offloaded", "cache/conversations")
 
 
