@@ -374,6 +374,20 @@ class Workspace:
         except ParseError:
             pass  # a document that is not UTF-8 cannot be rewritten from a guess: boot names it
 
+    def context_document_text(self) -> str:
+        """The session context document as close last wrote it ("" before the first close)."""
+        from .store.confine import resolve
+
+        path, why = resolve(self.root_dir, self.config.context_document)
+        if why:
+            raise InvalidInput(f"{self.config.context_document} {why}",
+                               hint="set context_document in .tether/tether.toml to a file inside the repository")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+
     def notes(self, include_resolved: bool = False) -> Found:
         from .core.memory import notes
 

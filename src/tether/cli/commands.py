@@ -225,6 +225,10 @@ def register(sub, common, only: str | None = None) -> None:
 
         offload_commands.register(sub, add, common)
 
+    if want("mcp"):
+        add(sub, "mcp", _lazy("session_commands", "cmd_mcp"),
+            "Serve this workspace to MCP clients over stdio (needs the tether[mcp] extra).")
+
     if want("demo"):
         p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")
         p.add_argument("--keep", action="store_true", help="keep the temporary repository and print its path")

@@ -170,6 +170,21 @@ def cmd_hook(args) -> Result | None:
     raise SystemExit(code)
 
 
+def cmd_mcp(args) -> Result | None:
+    import os
+
+    from ..errors import UsageError
+
+    try:
+        from ..mcp.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        raise UsageError("the MCP SDK is not installed", hint="pip install 'tether[mcp]'") from None
+    serve(os.getcwd())  # -C has moved there already; no workspace yet: each tool says how to make one
+    return None
+
+
 def cmd_install_codex(args) -> Result:
     from ..hooks.install import install_codex
 
