@@ -150,7 +150,7 @@ def build(root: str | None = None) -> TetherServer:
     def checkpoint(state: str = "", done: list[str] | None = None, undone: list[str] | None = None,
                    next: list[str] | None = None, files: list[str] | None = None, note: str = "",
                    data: dict[str, str] | None = None,
-                   status: Literal["in_progress", "blocked", "complete"] | None = None,
+                   status: Literal["in_progress", "completed", "blocked"] = "in_progress",
                    task: str | None = None) -> dict:
         saved = ws().checkpoint(task, done=_parts(done), undone=_parts(undone), state=state,
                                 key_data=data or {}, files=files or [], next_actions=next or [], note=note,
@@ -179,11 +179,11 @@ def build(root: str | None = None) -> TetherServer:
         return {"total": len(found), "notes": [n.to_dict() for n in list(found)[-limit:]],
                 "problems": [p.to_dict() for p in found.problems]}
 
-    @tool(description="Decisions: action=decide records one (question, decision, rationale); action=list "
-                      "gives the newest `limit`.")
+    @tool(description="Decisions: action=decide records one (question, decision, rationale; `when`: ISO 8601, "
+                      "default now); action=list gives the newest `limit`.")
     @_tool
     def decisions(action: Literal["decide", "list"] = "list", question: str = "", decision: str = "",
-                  rationale: str = "", who: str | None = None, task: str | None = None,
+                  rationale: str = "", who: str | None = None, when: str | None = None, task: str | None = None,
                   limit: int = LIMIT) -> dict:
         if action == "decide":
             if not question.strip() or not decision.strip():
@@ -191,7 +191,8 @@ def build(root: str | None = None) -> TetherServer:
 
                 raise InvalidInput("give the question and the decision",
                                    hint='e.g. decisions(action="decide", question="Which model?", decision="Phi-3")')
-            return {"decision": dict(ws().decide(question, decision, rationale=rationale, who=who, task=task).__dict__)}
+            return {"decision": dict(ws().decide(question, decision, rationale=rationale, who=who, when=when,
+                                                task=task).__dict__)}
         found = ws().decisions(limit=_limit(limit))
         return {"decisions": [dict(d.__dict__) for d in found], "problems": [p.to_dict() for p in found.problems]}
 
