@@ -112,6 +112,19 @@ class Workspace:
             self._config = Config(**fields)
         return self._config
 
+    def config_unchanged(self) -> bool:
+        """Whether tether.toml is still as this workspace read it: a long-lived user (the MCP
+        server) opens the workspace again when it is not. The store's own caches check stats."""
+        if self._config is None:
+            return True
+        from .store.fsio import stat_key_of
+
+        try:
+            st = os.stat(os.path.join(self.store_dir, layout.CONFIG))
+        except OSError:
+            return False
+        return stat_key_of(st) == self.config_stat
+
     # -- tasks ------------------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:
         from .core.tasks import start_task

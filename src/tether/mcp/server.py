@@ -6,8 +6,9 @@ limit or a token budget with a small default: an agent's context is the scarce t
 TetherError comes back as an MCP tool error (``isError``) carrying its one line and the hint the
 CLI would print, so the model can act on it; the server itself keeps running.
 
-The workspace is opened afresh for each call: the CLI, hooks and other sessions change the files
-between calls, and an open is cheap (the boot cache and config cache are per machine, on disk).
+One Workspace serves every call, as for any long-lived user of the Python API: the store's
+in-process caches check each file's stat, so what the CLI, hooks and other sessions write between
+calls is seen; a changed tether.toml opens the workspace again.
 """
 
 from __future__ import annotations
@@ -77,11 +78,17 @@ class TetherServer(MCPServer):
     def __init__(self, root: str) -> None:
         super().__init__(NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING")
         self.root = root
+        self._workspace = None
 
     def workspace(self):
-        from ..workspace import Workspace
+        """The workspace, kept between calls while tether.toml holds (the store's caches check
+        each file's stat, so what the CLI and other sessions write is seen)."""
+        ws = self._workspace
+        if ws is None or not ws.config_unchanged():
+            from ..workspace import Workspace
 
-        return Workspace.open(self.root)
+            ws = self._workspace = Workspace.open(self.root)
+        return ws
 
     async def list_resources(self):
         listed = await super().list_resources()
