@@ -121,7 +121,7 @@ def test_a_mistake_is_a_tool_error_with_the_clis_hint_and_the_server_keeps_servi
 
     out = talk(project.root, script)
     cli_error = cli("resume", "T9").err
-    assert "no task T9" in out["unknown"] and "Hint: run `tether task list --all` to see task ids" in out["unknown"]
+    assert out["unknown"] == "Error executing tool resume: no task T9\nHint: run `tether task list --all` to see task ids"
     assert cli_error.splitlines()[-1] in out["unknown"]  # the very hint the CLI prints
     assert "no task T9" in out["status"]
     assert "budget 10 is too small" in out["budget"] and "Hint:" in out["budget"]
@@ -217,7 +217,7 @@ def test_the_ctx_operations_of_a_campaign(project, cli):
     assert out["budget"]["result"] == "BLOCKED"
     assert out["view"]["view"]["context_for"] == "writer"
     assert out["decided"]["decision"]["decision"] == "yes"
-    assert "Error:" in out["refused"] and "revision" in out["refused"]
+    assert out["refused"].startswith("Error executing tool ctx_apply: ") and "revision" in out["refused"]
     shown = cli("ctx", "show", "--json").json()["session_context"]
     assert shown["decisions_made"][0]["decision"] == "yes"
     assert any(i.get("result") == "blocked" for i in shown["compute"]["invocation_log"])  # log_as logged it

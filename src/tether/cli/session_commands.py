@@ -276,9 +276,10 @@ def cmd_install(args) -> Result:
         server = install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line))
         outcome["mcp"] = server
         text += "\n" + _mcp_text(server) + " Claude Code asks once before it starts a project's server."
-    text += "\nCommit .claude/settings.json" + (" and .mcp.json" if args.mcp else "") + \
-        ("" if args.no_instructions else " and " + ("AGENTS.md" if args.agents_md else "CLAUDE.md")) + \
-        " so every clone's sessions use them."
+    files = [".claude/settings.json"] + ([".mcp.json"] if args.mcp else []) + \
+        ([] if args.no_instructions else ["AGENTS.md" if args.agents_md else "CLAUDE.md"])
+    text += f"\nCommit {', '.join(files[:-1])} and {files[-1]}" if len(files) > 1 else f"\nCommit {files[0]}"
+    text += " so every clone's sessions use them."
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)

@@ -38,7 +38,8 @@ INSTRUCTIONS = (
 
 def _error_text(exc: TetherError) -> str:
     hint = exc.hint or HINTS.get(type(exc).__name__)
-    lines = [f"Error: {exc}"] + [f"  - {r}" for r in getattr(exc, "reasons", None) or []]
+    # The SDK puts "Error executing tool NAME: " before it.
+    lines = [str(exc)] + [f"  - {r}" for r in getattr(exc, "reasons", None) or []]
     if hint:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines)
@@ -59,7 +60,7 @@ def _tool(fn):
             raise ToolError(_error_text(exc)) from None
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            raise ToolError(f"Error: {where}{exc.strerror or exc}\nHint: fix that path (permissions? a full disk?)"
+            raise ToolError(f"{where}{exc.strerror or exc}\nHint: fix that path (permissions? a full disk?)"
                             " and call the tool again") from None
     return call
 
