@@ -235,3 +235,21 @@ def test_without_the_sdk_tether_mcp_says_how_to_install_it(ws, tmp_path):
                           env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and "the MCP SDK is not installed" in proc.stderr
     assert "pip install 'tether[mcp]'" in proc.stderr
+
+
+def test_the_server_sees_what_the_cli_writes_between_calls(project, cli):
+    """The server keeps its Workspace between calls; what another process writes meanwhile is
+    read all the same."""
+    async def script(session):
+        before = await call(session, "resume")
+        assert cli("checkpoint", "--done", "1", "--state", "intro parsed by the CLI").code == 0
+        assert cli("note", "blocker", "the API docs are missing").code == 0
+        assert cli("task", "start", "Third task", "--items", "x", "--id", "T3").code == 0
+        return before, await call(session, "resume", task="T1"), await call(session, "notes"), \
+            await call(session, "tasks")
+
+    before, after, notes, tasks = talk(project.root, script)
+    assert before["resume"]["checkpoint"] is None
+    assert after["resume"]["checkpoint"] == "CKP-0001" and after["resume"]["current_state"] == "intro parsed by the CLI"
+    assert [n["text"] for n in notes["notes"]] == ["the API docs are missing"]
+    assert {t["id"] for t in tasks["tasks"]} == {"T1", "T2", "T3"}

@@ -53,6 +53,7 @@ def test_a_server_of_the_users_named_tether_is_never_overwritten(ws, cli):
     run = cli("install", "claude-code", "--mcp", "--no-instructions")
     assert run.code == 1 and "is not tether's; nothing was changed" in run.err and "Hint: rename that entry" in run.err
     assert json.loads((ws.root / ".mcp.json").read_text()) == theirs
+    assert not (ws.root / ".claude" / "settings.json").exists()  # refused before the hooks were installed
     assert cli("uninstall", "claude-code").code == 0
     assert json.loads((ws.root / ".mcp.json").read_text()) == theirs
 
@@ -125,3 +126,4 @@ def test_a_broken_codex_config_is_reported_and_left_alone(ws, cli):
     run = cli("install", "codex", "--mcp")
     assert run.code == 1 and "invalid TOML" in run.err and "line 2" in run.err and "Hint:" in run.err
     assert path.read_text() == 'model = "o3"\n[mcp_servers.docs\ncommand = "x"\n'
+    assert not (ws.root / ".codex" / "hooks.json").exists()  # refused before the hooks were installed

@@ -186,9 +186,12 @@ def cmd_mcp(args) -> Result | None:
 
 
 def cmd_install_codex(args) -> Result:
-    from ..hooks.install import install_codex
+    from ..hooks.install import install_codex, install_codex_mcp, mcp_command
 
-    outcome = install_codex(_ws().root, command=args.command_line)
+    root = _ws().root
+    if args.mcp:  # a config.toml it cannot change refuses before the hooks are touched
+        install_codex_mcp(root, mcp_command(args.command_line), write=False)
+    outcome = install_codex(root, command=args.command_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
     if outcome["replaced"]:
@@ -197,9 +200,7 @@ def cmd_install_codex(args) -> Result:
              " once you have reviewed and trusted them (it asks); a Codex older than hooks-by-default needs"
              " `[features] codex_hooks = true` in its config.toml.")
     if args.mcp:
-        from ..hooks.install import install_codex_mcp, mcp_command
-
-        server = install_codex_mcp(_ws().root, mcp_command(args.command_line))
+        server = install_codex_mcp(root, mcp_command(args.command_line))
         outcome["mcp"] = server
         text += "\n" + _mcp_text(server) + (" Codex reads a project's .codex/config.toml once you trust the"
                                           " project; commit it so every clone's Codex sessions have it.")
@@ -251,6 +252,10 @@ def cmd_install(args) -> Result:
     from ..hooks.install import install_claude_code
 
     ws = _ws()
+    if args.mcp:  # an .mcp.json it cannot change refuses before the settings are touched
+        from ..hooks.install import install_mcp_json, mcp_command
+
+        install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line), write=False)
     outcome = install_claude_code(ws.root, command=args.command_line, status_line=args.status_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
@@ -271,8 +276,6 @@ def cmd_install(args) -> Result:
         text += (f"\n{verb} tether's section (the agent's commands) in {section['path']}"
                  + ("" if section["changed"] else " (up to date)"))
     if args.mcp:
-        from ..hooks.install import install_mcp_json, mcp_command
-
         server = install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line))
         outcome["mcp"] = server
         text += "\n" + _mcp_text(server) + " Claude Code asks once before it starts a project's server."

@@ -455,8 +455,10 @@ def _is_tether_server(entry: object) -> bool:
     return len(words) >= 2 and words[-1] == "mcp" and Path(str(words[-2])).name == "tether"
 
 
-def install_mcp_json(root: Path, agent: str, command: list[str]) -> dict:
-    """Register tether's server in the agent's project MCP file; installing again changes nothing."""
+def install_mcp_json(root: Path, agent: str, command: list[str], write: bool = True) -> dict:
+    """Register tether's server in the agent's project MCP file; installing again changes nothing.
+    ``write=False``: only check that it can be (the hooks' install asks first, so a refusal
+    leaves both files as they were)."""
     name = MCP_JSON[agent]
     if "/" in name:
         _project_file(root, name.split("/")[0])
@@ -471,7 +473,7 @@ def install_mcp_json(root: Path, agent: str, command: list[str]) -> dict:
         raise InvalidInput(f"{path}: a server named {MCP_NAME!r} is there already and is not tether's; nothing was changed",
                            hint=f"rename that entry in {name}, then install again")
     changed = present != entry
-    if changed:
+    if changed and write:
         servers[MCP_NAME] = entry
         path.parent.mkdir(exist_ok=True)
         write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
@@ -538,9 +540,9 @@ def _without_table(text: str) -> tuple[str, bool]:
     return kept, found
 
 
-def install_codex_mcp(root: Path, command: list[str]) -> dict:
+def install_codex_mcp(root: Path, command: list[str], write: bool = True) -> dict:
     """Register tether's server in the project's .codex/config.toml; the rest of the file is kept
-    byte for byte, and installing again changes nothing."""
+    byte for byte, and installing again changes nothing. ``write=False``: only check."""
     _project_file(root, ".codex")
     path = _project_file(root, CODEX_CONFIG)
     text, config = _codex_config(path)
@@ -558,8 +560,9 @@ def install_codex_mcp(root: Path, command: list[str]) -> dict:
                                "nothing was changed", hint=f"replace it with:\n{_codex_table(command)}")
         new = (kept + ("\n" if kept and not kept.endswith("\n") else "") + ("\n" if kept.strip() else "")
                + _codex_table(command))
-        path.parent.mkdir(exist_ok=True)
-        write_atomic(path, new)
+        if write:
+            path.parent.mkdir(exist_ok=True)
+            write_atomic(path, new)
     return {"path": str(path), "server": {MCP_NAME: entry}, "changed": changed, "replaced": present if changed else None}
 
 
