@@ -125,7 +125,7 @@ def build(root: str | None = None) -> TetherServer:
                 "omitted": made.rendered.omitted, "degraded": made.degraded}
 
     @tool(description="Exactly where to continue a task (default: the active one; naming a task makes it "
-                      "active): its next unit, next actions (at most `limit`) and the other open tasks.")
+                      "active): its next unit, the state at its last checkpoint, next actions (at most `limit`).")
     @_tool
     def resume(task: str | None = None, limit: int = 5) -> dict:
         _limit(limit)
