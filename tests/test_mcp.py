@@ -18,7 +18,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
 from test_transcripts import cc_assistant, cc_user, jsonl  # noqa: E402
 
-TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "close", "show", "usage",
+TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "close", "show", "usage", "recall",
          "ctx_for", "ctx_apply", "ctx_check_scope", "ctx_check_budget", "ctx_escalate", "ctx_decide"}
 
 
@@ -78,12 +78,16 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
                                     when="2026-12-01T10:00:00Z")
         await call(session, "decisions", action="decide", question="Which index?", decision="SQLite")
         out["decisions"] = await call(session, "decisions", limit=1)
+        out["recall"] = await call(session, "recall", query="which index markdown", limit=3)
         out["brief"] = await call(session, "brief", budget=400)
         out["close"] = await call(session, "close", summary="parsed two pages", next_steps=["parse faq"])
         return out
 
     out = talk(project.root, script)
-    assert out["tools"] == TOOLS  # no recall tool yet: tether has no recall facade to serve
+    assert out["tools"] == TOOLS
+    found = out["recall"]
+    assert found["hits"] and len(found["hits"]) <= 3 and found["tokens"] <= found["budget"]
+    assert any(h["kind"] == "decision" and "markdown-it" in h["text"] for h in found["hits"])
     assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2"
     resume = out["resume"]["resume"]
     assert resume["next_unit"] == "faq" and resume["current_state"] == "intro and api parsed"

@@ -225,6 +225,20 @@ def build(root: str | None = None) -> TetherServer:
         return {"ref": ref, "text": page, "offset": offset, "total_chars": len(text),
                 "next_offset": following if following < len(text) else None}
 
+    @tool(description="Search everything the project remembers (tasks, checkpoints, decisions, context "
+                      "entries, progress logs, campaigns, offload packets, compaction archives): hits with "
+                      "where each came from and whether it still holds, at most `limit` and `budget` tokens.")
+    @_tool
+    def recall(query: str, limit: int = 5, budget: int = 800, kinds: list[str] | None = None,
+               task: str | None = None, since: str | None = None) -> dict:
+        from ..recall import Recall
+
+        searcher = Recall(ws())
+        try:
+            return searcher.search(query, limit=_limit(limit), budget=budget, kinds=kinds, task=task, since=since)
+        finally:
+            searcher.close()
+
     @tool(description="How full the agent's context window is: tokens, window, percent, state and the "
                       "action it calls for (default transcript: this session's, else the newest here).")
     @_tool
