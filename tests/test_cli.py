@@ -213,6 +213,10 @@ JSON_RUNS = [
     ["uninstall", "claude-code"],
     ["install", "codex"],
     ["uninstall", "codex"],
+    ["install", "codex", "--mcp"],
+    ["uninstall", "codex"],
+    ["install", "cursor"],
+    ["uninstall", "cursor"],
     ["demo"],
     ["pin", "keep this"],
     ["pin", "--list"],
@@ -221,6 +225,7 @@ JSON_RUNS = [
     ["show", "<cache-ref>"],
     ["usage", "<transcript>"],
     ["audit", "--fix"],
+    ["recall", "items"],
 ]
 
 
@@ -260,8 +265,9 @@ def test_every_command_prints_json_with_ok_and_schema_version(ws, cli, fast_writ
     # offload needs a cluster first: test_every_offload_command_prints_json runs OFFLOAD_JSON_RUNS.
     covered |= {tuple(argv[:3] if argv[1] == "cluster" else argv[:2]) for argv in OFFLOAD_JSON_RUNS}
     # hook and statusline: their stdout belongs to Claude Code (tests/test_hooks.py, tests/test_context.py),
-    # not tether's schema.
-    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("hook", "codex"), ("statusline",)}
+    # and mcp's to the MCP protocol (tests/test_mcp.py), not tether's schema.
+    assert leaf_commands(build_parser()) - covered == {("hook", "claude-code"), ("hook", "codex"), ("statusline",),
+                                                       ("mcp",)}
 
 
 OFFLOAD_JSON_RUNS = [

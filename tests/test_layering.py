@@ -13,7 +13,10 @@ only what its layer may use, and only the git package starts git.
                        and jsonschema only when a packet is written or read
     audit              forgotten obligations (seed 000's guard): no adapters, no processes (git through
                        gitio), YAML only when a packet or a session context is read
-    cli, hooks, mcp    adapters over the library
+    recall             the recall index and its ranking: no adapters, no processes, no YAML; its
+                       SQLite file is named in store.layout and found through the store
+    cli, hooks, mcp    adapters over the library; none loads the MCP adapter (or the MCP SDK) on import,
+                       and the MCP adapter loads no other adapter
 
 Also checked: what the two paths that run most load, the warm boot and `tether checkpoint`.
 
@@ -36,21 +39,27 @@ PACKAGE = Path(tether.__file__).parent
 
 # package -> prefixes of modules it must never load (tether's own, or heavy stdlib ones)
 FORBIDDEN = {
-    "model": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
+    "model": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks", "tether.mcp", "mcp",
               "tether.workspace", "tether.campaign", "subprocess"],
-    "store": ["tether.warm", "tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign",
+    "store": ["tether.warm", "tether.core", "tether.cli", "tether.hooks", "tether.mcp", "mcp", "tether.workspace", "tether.campaign",
               "argparse"],
-    "gitio": ["tether.core", "tether.warm", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign",
+    "gitio": ["tether.core", "tether.warm", "tether.cli", "tether.hooks", "tether.mcp", "mcp", "tether.workspace", "tether.campaign",
               "argparse"],
-    "warm": ["tether.core", "tether.cli", "tether.hooks", "tether.workspace", "tether.campaign", "argparse"],
-    "core": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
-    "campaign": ["tether.cli", "tether.hooks", "argparse", "subprocess"],
-    "compaction": ["tether.cli", "tether.hooks", "argparse", "subprocess", "detect_secrets", "tiktoken"],
-    "offload": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema"],
-    "audit": ["tether.cli", "tether.hooks", "argparse", "subprocess", "yaml", "jsonschema", "tether.campaign",
-              "tether.offload", "tether.transcripts"],
-    "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks",
+    "warm": ["tether.core", "tether.cli", "tether.hooks", "tether.mcp", "mcp", "tether.workspace", "tether.campaign", "argparse"],
+    "core": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "argparse", "subprocess"],
+    "campaign": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "argparse", "subprocess"],
+    "compaction": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "argparse", "subprocess", "detect_secrets", "tiktoken"],
+    "offload": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "argparse", "subprocess", "yaml", "jsonschema"],
+    "audit": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "argparse", "subprocess", "yaml", "jsonschema",
+              "tether.campaign", "tether.offload", "tether.transcripts"],
+    "recall": ["tether.cli", "tether.hooks", "tether.mcp", "mcp", "tether.campaign", "argparse", "subprocess", "yaml", "jsonschema"],
+    "transcripts": ["tether.store", "tether.core", "tether.warm", "tether.gitio", "tether.cli", "tether.hooks", "tether.mcp", "mcp",
                     "tether.workspace", "tether.campaign", "argparse", "subprocess", "yaml"],
+    # The other adapters start the MCP adapter (`tether mcp`) only when asked to: never on import.
+    "cli": ["tether.mcp", "mcp"],
+    "hooks": ["tether.mcp", "mcp"],
+    # The MCP adapter may use the workspace and the facades; it needs no other adapter.
+    "mcp": ["tether.cli", "tether.hooks", "argparse"],
 }
 
 
@@ -112,7 +121,7 @@ def test_only_the_git_package_starts_processes():
     assert '"git"' not in demo  # the demo runs git through gitio.runner too
 
 
-WARM_BOOT_FORBIDDEN = ["tether.workspace", "tether.store.files", "tether.store.base", "tether.store.trees",
+WARM_BOOT_FORBIDDEN = ["tether.mcp", "mcp", "tether.workspace", "tether.store.files", "tether.store.base", "tether.store.trees",
                        "tether.core.boot", "tether.core.close", "tether.core.tasks", "tether.model.records", "tether.campaign",
                        "argparse", "subprocess", "yaml", "jsonschema", "datetime", "typing", "dataclasses"]
 
@@ -153,7 +162,7 @@ def test_every_public_name_resolves_and_importing_tether_loads_nothing_else():
 # What `tether checkpoint` (run many times a session) must not load: other commands' modules, the
 # parser of every command, the rare paths (config parsing, migrations, verify, repair, secrets,
 # YAML, the merge driver, git) and the heavy stdlib modules none of it needs.
-CHECKPOINT_FORBIDDEN = ["argparse", "gettext", "locale", "tether.cli.commands", "tether.cli.session_commands",
+CHECKPOINT_FORBIDDEN = ["tether.mcp", "mcp", "argparse", "gettext", "locale", "tether.cli.commands", "tether.cli.session_commands",
                         "tether.cli.ctx", "tether.cli.demo", "tether.hooks", "tether.campaign", "tether.gitio",
                         "tether.transcripts", "tether.store.config_file", "tether.store.migrations",
                         "tether.store.yaml_codec", "tether.core.boot", "tether.core.brief", "tether.core.close",

@@ -32,6 +32,14 @@ EXIT_REFUSED = 4
 EXIT_INTERNAL = 70  # an unexpected bug: EX_SOFTWARE from sysexits.h
 
 
+# Hints the adapters (CLI, MCP) give when the library named no next step for an error of that class.
+HINTS = {
+    "Corrupt": "fix the file at that line, or restore it with `git checkout -- PATH`",
+    "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
+    "ReadOnly": "run the command without --sha to change the working tree",
+}
+
+
 class TetherError(Exception):
     exit_code = EXIT_USER
     kind = "error"
@@ -144,6 +152,13 @@ class UsageError(TetherError):
 class Degraded(TetherError):
     exit_code = EXIT_DEGRADED
     kind = "degraded"
+
+
+class Unavailable(TetherError):
+    """Something this Python lacks (SQLite built without FTS5, for recall): nothing was changed."""
+
+    exit_code = EXIT_REFUSED
+    kind = "unavailable"
 
 
 class Refused(TetherError):

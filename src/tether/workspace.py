@@ -112,6 +112,19 @@ class Workspace:
             self._config = Config(**fields)
         return self._config
 
+    def config_unchanged(self) -> bool:
+        """Whether tether.toml is still as this workspace read it: a long-lived user (the MCP
+        server) opens the workspace again when it is not. The store's own caches check stats."""
+        if self._config is None:
+            return True
+        from .store.fsio import stat_key_of
+
+        try:
+            st = os.stat(os.path.join(self.store_dir, layout.CONFIG))
+        except OSError:
+            return False
+        return stat_key_of(st) == self.config_stat
+
     # -- tasks ------------------------------------------------------------------------------
     def start_task(self, title: str, **fields) -> Task:
         from .core.tasks import start_task
@@ -373,6 +386,20 @@ class Workspace:
             write_context_document(self)
         except ParseError:
             pass  # a document that is not UTF-8 cannot be rewritten from a guess: boot names it
+
+    def context_document_text(self) -> str:
+        """The session context document as close last wrote it ("" before the first close)."""
+        from .store.confine import resolve
+
+        path, why = resolve(self.root_dir, self.config.context_document)
+        if why:
+            raise InvalidInput(f"{self.config.context_document} {why}",
+                               hint="set context_document in .tether/tether.toml to a file inside the repository")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
 
     def notes(self, include_resolved: bool = False) -> Found:
         from .core.memory import notes

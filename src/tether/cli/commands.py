@@ -198,10 +198,18 @@ def register(sub, common, only: str | None = None) -> None:
                        help="leave CLAUDE.md (and AGENTS.md) alone: hooks only")
         p.add_argument("--status-line", action="store_true",
                        help="also set Claude Code's status line to `tether statusline` (a status line of your own is kept)")
+        p.add_argument("--mcp", action="store_true",
+                       help="also register `tether mcp` as the project's MCP server \"tether\" in .mcp.json")
         p = add(isub, "codex", _lazy("session_commands", "cmd_install_codex"),
                 "Merge tether's hooks into .codex/hooks.json (idempotent).")
         p.add_argument("--command", dest="command_line", default="tether hook codex",
                        help="the command Codex runs (default: tether hook codex)")
+        p.add_argument("--mcp", action="store_true",
+                       help="also register `tether mcp` as the MCP server \"tether\" in .codex/config.toml")
+        p = add(isub, "cursor", _lazy("session_commands", "cmd_install_cursor"),
+                "Register `tether mcp` as the MCP server \"tether\" in .cursor/mcp.json (idempotent).")
+        p.add_argument("--command", dest="command_line", default="tether mcp",
+                       help="the command Cursor runs (default: tether mcp)")
         p = add(isub, "pre-commit", _lazy("session_commands", "cmd_install_pre_commit"),
                 "Write a git pre-commit hook that keeps .tether/index.json current and runs `tether audit`"
                 " (never blocks a commit unless --strict).")
@@ -213,10 +221,14 @@ def register(sub, common, only: str | None = None) -> None:
         uninst = sub.add_parser("uninstall", formatter_class=common.formatter_class,
                                 help="Remove what `tether install` added to an agent tool's settings.")
         usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
-        add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json (the user's own "
-                                                "are kept) and tether's section from CLAUDE.md and AGENTS.md.")
+        add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json, its MCP server "
+                                                "from .mcp.json (the user's own are kept) and tether's section from "
+                                                "CLAUDE.md and AGENTS.md.")
         add(usub, "codex", _lazy("session_commands", "cmd_uninstall_codex"),
-            "Remove tether's hooks from .codex/hooks.json (the user's own are kept).")
+            "Remove tether's hooks from .codex/hooks.json and its MCP server from .codex/config.toml "
+            "(the user's own are kept).")
+        add(usub, "cursor", _lazy("session_commands", "cmd_uninstall_cursor"),
+            "Remove tether's MCP server from .cursor/mcp.json (the user's own servers are kept).")
 
     if want("ctx"):
         from . import ctx
@@ -237,6 +249,15 @@ def register(sub, common, only: str | None = None) -> None:
         from . import audit_commands
 
         audit_commands.register(sub, add)
+
+    if want("recall"):
+        from . import recall_commands
+
+        recall_commands.register(sub, add)
+
+    if want("mcp"):
+        add(sub, "mcp", _lazy("session_commands", "cmd_mcp"),
+            "Serve this workspace to MCP clients over stdio (needs the tether[mcp] extra).")
 
     if want("demo"):
         p = add(sub, "demo", _lazy("session_commands", "cmd_demo"), "Run a whole session lifecycle in a temporary repository and show it.")

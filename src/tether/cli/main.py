@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, TetherError, UsageError
+from ..errors import EXIT_DEGRADED, EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, HINTS, TetherError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ GROUPS = ("task", "note", "hook", "install", "uninstall", "ctx", "offload")  # c
 
 COMMANDS = ("init", "config", "task", "checkpoint", "resume", "decide", "note", "close", "boot", "log",
             "index", "verify", "drift", "merge-driver", "hook", "install", "uninstall", "ctx", "demo",
-            "compact", "show", "pin", "unpin", "usage", "statusline", "offload", "audit")
+            "compact", "show", "pin", "unpin", "usage", "statusline", "offload", "recall", "mcp", "audit")
 
 
 def _argparse():
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         result = args.handler(args)
     except TetherError as exc:
         if not exc.hint:  # the library names no command; the command line can
-            exc.hint = _HINTS.get(type(exc).__name__)
+            exc.hint = HINTS.get(type(exc).__name__)
         return _fail(exc, want_json)
     except KeyboardInterrupt:
         return _fail(TetherError("interrupted", hint="run the command again"), want_json)
@@ -213,11 +213,6 @@ def quick_args(argv: list[str]):
     return types.SimpleNamespace(command="checkpoint", handler=cmd_checkpoint, **values)
 
 
-_HINTS = {
-    "Corrupt": "fix the file at that line, or restore it with `git checkout -- PATH`",
-    "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
-    "ReadOnly": "run the command without --sha to change the working tree",
-}
 
 
 def _check_utf8(argv: list[str], position: int) -> None:

@@ -179,10 +179,28 @@ def cmd_hook(args) -> Result | None:
     raise SystemExit(code)
 
 
-def cmd_install_codex(args) -> Result:
-    from ..hooks.install import install_codex
+def cmd_mcp(args) -> Result | None:
+    import os
 
-    outcome = install_codex(_ws().root, command=args.command_line)
+    from ..errors import UsageError
+
+    try:
+        from ..mcp.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        raise UsageError("the MCP SDK is not installed", hint="pip install 'tether[mcp]'") from None
+    serve(os.getcwd())  # -C has moved there already; no workspace yet: each tool says how to make one
+    return None
+
+
+def cmd_install_codex(args) -> Result:
+    from ..hooks.install import install_codex, install_codex_mcp, mcp_command
+
+    root = _ws().root
+    if args.mcp:  # a config.toml it cannot change refuses before the hooks are touched
+        install_codex_mcp(root, mcp_command(args.command_line), write=False)
+    outcome = install_codex(root, command=args.command_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
     if outcome["replaced"]:
@@ -190,24 +208,63 @@ def cmd_install_codex(args) -> Result:
     text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex runs a project's hooks"
              " once you have reviewed and trusted them (it asks); a Codex older than hooks-by-default needs"
              " `[features] codex_hooks = true` in its config.toml.")
+    if args.mcp:
+        server = install_codex_mcp(root, mcp_command(args.command_line))
+        outcome["mcp"] = server
+        text += "\n" + _mcp_text(server) + (" Codex reads a project's .codex/config.toml once you trust the"
+                                          " project; commit it so every clone's Codex sessions have it.")
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)
 
 
-def cmd_uninstall_codex(args) -> Result:
-    from ..hooks.install import uninstall_codex
+def _mcp_text(server: dict) -> str:
+    [(name, entry)] = server["server"].items()
+    shown = " ".join([entry["command"], *entry["args"]])
+    if not server["changed"]:
+        return f"MCP server {name!r} (`{shown}`) already registered in {server['path']} (nothing changed)."
+    verb = "Replaced tether's earlier" if server["replaced"] else "Registered the"
+    return f"{verb} MCP server {name!r} (`{shown}`) in {server['path']}."
 
-    outcome = uninstall_codex(_ws().root)
+
+def cmd_uninstall_codex(args) -> Result:
+    from ..hooks.install import uninstall_codex, uninstall_codex_mcp
+
+    root = _ws().root
+    outcome = uninstall_codex(root)
     text = (f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
             if outcome["removed"] else f"No tether hooks in {outcome['path']}.")
+    outcome["mcp"] = server = uninstall_codex_mcp(root)
+    if server["removed"]:
+        text += f"\nRemoved tether's MCP server from {server['path']}."
     return Result(outcome, text)
+
+
+def cmd_install_cursor(args) -> Result:
+    from ..hooks.install import install_mcp_json
+
+    server = install_mcp_json(_ws().root, "cursor", args.command_line.split())
+    return Result({"mcp": server}, _mcp_text(server) + " Commit .cursor/mcp.json so every clone's Cursor has it;"
+                                                         " Cursor asks before it starts a project's server.")
+
+
+def cmd_uninstall_cursor(args) -> Result:
+    from ..hooks.install import uninstall_mcp_json
+
+    server = uninstall_mcp_json(_ws().root, "cursor")
+    text = (f"Removed tether's MCP server from {server['path']}." if server["removed"]
+            else f"No tether MCP server in {server['path']}.")
+    return Result({"mcp": server}, text)
 
 
 def cmd_install(args) -> Result:
     from ..hooks.install import install_claude_code
 
     ws = _ws()
+    if args.mcp:  # an .mcp.json it cannot change refuses before the settings are touched
+        from ..hooks.install import install_mcp_json, mcp_command
+
+        install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line), write=False)
     outcome = install_claude_code(ws.root, command=args.command_line, status_line=args.status_line)
     text = (f"Installed tether hooks in {outcome['path']}: " + ", ".join(outcome["added"])
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
@@ -227,9 +284,14 @@ def cmd_install(args) -> Result:
         verb = "Added" if section["created"] or section["changed"] else "Kept"
         text += (f"\n{verb} tether's section (the agent's commands) in {section['path']}"
                  + ("" if section["changed"] else " (up to date)"))
-    text += "\nCommit .claude/settings.json" + ("" if args.no_instructions else
-                                                  " and " + ("AGENTS.md" if args.agents_md else "CLAUDE.md")) + \
-        " so every clone's sessions use them."
+    if args.mcp:
+        server = install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line))
+        outcome["mcp"] = server
+        text += "\n" + _mcp_text(server) + " Claude Code asks once before it starts a project's server."
+    files = [".claude/settings.json"] + ([".mcp.json"] if args.mcp else []) + \
+        ([] if args.no_instructions else ["AGENTS.md" if args.agents_md else "CLAUDE.md"])
+    text += f"\nCommit {', '.join(files[:-1])} and {files[-1]}" if len(files) > 1 else f"\nCommit {files[0]}"
+    text += " so every clone's sessions use them."
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)
@@ -250,9 +312,15 @@ def cmd_install_pre_commit(args) -> Result:
 def cmd_uninstall(args) -> Result:
     from ..hooks.install import uninstall_claude_code
 
-    outcome = uninstall_claude_code(_ws().root)
+    from ..hooks.install import uninstall_mcp_json
+
+    root = _ws().root
+    outcome = uninstall_claude_code(root)
     lines = [f"Removed tether's hooks from {outcome['path']}: " + ", ".join(outcome["removed"])
              if outcome["removed"] else f"No tether hooks in {outcome['path']}."]
+    outcome["mcp"] = server = uninstall_mcp_json(root, "claude-code")
+    if server["removed"]:
+        lines.append(f"Removed tether's MCP server from {server['path']}.")
     if outcome["status_line_removed"]:
         lines.append("Removed tether's status line.")
     if outcome["sections_removed"]:

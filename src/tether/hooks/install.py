@@ -437,3 +437,160 @@ def uninstall_codex(root: Path) -> dict:
                 except OSError:
                     pass
     return {"path": str(path), "removed": removed}
+
+
+# -- the MCP server in each agent's project configuration -------------------------------------------
+# Claude Code reads a project's servers from .mcp.json, Cursor from .cursor/mcp.json (both
+# {"mcpServers": {NAME: {"command", "args"}}}), and Codex from the [mcp_servers.NAME] tables of
+# .codex/config.toml in a project the user trusts. tether's entry is the one named "tether"; every
+# other entry, and every other key of those files, is the user's and is kept as it is.
+
+MCP_NAME = "tether"
+MCP_JSON = {"claude-code": ".mcp.json", "cursor": ".cursor/mcp.json"}
+CODEX_CONFIG = ".codex/config.toml"
+
+
+def mcp_command(hook_command: str | None = None) -> list[str]:
+    """`tether mcp` under the same program as the hook's command (a full path stays a full path)."""
+    words = (hook_command or "").split()
+    if len(words) >= 3 and words[-2] == "hook":
+        return words[:-2] + ["mcp"]
+    return ["tether", "mcp"]
+
+
+def _is_tether_server(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    command, args = entry.get("command"), entry.get("args")
+    words = ([command] if isinstance(command, str) else []) + (list(args) if isinstance(args, list) else [])
+    return len(words) >= 2 and words[-1] == "mcp" and Path(str(words[-2])).name == "tether"
+
+
+def install_mcp_json(root: Path, agent: str, command: list[str], write: bool = True) -> dict:
+    """Register tether's server in the agent's project MCP file; installing again changes nothing.
+    ``write=False``: only check that it can be (the hooks' install asks first, so a refusal
+    leaves both files as they were)."""
+    name = MCP_JSON[agent]
+    if "/" in name:
+        _project_file(root, name.split("/")[0])
+    path = _project_file(root, name)
+    config = _json_object(path)
+    servers = config.setdefault("mcpServers", {})
+    if not isinstance(servers, dict):
+        raise InvalidInput(f"{path}: 'mcpServers' must be an object; nothing was changed", hint="fix the file")
+    entry = {"command": command[0], "args": command[1:]}
+    present = servers.get(MCP_NAME)
+    if present is not None and not _is_tether_server(present):
+        raise InvalidInput(f"{path}: a server named {MCP_NAME!r} is there already and is not tether's; nothing was changed",
+                           hint=f"rename that entry in {name}, then install again")
+    changed = present != entry
+    if changed and write:
+        servers[MCP_NAME] = entry
+        path.parent.mkdir(exist_ok=True)
+        write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    return {"path": str(path), "server": {MCP_NAME: entry}, "changed": changed, "replaced": present if changed else None}
+
+
+def uninstall_mcp_json(root: Path, agent: str) -> dict:
+    """Remove tether's server from the agent's project MCP file (a file left empty is removed)."""
+    name = MCP_JSON[agent]
+    path = _project_file(root, name)
+    config = _json_object(path)
+    servers = config.get("mcpServers")
+    removed = isinstance(servers, dict) and _is_tether_server(servers.get(MCP_NAME))
+    if removed:
+        del servers[MCP_NAME]
+        if servers or set(config) - {"mcpServers"}:
+            write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        else:
+            path.unlink()  # it held tether's server only
+            if "/" in name:
+                try:
+                    path.parent.rmdir()  # .cursor/ too, when install made it for it
+                except OSError:
+                    pass
+    return {"path": str(path), "removed": removed}
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _codex_table(command: list[str]) -> str:
+    args = ", ".join(_toml_string(a) for a in command[1:])
+    return f"[mcp_servers.{MCP_NAME}]\ncommand = {_toml_string(command[0])}\nargs = [{args}]\n"
+
+
+def _codex_config(path: Path) -> tuple[str, dict]:
+    from ..store.config_file import _toml
+
+    text = _read_text(path) or ""
+    try:
+        return text, _toml().loads(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError: its message names the line
+        raise InvalidInput(f"{path}: invalid TOML ({exc}); nothing was changed",
+                           hint="fix the file (or move it away) and run the command again") from None
+
+
+def _without_table(text: str) -> tuple[str, bool]:
+    """The text without tether's [mcp_servers.tether] table (its header up to the next header)."""
+    header = f"[mcp_servers.{MCP_NAME}]"
+    lines = text.splitlines(keepends=True)
+    out, skipping, found = [], False, False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            table = stripped.split("#")[0].strip()
+            skipping = table == header or table.startswith(header[:-1] + ".")  # its own sub-tables too
+            found = found or skipping
+        if not skipping:
+            out.append(line)
+    kept = "".join(out)
+    while kept.endswith("\n\n"):
+        kept = kept[:-1]
+    return kept, found
+
+
+def install_codex_mcp(root: Path, command: list[str], write: bool = True) -> dict:
+    """Register tether's server in the project's .codex/config.toml; the rest of the file is kept
+    byte for byte, and installing again changes nothing. ``write=False``: only check."""
+    _project_file(root, ".codex")
+    path = _project_file(root, CODEX_CONFIG)
+    text, config = _codex_config(path)
+    servers = config.get("mcp_servers")
+    present = servers.get(MCP_NAME) if isinstance(servers, dict) else None
+    entry = {"command": command[0], "args": command[1:]}
+    if present is not None and not _is_tether_server(present):
+        raise InvalidInput(f"{path}: a server named {MCP_NAME!r} is there already and is not tether's; nothing was changed",
+                           hint=f"rename [mcp_servers.{MCP_NAME}] in {CODEX_CONFIG}, then install again")
+    changed = present != entry
+    if changed:
+        kept, found = _without_table(text)
+        if present is not None and not found:  # written inline (mcp_servers = {tether = {...}}): not ours to rewrite
+            raise InvalidInput(f"{path}: tether's server is written inline, not as [mcp_servers.{MCP_NAME}]; "
+                               "nothing was changed", hint=f"replace it with:\n{_codex_table(command)}")
+        new = (kept + ("\n" if kept and not kept.endswith("\n") else "") + ("\n" if kept.strip() else "")
+               + _codex_table(command))
+        if write:
+            path.parent.mkdir(exist_ok=True)
+            write_atomic(path, new)
+    return {"path": str(path), "server": {MCP_NAME: entry}, "changed": changed, "replaced": present if changed else None}
+
+
+def uninstall_codex_mcp(root: Path) -> dict:
+    path = _project_file(root, CODEX_CONFIG)
+    text, config = _codex_config(path)
+    servers = config.get("mcp_servers")
+    removed = False
+    if isinstance(servers, dict) and _is_tether_server(servers.get(MCP_NAME)):
+        kept, removed = _without_table(text)
+        if removed:
+            if kept.strip():
+                write_atomic(path, kept)
+            else:
+                path.unlink()  # it held tether's server only
+                try:
+                    path.parent.rmdir()
+                except OSError:
+                    pass
+    return {"path": str(path), "removed": removed}

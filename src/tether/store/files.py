@@ -262,6 +262,17 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
                 found.append((self.shown(rel), data))
         return found
 
+    # -- recall (tether.recall walks these folders itself: it keeps their stats) ---------------
+    def recall_index_file(self) -> str | None:
+        """Where the recall index lives (per machine), None when the store is not a folder."""
+        directory = self.tree.directory
+        return f"{directory}/{layout.RECALL_INDEX}" if directory is not None else None
+
+    recall_tops = layout.RECALL_TOPS
+    recall_skippable = layout.RECALL_SKIPPABLE
+    recall_kind = staticmethod(layout.recall_kind)
+    recall_frozen = staticmethod(layout.recall_frozen)
+
     def active_task(self) -> str:
         """The task this machine works on, as last chosen here ("" when none)."""
         return (self.tree.read(layout.ACTIVE) or b"").decode("utf-8", "replace").strip()

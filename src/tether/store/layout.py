@@ -64,6 +64,8 @@ STATUS_LINE_CACHE = f"{CACHE_DIR}/statusline.cache"  # the active task's positio
 OFFLOAD_CACHE = f"{CACHE_DIR}/offload"  # per cluster: its packets' map entries by file stat
 # The last `tether audit`'s findings (rule, path, line, one line each), for the next boot's brief.
 AUDIT_RESULT = f"{CACHE_DIR}/audit.json"
+# The recall index (tether.recall): SQLite FTS5 over the files below, derived from them and rebuilt when gone.
+RECALL_INDEX = f"{CACHE_DIR}/recall.sqlite"
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
 
 # Rewritten whole by every close; merged by meaning (gitio.mergedriver), repaired by `index --repair`.
@@ -160,6 +162,44 @@ def is_offload_map(path: str) -> bool:
     """Whether a repository path is one of the offload maps (the merge driver keeps our side)."""
     path = path.replace("\\", "/")
     return f"/{OFFLOAD}/" in f"/{path}" and path.rsplit("/", 1)[-1] in MAPS
+
+
+# What recall indexes, by the kind of record each file holds (recall_kind); folders whose files are
+# written once and never edited, so an unchanged folder stat means unchanged files (recall_frozen).
+RECALL_TOPS = (TASKS, DECISIONS, PROGRESS, CONTEXTS, OFFLOAD, CACHE, CONTEXT_ENTRIES)
+# The big subtree recall may leave unwalked while the file every tether write to it appends to
+# (a task started, completed or checkpointed: the memory log) is unchanged.
+RECALL_SKIPPABLE = (TASKS, EVENT_LOG)
+_FROZEN = ("checkpoints", "decisions", "cache/offloaded", "cache/conversations")
+
+
+def recall_kind(rel: str) -> str | None:
+    """The kind of record a store path holds for recall, None when recall leaves it out."""
+    parts = rel.split("/")
+    top, depth = parts[0], len(parts)
+    if top == TASKS:
+        if depth == 3 and parts[2] == "task.md":
+            return "task"
+        if depth == 4 and parts[2] == "checkpoints" and parts[3].endswith(".md"):
+            return "checkpoint"
+    elif top == DECISIONS:
+        return "decision" if depth == 2 and rel.endswith(".md") else None
+    elif rel == CONTEXT_ENTRIES:
+        return "context"
+    elif top == PROGRESS:
+        return "progress" if depth == 2 and rel.endswith(".md") else None
+    elif top == CONTEXTS:
+        return "campaign" if rel.endswith(".yaml") and parts[-1] != "roles.yaml" else None
+    elif top == OFFLOAD:
+        if depth == 4 and parts[1] == "clusters" and parts[3].endswith(".yaml") and parts[3] not in RESERVED:
+            return "packet"
+    elif top == CACHE and depth == 3:
+        return {"offloaded": "offloaded", "conversations": "conversation"}.get(parts[1])
+    return None
+
+
+def recall_frozen(rel_dir: str) -> bool:
+    return rel_dir.endswith(_FROZEN[:2]) or rel_dir in _FROZEN[2:]
 
 
 def lock_file(name: str) -> str:

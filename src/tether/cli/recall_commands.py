@@ -1,0 +1,42 @@
+"""``tether recall QUERY``: one call on :class:`tether.recall.Recall`, rendered."""
+
+from __future__ import annotations
+
+from ..errors import EXIT_DEGRADED, EXIT_OK, Problem
+from .output import Result, problems_text
+
+
+def _hit_text(hit: dict) -> str:
+    where = f"{hit['path']}:{hit['line']}" if hit.get("line") else hit["path"]
+    facts = [hit["at"] or "", hit["who"] or "", hit["session"] or ""]
+    status = "" if hit["status"] == "current" else f" [{hit['status']}]"
+    head = f"{hit['kind']} {hit['id']}{status}: {hit['title']}"
+    return f"{head}\n  {hit['text']}\n  {where}  {'  '.join(f for f in facts if f)}".rstrip()
+
+
+def cmd_recall(args) -> Result:
+    from ..recall import Recall
+
+    found = Recall().search(" ".join(args.query), limit=args.limit, budget=args.budget, kinds=args.kind,
+                            task=args.task, since=args.since)
+    problems = [Problem(p["path"], p["line"], p["message"]) for p in found["problems"]]
+    if found["hits"]:
+        text = "\n\n".join(_hit_text(h) for h in found["hits"])
+        more = " (more matched: raise --limit or --budget)" if found["truncated"] else ""
+        text += f"\n\n{len(found['hits'])} hits, about {found['tokens']} tokens{more}"
+    else:
+        text = f"Nothing found for {found['query']!r}."
+    return Result(found, text + problems_text(problems), EXIT_DEGRADED if problems else EXIT_OK)
+
+
+def register(sub, add) -> None:
+    p = add(sub, "recall", cmd_recall, "Search everything tether keeps (tasks, checkpoints, decisions, notes, progress,"
+                                       " campaigns, packets, offloaded results, archived transcripts), best first.")
+    p.add_argument("query", nargs="+", metavar="QUERY", help="words to look for (any of them; rarer ones count more)")
+    p.add_argument("--kind", "-k", action="append", metavar="KIND",
+                   help="only this kind (repeatable, or comma-separated): task, checkpoint, decision, context,"
+                        " progress, campaign, packet, offloaded, conversation")
+    p.add_argument("--task", "-t", metavar="ID", help="only records of this task")
+    p.add_argument("--since", metavar="DATE", help="only records from this date or time on (2026-11-01)")
+    p.add_argument("--limit", "-n", type=int, metavar="N", help="at most N hits (default 8)")
+    p.add_argument("--budget", type=int, metavar="TOKENS", help="at most about this many tokens in all (default 1200)")

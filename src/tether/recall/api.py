@@ -1,0 +1,92 @@
+"""The recall facade: refresh the index from what changed, search it, fit the hits to a budget.
+
+    from tether.recall import Recall
+    found = Recall(workspace).search("sqlite locking", limit=5, budget=800, kinds=["decision"])
+    for hit in found["hits"]:
+        print(hit["path"], hit["line"], hit["status"], hit["text"])
+
+Each hit: kind, id, title, text (an excerpt), path and line, at, who, session, task, status
+(current, resolved, superseded, retired, or a task's or checkpoint's own), score (BM25, lower
+is better). ``problems``: the files (path, line) that could not be read; they are left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import InvalidInput
+from . import extract, rank
+
+_SINCE = re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?Z?)?$")
+
+
+class Recall:
+    def __init__(self, workspace=None) -> None:
+        if workspace is None:
+            from ..workspace import Workspace
+
+            workspace = Workspace.open()
+        self.workspace = workspace
+        self.store = workspace.store
+        self._index = None
+        self.refreshed: dict = {}
+
+    @property
+    def index(self):
+        if self._index is None:
+            from .index import Index
+
+            path = self.store.recall_index_file()
+            if path is None:
+                raise InvalidInput("recall needs a workspace on disk", hint="run it inside a repository")
+            self._index = Index(path, self.store)
+        return self._index
+
+    def refresh(self) -> dict:
+        """Read what changed since the last refresh; {"read", "removed", "checked", "unchanged_folders"}."""
+        self.refreshed = self.index.refresh()
+        return self.refreshed
+
+    def search(self, query: str, limit: int | None = None, budget: int | None = None, kinds=None,
+               task: str | None = None, since: str | None = None) -> dict:
+        limit = rank.LIMIT if limit is None else limit
+        budget = rank.BUDGET if budget is None else budget
+        if limit < 1:
+            raise InvalidInput(f"--limit must be at least 1, got {limit}", hint="e.g. --limit 5")
+        if budget < 50:
+            raise InvalidInput(f"--budget must be at least 50 tokens, got {budget}", hint="e.g. --budget 800")
+        kinds = [k for value in kinds or [] for k in str(value).split(",") if k.strip()]
+        wrong = [k for k in kinds if k not in extract.KINDS]
+        if wrong:
+            raise InvalidInput(f"no kind {wrong[0]!r}", hint=f"kinds: {', '.join(extract.KINDS)}")
+        if since is not None and not _SINCE.match(since.strip()):
+            raise InvalidInput(f"--since {since!r} is not a date", hint="e.g. --since 2026-11-01 or 2026-11-01T09:00Z")
+        expression = rank.match_expression(query or "")
+        if expression is None:
+            raise InvalidInput("the query has no words to search for", hint='e.g. tether recall "why sqlite"')
+        self.refresh()
+        index = self.index
+        rows = index.search(expression, limit, kinds=kinds, task=task,
+                            since=since.strip().replace(" ", "T") if since else None)
+        newest: dict = {}
+        hits = []
+        for row in rows:
+            status = row["status"]
+            if row["kind"] == "checkpoint" and row["task"]:
+                # A task's newest checkpoint is its resume point; the older ones are history.
+                if row["task"] not in newest:
+                    newest[row["task"]] = index.newest_checkpoint(row["task"])
+                status = "superseded" if row["number"] is not None and newest[row["task"]] not in (
+                    None, row["number"]) else "current"
+            hits.append({"kind": row["kind"], "id": row["id"], "title": row["title"],
+                         "text": rank.excerpt(row["body"], expression), "path": self.store.shown(row["path"]),
+                         "line": row["line"], "at": row["at"], "who": row["who"], "session": row["session"],
+                         "task": row["task"], "status": status, "score": round(row["score"], 4)})
+        kept, used, more = rank.fit(hits, limit, budget)
+        return {"query": query, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,
+                "indexed": self.refreshed, "problems": [p._asdict() for p in index.problems()]}
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None

@@ -1,0 +1,145 @@
+"""A store file's bytes to the records recall indexes: one dict per record, with where it
+starts (its line), when, who, which session and task, and its status as the file says it.
+
+Pure: no I/O. A file that cannot be read as its kind raises ParseError (path, line); a bad
+line of a log is reported in ``problems`` and the other lines are kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import ParseError, Problem
+from ..store import codec
+
+CHUNK = 1500  # characters of free text per record: a hit points at a few lines, not a whole file
+_SECTION = re.compile(r"^## (\d\d:\d\d) UTC, session (\S+?),", re.M)
+
+
+def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, task=None, status="current",
+            number=None) -> dict:
+    return {"kind": kind, "rid": rid, "title": title or "", "body": body or "", "line": line, "at": at or None,
+            "who": who or None, "session": session or None, "task": task or None, "status": status,
+            "number": number}
+
+
+def _words(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_words(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_words(v) for v in value)
+    return str(value)
+
+
+def records(kind: str, rel: str, shown: str, data: bytes, problems: list[Problem]) -> list[dict]:
+    return _READERS[kind](rel, shown, data, problems)
+
+
+def _task(rel, shown, data, problems):
+    meta, _ = codec.load_front_matter(data, shown)
+    units = meta.get("units") or []
+    body = "\n".join(filter(None, [_words(meta.get("definition")), _words(meta.get("criteria")),
+                                   _words(units[:200] if isinstance(units, list) else units)]))
+    status = meta.get("status") or "open"
+    return [_record("task", str(meta.get("id") or rel.split("/")[1]), _words(meta.get("title")), body,
+                    at=meta.get("created"), who=meta.get("created_by"), task=meta.get("id"),
+                    status="current" if status == "open" else str(status))]
+
+
+def _checkpoint(rel, shown, data, problems):
+    meta, _ = codec.load_front_matter(data, shown)
+    task = str(meta.get("task") or rel.split("/")[1])
+    parts = [_words(meta.get("current_state")), _words(meta.get("next")), _words(meta.get("note")),
+             _words(meta.get("files")), _words(meta.get("key_data"))]
+    number = meta.get("number") if isinstance(meta.get("number"), int) else None
+    # Superseded or current is decided when searching: it depends on the task's newer checkpoints.
+    return [_record("checkpoint", f"{task}/{meta.get('id') or rel.rsplit('/', 1)[-1][:-3]}",
+                    _words(meta.get("current_state"))[:120], "\n".join(p for p in parts if p),
+                    at=meta.get("created"), who=meta.get("device"), session=meta.get("session"), task=task,
+                    status=str(meta.get("status") or "in_progress"), number=number)]
+
+
+def _decision(rel, shown, data, problems):
+    meta, _ = codec.load_front_matter(data, shown)
+    body = "\n".join(filter(None, [_words(meta.get("decision")), _words(meta.get("rationale"))]))
+    return [_record("decision", str(meta.get("id") or rel.rsplit("/", 1)[-1][:-3]), _words(meta.get("question")),
+                    body, at=meta.get("when"), who=meta.get("who"), task=meta.get("task"))]
+
+
+def _context(rel, shown, data, problems):
+    found, resolved = [], set()
+    for number, row in codec.iter_jsonl(data, shown, problems, numbered=True):
+        if "resolve" in row:
+            resolved.add(row["resolve"])
+        elif isinstance(row.get("text"), str) and row.get("id"):
+            found.append(_record("context", str(row["id"]), str(row.get("kind") or "note"), row["text"], line=number,
+                                 at=row.get("at"), who=row.get("by"), task=row.get("task")))
+    for rec in found:
+        if rec["rid"] in resolved:
+            rec["status"] = "resolved"
+    return found
+
+
+def _progress(rel, shown, data, problems):
+    text = codec.decode(data, shown)
+    date = rel.rsplit("/", 1)[-1][:-3]
+    out = []
+    marks = list(_SECTION.finditer(text))
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        section = text[mark.start():end]
+        out.append(_record("progress", f"{date} {mark.group(1)}", section.split("\n", 1)[0][3:],
+                           section.split("\n", 1)[-1][:CHUNK * 4], line=text.count("\n", 0, mark.start()) + 1,
+                           at=f"{date}T{mark.group(1)}:00Z", session=mark.group(2)))
+    return out
+
+
+def chunks(text: str, first_line: int = 1):
+    """(line, text) pieces of at most about CHUNK characters, cut at line ends where it can."""
+    start, line, size = 0, first_line, len(text)
+    while start < size:
+        end = min(size, start + CHUNK)
+        if end < size:
+            cut = text.rfind("\n", start + CHUNK // 3, end)
+            if cut > start:
+                end = cut + 1
+        piece = text[start:end]
+        if piece.strip():
+            yield line, piece
+        line += piece.count("\n")
+        start = end
+
+
+def _field(text: str, key: str) -> str | None:
+    found = re.search(rf"^{key}: *(.*)$", text, re.M)
+    return found.group(1).strip().strip('"\'') if found else None
+
+
+def _text_file(kind):
+    def read(rel, shown, data, problems):
+        text = codec.decode(data, shown)
+        name = rel.rsplit("/", 1)[-1]
+        if kind == "packet":
+            rid = _field(text, "id") or name[:-5]
+            title, at = _field(text, "title") or rid, _field(text, "created")
+            status = "retired" if _field(text, "status") == "retired" else "current"
+            session = _field(text, "session")
+        elif kind == "campaign":
+            rid = rel.split("/")[1]
+            title, at, status, session = f"campaign {rid}", None, "current", None
+        else:  # content-addressed cache files: offloaded results and archived conversations
+            rid = f"{'offloaded' if kind == 'offloaded' else 'conversations'}/{name[:12]}"
+            title, at, status, session = rid, None, "current", None
+        return [_record(kind, rid, title, piece, line=line, at=at, session=session, status=status)
+                for line, piece in chunks(text)]
+    return read
+
+
+_READERS = {"task": _task, "checkpoint": _checkpoint, "decision": _decision, "context": _context,
+            "progress": _progress, "packet": _text_file("packet"), "campaign": _text_file("campaign"),
+            "offloaded": _text_file("offloaded"), "conversation": _text_file("conversation")}
+KINDS = tuple(_READERS)
+
+__all__ = ["records", "chunks", "KINDS", "ParseError"]

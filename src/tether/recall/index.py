@@ -1,0 +1,302 @@
+"""The recall index: one SQLite database per machine with FTS5 over the store's records.
+
+Kept current like the manifest's hash cache (warm.manifest_entries): every recall file is
+stat()ed on each refresh and only those whose stat changed are read again, except in the
+folders whose files are written once and never edited (checkpoints, decisions, cache/):
+there an unchanged folder stat means unchanged files, so history costs one stat per folder.
+A stat is kept as trusted only when the file is older than the racily-clean margin
+(warm.cachefile), so a change made in the same clock tick is read again next time.
+A database that cannot be opened is removed and built again: it is derived, never the truth.
+
+The tasks folder (on a big workspace, ten thousand folders to list) is walked only when the
+memory log, which every tether write to a task appends to, changed since the last walk, or that
+walk is older than ``TASKS_WALK_TTL``: a hand edit of a task file is seen after the next tether
+write or within that time.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from ..errors import ParseError, Problem, Unavailable
+from ..warm.cachefile import RACY_NS
+from . import extract
+
+FORMAT = "3"
+TASKS_WALK_TTL = 300 * 10**9  # ns
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- dir: its frozen folder, or NULL
+CREATE INDEX files_dir ON files(dir);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
+CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
+                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER);
+CREATE INDEX records_path ON records(path);
+CREATE INDEX records_task ON records(task, kind);
+CREATE TABLE problems(source TEXT, path TEXT, line INTEGER, message TEXT);  -- source: the store path
+CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
+"""
+_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number")
+
+
+def check_fts5() -> None:
+    try:
+        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+    except sqlite3.OperationalError:
+        raise Unavailable(f"this Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, which recall needs",
+                          hint="use a Python whose sqlite3 has FTS5 (python.org and most distributions' builds do)") from None
+
+
+def _key(st) -> str:
+    return f"{st.st_mtime_ns}.{st.st_ctime_ns}.{st.st_size}.{st.st_ino}"
+
+
+class Index:
+    def __init__(self, path: str, store) -> None:
+        self.path, self.store = path, store
+        self.root = store.tree.directory
+        self.db = self._open()
+        self.read: list[str] = []  # store paths read by the last refresh (the tests watch it)
+
+    def _open(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                have = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
+                if have is None:
+                    self._create(db)
+                elif db.execute("SELECT value FROM meta WHERE key='format'").fetchone() != (FORMAT,):
+                    raise sqlite3.DatabaseError("another format")
+                return db
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc):
+                    check_fts5()
+                if attempt == 2:
+                    raise
+                self._remove()
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    raise
+                self._remove()
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _create(db) -> None:
+        """The tables, under SQLite's write lock: two processes starting together create them once."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone() is None:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT,))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _remove(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.unlink(self.path + suffix)
+            except FileNotFoundError:
+                pass
+
+    # -- the scan ------------------------------------------------------------------------------
+    def _scan(self, started: int):
+        """Stat what may have changed. Returns ({store path: (kind, key or None when not trusted yet)}
+        of the files outside unchanged frozen folders, {frozen folder walked: (key or None, names)},
+        and the frozen folders found unchanged (their files are neither listed nor read)."""
+        old_dirs = dict(self.db.execute("SELECT path, key FROM dirs"))
+        found: dict = {}
+        walked: dict = {}
+        kept: set = set()
+        kind_of, frozen = self.store.recall_kind, self.store.recall_frozen
+        margin = started - RACY_NS
+
+        def walk(rel: str) -> None:
+            full = f"{self.root}/{rel}"
+            is_frozen = frozen(rel)
+            if is_frozen:
+                try:
+                    st = os.stat(full, follow_symlinks=False)
+                except OSError:
+                    return
+                key, folder_mtime = _key(st), st.st_mtime_ns
+                if old_dirs.get(rel) == key:
+                    kept.add(rel)
+                    return
+                names = []
+            try:
+                entries = list(os.scandir(full))
+            except OSError:
+                return
+            for entry in entries:
+                path = f"{rel}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    walk(path)
+                    continue
+                kind = kind_of(path)
+                if kind is None or not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                found[path] = (kind, _key(st) if st.st_mtime_ns < margin else None)
+                if is_frozen:
+                    names.append(path)
+            if is_frozen:
+                walked[rel] = (key if folder_mtime < margin and all(found[n][1] for n in names) else None, names)
+
+        skip_top, marker = self._skippable(started)
+        if skip_top is not None:  # the last walk of it stands: its rows and folders are kept as they are
+            kept.update(d for d in old_dirs if d.startswith(skip_top + "/") or d == f"\0{skip_top}")
+            found.update((p, (k, key)) for p, k, key in self.db.execute(
+                "SELECT path, kind, key FROM files WHERE dir IS NULL AND path LIKE ? || '/%'", (skip_top,)))
+        self.walk_marker = marker
+        for top in self.store.recall_tops:
+            if top == skip_top:
+                continue
+            full = f"{self.root}/{top}"
+            try:
+                st = os.stat(full, follow_symlinks=False)
+            except OSError:
+                continue
+            if os.path.isdir(full) and not os.path.islink(full):
+                walk(top)
+            elif self.store.recall_kind(top) and os.path.isfile(full):
+                found[top] = (self.store.recall_kind(top), _key(st) if st.st_mtime_ns < margin else None)
+        return found, walked, kept, old_dirs
+
+    def _skippable(self, started: int) -> tuple[str | None, str | None]:
+        """(the top folder this refresh need not walk, or None; the marker to keep if it walks it):
+        the marker is the memory log's stat and the time of the walk."""
+        top, log = self.store.recall_skippable
+        try:
+            st = os.stat(f"{self.root}/{log}", follow_symlinks=False)
+        except OSError:
+            return None, None
+        if st.st_mtime_ns >= started - RACY_NS:
+            return None, None  # written in this clock tick: not a stat to trust
+        key = _key(st)
+        row = self.db.execute("SELECT key FROM dirs WHERE path=?", (f"\0{top}",)).fetchone()
+        if row and row[0]:
+            seen, _, when = row[0].rpartition("@")
+            if seen == key and when.isdigit() and started - int(when) < TASKS_WALK_TTL:
+                return top, None
+        return None, f"{key}@{started}"
+
+    def _old_files(self, folders: list[str]) -> dict:
+        """{path: key} of the files indexed outside frozen folders and in the frozen ``folders``."""
+        db = self.db
+        old = dict(db.execute("SELECT path, key FROM files WHERE dir IS NULL"))
+        if len(folders) > 200:  # a first build or a big change: one pass over the table
+            wanted = set(folders)
+            old.update((p, k) for p, k, d in db.execute("SELECT path, key, dir FROM files WHERE dir IS NOT NULL")
+                       if d in wanted)
+        else:
+            for folder in folders:
+                old.update(db.execute("SELECT path, key FROM files WHERE dir=?", (folder,)))
+        return old
+
+    def refresh(self) -> dict:
+        """Bring the index up to date with the files; returns what it did."""
+        started = time.time_ns()
+        found, walked, kept, old_dirs = self._scan(started)
+        gone_dirs = [d for d in old_dirs if d not in kept and d not in walked]
+        old_files = self._old_files(list(walked) + gone_dirs)
+        changed = [p for p, (kind, key) in found.items() if key is None or old_files.get(p) != key]
+        removed = [p for p in old_files if p not in found]
+        self.read = []
+        unchanged_dirs = all(old_dirs.get(d) == k for d, (k, _) in walked.items()) and not gone_dirs
+        marker = self.walk_marker
+        if marker is not None:
+            top = self.store.recall_skippable[0]
+            gone_dirs = [d for d in gone_dirs if d != f"\0{top}"]
+            walked[f"\0{top}"] = (marker, [])
+        if not changed and not removed and unchanged_dirs and marker is None:
+            return {"read": 0, "removed": 0, "checked": len(found), "unchanged_folders": len(kept)}
+        folder_of = {p: d for d, (_, names) in walked.items() for p in names}
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for path in removed:
+                self._forget(path)
+                db.execute("DELETE FROM files WHERE path=?", (path,))
+            for path in sorted(changed):
+                kind, key = found[path]
+                self._forget(path)
+                self._read(path, kind)
+                db.execute("INSERT OR REPLACE INTO files VALUES(?,?,?,?)", (path, kind, key, folder_of.get(path)))
+            db.executemany("DELETE FROM dirs WHERE path=?", [(d,) for d in gone_dirs])
+            db.executemany("INSERT OR REPLACE INTO dirs VALUES(?,?)", [(d, k) for d, (k, _) in walked.items()])
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                db.execute("ROLLBACK")
+            raise
+        return {"read": len(self.read), "removed": len(removed), "checked": len(found), "unchanged_folders": len(kept)}
+
+    def _forget(self, path: str) -> None:
+        db = self.db
+        db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE path=?)", (path,))
+        db.execute("DELETE FROM records WHERE path=?", (path,))
+        db.execute("DELETE FROM problems WHERE source=?", (path,))
+
+    def _read(self, path: str, kind: str) -> None:
+        self.read.append(path)
+        shown = self.store.shown(path)
+        problems: list[Problem] = []
+        try:
+            with open(f"{self.root}/{path}", "rb") as fh:
+                data = fh.read()
+            found = extract.records(kind, path, shown, data, problems)
+        except ParseError as exc:
+            problems.append(exc.problem)
+            found = []
+        except OSError as exc:
+            problems.append(Problem(shown, None, f"cannot read it ({exc.strerror})"))
+            found = []
+        except (ValueError, TypeError, AttributeError) as exc:  # a record of the wrong shape
+            problems.append(Problem(shown, 1, f"not a readable {kind} ({exc})"))
+            found = []
+        db = self.db
+        for rec in found:
+            cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number)"
+                             " VALUES(?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS]))
+            db.execute("INSERT INTO fts(rowid, title, body) VALUES(?,?,?)", (cur.lastrowid, rec["title"], rec["body"]))
+        db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
+
+    # -- queries -------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
+
+    def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
+        where, args = ["fts MATCH ?"], [expression]
+        if kinds:
+            where.append(f"r.kind IN ({','.join('?' * len(kinds))})")
+            args += list(kinds)
+        if task:
+            where.append("r.task = ?")
+            args.append(task)
+        if since:
+            where.append("r.at >= ?")
+            args.append(since)
+        sql = ("SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
+               " fts.body, bm25(fts, 2.0, 1.0) FROM fts JOIN records r ON r.id = fts.rowid"
+               f" WHERE {' AND '.join(where)} ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?")
+        rows = self.db.execute(sql, (*args, limit)).fetchall()
+        names = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
+        return [dict(zip(names, row)) for row in rows]
+
+    def newest_checkpoint(self, task: str) -> int | None:
+        row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, (str, int)) else str(value)

@@ -1,0 +1,62 @@
+"""What a query means to the index, and how many hits fit a budget. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import tokens
+
+LIMIT = 8  # hits, by default: enough to find the fact, few enough never to flood a context
+BUDGET = 1200  # estimated tokens of all hits together, by default
+SNIPPET = 48  # words of a hit's excerpt at most
+_WORD = re.compile(r"[^\W_]+", re.U)
+# Words that match nearly every record: they cost time and add nothing to BM25's ranking.
+STOP = frozenset("""a about after again all also am an and any are as at be been before being both but by can
+could did do does doing for from had has have having he her here hers him his how i if in into is it its
+me my no nor not of on or our ours out over she should so some such than that the their theirs them then
+there these they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours""".split())
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 MATCH expression: any of the query's words (BM25 ranks records with more and rarer
+    ones first), each quoted so no word is read as an operator; None when no word is left."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOP] or words
+    unique = list(dict.fromkeys(kept))
+    return " OR ".join(f'"{w}"' for w in unique) if unique else None
+
+
+def fit(hits: list[dict], limit: int, budget: int) -> tuple[list[dict], int, bool]:
+    """The best hits that fit: at most ``limit``, their estimated tokens within ``budget`` (the
+    first is always kept, cut to fit). Returns (hits, tokens used, whether any was left out)."""
+    kept, used = [], 0
+    for hit in hits[:limit]:
+        cost = tokens.estimate(hit["title"]) + tokens.estimate(hit["text"]) + 24  # 24: provenance line
+        if used + cost > budget:
+            if kept:
+                return kept, used, True
+            room = max(8, budget - 24 - tokens.estimate(hit["title"]))
+            hit = dict(hit, text=_cut(hit["text"], room))
+            cost = tokens.estimate(hit["title"]) + tokens.estimate(hit["text"]) + 24
+        kept.append(hit)
+        used += cost
+    return kept, used, len(hits) > len(kept)
+
+
+def _cut(text: str, room: int) -> str:
+    words = text.split()
+    while words and tokens.estimate(" ".join(words)) > room:
+        words = words[: max(1, len(words) * 3 // 4)] if len(words) > 1 else []
+    return " ".join(words) + " …"
+
+
+def excerpt(text: str, expression: str | None, size: int = SNIPPET) -> str:
+    """The ``size`` words of a record around its first words of the query, on one line."""
+    words = text.split()
+    if len(words) <= size:
+        return " ".join(words)
+    wanted = set(re.findall(r'"([^"]+)"', expression or ""))
+    at = next((i for i, w in enumerate(words) if any(q in w.lower() for q in wanted)), 0)
+    start = max(0, min(at - size // 4, len(words) - size))
+    return ("… " if start else "") + " ".join(words[start:start + size]) + (" …" if start + size < len(words) else "")

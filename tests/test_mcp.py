@@ -1,0 +1,259 @@
+"""`tether mcp` as an MCP client sees it: the real server process over stdio, driven by the MCP
+SDK's own client. Every tool is called on a scratch workspace, the resources are read, and a
+mistake comes back as a tool error carrying the CLI's hint."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mcp")
+
+import anyio  # noqa: E402
+from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
+
+from test_transcripts import cc_assistant, cc_user, jsonl  # noqa: E402
+
+TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "close", "show", "usage", "recall",
+         "ctx_for", "ctx_apply", "ctx_check_scope", "ctx_check_budget", "ctx_escalate", "ctx_decide"}
+
+
+def talk(root: Path, script):
+    """Start `python -m tether mcp` in ``root``, connect the SDK's client, run ``script(session)``."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tether", "mcp"], cwd=str(root),
+                                   env={**os.environ, "TETHER_FSYNC": "0"})
+
+    async def main():
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return await script(session)
+
+    return anyio.run(main)
+
+
+async def call(session, name: str, **arguments):
+    """A tool's answer as JSON; the test fails with the error text if the tool failed."""
+    result = await session.call_tool(name, arguments)
+    assert not result.is_error, result.content[0].text
+    return json.loads(result.content[0].text)
+
+
+async def error(session, name: str, **arguments) -> str:
+    result = await session.call_tool(name, arguments)
+    assert result.is_error, result.content
+    return result.content[0].text
+
+
+@pytest.fixture
+def project(ws, cli):
+    assert cli("task", "start", "Parse the docs", "--items", "intro", "--items", "api", "--items", "faq",
+               "--id", "T1", "-c", "every page parsed").code == 0
+    assert cli("task", "start", "Fix the build", "--steps", "reproduce", "--steps", "fix", "--id", "T2").code == 0
+    assert cli("task", "switch", "T1").code == 0
+    return ws
+
+
+def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(project, cli):
+    async def script(session):
+        listed = {t.name for t in (await session.list_tools()).tools}
+        out = {"tools": listed}
+        out["checkpoint"] = await call(session, "checkpoint", done=["1-2"], state="intro and api parsed",
+                                       next=["parse faq", "then index", "then publish"], files=["docs/api.md"])
+        out["resume"] = await call(session, "resume", limit=2)
+        out["resume_t2"] = await call(session, "resume", task="T2")
+        out["list"] = await call(session, "tasks")
+        out["list_1"] = await call(session, "tasks", limit=1)
+        out["status"] = await call(session, "tasks", action="status", task="T1")
+        out["note"] = await call(session, "notes", action="add", kind="gotcha", text="faq.md is generated")
+        await call(session, "notes", action="add", kind="dont", text="never edit dist/")
+        out["notes"] = await call(session, "notes", limit=1)
+        out["resolved"] = await call(session, "notes", action="resolve", id=out["note"]["note"]["id"])
+        out["decided"] = await call(session, "decisions", action="decide", question="Which parser?",
+                                    decision="markdown-it", rationale="fast",
+                                    when="2026-12-01T10:00:00Z")
+        await call(session, "decisions", action="decide", question="Which index?", decision="SQLite")
+        out["decisions"] = await call(session, "decisions", limit=1)
+        out["recall"] = await call(session, "recall", query="which index markdown", limit=3)
+        out["brief"] = await call(session, "brief", budget=400)
+        out["close"] = await call(session, "close", summary="parsed two pages", next_steps=["parse faq"])
+        return out
+
+    out = talk(project.root, script)
+    assert out["tools"] == TOOLS
+    found = out["recall"]
+    assert found["hits"] and len(found["hits"]) <= 3 and found["tokens"] <= found["budget"]
+    assert any(h["kind"] == "decision" and "markdown-it" in h["text"] for h in found["hits"])
+    assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2"
+    resume = out["resume"]["resume"]
+    assert resume["next_unit"] == "faq" and resume["current_state"] == "intro and api parsed"
+    assert resume["next_actions"] == ["parse faq", "then index"]  # limit=2
+    assert out["resume_t2"]["resume"]["task"] == "T2"  # naming a task made it the active one
+    assert {t["id"] for t in out["list"]["tasks"]} == {"T1", "T2"} and out["list"]["active"] == "T2"
+    assert out["list_1"]["total"] == 2 and len(out["list_1"]["tasks"]) == 1
+    assert out["status"]["resume"]["done"] == 2 and out["status"]["task"]["criteria"] == ["every page parsed"]
+    assert [n["text"] for n in out["notes"]["notes"]] == ["never edit dist/"] and out["notes"]["total"] == 2
+    assert out["resolved"]["note"]["resolved"]
+    assert out["decided"]["decision"]["decision"] == "markdown-it"
+    assert [d["question"] for d in out["decisions"]["decisions"]] == ["Which index?"]
+    brief = out["brief"]
+    assert brief["tokens"] <= 400 and "Fix the build (T2)" in brief["text"]  # the active task leads
+    assert out["close"]["file"]
+
+    # The CLI reads what the MCP client wrote.
+    assert "Saved" not in cli("resume", "T1").out and "item 3 of 3" in cli("resume", "T1").out
+    listed = cli("decide", "--list", "--json").json()["decisions"]
+    assert [d["decision"] for d in listed] == ["markdown-it", "SQLite"]
+    assert "faq.md is generated" not in cli("note", "list").out and "never edit dist/" in cli("note", "list").out
+
+
+def test_a_mistake_is_a_tool_error_with_the_clis_hint_and_the_server_keeps_serving(project, cli):
+    async def script(session):
+        out = {"unknown": await error(session, "resume", task="T9"),
+               "status": await error(session, "tasks", action="status", task="T9"),
+               "budget": await error(session, "brief", budget=10),
+               "limit": await error(session, "notes", limit=0),
+               "empty": await error(session, "notes", action="add", text="  "),
+               "show": await error(session, "show", ref="conversations/000000000000"),
+               "no_ctx": await error(session, "ctx_check_scope", request="a blog post")}
+        out["after"] = await call(session, "resume")
+        return out
+
+    out = talk(project.root, script)
+    cli_error = cli("resume", "T9").err
+    assert out["unknown"] == "Error executing tool resume: no task T9\nHint: run `tether task list --all` to see task ids"
+    assert cli_error.splitlines()[-1] in out["unknown"]  # the very hint the CLI prints
+    assert "no task T9" in out["status"]
+    assert "budget 10 is too small" in out["budget"] and "Hint:" in out["budget"]
+    assert "limit must be at least 1" in out["limit"]
+    assert "give the entry's text" in out["empty"]
+    assert "Hint:" in out["show"] and "Hint:" in out["no_ctx"]
+    assert out["after"]["resume"]["task"] == "T1"
+
+
+def test_outside_a_workspace_the_tools_say_how_to_make_one(tmp_path):
+    async def script(session):
+        return await error(session, "brief")
+
+    text = talk(tmp_path, script)
+    assert "no tether workspace" in text and "Hint: run `tether init`" in text
+
+
+def test_resources_the_brief_the_context_document_and_each_open_task(project, cli):
+    assert cli("note", "gotcha", "the API docs are generated").code == 0
+    assert cli("close", "--summary", "first pass").code == 0  # writes the context document
+
+    async def script(session):
+        listed = [str(r.uri) for r in (await session.list_resources()).resources]
+        templates = [t.uri_template for t in (await session.list_resource_templates()).resource_templates]
+        read = {}
+        for uri in listed:
+            read[uri] = (await session.read_resource(uri)).contents[0].text
+        return listed, templates, read
+
+    listed, templates, read = talk(project.root, script)
+    assert listed == ["tether://brief", "tether://context", "tether://task/T1", "tether://task/T2"]
+    assert templates == ["tether://task/{task_id}"]
+    assert read["tether://brief"].startswith("# tether boot")
+    context = (project.root / ".tether" / "CONTEXT.md").read_text(encoding="utf-8")
+    assert read["tether://context"] == context and "the API docs are generated" in context
+    assert read["tether://task/T1"].startswith("T1: Parse the docs [open]")
+    assert "success criterion: every page parsed" in read["tether://task/T1"]
+    assert "T2: Fix the build" in read["tether://task/T2"]
+
+
+def test_show_pages_through_offloaded_bytes_and_usage_reads_a_transcript(project, tmp_path, cli):
+    from tether.compaction import Compactor
+
+    text = "".join(f"line {i:04d} of the offloaded result\n" for i in range(300))
+    ref = Compactor(project).keep(text)["ref"]
+    transcript = tmp_path / "s.jsonl"
+    transcript.write_bytes(jsonl(cc_user("u0", "hi"), cc_assistant(
+        "a0", "msg_0", [{"type": "text", "text": "ok"}],
+        {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 49_990,
+         "output_tokens": 5}, model="claude-sonnet-4-5-20250929")))
+
+    async def script(session):
+        first = await call(session, "show", ref=ref)
+        pages = [first["text"]]
+        offset = first["next_offset"]
+        while offset is not None:
+            page = await call(session, "show", ref=ref, offset=offset, max_chars=5000)
+            pages.append(page["text"])
+            offset = page["next_offset"]
+        return first, "".join(pages), await call(session, "usage", transcript=str(transcript))
+
+    first, whole, usage = talk(project.root, script)
+    assert len(first["text"]) == 4000 and first["total_chars"] == len(text)  # a small default page
+    assert whole == text
+    assert (usage["tokens"], usage["window"], usage["percent"]) == (50_000, 200_000, 25.0)
+    by_cli = cli("usage", str(transcript), "--json").json()
+    assert {k: by_cli[k] for k in usage} == usage  # the same reading the CLI gives
+
+
+def test_the_ctx_operations_of_a_campaign(project, cli):
+    assert cli("ctx", "init", "--campaign", "C1", "--owner", "@lead", "--boundary", "Only channels: X, Blog",
+               "--max-skill-calls", "2", "--description", "Launch post").code == 0
+
+    async def script(session):
+        out = {"blocked": await call(session, "ctx_check_scope", request="Also create a YouTube video script",
+                                     log_as="writer"),
+               "allowed": await call(session, "ctx_check_scope", request="Draft the Blog post", campaign="C1"),
+               "applied": await call(session, "ctx_apply", result={
+                   "skill": "writer", "artifacts": [{"path": "drafts/x.md", "status": "draft"}]}),
+               "budget": await call(session, "ctx_check_budget", cost=5),
+               "view": await call(session, "ctx_for", skill="writer", budget=300),
+               "escalated": await call(session, "ctx_escalate", question="Publish on Friday?",
+                                       options=["yes", "no"])}
+        out["decided"] = await call(session, "ctx_decide", decision_id=out["escalated"]["decision"]["id"],
+                                    decision="yes", by="@lead")
+        out["refused"] = await error(session, "ctx_apply", result={"skill": "writer"}, expect_revision=1)  # stale
+        return out
+
+    out = talk(project.root, script)
+    assert out["blocked"]["result"] == "BLOCKED" and "YouTube" in out["blocked"]["reason"]
+    assert out["allowed"]["result"] == "ALLOWED"
+    assert out["applied"]["revision"] == 2 and out["applied"]["changed"] == ["artifacts[drafts/x.md]"]
+    assert out["budget"]["result"] == "BLOCKED"
+    assert out["view"]["view"]["context_for"] == "writer"
+    assert out["decided"]["decision"]["decision"] == "yes"
+    assert out["refused"].startswith("Error executing tool ctx_apply: ") and "revision" in out["refused"]
+    shown = cli("ctx", "show", "--json").json()["session_context"]
+    assert shown["decisions_made"][0]["decision"] == "yes"
+    assert any(i.get("result") == "blocked" for i in shown["compute"]["invocation_log"])  # log_as logged it
+
+
+def test_without_the_sdk_tether_mcp_says_how_to_install_it(ws, tmp_path):
+    import subprocess
+
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "mcp").mkdir()
+    (blocker / "mcp" / "__init__.py").write_text("raise ImportError('no', name='mcp')\n")
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    proc = subprocess.run([sys.executable, "-m", "tether", "mcp"], cwd=ws.root, capture_output=True, text=True,
+                          env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and "the MCP SDK is not installed" in proc.stderr
+    assert "pip install 'tether[mcp]'" in proc.stderr
+
+
+def test_the_server_sees_what_the_cli_writes_between_calls(project, cli):
+    """The server keeps its Workspace between calls; what another process writes meanwhile is
+    read all the same."""
+    async def script(session):
+        before = await call(session, "resume")
+        assert cli("checkpoint", "--done", "1", "--state", "intro parsed by the CLI").code == 0
+        assert cli("note", "blocker", "the API docs are missing").code == 0
+        assert cli("task", "start", "Third task", "--items", "x", "--id", "T3").code == 0
+        return before, await call(session, "resume", task="T1"), await call(session, "notes"), \
+            await call(session, "tasks")
+
+    before, after, notes, tasks = talk(project.root, script)
+    assert before["resume"]["checkpoint"] is None
+    assert after["resume"]["checkpoint"] == "CKP-0001" and after["resume"]["current_state"] == "intro parsed by the CLI"
+    assert [n["text"] for n in notes["notes"]] == ["the API docs are missing"]
+    assert {t["id"] for t in tasks["tasks"]} == {"T1", "T2", "T3"}

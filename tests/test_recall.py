@@ -1,0 +1,183 @@
+"""tether recall: the index follows the files (only what changed is read), survives losing its
+database and damaged files, ranks what matches best first, filters, and keeps to its budget."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tether.recall import Recall
+
+
+def age(root) -> None:
+    """Make every file older than the racily-clean margin, as files are a few seconds after a command."""
+    past = time.time() - 60
+    for folder, _dirs, files in os.walk(root):
+        for name in files + [folder]:
+            os.utime(os.path.join(folder, name), (past, past))
+
+
+@pytest.fixture
+def memory(ws):
+    task = ws.start_task("Parser rewrite", definition="rewrite the config parser", task_id="T1")
+    ws.checkpoint(state="lexer done; tokens carry line numbers", next_actions=["write the parser"])
+    ws.checkpoint(state="parser reads sections", next_actions=["error messages"])
+    ws.decide("Which database for the cache?", "SQLite in WAL mode", rationale="no server to run; one writer")
+    ws.note("gotcha", "NFS mounts break SQLite locking: keep the cache on local disk")
+    old = ws.note("dont", "Do not vendor the YAML library")
+    ws.resolve_note(old.id)
+    ws.start_task("Docs pass", definition="document every command", task_id="T2")
+    age(ws.dir)
+    return ws
+
+
+def test_hits_carry_provenance_and_status(memory):
+    found = Recall(memory).search("sqlite locking")
+    first = found["hits"][0]
+    assert first["kind"] == "context" and "NFS" in first["text"]
+    assert first["path"].endswith("context.jsonl") and first["line"] == 1 and first["at"]
+    kinds = {h["kind"] for h in found["hits"]}
+    assert "decision" in kinds
+    resolved = Recall(memory).search("vendor YAML library")["hits"][0]
+    assert resolved["status"] == "resolved"
+    older = Recall(memory).search("lexer tokens line numbers", kinds=["checkpoint"])["hits"][0]
+    assert older["id"] == "T1/CKP-0001" and older["status"] == "superseded" and older["session"]
+    newest = Recall(memory).search("parser reads sections", kinds=["checkpoint"])["hits"][0]
+    assert newest["id"] == "T1/CKP-0002" and newest["status"] == "current"
+
+
+def test_only_a_new_checkpoint_is_read(memory):
+    rec = Recall(memory)
+    assert rec.refresh()["read"] >= 5  # first use builds it
+    assert Recall(memory).refresh()["read"] == 0
+    cp = memory.checkpoint("T1", state="semantic checks on the parse tree", next_actions=["ship"])
+    rec = Recall(memory)
+    rec.refresh()
+    assert rec.index.read == [f"tasks/T1/checkpoints/{cp.name}.md"]
+    assert Recall(memory).search("semantic parse tree")["hits"][0]["id"] == "T1/CKP-0003"
+
+
+def test_an_edited_or_removed_file_is_seen(memory):
+    Recall(memory).refresh()
+    context = os.path.join(memory.dir, "context.jsonl")
+    with open(context, "ab") as fh:
+        fh.write(b'{"at":"2026-12-01T10:00:00Z","by":"@ann","id":"N-1","kind":"learning","text":"flaky zeppelin test"}\n')
+    hit = Recall(memory).search("zeppelin")["hits"][0]
+    assert hit["who"] == "@ann" and hit["kind"] == "context"
+    decision = [h for h in Recall(memory).search("database cache WAL")["hits"] if h["kind"] == "decision"][0]
+    os.unlink(os.path.join(memory.root_dir, decision["path"]))
+    assert all(h["kind"] != "decision" for h in Recall(memory).search("database cache WAL")["hits"])
+
+
+def test_the_index_is_rebuilt_when_deleted_or_unreadable(memory):
+    rec = Recall(memory)
+    rec.refresh()
+    path = memory.store.recall_index_file()
+    rec.close()
+    assert os.path.exists(path)
+    os.unlink(path)
+    assert Recall(memory).search("WAL mode")["hits"][0]["kind"] == "decision"
+    with open(path, "wb") as fh:
+        fh.write(b"not a database at all" * 100)
+    assert Recall(memory).search("WAL mode")["hits"][0]["kind"] == "decision"
+
+
+def test_a_damaged_file_is_reported_with_its_line_and_skipped(memory, cli, monkeypatch):
+    with open(os.path.join(memory.dir, "context.jsonl"), "ab") as fh:
+        fh.write(b'{"at": torn\n')
+    bad = os.path.join(memory.dir, "decisions", "D-bad.md")
+    with open(bad, "w") as fh:
+        fh.write("no front matter here, sqlite\n")
+    found = Recall(memory).search("sqlite locking")
+    where = {(p["path"].rsplit("/", 1)[-1], p["line"]) for p in found["problems"]}
+    assert ("D-bad.md", 1) in where and any(name == "context.jsonl" and line for name, line in where)
+    assert any(h["kind"] == "context" for h in found["hits"])  # the good lines are still there
+    monkeypatch.chdir(memory.root_dir)
+    run = cli("recall", "sqlite")
+    assert run.code == 3 and "D-bad.md:1" in run.out
+    again = Recall(memory).search("sqlite")["problems"]  # reported each time, once
+    assert len(again) == len(found["problems"]) == 2
+
+
+def test_ranking_puts_the_best_match_first(memory):
+    for i in range(20):
+        memory.note("note", f"routine note {i} about the build and the parser")
+    memory.note("gotcha", "the parser chokes on tabs in section headers")
+    hits = Recall(memory).search("parser tabs section headers")["hits"]
+    assert "tabs" in hits[0]["text"]
+
+
+def test_filters(memory):
+    rec = Recall(memory)
+    assert {h["kind"] for h in rec.search("parser", kinds=["task"])["hits"]} == {"task"}
+    assert {h["task"] for h in rec.search("parser docs command", task="T2")["hits"]} == {"T2"}
+    assert rec.search("parser", since="2999-01-01")["hits"] == []
+    from tether.errors import InvalidInput
+
+    for bad in ({"kinds": ["nope"]}, {"since": "last week"}, {"limit": 0}, {"budget": 3}):
+        with pytest.raises(InvalidInput):
+            rec.search("parser", **bad)
+
+
+def test_budget_and_limit_keep_hits_small(memory):
+    for i in range(30):
+        memory.note("note", f"cache warming step {i}: " + "the cache is warmed from the manifest " * 10)
+    found = Recall(memory).search("cache warming manifest", budget=200)
+    assert 1 <= len(found["hits"]) < 30 and found["tokens"] <= 200 and found["truncated"]
+    assert len(Recall(memory).search("cache warming", limit=3)["hits"]) == 3
+    assert len(Recall(memory).search("cache warming")["hits"]) <= 8  # small by default
+
+
+def test_the_cli_prints_hits_and_json(memory, cli, monkeypatch):
+    monkeypatch.chdir(memory.root_dir)
+    run = cli("recall", "SQLite", "locking", "--limit", "2")
+    assert run.code == 0 and "context.jsonl:1" in run.out and "2 hits" in run.out
+    data = cli("recall", "WAL", "--json").json()
+    assert data["hits"][0]["kind"] == "decision" and data["hits"][0]["path"].startswith(".tether/decisions/")
+    bad = cli("recall", "x", "--since", "yesterday", "--json")
+    assert bad.code == 1 and "hint" in bad.json()
+
+
+def test_offloaded_results_and_packets_are_found(memory):
+    from tether.offload import Offload
+
+    off = Offload(memory)
+    off.create_cluster("Notes01")
+    off.add("blob", "Notes01", "Retry policy", content="exponential backoff with jitter for the uploader")
+    cache = os.path.join(memory.dir, "cache", "offloaded")
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, "ab" * 32), "w") as fh:
+        fh.write("line one\nFAILED tests/test_upload.py::test_quota - quota exceeded\n")
+    kinds = {h["kind"] for h in Recall(memory).search("backoff jitter uploader quota exceeded")["hits"]}
+    assert {"packet", "offloaded"} <= kinds
+
+
+def test_the_tasks_folder_is_walked_only_after_a_write_to_it(memory, monkeypatch):
+    """On a big workspace listing every task folder is most of a search: it is done again only
+    when the memory log (which every tether write to a task appends to) changed, or later than
+    the index's time-to-live."""
+    from tether.recall import index as index_module
+
+    Recall(memory).refresh()
+    Recall(memory).refresh()  # keeps the walk's marker (the memory log's stat is trusted now)
+    listed = []
+    real = os.scandir
+    monkeypatch.setattr(index_module.os, "scandir", lambda path: listed.append(str(path)) or real(path))
+    task_md = os.path.join(memory.dir, "tasks", "T2", "task.md")
+    with open(task_md, "r+", encoding="utf-8") as fh:  # a hand edit in place: no tether write
+        text = fh.read().replace("document every command", "document every command with the quokka team")
+        fh.seek(0)
+        fh.write(text)
+    assert Recall(memory).search("quokka")["hits"] == []
+    assert not any("/tasks" in p for p in listed)
+    memory.checkpoint("T1", state="one more step")  # a tether write: the tasks are walked again
+    age(memory.dir)
+    listed.clear()
+    assert Recall(memory).search("quokka")["hits"][0]["id"] == "T2"
+    assert any(p.endswith("/tasks") for p in listed)
+    monkeypatch.setattr(index_module, "TASKS_WALK_TTL", 0)  # or once the last walk is too old
+    listed.clear()
+    Recall(memory).refresh()
+    assert any(p.endswith("/tasks") for p in listed)
