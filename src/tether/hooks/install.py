@@ -77,25 +77,7 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code", st
                                hint="fix the file (or move it away) and run the command again") from None
         if not isinstance(settings, dict):
             raise InvalidInput(f"{path}: expected a JSON object; nothing was changed", hint="fix the file")
-    hooks = settings.setdefault("hooks", {})
-    if not isinstance(hooks, dict):
-        raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
-    added: list[str] = []
-    replaced: list[str] = []
-    for event, matcher in EVENTS.items():
-        groups = hooks.setdefault(event, [])
-        if not isinstance(groups, list):
-            raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
-        _refuse_odd_groups(path, event, groups)
-        present = any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g))
-        if present:
-            continue
-        groups[:] = _without_other_tether_hooks(groups, command, replaced)
-        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
-        if matcher:
-            group = {"matcher": matcher, **group}
-        groups.append(group)
-        added.append(event)
+    added, replaced = _merge_hooks(path, settings, EVENTS, command, _is_tether_hook)
     line = None
     if status_line:
         line = _set_status_line(settings, status_line_command(command))
@@ -168,11 +150,31 @@ def _without_hooks(groups: list, drop) -> tuple[list, list[dict]]:
     return kept, dropped
 
 
-def _without_other_tether_hooks(groups: list, command: str, replaced: list[str]) -> list:
-    """The groups minus tether's hooks with another command (noted in replaced); groups left empty go."""
-    kept, stale = _without_hooks(groups, lambda h: h.get("command") != command and _is_tether_hook(h.get("command")))
-    replaced += [h["command"] for h in stale if h["command"] not in replaced]
-    return kept
+def _merge_hooks(path: Path, settings: dict, events: dict, command: str, is_ours) -> tuple[list, list]:
+    """Add tether's hook (``command``) to each of ``events`` (event -> matcher) in ``settings``,
+    keeping the user's own hooks and dropping tether's with another command (``is_ours``):
+    (the events added, the commands replaced). Checks the shape first: nothing is changed on a
+    file of another shape."""
+    hooks = settings.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
+    added: list[str] = []
+    replaced: list[str] = []
+    for event, matcher in events.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
+        _refuse_odd_groups(path, event, groups)
+        if any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g)):
+            continue
+        kept, stale = _without_hooks(groups, lambda h: h.get("command") != command and is_ours(h.get("command")))
+        replaced += [h["command"] for h in stale if h["command"] not in replaced]
+        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
+        if matcher:
+            group = {"matcher": matcher, **group}
+        groups[:] = kept + [group]
+        added.append(event)
+    return added, replaced
 
 
 # -- the agent's instructions in CLAUDE.md / AGENTS.md ----------------------------------------------
@@ -378,26 +380,7 @@ def install_codex(root: Path, command: str = "tether hook codex") -> dict:
     _project_file(root, ".codex")
     path = _project_file(root, ".codex/hooks.json")
     config = _json_object(path)
-    hooks = config.setdefault("hooks", {})
-    if not isinstance(hooks, dict):
-        raise InvalidInput(f"{path}: 'hooks' must be an object; nothing was changed", hint="fix the file")
-    added: list[str] = []
-    replaced: list[str] = []
-    for event, matcher in CODEX_EVENTS.items():
-        groups = hooks.setdefault(event, [])
-        if not isinstance(groups, list):
-            raise InvalidInput(f"{path}: hooks.{event} must be a list; nothing was changed", hint="fix the file")
-        _refuse_odd_groups(path, event, groups)
-        if any(isinstance(h, dict) and h.get("command") == command for g in groups for h in _group_hooks(g)):
-            continue
-        kept, stale = _without_hooks(groups, lambda h: h.get("command") != command
-                                     and _is_tether_codex_hook(h.get("command")))
-        replaced += [h["command"] for h in stale if h["command"] not in replaced]
-        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
-        if matcher:
-            group = {"matcher": matcher, **group}
-        groups[:] = kept + [group]
-        added.append(event)
+    added, replaced = _merge_hooks(path, config, CODEX_EVENTS, command, _is_tether_codex_hook)
     if added:
         path.parent.mkdir(exist_ok=True)
         write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
