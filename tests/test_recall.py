@@ -181,3 +181,18 @@ def test_the_tasks_folder_is_walked_only_after_a_write_to_it(memory, monkeypatch
     listed.clear()
     Recall(memory).refresh()
     assert any(p.endswith("/tasks") for p in listed)
+
+
+def test_nothing_is_walked_while_nothing_tether_writes_changed(memory, monkeypatch):
+    from tether.recall import index as index_module
+
+    Recall(memory).refresh()
+    Recall(memory).refresh()
+    listed = []
+    real = os.scandir
+    monkeypatch.setattr(index_module.os, "scandir", lambda path: listed.append(str(path)) or real(path))
+    assert Recall(memory).refresh()["walked"] is False
+    assert [p for p in listed if "/contexts" not in p and "/offload" not in p] == []  # the witnesses' folders only
+    memory.decide("Which queue?", "none: a cron job")  # a new decision file: its folder changes
+    age(memory.dir)
+    assert Recall(memory).search("cron job")["hits"][0]["kind"] == "decision"

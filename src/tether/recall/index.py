@@ -11,7 +11,9 @@ A database that cannot be opened is removed and built again: it is derived, neve
 The tasks folder (on a big workspace, ten thousand folders to list) is walked only when the
 memory log, which every tether write to a task appends to, changed since the last walk, or that
 walk is older than ``TASKS_WALK_TTL``: a hand edit of a task file is seen after the next tether
-write or within that time.
+write or within that time. The same holds for the whole refresh: while the store's witnesses
+(the logs tether appends to, the folders it adds files to) are as they were at the last refresh
+and that refresh is younger than the same time, nothing is walked at all.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from . import extract
 
 FORMAT = "3"
 TASKS_WALK_TTL = 300 * 10**9  # ns
+_WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- dir: its frozen folder, or NULL
@@ -200,11 +203,56 @@ class Index:
                 old.update(db.execute("SELECT path, key FROM files WHERE dir=?", (folder,)))
         return old
 
+    def _witnessed(self, started: int) -> str | None:
+        """The witnesses' stats as one key, or None when one of them is too new to trust."""
+        keys = []
+        witnesses = self.store.recall_witnesses
+        for rel in witnesses:
+            full = f"{self.root}/{rel}"
+            try:
+                st = os.stat(full, follow_symlinks=False)
+            except FileNotFoundError:
+                keys.append(f"{rel}:-")
+                continue
+            except OSError:
+                return None
+            if st.st_mtime_ns >= started - RACY_NS:
+                return None
+            keys.append(f"{rel}:{_key(st)}")
+            if rel in witnesses[-2:]:  # a campaign's or a cluster's own folder gains its files
+                try:
+                    subs = sorted(e.name for e in os.scandir(full) if e.is_dir(follow_symlinks=False))
+                except OSError:
+                    return None
+                for name in subs:
+                    try:
+                        sub = os.stat(f"{full}/{name}", follow_symlinks=False)
+                    except OSError:
+                        return None
+                    if sub.st_mtime_ns >= started - RACY_NS:
+                        return None
+                    keys.append(f"{rel}/{name}:{_key(sub)}")
+        return "|".join(keys)
+
     def refresh(self) -> dict:
         """Bring the index up to date with the files; returns what it did."""
         started = time.time_ns()
+        witnessed = self._witnessed(started)
+        if witnessed is not None:
+            row = self.db.execute("SELECT key FROM dirs WHERE path=?", (_WITNESSES,)).fetchone()
+            if row and row[0]:
+                seen, _, when = row[0].rpartition("@")
+                if seen == witnessed and when.isdigit() and started - int(when) < TASKS_WALK_TTL:
+                    self.read = []
+                    return {"read": 0, "removed": 0, "checked": 0, "unchanged_folders": 0, "walked": False}
+        done = self._refresh(started)
+        if witnessed is not None:
+            self.db.execute("INSERT OR REPLACE INTO dirs VALUES(?, ?)", (_WITNESSES, f"{witnessed}@{started}"))
+        return done
+
+    def _refresh(self, started: int) -> dict:
         found, walked, kept, old_dirs = self._scan(started)
-        gone_dirs = [d for d in old_dirs if d not in kept and d not in walked]
+        gone_dirs = [d for d in old_dirs if d not in kept and d not in walked and d != _WITNESSES]
         old_files = self._old_files(list(walked) + gone_dirs)
         changed = [p for p, (kind, key) in found.items() if key is None or old_files.get(p) != key]
         removed = [p for p in old_files if p not in found]
@@ -216,7 +264,7 @@ class Index:
             gone_dirs = [d for d in gone_dirs if d != f"\0{top}"]
             walked[f"\0{top}"] = (marker, [])
         if not changed and not removed and unchanged_dirs and marker is None:
-            return {"read": 0, "removed": 0, "checked": len(found), "unchanged_folders": len(kept)}
+            return {"read": 0, "removed": 0, "checked": len(found), "unchanged_folders": len(kept), "walked": True}
         folder_of = {p: d for d, (_, names) in walked.items() for p in names}
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -236,7 +284,7 @@ class Index:
             if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 db.execute("ROLLBACK")
             raise
-        return {"read": len(self.read), "removed": len(removed), "checked": len(found), "unchanged_folders": len(kept)}
+        return {"read": len(self.read), "removed": len(removed), "checked": len(found), "unchanged_folders": len(kept), "walked": True}
 
     def _forget(self, path: str) -> None:
         db = self.db

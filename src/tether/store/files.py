@@ -270,6 +270,7 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
 
     recall_tops = layout.RECALL_TOPS
     recall_skippable = layout.RECALL_SKIPPABLE
+    recall_witnesses = layout.RECALL_WITNESSES
     recall_kind = staticmethod(layout.recall_kind)
     recall_frozen = staticmethod(layout.recall_frozen)
 

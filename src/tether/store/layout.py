@@ -170,6 +170,10 @@ RECALL_TOPS = (TASKS, DECISIONS, PROGRESS, CONTEXTS, OFFLOAD, CACHE, CONTEXT_ENT
 # The big subtree recall may leave unwalked while the file every tether write to it appends to
 # (a task started, completed or checkpointed: the memory log) is unchanged.
 RECALL_SKIPPABLE = (TASKS, EVENT_LOG)
+# What changes when anything recall reads is written by tether: the logs it appends to, and the
+# folders (with, for the two given last, their subfolders) that gain or replace a file.
+RECALL_WITNESSES = (EVENT_LOG, CONTEXT_ENTRIES, DECISIONS, PROGRESS, f"{CACHE}/offloaded", f"{CACHE}/conversations",
+                    CONTEXTS, f"{OFFLOAD}/clusters")
 _FROZEN = ("checkpoints", "decisions", "cache/offloaded", "cache/conversations")
 
 
