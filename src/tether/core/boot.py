@@ -38,7 +38,8 @@ class Snapshot(Record):
     FIELDS = {"source": REQUIRED, "sha": REQUIRED, "branch": REQUIRED, "changed": REQUIRED, "config": REQUIRED,
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
-              "prime": None, "campaigns": list, "packets": list, "audit": None}
+              "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
+              "relevant_source": None}
 
     def to_dict(self) -> dict:
         """Plain values: boot's --json fields (and what the warm-boot cache keeps)."""
@@ -49,7 +50,8 @@ class Snapshot(Record):
             "decisions": [dict(d.__dict__) for d in self.decisions], "decisions_total": self.decisions_total,
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
-            "packets": self.packets, "audit": self.audit,
+            "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
+            "relevant_source": self.relevant_source,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -135,13 +137,16 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     campaigns = _campaigns(store)
     packets = _new_packets(store, resumes, latest)
     audit = _audit_findings(store)
+    from .relevance import relevant
+
+    older, older_source = relevant(store, resumes, active, decisions, notes)
     _check_context_document(store, config)
     store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
-                    packets=packets, audit=audit)
+                    packets=packets, audit=audit, relevant=older, relevant_source=older_source)
 
 
 # Offload packets boot reads, newest first (ids sort by creation): the brief names the new ones

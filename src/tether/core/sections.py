@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Lines of each list filled at its section's priority; the rest fill what budget is left
 # after every section's first lines (core.brief): an order of filling, not a cap.
 HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 3, "decisions": 3,
-        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4, "audit": 3, "packets": 3}
+        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4, "audit": 3, "packets": 3, "relevant": 3}
 
 
 def decision_line(d) -> str:
@@ -66,8 +66,10 @@ def sections(snap: Snapshot) -> list[Section]:
     if next_steps:
         out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps], priority=4,
                            more="tether log", head=HEAD["next_steps"]))
-    # The active task's entries are shown under it; the newest of the others first.
-    general = [n for n in snap.notes if n.task is None or n.task != snap.active]
+    # The active task's entries are shown under it; the newest of the others first. What is shown
+    # as relevant to an open task is not shown again in its own section.
+    older = {(r["kind"], r["id"]) for r in snap.relevant}
+    general = [n for n in snap.notes if (n.task is None or n.task != snap.active) and (n.kind, n.id) not in older]
     for key, kind, heading, priority in (("blockers", "blocker", "## Blockers", 5), ("donts", "dont", "## What NOT to do", 6),
                                          ("gotchas", "gotcha", "## Gotchas", 7), ("phase", "phase", "## Where we are", 3),
                                          ("learnings", "learning", "## Learnings", 9), ("notes", "note", "## Notes", 11)):
@@ -89,10 +91,20 @@ def sections(snap: Snapshot) -> list[Section]:
         out.append(Section("packets", f"## New offload packets for the open tasks ({len(snap.packets)})",
                            [f"- {p['title']} ({p['kind']} {p['id']} in {p['cluster']}; shares: {', '.join(p['words'][:4])})"
                             for p in snap.packets], priority=7.5, more="tether offload list", head=HEAD["packets"]))
-    if snap.decisions:
+    if snap.relevant:
+        tasks = list(dict.fromkeys(r["task"] for r in snap.relevant))
+        heading = f"## Older, relevant to {tasks[0]}" if len(tasks) == 1 else "## Older, relevant to the open tasks"
+        out.append(Section("relevant", heading,
+                           [f"- {'' if len(tasks) == 1 else r['task'] + ', '}{r['kind']}: {r['text']} ({r['when']}; {r['id']})"
+                            for r in snap.relevant], priority=6.5, more="tether recall", head=HEAD["relevant"]))
+    recent = [d for d in snap.decisions if ("decision", d.id) not in older]
+    if recent:
+        # The decisions beyond boot's window shown as relevant are not among the left-out ones.
+        read = {d.id for d in snap.decisions}
+        beyond = len([r for r in snap.relevant if r["kind"] == "decision" and r["id"] not in read])
         out.append(Section("decisions", f"## Recent decisions ({snap.decisions_total} in all)",
-                           [decision_line(d) for d in snap.decisions], priority=8, more="tether decide --list",
-                           hidden=snap.decisions_total - len(snap.decisions), head=HEAD["decisions"]))
+                           [decision_line(d) for d in recent], priority=8, more="tether decide --list",
+                           hidden=snap.decisions_total - len(snap.decisions) - beyond, head=HEAD["decisions"]))
     reading = list(dict.fromkeys([snap.config.context_document, *snap.config.reading_order]))
     out.append(Section("reading_order", "## Reading order",
                        [f"{i}. {p}" for i, p in enumerate(reading, 1)], priority=9, more="tether config"))
@@ -106,7 +118,7 @@ def sections(snap: Snapshot) -> list[Section]:
                        priority=8.5))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
     order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
-             "audit", "blockers", "donts", "gotchas", "campaign", "packets", "decisions", "learnings", "notes",
+             "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions", "learnings", "notes",
              "reading_order", "plan", "teach"]
     out.sort(key=lambda s: order.index(s.key))
     return out

@@ -348,3 +348,27 @@ class Index:
 
 def _plain(value):
     return value if value is None or isinstance(value, (str, int)) else str(value)
+
+
+def related(path: str, query: str, kind: str, limit: int) -> list[str]:
+    """The ids of the records of ``kind`` that BM25 ranks first for ``query``, from the index at
+    ``path`` read-only and as it is (no refresh: that walks the store); [] when it cannot be read."""
+    from urllib.parse import quote
+
+    from .rank import match_expression
+
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    try:
+        db = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1)
+        try:
+            if db.execute("SELECT value FROM meta WHERE key='format'").fetchone() != (FORMAT,):
+                return []
+            rows = db.execute("SELECT r.rid FROM fts JOIN records r ON r.id = fts.rowid WHERE fts MATCH ? AND r.kind = ?"
+                              " ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?", (expression, kind, limit)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []  # busy, damaged or another format: boot matches what it read instead
+    return [str(rid) for (rid,) in rows]

@@ -47,7 +47,8 @@ FORMAT = 6  # 6: in warm.cachefile
 # The modules whose code shapes what the cache holds: a new tether (an upgrade, or a
 # working copy's edit) must not print the brief an older one gathered.
 _SHAPERS = ("core/boot.py", "core/tasks.py", "model/records.py", "store/formats.py", "core/brief.py",
-            "core/commit_lines.py", "core/teach.py", "core/long_break.py", "core/sections.py")
+            "core/commit_lines.py", "core/teach.py", "core/long_break.py", "core/sections.py",
+            "core/relevance.py")
 
 
 def _tag() -> str:
