@@ -24,7 +24,10 @@ from .layout import checkpoint_file, journal as journal_file
 
 
 def line(checkpoint) -> str:
-    return canonical_json(checkpoint.to_dict()) + "\n"
+    row = checkpoint.to_dict()
+    if not row.get("anchors"):  # lines as before the field existed
+        row.pop("anchors", None)
+    return canonical_json(row) + "\n"
 
 
 def needs_check(token: str | None) -> bool:
