@@ -104,3 +104,30 @@ def _oid(path) -> str:
     from tether.gitio.objects import blob_oid
 
     return blob_oid(path.read_bytes())
+
+
+def test_boot_flags_a_stale_memory_warm_or_cold_without_more_git(ws, code, git, cli, spy):
+    cli("note", "gotcha", "src/a.py must keep x")
+    cli("decide", "Where is y?", "--decision", "in src/layout.py")
+    git("add", ".tether")
+    git("commit", "-q", "-m", "memories")
+    assert "May be stale" not in ws.boot().text  # cold: builds the cache
+    calls = [spy(runner, "query"), spy(runner, "run"), spy(runner, "batch")]
+    (code / "other.py").write_text("z\n")  # a commit of code the memories do not cite: boot's own git questions
+    git("add", "other.py")
+    git("commit", "-q", "-m", "other code")
+    assert "May be stale" not in ws.boot().text  # warm
+    before = [len(c) for c in calls]
+
+    (code / "src" / "a.py").write_text("x = 5\n")
+    git("rm", "-q", "src/layout.py")
+    git("commit", "-q", "-am", "change the code only")
+    for c in calls:
+        c.clear()
+    warm = ws.boot()
+    assert "src/a.py must keep x (entry" in warm.text and "may be stale: src/a.py changed since" in warm.text
+    assert "may be stale: src/layout.py is gone" in warm.text
+    assert [len(c) for c in calls] == before  # the same git questions as a boot without anchors
+    assert {s["id"] for s in warm.to_dict()["stale"]} == {n.id for n in ws.notes()} | {d.id for d in ws.decisions()}
+    cold = ws.boot(warm=False)
+    assert "may be stale: src/a.py changed since" in cold.text
