@@ -131,3 +131,17 @@ def test_boot_flags_a_stale_memory_warm_or_cold_without_more_git(ws, code, git, 
     assert {s["id"] for s in warm.to_dict()["stale"]} == {n.id for n in ws.notes()} | {d.id for d in ws.decisions()}
     cold = ws.boot(warm=False)
     assert "may be stale: src/a.py changed since" in cold.text
+
+
+def test_a_checkpoint_cites_code_and_verify_stale_names_it(ws, code, git, cli, tether_proc):
+    assert cli("task", "start", "Parse", "--id", "T1", "--steps", "a,b").code == 0
+    made = tether_proc("checkpoint", "--state", "editing src/a.py", "--anchor", "src/layout.py:1", "--json")
+    assert made.code == 0, made.err
+    journal = (code / ".tether" / "tasks" / "T1" / "checkpoints.jsonl").read_text()
+    assert '"src/layout.py:1"' in journal and '"src/a.py"' in journal
+    assert ws.latest_checkpoint("T1").anchors.keys() == {"src/a.py", "src/layout.py:1"}
+    assert cli("verify", "--stale").code == 0
+    (code / "src" / "layout.py").write_text("y = 3\n")
+    stale = cli("verify", "--stale", "--json")
+    assert stale.code == 3
+    assert [(s["kind"], s["flags"][0]["path"]) for s in stale.json()["stale"]] == [("checkpoint", "src/layout.py")]

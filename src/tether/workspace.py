@@ -209,6 +209,12 @@ class Workspace:
         from .core.tasks import checkpoint
 
         task = self.task(task_id)
+        explicit = fields.pop("anchors", None)
+        texts = [fields.get("state") or "", fields.get("note") or "", *(fields.get("next_actions") or [])]
+        if explicit or any(texts):  # an automatic checkpoint (no text of its own) cites nothing
+            from .core.anchors import pin
+
+            fields["anchors"] = pin(self, explicit, texts)
         ckp = checkpoint(self.store, task, session=self.session_id, device=self.device(), **fields)
         # Its memory-log line is not forced to disk separately: the checkpoint file, already
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).

@@ -160,6 +160,8 @@ CHECKPOINT_OPTIONS = (
     (("--file",), {"action": "append", "metavar": "PATH", "help": 'a file modified, e.g. "src/a.py: added parser"'}),
     (("--next",), {"action": "append", "metavar": "TEXT", "help": "a next action, in order (repeatable)"}),
     (("--note",), {"help": "a free note"}),
+    (("--anchor", "-a"), {"action": "append", "metavar": "PATH[:LINE]",
+                          "help": "code the checkpoint cites (repeatable); paths in its state, next actions and note are found too"}),
     (("--status",), {"default": "in_progress", "choices": ["in_progress", "completed", "blocked"]}),
     (("--result",), {"action": "append", "metavar": "NAME=@FILE",
                      "help": "save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)"}),
@@ -202,7 +204,8 @@ def cmd_checkpoint(args) -> Result:
     ws = _ws()
     ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
-                        note=args.note or "", status=args.status, results=_results(args.result))
+                        note=args.note or "", status=args.status, results=_results(args.result),
+                        anchors=args.anchor)
     resume = ws.resume(ckp.task, after=ckp)
     shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"

@@ -32,6 +32,8 @@ def pin(ws, explicit, texts) -> dict[str, str]:
                                hint="give a path from the repository root, e.g. --anchor src/a.py:12")
         wanted.append(f"{rel}:{line}" if line else rel)
     wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted]
+    if not wanted:
+        return {}
     check = checker(ws)
     pinned = check.pin(wanted)
     check.save()
@@ -63,15 +65,21 @@ def flag_all(ws, records) -> dict[str, list[dict]]:
 
 
 def stale(ws) -> list[dict]:
-    """Every current memory with an anchor whose file changed or is gone (tether verify --stale)."""
+    """Every current decision and context entry, and each open task's newest checkpoint, with an
+    anchor whose file changed or is gone (tether verify --stale)."""
     from .memory import decisions, notes
 
     found = []
     items = [("decision", d) for d in decisions(ws)] + [("note", n) for n in notes(ws)]
+    for task in ws.tasks():  # each open task's newest checkpoint: where the next session resumes
+        ckp = ws.latest_checkpoint(task.id)
+        if ckp is not None:
+            items.append(("checkpoint", ckp))
     flagged = flag_all(ws, [r for _, r in items])
     for kind, record in items:
         if record.id in flagged:
-            text = record.question if kind == "decision" else record.text
+            text = {"decision": "question", "note": "text"}.get(kind)
+            text = getattr(record, text) if text else f"{record.task}: {record.current_state}"
             found.append({"kind": kind, "id": record.id, "text": text, "flags": flagged[record.id]})
     return found
 

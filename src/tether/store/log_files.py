@@ -69,7 +69,7 @@ class LogFiles:
             data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
-        confirmed: dict[str, dict] = {}  # id -> its anchors as last re-confirmed
+        confirmed: dict[str, tuple] = {}  # id -> (when, its anchors) as last re-confirmed
         shown = self.shown(rel)
         for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
             missing = [k for k in ("id", "kind", "text", "at") if k not in row]
@@ -80,9 +80,11 @@ class LogFiles:
                 if "resolve" in row:
                     values = fields(row, shown, formats.RESOLVE, line=number)
                     resolved[values["resolve"]] = values["at"]
-                elif "confirm" in row:
+                elif "confirm" in row and missing:
                     values = fields(row, shown, formats.CONFIRM, line=number)
-                    confirmed[values["confirm"]] = values["anchors"]
+                    # the newest by time: a merge may interleave two branches' confirmations
+                    if values["confirm"] not in confirmed or confirmed[values["confirm"]][0] <= values["at"]:
+                        confirmed[values["confirm"]] = (values["at"], values["anchors"])
                 else:
                     values = fields(row, shown, formats.NOTE, line=number)
                     note = Note(**values)
@@ -97,7 +99,7 @@ class LogFiles:
             times(values, ("at",), shown, odd, line=number)
             for problem in odd:
                 self.report(problem)
-        for note_id, anchors in confirmed.items():
+        for note_id, (_, anchors) in confirmed.items():
             if note_id in entries:
                 entries[note_id].anchors = anchors
         for note_id, when in resolved.items():

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 
-from ..gitio.objects import blob_oid
 from ..store.fsio import stat_key
 from . import cachefile
 
@@ -102,6 +101,8 @@ class Checker:
                 data = fh.read()
         except OSError:
             return None
+        from ..gitio.objects import blob_oid  # and hashlib: only for a file whose id is not kept
+
         ours = blob_oid(data)
         if cachefile.trusted(key, self.started_ns):
             self.files[path] = (key, ours)
