@@ -145,3 +145,16 @@ def test_a_checkpoint_cites_code_and_verify_stale_names_it(ws, code, git, cli, t
     stale = cli("verify", "--stale", "--json")
     assert stale.code == 3
     assert [(s["kind"], s["flags"][0]["path"]) for s in stale.json()["stale"]] == [("checkpoint", "src/layout.py")]
+
+
+def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
+    cli("decide", "Which parser for tokens?", "--decision", "the hand-written one in src/a.py")
+    cli("note", "gotcha", "tokens: the lexer in src/layout.py drops tabs")
+    found = cli("recall", "tokens", "--json").json()
+    assert {h["status"] for h in found["hits"]} == {"current"}
+    (code / "src" / "a.py").write_text("x = 9\n")
+    hits = {h["kind"]: h for h in cli("recall", "tokens", "--json").json()["hits"]}
+    assert hits["decision"]["status"] == "stale"
+    assert hits["decision"]["stale"] == "may be stale: src/a.py changed since"
+    assert hits["context"]["status"] == "current"
+    assert "[may be stale: src/a.py changed since]" in cli("recall", "tokens").out
