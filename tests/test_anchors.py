@@ -158,3 +158,9 @@ def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
     assert hits["decision"]["stale"] == "may be stale: src/a.py changed since"
     assert hits["context"]["status"] == "current"
     assert "[may be stale: src/a.py changed since]" in cli("recall", "tokens").out
+
+
+def test_words_that_only_look_like_file_names_ask_git_nothing(ws, code, cli, spy):
+    asked = spy(runner, "query")
+    added = cli("note", "note", "e.g. the i.e. case, version v1.2, see https://example.com/x.html", "--json").json()
+    assert asked == [] and added["note"]["anchors"] == {}

@@ -58,8 +58,8 @@ def cited(root: str, texts, names=None) -> list[str]:
             if path is None or path.startswith(".tether/"):
                 continue
             if not os.path.isfile(os.path.join(root, path)):
-                if "/" in word or names is None:
-                    continue
+                if "/" in word or names is None or word.index(".") < 2:
+                    continue  # a one-letter stem is "e.g." far more often than a file: no git for it
                 if by_name is None:
                     by_name = {}
                     for name in names():
