@@ -63,6 +63,12 @@ class Checkpoint(Record):
     # anchors: code it cites, citation ("src/a.py:12") -> the file's git blob id then (warm.anchors).
     # automatic: what made it when no one asked for it ("pre_compact:auto"); None for the agent's own.
 
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if not out["anchors"]:  # the file and journal line of a checkpoint citing nothing: as before the field
+            del out["anchors"]
+        return out
+
     @property
     def done_set(self) -> set[int]:
         return parse_ranges(self.done) if self.done else set()

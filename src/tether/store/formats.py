@@ -133,8 +133,6 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
     meta = ckp.to_dict()
     if meta.get("automatic") is None:  # the agent's own checkpoints: files as before the field existed
         meta.pop("automatic", None)
-    if not meta.get("anchors"):
-        meta.pop("anchors", None)
     done = ranges.parse(ckp.done)
     total = len(task.units)
     lines = [f"# Checkpoint: {task.title}", "", f"**ID:** {ckp.id}  ", f"**Task:** {task.id}  ",

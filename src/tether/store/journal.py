@@ -24,10 +24,7 @@ from .layout import checkpoint_file, journal as journal_file
 
 
 def line(checkpoint) -> str:
-    row = checkpoint.to_dict()
-    if not row.get("anchors"):  # lines as before the field existed
-        row.pop("anchors", None)
-    return canonical_json(row) + "\n"
+    return canonical_json(checkpoint.to_dict()) + "\n"
 
 
 def needs_check(token: str | None) -> bool:
