@@ -541,12 +541,13 @@ CHECKPOINT = {"id": "str", "name": "str", "task": "str", "number": "int", "creat
               "status": ("in_progress", "completed", "blocked"), "done": "ranges", "current_state": "str",
               "key_data": "dict[str,str]", "files": "list[str]", "next": "list[str]", "note": "str",
               "results": "list[str]", "device": "str?", "session": "str?", "parents": "list[str]",
-              "automatic": "str?"}
+              "automatic": "str?", "anchors": "dict[str,str]"}
 DECISION = {"id": "str", "question": "str", "decision": "str", "when": "time", "rationale": "str",
-            "who": "str?", "task": "str?"}
+            "who": "str?", "task": "str?", "anchors": "dict[str,str]"}
 NOTE = {"id": "str", "kind": ("phase", "gotcha", "dont", "blocker", "note", "learning"), "text": "str",
-        "at": "time", "by": "str?", "task": "str?"}
+        "at": "time", "by": "str?", "task": "str?", "anchors": "dict[str,str]"}
 RESOLVE = {"resolve": "str", "at": "time"}
+CONFIRM = {"confirm": "str", "at": "time", "anchors": "dict[str,str]"}
 EVENT = {"at": "time", "event": "str"}  # the fields of the memory log tether reads
 LATEST = {"date": "date", "file": "str", "sha": "str?", "summary": "str", "next_steps": "list[str]",
           "completed": "list[str]", "session": "str", "generated_at": "time"}
@@ -653,6 +654,8 @@ def _jsonl(data: bytes, check_row: Callable[[dict], Verdict | None], first_line:
 def _note_row(row: dict) -> Verdict | None:
     if "resolve" in row:
         return _fields(row, RESOLVE, ("resolve", "at"), "resolution ")
+    if "confirm" in row and any(k not in row for k in ("id", "kind", "text", "at")):
+        return _fields(row, CONFIRM, ("confirm", "at"), "confirmation ")
     return _fields(row, NOTE, ("id", "kind", "text", "at"))
 
 

@@ -257,3 +257,21 @@ def test_the_server_sees_what_the_cli_writes_between_calls(project, cli):
     assert after["resume"]["checkpoint"] == "CKP-0001" and after["resume"]["current_state"] == "intro parsed by the CLI"
     assert [n["text"] for n in notes["notes"]] == ["the API docs are missing"]
     assert {t["id"] for t in tasks["tasks"]} == {"T1", "T2", "T3"}
+
+
+def test_notes_decisions_and_the_brief_flag_memories_whose_cited_code_changed(project, cli, git):
+    (project.root / "parser.py").write_text("def parse(): ...\n")
+    git("add", "parser.py")
+    git("commit", "-q", "-m", "parser")
+    assert cli("note", "gotcha", "parse() in parser.py skips tables").code == 0
+    assert cli("decide", "Which parser?", "--decision", "ours", "--anchor", "parser.py:1").code == 0
+    (project.root / "parser.py").write_text("def parse(tables=True): ...\n")
+    git("commit", "-q", "-am", "tables")
+
+    async def script(session):
+        return await call(session, "notes"), await call(session, "decisions"), await call(session, "brief")
+
+    notes, decisions, brief = talk(project.root, script)
+    assert notes["notes"][0]["stale"] == [{"anchor": "parser.py", "path": "parser.py", "state": "changed"}]
+    assert decisions["decisions"][0]["stale"][0]["anchor"] == "parser.py:1"
+    assert "May be stale: cited code changed since" in brief["text"]

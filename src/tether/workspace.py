@@ -209,6 +209,12 @@ class Workspace:
         from .core.tasks import checkpoint
 
         task = self.task(task_id)
+        explicit = fields.pop("anchors", None)
+        texts = [fields.get("state") or "", fields.get("note") or "", *(fields.get("next_actions") or [])]
+        if explicit or any(texts):  # an automatic checkpoint (no text of its own) cites nothing
+            from .core.anchors import pin
+
+            fields["anchors"] = pin(self, explicit, texts)
         ckp = checkpoint(self.store, task, session=self.session_id, device=self.device(), **fields)
         # Its memory-log line is not forced to disk separately: the checkpoint file, already
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
@@ -347,10 +353,12 @@ class Workspace:
 
     # -- decisions, context entries, the memory log -----------------------------------------
     def decide(self, question: str, decision: str, rationale: str = "", who: str | None = None,
-               when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
+               when: str | None = None, task: str | None = None, decision_id: str | None = None,
+               anchors: list[str] | None = None) -> Decision:
+        """Record a decision; ``anchors``: code it cites ("src/a.py:12"), beside those found in its text."""
         from .core.memory import decide
 
-        made = decide(self, question, decision, rationale, who, when, task, decision_id)
+        made = decide(self, question, decision, rationale, who, when, task, decision_id, anchors)
         self.context_changed()
         return made
 
@@ -360,12 +368,13 @@ class Workspace:
 
         return decisions(self, limit)
 
-    def note(self, kind: str, text: str, by: str | None = None, task: str | None = None) -> Note:
+    def note(self, kind: str, text: str, by: str | None = None, task: str | None = None,
+             anchors: list[str] | None = None) -> Note:
         """Add a context entry: phase, gotcha, dont, blocker, note or learning; with ``task``,
         it belongs to that open task and is resolved when the task is completed."""
         from .core.memory import note
 
-        entry = note(self, kind, text, by, task)
+        entry = note(self, kind, text, by, task, anchors)
         self.context_changed()
         return entry
 
@@ -375,6 +384,26 @@ class Workspace:
         entry = resolve_note(self, note_id)
         self.context_changed()
         return entry
+
+    def stale_flags(self, records) -> dict[str, list[dict]]:
+        """record id -> flags of its anchors whose file changed or is gone (warm.anchors)."""
+        from .core.anchors import flag_all
+
+        return flag_all(self, records)
+
+    def stale(self) -> list[dict]:
+        """Every current decision and context entry citing code that changed or is gone."""
+        from .core.anchors import stale
+
+        return stale(self)
+
+    def confirm(self, memory_id: str) -> dict:
+        """Re-confirm a decision's or context entry's anchors: pin them to the files as they are now."""
+        from .core.anchors import confirm
+
+        done = confirm(self, memory_id)
+        self.context_changed()
+        return done
 
     def context_changed(self) -> None:
         """Regenerate the session context document after a change to what it says, so it agrees

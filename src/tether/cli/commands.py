@@ -92,11 +92,15 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--id", help="your own decision id (default: generated)")
         p.add_argument("--list", action="store_true", help="list decisions, oldest first")
         p.add_argument("--limit", type=int, default=None, help="with --list: only the newest N")
+        p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE]",
+                       help="code the decision cites (repeatable); paths in its text are found too")
+        p.add_argument("--confirm", metavar="ID", help="re-confirm a decision's anchors: the code it cites still"
+                                                       " agrees with it as the files are now")
 
     if want("note"):
         note = sub.add_parser("note", formatter_class=common.formatter_class, help="Entries of the session context document: phase, gotcha, dont, blocker, note, learning.",
                               description="Add, list and resolve entries of the session context document.")
-        nsub = note.add_subparsers(dest="note_command", metavar="KIND|list|resolve", required=True,
+        nsub = note.add_subparsers(dest="note_command", metavar="KIND|list|resolve|confirm", required=True,
                                    parser_class=Parser)
         for kind, help_text in (("phase", "Where we are: the current phase (the newest one counts)."),
                                 ("gotcha", "An implementation gotcha the next session must know."),
@@ -107,9 +111,13 @@ def register(sub, common, only: str | None = None) -> None:
             p.add_argument("--by", help="who says so")
             p.add_argument("--task", "-t", metavar="ID", help="the open task it belongs to: resolved when that task"
                            " is completed (default: the whole project)")
+            p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE]",
+                           help="code the entry cites (repeatable); paths in its text are found too")
         p = add(nsub, "list", _lazy("task_commands", "cmd_note_list"), "List current entries (--all: resolved ones too).")
         p.add_argument("--all", action="store_true")
         p = add(nsub, "resolve", _lazy("task_commands", "cmd_note_resolve"), "Mark an entry as no longer applying (kept in history).")
+        p.add_argument("id")
+        p = add(nsub, "confirm", _lazy("task_commands", "cmd_note_confirm"), "Re-confirm an entry whose cited code changed: it still holds.")
         p.add_argument("id")
 
     if want("close"):
@@ -144,8 +152,10 @@ def register(sub, common, only: str | None = None) -> None:
                             "killed writers left (older than 10 minutes), then write")
 
     if want("verify"):
-        add(sub, "verify", _lazy("session_commands", "cmd_verify"), "Read every state file and report each problem with its path and line "
+        p = add(sub, "verify", _lazy("session_commands", "cmd_verify"), "Read every state file and report each problem with its path and line "
                                        "(exit 3 if any); changes nothing.")
+        p.add_argument("--stale", action="store_true", help="list instead the current decisions and context entries"
+                                                            " whose cited code changed or is gone (exit 3 if any)")
 
     if want("drift"):
         p = add(sub, "drift", _lazy("session_commands", "cmd_drift"),

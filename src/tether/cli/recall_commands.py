@@ -9,7 +9,7 @@ from .output import Result, problems_text
 def _hit_text(hit: dict) -> str:
     where = f"{hit['path']}:{hit['line']}" if hit.get("line") else hit["path"]
     facts = [hit["at"] or "", hit["who"] or "", hit["session"] or ""]
-    status = "" if hit["status"] == "current" else f" [{hit['status']}]"
+    status = "" if hit["status"] == "current" else f" [{hit.get('stale') or hit['status']}]"
     head = f"{hit['kind']} {hit['id']}{status}: {hit['title']}"
     return f"{head}\n  {hit['text']}\n  {where}  {'  '.join(f for f in facts if f)}".rstrip()
 

@@ -106,6 +106,17 @@ def cmd_index(args) -> Result:
 
 def cmd_verify(args) -> Result:
     ws = _ws()
+    if getattr(args, "stale", False):
+        from ..warm.anchors import warning
+
+        stale = ws.stale()
+        if not stale:
+            return Result({"stale": []}, "No memory cites code that changed since.")
+        lines = [f"{len(stale)} memory(ies) cite code that changed since:"]
+        lines += [f"  {s['id']}  {s['kind']:<8} {s['text']}  [{warning(s['flags'])}]" for s in stale]
+        lines.append("Hint: `tether note confirm ID` (an entry) or `tether decide --confirm ID` (a decision) when it"
+                     " still holds; `tether note resolve ID` when it no longer does.")
+        return Result({"stale": stale}, "\n".join(lines), EXIT_DEGRADED)
     outcome = ws.verify()
     if not outcome.problems:
         return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")

@@ -160,6 +160,8 @@ CHECKPOINT_OPTIONS = (
     (("--file",), {"action": "append", "metavar": "PATH", "help": 'a file modified, e.g. "src/a.py: added parser"'}),
     (("--next",), {"action": "append", "metavar": "TEXT", "help": "a next action, in order (repeatable)"}),
     (("--note",), {"help": "a free note"}),
+    (("--anchor", "-a"), {"action": "append", "metavar": "PATH[:LINE]",
+                          "help": "code the checkpoint cites (repeatable); paths in its state, next actions and note are found too"}),
     (("--status",), {"default": "in_progress", "choices": ["in_progress", "completed", "blocked"]}),
     (("--result",), {"action": "append", "metavar": "NAME=@FILE",
                      "help": "save an intermediate result in the task's cache (NAME=@FILE, NAME=- for stdin, NAME=TEXT)"}),
@@ -202,7 +204,8 @@ def cmd_checkpoint(args) -> Result:
     ws = _ws()
     ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
-                        note=args.note or "", status=args.status, results=_results(args.result))
+                        note=args.note or "", status=args.status, results=_results(args.result),
+                        anchors=args.anchor)
     resume = ws.resume(ckp.task, after=ckp)
     shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
@@ -243,37 +246,55 @@ def cmd_resume(args) -> Result:
 
 def cmd_decide(args) -> Result:
     ws = _ws()
+    if args.confirm:
+        done = ws.confirm(args.confirm)
+        return Result({"confirmed": done}, f"Confirmed {done['id']}: {', '.join(sorted(done['anchors']))} as they are now")
     if args.list:
+        from ..warm.anchors import warning
+
         decisions = ws.decisions(limit=_limit(args.limit))
+        flags = ws.stale_flags(decisions)
         lines = [f"{d.id}  {d.when[:10]}  {d.question} -> {d.decision}" + (f" ({d.who})" if d.who else "")
+                 + (f"  [{warning(flags[d.id])}]" if d.id in flags else "")
                  for d in decisions] or ["No decisions recorded."]
         lines.append(problems_text(decisions.problems))
-        return Result({"decisions": [d.__dict__ for d in decisions], "problems": [p.to_dict() for p in decisions.problems]},
+        return Result({"decisions": [dict(d.__dict__, stale=flags.get(d.id, [])) for d in decisions],
+                       "problems": [p.to_dict() for p in decisions.problems]},
                       "\n".join(line for line in lines if line), EXIT_DEGRADED if decisions.problems else 0)
     if not args.question or not args.decision:
         raise InvalidInput("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
     record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
-                       task=args.task, decision_id=args.id)
+                       task=args.task, decision_id=args.id, anchors=args.anchor)
     return Result({"decision": record.__dict__}, f"Recorded decision {record.id}: {record.question} -> {record.decision}")
 
 
 def cmd_note_add(kind: str):
     def handler(args) -> Result:
         ws = _ws()
-        note = ws.note(kind, " ".join(args.text), by=args.by, task=args.task)
+        note = ws.note(kind, " ".join(args.text), by=args.by, task=args.task, anchors=args.anchor)
         return Result({"note": note.to_dict()}, f"Added {kind} {note.id}: {note.text}")
     return handler
 
 
 def cmd_note_list(args) -> Result:
     ws = _ws()
+    from ..warm.anchors import warning
+
     notes = ws.notes(include_resolved=args.all)
+    flags = ws.stale_flags([n for n in notes if not n.resolved])
     lines = [f"{n.id}  {n.kind:<8} {n.text}" + (f"  [{n.task}]" if n.task else "")
              + (f"  (resolved {n.resolved[:10]})" if n.resolved else "")
+             + (f"  [{warning(flags[n.id])}]" if n.id in flags else "")
              for n in notes] or ["No context entries."]
     lines.append(problems_text(notes.problems))
-    return Result({"notes": [n.to_dict() for n in notes], "problems": [p.to_dict() for p in notes.problems]},
+    return Result({"notes": [dict(n.to_dict(), stale=flags.get(n.id, [])) for n in notes],
+                   "problems": [p.to_dict() for p in notes.problems]},
                   "\n".join(line for line in lines if line), EXIT_DEGRADED if notes.problems else 0)
+
+
+def cmd_note_confirm(args) -> Result:
+    done = _ws().confirm(args.id)
+    return Result({"confirmed": done}, f"Confirmed {done['id']}: {', '.join(sorted(done['anchors']))} as they are now")
 
 
 def cmd_note_resolve(args) -> Result:

@@ -139,6 +139,37 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
 
 
+def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:
+    """``content`` with a section naming the decisions and entries it shows whose cited code changed
+    or is gone. Checked at every boot, warm or not (the code is no file the brief was built from),
+    from the files' stat-kept blob ids (warm.anchors): no git process, and nothing at all to do
+    when no memory shown cites code."""
+    data = content["data"]
+    shown = [("decision", d, d.get("question", "")) for d in data.get("decisions") or []]
+    shown += [("entry", n, n.get("text", "")) for n in data.get("notes") or []]
+    anchored = [(kind, row, text) for kind, row, text in shown if row.get("anchors")]
+    if not anchored:
+        return content
+    from ..warm.anchors import Checker, warning
+
+    check = Checker(root_dir, store_dir)
+    lines, flagged = [], []
+    for kind, row, text in anchored:
+        flags = check.flags(row["anchors"])
+        if flags:
+            lines.append(f"- {text} ({kind} {row.get('id')}): {warning(flags)}")
+            flagged.append({"kind": kind, "id": row.get("id"), "flags": flags})
+    check.save()
+    if not lines:
+        return content
+    sections = list(content["sections"])
+    at = next((i for i, s in enumerate(sections) if s[0] in ("campaign", "packets", "decisions", "learnings",
+                                                               "notes", "reading_order", "plan", "teach")), len(sections))
+    sections.insert(at, ("stale", "## May be stale: cited code changed since", lines, 5.8,
+                         "tether verify --stale", 0, 3))
+    return {**content, "data": {**data, "stale": flagged}, "sections": sections}
+
+
 def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None) -> Brief | None:
     """The brief from boot's per-machine cache, rendered at ``budget``; None when boot must read
     the files. The warm path of every session start: it loads no store and no domain verbs."""
@@ -154,4 +185,4 @@ def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int
     content = brief_cache.load(store_dir, head, branch, root_dir)
     if content is None:
         return None
-    return from_content(commit_lines.apply(content), budget, max_chars)
+    return from_content(with_stale(commit_lines.apply(content), root_dir, store_dir), budget, max_chars)

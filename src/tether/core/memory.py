@@ -13,7 +13,8 @@ from ..store.eventlog import record as event_record
 
 
 def decide(ws, question: str, decision: str, rationale: str = "", who: str | None = None,
-           when: str | None = None, task: str | None = None, decision_id: str | None = None) -> Decision:
+           when: str | None = None, task: str | None = None, decision_id: str | None = None,
+           anchors: list[str] | None = None) -> Decision:
     if not question.strip() or not decision.strip():
         raise InvalidInput("a decision needs a question and the decision taken",
                            hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
@@ -26,9 +27,13 @@ def decide(ws, question: str, decision: str, rationale: str = "", who: str | Non
             raise InvalidInput(f"invalid time {when!r}", hint="use ISO 8601, e.g. 2026-11-21T10:00:00Z") from None
     if task is not None:
         task = ws.task(task).id  # a typo would tie the decision to nothing, silently
+    from .anchors import pin
+
+    pinned = pin(ws, anchors, [question, decision, rationale])
     now = clock.now()
     made = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(), decision=decision.strip(),
-                    rationale=rationale.strip(), who=who or ws.actor, when=when or clock.stamp(now), task=task)
+                    rationale=rationale.strip(), who=who or ws.actor, when=when or clock.stamp(now), task=task,
+                    anchors=pinned)
     while True:
         try:
             ws.store.add_decision(made)
@@ -58,7 +63,8 @@ def decisions(ws, limit: int | None = None) -> Found:
         return Found(out, problems)
 
 
-def note(ws, kind: str, text: str, by: str | None = None, task: str | None = None) -> Note:
+def note(ws, kind: str, text: str, by: str | None = None, task: str | None = None,
+         anchors: list[str] | None = None) -> Note:
     """Add a context entry; with ``task``, it belongs to that open task and retires with it."""
     if kind not in NOTE_KINDS:
         raise InvalidInput(f"unknown entry kind {kind!r}", hint=f"use one of: {', '.join(NOTE_KINDS)}")
@@ -70,9 +76,12 @@ def note(ws, kind: str, text: str, by: str | None = None, task: str | None = Non
             raise Conflict(f"task {found.id} is {found.status}: its entries have retired with it",
                            hint=f"reopen it with `tether task reopen {found.id}`, or leave out --task")
         task = found.id
+    from .anchors import pin
+
+    pinned = pin(ws, anchors, [text])
     now = clock.now()
     entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()), at=clock.stamp(now),
-                 by=by or ws.actor, task=task)
+                 by=by or ws.actor, task=task, anchors=pinned)
     with ws.store.lock("context"):
         # A generated id met a local twin: draw again (resolutions refer to entries by id).
         # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
@@ -81,7 +90,7 @@ def note(ws, kind: str, text: str, by: str | None = None, task: str | None = Non
             entry.id = ids.new_id("N", now)
         # No "task" key on a project's entry: its line reads as before the field existed.
         ws.store.append_note({k: v for k, v in entry.to_dict().items()
-                              if k != "resolved" and (k != "task" or v is not None)})
+                              if k != "resolved" and (k != "task" or v is not None) and (k != "anchors" or v)})
     # In the memory log too: what a session did (`tether log --session`), and what an automatic
     # checkpoint counts as recorded since the last one.
     event(ws, "note", False, entry.at, note=entry.id, kind=entry.kind)

@@ -320,7 +320,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
                state: str = "", key_data: dict[str, str] | None = None, files: list[str] | None = None,
                next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
                results: dict[str, bytes | tuple[bytes, int]] | None = None, session: str | None = None,
-               device: str | None = None, automatic: str | None = None, carry: bool = False) -> Checkpoint:
+               device: str | None = None, automatic: str | None = None, carry: bool = False,
+               anchors: dict[str, str] | None = None) -> Checkpoint:
     """Save a numbered checkpoint; progress accumulates from the previous one.
 
     ``carry``: keep the previous checkpoint's files and results too (an automatic checkpoint adds none).
@@ -353,7 +354,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(),
             results=(list(previous.results) if carry and previous else []) + result_paths,
             device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
-            automatic=automatic,
+            automatic=automatic, anchors=dict(anchors or {}),
         )
 
     return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,

@@ -33,6 +33,14 @@ def tree_entries(root, rev: str, specs: list[str]) -> dict[str, str]:
     return oids
 
 
+def tracked_files(root) -> list[str]:
+    """The repository's tracked files, repo-relative (to resolve a bare file name once)."""
+    code, out, err = runner.query(root, "ls-files", "-z", "--full-name")
+    if code != 0:
+        runner.fail(err, "ls-files")
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
 def same_tree(root, rev_a: str, rev_b: str, path: str) -> bool:
     """Whether ``path`` names the same tree in both commits (False when either lacks it)."""
     code, out, _ = runner.query(root, "rev-parse", f"{rev_a}:{path}", f"{rev_b}:{path}")

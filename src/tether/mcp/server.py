@@ -184,7 +184,9 @@ def build(root: str | None = None) -> TetherServer:
             return {"note": ws().resolve_note(id).to_dict()}
         _limit(limit)
         found = ws().notes(include_resolved=all)
-        return {"total": len(found), "notes": [n.to_dict() for n in list(found)[-limit:]],
+        shown = list(found)[-limit:]
+        stale = ws().stale_flags([n for n in shown if not n.resolved])  # cited code changed or gone
+        return {"total": len(found), "notes": [dict(n.to_dict(), stale=stale.get(n.id, [])) for n in shown],
                 "problems": [p.to_dict() for p in found.problems]}
 
     @tool(description="Decisions: action=decide records one (question, decision, rationale; `when`: ISO 8601, "
@@ -202,7 +204,9 @@ def build(root: str | None = None) -> TetherServer:
             return {"decision": dict(ws().decide(question, decision, rationale=rationale, who=who, when=when,
                                                 task=task).__dict__)}
         found = ws().decisions(limit=_limit(limit))
-        return {"decisions": [dict(d.__dict__) for d in found], "problems": [p.to_dict() for p in found.problems]}
+        stale = ws().stale_flags(found)
+        return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
+                "problems": [p.to_dict() for p in found.problems]}
 
     @tool(description="Close the session: progress log, LATEST.json, completed tasks, memory, context "
                       "document and index; commit=true commits tether's files only.")

@@ -59,8 +59,15 @@ class Checkpoint(Record):
     FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
               "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
               "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list,
-              "automatic": None}
+              "automatic": None, "anchors": dict}
+    # anchors: code it cites, citation ("src/a.py:12") -> the file's git blob id then (warm.anchors).
     # automatic: what made it when no one asked for it ("pre_compact:auto"); None for the agent's own.
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if not out["anchors"]:  # the file and journal line of a checkpoint citing nothing: as before the field
+            del out["anchors"]
+        return out
 
     @property
     def done_set(self) -> set[int]:
@@ -70,7 +77,7 @@ class Checkpoint(Record):
 
 class Decision(Record):
     FIELDS = {"id": REQUIRED, "question": REQUIRED, "decision": REQUIRED, "when": REQUIRED,
-              "rationale": "", "who": None, "task": None}
+              "rationale": "", "who": None, "task": None, "anchors": dict}
 
 class Note(Record):
     """One entry of the session context document: a phase, gotcha, don't, blocker or note.
@@ -80,7 +87,7 @@ class Note(Record):
     """
 
     FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None,
-              "task": None}
+              "task": None, "anchors": dict}
 
 
 class Latest(Record):

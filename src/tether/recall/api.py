@@ -83,8 +83,37 @@ class Recall:
                          "line": row["line"], "at": row["at"], "who": row["who"], "session": row["session"],
                          "task": row["task"], "status": status, "score": round(row["score"], 4)})
         kept, used, more = rank.fit(hits, limit, budget)
+        self._mark_stale(kept)
         return {"query": query, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,
                 "indexed": self.refreshed, "problems": [p._asdict() for p in index.problems()]}
+
+    def _mark_stale(self, hits: list[dict]) -> None:
+        """A current decision or entry whose cited code changed or is gone: status "stale", and
+        ``stale`` says which file. Only the hits kept are looked at: a few files, no git."""
+        wanted = [h for h in hits if h["status"] == "current" and h["kind"] in ("decision", "context")]
+        if not wanted:
+            return
+        from ..errors import NotFound, ParseError
+
+        anchors: dict = {}
+        if any(h["kind"] == "context" for h in wanted):
+            anchors.update((("context", n.id), n.anchors) for n in self.store.notes() if n.anchors)
+        for hit in wanted:
+            if hit["kind"] == "decision":
+                try:
+                    anchors[("decision", hit["id"])] = self.store.load_decision(hit["id"]).anchors
+                except (NotFound, ParseError):
+                    pass
+        if not any(anchors.values()):
+            return
+        from ..warm.anchors import Checker, warning
+
+        check = Checker(self.workspace.root_dir, self.workspace.store_dir)
+        for hit in wanted:
+            flags = check.flags(anchors.get((hit["kind"], hit["id"])))
+            if flags:
+                hit["status"], hit["stale"] = "stale", warning(flags)
+        check.save()
 
     def close(self) -> None:
         if self._index is not None:

@@ -40,11 +40,13 @@ TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": MAYBE, "units": TEXT
 CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": MAYBE,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
-              "automatic": OPTIONAL}
+              "automatic": OPTIONAL, "anchors": PAIRS}
 DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
-            "task": OPTIONAL}
+            "task": OPTIONAL, "anchors": PAIRS}
 # A line of context.jsonl; "task" is absent from lines written before entries could belong to a task.
-NOTE = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL, "task": OPTIONAL}
+NOTE = {"id": TEXT, "kind": TEXT, "text": TEXT, "at": TEXT, "by": OPTIONAL, "task": OPTIONAL, "anchors": PAIRS}
+# "anchors" (code cited, citation -> git blob id) is written only when there are some: files without read as before.
+CONFIRM = {"confirm": TEXT, "at": TEXT, "anchors": PAIRS}  # a line that re-confirms an entry's anchors
 RESOLVE = {"resolve": TEXT, "at": TEXT}  # a line that resolves one
 LATEST = {"date": TEXT, "file": TEXT, "sha": OPTIONAL, "summary": TEXT, "next_steps": TEXTS, "completed": TEXTS,
           "session": OPTIONAL, "generated_at": TEXT}
@@ -183,6 +185,8 @@ def checkpoint_from(meta: dict, path: str, data: bytes | None = None, line: int 
 
 def decision_text(decision: Decision) -> str:
     meta = decision.to_dict()
+    if not meta.get("anchors"):  # files as before the field existed
+        meta.pop("anchors", None)
     lines = [f"# Decision: {decision.question}", "", f"**ID:** {decision.id}  ", f"**When:** {decision.when}  ",
              f"**Who:** {decision.who or 'unknown'}", "", "## Decision", decision.decision, ""]
     if decision.rationale:

@@ -30,6 +30,11 @@ class LogFiles:
     def decision_ids(self) -> list[str]:
         return [n[:-3] for n in self._list(layout.DECISIONS) if n.endswith(".md")]
 
+    def replace_decision(self, decision: Decision) -> None:
+        """Rewrite an existing decision (its anchors re-confirmed)."""
+        self._writable()
+        self.tree.write(layout.decision_file(decision.id), formats.decision_text(decision))
+
     def decision_path(self, decision_id: str) -> str:
         return self.shown(layout.decision_file(decision_id))
 
@@ -64,16 +69,22 @@ class LogFiles:
             data = b""
         entries: dict[str, Note] = {}
         resolved: dict[str, str] = {}
+        confirmed: dict[str, tuple] = {}  # id -> (when, its anchors) as last re-confirmed
         shown = self.shown(rel)
         for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
             missing = [k for k in ("id", "kind", "text", "at") if k not in row]
-            if missing and "resolve" not in row:
+            if missing and "resolve" not in row and "confirm" not in row:
                 self.report(Problem(shown, number, f"entry without {', '.join(missing)}; line skipped"))
                 continue
             try:
                 if "resolve" in row:
                     values = fields(row, shown, formats.RESOLVE, line=number)
                     resolved[values["resolve"]] = values["at"]
+                elif "confirm" in row and missing:
+                    values = fields(row, shown, formats.CONFIRM, line=number)
+                    # the newest by time: a merge may interleave two branches' confirmations
+                    if values["confirm"] not in confirmed or confirmed[values["confirm"]][0] <= values["at"]:
+                        confirmed[values["confirm"]] = (values["at"], values["anchors"])
                 else:
                     values = fields(row, shown, formats.NOTE, line=number)
                     note = Note(**values)
@@ -88,6 +99,9 @@ class LogFiles:
             times(values, ("at",), shown, odd, line=number)
             for problem in odd:
                 self.report(problem)
+        for note_id, (_, anchors) in confirmed.items():
+            if note_id in entries:
+                entries[note_id].anchors = anchors
         for note_id, when in resolved.items():
             if note_id in entries:
                 entries[note_id].resolved = when

@@ -1,0 +1,123 @@
+"""Memories anchored to code: pin what a memory cites, flag what changed since, re-confirm.
+
+The blob ids come from warm.anchors (the working tree's files, each id kept with
+its stat): no git process per memory, nor at all once the ids are kept.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import GitProblem, InvalidInput, NotFound
+
+
+def checker(ws):
+    from ..warm.anchors import Checker
+
+    return Checker(ws.root_dir, ws.store_dir)
+
+
+def pin(ws, explicit, texts) -> dict[str, str]:
+    """citation -> blob id for the citations given (each must name a file of the repository)
+    and those found in ``texts``."""
+    from ..warm.anchors import cited, norm, split
+
+    root = ws.root_dir
+    wanted: list[str] = []
+    for given in explicit or []:
+        path, line = split(given.strip())
+        rel = norm(root, path)
+        if rel is None or not os.path.isfile(os.path.join(root, rel)):
+            raise InvalidInput(f"--anchor {given!r} names no file of the repository",
+                               hint="give a path from the repository root, e.g. --anchor src/a.py:12")
+        wanted.append(f"{rel}:{line}" if line else rel)
+    wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted]
+    if not wanted:
+        return {}
+    check = checker(ws)
+    pinned = check.pin(wanted)
+    check.save()
+    return pinned
+
+
+def _repo_files(root: str) -> list[str]:
+    from ..gitio.objects import tracked_files
+
+    try:
+        return tracked_files(root)
+    except (GitProblem, OSError):  # not a repository, or git missing: bare names stay unresolved
+        return []
+
+
+def flag_all(ws, records) -> dict[str, list[dict]]:
+    """record id -> its stale anchors' flags, for the records that have any."""
+    check = None
+    out = {}
+    for record in records:
+        if getattr(record, "anchors", None):
+            check = check or checker(ws)
+            flags = check.flags(record.anchors)
+            if flags:
+                out[record.id] = flags
+    if check is not None:
+        check.save()
+    return out
+
+
+def stale(ws) -> list[dict]:
+    """Every current decision and context entry, and each open task's newest checkpoint, with an
+    anchor whose file changed or is gone (tether verify --stale)."""
+    from .memory import decisions, notes
+
+    found = []
+    items = [("decision", d) for d in decisions(ws)] + [("note", n) for n in notes(ws)]
+    for task in ws.tasks():  # each open task's newest checkpoint: where the next session resumes
+        ckp = ws.latest_checkpoint(task.id)
+        if ckp is not None:
+            items.append(("checkpoint", ckp))
+    flagged = flag_all(ws, [r for _, r in items])
+    for kind, record in items:
+        if record.id in flagged:
+            text = {"decision": "question", "note": "text"}.get(kind)
+            text = getattr(record, text) if text else f"{record.task}: {record.current_state}"
+            found.append({"kind": kind, "id": record.id, "text": text, "flags": flagged[record.id]})
+    return found
+
+
+def confirm(ws, memory_id: str) -> dict:
+    """Re-pin a decision's or context entry's anchors to their files as they are now."""
+    from .memory import notes
+
+    check = checker(ws)
+    try:
+        decision = ws.store.load_decision(memory_id)
+    except NotFound:
+        decision = None
+    if decision is not None:
+        anchors = _repin(check, decision.anchors, memory_id)
+        decision.anchors = anchors
+        ws.store.replace_decision(decision)
+        check.save()
+        return {"kind": "decision", "id": memory_id, "anchors": anchors}
+    matches = [n for n in notes(ws, include_resolved=True) if n.id == memory_id]
+    if not matches:
+        raise NotFound(f"no decision or context entry {memory_id}",
+                       hint="run `tether verify --stale` to see the ids of stale memories")
+    anchors = _repin(check, matches[0].anchors, memory_id)
+    from ..model import clock
+
+    with ws.store.lock("context"):
+        ws.store.append_note({"confirm": memory_id, "at": clock.stamp(), "anchors": anchors})
+    check.save()
+    return {"kind": "note", "id": memory_id, "anchors": anchors}
+
+
+def _repin(check, anchors: dict, memory_id: str) -> dict[str, str]:
+    if not anchors:
+        raise InvalidInput(f"{memory_id} cites no code: nothing to confirm",
+                           hint="anchors are given with --anchor PATH[:LINE] or found in the text")
+    gone = [f["path"] for f in check.flags(anchors) if f["state"] == "gone"]
+    if gone:
+        raise InvalidInput(f"{memory_id} cites {', '.join(gone)}, which is gone",
+                           hint=f"resolve it (`tether note resolve {memory_id}`) or record it anew")
+    return check.pin(anchors)

@@ -1,0 +1,144 @@
+"""Memories anchored to code: which files a memory cites, their blob ids, and whether they changed.
+
+A decision, context entry or checkpoint may cite code (``path`` or ``path:line``);
+the record keeps, per citation, the git blob id of the file's bytes when it was
+written (``anchors``: citation -> blob id). A citation is stale when the file's
+bytes now have another id, gone when the file is no more.
+
+Checking is done on the working tree, not by asking git: each file's id is kept
+with its stat (``local/anchors.cache``, git-ignored) as git's index keeps it, so
+showing a hundred anchored memories costs a hundred stats, no process and no hash
+for a file that did not change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..store.fsio import stat_key
+from . import cachefile
+
+CACHE = "local/anchors.cache"
+FORMAT = 1
+MAX_ENTRIES = 50_000  # beyond this the cache is not written: anchors are a few hundred files
+
+# A path-like word with an extension, maybe ":line": "src/a.py", "layout.py:40".
+_CITED = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z][\w]*)(?::(\d+))?(?![\w/-])")
+
+
+def split(citation: str) -> tuple[str, int | None]:
+    """('src/a.py', 12) from 'src/a.py:12'; ('src/a.py', None) from 'src/a.py'."""
+    path, sep, line = citation.rpartition(":")
+    if sep and line.isdigit() and path:
+        return path, int(line)
+    return citation, None
+
+
+def norm(root: str, text: str) -> str | None:
+    """A repo-relative "/" path for ``text`` (relative to the repository, or absolute inside it),
+    None when it leaves the repository."""
+    full = os.path.normpath(os.path.join(root, text))
+    rel = os.path.relpath(full, root)
+    if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def cited(root: str, texts, names=None) -> list[str]:
+    """Citations found in ``texts``: each path-like word that names a file of the repository,
+    with its ":line" when given. A bare name ("layout.py:40") counts only when ``names()`` (the
+    repository's files, asked lazily) holds exactly one file of that name."""
+    found: list[str] = []
+    by_name: dict[str, list[str]] | None = None
+    for text in texts:
+        for match in _CITED.finditer(text or ""):
+            word, line = match.group(1).rstrip("."), match.group(2)
+            path = norm(root, word)
+            if path is None or path.startswith(".tether/"):
+                continue
+            if not os.path.isfile(os.path.join(root, path)):
+                if "/" in word or names is None or word.index(".") < 2:
+                    continue  # a one-letter stem is "e.g." far more often than a file: no git for it
+                if by_name is None:
+                    by_name = {}
+                    for name in names():
+                        by_name.setdefault(name.rpartition("/")[2], []).append(name)
+                hits = by_name.get(word, [])
+                if len(hits) != 1:
+                    continue  # unknown or ambiguous: a guess would flag the wrong file
+                path = hits[0]
+            citation = f"{path}:{line}" if line else path
+            if citation not in found:
+                found.append(citation)
+    return found
+
+
+class Checker:
+    """Current blob ids of the working tree's files, each kept with its stat."""
+
+    def __init__(self, root: str, store_dir: str, started_ns: int | None = None) -> None:
+        import time
+
+        self.root, self.store_dir = root, store_dir
+        self.path = os.path.join(store_dir, CACHE)
+        self.started_ns = started_ns or time.time_ns()
+        saved = cachefile.read(self.path, "anchors", FORMAT, store_dir)
+        self.files: dict = saved if isinstance(saved, dict) else {}
+        self.dirty = False
+
+    def oid(self, path: str) -> str | None:
+        """The blob id of the file at ``path`` (repo-relative) as it is now; None when it is gone."""
+        full = os.path.join(self.root, path)
+        key = stat_key(full)
+        if key is None or not os.path.isfile(full):
+            return None
+        hit = self.files.get(path)
+        if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == key and isinstance(hit[1], str):
+            return hit[1]
+        try:
+            with open(full, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+        from ..gitio.objects import blob_oid  # and hashlib: only for a file whose id is not kept
+
+        ours = blob_oid(data)
+        if cachefile.trusted(key, self.started_ns):
+            self.files[path] = (key, ours)
+            self.dirty = True
+        return ours
+
+    def pin(self, citations) -> dict[str, str]:
+        """citation -> the blob id of its file now, for files that exist."""
+        out = {}
+        for citation in citations:
+            oid = self.oid(split(citation)[0])
+            if oid is not None:
+                out[citation] = oid
+        return out
+
+    def flags(self, anchors: dict | None) -> list[dict]:
+        """One flag per anchor whose file changed or is gone: {"anchor", "path", "state"}."""
+        out = []
+        for citation, was in sorted((anchors or {}).items()):
+            path = split(citation)[0]
+            now = self.oid(path)
+            if now is None:
+                out.append({"anchor": citation, "path": path, "state": "gone"})
+            elif now != was:
+                out.append({"anchor": citation, "path": path, "state": "changed"})
+        return out
+
+    def save(self) -> None:
+        if self.dirty and len(self.files) <= MAX_ENTRIES:
+            cachefile.write(self.path, "anchors", FORMAT, self.files, self.store_dir)
+            self.dirty = False
+
+
+def warning(flags: list[dict]) -> str:
+    """'may be stale: src/a.py changed since; src/b.py is gone' ("" when nothing is flagged)."""
+    if not flags:
+        return ""
+    parts = [f"{f['path']} changed since" if f["state"] == "changed" else f"{f['path']} is gone" for f in flags]
+    return "may be stale: " + "; ".join(dict.fromkeys(parts))

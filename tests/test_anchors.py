@@ -1,0 +1,166 @@
+"""Memories anchored to code: pinned blob ids, flagged when the file changes or goes, re-confirmed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tether.gitio import runner
+
+
+@pytest.fixture
+def code(repo, git):
+    (repo / "src").mkdir()
+    (repo / "src" / "a.py").write_text("x = 1\n")
+    (repo / "src" / "layout.py").write_text("y = 2\n")
+    git("add", "src")
+    git("commit", "-q", "-m", "code")
+    return repo
+
+
+def test_a_commit_that_changes_the_anchored_file_flags_the_decision(ws, code, git, cli):
+    made = cli("decide", "Which x?", "--decision", "x is 1", "--anchor", "src/a.py:1", "--json").json()
+    anchors = made["decision"]["anchors"]
+    assert list(anchors) == ["src/a.py:1"]
+    assert anchors["src/a.py:1"] == git("rev-parse", "HEAD:src/a.py").strip()  # git's own blob id
+    assert "may be stale" not in cli("decide", "--list").out
+
+    (code / "src" / "a.py").write_text("x = 2\n")
+    git("commit", "-q", "-am", "change x")
+    listed = cli("decide", "--list")
+    assert "may be stale: src/a.py changed since" in listed.out
+    stale = cli("verify", "--stale", "--json")
+    assert stale.code == 3
+    assert [s["id"] for s in stale.json()["stale"]] == [made["decision"]["id"]]
+
+    confirmed = cli("decide", "--confirm", made["decision"]["id"])
+    assert confirmed.code == 0, confirmed.err
+    assert "may be stale" not in cli("decide", "--list").out
+    assert cli("verify", "--stale").code == 0
+    assert ws.store.load_decision(made["decision"]["id"]).anchors["src/a.py:1"] == \
+        git("rev-parse", "HEAD:src/a.py").strip()
+
+
+def test_paths_found_in_the_text_anchor_an_entry_and_a_deleted_file_is_named(ws, code, git, cli):
+    added = cli("note", "gotcha", "layout.py:1 must stay y; src/a.py too; nothere.py is not a file", "--json").json()
+    assert added["note"]["anchors"].keys() == {"src/layout.py:1", "src/a.py"}
+    git("rm", "-q", "src/layout.py")
+    git("commit", "-q", "-m", "drop layout")
+    listed = cli("note", "list")
+    assert "may be stale: src/layout.py is gone" in listed.out
+    failed = cli("note", "confirm", added["note"]["id"])
+    assert failed.code != 0 and "gone" in failed.err
+
+
+def test_a_bare_name_that_is_ambiguous_anchors_nothing(ws, code, git, cli):
+    (code / "lib").mkdir()
+    (code / "lib" / "a.py").write_text("z\n")
+    git("add", "lib")
+    git("commit", "-q", "-m", "second a.py")
+    added = cli("note", "note", "see a.py", "--json").json()
+    assert "anchors" not in added["note"] or not added["note"]["anchors"]
+
+
+def test_re_confirming_an_entry_survives_reading_back(ws, code, git, cli):
+    added = cli("note", "dont", "do not touch", "--anchor", "src/a.py", "--json").json()
+    (code / "src" / "a.py").write_text("x = 3\n")
+    assert "changed since" in cli("note", "list").out
+    assert cli("note", "confirm", added["note"]["id"]).code == 0
+    assert "may be stale" not in cli("note", "list").out
+    assert [n.anchors for n in ws.notes()] == [{"src/a.py": _oid(code / "src" / "a.py")}]
+
+
+def test_an_anchor_outside_the_repository_or_missing_is_refused(ws, code, cli):
+    bad = cli("note", "note", "x", "--anchor", "src/missing.py")
+    assert bad.code != 0 and "names no file" in bad.err
+    assert cli("note", "list", "--json").json()["notes"] == []
+
+
+def test_records_without_anchors_are_written_as_before(ws, code, cli):
+    cli("note", "note", "plain words")
+    cli("decide", "Q?", "--decision", "D")
+    line = (code / ".tether" / "context.jsonl").read_text().splitlines()[-1]
+    assert "anchors" not in json.loads(line)
+    decision = next((code / ".tether" / "decisions").glob("*.md")).read_text()
+    assert "anchors" not in decision
+
+
+def test_showing_anchored_memories_starts_no_git_process(ws, code, git, cli, spy):
+    for n in range(5):
+        cli("note", "note", f"entry {n} about src/a.py")
+    (code / "src" / "a.py").write_text("changed\n")
+    cli("note", "list")  # learns the file's new id
+    started = [spy(runner, "query"), spy(runner, "run"), spy(runner, "batch")]
+    listed = cli("note", "list")
+    assert listed.out.count("may be stale") == 5
+    assert cli("verify", "--stale").code == 3
+    assert started == [[], [], []]
+    cli("note", "note", "a bare name: layout.py")  # resolving a bare name asks git once
+    assert len(started[0]) == 1
+
+
+def _oid(path) -> str:
+    from tether.gitio.objects import blob_oid
+
+    return blob_oid(path.read_bytes())
+
+
+def test_boot_flags_a_stale_memory_warm_or_cold_without_more_git(ws, code, git, cli, spy):
+    cli("note", "gotcha", "src/a.py must keep x")
+    cli("decide", "Where is y?", "--decision", "in src/layout.py")
+    git("add", ".tether")
+    git("commit", "-q", "-m", "memories")
+    assert "May be stale" not in ws.boot().text  # cold: builds the cache
+    calls = [spy(runner, "query"), spy(runner, "run"), spy(runner, "batch")]
+    (code / "other.py").write_text("z\n")  # a commit of code the memories do not cite: boot's own git questions
+    git("add", "other.py")
+    git("commit", "-q", "-m", "other code")
+    assert "May be stale" not in ws.boot().text  # warm
+    before = [len(c) for c in calls]
+
+    (code / "src" / "a.py").write_text("x = 5\n")
+    git("rm", "-q", "src/layout.py")
+    git("commit", "-q", "-am", "change the code only")
+    for c in calls:
+        c.clear()
+    warm = ws.boot()
+    assert "src/a.py must keep x (entry" in warm.text and "may be stale: src/a.py changed since" in warm.text
+    assert "may be stale: src/layout.py is gone" in warm.text
+    assert [len(c) for c in calls] == before  # the same git questions as a boot without anchors
+    assert {s["id"] for s in warm.to_dict()["stale"]} == {n.id for n in ws.notes()} | {d.id for d in ws.decisions()}
+    cold = ws.boot(warm=False)
+    assert "may be stale: src/a.py changed since" in cold.text
+
+
+def test_a_checkpoint_cites_code_and_verify_stale_names_it(ws, code, git, cli, tether_proc):
+    assert cli("task", "start", "Parse", "--id", "T1", "--steps", "a,b").code == 0
+    made = tether_proc("checkpoint", "--state", "editing src/a.py", "--anchor", "src/layout.py:1", "--json")
+    assert made.code == 0, made.err
+    journal = (code / ".tether" / "tasks" / "T1" / "checkpoints.jsonl").read_text()
+    assert '"src/layout.py:1"' in journal and '"src/a.py"' in journal
+    assert ws.latest_checkpoint("T1").anchors.keys() == {"src/a.py", "src/layout.py:1"}
+    assert cli("verify", "--stale").code == 0
+    (code / "src" / "layout.py").write_text("y = 3\n")
+    stale = cli("verify", "--stale", "--json")
+    assert stale.code == 3
+    assert [(s["kind"], s["flags"][0]["path"]) for s in stale.json()["stale"]] == [("checkpoint", "src/layout.py")]
+
+
+def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
+    cli("decide", "Which parser for tokens?", "--decision", "the hand-written one in src/a.py")
+    cli("note", "gotcha", "tokens: the lexer in src/layout.py drops tabs")
+    found = cli("recall", "tokens", "--json").json()
+    assert {h["status"] for h in found["hits"]} == {"current"}
+    (code / "src" / "a.py").write_text("x = 9\n")
+    hits = {h["kind"]: h for h in cli("recall", "tokens", "--json").json()["hits"]}
+    assert hits["decision"]["status"] == "stale"
+    assert hits["decision"]["stale"] == "may be stale: src/a.py changed since"
+    assert hits["context"]["status"] == "current"
+    assert "[may be stale: src/a.py changed since]" in cli("recall", "tokens").out
+
+
+def test_words_that_only_look_like_file_names_ask_git_nothing(ws, code, cli, spy):
+    asked = spy(runner, "query")
+    added = cli("note", "note", "e.g. the i.e. case, version v1.2, see https://example.com/x.html", "--json").json()
+    assert asked == [] and added["note"]["anchors"] == {}
