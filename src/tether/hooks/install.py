@@ -49,34 +49,10 @@ def _is_tether_status_line(value: object) -> bool:
 
 
 def install_claude_code(root: Path, command: str = "tether hook claude-code", status_line: bool = False) -> dict:
-    from ..store.confine import resolve
-
-    path = root / ".claude" / "settings.json"
-    _, why = resolve(str(root), ".claude/settings.json")
-    if why:  # a committed link (.claude -> ~/.claude) would have tether edit settings outside the repository
-        raise InvalidInput(f"{path} {why}; nothing was changed",
-                           hint="replace the link with the project's own .claude/ folder")
-    settings: dict = {}
-    if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            line = path.read_bytes().count(b"\n", 0, exc.start) + 1
-            raise InvalidInput(f"{path}:{line}: invalid UTF-8; nothing was changed",
-                               hint="save the file as UTF-8 and run the command again") from None
-        from ..store.codec import Unusable, json_value, line_at
-
-        try:
-            settings = json_value(text) if text.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); nothing was changed",
-                               hint="fix the file (or move it away) and run the command again") from None
-        except Unusable as exc:
-            where = line_at(text, exc.offset)
-            raise InvalidInput(f"{path}{f':{where}' if where else ''}: {exc.reason}; nothing was changed",
-                               hint="fix the file (or move it away) and run the command again") from None
-        if not isinstance(settings, dict):
-            raise InvalidInput(f"{path}: expected a JSON object; nothing was changed", hint="fix the file")
+    # A committed link (.claude -> ~/.claude) would have tether edit settings outside the repository.
+    _project_file(root, ".claude")
+    path = _project_file(root, ".claude/settings.json")
+    settings = _json_object(path)
     added, replaced = _merge_hooks(path, settings, EVENTS, command, _is_tether_hook)
     line = None
     if status_line:
@@ -198,8 +174,9 @@ def _read_text(path: Path) -> str | None:
         return None
     try:
         return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: invalid UTF-8; nothing was changed",
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"{path}:{line}: invalid UTF-8; nothing was changed",
                            hint="save the file as UTF-8 and run the command again") from None
 
 
