@@ -106,6 +106,12 @@ def main(argv=None) -> int:
             print(f"  built {label} ({written / 1e6:,.1f} MB) from {len(sources)} sessions in {time.perf_counter() - start:.1f} s")
         tether = str(tether_script())
         py = tether_python()
+        # What `tether install` writes on POSIX: the lean launcher beside the script (bin/tether-hook).
+        launcher = Path(tether).with_name("tether-hook")
+        hook_argv = [str(launcher), "claude-code"] if launcher.is_file() else [tether, "hook", "claude-code"]
+        status_argv = [str(launcher), "statusline"] if launcher.is_file() else [tether, "statusline"]
+        print(f"  hooks run as: {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(hook_argv))}"
+              + ("" if launcher.is_file() else " (no tether-hook launcher in this version)"))
         # pip's `tether` script imports `re` before tether runs (to tidy argv[0]): that floor, and the
         # hook run without the script, show what is tether's own.
         cmds = [Cmd("python -c pass", [py, "-c", "pass"]), Cmd("python -c 'import re'", [py, "-c", "import re"])]
@@ -117,9 +123,8 @@ def main(argv=None) -> int:
                       "cwd": str(root), "model": {"id": "claude-opus-4-6", "display_name": "Opus 4.6"},
                       "workspace": {"current_dir": str(root), "project_dir": str(root)},
                       "context_window": {"context_window_size": 200000}}
-            hook_cmd = Cmd(f"hook UserPromptSubmit, {label}", [tether, "hook", "claude-code"], root,
-                           json.dumps(hook).encode())
-            status_cmd = Cmd(f"tether statusline, {label}", [tether, "statusline"], root, json.dumps(status).encode())
+            hook_cmd = Cmd(f"hook UserPromptSubmit, {label}", hook_argv, root, json.dumps(hook).encode())
+            status_cmd = Cmd(f"statusline, {label}", status_argv, root, json.dumps(status).encode())
             # The first prompt says the state (a change from nothing); the ones timed have nothing due.
             _, said = run_once(hook_cmd, env())
             _, again = run_once(hook_cmd, env())
@@ -128,16 +133,18 @@ def main(argv=None) -> int:
                   f" status line: {line.decode().strip()!r}")
             if again:
                 raise SystemExit("the hook had something to say at the second prompt: nothing would be measured")
-            cmds += [hook_cmd, Cmd(f"python -m tether hook ..., {label}", [py, "-m", "tether", "hook", "claude-code"],
-                                   root, hook_cmd.stdin), status_cmd]
+            cmds += [hook_cmd, Cmd(f"  same, as `tether hook` (pip's script), {label}", [tether, "hook", "claude-code"],
+                                   root, hook_cmd.stdin),
+                     Cmd(f"  same, as python -m tether hook, {label}", [py, "-m", "tether", "hook", "claude-code"],
+                         root, hook_cmd.stdin), status_cmd]
             tool = {"session_id": session, "transcript_path": str(path), "cwd": str(root),
                     "permission_mode": "default", "tool_use_id": "toolu_01"}
-            cmds += [Cmd(f"hook PostToolUse (Edit), {label}", [tether, "hook", "claude-code"], root, json.dumps({
+            cmds += [Cmd(f"hook PostToolUse (Edit), {label}", hook_argv, root, json.dumps({
                          **tool, "hook_event_name": "PostToolUse", "tool_name": "Edit",
                          "tool_input": {"file_path": str(root / "out" / "summaries.md"), "old_string": "a",
                                         "new_string": "b"},
                          "tool_response": {"filePath": str(root / "out" / "summaries.md"), "success": True}}).encode()),
-                     Cmd(f"hook PreToolUse (Bash, not risky), {label}", [tether, "hook", "claude-code"], root,
+                     Cmd(f"hook PreToolUse (Bash, not risky), {label}", hook_argv, root,
                          json.dumps({**tool, "hook_event_name": "PreToolUse", "tool_name": "Bash",
                                      "tool_input": {"command": "ls -la out/", "description": "list"}}).encode())]
         print(f"\n  whole processes, round-robin, {args.runs} runs each (3 warm-up)")
@@ -148,7 +155,7 @@ def main(argv=None) -> int:
         for name, values in times.items():
             if name != "python -c pass":
                 ratio = median_ms(values) / base
-                print(f"  {name:<44} {ratio:5.2f}x  {'ok' if ratio <= 2.0 else 'MISSED'}")
+                print(f"  {name:<48} {ratio:5.2f}x  {'ok' if ratio <= 2.0 else 'MISSED'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

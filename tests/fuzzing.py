@@ -2216,7 +2216,7 @@ class Runner:
                 groups = hooks.get(event) if isinstance(hooks, dict) else None
                 if not isinstance(groups, list) or not any(
                         isinstance(g, dict) and isinstance(g.get("hooks"), list)
-                        and any(isinstance(h, dict) and h.get("command") == "tether hook claude-code" for h in g["hooks"])
+                        and any(isinstance(h, dict) and h.get("command") == "tether-hook claude-code" for h in g["hooks"])
                         for g in groups):
                     fail("contract", f"install exited 0 without tether's {event} hook")
                     break

@@ -329,11 +329,11 @@ def test_install_registers_the_prompt_hook_and_the_status_line_idempotently(proj
     out = run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json")
     data = json.loads(out.stdout)
     assert "UserPromptSubmit" in data["added"]
-    assert data["status_line"] == {"command": "tether statusline", "changed": True}
+    assert data["status_line"] == {"command": "tether-hook statusline", "changed": True}
     first = (project / ".claude" / "settings.json").read_bytes()
-    assert settings(project)["statusLine"] == {"type": "command", "command": "tether statusline", "padding": 0}
+    assert settings(project)["statusLine"] == {"type": "command", "command": "tether-hook statusline", "padding": 0}
     assert settings(project)["hooks"]["UserPromptSubmit"] == [
-        {"hooks": [{"type": "command", "command": "tether hook claude-code", "timeout": 30}]}]
+        {"hooks": [{"type": "command", "command": "tether-hook claude-code", "timeout": 30}]}]
     again = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json").stdout)
     assert again["added"] == [] and again["status_line"]["changed"] is False
     assert (project / ".claude" / "settings.json").read_bytes() == first
@@ -361,7 +361,10 @@ def test_status_line_follows_the_hook_command(project):
                           "--command", "/opt/bin/tether hook claude-code", "--json").stdout)
     assert data["status_line"]["command"] == "/opt/bin/tether statusline"
     data = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions", "--json").stdout)
-    assert settings(project)["statusLine"]["command"] == "tether statusline" and data["status_line"]["changed"]
+    assert settings(project)["statusLine"]["command"] == "tether-hook statusline" and data["status_line"]["changed"]
+    data = json.loads(run(project, "install", "claude-code", "--status-line", "--no-instructions",
+                          "--command", "/opt/bin/tether-hook claude-code", "--json").stdout)
+    assert data["status_line"]["command"] == "/opt/bin/tether-hook statusline"
 
 
 def test_status_line_keeps_up_with_checkpoints_through_its_cache(project, tmp_path):
@@ -399,7 +402,7 @@ def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(pr
     config = json.loads((project / ".codex" / "hooks.json").read_text())
     assert config["hooks"]["Stop"] == [{"hooks": [mine]}]
     assert config["hooks"]["UserPromptSubmit"] == [
-        {"hooks": [{"type": "command", "command": "tether hook codex", "timeout": 30}]}]
+        {"hooks": [{"type": "command", "command": "tether-hook codex", "timeout": 30}]}]
     assert config["hooks"]["SessionStart"][0]["matcher"] == "startup|resume|clear"
     first = (project / ".codex" / "hooks.json").read_bytes()
     assert json.loads(run(project, "install", "codex", "--json").stdout)["added"] == []

@@ -25,7 +25,7 @@ SAMPLE_LOG = (Path(__file__).resolve().parents[2] / "shared" / "bench" / "transc
               / "fasthooks" / "sample_hook_logs.jsonl")
 HOOK = [sys.executable, "-m", "tether", "hook", "claude-code"]
 INSTALL = [sys.executable, "-m", "tether", "install", "claude-code"]
-HOOK_COMMAND = "tether hook claude-code"
+HOOK_COMMAND = "tether-hook claude-code"  # the default on POSIX (bin/tether-hook)
 SOURCES = ("startup", "resume", "clear", "compact")
 LIMIT = 10_000
 
@@ -519,7 +519,7 @@ def test_install_without_tether_on_path_says_the_command_that_fixes_it(project):
     proc = subprocess.run(INSTALL, capture_output=True, text=True, cwd=project, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "not on PATH" in proc.stdout
-    assert f'{program} install claude-code --command "{program} hook claude-code"' in proc.stdout
+    assert f'{program} install claude-code --command "{program}-hook claude-code"' in proc.stdout
 
 
 @pytest.mark.parametrize("text,line", [
@@ -556,3 +556,64 @@ def test_install_outside_a_workspace_says_so(tmp_path):
     assert proc.returncode == 1
     assert "tether init" in proc.stderr
     assert not (tmp_path / ".claude").exists()
+
+
+# -- the launcher (bin/tether-hook) ---------------------------------------------------------------------
+
+LAUNCHER = Path(sys.executable).parent / "tether-hook"
+
+
+def test_the_launcher_is_installed_beside_tether_and_answers_as_tether_hook_does(working):
+    """`tether-hook claude-code` is what `tether install` writes on POSIX: it must be installed
+    wherever the `tether` script is, and give the same answer as `tether hook claude-code`."""
+    if not (Path(sys.executable).parent / "tether").exists():
+        pytest.skip("tether is not installed beside this interpreter (run from a source tree)")
+    assert LAUNCHER.exists(), "pip installed `tether` without bin/tether-hook (pyproject script-files)"
+    payload = json.dumps(event("SessionStart", working, source="startup"))
+    via_launcher = subprocess.run([str(LAUNCHER), "claude-code"], input=payload, capture_output=True, text=True,
+                                  cwd=working, timeout=60)
+    via_tether = run_hook(json.loads(payload), working)
+    assert via_launcher.returncode == 0 == via_tether.returncode, via_launcher.stderr
+    assert "Summarise docs" in via_launcher.stdout
+    assert via_launcher.stdout == via_tether.stdout
+    status = json.dumps({"session_id": "s", "model": {"id": "claude-sonnet-4-5"}, "workspace": {"current_dir": str(working)}})
+    line = subprocess.run([str(LAUNCHER), "statusline"], input=status, capture_output=True, text=True,
+                          cwd=working, timeout=60)
+    same = subprocess.run([sys.executable, "-m", "tether", "statusline"], input=status, capture_output=True,
+                          text=True, cwd=working, timeout=60)
+    assert line.returncode == 0 and line.stdout == same.stdout and line.stdout.strip()
+    # Its first line is `#!python` in the source; pip rewrites it to the install's interpreter.
+    interpreter = LAUNCHER.read_text().splitlines()[0][2:].split()[0]
+    assert Path(interpreter).is_absolute() and Path(interpreter).exists()
+
+
+def test_install_replaces_the_older_hook_command_with_the_launcher(project):
+    """Settings written by an older tether (`tether hook claude-code`) are taken over, not doubled."""
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir()
+    old = "tether hook claude-code"
+    path.write_text(json.dumps({"hooks": {
+        "SessionStart": [{"matcher": "startup|resume|clear|compact", "hooks": [{"type": "command", "command": old}]}],
+        "PreToolUse": USER_SETTINGS["hooks"]["PreToolUse"]}}, indent=2))
+    proc = run_install(project, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["replaced"] == [old]
+    config = settings(project)
+    commands = [h["command"] for groups in config["hooks"].values() for g in groups for h in g["hooks"]]
+    assert old not in commands and commands.count(HOOK_COMMAND) == 7
+    assert config["hooks"]["PreToolUse"][:len(USER_SETTINGS["hooks"]["PreToolUse"])] == USER_SETTINGS["hooks"]["PreToolUse"]
+    assert subprocess.run([sys.executable, "-m", "tether", "uninstall", "claude-code"], cwd=project,
+                          capture_output=True, timeout=60).returncode == 0
+    left = [h["command"] for groups in settings(project).get("hooks", {}).values() for g in groups for h in g["hooks"]]
+    assert HOOK_COMMAND not in left and left  # the user's own stay
+
+
+def test_the_mcp_server_and_status_line_follow_the_launchers_place():
+    from tether.hooks.install import mcp_command, status_line_command
+
+    assert mcp_command("tether-hook claude-code") == ["tether", "mcp"]
+    assert mcp_command("/opt/venv/bin/tether-hook codex") == ["/opt/venv/bin/tether", "mcp"]
+    assert mcp_command("/opt/venv/bin/tether hook codex") == ["/opt/venv/bin/tether", "mcp"]
+    assert status_line_command("/opt/venv/bin/tether-hook claude-code") == "/opt/venv/bin/tether-hook statusline"
+    assert status_line_command("python -m tether hook claude-code") == "python -m tether statusline"
+    assert status_line_command("mine.sh") == "tether statusline"

@@ -200,8 +200,8 @@ def register(sub, common, only: str | None = None) -> None:
         isub = inst.add_subparsers(dest="install_command", metavar="TOOL", required=True, parser_class=Parser)
         p = add(isub, "claude-code", _lazy("session_commands", "cmd_install"), "Merge tether's hooks into .claude/settings.json and add tether's "
                                                   "section to CLAUDE.md (idempotent).")
-        p.add_argument("--command", dest="command_line", default="tether hook claude-code",
-                       help="the command Claude Code runs (default: tether hook claude-code)")
+        p.add_argument("--command", dest="command_line", default=None,
+                       help="the command Claude Code runs (default: tether-hook claude-code; tether hook claude-code on Windows)")
         p.add_argument("--agents-md", action="store_true",
                        help="write the agent's instructions to AGENTS.md instead of CLAUDE.md")
         p.add_argument("--no-instructions", action="store_true",
@@ -212,8 +212,8 @@ def register(sub, common, only: str | None = None) -> None:
                        help="also register `tether mcp` as the project's MCP server \"tether\" in .mcp.json")
         p = add(isub, "codex", _lazy("session_commands", "cmd_install_codex"),
                 "Merge tether's hooks into .codex/hooks.json (idempotent).")
-        p.add_argument("--command", dest="command_line", default="tether hook codex",
-                       help="the command Codex runs (default: tether hook codex)")
+        p.add_argument("--command", dest="command_line", default=None,
+                       help="the command Codex runs (default: tether-hook codex; tether hook codex on Windows)")
         p.add_argument("--mcp", action="store_true",
                        help="also register `tether mcp` as the MCP server \"tether\" in .codex/config.toml")
         p = add(isub, "cursor", _lazy("session_commands", "cmd_install_cursor"),

@@ -11,6 +11,7 @@ is not valid JSON is reported with its line and left untouched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -34,21 +35,39 @@ EVENTS = {
 }
 
 
+LAUNCHER = "tether-hook"  # bin/tether-hook: `tether hook AGENT` without pip's wrapper (POSIX installs)
+
+
+def default_hook_command(agent: str) -> str:
+    """What an agent runs for tether's hooks: the lean launcher, where pip installs it runnable."""
+    return f"tether hook {agent}" if os.name == "nt" else f"{LAUNCHER} {agent}"
+
+
+def _tether_words(command: object, agent: str) -> list[str] | None:
+    """The words that start tether in a hook command for ``agent`` (`tether`, a path to it,
+    `python -m tether`, or the launcher), None when the command is not tether's hook."""
+    words = command.split() if isinstance(command, str) else []
+    if len(words) >= 3 and words[-2:] == ["hook", agent] and Path(words[-3]).name == "tether":
+        return words[:-2]
+    if len(words) >= 2 and words[-1] == agent and Path(words[-2]).name == LAUNCHER:
+        return words[:-1]
+    return None
+
+
 def status_line_command(hook_command: str) -> str:
     """`tether statusline` under the same program as the hook's command."""
-    words = hook_command.split()
-    if len(words) >= 3 and words[-2:] == ["hook", "claude-code"]:
-        return " ".join(words[:-2] + ["statusline"])
-    return "tether statusline"
+    words = _tether_words(hook_command, "claude-code")
+    return " ".join(words + ["statusline"]) if words else "tether statusline"
 
 
 def _is_tether_status_line(value: object) -> bool:
     command = value.get("command") if isinstance(value, dict) else None
     words = command.split() if isinstance(command, str) else []
-    return len(words) >= 2 and words[-1] == "statusline" and Path(words[-2]).name == "tether"
+    return len(words) >= 2 and words[-1] == "statusline" and Path(words[-2]).name in ("tether", LAUNCHER)
 
 
-def install_claude_code(root: Path, command: str = "tether hook claude-code", status_line: bool = False) -> dict:
+def install_claude_code(root: Path, command: str | None = None, status_line: bool = False) -> dict:
+    command = command or default_hook_command("claude-code")
     # A committed link (.claude -> ~/.claude) would have tether edit settings outside the repository.
     _project_file(root, ".claude")
     path = _project_file(root, ".claude/settings.json")
@@ -68,7 +87,9 @@ def install_claude_code(root: Path, command: str = "tether hook claude-code", st
         warning = f"`{program}` is not on PATH here; Claude Code must be able to run `{command}`"
         beside = Path(sys.executable).parent / "tether"  # this install's console script
         if beside.exists():
-            warning += f'. Run: {beside} install claude-code --command "{beside} hook claude-code"'
+            program = beside.with_name(LAUNCHER) if beside.with_name(LAUNCHER).exists() and os.name != "nt" else None
+            hook = f"{program} claude-code" if program else f"{beside} hook claude-code"
+            warning += f'. Run: {beside} install claude-code --command "{hook}"'
         outcome["warning"] = warning
     return outcome
 
@@ -101,9 +122,9 @@ def _set_status_line(settings: dict, command: str) -> dict:
 
 
 def _is_tether_hook(command: object) -> bool:
-    """`tether hook claude-code`, `/path/to/tether hook claude-code` or `python -m tether hook claude-code`."""
-    words = command.split() if isinstance(command, str) else []
-    return len(words) >= 3 and words[-2:] == ["hook", "claude-code"] and Path(words[-3]).name == "tether"
+    """`tether-hook claude-code`, `tether hook claude-code`, either under a full path, or
+    `python -m tether hook claude-code`."""
+    return _tether_words(command, "claude-code") is not None
 
 
 def _without_hooks(groups: list, drop) -> tuple[list, list[dict]]:
@@ -326,8 +347,7 @@ CODEX_EVENTS = {
 
 
 def _is_tether_codex_hook(command: object) -> bool:
-    words = command.split() if isinstance(command, str) else []
-    return len(words) >= 3 and words[-2:] == ["hook", "codex"] and Path(words[-3]).name == "tether"
+    return _tether_words(command, "codex") is not None
 
 
 def _json_object(path: Path) -> dict:
@@ -351,9 +371,10 @@ def _json_object(path: Path) -> dict:
     return value
 
 
-def install_codex(root: Path, command: str = "tether hook codex") -> dict:
+def install_codex(root: Path, command: str | None = None) -> dict:
     """Merge tether's hooks into the project's .codex/hooks.json; the user's own are kept, and
     installing again changes nothing."""
+    command = command or default_hook_command("codex")
     _project_file(root, ".codex")
     path = _project_file(root, ".codex/hooks.json")
     config = _json_object(path)
@@ -411,10 +432,13 @@ CODEX_CONFIG = ".codex/config.toml"
 
 
 def mcp_command(hook_command: str | None = None) -> list[str]:
-    """`tether mcp` under the same program as the hook's command (a full path stays a full path)."""
+    """`tether mcp` under the same program as the hook's command (a full path stays a full path;
+    the launcher's sibling `tether` for the launcher, which runs hooks only)."""
     words = (hook_command or "").split()
     if len(words) >= 3 and words[-2] == "hook":
         return words[:-2] + ["mcp"]
+    if len(words) >= 2 and Path(words[-2]).name == LAUNCHER:
+        return words[:-2] + [str(Path(words[-2]).with_name("tether")), "mcp"]
     return ["tether", "mcp"]
 
 
