@@ -64,7 +64,7 @@ def run_git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture
 def spy(monkeypatch):
-    def attach(owner, name: str, keep=lambda *args: args) -> list:
+    def attach(owner, name: str, keep=lambda *args, **kwargs: args) -> list:
         calls = []
         real = getattr(owner, name)
 

@@ -29,7 +29,11 @@ def test_a_commit_that_changes_the_anchored_file_flags_the_decision(ws, code, gi
     (code / "src" / "a.py").write_text("x = 2\n")
     git("commit", "-q", "-am", "change x")
     listed = cli("decide", "--list")
-    assert "may be stale: src/a.py changed since" in listed.out
+    assert "may be stale: src/a.py changed in 1 commit since" in listed.out
+    (code / "src" / "a.py").write_text("x = 3\n")
+    assert "may be stale: src/a.py changed in 1 commit since" in cli("decide", "--list").out  # same HEAD
+    git("commit", "-q", "-am", "change x again")
+    assert "may be stale: src/a.py changed in 2 commits since" in cli("decide", "--list").out
     stale = cli("verify", "--stale", "--json")
     assert stale.code == 3
     assert [s["id"] for s in stale.json()["stale"]] == [made["decision"]["id"]]
@@ -131,6 +135,9 @@ def test_boot_flags_a_stale_memory_warm_or_cold_without_more_git(ws, code, git, 
     assert {s["id"] for s in warm.to_dict()["stale"]} == {n.id for n in ws.notes()} | {d.id for d in ws.decisions()}
     cold = ws.boot(warm=False)
     assert "may be stale: src/a.py changed since" in cold.text
+    # Boot asks git nothing for the commit count; once a listing has counted them, it says them too.
+    assert "src/a.py changed in 1 commit since" in cli("verify", "--stale").out
+    assert "may be stale: src/a.py changed in 1 commit since" in ws.boot().text
 
 
 def test_a_checkpoint_cites_code_and_verify_stale_names_it(ws, code, git, cli, tether_proc):
@@ -155,12 +162,40 @@ def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
     (code / "src" / "a.py").write_text("x = 9\n")
     hits = {h["kind"]: h for h in cli("recall", "tokens", "--json").json()["hits"]}
     assert hits["decision"]["status"] == "stale"
-    assert hits["decision"]["stale"] == "may be stale: src/a.py changed since"
+    assert hits["decision"]["stale"] == "may be stale: src/a.py changed since (not committed)"
     assert hits["context"]["status"] == "current"
-    assert "[may be stale: src/a.py changed since]" in cli("recall", "tokens").out
+    assert "[may be stale: src/a.py changed since (not committed)]" in cli("recall", "tokens").out
 
 
 def test_words_that_only_look_like_file_names_ask_git_nothing(ws, code, cli, spy):
     asked = spy(runner, "query")
     added = cli("note", "note", "e.g. the i.e. case, version v1.2, see https://example.com/x.html", "--json").json()
     assert asked == [] and added["note"]["anchors"] == {}
+
+
+def test_commits_are_counted_after_a_version_that_was_never_committed(ws, code, git, cli, monkeypatch):
+    """A memory written against an uncommitted edit: no commit holds that version, so the commits
+    made after the memory are the ones counted."""
+    (code / "src" / "a.py").write_text("x = 'draft'\n")
+    made = cli("note", "gotcha", "src/a.py keeps x a string", "--json").json()
+    assert "may be stale" not in cli("note", "list").out
+    (code / "src" / "a.py").write_text("x = 'final'\n")
+    assert "src/a.py changed since (not committed)" in cli("note", "list").out
+    # Counted by commit time, to the second: this commit is made a second later than any clock here.
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:00Z")
+    git("commit", "-q", "-am", "final x")
+    listed = cli("note", "list", "--json").json()
+    [flag] = next(n for n in listed["notes"] if n["id"] == made["note"]["id"])["stale"]
+    assert flag == {"anchor": "src/a.py", "path": "src/a.py", "state": "changed", "commits": 1}
+
+
+def test_confirming_a_checkpoint_says_the_next_checkpoint_does_it(ws, code, cli):
+    assert cli("task", "start", "Parse", "--id", "T1", "--steps", "a,b").code == 0
+    made = cli("checkpoint", "--state", "editing", "--anchor", "src/a.py", "--json").json()
+    (code / "src" / "a.py").write_text("x = 4\n")
+    listed = cli("verify", "--stale")
+    assert listed.code == 3 and "next `tether checkpoint`" in listed.out
+    refused = cli("note", "confirm", made["checkpoint"]["id"])
+    assert refused.code == 1 and "is a checkpoint" in refused.err and "next checkpoint" in refused.err
+    assert cli("checkpoint", "--state", "a.py re-read", "--anchor", "src/a.py").code == 0
+    assert cli("verify", "--stale").code == 0

@@ -272,6 +272,6 @@ def test_notes_decisions_and_the_brief_flag_memories_whose_cited_code_changed(pr
         return await call(session, "notes"), await call(session, "decisions"), await call(session, "brief")
 
     notes, decisions, brief = talk(project.root, script)
-    assert notes["notes"][0]["stale"] == [{"anchor": "parser.py", "path": "parser.py", "state": "changed"}]
+    assert notes["notes"][0]["stale"] == [{"anchor": "parser.py", "path": "parser.py", "state": "changed", "commits": 1}]
     assert decisions["decisions"][0]["stale"][0]["anchor"] == "parser.py:1"
     assert "May be stale: cited code changed since" in brief["text"]

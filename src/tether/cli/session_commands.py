@@ -115,7 +115,8 @@ def cmd_verify(args) -> Result:
         lines = [f"{len(stale)} memory(ies) cite code that changed since:"]
         lines += [f"  {s['id']}  {s['kind']:<8} {s['text']}  [{warning(s['flags'])}]" for s in stale]
         lines.append("Hint: `tether note confirm ID` (an entry) or `tether decide --confirm ID` (a decision) when it"
-                     " still holds; `tether note resolve ID` when it no longer does.")
+                     " still holds; `tether note resolve ID` when it no longer does; a checkpoint is superseded by"
+                     " the task's next `tether checkpoint`.")
         return Result({"stale": stale}, "\n".join(lines), EXIT_DEGRADED)
     outcome = ws.verify()
     if not outcome.problems:

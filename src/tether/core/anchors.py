@@ -56,12 +56,21 @@ def flag_all(ws, records) -> dict[str, list[dict]]:
     for record in records:
         if getattr(record, "anchors", None):
             check = check or checker(ws)
-            flags = check.flags(record.anchors)
+            flags = check.flags(record.anchors, since=recorded_at(record))
             if flags:
                 out[record.id] = flags
     if check is not None:
         check.save()
     return out
+
+
+def recorded_at(record) -> str | None:
+    """When a decision (when), context entry (at) or checkpoint (created) was recorded."""
+    for name in ("when", "at", "created"):
+        value = getattr(record, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def stale(ws) -> list[dict]:
@@ -100,6 +109,11 @@ def confirm(ws, memory_id: str) -> dict:
         check.save()
         return {"kind": "decision", "id": memory_id, "anchors": anchors}
     matches = [n for n in notes(ws, include_resolved=True) if n.id == memory_id]
+    if not matches and memory_id.upper().startswith("CKP-"):
+        # A checkpoint is a moment, never rewritten: the task's next checkpoint is its confirmation.
+        raise InvalidInput(f"{memory_id} is a checkpoint: checkpoints are not re-confirmed in place",
+                           hint="record the task's next checkpoint; it supersedes this one and pins what it cites"
+                                " (--anchor PATH[:LINE])")
     if not matches:
         raise NotFound(f"no decision or context entry {memory_id}",
                        hint="run `tether verify --stale` to see the ids of stale memories")

@@ -147,3 +147,36 @@ def _unquote(name: bytes) -> str:
 
         name = codecs.escape_decode(name[1:-1])[0]
     return name.decode("utf-8", "surrogateescape")
+
+
+def commits_since(root, pinned: dict[str, str], since: int) -> dict[str, int]:
+    """path -> how many commits of HEAD's history changed it after the version ``pinned`` names
+    (its blob id): the commits newer than the one that brought that version in or, when no
+    commit holds it (it was never committed as it was), those committed after ``since`` (epoch
+    seconds). {} on a branch with no commit yet."""
+    paths = sorted(pinned)
+    proc = runner.run(root, "log", "--format=%x01%ct", "--raw", "--no-abbrev", "--no-renames", "-z",
+                      "--", *paths, check=False)
+    if proc.returncode != 0:
+        if head_sha(root) is None:
+            return {}
+        runner.fail(proc.stderr, "log")
+    newer: dict[str, int] = {}  # commits seen so far (newest first) that changed the path
+    after: dict[str, int] = {}  # of those, committed after `since`
+    found: set[str] = set()
+    for commit in proc.stdout.split(b"\x01")[1:]:
+        # "<ct>\n\0:<modes> <old> <new> <status>\0<path>\0..." (-z: names as they are, never quoted)
+        fields = commit.split(b"\0")
+        when = int(fields[0].strip() or b"0")
+        for info, name in zip(fields[1::2], fields[2::2]):
+            parts = info.strip(b"\n").split()
+            path = name.decode("utf-8", "surrogateescape")
+            if len(parts) < 4 or path not in pinned or path in found:
+                continue
+            if parts[3].decode("ascii", "replace") == pinned[path]:
+                found.add(path)  # this commit brought the pinned version in: what came after counts
+                continue
+            newer[path] = newer.get(path, 0) + 1
+            if when > since:  # to the second: a commit in the memory's own second is taken as before it
+                after[path] = after.get(path, 0) + 1
+    return {path: newer.get(path, 0) if path in found else after.get(path, 0) for path in paths}

@@ -110,7 +110,7 @@ class Recall:
 
         check = Checker(self.workspace.root_dir, self.workspace.store_dir)
         for hit in wanted:
-            flags = check.flags(anchors.get((hit["kind"], hit["id"])))
+            flags = check.flags(anchors.get((hit["kind"], hit["id"])), since=hit.get("at"))
             if flags:
                 hit["status"], hit["stale"] = "stale", warning(flags)
         check.save()

@@ -20,7 +20,7 @@ from ..store.fsio import stat_key
 from . import cachefile
 
 CACHE = "local/anchors.cache"
-FORMAT = 1
+FORMAT = 2  # 2: {"files", "commits"}; 1: the files alone
 MAX_ENTRIES = 50_000  # beyond this the cache is not written: anchors are a few hundred files
 
 # A path-like word with an extension, maybe ":line": "src/a.py", "layout.py:40".
@@ -84,7 +84,10 @@ class Checker:
         self.path = os.path.join(store_dir, CACHE)
         self.started_ns = started_ns or time.time_ns()
         saved = cachefile.read(self.path, "anchors", FORMAT, store_dir)
-        self.files: dict = saved if isinstance(saved, dict) else {}
+        saved = saved if isinstance(saved, dict) else {}
+        self.files: dict = saved.get("files") if isinstance(saved.get("files"), dict) else {}
+        # (HEAD, since, paths) -> {path: commits}: counted once per HEAD, as HEAD alone moves them
+        self.commits: dict = saved.get("commits") if isinstance(saved.get("commits"), dict) else {}
         self.dirty = False
 
     def oid(self, path: str) -> str | None:
@@ -118,8 +121,11 @@ class Checker:
                 out[citation] = oid
         return out
 
-    def flags(self, anchors: dict | None) -> list[dict]:
-        """One flag per anchor whose file changed or is gone: {"anchor", "path", "state"}."""
+    def flags(self, anchors: dict | None, since: str | None = None, ask_git: bool = True) -> list[dict]:
+        """One flag per anchor whose file changed or is gone: {"anchor", "path", "state"}; with
+        ``since`` (when the memory was recorded), a changed file's flag also says in how many
+        commits since ("commits"; 0: the change is not committed), when git can tell (without
+        ``ask_git``: only when an earlier look counted them for this HEAD)."""
         out = []
         for citation, was in sorted((anchors or {}).items()):
             path = split(citation)[0]
@@ -128,11 +134,47 @@ class Checker:
                 out.append({"anchor": citation, "path": path, "state": "gone"})
             elif now != was:
                 out.append({"anchor": citation, "path": path, "state": "changed"})
+        changed = {split(c)[0]: was for c, was in sorted((anchors or {}).items())
+                   if any(f["anchor"] == c and f["state"] == "changed" for f in out)}
+        if since and changed:
+            counts = self.commits_since(changed, since, ask_git)
+            if counts is not None:
+                for flag in out:
+                    if flag["state"] == "changed":
+                        flag["commits"] = counts.get(flag["path"], 0)
         return out
+
+    def commits_since(self, pinned: dict[str, str], since: str, ask_git: bool = True) -> dict[str, int] | None:
+        """path -> commits of HEAD's history that changed it after its pinned version (gitio:
+        one git process per HEAD, memory and paths, then kept); None when git cannot tell, or
+        was not to be asked and nothing is kept."""
+        from ..errors import GitProblem
+        from ..gitio.refs import head_sha
+
+        try:
+            head = head_sha(self.root)
+            if head is None:
+                return None
+            key = (head, since, tuple(sorted(pinned.items())))
+            hit = self.commits.get(key)
+            if isinstance(hit, dict) or not ask_git:
+                return hit if isinstance(hit, dict) else None
+            from ..gitio.commits import commits_since
+            from ..model import clock
+
+            counts = commits_since(self.root, pinned, int(clock.parse(since).timestamp()))
+        except (GitProblem, OSError, ValueError):
+            return None
+        if len(self.commits) >= 1_000:  # counts for older HEADs are never asked for again
+            self.commits = {k: v for k, v in self.commits.items() if k[0] == head}
+        self.commits[key] = counts
+        self.dirty = True
+        return counts
 
     def save(self) -> None:
         if self.dirty and len(self.files) <= MAX_ENTRIES:
-            cachefile.write(self.path, "anchors", FORMAT, self.files, self.store_dir)
+            cachefile.write(self.path, "anchors", FORMAT, {"files": self.files, "commits": self.commits},
+                            self.store_dir)
             self.dirty = False
 
 
@@ -140,5 +182,15 @@ def warning(flags: list[dict]) -> str:
     """'may be stale: src/a.py changed since; src/b.py is gone' ("" when nothing is flagged)."""
     if not flags:
         return ""
-    parts = [f"{f['path']} changed since" if f["state"] == "changed" else f"{f['path']} is gone" for f in flags]
-    return "may be stale: " + "; ".join(dict.fromkeys(parts))
+    return "may be stale: " + "; ".join(dict.fromkeys(_said(f) for f in flags))
+
+
+def _said(flag: dict) -> str:
+    if flag["state"] != "changed":
+        return f"{flag['path']} is gone"
+    commits = flag.get("commits")
+    if commits is None:
+        return f"{flag['path']} changed since"
+    if commits == 0:
+        return f"{flag['path']} changed since (not committed)"
+    return f"{flag['path']} changed in {commits} commit{'s' if commits != 1 else ''} since"
