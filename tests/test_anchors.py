@@ -199,3 +199,78 @@ def test_confirming_a_checkpoint_says_the_next_checkpoint_does_it(ws, code, cli)
     assert refused.code == 1 and "is a checkpoint" in refused.err and "next checkpoint" in refused.err
     assert cli("checkpoint", "--state", "a.py re-read", "--anchor", "src/a.py").code == 0
     assert cli("verify", "--stale").code == 0
+
+
+# -- symbols ------------------------------------------------------------------------------------------
+
+PARSER = '''import re
+
+
+@cached
+def parse(text):
+    return text.split()
+
+
+class Lexer:
+    LIMIT = 3
+
+    def tokens(self, text):
+        return list(text)
+
+    def other(self):
+        return None
+'''
+
+
+def test_a_symbol_anchor_is_flagged_when_its_definition_changes_not_its_neighbours(ws, code, git, cli):
+    (code / "src" / "parser.py").write_text(PARSER)
+    git("add", "src")
+    git("commit", "-q", "-m", "parser")
+    made = cli("decide", "How are tokens made?", "--decision", "one per character",
+               "--anchor", "src/parser.py::Lexer.tokens", "--json").json()
+    assert list(made["decision"]["anchors"]) == ["src/parser.py::Lexer.tokens"]
+    noted = cli("note", "gotcha", "src/parser.py::parse splits on any whitespace", "--json").json()
+    assert list(noted["note"]["anchors"]) == ["src/parser.py::parse"]
+
+    source = code / "src" / "parser.py"
+    source.write_text(PARSER.replace("return None", "return 0").replace("import re", "import os"))
+    assert "may be stale" not in cli("decide", "--list").out + cli("note", "list").out  # neighbours only
+
+    source.write_text(source.read_text().replace("return list(text)", "return text.split(',')"))
+    assert "[may be stale: Lexer.tokens in src/parser.py changed since]" in cli("decide", "--list").out
+    assert "may be stale" not in cli("note", "list").out
+    assert cli("decide", "--confirm", made["decision"]["id"]).code == 0
+    assert "may be stale" not in cli("decide", "--list").out
+
+    source.write_text(source.read_text().replace("def parse(text):\n    return text.split()\n", ""))
+    listed = cli("note", "list", "--json").json()
+    [flag] = next(n for n in listed["notes"] if n["id"] == noted["note"]["id"])["stale"]
+    assert flag == {"anchor": "src/parser.py::parse", "path": "src/parser.py", "state": "gone", "symbol": "parse"}
+    assert "parse in src/parser.py is gone" in cli("verify", "--stale").out
+
+
+def test_a_symbol_the_file_does_not_define_is_refused_and_nothing_is_written(ws, code, cli):
+    before = cli("decide", "--list").out
+    refused = cli("decide", "Which x?", "--decision", "1", "--anchor", "src/a.py::nothere")
+    assert refused.code == 1 and "src/a.py defines no nothere" in refused.err
+    bad = cli("note", "gotcha", "x", "--anchor", "src/a.py::1bad")
+    assert bad.code == 1 and "is not a symbol name" in bad.err
+    assert cli("decide", "--list").out == before
+
+
+@pytest.mark.parametrize("path,source,symbol,expected", [
+    ("a.py", PARSER, "parse", "@cached\ndef parse(text):\n    return text.split()\n"),
+    ("a.py", PARSER, "Lexer.LIMIT", "    LIMIT = 3\n"),
+    ("a.py", PARSER, "Lexer.missing", None),
+    ("a.js", "export function parse(a) {\n  if (a) { return 1; }\n  return 2;\n}\nconst b = 1;\n", "parse",
+     "export function parse(a) {\n  if (a) { return 1; }\n  return 2;\n}\n"),
+    ("a.go", "func (s *Server) Handle(w W) {\n\tx := 1\n}\n\nfunc Other() {}\n", "Server.Handle",
+     "func (s *Server) Handle(w W) {\n\tx := 1\n}\n"),
+    ("a.rb", "def hello\n  puts 1\nend\ndef bye\nend\n", "hello", "def hello\n  puts 1\nend\n"),
+    ("a.py", "def broken(:\n", "broken", "def broken(:\n"),  # not Python that parses: the keyword rule
+])
+def test_where_a_definition_sits(path, source, symbol, expected):
+    from tether.model.symbols import definition
+
+    found = definition(source.encode(), path, symbol)
+    assert (found.decode() if found is not None else None) == expected

@@ -92,7 +92,7 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--id", help="your own decision id (default: generated)")
         p.add_argument("--list", action="store_true", help="list decisions, oldest first")
         p.add_argument("--limit", type=int, default=None, help="with --list: only the newest N")
-        p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE]",
+        p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE|::SYMBOL]",
                        help="code the decision cites (repeatable); paths in its text are found too")
         p.add_argument("--confirm", metavar="ID", help="re-confirm a decision's anchors: the code it cites still"
                                                        " agrees with it as the files are now")
@@ -111,7 +111,7 @@ def register(sub, common, only: str | None = None) -> None:
             p.add_argument("--by", help="who says so")
             p.add_argument("--task", "-t", metavar="ID", help="the open task it belongs to: resolved when that task"
                            " is completed (default: the whole project)")
-            p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE]",
+            p.add_argument("--anchor", "-a", action="append", metavar="PATH[:LINE|::SYMBOL]",
                            help="code the entry cites (repeatable); paths in its text are found too")
         p = add(nsub, "list", _lazy("task_commands", "cmd_note_list"), "List current entries (--all: resolved ones too).")
         p.add_argument("--all", action="store_true")

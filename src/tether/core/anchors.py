@@ -20,23 +20,38 @@ def checker(ws):
 def pin(ws, explicit, texts) -> dict[str, str]:
     """citation -> blob id for the citations given (each must name a file of the repository)
     and those found in ``texts``."""
-    from ..warm.anchors import cited, norm, split
+    from ..model.symbols import valid
+    from ..warm.anchors import cited, norm, split, symbol_of
 
     root = ws.root_dir
     wanted: list[str] = []
+    symbols: list[str] = []
     for given in explicit or []:
         path, line = split(given.strip())
+        symbol = symbol_of(given.strip())
         rel = norm(root, path)
         if rel is None or not os.path.isfile(os.path.join(root, rel)):
             raise InvalidInput(f"--anchor {given!r} names no file of the repository",
-                               hint="give a path from the repository root, e.g. --anchor src/a.py:12")
-        wanted.append(f"{rel}:{line}" if line else rel)
+                               hint="give a path from the repository root, e.g. --anchor src/a.py:12"
+                                    " or --anchor src/a.py::parse")
+        if symbol is not None and not valid(symbol):
+            raise InvalidInput(f"--anchor {given!r}: {symbol!r} is not a symbol name",
+                               hint="name a definition: --anchor src/a.py::parse or src/a.py::Checker.flags")
+        citation = f"{rel}::{symbol}" if symbol else f"{rel}:{line}" if line else rel
+        wanted.append(citation)
+        if symbol:
+            symbols.append(citation)
     wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted]
     if not wanted:
         return {}
     check = checker(ws)
     pinned = check.pin(wanted)
     check.save()
+    missing = [c for c in symbols if c not in pinned]
+    if missing:
+        path, _, symbol = missing[0].partition("::")
+        raise InvalidInput(f"--anchor {missing[0]!r}: {path} defines no {symbol}",
+                           hint="name a function, class, method (Class.method) or top-level name the file defines")
     return pinned
 
 

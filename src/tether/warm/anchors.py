@@ -23,16 +23,26 @@ CACHE = "local/anchors.cache"
 FORMAT = 2  # 2: {"files", "commits"}; 1: the files alone
 MAX_ENTRIES = 50_000  # beyond this the cache is not written: anchors are a few hundred files
 
-# A path-like word with an extension, maybe ":line": "src/a.py", "layout.py:40".
-_CITED = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z][\w]*)(?::(\d+))?(?![\w/-])")
+# A path-like word with an extension, maybe ":line" or "::symbol": "src/a.py", "layout.py:40",
+# "src/a.py::Checker.flags".
+_CITED = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z][\w]*)"
+                    r"(?:::([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)|:(\d+))?(?![\w/-])")
 
 
 def split(citation: str) -> tuple[str, int | None]:
-    """('src/a.py', 12) from 'src/a.py:12'; ('src/a.py', None) from 'src/a.py'."""
+    """('src/a.py', 12) from 'src/a.py:12'; ('src/a.py', None) from 'src/a.py' and from
+    'src/a.py::parse' (whose symbol is symbol_of's)."""
+    if "::" in citation:
+        return citation.partition("::")[0], None
     path, sep, line = citation.rpartition(":")
     if sep and line.isdigit() and path:
         return path, int(line)
     return citation, None
+
+
+def symbol_of(citation: str) -> str | None:
+    """'Checker.flags' from 'src/a.py::Checker.flags'; None for a path or path:line."""
+    return citation.partition("::")[2] or None if "::" in citation else None
 
 
 def norm(root: str, text: str) -> str | None:
@@ -53,7 +63,7 @@ def cited(root: str, texts, names=None) -> list[str]:
     by_name: dict[str, list[str]] | None = None
     for text in texts:
         for match in _CITED.finditer(text or ""):
-            word, line = match.group(1).rstrip("."), match.group(2)
+            word, symbol, line = match.group(1).rstrip("."), match.group(2), match.group(3)
             path = norm(root, word)
             if path is None or path.startswith(".tether/"):
                 continue
@@ -68,7 +78,7 @@ def cited(root: str, texts, names=None) -> list[str]:
                 if len(hits) != 1:
                     continue  # unknown or ambiguous: a guess would flag the wrong file
                 path = hits[0]
-            citation = f"{path}:{line}" if line else path
+            citation = f"{path}::{symbol}" if symbol else f"{path}:{line}" if line else path
             if citation not in found:
                 found.append(citation)
     return found
@@ -112,11 +122,44 @@ class Checker:
             self.dirty = True
         return ours
 
+    def symbol_oid(self, path: str, symbol: str) -> str | None:
+        """The blob id of ``symbol``'s definition text in the file at ``path`` as it is now; None
+        when the file or the definition is gone."""
+        full = os.path.join(self.root, path)
+        key = stat_key(full)
+        if key is None or not os.path.isfile(full):
+            return None
+        cached = f"{path}::{symbol}"
+        hit = self.files.get(cached)
+        if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == key:
+            return hit[1] if isinstance(hit[1], str) else None
+        try:
+            with open(full, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+        from ..gitio.objects import blob_oid
+        from ..model.symbols import definition
+
+        text = definition(data, path, symbol)
+        ours = blob_oid(text) if text is not None else None
+        if cachefile.trusted(key, self.started_ns):
+            self.files[cached] = (key, ours)
+            self.dirty = True
+        return ours
+
+    def current(self, citation: str) -> str | None:
+        """What ``citation`` pins as it is now: its symbol's definition, or its whole file."""
+        symbol = symbol_of(citation)
+        path = split(citation)[0]
+        return self.symbol_oid(path, symbol) if symbol else self.oid(path)
+
     def pin(self, citations) -> dict[str, str]:
-        """citation -> the blob id of its file now, for files that exist."""
+        """citation -> the blob id of what it names now (a file, or a symbol's definition), for
+        those that exist."""
         out = {}
         for citation in citations:
-            oid = self.oid(split(citation)[0])
+            oid = self.current(citation)
             if oid is not None:
                 out[citation] = oid
         return out
@@ -128,14 +171,17 @@ class Checker:
         ``ask_git``: only when an earlier look counted them for this HEAD)."""
         out = []
         for citation, was in sorted((anchors or {}).items()):
-            path = split(citation)[0]
-            now = self.oid(path)
+            path, symbol = split(citation)[0], symbol_of(citation)
+            now = self.current(citation)
             if now is None:
                 out.append({"anchor": citation, "path": path, "state": "gone"})
             elif now != was:
                 out.append({"anchor": citation, "path": path, "state": "changed"})
+            if symbol and out and out[-1]["anchor"] == citation:
+                out[-1]["symbol"] = symbol
+        # A symbol's pinned id is its text's, not the file's: commits are counted for whole files.
         changed = {split(c)[0]: was for c, was in sorted((anchors or {}).items())
-                   if any(f["anchor"] == c and f["state"] == "changed" for f in out)}
+                   if not symbol_of(c) and any(f["anchor"] == c and f["state"] == "changed" for f in out)}
         if since and changed:
             counts = self.commits_since(changed, since, ask_git)
             if counts is not None:
@@ -186,6 +232,9 @@ def warning(flags: list[dict]) -> str:
 
 
 def _said(flag: dict) -> str:
+    if flag.get("symbol"):
+        where = f"{flag['symbol']} in {flag['path']}"
+        return f"{where} changed since" if flag["state"] == "changed" else f"{where} is gone"
     if flag["state"] != "changed":
         return f"{flag['path']} is gone"
     commits = flag.get("commits")
