@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tether.warm import cachefile as racy_rule
+from tether.store import fsio as racy_rule  # where the racily-clean rule lives
 
 from tether.warm import listings
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tether.store import fsio
 from tether.warm import cachefile
 
 from tether.gitio import objects as git_objects
@@ -137,7 +138,7 @@ def hashed(spy, monkeypatch):
     """The files boot hashed (their blob id computed from their bytes)."""
     from tether.warm import brief_cache
 
-    monkeypatch.setattr(cachefile, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
+    monkeypatch.setattr(fsio, "RACY_NS", 0)  # trust stats at once (bootcache's tests cover the rule)
     return spy(git_objects, "blob_oid", lambda data, sha256=False: data)
 
 

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tether.warm import cachefile as racy_rule, manifest_entries
+from tether.store import fsio as racy_rule  # where the racily-clean rule lives
+from tether.warm import manifest_entries
 from tether.core import manifest
 
 

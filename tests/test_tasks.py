@@ -645,3 +645,32 @@ def test_status_of_a_closed_task_says_where_it_stopped_and_how_to_continue(ws, c
     assert "To continue it: `tether task reopen D1`." in run.out
     cli("task", "reopen", "D1")
     assert "Resuming Docs (D1) from item 2 of 3" in cli("task", "status", "D1").out
+
+
+def test_a_long_lived_workspace_reads_a_checkpoint_once_and_sees_every_new_one(ws, tether_proc, spy):
+    """What `tether mcp` relies on: one Workspace answering many calls lists and parses the newest
+    checkpoint only when its folder or file changed, and sees what another process writes at once."""
+    import os
+    import time as _time
+
+    ws.start_task("Docs", items=[f"d{i}" for i in range(1, 6)], task_id="T1")
+    ws.checkpoint(done=["1"], state="one")
+    folder = ws.root / ".tether" / "tasks" / "T1" / "checkpoints"
+    old = _time.time() - 3600  # older than the racily-clean margin: their stats can be trusted
+    for path in [*folder.iterdir(), folder]:
+        os.utime(path, (old, old))
+    assert ws.resume().checkpoint.current_state == "one"
+    lists, reads = spy(ws.store.tree, "list"), spy(ws.store.tree, "read")
+    assert ws.resume().checkpoint.current_state == "one"
+    assert [a for a in lists if "checkpoints" in a[0]] == [] and [a for a in reads if "CKP-" in a[0]] == []
+
+    made = tether_proc("checkpoint", "--done", "2", "--state", "two", cwd=ws.root)  # another process, just now
+    assert made.code == 0, made.err
+    point = ws.resume()
+    assert point.checkpoint.current_state == "two" and point.next_number == 3
+
+    newest = sorted(folder.iterdir())[-1]
+    stat = newest.stat()
+    newest.write_text(newest.read_text().replace("two", "2!!"))  # same size, by hand
+    os.utime(newest, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with its mtime put back
+    assert ws.resume().checkpoint.current_state == "2!!"

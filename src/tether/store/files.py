@@ -73,6 +73,10 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
         # by its file's stat, and each task's newest checkpoint with the lock token it left.
         self._tasks: dict[str, tuple] = {}
         self._newest: dict[str, tuple] = {}
+        # And for a server answering many reads (tether mcp): each checkpoint folder's names and
+        # each checkpoint read, by their stat when it is trusted (fsio.trusted).
+        self._names: dict[str, tuple] = {}
+        self._checkpoints: dict[str, tuple] = {}
         self._recording = False
         self.listings = None  # a boot's warm.listings.Listings, while it gathers
 

@@ -45,6 +45,20 @@ def stat_key_of(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
+# A file modified in the same filesystem timestamp tick as it was looked at can change again
+# without its stat changing ("racily clean", as git's index says), so a stat is trusted only when
+# the file was last modified RACY_NS before the look began: a margin coarser than any local
+# filesystem's timestamps (FAT's 2 s) and than the lag between the system clock and the kernel's
+# (coarse) file clock.
+RACY_NS = 2_000_000_000
+
+
+def trusted(key: tuple | None, started_ns: int) -> bool:
+    """Whether ``key`` (stat_key: mtime_ns first) was taken of a file last modified well before
+    ``started_ns`` (time.time_ns() when the look began)."""
+    return key is not None and key[0] < started_ns - RACY_NS
+
+
 def listing(path: str) -> list[str]:
     """A folder's names as the store lists them: sorted, temporary files left out; [] if absent."""
     try:

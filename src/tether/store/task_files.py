@@ -7,6 +7,7 @@ A mixin of :class:`tether.store.files.Store`, which gives it ``tree``, ``shown``
 from __future__ import annotations
 
 import re
+import time
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
 if TYPE_CHECKING:
@@ -15,12 +16,19 @@ if TYPE_CHECKING:
 from ..errors import Conflict, LinkRefused, NotFound, ParseError, Problem
 from ..model import ids
 from ..model.records import Checkpoint, Task, checkpoint_number
-from . import formats, journal, layout
+from . import formats, fsio, journal, layout
 from .codec import iter_jsonl
 
 CKP = r"^CKP-(\d+)(?:-[0-9a-z]+)?$"  # a checkpoint's name (compiled on first use: only the journal's check needs it)
 # CKP plus ".md", matched over the whole listing at once (one regex call, not one per file).
 CKP_FILES_RE = re.compile(r"^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$", re.M)
+KEPT = 4096  # in-process entries per cache: a bulk task's history is read once, its newest often
+
+
+def _keep(cache: dict, key: str, value: tuple) -> None:
+    if len(cache) >= KEPT:
+        cache.clear()
+    cache[key] = value
 
 
 class TaskFiles:
@@ -133,12 +141,19 @@ class TaskFiles:
             names = listings.get(folder, key)
             if names is not None:
                 return names
+        elif not self._recording:
+            key = self.tree.folder_key(folder)
+            kept = self._names.get(folder)
+            if key is not None and kept and kept[0] == key:
+                return list(kept[1])
         files = self._list(folder)
         keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
         keyed.sort()
         names = [name for _, name in keyed]
         if listings is not None:
             listings.put(folder, key, names)
+        elif not self._recording and fsio.trusted(key, time.time_ns()):
+            _keep(self._names, folder, (key, tuple(names)))
         return names
 
     def checkpoint_path(self, task_id: str, name: str) -> str:
@@ -146,10 +161,26 @@ class TaskFiles:
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = layout.checkpoint_file(task_id, name)
+        # Not while boot records what it reads (its warm start must see every file).
+        key = self.tree.stat_key(rel) if not self._recording else None
+        kept = self._checkpoints.get(rel)
+        if key is not None and kept and kept[0] == key:
+            for problem in kept[2]:  # named again: each call gathers its own problems
+                self.report(problem)
+            return kept[1].copy()
+        odd: list[Problem] = []
+        checkpoint = self._read_checkpoint(task_id, name, rel, odd)
+        for problem in odd:
+            self.report(problem)
+        if fsio.trusted(key, time.time_ns()):
+            _keep(self._checkpoints, rel, (key, checkpoint.copy(), odd))
+        return checkpoint
+
+    def _read_checkpoint(self, task_id: str, name: str, rel: str, odd: list) -> Checkpoint:
         data = self.read_record(rel)
         if data is None:
             raise NotFound(f"no checkpoint {name} in task {task_id}")
-        odd: list[Problem] = []  # a time that is not one: named once the checkpoint is known to be whole
+        # odd: a time that is not one, named once the checkpoint is known to be whole
         checkpoint = formats.read_checkpoint(data, self.shown(rel), odd)
         # Where the file is says whose it is, as a task's folder does for its id: a checkpoint that
         # says otherwise was moved or edited by hand, and built on it the next would say the same.
@@ -160,8 +191,6 @@ class TaskFiles:
 
                 raise ParseError(self.shown(rel), field_line(data, key),
                                  f"field '{key}' says {says!r} but the file is {task_id}'s {name}.md")
-        for problem in odd:
-            self.report(problem)
         return checkpoint
 
     def checkpoint_text(self, task_id: str, name: str) -> str:

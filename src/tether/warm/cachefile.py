@@ -10,11 +10,7 @@ Caches are written whole (a temporary file, then a rename) without fsync: a cach
 lost in a crash is rebuilt, never trusted half-written.
 
 Every cache trusts a file's stat (mtime, ctime, size, inode) instead of reading
-it, as git's index does. A file modified in the same filesystem timestamp tick
-as it was looked at can change again without its stat changing, so a stat is
-trusted only when the file was last modified ``RACY_NS`` before the look began
-(``trusted``): a margin coarser than any local filesystem's timestamps (FAT's
-2 s) and than the lag between the system clock and the kernel's file clock. A
+it, as git's index does, under the "racily clean" rule of store.fsio.trusted: a
 stat not trusted costs a read next time, never a wrong answer.
 """
 
@@ -22,14 +18,9 @@ from __future__ import annotations
 
 import sys
 
+from ..store.fsio import RACY_NS, trusted  # noqa: F401  (the rule is the store's; caches use it)
+
 _PYTHON = sys.implementation.cache_tag
-RACY_NS = 2_000_000_000
-
-
-def trusted(key: tuple | None, started_ns: int) -> bool:
-    """Whether ``key`` (fsio.stat_key: mtime_ns first) was taken of a file last modified well before
-    ``started_ns`` (time.time_ns() when the look began)."""
-    return key is not None and key[0] < started_ns - RACY_NS
 
 
 def _header(kind: str, version: int, crc: int) -> bytes:
