@@ -183,9 +183,11 @@ class Compactor:
             self._types[kind] = self._types.get(kind, 0) + n
 
     def _archive(self, doc) -> tuple[str, str, int]:
-        """The whole list, redacted, in the cache; (ref, digest, redactions)."""
+        """The whole list, redacted, in the cache; (ref, digest, redactions). Nothing redacted: the
+        bytes it was read from, when they can be kept as they are (messages.verbatim)."""
         redactor = self._redactor_or_none()
         count = 0
+        data = None
         if redactor is not None:
             from .redact import apply
 
@@ -204,7 +206,11 @@ class Compactor:
 
                 whole = _map_strings(whole, fix)
                 doc = _messages.Document(whole["messages"], doc.shape, doc.dialect, whole["envelope"])
-        digest = self._stage("conversations", _messages.dump(doc))
+            else:
+                data = _messages.verbatim(doc)
+        else:
+            data = _messages.verbatim(doc)
+        digest = self._stage("conversations", data if data is not None else _messages.dump(doc))
         return f"conversations/{digest[:12]}", digest, count
 
     # -- compacting --------------------------------------------------------------------------

@@ -66,9 +66,11 @@ def files_touched(messages: list) -> tuple[list, list]:
             if isinstance(value, dict):
                 paths = [value[k] for k in PATH_KEYS if isinstance(value.get(k), str)]
             for text in strings(value):
-                paths += _PATCH_FILE.findall(text)
-                if "*** " in text:
-                    lowered = "apply_patch" if _PATCH_FILE.search(text) else lowered
+                if "*** " in text:  # what the patch pattern starts with: most inputs are spared it
+                    found = _PATCH_FILE.findall(text)
+                    if found:
+                        paths += found
+                        lowered = "apply_patch"
             for path in paths:
                 (modified if lowered in MODIFYING else read).setdefault(path.strip(), None)
     return list(modified), [p for p in read if p not in modified]
@@ -79,7 +81,10 @@ def decisions(messages: list, limit: int = 10) -> list[str]:
     for msg in messages:
         if msg.get("role") != "assistant" or is_tether(msg):
             continue
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text_of(msg.get("content"))):
+        text = text_of(msg.get("content"))
+        if not _DECISION.search(text):  # a match in a sentence is one in the text: no split needed
+            continue
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
             if _DECISION.search(sentence) and 12 <= len(sentence.strip()):
                 line = _clip(sentence, 240)
                 if line not in out:
