@@ -68,6 +68,7 @@ class Compactor:
         self.model = model
         self.window = window
         self._redactor = None
+        self._gathered = None
         self._staged: dict = {}
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
 
@@ -75,9 +76,17 @@ class Compactor:
     def tokens(self, doc) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
         one call of the counter, not one per string."""
-        texts = _messages.strings(doc.messages)
-        texts += _messages.strings((doc.envelope or {}).get("system"))
+        texts = self._message_strings(doc) + _messages.strings((doc.envelope or {}).get("system"))
         return self.count("\n".join(texts))
+
+    def _message_strings(self, doc) -> list:
+        """Every string of the messages, gathered once per compaction for the state and tier 3's
+        archive (within one, no list is changed in place: a tier makes a new one)."""
+        if self._gathered is None:
+            return _messages.strings(doc.messages)
+        if self._gathered.get("of") is not doc.messages:
+            self._gathered.update({"of": doc.messages, "strings": _messages.strings(doc.messages)})
+        return self._gathered["strings"]
 
     def state(self, doc) -> dict:
         """How full the context this list makes is: tokens, window, percent, state and action."""
@@ -192,7 +201,7 @@ class Compactor:
             from .redact import apply
 
             whole = {"messages": doc.messages, "envelope": doc.envelope}
-            texts = _messages.strings(whole)
+            texts = self._message_strings(doc) + _messages.strings(doc.envelope)  # strings(whole)
             found = redactor.find_many(texts)
             if found:
                 for redaction in found.values():
@@ -219,6 +228,13 @@ class Compactor:
         messages, a request object, or the bytes of one. ``summary``: the tier 3 summary's text,
         given (it replaces the extracted sections and any summariser)."""
         doc = self._document(source)
+        self._gathered = {}
+        try:
+            return self._compact(doc, tiers, summary, record)
+        finally:
+            self._gathered = None
+
+    def _compact(self, doc, tiers, summary, record) -> Compaction:
         before = self.state(doc)
         chosen = tuple(sorted(set(tiers))) if tiers else TIERS_FOR_STATE[before["state"]]
         for tier in chosen:
