@@ -354,3 +354,19 @@ def test_the_list_is_written_exactly_as_json_dumps_indents_it():
               {1: "a", None: [True]}, [Level.HIGH], openai_list(big_output(50))]
     for value in values:
         assert indented(value) == json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
+    """The summary looks for a decision's words in the lowered text before running its pattern:
+    the same answer on any text, in any case, with the letters re.IGNORECASE also takes."""
+    import random
+
+    from tether.compaction.summary import _DECISION, _may_decide
+
+    rng = random.Random(5)
+    pieces = ["We DECIDED", "decision", "we'll", "I'LL use", "going  with", "Going with", "chose", "Choose to",
+              "insteadof", "Instead of", "settled on", "opted", "optedly", "xdecided", "ſettled on", "İnstead of",
+              "the plan", "✓", " ", "\n", ".", "we will", "We Will", "i will use"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        assert _may_decide(text) == bool(_DECISION.search(text)), text
