@@ -179,6 +179,7 @@ def test_the_filter_equals_a_full_scan_on_look_alikes_and_pragmas():
         "paſſword: 'abcdefghijk'",
         "٣٣٣٣٣٣٣٣٣:" + "A" * 35,
         "token = " + "a1" * 22,
+        "xAP\u00a0AKC1234567890 ",  # a match refused (after an x) overlaps one after a no-break space
         "keyboard = 'qwerty'", "passing tests: 12", "the secret is out", "tokens used: 1200",
     ]
     for text in texts:

@@ -218,10 +218,12 @@ class Redactor:
                 _positions(low, b"token", weak.setdefault(b"token", set()))
         for pattern in self.patterns:
             after = _AFTER.get(pattern.pattern)
-            for match in pattern.finditer(data):
+            match = pattern.search(data)
+            while match is not None:  # overlapping: a match refused for what precedes it hides none
                 at = match.start()
                 if after is None or at == 0 or data[at - 1] in after:
                     starts.add(at)
+                match = pattern.search(data, at + 1)
         if self.telegram:
             digits: set = set()
             _positions(data.translate(_DIGIT_CLASS_WIDE if wide else _DIGIT_CLASS), b"dddddddd:", digits)
