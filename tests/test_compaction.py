@@ -142,6 +142,31 @@ def test_tier3_summarises_archives_and_checkpoints_the_active_task(ws):
     assert ckp.key_data["archive"] == tier["archive"]
 
 
+def test_tier3_archives_a_list_given_as_bytes_as_those_very_bytes(ws):
+    """Read from bytes with nothing to redact, the archive is the input itself, byte for byte
+    (its spacing and key order too); with a secret, or an escape that could spell the home
+    directory, it is the list written again, redacted and with the home written ~."""
+    import os
+
+    messages = openai_list(big_output(200))
+    given = json.dumps(messages, ensure_ascii=False, separators=(", ", ":")).encode("utf-8")
+    _, report = compact(given, tiers=[3], workspace=ws, keep_recent=2)
+    assert Compactor(ws).show(report["tiers"][0]["archive"]) == given
+
+    with_secret = openai_list(big_output(200, extra=f"aws_key = {AWS}\n"))
+    _, report = compact(json.dumps(with_secret).encode("utf-8"), tiers=[3], workspace=ws, keep_recent=2)
+    stored = Compactor(ws).show(report["tiers"][0]["archive"])
+    assert report["tiers"][0]["archive_redactions"] == 1 and AWS.encode() not in stored
+    assert json.loads(stored)[3]["content"] == with_secret[3]["content"].replace(AWS, "[REDACTED: AWS Access Key]")
+
+    home = os.path.expanduser("~")
+    escaped = openai_list(f"see {home}/notes.txt").copy()
+    data = json.dumps(escaped, ensure_ascii=False).replace("/", "\\/").encode("utf-8")
+    _, report = compact(data, tiers=[3], workspace=ws, keep_recent=2)
+    stored = Compactor(ws).show(report["tiers"][0]["archive"])
+    assert home.encode() not in stored and b"~/notes.txt" in stored
+
+
 def test_tier3_takes_a_given_summary_and_keeps_tool_pairs_whole(ws):
     messages = openai_list("short output")
     # keep 4 would start the kept part at the tool result: it moves past it instead
@@ -329,3 +354,19 @@ def test_the_list_is_written_exactly_as_json_dumps_indents_it():
               {1: "a", None: [True]}, [Level.HIGH], openai_list(big_output(50))]
     for value in values:
         assert indented(value) == json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
+    """The summary looks for a decision's words in the lowered text before running its pattern:
+    the same answer on any text, in any case, with the letters re.IGNORECASE also takes."""
+    import random
+
+    from tether.compaction.summary import _DECISION, _may_decide
+
+    rng = random.Random(5)
+    pieces = ["We DECIDED", "decision", "we'll", "I'LL use", "going  with", "Going with", "chose", "Choose to",
+              "insteadof", "Instead of", "settled on", "opted", "optedly", "xdecided", "ſettled on", "İnstead of",
+              "the plan", "✓", " ", "\n", ".", "we will", "We Will", "i will use"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        assert _may_decide(text) == bool(_DECISION.search(text)), text

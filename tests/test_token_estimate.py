@@ -56,3 +56,21 @@ def test_the_length_bound_is_never_exceeded():
     for text in texts:
         assert estimate(text) <= estimate_at_most(text), repr(text)
     assert max(estimate(t) / estimate_at_most(t) for t in texts if len(t) > 20) > 0.8  # a bound close enough to help
+
+
+def test_the_estimate_of_texts_joined_is_summed_exactly_from_their_parts():
+    """Compaction counts a whole list as its strings joined by line breaks, and the large strings
+    alone in the same pass (tiers 1 and 2 ask for those again): the sum must be the count of the
+    joined text, whatever whitespace, blank or empty texts meet at the joins."""
+    from tether.transcripts.tokens import estimate_joined
+
+    rng = random.Random(11)
+    alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "1", "22", ".", "é", "✓", "word", "xx", " " * 300]
+    for _ in range(4000):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice((0, 0, 1, 2, 5, 20))))
+                 for _ in range(rng.randint(0, 6))]
+        want = estimate("\n".join(texts))
+        for alone_from in (None, 0, 1, 4, 30):
+            total, singles = estimate_joined(texts, alone_from)
+            assert total == want, texts
+            assert all(tokens == estimate(texts[i]) for i, tokens in singles.items()), texts

@@ -68,6 +68,7 @@ class Compactor:
         self.model = model
         self.window = window
         self._redactor = None
+        self._gathered = None
         self._staged: dict = {}
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
 
@@ -75,9 +76,34 @@ class Compactor:
     def tokens(self, doc) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
         one call of the counter, not one per string."""
-        texts = _messages.strings(doc.messages)
-        texts += _messages.strings((doc.envelope or {}).get("system"))
+        texts = self._message_strings(doc) + _messages.strings((doc.envelope or {}).get("system"))
+        if self.count.method == "estimate" and self._gathered is not None and self._gathered.get("alone"):
+            # The texts tier 1 or 2 may count are estimated on their own, in the same pass: the
+            # whole is summed from them (transcripts.tokens.estimate_joined), and the tiers ask again.
+            from ..transcripts.tokens import estimate_joined
+
+            # the estimate's bound is at most 2 a character: a shorter text is never counted by them
+            limit = min(self.options["threshold"], self.options["input_limit"])
+            total, alone = estimate_joined(texts, limit // 2 + 1)
+            known = self._gathered.setdefault("known", {})
+            for index, tokens in alone.items():
+                known[id(texts[index])] = (texts[index], tokens)
+            return total
         return self.count("\n".join(texts))
+
+    def _counter(self):
+        """The counter, answering for the texts already counted in this compaction."""
+        known = (self._gathered or {}).get("known")
+        return _Known(self.count, known) if known else self.count
+
+    def _message_strings(self, doc) -> list:
+        """Every string of the messages, gathered once per compaction for the state and tier 3's
+        archive (within one, no list is changed in place: a tier makes a new one)."""
+        if self._gathered is None:
+            return _messages.strings(doc.messages)
+        if self._gathered.get("of") is not doc.messages:
+            self._gathered.update({"of": doc.messages, "strings": _messages.strings(doc.messages)})
+        return self._gathered["strings"]
 
     def state(self, doc) -> dict:
         """How full the context this list makes is: tokens, window, percent, state and action."""
@@ -183,14 +209,16 @@ class Compactor:
             self._types[kind] = self._types.get(kind, 0) + n
 
     def _archive(self, doc) -> tuple[str, str, int]:
-        """The whole list, redacted, in the cache; (ref, digest, redactions)."""
+        """The whole list, redacted, in the cache; (ref, digest, redactions). Nothing redacted: the
+        bytes it was read from, when they can be kept as they are (messages.verbatim)."""
         redactor = self._redactor_or_none()
         count = 0
+        data = None
         if redactor is not None:
             from .redact import apply
 
             whole = {"messages": doc.messages, "envelope": doc.envelope}
-            texts = _messages.strings(whole)
+            texts = self._message_strings(doc) + _messages.strings(doc.envelope)  # strings(whole)
             found = redactor.find_many(texts)
             if found:
                 for redaction in found.values():
@@ -204,7 +232,11 @@ class Compactor:
 
                 whole = _map_strings(whole, fix)
                 doc = _messages.Document(whole["messages"], doc.shape, doc.dialect, whole["envelope"])
-        digest = self._stage("conversations", _messages.dump(doc))
+            else:
+                data = _messages.verbatim(doc)
+        else:
+            data = _messages.verbatim(doc)
+        digest = self._stage("conversations", data if data is not None else _messages.dump(doc))
         return f"conversations/{digest[:12]}", digest, count
 
     # -- compacting --------------------------------------------------------------------------
@@ -213,6 +245,13 @@ class Compactor:
         messages, a request object, or the bytes of one. ``summary``: the tier 3 summary's text,
         given (it replaces the extracted sections and any summariser)."""
         doc = self._document(source)
+        self._gathered = {"alone": not tiers or bool({1, 2} & set(tiers))}  # whether tier 1 or 2 may count
+        try:
+            return self._compact(doc, tiers, summary, record)
+        finally:
+            self._gathered = None
+
+    def _compact(self, doc, tiers, summary, record) -> Compaction:
         before = self.state(doc)
         chosen = tuple(sorted(set(tiers))) if tiers else TIERS_FOR_STATE[before["state"]]
         for tier in chosen:
@@ -230,10 +269,11 @@ class Compactor:
             extra: dict = {}
             if tier in (1, 2):
                 if tier == 1:
-                    new, items = offload.tier1(current.messages, self.options["threshold"], self.count, self._put)
+                    new, items = offload.tier1(current.messages, self.options["threshold"], self._counter(), self._put)
                     extra = {"offloaded": items, "threshold": self.options["threshold"]}
                 else:
-                    new, items = offload.tier2(current.messages, self.options["input_limit"], self.count, self._put)
+                    new, items = offload.tier2(current.messages, self.options["input_limit"], self._counter(),
+                                               self._put)
                     extra = {"offloaded": items, "input_limit": self.options["input_limit"]}
                 # What left less what came in its place: the rest of the list is unchanged, and
                 # counting a long list again per tier would cost more than the tier.
@@ -340,6 +380,23 @@ class Compactor:
             raise NotFound(f"no pin {ref}", hint="run `tether pin --list` to see the pins and their ids")
         self.workspace.store.append_pin({"unpin": found["id"], "at": _now()})
         return found
+
+
+class _Known:
+    """A counter that gives the count of a text already counted (the same object) without
+    counting it again; any other text is counted."""
+
+    __slots__ = ("count", "known", "method")
+
+    def __init__(self, count, known: dict):
+        self.count, self.known, self.method = count, known, count.method
+
+    def at_most(self, text: str):
+        return self.count.at_most(text)
+
+    def __call__(self, text: str) -> int:
+        hit = self.known.get(id(text))
+        return hit[1] if hit is not None and hit[0] is text else self.count(text)
 
 
 def compact(messages, tiers=None, *, workspace=None, summary: str | None = None, **options):

@@ -13,6 +13,7 @@ Pure functions over plain data; no I/O.
 from __future__ import annotations
 
 import json
+import re
 
 from ..errors import InvalidInput
 
@@ -23,13 +24,14 @@ TETHER_MARK = "[tether] "  # the first characters of every message tether adds
 class Document:
     """A message list and what it came in: ``shape``, ``dialect``, the object's other keys."""
 
-    __slots__ = ("messages", "shape", "dialect", "envelope")
+    __slots__ = ("messages", "shape", "dialect", "envelope", "raw")
 
     def __init__(self, messages: list, shape: str = ARRAY, dialect: str | None = None, envelope: dict | None = None):
         self.messages = messages
         self.shape = shape
         self.envelope = envelope  # the request object (shape OBJECT), messages left out
         self.dialect = dialect or dialect_of(messages, envelope)
+        self.raw = None  # the bytes it was read from (parse), None for one built or changed
 
     def copy_with(self, messages: list) -> "Document":
         return Document(messages, self.shape, self.dialect, self.envelope)
@@ -37,6 +39,12 @@ class Document:
 
 def parse(data: bytes, shown: str = "<messages>") -> Document:
     """A message list from bytes; InvalidInput names the line of what cannot be read."""
+    doc = _parse(data, shown)
+    doc.raw = data
+    return doc
+
+
+def _parse(data: bytes, shown: str) -> Document:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,6 +103,25 @@ def _checked(messages: list, shown: str, lines: bool = False) -> list:
             raise InvalidInput(f"{shown}: {where} is not a message (an object with a \"role\")",
                                hint="each message is {\"role\": ..., \"content\": ...}")
     return messages
+
+
+# A \\u escape other than a control character's, or an escaped slash: either could spell part of a
+# path in the bytes differently from the text they stand for.
+_ESCAPE = re.compile(rb"\\u(?!00[01][0-9a-fA-F])|\\/")
+
+
+def verbatim(doc: Document) -> bytes | None:
+    """The bytes ``doc`` was read from, when they may stand for it as they are: read by
+    :func:`parse` and unchanged, without an escape that could spell a path (the home directory
+    is written ``~`` in what is stored, found in the bytes as it is written). None otherwise."""
+    raw = doc.raw
+    if raw is None:
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if _ESCAPE.search(raw):
+        return None
+    return raw
 
 
 def dump(doc: Document) -> bytes:

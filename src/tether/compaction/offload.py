@@ -107,8 +107,9 @@ def tier2(messages: list, limit: int, count, put) -> tuple[list, list]:
     """(new messages, what was truncated): strings inside tool inputs of more than ``limit`` tokens."""
     out, items = [], []
 
-    def shrink(value, where: dict):
-        """``value`` with its long strings replaced; None when nothing changed."""
+    def shrink(value, where: dict, key: str | None = None):
+        """``value`` with its long strings replaced; None when nothing changed. ``key``: where in
+        the input it is (``a.b[0]``), None at the top."""
         if isinstance(value, str):
             if is_stub(value) or _under(count, value, limit):
                 return None
@@ -118,18 +119,21 @@ def tier2(messages: list, limit: int, count, put) -> tuple[list, list]:
             data = value.encode("utf-8", "surrogatepass")
             ref, digest, redacted, shown = put(data)
             text = stub("tool input", ref, digest, len(data), tokens, shown, redacted, head=INPUT_HEAD, tail=INPUT_TAIL)
-            items.append(dict(where, kind="tool_input", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,
+            place = where if key is None else dict(where, key=key)
+            items.append(dict(place, kind="tool_input", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,
                               redactions=redacted, stub_tokens=count(text)))
             return text
         if isinstance(value, dict):
             changed = {}
-            for key, item in value.items():
-                new = shrink(item, dict(where, key=f"{where.get('key', '')}.{key}".lstrip(".")))
+            for name, item in value.items():
+                if type(item) is str and _under(count, item, limit):
+                    continue  # most values: short, and no key path built for them
+                new = shrink(item, where, f"{key or ''}.{name}".lstrip("."))
                 if new is not None:
-                    changed[key] = new
+                    changed[name] = new
             return {k: changed.get(k, v) for k, v in value.items()} if changed else None
         if isinstance(value, list):
-            changed_list = [shrink(item, dict(where, key=f"{where.get('key', '')}[{i}]")) for i, item in enumerate(value)]
+            changed_list = [shrink(item, where, f"{key or ''}[{i}]") for i, item in enumerate(value)]
             if all(c is None for c in changed_list):
                 return None
             return [c if c is not None else v for c, v in zip(changed_list, value)]

@@ -106,12 +106,23 @@ class _Run:
                 or message.get("role") not in ("user", "assistant"):
             return [raw, obj, False]
         texts = list(strings(message.get("content")))
+        count = self.c.count
         if texts:
-            self.tokens_before += self.c.count("\n".join(texts))
+            if count.method == "estimate" and message["role"] == "user":
+                # the results tier 1 may count are estimated alone in the same pass (see Compactor.tokens)
+                from ..transcripts.tokens import estimate_joined
+                from .api import _Known
+
+                total, alone = estimate_joined(texts, self.threshold // 2 + 1)
+                if alone:
+                    count = _Known(count, {id(texts[i]): (texts[i], n) for i, n in alone.items()})
+                self.tokens_before += total
+            else:
+                self.tokens_before += count("\n".join(texts))
         self._gather(message, obj)
         changed = False
         if message["role"] == "user" and isinstance(message.get("content"), list):
-            [new], items = offload.tier1([message], self.threshold, self.c.count, self._put)
+            [new], items = offload.tier1([message], self.threshold, count, self._put)
             if items:
                 for item in items:
                     item.pop("message", None)

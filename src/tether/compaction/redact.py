@@ -10,17 +10,22 @@ own references are high-entropy) and the public IP detector.
 detect-secrets reads a line at a time through every plugin, about 0.4 MB/s; compaction
 must run at tens of MB/s. So the text is first searched for the literal anchors every
 kept detector's pattern needs (``ghp_`` for a GitHub token, ``password`` for the keyword
-detector...), with ``str.find`` and a few regular expressions that start with a literal,
+detector...), with ``bytes.find`` and a few regular expressions that start with a literal,
 and only the lines holding one are given to detect-secrets. The anchors are a superset
 of what the patterns can match; a plugin without an entry in ``_ANCHORS`` (a newer
 detect-secrets) has all lines scanned.
 
 The keyword anchors (``key``, ``pass``, ``secret``...) are common words in code, so a line
-found by them alone is kept only if it also holds what every pattern behind them needs: a
-quote (the keyword detector's patterns for a ``.txt`` file all require one) or a run of at
-least 24 word characters (the IBM, Cloudant and Softlayer patterns' secrets: 24 letters at
-the least). Their other needs have anchors of their own (``AccountKey=``, ``PRIVATE KEY``). A line
-with ``token`` is kept when it holds such a run (an IBM key may follow a bare ``token =``).
+found by them alone is kept only if, next to the anchor, it holds what every pattern behind it
+needs (written from detect-secrets 1.5's patterns, which are checked by a fingerprint; others are
+tried as they are): for the keyword detector on a ``.txt`` file, one of its words (``api_key``,
+``db_pass``, ``password``...) followed by an assignment or comparison and a quote, or a quoted
+value closed by ``;`` after it, or ``==``/``!=`` before it; for the IBM, Cloudant and Softlayer
+patterns, an assignment and a run of 24 word characters after it. A line holding a character
+that ``re.IGNORECASE`` takes for an ASCII letter (the Kelvin sign, the long s, the Turkish i's)
+is always kept, and a line after one naming ``allowlist`` too (a "nextline" pragma speaks of it).
+``tests/test_redaction_prefilter.py`` checks that detect-secrets finds exactly the same with the
+filter as when it is given every line (``Redactor(prefilter=False)``).
 
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
 detector reports.
@@ -40,19 +45,22 @@ SCANNED_AS = "compacted.txt"  # the file name detect-secrets is told: its plugin
 
 # Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
 # start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
+# After a space, "=", ":", a quote or the line's start (see _AFTER); \d: any digit, of up to four bytes.
+_ARTIFACTORY = r"A(?:KC[a-zA-Z0-9]{10}|P(?:[0-9A-F]|[\x80-\xff]+)[a-zA-Z0-9]{8})"
 _KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-secrets looks for holds one
 #: Plugins whose keyword anchors a line needs a quote or a long word run to back (see the module doc).
 _KEYWORD_PLUGINS = {"KeywordDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "CloudantDetector",
                     "SoftlayerDetector"}
 _ANCHORS = {
-    "ArtifactoryDetector": ((), (), (r"A(?:KC|P[0-9A-F])",)),
-    "AWSKeyDetector": ((), ("aws",), (r"A(?:3T|BIA|CCA|KIA|SIA)",)),
+    # After a space, "=", ":", a quote or the line's start; \d: any digit, of up to four bytes.
+    "ArtifactoryDetector": ((), (), (_ARTIFACTORY,)),
+    "AWSKeyDetector": ((), ("aws",), (r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",)),
     "AzureStorageKeyDetector": (("AccountKey=",), (), ()),  # case-sensitive
     "BasicAuthDetector": ((), (), (r"://[^\s/?#@]+@",)),
     "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token": Redactor.token
     "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
     "GitHubTokenDetector": ((), (), (r"gh[pousr]_",)),
-    "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt)-",)),
+    "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-",)),
     "IbmCloudIamDetector": ((), ("key",), ()),
     "IbmCosHmacDetector": ((), ("secret",), ()),
     "JwtTokenDetector": (("eyJ",), (), ()),
@@ -63,7 +71,7 @@ _ANCHORS = {
     "PrivateKeyDetector": (("PRIVATE KEY", "PuTTY-User-Key-File-2"), (), ()),  # case-sensitive
     "PypiTokenDetector": (("pypi-AgE",), (), ()),
     "SendGridDetector": (("SG.",), (), ()),
-    "SlackDetector": (("xox",), ("hooks.slack.com",), ()),
+    "SlackDetector": ((), ("xox", "hooks.slack.com"), ()),  # ignoring case; xox: _LOWERED_THEN
     "SoftlayerDetector": ((), _KEYWORDS + ("softlayer",), ()),
     "SquareOAuthDetector": (("sq0csp-",), (), ()),
     "StripeDetector": (("k_live_",), (), ()),
@@ -71,11 +79,46 @@ _ANCHORS = {
     "TwilioKeyDetector": ((), (), (r"AC[a-z0-9]{32}", r"SK[a-z0-9]{32}")),
 }
 _DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in range(256))  # "d", ":" or " "
+# The same, any non-ASCII byte a possible part of a digit (\d is any Unicode digit).
+_DIGIT_CLASS_WIDE = bytes(100 if 48 <= i <= 57 or i >= 128 else 58 if i == 58 else 32 for i in range(256))
 _WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
                     for i in range(256))  # "w", "." or " "
-_DISCORD = b"." + b"w" * 6 + b"." + b"w" * 27
+_WORD_CLASS_WIDE = _WORD_CLASS[:128] + b"w" * 128
+_DISCORD = b"w" * 23 + b"."  # and then _DISCORD_TAIL
+_DISCORD_TAIL = re.compile(rb"\.w{6}\.w{27}")
+_DISCORD_TAIL_WIDE = re.compile(rb"\.w{6,24}\.w{27}")  # six characters of up to four bytes each
+_TELEGRAM_TAIL = re.compile(rb"[0-9A-Za-z_\-]{35}")  # after the digits and the colon
+#: Patterns and the bytes that may come before them (besides the text's start).
+_AFTER = {_ARTIFACTORY.encode(): frozenset(b' \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f=:"' + bytes(range(128, 256)))}
+#: Lowered anchors and what must follow them (SlackDetector's xox pattern ignores case).
+_LOWERED_THEN = {b"xox": re.compile(rb"xox[abposr]-")}
 _LONG_RUN = b"w" * 24
 _QUOTES = (b'"', b"'", b"`")
+# Non-ASCII characters re.IGNORECASE takes for an ASCII letter (U+0130, U+0131, U+017F, U+212A):
+# a line holding one is given to detect-secrets whatever its anchors.
+_FOLDS = (b"\xc4\xb0", b"\xc4\xb1", b"\xc5\xbf", b"\xe2\x84\xaa")
+
+# What the patterns behind the keyword anchors need next to the anchor, in a lowered line. \w and
+# \s are Unicode in detect-secrets' patterns: any non-ASCII byte is taken as either.
+_W = rb"0-9a-z_\x80-\xff"
+_S = rb"\t\x0b\x0c\r\x1c-\x1f \x80-\xff"
+#: KeywordDetector's "followed by" patterns for a .txt file: the keyword, word characters, up to
+#: two closing quotes or brackets, an assignment or comparison (:, =, ==, ===, !=, !==, =>) and a quote.
+_THEN_QUOTED = re.compile(rb"[%s]*[\]'\"]{0,2}[%s]*[:=!][=>]{0,2}[%s]*['\"`]" % (_W, _S, _S))
+#: Its "followed by quotes and semicolon" pattern: a value in quotes closed by ";" later on the line.
+_QUOTED_SEMICOLON = (b'";', b"';", b"`;")
+#: Its "preceded by a comparison" pattern: "==" or "!=" (any two of "!=") before the keyword, with
+#: only word characters and spaces between (the keyword's own first letters among them).
+_WORD_OR_SPACE = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyz_\t\x0b\x0c\r\x1c\x1d\x1e\x1f " + bytes(range(128, 256)))
+#: The IBM Cloud IAM, IBM COS HMAC, Cloudant and Softlayer assignment patterns (key, pw, pass,
+#: token, and the rest of password/pwd): quote, bracket, an assignment, and 24 characters at least.
+_THEN_VALUE = re.compile(rb"[a-z]*[\"']?\]? *(?:=|:|:=|=>| +|::) *[\"']?[0-9a-z_\-]{24}")
+#: KeywordDetector's words (api_?key, db_?pass, password, pwd...) around the anchor each is found by.
+_KEY_BEFORE = tuple(w + s for w in (b"api", b"auth", b"service", b"account", b"db", b"database", b"priv",
+                                    b"private", b"client") for s in (b"", b"_"))
+_PASS_BEFORE = tuple(w + s for w in (b"db", b"database", b"key") for s in (b"", b"_"))
+#: The patterns the checks above were written from (detect-secrets 1.5); others: their own patterns.
+_KEYWORD_PATTERNS_KNOWN = "cf49cceeaa77e965afa11cd4f293a8b08be4eb5a681a121b342732355f80c0db"
 # To its END line; without one, to the first blank line (a key is one block) or the text's end.
 _PRIVATE_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY((?: BLOCK)?)-----.*?"
                             r"(?:-----END \1PRIVATE KEY\2-----|(?=\n[ \t\r]*\n)|\Z)", re.S)
@@ -109,7 +152,7 @@ class Unavailable(Exception):
 class Redactor:
     """Finds and cuts secrets; built once per compaction (detect-secrets' settings are global)."""
 
-    def __init__(self, skipped=SKIPPED):
+    def __init__(self, skipped=SKIPPED, prefilter: bool = True):
         try:
             from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
         except ImportError as exc:
@@ -117,7 +160,11 @@ class Redactor:
         classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()
                    if cls.__name__ not in skipped}
         self.names = sorted(classes)
+        self.prefilter = prefilter  # False: every line goes to detect-secrets (what the filter must equal)
         self.keyword_patterns = _keyword_patterns(classes)
+        # The cheap checks hold for the patterns they were written from; others are tried as they are.
+        self.keyword_checks = self.keyword_patterns is not None and _fingerprint(self.keyword_patterns) == \
+            _KEYWORD_PATTERNS_KNOWN
         exact: set = set()
         lowered: set = set()
         patterns: list = []
@@ -136,41 +183,104 @@ class Redactor:
         self.telegram = "TelegramBotTokenDetector" in self.names
         self.discord = "DiscordBotTokenDetector" in self.names
         self.token = bool({"IbmCloudIamDetector", "CloudantDetector", "SoftlayerDetector"} & set(self.names))
+        self.quoted = "KeywordDetector" in self.names  # the keyword checks of _THEN_QUOTED and the others
+        self.assigned = bool({"IbmCloudIamDetector", "IbmCosHmacDetector", "CloudantDetector",
+                              "SoftlayerDetector"} & set(self.names))  # the check of _THEN_VALUE
+        self.allowlist = "allowlist" in lowered
 
     # -- finding -------------------------------------------------------------------------
     def candidate_lines(self, text: str) -> list[int]:
         """0-based numbers of the lines that may hold a secret, sorted. Searched as UTF-8 bytes:
         ``bytes.find`` is many times faster than ``str.find`` on non-ASCII text, ``bytes.lower``
-        keeps offsets, and the lines are the same."""
-        if self.unanchored:
+        keeps offsets, and the lines are the same. A line after one naming ``allowlist`` is a
+        candidate too: detect-secrets reads a "nextline" pragma on the line before, so that line
+        must be given with the one it speaks of."""
+        if self.unanchored or not self.prefilter:
             return list(range(text.count("\n") + 1))
         data = text.encode("utf-8", "surrogatepass")
+        wide = not data.isascii()
         starts: set = set()
         for anchor in self.exact:
             _positions(data, anchor, starts)
-        weak: set = set()
+        weak: dict = {}
         if self.lowered or self.weak:
             low = data.lower()
             for anchor in self.lowered:
-                _positions(low, anchor, starts)
+                found: set = set()
+                _positions(low, anchor, found)
+                then = _LOWERED_THEN.get(anchor)
+                starts.update(found if then is None else (at for at in found if then.match(low, at)))
+                if anchor == b"allowlist" and found:
+                    starts.update(_next_lines(data, found))
             for anchor in self.weak:
-                _positions(low, anchor, weak)
+                _positions(low, anchor, weak.setdefault(anchor, set()))
             if self.token:  # "token = <44 characters>" is an IBM key; "cl_token", "slapitoken"...
-                token: set = set()
-                _positions(low, b"token", token)
-                starts.update(_backed(data, token, self.keyword_patterns, quotes=False))
+                _positions(low, b"token", weak.setdefault(b"token", set()))
         for pattern in self.patterns:
-            for match in pattern.finditer(data):
-                starts.add(match.start())
+            after = _AFTER.get(pattern.pattern)
+            match = pattern.search(data)
+            while match is not None:  # overlapping: a match refused for what precedes it hides none
+                at = match.start()
+                if after is None or at == 0 or data[at - 1] in after:
+                    starts.add(at)
+                match = pattern.search(data, at + 1)
         if self.telegram:
-            _positions(data.translate(_DIGIT_CLASS), b"dddddddd:", starts)
+            digits: set = set()
+            _positions(data.translate(_DIGIT_CLASS_WIDE if wide else _DIGIT_CLASS), b"dddddddd:", digits)
+            starts.update(at for at in digits if _TELEGRAM_TAIL.match(data, at + 9))
         if self.discord:
-            _positions(data.translate(_WORD_CLASS), _DISCORD, starts)
+            words = data.translate(_WORD_CLASS_WIDE if wide else _WORD_CLASS)
+            tail = _DISCORD_TAIL_WIDE if wide else _DISCORD_TAIL
+            found = set()
+            _positions(words, _DISCORD, found)
+            starts.update(at for at in found if tail.match(words, at + 23))
+        if wide:
+            for fold in _FOLDS:
+                _positions(data, fold, starts)
         if weak:
-            starts.update(_backed(data, weak, self.keyword_patterns))
+            if self.keyword_checks:
+                starts.update(self._keyword_backed(low, weak))
+            else:
+                everything = set().union(*(v for k, v in weak.items() if k != b"token"))
+                starts.update(_backed(data, everything, self.keyword_patterns))
+                starts.update(_backed(data, weak.get(b"token", set()), self.keyword_patterns, quotes=False))
         if not starts:
             return []
         return _lines_of(data, starts)
+
+    def _keyword_backed(self, low: bytes, weak: dict) -> list[int]:
+        """The first keyword anchor on each line next to which the plugins behind it could match
+        (see _THEN_QUOTED and the others): conditions each of their patterns needs, checked at
+        the anchor in the lowered text, so a line none of them holds cannot be flagged."""
+        events = sorted((at, anchor) for anchor, found in weak.items() for at in found)
+        out: list = []
+        line_start = line_end = kept_to = -1
+        line_kind = None
+        for at, anchor in events:
+            if at <= kept_to:
+                continue
+            if at > line_end:
+                line_start = low.rfind(b"\n", 0, at) + 1
+                line_end = low.find(b"\n", at)
+                if line_end == -1:
+                    line_end = len(low)
+                line_kind = None
+            end = at + len(anchor)
+            ok = False
+            if self.assigned and anchor != b"secret" and anchor != b"contrase":
+                ok = _THEN_VALUE.match(low, end, line_end) is not None
+            if not ok and self.quoted and _denylisted(low, at, anchor):
+                ok = _THEN_QUOTED.match(low, end, line_end) is not None \
+                    or any(low.find(q, end, line_end) != -1 for q in _QUOTED_SEMICOLON)
+                if not ok:
+                    if line_kind is None:
+                        line = low[line_start:line_end]
+                        line_kind = b"==" in line or b"!=" in line or b"=!" in line or b"!!" in line
+                    ok = line_kind and _compared(low, line_start, at)
+            if ok:
+                out.append(at)
+                kept_to = line_end
+        return out
 
     def find(self, text: str) -> Redaction:
         """Where the secrets in ``text`` are."""
@@ -266,6 +376,42 @@ def _positions(text: bytes, anchor: bytes, starts: set) -> None:
     while found != -1:
         starts.add(found)
         found = text.find(anchor, found + 1)
+
+
+def _next_lines(data: bytes, positions: set) -> list[int]:
+    """The start of the line after each of ``positions``."""
+    out = []
+    for at in positions:
+        end = data.find(b"\n", at)
+        if end != -1:
+            out.append(end + 1)
+    return out
+
+
+def _denylisted(low: bytes, at: int, anchor: bytes) -> bool:
+    """Whether the anchor at ``at`` may be part of one of KeywordDetector's words."""
+    if anchor == b"key":
+        return low.endswith(_KEY_BEFORE, 0, at)
+    if anchor == b"pass":
+        return low.endswith(_PASS_BEFORE, 0, at) or low.startswith((b"word", b"wd"), at + 4)
+    if anchor == b"pw":
+        return low.startswith(b"d", at + 2)
+    return anchor != b"token"
+
+
+def _compared(low: bytes, line_start: int, at: int) -> bool:
+    """Whether two of "!=" come before ``at`` with only word characters and spaces between."""
+    k = at
+    while k > line_start and low[k - 1] in _WORD_OR_SPACE:
+        k -= 1
+    return k - 2 >= line_start and low[k - 1] in b"!=" and low[k - 2] in b"!="
+
+
+def _fingerprint(patterns) -> str:
+    import hashlib
+
+    key = "\n".join(sorted(f"{p.flags}:{p.pattern}" for p in patterns))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _keyword_patterns(classes: dict):

@@ -23,6 +23,8 @@ ACK = TETHER_MARK + "Understood. I will continue from this summary."
 
 _DECISION = re.compile(r"\b(?:decided|decision|we will|we'll|I will use|I'll use|going with|chose|choose to|"
                        r"instead of|settled on|opted)\b", re.I)
+_DECISION_WORDS = ("decided", "decision", "we will", "we'll", "i will use", "i'll use", "going with", "chose",
+                   "choose to", "instead of", "settled on", "opted")  # _DECISION's words, lowered
 _TODO = re.compile(r"^\s*(?:[-*]\s*\[ \]|TODO\b|FIXME\b|Next(?: steps?)?\s*:|Remaining\s*:|Still to do\s*:)", re.I)
 _PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+)$", re.M)
 MODIFYING = {"edit", "multiedit", "write", "notebookedit", "apply_patch", "str_replace_editor", "create_file",
@@ -66,20 +68,37 @@ def files_touched(messages: list) -> tuple[list, list]:
             if isinstance(value, dict):
                 paths = [value[k] for k in PATH_KEYS if isinstance(value.get(k), str)]
             for text in strings(value):
-                paths += _PATCH_FILE.findall(text)
-                if "*** " in text:
-                    lowered = "apply_patch" if _PATCH_FILE.search(text) else lowered
+                if "*** " in text:  # what the patch pattern starts with: most inputs are spared it
+                    found = _PATCH_FILE.findall(text)
+                    if found:
+                        paths += found
+                        lowered = "apply_patch"
             for path in paths:
                 (modified if lowered in MODIFYING else read).setdefault(path.strip(), None)
     return list(modified), [p for p in read if p not in modified]
 
 
+def _may_decide(text: str) -> bool:
+    """Whether _DECISION matches ``text``. In ASCII text, ignoring case is lowering: its words are
+    looked for in the lowered text first (many times faster than the pattern); elsewhere
+    re.IGNORECASE also takes a few non-ASCII letters (the long s, the Kelvin sign) for ASCII ones."""
+    if text.isascii():
+        low = text.lower()
+        if not any(word in low for word in _DECISION_WORDS):
+            return False
+    return _DECISION.search(text) is not None
+
+
 def decisions(messages: list, limit: int = 10) -> list[str]:
     out: list[str] = []
     for msg in messages:
-        if msg.get("role") != "assistant" or is_tether(msg):
+        if msg.get("role") != "assistant":
             continue
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text_of(msg.get("content"))):
+        text = text_of(msg.get("content"))
+        # tether's own, or no decision in the text (then none in its sentences): not split
+        if text.startswith(TETHER_MARK) or not _may_decide(text):
+            continue
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
             if _DECISION.search(sentence) and 12 <= len(sentence.strip()):
                 line = _clip(sentence, 240)
                 if line not in out:

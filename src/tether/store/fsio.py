@@ -344,16 +344,49 @@ def create_hashed(folder: str, chunks, *, root: str | None = None) -> tuple[str,
 
 
 def _sync_files(paths: list[str]) -> None:
-    """Flush the data of written files, one fsync each. Not syncfs(2): it flushes everything
-    pending on the whole filesystem, which on a busy shared disk stalls for seconds."""
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
+    """Flush the data of written files, one fsync each, several at once when there are many
+    (fsync releases the GIL, and the disk serves concurrent flushes together: one at a time
+    leaves it idle between them). Every flush is done when this returns. Not syncfs(2): it
+    flushes everything pending on the whole filesystem, which on a busy shared disk stalls for
+    seconds."""
+    if len(paths) < _SYNC_TOGETHER:
+        for path in paths:
+            _sync_file(path)
+        return
+    import threading
+
+    workers = min(_SYNC_WORKERS, len(paths))
+    failed: list = []
+
+    def flush(share: list) -> None:
         try:
-            os.fsync(fd)
-        except OSError as exc:
-            raise named(exc, path) from None
-        finally:
-            os.close(fd)
+            for path in share:
+                _sync_file(path)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            failed.append(exc)
+
+    threads = [threading.Thread(target=flush, args=(paths[i::workers],)) for i in range(1, workers)]
+    for thread in threads:
+        thread.start()
+    flush(paths[0::workers])
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+_SYNC_TOGETHER = 4  # files from which the flushes run in threads
+_SYNC_WORKERS = 8
+
+
+def _sync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise named(exc, path) from None
+    finally:
+        os.close(fd)
 
 
 def write_unsynced(path: str, data: bytes, root: str | None = None) -> bool:

@@ -67,6 +67,89 @@ def estimate(text: str) -> int:
     return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
 
 
+_WHITESPACE = frozenset(b" \t\n\x0b\x0c\r")
+
+
+def _parts(text: str) -> tuple:
+    """What :func:`estimate` adds up for ``text``, before the weighted terms are rounded: (count,
+    punctuation, line breaks, non-ASCII characters, whether its leading whitespace run is counted,
+    whether its trailing one is, whether it is all whitespace)."""
+    if not text:
+        return 0, 0, 0, 0, 0, 0, True
+    data = text.encode("utf-8", "surrogatepass")
+    letters = b" " + data.translate(_LETTERS)
+    count = letters.count(b" a")
+    count += letters.replace(b" a", b"  ").count(b"aaaa") - letters.count(b" aaaaa")
+    digits = data.translate(_DIGITS).replace(b"ddd", b"D")
+    count += digits.count(b"D") + digits.count(b"d") - digits.count(b"dd")
+    spaces = b"x" + data.translate(_SPACES) + b"x"
+    count += spaces.count(b"xn") + spaces.count(b"x  ") + spaces.count(b"x n")
+    punctuation = len(data) - len(data.translate(None, _PUNCTUATION))
+    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
+    # A whitespace run is counted when it starts with a line break or a tab, or is a space and more.
+    first = data[0]
+    lead = int(first in _WHITESPACE and (first != 32 or (len(data) > 1 and data[1] in _WHITESPACE)))
+    end = len(data)
+    while end and data[end - 1] in _WHITESPACE and len(data) - end < 256:
+        end -= 1
+    if end and data[end - 1] in _WHITESPACE:  # a long trailing run
+        end = len(data.rstrip(b" \t\n\x0b\x0c\r"))
+    if end == len(data):
+        trail = 0
+    else:
+        first = data[end]
+        trail = int(first != 32 or len(data) - end > 1)
+    return count, punctuation, data.count(b"\n"), non_ascii, lead, trail, end == 0
+
+
+def estimate_joined(texts: list, alone_from: int | None = None) -> tuple[int, dict]:
+    """``estimate("\\n".join(texts))``, exactly, and the estimate of each text of ``alone_from``
+    characters or more (index -> tokens), counted on its own: the whole is summed from the parts of those
+    texts and of the runs of the others joined. What the estimate counts is a sum over words,
+    digit groups and whitespace runs, which a line break between two texts separates, except the
+    whitespace runs it joins: the one it makes at each join is counted once, in place of the
+    trailing and leading runs (or whole blank texts) it merges."""
+    pieces: list = []  # parts of each single text or run of texts, in order
+    singles: dict = {}
+    run: list = []
+    for index, text in enumerate(texts):
+        if alone_from is not None and len(text) >= alone_from:
+            if run:
+                pieces.append(_parts("\n".join(run)))
+                run = []
+            parts = _parts(text)
+            singles[index] = parts[0] + int(0.6 * parts[1] + 0.3 * parts[2] + 2.0 * parts[3] + 0.5) if text else 0
+            pieces.append(parts)
+        else:
+            run.append(text)
+    if run:
+        pieces.append(_parts("\n".join(run)))
+    if not pieces:
+        return 0, singles
+    count = punctuation = breaks = non_ascii = 0
+    pending = 0  # the counted pieces of the whitespace run open at the join
+    unclosed = False
+    for i, (c, p, n, u, lead, trail, blank) in enumerate(pieces):
+        count += c
+        punctuation += p
+        breaks += n
+        non_ascii += u
+        if i == 0:
+            pending = lead if blank else trail
+            continue
+        breaks += 1
+        if blank:
+            pending += lead
+            unclosed = True
+            continue
+        count += 1 - pending - lead
+        pending = trail
+        unclosed = False
+    if unclosed:
+        count += 1 - pending
+    return count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5), singles
+
+
 def estimate_at_most(text: str) -> int:
     """A bound :func:`estimate` never exceeds, from the length alone. Each character adds at most:
     a letter or digit 1 (a run of n makes at most n tokens), whitespace 1 for the run it starts
