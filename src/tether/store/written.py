@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import os
 
+from ..errors import LinkRefused
 from .layout import UNTRACKED, WRITTEN
-from .nofollow import NOFOLLOW
+from .nofollow import NOFOLLOW, check_path, open_read
 
 HEADER = b"tether-written "
 UNKNOWN = "\0"  # a line saying a path went unrecorded
@@ -42,7 +43,12 @@ def note(store_dir: str, rels) -> None:
     """Append ``rels`` (store paths about to be written or removed) to the record; never raises."""
     data = _lines(rels)
     if data:
-        _append(os.path.join(store_dir, WRITTEN), data)
+        path = os.path.join(store_dir, WRITTEN)
+        try:
+            check_path(store_dir, path)  # never through a link: the store or local/ may be one
+        except LinkRefused:
+            return  # nor read through one: the reader asks git about everything
+        _append(path, data)
 
 
 def note_file(store_dir: str | None, path: str) -> None:
@@ -124,8 +130,8 @@ def read(store_dir: str, token: str | None, offset: int) -> tuple[str | None, in
     an unrecorded write: ask git about everything)."""
     path = os.path.join(store_dir, WRITTEN)
     try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
-    except OSError:
+        fd = open_read(path, store_dir)
+    except (OSError, LinkRefused):
         return None, 0, None
     try:
         data = _read_all(fd)
@@ -148,8 +154,9 @@ def start(store_dir: str) -> tuple[str | None, int]:
     if token is not None:
         return token, end
     try:
+        check_path(store_dir, path)
         _create(path, b"")
-    except OSError:
+    except (OSError, LinkRefused):
         return None, 0
     token, end, _ = read(store_dir, "", 0)
     return token, end
@@ -160,8 +167,8 @@ def trim(store_dir: str, token: str, offset: int) -> tuple[str | None, int]:
     after ``offset``; (the new token, where its paths begin), (None, 0) when it could not."""
     path = os.path.join(store_dir, WRITTEN)
     try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
-    except OSError:
+        fd = open_read(path, store_dir)
+    except (OSError, LinkRefused):
         return None, 0
     try:
         if _header(_read_all(fd))[0] != token:

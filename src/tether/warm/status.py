@@ -196,8 +196,13 @@ class _Look:
     def _names(self, rel: str) -> list[str]:
         """A folder's names, folders with a trailing "/", sorted; temporary files left out."""
         out = []
+        folder = os.path.join(self.store_dir, rel) if rel else self.store_dir
+        from ..store.nofollow import is_link
+
+        if is_link(folder):
+            return out  # never listed through a link (verify names it)
         try:
-            with os.scandir(os.path.join(self.store_dir, rel) if rel else self.store_dir) as it:
+            with os.scandir(folder) as it:
                 for entry in it:
                     if entry.name.endswith(".tmp"):
                         continue
