@@ -29,14 +29,16 @@ class Auditor:
     def settings(self) -> dict:
         return {**R.DEFAULTS, **self.ws.config.audit}
 
-    def run(self, fix: bool = False, skip=()) -> Report:
-        """Every rule not in ``skip``; with ``fix``, the safe fixes first (then the rules again)."""
+    def run(self, fix: bool = False, skip=(), full: bool = False) -> Report:
+        """Every rule not in ``skip``; with ``fix``, the safe fixes first (then the rules again); with
+        ``full``, git is asked about every file of the store, not only what can have changed since
+        the last audit (see warm.status)."""
         unknown = [name for name in skip if name not in R.RULES]
         if unknown:
             raise InvalidInput(f"no audit rule {unknown[0]!r}", hint=f"the rules: {', '.join(R.RULES)}")
         skipped = [name for name in R.RULES if name in skip]
         fixed: list[str] = []
-        report = self._check(skipped)
+        report = self._check(skipped, full)
         if fix:
             fixed = self._fix({f.rule for f in report.findings if f.fixable})
             if fixed:
@@ -45,7 +47,7 @@ class Auditor:
         self._keep(report)
         return report
 
-    def _check(self, skipped: list[str]) -> Report:
+    def _check(self, skipped: list[str], full: bool = False) -> Report:
         from . import facts as F
 
         ws, settings, want = self.ws, self.settings(), (lambda rule: rule not in skipped)
@@ -58,7 +60,7 @@ class Auditor:
             recent = F.sessions(ws, settings["recent_days"]) if needs_sessions else []
             if want("checkpoint-overdue"):
                 found += R.checkpoint_overdue(F.active(ws, events, recent), now, settings)
-            changed = F.uncommitted(ws) if want("uncommitted") or want("index-stale") else None
+            changed = F.uncommitted(ws, full) if want("uncommitted") or want("index-stale") else None
             if want("uncommitted"):
                 found += R.uncommitted(changed, ws.store.label)
             current_at = None

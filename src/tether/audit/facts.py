@@ -80,13 +80,15 @@ def index(ws, uncommitted: list[str] | None, last: dict | None) -> tuple[dict | 
     return {"path": ws.store.manifest_path(), "why": why}, None
 
 
-def uncommitted(ws) -> list[str] | None:
-    """tether's files git reports changed or untracked; None without git."""
+def uncommitted(ws, full: bool = False) -> list[str] | None:
+    """tether's files git reports changed or untracked; None without git. Asked of git about
+    what can have changed since the last audit on this machine (warm.status), or with ``full``
+    about every file."""
     from ..errors import GitProblem
-    from ..gitio.commits import changed_paths
+    from ..warm import status
 
     try:
-        return changed_paths(ws.root_dir, ws.store.label)
+        return status.changed(ws.root_dir, ws.store_dir, ws.store.label, full)[0]
     except GitProblem:
         return None
 

@@ -328,6 +328,10 @@ class Campaign:
                 entry["missing"] = True
             manifest.append(entry)
         store = self.file.root  # in the store: never through a link
+        from ..store.written import note_file
+
+        for name in (CONTEXT_FILE, "manifest.json"):
+            note_file(store, os.path.join(base, name))
         fsio.write_atomic(os.path.join(base, CONTEXT_FILE), dump_yaml({"session_context": doc}), root=store)
         fsio.write_atomic(os.path.join(base, "manifest.json"), json.dumps(
             {"campaign": doc["campaign"]["gtm_id"], "context": doc.get("id"), "closed_at": doc["campaign"].get("closed_at"),

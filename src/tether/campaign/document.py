@@ -12,7 +12,7 @@ import hashlib
 import os
 
 from ..errors import Corrupt, InvalidInput, NotFound, ParseError, Problem
-from ..store import fsio, nofollow
+from ..store import fsio, nofollow, written
 from ..store.codec import Unusable, check_conflicts, decode, line_at
 from ..store.yaml_codec import YamlError, yaml_value
 
@@ -148,6 +148,7 @@ class ContextFile:
             raise InvalidInput(f"refusing to write an invalid context: {bad[0].message}",
                                hint="this is a bug in the update; the file on disk is unchanged")
         data = (HEADER + dump_yaml(wrapped)).encode("utf-8")
+        written.note_file(self.root, self.path)
         fsio.write_atomic(self.path, data, root=self.root)
         self._remember_valid(data)
 

@@ -9,7 +9,7 @@ from .output import Result, problems_text
 def cmd_audit(args) -> Result:
     from ..audit import Auditor
 
-    report = Auditor().run(fix=args.fix, skip=args.skip or [])
+    report = Auditor().run(fix=args.fix, skip=args.skip or [], full=args.full)
     lines = [f"Fixed: {what}" for what in report.fixed]
     if report.findings:
         lines.append(f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
@@ -41,5 +41,8 @@ def register(sub, add) -> None:
                    help="do the safe fixes first: regenerate the context document and the offload maps, rewrite "
                         "the index manifest")
     p.add_argument("--strict", action="store_true", help="exit 3 when there is a finding (for CI and hooks)")
+    p.add_argument("--full", action="store_true",
+                   help="ask git about every file of the store (a full `git status`), not only what tether wrote, "
+                        "what git changed and the watched places since the last audit")
     p.add_argument("--skip", action="append", metavar="RULE", choices=RULES,
                    help=f"leave a rule out (repeatable): {', '.join(RULES)}")

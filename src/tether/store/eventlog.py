@@ -51,7 +51,9 @@ def append(store_dir: str, event: dict) -> None:
     through a link (LinkRefused), a torn last line set aside first."""
     from .appendlog import append_text
     from .codec import canonical_json
+    from .written import note
 
+    note(store_dir, (EVENT_LOG,))
     append_text(os.path.join(store_dir, EVENT_LOG), canonical_json(event) + "\n", root=store_dir,
                 aside=os.path.join(store_dir, TORN, EVENT_LOG))
 

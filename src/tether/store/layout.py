@@ -64,6 +64,10 @@ STATUS_LINE_CACHE = f"{CACHE_DIR}/statusline.cache"  # the active task's positio
 OFFLOAD_CACHE = f"{CACHE_DIR}/offload"  # per cluster: its packets' map entries by file stat
 # The last `tether audit`'s findings (rule, path, line, one line each), for the next boot's brief.
 AUDIT_RESULT = f"{CACHE_DIR}/audit.json"
+# The paths of the store tether wrote, noted before each write (store.written), and what the audit
+# last learnt from git about which of the store's files differ from the commit (warm.status).
+WRITTEN = f"{CACHE_DIR}/written"
+STATUS_CACHE = f"{CACHE_DIR}/status.cache"
 # The recall index (tether.recall): SQLite FTS5 over the files below, derived from them and rebuilt when gone.
 RECALL_INDEX = f"{CACHE_DIR}/recall.sqlite"
 DEVICE = f"{CACHE_DIR}/device"  # the label this machine's checkpoints carry (seed 001's Device), set by the user
@@ -213,3 +217,42 @@ def lock_file(name: str) -> str:
 def tracked(rel: str) -> bool:
     """Whether a store path is part of the committed state (not per-machine)."""
     return not rel.startswith(UNTRACKED)
+
+
+def watched(list_dir) -> tuple[list[str], list[str]]:
+    """The folders and files whose stat ``tether audit`` compares with its last look to see what
+    tether did not write itself (warm.status): the store's top two levels of folders, the files
+    at its top and in memory/, the open tasks' folders and their own files, the session
+    contexts' and the offload clusters' folders and their fixed files. Not the history
+    (checkpoints, decisions, progress days, completed tasks, the cache, packets): their number
+    grows with it. ``list_dir(rel)``: (file names, folder names) of a folder ("" the store).
+    """
+    dirs, files = [""], []
+    top_files, top_dirs = list_dir("")
+    files += [name for name in top_files if not name.endswith(".tmp")]
+    for top in top_dirs:
+        if f"{top}/" in UNTRACKED:
+            continue
+        dirs.append(top)
+        if top == TASKS:
+            continue  # ten thousand folders: only the open tasks' below
+        names, subdirs = list_dir(top)
+        if top == "memory":
+            files += [f"{top}/{name}" for name in names]
+        dirs += [f"{top}/{sub}" for sub in subdirs]
+    if "progress" in top_dirs:
+        files.append(LATEST)
+    for task_id in list_dir(OPEN)[0]:
+        folder = task_dir(task_id)
+        names, subdirs = list_dir(folder)
+        dirs.append(folder)
+        dirs += [f"{folder}/{sub}" for sub in subdirs]
+        files += [f"{folder}/{name}" for name in names]
+    for parent, fixed in ((CONTEXTS, (CONTEXT_FILE,)), (CLUSTERS, RESERVED)):
+        for sub in list_dir(parent)[1]:
+            folder = f"{parent}/{sub}"
+            dirs.append(folder)
+            files += [f"{folder}/{name}" for name in fixed]
+    if OFFLOAD in top_dirs:
+        files += [f"{OFFLOAD}/{name}" for name in MAPS]
+    return sorted(set(dirs)), sorted(set(files))

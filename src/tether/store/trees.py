@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from . import appendlog, fsio, nofollow
+from . import appendlog, fsio, nofollow, written
 from .layout import TORN, lock_file
 
 
@@ -177,26 +177,35 @@ class DirTree(Tree):
         return fsio.stat_key(self._p(rel))
 
     def write(self, rel: str, data: bytes | str, mode: int = 0o644) -> None:
+        written.note(self.root, (rel,))
         fsio.write_atomic(self._p(rel), data, mode=mode, root=self.root)
 
     def create(self, rel: str, data: bytes | str, durable: bool = True) -> bool:
+        written.note(self.root, (rel,))
         return fsio.create_exclusive(self._p(rel), data, durable, root=self.root)
 
     def create_hashed(self, folder: str, chunks) -> tuple[str, bool]:
-        return fsio.create_hashed(self._p(folder), chunks, root=self.root)
+        digest, new = fsio.create_hashed(self._p(folder), chunks, root=self.root)
+        if new:  # its name is known only now; the folder's stat shows it meanwhile (warm.status)
+            written.note(self.root, (f"{folder}/{digest}",))
+        return digest, new
 
     def create_many(self, items) -> list[bool]:
+        items = list(items)
+        written.note(self.root, [rel for rel, _ in items])
         return fsio.create_many([(self._p(rel), data) for rel, data in items], root=self.root)
 
     def append(self, rel: str, text: str, durable: bool = True, *, aligned: bool = False, mend=None) -> dict | None:
         """Append whole lines; a torn last line of a JSON Lines log is set aside under local/torn/
         (or completed by ``mend``, see store.appendlog). Returns what was repaired, if anything."""
         aside = self._p(f"{TORN}/{rel}") if rel.endswith(".jsonl") else None
+        written.note(self.root, (rel,))
         return appendlog.append_text(self._p(rel), text, durable, aligned=aligned, aside=aside, mend=mend,
                                      root=self.root)
 
     def remove(self, rel: str) -> None:
         path = self._p(rel)
+        written.note(self.root, (rel,))
         nofollow.check_path(self.root, path)  # unlink removes a link itself, but not a file behind a linked folder
         try:
             os.unlink(path)
