@@ -274,3 +274,27 @@ def test_where_a_definition_sits(path, source, symbol, expected):
 
     found = definition(source.encode(), path, symbol)
     assert (found.decode() if found is not None else None) == expected
+
+
+@pytest.mark.parametrize("text", ["see src/a.py:12", "layout.py", "a..py too", "x_y.md!", "é.py", "e.g. this"])
+def test_the_checkpoints_quick_look_never_misses_what_could_cite_code(text):
+    """`tether checkpoint` loads the anchors' code only for a text that may cite some: the quick
+    look must say yes to every text in which the full rule finds a citation-shaped word."""
+    from tether.warm.anchors import _CITED
+    from tether.workspace import _may_cite
+
+    assert _CITED.search(text) is None or _may_cite(text)
+
+
+def test_the_quick_look_agrees_with_the_full_rule_on_generated_texts():
+    import random
+
+    from tether.warm.anchors import _CITED
+    from tether.workspace import _may_cite
+
+    rng = random.Random(7)
+    alphabet = "ab.-_/:1 é\n"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        if _CITED.search(text):
+            assert _may_cite(text), text

@@ -211,7 +211,9 @@ class Workspace:
         task = self.task(task_id)
         explicit = fields.pop("anchors", None)
         texts = [fields.get("state") or "", fields.get("note") or "", *(fields.get("next_actions") or [])]
-        if explicit or any(texts):  # an automatic checkpoint (no text of its own) cites nothing
+        # Only a text with a word like "a.py" can cite code: most states hold none, and then
+        # nothing of the anchors' code is loaded (checkpoint runs many times a session).
+        if explicit or any(_may_cite(text) for text in texts):
             from .core.anchors import pin
 
             fields["anchors"] = pin(self, explicit, texts)
@@ -551,3 +553,16 @@ class Workspace:
         from .core.repair import repair
 
         return repair(self)
+
+
+def _may_cite(text: str) -> bool:
+    """Whether ``text`` holds a "name.ext" word, as any citation of code does (warm.anchors.cited
+    decides which are): a dot between a word character and an ASCII letter."""
+    at = text.find(".")
+    while at > 0:
+        after = text[at + 1:at + 2]
+        before = text[at - 1]
+        if after.isascii() and after.isalpha() and (before.isalnum() or before in "_-."):
+            return True
+        at = text.find(".", at + 1)
+    return at == 0 and _may_cite(text[1:])

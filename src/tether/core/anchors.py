@@ -20,7 +20,6 @@ def checker(ws):
 def pin(ws, explicit, texts) -> dict[str, str]:
     """citation -> blob id for the citations given (each must name a file of the repository)
     and those found in ``texts``."""
-    from ..model.symbols import valid
     from ..warm.anchors import cited, norm, split, symbol_of
 
     root = ws.root_dir
@@ -34,7 +33,7 @@ def pin(ws, explicit, texts) -> dict[str, str]:
             raise InvalidInput(f"--anchor {given!r} names no file of the repository",
                                hint="give a path from the repository root, e.g. --anchor src/a.py:12"
                                     " or --anchor src/a.py::parse")
-        if symbol is not None and not valid(symbol):
+        if symbol is not None and not _valid_symbol(symbol):
             raise InvalidInput(f"--anchor {given!r}: {symbol!r} is not a symbol name",
                                hint="name a definition: --anchor src/a.py::parse or src/a.py::Checker.flags")
         citation = f"{rel}::{symbol}" if symbol else f"{rel}:{line}" if line else rel
@@ -53,6 +52,12 @@ def pin(ws, explicit, texts) -> dict[str, str]:
         raise InvalidInput(f"--anchor {missing[0]!r}: {path} defines no {symbol}",
                            hint="name a function, class, method (Class.method) or top-level name the file defines")
     return pinned
+
+
+def _valid_symbol(symbol: str) -> bool:
+    from ..model.symbols import valid
+
+    return valid(symbol)
 
 
 def _repo_files(root: str) -> list[str]:
