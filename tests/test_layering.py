@@ -206,6 +206,9 @@ QUICK_FORMS = [
     ["checkpoint", "-t", "T1", "--task", "T2", "--state", "", "--note", "n", "--status", "blocked"],
     ["checkpoint", "--json", "--data", "k=v", "--data", "out=a b", "--file", "src/a.py: parser", "--next", "x",
      "--next", "y", "--result", "r.md=@out.md", "--state", "first", "--state", "last"],
+    ["audit"],
+    ["audit", "--strict"],
+    ["audit", "--json", "--fix", "--full"],
 ]
 ARGPARSE_FORMS = [
     ["checkpoint", "--state", "--done", "1"],  # a value that starts with '-'
@@ -221,6 +224,11 @@ ARGPARSE_FORMS = [
     ["checkpoint", "-tT1"],
     ["--json", "checkpoint", "--state", "x"],
     ["resume"],
+    ["audit", "--skip", "links"],
+    ["audit", "--strict", "--strict"],
+    ["audit", "--stric"],
+    ["audit", "--help"],
+    ["audit", "-C", "."],
 ]
 
 
@@ -230,10 +238,10 @@ def test_checkpoint_options_are_read_without_argparse_as_argparse_reads_them(arg
 
     quick = quick_args(argv)
     assert quick is not None
-    parsed = build_parser("checkpoint").parse_args(argv)
+    parsed = build_parser(argv[0]).parse_args(argv)
     assert {k: v for k, v in vars(quick).items() if k != "handler"} == \
         {k: v for k, v in vars(parsed).items() if k != "handler"}
-    assert quick.handler.__name__ == "cmd_checkpoint"
+    assert quick.handler.__name__ == f"cmd_{argv[0]}"
 
 
 @pytest.mark.parametrize("argv", ARGPARSE_FORMS, ids=[" ".join(a) for a in ARGPARSE_FORMS])

@@ -182,12 +182,14 @@ def _parse(argv: list[str], want_json: bool):
 
 
 def quick_args(argv: list[str]):
-    """``tether checkpoint`` with its options in their plain forms (``--option VALUE``, ``--json``)
+    """``tether audit`` with its switches only (_quick_audit), and ``tether checkpoint`` with its options in their plain forms (``--option VALUE``, ``--json``)
     read as argparse reads them, without loading argparse (its import and the parser's build are a
     large part of a checkpoint's start-up);
     None for anything else (another command, an abbreviation, ``--option=VALUE``, ``-C``, help, a
     value that starts with '-', a choice not offered, a word that is no option): argparse reads
     those, and says what is wrong with them."""
+    if argv[:1] == ["audit"]:
+        return _quick_audit(argv[1:])
     if argv[:1] != ["checkpoint"]:
         return None
     from .task_commands import CHECKPOINT_OPTIONS, cmd_checkpoint
@@ -211,6 +213,24 @@ def quick_args(argv: list[str]):
     import types
 
     return types.SimpleNamespace(command="checkpoint", handler=cmd_checkpoint, **values)
+
+
+AUDIT_FLAGS = ("--fix", "--strict", "--full", "--json")
+
+
+def _quick_audit(words: list[str]):
+    """``tether audit`` with only its switches (as the pre-commit hook runs it), read without
+    argparse; None for anything else (``--skip``, help, a typo), which argparse reads."""
+    if any(w not in AUDIT_FLAGS for w in words) or len(set(words)) != len(words):
+        return None
+    import types
+
+    from .audit_commands import cmd_audit
+
+    switches = {flag[2:]: flag in words for flag in AUDIT_FLAGS if flag != "--json"}
+    if "--json" in words:  # as argparse leaves it: set only when given
+        switches["json"] = True
+    return types.SimpleNamespace(command="audit", handler=cmd_audit, skip=None, **switches)
 
 
 
