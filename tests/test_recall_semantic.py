@@ -176,7 +176,7 @@ def test_a_model_is_named_by_path_or_package(tiny, tmp_path, monkeypatch):
     assert embed.model_directory("my_model_pkg", None) == str(package / "model")
     with pytest.raises(Unavailable, match="neither a directory nor an installed package") as caught:
         embed.model_directory("no_such_model_pkg", None)
-    assert "[recall] model" in caught.value.hint
+    assert "sentence-transformers" in caught.value.hint
 
 
 # -- the index and the modes -----------------------------------------------------------------

