@@ -151,8 +151,8 @@ def quality(indices, label: str, modes: list[str], tune: bool = False) -> None:
         print("\n  fusion grid on the tuning set (recall@10; depth, k, semantic weight):")
         best = []
         for depth in (20, 50, 100):
-            for k in (1, 2, 5, 10, 60):
-                for weight in (0.5, 0.75, 1.0, 1.5):
+            for k in (5, 10, 30, 60):
+                for weight in (0.5, 0.75, 1.0, 1.5, 2.0):
                     scores = []
                     for evidence, lexical, semantic in grid_lists:
                         fused = rank.fuse({"lexical": lexical[:depth], "semantic": semantic[:depth]}, k=k,

@@ -246,6 +246,7 @@ def test_only_new_records_are_embedded_and_a_new_model_embeds_all(memory, tiny, 
     assert Recall(memory).embed() == 0
     memory.note("gotcha", "the parser breaks on a network share")
     age(memory.dir)
+    assert Recall(memory).search("parser", mode="lexical")["hits"]  # a lexical search reads the new note first
     rec = Recall(memory)
     assert rec.embed() == 1
     hits = rec.search("parser network share", mode="semantic", limit=50)["hits"]

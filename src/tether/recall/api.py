@@ -78,8 +78,8 @@ class Recall:
 
     def embed(self) -> int:
         """Refresh the index and give the records new or changed since the last time their vectors."""
-        done = self.refresh()
-        self.embedded = self.index.embed(self.encoder, changed=bool(done.get("read") or done.get("removed")))
+        self.refresh()
+        self.embedded = self.index.embed(self.encoder)
         return self.embedded
 
     def search(self, query: str, limit: int | None = None, budget: int | None = None, kinds=None,

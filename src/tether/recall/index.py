@@ -273,6 +273,8 @@ class Index:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if changed or removed:
+                db.execute("DELETE FROM meta WHERE key='embedded'")  # records may lack vectors now
             for path in removed:
                 self._forget(path)
                 db.execute("DELETE FROM files WHERE path=?", (path,))
@@ -323,26 +325,26 @@ class Index:
         db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
 
     # -- the semantic tier ---------------------------------------------------------------------
-    def embed(self, encoder, changed: bool = True) -> int:
+    def embed(self, encoder) -> int:
         """Give every record whose text has no vector one: the records new or changed since the last
         call (vectors are kept by the text's hash, so a file read again costs only its new records);
         a model other than the one the stored vectors came from has them all computed again.
-        ``changed``: whether the last refresh read or removed anything (vectors no record uses any
-        more are dropped then). Returns how many texts were embedded."""
-        import numpy as np
-
+        While no refresh has changed a record since every record had its vector (meta 'embedded'),
+        nothing is looked at. Returns how many texts were embedded."""
         db = self.db
         identity = encoder.identity
-        if db.execute("SELECT value FROM meta WHERE key='vectors'").fetchone() != (identity,):
-            with self._writing():
-                if db.execute("SELECT value FROM meta WHERE key='vectors'").fetchone() != (identity,):
-                    db.execute("DELETE FROM vectors")
-                    db.execute("INSERT OR REPLACE INTO meta VALUES('vectors', ?)", (identity,))
-        elif changed:
-            with self._writing():
+        if db.execute("SELECT value FROM meta WHERE key='embedded'").fetchone() == (identity,):
+            return 0
+        import numpy as np
+
+        with self._writing():
+            if db.execute("SELECT value FROM meta WHERE key='vectors'").fetchone() != (identity,):
+                db.execute("DELETE FROM vectors")
+                db.execute("INSERT OR REPLACE INTO meta VALUES('vectors', ?)", (identity,))
+            else:  # the vectors no record uses any more
                 db.execute("DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM records WHERE hash IS NOT NULL)")
         missing = db.execute("SELECT r.hash, min(r.title), min(fts.body) FROM records r JOIN fts ON fts.rowid = r.id"
-                             " WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash) GROUP BY r.hash").fetchall()
+                             f" WHERE {_NO_VECTOR} GROUP BY r.hash").fetchall()
         for start in range(0, len(missing), EMBED_BATCH):
             chunk = missing[start:start + EMBED_BATCH]
             vectors = encoder.encode_documents([embedding_text(title, body) for _, title, body in chunk])
@@ -351,6 +353,11 @@ class Index:
                     return start  # another process moved to another model meanwhile: its vectors stay
                 db.executemany("INSERT OR REPLACE INTO vectors VALUES(?, ?)",
                                [(digest, np.asarray(v, dtype="<f2").tobytes()) for (digest, _, _), v in zip(chunk, vectors)])
+        with self._writing():
+            # Only when nothing is missing still: another process may have added records meanwhile.
+            db.execute("INSERT OR REPLACE INTO meta SELECT 'embedded', ? WHERE NOT EXISTS"
+                       f" (SELECT 1 FROM records r WHERE {_NO_VECTOR}) AND"
+                       " (SELECT value FROM meta WHERE key='vectors') = ?", (identity, identity))
         return len(missing)
 
     def _writing(self):
@@ -435,6 +442,7 @@ class Index:
         self.db.close()
 
 
+_NO_VECTOR = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash)"
 _NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
 
 
