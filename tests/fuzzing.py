@@ -742,7 +742,8 @@ CONFIG = {"boot": {"budget": "int", "reading_order": "list[str]", "long_break_da
           "context": {"document": "str"}, "hooks": {"checkpoint_every": "int", "checkpoint_before_risky": "bool"},
           "secrets": {"allow": "list[str]"},
           "audit": {"checkpoint_hours": "number", "checkpoint_events": "int", "busy_tool_calls": "int",
-                    "busy_files": "int", "recent_days": "number", "phrases": "list[str]"}}
+                    "busy_files": "int", "recent_days": "number", "phrases": "list[str]"},
+          "recall": {"model": "str", "backend": "str", "query_prefix": "str", "document_prefix": "str"}}
 
 
 def check_config(data: bytes, rel: str) -> Verdict:
@@ -796,6 +797,13 @@ def check_config(data: bytes, rel: str) -> Verdict:
             return _bad("value", f"audit.{key} is below {least}")
     if "phrases" in audit and (not audit["phrases"] or any(not p.strip() or len(p) > 200 for p in audit["phrases"])):
         return _bad("value", "audit.phrases holds an empty or over-long phrase")
+    recall = config.get("recall", {})
+    if "model" in recall and (not recall["model"].strip() or "\n" in recall["model"]):
+        return _bad("value", "recall.model is empty")
+    if recall.get("backend") not in (None, "tether", "sentence-transformers"):
+        return _bad("value", "recall.backend is neither tether nor sentence-transformers")
+    if any(len(recall.get(key, "")) > 200 for key in ("query_prefix", "document_prefix")):
+        return _bad("value", "a recall prefix is over 200 characters")
     if any(not re.fullmatch(r"[0-9a-f]{40}", h) for h in config.get("secrets", {}).get("allow", [])):
         return _bad("value", "secrets.allow holds something that is not a hash of 40 hex digits")
     document = config.get("context", {}).get("document")

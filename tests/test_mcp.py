@@ -79,6 +79,7 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
         await call(session, "decisions", action="decide", question="Which index?", decision="SQLite")
         out["decisions"] = await call(session, "decisions", limit=1)
         out["recall"] = await call(session, "recall", query="which index markdown", limit=3)
+        out["recall_semantic"] = await error(session, "recall", query="which index", mode="semantic")
         out["brief"] = await call(session, "brief", budget=400)
         out["close"] = await call(session, "close", summary="parsed two pages", next_steps=["parse faq"])
         return out
@@ -88,6 +89,8 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
     found = out["recall"]
     assert found["hits"] and len(found["hits"]) <= 3 and found["tokens"] <= found["budget"]
     assert any(h["kind"] == "decision" and "markdown-it" in h["text"] for h in found["hits"])
+    assert found["mode"] == "lexical"  # no [recall] model here
+    assert "[recall] model" in str(out["recall_semantic"])  # asked for anyway: the error's hint
     assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2"
     resume = out["resume"]["resume"]
     assert resume["next_unit"] == "faq" and resume["current_state"] == "intro and api parsed"

@@ -18,14 +18,14 @@ def cmd_recall(args) -> Result:
     from ..recall import Recall
 
     found = Recall().search(" ".join(args.query), limit=args.limit, budget=args.budget, kinds=args.kind,
-                            task=args.task, since=args.since)
+                            task=args.task, since=args.since, mode=args.mode)
     problems = [Problem(p["path"], p["line"], p["message"]) for p in found["problems"]]
     if found["hits"]:
         text = "\n\n".join(_hit_text(h) for h in found["hits"])
         more = " (more matched: raise --limit or --budget)" if found["truncated"] else ""
-        text += f"\n\n{len(found['hits'])} hits, about {found['tokens']} tokens{more}"
+        text += f"\n\n{len(found['hits'])} hits ({found['mode']}), about {found['tokens']} tokens{more}"
     else:
-        text = f"Nothing found for {found['query']!r}."
+        text = f"Nothing found for {found['query']!r} ({found['mode']})."
     return Result(found, text + problems_text(problems), EXIT_DEGRADED if problems else EXIT_OK)
 
 
@@ -40,3 +40,6 @@ def register(sub, add) -> None:
     p.add_argument("--since", metavar="DATE", help="only records from this date or time on (2026-11-01)")
     p.add_argument("--limit", "-n", type=int, metavar="N", help="at most N hits (default 8)")
     p.add_argument("--budget", type=int, metavar="TOKENS", help="at most about this many tokens in all (default 1200)")
+    p.add_argument("--mode", "-m", choices=("lexical", "semantic", "hybrid"),
+                   help="lexical (BM25), semantic (the [recall] model's vectors) or hybrid (both, fused); default:"
+                        " hybrid when tether.toml names a model and tether[semantic] is installed, else lexical")

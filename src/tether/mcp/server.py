@@ -231,15 +231,17 @@ def build(root: str | None = None) -> TetherServer:
 
     @tool(description="Search everything the project remembers (tasks, checkpoints, decisions, context "
                       "entries, progress logs, campaigns, offload packets, compaction archives): hits with "
-                      "where each came from and whether it still holds, at most `limit` and `budget` tokens.")
+                      "where each came from and whether it still holds, at most `limit` and `budget` tokens. "
+                      "`mode`: lexical, semantic or hybrid (default: hybrid when a [recall] model is set up).")
     @_tool
     def recall(query: str, limit: int = 5, budget: int = 800, kinds: list[str] | None = None,
-               task: str | None = None, since: str | None = None) -> dict:
+               task: str | None = None, since: str | None = None, mode: str | None = None) -> dict:
         from ..recall import Recall
 
         searcher = Recall(ws())
         try:
-            return searcher.search(query, limit=_limit(limit), budget=budget, kinds=kinds, task=task, since=since)
+            return searcher.search(query, limit=_limit(limit), budget=budget, kinds=kinds, task=task, since=since,
+                                   mode=mode)
         finally:
             searcher.close()
 

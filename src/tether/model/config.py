@@ -17,13 +17,14 @@ class Config(Record):
     ``warnings``: unknown keys, as Problem dicts (kept in the parsed-config cache with the rest);
     ``context_thresholds``: state -> percent at which it begins, over the seed's (``[context] thresholds``);
     ``context_windows``: model name prefix -> context window in tokens (``[context] windows``);
-    ``audit``: the ``[audit]`` thresholds given (tether.audit.rules.DEFAULTS fills in the rest)."""
+    ``audit``: the ``[audit]`` thresholds given (tether.audit.rules.DEFAULTS fills in the rest);
+    ``recall``: the ``[recall]`` values given (the semantic tier's model, tether.recall.embed)."""
 
     FIELDS = {"budget": DEFAULT_BUDGET, "reading_order": list, "context_document": ".tether/CONTEXT.md",
               "reading_order_refused": list, "secrets_allow": list, "schema": SCHEMA, "warnings": list,
               "long_break_days": DEFAULT_LONG_BREAK, "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
               "checkpoint_before_risky": True, "compaction": dict, "context_thresholds": dict,
-              "context_windows": dict, "audit": dict}
+              "context_windows": dict, "audit": dict, "recall": dict}
 
     def problems(self) -> list:
         from ..errors import Problem

@@ -6,8 +6,14 @@
         print(hit["path"], hit["line"], hit["status"], hit["text"])
 
 Each hit: kind, id, title, text (an excerpt), path and line, at, who, session, task, status
-(current, resolved, superseded, retired, or a task's or checkpoint's own), score (BM25, lower
-is better). ``problems``: the files (path, line) that could not be read; they are left out.
+(current, resolved, superseded, retired, or a task's or checkpoint's own), score (the mode's:
+lexical, BM25 where lower is better; semantic, the cosine; hybrid, the fused reciprocal-rank
+score; the last two higher is better). ``mode``: which ran. ``problems``: the files (path, line)
+that could not be read; they are left out.
+
+Modes: ``lexical`` (SQLite FTS5, BM25), ``semantic`` (the ``[recall] model``'s vectors, cosine)
+and ``hybrid`` (both, fused by reciprocal rank). The default is hybrid when tether.toml names a
+model and what runs it is installed, else lexical; numpy and the model are loaded only then.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ class Recall:
         self.workspace = workspace
         self.store = workspace.store
         self._index = None
+        self._encoder = None
         self.refreshed: dict = {}
+        self.embedded = 0  # records the last search gave vectors to
 
     @property
     def index(self):
@@ -47,8 +55,35 @@ class Recall:
         self.refreshed = self.index.refresh()
         return self.refreshed
 
+    def default_mode(self) -> str:
+        """hybrid when ``[recall] model`` names a model and what runs it is installed, else lexical."""
+        settings = self.workspace.config.recall or {}
+        if not settings.get("model"):
+            return "lexical"
+        if settings.get("backend") == "sentence-transformers":
+            import importlib.util
+
+            return "hybrid" if importlib.util.find_spec("sentence_transformers") is not None else "lexical"
+        from .embed import extra_installed
+
+        return "hybrid" if extra_installed() else "lexical"
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from .embed import load
+
+            self._encoder = load(self.workspace.config.recall or {}, self.workspace.root_dir)
+        return self._encoder
+
+    def embed(self) -> int:
+        """Refresh the index and give the records new or changed since the last time their vectors."""
+        self.refresh()
+        self.embedded = self.index.embed(self.encoder)
+        return self.embedded
+
     def search(self, query: str, limit: int | None = None, budget: int | None = None, kinds=None,
-               task: str | None = None, since: str | None = None) -> dict:
+               task: str | None = None, since: str | None = None, mode: str | None = None) -> dict:
         limit = rank.LIMIT if limit is None else limit
         budget = rank.BUDGET if budget is None else budget
         if limit < 1:
@@ -61,13 +96,31 @@ class Recall:
             raise InvalidInput(f"no kind {wrong[0]!r}", hint=f"kinds: {', '.join(extract.KINDS)}")
         if since is not None and not _SINCE.match(since.strip()):
             raise InvalidInput(f"--since {since!r} is not a date", hint="e.g. --since 2026-11-01 or 2026-11-01T09:00Z")
+        if mode is not None and mode not in rank.MODES:
+            raise InvalidInput(f"no mode {mode!r}", hint=f"modes: {', '.join(rank.MODES)}")
         expression = rank.match_expression(query or "")
         if expression is None:
             raise InvalidInput("the query has no words to search for", hint='e.g. tether recall "why sqlite"')
-        self.refresh()
+        mode = mode or self.default_mode()
+        since = since.strip().replace(" ", "T") if since else None
+        if mode == "lexical":
+            self.refresh()
+            rows = self.index.search(expression, limit, kinds=kinds, task=task, since=since)
+        else:
+            encoder = self.encoder  # a missing extra or model stops here, before any work
+            self.embed()
+            query_vector = encoder.encode_queries([query])[0]
+            depth = max(limit, rank.FUSE_DEPTH)
+            nearest = self.index.nearest(query_vector, depth if mode == "hybrid" else limit, kinds=kinds,
+                                         task=task, since=since)
+            if mode == "semantic":
+                rows = nearest
+            else:
+                lexical = self.index.search(expression, depth, kinds=kinds, task=task, since=since)
+                by_id = {row["rowid"]: row for row in lexical + nearest}
+                fused = rank.fuse({"lexical": [r["rowid"] for r in lexical], "semantic": [r["rowid"] for r in nearest]})
+                rows = [dict(by_id[rid], score=score) for rid, score in fused[:limit]]
         index = self.index
-        rows = index.search(expression, limit, kinds=kinds, task=task,
-                            since=since.strip().replace(" ", "T") if since else None)
         newest: dict = {}
         hits = []
         for row in rows:
@@ -84,7 +137,7 @@ class Recall:
                          "task": row["task"], "status": status, "score": round(row["score"], 4)})
         kept, used, more = rank.fit(hits, limit, budget)
         self._mark_stale(kept)
-        return {"query": query, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,
+        return {"query": query, "mode": mode, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,
                 "indexed": self.refreshed, "problems": [p._asdict() for p in index.problems()]}
 
     def _mark_stale(self, hits: list[dict]) -> None:

@@ -18,6 +18,7 @@ and that refresh is younger than the same time, nothing is walked at all.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
@@ -26,7 +27,7 @@ from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
 
-FORMAT = "3"
+FORMAT = "4"  # 4: the vectors table and records.hash
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -35,12 +36,15 @@ CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- di
 CREATE INDEX files_dir ON files(dir);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
 CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
-                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER);
+                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER, hash TEXT);
 CREATE INDEX records_path ON records(path);
+CREATE INDEX records_hash ON records(hash);
 CREATE INDEX records_task ON records(task, kind);
 CREATE TABLE problems(source TEXT, path TEXT, line INTEGER, message TEXT);  -- source: the store path
 CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE vectors(hash TEXT PRIMARY KEY, vec BLOB);  -- hash: of the text embedded, vec: float16 (meta 'vectors': whose)
 """
+EMBED_BATCH = 128  # records embedded, then written, at a time: a stopped refresh keeps what it did
 _COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number")
 
 
@@ -269,6 +273,8 @@ class Index:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if changed or removed:
+                db.execute("DELETE FROM meta WHERE key='embedded'")  # records may lack vectors now
             for path in removed:
                 self._forget(path)
                 db.execute("DELETE FROM files WHERE path=?", (path,))
@@ -311,17 +317,100 @@ class Index:
             found = []
         db = self.db
         for rec in found:
-            cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number)"
-                             " VALUES(?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS]))
+            digest = hashlib.blake2b(embedding_text(rec["title"], rec["body"]).encode("utf-8", "replace"),
+                                     digest_size=16).hexdigest()
+            cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number,"
+                             " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
             db.execute("INSERT INTO fts(rowid, title, body) VALUES(?,?,?)", (cur.lastrowid, rec["title"], rec["body"]))
         db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
 
-    # -- queries -------------------------------------------------------------------------------
-    def problems(self) -> list[Problem]:
-        return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
+    # -- the semantic tier ---------------------------------------------------------------------
+    def embed(self, encoder) -> int:
+        """Give every record whose text has no vector one: the records new or changed since the last
+        call (vectors are kept by the text's hash, so a file read again costs only its new records);
+        a model other than the one the stored vectors came from has them all computed again.
+        While no refresh has changed a record since every record had its vector (meta 'embedded'),
+        nothing is looked at. Returns how many texts were embedded."""
+        db = self.db
+        identity = encoder.identity
+        if db.execute("SELECT value FROM meta WHERE key='embedded'").fetchone() == (identity,):
+            return 0
+        import numpy as np
 
-    def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
-        where, args = ["fts MATCH ?"], [expression]
+        with self._writing():
+            if db.execute("SELECT value FROM meta WHERE key='vectors'").fetchone() != (identity,):
+                db.execute("DELETE FROM vectors")
+                db.execute("INSERT OR REPLACE INTO meta VALUES('vectors', ?)", (identity,))
+            else:  # the vectors no record uses any more
+                db.execute("DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM records WHERE hash IS NOT NULL)")
+        missing = db.execute("SELECT r.hash, min(r.title), min(fts.body) FROM records r JOIN fts ON fts.rowid = r.id"
+                             f" WHERE {_NO_VECTOR} GROUP BY r.hash").fetchall()
+        for start in range(0, len(missing), EMBED_BATCH):
+            chunk = missing[start:start + EMBED_BATCH]
+            vectors = encoder.encode_documents([embedding_text(title, body) for _, title, body in chunk])
+            with self._writing():
+                if db.execute("SELECT value FROM meta WHERE key='vectors'").fetchone() != (identity,):
+                    return start  # another process moved to another model meanwhile: its vectors stay
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES(?, ?)",
+                               [(digest, np.asarray(v, dtype="<f2").tobytes()) for (digest, _, _), v in zip(chunk, vectors)])
+        with self._writing():
+            # Only when nothing is missing still: another process may have added records meanwhile.
+            db.execute("INSERT OR REPLACE INTO meta SELECT 'embedded', ? WHERE NOT EXISTS"
+                       f" (SELECT 1 FROM records r WHERE {_NO_VECTOR}) AND"
+                       " (SELECT value FROM meta WHERE key='vectors') = ?", (identity, identity))
+        return len(missing)
+
+    def _writing(self):
+        """A write transaction taken at once (BEGIN IMMEDIATE), rolled back on any error."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def transaction():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        return transaction()
+
+    def nearest(self, query_vector, limit: int, kinds=None, task=None, since=None) -> list[dict]:
+        """The ``limit`` records whose vectors are nearest the query's (cosine), best first; each
+        row as :meth:`search` gives it, with the cosine as its score."""
+        import numpy as np
+
+        where, args = self._filters(kinds, task, since)
+        sql = "SELECT r.id, v.vec FROM records r JOIN vectors v ON v.hash = r.hash"
+        pairs = self.db.execute(sql + (f" WHERE {' AND '.join(where)}" if where else ""), args).fetchall()
+        if not pairs:
+            return []
+        query = np.asarray(query_vector, dtype=np.float32).ravel()
+        matrix = np.frombuffer(b"".join(blob for _, blob in pairs), dtype="<f2").reshape(len(pairs), -1)
+        if matrix.shape[1] != query.shape[0]:
+            return []  # vectors of another model, being replaced: none to compare with
+        scores = matrix.astype(np.float32) @ query
+        norms = np.linalg.norm(matrix.astype(np.float32), axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        scores /= np.maximum(norms, 1e-12)
+        top = np.argsort(-scores, kind="stable")[:limit]
+        chosen = {pairs[i][0]: float(scores[i]) for i in top}
+        rows = {row["rowid"]: row for row in self._rows(list(chosen))}
+        return [dict(rows[rid], score=score) for rid, score in chosen.items() if rid in rows]
+
+    def _rows(self, ids: list[int]) -> list[dict]:
+        found = []
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            found += self.db.execute(
+                "SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
+                f" fts.body, 0, r.id FROM records r JOIN fts ON fts.rowid = r.id WHERE r.id IN ({','.join('?' * len(part))})",
+                part).fetchall()
+        return [dict(zip(_NAMES + ("rowid",), row)) for row in found]
+
+    @staticmethod
+    def _filters(kinds, task, since) -> tuple[list[str], list]:
+        where, args = [], []
         if kinds:
             where.append(f"r.kind IN ({','.join('?' * len(kinds))})")
             args += list(kinds)
@@ -331,12 +420,19 @@ class Index:
         if since:
             where.append("r.at >= ?")
             args.append(since)
+        return where, args
+
+    # -- queries -------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
+
+    def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
+        where, args = self._filters(kinds, task, since)
         sql = ("SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
-               " fts.body, bm25(fts, 2.0, 1.0) FROM fts JOIN records r ON r.id = fts.rowid"
-               f" WHERE {' AND '.join(where)} ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?")
-        rows = self.db.execute(sql, (*args, limit)).fetchall()
-        names = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
-        return [dict(zip(names, row)) for row in rows]
+               " fts.body, bm25(fts, 2.0, 1.0), r.id FROM fts JOIN records r ON r.id = fts.rowid"
+               f" WHERE {' AND '.join(['fts MATCH ?'] + where)} ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?")
+        rows = self.db.execute(sql, (expression, *args, limit)).fetchall()
+        return [dict(zip(_NAMES + ("rowid",), row)) for row in rows]
 
     def newest_checkpoint(self, task: str) -> int | None:
         row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
@@ -344,6 +440,16 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+
+
+_NO_VECTOR = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash)"
+_NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
+
+
+def embedding_text(title: str, body: str) -> str:
+    """What a record's vector is computed from: its title when it adds to the body, then the body."""
+    title, body = (title or "").strip(), (body or "").strip()
+    return body if not title or body.startswith(title) else f"{title}. {body}"
 
 
 def _plain(value):

@@ -9,6 +9,12 @@ from ..model import tokens
 LIMIT = 8  # hits, by default: enough to find the fact, few enough never to flood a context
 BUDGET = 1200  # estimated tokens of all hits together, by default
 SNIPPET = 48  # words of a hit's excerpt at most
+MODES = ("lexical", "semantic", "hybrid")
+# Reciprocal rank fusion of the two tiers (tuned on LoCoMo conversations 1-5 only): each list
+# is read this deep, and a record scores the sum over the lists of weight / (K + its rank).
+FUSE_DEPTH = 50
+FUSE_K = 5  # small: a record first in one list beats one middling in both
+FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.75}
 _WORD = re.compile(r"[^\W_]+", re.U)
 # Words that match nearly every record: they cost time and add nothing to BM25's ranking.
 STOP = frozenset("""a about after again all also am an and any are as at be been before being both but by can
@@ -25,6 +31,18 @@ def match_expression(query: str) -> str | None:
     kept = [w for w in words if w not in STOP] or words
     unique = list(dict.fromkeys(kept))
     return " OR ".join(f'"{w}"' for w in unique) if unique else None
+
+
+def fuse(lists: dict[str, list], k: int = FUSE_K, weights: dict | None = None) -> list[tuple[object, float]]:
+    """Reciprocal rank fusion: (key, score) of every key in any list, best first. ``lists``: tier
+    name -> keys best first. Ties keep the order of first appearance (the lexical list first)."""
+    weights = FUSE_WEIGHTS if weights is None else weights
+    scores: dict = {}
+    for name, keys in lists.items():
+        weight = weights.get(name, 1.0)
+        for rank_, key in enumerate(keys, 1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank_)
+    return sorted(scores.items(), key=lambda item: -item[1])
 
 
 def fit(hits: list[dict], limit: int, budget: int) -> tuple[list[dict], int, bool]:

