@@ -209,6 +209,11 @@ QUICK_FORMS = [
     ["audit"],
     ["audit", "--strict"],
     ["audit", "--json", "--fix", "--full"],
+    ["recall", "why sqlite"],
+    ["recall", "why", "sqlite", "--limit", "5", "--json"],
+    ["recall", "tokens", "-k", "decision", "--kind", "context", "-n", "3", "--budget", "400", "-m", "lexical",
+     "--task", "T1", "--since", "2026-11-01"],
+    ["recall", "x", "--limit", " 7"],
 ]
 ARGPARSE_FORMS = [
     ["checkpoint", "--state", "--done", "1"],  # a value that starts with '-'
@@ -224,6 +229,13 @@ ARGPARSE_FORMS = [
     ["checkpoint", "-tT1"],
     ["--json", "checkpoint", "--state", "x"],
     ["resume"],
+    ["recall"],
+    ["recall", "--limit", "5", "why"],
+    ["recall", "why", "--limit", "5", "sqlite"],
+    ["recall", "why", "--limit", "five"],
+    ["recall", "why", "--limit", "٣"],  # a digit argparse's int() takes, not ASCII
+    ["recall", "why", "--mode", "fuzzy"],
+    ["recall", "why", "--limit=5"],
     ["audit", "--skip", "links"],
     ["audit", "--strict", "--strict"],
     ["audit", "--stric"],
@@ -233,7 +245,7 @@ ARGPARSE_FORMS = [
 
 
 @pytest.mark.parametrize("argv", QUICK_FORMS, ids=[" ".join(a) for a in QUICK_FORMS])
-def test_checkpoint_options_are_read_without_argparse_as_argparse_reads_them(argv):
+def test_quick_forms_are_read_without_argparse_as_argparse_reads_them(argv):
     from tether.cli.main import build_parser, quick_args
 
     quick = quick_args(argv)

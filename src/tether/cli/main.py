@@ -182,37 +182,52 @@ def _parse(argv: list[str], want_json: bool):
 
 
 def quick_args(argv: list[str]):
-    """``tether audit`` with its switches only (_quick_audit), and ``tether checkpoint`` with its options in their plain forms (``--option VALUE``, ``--json``)
-    read as argparse reads them, without loading argparse (its import and the parser's build are a
-    large part of a checkpoint's start-up);
+    """The commands agents and hooks run most, in their plain forms, read as argparse reads them
+    without loading argparse (its import and the parser's build are a large part of their
+    start-up): ``tether checkpoint`` and ``tether recall QUERY...`` with their options as
+    ``--option VALUE`` (and ``--json``), ``tether audit`` with its switches (_quick_audit).
     None for anything else (another command, an abbreviation, ``--option=VALUE``, ``-C``, help, a
-    value that starts with '-', a choice not offered, a word that is no option): argparse reads
-    those, and says what is wrong with them."""
-    if argv[:1] == ["audit"]:
+    value that starts with '-' or is not of the option's type or choices, a word that is no
+    option): argparse reads those, and says what is wrong with them."""
+    command = argv[:1]
+    if command == ["audit"]:
         return _quick_audit(argv[1:])
-    if argv[:1] != ["checkpoint"]:
+    if command == ["checkpoint"]:
+        from .task_commands import CHECKPOINT_OPTIONS as options, cmd_checkpoint as handler
+        words, positional = argv[1:], None
+    elif command == ["recall"]:
+        from .recall_commands import RECALL_OPTIONS as options, cmd_recall as handler
+        # The query's words first, then options: argparse takes a query split by options otherwise.
+        first = next((i for i, w in enumerate(argv[1:], 1) if w[:1] == "-"), len(argv))
+        words, positional = argv[first:], ("query", argv[1:first])
+        if not positional[1]:
+            return None
+    else:
         return None
-    from .task_commands import CHECKPOINT_OPTIONS, cmd_checkpoint
-
-    known = {flag: (flags[0][2:].replace("-", "_"), options) for flags, options in CHECKPOINT_OPTIONS
-             for flag in flags}
-    values = {dest: options.get("default") for dest, options in known.values()}
-    words = iter(argv[1:])
+    known = {flag: (flags[0][2:].replace("-", "_"), opts) for flags, opts in options for flag in flags}
+    values = {dest: opts.get("default") for dest, opts in known.values()}
+    if positional is not None:
+        values[positional[0]] = positional[1]
+    words = iter(words)
     for word in words:
         if word == "--json":
             values["json"] = True
             continue
-        dest, options = known.get(word, (None, None))
+        dest, opts = known.get(word, (None, None))
         value = next(words, None)
-        if dest is None or value is None or value[:1] == "-" or value not in options.get("choices", (value,)):
+        if dest is None or value is None or value[:1] == "-" or value not in opts.get("choices", (value,)):
             return None
-        if options.get("action") == "append":
+        if opts.get("type") is int:
+            if not value.isascii() or not value.strip().lstrip("+-").isdigit():
+                return None  # argparse's own message for it
+            value = int(value)
+        if opts.get("action") == "append":
             values[dest] = [*(values[dest] or []), value]
         else:
             values[dest] = value
     import types
 
-    return types.SimpleNamespace(command="checkpoint", handler=cmd_checkpoint, **values)
+    return types.SimpleNamespace(command=command[0], handler=handler, **values)
 
 
 AUDIT_FLAGS = ("--fix", "--strict", "--full", "--json")

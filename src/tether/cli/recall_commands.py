@@ -29,17 +29,24 @@ def cmd_recall(args) -> Result:
     return Result(found, text + problems_text(problems), EXIT_DEGRADED if problems else EXIT_OK)
 
 
+RECALL_OPTIONS = (
+    (("--kind", "-k"), {"action": "append", "metavar": "KIND",
+                        "help": "only this kind (repeatable, or comma-separated): task, checkpoint, decision, context,"
+                                " progress, campaign, packet, offloaded, conversation"}),
+    (("--task", "-t"), {"metavar": "ID", "help": "only records of this task"}),
+    (("--since",), {"metavar": "DATE", "help": "only records from this date or time on (2026-11-01)"}),
+    (("--limit", "-n"), {"type": int, "metavar": "N", "help": "at most N hits (default 8)"}),
+    (("--budget",), {"type": int, "metavar": "TOKENS", "help": "at most about this many tokens in all (default 1200)"}),
+    (("--mode", "-m"), {"choices": ("lexical", "semantic", "hybrid"),
+                        "help": "lexical (BM25), semantic (the [recall] model's vectors) or hybrid (both, fused);"
+                                " default: hybrid when tether.toml names a model and tether[semantic] is installed,"
+                                " else lexical"}),
+)
+
+
 def register(sub, add) -> None:
     p = add(sub, "recall", cmd_recall, "Search everything tether keeps (tasks, checkpoints, decisions, notes, progress,"
                                        " campaigns, packets, offloaded results, archived transcripts), best first.")
     p.add_argument("query", nargs="+", metavar="QUERY", help="words to look for (any of them; rarer ones count more)")
-    p.add_argument("--kind", "-k", action="append", metavar="KIND",
-                   help="only this kind (repeatable, or comma-separated): task, checkpoint, decision, context,"
-                        " progress, campaign, packet, offloaded, conversation")
-    p.add_argument("--task", "-t", metavar="ID", help="only records of this task")
-    p.add_argument("--since", metavar="DATE", help="only records from this date or time on (2026-11-01)")
-    p.add_argument("--limit", "-n", type=int, metavar="N", help="at most N hits (default 8)")
-    p.add_argument("--budget", type=int, metavar="TOKENS", help="at most about this many tokens in all (default 1200)")
-    p.add_argument("--mode", "-m", choices=("lexical", "semantic", "hybrid"),
-                   help="lexical (BM25), semantic (the [recall] model's vectors) or hybrid (both, fused); default:"
-                        " hybrid when tether.toml names a model and tether[semantic] is installed, else lexical")
+    for flags, options in RECALL_OPTIONS:
+        p.add_argument(*flags, **options)

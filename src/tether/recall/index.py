@@ -18,7 +18,6 @@ and that refresh is younger than the same time, nothing is walked at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import time
@@ -316,6 +315,8 @@ class Index:
             problems.append(Problem(shown, 1, f"not a readable {kind} ({exc})"))
             found = []
         db = self.db
+        import hashlib  # here: a search that finds nothing changed loads no OpenSSL
+
         for rec in found:
             digest = hashlib.blake2b(embedding_text(rec["title"], rec["body"]).encode("utf-8", "replace"),
                                      digest_size=16).hexdigest()
