@@ -45,6 +45,13 @@ def estimate(text: str) -> int:
     if not text:
         return 0
     data = text.encode("utf-8", "surrogatepass")
+    count, punctuation, non_ascii = _counted(data, text.isascii())
+    return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+
+
+def _counted(data: bytes, ascii_only: bool) -> tuple[int, int, int]:
+    """(words, digit groups and whitespace runs counted; punctuation bytes; non-ASCII characters)
+    of ``data``, the UTF-8 of a text."""
     # Words: one token up to 8 letters, then about one more every 4 letters: a run of n >= 9 adds
     # (n - 5) // 4, which is (n - 1) // 4 - 1 for every run of 5 or more. Counted, not matched:
     # the run less its first letter holds (n - 1) // 4 non-overlapping "aaaa".
@@ -63,8 +70,8 @@ def estimate(text: str) -> int:
     count += spaces.count(b"xn") + spaces.count(b"x  ") + spaces.count(b"x n")
     punctuation = len(data) - len(data.translate(None, _PUNCTUATION))   # runs of it merge
     # Non-ASCII characters, often 2+ tokens each: one UTF-8 lead byte (0xC0 and up) per character.
-    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
-    return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+    non_ascii = 0 if ascii_only else len(data.translate(None, _NOT_LEAD_BYTES))
+    return count, punctuation, non_ascii
 
 
 _WHITESPACE = frozenset(b" \t\n\x0b\x0c\r")
@@ -77,15 +84,7 @@ def _parts(text: str) -> tuple:
     if not text:
         return 0, 0, 0, 0, 0, 0, True
     data = text.encode("utf-8", "surrogatepass")
-    letters = b" " + data.translate(_LETTERS)
-    count = letters.count(b" a")
-    count += letters.replace(b" a", b"  ").count(b"aaaa") - letters.count(b" aaaaa")
-    digits = data.translate(_DIGITS).replace(b"ddd", b"D")
-    count += digits.count(b"D") + digits.count(b"d") - digits.count(b"dd")
-    spaces = b"x" + data.translate(_SPACES) + b"x"
-    count += spaces.count(b"xn") + spaces.count(b"x  ") + spaces.count(b"x n")
-    punctuation = len(data) - len(data.translate(None, _PUNCTUATION))
-    non_ascii = len(data.translate(None, _NOT_LEAD_BYTES)) if not text.isascii() else 0
+    count, punctuation, non_ascii = _counted(data, text.isascii())
     # A whitespace run is counted when it starts with a line break or a tab, or is a space and more.
     first = data[0]
     lead = int(first in _WHITESPACE and (first != 32 or (len(data) > 1 and data[1] in _WHITESPACE)))
