@@ -128,12 +128,17 @@ def test_the_home_directory_is_never_stored(tmp_path, monkeypatch):
         {"type": "user", "cwd": f"{home}/proj", "message": {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "t1", "content": big}]}},
     ]
-    transcript = tmp_path / "t.jsonl"
+    # Where Claude Code keeps it: a folder named after the project's path, under the home.
+    transcript = home / ".claude" / "projects" / "-home-alice-proj" / "c45af7b1.jsonl"
+    transcript.parent.mkdir(parents=True)
     transcript.write_text("".join(_json.dumps(line) + "\n" for line in lines))
     report = save_before_compaction(ws, transcript, threshold=1000)
     assert report["offloaded"] and report["redacted_types"].get("home directory", 0) >= 3
     stored = [p for p in (repo / ".tether" / "cache").rglob("*") if p.is_file()]
     assert stored
-    for path in stored:
+    committed = [p for p in (repo / ".tether").rglob("*") if p.is_file() and "local" not in p.parts]
+    for path in committed:  # the cache and the compaction log alike: what a commit would take
         assert str(home).encode() not in path.read_bytes(), path
+        assert b"alice" not in path.read_bytes(), path
+    assert report["transcript"] == "c45af7b1.jsonl"
     assert b"~/proj/file1.py: ok" in b"".join(p.read_bytes() for p in stored)

@@ -21,6 +21,7 @@ megabytes of offloaded results waiting for their flush, whatever the transcript'
 from __future__ import annotations
 
 import json
+import os
 
 from ..errors import InvalidInput
 from . import offload, summary as _summary
@@ -239,7 +240,9 @@ class _Run:
         stubs = sum(i.pop("stub_tokens") for i in self.items)
         offloaded_redactions = sum(i["redactions"] for i in self.items)
         report = {
-            "transcript": self.path, "lines": self.lines, "unreadable_lines": self.unreadable[:20],
+            # Its name only: the folder Claude Code keeps it in spells the home directory and the
+            # project's path, and this report is committed (the session log, per machine, has it all).
+            "transcript": os.path.basename(self.path), "lines": self.lines, "unreadable_lines": self.unreadable[:20],
             "threshold": self.threshold, "offloaded": self.items,
             "archive": archive, "sha256": digest, "summary": f"conversations/{summary_digest[:12]}",
             "summary_sha256": summary_digest, "summary_tokens": c.count(text),
