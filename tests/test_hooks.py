@@ -617,3 +617,23 @@ def test_the_mcp_server_and_status_line_follow_the_launchers_place():
     assert status_line_command("/opt/venv/bin/tether-hook claude-code") == "/opt/venv/bin/tether-hook statusline"
     assert status_line_command("python -m tether hook claude-code") == "python -m tether statusline"
     assert status_line_command("mine.sh") == "tether statusline"
+
+
+def test_a_config_that_does_not_read_is_the_users_to_fix_not_a_crash(working):
+    """A typo or a merge conflict in tether.toml: the session is told why it has no brief and
+    what to do; the other hooks say it in one line; `tether verify` reports it with exit 3."""
+    config = working / ".tether" / "tether.toml"
+    config.write_text(config.read_text() + "this is not = = toml\n")
+    start = run_hook(event("SessionStart", working, source="startup"), working)
+    assert start.returncode == 0
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "could not brief this session" in context and "tether.toml:" in context and "tether boot" in context
+    assert "internal error" not in start.stderr
+    pre = run_hook(event("PreCompact", working, trigger="auto"), working)
+    assert pre.returncode == 1 and "internal error" not in pre.stderr
+    assert len(pre.stderr.strip().splitlines()) == 1 and "tether.toml:" in pre.stderr
+    verify = subprocess.run([sys.executable, "-m", "tether", "verify", "--json"], cwd=working, capture_output=True,
+                            text=True, timeout=60)
+    assert verify.returncode == 3
+    [problem] = json.loads(verify.stdout)["problems"]
+    assert problem["path"] == ".tether/tether.toml" and "invalid TOML" in problem["message"]

@@ -68,6 +68,12 @@ class InvalidInput(TetherError):
     kind = "invalid_input"
 
 
+class ConfigInvalid(InvalidInput):
+    """tether.toml does not read (a typo, a merge conflict, a newer schema): every command that
+    needs it stops; `tether verify` reports it as the store's problem. Its kind stays
+    ``invalid_input``, as before the class."""
+
+
 class Conflict(TetherError):
     kind = "conflict"
 

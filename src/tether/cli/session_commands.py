@@ -105,7 +105,17 @@ def cmd_index(args) -> Result:
 
 
 def cmd_verify(args) -> Result:
-    ws = _ws()
+    from ..errors import ConfigInvalid
+
+    try:
+        ws = _ws()
+    except ConfigInvalid as exc:  # verify's job is to report it, with exit 3 as for any damaged file
+        from ..store.layout import CONFIG, STORE_DIR
+
+        problem = {"path": f"{STORE_DIR}/{CONFIG}", "line": None, "message": str(exc)}
+        return Result({"files": 0, "problems": [problem]},
+                      f"{exc}\nHint: {exc.hint}; the other files were not checked (tether reads none without"
+                      " its config): run `tether verify` again once it reads.", EXIT_DEGRADED)
     if getattr(args, "stale", False):
         from ..warm.anchors import warning
 

