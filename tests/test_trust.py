@@ -253,9 +253,11 @@ def test_a_device_as_context_document_is_refused_when_the_config_is_read(ws, cli
     # Only commands that never write the document run here: a tether without the check, run as
     # root, would replace /dev/null with a regular file at `tether close`.
     set_config(ws, document="/dev/null")
-    for argv in (["config"], ["boot"], ["verify"]):
+    for argv in (["config"], ["boot"]):
         run = cli(*argv)
         assert run.code == 1 and "context.document = '/dev/null' is absolute" in run.err, argv
+    run = cli("verify")  # verify reports it as the damage it looks for
+    assert run.code == 3 and "context.document = '/dev/null' is absolute" in run.out
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
@@ -561,3 +563,23 @@ def test_without_detect_secrets_the_close_commits_and_says_the_scan_did_not_run(
     assert run.code == 0 and "Committed" in run.out
     assert run.err.startswith("Warning: (secret scan): not run: detect-secrets is not installed")
     assert "looks like a secret" not in run.err and "Hint" not in run.err
+
+
+def test_close_commit_asks_no_entropy_detector_about_what_tether_generated(ws, cli):
+    """The compaction log's digests and an archived transcript's signatures are not secrets; a key
+    stored there without redaction still is, and a random-looking token a person wrote still is."""
+    import hashlib
+
+    signature = "EqQBCkYIBxgCKkB" + "x7Kq9ZmV2pLw0aJ8sT4uY6rN1cB3dF5gH7jK9lM2nP4qR6sT8vW0yZ2aC4eG6iK8mO0" * 3
+    cache = ws.dir / "cache" / "conversations"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "abc123").write_text(f'{{"type":"thinking","signature":"{signature}"}}\nkey: {AWS}\n')
+    digest = hashlib.sha256(b"x").hexdigest()
+    (ws.dir / "memory" / "compactions.jsonl").write_text(f'{{"sha256":"{digest}","summary_sha256":"{digest}"}}\n')
+    typed = "Zq8vN3xK7mP2wR9tY4uB6cE1hJ5lO0sD"  # high entropy, in a note a person wrote
+    cli("note", "note", f'the staging pass is "{typed}"')
+    data = cli("close", "--summary", "one", "--commit", "--json").json()
+    kinds = {(s["path"].split("/")[1], s["type"]) for s in data["secrets"] if s["path"].startswith(".tether/")}
+    assert ("cache", "AWS Access Key") in kinds  # a pattern detector still looks in the cache
+    assert not any(k[0] in ("cache", "memory") and "Entropy" in k[1] for k in kinds), data["secrets"]
+    assert any("Entropy" in t or t == "Secret Keyword" for p, t in kinds if p in ("context.jsonl", "CONTEXT.md")), kinds

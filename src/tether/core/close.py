@@ -161,7 +161,7 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
             # Loaded only here: detect-secrets is slow to import, and only a commit needs it.
             from .secret_scan import scan as find
 
-            secrets.extend(find(ws.root_dir, added, message, config.secrets_allow))
+            secrets.extend(find(ws.root_dir, added, message, config.secrets_allow, ws.store.generated))
 
         if commit:
             try:

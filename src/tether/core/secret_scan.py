@@ -37,9 +37,14 @@ class Finding(Record):
         return f"{where}: {self.type} (hash {self.hash})" if self.hash else f"{where}: {self.type}"
 
 
-def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allowed=()) -> list[Finding]:
+def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allowed=(), generated=None) -> list[Finding]:
     """Findings in ``added`` (path -> its added lines, numbered as in the file) and in ``message``,
-    less those whose hash is ``allowed`` and the git object ids of this repository."""
+    less those whose hash is ``allowed`` and the git object ids of this repository. In the files
+    ``generated(path)`` names (what tether writes itself: hashes, archived transcripts with their
+    signatures), the detectors the redactor leaves out too (high entropy strings, public IPs) are
+    not asked: there they find only tether's own digests; the pattern and keyword ones still are."""
+    from ..compaction.redact import SKIPPED  # the redactor's own list: one answer to "which are noise"
+
     try:
         from detect_secrets.core.scan import _process_line_based_plugins
         from detect_secrets.settings import default_settings, get_plugins
@@ -55,7 +60,10 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
             # Numbered 1..n for detect-secrets, whose context (the lines around a finding) is by
             # position: the added lines are each other's neighbours (appended log lines are).
             dense = [(i, text) for i, (_, text) in enumerate(numbered, 1)]
+            quiet = generated is not None and path != MESSAGE and generated(path)
             for secret in _process_line_based_plugins(dense, path):
+                if quiet and plugins.get(secret.type).__class__.__name__ in SKIPPED:
+                    continue
                 line, text = numbered[secret.line_number - 1]
                 value = _whole_match(plugins.get(secret.type), text, secret.secret_value or "")
                 digest = hashlib.sha1(value.encode("utf-8")).hexdigest()

@@ -128,6 +128,13 @@ class CacheFiles:
             self.report(problem)
         return rows
 
+    def generated(self, path: str) -> bool:
+        """Whether ``path`` (from the repository's root) is a file tether writes from what it
+        computed or archived, not from what a person typed: the cache (offloaded results, archived
+        transcripts, summaries) and the compaction log (digests)."""
+        inside = path.removeprefix(layout.STORE_DIR + "/")
+        return inside != path and (inside.startswith(layout.CACHE + "/") or inside == layout.COMPACTIONS)
+
     # -- the compaction log ------------------------------------------------------------------
     def append_compaction(self, report: dict) -> str:
         self._writable()
