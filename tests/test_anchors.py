@@ -298,3 +298,32 @@ def test_the_quick_look_agrees_with_the_full_rule_on_generated_texts():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         if _CITED.search(text):
             assert _may_cite(text), text
+
+
+def test_an_exact_anchor_is_not_widened_by_the_same_file_named_in_the_text(ws, code, git, cli):
+    (code / "src" / "parser.py").write_text(PARSER)
+    git("add", "src")
+    git("commit", "-q", "-m", "parser")
+    made = cli("decide", "Where does precedence live?", "--decision", "in the lexer",
+               "--rationale", "see src/parser.py", "--anchor", "src/parser.py::Lexer.tokens", "--json").json()
+    assert list(made["decision"]["anchors"]) == ["src/parser.py::Lexer.tokens"]
+    (code / "src" / "parser.py").write_text(PARSER.replace("import re", "import os"))
+    assert "may be stale" not in cli("decide", "--list").out
+
+
+def test_files_a_checkpoint_means_to_change_next_are_not_its_anchors(ws, code, cli):
+    assert cli("task", "start", "Parse", "--id", "T1", "--steps", "a,b").code == 0
+    made = cli("checkpoint", "--state", "src/a.py reads x", "--next", "write tests in src/layout.py",
+               "--json").json()
+    assert list(made["checkpoint"]["anchors"]) == ["src/a.py"]
+    (code / "src" / "layout.py").write_text("y = 3\n")  # doing the next step
+    assert cli("verify", "--stale").code == 0
+
+
+@pytest.mark.parametrize("anchor,said", [("src/a.py:999", "src/a.py has 1 line"),
+                                         ("src/a.py:0", "src/a.py has 1 line"),
+                                         ("src/a.py:abc", "'abc' is neither a line number nor ::SYMBOL")])
+def test_a_line_the_file_does_not_have_is_refused(ws, code, cli, anchor, said):
+    run = cli("note", "gotcha", "x", "--anchor", anchor)
+    assert run.code == 1 and said in run.err and "Hint:" in run.err
+    assert cli("note", "list").out.strip() == "No context entries."

@@ -210,7 +210,9 @@ class Workspace:
 
         task = self.task(task_id)
         explicit = fields.pop("anchors", None)
-        texts = [fields.get("state") or "", fields.get("note") or "", *(fields.get("next_actions") or [])]
+        # The state and the note say what holds now; next actions name files about to change, whose
+        # change is the plan, not a sign the checkpoint went stale.
+        texts = [fields.get("state") or "", fields.get("note") or ""]
         # Only a text with a word like "a.py" can cite code: most states hold none, and then
         # nothing of the anchors' code is loaded (checkpoint runs many times a session).
         if explicit or any(_may_cite(text) for text in texts):

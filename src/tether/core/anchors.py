@@ -29,10 +29,16 @@ def pin(ws, explicit, texts) -> dict[str, str]:
         path, line = split(given.strip())
         symbol = symbol_of(given.strip())
         rel = norm(root, path)
+        shapes = "give a path from the repository root, e.g. --anchor src/a.py, src/a.py:12 or src/a.py::parse"
         if rel is None or not os.path.isfile(os.path.join(root, rel)):
-            raise InvalidInput(f"--anchor {given!r} names no file of the repository",
-                               hint="give a path from the repository root, e.g. --anchor src/a.py:12"
-                                    " or --anchor src/a.py::parse")
+            head, colon, tail = given.strip().partition(":")
+            if colon and symbol is None and os.path.isfile(os.path.join(root, head)):
+                raise InvalidInput(f"--anchor {given!r}: {tail!r} is neither a line number nor ::SYMBOL", hint=shapes)
+            raise InvalidInput(f"--anchor {given!r} names no file of the repository", hint=shapes)
+        count = _lines(os.path.join(root, rel)) if line is not None else 0
+        if line is not None and not 1 <= line <= count:
+            raise InvalidInput(f"--anchor {given!r}: {rel} has {count} line{'s' if count != 1 else ''}",
+                               hint="cite a line the file has, or the file alone")
         if symbol is not None and not _valid_symbol(symbol):
             raise InvalidInput(f"--anchor {given!r}: {symbol!r} is not a symbol name",
                                hint="name a definition: --anchor src/a.py::parse or src/a.py::Checker.flags")
@@ -40,7 +46,10 @@ def pin(ws, explicit, texts) -> dict[str, str]:
         wanted.append(citation)
         if symbol:
             symbols.append(citation)
-    wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted]
+    # A file named in the text is pinned whole, unless an --anchor already cites it more exactly
+    # (a line, a symbol): the text's mention must not flag the memory for an edit elsewhere.
+    given = {split(c)[0] for c in wanted}
+    wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted and split(c)[0] not in given]
     if not wanted:
         return {}
     check = checker(ws)
@@ -52,6 +61,12 @@ def pin(ws, explicit, texts) -> dict[str, str]:
         raise InvalidInput(f"--anchor {missing[0]!r}: {path} defines no {symbol}",
                            hint="name a function, class, method (Class.method) or top-level name the file defines")
     return pinned
+
+
+def _lines(path: str) -> int:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
 def _valid_symbol(symbol: str) -> bool:
