@@ -649,3 +649,11 @@ def test_a_decision_for_an_unknown_task_is_refused(ws, cli):
     assert run.code == 1 and "no task T9" in run.err
     assert cli("decide", "--list", "--json").json()["decisions"] == []
     assert cli("decide", "Q?", "--decision", "A", "--task", "T1").code == 0
+
+
+def test_a_sessions_log_names_each_note_and_decision_it_recorded(ws, cli, monkeypatch):
+    monkeypatch.setenv("TETHER_SESSION_ID", "sess-1")
+    note = cli("note", "gotcha", "x is y", "--json").json()["note"]["id"]
+    decision = cli("decide", "Q?", "--decision", "A", "--json").json()["decision"]["id"]
+    out = cli("log", "--session", "sess-1").out
+    assert f"note  note={note} kind=gotcha" in out and f"decision  decision={decision}" in out
