@@ -18,7 +18,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
 from test_transcripts import cc_assistant, cc_user, jsonl  # noqa: E402
 
-TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "close", "show", "usage", "recall",
+TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "stale", "close", "show", "usage", "recall",
          "ctx_for", "ctx_apply", "ctx_check_scope", "ctx_check_budget", "ctx_escalate", "ctx_decide"}
 
 
@@ -278,3 +278,37 @@ def test_notes_decisions_and_the_brief_flag_memories_whose_cited_code_changed(pr
     assert notes["notes"][0]["stale"] == [{"anchor": "parser.py", "path": "parser.py", "state": "changed", "commits": 1}]
     assert decisions["decisions"][0]["stale"][0]["anchor"] == "parser.py:1"
     assert "May be stale: cited code changed since" in brief["text"]
+
+
+def test_an_agent_on_mcp_alone_starts_a_task_cites_code_and_keeps_its_memories_true(ws, git):
+    """Start a task, anchor an entry and a decision to code, see them go stale when the code
+    changes in a commit, confirm the one that still holds and resolve the other, all over MCP."""
+    (ws.root / "calc.py").write_text("def parse(text):\n    return text.split()\n\n\ndef other():\n    return 1\n")
+    git("add", "calc.py")
+    git("commit", "-q", "-m", "calc")
+
+    async def script(session):
+        started = await call(session, "tasks", action="start", title="Parse input", steps=["lex", "parse"])
+        saved = await call(session, "checkpoint", state="lexing", anchors=["calc.py::parse"])
+        note = await call(session, "notes", action="add", kind="gotcha", text="parse() splits on any space",
+                          anchors=["calc.py::parse"])
+        decision = await call(session, "decisions", action="decide", question="Which split?",
+                              decision="str.split", anchors=["calc.py:1"])
+        (ws.root / "calc.py").write_text("def parse(text):\n    return text.split(',')\n\n\ndef other():\n    return 1\n")
+        git("commit", "-q", "-am", "split on commas")
+        stale = await call(session, "stale")
+        confirmed = await call(session, "decisions", action="confirm", id=decision["decision"]["id"])
+        resolved = await call(session, "notes", action="resolve", id=note["note"]["id"])
+        after = await call(session, "stale")
+        refused = await error(session, "notes", action="confirm")
+        return started, saved, note, decision, stale, confirmed, resolved, after, refused
+
+    started, saved, note, decision, stale, confirmed, resolved, after, refused = talk(ws.root, script)
+    assert started["task"]["title"] == "Parse input" and ws.active_task_id() == started["task"]["id"]
+    assert saved["task"] == started["task"]["id"]
+    assert list(note["note"]["anchors"]) == ["calc.py::parse"]
+    ids = {s["id"] for s in stale["stale"]}
+    assert {note["note"]["id"], decision["decision"]["id"]} <= ids and stale["total"] == len(stale["stale"])
+    assert confirmed["confirmed"]["id"] == decision["decision"]["id"] and resolved["note"]["resolved"]
+    assert {s["kind"] for s in after["stale"]} <= {"checkpoint"}  # only the checkpoint, superseded by the next one
+    assert "give the id of the entry to confirm" in refused and "Hint:" in refused

@@ -135,11 +135,18 @@ def build(root: str | None = None) -> TetherServer:
         return {"resume": data, "problems": [p.to_dict() for p in point.problems]}
 
     @tool(description="List the open tasks (action=list; all=true: closed ones too), newest `limit` of them, "
-                      "or show one task (action=status, default the active one).")
+                      "show one task (action=status, default the active one), or start one (action=start: "
+                      "title, and items (a bulk list) or steps (ordered stages), definition, criteria; it "
+                      "becomes the active task).")
     @_tool
-    def tasks(action: Literal["list", "status"] = "list", task: str | None = None, all: bool = False,
-              limit: int = 20) -> dict:
+    def tasks(action: Literal["list", "status", "start"] = "list", task: str | None = None, all: bool = False,
+              limit: int = 20, title: str = "", items: list[str] | None = None, steps: list[str] | None = None,
+              definition: str = "", criteria: list[str] | None = None) -> dict:
         _limit(limit)
+        if action == "start":
+            started = ws().start_task(title, items=items, steps=steps, definition=definition, criteria=criteria,
+                                      task_id=task)
+            return {"task": started.to_dict()}
         if action == "status":
             status = ws().task_status(task)
             data = status.to_dict()
@@ -159,28 +166,32 @@ def build(root: str | None = None) -> TetherServer:
                    next: list[str] | None = None, files: list[str] | None = None, note: str = "",
                    data: dict[str, str] | None = None,
                    status: Literal["in_progress", "completed", "blocked"] = "in_progress",
-                   task: str | None = None) -> dict:
+                   task: str | None = None, anchors: list[str] | None = None) -> dict:
         saved = ws().checkpoint(task, done=_parts(done), undone=_parts(undone), state=state,
                                 key_data=data or {}, files=files or [], next_actions=next or [], note=note,
-                                status=status)
+                                status=status, anchors=anchors)
         return {"checkpoint": saved.id, "task": saved.task, "name": saved.name, "done": saved.done}
 
-    @tool(description="Entries of the session context document. action=add (kind, text), list (newest "
-                      "`limit`; all=true: resolved too) or resolve (id).")
+    @tool(description="Entries of the session context document. action=add (kind, text; `anchors`: code it "
+                      "cites, 'src/a.py', 'src/a.py:12' or 'src/a.py::func'), list (newest `limit`; all=true: "
+                      "resolved too; each with `stale` when its cited code changed), resolve (id: it no longer "
+                      "holds) or confirm (id: it still holds, its anchors pinned to the code as it is now).")
     @_tool
-    def notes(action: Literal["add", "list", "resolve"] = "list",
+    def notes(action: Literal["add", "list", "resolve", "confirm"] = "list",
               kind: Literal["phase", "gotcha", "dont", "blocker", "note", "learning"] = "note",
               text: str = "", id: str | None = None, task: str | None = None, by: str | None = None,
-              all: bool = False, limit: int = LIMIT) -> dict:
+              all: bool = False, limit: int = LIMIT, anchors: list[str] | None = None) -> dict:
         from ..errors import InvalidInput
 
         if action == "add":
             if not text.strip():
                 raise InvalidInput("give the entry's text", hint='e.g. notes(action="add", kind="gotcha", text="...")')
-            return {"note": ws().note(kind, text, by=by, task=task).to_dict()}
-        if action == "resolve":
+            return {"note": ws().note(kind, text, by=by, task=task, anchors=anchors).to_dict()}
+        if action in ("resolve", "confirm"):
             if not id:
-                raise InvalidInput("give the id of the entry to resolve", hint='list them with notes(action="list")')
+                raise InvalidInput(f"give the id of the entry to {action}", hint='list them with notes(action="list")')
+            if action == "confirm":
+                return {"confirmed": ws().confirm(id)}
             return {"note": ws().resolve_note(id).to_dict()}
         _limit(limit)
         found = ws().notes(include_resolved=all)
@@ -190,23 +201,37 @@ def build(root: str | None = None) -> TetherServer:
                 "problems": [p.to_dict() for p in found.problems]}
 
     @tool(description="Decisions: action=decide records one (question, decision, rationale; `when`: ISO 8601, "
-                      "default now); action=list gives the newest `limit`.")
+                      "default now; `anchors`: code it cites); action=list gives the newest `limit`, each with "
+                      "`stale` when its cited code changed; action=confirm (id) re-pins a decision that still "
+                      "holds to the code as it is now.")
     @_tool
-    def decisions(action: Literal["decide", "list"] = "list", question: str = "", decision: str = "",
+    def decisions(action: Literal["decide", "list", "confirm"] = "list", question: str = "", decision: str = "",
                   rationale: str = "", who: str | None = None, when: str | None = None, task: str | None = None,
-                  limit: int = LIMIT) -> dict:
+                  limit: int = LIMIT, id: str | None = None, anchors: list[str] | None = None) -> dict:
+        from ..errors import InvalidInput
+
+        if action == "confirm":
+            if not id:
+                raise InvalidInput("give the id of the decision to confirm", hint='list them with decisions(action="list")')
+            return {"confirmed": ws().confirm(id)}
         if action == "decide":
             if not question.strip() or not decision.strip():
-                from ..errors import InvalidInput
-
                 raise InvalidInput("give the question and the decision",
                                    hint='e.g. decisions(action="decide", question="Which model?", decision="Phi-3")')
             return {"decision": dict(ws().decide(question, decision, rationale=rationale, who=who, when=when,
-                                                task=task).__dict__)}
+                                                task=task, anchors=anchors).__dict__)}
         found = ws().decisions(limit=_limit(limit))
         stale = ws().stale_flags(found)
         return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
                 "problems": [p.to_dict() for p in found.problems]}
+
+    @tool(description="The memories whose cited code changed or is gone since they were recorded (current "
+                      "decisions and context entries, each open task's newest checkpoint), at most `limit`: "
+                      "confirm what still holds, resolve what does not.")
+    @_tool
+    def stale(limit: int = LIMIT) -> dict:
+        found = ws().stale()
+        return {"total": len(found), "stale": found[:_limit(limit)]}
 
     @tool(description="Close the session: progress log, LATEST.json, completed tasks, memory, context "
                       "document and index; commit=true commits tether's files only.")
