@@ -327,3 +327,12 @@ def test_a_line_the_file_does_not_have_is_refused(ws, code, cli, anchor, said):
     run = cli("note", "gotcha", "x", "--anchor", anchor)
     assert run.code == 1 and said in run.err and "Hint:" in run.err
     assert cli("note", "list").out.strip() == "No context entries."
+
+
+def test_a_resolved_entry_is_not_confirmed(ws, code, cli):
+    made = cli("note", "gotcha", "src/a.py holds x", "--json").json()["note"]["id"]
+    assert cli("note", "resolve", made).code == 0
+    run = cli("note", "confirm", made)
+    assert run.code == 1 and "is resolved" in run.err and "nothing to confirm" in run.err
+    again = cli("note", "resolve", made)
+    assert again.code == 1 and "note list --all" in again.err

@@ -435,7 +435,7 @@ USER_MISTAKES = [
     (["task", "status", "T1", "--checkpoint", "7"], 1),
     (["task", "reopen", "T1"], 1),
     (["note", "resolve", "N-nope"], 1),
-    (["decide", "Q?"], 1),
+    (["decide", "Q?"], 2),  # a missing option: usage
     (["decide", "Q?", "--decision", "x", "--when", "tuesday"], 1),
     (["close", "--summary", "s", "--completed", "NOPE"], 1),
     (["boot", "--sha", "deadbeef"], 1),
@@ -657,3 +657,9 @@ def test_a_sessions_log_names_each_note_and_decision_it_recorded(ws, cli, monkey
     decision = cli("decide", "Q?", "--decision", "A", "--json").json()["decision"]["id"]
     out = cli("log", "--session", "sess-1").out
     assert f"note  note={note} kind=gotcha" in out and f"decision  decision={decision}" in out
+
+
+def test_decide_without_its_decision_is_a_usage_error(ws, cli):
+    run = cli("decide", "Which model?")
+    assert run.code == 2 and "give the question and --decision" in run.err and "Hint:" in run.err
+    assert cli("decide", "--list").out.strip() == "No decisions recorded."

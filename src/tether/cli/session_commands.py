@@ -122,7 +122,7 @@ def cmd_verify(args) -> Result:
         stale = ws.stale()
         if not stale:
             return Result({"stale": []}, "No memory cites code that changed since.")
-        lines = [f"{len(stale)} memory(ies) cite code that changed since:"]
+        lines = [f"{len(stale)} {'memories cite' if len(stale) != 1 else 'memory cites'} code that changed since:"]
         lines += [f"  {s['id']}  {s['kind']:<8} {s['text']}  [{warning(s['flags'])}]" for s in stale]
         lines.append("Hint: `tether note confirm ID` (an entry) or `tether decide --confirm ID` (a decision) when it"
                      " still holds; `tether note resolve ID` when it no longer does; a checkpoint is superseded by"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import EXIT_DEGRADED, InvalidInput
+from ..errors import EXIT_DEGRADED, InvalidInput, UsageError
 from .output import Result, _limit, _lines_from, _split, _ws, problems_text, task_line
 
 
@@ -262,7 +262,7 @@ def cmd_decide(args) -> Result:
                        "problems": [p.to_dict() for p in decisions.problems]},
                       "\n".join(line for line in lines if line), EXIT_DEGRADED if decisions.problems else 0)
     if not args.question or not args.decision:
-        raise InvalidInput("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
+        raise UsageError("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
     record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
                        task=args.task, decision_id=args.id, anchors=args.anchor)
     return Result({"decision": record.__dict__}, f"Recorded decision {record.id}: {record.question} -> {record.decision}")

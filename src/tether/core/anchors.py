@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import GitProblem, InvalidInput, NotFound
+from ..errors import Conflict, GitProblem, InvalidInput, NotFound
 
 
 def checker(ws):
@@ -152,6 +152,9 @@ def confirm(ws, memory_id: str) -> dict:
     if not matches:
         raise NotFound(f"no decision or context entry {memory_id}",
                        hint="run `tether verify --stale` to see the ids of stale memories")
+    if matches[0].resolved:  # it no longer applies: there is nothing to hold true
+        raise Conflict(f"entry {memory_id} is resolved ({matches[0].resolved[:10]}): there is nothing to confirm",
+                       hint="record it anew if it holds again (`tether note KIND TEXT`)")
     anchors = _repin(check, matches[0].anchors, memory_id)
     from ..model import clock
 

@@ -26,8 +26,9 @@ def state_line(data: dict) -> str:
         return "Could not compare tether's files with HEAD."
     if changed:
         shown = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
+        many = len(changed) != 1
         return (f"tether's files differ from HEAD: {len(changed)} of the files this brief was built from"
-                f" are changed or uncommitted ({shown}; see `git status .tether`).")
+                f" {'are' if many else 'is'} changed or uncommitted ({shown}; see `git status .tether`).")
     return "tether's files match HEAD (every file this brief was built from is committed)."
 
 

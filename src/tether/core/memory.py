@@ -113,7 +113,7 @@ def resolve_note(ws, note_id: str) -> Note:
     if not matches:
         raise NotFound(f"no context entry {note_id}", hint="run `tether note list` to see entry ids")
     if matches[0].resolved:
-        raise Conflict(f"entry {note_id} is already resolved", hint="run `tether note list`")
+        raise Conflict(f"entry {note_id} is already resolved", hint="run `tether note list --all` to see it")
     stamp = clock.stamp()
     ws.store.append_note({"resolve": note_id, "at": stamp})
     matches[0].resolved = stamp
