@@ -213,3 +213,22 @@ def test_paths_are_taken_from_the_repository_root():
     assert tool_trail.relative("/r/other/a.py", root, None) is None
     assert tool_trail.relative("/r/repo/.git/config", root, None) is None
     assert tool_trail.relative("../repo2/x", root, "/r/repo") is None
+
+
+def test_close_lists_the_automatic_checkpoints_the_session_made(repo, transcript):
+    start = {"session_id": SESSION, "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup",
+             "transcript_path": str(transcript)}
+    subprocess.run(HOOK, input=json.dumps(start), capture_output=True, text=True, cwd=repo, timeout=60, check=True)
+    for n in range(4):
+        edit(repo, f"src/lexer{n}.py", transcript)
+    hook(repo, "PreToolUse", "Bash", {"command": "git reset --hard"})  # nothing new: no second one
+    edit(repo, "src/cli.py", transcript)
+    hook(repo, "PreToolUse", "Bash", {"command": "rm -rf build"})
+    made = [c.name for c in checkpoints(repo) if c.automatic]
+    assert len(made) == 2
+    env = {**os.environ, "TETHER_SESSION_ID": SESSION}
+    subprocess.run([sys.executable, "-m", "tether", "close", "--summary", "lexer split"], cwd=repo, env=env,
+                   check=True, capture_output=True)
+    rows = [json.loads(line) for line in (repo / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
+    folded = [r for r in rows if r["event"] == "session" and r["session"] == SESSION]
+    assert len(folded) == 1 and folded[0]["automatic_checkpoints"] == made
