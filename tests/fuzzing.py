@@ -541,7 +541,7 @@ CHECKPOINT = {"id": "str", "name": "str", "task": "str", "number": "int", "creat
               "status": ("in_progress", "completed", "blocked"), "done": "ranges", "current_state": "str",
               "key_data": "dict[str,str]", "files": "list[str]", "next": "list[str]", "note": "str",
               "results": "list[str]", "device": "str?", "session": "str?", "parents": "list[str]",
-              "automatic": "str?", "anchors": "dict[str,str]"}
+              "automatic": "str?", "anchors": "dict[str,str]", "state_from": "str?"}
 DECISION = {"id": "str", "question": "str", "decision": "str", "when": "time", "rationale": "str",
             "who": "str?", "task": "str?", "anchors": "dict[str,str]"}
 NOTE = {"id": "str", "kind": ("phase", "gotcha", "dont", "blocker", "note", "learning"), "text": "str",

@@ -364,3 +364,72 @@ def test_close_keeps_an_audit_result_for_the_next_boot(clean, cli, monkeypatch):
     kept = json.loads((clean.dir / "local" / "audit.json").read_text())
     assert kept["at"] == "2026-12-05T16:00:00Z" and [f["rule"] for f in kept["findings"]] == ["checkpoint-overdue"]
     assert "[checkpoint-overdue] task T1 is active" in cli("boot").out
+
+
+def test_what_the_compaction_hooks_keep_in_the_cache_is_never_an_orphan(tmp_path):
+    """PreCompact (the transcript's archive, its large tool results offloaded, tether's summary)
+    and PostCompact (Claude Code's own summary), run as Claude Code runs them, then the audit as a
+    user runs it: before the close, after it, and in the pre-commit hook's output."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    env = {**os.environ, "TETHER_FSYNC": "0", "TETHER_SESSION_ID": "S-compacted"}
+
+    def run(*args, stdin=None):
+        proc = subprocess.run(args, cwd=root, env=env, input=stdin, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    tether = [sys.executable, "-m", "tether"]
+    run("git", "init", "-q")
+    run(*tether, "init")
+    run(*tether, "task", "start", "Fix the loader")
+    run(*tether, "install", "pre-commit")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "start")
+    big = "".join(f"{i:05d} row value={i * 7} status=ok\n" for i in range(4000))
+    rows = [
+        {"type": "user", "message": {"role": "user", "content": "Fix the crash in src/loader.py"}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "src/loader.py"}}]}},
+        {"type": "user", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": big}]}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "Guarded."}]}},
+    ]
+    transcript = tmp_path / "session.jsonl"
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    event = {"session_id": "S-compacted", "cwd": str(root), "transcript_path": str(transcript), "trigger": "auto"}
+    hook = [*tether, "hook", "claude-code"]
+    run(*hook, stdin=json.dumps({**event, "hook_event_name": "PreCompact"}))
+    run(*hook, stdin=json.dumps({**event, "hook_event_name": "PostCompact",
+                                 "compact_summary": "The user asked to fix the crash in src/loader.py."}))
+    cached = {p.parent.name for p in (root / ".tether" / "cache").rglob("*") if p.is_file()}
+    assert cached == {"conversations", "offloaded"}
+    assert len(list((root / ".tether" / "cache" / "conversations").iterdir())) == 3  # archive, both summaries
+
+    def orphans():
+        found = json.loads(run(*tether, "audit", "--json").stdout)["findings"]
+        return [f["path"] for f in found if f["rule"] == "cache-orphan"]
+
+    assert orphans() == []
+    run(*tether, "close", "--summary", "loader guarded")
+    assert orphans() == []
+    run("git", "add", "-A")
+    committed = run("git", "commit", "-q", "-m", "close")
+    assert "cache-orphan" not in committed.stdout + committed.stderr
+    assert orphans() == []
+    (root / ".tether" / "local" / "sessions.jsonl").unlink()  # another clone: only the committed logs
+    assert orphans() == []
+
+
+def test_a_summary_named_only_by_an_older_post_compact_line_is_referenced(clean, cli, git):
+    # PostCompact recorded only "conversations/<first 12 digits>" in the session log before it wrote
+    # a compaction log line: on the machine that kept it, that names the file.
+    digest, shown = clean.store.put_cached("conversations", b"Claude Code's summary\n")
+    commit_all(clean, git)
+    assert rules(cli) == ["cache-orphan"]
+    clean.store.append_session_event(record("post_compact", "S-old", {"summary": f"conversations/{digest[:12]}"}))
+    assert rules(cli) == []
+    clean.store.append_session_event(record("post_compact", "S-old", {"summary": f"offloaded/{digest[:12]}"}))
+    (clean.dir / "local" / "sessions.jsonl").write_text(
+        json.dumps(record("post_compact", "S-old", {"summary": f"offloaded/{digest[:12]}"})) + "\n")
+    assert rules(cli) == ["cache-orphan"]  # another kind's file of that name is not this one

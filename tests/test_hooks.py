@@ -266,7 +266,9 @@ def test_pre_compact_checkpoints_what_was_recorded_since_marked_automatic(workin
     assert f"**Made:** automatically before context compaction (trigger: {trigger})" in text
     message = Workspace.open(working).resume().message()
     assert message.startswith("Resuming Summarise docs (T100) from item 3 of 5")
-    assert f"last checkpoint {after.id} (automatic, before compaction, {after.created[11:16]} UTC)" in message
+    assert (f"last checkpoint {base.id}: {base.current_state}; 1 automatic checkpoint since:"
+            f" {after.id} (before compaction, {after.created[11:16]} UTC)") in message
+    assert after.state_from == base.name
     last = session_log(working)[-1]
     assert last == {**last, "event": "pre_compact", "trigger": trigger, "task": "T100",
                     "checkpoint": after.name, "session": "sess-1234"}

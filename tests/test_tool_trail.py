@@ -3,7 +3,8 @@ Claude Code hooks run as Claude Code runs them: a process, the event's JSON on s
 
 What a user relies on: a session that never runs `tether checkpoint` still leaves a trail (every
 few tool calls that changed something, and before a risky shell command, an automatic checkpoint
-with the files the edit tools changed and the agent's last message as its state); a call with
+with the files the edit tools changed, pinned as anchors, the state the agent last wrote itself,
+and what it saw, the agent's last message too, in its note); a call with
 nothing due writes one line under `.tether/local/` and no tracked file; calls that only read, or
 the agent's own checkpoint, make none; the trail never names a file outside the repository.
 """
@@ -98,7 +99,7 @@ def trail(repo: Path) -> list[dict]:
     return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
-def test_every_fourth_call_that_changed_something_checkpoints_with_files_and_state(repo, transcript):
+def test_every_fourth_call_that_changed_something_checkpoints_with_files_and_the_agents_state(repo, transcript):
     before = tracked(repo)
     for n in range(1, 4):
         proc = edit(repo, f"src/lexer{n}.py", transcript)
@@ -111,13 +112,15 @@ def test_every_fourth_call_that_changed_something_checkpoints_with_files_and_sta
     auto = ckps[-1]
     assert auto.automatic == "tool_calls:4"
     assert auto.files == ["src/lexer1.py", "src/lexer2.py", "src/lexer3.py"]
-    assert auto.current_state == "Tests for the lexer pass; next, the CLI flags."
+    assert auto.current_state == "lexer split"  # the agent's own, never its chat
+    assert auto.state_from == checkpoints(repo)[0].name
     assert auto.done == "1" and auto.next == ["add tests"]  # progress as the agent left it: never claimed
     assert auto.session == SESSION
-    assert "4 tool calls since CKP-0001: Edit 3, Read 1; 3 files changed." in auto.note
+    assert auto.note == ("4 tool calls since CKP-0001: Edit 3, Read 1; 3 files changed."
+                         " The agent's last message: Tests for the lexer pass; next, the CLI flags.")
     assert trail(repo) == []
     resume = Workspace.open(repo).resume().message()
-    assert "CKP-0002 (automatic, after 4 tool calls" in resume
+    assert "last checkpoint CKP-0001: lexer split; 1 automatic checkpoint since: CKP-0002 (after 4 tool calls" in resume
     text = (repo / Workspace.open(repo).checkpoint_path(auto)).read_text()
     assert "**Made:** automatically after 4 tool calls" in text
 
@@ -213,3 +216,102 @@ def test_paths_are_taken_from_the_repository_root():
     assert tool_trail.relative("/r/other/a.py", root, None) is None
     assert tool_trail.relative("/r/repo/.git/config", root, None) is None
     assert tool_trail.relative("../repo2/x", root, "/r/repo") is None
+
+
+def test_close_lists_the_automatic_checkpoints_the_session_made(repo, transcript):
+    start = {"session_id": SESSION, "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup",
+             "transcript_path": str(transcript)}
+    subprocess.run(HOOK, input=json.dumps(start), capture_output=True, text=True, cwd=repo, timeout=60, check=True)
+    for n in range(4):
+        edit(repo, f"src/lexer{n}.py", transcript)
+    hook(repo, "PreToolUse", "Bash", {"command": "git reset --hard"})  # nothing new: no second one
+    edit(repo, "src/cli.py", transcript)
+    hook(repo, "PreToolUse", "Bash", {"command": "rm -rf build"})
+    made = [c.name for c in checkpoints(repo) if c.automatic]
+    assert len(made) == 2
+    env = {**os.environ, "TETHER_SESSION_ID": SESSION}
+    subprocess.run([sys.executable, "-m", "tether", "close", "--summary", "lexer split"], cwd=repo, env=env,
+                   check=True, capture_output=True)
+    rows = [json.loads(line) for line in (repo / ".tether" / "memory" / "events.jsonl").read_text().splitlines()]
+    folded = [r for r in rows if r["event"] == "session" and r["session"] == SESSION]
+    assert len(folded) == 1 and folded[0]["automatic_checkpoints"] == made
+
+
+def chat_transcript(tmp_path, text: str) -> Path:
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"type": "assistant", "message": {"role": "assistant", "content": [
+        {"type": "text", "text": text}]}}) + "\n")
+    return path
+
+
+def test_the_agents_own_state_survives_automatic_checkpoints_in_resume_and_boot(repo, tmp_path):
+    chat = chat_transcript(tmp_path, "Great! All tests pass now.\n\n**Results:**\n- ✅ floats parse\n- ✅ ints parse")
+    for round in range(2):
+        for n in range(4):
+            edit(repo, f"src/part{round}{n}.py", chat)
+    own, first, second = checkpoints(repo)
+    assert [c.automatic for c in (own, first, second)] == [None, "tool_calls:4", "tool_calls:4"]
+    assert first.current_state == second.current_state == "lexer split"
+    assert first.state_from == second.state_from == own.name
+    assert second.note.endswith("The agent's last message: Great! All tests pass now. Results: ✅ floats parse;"
+                                " ✅ ints parse")
+    text = (repo / Workspace.open(repo).checkpoint_path(second)).read_text()
+    assert "## Current State\nlexer split\n\n(as the agent wrote it at CKP-0001" in text
+    env = {**os.environ, "TETHER_SESSION_ID": SESSION}
+    resume = subprocess.run([sys.executable, "-m", "tether", "resume"], cwd=repo, env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "last checkpoint CKP-0001: lexer split; 2 automatic checkpoints since, the newest CKP-0003" in resume
+    assert "State at CKP-0001 (the agent's own; 2 automatic checkpoints since): lexer split" in resume
+    assert "Seen by CKP-0003 (automatic): 4 tool calls since CKP-0002: Edit 4" in resume
+    assert "Great!" not in resume.split("Seen by")[0]
+    boot = subprocess.run([sys.executable, "-m", "tether", "boot"], cwd=repo, env=env, capture_output=True,
+                          text=True, check=True).stdout
+    assert "State at CKP-0001 (the agent's own; 2 automatic checkpoints since): lexer split" in boot
+    assert "Great!" not in boot
+    # The agent's next checkpoint is its own again, and keeps no automatic key or note.
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "parts done"], cwd=repo, env=env,
+                   check=True, capture_output=True)
+    last = checkpoints(repo)[-1]
+    assert last.automatic is None and last.state_from is None and last.note == "" and last.key_data == {}
+
+
+def test_an_automatic_checkpoint_after_one_made_before_it_carried_the_agents_state(repo, tmp_path):
+    from tether.core.tasks import checkpoint
+
+    ws = Workspace.open(repo)
+    checkpoint(ws.store, ws.task("T7"), state="Great! chat as state", automatic="tool_calls:4", carry=True,
+               next_actions=["add tests"])  # as tether wrote them before: no state_from
+    for n in range(4):
+        edit(repo, f"src/late{n}.py")
+    newest = checkpoints(repo)[-1]
+    assert newest.current_state == "lexer split" and newest.state_from == checkpoints(repo)[0].name
+
+
+def test_automatic_checkpoints_pin_the_files_edited_and_what_they_carry(repo, tmp_path):
+    (repo / "src").mkdir()
+    for name in ("cli.py", "lexer.py", "other.py"):
+        (repo / "src" / name).write_text(f"# {name}\n")
+    env = {**os.environ, "TETHER_SESSION_ID": "S-own"}
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "lexer split",
+                    "--next", "wire src/cli.py to the lexer"], cwd=repo, env=env, check=True, capture_output=True)
+    own = checkpoints(repo)[-1]
+    assert set(own.anchors) == {"src/cli.py"}
+    (repo / "src" / "lexer.py").write_text("# the lexer, split\n")
+    for n in range(3):
+        edit(repo, "src/lexer.py")
+    edit(repo, "src/gone.py")  # edited, then removed: named in files, pinned never
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert set(auto.anchors) == {"src/cli.py", "src/lexer.py"}
+    assert auto.anchors["src/cli.py"] == own.anchors["src/cli.py"]  # not edited since: the agent's own pin
+
+    def stale() -> str:
+        return subprocess.run([sys.executable, "-m", "tether", "verify", "--stale"], cwd=repo, capture_output=True,
+                              text=True).stdout
+
+    assert "CKP-0003" not in stale()
+    (repo / "src" / "lexer.py").write_text("# changed by someone else\n")
+    assert "CKP-0003" in stale() and "src/lexer.py" in stale()
+    (repo / "src" / "lexer.py").write_text("# the lexer, split\n")
+    (repo / "src" / "cli.py").write_text("# changed too\n")
+    assert "CKP-0003" in stale() and "src/cli.py" in stale()

@@ -264,7 +264,7 @@ class Workspace:
         """The checkpoint the tool-call hooks make from a session's trail (core.tasks.trail_checkpoint):
         (task id or None, checkpoint or None, what to say). ``every``: the config's
         ``hooks.checkpoint_every`` unless given; ``risky``: what makes the command about to run risky;
-        ``transcript``: where the agent's last message is read for the checkpoint's state."""
+        ``transcript``: where the agent's last message is read for the checkpoint's note."""
         from .core.tasks import trail_checkpoint
         from .store import trail
 
@@ -278,16 +278,23 @@ class Workspace:
         if task.status != "open":
             trail.keep(self.store_dir, session, [])
             return task_id, None, f"task {task_id} is {task.status}"
-        state = None
+        message = None
         if transcript:
             from .transcripts.last_words import last_assistant_text
 
             try:
-                state = last_assistant_text(transcript)
+                message = last_assistant_text(transcript)
             except OSError:
-                state = None  # the state is a courtesy: the checkpoint still records the calls
+                message = None  # a courtesy in its note: the checkpoint still records the calls
+
+        def anchor(edited, texts, previous):
+            from .core.anchors import carried
+
+            return carried(self, edited, texts, previous)
+
         ckp, said, kept = trail_checkpoint(self.store, task, calls, self._recorded_since, every=every, risky=risky,
-                                           state=state, session=self.session_id or session, device=self.device())
+                                           last_message=message, anchor=anchor,
+                                           session=self.session_id or session, device=self.device())
         if ckp is not None:
             from .core.memory import event
 

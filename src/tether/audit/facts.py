@@ -14,6 +14,7 @@ WARN_STATES = ("ORANGE", "RED", "CRITICAL")
 RECENT_EVENTS = 500  # memory-log events read back from the end (the log only grows), at least
 TRANSCRIPT_LINES = 5000  # transcript lines read back from the end, per session
 _DIGEST = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+_REF = re.compile(rb"(?<![\w/])(?:offloaded|conversations)/[0-9a-f]{12}(?![0-9a-f])")
 _UPDATED = re.compile(r"_Updated (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
 
 
@@ -164,6 +165,9 @@ def cache(ws) -> tuple[list, set]:
     referenced = set()
     for _path, data in ws.store.cache_referrers():
         referenced.update(m.decode() for m in _DIGEST.findall(data))
+        # "conversations/4a5a1c53ed25", as a session log line written before PostCompact's summary
+        # had a compaction log line names it
+        referenced.update(m.decode() for m in _REF.findall(data))
     return files, referenced
 
 

@@ -112,10 +112,11 @@ def decision_overdue(decisions: list[dict]) -> list[Finding]:
 
 
 def cache_orphans(files: list[tuple[str, str, str]], referenced: set) -> list[Finding]:
-    """``files``: (kind, digest, shown path) in the cache; ``referenced``: digests some log names."""
+    """``files``: (kind, digest, shown path) in the cache; ``referenced``: digests some log names, and
+    references (``conversations/4a5a1c53ed25``: the kind and the digest's first 12 digits)."""
     out = []
     for kind, digest, path in files:
-        if digest not in referenced:
+        if digest not in referenced and f"{kind}/{digest[:12]}" not in referenced:
             out.append(Finding(rule="cache-orphan", path=path,
                                message=f"this cached file ({kind}) is referenced by nothing in the store: no"
                                        " compaction log line, no compaction record of a session",

@@ -221,7 +221,9 @@ def cmd_resume(args) -> Result:
     others = [t for t in listed if t.id != resume.task.id]
     lines = [resume.message()]
     if resume.checkpoint and resume.checkpoint.current_state:
-        lines.append(f"State at {resume.checkpoint.id}: {resume.checkpoint.current_state}")
+        lines.append(f"State at {resume.state_at()}: {resume.checkpoint.current_state}")
+    if resume.checkpoint and resume.checkpoint.automatic and resume.checkpoint.note:
+        lines.append(f"Seen by {resume.checkpoint.id} (automatic): {resume.checkpoint.note}")
     if resume.task.criteria:
         lines.append("Success criteria: " + "; ".join(resume.task.criteria))
     if resume.checkpoint and resume.checkpoint.files:

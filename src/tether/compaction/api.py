@@ -184,10 +184,12 @@ class Compactor:
             stored = self.workspace.store.put_cached_many(staged)
             self.stored_new = self.stored_new or any(new for _, _, new in stored)
 
-    def keep(self, text: str, kind: str = "conversations") -> dict:
+    def keep(self, text: str, kind: str = "conversations", log: dict | None = None) -> dict:
         """Store a text in the cache now (secrets redacted, the home directory written ``~``),
         as a compaction stores what it takes out: ``{"ref", "sha256", "redactions", "new"}``.
-        The PostCompact hook keeps Claude Code's own summary this way."""
+        The PostCompact hook keeps Claude Code's own summary this way. ``log``: fields of a line
+        for the compaction log naming what was kept (a cached file no committed log names is an
+        orphan to `tether audit`, and to every other clone)."""
         count = 0
         redactor = self._redactor_or_none()
         if redactor is not None:
@@ -202,7 +204,11 @@ class Compactor:
         self.stored_new = False
         self._store_staged()
         new, self.stored_new = self.stored_new, before or self.stored_new
-        return {"ref": f"{kind}/{digest[:12]}", "sha256": digest, "redactions": count + homes, "new": new}
+        kept = {"ref": f"{kind}/{digest[:12]}", "sha256": digest, "redactions": count + homes, "new": new}
+        if log is not None:
+            kept["log"] = self.workspace.store.append_compaction(
+                {**log, "at": _now(), "kept": kept["ref"], "kept_sha256": digest})
+        return kept
 
     def _redacted_types(self, types: dict) -> None:
         for kind, n in types.items():

@@ -69,6 +69,28 @@ def _lines(path: str) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
+def carried(ws, edited: list[str], texts: list[str], previous: dict[str, str]) -> dict[str, str]:
+    """The anchors of an automatic checkpoint: the files the session's tools edited, pinned as they
+    are now, and what its carried texts cite; a citation of a file not edited since keeps the pin
+    of the checkpoint it was carried from (a change by anyone else stays visible to
+    `tether verify --stale`)."""
+    from ..store.locate import STORE_DIR
+    from ..warm.anchors import split
+
+    root = ws.root_dir
+    files = [f for f in edited
+             if not f.startswith(STORE_DIR + "/") and os.path.isfile(os.path.join(root, f))]
+    changed = set(edited)
+    out = {c: blob for c, blob in previous.items() if split(c)[0] not in changed}
+    try:
+        fresh = pin(ws, files, texts)
+    except InvalidInput:  # a file gone between the call and now: the texts' citations still count
+        fresh = pin(ws, [], texts)
+    for citation, blob in fresh.items():
+        out.setdefault(citation, blob)
+    return out
+
+
 def _valid_symbol(symbol: str) -> bool:
     from ..model.symbols import valid
 

@@ -151,6 +151,15 @@ def fold_sessions(ws) -> list[dict]:
         else:
             pending.setdefault(session, []).append(row)
     folded = []
+    # Checkpoints the hooks made (tool calls, risky commands, a full context) are in the memory log,
+    # not the session log: PreCompact's alone is in both.
+    made: dict[str, list[str]] = {}
+    if pending:
+        for row in ws.store.all_events():
+            if row["event"] == "checkpoint" and row.get("automatic") and row.get("session") in pending:
+                name = row.get("checkpoint")
+                if isinstance(name, str) and name not in made.setdefault(row["session"], []):
+                    made[row["session"]].append(name)
     for session, rows in pending.items():
         starts = [r for r in rows if r["event"] == "session_start"]
         ends = [r for r in rows if r["event"] == "session_end"]
@@ -158,7 +167,8 @@ def fold_sessions(ws) -> list[dict]:
         data = {"first_seen": rows[0]["at"], "last_seen": rows[-1]["at"], "starts": len(starts),
                 "sources": sorted({str(r["source"]) for r in starts if r.get("source")}),
                 "compactions": len(compactions),
-                "automatic_checkpoints": [r["checkpoint"] for r in compactions if r.get("checkpoint")],
+                "automatic_checkpoints": list(dict.fromkeys(made.get(session, []) + [
+                    r["checkpoint"] for r in compactions if isinstance(r.get("checkpoint"), str)])),
                 "ended": str(ends[-1].get("reason") or "") or None if ends else None}
         row = event_record("session", session, data)
         ws.store.append_event(row)

@@ -136,7 +136,7 @@ def _active_lines(active: Resume, scoped: list) -> list[str]:
     if ckp is not None and ckp.results:
         out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
     if ckp is not None and ckp.current_state:
-        out.append(f"- State at {ckp.id}: {ckp.current_state}")
+        out.append(f"- State at {active.state_at()}: {ckp.current_state}")
     out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]
     return out
 

@@ -107,7 +107,7 @@ class Resume(Record):
         if ckp is None and self.unreadable:  # progress exists but cannot be read: never say "start"
             return (f"Cannot tell where {task.title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
                     " could not be read. Next: repair them (see the problems listed); do not start over.")
-        where = f"last checkpoint {checkpoint_label(ckp)}: {_gist(ckp)}" if ckp else "no checkpoint yet"
+        where = _where(ckp) if ckp else "no checkpoint yet"
         if task.status != "open":  # nothing to resume until it is reopened: say where it stopped
             done = f" with {len(self.done)} of {self.total} {label}s done" if self.total else ""
             return (f"{task.title} ({task.id}) is {task.status}{done} ({where}). "
@@ -123,6 +123,17 @@ class Resume(Record):
             head = f"{verb} {task.title} ({task.id}) ({where})."
         nxt = self.next_step()
         return f"{head} Next: {nxt}" if nxt else head
+
+    def state_at(self) -> str:
+        """Whose the checkpoint's current state is: "CKP-0002", or for an automatic checkpoint carrying
+        the agent's own, "CKP-0001 (the agent's own; 2 automatic checkpoints since)"."""
+        ckp = self.checkpoint
+        if ckp is None:
+            return ""
+        if not (ckp.automatic and ckp.state_from):
+            return ckp.id
+        count = max(ckp.number - checkpoint_number(ckp.state_from), 1)
+        return f"{_own_id(ckp)} (the agent's own; {count} automatic checkpoint{'s' if count > 1 else ''} since)"
 
     def next_step(self) -> str:
         if self.next_actions:
@@ -144,6 +155,7 @@ class Resume(Record):
             "checkpoint": ckp.id if ckp else None, "checkpoint_name": ckp.name if ckp else None,
             "checkpoint_created": ckp.created if ckp else None,
             "current_state": ckp.current_state if ckp else None,
+            "state_from": _own_id(ckp) if ckp and ckp.automatic and ckp.state_from else None,
             "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
             "results": list(ckp.results) if ckp else [],
             "message": self.message(),
@@ -186,19 +198,57 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
     note = f"Recorded{since}: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
     if instructions.strip():
         note += f" Compaction instructions: {instructions.strip()}"
-    ckp = checkpoint(store, task, state=previous.current_state if previous else "",
-                     next_actions=list(previous.next) if previous else [],
+    state, state_from = own_state(store, task, previous)
+    ckp = checkpoint(store, task, state=state, next_actions=list(previous.next) if previous else [],
                      status=previous.status if previous else "in_progress", note=note,
-                     session=session, device=device, automatic=f"{kind}:{trigger}", carry=True)
+                     session=session, device=device, automatic=f"{kind}:{trigger}", carry=True,
+                     anchors=dict(previous.anchors) if previous else None, state_from=state_from)
     return ckp, f"automatic checkpoint {ckp.id} ({len(recorded)} record(s){since})"
 
 
-STATE_LIMIT = 600  # characters of the agent's last message an automatic checkpoint keeps as its state
+MESSAGE_LIMIT = 300  # characters of the agent's last message an automatic checkpoint's note keeps
+
+
+def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None]:
+    """The current state the agent itself last wrote, and the name of its checkpoint: an automatic
+    checkpoint carries it, never a state of its own making. One written before automatic
+    checkpoints said whose state they carry is looked for among the older ones."""
+    if previous is None:
+        return "", None
+    if not previous.automatic:
+        return previous.current_state, previous.name
+    if previous.state_from:
+        return previous.current_state, previous.state_from
+    names = store.checkpoint_names(task.id)
+    older = names[:names.index(previous.name)] if previous.name in names else names
+    for name in reversed(older):
+        ckp = _load_or_report(store, task.id, name)
+        if ckp is not None and not ckp.automatic:
+            return ckp.current_state, ckp.name
+    return "", None
+
+
+def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message as one plain line: markdown's emphasis, headings and list marks dropped, its lines
+    joined, cut at ``limit`` characters."""
+    parts = []
+    for line in text.replace("**", "").replace("__", "").splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line[:2] in ("- ", "* ", "+ "):
+            line = line[2:].strip()
+        if line:
+            parts.append(line)
+    out = ""
+    for line in parts:
+        out += ("" if not out else " " if out[-1] in ".:;!?" else "; ") + line
+    out = " ".join(out.split())
+    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
 
 def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
-                     risky: str | None = None, state: str | None = None, session: str | None = None,
-                     device: str | None = None) -> tuple[Checkpoint | None, str, list[dict]]:
+                     risky: str | None = None, last_message: str | None = None, anchor=None,
+                     session: str | None = None, device: str | None = None
+                     ) -> tuple[Checkpoint | None, str, list[dict]]:
     """The checkpoint the tool-call hooks make (seed 001: every few tool calls, and before a risky
     operation): (checkpoint or None, what to say, the calls still to count).
 
@@ -206,8 +256,11 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     checkpoint are already covered by it (the agent checkpointed by hand). Due when ``every`` calls
     followed it, or at once before a ``risky`` command. Only what is new is recorded: with no call
     that changed anything and no decision or entry since, no checkpoint is made. The new one keeps
-    the previous checkpoint's progress, next actions, files and results, adds the files the edit
-    tools changed, takes its state from the agent's last message (``state``) and is marked automatic.
+    the previous checkpoint's progress, next actions, files and results and the current state the
+    agent last wrote itself (``own_state``), adds the files the edit tools changed, and is marked
+    automatic; its note says what it saw: the calls, the records, the agent's last message
+    (``last_message``, shortened). ``anchor(edited, texts, previous_anchors)``: the anchors it
+    pins (the caller's, as it knows the working tree), only called when a checkpoint is made.
     """
     from . import tool_trail
 
@@ -222,22 +275,49 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     note = tool_trail.note(since, previous.id if previous else None) if since else ""
     if recorded:
         note += f" Recorded: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
-    if state:
-        state = " ".join(state.split())
-        state = state if len(state) <= STATE_LIMIT else state[: STATE_LIMIT - 1] + "…"
-        note += " State: the agent's last message."
+    said = note.strip()
+    message = plain(last_message) if last_message else ""
+    if message:
+        note += f" The agent's last message: {message}"
+    state, state_from = own_state(store, task, previous)
+    edited = tool_trail.files(since)
+    next_actions = list(previous.next) if previous else []
+    anchors = dict(previous.anchors) if previous else {}
+    if anchor is not None:
+        anchors = anchor(edited, [state], anchors)  # as for the agent's own: not the files it means to change next
     kept = set(previous.files) if previous else set()
-    ckp = checkpoint(store, task, state=state or (previous.current_state if previous else ""),
-                     files=[f for f in tool_trail.files(since) if f not in kept],
-                     next_actions=list(previous.next) if previous else [],
+    ckp = checkpoint(store, task, state=state, files=[f for f in edited if f not in kept], next_actions=next_actions,
                      status=previous.status if previous else "in_progress", note=note.strip(),
-                     session=session, device=device, carry=True,
+                     session=session, device=device, carry=True, anchors=anchors, state_from=state_from,
                      automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
-    return ckp, f"automatic checkpoint {ckp.id} ({note.strip()})", []
+    return ckp, f"automatic checkpoint {ckp.id} ({said})", []
 
 
-def _gist(ckp: Checkpoint, width: int = 120) -> str:
-    text = ckp.current_state or ckp.note or (f"{ckp.status}" if ckp.status else "")
+def _own_id(ckp: Checkpoint) -> str:
+    return f"CKP-{checkpoint_number(ckp.state_from):04d}" if checkpoint_number(ckp.state_from) >= 0 else ckp.state_from
+
+
+def _automatic_since(ckp: Checkpoint) -> str:
+    """"2 automatic checkpoints since, the newest CKP-0003 (...)": counted by number, which a merge of
+    parallel checkpoints may make approximate."""
+    count = max(ckp.number - checkpoint_number(ckp.state_from), 1)
+    label = checkpoint_label(ckp).removeprefix(ckp.id).strip(" ()").removeprefix("automatic, ")
+    if count == 1:
+        return f"1 automatic checkpoint since: {ckp.id} ({label})"
+    return f"{count} automatic checkpoints since, the newest {ckp.id} ({label})"
+
+
+def _where(ckp: Checkpoint) -> str:
+    """Where the task stopped, for resume and the brief: an automatic checkpoint that carries the
+    agent's own state names the agent's checkpoint first, then what followed it."""
+    if ckp.automatic and ckp.state_from:
+        gist = _gist(ckp, state_only=True)
+        return f"last checkpoint {_own_id(ckp)}" + (f": {gist}" if gist else "") + f"; {_automatic_since(ckp)}"
+    return f"last checkpoint {checkpoint_label(ckp)}: {_gist(ckp)}"
+
+
+def _gist(ckp: Checkpoint, width: int = 120, state_only: bool = False) -> str:
+    text = ckp.current_state if state_only else ckp.current_state or ckp.note or (f"{ckp.status}" if ckp.status else "")
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -321,7 +401,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
                next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
                results: dict[str, bytes | tuple[bytes, int]] | None = None, session: str | None = None,
                device: str | None = None, automatic: str | None = None, carry: bool = False,
-               anchors: dict[str, str] | None = None) -> Checkpoint:
+               anchors: dict[str, str] | None = None, state_from: str | None = None) -> Checkpoint:
     """Save a numbered checkpoint; progress accumulates from the previous one.
 
     ``carry``: keep the previous checkpoint's files and results too (an automatic checkpoint adds none).
@@ -354,7 +434,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(),
             results=(list(previous.results) if carry and previous else []) + result_paths,
             device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
-            automatic=automatic, anchors=dict(anchors or {}),
+            automatic=automatic, anchors=dict(anchors or {}), state_from=state_from,
         )
 
     return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,

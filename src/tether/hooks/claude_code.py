@@ -457,7 +457,8 @@ def _post_compact(ws, event: dict, stdout) -> int:
         from ..errors import TetherError
 
         try:
-            kept = Compactor(ws).keep(summary)["ref"]
+            kept = Compactor(ws).keep(summary, log={"hook": "post_compact", "trigger": event.get("trigger"),
+                                                    "session": ws.session_id})["ref"]
         except (TetherError, OSError) as exc:
             import sys
 

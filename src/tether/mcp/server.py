@@ -370,7 +370,7 @@ def build(root: str | None = None) -> TetherServer:
         lines += [f"success criterion: {c}" for c in task.criteria]
         lines.append(point.message())
         if point.checkpoint and point.checkpoint.current_state:
-            lines.append(f"state at {point.checkpoint.id}: {point.checkpoint.current_state}")
+            lines.append(f"state at {point.state_at()}: {point.checkpoint.current_state}")
         if point.next_actions:
             lines.append("next actions: " + "; ".join(point.next_actions[:LIMIT]))
         return "\n".join(lines)

@@ -40,7 +40,7 @@ TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": MAYBE, "units": TEXT
 CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": MAYBE,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
-              "automatic": OPTIONAL, "anchors": PAIRS}
+              "automatic": OPTIONAL, "anchors": PAIRS, "state_from": OPTIONAL}
 DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
             "task": OPTIONAL, "anchors": PAIRS}
 # A line of context.jsonl; "task" is absent from lines written before entries could belong to a task.
@@ -145,6 +145,9 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
     lines += ["", "## Task Definition", task.definition or task.title, "", "## Progress"]
     lines += _progress_lines(task, done)
     lines += ["", "## Current State", ckp.current_state or "(not recorded)", ""]
+    if ckp.state_from and ckp.current_state:
+        lines[-1:] = ["", f"(as the agent wrote it at {ckp.state_from.rsplit('-', 1)[0]}: this checkpoint was"
+                          " made automatically since; what it saw is in its note)", ""]
     if ckp.key_data:
         lines += ["## Key Data", *[f"- {k}: {v}" for k, v in sorted(ckp.key_data.items())], ""]
     if ckp.files:
