@@ -298,3 +298,24 @@ def test_a_query_of_common_words_only_asks_for_a_real_word(memory, cli, monkeypa
     # Beside other words they are dropped: the same hits as without them.
     ids = [h["id"] for h in Recall(memory).search("locking")["hits"]]
     assert [h["id"] for h in Recall(memory).search("the locking of the")["hits"]] == ids
+
+
+def test_a_message_list_archived_by_tier_3_is_searched_as_its_conversation(ws):
+    from tether.compaction import compact
+
+    messages = [{"role": "system", "content": "You are a coding agent."},
+                {"role": "user", "content": "The zeppelin importer drops rows with a trailing comma"},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                    "name": "read_file", "arguments": "{\"path\": \"src/zeppelin/importer.py\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "def load(rows): ..."},
+                {"role": "assistant", "content": "Found it: the splitter ignores the last empty field."},
+                {"role": "user", "content": "ok"}, {"role": "assistant", "content": "done"}]
+    _, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    archive = report["tiers"][0]["archive"]
+    age(ws.dir)
+    hits = [h for h in Recall(ws).search("zeppelin importer splitter", kinds=["conversation"])["hits"]
+            if h["id"] == archive]
+    text = hits[0]["text"]
+    assert text.startswith("system: You are a coding agent. user: The zeppelin importer drops rows")
+    assert "assistant ran read_file: path: src/zeppelin/importer.py" in text and "tool_call_id" not in text
+    assert hits[0]["line"] == 2  # the first message's line in the pretty-printed list
