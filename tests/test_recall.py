@@ -196,3 +196,126 @@ def test_nothing_is_walked_while_nothing_tether_writes_changed(memory, monkeypat
     memory.decide("Which queue?", "none: a cron job")  # a new decision file: its folder changes
     age(memory.dir)
     assert Recall(memory).search("cron job")["hits"][0]["kind"] == "decision"
+
+
+# -- archived transcripts, ranking by kind, excerpt size, stop words -------------------------------
+
+SIGNATURE = "EqQBCkgIARABGAIiQGx" + "aZ3b9Kq1Lm0N+Pr/St8Uv2Wx4Yz6" * 40  # the shape of a thinking block's
+
+
+def claude_line(number: int, kind: str, content) -> str:
+    import json
+
+    message = {"role": "user" if kind == "user" else "assistant", "content": content}
+    if kind == "assistant":
+        message.update(id=f"msg_{number:04d}", model="claude-sonnet-4-5", usage={
+            "input_tokens": 4, "output_tokens": 310, "cache_creation_input_tokens": 1200,
+            "cache_read_input_tokens": 48000, "service_tier": "standard"})
+    return json.dumps({"type": kind, "uuid": f"uuid-{number}", "parentUuid": f"uuid-{number - 1}",
+                       "sessionId": "5f0c-session", "requestId": f"req_{number:04d}", "cwd": "/repo",
+                       "timestamp": f"2026-12-01T10:{number:02d}:00Z", "message": message}) + "\n"
+
+
+@pytest.fixture
+def archived(ws, tmp_path):
+    """A Claude Code session (usage fields, thinking signatures, tool calls) archived by the
+    PreCompact hook's code, and a gotcha about tokenize()."""
+    from tether.compaction import save_before_compaction
+
+    memory = ws
+    memory.start_task("Calculator fixes", definition="the calculator parses 2+3 right", task_id="T1")
+    memory.decide("Which parser?", "a hand-written recursive descent parser", rationale="small grammar")
+
+    rows = [claude_line(1, "user", "The calculator crashes: tokenize the input 2+3 and it loses the 3")]
+    for n in range(2, 24, 2):
+        rows.append(claude_line(n, "assistant", [
+            {"type": "thinking", "thinking": "", "signature": SIGNATURE},
+            {"type": "text", "text": f"Looking at the tokens the tokenizer makes, attempt {n}."},
+            {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+             "input": {"command": "pytest tests/test_parse.py -k tokenize", "description": "run the parser tests"}}]))
+        rows.append(claude_line(n + 1, "user", [{"type": "tool_result", "tool_use_id": f"toolu_{n}",
+                                                  "content": "1 failed, 3 passed"}]))
+    path = tmp_path / "session.jsonl"
+    path.write_text("".join(rows), encoding="utf-8")
+    report = save_before_compaction(memory, path, threshold=1000)
+    memory.note("gotcha", "tokenize() in src/calc/parse.py drops the last operand when the input has no newline")
+    age(memory.dir)
+    return memory, report
+
+
+def test_an_archived_transcript_is_searched_as_its_conversation(archived):
+    memory, report = archived
+    archive = ".tether/cache/" + report["archive"].split("/")[0] + "/" + report["sha256"]
+    found = Recall(memory).search("calculator crashes loses", kinds=["conversation"])["hits"]
+    [said] = [h for h in found if h["path"] == archive]  # (the other: the summary stored beside it)
+    assert said["line"] == 1 and said["at"] == "2026-12-01T10:01:00Z"  # the message's line in the archive
+    assert said["text"].startswith("user: The calculator crashes")
+    found = Recall(memory).search("pytest test_parse attempt", kinds=["conversation"])["hits"]
+    ran = [h for h in found if h["path"] == archive]
+    assert ran and "assistant ran Bash: command: pytest tests/test_parse.py" in ran[0]["text"]
+    # The JSON around the messages is not indexed: keys, ids, usage fields, signatures.
+    for noise in ("service_tier standard cache_creation", "requestId parentUuid sessionId cwd",
+                  "msg toolu uuid", SIGNATURE[:40], "signature thinking type"):
+        hits = Recall(memory).search(noise, kinds=["conversation"])["hits"]
+        assert all(report["sha256"] not in h["path"] for h in hits), noise
+
+
+def test_a_curated_record_outranks_archived_talk_about_the_same_word(archived):
+    memory, _ = archived
+    hits = Recall(memory).search("tokenize")["hits"]
+    assert hits[0]["kind"] == "context" and hits[0]["text"].startswith("tokenize() in src/calc/parse.py")
+    assert any(h["kind"] == "conversation" for h in hits[1:])  # still found, below it
+
+
+def test_an_excerpt_is_bounded_in_tokens_whatever_its_words(memory):
+    from tether.model.tokens import estimate
+    from tether.recall import rank
+
+    blob = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk" * 8
+    cache = os.path.join(memory.dir, "cache", "offloaded")
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, "cd" * 32), "w") as fh:
+        fh.write("upload quota exceeded, response body: " + " ".join(f"{blob}{i}" for i in range(60)) + "\n")
+    memory.note("note", "the checksum is " + "0123456789abcdef" * 4 + " for the quota file")
+    age(memory.dir)
+    hits = Recall(memory).search("quota")["hits"]
+    assert {h["kind"] for h in hits} == {"offloaded", "context"}
+    for hit in hits:
+        assert "quota" in hit["text"] and "…" in hit["text"]  # the long tokens shortened, not dropped
+        assert estimate(hit["text"]) <= rank.SNIPPET_TOKENS + 4  # +4: the ellipses at either end
+    assert max(len(w) for h in hits for w in h["text"].split()) <= rank.LONG_WORD
+
+
+def test_a_query_of_common_words_only_asks_for_a_real_word(memory, cli, monkeypatch):
+    from tether.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="only common ones") as raised:
+        Recall(memory).search("the of and")
+    assert raised.value.hint
+    monkeypatch.chdir(memory.root_dir)
+    run = cli("recall", "the", "of", "and", "--json")
+    assert run.code == 1 and "no words to search for" in run.json()["error"] and run.json()["hint"]
+    # Beside other words they are dropped: the same hits as without them.
+    ids = [h["id"] for h in Recall(memory).search("locking")["hits"]]
+    assert [h["id"] for h in Recall(memory).search("the locking of the")["hits"]] == ids
+
+
+def test_a_message_list_archived_by_tier_3_is_searched_as_its_conversation(ws):
+    from tether.compaction import compact
+
+    messages = [{"role": "system", "content": "You are a coding agent."},
+                {"role": "user", "content": "The zeppelin importer drops rows with a trailing comma"},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                    "name": "read_file", "arguments": "{\"path\": \"src/zeppelin/importer.py\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "def load(rows): ..."},
+                {"role": "assistant", "content": "Found it: the splitter ignores the last empty field."},
+                {"role": "user", "content": "ok"}, {"role": "assistant", "content": "done"}]
+    _, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    archive = report["tiers"][0]["archive"]
+    age(ws.dir)
+    hits = [h for h in Recall(ws).search("zeppelin importer splitter", kinds=["conversation"])["hits"]
+            if h["id"] == archive]
+    text = hits[0]["text"]
+    assert text.startswith("system: You are a coding agent. user: The zeppelin importer drops rows")
+    assert "assistant ran read_file: path: src/zeppelin/importer.py" in text and "tool_call_id" not in text
+    assert hits[0]["line"] == 2  # the first message's line in the pretty-printed list

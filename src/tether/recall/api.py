@@ -100,6 +100,10 @@ class Recall:
             raise InvalidInput(f"no mode {mode!r}", hint=f"modes: {', '.join(rank.MODES)}")
         expression = rank.match_expression(query or "")
         if expression is None:
+            common = list(dict.fromkeys(rank.words_of(query or "")))
+            if common:  # only stop words: every record holds them, so any order would be chance
+                raise InvalidInput(f"the query has no words to search for, only common ones ({', '.join(common[:6])})",
+                                   hint='add a word that names what you look for, e.g. tether recall "why sqlite"')
             raise InvalidInput("the query has no words to search for", hint='e.g. tether recall "why sqlite"')
         mode = mode or self.default_mode()
         since = since.strip().replace(" ", "T") if since else None

@@ -131,10 +131,83 @@ def _text_file(kind):
             title, at, status, session = f"campaign {rid}", None, "current", None
         else:  # content-addressed cache files: offloaded results and archived conversations
             rid = f"{'offloaded' if kind == 'offloaded' else 'conversations'}/{name[:12]}"
+            found = _conversation(kind, rid, data, shown)
+            if found is not None:
+                return found
             title, at, status, session = rid, None, "current", None
         return [_record(kind, rid, title, piece, line=line, at=at, session=session, status=status)
                 for line, piece in chunks(text)]
     return read
+
+
+TOOL_INPUT = 200  # characters of a tool call's input indexed: what it did, not the file it wrote
+
+
+def _conversation(kind, rid, data: bytes, shown) -> list[dict] | None:
+    """A cached file that is an agent transcript (Claude Code, Codex) or a message list, as its
+    conversation: the messages' text, thinking, tool names and short inputs, failed tools'
+    errors, each piece at the line of its message; pieces joined up to about CHUNK characters.
+    Never the JSON itself (keys, ids, usage, signatures: words nobody searches for that match
+    "token" or "cache"). None when the file is not one (plain text, JSON of another shape)."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return None
+    import io
+
+    from ..transcripts.transcript import Transcript
+
+    reading = Transcript(io.BytesIO(data), name=shown)
+    pieces = [(r.line, r.timestamp, text) for r in reading if (text := _said(r))]
+    if not pieces:
+        return None
+    if reading.problems:
+        # A line the agent left torn or unreadable is indexed as it is: nothing is lost, and an
+        # archive is a copy nobody can mend, so it is not reported on every search.
+        lines = data.split(b"\n")
+        pieces += [(p.line, None, lines[p.line - 1].decode("utf-8", "replace")) for p in reading.problems
+                   if 0 < p.line <= len(lines) and lines[p.line - 1].strip()]
+        pieces.sort(key=lambda piece: piece[0])
+    out, group = [], []
+
+    def flush():
+        if group:
+            out.append(_record(kind, rid, rid, "\n".join(t for _, _, t in group), line=group[0][0], at=group[0][1]))
+            group.clear()
+
+    size = 0
+    for line, at, text in pieces:
+        for _, part in chunks(text) if len(text) > CHUNK else [(line, text)]:
+            if group and size + len(part) > CHUNK:
+                flush()
+                size = 0
+            group.append((line, at, part))
+            size += len(part) + 1
+    flush()
+    return out
+
+
+def _said(rec) -> str:
+    """What one transcript record says, as text for the index ("" for what says nothing)."""
+    from ..transcripts import records as R
+
+    kind, role = rec.kind, rec.role or "assistant"
+    if kind in (R.TEXT, R.SUMMARY, R.THINKING):
+        text = rec.text.strip()
+        label = {R.SUMMARY: "summary", R.THINKING: f"{role} (thinking)"}.get(kind, role)
+        return f"{label}: {text}" if text else ""
+    if kind == R.TOOL_USE:
+        value = rec.tool_input
+        if isinstance(value, dict):
+            value = "; ".join(f"{k}: {_short(v)}" for k, v in value.items() if isinstance(v, (str, int, float)))
+        value = _short(value) if value else ""
+        return f"{role} ran {rec.tool_name or 'a tool'}" + (f": {value}" if value else "")
+    if kind == R.TOOL_RESULT and rec.is_error and rec.text.strip():
+        return f"tool error: {_short(rec.text.strip())}"
+    return ""
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= TOOL_INPUT else text[:TOOL_INPUT].rstrip() + " …"
 
 
 _READERS = {"task": _task, "checkpoint": _checkpoint, "decision": _decision, "context": _context,

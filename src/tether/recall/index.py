@@ -25,8 +25,9 @@ import time
 from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
+from .rank import KIND_WEIGHTS
 
-FORMAT = "4"  # 4: the vectors table and records.hash
+FORMAT = "5"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -430,8 +431,8 @@ class Index:
     def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
         where, args = self._filters(kinds, task, since)
         sql = ("SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
-               " fts.body, bm25(fts, 2.0, 1.0), r.id FROM fts JOIN records r ON r.id = fts.rowid"
-               f" WHERE {' AND '.join(['fts MATCH ?'] + where)} ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?")
+               f" fts.body, {_SCORE} AS score, r.id FROM fts JOIN records r ON r.id = fts.rowid"
+               f" WHERE {' AND '.join(['fts MATCH ?'] + where)} ORDER BY score LIMIT ?")
         rows = self.db.execute(sql, (expression, *args, limit)).fetchall()
         return [dict(zip(_NAMES + ("rowid",), row)) for row in rows]
 
@@ -443,6 +444,9 @@ class Index:
         self.db.close()
 
 
+# BM25 (the title counting twice), times the kind's weight (rank.KIND_WEIGHTS): lower is better.
+_SCORE = "bm25(fts, 2.0, 1.0) * CASE r.kind {} ELSE 1.0 END".format(
+    " ".join(f"WHEN '{kind}' THEN {weight!r}" for kind, weight in KIND_WEIGHTS.items()))
 _NO_VECTOR = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash)"
 _NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
 

@@ -9,12 +9,22 @@ from ..model import tokens
 LIMIT = 8  # hits, by default: enough to find the fact, few enough never to flood a context
 BUDGET = 1200  # estimated tokens of all hits together, by default
 SNIPPET = 48  # words of a hit's excerpt at most
+SNIPPET_TOKENS = 100  # and estimated tokens: words of base64 or hashes cost many each
+LONG_WORD = 40  # characters: an unbroken token longer than this (a hash, base64) is shortened in an excerpt
 MODES = ("lexical", "semantic", "hybrid")
 # Reciprocal rank fusion of the two tiers (tuned on LoCoMo conversations 1-5 only): each list
 # is read this deep, and a record scores the sum over the lists of weight / (K + its rank).
 FUSE_DEPTH = 50
 FUSE_K = 5  # small: a record first in one list beats one middling in both
 FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.75}
+# Curated records (what someone chose to keep: decisions, context entries, checkpoints, tasks,
+# packets, progress, campaigns) outrank bulk ones (whatever compaction stored) at comparable
+# relevance: the BM25 score of a bulk kind is multiplied by its factor. FTS5's BM25 (k1 1.2)
+# gives one word at most k1 + 1 = 2.2 times what one occurrence of it gives in a record of
+# average length, however often a piece repeats it; below 1 / 2.2 the factor makes a curated
+# record holding the query's words once outrank a bulk piece holding the same words any number
+# of times, while a bulk piece holding more of the query's words, or rarer ones, still can.
+KIND_WEIGHTS = {"offloaded": 0.4, "conversation": 0.4}
 _WORD = re.compile(r"[^\W_]+", re.U)
 # Words that match nearly every record: they cost time and add nothing to BM25's ranking.
 STOP = frozenset("""a about after again all also am an and any are as at be been before being both but by can
@@ -24,11 +34,15 @@ there these they this those through to too under until up very was we were what 
 whom why will with would you your yours""".split())
 
 
+def words_of(query: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(query)]
+
+
 def match_expression(query: str) -> str | None:
-    """An FTS5 MATCH expression: any of the query's words (BM25 ranks records with more and rarer
-    ones first), each quoted so no word is read as an operator; None when no word is left."""
-    words = [w.lower() for w in _WORD.findall(query)]
-    kept = [w for w in words if w not in STOP] or words
+    """An FTS5 MATCH expression: any of the query's words but the stop words (BM25 ranks records
+    with more and rarer ones first), each quoted so no word is read as an operator; None when no
+    word is left (none, or only stop words: those match nearly everything, ranked by chance)."""
+    kept = [w for w in words_of(query) if w not in STOP]
     unique = list(dict.fromkeys(kept))
     return " OR ".join(f'"{w}"' for w in unique) if unique else None
 
@@ -69,12 +83,20 @@ def _cut(text: str, room: int) -> str:
     return " ".join(words) + " …"
 
 
-def excerpt(text: str, expression: str | None, size: int = SNIPPET) -> str:
-    """The ``size`` words of a record around its first words of the query, on one line."""
-    words = text.split()
-    if len(words) <= size:
-        return " ".join(words)
+def excerpt(text: str, expression: str | None, size: int = SNIPPET, most: int = SNIPPET_TOKENS) -> str:
+    """At most ``size`` words and about ``most`` estimated tokens of a record, around its first
+    word of the query, on one line; a word over LONG_WORD characters is cut with an ellipsis."""
+    words = [w if len(w) <= LONG_WORD else w[:LONG_WORD - 8] + "…" for w in text.split()]
     wanted = set(re.findall(r'"([^"]+)"', expression or ""))
-    at = next((i for i, w in enumerate(words) if any(q in w.lower() for q in wanted)), 0)
+    at = next((i for i, w in enumerate(words) if any(q in w.lower() for q in wanted)), 0) if wanted else 0
     start = max(0, min(at - size // 4, len(words) - size))
-    return ("… " if start else "") + " ".join(words[start:start + size]) + (" …" if start + size < len(words) else "")
+    end = min(len(words), start + size)
+    cost = [tokens.estimate(w) for w in words[start:end]]
+    total = sum(cost)
+    while total > most and end - 1 > at:  # the end first: the words after the match matter least
+        end -= 1
+        total -= cost[end - start]
+    while total > most and start < at:
+        total -= cost.pop(0)
+        start += 1
+    return ("… " if start else "") + " ".join(words[start:end]) + (" …" if end < len(words) else "")
