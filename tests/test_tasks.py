@@ -499,8 +499,8 @@ def test_decide_stores_every_field(ws, cli, repo):
 
 
 def test_decide_needs_question_and_decision(ws, cli):
-    assert cli("decide", "Which model?").code == 1
-    assert cli("decide", "--decision", "Phi-3").code == 1
+    assert cli("decide", "Which model?").code == 2  # an option missing: usage
+    assert cli("decide", "--decision", "Phi-3").code == 2
     assert cli("decide", "Q?", "--decision", "A", "--when", "yesterday").code == 1
     assert ws.decisions() == []
 
