@@ -292,8 +292,8 @@ def test_automatic_checkpoints_pin_the_files_edited_and_what_they_carry(repo, tm
     for name in ("cli.py", "lexer.py", "other.py"):
         (repo / "src" / name).write_text(f"# {name}\n")
     env = {**os.environ, "TETHER_SESSION_ID": "S-own"}
-    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "lexer split",
-                    "--next", "wire src/cli.py to the lexer"], cwd=repo, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "lexer split; src/cli.py reads it",
+                    "--next", "test src/other.py"], cwd=repo, env=env, check=True, capture_output=True)
     own = checkpoints(repo)[-1]
     assert set(own.anchors) == {"src/cli.py"}
     (repo / "src" / "lexer.py").write_text("# the lexer, split\n")
