@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tether.compaction import Compactor, compact
 from tether.compaction.redact import Redactor
 
@@ -370,3 +372,32 @@ def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
         assert _may_decide(text) == bool(_DECISION.search(text)), text
+
+
+@pytest.mark.parametrize("line,secret", [
+    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ("export API_TOKEN=9f8e7d6c5b4a39281726", "9f8e7d6c5b4a39281726"),
+    ("token = abcdefghijklmnopqrstuvwxyz123456", "abcdefghijklmnopqrstuvwxyz123456"),
+    ("secret_key: django-insecure-8x9y0z1a2b3c", "django-insecure-8x9y0z1a2b3c"),
+])
+def test_an_unquoted_secret_assignment_is_redacted_as_env_and_yaml_print_it(line, secret):
+    """detect-secrets wants the value quoted; `env`, .env files and YAML do not quote it."""
+    from tether.compaction.redact import Redactor
+
+    text = f"$ env\nPATH=/usr/bin\n{line}\nHOME=~\n"
+    out, found = Redactor().redact(text)
+    assert secret not in out and "[REDACTED: Secret Assignment]" in out and found.count == 1
+    assert out.replace("[REDACTED: Secret Assignment]", secret) == text  # every other byte kept
+    many = Redactor().find_many(["nothing here", text])
+    assert list(many) == [1] and many[1].count == 1
+
+
+@pytest.mark.parametrize("line", [
+    "password = os.environ['DB_PASSWORD']", "token = get_token(session)", "PASSWORD_MIN_LENGTH=12",
+    "TOKEN_FILE=/etc/tokens/x1", "export GITHUB_TOKEN=$GITHUB_TOKEN", "max_tokens=4096", "input_tokens: 123456789012",
+    "tokens_used=12345abcdefgh", "api_key = '<your-api-key-here>'", "SECRET_NAME=production-database",
+])
+def test_what_only_looks_like_a_secret_assignment_is_kept(line):
+    from tether.compaction.redact import Redactor
+
+    assert Redactor().redact(line)[0] == line

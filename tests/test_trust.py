@@ -583,3 +583,9 @@ def test_close_commit_asks_no_entropy_detector_about_what_tether_generated(ws, c
     assert ("cache", "AWS Access Key") in kinds  # a pattern detector still looks in the cache
     assert not any(k[0] in ("cache", "memory") and "Entropy" in k[1] for k in kinds), data["secrets"]
     assert any("Entropy" in t or t == "Secret Keyword" for p, t in kinds if p in ("context.jsonl", "CONTEXT.md")), kinds
+
+
+def test_close_commit_reports_an_unquoted_secret_assignment(ws, cli):
+    cli("note", "note", "staging: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    run = cli("close", "--summary", "one", "--commit")
+    assert "Secret Assignment" in run.err and "wJalrXUtnFEMI" not in run.err + run.out

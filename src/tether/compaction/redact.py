@@ -126,6 +126,34 @@ _PUTTY_BLOCK = re.compile(r"PuTTY-User-Key-File-\d+:.*?(?:Private-MAC:[^\r\n]*|\
 _EDGES = " \t\r\n=:\"'`,;"
 
 
+# tether's own detector, for what detect-secrets lets through: a secret-named variable given an
+# unquoted value, as `env`, a .env file or YAML print it (`AWS_SECRET_ACCESS_KEY=wJalr...`,
+# `token: 3f9a...`). detect-secrets' keyword detector wants the value quoted. The value must look
+# like a credential: 12 characters or more, letters and digits both, no call, index, template or path.
+ASSIGNMENT_TYPE = "Secret Assignment"
+_ASSIGNMENT_WORDS = (b"secret", b"token", b"passw", b"pwd", b"api_key", b"apikey", b"api-key", b"access_key",
+                     b"accesskey", b"private_key", b"credential", b"auth_key")
+_ASSIGNMENT = re.compile(
+    r"(?<![\w.-])(?:[A-Za-z_][\w.-]*?)?(?i:secret|token(?!s)|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credentials?|auth[_-]?key)[\w.-]*[ \t]*[=:][ \t]*"
+    r"(?P<value>[A-Za-z0-9+/=_\-.~!@#%^&*]{12,})(?=[\s,;]|$)")
+
+
+def assignments(text: str) -> list[tuple[int, int, str]]:
+    """Spans of the unquoted values given to secret-named variables in ``text``."""
+    low = text.lower().encode("utf-8", "surrogatepass") if not text.isascii() else text.lower().encode("ascii")
+    if not any(word in low for word in _ASSIGNMENT_WORDS):
+        return []
+    spans = []
+    for match in _ASSIGNMENT.finditer(text):
+        value = match.group("value")
+        if (value[0] in "/.~" or not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value)
+                or "://" in value):
+            continue
+        spans.append((match.start("value"), match.end("value"), ASSIGNMENT_TYPE))
+    return spans
+
+
 class Redaction:
     """What was cut from one text: ``spans`` (start, end, type) in the original, in order."""
 
@@ -286,9 +314,9 @@ class Redactor:
         """Where the secrets in ``text`` are."""
         numbers = self.candidate_lines(text)
         if not numbers:
-            return Redaction()
+            return _with_assignments(Redaction(), text)
         with self._plugins() as plugins:
-            return self._find(text, numbers, plugins)
+            return _with_assignments(self._find(text, numbers, plugins), text)
 
     def _find(self, text: str, numbers: list, plugins: dict) -> Redaction:
         lines = text.split("\n")
@@ -332,9 +360,16 @@ class Redactor:
     def find_many(self, texts: list) -> dict:
         """index -> Redaction of the texts that hold secrets. The anchors are searched once over
         all of them joined (a message list has many short strings; each search is a pass)."""
-        lines = self.candidate_lines("\n".join(texts))
+        joined = "\n".join(texts)
+        out = {}
+        if assignments(joined):  # rare: looked for again text by text
+            for index, text in enumerate(texts):
+                found = assignments(text)
+                if found:
+                    out[index] = Redaction(found)
+        lines = self.candidate_lines(joined)
         if not lines:
-            return {}
+            return out
         import bisect
 
         firsts, line = [], 0
@@ -345,10 +380,11 @@ class Redactor:
         for n in lines:
             index = bisect.bisect_right(firsts, n) - 1
             wanted.setdefault(index, []).append(n - firsts[index])
-        out = {}
         with self._plugins() as plugins:
             for index in sorted(wanted):
                 found = self._find(texts[index], wanted[index], plugins)
+                if index in out:
+                    found = Redaction(_merged(found.spans + out[index].spans))
                 if found.count:
                     out[index] = found
         return out
@@ -357,6 +393,11 @@ class Redactor:
     def redact(self, text: str) -> tuple[str, Redaction]:
         found = self.find(text)
         return apply(text, found), found
+
+
+def _with_assignments(found: Redaction, text: str) -> Redaction:
+    extra = assignments(text)
+    return Redaction(_merged(found.spans + extra)) if extra else found
 
 
 def apply(text: str, redaction: Redaction) -> str:

@@ -69,6 +69,15 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
                 digest = hashlib.sha1(value.encode("utf-8")).hexdigest()
                 if digest not in allowed:
                     found.append((Finding(path=path, line=line, type=secret.type, hash=digest), value))
+    from ..compaction.redact import assignments  # tether's own: an unquoted value of a secret-named variable
+
+    for path, numbered in sources.items():
+        for line, text in numbered:
+            for start, end, kind in assignments(text):
+                value = text[start:end]
+                digest = hashlib.sha1(value.encode("utf-8")).hexdigest()
+                if digest not in allowed:
+                    found.append((Finding(path=path, line=line, type=kind, hash=digest), value))
     ids = _object_ids(root, {value for _, value in found if _OBJECT_ID.fullmatch(value)})
     unique: dict[tuple, Finding] = {}
     for finding, value in found:
