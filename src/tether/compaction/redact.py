@@ -131,27 +131,40 @@ _EDGES = " \t\r\n=:\"'`,;"
 # `token: 3f9a...`). detect-secrets' keyword detector wants the value quoted. The value must look
 # like a credential: 12 characters or more, letters and digits both, no call, index, template or path.
 ASSIGNMENT_TYPE = "Secret Assignment"
-_ASSIGNMENT_WORDS = (b"secret", b"token", b"passw", b"pwd", b"api_key", b"apikey", b"api-key", b"access_key",
-                     b"accesskey", b"private_key", b"credential", b"auth_key")
+# Where such a name's secret word can start (lower-cased): each is looked for with str.find, and
+# the pattern tried only there (run over the whole text, it would cost more than the rest).
+_ASSIGNMENT_WORDS = ("secret", "token", "passw", "pwd", "api_key", "apikey", "api-key", "access_key", "accesskey",
+                     "access-key", "private_key", "privatekey", "private-key", "credential", "auth_key", "authkey",
+                     "auth-key")
 _ASSIGNMENT = re.compile(
-    r"(?<![\w.-])(?:[A-Za-z_][\w.-]*?)?(?i:secret|token(?!s)|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credentials?|auth[_-]?key)[\w.-]*[ \t]*[=:][ \t]*"
+    r"(?i:secret|token(?!s)|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credentials?"
+    r"|auth[_-]?key)[\w.-]*[ \t]*[=:][ \t]*"
     r"(?P<value>[A-Za-z0-9+/=_\-.~!@#%^&*]{12,})(?=[\s,;]|$)")
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
 
 def assignments(text: str) -> list[tuple[int, int, str]]:
     """Spans of the unquoted values given to secret-named variables in ``text``."""
-    low = text.lower().encode("utf-8", "surrogatepass") if not text.isascii() else text.lower().encode("ascii")
-    if not any(word in low for word in _ASSIGNMENT_WORDS):
-        return []
+    low = text.lower()
+    if len(low) != len(text):  # a character whose lower case is longer: keep the positions aligned
+        low = text.translate(_ASCII_LOWER)
+    starts: set = set()
+    for word in _ASSIGNMENT_WORDS:
+        at = low.find(word)
+        while at != -1:
+            starts.add(at)
+            at = low.find(word, at + 1)
     spans = []
-    for match in _ASSIGNMENT.finditer(text):
+    for at in sorted(starts):
+        match = _ASSIGNMENT.match(text, at)
+        if match is None:
+            continue
         value = match.group("value")
         if (value[0] in "/.~" or not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value)
                 or "://" in value):
             continue
         spans.append((match.start("value"), match.end("value"), ASSIGNMENT_TYPE))
-    return spans
+    return _merged(spans)
 
 
 class Redaction:
