@@ -663,3 +663,11 @@ def test_decide_without_its_decision_is_a_usage_error(ws, cli):
     run = cli("decide", "Which model?")
     assert run.code == 2 and "give the question and --decision" in run.err and "Hint:" in run.err
     assert cli("decide", "--list").out.strip() == "No decisions recorded."
+
+
+def test_config_reads_as_text_not_as_python(ws, cli):
+    out = cli("config").out
+    assert "device: (not set)" in out and "context_thresholds: YELLOW 25, ORANGE 50, RED 75, CRITICAL 85" in out
+    assert "None" not in out and "{" not in out and "[" not in out
+    data = cli("config", "--json").json()
+    assert data["device"] is None and data["context_thresholds"]["RED"] == 75.0  # JSON keeps the values

@@ -401,3 +401,13 @@ def test_what_only_looks_like_a_secret_assignment_is_kept(line):
     from tether.compaction.redact import Redactor
 
     assert Redactor().redact(line)[0] == line
+
+
+def test_compacting_an_agents_transcript_says_how_tether_reads_those(tmp_path, cli, ws):
+    path = tmp_path / "session.jsonl"
+    line = {"type": "user", "sessionId": "s1", "uuid": "u1", "message": {"role": "user", "content": "hi"}}
+    for lines in ([line], [line, dict(line, uuid="u2")]):  # one record (a JSON object) and several (JSON Lines)
+        path.write_text("".join(json.dumps(record) + "\n" for record in lines))
+        run = cli("compact", str(path), "--json")
+        data = run.json()
+        assert run.code == 1 and "not a message" in data["error"] and "PreCompact hook" in data["hint"]

@@ -42,7 +42,7 @@ def cmd_config(args) -> Result:
 
     data["context_thresholds"] = thresholds(cfg.context_thresholds)  # those in force: the seed's, or the file's
     data["context_windows"] = dict(cfg.context_windows)
-    text = "\n".join(f"{k}: {v}" for k, v in data.items())
+    text = "\n".join(f"{k}: {_shown(v)}" for k, v in data.items())
     data["reading_order_refused"] = [{"path": path, "why": why} for path, why in cfg.reading_order_refused]
     if cfg.reading_order_refused:
         text += "\nleft out of the reading order: " + "; ".join(f"{p!r} {why}" for p, why in cfg.reading_order_refused)
@@ -51,6 +51,17 @@ def cmd_config(args) -> Result:
     if problems:
         text += f"\n\nProblems ({len(problems)}):\n" + "\n".join(f"  {p}" for p in problems)
     return Result(data, text, EXIT_DEGRADED if problems else 0)
+
+
+def _shown(value) -> str:
+    """A config value as a person reads it: no Python reprs."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()) or "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return str(value)
 
 
 # -- tasks -------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def _parse(data: bytes, shown: str) -> Document:
         return Document(_checked([whole], shown), JSONL)
     if whole is not None:
         raise InvalidInput(f"{shown}: a JSON {type(whole).__name__} without \"messages\", not a message list",
-                           hint="give a JSON array of messages, an object with \"messages\", or JSON Lines")
+                           hint=_transcript_hint(whole)
+                           or "give a JSON array of messages, an object with \"messages\", or JSON Lines")
     messages = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -96,12 +97,22 @@ def _is_object_line(line: str) -> bool:
         return False
 
 
+def _transcript_hint(record) -> str | None:
+    """What to do instead, when ``record`` is a line of a Claude Code session or a Codex rollout
+    (tether reads those itself, at compaction); None otherwise."""
+    if isinstance(record, dict) and ("sessionId" in record or record.get("type") in (
+            "session_meta", "response_item", "event_msg", "turn_context")):
+        return ("this is an agent's session transcript, not a message list: the PreCompact hook saves it"
+                " (`tether install claude-code`), and `tether usage FILE` reads how full it is")
+    return None
+
+
 def _checked(messages: list, shown: str, lines: bool = False) -> list:
     for index, msg in enumerate(messages):
         where = f"line {index + 1}" if lines else f"message {index + 1}"
         if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
             raise InvalidInput(f"{shown}: {where} is not a message (an object with a \"role\")",
-                               hint="each message is {\"role\": ..., \"content\": ...}")
+                               hint=_transcript_hint(msg) or "each message is {\"role\": ..., \"content\": ...}")
     return messages
 
 
