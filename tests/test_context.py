@@ -398,17 +398,20 @@ def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(pr
     mine = {"type": "command", "command": "python3 .codex/log.py", "timeout": 5}
     (project / ".codex" / "hooks.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [mine]}]}}))
     data = json.loads(run(project, "install", "codex", "--json").stdout)
-    assert data["added"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    seven = ["SessionStart", "PreCompact", "PostCompact", "SessionEnd", "PostToolUse", "PreToolUse", "UserPromptSubmit"]
+    assert data["added"] == seven  # Codex has every event tether uses (seen from Codex CLI 0.171)
     config = json.loads((project / ".codex" / "hooks.json").read_text())
     assert config["hooks"]["Stop"] == [{"hooks": [mine]}]
     assert config["hooks"]["UserPromptSubmit"] == [
         {"hooks": [{"type": "command", "command": "tether-hook codex", "timeout": 30}]}]
-    assert config["hooks"]["SessionStart"][0]["matcher"] == "startup|resume|clear"
+    assert config["hooks"]["SessionStart"][0]["matcher"] == "startup|resume|clear|compact"
+    assert config["hooks"]["PreToolUse"][0]["matcher"] == "Bash"  # Codex's shell tool, as hooks see it
+    assert config["hooks"]["SessionEnd"][0]["hooks"][0]["timeout"] == 3  # Codex's most for SessionEnd
     first = (project / ".codex" / "hooks.json").read_bytes()
     assert json.loads(run(project, "install", "codex", "--json").stdout)["added"] == []
     assert (project / ".codex" / "hooks.json").read_bytes() == first
     gone = json.loads(run(project, "uninstall", "codex", "--json").stdout)
-    assert gone["removed"] == ["SessionStart", "PreCompact", "UserPromptSubmit"]
+    assert gone["removed"] == seven
     assert json.loads((project / ".codex" / "hooks.json").read_text()) == {"hooks": {"Stop": [{"hooks": [mine]}]}}
 
 
@@ -450,6 +453,54 @@ def test_codex_pre_compact_answers_in_json(project):
     out = run(project, "hook", "codex", stdin=json.dumps(payload))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"systemMessage": "tether: automatic checkpoint CKP-0002 (1 record(s) since CKP-0001)"}
+
+
+def test_codex_pre_compact_saves_the_rollout_offloads_its_large_output_and_summarises_it(project, tmp_path):
+    """The PreCompact of a Codex session saves what its compaction loses, as for Claude Code:
+    Codex's records as a real Codex CLI (0.171) writes them."""
+    ws = Workspace.open(project)
+    ws.start_task("Add a greet function", items=["write greet", "test it"], task_id="T1")
+    big = "\n".join(f"src/mod{n:04d}.py: 12 functions, 300 lines" for n in range(3000))
+    patch = "*** Begin Patch\n*** Add File: src/greet.py\n+def greet():\n+    return 'hello'\n*** End Patch\n"
+
+    def item(payload):
+        return {"timestamp": "2026-12-05T12:00:00Z", "type": "response_item", "payload": payload}
+
+    def said(role, text):
+        kind = "output_text" if role == "assistant" else "input_text"
+        return item({"type": "message", "role": role, "content": [{"type": kind, "text": text}]})
+
+    rollout = tmp_path / "rollout.jsonl"
+    lines = [
+        {"timestamp": "2026-12-05T12:00:00Z", "type": "session_meta", "payload": {"id": "cx-1", "cwd": str(project)}},
+        said("user", "<environment_context>\n  <cwd>/somewhere</cwd>\n</environment_context>"),
+        said("user", "add a greet function and list the modules"),
+        item({"type": "function_call", "name": "exec_command", "arguments": json.dumps({"cmd": "wc -l src/*.py"}),
+              "call_id": "call_1"}),
+        item({"type": "function_call_output", "call_id": "call_1", "output": big}),
+        {"timestamp": "2026-12-05T12:00:01Z", "type": "event_msg", "payload": {"type": "agent_message", "message": "x"}},
+        item({"type": "custom_tool_call", "name": "apply_patch", "input": patch, "call_id": "call_2"}),
+        item({"type": "custom_tool_call_output", "call_id": "call_2", "output": "Success. Updated: A src/greet.py"}),
+        said("assistant", "greet() is written; next, its test."),
+    ]
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {"session_id": "cx-1", "transcript_path": str(rollout), "cwd": str(project),
+               "hook_event_name": "PreCompact", "trigger": "auto", "model": "gpt-5.5"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    message = json.loads(out.stdout)["systemMessage"]  # one JSON object: what Codex reads
+    assert message.startswith("tether: saved the session before compaction: conversations/")
+    assert "1 large tool result(s) offloaded" in message
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    [offloaded] = row["offloaded"]
+    assert run(project, "show", offloaded["ref"]).stdout == big  # the exact bytes back
+    archive = run(project, "show", row["archive"]).stdout.splitlines()
+    assert len(archive) == len(lines) and big not in "\n".join(archive)  # a stub in its line, every other kept
+    assert json.loads(archive[4])["payload"]["output"].startswith("[tether] Offloaded tool result:")
+    summary = run(project, "show", row["summary"]).stdout
+    assert "add a greet function and list the modules" in summary and "environment_context" not in summary
+    assert "src/greet.py" in summary.split("## Files", 1)[1]
+    assert row["tokens_after"] < row["tokens_before"] / 10
 
 
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"

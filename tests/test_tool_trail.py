@@ -160,6 +160,57 @@ def test_a_risky_command_is_preceded_by_a_safety_checkpoint(repo):
     assert again.stdout == "" and len(checkpoints(repo)) == before + 1
 
 
+def test_codex_apply_patch_names_every_file_its_patch_changes(repo, tmp_path):
+    """Codex reaches PostToolUse with `apply_patch` and the patch as `command` (seen from a real
+    Codex CLI): the files come from the patch's own headers, inside the repository only."""
+    patch = ("*** Begin Patch\n*** Add File: src/greet.py\n+def greet():\n+    return 'hi'\n"
+             "*** Update File: src/lexer.py\n@@\n-a\n+b\n*** Delete File: ../elsewhere/notes.md\n*** End Patch\n")
+    event = {"session_id": SESSION, "cwd": str(repo), "hook_event_name": "PostToolUse", "tool_name": "apply_patch",
+             "tool_input": {"command": patch}, "tool_use_id": "call_1",
+             "tool_response": "Success. Updated the following files:\nA src/greet.py\n"}
+    codex = [sys.executable, "-m", "tether", "hook", "codex"]
+    proc = subprocess.run(codex, input=json.dumps(event), capture_output=True, text=True, cwd=repo, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert trail(repo)[0]["files"] == ["src/greet.py", "src/lexer.py"] and trail(repo)[0]["outside"] == 1
+    for n in range(3):
+        hook(repo, "PostToolUse", "Bash", {"command": f"echo {n}"})
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert auto.files == ["src/greet.py", "src/lexer.py"]
+    assert auto.note.startswith("4 tool calls since CKP-0001: Bash 3, apply_patch 1; 2 files changed;"
+                                " 1 edit outside the repository.")
+
+
+def test_codex_compaction_summary_is_not_taken_for_the_agents_last_message(repo, tmp_path):
+    """Codex 0.171 records the reply that wrote a compaction's summary as an assistant message,
+    then the `compacted` record quoting it (seen from a real Codex CLI): the automatic checkpoint
+    after it carries what the agent itself said last, never that summary."""
+    rollout = tmp_path / "rollout.jsonl"
+
+    def item(payload):
+        return {"timestamp": "2026-12-05T12:00:00Z", "type": "response_item", "payload": payload}
+
+    def said(role, text):
+        kind = "output_text" if role == "assistant" else "input_text"
+        return item({"type": "message", "role": role, "content": [{"type": kind, "text": text}]})
+
+    lines = [said("user", "add greet"), said("assistant", "greet() is in; next the tests."),
+             said("assistant", "SUMMARY: the user wants greet()."),
+             {"timestamp": "2026-12-05T12:00:01Z", "type": "compacted",
+              "payload": {"message": "Another language model started to solve this problem...\n"
+                                     "SUMMARY: the user wants greet().", "replacement_history": []}}]
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    codex = [sys.executable, "-m", "tether", "hook", "codex"]
+    for n in range(4):
+        event = {"session_id": SESSION, "cwd": str(repo), "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                 "tool_input": {"command": f"touch f{n}"}, "tool_response": "", "transcript_path": str(rollout)}
+        proc = subprocess.run(codex, input=json.dumps(event), capture_output=True, text=True, cwd=repo, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert auto.note.endswith("The agent's last message: greet() is in; next the tests.")
+
+
 def test_a_file_outside_the_repository_is_counted_never_named(repo, tmp_path):
     outside = tmp_path / "home" / "secret-notes.md"
     for n in range(4):

@@ -283,7 +283,9 @@ def busy(ws, recent: list[dict], events: list[dict], created: list[str]) -> list
     closed = {e.get("session") for e in events if e.get("event") == "session_close"}
     out = []
     for s in recent:
-        files = {row["file"] for row in s["trail"] if isinstance(row.get("file"), str)}
+        from ..core.tool_trail import files as trail_files
+
+        files = trail_files(s["trail"])
         out.append({"session": s["session"], "path": s["trail_path"], "calls": len(s["trail"]), "files": len(files),
                     "closed": s["session"] in closed, "offloaded": any(c >= s["first"] for c in created)})
     return out

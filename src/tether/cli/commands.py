@@ -192,8 +192,8 @@ def register(sub, common, only: str | None = None) -> None:
     if want("hook"):
         hook = sub.add_parser("hook", formatter_class=common.formatter_class, help="Handle an agent tool's hook event (JSON on stdin).")
         hsub = hook.add_subparsers(dest="hook_command", metavar="TOOL", required=True, parser_class=Parser)
-        add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event: SessionStart, PreCompact, SessionEnd, UserPromptSubmit.")
-        add(hsub, "codex", _lazy("session_commands", "cmd_hook"), "Handle a Codex hook event: SessionStart, PreCompact, UserPromptSubmit.")
+        add(hsub, "claude-code", _lazy("session_commands", "cmd_hook"), "Handle a Claude Code hook event (the seven `tether install claude-code` adds).")
+        add(hsub, "codex", _lazy("session_commands", "cmd_hook"), "Handle a Codex hook event (the seven `tether install codex` adds, as for Claude Code).")
 
     if want("install"):
         inst = sub.add_parser("install", formatter_class=common.formatter_class, help="Install tether's hooks into an agent tool's settings.")

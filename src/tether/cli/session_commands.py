@@ -227,9 +227,9 @@ def cmd_install_codex(args) -> Result:
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
-    text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex runs a project's hooks"
-             " once you have reviewed and trusted them (it asks); a Codex older than hooks-by-default needs"
-             " `[features] codex_hooks = true` in its config.toml.")
+    text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex loads a project's hooks"
+             " once you trust the project, and runs each one once you have reviewed and trusted it (`/hooks`"
+             " in Codex; it asks).")
     if args.mcp:
         server = install_codex_mcp(root, mcp_command(args.command_line))
         outcome["mcp"] = server

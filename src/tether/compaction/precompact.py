@@ -1,9 +1,11 @@
-"""Before Claude Code compacts a session: save what its compaction would lose, into the repository.
+"""Before Claude Code or Codex compacts a session: save what its compaction would lose, into the
+repository.
 
     from tether.compaction import save_before_compaction
     report = save_before_compaction(workspace, transcript_path)
 
-One streaming pass over the session's JSONL transcript (a line at a time, never the file whole):
+One streaming pass over the session's JSONL transcript (a line at a time, never the file whole;
+Claude Code's records, and Codex's response items read as the same messages: ``codex_message``):
 
 - tier 1: every tool result over the threshold goes to ``.tether/cache/offloaded/<sha256>``,
   secrets redacted, as :func:`tether.compaction.compact` stores it (same stubs, same ``show``);
@@ -37,7 +39,7 @@ _DECISIONS = 10
 
 def save_before_compaction(workspace, transcript_path, *, threshold: int | None = None,
                            redact: bool | None = None) -> dict:
-    """Offload, archive and summarise a Claude Code transcript; the report (refs, tokens before
+    """Offload, archive and summarise a Claude Code transcript or a Codex rollout; the report (refs, tokens before
     and after, redactions). ``workspace``: a Workspace, or None for the one here."""
     from .api import Compactor
 
@@ -102,6 +104,8 @@ class _Run:
             return [raw, None, False]
         if not isinstance(obj, dict):
             return [raw, None, False]
+        if obj.get("type") == "response_item":  # a Codex rollout
+            return self._codex_line(number, raw, obj)
         message = obj.get("message")
         if obj.get("type") not in ("user", "assistant") or not isinstance(message, dict) \
                 or message.get("role") not in ("user", "assistant"):
@@ -132,6 +136,32 @@ class _Run:
                 obj = dict(obj, message=new)
                 changed = True
         return [raw, obj, changed]
+
+    def _codex_line(self, number: int, raw: bytes, obj: dict):
+        """A Codex response item, read as the message tether's tiers know (codex_message): counted,
+        gathered for the summary, and a large tool output offloaded in the line's payload."""
+        payload = obj.get("payload")
+        message = codex_message(payload)
+        if message is None:
+            return [raw, obj, False]
+        texts = list(strings(message["content"]))
+        if texts:
+            self.tokens_before += self.c.count("\n".join(texts))
+        if not message.pop("context", False):
+            self._gather(message, obj)
+        if payload.get("type") not in CODEX_OUTPUTS:
+            return [raw, obj, False]
+        [new], items = offload.tier1([message], self.threshold, self.c.count, self._put)
+        if not items:
+            return [raw, obj, False]
+        for item in items:
+            item.pop("message", None)
+            item["line"] = number
+        self.items += items
+        stub = new["content"][0]["content"]
+        output = payload["output"]
+        output = stub if isinstance(output, str) else dict(output, content=stub)
+        return [raw, dict(obj, payload=dict(payload, output=output)), True]
 
     def _put(self, data: bytes):
         out = self.c._put(data)
@@ -257,6 +287,49 @@ class _Run:
             report["log"] = c.workspace.store.append_compaction(dict(report, at=_now(), hook="pre_compact"))
         return report
 
+
+
+#: Codex's tool outputs and calls among its response items.
+CODEX_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+CODEX_CALLS = ("function_call", "custom_tool_call")
+#: How the user-role messages Codex writes itself begin (the environment, AGENTS.md, skills).
+_CODEX_CONTEXT = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<skills_instructions>",
+                  "<permissions instructions>")
+
+
+def codex_message(payload) -> dict | None:
+    """A Codex rollout's response item as a message of tether's tiers ("role" and "content"
+    blocks: text, tool_use, tool_result), or None for what they do not read (reasoning, the
+    developer's messages). A message Codex wrote itself is marked ``context``: counted, never
+    taken for the user's request."""
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    call = payload.get("call_id") if isinstance(payload.get("call_id"), str) else ""
+    if kind == "message" and payload.get("role") in ("user", "assistant"):
+        blocks = [{"type": "text", "text": part["text"]} for part in payload.get("content") or ()
+                  if isinstance(part, dict) and isinstance(part.get("text"), str)]
+        message = {"role": payload["role"], "content": blocks}
+        if payload["role"] == "user" and blocks and blocks[0]["text"].lstrip().startswith(_CODEX_CONTEXT):
+            message["context"] = True
+        return message
+    if kind in CODEX_OUTPUTS:
+        output = payload.get("output")
+        text = output if isinstance(output, str) else output.get("content") if isinstance(output, dict) else None
+        if not isinstance(text, str):
+            return None
+        return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call, "content": text}]}
+    if kind in CODEX_CALLS:
+        if kind == "custom_tool_call":  # apply_patch: the patch itself
+            tool_input = {"command": payload.get("input")}
+        else:
+            try:
+                tool_input = json.loads(payload.get("arguments") or "{}")
+            except (TypeError, ValueError):
+                tool_input = {"arguments": payload.get("arguments")}
+        return {"role": "assistant", "content": [{"type": "tool_use", "id": call, "name": str(payload.get("name") or "?"),
+                                                  "input": tool_input}]}
+    return None
 
 
 def _now() -> str:

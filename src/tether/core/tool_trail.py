@@ -35,21 +35,40 @@ _SEPARATORS = ";&|()`\n"
 def entry(event: dict, root: str, at: str) -> dict:
     """The trail entry of one tool call: its time, the tool, and the file it changed (relative to
     ``root``; a file outside the repository is counted, never named: its path may be private)."""
-    from ..transcripts.tools import EDIT_TOOLS
+    from ..transcripts.tools import EDIT_TOOLS, PATCH_TOOLS, patched_files
 
     tool = event.get("tool_name")
     tool = tool if isinstance(tool, str) and tool else "?"
     row = {"at": at, "tool": tool[:100]}
-    key = EDIT_TOOLS.get(tool)
     tool_input = event.get("tool_input")
-    path = tool_input.get(key) if key and isinstance(tool_input, dict) else None
-    if isinstance(path, str) and path and "\0" not in path:
-        rel = relative(path, root, event.get("cwd"))
-        if rel is None:
-            row["outside"] = True
-        else:
-            row["file"] = rel
+    if not isinstance(tool_input, dict):
+        return row
+    key = EDIT_TOOLS.get(tool)
+    if key:
+        paths = (tool_input.get(key),)
+    elif tool in PATCH_TOOLS:  # Codex's apply_patch: one call may change several files
+        paths = patched_files(tool_input.get(PATCH_TOOLS[tool]))[:_PATCH_FILES]
+    else:
+        return row
+    named, outside = [], 0
+    for path in paths:
+        if isinstance(path, str) and path and "\0" not in path:
+            rel = relative(path, root, event.get("cwd"))
+            if rel is None:
+                outside += 1
+            elif rel not in named:
+                named.append(rel)
+    if outside:
+        row["outside"] = outside
+    if len(named) == 1:
+        row["file"] = named[0]
+    elif named:
+        row["files"] = named
     return row
+
+
+#: Files of one patch named in the trail (a patch over hundreds of files is counted, not listed).
+_PATCH_FILES = 50
 
 
 def relative(path: str, root: str, cwd) -> str | None:
@@ -108,6 +127,9 @@ def files(entries: list[dict]) -> list[str]:
     for e in entries:
         if isinstance(e.get("file"), str):
             seen.setdefault(e["file"], None)
+        for path in e.get("files") if isinstance(e.get("files"), list) else ():
+            if isinstance(path, str):
+                seen.setdefault(path, None)
     return list(seen)
 
 
@@ -118,7 +140,7 @@ def note(entries: list[dict], since: str | None) -> str:
         counts[e.get("tool") or "?"] = counts.get(e.get("tool") or "?", 0) + 1
     tools = ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     changed = files(entries)
-    outside = sum(1 for e in entries if e.get("outside"))
+    outside = sum(e["outside"] if type(e.get("outside")) is int else 1 for e in entries if e.get("outside"))
     text = f"{len(entries)} tool call{'s' if len(entries) != 1 else ''}{f' since {since}' if since else ''}: {tools}"
     if changed:
         text += f"; {len(changed)} file{'s' if len(changed) != 1 else ''} changed"

@@ -479,22 +479,24 @@ def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     # A checkpoint only when something was recorded since the last one: a copy under a new number
     # would present old progress as new (core.tasks.automatic_checkpoint).
     task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "")
-    saved = _save_transcript(ws, event) if agent == "claude-code" else None
+    saved = _save_transcript(ws, event)
     fields = {"summary": saved["summary"], "archive": saved["archive"], "offloaded": len(saved["offloaded"]),
               "tokens_before": saved["tokens_before"], "tokens_after": saved["tokens_after"]} if saved else {}
     ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,
                      said=said, **fields)
+    lines = []
     if saved:
-        stdout.write(f"tether: saved the session before compaction: {saved['archive']} (the transcript),"
+        lines.append(f"tether: saved the session before compaction: {saved['archive']} (the transcript),"
                      f" {saved['summary']} (tether's summary), {len(saved['offloaded'])} large tool result(s)"
-                     f" offloaded; `tether show REF` gives any of them back\n")
+                     f" offloaded; `tether show REF` gives any of them back")
     if task_id is not None:
-        if agent == "codex":
-            import json
+        lines.append(f"tether: {said}")
+    if lines and agent == "codex":  # Codex reads a hook's stdout as one JSON object
+        import json
 
-            stdout.write(json.dumps({"systemMessage": f"tether: {said}"}, ensure_ascii=False) + "\n")
-        else:
-            stdout.write(f"tether: {said}\n")  # Claude Code shows it in the transcript view
+        stdout.write(json.dumps({"systemMessage": "\n".join(lines)}, ensure_ascii=False) + "\n")
+    elif lines:
+        stdout.write("\n".join(lines) + "\n")  # Claude Code shows it in the transcript view
     # The SessionStart that follows the compaction then starts warm: boot's cache is made now,
     # while Claude Code compacts (seconds), not when the new context waits for the brief.
     ws.prepare_next_boot()

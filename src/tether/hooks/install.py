@@ -147,7 +147,8 @@ def _without_hooks(groups: list, drop) -> tuple[list, list[dict]]:
     return kept, dropped
 
 
-def _merge_hooks(path: Path, settings: dict, events: dict, command: str, is_ours) -> tuple[list, list]:
+def _merge_hooks(path: Path, settings: dict, events: dict, command: str, is_ours,
+                 timeouts: dict | None = None) -> tuple[list, list]:
     """Add tether's hook (``command``) to each of ``events`` (event -> matcher) in ``settings``,
     keeping the user's own hooks and dropping tether's with another command (``is_ours``):
     (the events added, the commands replaced). Checks the shape first: nothing is changed on a
@@ -166,7 +167,7 @@ def _merge_hooks(path: Path, settings: dict, events: dict, command: str, is_ours
             continue
         kept, stale = _without_hooks(groups, lambda h: h.get("command") != command and is_ours(h.get("command")))
         replaced += [h["command"] for h in stale if h["command"] not in replaced]
-        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
+        group: dict = {"hooks": [{"type": "command", "command": command, "timeout": (timeouts or {}).get(event, 30)}]}
         if matcher:
             group = {"matcher": matcher, **group}
         groups[:] = kept + [group]
@@ -337,13 +338,11 @@ def install_pre_commit(root: Path, strict: bool = False) -> dict:
 
 # -- Codex: .codex/hooks.json ----------------------------------------------------------------------------
 
-# Codex's hooks (developers.openai.com/codex/hooks): the same events, fields and groups as Claude
-# Code's, in `.codex/hooks.json` ({"hooks": {...}}); it has no SessionEnd.
-CODEX_EVENTS = {
-    "SessionStart": "startup|resume|clear",
-    "PreCompact": "manual|auto",
-    "UserPromptSubmit": None,
-}
+# Codex's hooks (developers.openai.com/codex/hooks): the same events, fields, matchers and groups as
+# Claude Code's, in `.codex/hooks.json` ({"hooks": {...}}); its shell tool reaches hooks as "Bash".
+CODEX_EVENTS = EVENTS
+#: Codex cuts a SessionEnd hook's timeout to 3 seconds (and warns at every session when it is longer).
+CODEX_TIMEOUTS = {"SessionEnd": 3}
 
 
 def _is_tether_codex_hook(command: object) -> bool:
@@ -378,7 +377,7 @@ def install_codex(root: Path, command: str | None = None) -> dict:
     _project_file(root, ".codex")
     path = _project_file(root, ".codex/hooks.json")
     config = _json_object(path)
-    added, replaced = _merge_hooks(path, config, CODEX_EVENTS, command, _is_tether_codex_hook)
+    added, replaced = _merge_hooks(path, config, CODEX_EVENTS, command, _is_tether_codex_hook, CODEX_TIMEOUTS)
     if added:
         path.parent.mkdir(exist_ok=True)
         write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")

@@ -22,9 +22,15 @@ def append(store_dir: str, session: str, row: dict) -> int:
     if not os.path.isdir(folder):
         check_folder(store_dir, os.path.dirname(folder))
         os.makedirs(folder, exist_ok=True)
-    from ..model.fastjson import dumps_flat  # no `json` (and `re`) at every tool call
+    if any(type(value) is list for value in row.values()):  # a patch's files: rare enough for `json`
+        import json
 
-    append_text(path, dumps_flat(row) + "\n", durable=False,
+        line = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    else:
+        from ..model.fastjson import dumps_flat  # no `json` (and `re`) at every tool call
+
+        line = dumps_flat(row)
+    append_text(path, line + "\n", durable=False,
                 root=store_dir, aside=os.path.join(store_dir, TORN, rel))
     return read_bytes(path, store_dir).count(b"\n")
 

@@ -37,9 +37,6 @@ _ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", 
 _ECHOES = {"user_message": ("user", TEXT), "agent_message": ("assistant", TEXT),
            "agent_reasoning": ("assistant", THINKING)}
 _TURN_ENDS = {"task_started", "task_complete", "turn_aborted"}
-_PATCH_MARKERS = ("*** Update File: ", "*** Add File: ", "*** Delete File: ", "*** Move to: ")
-
-
 def read(f, problems, path: str | None = None, stats: dict | None = None, start_offset: int = 0,
          start_line: int = 1):
     """Records of one Codex rollout, in order."""
@@ -218,21 +215,14 @@ def _output(output):
 
 def _patched_files(tool_input) -> tuple:
     """Files an apply_patch call changes, from the patch's own headers."""
+    from .tools import patched_files
+
     if isinstance(tool_input, dict):
         command = tool_input.get("command") if "command" in tool_input else tool_input.get("input")
         if isinstance(command, list):
             command = "\n".join(c for c in command if isinstance(c, str))
         tool_input = command
-    if not isinstance(tool_input, str) or "*** " not in tool_input:
-        return ()
-    files = []
-    for line in tool_input.splitlines():
-        for marker in _PATCH_MARKERS:
-            if line.startswith(marker):
-                name = line[len(marker):].strip()
-                if name and name not in files:
-                    files.append(name)
-    return tuple(files)
+    return patched_files(tool_input)
 
 
 def _str(value):

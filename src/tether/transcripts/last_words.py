@@ -19,19 +19,35 @@ from .lines import Opened, backward
 
 def last_assistant_text(source, max_lines: int = 2000) -> str | None:
     """The newest assistant text in a transcript (a path or a binary file), or None."""
+    summaries: list = []  # Codex's compaction summaries met so far (newer than what is read next)
     with Opened(source) as opened:
         for count, (_, raw) in enumerate(backward(opened.file)):
             if count >= max_lines:
                 return None
-            if not raw or b"assistant" not in raw and b"agent_message" not in raw:
+            if not raw or b"assistant" not in raw and b"agent_message" not in raw and b"compacted" not in raw:
                 continue
             try:
                 obj = json.loads(raw)
             except ValueError:
                 continue
-            text = _text(obj) if isinstance(obj, dict) else None
-            if text:
+            if not isinstance(obj, dict):
+                continue
+            summary = _codex_summary(obj)
+            if summary is not None:
+                summaries.append(summary)
+                continue
+            text = _text(obj)
+            # Codex records the reply that wrote a compaction's summary as an assistant message
+            # just before the `compacted` record that quotes it: that is not the agent's state.
+            if text and not any(text.strip() in s for s in summaries):
                 return text
+    return None
+
+
+def _codex_summary(obj: dict) -> str | None:
+    payload = obj.get("payload")
+    if obj.get("type") == "compacted" and isinstance(payload, dict) and isinstance(payload.get("message"), str):
+        return payload["message"]
     return None
 
 
@@ -80,7 +96,7 @@ def last_compact_summary(source, max_lines: int = 5000) -> str | None:
                 text = _blocks(obj["message"].get("content"))
                 if text:
                     return text
-            payload = obj.get("payload")
-            if obj.get("type") == "compacted" and isinstance(payload, dict) and isinstance(payload.get("message"), str):
-                return payload["message"].strip() or None
+            summary = _codex_summary(obj)
+            if summary is not None:
+                return summary.strip() or None
     return None

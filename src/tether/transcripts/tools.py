@@ -6,3 +6,22 @@ EDIT_TOOLS = {
     "Edit": "file_path", "MultiEdit": "file_path", "Write": "file_path",
     "NotebookEdit": "notebook_path",
 }
+
+#: Tools whose input is a patch in Codex's format (the files it changes are named in its headers),
+#: by each agent's name, and the input key holding the patch.
+PATCH_TOOLS = {"apply_patch": "command"}
+PATCH_MARKERS = ("*** Update File: ", "*** Add File: ", "*** Delete File: ", "*** Move to: ")
+
+
+def patched_files(patch) -> tuple:
+    """The files a Codex patch changes, from its own headers, in order, once each."""
+    if not isinstance(patch, str) or "*** " not in patch:
+        return ()
+    files: list = []
+    for line in patch.splitlines():
+        for marker in PATCH_MARKERS:
+            if line.startswith(marker):
+                name = line[len(marker):].strip()
+                if name and name not in files:
+                    files.append(name)
+    return tuple(files)
