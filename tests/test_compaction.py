@@ -4,6 +4,7 @@ pins survive, secrets are redacted and counted, and bad input is refused clearly
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
@@ -372,6 +373,24 @@ def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
         assert _may_decide(text) == bool(_DECISION.search(text)), text
+
+
+def test_a_messages_start_is_read_without_joining_all_its_parts():
+    """tether finds its own blocks (pins, summaries, the acknowledgement) by how a message's text
+    starts, joining only the parts that prefix reaches: the answer must be the whole text's."""
+    from tether.compaction.messages import TETHER_MARK, text_of, text_starts
+
+    rng = random.Random(29)
+    pieces = ["", "a", "\n", TETHER_MARK, TETHER_MARK[:3], "Pinned", "x" * 40, "é"]
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(0, 5)):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+            parts.append(rng.choice([text, {"type": "text", "text": text}, {"type": "image"}, {"text": 3}, 7]))
+        content = rng.choice([parts, "".join(p for p in parts if isinstance(p, str)), None, 5])
+        whole = text_of(content)
+        for prefix in ("", TETHER_MARK, TETHER_MARK + "Pinned", "a\n", "\n\n", whole[:rng.randint(0, 60)], whole + "z"):
+            assert text_starts(content, prefix) == whole.startswith(prefix), (content, prefix)
 
 
 @pytest.mark.parametrize("line,secret", [

@@ -213,3 +213,47 @@ def _strings(value, out):
     elif isinstance(value, list):
         for v in value:
             _strings(v, out)
+
+
+def _assignment_text(rng) -> str:
+    words = ["secret", "token", "tokens", "passwd", "password", "pwd", "api_key", "apikey", "api-key", "access_key",
+             "accesskey", "access-key", "private_key", "privatekey", "private-key", "credential", "credentials",
+             "auth_key", "authkey", "auth-key", "keyboard", "pass", "pw"]
+    folds = {"k": "\u212a", "i": "\u0130ı", "s": "ſ"}
+    word = ""
+    for c in rng.choice(words):
+        roll = rng.random()
+        word += rng.choice(folds[c]) if roll < 0.03 and c in folds else c.upper() if roll < 0.4 else c
+    value_chars = "abcXYZ0189+/=_-.~!@#%^&*"
+    value = "".join(rng.choice(value_chars) for _ in range(rng.randint(6, 20)))
+    if rng.random() < 0.1:
+        value = value[:4] + rng.choice("é٣ ") + value[4:]
+    return "".join((rng.choice(["", "export ", "AWS_", "my.", "é", "x", " "]), word,
+                    rng.choice(["", "_ID", ".x", "é", "-2", "Ж"]), rng.choice([" = ", ":", "=", " : ", "\t=\t", " ", "==", ""]),
+                    rng.choice(["", "'", "\""]), value, rng.choice(["", " ", ",", ";", "\n", "é", ")", "\u00a0"])))
+
+
+def test_secret_assignments_are_looked_for_wherever_one_can_start():
+    """find and find_many run tether's assignment pattern only on the texts where a match can start
+    (its words found in the lower-cased bytes, and what must follow them); the texts left out
+    must hold none, whatever the case, the Unicode letters and the characters whose lower case is
+    ASCII (the Kelvin sign, the dotted capital I)."""
+    from tether.compaction.redact import _merged, _Scan, assignments
+
+    redactor, everything = Redactor(), Redactor(prefilter=False)
+    rng = random.Random(1313)
+    for _ in range(400):
+        texts = []
+        for _ in range(rng.randint(1, 4)):
+            texts.append(" ".join(_assignment_text(rng) if rng.random() < 0.7 else rng.choice(["plain", "é", "\n", "key"])
+                                  for _ in range(rng.randint(1, 3))))
+        want = {}
+        for index, text in enumerate(texts):
+            if assignments(text):
+                scan = _Scan(text)
+                assert scan.folds() or scan.assignment_starts(), text
+            spans = _merged(everything.find(text).spans + assignments(text))
+            assert redactor.find(text).spans == spans, text
+            if spans:
+                want[index] = spans
+        assert {i: r.spans for i, r in redactor.find_many(texts).items()} == want, texts

@@ -1,12 +1,29 @@
-"""The token estimate is computed with counts, not regular expressions (it runs over every byte
-a compaction reads): it must give exactly what the plain definition gives."""
+"""The token estimate is computed with bit operations on big integers, not regular expressions
+(it runs over every byte a compaction reads): it must give exactly what the plain definition gives."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
+from pathlib import Path
 
-from tether.transcripts.tokens import _DIGITS, _LETTERS, _NOT_LEAD_BYTES, _PUNCTUATION, _SPACES, estimate
+import pytest
+
+from tether.transcripts.tokens import estimate
+
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "transcripts"
+
+
+def _table(byte_class) -> bytes:
+    return bytes(byte_class(i) for i in range(256))
+
+
+_LETTERS = _table(lambda i: 97 if 65 <= i <= 90 or 97 <= i <= 122 else 32)        # "a" or " "
+_DIGITS = _table(lambda i: 100 if 48 <= i <= 57 else 32)                           # "d" or " "
+_SPACES = _table(lambda i: 32 if i == 32 else 110 if 9 <= i <= 13 else 120)       # " ", "n" or "x"
+_PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
+_NOT_LEAD_BYTES = bytes(range(0xC0))
 
 
 def reference(text: str) -> int:
@@ -40,6 +57,54 @@ def test_the_estimate_equals_its_definition_on_random_and_edge_texts():
                                                           for _ in range(rng.randint(1, 80))))
     for text in texts:
         assert estimate(text) == reference(text), repr(text)
+
+
+def test_the_estimate_equals_its_definition_on_long_runs_and_long_texts():
+    """Runs of letters, digits and whitespace of every length up to hundreds (the counts are
+    doubled round by round up to the longest run), at the text's start, end and middle, and
+    texts of many kilobytes."""
+    rng = random.Random(17)
+    texts = []
+    for n in range(1, 140):
+        for piece in ("a", "7", " ", "\n", " \n", "\t"):
+            run = (piece * n)[:n]
+            texts += [run, run + "x.", "x." + run, "b " + run + " 9", "é" + run + "é"]
+    pieces = ["a" * 9, "a" * 300, "1" * 3, "1" * 1000, " " * 2, " ", "\n", "\t\t", ".", ",", "é", "✓", "😀",
+              "word", "12", "\r\n", "x" * 77]
+    for _ in range(300):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 400))))
+    for text in texts:
+        assert estimate(text) == reference(text), repr(text[:80])
+
+
+def test_the_estimate_equals_its_definition_on_the_real_transcripts():
+    files = sorted(TRANSCRIPTS.rglob("*.jsonl")) if TRANSCRIPTS.is_dir() else []
+    if not files:
+        pytest.skip("no transcripts in ../shared/bench/transcripts")
+    for path in files:
+        strings = []
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                strings.append(line)
+                try:
+                    _strings(json.loads(line), strings)
+                except ValueError:
+                    continue
+        whole = "\n".join(strings)
+        assert estimate(whole) == reference(whole), path.name
+        for text in strings[:2000]:
+            assert estimate(text) == reference(text), path.name
+
+
+def _strings(value, out):
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out)
 
 
 def test_the_length_bound_is_never_exceeded():

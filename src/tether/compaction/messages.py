@@ -262,8 +262,30 @@ def text_of(content) -> str:
     return ""
 
 
+def text_starts(content, prefix: str) -> bool:
+    """``text_of(content).startswith(prefix)``, joining only the parts the prefix reaches (a
+    message's text can be megabytes; the checks look at its first characters)."""
+    if isinstance(content, str):
+        return content.startswith(prefix)
+    parts: list = []
+    if isinstance(content, list):
+        size = 0
+        for part in content:
+            if isinstance(part, str):
+                text = part
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                text = part["text"]
+            else:
+                continue
+            parts.append(text)
+            size += len(text) + 1
+            if size > len(prefix):  # the parts joined so far begin the whole text and are long enough
+                break
+    return "\n".join(parts).startswith(prefix)
+
+
 def is_tether(msg: dict) -> bool:
-    return text_of(msg.get("content")).startswith(TETHER_MARK)
+    return text_starts(msg.get("content"), TETHER_MARK)
 
 
 def is_tool_result_message(msg: dict) -> bool:

@@ -167,6 +167,9 @@ def assignments(text: str) -> list[tuple[int, int, str]]:
     return _merged(spans)
 
 
+#: What a match of _ASSIGNMENT needs from where its secret word starts, in the lower-cased UTF-8 of
+#: the text (a non-ASCII byte may be part of a \\w); a text with none is not given to it.
+_ASSIGNMENT_NEEDS = re.compile(rb"[0-9a-z_.\-\x80-\xff]*[ \t]*[=:][ \t]*[a-z0-9+/=_\-.~!@#%^&*]{12}")
 class Redaction:
     """What was cut from one text: ``spans`` (start, end, type) in the original, in order."""
 
@@ -236,27 +239,29 @@ class Redactor:
         keeps offsets, and the lines are the same. A line after one naming ``allowlist`` is a
         candidate too: detect-secrets reads a "nextline" pragma on the line before, so that line
         must be given with the one it speaks of."""
+        return self._candidate_lines(_Scan(text), text)
+
+    def _candidate_lines(self, scan: "_Scan", text: str) -> list[int]:
         if self.unanchored or not self.prefilter:
             return list(range(text.count("\n") + 1))
-        data = text.encode("utf-8", "surrogatepass")
-        wide = not data.isascii()
+        data = scan.data
+        wide = scan.wide
         starts: set = set()
         for anchor in self.exact:
-            _positions(data, anchor, starts)
+            starts.update(scan.exact(anchor))
         weak: dict = {}
         if self.lowered or self.weak:
-            low = data.lower()
+            low = scan.low
             for anchor in self.lowered:
-                found: set = set()
-                _positions(low, anchor, found)
+                found = scan.lowered(anchor)
                 then = _LOWERED_THEN.get(anchor)
                 starts.update(found if then is None else (at for at in found if then.match(low, at)))
                 if anchor == b"allowlist" and found:
                     starts.update(_next_lines(data, found))
             for anchor in self.weak:
-                _positions(low, anchor, weak.setdefault(anchor, set()))
+                weak[anchor] = set(scan.lowered(anchor))
             if self.token:  # "token = <44 characters>" is an IBM key; "cl_token", "slapitoken"...
-                _positions(low, b"token", weak.setdefault(b"token", set()))
+                weak[b"token"] = set(scan.lowered(b"token"))
         for pattern in self.patterns:
             after = _AFTER.get(pattern.pattern)
             match = pattern.search(data)
@@ -275,12 +280,10 @@ class Redactor:
             found = set()
             _positions(words, _DISCORD, found)
             starts.update(at for at in found if tail.match(words, at + 23))
-        if wide:
-            for fold in _FOLDS:
-                _positions(data, fold, starts)
+        starts.update(scan.folds())
         if weak:
             if self.keyword_checks:
-                starts.update(self._keyword_backed(low, weak))
+                starts.update(self._keyword_backed(scan.low, weak))
             else:
                 everything = set().union(*(v for k, v in weak.items() if k != b"token"))
                 starts.update(_backed(data, everything, self.keyword_patterns))
@@ -325,11 +328,14 @@ class Redactor:
 
     def find(self, text: str) -> Redaction:
         """Where the secrets in ``text`` are."""
-        numbers = self.candidate_lines(text)
+        scan = _Scan(text)
+        numbers = self._candidate_lines(scan, text)
+        extra = assignments(text) if scan.folds() or scan.assignment_starts() else []
         if not numbers:
-            return _with_assignments(Redaction(), text)
+            return Redaction(extra)
         with self._plugins() as plugins:
-            return _with_assignments(self._find(text, numbers, plugins), text)
+            found = self._find(text, numbers, plugins)
+        return Redaction(_merged(found.spans + extra)) if extra else found
 
     def _find(self, text: str, numbers: list, plugins: dict) -> Redaction:
         lines = text.split("\n")
@@ -374,21 +380,25 @@ class Redactor:
         """index -> Redaction of the texts that hold secrets. The anchors are searched once over
         all of them joined (a message list has many short strings; each search is a pass)."""
         joined = "\n".join(texts)
+        scan = _Scan(joined)
         out = {}
-        if assignments(joined):  # rare: looked for again text by text
-            for index, text in enumerate(texts):
-                found = assignments(text)
-                if found:
-                    out[index] = Redaction(found)
-        lines = self.candidate_lines(joined)
-        if not lines:
-            return out
         import bisect
 
         firsts, line = [], 0
         for text in texts:
             firsts.append(line)
             line += text.count("\n") + 1
+        if scan.folds():
+            assigned = range(len(texts)) if assignments(joined) else ()
+        else:  # only the texts where a match can start (rare)
+            assigned = sorted({bisect.bisect_right(firsts, n) - 1 for n in _lines_of(scan.data, scan.assignment_starts())})
+        for index in assigned:
+            found = assignments(texts[index])
+            if found:
+                out[index] = Redaction(found)
+        lines = self._candidate_lines(scan, joined)
+        if not lines:
+            return out
         wanted: dict = {}
         for n in lines:
             index = bisect.bisect_right(firsts, n) - 1
@@ -408,11 +418,6 @@ class Redactor:
         return apply(text, found), found
 
 
-def _with_assignments(found: Redaction, text: str) -> Redaction:
-    extra = assignments(text)
-    return Redaction(_merged(found.spans + extra)) if extra else found
-
-
 def apply(text: str, redaction: Redaction) -> str:
     if not redaction.spans:
         return text
@@ -423,6 +428,82 @@ def apply(text: str, redaction: Redaction) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+# The anchors every search needs (the keyword detector's, tether's own assignment words): any
+# other anchor holding one, lower-cased, is found among its hits instead of by a pass of its own.
+_BASES = (b"key", b"token", b"pass", b"pw", b"secret")
+_ASSIGNMENT_ANCHORS = tuple(w.encode() for w in _ASSIGNMENT_WORDS)
+
+
+class _Scan:
+    """One text searched for anchors: its UTF-8 and lower-cased UTF-8, and each anchor's
+    positions, found once for all who ask."""
+
+    __slots__ = ("data", "low", "wide", "_found", "_folds")
+
+    def __init__(self, text: str):
+        self.data = text.encode("utf-8", "surrogatepass")
+        self.low = self.data.lower()
+        self.wide = not self.data.isascii()
+        self._found: dict = {}
+        self._folds = None
+
+    def lowered(self, needle: bytes) -> list:
+        """Positions of ``needle`` (lower case) in the lower-cased text, overlapping ones too."""
+        hits = self._found.get(needle)
+        if hits is None:
+            low = self.low
+            for base in _BASES:
+                if base in needle and base != needle:
+                    off = needle.index(base)
+                    hits = [at - off for at in self.lowered(base) if at >= off and low.startswith(needle, at - off)]
+                    break
+            else:
+                hits = _all(low, needle)
+            self._found[needle] = hits
+        return hits
+
+    def exact(self, needle: bytes) -> list:
+        """Positions of ``needle`` as it is written."""
+        data = self.data
+        if not any(base in needle.lower() for base in _BASES):
+            return _all(data, needle)
+        return [at for at in self.lowered(needle.lower()) if data.startswith(needle, at)]
+
+    def folds(self) -> list:
+        """Positions of the characters re.IGNORECASE takes for an ASCII letter (_FOLDS)."""
+        if self._folds is None:
+            found: set = set()
+            if self.wide:
+                for fold in _FOLDS:
+                    found.update(_all(self.data, fold))
+            self._folds = sorted(found)
+        return self._folds
+
+    def assignment_starts(self) -> list:
+        """Where a match of :func:`assignments` can start; none means there is none, for a text
+        without folds(): among them are the only characters whose lower case holds an ASCII letter
+        (the Kelvin sign, the dotted capital I), where str.lower and bytes.lower differ."""
+        starts: set = set()
+        for word in _ASSIGNMENT_ANCHORS:
+            starts.update(self.lowered(word))
+        low = self.low
+        return [at for at in sorted(starts) if _ASSIGNMENT_NEEDS.match(low, at)]
+
+
+def _all(data: bytes, needle: bytes) -> list:
+    """Every position of ``needle`` in ``data``. A needle with a byte the text lacks is ruled out by
+    that byte's absence: one memchr, many times faster than the search."""
+    for byte in set(needle):
+        if bytes((byte,)) not in data:
+            return []
+    out = []
+    at = data.find(needle)
+    while at != -1:
+        out.append(at)
+        at = data.find(needle, at + 1)
+    return out
 
 
 def _positions(text: bytes, anchor: bytes, starts: set) -> None:

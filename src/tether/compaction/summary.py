@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .messages import TETHER_MARK, is_tether, is_tool_result_message, strings, text_of, tool_calls
+from .messages import TETHER_MARK, is_tether, is_tool_result_message, strings, text_of, text_starts, tool_calls
 
 SUMMARY_TITLE = TETHER_MARK + "Summary of the conversation so far (tether compact, tier 3)"
 PINS_TITLE = TETHER_MARK + "Pinned: keep these verbatim"
@@ -49,11 +49,11 @@ def first_request(messages: list) -> str:
 def previous_objective(messages: list) -> str | None:
     """The objective a summary tether wrote earlier carried."""
     for msg in messages:
-        text = text_of(msg.get("content"))
-        if text.startswith(SUMMARY_TITLE):
-            match = re.search(r"^## Objective\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-            if match:
-                return match.group(1).strip()
+        if not text_starts(msg.get("content"), SUMMARY_TITLE):
+            continue
+        match = re.search(r"^## Objective\n(.*?)(?=^## |\Z)", text_of(msg.get("content")), re.S | re.M)
+        if match:
+            return match.group(1).strip()
     return None
 
 
@@ -208,11 +208,11 @@ def without_tether_blocks(messages: list) -> list:
     out = []
     skip_ack = False
     for msg in messages:
-        text = text_of(msg.get("content"))
-        if text.startswith(PINS_TITLE):
+        content = msg.get("content")
+        if text_starts(content, PINS_TITLE):
             skip_ack = True
             continue
-        if skip_ack and text.startswith(ACK):
+        if skip_ack and text_starts(content, ACK):
             skip_ack = False
             continue
         skip_ack = False
