@@ -44,6 +44,7 @@ from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
 TRANSCRIPTS = SHARED / "transcripts" / "claude-code"
+CODEX_ROLLOUTS = SHARED / "transcripts" / "codex"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from tether.compaction import Compactor  # noqa: E402
@@ -306,15 +307,17 @@ def redaction(seed: int) -> None:
 def precompact(ws, megabytes: int, big_megabytes: int) -> None:
     from tether.compaction import save_before_compaction
 
-    print("\n(e) save_before_compaction over the Claude Code transcripts (tier 1 threshold 2,000 tokens)")
+    print("\n(e) save_before_compaction over the Claude Code and Codex transcripts (tier 1 threshold 2,000 tokens)")
     print(f"  {'transcript':58} {'MB':>6} {'seconds':>8} {'MB/s':>7} {'tokens before':>13} {'after':>9} {'offloaded':>9}")
     files = [p for p in sorted(TRANSCRIPTS.rglob("*.jsonl")) if "hook_logs" not in p.name]
-    for path in files:
+    rollouts = sorted(CODEX_ROLLOUTS.glob("*.jsonl")) if CODEX_ROLLOUTS.is_dir() else []
+    for path in files + rollouts:
         size = path.stat().st_size / 1e6
         start = time.perf_counter()
         report = save_before_compaction(ws, path, threshold=2_000)
         seconds = time.perf_counter() - start
-        print(f"  {str(path.relative_to(TRANSCRIPTS))[:58]:58} {size:>6.2f} {seconds:>8.2f} {size / seconds:>7.1f}"
+        name = str(path.relative_to(TRANSCRIPTS)) if path in files else "codex: " + path.name
+        print(f"  {name[:58]:58} {size:>6.2f} {seconds:>8.2f} {size / seconds:>7.1f}"
               f" {report['tokens_before']:>13,} {report['tokens_after']:>9,} {len(report['offloaded']):>9}")
     big = Path(ws.root) / "big.jsonl"
     make_transcript(files, big, megabytes)
