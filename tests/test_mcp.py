@@ -146,6 +146,39 @@ def test_outside_a_workspace_the_tools_say_how_to_make_one(tmp_path):
     assert "no tether workspace" in text and "Hint: run `tether init`" in text
 
 
+READ_ONLY = {"brief", "stale", "show", "recall", "usage", "ctx_for"}
+
+
+def test_tools_say_whether_they_change_the_repositorys_memory_and_the_read_only_ones_do_not(project, cli):
+    """Clients act on the hints (Codex runs a read-only tool without asking): the tools marked
+    read-only leave every tracked file of tether's as it was."""
+    store = project.root / ".tether"
+
+    def tracked() -> dict:
+        return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*"))
+                if p.is_file() and not p.relative_to(store).as_posix().startswith(("local/", "locks/"))}
+
+    assert cli("checkpoint", "--done", "1", "--state", "intro parsed").code == 0
+    before = tracked()
+
+    async def script(session):
+        hints = {t.name: t.annotations for t in (await session.list_tools()).tools}
+        changed = []
+        for name, arguments in (("brief", {}), ("stale", {}), ("show", {"ref": "offloaded/0123456789ab"}),
+                                ("recall", {"query": "intro parsed"}), ("usage", {}), ("ctx_for", {"skill": "x"})):
+            await session.call_tool(name, arguments)  # an error (no transcript, no campaign) changes nothing either
+            if tracked() != before:
+                changed.append((name, arguments))
+        return hints, changed
+
+    hints, changed = talk(project.root, script)
+    assert changed == []
+    assert {name for name, h in hints.items() if h.read_only_hint} == READ_ONLY
+    assert all(h.read_only_hint is False and h.destructive_hint is False for name, h in hints.items()
+               if name not in READ_ONLY)
+    assert all(h.open_world_hint is False for h in hints.values())
+
+
 def test_resources_the_brief_the_context_document_and_each_open_task(project, cli):
     assert cli("note", "gotcha", "the API docs are generated").code == 0
     assert cli("close", "--summary", "first pass").code == 0  # writes the context document

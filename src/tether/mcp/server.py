@@ -113,10 +113,19 @@ def _version() -> str:
 def build(root: str | None = None) -> TetherServer:
     server = TetherServer(root or os.getcwd())
     ws = server.workspace
-    tool = functools.partial(server.tool, structured_output=False)  # the text is the JSON itself
+    from mcp.types import ToolAnnotations
+
+    # Hints a client acts on (Codex runs a read-only tool without asking): whether the tool can
+    # change tether's tracked files (per-machine caches, such as the recall index, do not count).
+    # `resume` can: naming a task makes it the active one, which the context document shows.
+    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    # the text is the JSON itself
+    tool = functools.partial(server.tool, structured_output=False, annotations=writes)
+    read_tool = functools.partial(server.tool, structured_output=False, annotations=reads)
 
     # -- the session ------------------------------------------------------------------------
-    @tool(description="The readiness brief a new session needs (tasks, where to resume, decisions, "
+    @read_tool(description="The readiness brief a new session needs (tasks, where to resume, decisions, "
                       "context entries), capped at `budget` tokens.")
     @_tool
     def brief(budget: int = BRIEF_BUDGET) -> dict:
@@ -225,7 +234,7 @@ def build(root: str | None = None) -> TetherServer:
         return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
                 "problems": [p.to_dict() for p in found.problems]}
 
-    @tool(description="The memories whose cited code changed or is gone since they were recorded (current "
+    @read_tool(description="The memories whose cited code changed or is gone since they were recorded (current "
                       "decisions and context entries, each open task's newest checkpoint), at most `limit`: "
                       "confirm what still holds, resolve what does not.")
     @_tool
@@ -241,7 +250,7 @@ def build(root: str | None = None) -> TetherServer:
         result = ws().close(summary, completed=_parts(completed), next_steps=next_steps or [], commit=commit)
         return result.to_dict()
 
-    @tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
+    @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
                       "result): `max_chars` characters from `offset`, and where the next page starts.")
     @_tool
     def show(ref: str, offset: int = 0, max_chars: int = SHOW_CHARS) -> dict:
@@ -254,7 +263,7 @@ def build(root: str | None = None) -> TetherServer:
         return {"ref": ref, "text": page, "offset": offset, "total_chars": len(text),
                 "next_offset": following if following < len(text) else None}
 
-    @tool(description="Search everything the project remembers (tasks, checkpoints, decisions, context "
+    @read_tool(description="Search everything the project remembers (tasks, checkpoints, decisions, context "
                       "entries, progress logs, campaigns, offload packets, compaction archives): hits with "
                       "where each came from and whether it still holds, at most `limit` and `budget` tokens. "
                       "`mode`: lexical, semantic or hybrid (default: hybrid when a [recall] model is set up).")
@@ -270,7 +279,7 @@ def build(root: str | None = None) -> TetherServer:
         finally:
             searcher.close()
 
-    @tool(description="How full the agent's context window is: tokens, window, percent, state and the "
+    @read_tool(description="How full the agent's context window is: tokens, window, percent, state and the "
                       "action it calls for (default transcript: this session's, else the newest here).")
     @_tool
     def usage(transcript: str | None = None, model: str | None = None, window: int | None = None) -> dict:
@@ -286,7 +295,7 @@ def build(root: str | None = None) -> TetherServer:
     ctx_where = ("`context` (a path) or `campaign` (an id) picks the session context; default: "
                  "$TETHER_CONTEXT or the only open one.")
 
-    @tool(name="ctx_for", description="Exactly the part of the session context a skill receives, at most "
+    @read_tool(name="ctx_for", description="Exactly the part of the session context a skill receives, at most "
                                       f"`budget` tokens. {ctx_where}")
     @_tool
     def ctx_for(skill: str, budget: int = BRIEF_BUDGET, context: str | None = None, campaign: str | None = None,
