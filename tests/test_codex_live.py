@@ -113,3 +113,55 @@ def test_a_codex_session_is_briefed_checkpointed_saved_before_compaction_and_reb
     after = [text for text in inputs if SUMMARY in text and "CONTEXT CHECKPOINT COMPACTION" not in text]
     assert after and PIN in after[-1] and "its summary of this session before the compaction" in after[-1]
     nothing_private(repo, tmp_path / "home")
+
+
+def test_codex_finds_tethers_mcp_tools_and_runs_them_without_asking(tmp_path):
+    """`tether install codex --mcp`: Codex starts `tether mcp`, its tool search finds tether's
+    tools, and `recall` and `checkpoint` run in `codex exec`, where nothing can be approved:
+    Codex runs a tool unasked when its hints say it destroys nothing (without them, both waited
+    for an approval that never came)."""
+    repo, env = project(tmp_path, ["install", "codex", "--mcp"])
+    home = tmp_path / "home" / ".codex"
+    home.mkdir()
+    env["CODEX_HOME"] = str(home)
+    turns = iter([
+        [{"type": "tool_search_call", "call_id": "call_1", "execution": "client", "status": "completed",
+          "arguments": {"query": "recall what the project remembers", "limit": 8}}],
+        [{"type": "function_call", "namespace": "mcp__tether", "name": "recall",
+          "arguments": json.dumps({"query": "greet function"}), "call_id": "call_2"}],
+        [{"type": "function_call", "namespace": "mcp__tether", "name": "checkpoint",
+          "arguments": json.dumps({"state": "greet written"}), "call_id": "call_3"}],
+    ])
+
+    def answer(path, body):
+        items = next(turns, [reply("done")])
+        usage = {"input_tokens": 3_000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 20,
+                 "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 3_020}
+        rid = f"resp_{len(model.requests)}"
+        return sse([("response.created", {"response": {"id": rid}})]
+                   + [("response.output_item.done", {"item": {"id": f"item_{rid}_{i}", **item}})
+                      for i, item in enumerate(items)]
+                   + [("response.completed", {"response": {"id": rid, "usage": usage}})])
+
+    model = ScriptedModel(answer)
+    try:
+        (home / "config.toml").write_text(
+            'model_provider = "scripted"\n[model_providers.scripted]\nname = "scripted"\n'
+            f'base_url = "http://127.0.0.1:{model.port}/v1"\nwire_api = "responses"\n'
+            f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+        proc = subprocess.run([CODEX, "exec", "-m", "gpt-5.5", "--dangerously-bypass-hook-trust",
+                               "--skip-git-repo-check", "what do we know about greet?"],
+                              cwd=repo, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    finally:
+        model.close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = {item.get("call_id"): item for r in model.requests for item in r.get("input", [])
+               if isinstance(item, dict) and item.get("type", "").endswith("_output")}
+    found = outputs["call_1"]["tools"]
+    assert [t["name"] for t in found] == ["mcp__tether"]
+    assert "recall" in [t["name"] for t in found[0]["tools"]]
+    recalled = json.dumps(outputs["call_2"]["output"])
+    assert TASK in recalled and '\\"status\\":\\"current\\"' in recalled  # hits, with where they came from
+    assert '\\"checkpoint\\":\\"CKP-0001\\"' in json.dumps(outputs["call_3"]["output"])
+    [made] = checkpoints(repo)
+    assert made.current_state == "greet written"
