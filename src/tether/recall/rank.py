@@ -15,8 +15,8 @@ MODES = ("lexical", "semantic", "hybrid")
 # Reciprocal rank fusion of the two tiers (tuned on LoCoMo conversations 1-5 only): each list
 # is read this deep, and a record scores the sum over the lists of weight / (K + its rank).
 FUSE_DEPTH = 50
-FUSE_K = 5  # small: a record first in one list beats one middling in both
-FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.75}
+FUSE_K = 10  # small: the top of either list counts far more than its middle
+FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.5}
 # BM25's weight of each indexed field: title, body, neighbours, date. The title counts twice the
 # body. A note's neighbours (the notes written just before and after it, extract.NEIGHBOURS_*) and
 # the date it was written in words (extract.date_words) count about a third: a record holding the
