@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from ..errors import ParseError, Problem
-from ..model import clock
 from ..store import codec
 
 CHUNK = 1500  # characters of free text per record: a hit points at a few lines, not a whole file
@@ -96,8 +95,10 @@ CONVERSATIONAL = "note"  # the entry kind that gets neighbours
 
 
 def _add_neighbours(found: list[dict]) -> None:
+    from ..model import clock  # here: a search that reads no file loads nothing more
+
     notes = [rec for rec in found if rec["title"] == CONVERSATIONAL]
-    times = [_seconds(rec["at"]) for rec in notes]
+    times = [_seconds(rec["at"], clock) for rec in notes]
     for i, rec in enumerate(notes):
         if times[i] is None:
             continue
@@ -106,7 +107,7 @@ def _add_neighbours(found: list[dict]) -> None:
         rec["context"] = "\n".join(notes[j]["body"] for j in near)
 
 
-def _seconds(at) -> float | None:
+def _seconds(at, clock) -> float | None:
     """A record's time in seconds, or None when it has none that reads as an ISO time."""
     if not isinstance(at, str) or not at:
         return None
