@@ -319,3 +319,55 @@ def test_a_message_list_archived_by_tier_3_is_searched_as_its_conversation(ws):
     assert text.startswith("system: You are a coding agent. user: The zeppelin importer drops rows")
     assert "assistant ran read_file: path: src/zeppelin/importer.py" in text and "tool_call_id" not in text
     assert hits[0]["line"] == 2  # the first message's line in the pretty-printed list
+
+
+def test_a_short_note_is_found_through_the_notes_beside_it(ws, monkeypatch):
+    """A note that says what it is about only beside the one it answers is found by what that one
+    says, below a note holding the words itself; the hit is the note, not its neighbour. Notes
+    written hours apart are not one exchange, and a gotcha (a fact written to stand alone) gets
+    no neighbours."""
+    said = [("2026-11-02T10:00:00Z", "note", "Which port does the staging proxy listen on?"),
+            ("2026-11-02T10:01:00Z", "note", "8443, and only from the VPN"),
+            ("2026-11-02T10:02:00Z", "gotcha", "CI caches are purged every Sunday night"),
+            ("2026-11-02T10:03:00Z", "note", "thanks, noted"),
+            ("2026-11-02T15:00:00Z", "note", "lunch order: two pizzas"),
+            ("2026-11-02T18:00:00Z", "note", "the staging proxy certificate renews itself monthly")]
+    ids = {}
+    for at, kind, text in said:
+        monkeypatch.setenv("TETHER_NOW", at)
+        ids[text] = ws.note(kind, text).id
+    monkeypatch.delenv("TETHER_NOW")
+    age(ws.dir)
+    hits = Recall(ws).search("staging proxy port", limit=8)["hits"]
+    order = [h["id"] for h in hits]
+    assert order[0] == ids["Which port does the staging proxy listen on?"]
+    reply = next(h for h in hits if h["id"] == ids["8443, and only from the VPN"])
+    assert reply["text"] == "8443, and only from the VPN" and reply["line"] == 2
+    assert ids["thanks, noted"] in order  # two notes after the question: still the exchange
+    # Below the notes holding the words themselves.
+    assert order.index(reply["id"]) > order.index(ids["the staging proxy certificate renews itself monthly"])
+    assert ids["CI caches are purged every Sunday night"] not in order
+    # Hours apart is another sitting: the lunch order is not found through the proxy question or
+    # the certificate note, nor anything through it.
+    assert ids["lunch order: two pizzas"] not in order
+    assert [h["id"] for h in Recall(ws).search("pizzas")["hits"]] == [ids["lunch order: two pizzas"]]
+
+
+def test_a_query_naming_a_month_or_a_day_finds_that_times_records_first(ws, monkeypatch):
+    """When a record was written is searchable as words ("9 November 2026"): of records that match
+    alike, the one of the time the query names comes first; a record of that day that matches no
+    other word is not put above them."""
+    ids = {}
+    for at, text in [("2026-03-04T09:00:00Z", "deploy freeze for the release branch, as agreed"),
+                     ("2026-11-09T09:00:00Z", "deploy freeze for the release branch"),
+                     ("2026-11-09T12:00:00Z", "lunch with the design team")]:
+        monkeypatch.setenv("TETHER_NOW", at)
+        ids[at] = ws.note("gotcha", text).id
+    monkeypatch.delenv("TETHER_NOW")
+    age(ws.dir)
+    march = [h["id"] for h in Recall(ws).search("deploy freeze in March")["hits"]]
+    assert march[0] == ids["2026-03-04T09:00:00Z"]
+    november = [h["id"] for h in Recall(ws).search("deploy freeze on 9 November 2026")["hits"]]
+    assert november[:2] == [ids["2026-11-09T09:00:00Z"], ids["2026-03-04T09:00:00Z"]]
+    # The dates are words of the index, not of the hit: its text is the entry's own.
+    assert all("November" not in h["text"] for h in Recall(ws).search("November")["hits"])

@@ -17,10 +17,10 @@ _SECTION = re.compile(r"^## (\d\d:\d\d) UTC, session (\S+?),", re.M)
 
 
 def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, task=None, status="current",
-            number=None) -> dict:
+            number=None, context="") -> dict:
     return {"kind": kind, "rid": rid, "title": title or "", "body": body or "", "line": line, "at": at or None,
             "who": who or None, "session": session or None, "task": task or None, "status": status,
-            "number": number}
+            "number": number, "context": context or ""}
 
 
 def _words(value) -> str:
@@ -79,7 +79,57 @@ def _context(rel, shown, data, problems):
     for rec in found:
         if rec["rid"] in resolved:
             rec["status"] = "resolved"
+    _add_neighbours(found)
     return found
+
+
+# A note is indexed with the notes written just before and after it in the same sitting: "Yes!
+# It was so much fun" or "that one, then" says what it is about only beside the entry it answers.
+# The neighbours are a weaker field of the note's record (rank.BM25_WEIGHTS); the hit is still the
+# note itself. Only free-form notes: a phase, gotcha, don't, blocker or learning is a fact written
+# to stand alone (the brief shows it alone), and two of them written together need not be related.
+NEIGHBOURS_BEFORE = 2  # a reply, and the question or statement it replies to
+NEIGHBOURS_AFTER = 1  # the answer a note drew
+SITTING = 3600  # seconds: notes further apart than this are not one exchange
+CONVERSATIONAL = "note"  # the entry kind that gets neighbours
+
+
+def _add_neighbours(found: list[dict]) -> None:
+    from ..model import clock  # here: a search that reads no file loads nothing more
+
+    notes = [rec for rec in found if rec["title"] == CONVERSATIONAL]
+    times = [_seconds(rec["at"], clock) for rec in notes]
+    for i, rec in enumerate(notes):
+        if times[i] is None:
+            continue
+        near = [j for j in range(i - NEIGHBOURS_BEFORE, i + NEIGHBOURS_AFTER + 1)
+                if j != i and 0 <= j < len(notes) and times[j] is not None and abs(times[j] - times[i]) <= SITTING]
+        rec["context"] = "\n".join(notes[j]["body"] for j in near)
+
+
+def _seconds(at, clock) -> float | None:
+    """A record's time in seconds, or None when it has none that reads as an ISO time."""
+    if not isinstance(at, str) or not at:
+        return None
+    try:
+        return clock.parse(at).timestamp()
+    except ValueError:
+        return None
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
+
+
+def date_words(at) -> str:
+    """When a record was written, as words a query names a time with: "9 November 2026" for
+    2026-11-09T...; "" when it has no date. Indexed as a field of its own (rank.BM25_WEIGHTS), so
+    "what did we decide in March 2026" finds that month's records first among those that match."""
+    found = _DATE.match(at) if isinstance(at, str) else None
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return ""
+    return f"{int(found.group(3))} {_MONTHS[int(found.group(2)) - 1]} {found.group(1)}"
 
 
 def _progress(rel, shown, data, problems):

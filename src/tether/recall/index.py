@@ -25,9 +25,9 @@ import time
 from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
-from .rank import KIND_WEIGHTS
+from .rank import BM25_WEIGHTS, KIND_WEIGHTS
 
-FORMAT = "5"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation
+FORMAT = "6"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context, fts.date
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -41,7 +41,8 @@ CREATE INDEX records_path ON records(path);
 CREATE INDEX records_hash ON records(hash);
 CREATE INDEX records_task ON records(task, kind);
 CREATE TABLE problems(source TEXT, path TEXT, line INTEGER, message TEXT);  -- source: the store path
-CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE fts USING fts5(title, body, context, date, tokenize='porter unicode61 remove_diacritics 2');
+-- context: a note's neighbours, date: when it was written, in words (extract.date_words)
 CREATE TABLE vectors(hash TEXT PRIMARY KEY, vec BLOB);  -- hash: of the text embedded, vec: float16 (meta 'vectors': whose)
 """
 EMBED_BATCH = 128  # records embedded, then written, at a time: a stopped refresh keeps what it did
@@ -323,7 +324,8 @@ class Index:
                                      digest_size=16).hexdigest()
             cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number,"
                              " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
-            db.execute("INSERT INTO fts(rowid, title, body) VALUES(?,?,?)", (cur.lastrowid, rec["title"], rec["body"]))
+            db.execute("INSERT INTO fts(rowid, title, body, context, date) VALUES(?,?,?,?,?)",
+                       (cur.lastrowid, rec["title"], rec["body"], rec["context"], extract.date_words(rec["at"])))
         db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
 
     # -- the semantic tier ---------------------------------------------------------------------
@@ -444,8 +446,10 @@ class Index:
         self.db.close()
 
 
-# BM25 (the title counting twice), times the kind's weight (rank.KIND_WEIGHTS): lower is better.
-_SCORE = "bm25(fts, 2.0, 1.0) * CASE r.kind {} ELSE 1.0 END".format(
+# BM25 over title, body, neighbours and date (rank.BM25_WEIGHTS), times the kind's weight (rank.KIND_WEIGHTS):
+# lower is better.
+_BM25 = "bm25(fts, {})".format(", ".join(repr(w) for w in BM25_WEIGHTS))
+_SCORE = _BM25 + " * CASE r.kind {} ELSE 1.0 END".format(
     " ".join(f"WHEN '{kind}' THEN {weight!r}" for kind, weight in KIND_WEIGHTS.items()))
 _NO_VECTOR = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash)"
 _NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
@@ -477,7 +481,7 @@ def related(path: str, query: str, kind: str, limit: int) -> list[str]:
             if db.execute("SELECT value FROM meta WHERE key='format'").fetchone() != (FORMAT,):
                 return []
             rows = db.execute("SELECT r.rid FROM fts JOIN records r ON r.id = fts.rowid WHERE fts MATCH ? AND r.kind = ?"
-                              " ORDER BY bm25(fts, 2.0, 1.0) LIMIT ?", (expression, kind, limit)).fetchall()
+                              f" ORDER BY {_BM25} LIMIT ?", (expression, kind, limit)).fetchall()
         finally:
             db.close()
     except sqlite3.Error:

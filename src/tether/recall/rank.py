@@ -15,8 +15,15 @@ MODES = ("lexical", "semantic", "hybrid")
 # Reciprocal rank fusion of the two tiers (tuned on LoCoMo conversations 1-5 only): each list
 # is read this deep, and a record scores the sum over the lists of weight / (K + its rank).
 FUSE_DEPTH = 50
-FUSE_K = 5  # small: a record first in one list beats one middling in both
-FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.75}
+FUSE_K = 10  # small: the top of either list counts far more than its middle
+FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.5}
+# BM25's weight of each indexed field: title, body, neighbours, date. The title counts twice the
+# body. A note's neighbours (the notes written just before and after it, extract.NEIGHBOURS_*) and
+# the date it was written in words (extract.date_words) count about a third: a record holding the
+# query's words itself comes first, one whose words make sense only beside its neighbours still
+# matches, and a query naming a month or a day puts that time's records first among equals (tuned
+# on LoCoMo conversations 1-5, where 0.25-0.5 all gave about the same).
+BM25_WEIGHTS = (2.0, 1.0, 0.35, 0.35)
 # Curated records (what someone chose to keep: decisions, context entries, checkpoints, tasks,
 # packets, progress, campaigns) outrank bulk ones (whatever compaction stored) at comparable
 # relevance: the BM25 score of a bulk kind is multiplied by its factor. FTS5's BM25 (k1 1.2)
