@@ -1,8 +1,9 @@
 """tether inside a real Claude Code session: the `claude` binary (print mode), its own hooks
 and transcript, with tether's hooks installed by `tether install claude-code`. The model is a
 scripted Messages API on localhost (tests/live_agent.py; no network, no account): it answers
-with the tool calls a coding agent makes, and a summary when Claude Code compacts (`/compact`
-in a continued session); a third prompt continues the compacted session.
+with the tool calls a coding agent makes and usage figures that fill the context past half its
+window; a second prompt is warned, `/compact` in the continued session is answered with a
+summary, and a last prompt continues the compacted session.
 
 Runs when Claude Code is found (``TETHER_CLAUDE``, or ``claude`` on PATH; `npm install
 @anthropic-ai/claude-code` gives one); skipped otherwise.
@@ -34,7 +35,8 @@ def script(repo) -> list:
         ([("tool", "Bash", {"command": "echo hello > a.txt", "description": "write a.txt"})], 3_000),
         ([("tool", "Bash", {"command": "ls", "description": "list"})], 3_000),
         ([("tool", "Read", {"file_path": str(repo / "a.txt")})], 3_000),
-        ([("text", "greet() is in src/greet.py and returns hello. Next: its test.")], 4_000),
+        # The context is now 60% full of a 200,000-token window: ORANGE at the next prompt.
+        ([("text", "greet() is in src/greet.py and returns hello. Next: its test.")], 120_000),
     ]
 
 
@@ -46,7 +48,8 @@ def messages_api(turns: list):
         if "count_tokens" in path:
             return "application/json", json.dumps({"input_tokens": 1_000}).encode()
         main = any(t.get("name") == "Bash" for t in body.get("tools") or ())
-        if "Respond with TEXT ONLY" in json.dumps(body.get("messages", [])[-1:]):  # Claude Code compacting
+        # Claude Code compacting: its instruction is among the last messages (a hook's context may follow)
+        if "Respond with TEXT ONLY" in json.dumps(body.get("messages", [])[-3:]):
             blocks, tokens = [("text", f"<summary>{SUMMARY}</summary>")], 2_000
         elif main:
             blocks, tokens = next(turn, ([("text", "done")], 4_000))
@@ -93,6 +96,8 @@ def test_a_claude_code_session_is_briefed_checkpointed_saved_before_compaction_a
         claude("add greet()")
         assert (repo / "src" / "greet.py").is_file()  # the scripted session really ran its tools
         first = json.dumps(model.requests[0]["messages"])
+        claude("how full is the context?", "--continue")
+        warned = json.dumps(model.requests[-1]["messages"])
         claude("/compact", "--continue")
         claude("go on", "--continue")
     finally:
@@ -106,6 +111,8 @@ def test_a_claude_code_session_is_briefed_checkpointed_saved_before_compaction_a
     auto = [c for c in checkpoints(repo) if c.automatic == "tool_calls:4"]
     assert auto and auto[0].files == ["src/greet.py"]
     assert auto[0].note == "4 tool calls: Bash 2, Read 1, Write 1; 1 file changed."  # no text from the agent yet
+    # UserPromptSubmit: the prompt after the context passed half its window carries the state.
+    assert "tether: the context window is 60% full (120,000 of 200,000 tokens): ORANGE" in warned
     # PreCompact: the transcript archived in the repository, tether's summary beside it.
     saved = [row for row in compactions(repo) if row["hook"] == "pre_compact"]
     assert saved and "add greet()" in tether(repo, env, "show", saved[-1]["summary"])
