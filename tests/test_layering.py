@@ -123,7 +123,8 @@ def test_only_the_git_package_starts_processes():
 
 WARM_BOOT_FORBIDDEN = ["tether.mcp", "mcp", "tether.workspace", "tether.store.files", "tether.store.base", "tether.store.trees",
                        "tether.core.boot", "tether.core.close", "tether.core.tasks", "tether.model.records", "tether.campaign",
-                       "argparse", "subprocess", "yaml", "jsonschema", "datetime", "typing", "dataclasses"]
+                       "argparse", "subprocess", "yaml", "jsonschema", "datetime", "typing", "dataclasses", "re", "json",
+                       "enum"]
 
 
 def test_the_warm_boot_loads_only_what_it_needs(ws, cli, tmp_path):
@@ -139,14 +140,21 @@ def test_the_warm_boot_loads_only_what_it_needs(ws, cli, tmp_path):
             path = os.path.join(folder, name)
             os.utime(path, (past, past))
     assert cli("boot").code in (0, 3)  # builds the cache
-    script = ("import sys, json, io, contextlib\nfrom tether.cli.main import main\n"
-              "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['boot'])\n"
-              "print(json.dumps([code, sorted(sys.modules)]))\n")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ws.root, timeout=60)
-    code, loaded = json.loads(proc.stdout)
-    assert code in (0, 3), proc.stderr
-    crossing = [m for m in loaded for bad in WARM_BOOT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
-    assert not crossing, crossing
+    event = json.dumps({"session_id": "s1", "transcript_path": str(tmp_path / "t.jsonl"), "cwd": str(ws.root),
+                        "hook_event_name": "SessionStart", "source": "startup"})
+    for argv in (["boot"], ["hook", "claude-code"]):  # the boot, and the SessionStart hook that gives the same brief
+        script = ("import sys, io, contextlib\nfrom tether.cli.main import main\n"
+                  "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                  f"    code = main({argv!r})\n"
+                  "loaded = sorted(sys.modules)\nimport json\n"  # json only now: it is on the list
+                  "print(json.dumps([code, out.getvalue(), loaded]))\n")
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ws.root, timeout=60,
+                              input=event)
+        assert proc.returncode == 0, proc.stderr
+        code, out, loaded = json.loads(proc.stdout)
+        assert code in (0, 3) and "Warm" in out, (argv, out, proc.stderr)
+        crossing = [m for m in loaded for bad in WARM_BOOT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
+        assert not crossing, (argv, crossing)
 
 
 def test_every_public_name_resolves_and_importing_tether_loads_nothing_else():
@@ -170,7 +178,7 @@ CHECKPOINT_FORBIDDEN = ["tether.mcp", "mcp", "argparse", "gettext", "locale", "t
                         "tether.core.setup", "tether.core.context_document", "tether.warm.brief_cache",
                         "tether.warm.head_diff", "tether.warm.manifest_entries", "yaml", "tomllib", "tomli",
                         "detect_secrets", "jsonschema", "subprocess", "typing", "datetime", "dataclasses",
-                        "pathlib", "hashlib", "shutil", "tempfile", "encodings.ascii"]
+                        "pathlib", "hashlib", "shutil", "tempfile", "encodings.ascii", "re", "json", "enum"]
 
 
 def test_a_checkpoint_loads_only_what_it_needs(ws, cli):
@@ -186,14 +194,15 @@ def test_a_checkpoint_loads_only_what_it_needs(ws, cli):
         for name in files + [folder]:
             os.utime(os.path.join(folder, name), (past, past))
     assert cli("checkpoint", "--done", "1", "--state", "a done").code == 0  # keeps the parsed config
-    script = ("import sys, json, io, contextlib\nfrom tether.cli.main import main\n"
+    script = ("import sys, io, contextlib\nfrom tether.cli.main import main\n"
               "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-              "    code = main(['checkpoint', '--done', '2', '--state', 'b done', '--next', 'c', '--json'])\n"
-              "print(json.dumps([code, out.getvalue(), sorted(sys.modules)]))\n")
+              "    code = main(['checkpoint', '--done', '2', '--state', 'b done', '--next', 'c'])\n"
+              "loaded = sorted(sys.modules)\nimport json\n"  # json only now: it is on the list
+              "print(json.dumps([code, out.getvalue(), loaded]))\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ws.root, timeout=60)
     assert proc.returncode == 0, proc.stderr
     code, out, loaded = json.loads(proc.stdout)
-    assert code == 0 and json.loads(out)["checkpoint"]["done"] == "1-2", out
+    assert code == 0 and "Saved CKP-0002" in out and "(2 done;" in out, out
     crossing = [m for m in loaded for bad in CHECKPOINT_FORBIDDEN if m == bad or m.startswith(bad + ".")]
     assert not crossing, crossing
 

@@ -203,11 +203,13 @@ def _new_packets(store: Store, resumes: list, latest: dict | None) -> list[dict]
 def _audit_findings(store: Store) -> dict | None:
     """What the last `tether audit` kept for the next session (its ``next`` findings), None when
     no audit ran on this machine: read, never run, so boot stays fast."""
-    import json
-
     data = store.read_audit_result()
+    if not data:
+        return None
+    import json  # only here: a machine that never ran `tether audit` has nothing to read
+
     try:
-        value = json.loads(data) if data else None
+        value = json.loads(data)
     except ValueError:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("findings"), list):

@@ -11,19 +11,25 @@ a warm brief never says an age that has since grown.
 from __future__ import annotations
 
 import os
-import re
 
 # An entry that names something which may have moved on during the break: a version number,
 # a package or tool, hardware, a model. Simple on purpose: listing one entry too many costs a line.
-_DEPENDENCY = re.compile(
+# Compiled on first use: a warm session start renders this section without reading any entry.
+_DEPENDENCY = None
+DEPENDENCY = (
     r"\bv?\d+\.\d+|\b(?:version|depend\w*|package\w*|librar\w*|install\w*|upgrad\w*|pip|npm|cargo|uv|"
     r"tool\w*|sdk|api|cli|model\w*|gpu|cuda|hardware|driver\w*|python|node|docker|compiler|toolchain|"
-    r"server\w*|endpoint\w*|credential\w*|quota)\b", re.I)
+    r"server\w*|endpoint\w*|credential\w*|quota)\b")
 
 HEADING = "## After a long break ({days} days since the last close)"
 
 
 def names_dependency(text: str) -> bool:
+    global _DEPENDENCY
+    if _DEPENDENCY is None:
+        import re
+
+        _DEPENDENCY = re.compile(DEPENDENCY, re.I)
     return bool(_DEPENDENCY.search(text))
 
 
@@ -41,13 +47,28 @@ def lines(reading: list[str], decisions: list, notes: list, since: str | None) -
     return out
 
 
+def _stamp_fields(text: str) -> list[int] | None:
+    r"""Year, month, day, hour, minute, second at the start of ``text``, as
+    ``(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?`` matches it (a missing time is 0);
+    None when it does not start with a date. With str methods: no `re` at a warm session start."""
+    if not (text[0:4].isdecimal() and len(text) >= 10 and text[4] == "-" and text[5:7].isdecimal()
+            and text[7] == "-" and text[8:10].isdecimal()):
+        return None
+    fields = [int(text[0:4]), int(text[5:7]), int(text[8:10]), 0, 0, 0]
+    if text[10:11] in ("T", " ") and len(text) >= 16 and text[11:13].isdecimal() and text[13] == ":" \
+            and text[14:16].isdecimal():
+        fields[3:5] = int(text[11:13]), int(text[14:16])
+        if text[16:17] == ":" and text[17:19].isdecimal() and len(text) >= 19:
+            fields[5] = int(text[17:19])
+    return fields
+
+
 def _days(stamp: str) -> int | None:
     """Whole days from ``stamp`` (ISO 8601 UTC, or a date) to now; None if it cannot be read."""
-    match = re.match(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?", stamp or "")
-    if not match:
+    fields = _stamp_fields(stamp or "")
+    if fields is None:
         return None
-    year, month, day = (int(g) for g in match.groups()[:3])
-    clock = [int(g or 0) for g in match.groups()[3:]]
+    year, month, day, *clock = fields
     then = _epoch_days(year, month, day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2]
     pinned = os.environ.get("TETHER_NOW")
     if pinned:  # the clock tests and the demo pin

@@ -310,10 +310,10 @@ def _inject(brief, stdout, extra: str = "") -> None:
 
 
 def _inject_text(text: str, stdout) -> None:
-    import json
+    from ..model.fastjson import dumps  # not json: see model.fastjson
 
     payload = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}}
-    stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    stdout.write(dumps(payload) + "\n")
 
 
 def _tool_call(name: str, event: dict, stderr) -> dict | None:

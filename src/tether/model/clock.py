@@ -69,9 +69,9 @@ def ago(then: str, reference: datetime) -> str:
 
 # formats.md's times: ISO 8601, a date and a time to the minute or the second (a fraction allowed),
 # in UTC with a Z (what tether writes: 2026-11-21T10:57:04Z) or with an offset; without a zone it
-# reads as UTC (parse). Checked by hand, not by datetime: records are read on every checkpoint.
-_STAMP_RE = None
-_DAY_RE = None
+# reads as UTC (parse). Checked by hand, not by datetime (records are read on every checkpoint),
+# nor by `re`, which neither a checkpoint nor a warm session start loads otherwise: the shape is
+# (\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,6})?)?(?:Z|[+-](\d\d):(\d\d))? (ASCII digits).
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -83,26 +83,38 @@ def _valid_day(year: int, month: int, day: int) -> bool:
 
 def is_stamp(text: str) -> bool:
     """Whether ``text`` is a time as formats.md describes them (see above)."""
-    global _STAMP_RE
-    if _STAMP_RE is None:
-        import re
-
-        _STAMP_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,6})?)?"
-                               r"(?:Z|[+-](\d\d):(\d\d))?", re.ASCII)
-    match = _STAMP_RE.fullmatch(text)
-    if match is None:
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, not {type(text).__name__}")
+    size = len(text)
+    if (size < 16 or not text.isascii() or text[4] != "-" or text[7] != "-" or text[10] not in "T "
+            or text[13] != ":" or not (text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16]).isdigit()):
         return False
-    year, month, day, hour, minute, second, zone_h, zone_m = (int(g or 0) for g in match.groups())
+    at, second, zone_h, zone_m = 16, 0, 0, 0
+    if text[at:at + 1] == ":" and size >= at + 3 and text[at + 1:at + 3].isdigit():
+        second, at = int(text[at + 1:at + 3]), at + 3
+        if text[at:at + 1] == ".":
+            digits = len(text) - at - 1 - len(text[at + 1:].lstrip("0123456789"))
+            if 1 <= digits <= 6:  # more is no match at all: a digit can start no zone
+                at += 1 + digits
+    if at < size:
+        zone = text[at:]
+        if zone != "Z":
+            if len(zone) != 6 or zone[0] not in "+-" or zone[3] != ":" or not (zone[1:3] + zone[4:]).isdigit():
+                return False
+            zone_h, zone_m = int(zone[1:3]), int(zone[4:])
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    hour, minute = int(text[11:13]), int(text[14:16])
     return (year > 0 and _valid_day(year, month, day) and hour < 24 and minute < 60 and second < 60
             and zone_h < 24 and zone_m < 60)
 
 
 def is_day(text: str) -> bool:
     """Whether ``text`` is a date as tether writes them: ``2026-11-21``."""
-    global _DAY_RE
-    if _DAY_RE is None:
-        import re
-
-        _DAY_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)", re.ASCII)
-    match = _DAY_RE.fullmatch(text)
-    return match is not None and int(match.group(1)) > 0 and _valid_day(*map(int, match.groups()))
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, not {type(text).__name__}")
+    if len(text) != 10 or not text.isascii() or text[4] != "-" or text[7] != "-":
+        return False
+    if not (text[:4] + text[5:7] + text[8:]).isdigit():
+        return False
+    year = int(text[:4])
+    return year > 0 and _valid_day(year, int(text[5:7]), int(text[8:]))

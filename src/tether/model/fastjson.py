@@ -1,11 +1,12 @@
-"""JSON text to a value (and a flat object to one line of JSON) with the C functions that
-``json`` itself uses, without importing ``json``.
+"""JSON text to a value (and a value to JSON text) with the C functions that ``json`` itself
+uses, without importing ``json``.
 
 ``import json`` loads ``re`` (and ``enum``, ``functools``...), which costs a hook process more
 than the rest of its work: the UserPromptSubmit hook and the status line run at every prompt
-and after every message. ``_json.make_scanner`` is what ``json.JSONDecoder`` calls; given the
+and after every message; the store's codec reads and writes through it too, so neither a
+checkpoint nor a warm session start loads ``json``. ``_json.make_scanner`` is what ``json.JSONDecoder`` calls; given the
 default decoder's settings it returns the same values. Errors are ValueErrors, as with
-``json.loads`` (the scanner loads ``json.decoder`` to raise its own). Without ``_json`` (not
+``json.loads`` (``json.decoder`` is loaded then, for the scanner to raise its own). Without ``_json`` (not
 CPython), ``json`` does the work.
 """
 
@@ -35,16 +36,42 @@ except ImportError:  # pragma: no cover - other interpreters
     scan = _json_module.JSONDecoder().scan_once
 
 
+def _scan_raising(text: str, start: int):
+    """scan, whose errors are json's own: CPython 3.11's C scanner raises JSONDecodeError only when
+    json.decoder is loaded (it looks it up in sys.modules), a SystemError otherwise."""
+    try:
+        return scan(text, start)
+    except SystemError:
+        import json.decoder  # noqa: F401  (then read again, to raise its error)
+
+        return scan(text, start)
+
+
 def loads(data: str | bytes):
     """``json.loads`` of a whole document (bytes are read as UTF-8)."""
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     start = len(text) - len(text.lstrip(_SPACE))
     try:
-        value, end = scan(text, start)
+        value, end = _scan_raising(text, start)
     except StopIteration as exc:
         raise ValueError(f"Expecting value: char {exc.value}") from None
     if end != len(text) and text[end:].strip(_SPACE):
         raise ValueError(f"Extra data: char {end}")
+    return value
+
+
+def loads_exactly(text: str):
+    """``json.loads(text)``: the same value, and on bad input the same exception (json itself then
+    reads the text again to raise it, so its JSONDecodeError says what json would)."""
+    start = len(text) - len(text.lstrip(_SPACE))
+    try:
+        value, end = scan(text, start)
+    except Exception:  # StopIteration (no value), or what json raises itself: it says so below
+        value, end = None, -1
+    if end != len(text) and (end < 0 or text[end:].strip(_SPACE)):
+        import json
+
+        return json.loads(text)
     return value
 
 
@@ -73,3 +100,20 @@ def dumps_flat(row: dict) -> str:
             raise TypeError(f"dumps_flat takes str, bool, int or None values, not {type(value).__name__}")
         parts.append(f"{_quote(str(key))}:{text}")
     return "{" + ",".join(parts) + "}"
+
+
+def dumps(value) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, through the same C encoder json makes for it."""
+    try:
+        from _json import make_encoder
+    except ImportError:  # pragma: no cover - other interpreters
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return _quote(value)
+
+    def default(o):
+        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+    return "".join(make_encoder({}, default, _quote, None, ": ", ", ", False, False, True)(value, 0))

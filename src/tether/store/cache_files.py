@@ -8,14 +8,17 @@ so a file changed by hand is reported rather than handed back as the original.
 
 from __future__ import annotations
 
-import re
-
 from ..errors import InvalidInput, LinkRefused, NotFound, ParseError, Problem
 from . import layout
 from .codec import canonical_json, iter_jsonl
 
 KINDS = ("offloaded", "conversations")
-_HEX = re.compile(r"[0-9a-f]{6,64}")
+_HEX = "0123456789abcdef"
+
+
+def _hex_name(text: str) -> bool:
+    """[0-9a-f]{6,64}, the whole of ``text``; without `re`, which most commands need not load."""
+    return 6 <= len(text) <= 64 and not text.strip(_HEX)
 
 
 class CacheFiles:
@@ -60,7 +63,7 @@ class CacheFiles:
             if marker in text:
                 kind, text = name, text.rsplit(marker, 1)[1]
         text = text.lower()
-        if not _HEX.fullmatch(text):
+        if not _hex_name(text):
             raise InvalidInput(f"{ref!r} is not a cache reference",
                                hint="give the reference a stub shows, e.g. offloaded/3f2a9c41 (6 to 64 hex digits)")
         found = []
@@ -91,7 +94,7 @@ class CacheFiles:
         out = []
         for kind in KINDS:
             for name in self._list(f"{layout.CACHE}/{kind}"):
-                if _HEX.fullmatch(name):
+                if _hex_name(name):
                     out.append((kind, name, self.shown(layout.cached_file(kind, name))))
         return out
 

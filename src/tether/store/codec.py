@@ -15,10 +15,10 @@ and alias loops) is refused there, with its line, before any caller sees it.
 
 from __future__ import annotations
 
-import json
 import sys
 
 from ..errors import ParseError, Problem
+from ..model.fastjson import loads_exactly as _loads
 from .layout import GENERATED  # a merge without tether's merge driver leaves markers one command resolves
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
@@ -27,6 +27,14 @@ CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
 MAX_DEPTH = 100
 # Python refuses to convert longer integers (CVE-2020-10735); 0 means no limit.
 MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+
+
+def _decode_error() -> type:
+    """json.JSONDecodeError, named in an ``except`` (evaluated only when something was raised):
+    the reading itself runs without ``json`` (see model.fastjson)."""
+    from json import JSONDecodeError
+
+    return JSONDecodeError
 
 
 def decode(data: bytes, path: str) -> str:
@@ -120,8 +128,8 @@ def json_value(text: str) -> object:
     if deep is not None:
         raise Unusable(f"nested deeper than {MAX_DEPTH} levels", deep)
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = _loads(text)
+    except _decode_error():
         raise
     except ValueError:  # the only other: an integer too long to convert
         raise Unusable(f"a number of more than {MAX_DIGITS} digits", long_number(text)) from None
@@ -148,8 +156,8 @@ def _fast_meta(lines: list[str], block: str, path: str) -> dict | None:
         if not sep or not key.isidentifier():
             return None
         try:
-            meta[key] = json.loads(value)
-        except json.JSONDecodeError:
+            meta[key] = _loads(value)
+        except _decode_error():
             return None  # not JSON: YAML written by hand
         except ValueError:  # an integer too long to convert
             raise ParseError(path, number, f"a number of more than {MAX_DIGITS} digits") from None
@@ -220,17 +228,17 @@ def _encoder(item_separator: str, key_separator: str):
     """JSON with sorted keys and text as is, through the C encoder made once here:
     JSONEncoder.encode makes it anew at every call, most of the cost for a small value.
     No circular-reference check: records hold plain data."""
-    fallback = json.JSONEncoder(ensure_ascii=False, sort_keys=True,
-                                separators=(item_separator, key_separator)).encode
-    make = json.encoder.c_make_encoder
-    if make is None:  # an interpreter without the C accelerator
-        return fallback
+    try:
+        from _json import encode_basestring, make_encoder  # what json.encoder uses, without importing json
+    except ImportError:  # pragma: no cover - an interpreter without the C accelerator
+        import json
+
+        return json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(item_separator, key_separator)).encode
 
     def unsupported(value):
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    chunks = make(None, unsupported, json.encoder.encode_basestring, None, key_separator, item_separator,
-                  True, False, True)
+    chunks = make_encoder(None, unsupported, encode_basestring, None, key_separator, item_separator, True, False, True)
     join = "".join
     return lambda value: join(chunks(value, 0))
 
@@ -239,7 +247,10 @@ _FIELD = _encoder(", ", ": ")
 _CANONICAL = _encoder(",", ":")
 
 
-_STRING = json.encoder.encode_basestring  # what _FIELD does for a str, without the call around it
+try:
+    from _json import encode_basestring as _STRING  # what _FIELD does for a str, without the call around it
+except ImportError:  # pragma: no cover
+    from json.encoder import encode_basestring as _STRING
 
 
 def dump_front_matter(meta: dict, body: str) -> str:
@@ -260,7 +271,7 @@ def loads(text: str, path: str, first_line: int = 1) -> object:
     """JSON text to a value; anything json_value refuses is a ParseError at its line."""
     try:
         return json_value(text)
-    except json.JSONDecodeError as exc:
+    except _decode_error() as exc:
         raise ParseError(path, first_line + exc.lineno - 1, f"invalid JSON: {exc.msg}") from None
     except Unusable as exc:
         raise ParseError(path, line_at(text, exc.offset, first_line), exc.reason) from None
@@ -294,8 +305,8 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
             if "\\" in text or (len(text) > MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH):
                 value = json_value(text)
             else:
-                value = json.loads(text)
-        except json.JSONDecodeError:
+                value = _loads(text)
+        except _decode_error():
             problems.append(Problem(path, number, "invalid JSON (torn or hand-edited line); line skipped"))
             continue
         except Unusable as exc:

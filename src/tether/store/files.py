@@ -15,8 +15,6 @@ listing reads never raise for one bad record: they report a :class:`Problem`
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
 if TYPE_CHECKING:
     from typing import Iterator
@@ -31,6 +29,12 @@ from .offload_files import OffloadFiles
 from .task_files import TaskFiles
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"  # a progress log's name; compiled on first use (re keeps it), as few commands read one
+
+
+def _re():
+    import re  # not at import: a checkpoint and a warm session start load no `re`
+
+    return re
 
 
 NEWLINE = b"\n"
@@ -299,10 +303,10 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
 
     def progress_dates(self) -> list[str]:
         """Dates (YYYY-MM-DD) with a progress log, oldest first."""
-        return [n[:-3] for n in self._list(layout.PROGRESS) if n.endswith(".md") and re.match(DATE, n[:-3])]
+        return [n[:-3] for n in self._list(layout.PROGRESS) if n.endswith(".md") and _re().match(DATE, n[:-3])]
 
     def read_progress(self, date: str) -> bytes | None:
-        return self.tree.read(layout.progress_file(date)) if re.match(DATE, date) else None
+        return self.tree.read(layout.progress_file(date)) if _re().match(DATE, date) else None
 
     def check_progress(self, date: str) -> None:
         """Raise ParseError when a dated log is not UTF-8 text or holds conflict markers."""

@@ -11,8 +11,6 @@ them (core.context_document) and the merge by meaning folds them (gitio).
 
 from __future__ import annotations
 
-import re
-
 from ..errors import ParseError
 from ..model import ranges
 from ..model.records import CHECKPOINT_STATUSES, TASK_KINDS, TASK_STATUSES, Checkpoint, Decision, Latest, Task
@@ -24,6 +22,8 @@ BLOCK_PATTERN = r"<!-- tether:begin (?P<name>[a-z_]+) -->\n.*?<!-- tether:end (?
 
 def block_re():
     """The pattern of a generated block, compiled on first use: only close and the merge driver need it."""
+    import re  # not at import: a checkpoint and a warm session start load no `re`
+
     return re.compile(BLOCK_PATTERN, re.S)  # re keeps it compiled for the process
 
 
@@ -231,7 +231,7 @@ def read_latest(data: bytes, path: str, problems: list | None = None) -> Latest:
 # -- the manifest (index.json) --------------------------------------------------------
 
 MANIFEST_SCHEMA = 1
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+DIGEST = r"sha256:[0-9a-f]{64}"
 
 
 def manifest_problem(value: object, data: bytes | None) -> tuple[int | None, str] | None:
@@ -257,8 +257,11 @@ def manifest_problem(value: object, data: bytes | None) -> tuple[int | None, str
                                             f"{MANIFEST_SCHEMA}): upgrade tether")
     if schema != MANIFEST_SCHEMA:
         return field_line(data, "schema"), f"field 'schema' must be {MANIFEST_SCHEMA}, got {got(schema)}"
+    import re
+
+    digest_re = re.compile(DIGEST)
     for path, digest in value["files"].items():
-        if type(digest) is not str or not _DIGEST_RE.fullmatch(digest):
+        if type(digest) is not str or not digest_re.fullmatch(digest):
             import json
 
             shown = got(digest) if type(digest) is not str else "text of another form"

@@ -6,7 +6,6 @@ A mixin of :class:`tether.store.files.Store`, which gives it ``tree``, ``shown``
 
 from __future__ import annotations
 
-import re
 import time
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs 3 ms at start-up
@@ -20,9 +19,26 @@ from . import formats, fsio, journal, layout
 from .codec import iter_jsonl
 
 CKP = r"^CKP-(\d+)(?:-[0-9a-z]+)?$"  # a checkpoint's name (compiled on first use: only the journal's check needs it)
-# CKP plus ".md", matched over the whole listing at once (one regex call, not one per file).
-CKP_FILES_RE = re.compile(r"^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$", re.M)
+_TAIL = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def numbered_files(files: list[str]) -> list[tuple[int, str]]:
+    r"""(number, stem) of each checkpoint file among ``files``: what ``^(CKP-(\d+)(?:-[0-9a-z]+)?)\.md$``
+    (re.M) finds over the names joined by newlines, found with str methods (no `re` on a checkpoint)."""
+    found = []
+    for line in "\n".join(files).split("\n"):
+        if line[:4] == "CKP-" and line[-3:] == ".md":
+            number, dash, tail = line[4:-3].partition("-")
+            if number.isdecimal() and (not dash or (tail and not tail.strip(_TAIL))):
+                found.append((int(number), line[:-3]))
+    return found
 KEPT = 4096  # in-process entries per cache: a bulk task's history is read once, its newest often
+
+
+def _re():
+    import re  # only the journal's check: a checkpoint and a boot load no `re`
+
+    return re
 
 
 def _keep(cache: dict, key: str, value: tuple) -> None:
@@ -147,7 +163,7 @@ class TaskFiles:
             if key is not None and kept and kept[0] == key:
                 return list(kept[1])
         files = self._list(folder)
-        keyed = [(int(number), name) for name, number in CKP_FILES_RE.findall("\n".join(files))]
+        keyed = numbered_files(files)
         keyed.sort()
         names = [name for _, name in keyed]
         if listings is not None:
@@ -288,7 +304,7 @@ class TaskFiles:
         shown, names = self.shown(rel), set(self.checkpoint_names(task_id))
         for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
             name = row.get("name")
-            if type(name) is not str or not re.match(CKP, name):
+            if type(name) is not str or not _re().match(CKP, name):
                 self.report(Problem(shown, number, "a line without a checkpoint name"))
                 continue
             odd: list[Problem] = []
