@@ -47,7 +47,8 @@ ODD = "\n\r\t \u00a0\u2003\u3000\x1c\u0663\u0967\u00b2\ufeff\ud800é日"
 
 
 def test_valid_id_is_the_id_pattern():
-    pattern = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    # \Z, not $: the old pattern's `$` took "T1\n", and a task folder was made with a newline in its name
+    pattern = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
     cases = texts("aZ09._-/" + ODD, 70, seeds=("T-261120-mnqvvt", "T004", "D-1", "a" * 64, "a" * 65, "T1\n", ".x"))
     for text in cases:
         assert ids.valid_id(text) == bool(pattern.match(text)), repr(text)
@@ -169,3 +170,17 @@ def test_bad_json_raises_jsons_own_error_in_a_process_that_never_loaded_json():
         except json.JSONDecodeError as exc:
             expected += [f"JSONDecodeError: {exc}"] * 2
     assert proc.stdout.splitlines() == expected
+
+
+def test_a_task_id_ending_in_a_newline_is_refused_and_makes_no_folder(tmp_path):
+    import subprocess
+
+    from tether import Workspace
+    from tether.errors import InvalidInput
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    Workspace.init(tmp_path)
+    ws = Workspace.open(tmp_path)
+    with pytest.raises(InvalidInput):
+        ws.start_task("Parse", task_id="T2\n")
+    assert [p.name for p in (tmp_path / ".tether" / "tasks").iterdir()] == []

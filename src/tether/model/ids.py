@@ -65,6 +65,4 @@ def ordered_id(prefix: str, when=None) -> str:
 def valid_id(value: str) -> bool:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, not {type(value).__name__}")
-    if value[-1:] == "\n":  # as the pattern's `$` read it: also before one final newline
-        value = value[:-1]
     return 0 < len(value) <= 64 and value.isascii() and value[0].isalnum() and not value.strip(_ID_CHARS)
