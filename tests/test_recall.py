@@ -371,3 +371,38 @@ def test_a_query_naming_a_month_or_a_day_finds_that_times_records_first(ws, monk
     assert november[:2] == [ids["2026-11-09T09:00:00Z"], ids["2026-03-04T09:00:00Z"]]
     # The dates are words of the index, not of the hit: its text is the entry's own.
     assert all("November" not in h["text"] for h in Recall(ws).search("November")["hits"])
+
+
+def test_a_note_in_the_sitting_of_the_best_match_outranks_a_like_one_elsewhere(ws, monkeypatch):
+    """Two notes hold the same one word of the query; the one written in the sitting of the note
+    that holds most of the query's words comes first, though the other is shorter (BM25 alone
+    puts it first). The best match stays first, and a sitting ends where an hour passes between
+    two notes."""
+    said = [("2026-11-02T09:00:00Z", "we moved the billing service to Postgres 16 last night"),
+            ("2026-11-02T09:01:00Z", "did the invoices job survive?"),
+            ("2026-11-02T09:02:00Z", "yes, it ran at six as usual"),
+            ("2026-11-02T09:03:00Z", "good; the dashboards look normal too"),
+            ("2026-11-02T09:04:00Z", "and if it breaks, the rollback is restoring last night's dump"),
+            ("2026-11-02T14:00:00Z", "rollback drill on Friday"),
+            ("2026-11-02T14:01:00Z", "who brings the snacks?"),
+            ("2026-11-02T14:02:00Z", "the design team")]
+    said += [(f"2026-11-03T09:0{i}:00Z", text) for i, text in enumerate(
+        ["lunch order: two pizzas", "the printer on floor two is jammed again", "standup moves to ten",
+         "new laptops arrive in December", "the wiki search is slow today", "Ann is out until Monday"])]
+    ids = {}
+    for at, text in said:
+        monkeypatch.setenv("TETHER_NOW", at)
+        ids[text] = ws.note("note", text).id
+    monkeypatch.delenv("TETHER_NOW")
+    age(ws.dir)
+    order = [h["id"] for h in Recall(ws).search("billing Postgres rollback")["hits"]]
+    assert order[0] == ids["we moved the billing service to Postgres 16 last night"]
+    same = order.index(ids["and if it breaks, the rollback is restoring last night's dump"])
+    assert same < order.index(ids["rollback drill on Friday"])
+    # Three sittings: the morning, the afternoon (five hours later), the next day.
+    from tether.recall import extract
+
+    with open(os.path.join(ws.dir, "context.jsonl"), "rb") as fh:
+        found = extract.records("context", "context.jsonl", "context.jsonl", fh.read(), [])
+    firsts = [ids[said[0][1]]] * 5 + [ids[said[5][1]]] * 3 + [ids[said[8][1]]] * 6
+    assert [rec["sitting"] for rec in found] == firsts

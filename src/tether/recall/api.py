@@ -7,7 +7,7 @@
 
 Each hit: kind, id, title, text (an excerpt), path and line, at, who, session, task, status
 (current, resolved, superseded, retired, or a task's or checkpoint's own), score (the mode's:
-lexical, BM25 where lower is better; semantic, the cosine; hybrid, the fused reciprocal-rank
+lexical, BM25 (a note's lifted by its sitting's best) where lower is better; semantic, the cosine; hybrid, the fused reciprocal-rank
 score; the last two higher is better). ``mode``: which ran. ``problems``: the files (path, line)
 that could not be read; they are left out.
 

@@ -20,7 +20,7 @@ def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, tas
             number=None, context="") -> dict:
     return {"kind": kind, "rid": rid, "title": title or "", "body": body or "", "line": line, "at": at or None,
             "who": who or None, "session": session or None, "task": task or None, "status": status,
-            "number": number, "context": context or ""}
+            "number": number, "context": context or "", "sitting": None}
 
 
 def _words(value) -> str:
@@ -95,13 +95,20 @@ CONVERSATIONAL = "note"  # the entry kind that gets neighbours
 
 
 def _add_neighbours(found: list[dict]) -> None:
+    """Each note's neighbours (its ``context`` field), and its sitting: the id of the first note
+    of the run it belongs to, each written within SITTING of the one before (rank.lift_sittings)."""
     from ..model import clock  # here: a search that reads no file loads nothing more
 
     notes = [rec for rec in found if rec["title"] == CONVERSATIONAL]
     times = [_seconds(rec["at"], clock) for rec in notes]
+    first = None
     for i, rec in enumerate(notes):
         if times[i] is None:
+            first = None
             continue
+        if first is None or times[i - 1] is None or abs(times[i] - times[i - 1]) > SITTING:
+            first = rec["rid"]
+        rec["sitting"] = first
         near = [j for j in range(i - NEIGHBOURS_BEFORE, i + NEIGHBOURS_AFTER + 1)
                 if j != i and 0 <= j < len(notes) and times[j] is not None and abs(times[j] - times[i]) <= SITTING]
         rec["context"] = "\n".join(notes[j]["body"] for j in near)

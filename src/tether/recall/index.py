@@ -25,9 +25,10 @@ import time
 from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
-from .rank import BM25_WEIGHTS, KIND_WEIGHTS
+from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, lift_sittings
 
-FORMAT = "6"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context, fts.date
+FORMAT = "7"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
+# fts.date; 7: records.sitting
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -36,7 +37,8 @@ CREATE TABLE files(path TEXT PRIMARY KEY, kind TEXT, key TEXT, dir TEXT);  -- di
 CREATE INDEX files_dir ON files(dir);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
 CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
-                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER, hash TEXT);
+                     who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER, hash TEXT,
+                     sitting TEXT);  -- sitting: a note's, the id of its first note (extract._add_neighbours)
 CREATE INDEX records_path ON records(path);
 CREATE INDEX records_hash ON records(hash);
 CREATE INDEX records_task ON records(task, kind);
@@ -46,7 +48,7 @@ CREATE VIRTUAL TABLE fts USING fts5(title, body, context, date, tokenize='porter
 CREATE TABLE vectors(hash TEXT PRIMARY KEY, vec BLOB);  -- hash: of the text embedded, vec: float16 (meta 'vectors': whose)
 """
 EMBED_BATCH = 128  # records embedded, then written, at a time: a stopped refresh keeps what it did
-_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number")
+_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number", "sitting")
 
 
 def check_fts5() -> None:
@@ -323,7 +325,8 @@ class Index:
             digest = hashlib.blake2b(embedding_text(rec["title"], rec["body"]).encode("utf-8", "replace"),
                                      digest_size=16).hexdigest()
             cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number,"
-                             " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
+                             " sitting, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
             db.execute("INSERT INTO fts(rowid, title, body, context, date) VALUES(?,?,?,?,?)",
                        (cur.lastrowid, rec["title"], rec["body"], rec["context"], extract.date_words(rec["at"])))
         db.executemany("INSERT INTO problems VALUES(?,?,?,?)", [(path, p.path, p.line, p.message) for p in problems])
@@ -431,12 +434,15 @@ class Index:
         return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
 
     def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
+        """The ``limit`` best matches, each note lifted by its sitting's best (rank.lift_sittings):
+        the candidates' ids, scores and sittings first, then the rows of those kept."""
         where, args = self._filters(kinds, task, since)
-        sql = ("SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
-               f" fts.body, {_SCORE} AS score, r.id FROM fts JOIN records r ON r.id = fts.rowid"
+        sql = (f"SELECT r.id, {_SCORE} AS score, r.sitting FROM fts JOIN records r ON r.id = fts.rowid"
                f" WHERE {' AND '.join(['fts MATCH ?'] + where)} ORDER BY score LIMIT ?")
-        rows = self.db.execute(sql, (expression, *args, limit)).fetchall()
-        return [dict(zip(_NAMES + ("rowid",), row)) for row in rows]
+        candidates = self.db.execute(sql, (expression, *args, max(limit, SITTING_DEPTH))).fetchall()
+        chosen = lift_sittings(candidates)[:limit]
+        rows = {row["rowid"]: row for row in self._rows([rid for rid, _ in chosen])}
+        return [dict(rows[rid], score=score) for rid, score in chosen]
 
     def newest_checkpoint(self, task: str) -> int | None:
         row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()

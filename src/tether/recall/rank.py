@@ -24,6 +24,15 @@ FUSE_WEIGHTS = {"lexical": 1.0, "semantic": 0.5}
 # matches, and a query naming a month or a day puts that time's records first among equals (tuned
 # on LoCoMo conversations 1-5, where 0.25-0.5 all gave about the same).
 BM25_WEIGHTS = (2.0, 1.0, 0.35, 0.35)
+# A note is lifted by the best match of its sitting (the notes written one after the other, each
+# within an hour of the one before: extract.SITTING): its lexical score plus SITTING_LIFT times the
+# best score among the sitting's notes that match (its own when alone or the best). A question's
+# answer often sits in the same exchange as the note that holds most of its words, a few turns away
+# and sharing only one of them: that note then outranks one holding the same word in an unrelated
+# sitting. Read SITTING_DEPTH deep: the matches beyond are too weak to lift (tuned on LoCoMo
+# conversations 1-5, where 0.5-0.8 all paid about the same).
+SITTING_LIFT = 0.6
+SITTING_DEPTH = 50
 # Curated records (what someone chose to keep: decisions, context entries, checkpoints, tasks,
 # packets, progress, campaigns) outrank bulk ones (whatever compaction stored) at comparable
 # relevance: the BM25 score of a bulk kind is multiplied by its factor. FTS5's BM25 (k1 1.2)
@@ -64,6 +73,20 @@ def fuse(lists: dict[str, list], k: int = FUSE_K, weights: dict | None = None) -
         for rank_, key in enumerate(keys, 1):
             scores[key] = scores.get(key, 0.0) + weight / (k + rank_)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def lift_sittings(candidates: list[tuple]) -> list[tuple[object, float]]:
+    """(key, score) best first, each score (BM25, lower is better) plus SITTING_LIFT times the best
+    score of its sitting. ``candidates``: (key, score, sitting) best first; a sitting of None is
+    the record's own (it lifts itself, so scores stay comparable). Ties keep the given order."""
+    best: dict = {}
+    for key, score, sitting in candidates:
+        group = key if sitting is None else sitting
+        if group not in best or score < best[group]:
+            best[group] = score
+    lifted = [(key, score + SITTING_LIFT * best[key if sitting is None else sitting])
+              for key, score, sitting in candidates]
+    return sorted(lifted, key=lambda item: item[1])
 
 
 def fit(hits: list[dict], limit: int, budget: int) -> tuple[list[dict], int, bool]:
