@@ -503,6 +503,44 @@ def test_codex_pre_compact_saves_the_rollout_offloads_its_large_output_and_summa
     assert row["tokens_after"] < row["tokens_before"] / 10
 
 
+
+def test_codex_pre_compact_offloads_an_output_of_content_items_and_redacts_its_secret(project, tmp_path):
+    """Codex writes a tool output as a string, or as a list of content items (an MCP tool's
+    result, an image): a large list is offloaded too, and a secret in it is in neither the archive
+    nor the offloaded bytes."""
+    secret = "sk_live_9f8e7d6c5b4a39281706f5e4"
+    big = "\n".join(f"row {n}: {'word ' * 12}" for n in range(3000))
+    items = [{"type": "input_text", "text": f"{big}\napi_key={secret}\n"},
+             {"type": "input_image", "image_url": "data:image/png;base64," + "iVBORw0KGgo" * 10}]
+
+    def item(payload):
+        return {"timestamp": "2026-12-05T12:00:00Z", "type": "response_item", "payload": payload}
+
+    lines = [
+        {"timestamp": "2026-12-05T12:00:00Z", "type": "session_meta", "payload": {"id": "cx-2", "cwd": str(project)}},
+        item({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "read the table"}]}),
+        item({"type": "function_call", "name": "mcp__db__query", "arguments": "{}", "call_id": "call_1"}),
+        item({"type": "function_call_output", "call_id": "call_1", "output": items}),
+        item({"type": "function_call_output", "call_id": "call_2"}),  # no output at all
+        item({"type": "function_call_output", "call_id": "call_3", "output": [1, None, {"text": 5}]}),
+    ]
+    rollout = tmp_path / "rollout.jsonl"
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {"session_id": "cx-2", "transcript_path": str(rollout), "cwd": str(project),
+               "hook_event_name": "PreCompact", "trigger": "auto"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    [offloaded] = row["offloaded"]
+    assert offloaded["line"] == 4
+    kept = run(project, "show", offloaded["ref"]).stdout
+    assert "row 2999" in kept and "iVBORw0KGgo" in kept and secret not in kept
+    archive = run(project, "show", row["archive"]).stdout.splitlines()
+    assert len(archive) == len(lines) and secret not in "\n".join(archive) and "row 1500:" not in archive[3]
+    assert json.loads(archive[3])["payload"]["output"].startswith("[tether] Offloaded tool result (a JSON list")
+    assert row["tokens_after"] < row["tokens_before"] / 10
+
+
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
 if not TOKENIZERS.is_dir():
     TOKENIZERS = Path("/work/shared/bench/tokenizers")

@@ -160,7 +160,7 @@ class _Run:
         self.items += items
         stub = new["content"][0]["content"]
         output = payload["output"]
-        output = stub if isinstance(output, str) else dict(output, content=stub)
+        output = dict(output, content=stub) if isinstance(output, dict) else stub
         return [raw, dict(obj, payload=dict(payload, output=output)), True]
 
     def _put(self, data: bytes):
@@ -314,9 +314,10 @@ def codex_message(payload) -> dict | None:
             message["context"] = True
         return message
     if kind in CODEX_OUTPUTS:
+        # A string, {"content": str, "success": bool}, or a list of content items (text, images)
         output = payload.get("output")
-        text = output if isinstance(output, str) else output.get("content") if isinstance(output, dict) else None
-        if not isinstance(text, str):
+        text = output.get("content") if isinstance(output, dict) else output
+        if not isinstance(text, (str, list)):
             return None
         return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call, "content": text}]}
     if kind in CODEX_CALLS:
