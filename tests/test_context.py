@@ -541,6 +541,42 @@ def test_codex_pre_compact_offloads_an_output_of_content_items_and_redacts_its_s
     assert row["tokens_after"] < row["tokens_before"] / 10
 
 
+
+def test_codex_pre_compact_saves_a_rollout_whose_items_have_unexpected_shapes(project, tmp_path):
+    """Response items of shapes Codex does not write (a field of another type, one missing) are
+    archived as they are: the hook still saves the session, redacted, and exits 0."""
+    secret = "ab12cd34ef56gh78ij90"
+
+    def item(payload):
+        return {"type": "response_item", "payload": payload}
+
+    lines = [item({"type": "message", "role": "user", "content": 5}),
+             item({"type": "message", "role": "user", "content": "a plain string"}),
+             item({"type": "message", "role": "assistant", "content": {"text": "x"}}),
+             item({"type": "message", "role": ["user"], "content": []}),
+             item({"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}, "str", None]}),
+             item({"type": "function_call", "name": 5, "arguments": "[1, 2]", "call_id": 7}),
+             item({"type": "function_call", "name": "shell", "arguments": "null"}),
+             item({"type": "function_call", "name": "shell", "arguments": {"cmd": "ls"}}),
+             item({"type": "custom_tool_call", "name": "apply_patch", "input": 5}),
+             item({"type": "custom_tool_call", "name": "apply_patch", "input": ["*** Add File: q"]}),
+             item({"type": "function_call_output", "output": {"content": 5}}),
+             item({"type": "function_call_output", "output": None}),
+             item({"type": "custom_tool_call_output", "output": f"token={secret} " + "y " * 200000}),
+             item(None), {"type": "response_item"}, {"type": "compacted", "payload": {"message": 5}},
+             item({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "We decided to ship."}]})]
+    rollout = tmp_path / "rollout.jsonl"
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {"session_id": "cx-3", "transcript_path": str(rollout), "cwd": str(project), "hook_event_name": "PreCompact"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    assert row["lines"] == len(lines) and len(row["offloaded"]) == 1
+    archive = run(project, "show", row["archive"]).stdout
+    assert secret not in archive and secret not in run(project, "show", row["offloaded"][0]["ref"]).stdout
+    assert "We decided to ship." in run(project, "show", row["summary"]).stdout
+
+
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
 if not TOKENIZERS.is_dir():
     TOKENIZERS = Path("/work/shared/bench/tokenizers")

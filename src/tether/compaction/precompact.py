@@ -307,7 +307,9 @@ def codex_message(payload) -> dict | None:
     kind = payload.get("type")
     call = payload.get("call_id") if isinstance(payload.get("call_id"), str) else ""
     if kind == "message" and payload.get("role") in ("user", "assistant"):
-        blocks = [{"type": "text", "text": part["text"]} for part in payload.get("content") or ()
+        content = payload.get("content")
+        parts = content if isinstance(content, list) else [{"text": content}]  # Codex writes a list
+        blocks = [{"type": "text", "text": part["text"]} for part in parts
                   if isinstance(part, dict) and isinstance(part.get("text"), str)]
         message = {"role": payload["role"], "content": blocks}
         if payload["role"] == "user" and blocks and blocks[0]["text"].lstrip().startswith(_CODEX_CONTEXT):
