@@ -503,6 +503,80 @@ def test_codex_pre_compact_saves_the_rollout_offloads_its_large_output_and_summa
     assert row["tokens_after"] < row["tokens_before"] / 10
 
 
+
+def test_codex_pre_compact_offloads_an_output_of_content_items_and_redacts_its_secret(project, tmp_path):
+    """Codex writes a tool output as a string, or as a list of content items (an MCP tool's
+    result, an image): a large list is offloaded too, and a secret in it is in neither the archive
+    nor the offloaded bytes."""
+    secret = "sk_live_9f8e7d6c5b4a39281706f5e4"
+    big = "\n".join(f"row {n}: {'word ' * 12}" for n in range(3000))
+    items = [{"type": "input_text", "text": f"{big}\napi_key={secret}\n"},
+             {"type": "input_image", "image_url": "data:image/png;base64," + "iVBORw0KGgo" * 10}]
+
+    def item(payload):
+        return {"timestamp": "2026-12-05T12:00:00Z", "type": "response_item", "payload": payload}
+
+    lines = [
+        {"timestamp": "2026-12-05T12:00:00Z", "type": "session_meta", "payload": {"id": "cx-2", "cwd": str(project)}},
+        item({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "read the table"}]}),
+        item({"type": "function_call", "name": "mcp__db__query", "arguments": "{}", "call_id": "call_1"}),
+        item({"type": "function_call_output", "call_id": "call_1", "output": items}),
+        item({"type": "function_call_output", "call_id": "call_2"}),  # no output at all
+        item({"type": "function_call_output", "call_id": "call_3", "output": [1, None, {"text": 5}]}),
+    ]
+    rollout = tmp_path / "rollout.jsonl"
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {"session_id": "cx-2", "transcript_path": str(rollout), "cwd": str(project),
+               "hook_event_name": "PreCompact", "trigger": "auto"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    [offloaded] = row["offloaded"]
+    assert offloaded["line"] == 4
+    kept = run(project, "show", offloaded["ref"]).stdout
+    assert "row 2999" in kept and "iVBORw0KGgo" in kept and secret not in kept
+    archive = run(project, "show", row["archive"]).stdout.splitlines()
+    assert len(archive) == len(lines) and secret not in "\n".join(archive) and "row 1500:" not in archive[3]
+    assert json.loads(archive[3])["payload"]["output"].startswith("[tether] Offloaded tool result (a JSON list")
+    assert row["tokens_after"] < row["tokens_before"] / 10
+
+
+
+def test_codex_pre_compact_saves_a_rollout_whose_items_have_unexpected_shapes(project, tmp_path):
+    """Response items of shapes Codex does not write (a field of another type, one missing) are
+    archived as they are: the hook still saves the session, redacted, and exits 0."""
+    secret = "ab12cd34ef56gh78ij90"
+
+    def item(payload):
+        return {"type": "response_item", "payload": payload}
+
+    lines = [item({"type": "message", "role": "user", "content": 5}),
+             item({"type": "message", "role": "user", "content": "a plain string"}),
+             item({"type": "message", "role": "assistant", "content": {"text": "x"}}),
+             item({"type": "message", "role": ["user"], "content": []}),
+             item({"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}, "str", None]}),
+             item({"type": "function_call", "name": 5, "arguments": "[1, 2]", "call_id": 7}),
+             item({"type": "function_call", "name": "shell", "arguments": "null"}),
+             item({"type": "function_call", "name": "shell", "arguments": {"cmd": "ls"}}),
+             item({"type": "custom_tool_call", "name": "apply_patch", "input": 5}),
+             item({"type": "custom_tool_call", "name": "apply_patch", "input": ["*** Add File: q"]}),
+             item({"type": "function_call_output", "output": {"content": 5}}),
+             item({"type": "function_call_output", "output": None}),
+             item({"type": "custom_tool_call_output", "output": f"token={secret} " + "y " * 200000}),
+             item(None), {"type": "response_item"}, {"type": "compacted", "payload": {"message": 5}},
+             item({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "We decided to ship."}]})]
+    rollout = tmp_path / "rollout.jsonl"
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {"session_id": "cx-3", "transcript_path": str(rollout), "cwd": str(project), "hook_event_name": "PreCompact"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    assert row["lines"] == len(lines) and len(row["offloaded"]) == 1
+    archive = run(project, "show", row["archive"]).stdout
+    assert secret not in archive and secret not in run(project, "show", row["offloaded"][0]["ref"]).stdout
+    assert "We decided to ship." in run(project, "show", row["summary"]).stdout
+
+
 TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
 if not TOKENIZERS.is_dir():
     TOKENIZERS = Path("/work/shared/bench/tokenizers")

@@ -257,3 +257,15 @@ def test_secret_assignments_are_looked_for_wherever_one_can_start():
             if spans:
                 want[index] = spans
         assert {i: r.spans for i, r in redactor.find_many(texts).items()} == want, texts
+
+
+def test_a_secret_named_with_a_kelvin_sign_is_found_beside_a_text_holding_a_dotted_capital_i():
+    """find_many gives each text what find gives it: a dotted capital I in one text (its lower case
+    is two characters) must not hide an assignment whose name another text spells with a Kelvin
+    sign (its lower case is an ASCII k)."""
+    from tether.compaction.redact import assignments
+
+    named = "TO\u212aEN=ab12cd34ef56gh78"
+    assert assignments(named)
+    found = Redactor().find_many([named, "\u0130stanbul"])
+    assert [i for i in found] == [0] and found[0].spans == Redactor().find(named).spans

@@ -211,6 +211,24 @@ def test_codex_compaction_summary_is_not_taken_for_the_agents_last_message(repo,
     assert auto.note.endswith("The agent's last message: greet() is in; next the tests.")
 
 
+
+def test_the_agents_last_message_is_kept_when_the_compaction_summary_quotes_it(tmp_path):
+    """Only the reply that wrote a compaction's summary is passed over, not every message the
+    summary happens to quote (a short last message often is, word for word)."""
+    from tether.transcripts.last_words import last_assistant_text
+
+    def said(role, text):
+        kind = "output_text" if role == "assistant" else "input_text"
+        return {"type": "response_item", "payload": {"type": "message", "role": role, "content": [{"type": kind, "text": text}]}}
+
+    summary = "SUMMARY: the user wants greet(). Last said: All tests pass."
+    lines = [said("user", "add greet"), said("assistant", "All tests pass."), said("assistant", summary),
+             {"type": "compacted", "payload": {"message": "Another language model...\n" + summary}}]
+    rollout = tmp_path / "rollout.jsonl"
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert last_assistant_text(str(rollout)) == "All tests pass."
+
+
 def test_a_file_outside_the_repository_is_counted_never_named(repo, tmp_path):
     outside = tmp_path / "home" / "secret-notes.md"
     for n in range(4):

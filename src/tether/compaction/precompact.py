@@ -160,7 +160,7 @@ class _Run:
         self.items += items
         stub = new["content"][0]["content"]
         output = payload["output"]
-        output = stub if isinstance(output, str) else dict(output, content=stub)
+        output = dict(output, content=stub) if isinstance(output, dict) else stub
         return [raw, dict(obj, payload=dict(payload, output=output)), True]
 
     def _put(self, data: bytes):
@@ -307,16 +307,19 @@ def codex_message(payload) -> dict | None:
     kind = payload.get("type")
     call = payload.get("call_id") if isinstance(payload.get("call_id"), str) else ""
     if kind == "message" and payload.get("role") in ("user", "assistant"):
-        blocks = [{"type": "text", "text": part["text"]} for part in payload.get("content") or ()
+        content = payload.get("content")
+        parts = content if isinstance(content, list) else [{"text": content}]  # Codex writes a list
+        blocks = [{"type": "text", "text": part["text"]} for part in parts
                   if isinstance(part, dict) and isinstance(part.get("text"), str)]
         message = {"role": payload["role"], "content": blocks}
         if payload["role"] == "user" and blocks and blocks[0]["text"].lstrip().startswith(_CODEX_CONTEXT):
             message["context"] = True
         return message
     if kind in CODEX_OUTPUTS:
+        # A string, {"content": str, "success": bool}, or a list of content items (text, images)
         output = payload.get("output")
-        text = output if isinstance(output, str) else output.get("content") if isinstance(output, dict) else None
-        if not isinstance(text, str):
+        text = output.get("content") if isinstance(output, dict) else output
+        if not isinstance(text, (str, list)):
             return None
         return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call, "content": text}]}
     if kind in CODEX_CALLS:

@@ -388,10 +388,11 @@ class Redactor:
         for text in texts:
             firsts.append(line)
             line += text.count("\n") + 1
-        if scan.folds():
-            assigned = range(len(texts)) if assignments(joined) else ()
-        else:  # only the texts where a match can start (rare)
-            assigned = sorted({bisect.bisect_right(firsts, n) - 1 for n in _lines_of(scan.data, scan.assignment_starts())})
+        # Only the texts where a match can start (rare), and those holding a character whose case
+        # the byte search misses (folds): asked text by text, as the joined text lowers otherwise
+        # when one of them holds a dotted capital I.
+        assigned = sorted({bisect.bisect_right(firsts, n) - 1
+                           for n in _lines_of(scan.data, set(scan.assignment_starts()) | set(scan.folds()))})
         for index in assigned:
             found = assignments(texts[index])
             if found:

@@ -19,7 +19,8 @@ from .lines import Opened, backward
 
 def last_assistant_text(source, max_lines: int = 2000) -> str | None:
     """The newest assistant text in a transcript (a path or a binary file), or None."""
-    summaries: list = []  # Codex's compaction summaries met so far (newer than what is read next)
+    summary = None  # the Codex compaction summary just met, whose reply is read next
+    replies: set = set()  # the replies that wrote the summaries met (Codex may echo one)
     with Opened(source) as opened:
         for count, (_, raw) in enumerate(backward(opened.file)):
             if count >= max_lines:
@@ -32,15 +33,22 @@ def last_assistant_text(source, max_lines: int = 2000) -> str | None:
                 continue
             if not isinstance(obj, dict):
                 continue
-            summary = _codex_summary(obj)
-            if summary is not None:
-                summaries.append(summary)
+            found = _codex_summary(obj)
+            if found is not None:
+                summary = found
                 continue
             text = _text(obj)
+            if not text:
+                continue
             # Codex records the reply that wrote a compaction's summary as an assistant message
             # just before the `compacted` record that quotes it: that is not the agent's state.
-            if text and not any(text.strip() in s for s in summaries):
+            # Only that one: the summary may quote the agent's own last message too.
+            key = text.strip()
+            if summary is not None and key in summary:
+                replies.add(key)
+            if key not in replies:
                 return text
+            summary = None
     return None
 
 

@@ -17,11 +17,12 @@ def patched_files(patch) -> tuple:
     """The files a Codex patch changes, from its own headers, in order, once each."""
     if not isinstance(patch, str) or "*** " not in patch:
         return ()
-    files: list = []
+    files: dict = {}  # not a list: a patch may name thousands, each looked up in the others
     for line in patch.splitlines():
-        for marker in PATCH_MARKERS:
-            if line.startswith(marker):
-                name = line[len(marker):].strip()
-                if name and name not in files:
-                    files.append(name)
+        if line.startswith(PATCH_MARKERS):
+            for marker in PATCH_MARKERS:
+                if line.startswith(marker):
+                    name = line[len(marker):].strip()
+                    if name:
+                        files.setdefault(name, None)
     return tuple(files)
