@@ -221,9 +221,11 @@ def test_show_pages_through_offloaded_bytes_and_usage_reads_a_transcript(project
             page = await call(session, "show", ref=ref, offset=offset, max_chars=5000)
             pages.append(page["text"])
             offset = page["next_offset"]
-        return first, "".join(pages), await call(session, "usage", transcript=str(transcript))
+        refused = await error(session, "show", ref=ref, offset=-5)  # a page from the end would start over
+        return first, "".join(pages), await call(session, "usage", transcript=str(transcript)), refused
 
-    first, whole, usage = talk(project.root, script)
+    first, whole, usage, refused = talk(project.root, script)
+    assert "offset must be 0 or more, got -5" in refused and "Hint: start at offset=0" in refused
     assert len(first["text"]) == 4000 and first["total_chars"] == len(text)  # a small default page
     assert whole == text
     assert (usage["tokens"], usage["window"], usage["percent"]) == (50_000, 200_000, 25.0)

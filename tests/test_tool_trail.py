@@ -384,3 +384,14 @@ def test_automatic_checkpoints_pin_the_files_edited_and_what_they_carry(repo, tm
     (repo / "src" / "lexer.py").write_text("# the lexer, split\n")
     (repo / "src" / "cli.py").write_text("# changed too\n")
     assert "CKP-0003" in stale() and "src/cli.py" in stale()
+
+
+def test_a_risky_command_is_found_in_a_command_of_megabytes_and_order_still_counts():
+    """The PreToolUse hook reads every Bash command: a words' set rules out most patterns
+    before the walk in order, and what it finds is what the walk finds."""
+    filler = "echo x; " * 200_000
+    assert tool_trail.risky(filler) is None
+    assert tool_trail.risky(filler + "git reset --hard HEAD") == "git reset --hard"
+    assert tool_trail.risky(filler + "--hard reset git") is None  # the words, not in order
+    assert tool_trail.risky("psql -c 'DROP Table users'") == "DROP TABLE"
+    assert tool_trail.risky("git branch -d old") is None and tool_trail.risky("git branch -D old") == "branch deleted"

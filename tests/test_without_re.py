@@ -184,3 +184,12 @@ def test_a_task_id_ending_in_a_newline_is_refused_and_makes_no_folder(tmp_path):
     with pytest.raises(InvalidInput):
         ws.start_task("Parse", task_id="T2\n")
     assert [p.name for p in (tmp_path / ".tether" / "tasks").iterdir()] == []
+
+
+def test_fastjson_reads_bytes_with_a_byte_order_mark_as_json_does():
+    import json
+
+    from tether.model import fastjson
+
+    data = b"\xef\xbb\xbf" + json.dumps({"type": "user", "n": 1}).encode()
+    assert fastjson.loads(data) == json.loads(data)

@@ -93,11 +93,21 @@ def risky(command) -> str | None:
     for sep in _SEPARATORS:
         text = text.replace(sep, " ; ")
     words = text.split()
-    lowered = [w.lower() for w in words]
+    present = set(words)
+    lowered = None
     for needed, what in RISKY:
         # SQL keywords in any case; shell words and options as typed (-D is not -d).
-        seq = lowered if needed[0] in ("drop", "truncate") else words
-        if _in_order(seq, needed):
+        if needed[0] in ("drop", "truncate"):
+            if lowered is None:
+                low_text = text.lower()
+                lowered = low_text.split()
+                present_lowered = set(lowered)
+            seq, seen, whole = lowered, present_lowered, low_text
+        else:
+            seq, seen, whole = words, present, text
+        # The walk in order only when every word is there (the first may end a path: /bin/rm), so
+        # that a command of megabytes costs a few set lookups, not a walk per pattern.
+        if needed[0] in whole and all(word in seen for word in needed[1:]) and _in_order(seq, needed):
             return what
     return None
 

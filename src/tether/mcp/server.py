@@ -257,6 +257,10 @@ def build(root: str | None = None) -> TetherServer:
         from ..compaction import Compactor
 
         _limit(max_chars, "max_chars")
+        if offset < 0:  # a slice from the end would page from the start again
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"offset must be 0 or more, got {offset}", hint="start at offset=0; each page says its next_offset")
         text = Compactor(ws()).show(ref).decode("utf-8", "replace")
         page = text[offset:offset + max_chars]
         following = offset + len(page)

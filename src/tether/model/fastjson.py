@@ -48,8 +48,9 @@ def _scan_raising(text: str, start: int):
 
 
 def loads(data: str | bytes):
-    """``json.loads`` of a whole document (bytes are read as UTF-8)."""
-    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    """``json.loads`` of a whole document (bytes are read as UTF-8, a byte-order mark passed over
+    as json.loads does)."""
+    text = data.decode("utf-8-sig") if isinstance(data, (bytes, bytearray)) else data
     start = len(text) - len(text.lstrip(_SPACE))
     try:
         value, end = _scan_raising(text, start)
