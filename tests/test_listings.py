@@ -89,3 +89,31 @@ def test_a_damaged_cache_is_ignored(ws, monkeypatch):
     for damage in (b"", b"\x00\x01garbage", b"\xfb\x02"):
         (ws.dir / listings.CACHE).write_bytes(damage)
         assert cold_boot(ws).text == expected
+
+
+@pytest.mark.parametrize("record", ["task", "checkpoint"])
+def test_a_record_written_just_now_is_not_kept_in_memory_by_its_stat(ws, monkeypatch, record):
+    """The store keeps the tasks and checkpoints it read, by their stat, within a process. A
+    file written in the last moments is read again each time: a change in the same clock tick
+    can leave its stat as it was (the racily-clean rule, for tasks as for checkpoints)."""
+    import time
+
+    task = ws.start_task("Parse", items=["a", "b"])
+    ws.checkpoint(task.id, done=["1"], state="one")
+    store = ws.store
+    name = store.checkpoint_names(task.id)[-1]
+    rel = f"tasks/{task.id}/task.md" if record == "task" else f"tasks/{task.id}/checkpoints/{name}.md"
+    load = (lambda: store.load_task(task.id).title) if record == "task" else \
+        (lambda: store.load_checkpoint(task.id, name).current_state)
+    old, new = {"task": ("Parse", "Parsx"), "checkpoint": ("one", "onx")}[record]
+    path = ws.dir / rel
+    now = time.time_ns()
+    monkeypatch.setattr(store.tree, "stat_key", lambda rel_: (now, now, 1, 1))  # changes its stat cannot see
+    path.write_text(path.read_text().replace(old, new))
+    assert load() == new
+    path.write_text(path.read_text().replace(new, old))
+    assert load() == old  # written just now: read again, never kept
+    monkeypatch.setattr(racy_rule, "RACY_NS", -10**20)  # every stat trusted from here: kept
+    assert load() == old
+    path.write_text(path.read_text().replace(old, new))
+    assert load() == old  # the same stat: the kept record (what the rule guards against)

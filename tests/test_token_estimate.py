@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tether.transcripts.tokens import estimate
+from tether.compaction.messages import strings as every_string  # every string of a JSON value
 
 TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "transcripts"
 
@@ -87,7 +88,7 @@ def test_the_estimate_equals_its_definition_on_the_real_transcripts():
             for line in fh:
                 strings.append(line)
                 try:
-                    _strings(json.loads(line), strings)
+                    strings += every_string(json.loads(line))
                 except ValueError:
                     continue
         whole = "\n".join(strings)
@@ -95,16 +96,6 @@ def test_the_estimate_equals_its_definition_on_the_real_transcripts():
         for text in strings[:2000]:
             assert estimate(text) == reference(text), path.name
 
-
-def _strings(value, out):
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _strings(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _strings(v, out)
 
 
 def test_the_length_bound_is_never_exceeded():

@@ -82,20 +82,27 @@ class TaskFiles:
 
     def load_task(self, task_id: str) -> Task:
         rel = layout.task_file(task_id)
+        return self._cached_read(self._tasks, rel, lambda odd: self._read_task(task_id, rel, odd))
+
+    def _cached_read(self, cache: dict, rel: str, read):
+        """A record read through ``cache`` (rel -> (stat key, record, problems)): kept while the
+        file's stat says it is unchanged and the stat can be trusted (fsio.trusted: not written in
+        the last moments, when a change could leave it as it was)."""
+        started = time.time_ns()
         # Not while boot records what it reads (its warm start must see every file).
         key = self.tree.stat_key(rel) if not self._recording else None
-        cached = self._tasks.get(task_id)
-        if key is not None and cached and cached[0] == key:
-            for problem in cached[2]:  # named again: each call gathers its own problems
+        kept = cache.get(rel)
+        if key is not None and kept and kept[0] == key:
+            for problem in kept[2]:  # named again: each call gathers its own problems
                 self.report(problem)
-            return cached[1].copy()
+            return kept[1].copy()
         odd: list[Problem] = []
-        task = self._read_task(task_id, rel, odd)
+        record = read(odd)
         for problem in odd:
             self.report(problem)
-        if key is not None:
-            self._tasks[task_id] = (key, task.copy(), odd)
-        return task
+        if fsio.trusted(key, started):
+            _keep(cache, rel, (key, record.copy(), odd))
+        return record
 
     def _read_task(self, task_id: str, rel: str, odd: list) -> Task:
         data = self.read_record(rel) if ids.valid_id(task_id) else None
@@ -177,20 +184,7 @@ class TaskFiles:
 
     def load_checkpoint(self, task_id: str, name: str) -> Checkpoint:
         rel = layout.checkpoint_file(task_id, name)
-        # Not while boot records what it reads (its warm start must see every file).
-        key = self.tree.stat_key(rel) if not self._recording else None
-        kept = self._checkpoints.get(rel)
-        if key is not None and kept and kept[0] == key:
-            for problem in kept[2]:  # named again: each call gathers its own problems
-                self.report(problem)
-            return kept[1].copy()
-        odd: list[Problem] = []
-        checkpoint = self._read_checkpoint(task_id, name, rel, odd)
-        for problem in odd:
-            self.report(problem)
-        if fsio.trusted(key, time.time_ns()):
-            _keep(self._checkpoints, rel, (key, checkpoint.copy(), odd))
-        return checkpoint
+        return self._cached_read(self._checkpoints, rel, lambda odd: self._read_checkpoint(task_id, name, rel, odd))
 
     def _read_checkpoint(self, task_id: str, name: str, rel: str, odd: list) -> Checkpoint:
         data = self.read_record(rel)
