@@ -81,6 +81,25 @@ def test_bad_yaml_front_matter(state, cli):
     assert_rest_loads(cli)
 
 
+@pytest.mark.parametrize("style", ["json", "yaml"])
+def test_a_key_written_twice_in_front_matter_is_reported_with_both_lines(state, cli, style):
+    """A hand edit or a merge that left `decision:` twice: which holds is not tether's to guess
+    (the YAML reader would keep the last one silently); the record is reported, the rest loads."""
+    path = state / "decisions" / "D-bad.md"
+    lines = path.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("decision:"))
+    if style == "yaml":  # hand-written YAML: the reader of tether's own format steps aside
+        lines[at] = "decision: broken  # as first written\n"
+    lines.insert(at + 1, 'decision: "mended"\n')
+    path.write_text("".join(lines))
+    expected = (f".tether/decisions/D-bad.md:{at + 2}: "
+                + ("invalid YAML in front matter: " if style == "yaml" else "")
+                + f"the key 'decision' appears twice (lines {at + 1} and {at + 2}); keep the one that holds")
+    run = cli("verify")
+    assert run.code == 3 and expected in run.out + run.err, run.out + run.err
+    assert_rest_loads(cli)
+
+
 def test_hand_edited_yaml_in_another_style_still_loads(state, cli):
     path = state / "decisions" / "D-good.md"
     text = path.read_text().replace('question: "Healthy question?"', "question: 'Healthy question?'  # edited")

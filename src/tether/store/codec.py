@@ -155,6 +155,10 @@ def _fast_meta(lines: list[str], block: str, path: str) -> dict | None:
         key, sep, value = line.partition(": ")
         if not sep or not key.isidentifier():
             return None
+        if key in meta:  # a hand edit or a merge: which value holds is not ours to guess
+            first = next(n for n, l in enumerate(lines, 2) if l.startswith(key + ": "))
+            raise ParseError(path, number, f"the key {key!r} appears twice (lines {first} and {number});"
+                                           " keep the one that holds")
         try:
             meta[key] = _loads(value)
         except _decode_error():
@@ -197,13 +201,13 @@ def load_front_matter(data: bytes, path: str) -> tuple[dict, str]:
 def _yaml_meta(block: str, path: str) -> dict:
     from .yaml_codec import YamlError, yaml_value  # lazy: only hand-edited front matter needs YAML
 
+    text = "\n" + block  # the block starts after '---': so its lines are numbered as the file's
     try:
-        meta = yaml_value(block)
+        meta = yaml_value(text)
     except YamlError as exc:
-        line = None if exc.line is None else exc.line + 1  # the block starts after '---'
-        raise ParseError(path, line, f"invalid YAML in front matter: {exc.reason}") from None
+        raise ParseError(path, exc.line, f"invalid YAML in front matter: {exc.reason}") from None
     except Unusable as exc:
-        raise ParseError(path, _front_matter_line(block, exc), exc.reason) from None
+        raise ParseError(path, _front_matter_line(text, exc), exc.reason) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -211,15 +215,16 @@ def _yaml_meta(block: str, path: str) -> dict:
     return meta
 
 
-def _front_matter_line(block: str, exc: "Unusable") -> int | None:
-    """The line of the front matter key that holds what ``exc`` refused."""
+def _front_matter_line(text: str, exc: "Unusable") -> int | None:
+    """The line of the front matter key that holds what ``exc`` refused (``text``: the file's
+    first line blank, then its front matter)."""
     where = getattr(exc, "path", None)
     if where:
         prefix = f"{where[0]}:"
-        for number, line in enumerate(block.split("\n"), 2):
+        for number, line in enumerate(text.split("\n"), 1):
             if line.startswith(prefix):
                 return number
-    return line_at(block, exc.offset, 2)
+    return line_at(text, exc.offset, 1)
 
 
 # Encoders made once: json.dumps builds one per call from its keyword arguments, which

@@ -31,7 +31,19 @@ def yaml_loader():
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
         class Loader(base):  # type: ignore[misc, valid-type]
-            pass
+            def construct_mapping(self, node, deep=False):
+                # PyYAML keeps the last of two equal keys; a hand edit or a merge that wrote a key
+                # twice is refused with both lines instead (merge keys, `<<`, may repeat).
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                        line = key_node.start_mark.line + 1
+                        if key_node.value in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"the key {key_node.value!r} appears twice (lines {seen[key_node.value]}"
+                                            f" and {line}); keep the one that holds", key_node.start_mark)
+                        seen[key_node.value] = line
+                return super().construct_mapping(node, deep=deep)
 
         Loader.yaml_implicit_resolvers = {
             first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
