@@ -92,8 +92,10 @@ def test_a_codex_session_is_briefed_checkpointed_saved_before_compaction_and_reb
     assert (repo / "src" / "greet.py").is_file()  # the scripted session really ran its tools
 
     inputs = [json.dumps(r.get("input", [])) for r in model.requests]
-    # SessionStart: the brief reached the model before its first answer.
+    # SessionStart: the brief reached the model before its first answer; AGENTS.md, tether's
+    # section in it, the workflow.
     assert "# tether boot" in inputs[0] and TASK in inputs[0]
+    assert "tether: keep this session's work recoverable" in inputs[0]
     events = [row["event"] for row in session_log(repo)]
     assert events[0] == "session_start" and events[-1] == "session_end"
     assert {"pre_compact", "post_compact"} <= set(events)

@@ -410,9 +410,23 @@ def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(pr
     first = (project / ".codex" / "hooks.json").read_bytes()
     assert json.loads(run(project, "install", "codex", "--json").stdout)["added"] == []
     assert (project / ".codex" / "hooks.json").read_bytes() == first
+    assert "## tether: keep this session's work recoverable" in (project / "AGENTS.md").read_text()  # Codex reads it
     gone = json.loads(run(project, "uninstall", "codex", "--json").stdout)
-    assert gone["removed"] == seven
+    assert gone["removed"] == seven and gone["sections_removed"] == ["AGENTS.md"]
+    assert not (project / "AGENTS.md").exists()  # it held tether's section only
     assert json.loads((project / ".codex" / "hooks.json").read_text()) == {"hooks": {"Stop": [{"hooks": [mine]}]}}
+
+
+def test_install_codex_keeps_the_users_agents_md_and_can_leave_it_alone(project):
+    (project / "AGENTS.md").write_text("# House rules\n\nRun the tests before a commit.\n")
+    assert run(project, "install", "codex", "--no-instructions").returncode == 0
+    assert (project / "AGENTS.md").read_text() == "# House rules\n\nRun the tests before a commit.\n"
+    out = run(project, "install", "codex")
+    assert "Added tether's section (the agent's commands) in" in out.stdout
+    text = (project / "AGENTS.md").read_text()
+    assert text.startswith("# House rules\n\nRun the tests before a commit.\n") and "tether checkpoint" in text
+    run(project, "uninstall", "codex")
+    assert (project / "AGENTS.md").read_text() == "# House rules\n\nRun the tests before a commit.\n"
 
 
 def test_install_codex_refuses_a_broken_hooks_file(project):

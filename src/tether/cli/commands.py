@@ -211,9 +211,12 @@ def register(sub, common, only: str | None = None) -> None:
         p.add_argument("--mcp", action="store_true",
                        help="also register `tether mcp` as the project's MCP server \"tether\" in .mcp.json")
         p = add(isub, "codex", _lazy("session_commands", "cmd_install_codex"),
-                "Merge tether's hooks into .codex/hooks.json (idempotent).")
+                "Merge tether's hooks into .codex/hooks.json and the agent's instructions into AGENTS.md"
+                " (idempotent).")
         p.add_argument("--command", dest="command_line", default=None,
                        help="the command Codex runs (default: tether-hook codex; tether hook codex on Windows)")
+        p.add_argument("--no-instructions", action="store_true",
+                       help="leave AGENTS.md alone: hooks only")
         p.add_argument("--mcp", action="store_true",
                        help="also register `tether mcp` as the MCP server \"tether\" in .codex/config.toml")
         p = add(isub, "cursor", _lazy("session_commands", "cmd_install_cursor"),
@@ -235,8 +238,8 @@ def register(sub, common, only: str | None = None) -> None:
                                                 "from .mcp.json (the user's own are kept) and tether's section from "
                                                 "CLAUDE.md and AGENTS.md.")
         add(usub, "codex", _lazy("session_commands", "cmd_uninstall_codex"),
-            "Remove tether's hooks from .codex/hooks.json and its MCP server from .codex/config.toml "
-            "(the user's own are kept).")
+            "Remove tether's hooks from .codex/hooks.json, its MCP server from .codex/config.toml "
+            "(the user's own are kept) and tether's section from AGENTS.md.")
         add(usub, "cursor", _lazy("session_commands", "cmd_uninstall_cursor"),
             "Remove tether's MCP server from .cursor/mcp.json (the user's own servers are kept).")
 

@@ -227,9 +227,13 @@ def cmd_install_codex(args) -> Result:
             if outcome["added"] else f"tether hooks already installed in {outcome['path']} (nothing changed)")
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
-    text += ("\nCommit .codex/hooks.json so every clone's Codex sessions use them. Codex loads a project's hooks"
-             " once you trust the project, and runs each one once you have reviewed and trusted it (`/hooks`"
-             " in Codex; it asks).")
+    files = [".codex/hooks.json"]
+    if not args.no_instructions:  # Codex reads AGENTS.md: the workflow the agent is to follow
+        text += "\n" + _agent_section_text(outcome, root, "AGENTS.md")
+        files.append("AGENTS.md")
+    text += (f"\nCommit {' and '.join(files)} so every clone's Codex sessions use them. Codex loads a project's"
+             " hooks once you trust the project, and runs each one once you have reviewed and trusted it"
+             " (`/hooks` in Codex; it asks).")
     if args.mcp:
         server = install_codex_mcp(root, mcp_command(args.command_line))
         outcome["mcp"] = server
@@ -238,6 +242,16 @@ def cmd_install_codex(args) -> Result:
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
     return Result(outcome, text)
+
+
+def _agent_section_text(outcome: dict, root, name: str) -> str:
+    """Write tether's section of the agent's instructions into ``name`` (outcome["instructions"])
+    and say so."""
+    from ..hooks.install import install_agent_section
+
+    section = outcome["instructions"] = install_agent_section(root, name)
+    verb = "Added" if section["created"] or section["changed"] else "Kept"
+    return f"{verb} tether's section (the agent's commands) in {section['path']}" + ("" if section["changed"] else " (up to date)")
 
 
 def _mcp_text(server: dict) -> str:
@@ -259,6 +273,11 @@ def cmd_uninstall_codex(args) -> Result:
     outcome["mcp"] = server = uninstall_codex_mcp(root)
     if server["removed"]:
         text += f"\nRemoved tether's MCP server from {server['path']}."
+    from ..hooks.install import remove_agent_section
+
+    outcome["sections_removed"] = ["AGENTS.md"] if remove_agent_section(root, "AGENTS.md") else []
+    if outcome["sections_removed"]:
+        text += "\nRemoved tether's section from AGENTS.md (your own text is kept)."
     return Result(outcome, text)
 
 
@@ -299,13 +318,7 @@ def cmd_install(args) -> Result:
     if outcome["replaced"]:
         text += "\n  replaced tether's earlier entries: " + ", ".join(f"`{c}`" for c in outcome["replaced"])
     if not args.no_instructions:
-        from ..hooks.install import install_agent_section
-
-        section = install_agent_section(ws.root, "AGENTS.md" if args.agents_md else "CLAUDE.md")
-        outcome["instructions"] = section
-        verb = "Added" if section["created"] or section["changed"] else "Kept"
-        text += (f"\n{verb} tether's section (the agent's commands) in {section['path']}"
-                 + ("" if section["changed"] else " (up to date)"))
+        text += "\n" + _agent_section_text(outcome, ws.root, "AGENTS.md" if args.agents_md else "CLAUDE.md")
     if args.mcp:
         server = install_mcp_json(ws.root, "claude-code", mcp_command(args.command_line))
         outcome["mcp"] = server
