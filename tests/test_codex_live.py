@@ -167,3 +167,39 @@ def test_codex_finds_tethers_mcp_tools_and_runs_them_without_asking(tmp_path):
     assert '\\"checkpoint\\":\\"CKP-0001\\"' in json.dumps(outputs["call_3"]["output"])
     [made] = checkpoints(repo)
     assert made.current_state == "greet written"
+
+
+def test_the_prompt_after_the_context_passes_half_its_window_is_told_so(tmp_path):
+    """UserPromptSubmit in Codex: the next prompt of a session whose context is 58% full of the
+    window its rollout names (Codex's own token counts) carries the ORANGE line, once."""
+    repo, env = project(tmp_path, ["install", "codex"])
+    home = tmp_path / "home" / ".codex"
+    home.mkdir()
+    env["CODEX_HOME"] = str(home)
+
+    def answer(path, body):
+        usage = {"input_tokens": 150_000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 10,
+                 "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 150_010}
+        rid = f"resp_{len(model.requests)}"
+        return sse([("response.created", {"response": {"id": rid}}),
+                    ("response.output_item.done", {"item": {"id": f"item_{rid}", **reply("read it all")}}),
+                    ("response.completed", {"response": {"id": rid, "usage": usage}})])
+
+    model = ScriptedModel(answer)
+    try:
+        (home / "config.toml").write_text(
+            'model_provider = "scripted"\nmodel_auto_compact_token_limit = 1000000\n'
+            '[model_providers.scripted]\nname = "scripted"\n'
+            f'base_url = "http://127.0.0.1:{model.port}/v1"\nwire_api = "responses"\n'
+            f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+        for args in (["exec"], ["exec", "resume", "--last"], ["exec", "resume", "--last"]):
+            proc = subprocess.run([CODEX, *args, "-m", "gpt-5.5", "--dangerously-bypass-hook-trust",
+                                   "--skip-git-repo-check", "go on"],
+                                  cwd=repo, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        model.close()
+    inputs = [json.dumps(r.get("input", [])) for r in model.requests]
+    line = "tether: the context window is 58% full (150,010 of 258,400 tokens): ORANGE"
+    assert line not in inputs[0] and line in inputs[1]
+    assert inputs[2].count(line) == 1  # said once, at the change of state, never again
