@@ -343,6 +343,13 @@ def test_a_short_note_is_found_through_the_notes_beside_it(ws, monkeypatch):
     assert order[0] == ids["Which port does the staging proxy listen on?"]
     reply = next(h for h in hits if h["id"] == ids["8443, and only from the VPN"])
     assert reply["text"] == "8443, and only from the VPN" and reply["line"] == 2
+    # Each hit says how it matched: the reply through its neighbours, the question by its own words.
+    assert reply["via"] == "neighbours" and "via" not in hits[0]
+    from tether.cli.recall_commands import _hit_text
+
+    assert "(matched by the notes written beside it, not its own words)" in _hit_text(reply).splitlines()[0]
+    assert [h["id"] for h in hits if h.get("via") != "neighbours"] == [
+        ids["Which port does the staging proxy listen on?"], ids["the staging proxy certificate renews itself monthly"]]
     assert ids["thanks, noted"] in order  # two notes after the question: still the exchange
     # Below the notes holding the words themselves.
     assert order.index(reply["id"]) > order.index(ids["the staging proxy certificate renews itself monthly"])

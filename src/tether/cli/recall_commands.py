@@ -11,6 +11,8 @@ def _hit_text(hit: dict) -> str:
     facts = [hit["at"] or "", hit["who"] or "", hit["session"] or ""]
     status = "" if hit["status"] == "current" else f" [{hit.get('stale') or hit['status']}]"
     head = f"{hit['kind']} {hit['id']}{status}: {hit['title']}"
+    if hit.get("via") == "neighbours":
+        head += " (matched by the notes written beside it, not its own words)"
     return f"{head}\n  {hit['text']}\n  {where}  {'  '.join(f for f in facts if f)}".rstrip()
 
 

@@ -125,6 +125,8 @@ class Recall:
                 fused = rank.fuse({"lexical": [r["rowid"] for r in lexical], "semantic": [r["rowid"] for r in nearest]})
                 rows = [dict(by_id[rid], score=score) for rid, score in fused[:limit]]
         index = self.index
+        # Said of a hit its own words do not match: the agent weighs it knowing why it is there.
+        beside = index.matched_by_neighbours(expression, [r["rowid"] for r in rows if r["kind"] == "context"])
         newest: dict = {}
         hits = []
         for row in rows:
@@ -139,6 +141,8 @@ class Recall:
                          "text": rank.excerpt(row["body"], expression), "path": self.store.shown(row["path"]),
                          "line": row["line"], "at": row["at"], "who": row["who"], "session": row["session"],
                          "task": row["task"], "status": status, "score": round(row["score"], 4)})
+            if row["rowid"] in beside:
+                hits[-1]["via"] = "neighbours"
         kept, used, more = rank.fit(hits, limit, budget)
         self._mark_stale(kept)
         return {"query": query, "mode": mode, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,

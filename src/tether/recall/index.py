@@ -444,6 +444,15 @@ class Index:
         rows = {row["rowid"]: row for row in self._rows([rid for rid, _ in chosen])}
         return [dict(rows[rid], score=score) for rid, score in chosen]
 
+    def matched_by_neighbours(self, expression: str, ids: list[int]) -> set[int]:
+        """Of ``ids`` (records that match ``expression``), those that match it only through the
+        notes written beside them (the neighbours' field), not through their own title, text or date."""
+        if not ids:
+            return set()
+        own = self.db.execute(f"SELECT rowid FROM fts WHERE fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+                              (f"{{title body date}} : ({expression})", *ids)).fetchall()
+        return set(ids) - {rowid for (rowid,) in own}
+
     def newest_checkpoint(self, task: str) -> int | None:
         row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
         return row[0] if row else None
