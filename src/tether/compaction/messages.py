@@ -103,7 +103,7 @@ def _transcript_hint(record) -> str | None:
     if isinstance(record, dict) and ("sessionId" in record or record.get("type") in (
             "session_meta", "response_item", "event_msg", "turn_context")):
         return ("this is an agent's session transcript, not a message list: the PreCompact hook saves it"
-                " (`tether install claude-code`), and `tether usage FILE` reads how full it is")
+                " (`tether install claude-code`, `tether install codex`), and `tether usage FILE` reads how full it is")
     return None
 
 

@@ -326,10 +326,9 @@ def codex_message(payload) -> dict | None:
         if kind == "custom_tool_call":  # apply_patch: the patch itself
             tool_input = {"command": payload.get("input")}
         else:
-            try:
-                tool_input = json.loads(payload.get("arguments") or "{}")
-            except (TypeError, ValueError):
-                tool_input = {"arguments": payload.get("arguments")}
+            from ..transcripts.records import arguments_of
+
+            tool_input = arguments_of(payload.get("arguments"))
         return {"role": "assistant", "content": [{"type": "tool_use", "id": call, "name": str(payload.get("name") or "?"),
                                                   "input": tool_input}]}
     return None

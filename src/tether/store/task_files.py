@@ -32,6 +32,8 @@ def numbered_files(files: list[str]) -> list[tuple[int, str]]:
             if number.isdecimal() and (not dash or (tail and not tail.strip(_TAIL))):
                 found.append((int(number), line[:-3]))
     return found
+
+
 KEPT = 4096  # in-process entries per cache: a bulk task's history is read once, its newest often
 
 
