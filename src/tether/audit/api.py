@@ -65,7 +65,7 @@ class Auditor:
                 found += R.uncommitted(changed, ws.store.label)
             current_at = None
             if want("index-stale"):
-                stale, current_at = F.index(ws, changed, last_result(ws.store))
+                stale, current_at = F.index(ws, changed, ws.store.read_audit_result())
                 found += R.index_stale(stale)
             if want("context-stale"):
                 found += R.context_stale(*F.context_document(ws, events))
@@ -116,7 +116,7 @@ class Auditor:
             return
         current_at = report.index_current_at
         if "index-stale" in report.skipped:  # not looked at: what the last audit knew still holds
-            current_at = (last_result(self.ws.store) or {}).get("index_current_at")
+            current_at = (self.ws.store.read_audit_result() or {}).get("index_current_at")
         data = {"at": report.at, "index_current_at": current_at, "findings": [{"rule": f.rule, "where": f.where(), "message": f.message,
                                                "next": f.rule in R.FOR_NEXT_SESSION} for f in report.findings]}
         try:
@@ -125,15 +125,3 @@ class Auditor:
             pass  # the brief then says nothing of the audit: no worse than before it ran
 
 
-def last_result(store) -> dict | None:
-    """What the last audit kept (see Auditor._keep), None when there is none or it is unreadable."""
-    import json
-
-    data = store.read_audit_result()
-    if not data:
-        return None
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) and isinstance(value.get("findings"), list) else None

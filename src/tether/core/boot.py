@@ -203,16 +203,8 @@ def _new_packets(store: Store, resumes: list, latest: dict | None) -> list[dict]
 def _audit_findings(store: Store) -> dict | None:
     """What the last `tether audit` kept for the next session (its ``next`` findings), None when
     no audit ran on this machine: read, never run, so boot stays fast."""
-    data = store.read_audit_result()
-    if not data:
-        return None
-    import json  # only here: a machine that never ran `tether audit` has nothing to read
-
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("findings"), list):
+    value = store.read_audit_result()
+    if value is None:
         return None
     found = [f for f in value["findings"] if isinstance(f, dict) and f.get("next")]
     return {"at": str(value.get("at")), "findings": found, "total": len(value["findings"])}

@@ -239,11 +239,22 @@ class LogFiles:
     def trail_path(self, session: str) -> str:
         return self.shown(layout.trail_file(session))
 
-    def read_audit_result(self) -> bytes | None:
+    def read_audit_result(self) -> dict | None:
+        """What the last audit kept (an object with its ``findings`` list); None when there is none,
+        or it cannot be read or has another shape: a per-machine cache, rebuilt by the next audit."""
         try:
-            return self.tree.read(layout.AUDIT_RESULT)
+            data = self.tree.read(layout.AUDIT_RESULT)
         except (OSError, LinkRefused):
             return None
+        if not data:
+            return None
+        import json  # only here: a machine that never ran `tether audit` has nothing to read
+
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) and isinstance(value.get("findings"), list) else None
 
     def write_audit_result(self, data: bytes) -> None:
         """Replace it atomically, never through a link; not forced to disk (a cache: a lost write
