@@ -422,6 +422,49 @@ def test_what_only_looks_like_a_secret_assignment_is_kept(line):
     assert Redactor().redact(line)[0] == line
 
 
+GHP = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+STRIPE_LONG = "sk_live_51pLIix6aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefABCDEF0123456789xyzXYZ"
+
+
+@pytest.mark.parametrize("line,secret,kind", [
+    (f"client = Github('{GHP}')", GHP, "GitHub Token"),  # detect-secrets skips a `name = call(` line whole
+    ("s3 = make_client('AKIAIOSFODNN7EXAMPLE')", "AKIAIOSFODNN7EXAMPLE", "AWS Access Key"),
+    (f"const stripe = require('stripe')('{STRIPE_LONG}')", STRIPE_LONG, "Stripe Access Key"),
+    (f"stripe live key: {STRIPE_LONG} (rotate it)", STRIPE_LONG, "Stripe Access Key"),  # longer than its pattern
+    ("export GITHUB_PAT=github_pat_11ABCDEFG0abcdefghijklmnop_qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijk",
+     "github_pat_11ABCDEFG0abcdefghijklmnop_qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijk",
+     "GitHub Fine-Grained Token"),
+    ("ANTHROPIC_KEY: sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AA",
+     "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AA", "Anthropic API Key"),
+    ("maps = Client(key='AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW')", "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW",
+     "Google API Key"),
+    ("login(token=hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567)", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567", "Hugging Face Token"),
+])
+def test_a_token_is_cut_whole_wherever_it_stands(line, secret, kind):
+    """Passed to a call, longer than the pattern that found it, or of a format detect-secrets does
+    not know: the whole token goes, in find and in find_many (the archive's), and nothing else."""
+    from tether.compaction.redact import Redactor
+
+    text = f"$ python app.py\n{line}\nok\n"
+    out, found = Redactor().redact(text)
+    marker = f"[REDACTED: {kind}]"
+    assert found.count == 1 and found.types() == {kind: 1}, (out, found.types())
+    assert out.replace(marker, secret) == text  # the whole token and nothing else
+    many = Redactor().find_many(["nothing here", text])
+    assert list(many) == [1] and many[1].spans == found.spans
+
+
+@pytest.mark.parametrize("line", [
+    "secret = get_secret_key()", "password = request.headers['apikey']",  # what the indirect filter is for
+    "placeholder github_pat_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "see hf_hub_download_for_models_and_datasets1",
+    "docs: AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+])
+def test_indirect_references_and_placeholders_are_kept(line):
+    from tether.compaction.redact import Redactor
+
+    assert Redactor().redact(line)[0] == line
+
+
 def test_compacting_an_agents_transcript_says_how_tether_reads_those(tmp_path, cli, ws):
     path = tmp_path / "session.jsonl"
     line = {"type": "user", "sessionId": "s1", "uuid": "u1", "message": {"role": "user", "content": "hi"}}

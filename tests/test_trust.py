@@ -589,3 +589,11 @@ def test_close_commit_reports_an_unquoted_secret_assignment(ws, cli):
     cli("note", "note", "staging: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     run = cli("close", "--summary", "one", "--commit")
     assert "Secret Assignment" in run.err and "wJalrXUtnFEMI" not in run.err + run.out
+
+
+def test_close_commit_reports_a_token_passed_to_a_call_and_one_detect_secrets_does_not_know(ws, cli):
+    cli("note", "note", "client = Github('ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789')")
+    cli("note", "note", "GITHUB_PAT=github_pat_11ABCDEFG0abcdefghijklmnop_qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab")
+    run = cli("close", "--summary", "one", "--commit")
+    assert "GitHub Token" in run.err and "GitHub Fine-Grained Token" in run.err
+    assert "aBcDeFgHiJkLmNoPqRsTuVwXyZ" not in run.err + run.out and "11ABCDEFG0" not in run.err + run.out

@@ -28,7 +28,11 @@ is always kept, and a line after one naming ``allowlist`` too (a "nextline" prag
 filter as when it is given every line (``Redactor(prefilter=False)``).
 
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
-detector reports.
+detector reports; any other token to its end (_token_end), not only the length its pattern
+matched. tether's own detectors (:func:`own`) add an unquoted value of a secret-named variable
+(:func:`assignments`) and token formats detect-secrets does not know (:func:`known_tokens`), and
+detect-secrets' indirect-reference line filter is applied to its keyword detector only
+(:func:`detected`).
 
 The user's home directory is private too (a transcript names it in every line's ``cwd``):
 :func:`unhome` writes it ``~``, whether or not secrets are redacted.
@@ -165,6 +169,59 @@ def assignments(text: str) -> list[tuple[int, int, str]]:
             continue
         spans.append((match.start("value"), match.end("value"), ASSIGNMENT_TYPE))
     return _merged(spans)
+
+
+# Token formats detect-secrets 1.5 does not know, each found by its literal prefix: (type,
+# prefix, pattern). Not preceded by a letter or digit; a value of letters only or digits only (a
+# placeholder: github_pat_XXXX...) is kept.
+_KNOWN_TOKENS = (
+    ("GitHub Fine-Grained Token", "github_pat_", r"github_pat_[A-Za-z0-9_]{30,}"),
+    ("Anthropic API Key", "sk-ant-", r"sk-ant-[a-z]+[0-9]{2}-[A-Za-z0-9_\-]{32,}"),
+    ("OpenAI API Key", "sk-proj-", r"sk-proj-[A-Za-z0-9_\-]{32,}"),
+    ("OpenAI API Key", "sk-svcacct-", r"sk-svcacct-[A-Za-z0-9_\-]{32,}"),
+    ("OpenAI API Key", "sk-admin-", r"sk-admin-[A-Za-z0-9_\-]{32,}"),
+    ("Google API Key", "AIza", r"AIza[0-9A-Za-z_\-]{35}"),
+    ("Hugging Face Token", "hf_", r"hf_[A-Za-z0-9]{34}(?![A-Za-z0-9])"),
+)
+_KNOWN_PATTERNS = tuple((kind, prefix, re.compile(pattern)) for kind, prefix, pattern in _KNOWN_TOKENS)
+_KNOWN_ANCHORS = tuple(sorted({prefix.encode() for _, prefix, _ in _KNOWN_TOKENS}))
+
+
+def known_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Spans of the tokens of _KNOWN_TOKENS' formats in ``text``."""
+    spans = []
+    for kind, prefix, pattern in _KNOWN_PATTERNS:
+        at = text.find(prefix)
+        while at != -1:
+            match = pattern.match(text, at) if at == 0 or not text[at - 1].isalnum() else None
+            if match is not None:
+                value = match.group(0)[len(prefix):]
+                if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+                    spans.append((at, _token_end(text, match.end()), kind))
+            at = text.find(prefix, at + 1)
+    return spans
+
+
+def own(text: str) -> list[tuple[int, int, str]]:
+    """What tether's own detectors find in ``text`` (:func:`assignments`, :func:`known_tokens`), merged."""
+    return _merged(assignments(text) + known_tokens(text))
+
+
+# What a token's characters are, past the length a pattern matched: a provider's key may have
+# grown longer than the pattern written for it (Stripe's live keys did), and the rest of it must
+# not be left in place.
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/")
+
+
+def _token_end(text: str, end: int) -> int:
+    """Where the token that a match ending at ``end`` cut short ends: its word characters, and
+    base64's padding after them."""
+    n = len(text)
+    while end < n and text[end] in _TOKEN_CHARS:
+        end += 1
+    while end < n and text[end] == "=":
+        end += 1
+    return end
 
 
 #: What a match of _ASSIGNMENT needs from where its secret word starts, in the lower-cased UTF-8 of
@@ -330,7 +387,7 @@ class Redactor:
         """Where the secrets in ``text`` are."""
         scan = _Scan(text)
         numbers = self._candidate_lines(scan, text)
-        extra = assignments(text) if scan.folds() or scan.assignment_starts() else []
+        extra = own(text) if scan.folds() or scan.assignment_starts() or scan.token_starts() else []
         if not numbers:
             return Redaction(extra)
         with self._plugins() as plugins:
@@ -359,11 +416,9 @@ class Redactor:
         return entered()
 
     def _spans(self, text, lines, offsets, numbers, plugins):
-        from detect_secrets.core.scan import _process_line_based_plugins
-
         spans = []
         dense = [(i, lines[n]) for i, n in enumerate(numbers, 1)]
-        for secret in _process_line_based_plugins(dense, SCANNED_AS):
+        for secret in detected(dense, SCANNED_AS):
             number = numbers[secret.line_number - 1]
             line = lines[number]
             base = offsets[number]
@@ -373,7 +428,7 @@ class Redactor:
                 spans.extend(_private_key(text, base, secret.type))
                 continue
             for start, end in _occurrences(plugin, line, value):
-                spans.append((base + start, base + end, secret.type))
+                spans.append((base + start, base + _token_end(line, end), secret.type))
         return _merged(spans)
 
     def find_many(self, texts: list) -> dict:
@@ -392,9 +447,10 @@ class Redactor:
         # the byte search misses (folds): asked text by text, as the joined text lowers otherwise
         # when one of them holds a dotted capital I.
         assigned = sorted({bisect.bisect_right(firsts, n) - 1
-                           for n in _lines_of(scan.data, set(scan.assignment_starts()) | set(scan.folds()))})
+                           for n in _lines_of(scan.data, set(scan.assignment_starts()) | set(scan.folds())
+                                              | set(scan.token_starts()))})
         for index in assigned:
-            found = assignments(texts[index])
+            found = own(texts[index])
             if found:
                 out[index] = Redaction(found)
         lines = self._candidate_lines(scan, joined)
@@ -481,6 +537,10 @@ class _Scan:
                     found.update(_all(self.data, fold))
             self._folds = sorted(found)
         return self._folds
+
+    def token_starts(self) -> list:
+        """Where a token of :func:`known_tokens` can start."""
+        return [at for anchor in _KNOWN_ANCHORS for at in self.exact(anchor)]
 
     def assignment_starts(self) -> list:
         """Where a match of :func:`assignments` can start; none means there is none, for a text
@@ -609,6 +669,35 @@ def _lines_of(data: bytes, starts: set) -> list[int]:
         if not out or out[-1] != line:
             out.append(line)
     return out
+
+
+_INDIRECT = "detect_secrets.filters.heuristic.is_indirect_reference"
+KEYWORD_TYPE = "Secret Keyword"  # detect-secrets' KeywordDetector
+
+
+def detected(dense: list, filename: str):
+    """detect-secrets' findings in ``dense`` ((number, line) pairs, numbered from 1), under the
+    settings entered, as tether takes them. detect-secrets skips a whole line that looks like an
+    indirect reference (``secret = get_secret()``) for every detector; written for the keyword
+    one, it also hid a literal token passed to a call (``client = Github('ghp_...')``), so tether
+    applies it to the keyword detector's findings only."""
+    from detect_secrets.core.scan import _process_line_based_plugins
+    from detect_secrets.filters.heuristic import is_indirect_reference
+    from detect_secrets.settings import get_filters, get_settings
+
+    settings = get_settings()
+    had = settings.filters.pop(_INDIRECT, None)
+    get_filters.cache_clear()
+    try:
+        lines = dict(dense)
+        for secret in _process_line_based_plugins(dense, filename):
+            if secret.type == KEYWORD_TYPE and is_indirect_reference(lines[secret.line_number].rstrip()):
+                continue
+            yield secret
+    finally:
+        if had is not None:
+            settings.filters[_INDIRECT] = had
+            get_filters.cache_clear()
 
 
 def _occurrences(plugin, line: str, value: str):

@@ -43,10 +43,10 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
     ``generated(path)`` names (what tether writes itself: hashes, archived transcripts with their
     signatures), the detectors the redactor leaves out too (high entropy strings, public IPs) are
     not asked: there they find only tether's own digests; the pattern and keyword ones still are."""
-    from ..compaction.redact import SKIPPED  # the redactor's own list: one answer to "which are noise"
+    from ..compaction.redact import SKIPPED, detected  # the redactor's own list and reading of detect-secrets
 
     try:
-        from detect_secrets.core.scan import _process_line_based_plugins
+        import detect_secrets.core.scan  # noqa: F401 - what `detected` runs: missing, the scan is not run
         from detect_secrets.settings import default_settings, get_plugins
     except ImportError:
         return [Finding(path="(secret scan)", line=None, type="not run: detect-secrets is not installed"
@@ -61,7 +61,7 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
             # position: the added lines are each other's neighbours (appended log lines are).
             dense = [(i, text) for i, (_, text) in enumerate(numbered, 1)]
             quiet = generated is not None and path != MESSAGE and generated(path)
-            for secret in _process_line_based_plugins(dense, path):
+            for secret in detected(dense, path):
                 if quiet and plugins.get(secret.type).__class__.__name__ in SKIPPED:
                     continue
                 line, text = numbered[secret.line_number - 1]
@@ -69,11 +69,11 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
                 digest = hashlib.sha1(value.encode("utf-8")).hexdigest()
                 if digest not in allowed:
                     found.append((Finding(path=path, line=line, type=secret.type, hash=digest), value))
-    from ..compaction.redact import assignments  # tether's own: an unquoted value of a secret-named variable
+    from ..compaction.redact import own  # tether's own detectors: secret-named variables, token formats
 
     for path, numbered in sources.items():
         for line, text in numbered:
-            for start, end, kind in assignments(text):
+            for start, end, kind in own(text):
                 value = text[start:end]
                 digest = hashlib.sha1(value.encode("utf-8")).hexdigest()
                 if digest not in allowed:
