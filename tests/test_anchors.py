@@ -154,6 +154,27 @@ def test_a_checkpoint_cites_code_and_verify_stale_names_it(ws, code, git, cli, t
     assert [(s["kind"], s["flags"][0]["path"]) for s in stale.json()["stale"]] == [("checkpoint", "src/layout.py")]
 
 
+def test_a_resume_point_citing_changed_code_is_flagged_in_boot_resume_and_recall(ws, code, git, cli):
+    """Where the next session starts is shown by boot, resume and recall: each says when the code
+    the checkpoint cites moved since, as verify --stale does."""
+    assert cli("task", "start", "Parse", "--id", "T1", "--steps", "a,b").code == 0
+    assert cli("checkpoint", "--state", "lexer tokens done", "--anchor", "src/layout.py:1").code == 0
+    assert "may be stale" not in cli("boot").out + cli("resume").out
+    assert cli("recall", "lexer tokens", "--json").json()["hits"][0]["status"] == "current"
+    (code / "src" / "layout.py").write_text("y = 3\n")
+    git("commit", "-q", "-am", "layout moved")
+    said = "may be stale: src/layout.py changed in 1 commit since"
+    boot = cli("boot")  # boot asks git nothing: commits are counted only where a listing counted them
+    assert "## May be stale" in boot.out
+    assert "T1: lexer tokens done (checkpoint CKP-0001): may be stale: src/layout.py changed since" in boot.out
+    assert cli("boot", "--json").json()["stale"][0]["id"] == "CKP-0001"
+    resume = cli("resume")
+    assert f"CKP-0001 {said}" in resume.out
+    assert cli("resume", "--json").json()["resume"]["stale"] == said
+    hit = cli("recall", "lexer tokens", "--json").json()["hits"][0]
+    assert hit["id"] == "T1/CKP-0001" and hit["status"] == "stale" and hit["stale"] == said
+
+
 def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
     cli("decide", "Which parser for tokens?", "--decision", "the hand-written one in src/a.py")
     cli("note", "gotcha", "tokens: the lexer in src/layout.py drops tabs")

@@ -356,3 +356,14 @@ def test_the_real_model_finds_by_meaning_what_shares_no_word(memory):
     semantic = Recall(memory).search(query, mode="semantic")["hits"]
     assert "retriever" in semantic[0]["text"]
     assert any("retriever" in h["text"] for h in Recall(memory).search(query)["hits"])
+
+
+def test_a_hit_found_by_its_meaning_alone_is_not_said_to_match_through_its_neighbours(memory, tiny):
+    """`via: neighbours` says a note's own words do not match but those written beside it do; a note
+    the semantic tier brings that matches neither way gets no such label."""
+    configure(memory, model=str(tiny))
+    rec = Recall(memory)
+    for mode in ("semantic", "hybrid"):
+        hits = rec.search("zebra giraffe", mode=mode, limit=50)["hits"]
+        assert any(h["kind"] == "context" for h in hits)
+        assert not any("via" in h for h in hits), (mode, hits)

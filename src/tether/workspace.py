@@ -340,7 +340,13 @@ class Workspace:
             if task_id:
                 self.store.set_active_task(after.task)
             return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        return self.progress(self.switch(task_id) if task_id is not None else self.task())
+        point = self.progress(self.switch(task_id) if task_id is not None else self.task())
+        if point.checkpoint is not None and point.checkpoint.anchors:  # code it cites that changed since
+            from .warm.anchors import warning
+
+            flags = self.stale_flags([point.checkpoint]).get(point.checkpoint.id)
+            point.stale = warning(flags) if flags else None
+        return point
 
     def latest_checkpoint(self, task_id: str | None = None) -> Checkpoint | None:
         """A task's newest checkpoint (default: the active task's), with every branch tip's progress."""

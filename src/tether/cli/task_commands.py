@@ -233,6 +233,8 @@ def cmd_resume(args) -> Result:
     lines = [resume.message()]
     if resume.checkpoint and resume.checkpoint.current_state:
         lines.append(f"State at {resume.state_at()}: {resume.checkpoint.current_state}")
+    if resume.stale:
+        lines.append(f"{resume.checkpoint.id} {resume.stale} (`tether verify --stale`)")
     if resume.checkpoint and resume.checkpoint.automatic and resume.checkpoint.note:
         lines.append(f"Seen by {resume.checkpoint.id} (automatic): {resume.checkpoint.note}")
     if resume.task.criteria:

@@ -147,6 +147,10 @@ def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:
     data = content["data"]
     shown = [("decision", d, d.get("question", "")) for d in data.get("decisions") or []]
     shown += [("entry", n, n.get("text", "")) for n in data.get("notes") or []]
+    # each open task's resume point: where the next session starts, from code that may have moved
+    shown += [("checkpoint", {"id": t.get("checkpoint"), "anchors": t.get("anchors"), "at": t.get("checkpoint_created")},
+               f"{t.get('task')}: {t.get('current_state') or t.get('checkpoint_name')}")
+              for t in data.get("tasks") or [] if t.get("checkpoint")]
     anchored = [(kind, row, text) for kind, row, text in shown if row.get("anchors")]
     if not anchored:
         return content

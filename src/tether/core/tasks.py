@@ -107,8 +107,10 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
 class Resume(Record):
     # next_number: the first unit not done, or None when all are done.
     # unreadable: checkpoints that exist but could not be read (counted only when none could).
+    # stale: what the checkpoint's cited code did since ("may be stale: src/a.py changed since"),
+    # when the caller asked (Workspace.resume does; boot flags it in its own section).
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list, "unreadable": 0, "problems": list}
+              "next_actions": list, "unreadable": 0, "problems": list, "stale": None}
 
     @property
     def total(self) -> int:
@@ -175,6 +177,8 @@ class Resume(Record):
             "state_from": _own_id(ckp) if ckp and ckp.automatic and ckp.state_from else None,
             "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
             "results": list(ckp.results) if ckp else [],
+            "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
+            "stale": self.stale,
             "message": self.message(),
         }
 

@@ -149,9 +149,9 @@ class Recall:
                 "indexed": self.refreshed, "problems": [p._asdict() for p in index.problems()]}
 
     def _mark_stale(self, hits: list[dict]) -> None:
-        """A current decision or entry whose cited code changed or is gone: status "stale", and
+        """A current decision, entry or resume point whose cited code changed or is gone: status "stale", and
         ``stale`` says which file. Only the hits kept are looked at: a few files, no git."""
-        wanted = [h for h in hits if h["status"] == "current" and h["kind"] in ("decision", "context")]
+        wanted = [h for h in hits if h["status"] == "current" and h["kind"] in ("decision", "context", "checkpoint")]
         if not wanted:
             return
         from ..errors import NotFound, ParseError
@@ -160,11 +160,14 @@ class Recall:
         if any(h["kind"] == "context" for h in wanted):
             anchors.update((("context", n.id), n.anchors) for n in self.store.notes() if n.anchors)
         for hit in wanted:
-            if hit["kind"] == "decision":
-                try:
+            try:
+                if hit["kind"] == "decision":
                     anchors[("decision", hit["id"])] = self.store.load_decision(hit["id"]).anchors
-                except (NotFound, ParseError):
-                    pass
+                elif hit["kind"] == "checkpoint" and "/" in hit["id"]:  # a task's resume point: "T001/CKP-0003"
+                    task, ref = hit["id"].split("/", 1)
+                    anchors[("checkpoint", hit["id"])] = self.workspace.find_checkpoint(ref, task).anchors
+            except (NotFound, ParseError, InvalidInput):
+                pass
         if not any(anchors.values()):
             return
         from ..warm.anchors import Checker, warning

@@ -445,13 +445,19 @@ class Index:
         return [dict(rows[rid], score=score) for rid, score in chosen]
 
     def matched_by_neighbours(self, expression: str, ids: list[int]) -> set[int]:
-        """Of ``ids`` (records that match ``expression``), those that match it only through the
-        notes written beside them (the neighbours' field), not through their own title, text or date."""
+        """Of ``ids``, those that match ``expression`` only through the notes written beside them
+        (the neighbours' field), not through their own title, text or date. A record found by its
+        meaning alone (the semantic tier) matches neither way, and is not among them."""
         if not ids:
             return set()
-        own = self.db.execute(f"SELECT rowid FROM fts WHERE fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
-                              (f"{{title body date}} : ({expression})", *ids)).fetchall()
-        return set(ids) - {rowid for (rowid,) in own}
+
+        def matching(fields: str) -> set[int]:
+            rows = self.db.execute(f"SELECT rowid FROM fts WHERE fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+                                   (f"{{{fields}}} : ({expression})", *ids)).fetchall()
+            return {rowid for (rowid,) in rows}
+
+        beside = matching("context")
+        return beside - matching("title body date") if beside else set()
 
     def newest_checkpoint(self, task: str) -> int | None:
         row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
