@@ -116,9 +116,22 @@ def test_filters(memory):
     assert rec.search("parser", since="2999-01-01")["hits"] == []
     from tether.errors import InvalidInput
 
-    for bad in ({"kinds": ["nope"]}, {"since": "last week"}, {"limit": 0}, {"budget": 3}):
+    for bad in ({"kinds": ["nope"]}, {"since": "last week"}, {"limit": 0}, {"budget": 3}, {"since": "2026-13-45"},
+                {"since": "2026-02-30"}, {"since": "2026-12-05T25:00Z"}, {"limit": 10 ** 20}, {"task": "T99"}):
         with pytest.raises(InvalidInput):
             rec.search("parser", **bad)
+    assert rec.search("parser", since="2026-02-28T23:59Z")["hits"]  # a real time is still one
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--limit", "99999999999999999999"], "--limit must be from 1 to 1,000, got 99999999999999999999"),
+    (["--since", "2026-13-45"], "--since '2026-13-45' is not a date"),
+    (["--task", "T99"], "no task 'T99'"),
+])
+def test_the_cli_refuses_what_no_search_can_mean_with_a_hint(memory, cli, argv, said):
+    run = cli("recall", "parser", *argv)
+    assert run.code == 1 and run.err.splitlines()[0] == f"Error: {said}" and run.err.splitlines()[1].startswith("Hint: ")
+    assert cli("recall", "parser", *argv, "--json").json()["error"] == said
 
 
 def test_budget_and_limit_keep_hits_small(memory):

@@ -26,6 +26,19 @@ from . import extract, rank
 _SINCE = re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?Z?)?$")
 
 
+def _is_date(text: str) -> bool:
+    """A day, or a day and a time of it, that the calendar has (not 2026-02-30 or 25:00)."""
+    if not _SINCE.match(text):
+        return False
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text.replace(" ", "T").removesuffix("Z"))
+    except ValueError:
+        return False
+    return True
+
+
 class Recall:
     def __init__(self, workspace=None) -> None:
         if workspace is None:
@@ -86,18 +99,20 @@ class Recall:
                task: str | None = None, since: str | None = None, mode: str | None = None) -> dict:
         limit = rank.LIMIT if limit is None else limit
         budget = rank.BUDGET if budget is None else budget
-        if limit < 1:
-            raise InvalidInput(f"--limit must be at least 1, got {limit}", hint="e.g. --limit 5")
+        if not 1 <= limit <= rank.MAX_LIMIT:
+            raise InvalidInput(f"--limit must be from 1 to {rank.MAX_LIMIT:,}, got {limit}", hint="e.g. --limit 5")
         if budget < 50:
             raise InvalidInput(f"--budget must be at least 50 tokens, got {budget}", hint="e.g. --budget 800")
         kinds = [k for value in kinds or [] for k in str(value).split(",") if k.strip()]
         wrong = [k for k in kinds if k not in extract.KINDS]
         if wrong:
             raise InvalidInput(f"no kind {wrong[0]!r}", hint=f"kinds: {', '.join(extract.KINDS)}")
-        if since is not None and not _SINCE.match(since.strip()):
+        if since is not None and not _is_date(since.strip()):
             raise InvalidInput(f"--since {since!r} is not a date", hint="e.g. --since 2026-11-01 or 2026-11-01T09:00Z")
         if mode is not None and mode not in rank.MODES:
             raise InvalidInput(f"no mode {mode!r}", hint=f"modes: {', '.join(rank.MODES)}")
+        if task is not None and task not in self.store.task_ids():
+            raise InvalidInput(f"no task {task!r}", hint="tether task list --all names every task")
         expression = rank.match_expression(query or "")
         if expression is None:
             common = list(dict.fromkeys(rank.words_of(query or "")))

@@ -7,6 +7,7 @@ import re
 from ..model import tokens
 
 LIMIT = 8  # hits, by default: enough to find the fact, few enough never to flood a context
+MAX_LIMIT = 1000  # hits at most: a search is for a context, not an export
 BUDGET = 1200  # estimated tokens of all hits together, by default
 SNIPPET = 48  # words of a hit's excerpt at most
 SNIPPET_TOKENS = 100  # and estimated tokens: words of base64 or hashes cost many each
