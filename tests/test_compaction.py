@@ -307,6 +307,27 @@ def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):
     assert not (ws.dir / "cache").exists() or not any((ws.dir / "cache").rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("extra, said", [
+    (("--window", "-1"), "--window must be from 1,000 to 100,000,000 tokens, got -1"),
+    (("--window", "0"), "--window must be from 1,000 to 100,000,000 tokens, got 0"),
+    (("--window", "5"), "--window must be from 1,000 to 100,000,000 tokens, got 5"),
+    (("--keep", "-1"), "keep_recent must be a whole number of messages (0 or more), got -1"),
+    (("-o", "{tmp}"), "-o {tmp}: is a folder"),
+    (("-o", "{tmp}/no/such/folder/out.json"), "-o {tmp}/no/such/folder/out.json: {tmp}/no/such/folder is not a folder"),
+    (("--summary-file", "{tmp}/nope.txt"), "cannot read the summary file {tmp}/nope.txt: No such file or directory"),
+])
+def test_what_compact_cannot_do_is_refused_before_anything_is_recorded(ws, cli, tmp_path, extra, said):
+    ws.start_task("Parser", steps=["a"], task_id="T1")  # tier 3 would checkpoint it
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list(big_output())), encoding="utf-8")
+    extra = [str(e).format(tmp=tmp_path) for e in extra]
+    run = cli("compact", src, "--tier", "1,2,3", *extra)
+    assert run.code == 1 and run.err.splitlines()[0] == "Error: " + said.format(tmp=tmp_path), run.err
+    assert run.err.splitlines()[1].startswith("Hint: ")
+    assert not (ws.dir / "memory" / "compactions.jsonl").exists()  # nothing compacted, nothing recorded
+    assert ws.latest_checkpoint("T1") is None and not (tmp_path / "no").exists()
+
+
 def test_a_cached_file_changed_by_hand_is_reported_not_returned(ws, cli):
     _, report = compact(openai_list(big_output()), tiers=[1], workspace=ws, threshold=1000)
     item = report["tiers"][0]["offloaded"][0]

@@ -163,7 +163,7 @@ def test_inside_a_session_its_own_transcript(project, tmp_path):
     ((), "Error: no Claude Code or Codex transcript of a session in this repository (looked in "),
     (("missing.jsonl",), "Error: missing.jsonl: no such transcript"),
     ((".tether",), "Error: .tether is a directory, not a transcript"),
-    (("--window", "10", "x.jsonl"), "Error: --window must be at least 1000 tokens, got 10"),
+    (("--window", "10", "x.jsonl"), "Error: --window must be from 1,000 to 100,000,000 tokens, got 10"),
 ])
 def test_usage_errors(project, args, message):
     out = run(project, "usage", *args)

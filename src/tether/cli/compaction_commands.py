@@ -36,8 +36,28 @@ def _read_input(name: str | None) -> tuple[bytes, str]:
                            hint="give a message list file (JSON or JSON Lines), or - for stdin") from None
 
 
+def _check_output(name: str) -> None:
+    """Refuse an -o the compacted list cannot be written to: a folder, or a file in a folder that
+    is not there (it is not made) or cannot be written."""
+    path = os.path.abspath(name)
+    parent = os.path.dirname(path)
+    why = ("is a folder" if os.path.isdir(path) else f"{parent} is not a folder" if not os.path.isdir(parent)
+           else f"{parent} cannot be written" if not os.access(parent, os.W_OK | os.X_OK) else None)
+    if why:
+        raise InvalidInput(f"-o {name}: {why}", hint="name a file in an existing folder you can write;"
+                                                     " nothing was compacted")
+
+
 def _text_file(name: str) -> str:
-    data, shown = _read_input(name)
+    try:
+        if name == "-":
+            data, shown = sys.stdin.buffer.read(), "stdin"
+        else:
+            with open(name, "rb") as fh:
+                data, shown = fh.read(), name
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the summary file {name}: {exc.strerror}",
+                           hint="give --summary-file a UTF-8 text file with the summary") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -53,6 +73,8 @@ def cmd_compact(args) -> Result:
                            model=args.model, window=args.window)
     data, shown = _read_input(args.messages)
     doc = messages.parse(data, shown)
+    if args.output:
+        _check_output(args.output)  # before anything is compacted and recorded
     summary = _text_file(args.summary_file) if args.summary_file else None
     if summary is None and compactor.summariser_command and (3 in tiers or not tiers):
         from .summariser import command_summariser
@@ -63,7 +85,12 @@ def cmd_compact(args) -> Result:
     if args.output:
         from ..store.fsio import write_atomic
 
-        write_atomic(os.path.abspath(args.output), out)
+        try:
+            write_atomic(os.path.abspath(args.output), out)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {args.output}: {exc.strerror}",
+                               hint="the compaction is recorded; run it again with -o naming a file you can write"
+                                    " (nothing new is stored: its pieces are kept by content)") from None
     report = done.report
     data = {"report": report, "output": args.output}
     text = _report_text(report, args.output)

@@ -55,6 +55,13 @@ class Compactor:
         configured = dict(DEFAULTS, **(getattr(workspace.config, "compaction", None) or {}))
         given = {"threshold": threshold, "input_limit": input_limit, "keep_recent": keep_recent, "redact": redact}
         self.options = {k: (v if v is not None else configured[k]) for k, v in given.items()}
+        keep = self.options["keep_recent"]
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise InvalidInput(f"keep_recent must be a whole number of messages (0 or more), got {keep!r}",
+                               hint=f"e.g. --keep {DEFAULTS['keep_recent']}")
+        from ..transcripts.windows import checked_window
+
+        checked_window(window)
         for key in ("threshold", "input_limit"):
             value = self.options[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -44,8 +44,9 @@ def usage(ws, transcript: str | None = None, *, model: str | None = None, window
     from ..transcripts.tokens import TokenizerUnavailable
     from ..transcripts.usage import context_usage
 
-    if window is not None and window < 1000:
-        raise InvalidInput(f"--window must be at least 1000 tokens, got {window}", hint="e.g. --window 200000")
+    from ..transcripts.windows import checked_window
+
+    checked_window(window)
     path, chosen = which_transcript(ws, transcript)
     config = ws.config
     try:

@@ -58,6 +58,19 @@ def _lookup(model: str, table) -> tuple | None:
     return best
 
 
+SMALLEST, LARGEST = 1_000, 100_000_000  # a context window given by hand must be within these
+
+
+def checked_window(window: int | None) -> int | None:
+    """``window`` as given by a user (None: found from the model); InvalidInput when no model has it."""
+    if window is not None and not SMALLEST <= window <= LARGEST:
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"--window must be from {SMALLEST:,} to {LARGEST:,} tokens, got {window}",
+                           hint="e.g. --window 200000")
+    return window
+
+
 def window_for(model: str | None, tokens: int | None = None, *, window: int | None = None,
                windows: dict | None = None, reported: int | None = None) -> tuple:
     """(window, where it came from) for ``model`` holding ``tokens``.
