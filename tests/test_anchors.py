@@ -76,9 +76,12 @@ def test_re_confirming_an_entry_survives_reading_back(ws, code, git, cli):
 
 
 def test_an_anchor_outside_the_repository_or_missing_is_refused(ws, code, cli):
-    bad = cli("note", "note", "x", "--anchor", "src/missing.py")
-    assert bad.code != 0 and "names no file" in bad.err
+    for anchor in ("src/missing.py", ".git/config", ".git/HEAD", "../outside.py", "src/../.git/config"):
+        bad = cli("note", "note", "x", "--anchor", anchor)
+        assert bad.code == 1 and "names no file of the repository" in bad.err, (anchor, bad.err)
     assert cli("note", "list", "--json").json()["notes"] == []
+    assert cli("note", "note", "see .git/config for the remote").code == 0  # named in a text: not an anchor
+    assert not cli("note", "list", "--json").json()["notes"][0].get("anchors")
 
 
 def test_records_without_anchors_are_written_as_before(ws, code, cli):

@@ -47,10 +47,10 @@ def symbol_of(citation: str) -> str | None:
 
 def norm(root: str, text: str) -> str | None:
     """A repo-relative "/" path for ``text`` (relative to the repository, or absolute inside it),
-    None when it leaves the repository."""
+    None when it leaves the repository or is git's own (``.git/``: no file of the repository)."""
     full = os.path.normpath(os.path.join(root, text))
     rel = os.path.relpath(full, root)
-    if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
+    if rel == "." or rel.startswith(".." + os.sep) or rel == ".." or rel == ".git" or rel.startswith(".git" + os.sep):
         return None
     return rel.replace(os.sep, "/")
 
