@@ -317,6 +317,9 @@ def test_status_line_without_a_workspace_or_input(project, tmp_path):
     assert status(project, status_input(project, transcript)) == "context 15% GREEN"  # no active task
     assert status(project, "not json") == ""
     assert status(project, "[1, 2]") == ""
+    subprocess.run([sys.executable, "-m", "tether", "task", "start", "Ship", "--id", "T9", "-s", "a", "-s", "b", "-s", "c"],
+                   cwd=project, check=True, capture_output=True)
+    assert status(project, "not json") == "T9 0/3"  # what the documentation says: the task part alone
 
 
 # -- install and uninstall --------------------------------------------------------------------------

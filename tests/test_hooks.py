@@ -630,7 +630,8 @@ def test_a_config_that_does_not_read_is_the_users_to_fix_not_a_crash(working):
     assert start.returncode == 0
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     assert "could not brief this session" in context and "tether.toml:" in context and "tether boot" in context
-    assert "internal error" not in start.stderr
+    assert "internal error" not in start.stderr and "did nothing" not in start.stderr
+    assert "tether.toml:" in start.stderr and "told it has no brief" in start.stderr
     pre = run_hook(event("PreCompact", working, trigger="auto"), working)
     assert pre.returncode == 1 and "internal error" not in pre.stderr
     assert len(pre.stderr.strip().splitlines()) == 1 and "tether.toml:" in pre.stderr

@@ -188,11 +188,12 @@ def _run(name: str, event: dict, stdout, stderr, agent: str = "claude-code") -> 
         return 0  # tether is not set up in this project: stay out of the way
     except TetherError as exc:  # a tether.toml that does not read (a typo, a conflict): the user's to fix
         said = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
-        _say(stderr, f"{said}; the {name} hook did nothing")
         if name == "SessionStart":  # the session learns why it has no brief, and how to get one
+            _say(stderr, f"{said}; the session is told it has no brief")
             _inject_text(f"tether could not brief this session: {said}. Once it is fixed, run `tether boot`.",
                          stdout)
             return 0
+        _say(stderr, f"{said}; the {name} hook did nothing")
         return 1
     if event.get("session_id"):
         ws.session_id = event["session_id"]
