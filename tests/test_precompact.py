@@ -142,3 +142,24 @@ def test_the_home_directory_is_never_stored(tmp_path, monkeypatch):
         assert b"alice" not in path.read_bytes(), path
     assert report["transcript"] == "c45af7b1.jsonl"
     assert b"~/proj/file1.py: ok" in b"".join(p.read_bytes() for p in stored)
+
+
+def test_the_summary_names_the_repositorys_files_as_the_repository_does(ws, tmp_path):
+    """Agents give absolute paths; the summary (and the checkpoint it makes) names a file of the
+    repository from its root, and leaves one outside it as it was."""
+    inside = str(ws.root / "src" / "loader.py")
+    rows = [line("user", "Fix the loader"),
+            line("assistant", [{"type": "tool_use", "id": "t1", "name": "Edit",
+                                "input": {"file_path": inside, "old_string": "a", "new_string": "b"}},
+                               {"type": "tool_use", "id": "t2", "name": "Read", "input": {"file_path": "/etc/hosts"}}]),
+            line("user", [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}])]
+    path = tmp_path / "abs.jsonl"
+    path.write_text("".join(rows), encoding="utf-8")
+    summary = Compactor(ws).show(save_before_compaction(ws, path, threshold=1000)["summary"]).decode("utf-8")
+    assert "- src/loader.py (modified)" in summary and inside not in summary and "/etc/hosts" in summary
+    messages = [{"role": "user", "content": "Fix the loader"},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+                    "name": "Edit", "arguments": json.dumps({"file_path": inside, "old_string": "a", "new_string": "b"})}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"}] + [{"role": "user", "content": "go on"}] * 5
+    text = json.dumps(Compactor(ws).compact(messages, [3], record=False).output())
+    assert "src/loader.py" in text and inside not in text

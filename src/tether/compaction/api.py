@@ -324,7 +324,7 @@ class Compactor:
         extra = {"archive": ref, "sha256": digest, "archive_redactions": redacted, "summarised_messages": len(older),
                  "kept_messages": len(recent)}
         task = self._task_state()
-        sections = _summary.extract(older, task)
+        sections = _summary.extract(older, task, self.workspace.root_dir)
         body, source = given, "given"
         if body is None and self.summariser is not None:
             body, source = self.summariser(older), "summariser"

@@ -183,7 +183,7 @@ class _Run:
             if decision not in self.decisions:
                 self.decisions.append(decision)
         del self.decisions[:-_DECISIONS]
-        modified, read = _summary.files_touched([msg])
+        modified, read = _summary.files_touched([msg], self.c.workspace.root_dir)
         for path in modified:
             self.modified.setdefault(path, None)
         for path in read:

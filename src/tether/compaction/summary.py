@@ -13,6 +13,8 @@ the most recent messages verbatim. Pure functions over plain data.
 
 from __future__ import annotations
 
+import os
+
 import re
 
 from .messages import TETHER_MARK, is_tether, is_tool_result_message, strings, text_of, text_starts, tool_calls
@@ -57,8 +59,9 @@ def previous_objective(messages: list) -> str | None:
     return None
 
 
-def files_touched(messages: list) -> tuple[list, list]:
-    """(modified, read) file paths from the tool calls, in first-seen order."""
+def files_touched(messages: list, root: str | None = None) -> tuple[list, list]:
+    """(modified, read) file paths from the tool calls, in first-seen order; with ``root`` (the
+    repository's folder), a path inside it as the repository names it (agents give absolute ones)."""
     modified: dict = {}
     read: dict = {}
     for msg in messages:
@@ -74,8 +77,16 @@ def files_touched(messages: list) -> tuple[list, list]:
                         paths += found
                         lowered = "apply_patch"
             for path in paths:
-                (modified if lowered in MODIFYING else read).setdefault(path.strip(), None)
+                (modified if lowered in MODIFYING else read).setdefault(_within(path.strip(), root), None)
     return list(modified), [p for p in read if p not in modified]
+
+
+def _within(path: str, root: str | None) -> str:
+    """``path`` from ``root`` when it is an absolute path inside it; otherwise as given."""
+    if not root or not os.path.isabs(path):
+        return path
+    rel = os.path.relpath(os.path.normpath(path), root)
+    return path if rel == ".." or rel.startswith(".." + os.sep) else rel.replace(os.sep, "/")
 
 
 def _may_decide(text: str) -> bool:
@@ -127,11 +138,12 @@ def current_state(messages: list, limit: int = 1200) -> str:
     return ""
 
 
-def extract(messages: list, task: dict | None = None) -> dict:
+def extract(messages: list, task: dict | None = None, root: str | None = None) -> dict:
     """The summary's sections. ``task``: the active task as tether knows it (``id``, ``title``,
-    ``definition``, ``remaining``, ``decisions``, ``resume``), or None."""
+    ``definition``, ``remaining``, ``decisions``, ``resume``), or None; ``root``: the repository's
+    folder, from which the files are named."""
     objective = previous_objective(messages) or _clip(first_request(messages), 1500)
-    modified, read = files_touched(messages)
+    modified, read = files_touched(messages, root)
     items = list((task or {}).get("remaining") or []) + open_items(messages)
     return {
         "objective": objective,
