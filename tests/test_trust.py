@@ -597,3 +597,28 @@ def test_close_commit_reports_a_token_passed_to_a_call_and_one_detect_secrets_do
     run = cli("close", "--summary", "one", "--commit")
     assert "GitHub Token" in run.err and "GitHub Fine-Grained Token" in run.err
     assert "aBcDeFgHiJkLmNoPqRsTuVwXyZ" not in run.err + run.out and "11ABCDEFG0" not in run.err + run.out
+
+
+def test_what_tether_generated_is_scanned_through_the_redactors_prefilter_and_finds_the_same(ws, monkeypatch):
+    """An archived transcript is megabytes: its lines go to detect-secrets only where the
+    redactor's pre-filter keeps them, and the findings are those of every line given."""
+    import random
+
+    from tether.compaction.redact import Redactor
+    from tether.core.secret_scan import scan
+
+    rng = random.Random(7)
+    kinds = ["password = \"hunter2hunter2\"", "key: AKIAIOSFODNN7EXAMPLE", "client = Github('ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789')",
+             "the token was rotated", "db_pass == 'x9y8z7w6v5'", "sha 3f786850e387550fdab836ed7e6dc881de23001b",
+             '{"type":"text","text":"done"}', "slack xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx"]
+    lines = [(n, rng.choice(kinds) + f" #{n}") for n in range(1, 400)]
+    added = {".tether/cache/conversations/abc": lines}
+
+    def generated(path):
+        return path.startswith(".tether/cache/")
+
+    filtered = scan(str(ws.root), added, "", generated=generated)
+    monkeypatch.setattr(Redactor, "candidate_lines", lambda self, text: list(range(text.count("\n") + 1)))
+    everything = scan(str(ws.root), added, "", generated=generated)
+    assert filtered and sorted(map(str, filtered)) == sorted(map(str, everything))
+    assert {f.type for f in filtered} >= {"AWS Access Key", "GitHub Token", "Slack Token", "Secret Keyword"}

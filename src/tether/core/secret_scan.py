@@ -54,14 +54,24 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
     allowed = {str(h).strip().lower() for h in allowed}
     sources = {**added, MESSAGE: list(enumerate(message.splitlines(), 1))}
     found: list[tuple[Finding, str]] = []
+    redactor = None
     with default_settings():
         plugins = {plugin.secret_type: plugin for plugin in get_plugins()}
         for path, numbered in sources.items():
+            quiet = generated is not None and path != MESSAGE and generated(path)
+            if quiet:
+                # What tether generated (an archived transcript: megabytes) is read as the redactor
+                # reads it: only the lines its pre-filter keeps, which hold all that the detectors
+                # it asks could flag (tests/test_redaction_prefilter.py), told they are text as
+                # it tells them. detect-secrets reads about half a megabyte a second.
+                from ..compaction.redact import SCANNED_AS, Redactor
+
+                redactor = redactor or Redactor()
+                numbered = [numbered[k] for k in redactor.candidate_lines("\n".join(t for _, t in numbered))]
             # Numbered 1..n for detect-secrets, whose context (the lines around a finding) is by
             # position: the added lines are each other's neighbours (appended log lines are).
             dense = [(i, text) for i, (_, text) in enumerate(numbered, 1)]
-            quiet = generated is not None and path != MESSAGE and generated(path)
-            for secret in detected(dense, path):
+            for secret in detected(dense, SCANNED_AS if quiet else path):
                 if quiet and plugins.get(secret.type).__class__.__name__ in SKIPPED:
                     continue
                 line, text = numbered[secret.line_number - 1]
