@@ -143,6 +143,12 @@ def test_tier3_summarises_archives_and_checkpoints_the_active_task(ws):
     assert archived == messages  # the whole conversation, recoverable
     ckp = ws.latest_checkpoint("T1")
     assert ckp.key_data["archive"] == tier["archive"]
+    # The same conversation compacted again (an agent builder's loop, a repeated command): the
+    # newest checkpoint already names its archive, and no copy of it is made.
+    _, again = compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    assert again["tiers"][0]["checkpoint"] == "CKP-0001" and ws.latest_checkpoint("T1").id == "CKP-0001"
+    _, longer = compact(messages + [{"role": "user", "content": "and the docs"}], tiers=[3], workspace=ws, keep_recent=2)
+    assert longer["tiers"][0]["checkpoint"] == "CKP-0002"  # more conversation: a new moment
 
 
 def test_tier3_archives_a_list_given_as_bytes_as_those_very_bytes(ws):

@@ -349,6 +349,9 @@ class Compactor:
                 "decisions": decided, "resume": resume.message()}
 
     def _checkpoint(self, sections: dict, ref: str) -> str | None:
+        latest = self.workspace.latest_checkpoint()
+        if latest is not None and (latest.key_data or {}).get("archive") == ref:
+            return latest.id  # the same conversation compacted again: the newest checkpoint already says so
         state = sections["state"].splitlines()[0] if sections["state"] else "context compacted"
         ckp = self.workspace.checkpoint(state=_clip(state, 300), key_data={"archive": ref},
                                         files=sections["files_modified"][:20],
