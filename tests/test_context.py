@@ -96,6 +96,12 @@ def test_usage_of_a_claude_code_transcript(project, tmp_path):
     assert text.startswith("Context: 120,000 of 200,000 tokens (60.0%): ORANGE\nAction: Tier 1 & 2 compression active.")
 
 
+def test_usage_says_what_it_counted(project, tmp_path):
+    path = tmp_path / "prompt.jsonl"
+    path.write_bytes(jsonl(cc_user("u1", "fix the loader")))  # no response yet, no compaction
+    assert "From: counted: the whole transcript (no compaction in it)" in run(project, "usage", str(path)).stdout
+
+
 def test_usage_of_a_codex_rollout_takes_its_own_window(project, tmp_path):
     path = codex_transcript(tmp_path / "r.jsonl", project, 200_000, window=250_000)
     data = json.loads(run(project, "usage", str(path), "--json").stdout)

@@ -97,6 +97,9 @@ def test_a_torn_last_line_is_named_and_the_previous_usage_holds(tmp_path):
     reading = context_usage(write(tmp_path, "s.jsonl", data))
     assert reading.tokens == 9007
     assert len(reading.problems) == 1 and "torn last line" in str(reading.problems[0])
+    # read from the end, its line is not counted: the byte is named, never a line 0
+    assert str(reading.problems[0]) == (f"{tmp_path / 's.jsonl'}: torn last line at byte {len(jsonl(*claude_session()))}"
+                                        " (still being written?), not read")
 
 
 def test_random_sessions_read_the_same_from_the_end(tmp_path):

@@ -18,6 +18,8 @@ def cmd_usage(args) -> Result:
     data = reading.as_dict()
     data["chosen"] = reading.chosen
     source = _SOURCES.get(reading.source, reading.source)
+    if reading.source == "counted" and not reading.compacted:
+        source = "counted: the whole transcript (no compaction in it), plus the fixed prompt"
     if reading.source == "counted":
         source += f" ({'tiktoken ' + reading.method.split(':', 1)[1] if reading.method.startswith('tiktoken') else 'estimate'})"
     lines = [f"Context: {reading.tokens:,} of {reading.window:,} tokens ({reading.percent:.1f}%): {reading.state}",

@@ -193,7 +193,9 @@ class Problem:
         self.reason = reason
 
     def __str__(self):
-        return f"{self.path or '<stream>'}:{self.line}: {self.reason}"
+        # line 0: not counted (a transcript read back from its end); the reason says the byte
+        where = f"{self.path or '<stream>'}:{self.line}" if self.line else self.path or "<stream>"
+        return f"{where}: {self.reason}"
 
     def __repr__(self):
         return f"Problem({str(self)!r})"
