@@ -4,6 +4,7 @@ pins survive, secrets are redacted and counted, and bad input is refused clearly
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -211,6 +212,10 @@ def test_pins_survive_every_tier_verbatim(ws, cli):
     assert sum(text in (m.get("content") or "") for m in twice) == 1
     listed = cli("pin", "--list", "--json").json()["pins"]
     assert [p["text"] for p in listed] == [text, "Tests run with `pytest -q`"]
+    common = os.path.commonprefix([p["id"] for p in listed])  # PIN-<day>-...: both ids begin with it
+    ambiguous = cli("unpin", common)
+    assert ambiguous.code == 1 and f"{common} begins 2 pins' ids" in ambiguous.err and "Hint:" in ambiguous.err
+    assert len(cli("pin", "--list", "--json").json()["pins"]) == 2  # nothing unpinned
     assert cli("unpin", pinned["id"]).code == 0
     assert [p["text"] for p in cli("pin", "--list", "--json").json()["pins"]] == ["Tests run with `pytest -q`"]
     assert cli("unpin", pinned["id"]).code == 1  # gone

@@ -391,9 +391,13 @@ class Compactor:
         return {"id": pin_id, "text": text, "at": entry["at"]}
 
     def unpin(self, ref: str) -> dict:
-        found = _pins.find(self.workspace.store.pin_entries(), ref)
-        if found is None:
+        matches = _pins.find(self.workspace.store.pin_entries(), ref)
+        if not matches:
             raise NotFound(f"no pin {ref}", hint="run `tether pin --list` to see the pins and their ids")
+        if len(matches) > 1:
+            raise InvalidInput(f"{ref} begins {len(matches)} pins' ids ({', '.join(p['id'] for p in matches[:4])})",
+                               hint="give more of the id; `tether pin --list` shows them")
+        found = matches[0]
         self.workspace.store.append_pin({"unpin": found["id"], "at": _now()})
         return found
 

@@ -18,11 +18,11 @@ def current(entries: list[dict]) -> list[dict]:
     return list(pins.values())
 
 
-def find(entries: list[dict], ref: str) -> dict | None:
-    """A pin in force by its id, case-insensitively, or by a unique prefix of it."""
+def find(entries: list[dict], ref: str) -> list[dict]:
+    """The pins in force ``ref`` names: the one whose id it is (case-insensitively), else those
+    whose id it begins (one, or several: an ambiguous prefix), else none."""
     pins = current(entries)
     exact = [p for p in pins if p["id"].lower() == ref.strip().lower()]
     if exact:
-        return exact[0]
-    prefixed = [p for p in pins if p["id"].lower().startswith(ref.strip().lower())]
-    return prefixed[0] if len(prefixed) == 1 else None
+        return exact[:1]
+    return [p for p in pins if ref.strip() and p["id"].lower().startswith(ref.strip().lower())]
