@@ -434,8 +434,11 @@ def test_install_codex_keeps_the_users_agents_md_and_can_leave_it_alone(project)
     assert "Added tether's section (the agent's commands) in" in out.stdout
     text = (project / "AGENTS.md").read_text()
     assert text.startswith("# House rules\n\nRun the tests before a commit.\n") and "tether checkpoint" in text
-    run(project, "uninstall", "codex")
+    assert "(your own text is kept)" in run(project, "uninstall", "codex").stdout
     assert (project / "AGENTS.md").read_text() == "# House rules\n\nRun the tests before a commit.\n"
+    (project / "AGENTS.md").unlink()
+    run(project, "install", "codex")
+    assert "Removed AGENTS.md: it held only tether's section." in run(project, "uninstall", "codex").stdout
 
 
 def test_install_codex_refuses_a_broken_hooks_file(project):

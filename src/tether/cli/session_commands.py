@@ -178,7 +178,7 @@ def cmd_drift(args) -> Result:
         lines.append(f"    how: {ind.how}")
         if ind.evidence:
             lines.append(f"    in the summary: \"{ind.evidence}\"")
-    lines.append("Hint: recover from the full transcript (Claude Code keeps it) or tether's own record: "
+    lines.append("Hint: recover from the full transcript (your agent keeps it; tether archived it at each compaction) or tether's own record: "
                  f"`tether resume {task_id}`, `tether boot`.")
     return Result(data, "\n".join(lines), EXIT_DEGRADED)
 
@@ -277,7 +277,9 @@ def cmd_uninstall_codex(args) -> Result:
 
     outcome["sections_removed"] = ["AGENTS.md"] if remove_agent_section(root, "AGENTS.md") else []
     if outcome["sections_removed"]:
-        text += "\nRemoved tether's section from AGENTS.md (your own text is kept)."
+        kept = (root / "AGENTS.md").exists()
+        text += ("\nRemoved tether's section from AGENTS.md (your own text is kept)." if kept
+                 else "\nRemoved AGENTS.md: it held only tether's section.")
     return Result(outcome, text)
 
 
