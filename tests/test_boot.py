@@ -399,3 +399,14 @@ def test_truncated_checkpoint_gives_a_degraded_brief_from_the_previous_one(sessi
     assert f".tether/tasks/T004/checkpoints/{newest.name}:" in run.out
     assert "front matter never closed" in run.out
     assert "Resuming Process 20 documents (T004) from item 6 of 20" in run.out   # CKP-0001 still counts
+
+
+def test_config_a_merge_left_unresolved_is_named_as_one(session, cli):
+    config = session / ".tether" / "tether.toml"
+    config.write_text(config.read_text() + "<<<<<<< HEAD\nbudget = 900\n=======\nbudget = 1200\n>>>>>>> theirs\n")
+    line = len(config.read_text().splitlines()) - 4
+    for command in ("boot", "config"):
+        run = cli(command)
+        assert run.code == 1 and run.err.splitlines()[0] == (
+            f"Error: .tether/tether.toml:{line}: unresolved git conflict marker"), run.err
+        assert "resolve the merge" in run.err

@@ -142,6 +142,14 @@ def parse(data: bytes | None, shown: str) -> Config:
     try:
         raw = toml.loads(text)
     except toml.TOMLDecodeError as exc:
+        from ..errors import ParseError
+        from .codec import check_conflicts
+
+        try:  # a merge left it unresolved: say so, not what TOML makes of the markers
+            check_conflicts(text, shown)
+        except ParseError as conflict:
+            raise ConfigInvalid(f"{shown}:{conflict.problem.line}: unresolved git conflict marker",
+                                hint="resolve the merge in tether.toml and commit") from None
         match = re.search(r"line (\d+)", str(exc))
         # A file cut short is reported "at end of document": that is its last line.
         line = match.group(1) if match else len(data.splitlines()) or 1
