@@ -353,6 +353,14 @@ def test_a_line_the_file_does_not_have_is_refused(ws, code, cli, anchor, said):
     assert cli("note", "list").out.strip() == "No context entries."
 
 
+def test_a_text_citing_a_line_the_file_lacks_cites_the_file(ws, code, cli):
+    """Free text is not refused for a line number the file does not have (a typo, an older
+    version): the file it names is cited whole; one it has keeps its line."""
+    cli("note", "gotcha", "see src/a.py:999 and src/layout.py:1")
+    [note] = cli("note", "list", "--json").json()["notes"]
+    assert set(note["anchors"]) == {"src/a.py", "src/layout.py:1"}
+
+
 def test_a_resolved_entry_is_not_confirmed(ws, code, cli):
     made = cli("note", "gotcha", "src/a.py holds x", "--json").json()["note"]["id"]
     assert cli("note", "resolve", made).code == 0

@@ -49,7 +49,12 @@ def pin(ws, explicit, texts) -> dict[str, str]:
     # A file named in the text is pinned whole, unless an --anchor already cites it more exactly
     # (a line, a symbol): the text's mention must not flag the memory for an edit elsewhere.
     given = {split(c)[0] for c in wanted}
-    wanted += [c for c in cited(root, texts, lambda: _repo_files(root)) if c not in wanted and split(c)[0] not in given]
+    for c in cited(root, texts, lambda: _repo_files(root)):
+        path, line = split(c)
+        if line is not None and not 1 <= line <= _lines(os.path.join(root, path)):
+            c = path  # a text citing a line the file lacks (a typo, an older version): the file it names
+        if c not in wanted and path not in given:
+            wanted.append(c)
     if not wanted:
         return {}
     check = checker(ws)
