@@ -131,7 +131,7 @@ def test_a_mistake_is_a_tool_error_with_the_clis_hint_and_the_server_keeps_servi
     assert out["unknown"] == "Error executing tool resume: no task T9\nHint: run `tether task list --all` to see task ids"
     assert cli_error.splitlines()[-1] in out["unknown"]  # the very hint the CLI prints
     assert "no task T9" in out["status"]
-    assert "budget 10 is too small" in out["budget"] and "Hint:" in out["budget"]
+    assert "budget 10 is too small" in out["budget"] and "Hint:" in out["budget"] and "--budget" not in out["budget"]
     assert "limit must be at least 1" in out["limit"]
     assert "give the entry's text" in out["empty"]
     assert "Hint:" in out["show"] and "Hint:" in out["no_ctx"]

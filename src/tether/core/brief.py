@@ -133,7 +133,8 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
     if budget < 100:
         from ..errors import InvalidInput
 
-        raise InvalidInput(f"budget {budget} is too small for a brief", hint="use --budget 100 or more (default 2000)")
+        raise InvalidInput(f"budget {budget} is too small for a brief",
+                           hint="a brief needs a budget of 100 tokens or more (the default is 2000)")
     sections = [Section(key, heading, list(lines), priority, more, hidden, head)
                 for key, heading, lines, priority, more, hidden, head in content["sections"]]
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
