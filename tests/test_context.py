@@ -96,6 +96,18 @@ def test_usage_of_a_claude_code_transcript(project, tmp_path):
     assert text.startswith("Context: 120,000 of 200,000 tokens (60.0%): ORANGE\nAction: Tier 1 & 2 compression active.")
 
 
+def test_usage_of_a_file_that_is_no_transcript_is_refused_and_of_an_empty_one_is_nothing_yet(project, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# A project\n\nIt does things.\n")
+    out = run(project, "usage", str(readme))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"Error: {readme}: not a transcript tether reads") and "Hint:" in out.stderr
+    empty = tmp_path / "new.jsonl"
+    empty.write_text("")
+    out = run(project, "usage", str(empty))
+    assert out.returncode == 0 and out.stderr == "" and "nothing in the transcript yet" in out.stdout
+
+
 def test_usage_says_what_it_counted(project, tmp_path):
     path = tmp_path / "prompt.jsonl"
     path.write_bytes(jsonl(cc_user("u1", "fix the loader")))  # no response yet, no compaction

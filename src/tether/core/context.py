@@ -61,5 +61,10 @@ def usage(ws, transcript: str | None = None, *, model: str | None = None, window
     except IsADirectoryError:
         raise InvalidInput(f"{path} is a directory, not a transcript",
                            hint="give a .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl)") from None
+    if reading.format is None and reading.problems and os.path.getsize(path):
+        # Text that is no transcript (a README, a log): a reading of 0 tokens would pass for one.
+        raise InvalidInput(f"{path}: not a transcript tether reads (Claude Code, Codex, or a chat message list)",
+                           hint="give the session's .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl;"
+                                " Codex: ~/.codex/sessions/.../rollout-*.jsonl)")
     reading.chosen = chosen
     return reading

@@ -77,11 +77,11 @@ def context_usage(source, *, format: str | None = None, model: str | None = None
         f = opened.file
         fmt = format or detect(f)
         problems = Problems()
-        if fmt is None:
-            problems.add(opened.name, 1, "not a transcript format tether reads "
-                                         "(Claude Code, Codex, or a chat message list)")
         f.seek(0, os.SEEK_END)
         end = f.tell()
+        if fmt is None and end:  # an empty file is a session not begun, not another format
+            problems.add(opened.name, 1, "not a transcript format tether reads "
+                                         "(Claude Code, Codex, or a chat message list)")
         found = None
         if fmt == CLAUDE_CODE:
             found = _claude_tail(f, end, problems, opened.name)
