@@ -136,7 +136,10 @@ def test_real_hook_inputs(working, shape):
         before = store_files(working)  # after the open above, which may keep the parsed config
         proc = run_hook(payload, working)
         assert proc.returncode == 0, (name, proc.stderr)
-        assert proc.stderr == ""
+        # the log kept no transcript_path for its PreCompact events: then nothing can be saved, and it says so
+        unsaved = name == "PreCompact" and not payload.get("transcript_path")
+        assert proc.stderr == ("tether: the transcript was not saved before compaction: the event names no"
+                               " transcript_path\n" if unsaved else "")
         if name == "SessionStart":
             context = context_of(proc)
             assert Workspace.open(working).resume().message() in context and len(context) < LIMIT
@@ -239,6 +242,14 @@ def test_pre_compact_with_nothing_recorded_since_the_last_checkpoint_makes_no_co
     last = session_log(working)[-1]
     assert last == {**last, "event": "pre_compact", "trigger": "auto", "task": "T100", "checkpoint": None,
                     "said": "no progress recorded since CKP-0001, just now", "session": "sess-1234"}
+
+
+def test_pre_compact_without_a_transcript_path_says_nothing_was_saved(working):
+    payload = event("PreCompact", working, trigger="auto")
+    del payload["transcript_path"]
+    proc = run_hook(payload, working)
+    assert proc.returncode == 0
+    assert proc.stderr == "tether: the transcript was not saved before compaction: the event names no transcript_path\n"
 
 
 @pytest.mark.parametrize("trigger", ["manual", "auto"])

@@ -510,7 +510,12 @@ def _save_transcript(ws, event: dict) -> dict | None:
     import os
 
     transcript = event.get("transcript_path")
-    if not transcript or not os.path.isfile(transcript):  # not on this machine (a replayed event)
+    if not transcript:  # the agent gives one: without it, what compaction loses is lost
+        import sys
+
+        _say(sys.stderr, "the transcript was not saved before compaction: the event names no transcript_path")
+        return None
+    if not os.path.isfile(transcript):  # not on this machine (a replayed event)
         return None
     from ..compaction import save_before_compaction
     from ..errors import TetherError
