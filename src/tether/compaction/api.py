@@ -341,7 +341,7 @@ class Compactor:
         ws = self.workspace
         if ws.active_task_id() is None:
             return None
-        resume = ws.resume()
+        resume = ws.progress(ws.task())  # where the task stands (no staleness asked: no git while compacting)
         task = resume.task
         remaining = [f"{task.unit_name} {i}: {u}" for i, u in enumerate(task.units, 1) if i not in set(resume.done)]
         decided = [f"{d.decision} ({d.question})" for d in ws.decisions(limit=5) if d.task in (None, task.id)]
