@@ -6,7 +6,7 @@ import os
 import sys
 
 from ..errors import InvalidInput
-from .output import Result
+from .output import Result, read_input, utf8_text
 
 
 def _write_bytes(data: bytes) -> None:
@@ -26,14 +26,7 @@ def _compactor(args, **kw):
 
 
 def _read_input(name: str | None) -> tuple[bytes, str]:
-    if name in (None, "-"):
-        return sys.stdin.buffer.read(), "stdin"
-    try:
-        with open(name, "rb") as fh:
-            return fh.read(), name
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {name}: {exc.strerror}",
-                           hint="give a message list file (JSON or JSON Lines), or - for stdin") from None
+    return read_input(name or "-", "give a message list file (JSON or JSON Lines), or - for stdin")
 
 
 def _check_output(name: str) -> None:
@@ -49,19 +42,8 @@ def _check_output(name: str) -> None:
 
 
 def _text_file(name: str) -> str:
-    try:
-        if name == "-":
-            data, shown = sys.stdin.buffer.read(), "stdin"
-        else:
-            with open(name, "rb") as fh:
-                data, shown = fh.read(), name
-    except OSError as exc:
-        raise InvalidInput(f"cannot read the summary file {name}: {exc.strerror}",
-                           hint="give --summary-file a UTF-8 text file with the summary") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{shown}: not UTF-8 text", hint="save the summary as UTF-8") from None
+    data, shown = read_input(name, "give --summary-file a UTF-8 text file with the summary", what="the summary file ")
+    return utf8_text(data, shown, "save the summary as UTF-8")
 
 
 def cmd_compact(args) -> Result:

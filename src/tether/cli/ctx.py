@@ -7,11 +7,9 @@ Checks exit 0 for ALLOWED and 4 for BLOCKED, so a shell manager can branch on th
 
 from __future__ import annotations
 
-import sys
-
 from ..errors import EXIT_DEGRADED, EXIT_OK, EXIT_REFUSED, InvalidInput
 from .commands import Parser
-from .output import Result
+from .output import Result, read_input
 
 
 def _campaign(args):
@@ -24,14 +22,7 @@ def _read_result(source: str):
     """A skill result from a file or stdin ('-'), as YAML (JSON is YAML too)."""
     from ..campaign.document import parse_yaml
 
-    try:
-        if source == "-":
-            data, shown = sys.stdin.buffer.read(), "<stdin>"
-        else:
-            with open(source, "rb") as fh:
-                data, shown = fh.read(), source
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {source}: {exc.strerror}", hint="give a YAML or JSON file, or - for stdin") from None
+    data, shown = read_input(source, "give a YAML or JSON file, or - for stdin", shown_stdin="<stdin>")
     parsed, _ = parse_yaml(data, shown)
     return parsed
 

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import EXIT_DEGRADED, EXIT_OK, InvalidInput
 from .commands import Parser  # built with the parser: this module registers its commands
-from .output import Result, problems_text
+from .output import Result, problems_text, read_input, utf8_text
 
 
 def _offload():
@@ -24,20 +24,8 @@ def _text(args) -> str | None:
     name = args.file if args.file is not None else ("-" if args.text == "-" else None)
     if name is None:
         return args.text
-    try:
-        if name == "-":
-            data, shown = sys.stdin.buffer.read(), "stdin"
-        else:
-            with open(name, "rb") as fh:
-                data, shown = fh.read(), name
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {name}: {exc.strerror}", hint="give a UTF-8 text file, or - for stdin") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InvalidInput(f"{shown}:{line}: not UTF-8 text", hint="offload text (convert it to UTF-8);"
-                           " point at binary files with a link packet") from None
+    data, shown = read_input(name, "give a UTF-8 text file, or - for stdin")
+    return utf8_text(data, shown, "offload text (convert it to UTF-8); point at binary files with a link packet")
 
 
 def _problems(off) -> tuple[list, str, int]:

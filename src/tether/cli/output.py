@@ -35,25 +35,33 @@ def _ws():
     return Workspace.open()
 
 
+def read_input(name: str, hint: str, what: str = "", shown_stdin: str = "stdin") -> tuple[bytes, str]:
+    """(the bytes of file ``name``, or of stdin for '-'; the name to show for it). Unreadable:
+    InvalidInput "cannot read {what}{name}" with ``hint``."""
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(), shown_stdin
+        with open(name, "rb") as fh:
+            return fh.read(), name
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {what}{name}: {exc.strerror}", hint=hint) from None
+
+
+def utf8_text(data: bytes, shown: str, hint: str) -> str:
+    """``data`` as UTF-8 text; otherwise InvalidInput naming the line where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"{shown}:{line}: not UTF-8 text", hint=hint) from None
+
+
 def _lines_from(values: list[str] | None, files: list[str] | None) -> list[str]:
     """Inline values plus lines of files ('-' is stdin), blank lines dropped."""
     out = list(values or [])
     for name in files or []:
-        try:
-            if name == "-":
-                data = sys.stdin.buffer.read()
-            else:
-                with open(name, "rb") as fh:
-                    data = fh.read()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {name}: {exc.strerror}",
-                               hint="give a UTF-8 text file with one entry per line") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise InvalidInput(f"{'stdin' if name == '-' else name}:{line}: not UTF-8 text",
-                               hint="save the file as UTF-8 and run the command again") from None
+        data, shown = read_input(name, "give a UTF-8 text file with one entry per line")
+        text = utf8_text(data, shown, "save the file as UTF-8 and run the command again")
         out += [line.strip() for line in text.splitlines() if line.strip()]
     return out
 
