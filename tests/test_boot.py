@@ -410,3 +410,17 @@ def test_config_a_merge_left_unresolved_is_named_as_one(session, cli):
         assert run.code == 1 and run.err.splitlines()[0] == (
             f"Error: .tether/tether.toml:{line}: unresolved git conflict marker"), run.err
         assert "resolve the merge" in run.err
+
+
+@pytest.mark.parametrize("title", ["Please refactor the parser so that " + "it handles every edge case " * 300,
+                                   "Überarbeite den Parser ✓ " * 400])
+def test_a_task_with_a_page_for_a_title_does_not_push_the_open_tasks_out_of_the_brief(session, cli, title):
+    cli("task", "start", "Short task", "--id", "A1", "-i", "x", "-i", "y")
+    cli("checkpoint", "-t", "A1", "--done", "1", "--state", "a1 state")
+    assert cli("task", "start", title, "--id", "C3", "-s", "one").code == 0
+    brief = cli("boot").out
+    assert "## Open tasks (" in brief
+    assert "Resuming Short task (A1) from item 2 of 2 (1 done; last checkpoint CKP-0001: a1 state)" in brief
+    assert "… (C3) from step 1 of 1" in brief and "Next: step 1: one" in brief
+    assert all(len(line) <= 500 for line in brief.splitlines())
+    assert cli("task", "status", "C3", "--json").json()["task"]["title"] == title.strip()  # kept whole

@@ -37,6 +37,13 @@ class Rendered(Record):
 # last session, the open tasks (the active one first). The title names the commit anyway.
 ESSENTIAL = 3
 COMPACT_RESERVE = 35  # the closing line that only names the sections left out
+# Characters of one line of the brief at most: a task titled with a page of text must not push
+# every open task out of it (the whole text is one command away: each section names it).
+LINE_MAX = 500
+
+
+def _fitted(line: str) -> str:
+    return line if len(line) <= LINE_MAX else line[:LINE_MAX - 1].rstrip() + "…"
 
 
 def render(title: str, sections: list[Section], budget: int, max_chars: int | None = None) -> Rendered:
@@ -46,6 +53,7 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
     ordered = sorted(sections, key=lambda s: s.priority)
     for section in ordered:
         section.kept = []
+        section.lines = [_fitted(line) for line in section.lines]
     # First every section's head, then the rest of each: (section, index of its first line, lines).
     passes = [(s, 0, s.lines if s.head is None else s.lines[:s.head]) for s in ordered]
     passes += [(s, s.head, s.lines[s.head:]) for s in ordered if s.head is not None and len(s.lines) > s.head]

@@ -104,6 +104,9 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
     return chosen
 
 
+TITLE_SHOWN = 200  # characters of a task's title in where-to-resume lines (`tether task status` shows it whole)
+
+
 class Resume(Record):
     # next_number: the first unit not done, or None when all are done.
     # unreadable: checkpoints that exist but could not be read (counted only when none could).
@@ -123,23 +126,24 @@ class Resume(Record):
     def message(self) -> str:
         task, ckp = self.task, self.checkpoint
         label = task.unit_name
+        title = task.title if len(task.title) <= TITLE_SHOWN else task.title[:TITLE_SHOWN - 1].rstrip() + "…"
         if ckp is None and self.unreadable:  # progress exists but cannot be read: never say "start"
-            return (f"Cannot tell where {task.title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
+            return (f"Cannot tell where {title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
                     " could not be read. Next: repair them (see the problems listed); do not start over.")
         where = _where(ckp) if ckp else "no checkpoint yet"
         if task.status != "open":  # nothing to resume until it is reopened: say where it stopped
             done = f" with {len(self.done)} of {self.total} {label}s done" if self.total else ""
-            return (f"{task.title} ({task.id}) is {task.status}{done} ({where}). "
+            return (f"{title} ({task.id}) is {task.status}{done} ({where}). "
                     f"To continue it: `tether task reopen {task.id}`.")
         if self.total and self.next_number is None:
-            head = f"All {self.total} {label}s of {task.title} ({task.id}) are done ({where})."
+            head = f"All {self.total} {label}s of {title} ({task.id}) are done ({where})."
         elif self.total:
             verb = "Resuming" if self.started else "Starting"
-            head = (f"{verb} {task.title} ({task.id}) from {label} {self.next_number} of {self.total}"
+            head = (f"{verb} {title} ({task.id}) from {label} {self.next_number} of {self.total}"
                     f" ({len(self.done)} done; {where}).")
         else:
             verb = "Resuming" if self.started else "Starting"
-            head = f"{verb} {task.title} ({task.id}) ({where})."
+            head = f"{verb} {title} ({task.id}) ({where})."
         nxt = self.next_step()
         return f"{head} Next: {nxt}" if nxt else head
 
