@@ -192,10 +192,10 @@ def test_a_done_that_is_a_number_loses_nothing(closed, cli):
     resume = cli("resume", "BAD", "--json")
     no_crash(resume, 3)
     data = resume.json()
-    assert data["resume"]["done"] == 1                          # the previous readable checkpoint, not 0
+    assert data["resume"]["done"] == 2                          # as the task's journal recorded it, not 0
     assert [(p["path"], p["line"]) for p in data["problems"]] == [(shown, line)]
     saved = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
-    no_crash(saved, 0)
+    no_crash(saved, 3)                                          # saved, the damaged file named
     assert saved.json()["checkpoint"]["done"] == "1-3"          # items 1-2 come from the damaged one's journal line
     assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
 
@@ -210,7 +210,7 @@ def test_a_directory_in_place_of_the_newest_checkpoint_loses_nothing_when_read_t
     path.unlink()
     path.mkdir()                                                # a directory where the file was
     ws = Workspace.open(repo)
-    assert ws.latest_checkpoint("BAD").done == "1"              # the older one, the directory reported
+    assert ws.latest_checkpoint("BAD").done == "1-2"            # as the journal recorded it, the directory reported
     saved = ws.checkpoint(task_id="BAD", done=["3"], state="third item")
     assert saved.done == "1-3"                                  # item 2 comes from the journal line
     shutil.rmtree(path)
@@ -256,8 +256,8 @@ def test_a_field_of_the_wrong_type_is_a_problem_at_its_line(closed, cli, kind, p
     no_crash(boot, 3)
     assert any(p.startswith(f"{shown}:{line}: ") for p in problems(boot)), boot.out
     assert "{'where'" not in boot.out                           # never a Python repr
-    if kind == "checkpoint":
-        assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1
+    if kind == "checkpoint":  # its progress as the task's journal recorded it
+        assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 2
 
 
 @pytest.mark.parametrize("field", ["done", "status", "results", "note", "key_data"])
@@ -750,7 +750,7 @@ def test_a_checkpoint_that_says_it_belongs_elsewhere_is_a_problem_at_its_line(cl
     found = verify_problems(cli)
     assert [(p, n) for p, n, _ in found] == [(shown, line)], found
     assert f"field '{prefix[:-1]}' says" in found[0][2] and path.name in found[0][2]
-    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 1     # the one before, named
+    assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 2     # as the journal recorded it, named
     saved = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
-    no_crash(saved, 0)
+    no_crash(saved, 3)                                          # saved, the damaged file named
     assert saved.json()["checkpoint"]["done"] == "1-3"          # item 2 from the journal line

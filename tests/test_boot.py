@@ -391,14 +391,15 @@ def test_corrupt_decision_gives_a_degraded_brief(session, cli):
     assert data["ok"] is True and data["degraded"] is True and data["problems"][0]["line"]
 
 
-def test_truncated_checkpoint_gives_a_degraded_brief_from_the_previous_one(session, cli):
+def test_truncated_checkpoint_gives_a_degraded_brief_from_what_the_journal_recorded(session, cli):
     newest = sorted((session / ".tether" / "tasks" / "T004" / "checkpoints").glob("CKP-0002-*.md"))[0]
     newest.write_bytes(newest.read_bytes()[:90])
     run = cli("boot")
     assert run.code == 3
     assert f".tether/tasks/T004/checkpoints/{newest.name}:" in run.out
     assert "front matter never closed" in run.out
-    assert "Resuming Process 20 documents (T004) from item 6 of 20" in run.out   # CKP-0001 still counts
+    # the task's journal (checkpoints.jsonl) recorded CKP-0002 when it was made: its progress stands
+    assert "Resuming Process 20 documents (T004) from item 13 of 20" in run.out
 
 
 def test_config_a_merge_left_unresolved_is_named_as_one(session, cli):

@@ -144,11 +144,16 @@ def test_truncated_checkpoint(state, cli):
     run = cli("boot")
     assert run.code == 3
     assert any(p.startswith(expected) for p in problems(run)), run.out
-    # The task resumes from the last readable checkpoint, and says the newer one is damaged.
+    # The task resumes from what the damaged checkpoint's journal line recorded, and says the file is damaged.
     resume = cli("resume", "BAD")
     assert resume.code == 3
-    assert resume.out.startswith("Resuming Victim task (BAD) from item 2 of 3")
+    assert resume.out.startswith("Resuming Victim task (BAD) from item 3 of 3 (2 done; last checkpoint CKP-0002")
     assert any(p.startswith(expected) for p in problems(resume)), resume.out
+    # Without that line either, from the last readable checkpoint.
+    journal = state / "tasks" / "BAD" / "checkpoints.jsonl"
+    journal.write_text("".join(line + "\n" for line in journal.read_text().splitlines() if path.stem not in line))
+    resume = cli("resume", "BAD")
+    assert resume.code == 3 and resume.out.startswith("Resuming Victim task (BAD) from item 2 of 3")
     assert_rest_loads(cli)
 
 
@@ -169,6 +174,9 @@ def test_a_damaged_checkpoint_is_reported_once_and_every_reader_says_degraded(st
 def test_only_checkpoint_unreadable_never_says_start_over(state, cli):
     for path in (state / "tasks" / "BAD" / "checkpoints").glob("CKP-*.md"):
         path.write_bytes(path.read_bytes()[:40])
+    run = cli("resume", "BAD")  # the journal recorded them: where the task stands is still known
+    assert run.code == 3 and run.out.startswith("Resuming Victim task (BAD) from item 3 of 3 (2 done;")
+    (state / "tasks" / "BAD" / "checkpoints.jsonl").unlink()
     run = cli("resume", "BAD")
     assert run.code == 3
     first = run.out.splitlines()[0]
@@ -333,8 +341,9 @@ def test_a_checkpoint_on_top_of_an_unreadable_newest_one_keeps_its_progress(stat
     damaged = sorted(folder.glob("CKP-0002-*.md"))[0]
     damaged.write_bytes(damage)
     run = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
-    assert run.code == 0, run.out
+    assert run.code == 3, run.out  # saved, and the damaged file is named: never met in silence
     data = run.json()
+    assert [p["path"] for p in data["problems"]] == [f".tether/tasks/BAD/checkpoints/{damaged.name}"]
     assert data["checkpoint"]["number"] == 3 and data["checkpoint"]["done"] == "1-3"
     assert data["checkpoint"]["parents"] == [damaged.stem]
     assert damaged.read_bytes() == damage                          # left for a person to look at

@@ -492,3 +492,37 @@ def test_repair_rebuilds_an_unreadable_latest_from_the_event_log(base, monkeypat
     repair = tether(root, "index", "--repair")
     assert repair.returncode == 0 and f"resolved {LATEST}" in repair.stdout, repair.stdout
     assert json.loads((root / LATEST).read_text()) == expected
+
+
+@pytest.mark.parametrize("damaged", ["main did 3", "f did 2"])
+def test_a_damaged_tip_of_a_merge_keeps_its_progress_from_the_journal_and_is_named(base, monkeypatch, damaged):
+    """Two branches each checkpointed a task and were merged; one tip's file was then damaged by
+    hand. The next checkpoint still joins both tips (the damaged one as its journal line recorded
+    it), agrees with resume, and names the file."""
+    repo = base
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return tether(repo, *args)
+
+    run("task", "start", "M", "--id", "M", *[a for i in "abcde" for a in ("-i", i)])
+    run("checkpoint", "-t", "M", "--done", "1", "--state", "base")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    git(repo, "checkout", "-qb", "f")
+    run("checkpoint", "-t", "M", "--done", "2", "--state", "f did 2")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "f")
+    git(repo, "checkout", "-q", "main")
+    run("checkpoint", "-t", "M", "--done", "3", "--state", "main did 3")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "m")
+    git(repo, "merge", "-q", "--no-edit", "f")
+    folder = repo / ".tether" / "tasks" / "M" / "checkpoints"
+    [path] = [p for p in folder.glob("CKP-0002-*.md") if damaged in p.read_text()]
+    path.write_text(path.read_text().replace('done: "1,3"', 'done: "x"').replace('done: "1-2"', 'done: "x"'))
+    out = run("checkpoint", "-t", "M", "--done", "4", "--state", "after")
+    assert out.returncode == 3, out.stderr
+    assert "from item 5 of 5 (4 done" in out.stdout and f"{path.name}:8: field 'done'" in out.stdout
+    new = next(folder.glob("CKP-0003-*.md")).read_text()
+    assert 'done: "1-4"' in new and new.count("CKP-0002-") == 2  # both tips its parents
+    assert run("resume", "M").stdout.startswith("Resuming M (M) from item 5 of 5 (4 done;")

@@ -16,7 +16,11 @@ class Result(Record):
 def problems_text(problems) -> str:
     if not problems:
         return ""
-    lines = ["", f"Problems ({len(problems)}): these files could not be read and were left out:"]
+    # A checkpoint's file that does not read is taken as its task's journal recorded it, where it did.
+    journaled = any("/checkpoints/CKP-" in str(getattr(p, "path", "") or "") for p in problems)
+    said = " (a checkpoint's is taken as its task's journal, checkpoints.jsonl, recorded it)" if journaled else \
+        " and were left out"
+    lines = ["", f"Problems ({len(problems)}): these files could not be read{said}:"]
     lines += [f"  {p}" for p in problems]
     return "\n".join(lines)
 

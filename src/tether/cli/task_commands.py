@@ -222,7 +222,12 @@ def cmd_checkpoint(args) -> Result:
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
     if ckp.results:
         text += "\nIntermediate results: " + ", ".join(ckp.results)
-    return Result({"checkpoint": ckp.__dict__, "path": shown, "resume": resume.to_dict()}, text)
+    # A damaged checkpoint met on the way (its progress taken from the task's journal): saved, but said.
+    problems = list(ws.store.problems)
+    if problems:
+        text += "\n" + problems_text(problems)
+    return Result({"checkpoint": ckp.__dict__, "path": shown, "resume": resume.to_dict(),
+                   "problems": [p.to_dict() for p in problems]}, text, EXIT_DEGRADED if problems else 0)
 
 
 def cmd_resume(args) -> Result:

@@ -408,11 +408,14 @@ def newest_of(store: Store, task_id: str, names: list[str]) -> Checkpoint | None
 
 
 def _load_or_report(store: Store, task_id: str, name: str) -> Checkpoint | None:
+    """A checkpoint; one whose file does not read is reported, and taken as its journal line
+    recorded it (built on an older one, the next checkpoint would drop its progress); None when
+    the journal has no line for it either."""
     try:
         return store.load_checkpoint(task_id, name)
     except ParseError as exc:  # report it, let the caller fall back
         store.report(exc.problem)
-        return None
+        return store.recorded_checkpoint(task_id, name)
 
 
 def resume_of(store: Store, task: Task) -> Resume:

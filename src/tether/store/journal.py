@@ -90,36 +90,31 @@ def whole_line(store, task_id: str, torn: bytes, skip: str | None = None) -> byt
     return None
 
 
-def newest_after(store, task_id: str, names: list[str], readable):
-    """The newest checkpoint after ``readable`` (the newest one whose file reads), from its journal
-    line: what a hand-damaged newer file held; None when the journal has no line for any of them."""
+def recorded(store, task_id: str, names) -> dict:
+    """name -> the checkpoint as its journal line recorded it, for those of ``names`` that have a
+    whole, valid line: what a hand-damaged file held."""
     from ..errors import ParseError
     from .codec import iter_jsonl
     from .formats import checkpoint_from
     from .fsio import WHOLE
 
-    later = names[names.index(readable.name) + 1:] if readable is not None and readable.name in names else names
-    if not later:
-        return None
+    wanted = set(names)
+    if not wanted:
+        return {}
     rows = {}
     data = store.tree.tail(journal_file(task_id), WHOLE)
     shown = store.shown(journal_file(task_id))
-    wanted = set(later)
     for number, row in iter_jsonl(data, shown, [], numbered=True):
         name = row.get("name")
         if type(name) is str and name in wanted:
             rows[name] = (number, row)
-    for name in reversed(later):
-        if name not in rows:
-            continue
-        number, row = rows[name]
+    out = {}
+    for name, (number, row) in rows.items():
         try:
-            checkpoint = checkpoint_from(row, shown, line=number)
+            out[name] = checkpoint_from(row, shown, line=number)
         except ParseError:  # a line without a field or with a wrong one (verify names it)
             continue
-        checkpoint.tips = [name]
-        return checkpoint
-    return None
+    return out
 
 
 def _intact(store, rel: str) -> bool:

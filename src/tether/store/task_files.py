@@ -237,10 +237,6 @@ class TaskFiles:
                     previous = newest(names)  # the lock is held: no check again
                 for problem in met:  # still the command's to show
                     self.report(problem)
-                if met:
-                    # Built on an older checkpoint, the new one would drop the unreadable ones' progress:
-                    # their journal lines still hold it.
-                    previous = journal.newest_after(self, task_id, names, previous) or previous
                 number = checkpoint_number(names[-1]) + 1 if names else 1  # names are in number order
             while True:
                 # The random suffix keeps names unique when two branches both add
@@ -261,6 +257,11 @@ class TaskFiles:
                 latest.tips = [name]
                 self._newest[task_id] = (token, (stat_key(folder), stat_key(f"{folder}/{name}.md")), latest)
             return checkpoint
+
+    def recorded_checkpoint(self, task_id: str, name: str) -> Checkpoint | None:
+        """A checkpoint as the task's journal recorded it (its file may be damaged); None when the
+        journal has no whole line for it."""
+        return journal.recorded(self, task_id, [name]).get(name)
 
     def restore_lost_checkpoints(self, task_id: str) -> bool:
         """Restore what a machine crash lost, if that may have happened; True if anything was."""
