@@ -394,3 +394,18 @@ def test_config_that_is_not_utf8_names_its_line(state, cli):
     run = cli("boot")
     assert run.code == 1 and run.err.startswith(f"Error: {expected}") and "Hint:" in run.err
     assert cli("config", "--json").json()["error"] == expected
+
+
+def test_an_active_task_whose_file_does_not_read_stays_the_active_one_in_the_brief(state, cli):
+    """Checkpoint and resume refuse for it: the brief must not send the session to another task."""
+    assert cli("task", "switch", "BAD").code == 0
+    path = state / "tasks" / "BAD" / "task.md"
+    path.write_bytes(path.read_bytes()[:100])
+    brief = cli("boot")
+    assert brief.code == 3
+    assert "- ACTIVE BAD: its task file cannot be read (see Problems)" in brief.out
+    assert not any(line.startswith("- ACTIVE ") and "(BAD)" not in line and "ACTIVE BAD" not in line
+                   for line in brief.out.splitlines())
+    assert "Repair BAD's task file (named under Problems) before resuming it" in brief.out
+    assert cli("boot", "--json").json()["active"] == "BAD"
+    assert cli("checkpoint", "--state", "x").code == 1  # refuses, as the brief says

@@ -107,6 +107,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     store.problems.extend(config.problems())  # unknown keys: a typo keeps a default silently otherwise
     latest, latest_source = _latest_progress(store)
     resumes: list[Resume] = []
+    unreadable: list[str] = []
     for task_id in store.open_task_ids():
         try:
             task = store.load_task(task_id)
@@ -115,6 +116,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
             continue
         except ParseError as exc:
             store.report(exc.problem)
+            unreadable.append(task_id)
             continue
         if task.status != "open":
             store.report(Problem(store.marker_path(task_id), None,
@@ -124,7 +126,9 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # Active: this machine's choice, else the task with the newest checkpoint.
     resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
     ids = [r.task.id for r in resumes]
-    active = active_hint if active_hint in ids else (ids[0] if ids else None)
+    # A chosen task whose file does not read stays the active one: the next `tether checkpoint` and
+    # `tether resume` refuse for it, so the brief must not point the session at another task.
+    active = active_hint if active_hint in ids or active_hint in unreadable else (ids[0] if ids else None)
     # The active task leads the list, so a capped or budgeted brief always shows its resume line.
     resumes.sort(key=lambda r: r.task.id != active)
     decision_ids = store.decision_ids()

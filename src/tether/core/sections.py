@@ -53,7 +53,10 @@ def sections(snap: Snapshot) -> list[Section]:
     else:
         out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
     task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
-    out.append(Section("open_tasks", f"## Open tasks ({len(snap.tasks)})", task_lines or ["- No open tasks."],
+    if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
+        task_lines.insert(0, f"- ACTIVE {snap.active}: its task file cannot be read (see Problems); checkpoints"
+                             f" and `tether resume` refuse until it is repaired (or `tether task switch ID`)")
+    out.append(Section("open_tasks", f"## Open tasks ({len(task_lines)})", task_lines or ["- No open tasks."],
                        priority=3, more="tether task list", head=HEAD["open_tasks"]))
     active = next((r for r in snap.tasks if r.task.id == snap.active), None)
     scoped = [n for n in snap.notes if n.task is not None and n.task == snap.active]
@@ -164,6 +167,9 @@ def _plan(snap: Snapshot) -> list[str]:
     if active:
         steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
                      " (`tether resume`), checkpoint every few items.")
+    elif snap.active:
+        steps.append(f"Repair {snap.active}'s task file (named under Problems) before resuming it, or switch"
+                     " tasks with `tether task switch ID`.")
     for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
         if not active or step != active.task.id:
             steps.append(f"Then: {step}" if steps else step)
