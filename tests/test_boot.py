@@ -425,3 +425,13 @@ def test_a_task_with_a_page_for_a_title_does_not_push_the_open_tasks_out_of_the_
     assert "… (C3) from step 1 of 1" in brief and "Next: step 1: one" in brief
     assert all(len(line) <= 500 for line in brief.splitlines())
     assert cli("task", "status", "C3", "--json").json()["task"]["title"] == title.strip()  # kept whole
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n", "# only a comment\n"])
+def test_an_emptied_config_is_named_not_read_as_all_defaults(session, cli, text):
+    (session / ".tether" / "tether.toml").write_text(text)
+    for command in ("boot", "config"):
+        run = cli(command)
+        assert run.code == 1 and run.err.startswith("Error: .tether/tether.toml: empty (not even its schema line)")
+        assert "git checkout -- .tether/tether.toml" in run.err
+    assert cli("verify").code == 3

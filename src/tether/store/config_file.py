@@ -159,6 +159,9 @@ def parse(data: bytes | None, shown: str) -> Config:
                            hint=fix) from None
     except RecursionError:
         raise ConfigInvalid(f"{shown}: nested too deeply", hint=fix) from None
+    if not raw:  # tether init writes its schema and defaults: an empty file was cut short or emptied
+        raise ConfigInvalid(f"{shown}: empty (not even its schema line): every setting would fall back to its default",
+                            hint=f"restore it (`git checkout -- {shown}`), or move it away and run `tether init`")
     schema = raw.get("schema", SCHEMA)
     if type(schema) is not int or schema < 1:
         raise ConfigInvalid(f"{at(_line(text, 'schema'))}: schema must be a whole number ({SCHEMA}), got {got(schema)}",
