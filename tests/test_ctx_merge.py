@@ -409,6 +409,19 @@ def test_a_stale_result_is_refused_only_when_it_overlaps(camp):
                        "which this result was based on"]
 
 
+def test_a_stale_result_that_writes_the_value_already_there_is_not_refused(camp):
+    # An equal value changes nothing (the merge rules): based before the change, it overwrites nothing.
+    base = camp.load()["revision"]
+    camp.apply({"skill": "product-oracle", "knowledge": {"protocol": {"tvl": "$50M"}, "product": {"chains": 28}}})
+    out = camp.apply({"skill": "research-agent", "base_revision": base,
+                      "knowledge": {"protocol": {"tvl": "$50M"}, "product": {"chains": 28}}})
+    assert camp.load()["knowledge"]["protocol"]["tvl"] == "$50M" and out["revision"] == base + 2
+    reasons = refused(camp, {"skill": "product-oracle", "base_revision": base,
+                             "knowledge": {"protocol": {"tvl": "$50M"}, "product": {"chains": 29}}})
+    assert reasons == [f"knowledge.product.chains: changed at revision {base + 1} by product-oracle after revision"
+                       f" {base}, which this result was based on"]  # only what it would overwrite
+
+
 def test_a_stale_result_that_adds_a_sibling_key_is_not_refused(camp):
     # s1 creates knowledge.w with w.a; s2, based on the revision before, adds w.b, which never existed.
     camp.apply({"skill": "s1", "base_revision": 0, "knowledge": {"w": {"a": 1}}})

@@ -211,12 +211,17 @@ def _write_paths(update: dict) -> list[tuple[str, tuple | None]]:
 
 
 def _exists(doc: dict, keys: tuple) -> bool:
+    return _at(doc, keys)[0]
+
+
+def _at(doc: dict, keys: tuple) -> tuple[bool, object]:
+    """(whether ``keys`` lead to a value in ``doc``, the value)."""
     value = doc
     for key in keys:
         if not isinstance(value, dict) or key not in value:
-            return False
+            return False, None
         value = value[key]
-    return True
+    return True, value
 
 
 def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
@@ -224,7 +229,7 @@ def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
     at the path itself touched it; one recorded at a parent (a mapping set whole) touched it only if
     the path is in the context now: a skill that adds ``w.b`` after another set ``w`` to ``{a: 1}``
     overwrites nothing. (A parent replaced by an override may have dropped the path; adding it back
-    loses nothing either writer set.)"""
+    loses nothing either writer set.) A path given the value it holds now overwrites nothing either."""
     base = result["base_revision"]
     if base is None or base == current:
         return []
@@ -234,6 +239,8 @@ def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
     since = changes_since(doc, base)
     reasons = []
     for path, keys in _write_paths(result["updates"]):
+        if keys is not None and _at(doc, keys) == (True, _at(result["updates"], keys)[1]):
+            continue  # it writes what is there now: an equal value changes nothing, overwrites nothing
         hit = since.get(path)
         if hit is None and (keys is None or _exists(doc, keys)):
             hit = _setter(since, path)
