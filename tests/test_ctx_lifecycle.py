@@ -90,6 +90,17 @@ def test_init_twice_for_one_campaign_is_refused(started, cli):
     assert "already exists" in run.err
 
 
+@pytest.mark.parametrize("option, said", [
+    (("--deadline", "yesterday"), "active_task.budget.deadline: expected an ISO 8601 time"),
+    (("--max-skill-calls", "-5"), "active_task.budget.max_skill_calls: must be at least 0, got -5"),
+])
+def test_init_with_a_value_the_context_cannot_hold_is_the_users_to_fix(ws, cli, repo, option, said):
+    run = cli("ctx", "init", "--campaign", "C2", "--owner", "@x", *option)
+    assert run.code == 1 and run.err.startswith(f"Error: {said}"), run.err
+    assert "bug" not in run.err and "nothing was written" in run.err
+    assert not (repo / ".tether" / "contexts" / "C2").exists()
+
+
 def test_the_lifecycle_from_kickoff_to_closed(started, cli, repo):
     assert show(cli)["campaign"]["status"] == "kickoff"
     assert apply(cli, repo, DRAFT).code == 0                      # the first applied result starts the work

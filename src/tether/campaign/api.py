@@ -164,6 +164,9 @@ class Campaign:
         doc = lifecycle.new_context(context_id=context_id or f"session-{now[:10]}-{ids.random_suffix(4)}",
                                     gtm_id=campaign, owner=owner.strip(), now=now, past_learnings=past,
                                     actor=camp.actor, **fields)
+        bad = camp.file.problems({"session_context": doc})
+        if bad:  # what was given (a deadline, a budget) is not a value the context can hold
+            raise InvalidInput(f"{bad[0].message}", hint="give that value in the form named; nothing was written")
         with camp.file.lock():
             if camp.file.exists() and (_listed(camp.file.load(validate=False)) or {}).get("status") != "closed":
                 raise Conflict(f"a session context already exists at {camp.file.shown}",
