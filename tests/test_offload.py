@@ -333,6 +333,15 @@ def test_ingest_turns_files_into_blobs_and_links_and_skips_duplicates(wave, cli,
     # Again: everything is there already.
     again = cli("offload", "ingest", "advisories", "--cluster", C, "--json").json()
     assert again["created"] == [] and len(again["duplicates"]) == 4
+    # A new file citing what the cluster links already: its blob is made, the link skipped and named.
+    (repo / "more").mkdir()
+    (repo / "more" / "d.md").write_text("# Advisory 3\n\nAgain [the playbook](../docs/playbook.md).\n")
+    third = cli("offload", "ingest", "more", "--cluster", C, "--json").json()
+    assert [c["kind"] for c in third["created"]] == ["blob"]
+    assert third["duplicates"] == [{"path": "more/d.md", "target": "docs/playbook.md", "same_as": link["id"]}]
+    (repo / "more" / "e.md").write_text("# Advisory 4\n\nSee the [playbook](../docs/playbook.md) once more.\n")
+    text = cli("offload", "ingest", "more", "--cluster", C).out
+    assert f"  = more/e.md: cites docs/playbook.md, linked already by {link['id']}" in text
 
 
 def test_ingest_never_reads_outside_its_roots_and_reports_what_it_cannot_read(wave, cli, repo, tmp_path):

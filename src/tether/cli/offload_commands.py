@@ -117,7 +117,8 @@ def cmd_ingest(args) -> Result:
              f" {len(done['created']) - blobs} link(s); {len(done['duplicates'])} duplicate(s) skipped,"
              f" {len(done['problems'])} problem(s)"]
     lines += [f"  + {c['id']}  {c['title']}" for c in done["created"]]
-    lines += [f"  = {d['path']}: same content as {d['same_as']}" for d in done["duplicates"]]
+    lines += [f"  = {d['path']}: cites {d['target']}, linked already by {d['same_as']}" if d.get("target")
+              else f"  = {d['path']}: same content as {d['same_as']}" for d in done["duplicates"]]
     lines += [f"  ! {p['path']}: {p['problem']}" for p in done["problems"]]
     return Result(done, "\n".join(lines), EXIT_DEGRADED if done["problems"] else EXIT_OK)
 

@@ -168,7 +168,8 @@ class Offload:
         links (the URLs and repository paths they cite), skipping content already in the cluster
         (by hash) and links to targets it has. ``progress(done, total)`` is called per file.
 
-        Returns {"created", "duplicates", "problems", "files"}: every file is in one of them.
+        Returns {"created", "duplicates", "problems", "files"}: every file is in one of them; a link
+        skipped for a target the cluster has is among the duplicates too, with its ``target``.
         """
         import os
 
@@ -217,7 +218,9 @@ class Offload:
                         if not inside:
                             continue  # relative to a file outside the repository: nothing here to check
                         target = os.path.normpath(os.path.join(os.path.dirname(origin_path), target)).replace(os.sep, "/")
-                    if target in targets:
+                    if target in targets:  # the cluster links it already: skipped, and named
+                        if not any(d.get("target") == target for d in duplicates):
+                            duplicates.append({"path": item.shown, "target": target, "same_as": targets[target]})
                         continue
                     found = links.check(root, target)
                     found["checked"] = clock.stamp()
