@@ -650,4 +650,5 @@ def test_a_config_that_does_not_read_is_the_users_to_fix_not_a_crash(working):
                             text=True, timeout=60)
     assert verify.returncode == 3
     [problem] = json.loads(verify.stdout)["problems"]
-    assert problem["path"] == ".tether/tether.toml" and "invalid TOML" in problem["message"]
+    assert problem["path"] == ".tether/tether.toml" and problem["message"].startswith("invalid TOML")
+    assert problem["line"] == len(config.read_text().splitlines())  # the line appended above, as in the message

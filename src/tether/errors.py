@@ -71,7 +71,19 @@ class InvalidInput(TetherError):
 class ConfigInvalid(InvalidInput):
     """tether.toml does not read (a typo, a merge conflict, a newer schema): every command that
     needs it stops; `tether verify` reports it as the store's problem. Its kind stays
-    ``invalid_input``, as before the class."""
+    ``invalid_input``, as before the class. Its message starts with the file, and the line when
+    one is to blame ("path:line: why")."""
+
+    @property
+    def line(self) -> int | None:
+        head = str(self).split(": ", 1)[0]
+        _, sep, number = head.rpartition(":")
+        return int(number) if sep and number.isdigit() else None
+
+    @property
+    def reason(self) -> str:
+        """The message without the file and line it starts with."""
+        return str(self).split(": ", 1)[1] if ": " in str(self) else str(self)
 
 
 class Conflict(TetherError):

@@ -112,7 +112,7 @@ def cmd_verify(args) -> Result:
     except ConfigInvalid as exc:  # verify's job is to report it, with exit 3 as for any damaged file
         from ..store.layout import CONFIG, STORE_DIR
 
-        problem = {"path": f"{STORE_DIR}/{CONFIG}", "line": None, "message": str(exc)}
+        problem = {"path": f"{STORE_DIR}/{CONFIG}", "line": exc.line, "message": exc.reason}
         return Result({"files": 0, "problems": [problem]},
                       f"{exc}\nHint: {exc.hint}; the other files were not checked (tether reads none without"
                       " its config): run `tether verify` again once it reads.", EXIT_DEGRADED)
