@@ -671,3 +671,15 @@ def test_config_reads_as_text_not_as_python(ws, cli):
     assert "None" not in out and "{" not in out and "[" not in out
     data = cli("config", "--json").json()
     assert data["device"] is None and data["context_thresholds"]["RED"] == 75.0  # JSON keeps the values
+
+
+@pytest.mark.parametrize("argv, code, said", [
+    (["decide", "Which model?"], 2, "give the question and --decision"),          # missing: the command line
+    (["decide", "", "--decision", "Phi-3"], 1, "the question is empty"),          # given empty: the input
+    (["decide", "Which model?", "--decision", "  "], 1, "the decision is empty"),
+])
+def test_decide_tells_a_missing_part_from_an_empty_one(ws, cli, argv, code, said):
+    run = cli(*argv)
+    assert run.code == code and run.err.splitlines()[0] == f"Error: {said}"
+    assert cli(*argv, "--json").json()["exit_code"] == code
+    assert cli("decide", "--list", "--json").json()["decisions"] == []

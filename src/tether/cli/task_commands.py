@@ -281,8 +281,11 @@ def cmd_decide(args) -> Result:
         return Result({"decisions": [dict(d.__dict__, stale=flags.get(d.id, [])) for d in decisions],
                        "problems": [p.to_dict() for p in decisions.problems]},
                       "\n".join(line for line in lines if line), EXIT_DEGRADED if decisions.problems else 0)
-    if not args.question or not args.decision:
+    if args.question is None or args.decision is None:  # the command line lacks one: a usage error
         raise UsageError("give the question and --decision", hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
+    if not args.question.strip() or not args.decision.strip():
+        raise InvalidInput(f"the {'question' if not args.question.strip() else 'decision'} is empty",
+                           hint='tether decide "Which model?" --decision "Phi-3" --rationale "..."')
     record = ws.decide(args.question, args.decision, rationale=args.rationale or "", who=args.who, when=args.when,
                        task=args.task, decision_id=args.id, anchors=args.anchor)
     return Result({"decision": record.__dict__}, f"Recorded decision {record.id}: {record.question} -> {record.decision}")
