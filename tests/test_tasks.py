@@ -247,6 +247,11 @@ def test_result_from_inline_text_and_stdin(docs_task, cli, repo):
     cache = repo / ".tether" / "tasks" / docs_task / "intermediate"
     assert (cache / "inline.txt").read_text() == "hello"
     assert (cache / "piped.txt").read_text() == "from stdin\n"
+    # each later checkpoint lists every result saved so far: resume names them all
+    cli("checkpoint", "--done", "1", "--state", "no new result")
+    listed = cli("resume", "--json").json()["resume"]["results"]
+    assert [r.rsplit("/", 1)[-1] for r in listed] == ["inline.txt", "piped.txt"]
+    assert "Results saved: " in cli("resume").out and "inline.txt" in cli("resume").out
 
 
 def test_result_from_missing_file_is_a_user_error(docs_task, cli, repo, tmp_path):

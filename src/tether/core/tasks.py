@@ -432,7 +432,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
                anchors: dict[str, str] | None = None, state_from: str | None = None) -> Checkpoint:
     """Save a numbered checkpoint; progress accumulates from the previous one.
 
-    ``carry``: keep the previous checkpoint's files and results too (an automatic checkpoint adds none).
+    ``carry``: keep the previous checkpoint's files too (an automatic checkpoint adds none). Results
+    saved at earlier checkpoints are always kept: the newest lists every one so far.
 
     ``results``: name -> bytes, or (bytes, permission bits) to store a copy no more open than
     its source (``tether checkpoint --result NAME=@FILE`` passes the file's).
@@ -460,7 +461,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             current_state=state.strip(), key_data=merged_key_data,
             files=(list(previous.files) if carry and previous else []) + [str(f) for f in files or []],
             next=[a for a in (next_actions or []) if a.strip()], note=note.strip(),
-            results=(list(previous.results) if carry and previous else []) + result_paths,
+            # Every result saved so far: the task's outputs are consolidated from all of them at its end.
+            results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),
             device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
             automatic=automatic, anchors=dict(anchors or {}), state_from=state_from,
         )
