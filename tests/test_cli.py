@@ -683,3 +683,15 @@ def test_decide_tells_a_missing_part_from_an_empty_one(ws, cli, argv, code, said
     assert run.code == code and run.err.splitlines()[0] == f"Error: {said}"
     assert cli(*argv, "--json").json()["exit_code"] == code
     assert cli("decide", "--list", "--json").json()["decisions"] == []
+
+
+def test_an_empty_list_file_or_done_is_refused_not_read_as_nothing(ws, cli, tmp_path):
+    empty = tmp_path / "items.txt"
+    empty.write_text("\n  \n")
+    run = cli("task", "start", "Docs", "--items-file", str(empty))
+    assert run.code == 1 and run.err.startswith(f"Error: --items-file {empty}: no items in it")
+    assert cli("task", "list", "--json").json()["tasks"] == []  # no free-form task started instead
+    cli("task", "start", "Docs", "-i", "a", "-i", "b")
+    run = cli("checkpoint", "--done", "", "--state", "x")
+    assert run.code == 1 and run.err.startswith("Error: --done names no item or step")
+    assert cli("resume", "--json").json()["resume"]["checkpoint"] is None  # nothing saved

@@ -71,10 +71,11 @@ def cmd_task_start(args) -> Result:
     steps = _lines_from(args.steps, args.steps_file)
     items = _lines_from(args.items, args.items_file)
     for option, given, files in (("--items", args.items, args.items_file), ("--steps", args.steps, args.steps_file)):
+        if files and not (items if option == "--items" else steps):  # a list meant, none found: not a free-form task
+            raise InvalidInput(f"{option}-file {', '.join(files)}: no {option[2:]} in it (blank lines are skipped)",
+                               hint=f"list one {option[2:-1]} per line, or start a free-form task without {option}-file")
         # `--items 30` means thirty items, not one named "30": refuse rather than guess the names
         if given and len(given) == 1 and not files and given[0].strip().isdigit():
-            from ..errors import InvalidInput
-
             raise InvalidInput(f"{option} {given[0].strip()} would make one entry named {given[0].strip()!r}",
                                hint=f"give each entry: repeat {option} \"...\" per entry, or list them one per line"
                                     f" in a file with {option}-file FILE ('-' for stdin)")
@@ -213,6 +214,10 @@ def _results(values: list[str] | None) -> dict[str, bytes | tuple[bytes, int]]:
 
 def cmd_checkpoint(args) -> Result:
     ws = _ws()
+    for option, values in (("--done", args.done), ("--undone", args.undone)):
+        if values is not None and not _split(values):  # `--done ""`: an empty shell variable, most likely
+            raise InvalidInput(f"{option} names no item or step", hint=f"e.g. {option} 3 or {option} 1-5,7;"
+                                                                        f" leave {option} out to record none")
     ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
                         note=args.note or "", status=args.status, results=_results(args.result),
