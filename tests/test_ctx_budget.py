@@ -151,6 +151,18 @@ def test_the_budget_follows_what_applied_results_spent(write_ctx, cli, repo):
     assert code == 4 and data["reason"].startswith("Request exceeds remaining budget (5 > 4")
 
 
+def test_a_result_that_spends_past_the_budget_is_kept_and_warned_of(write_ctx, cli, repo):
+    write_ctx()
+    result = repo / "result.json"
+    result.write_text(json.dumps({"skill_result": {"skill": "research-agent", "status": "success",
+                                                   "context_updates": {"compute": {"tokens_used": 62000}}}}))
+    run = cli("ctx", "apply", str(result))
+    assert run.code == 0  # the work was done: it is kept
+    assert "left: 4 skill calls, -7000 tokens" in run.out
+    assert "Warning: over budget (tokens): `tether ctx check-budget` now answers BLOCKED" in run.out
+    assert budget(cli)[0] == 4
+
+
 def test_a_closed_campaign_has_no_budget(write_ctx, seed_doc, cli, repo):
     path = write_ctx()
     doc = copy.deepcopy(seed_doc)

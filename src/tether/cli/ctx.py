@@ -125,6 +125,10 @@ def cmd_apply(args) -> Result:
               f"{left['tokens']} tokens" if left["tokens"] is not None else ""]
     shown = ", ".join(x for x in limits if x) or "no limits set"
     lines.append(f"  compute: +{summary['tokens']} tokens; left: {shown}")
+    over = [what for what, n in (("skill calls", left["calls"]), ("tokens", left["tokens"])) if n is not None and n < 0]
+    if over:  # the work was done and is kept; the budget is the owner's to raise or to stop at
+        lines.append(f"  Warning: over budget ({' and '.join(over)}): `tether ctx check-budget` now answers BLOCKED;"
+                     f" escalate to the owner (`tether ctx escalate`) before more skill calls")
     if summary["next_suggested"]:
         lines.append(f"  next suggested: {summary['next_suggested']}")
     return Result({"context": camp.file.shown, **summary}, "\n".join(lines))
