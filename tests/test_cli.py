@@ -695,3 +695,17 @@ def test_an_empty_list_file_or_done_is_refused_not_read_as_nothing(ws, cli, tmp_
     run = cli("checkpoint", "--done", "", "--state", "x")
     assert run.code == 1 and run.err.startswith("Error: --done names no item or step")
     assert cli("resume", "--json").json()["resume"]["checkpoint"] is None  # nothing saved
+
+
+def test_a_bare_command_says_when_the_active_task_is_no_longer_the_one_chosen(ws, cli):
+    cli("task", "start", "Other work", "--id", "OW", "-i", "a", "-i", "b")
+    cli("checkpoint", "--done", "1", "--state", "ow1")
+    cli("task", "start", "Current", "--id", "CUR2", "-s", "x")
+    assert "the task chosen on this machine" not in cli("task", "complete").out  # the chosen task itself
+    twice = cli("task", "complete")
+    assert twice.out.startswith("Completed task OW") and "Note: CUR2, the task chosen on this machine, is complete:" \
+        " this went to OW" in twice.out
+    cli("task", "reopen", "OW")
+    saved = cli("checkpoint", "--done", "2", "--state", "meant for CUR2")
+    assert "Saved CKP-0002 of OW" in saved.out and "Note: CUR2, the task chosen on this machine, is complete" in saved.out
+    assert "Note:" not in cli("checkpoint", "--task", "OW", "--state", "named").out  # named: no surprise

@@ -157,6 +157,15 @@ class Workspace:
 
         return active_task_id(self)
 
+    def active_fallback(self) -> tuple[str, str] | None:
+        """(the task this machine chose, the one "the active task" means now) when the chosen one is
+        no longer open (completed, abandoned) and another open task stands in for it; else None."""
+        chosen = self.store.active_task()
+        if not chosen or chosen in self.store.open_task_ids():
+            return None
+        now = self.active_task_id()
+        return (chosen, now) if now else None
+
     def require_active(self) -> str:
         from .core.worklist import require_active
 

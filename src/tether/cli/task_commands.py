@@ -131,11 +131,24 @@ def cmd_task_list(args) -> Result:
     return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
+def _fallback_note(ws, given: str | None) -> str:
+    """Said when a command without a task id acts on a task other than the one this machine chose
+    (that one is no longer open): the session must not think it acted on the old one."""
+    fell = ws.active_fallback() if given is None else None
+    if fell is None:
+        return ""
+    chosen, now = fell
+    status = ws.task(chosen).status if chosen in ws.store.task_ids() else "gone"
+    return (f"Note: {chosen}, the task chosen on this machine, is {status}: this went to {now}, the open task"
+            f" with the newest checkpoint (`tether task switch ID` to choose; --task ID to name one).")
+
+
 def _set_status(status: str, verb: str):
     def handler(args) -> Result:
         ws = _ws()
+        note = _fallback_note(ws, args.task)
         task = ws.set_task_status(args.task, status)
-        lines = [f"{verb} task {task.id}: {task.title}"]
+        lines = [f"{verb} task {task.id}: {task.title}"] + ([note] if note else [])
         if status == "complete":
             lines += _completed_with_units_left(ws, [task.id])
         return Result({"task": _task_dict(task)}, "\n".join(lines))
@@ -214,6 +227,7 @@ def _results(values: list[str] | None) -> dict[str, bytes | tuple[bytes, int]]:
 
 def cmd_checkpoint(args) -> Result:
     ws = _ws()
+    note = _fallback_note(ws, args.task)
     for option, values in (("--done", args.done), ("--undone", args.undone)):
         if values is not None and not _split(values):  # `--done ""`: an empty shell variable, most likely
             raise InvalidInput(f"{option} names no item or step", hint=f"e.g. {option} 3 or {option} 1-5,7;"
@@ -224,7 +238,7 @@ def cmd_checkpoint(args) -> Result:
                         anchors=args.anchor)
     resume = ws.resume(ckp.task, after=ckp)
     shown = ws.checkpoint_path(ckp)
-    text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}"
+    text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}" + (f"\n{note}" if note else "")
     if ckp.results:
         text += "\nIntermediate results: " + ", ".join(ckp.results)
     # A damaged checkpoint met on the way (its progress taken from the task's journal): saved, but said.
