@@ -526,3 +526,15 @@ def test_a_damaged_tip_of_a_merge_keeps_its_progress_from_the_journal_and_is_nam
     new = next(folder.glob("CKP-0003-*.md")).read_text()
     assert 'done: "1-4"' in new and new.count("CKP-0002-") == 2  # both tips its parents
     assert run("resume", "M").stdout.startswith("Resuming M (M) from item 5 of 5 (4 done;")
+
+
+def test_repair_rebuilds_a_latest_that_does_not_read_without_a_merge(base, monkeypatch):
+    root = base
+    monkeypatch.setenv("TETHER_NOW", f"{DAY}T10:00:00Z")
+    assert tether(root, "close", "--summary", "first", "--next", "after first").returncode == 0
+    expected = json.loads((root / LATEST).read_text())
+    (root / LATEST).write_text('{"date": "x", "bad": \n')  # edited by hand, no conflict
+    repair = tether(root, "index", "--repair")
+    assert repair.returncode == 0 and f"rebuilt {LATEST} from the memory log's newest close" in repair.stdout
+    assert json.loads((root / LATEST).read_text()) == expected
+    assert tether(root, "verify").returncode == 0

@@ -139,6 +139,13 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
             elif marked:
                 base, ours, theirs = (s.encode("utf-8") for s in sides_of_conflicted(current.decode("utf-8")))
             else:
+                if kind == "latest" and current is not None and not _reads_as_latest(current, rel):
+                    rebuilt = _latest_from_events(ws.store)  # generated: the memory log says what it held
+                    if rebuilt is None:
+                        done.append(f"could not rebuild {rel}: the memory log holds no close; restore it from git")
+                    else:
+                        ws.store.write_document(rel, rebuilt)
+                        done.append(f"rebuilt {rel} from the memory log's newest close (it did not read)")
                 continue
             merged, clean = merge_generated(kind, base, ours, theirs)
         except (Unmergeable, UnicodeDecodeError) as exc:
@@ -161,6 +168,17 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
             done.append(f"{rel}:{line}: hand-written lines that both sides changed are left for you"
                         " (edit them, then `git add` the file)")
     return done, resolved
+
+
+def _reads_as_latest(data: bytes, rel: str) -> bool:
+    from ..errors import ParseError
+    from ..store.formats import read_latest
+
+    try:
+        read_latest(data, rel)
+    except ParseError:
+        return False
+    return True
 
 
 def _blocks_in_conflict(data: bytes) -> bool:
