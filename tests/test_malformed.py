@@ -221,7 +221,7 @@ def test_torn_last_line_of_the_event_log(state, cli):
     good = len(lines_of(path))
     with open(path, "ab") as fh:
         fh.write(b'{"at":"2026-11-21T10:02:00Z","event":"checkpo')     # killed mid-append: no newline
-    expected = f".tether/memory/events.jsonl:{good + 1}: invalid JSON"
+    expected = f".tether/memory/events.jsonl:{good + 1}: a torn last line (a writer stopped mid-append)"
 
     run = cli("boot")
     assert run.code == 3
@@ -238,7 +238,7 @@ def test_torn_line_is_numbered_from_the_top_of_a_long_event_log(state, ws, cli, 
         fh.write(b'{"at":"2026-11-21T10:02:00Z",')
     run = cli("boot")
     assert run.code == 3
-    assert any(p.startswith(f".tether/memory/events.jsonl:{good + 1}: invalid JSON") for p in problems(run)), run.out
+    assert any(p.startswith(f".tether/memory/events.jsonl:{good + 1}: a torn last line") for p in problems(run)), run.out
 
 
 def test_torn_last_line_of_the_context_log(state, cli):
@@ -246,7 +246,7 @@ def test_torn_last_line_of_the_context_log(state, cli):
     good = len(lines_of(path))
     with open(path, "ab") as fh:
         fh.write(b'{"at":"2026-11-21T10:03:00Z","id":"N-x","kind":"gotcha","te')
-    expected = f".tether/context.jsonl:{good + 1}: invalid JSON"
+    expected = f".tether/context.jsonl:{good + 1}: a torn last line"
 
     run = cli("boot")
     assert run.code == 3

@@ -57,7 +57,7 @@ def test_damage_no_other_command_reads_is_reported_with_path_and_line(store, cli
     listed = [line.strip() for line in run.out.splitlines() if line.startswith("  .tether/")]
     rel = old_first.relative_to(store.parent).as_posix()
     assert any(line.startswith(f"{rel}:") and line.split(":")[1].isdigit() and "front matter" in line for line in listed), listed
-    assert ".tether/tasks/OLD/checkpoints.jsonl:3: invalid JSON (torn or hand-edited line); line skipped" in listed
+    assert ".tether/tasks/OLD/checkpoints.jsonl:3: a torn last line (a writer stopped mid-append); skipped until the next write or `tether index --repair` sets it aside" in listed
     assert ".tether/memory/events.jsonl:1: invalid UTF-8; line skipped" in listed
     assert len(listed) == 3, listed
     assert "Hint:" in run.out
@@ -66,7 +66,7 @@ def test_damage_no_other_command_reads_is_reported_with_path_and_line(store, cli
     assert data["ok"] is True and len(data["problems"]) == 3
     torn = next(p for p in data["problems"] if p["path"].endswith("checkpoints.jsonl"))
     assert torn == {"path": ".tether/tasks/OLD/checkpoints.jsonl", "line": 3,
-                    "message": "invalid JSON (torn or hand-edited line); line skipped"}
+                    "message": "a torn last line (a writer stopped mid-append); skipped until the next write or `tether index --repair` sets it aside"}
 
 
 def test_a_checkpoint_deleted_by_hand_is_named_with_its_journal_line(store, cli):

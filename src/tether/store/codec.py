@@ -294,7 +294,9 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
     ``check(row)``: what is wrong with a row's fields (a message), or None; a wrong row is skipped too.
     ``flag(row)``: the same, for what is reported but leaves the row usable (it is yielded).
     """
-    for number, raw in enumerate(data.split(b"\n"), first_line):
+    lines = data.split(b"\n")
+    last = first_line + len(lines) - 1  # a line there, unterminated, is what a writer stopped mid-append left
+    for number, raw in enumerate(lines, first_line):
         if not raw.strip():
             continue
         try:
@@ -312,7 +314,9 @@ def iter_jsonl(data: bytes, path: str, problems: list[Problem], first_line: int 
             else:
                 value = _loads(text)
         except _decode_error():
-            problems.append(Problem(path, number, "invalid JSON (torn or hand-edited line); line skipped"))
+            problems.append(Problem(path, number, "a torn last line (a writer stopped mid-append); skipped until"
+                                                  " the next write or `tether index --repair` sets it aside"
+                                    if number == last else "invalid JSON (torn or hand-edited line); line skipped"))
             continue
         except Unusable as exc:
             problems.append(Problem(path, number, f"{exc.reason}; line skipped"))
