@@ -679,3 +679,12 @@ def test_a_long_lived_workspace_reads_a_checkpoint_once_and_sees_every_new_one(w
     newest.write_text(newest.read_text().replace("two", "2!!"))  # same size, by hand
     os.utime(newest, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with its mtime put back
     assert ws.resume().checkpoint.current_state == "2!!"
+
+
+def test_a_checkpoint_without_a_state_is_not_shown_with_its_status_word_for_one(ws, cli):
+    cli("task", "start", "Docs", "--id", "D1", "-i", "a", "-i", "b")
+    cli("checkpoint", "--done", "1")
+    line = cli("resume").out.splitlines()[0]
+    assert "(1 done; last checkpoint CKP-0001 (no state given))" in line and "in_progress" not in line
+    cli("checkpoint", "--status", "blocked")
+    assert "last checkpoint CKP-0002: blocked" in cli("resume").out  # a status that says something

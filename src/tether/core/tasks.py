@@ -338,11 +338,14 @@ def _where(ckp: Checkpoint) -> str:
     if ckp.automatic and ckp.state_from:
         gist = _gist(ckp, state_only=True)
         return f"last checkpoint {_own_id(ckp)}" + (f": {gist}" if gist else "") + f"; {_automatic_since(ckp)}"
-    return f"last checkpoint {checkpoint_label(ckp)}: {_gist(ckp)}"
+    gist = _gist(ckp)
+    return f"last checkpoint {checkpoint_label(ckp)}" + (f": {gist}" if gist else " (no state given)")
 
 
 def _gist(ckp: Checkpoint, width: int = 120, state_only: bool = False) -> str:
-    text = ckp.current_state if state_only else ckp.current_state or ckp.note or (f"{ckp.status}" if ckp.status else "")
+    # A status says something only when it is not the default one (blocked, completed).
+    status = ckp.status if ckp.status and ckp.status != "in_progress" else ""
+    text = ckp.current_state if state_only else ckp.current_state or ckp.note or status
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
