@@ -91,7 +91,7 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
     assert any(h["kind"] == "decision" and "markdown-it" in h["text"] for h in found["hits"])
     assert found["mode"] == "lexical"  # no [recall] model here
     assert "[recall] model" in str(out["recall_semantic"])  # asked for anyway: the error's hint
-    assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2"
+    assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2" and out["checkpoint"]["problems"] == []
     resume = out["resume"]["resume"]
     assert resume["next_unit"] == "faq" and resume["current_state"] == "intro and api parsed"
     assert resume["next_actions"] == ["parse faq", "then index"]  # limit=2
@@ -347,3 +347,18 @@ def test_an_agent_on_mcp_alone_starts_a_task_cites_code_and_keeps_its_memories_t
     assert confirmed["confirmed"]["id"] == decision["decision"]["id"] and resolved["note"]["resolved"]
     assert {s["kind"] for s in after["stale"]} <= {"checkpoint"}  # only the checkpoint, superseded by the next one
     assert "give the id of the entry to confirm" in refused and "Hint:" in refused
+
+
+def test_a_checkpoint_over_a_damaged_one_names_it_once_per_call(project, cli):
+    """The server keeps its workspace between calls: a problem met by one call is that call's."""
+    assert cli("checkpoint", "--done", "1", "--state", "intro parsed").code == 0
+    [path] = list((project.root / ".tether" / "tasks" / "T1" / "checkpoints").glob("CKP-0001-*.md"))
+    path.write_text("---\nid: [\n")
+
+    async def script(session):
+        return [await call(session, "checkpoint", done=["2"], state="api parsed"),
+                await call(session, "checkpoint", done=["3"], state="faq parsed")]
+
+    first, second = talk(project.root, script)
+    assert first["done"] == "1-2" and [p["path"] for p in first["problems"]] == [f".tether/tasks/T1/checkpoints/{path.name}"]
+    assert second["done"] == "1-3" and second["problems"] == []  # the newest reads: nothing met

@@ -176,10 +176,14 @@ def build(root: str | None = None) -> TetherServer:
                    data: dict[str, str] | None = None,
                    status: Literal["in_progress", "completed", "blocked"] = "in_progress",
                    task: str | None = None, anchors: list[str] | None = None) -> dict:
-        saved = ws().checkpoint(task, done=_parts(done), undone=_parts(undone), state=state,
-                                key_data=data or {}, files=files or [], next_actions=next or [], note=note,
-                                status=status, anchors=anchors)
-        return {"checkpoint": saved.id, "task": saved.task, "name": saved.name, "done": saved.done}
+        workspace = ws()
+        # a damaged checkpoint met on the way (its progress taken from the task's journal): said, as the CLI says it
+        with workspace.store.collecting() as met:  # this call's: the server keeps its workspace between calls
+            saved = workspace.checkpoint(task, done=_parts(done), undone=_parts(undone), state=state,
+                                         key_data=data or {}, files=files or [], next_actions=next or [], note=note,
+                                         status=status, anchors=anchors)
+        return {"checkpoint": saved.id, "task": saved.task, "name": saved.name, "done": saved.done,
+                "problems": [p.to_dict() for p in met]}
 
     @tool(description="Entries of the session context document. action=add (kind, text; `anchors`: code it "
                       "cites, 'src/a.py', 'src/a.py:12' or 'src/a.py::func'), list (newest `limit`; all=true: "
