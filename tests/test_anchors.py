@@ -191,6 +191,16 @@ def test_recall_marks_a_hit_whose_cited_code_changed(ws, code, git, cli):
     assert "[may be stale: src/a.py changed since (not committed)]" in cli("recall", "tokens").out
 
 
+def test_recall_reads_an_entrys_anchors_from_its_index_and_sees_a_confirmation(ws, code, git, cli, spy):
+    cli("note", "gotcha", "tokens: the lexer in src/layout.py drops tabs")
+    assert cli("recall", "tokens lexer", "--json").json()["hits"][0]["status"] == "current"
+    (code / "src" / "layout.py").write_text("y = 4\n")
+    [hit] = cli("recall", "tokens lexer", "--json").json()["hits"]
+    assert hit["status"] == "stale" and "src/layout.py changed" in hit["stale"] and "_row" not in hit
+    assert cli("note", "confirm", hit["id"]).code == 0
+    assert cli("recall", "tokens lexer", "--json").json()["hits"][0]["status"] == "current"
+
+
 def test_words_that_only_look_like_file_names_ask_git_nothing(ws, code, cli, spy):
     asked = spy(runner, "query")
     added = cli("note", "note", "e.g. the i.e. case, version v1.2, see https://example.com/x.html", "--json").json()

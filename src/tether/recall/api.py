@@ -158,8 +158,11 @@ class Recall:
                          "task": row["task"], "status": status, "score": round(row["score"], 4)})
             if row["rowid"] in beside:
                 hits[-1]["via"] = "neighbours"
+            hits[-1]["_row"] = row["rowid"]  # where the index keeps a context entry's anchors; not returned
         kept, used, more = rank.fit(hits, limit, budget)
         self._mark_stale(kept)
+        for hit in kept:
+            del hit["_row"]
         return {"query": query, "mode": mode, "hits": kept, "tokens": used, "truncated": more, "budget": budget, "limit": limit,
                 "indexed": self.refreshed, "problems": [p._asdict() for p in index.problems()]}
 
@@ -172,8 +175,9 @@ class Recall:
         from ..errors import NotFound, ParseError
 
         anchors: dict = {}
-        if any(h["kind"] == "context" for h in wanted):
-            anchors.update((("context", n.id), n.anchors) for n in self.store.notes() if n.anchors)
+        context = {h["_row"]: h for h in wanted if h["kind"] == "context"}
+        for rowid, cited in self.index.anchors(list(context)).items():  # kept in the index: no log read again
+            anchors[("context", context[rowid]["id"])] = cited
         for hit in wanted:
             try:
                 if hit["kind"] == "decision":

@@ -20,7 +20,7 @@ def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, tas
             number=None, context="") -> dict:
     return {"kind": kind, "rid": rid, "title": title or "", "body": body or "", "line": line, "at": at or None,
             "who": who or None, "session": session or None, "task": task or None, "status": status,
-            "number": number, "context": context or "", "sitting": None}
+            "number": number, "context": context or "", "sitting": None, "anchors": None}
 
 
 def _words(value) -> str:
@@ -70,15 +70,25 @@ def _decision(rel, shown, data, problems):
 
 def _context(rel, shown, data, problems):
     found, resolved = [], set()
+    anchors: dict = {}  # id -> (when, anchors): the entry's own, then its newest re-confirmation (store.notes)
     for number, row in codec.iter_jsonl(data, shown, problems, numbered=True):
         if "resolve" in row:
             resolved.add(row["resolve"])
+        elif "confirm" in row and "text" not in row:
+            when = str(row.get("at") or "")
+            if isinstance(row.get("anchors"), dict) and anchors.get(row["confirm"], ("",))[0] <= when:
+                anchors[row["confirm"]] = (when, row["anchors"])
         elif isinstance(row.get("text"), str) and row.get("id"):
             found.append(_record("context", str(row["id"]), str(row.get("kind") or "note"), row["text"], line=number,
                                  at=row.get("at"), who=row.get("by"), task=row.get("task")))
+            if isinstance(row.get("anchors"), dict) and row["anchors"] and str(row["id"]) not in anchors:
+                anchors[str(row["id"])] = ("", row["anchors"])
     for rec in found:
         if rec["rid"] in resolved:
             rec["status"] = "resolved"
+        cited = anchors.get(rec["rid"], (None, None))[1]
+        # kept in the index: a search then checks a hit's anchors without reading the whole log again
+        rec["anchors"] = codec.canonical_json(cited) if cited else None
     _add_neighbours(found)
     return found
 

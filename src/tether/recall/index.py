@@ -27,8 +27,8 @@ from ..warm.cachefile import RACY_NS
 from . import extract
 from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, lift_sittings
 
-FORMAT = "7"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
-# fts.date; 7: records.sitting
+FORMAT = "8"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
+# fts.date; 7: records.sitting; 8: records.anchors
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -38,7 +38,8 @@ CREATE INDEX files_dir ON files(dir);
 CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
 CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
                      who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER, hash TEXT,
-                     sitting TEXT);  -- sitting: a note's, the id of its first note (extract._add_neighbours)
+                     sitting TEXT,  -- sitting: a note's, the id of its first note (extract._add_neighbours)
+                     anchors TEXT);  -- anchors: a context entry's, as JSON, its confirmations applied
 CREATE INDEX records_path ON records(path);
 CREATE INDEX records_hash ON records(hash);
 CREATE INDEX records_task ON records(task, kind);
@@ -48,7 +49,7 @@ CREATE VIRTUAL TABLE fts USING fts5(title, body, context, date, tokenize='porter
 CREATE TABLE vectors(hash TEXT PRIMARY KEY, vec BLOB);  -- hash: of the text embedded, vec: float16 (meta 'vectors': whose)
 """
 EMBED_BATCH = 128  # records embedded, then written, at a time: a stopped refresh keeps what it did
-_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number", "sitting")
+_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number", "sitting", "anchors")
 
 
 def check_fts5() -> None:
@@ -325,7 +326,7 @@ class Index:
             digest = hashlib.blake2b(embedding_text(rec["title"], rec["body"]).encode("utf-8", "replace"),
                                      digest_size=16).hexdigest()
             cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number,"
-                             " sitting, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             " sitting, anchors, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
             db.execute("INSERT INTO fts(rowid, title, body, context, date) VALUES(?,?,?,?,?)",
                        (cur.lastrowid, rec["title"], rec["body"], rec["context"], extract.date_words(rec["at"])))
@@ -458,6 +459,16 @@ class Index:
 
         beside = matching("context")
         return beside - matching("title body date") if beside else set()
+
+    def anchors(self, rowids: list[int]) -> dict[int, dict]:
+        """rowid -> the anchors of each of those records that has any (context entries')."""
+        if not rowids:
+            return {}
+        import json
+
+        rows = self.db.execute(f"SELECT id, anchors FROM records WHERE anchors IS NOT NULL AND id IN"
+                               f" ({','.join('?' * len(rowids))})", rowids).fetchall()
+        return {rowid: json.loads(text) for rowid, text in rows}
 
     def newest_checkpoint(self, task: str) -> int | None:
         row = self.db.execute("SELECT max(number) FROM records WHERE task=? AND kind='checkpoint'", (task,)).fetchone()
