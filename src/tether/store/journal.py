@@ -90,31 +90,26 @@ def whole_line(store, task_id: str, torn: bytes, skip: str | None = None) -> byt
     return None
 
 
-def recorded(store, task_id: str, names) -> dict:
-    """name -> the checkpoint as its journal line recorded it, for those of ``names`` that have a
-    whole, valid line: what a hand-damaged file held."""
+def recorded(store, task_id: str, name: str):
+    """The checkpoint ``name`` as its journal line recorded it (what a hand-damaged file held);
+    None when the journal has no whole, valid line for it."""
     from ..errors import ParseError
     from .codec import iter_jsonl
     from .formats import checkpoint_from
     from .fsio import WHOLE
 
-    wanted = set(names)
-    if not wanted:
-        return {}
-    rows = {}
+    found = None
     data = store.tree.tail(journal_file(task_id), WHOLE)
     shown = store.shown(journal_file(task_id))
     for number, row in iter_jsonl(data, shown, [], numbered=True):
-        name = row.get("name")
-        if type(name) is str and name in wanted:
-            rows[name] = (number, row)
-    out = {}
-    for name, (number, row) in rows.items():
-        try:
-            out[name] = checkpoint_from(row, shown, line=number)
-        except ParseError:  # a line without a field or with a wrong one (verify names it)
-            continue
-    return out
+        if row.get("name") == name:
+            found = (number, row)  # the last line for it, as before
+    if found is None:
+        return None
+    try:
+        return checkpoint_from(found[1], shown, line=found[0])
+    except ParseError:  # a line without a field or with a wrong one (verify names it)
+        return None
 
 
 def _intact(store, rel: str) -> bool:

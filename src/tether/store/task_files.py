@@ -261,7 +261,7 @@ class TaskFiles:
     def recorded_checkpoint(self, task_id: str, name: str) -> Checkpoint | None:
         """A checkpoint as the task's journal recorded it (its file may be damaged); None when the
         journal has no whole line for it."""
-        return journal.recorded(self, task_id, [name]).get(name)
+        return journal.recorded(self, task_id, name)
 
     def restore_lost_checkpoints(self, task_id: str) -> bool:
         """Restore what a machine crash lost, if that may have happened; True if anything was."""
