@@ -322,6 +322,32 @@ def test_resume_from_item_13_after_three_checkpoints(docs_task, cli):
     assert data["next_unit"] == "doc13.pdf" and data["checkpoint"] == "CKP-0003"
 
 
+def test_a_checkpoint_with_only_a_note_keeps_the_state_and_next_actions(docs_task, cli, repo):
+    (repo / "notes.md").write_text("doc 13: pages 1-40 read\n", encoding="utf-8")
+    assert cli("checkpoint", "--done", "1-12", "--state", "Doc 13 half read", "--next", "Finish doc13.pdf",
+        "--anchor", "notes.md").code == 0
+    run = cli("checkpoint", "--note", "doc 13 is a scan: OCR needed", "--json")
+    assert run.code == 0, run.err
+    saved = run.json()["checkpoint"]
+    assert (saved["current_state"], saved["next"], saved["state_from"]) == \
+        ("Doc 13 half read", ["Finish doc13.pdf"], checkpoint_files(repo, "T004")[0].stem)
+    assert "notes.md" in saved["anchors"]  # the state it keeps cites what it cited
+    first = cli("resume").out.splitlines()
+    assert "last checkpoint CKP-0002: doc 13 is a scan: OCR needed; state as at CKP-0001: Doc 13 half read" \
+        in first[0] and first[0].endswith("Next: Finish doc13.pdf")
+    assert "State at CKP-0001 (not restated since): Doc 13 half read" in first
+    assert "(as written at CKP-0001: this checkpoint gave no new state)" in \
+        checkpoint_files(repo, "T004")[1].read_text(encoding="utf-8")
+    assert cli("resume", "--json").json()["resume"]["state_from"] == "CKP-0001"
+    # a third one carries it from the same, first, checkpoint
+    cli("checkpoint", "--file", "ocr.py: added")
+    assert "state as at CKP-0001: Doc 13 half read" in cli("resume").out
+    # progress marked without a state says so: the old state no longer holds
+    run = cli("checkpoint", "--done", "13", "--json")
+    assert (run.json()["checkpoint"]["current_state"], run.json()["checkpoint"]["next"]) == ("", [])
+    assert "last checkpoint CKP-0004 (no state given)" in cli("resume").out
+
+
 def test_resume_without_checkpoint_starts_at_item_1(docs_task, cli):
     first = cli("resume").out.splitlines()[0]
     assert first.startswith("Starting Process 20 documents (T004) from item 1 of 20")

@@ -153,8 +153,10 @@ class Resume(Record):
         ckp = self.checkpoint
         if ckp is None:
             return ""
-        if not (ckp.automatic and ckp.state_from):
+        if not ckp.state_from:
             return ckp.id
+        if not ckp.automatic:
+            return f"{_own_id(ckp)} (not restated since)"
         count = max(ckp.number - checkpoint_number(ckp.state_from), 1)
         return f"{_own_id(ckp)} (the agent's own; {count} automatic checkpoint{'s' if count > 1 else ''} since)"
 
@@ -178,7 +180,7 @@ class Resume(Record):
             "checkpoint": ckp.id if ckp else None, "checkpoint_name": ckp.name if ckp else None,
             "checkpoint_created": ckp.created if ckp else None,
             "current_state": ckp.current_state if ckp else None,
-            "state_from": _own_id(ckp) if ckp and ckp.automatic and ckp.state_from else None,
+            "state_from": _own_id(ckp) if ckp and ckp.state_from else None,
             "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
             "results": list(ckp.results) if ckp else [],
             "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
@@ -240,10 +242,10 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
     checkpoints said whose state they carry is looked for among the older ones."""
     if previous is None:
         return "", None
-    if not previous.automatic:
-        return previous.current_state, previous.name
     if previous.state_from:
         return previous.current_state, previous.state_from
+    if not previous.automatic:
+        return previous.current_state, previous.name
     names = store.checkpoint_names(task.id)
     older = names[:names.index(previous.name)] if previous.name in names else names
     for name in reversed(older):
@@ -338,14 +340,18 @@ def _where(ckp: Checkpoint) -> str:
     if ckp.automatic and ckp.state_from:
         gist = _gist(ckp, state_only=True)
         return f"last checkpoint {_own_id(ckp)}" + (f": {gist}" if gist else "") + f"; {_automatic_since(ckp)}"
+    if ckp.state_from:  # the agent's own checkpoint, which kept an earlier state: its note first
+        said, gist = _gist(ckp, note_only=True), _gist(ckp, state_only=True)
+        return f"last checkpoint {ckp.id}" + (f": {said}" if said else "") + f"; state as at {_own_id(ckp)}: {gist}"
     gist = _gist(ckp)
     return f"last checkpoint {checkpoint_label(ckp)}" + (f": {gist}" if gist else " (no state given)")
 
 
-def _gist(ckp: Checkpoint, width: int = 120, state_only: bool = False) -> str:
+def _gist(ckp: Checkpoint, width: int = 120, state_only: bool = False, note_only: bool = False) -> str:
     # A status says something only when it is not the default one (blocked, completed).
     status = ckp.status if ckp.status and ckp.status != "in_progress" else ""
-    text = ckp.current_state if state_only else ckp.current_state or ckp.note or status
+    text = ckp.current_state if state_only else ckp.note or status if note_only else \
+        ckp.current_state or ckp.note or status
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -440,6 +446,10 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
 
     ``results``: name -> bytes, or (bytes, permission bits) to store a copy no more open than
     its source (``tether checkpoint --result NAME=@FILE`` passes the file's).
+
+    A checkpoint that gives no state and marks nothing done or undone (a note, a file, key data)
+    keeps the previous one's state and next actions, marked with ``state_from``: each checkpoint
+    says where the work stands, and a note never takes the place of the state.
     """
     if task.status != "open":
         raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
@@ -452,22 +462,31 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
     created = clock.stamp()
     pairs = {str(k): str(v) for k, v in (key_data or {}).items()}  # records hold text: read back, it is checked
 
+    restated = bool(state.strip()) or bool(newly_done) or bool(newly_undone) or automatic is not None
+
     def build(previous: Checkpoint | None, number: int, name: str) -> Checkpoint:
         # Read-modify-write under the task lock: keeps concurrent progress.
         so_far = ranges.parse(previous.done) if previous else []
         merged_key_data = dict(previous.key_data) if previous else {}
         merged_key_data.update(pairs)
+        now_state, now_from, now_next = state, state_from, next_actions
+        if not restated and previous is not None and previous.current_state:
+            now_state, now_from = previous.current_state, previous.state_from or previous.name
+            now_next = next_actions or list(previous.next)
+            carried_anchors = {**previous.anchors, **(anchors or {})}
+        else:
+            carried_anchors = dict(anchors or {})
         return Checkpoint(
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
                                                            ranges.of(newly_undone))),
-            current_state=state.strip(), key_data=merged_key_data,
+            current_state=now_state.strip(), key_data=merged_key_data,
             files=(list(previous.files) if carry and previous else []) + [str(f) for f in files or []],
-            next=[a for a in (next_actions or []) if a.strip()], note=note.strip(),
+            next=[a for a in (now_next or []) if a.strip()], note=note.strip(),
             # Every result saved so far: the task's outputs are consolidated from all of them at its end.
             results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),
             device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
-            automatic=automatic, anchors=dict(anchors or {}), state_from=state_from,
+            automatic=automatic, anchors=carried_anchors, state_from=now_from,
         )
 
     return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,

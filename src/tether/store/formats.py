@@ -146,8 +146,10 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
     lines += _progress_lines(task, done)
     lines += ["", "## Current State", ckp.current_state or "(not recorded)", ""]
     if ckp.state_from and ckp.current_state:
-        lines[-1:] = ["", f"(as the agent wrote it at {ckp.state_from.rsplit('-', 1)[0]}: this checkpoint was"
-                          " made automatically since; what it saw is in its note)", ""]
+        written = ckp.state_from.rsplit('-', 1)[0]
+        lines[-1:] = ["", f"(as the agent wrote it at {written}: this checkpoint was made automatically since;"
+                          " what it saw is in its note)" if ckp.automatic else
+                          f"(as written at {written}: this checkpoint gave no new state)", ""]
     if ckp.key_data:
         lines += ["## Key Data", *[f"- {k}: {v}" for k, v in sorted(ckp.key_data.items())], ""]
     if ckp.files:
