@@ -152,6 +152,18 @@ def test_tier3_summarises_archives_and_checkpoints_the_active_task(ws):
     assert longer["tiers"][0]["checkpoint"] == "CKP-0002"  # more conversation: a new moment
 
 
+def test_tier3_checkpoint_state_quoting_a_secret_is_redacted(ws):
+    # The state line comes from the conversation's last replies and goes into a committed checkpoint.
+    ws.start_task("Deploy", steps=["deploy"], task_id="T1")
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+    messages = [{"role": "user", "content": "Deploy the site"},
+                {"role": "assistant", "content": f"Deployed with GITHUB_TOKEN={token} set in CI."},
+                {"role": "user", "content": "thanks"}, {"role": "assistant", "content": "ok"}]
+    _, report = compact(messages, tiers=[3], workspace=ws, keep_recent=1)
+    state = ws.latest_checkpoint("T1").current_state
+    assert token not in state and "[REDACTED: GitHub Token]" in state, state
+
+
 def test_tier3_archives_a_list_given_as_bytes_as_those_very_bytes(ws):
     """Read from bytes with nothing to redact, the archive is the input itself, byte for byte
     (its spacing and key order too); with a secret, or an escape that could spell the home

@@ -162,6 +162,19 @@ def test_post_compact_shows_drift_to_the_user_and_records_it_locally(repo):
     assert after == before  # .tether/ is not committed in this repository: no new line in its status
 
 
+def test_post_compact_keeps_a_summary_naming_a_secret_and_the_home_directory(repo, monkeypatch):
+    # Both are common in Claude Code's own summaries; the hook kept neither and failed (exit 1).
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+    home = str(Path.home())
+    proc = hook(repo, {"hook_event_name": "PostCompact", "trigger": "manual",
+                       "compact_summary": f"Quarterly invoices: edited {home}/notes.md; token {token}."})
+    assert proc.returncode == 0, proc.stderr
+    log = [json.loads(line) for line in (repo / ".tether" / "local" / "sessions.jsonl").read_text().splitlines()]
+    [row] = [r for r in log if r["event"] == "post_compact"]
+    kept = run(repo, "show", row["summary"]).stdout
+    assert kept == "Quarterly invoices: edited ~/notes.md; token [REDACTED: GitHub Token]."
+
+
 def test_a_session_started_by_a_compaction_gets_the_pins_verbatim(repo):
     assert subprocess.run([*TETHER, "pin", "Amounts stay in EUR; never round before the total"], cwd=repo,
                           capture_output=True).returncode == 0

@@ -94,6 +94,18 @@ def test_secrets_are_redacted_in_the_archive_and_in_offloads(ws, tmp_path):
     assert archived[1] == rows[1]
 
 
+def test_a_secret_the_summary_quotes_is_redacted_there_too(ws, tmp_path):
+    # The summary quotes the session's first request and last replies: it is committed as well.
+    path, rows = transcript(tmp_path, big_output(2000))
+    rows[1] = line("user", f"Fix the crash in src/loader.py; the CI token is {GITHUB}")
+    path.write_text("".join(rows), encoding="utf-8")
+    report = save_before_compaction(ws, path, threshold=1000)
+    summary = Compactor(ws).show(report["summary"]).decode("utf-8")
+    assert GITHUB not in summary and "the CI token is [REDACTED: GitHub Token]" in summary
+    assert report["summary_redactions"] == 1 and report["archive_redactions"] == 1
+    assert report["redactions"] == 2 and report["redacted_types"] == {"GitHub Token": 2}
+
+
 def test_a_missing_transcript_is_a_clear_error(ws, tmp_path):
     import pytest
 

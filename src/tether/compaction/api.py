@@ -75,6 +75,7 @@ class Compactor:
         self.model = model
         self.window = window
         self._redactor = None
+        self._types: dict = {}  # redacted types by count: of the running compaction, or of keep()'s texts
         self._gathered = None
         self._staged: dict = {}
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
@@ -158,6 +159,20 @@ class Compactor:
         digest = self._stage("offloaded", data)
         return f"offloaded/{digest[:12]}", digest, count, text
 
+    def redacted(self, text: str) -> tuple[str, int]:
+        """``text`` as it may be committed: secrets redacted (when this compactor redacts) and the
+        home directory written ``~``; (the text, how many were cut)."""
+        count = 0
+        redactor = self._redactor_or_none()
+        if redactor is not None:
+            cut, found = redactor.redact(text)
+            if found.count:
+                count = found.count
+                self._redacted_types(found.types())
+                text = cut
+        text, homes = self._unhome(text)
+        return text, count + homes
+
     def _unhome(self, text: str) -> tuple[str, int]:
         """The home directory written ``~`` (counted as a redaction of its own type)."""
         from .redact import HOME_TYPE, home, unhome
@@ -197,21 +212,13 @@ class Compactor:
         The PostCompact hook keeps Claude Code's own summary this way. ``log``: fields of a line
         for the compaction log naming what was kept (a cached file no committed log names is an
         orphan to `tether audit`, and to every other clone)."""
-        count = 0
-        redactor = self._redactor_or_none()
-        if redactor is not None:
-            redacted, found = redactor.redact(text)
-            if found.count:
-                count = found.count
-                self._redacted_types(found.types())
-                text = redacted
-        text, homes = self._unhome(text)
+        text, count = self.redacted(text)
         digest = self._stage(kind, text.encode("utf-8", "surrogatepass"))
         before = self.stored_new
         self.stored_new = False
         self._store_staged()
         new, self.stored_new = self.stored_new, before or self.stored_new
-        kept = {"ref": f"{kind}/{digest[:12]}", "sha256": digest, "redactions": count + homes, "new": new}
+        kept = {"ref": f"{kind}/{digest[:12]}", "sha256": digest, "redactions": count, "new": new}
         if log is not None:
             kept["log"] = self.workspace.store.append_compaction(
                 {**log, "at": _now(), "kept": kept["ref"], "kept_sha256": digest})
@@ -353,6 +360,7 @@ class Compactor:
         if latest is not None and (latest.key_data or {}).get("archive") == ref:
             return latest.id  # the same conversation compacted again: the newest checkpoint already says so
         state = sections["state"].splitlines()[0] if sections["state"] else "context compacted"
+        state, _ = self.redacted(state)  # the transcript's words, into a committed checkpoint
         ckp = self.workspace.checkpoint(state=_clip(state, 300), key_data={"archive": ref},
                                         files=sections["files_modified"][:20],
                                         note=f"tier 3 compaction: summary made, conversation archived ({ref})")

@@ -264,7 +264,8 @@ class _Run:
         task = sections["task"] or {}
         sections["decisions"] = list(task.get("decisions") or []) + self.decisions
         sections["open_items"] = list(task.get("remaining") or []) + sections["open_items"]
-        text, _ = c._unhome(_summary.render(sections, archive=archive, pins=c.pins()))
+        # Made of the transcript's words (the first request, the last replies): committed, so redacted too.
+        text, summary_redactions = c.redacted(_summary.render(sections, archive=archive, pins=c.pins()))
         summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", text.encode("utf-8"))])[0]
         removed = sum(i["tokens"] for i in self.items)
         stubs = sum(i.pop("stub_tokens") for i in self.items)
@@ -277,8 +278,9 @@ class _Run:
             "archive": archive, "sha256": digest, "summary": f"conversations/{summary_digest[:12]}",
             "summary_sha256": summary_digest, "summary_tokens": c.count(text),
             "tokens_before": self.tokens_before, "tokens_after": self.tokens_before - removed + stubs,
-            "redactions": offloaded_redactions + self.archive_redactions,
-            "archive_redactions": self.archive_redactions, "redacted_types": dict(c._types),
+            "redactions": offloaded_redactions + self.archive_redactions + summary_redactions,
+            "archive_redactions": self.archive_redactions, "summary_redactions": summary_redactions,
+            "redacted_types": dict(c._types),
             "method": c.count.method,
         }
         new = archived_new or summary_new or c.stored_new
