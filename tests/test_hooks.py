@@ -350,6 +350,20 @@ def test_session_start_persists_the_session_id_for_the_agents_commands(working, 
     assert latest(working, "T100").session == "sess-1234"
 
 
+def test_session_start_after_another_hooks_line_without_a_line_break(working, tmp_path):
+    env_file = tmp_path / "claude-env"
+    env_file.write_text("export OTHER=1")  # another SessionStart hook's line, its break missing
+    env = {**os.environ, "CLAUDE_ENV_FILE": str(env_file)}
+    for source in ("startup", "resume"):
+        proc = subprocess.run(HOOK, input=json.dumps(event("SessionStart", working, source=source)),
+                              capture_output=True, text=True, cwd=working, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    assert env_file.read_text() == "export OTHER=1\nexport TETHER_SESSION_ID=sess-1234\n"
+    shown = subprocess.run(["sh", "-c", f'. {env_file} && echo "$OTHER $TETHER_SESSION_ID"'], capture_output=True,
+                           text=True, timeout=60)
+    assert shown.stdout == "1 sess-1234\n"
+
+
 # -- staying out of the way -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["SessionStart", "PreCompact", "SessionEnd"])

@@ -277,9 +277,11 @@ def _persist_session(event: dict, stderr) -> None:
     try:
         with open(path, "a+", encoding="utf-8") as fh:
             fh.seek(0)
-            if line in fh.read().splitlines(keepends=True):
+            there = fh.read()
+            if line.rstrip("\n") in there.splitlines():
                 return  # a resume or compaction of the same session: said already
-            fh.write(line)
+            # Another hook's last line may lack its line break: ours must not run into it.
+            fh.write(line if not there or there.endswith("\n") else "\n" + line)
     except OSError as exc:
         _say(stderr, f"could not write the session id to CLAUDE_ENV_FILE ({exc.strerror or exc}); the agent's"
                      " own tether commands will record under their own session ids")
