@@ -714,3 +714,23 @@ def test_a_checkpoint_without_a_state_is_not_shown_with_its_status_word_for_one(
     assert "(1 done; last checkpoint CKP-0001 (no state given))" in line and "in_progress" not in line
     cli("checkpoint", "--status", "blocked")
     assert "last checkpoint CKP-0002: blocked" in cli("resume").out  # a status that says something
+
+
+def test_absolute_paths_an_agent_passes_are_committed_from_the_root_and_home_as_tilde(docs_task, cli, repo, ws):
+    # Claude Code's tools name files by absolute path: a clone elsewhere, or the home directory,
+    # must not reach the committed records.
+    home = str(Path.home())
+    run = cli("checkpoint", "--file", f"{repo}/src/a.py: parser added", "--file", f"{home}/.bashrc: alias",
+              "--state", f"edited {repo}/src/a.py and {home}/notes.md", "--next", f"run {repo}/tests",
+              "--data", f"log={home}/run.log", "--json")
+    saved = run.json()["checkpoint"]
+    assert saved["files"] == ["src/a.py: parser added", "~/.bashrc: alias"]
+    assert saved["current_state"] == "edited src/a.py and ~/notes.md"
+    assert saved["next"] == ["run tests"] and saved["key_data"]["log"] == "~/run.log"
+    cli("decide", f"Where do logs go ({home}/logs)?", "--decision", f"{repo}/logs", "--rationale", "kept")
+    cli("note", "gotcha", f"{repo}/src/a.py breaks on tabs")
+    cli("close", "--summary", f"parser in {repo}/src/a.py", "--next", f"test {repo}/src/a.py")
+    committed = "".join(p.read_text(encoding="utf-8") for p in (repo / ".tether").rglob("*")
+                        if p.is_file() and "local" not in p.parts and "cache" not in p.parts)
+    assert str(repo) not in committed and home not in committed
+    assert "src/a.py breaks on tabs" in committed and "Where do logs go (~/logs)?" in committed

@@ -218,6 +218,9 @@ class Workspace:
         from .core.tasks import checkpoint
 
         task = self.task(task_id)
+        for name in ("state", "note", "next_actions", "files", "key_data"):
+            if fields.get(name):
+                fields[name] = self.as_committed(fields[name])
         explicit = fields.pop("anchors", None)
         # The state and the note say what holds now; next actions name files about to change, whose
         # change is the plan, not a sign the checkpoint went stale.
@@ -241,6 +244,20 @@ class Workspace:
             except OSError:
                 pass  # the trail is a hint; the checkpoint is saved
         return ckp
+
+    def as_committed(self, value):
+        """``value`` (a text, or a list or dict of them) as committed records say it: absolute paths
+        into the repository written from its root, the home directory written ``~``
+        (model.confine.as_committed)."""
+        from .model.confine import as_committed
+
+        if isinstance(value, str):
+            return as_committed(value, self.root_dir, os.path.expanduser("~"))
+        if isinstance(value, list):
+            return [self.as_committed(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.as_committed(v) for k, v in value.items()}
+        return value
 
     def device(self) -> str | None:
         """The label checkpoints carry for this machine: TETHER_DEVICE, else the one set with
@@ -384,6 +401,7 @@ class Workspace:
         """Record a decision; ``anchors``: code it cites ("src/a.py:12"), beside those found in its text."""
         from .core.memory import decide
 
+        question, decision, rationale = self.as_committed([question, decision, rationale])
         made = decide(self, question, decision, rationale, who, when, task, decision_id, anchors)
         self.context_changed()
         return made
@@ -400,7 +418,7 @@ class Workspace:
         it belongs to that open task and is resolved when the task is completed."""
         from .core.memory import note
 
-        entry = note(self, kind, text, by, task, anchors)
+        entry = note(self, kind, self.as_committed(text), by, task, anchors)
         self.context_changed()
         return entry
 
@@ -499,7 +517,8 @@ class Workspace:
         from .core.close import close
 
         keep = self._worth_keeping(offload)
-        result = close(self, summary, completed or [], next_steps or [], commit)
+        summary, next_steps = self.as_committed([summary, next_steps or []])
+        result = close(self, summary, completed or [], next_steps, commit)
         result.keep = keep
         self._audit_for_next_session()
         self.prepare_next_boot()  # the next session's first boot is warm

@@ -41,3 +41,23 @@ def refusal(path: str) -> str | None:
 def normalized(path: str) -> str:
     """``./docs//a.md`` as ``docs/a.md``: one spelling, so a prefix test (``.tether/``) holds."""
     return posixpath.normpath(path)
+
+
+def as_committed(text: str, root: str, home: str | None) -> str:
+    """``text`` as a committed record should say it: a path in the working tree written from the
+    repository root (``/work/app/src/a.py`` -> ``src/a.py``: every clone lives elsewhere), and
+    what else lies under the home directory written ``~`` (private). Agents pass absolute
+    paths: their tools use them."""
+    for prefix, by in ((root.rstrip("/\\"), ""), ((home or "").rstrip("/\\"), "~")):
+        if len(prefix) > 1 and prefix in text:
+            import re  # only then: a checkpoint's start-up stays lean
+
+            # at a path's start only (not inside a longer name), and the separator after the root
+            # dropped with it; the root alone is ".", the home alone "~"
+            start = r"(?<![\w.~/\\-])" + re.escape(prefix)
+            if by:
+                text = re.sub(start + r"(?=[/\\\"'\s,;:)]|$)", by, text)
+            else:
+                text = re.sub(start + r"[/\\](?=[^\s/\\])", "", text)
+                text = re.sub(start + r"(?=[\"'\s,;:)]|$)", ".", text)
+    return text
