@@ -228,7 +228,7 @@ def test_a_line_once_per_change_to_orange_or_worse(project, tmp_path):
     assert said(prompt(project, transcript)) is None                     # YELLOW: nothing either
     add_response(transcript, 110_000)
     first = said(prompt(project, transcript))
-    assert first.startswith("tether: the context window is 55% full (110,000 of 200,000 tokens): ORANGE,")
+    assert first.startswith("tether: the context window is 55% full (110,000 of 200,000 tokens): ORANGE. Keep large tool output")
     state_file = project / ".tether" / "local" / "context-state" / "sess-1.json"
     stamp = state_file.stat().st_mtime_ns
     add_response(transcript, 120_000)
@@ -260,7 +260,7 @@ def test_critical_makes_the_final_checkpoint(project, tmp_path):
     ws.decide("Which format?", "markdown")
     transcript = claude_transcript(tmp_path / "s.jsonl", 180_000)
     text = said(prompt(project, transcript))
-    assert text.startswith("tether: the context window is 90% full (180,000 of 200,000 tokens): CRITICAL,")
+    assert text.startswith("tether: the context window is 90% full (180,000 of 200,000 tokens): CRITICAL. ")
     assert "tether saved a final checkpoint of T004 (CKP-0002)" in text and "fresh session" in text
     latest = Workspace.open(project).latest_checkpoint("T004")
     assert (latest.id, latest.automatic, latest.done, latest.current_state) == (
@@ -474,7 +474,8 @@ def test_codex_prompt_hook_warns_once_from_a_rollout(project, tmp_path):
     out = run(project, "hook", "codex", stdin=json.dumps(payload))
     assert out.returncode == 0, out.stderr
     text = json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
-    assert text.startswith("tether: the context window is 80% full (200,000 of 250,000 tokens): RED,")
+    assert text.startswith("tether: the context window is 80% full (200,000 of 250,000 tokens): RED. The agent will compact this session soon.")
+    assert "compression" not in text and "Tier" not in text
     assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
     # Codex sends no transcript for some sessions: nothing to read, nothing said.
     payload["transcript_path"] = None

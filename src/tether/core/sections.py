@@ -176,5 +176,5 @@ def _plan(snap: Snapshot) -> list[str]:
     blockers = [n for n in snap.notes if n.kind == "blocker"]
     if blockers:
         steps.append(f"Clear the blocker: {blockers[-1].text}")
-    steps.append('End with `tether close --summary "..." --next "..."` so the next session starts here.')
+    steps.append('End with `tether close --summary "..." --next "..." --commit` so the next session starts here.')
     return steps  # numbered by commit_lines.plan, which adds the review step when files differ

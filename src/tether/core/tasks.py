@@ -166,7 +166,7 @@ class Resume(Record):
         if self.next_number is not None:
             return f"{self.task.unit_name} {self.next_number}: {self.task.units[self.next_number - 1]}"
         if self.total:
-            return f"check the success criteria and mark {self.task.id} complete at close"
+            return f"check the success criteria, then mark {self.task.id} complete"
         return ""
 
     def to_dict(self) -> dict:

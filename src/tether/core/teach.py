@@ -33,7 +33,7 @@ def generated(task_id: str | None, unit: str | None, next_number: int | None) ->
             '- A choice made: `tether decide "Question?" --decision "answer" --rationale "why"`.',
             "- An entry that no longer applies: `tether note resolve ID` (ids are shown in brackets).",
             finish,
-            '- End the session: `tether close --summary "what was done" --next "what comes next"`.']
+            '- End the session: `tether close --summary "what was done" --next "what comes next" --commit`.']
 
 
 def lines(prime: bytes | None, task_id: str | None, unit: str | None, next_number: int | None) -> list[str]:

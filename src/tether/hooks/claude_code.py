@@ -558,8 +558,8 @@ def _saved_summary(ws, event: dict) -> str:
 ADVICE = {
     "ORANGE": "Keep large tool output out of the context (write it to a file, read parts of it) and"
               " checkpoint the active task at the next step boundary (`tether checkpoint`).",
-    "RED": "Checkpoint the active task now (`tether checkpoint --done ... --state ... --next ...`), so that"
-           " a compaction or a fresh session loses nothing.",
+    "RED": "The agent will compact this session soon. Checkpoint the active task now (`tether checkpoint"
+           " --done ... --state ... --next ...`), so that the compaction or a fresh session loses nothing.",
 }
 WARN_FROM = ("ORANGE", "RED", "CRITICAL")
 
@@ -658,8 +658,10 @@ def _context_config(store_dir: str, stderr):
 
 
 def _context_line(reading) -> str:
+    # Not the seed's action for the state ("Tier 1 & 2 compression active"): the agent (Claude Code,
+    # Codex) compacts its own context; the advice that follows says what is the model's to do.
     return (f"tether: the context window is {reading.percent:.0f}% full ({reading.tokens:,} of"
-            f" {reading.window:,} tokens): {reading.state}, {reading.action}.")
+            f" {reading.window:,} tokens): {reading.state}.")
 
 
 def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
