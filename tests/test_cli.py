@@ -709,3 +709,16 @@ def test_a_bare_command_says_when_the_active_task_is_no_longer_the_one_chosen(ws
     saved = cli("checkpoint", "--done", "2", "--state", "meant for CUR2")
     assert "Saved CKP-0002 of OW" in saved.out and "Note: CUR2, the task chosen on this machine, is complete" in saved.out
     assert "Note:" not in cli("checkpoint", "--task", "OW", "--state", "named").out  # named: no surprise
+
+
+def test_resume_says_when_the_chosen_task_is_not_in_this_checkout(ws, cli):
+    # A task started on another branch, then `git switch` back: its files are not here.
+    cli("task", "start", "Here", "--id", "HERE", "-s", "x")
+    ws.store.set_active_task("FEAT1")
+    run = cli("resume")
+    assert run.code == 0 and run.out.startswith("Starting Here (HERE)")
+    assert "Note: FEAT1, the task chosen on this machine, is not in this checkout (another branch?): this went" \
+           " to HERE" in run.out
+    assert cli("resume", "--json").json()["note"].startswith("Note: FEAT1, the task chosen")
+    assert cli("resume", "HERE", "--json").json()["note"] is None  # named: no surprise
+    assert "Note:" not in cli("resume").out  # and it is the chosen one now

@@ -395,3 +395,24 @@ def test_a_risky_command_is_found_in_a_command_of_megabytes_and_order_still_coun
     assert tool_trail.risky(filler + "--hard reset git") is None  # the words, not in order
     assert tool_trail.risky("psql -c 'DROP Table users'") == "DROP TABLE"
     assert tool_trail.risky("git branch -d old") is None and tool_trail.risky("git branch -D old") == "branch deleted"
+
+
+def test_no_automatic_checkpoint_goes_into_a_task_the_agent_did_not_choose(repo, transcript):
+    # The chosen task completed (or left behind on another branch): another open task stands in
+    # for "the active task", but the session's tool calls are not its progress.
+    ws = Workspace.open(repo)
+    ws.start_task("Older work", steps=["a"], task_id="OLD")
+    ws.switch("T7")
+    ws.set_task_status("T7", "complete")
+    for n in range(1, 5):
+        edit(repo, f"src/lexer{n}.py", transcript)
+    assert Workspace.open(repo).store.checkpoint_names("OLD") == []
+    assert trail(repo) == []  # not kept for later either: they belong to no task the agent chose
+    Workspace.open(repo).decide("Which lexer?", "hand-written")  # something a PreCompact checkpoint would save
+    proc = subprocess.run([sys.executable, "-m", "tether", "hook", "claude-code"], cwd=repo, capture_output=True,
+                          text=True, timeout=60, input=json.dumps({
+                              "session_id": SESSION, "cwd": str(repo), "hook_event_name": "PreCompact",
+                              "trigger": "auto", "transcript_path": str(transcript)}))
+    assert proc.returncode == 0, proc.stderr
+    assert Workspace.open(repo).store.checkpoint_names("OLD") == []
+    assert Workspace.open(repo).resume().task.id == "OLD"  # the agent's own commands still reach it, with a note

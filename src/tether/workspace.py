@@ -166,6 +166,16 @@ class Workspace:
         now = self.active_task_id()
         return (chosen, now) if now else None
 
+    def _stand_in(self) -> str:
+        """Why no automatic checkpoint is made ("" when one may be): the task this machine chose is
+        closed or not in this checkout, and the open task standing in for it is not one the agent
+        chose; its progress must not be written there."""
+        fell = self.active_fallback()
+        if fell is None:
+            return ""
+        return (f"no automatic checkpoint: {fell[0]}, the task chosen on this machine, is no longer open"
+                f" (the open task {fell[1]} was not chosen)")
+
     def require_active(self) -> str:
         from .core.worklist import require_active
 
@@ -274,6 +284,9 @@ class Workspace:
         task_id = self.active_task_id()
         if task_id is None:
             return None, None, "no active task"
+        stand_in = self._stand_in()
+        if stand_in:
+            return None, None, stand_in
         task = self.task(task_id)
         ckp, said = automatic_checkpoint(self.store, task, trigger, instructions, self._recorded_since,
                                          session=self.session_id, device=self.device(), kind=kind)
@@ -297,6 +310,10 @@ class Workspace:
         every = self.config.checkpoint_every if every is None else every
         task_id = self.active_task_id()
         calls = trail.entries(self.store_dir, session)
+        stand_in = self._stand_in() if task_id is not None else ""
+        if stand_in:
+            trail.keep(self.store_dir, session, [])  # nowhere of the agent's choosing to checkpoint them into
+            return None, None, stand_in
         if task_id is None:
             trail.keep(self.store_dir, session, [])  # nothing to checkpoint them into
             return None, None, "no active task"

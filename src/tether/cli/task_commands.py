@@ -138,7 +138,7 @@ def _fallback_note(ws, given: str | None) -> str:
     if fell is None:
         return ""
     chosen, now = fell
-    status = ws.task(chosen).status if chosen in ws.store.task_ids() else "gone"
+    status = ws.task(chosen).status if chosen in ws.store.task_ids() else "not in this checkout (another branch?)"
     return (f"Note: {chosen}, the task chosen on this machine, is {status}: this went to {now}, the open task"
             f" with the newest checkpoint (`tether task switch ID` to choose; --task ID to name one).")
 
@@ -251,10 +251,11 @@ def cmd_checkpoint(args) -> Result:
 
 def cmd_resume(args) -> Result:
     ws = _ws()
+    note = _fallback_note(ws, args.task)  # before the resume, which makes its task the chosen one
     resume = ws.resume(args.task)
     listed = ws.tasks()
     others = [t for t in listed if t.id != resume.task.id]
-    lines = [resume.message()]
+    lines = [resume.message(), note]
     if resume.checkpoint and resume.checkpoint.current_state:
         lines.append(f"State at {resume.state_at()}: {resume.checkpoint.current_state}")
     if resume.stale:
@@ -277,7 +278,7 @@ def cmd_resume(args) -> Result:
     problems = resume.problems + [p for p in listed.problems if p not in resume.problems]
     lines.append(problems_text(problems))
     data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others],
-            "problems": [p.to_dict() for p in problems]}
+            "problems": [p.to_dict() for p in problems], "note": note or None}
     return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 

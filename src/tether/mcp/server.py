@@ -138,10 +138,15 @@ def build(root: str | None = None) -> TetherServer:
     @_tool
     def resume(task: str | None = None, limit: int = 5) -> dict:
         _limit(limit)
+        fell = ws().active_fallback() if task is None else None
         point = ws().resume(task)
         data = point.to_dict()
         data["next_actions"] = data["next_actions"][:limit]
-        return {"resume": data, "problems": [p.to_dict() for p in point.problems]}
+        out = {"resume": data, "problems": [p.to_dict() for p in point.problems]}
+        if fell is not None:  # the task this machine chose is closed or gone: say which one this is instead
+            out["note"] = (f"{fell[0]}, the task chosen on this machine, is no longer open: this is {fell[1]},"
+                           " the open task with the newest checkpoint")
+        return out
 
     @tool(description="List the open tasks (action=list; all=true: closed ones too), newest `limit` of them, "
                       "show one task (action=status, default the active one), or start one (action=start: "
