@@ -267,12 +267,16 @@ def test_checkpoint_every_zero_turns_it_off_and_bad_values_are_named(repo):
     ("git reset --hard", "git reset --hard"), ("rm -rf build/", "recursive delete"),
     ("make && git push --force origin main", "force push"), ("/bin/rm -r out", "recursive delete"),
     ("psql -c 'DROP TABLE users'", "DROP TABLE"), ("git clean -fdx", "git clean"),
+    ("find . -name '*.orig' -delete", "find -delete"), ("git checkout -f main", "git checkout -f"),
+    ("git switch --force main", "git switch -f"), ("git switch --discard-changes main", "git switch -f"),
+    ("rm -R build", "recursive delete"),
 ])
 def test_risky_commands(command, what):
     assert tool_trail.risky(command) == what
 
 
 @pytest.mark.parametrize("command", ["git status", "rm notes.txt", "ls -la", "git push origin main",
+                                     "find . -name '*.py'", "git switch -c topic", "git checkout main",
                                      "git log -- src/", "echo done; git diff", None, 5])
 def test_ordinary_commands_are_not_risky(command):
     assert tool_trail.risky(command) is None

@@ -28,6 +28,10 @@ RISKY = (
     (("git", "stash", "drop"), "stash dropped"), (("git", "stash", "clear"), "stashes cleared"),
     (("git", "rebase"), "git rebase"), (("drop", "table"), "DROP TABLE"), (("drop", "database"), "DROP DATABASE"),
     (("truncate", "table"), "TRUNCATE TABLE"), (("mkfs",), "mkfs"), (("dd",), "dd"),
+    (("find", "-delete"), "find -delete"), (("git", "checkout", "-f"), "git checkout -f"),
+    (("git", "checkout", "--force"), "git checkout -f"), (("git", "switch", "-f"), "git switch -f"),
+    (("git", "switch", "--force"), "git switch -f"), (("git", "switch", "--discard-changes"), "git switch -f"),
+    (("rm", "-R"), "recursive delete"), (("rm", "-rF"), "recursive delete"),
 )
 _SEPARATORS = ";&|()`\n"
 
