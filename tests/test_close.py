@@ -28,18 +28,18 @@ def snapshot_files(root: Path) -> dict[str, bytes]:
 
 def test_close_writes_the_dated_log_and_latest(ws, cli, repo, git, pinned):
     cli("task", "start", "Alpha", "--id", "A1")
-    run = cli("close", "--summary", "Did the first half", "--next", "Write tests", "--next", "Ship,Announce")
+    run = cli("close", "--summary", "Did the first half", "--next", "Write tests", "--next", "Ship, then announce")
     assert run.code == 0, run.err
     log = (tether_dir(repo) / "progress" / "2026-11-21.md").read_text(encoding="utf-8")
     assert log.startswith("# Progress log 2026-11-21\n")
     assert "**Summary:** Did the first half" in log
-    assert "- Write tests\n- Ship\n- Announce" in log
+    assert "- Write tests\n- Ship, then announce\n" in log  # a step's commas are its own
     assert "session S-test-1" in log
     latest = json.loads((tether_dir(repo) / "progress" / "LATEST.json").read_text())
     head = git("rev-parse", "HEAD").strip()
     assert {k: latest[k] for k in ("date", "file", "sha", "summary", "next_steps", "generated_at")} == {
         "date": "2026-11-21", "file": ".tether/progress/2026-11-21.md", "sha": head,
-        "summary": "Did the first half", "next_steps": ["Write tests", "Ship", "Announce"],
+        "summary": "Did the first half", "next_steps": ["Write tests", "Ship, then announce"],
         "generated_at": NOW}
     assert latest["session"] == "S-test-1"
 

@@ -124,7 +124,7 @@ def register(sub, common, only: str | None = None) -> None:
         p = add(sub, "close", _lazy("session_commands", "cmd_close"), "Close the session: progress log, LATEST.json, tasks, memory, context doc, index.")
         p.add_argument("--summary", required=True)
         p.add_argument("--completed", action="append", metavar="IDS", help="task ids completed (comma-separated, repeatable)")
-        p.add_argument("--next", action="append", metavar="STEP", help="next steps (comma-separated, repeatable)")
+        p.add_argument("--next", action="append", metavar="STEP", help="a next step for the next session, in order (repeatable; commas are part of it)")
         p.add_argument("--commit", action="store_true", help="commit tether's files only, with a Tether-Session trailer")
         p.add_argument("--offload", nargs="?", const="Learnings", metavar="CLUSTER",
                        help="offload the context entries this session marked as worth keeping (learnings, and"

@@ -14,7 +14,7 @@ from .task_commands import _completed_with_units_left
 
 def cmd_close(args) -> Result:
     ws = _ws()
-    result = ws.close(args.summary, completed=args.completed or [], next_steps=_split(args.next), commit=args.commit,
+    result = ws.close(args.summary, completed=args.completed or [], next_steps=[n.strip() for n in args.next or [] if n.strip()], commit=args.commit,
                       offload=args.offload)
     lines = [f"Closed the session: progress logged in {result.file}, LATEST.json updated."]
     if result.completed:
