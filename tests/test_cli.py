@@ -158,7 +158,7 @@ def test_no_workspace_is_one_line_and_a_hint(repo, cli, argv):
     assert lines[0].startswith("Error: no tether workspace in ")
     assert lines[1] == "Hint: run `tether init` at the root of your git repository"
     data = cli(*argv, "--json").json()
-    assert data == {"ok": False, "schema_version": 1, "error": lines[0].removeprefix("Error: "),
+    assert data == {"ok": False, "schema_version": 1, "command": argv[0], "error": lines[0].removeprefix("Error: "),
                     "hint": "run `tether init` at the root of your git repository", "kind": "no_workspace",
                     "exit_code": 1}
     assert not (repo / ".tether").exists()
@@ -722,3 +722,12 @@ def test_resume_says_when_the_chosen_task_is_not_in_this_checkout(ws, cli):
     assert cli("resume", "--json").json()["note"].startswith("Note: FEAT1, the task chosen")
     assert cli("resume", "HERE", "--json").json()["note"] is None  # named: no surprise
     assert "Note:" not in cli("resume").out  # and it is the chosen one now
+
+
+def test_statusline_json_is_one_object_with_the_line(ws, cli, monkeypatch):
+    import io
+
+    cli("task", "start", "Docs", "--id", "SL1", "-i", "a", "-i", "b")
+    monkeypatch.setattr("sys.stdin", io.StringIO("{}"))
+    data = cli("statusline", "--json").json()
+    assert data["ok"] is True and data["command"] == "statusline" and data["line"] == "SL1 0/2"

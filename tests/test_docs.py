@@ -218,7 +218,7 @@ def test_error_json_shape_is_documented(session, capsys):
     code = main(["task", "status", "NOPE", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False
-    assert set(data) == {"ok", "schema_version", "error", "hint", "kind", "exit_code"}
+    assert set(data) == {"ok", "schema_version", "command", "error", "hint", "kind", "exit_code"} and data["command"] == "task"
     errors_section = re.search(r"^## Errors$(.*?)^## ", REFERENCE.read_text(encoding="utf-8"), re.M | re.S).group(1)
     for field in data:
         assert f"`{field}`" in errors_section, field

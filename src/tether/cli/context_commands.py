@@ -35,4 +35,11 @@ def cmd_usage(args) -> Result:
 def cmd_statusline(args) -> Result | None:
     from ..hooks.statusline import handle
 
-    raise SystemExit(handle(sys.stdin, sys.stdout, sys.stderr))
+    if not getattr(args, "json", False):
+        raise SystemExit(handle(sys.stdin, sys.stdout, sys.stderr))
+    import io
+
+    shown = io.StringIO()  # --json: the same line, as the one JSON object every command prints
+    handle(sys.stdin, shown, sys.stderr)
+    line = shown.getvalue().rstrip("\n")
+    return Result({"line": line}, line)

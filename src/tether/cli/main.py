@@ -130,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except TetherError as exc:
         if not exc.hint:  # the library names no command; the command line can
             exc.hint = HINTS.get(type(exc).__name__)
-        return _fail(exc, want_json)
+        return _fail(exc, want_json, argv)
     except KeyboardInterrupt:
-        return _fail(TetherError("interrupted", hint="run the command again"), want_json)
+        return _fail(TetherError("interrupted", hint="run the command again"), want_json, argv)
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:  # the file system said no: a directory where a file should be, permissions, a full disk
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                     " a close run again writes nothing twice)")
         else:
             hint = "fix that path (a directory where a file should be? its permissions? a full disk?) and run the command again"
-        return _fail(TetherError(f"{where}{exc.strerror or exc}", hint=hint), want_json)
+        return _fail(TetherError(f"{where}{exc.strerror or exc}", hint=hint), want_json, argv)
     except Exception as exc:  # a bug in tether, not a user mistake
         if os.environ.get("TETHER_DEBUG"):
             raise
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                             hint="rerun with TETHER_DEBUG=1 for a traceback, and report it")
         error.exit_code = EXIT_INTERNAL
         error.kind = "internal"
-        return _fail(error, want_json)
+        return _fail(error, want_json, argv)
     if result is None:
         return EXIT_OK
     return _emit(args.command, result.data, result.text, result.exit_code, want_json)
@@ -349,12 +349,26 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
     return _emit("boot", brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else EXIT_OK, want_json)
 
 
-def _fail(error: TetherError, want_json: bool) -> int:
+def _command_of(argv: list[str]) -> str | None:
+    """The command an argument list names, as a success's JSON says it (None: none known)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "-C":
+            skip = True  # its directory
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _fail(error: TetherError, want_json: bool, argv: list[str] | None = None) -> int:
     repaired = _mended()
     if want_json:
         import json
 
-        payload = {"ok": False, "schema_version": SCHEMA_VERSION, **error.to_dict()}
+        payload = {"ok": False, "schema_version": SCHEMA_VERSION, "command": _command_of(argv or []),
+                   **error.to_dict()}
         if repaired:
             payload["repaired_logs"] = repaired
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
