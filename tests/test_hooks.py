@@ -77,6 +77,11 @@ def run_install(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*INSTALL, *args], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
+#: What PreCompact says of the events here: their transcript_path is not on this machine.
+NOT_HERE = ("tether: the transcript was not saved before compaction: the transcript_path it names is not a file"
+            " on this machine\n")
+
+
 def event(name: str, cwd: Path, **fields) -> dict:
     """An event shaped the way Claude Code's hooks reference documents it."""
     return {"session_id": "sess-1234", "transcript_path": "/home/u/.claude/projects/p/sess-1234.jsonl",
@@ -234,7 +239,7 @@ def test_session_start_on_a_degraded_workspace_names_the_problem(working):
 def test_pre_compact_with_nothing_recorded_since_the_last_checkpoint_makes_no_copy(working):
     before = store_files(working)
     proc = run_hook(event("PreCompact", working, trigger="auto"), working)
-    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (proc.returncode, proc.stderr) == (0, NOT_HERE)
     assert proc.stdout == "tether: no progress recorded since CKP-0001, just now\n"
     after = store_files(working)
     assert {k for k in after if after[k] != before.get(k) and not k.startswith(("local/", "locks/"))} == set()
@@ -263,7 +268,7 @@ def test_pre_compact_checkpoints_what_was_recorded_since_marked_automatic(workin
     payload = event("PreCompact", working, trigger=trigger,
                     custom_instructions="keep the OCR findings" if trigger == "manual" else "")
     proc = run_hook(payload, working)
-    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (proc.returncode, proc.stderr) == (0, NOT_HERE)
     after = latest(working, "T100")
     assert proc.stdout == f"tether: automatic checkpoint {after.id} (1 record(s) since {base.id})\n"
     assert after.number == base.number + 1 == before.number + 2
@@ -306,7 +311,7 @@ def test_pre_compact_on_a_task_without_checkpoints(project):
 def test_pre_compact_without_an_open_task_records_only_the_event(project):
     before = store_files(project)
     proc = run_hook(event("PreCompact", project, trigger="auto"), project)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", NOT_HERE)
     after = store_files(project)
     changed = {k for k in after if after[k] != before.get(k) and not k.startswith(("locks/",))}
     assert {k for k in changed if not k.startswith("local/")} == set()  # no tracked file changes
@@ -383,7 +388,6 @@ def test_outside_a_workspace_the_hook_is_silent(tmp_path, name):
     {"hook_event_name": "Notification", "message": "Claude is waiting for your input"},
     {"event": "Stop"},
     {},
-    "",
 ])
 def test_unhandled_events_do_nothing(working, payload):
     if isinstance(payload, dict):
@@ -394,7 +398,8 @@ def test_unhandled_events_do_nothing(working, payload):
     assert store_files(working) == before
 
 
-@pytest.mark.parametrize("raw", ["not json", "{", '{"hook_event_name": "SessionStart",', "[1, 2]", '"SessionStart"'])
+@pytest.mark.parametrize("raw", ["not json", "{", '{"hook_event_name": "SessionStart",', "[1, 2]", '"SessionStart"',
+                                 "", " \n"])
 def test_invalid_input_exits_1_with_one_line(working, raw):
     before = store_files(working)
     proc = run_hook(raw, working)

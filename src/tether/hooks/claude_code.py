@@ -95,7 +95,8 @@ def _read_event(raw: bytes, stderr) -> dict | None:
         _say(stderr, f"hook input is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); nothing was recorded")
         return None
     if not text.strip():
-        return {}
+        _say(stderr, "hook input is empty (the agent sends the event as one JSON object on stdin); nothing was recorded")
+        return None
     from ..store.codec import Unusable, json_value
 
     try:
@@ -518,6 +519,10 @@ def _save_transcript(ws, event: dict) -> dict | None:
         _say(sys.stderr, "the transcript was not saved before compaction: the event names no transcript_path")
         return None
     if not os.path.isfile(transcript):  # not on this machine (a replayed event)
+        import sys
+
+        _say(sys.stderr, "the transcript was not saved before compaction: the transcript_path it names is not a file"
+                         " on this machine")
         return None
     from ..compaction import save_before_compaction
     from ..errors import TetherError
