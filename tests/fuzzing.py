@@ -1993,7 +1993,8 @@ class Runner:
         if target.name == "hook stdin":
             base = json.dumps(case.params["event"], indent=2, ensure_ascii=False).encode("utf-8")
             mutation = mutate(base, mrng)
-            stdin_bytes = (mutation.data or b"").replace(CWD_PLACEHOLDER.encode(), json.dumps(str(repo))[1:-1].encode())
+            # the control (no mutation, data None) sends the event as it is
+            stdin_bytes = (base if mutation.data is None else mutation.data).replace(CWD_PLACEHOLDER.encode(), json.dumps(str(repo))[1:-1].encode())
         else:
             path = repo / case.path
             original = path.read_bytes() if path.is_file() else b""

@@ -734,3 +734,17 @@ def test_absolute_paths_an_agent_passes_are_committed_from_the_root_and_home_as_
                         if p.is_file() and "local" not in p.parts and "cache" not in p.parts)
     assert str(repo) not in committed and home not in committed
     assert "src/a.py breaks on tabs" in committed and "Where do logs go (~/logs)?" in committed
+
+
+def test_a_checkpoint_with_nothing_to_record_is_refused(docs_task, cli, repo, ws):
+    cli("checkpoint", "--done", "1", "--state", "doc 1 read")
+    run = cli("checkpoint")
+    assert run.code == 1 and run.err.startswith("Error: a checkpoint of T004 needs something to record")
+    assert cli("checkpoint", "--next", "  ", "--json").code == 1  # blank is nothing too
+    assert len(checkpoint_files(repo, "T004")) == 1  # no numbered copy passing for progress
+    assert cli("checkpoint", "--status", "blocked").code == 0  # a status is something
+    import pytest as _pytest
+
+    from tether.errors import InvalidInput
+    with _pytest.raises(InvalidInput):
+        ws.checkpoint()  # the library refuses it too (MCP's checkpoint tool calls it)

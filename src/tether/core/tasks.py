@@ -455,6 +455,12 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
         raise Conflict(f"task {task.id} is {task.status}", hint=f"reopen it with `tether task reopen {task.id}`")
     if status not in CHECKPOINT_STATUSES:
         raise InvalidInput(f"invalid status {status!r}", hint=f"use one of: {', '.join(CHECKPOINT_STATUSES)}")
+    if automatic is None and status == "in_progress" and not any(
+            (done, undone, state.strip(), key_data, files, [a for a in next_actions or [] if a.strip()],
+             note.strip(), results, anchors)):
+        # Nothing new: a numbered copy of the last checkpoint would pass for progress.
+        raise InvalidInput(f"a checkpoint of {task.id} needs something to record",
+                           hint="give where it stands (its state), what is done, what comes next, or a note")
     newly_done = select_units(task, done or [])
     newly_undone = select_units(task, undone or [])
     result_paths = [store.save_result(task.id, name, *(data if isinstance(data, tuple) else (data,)))
