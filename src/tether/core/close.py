@@ -125,8 +125,8 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
 
 def _close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
     from ..gitio import commits, refs
-    from ..store.eventlog import CHECKED_LINES
     from ..gitio.mergedriver import ensure_registered
+    from ..store.eventlog import CHECKED_LINES
     from .memory import retire_task_notes
     from .tasks import set_status
 

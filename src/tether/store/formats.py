@@ -230,7 +230,7 @@ def read_latest(data: bytes, path: str, problems: list | None = None) -> Latest:
     return Latest(**values)
 
 
-# -- the manifest (index.json) --------------------------------------------------------
+# -- digests of tether's own in its records --------------------------------------------
 
 def own_digests(line: str) -> set[str]:
     """The digests tether itself wrote in one line of its records, which a secret scanner takes for
@@ -275,6 +275,8 @@ def _digests(value, found: set, depth: int) -> None:
 def _is_digest(value) -> bool:
     return type(value) is str and len(value) in (40, 64) and not value.strip("0123456789abcdef")
 
+
+# -- the manifest (index.json) --------------------------------------------------------
 
 MANIFEST_SCHEMA = 1
 DIGEST = r"sha256:[0-9a-f]{64}"
