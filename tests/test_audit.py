@@ -194,6 +194,53 @@ def test_a_session_in_orange_with_no_checkpoint_since(clean, cli, git, monkeypat
     assert rules(cli) == []
 
 
+def _critical(ws, session="S-crit", at="2026-12-05T10:30:00Z"):
+    """A session that went CRITICAL at ``at``, as the UserPromptSubmit hook records it (its state is
+    still CRITICAL: no prompt came since)."""
+    _session(ws, session, "session_start", "2026-12-05T10:10:00Z", transcript=None)
+    _session(ws, session, "context_state", at, state="CRITICAL", percent=93.0)
+    context_states.remember(str(ws.dir), session, state="CRITICAL", percent=93.0, tokens=186000, window=200000)
+
+
+def test_a_critical_session_is_saved_by_a_checkpoint_of_a_task_completed_since(clean, cli, git, monkeypatch):
+    clean.start_task("Port the parser", steps=["a", "b"], task_id="T1")
+    clean.checkpoint(done=["1"], state="a done")
+    commit_all(clean, git)
+    _critical(clean)
+    assert rules(cli) == ["context-unsaved"]
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T10:40:00Z")
+    assert cli("checkpoint", "--done", "2", "--state", "b done").code == 0
+    assert cli("task", "complete", "T1").code == 0  # no open task left: its checkpoint still counts
+    commit_all(clean, git)
+    assert rules(cli) == []
+    assert "context-unsaved" not in cli("boot").out
+
+
+def test_a_critical_session_is_saved_by_a_close(clean, cli, git, monkeypatch):
+    clean.start_task("Port the parser", steps=["a", "b"], task_id="T1")
+    clean.checkpoint(done=["1"], state="a done")
+    commit_all(clean, git)
+    _critical(clean)
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T10:40:00Z")
+    assert cli("close", "--summary", "ported a", "--commit").code == 0
+    assert rules(cli) == []
+    boot = cli("boot").out
+    assert "Forgotten obligations" not in boot and "CRITICAL" not in boot
+
+
+def test_a_critical_session_compacted_since_is_not_unsaved(clean, cli, git, monkeypatch):
+    clean.start_task("Port the parser", steps=["a", "b"], task_id="T1")
+    clean.checkpoint(done=["1"], state="a done")
+    commit_all(clean, git)
+    _critical(clean)
+    _critical(clean, "S-other")  # another session, not compacted: still named
+    _session(clean, "S-crit", "pre_compact", "2026-12-05T10:31:00Z", trigger="auto", task="T1", checkpoint=None)
+    [found] = findings(cli)
+    assert found["rule"] == "context-unsaved" and "S-other" in found["message"]
+    _session(clean, "S-other", "session_start", "2026-12-05T10:32:00Z", source="compact", transcript=None)
+    assert rules(cli) == []
+
+
 def _transcript(path, messages):
     with open(path, "w", encoding="utf-8") as fh:
         for role, at, text in messages:

@@ -272,6 +272,81 @@ def test_conflict_markers_in_the_context_log(state, cli):
     assert_rest_loads(cli)
 
 
+def _bad_line(path: Path, line: bytes = b"garbage\n") -> tuple[int, bytes]:
+    """A whole line that is not JSON appended (a hand edit, a tool's stray output): its number, and
+    the file's bytes after it."""
+    with open(path, "ab") as fh:
+        fh.write(line)
+    return len(lines_of(path)), path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [("resume",), ("resume", "BAD"), ("task", "status", "BAD")],
+                         ids=["resume", "resume-task", "task-status"])
+def test_a_bad_line_in_a_checkpoint_journal_is_named_by_resume_and_status(state, cli, command):
+    journal = state / "tasks" / "BAD" / "checkpoints.jsonl"
+    number, before = _bad_line(journal)
+    expected = f".tether/tasks/BAD/checkpoints.jsonl:{number}: invalid JSON"
+    cli("task", "switch", "BAD")
+
+    run = cli(*command)
+    assert run.code == 3, run.out
+    assert [p for p in problems(run) if p.startswith(expected)], run.out
+    assert "`tether verify`" in run.out                          # the hint: where every problem is listed
+    assert "from item 3 of 3 (2 done" in run.out                 # the checkpoints themselves still read
+    data = cli(*command, "--json").json()
+    assert [(p["path"], p["line"]) for p in data["problems"]] == [(".tether/tasks/BAD/checkpoints.jsonl", number)]
+    assert journal.read_bytes() == before                        # nothing changed, nothing lost
+    verify = cli("verify")
+    assert verify.code == 3 and expected in verify.out
+
+
+def test_a_torn_last_journal_line_is_named_by_resume_with_its_repair(state, cli):
+    journal = state / "tasks" / "BAD" / "checkpoints.jsonl"
+    with open(journal, "ab") as fh:
+        fh.write(b'{"at":"2026-11-21T10:02:00Z","do')               # killed mid-append: no newline
+    number = len(lines_of(journal))
+    run = cli("resume", "BAD")
+    assert run.code == 3
+    assert [p for p in problems(run) if p.startswith(f".tether/tasks/BAD/checkpoints.jsonl:{number}: a torn last line")]
+    assert "`tether index --repair`" in run.out
+
+
+def test_a_checkpoint_after_a_bad_journal_line_keeps_it_where_it_is(state, cli):
+    journal = state / "tasks" / "BAD" / "checkpoints.jsonl"
+    number, before = _bad_line(journal)
+    assert cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item").code == 0
+    assert journal.read_bytes().startswith(before)               # appended after it: the line is the user's to fix
+    run = cli("task", "status", "BAD")
+    assert run.code == 3 and "all 3 items" in run.out.lower()
+    assert [p for p in problems(run) if p.startswith(f".tether/tasks/BAD/checkpoints.jsonl:{number}: invalid JSON")]
+
+
+def test_a_bad_line_near_the_end_of_the_memory_log_is_named_by_close(state, cli):
+    log = state / "memory" / "events.jsonl"
+    number, before = _bad_line(log)
+    run = cli("close", "--summary", "closed past a bad line")
+    assert run.code == 3, run.out + run.err
+    assert [p for p in problems(run) if p.startswith(f".tether/memory/events.jsonl:{number}: invalid JSON")], run.out
+    assert "`tether verify`" in run.out
+    after = log.read_bytes()
+    assert after.startswith(before) and b'"summary":"closed past a bad line"' in after[len(before):]  # closed all the same
+    data = cli("close", "--summary", "and again", "--json").json()
+    assert data["ok"] is True and [(p["path"], p["line"]) for p in data["problems"]] == [
+        (".tether/memory/events.jsonl", number)]
+
+
+def test_a_bad_line_in_the_memory_log_is_named_by_log_session_and_audit(state, cli, monkeypatch):
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-one")
+    cli("note", "gotcha", "seen in S-one")
+    number, _ = _bad_line(state / "memory" / "events.jsonl", b'{"at": 12, "event": "note"}\n')
+    run = cli("log", "--session", "S-one")
+    assert run.code == 3
+    assert [p for p in problems(run) if p.startswith(f".tether/memory/events.jsonl:{number}: field 'at' must be")]
+    assert "note" in run.out                                     # the session's good lines still listed
+    audit = cli("audit", "--json").json()
+    assert [(p["path"], p["line"]) for p in audit["problems"]] == [(".tether/memory/events.jsonl", number)]
+
+
 def test_a_record_that_is_not_an_object(state, cli):
     path = state / "memory" / "events.jsonl"
     good = len(lines_of(path))
@@ -326,8 +401,10 @@ def test_a_directory_where_a_file_should_be(state, cli, rel):
     close = cli("close", "--summary", "closed around it")
     if rel == "memory/events.jsonl":                             # close must append there: it says where it cannot
         assert close.code == 1 and "events.jsonl: Is a directory" in close.err
-    else:
+    elif rel.startswith("tasks/BAD/checkpoints/"):              # close reads no checkpoint
         assert close.code == 0, close.err
+    else:                                                        # closed, and what it could not read is named
+        assert close.code == 3 and shown in close.out, (close.out, close.err)
     assert shown in cli("boot").out                              # still named after the next write
     if rel != "context.jsonl":
         assert_rest_loads(cli)
@@ -349,6 +426,18 @@ def test_a_checkpoint_on_top_of_an_unreadable_newest_one_keeps_its_progress(stat
     assert damaged.read_bytes() == damage                          # left for a person to look at
     assert cli("resume", "BAD", "--json").json()["resume"]["done"] == 3
     assert_rest_loads(cli)
+
+
+def test_a_checkpoint_that_reads_the_journal_for_a_damaged_file_names_its_bad_lines(state, cli):
+    # The journal is read through for the damaged checkpoint's line: one that does not read is named too.
+    damaged = sorted((state / "tasks" / "BAD" / "checkpoints").glob("CKP-0002-*.md"))[0]
+    damaged.write_bytes(b"")
+    number, _ = _bad_line(state / "tasks" / "BAD" / "checkpoints.jsonl")
+    run = cli("checkpoint", "--task", "BAD", "--done", "3", "--state", "third item", "--json")
+    assert run.code == 3
+    assert [(p["path"], p["line"]) for p in run.json()["problems"]] == [
+        (f".tether/tasks/BAD/checkpoints/{damaged.name}", 1), (".tether/tasks/BAD/checkpoints.jsonl", number)]
+    assert run.json()["checkpoint"]["done"] == "1-3"
 
 
 def test_context_document_that_is_not_utf8(state, cli):

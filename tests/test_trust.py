@@ -8,6 +8,7 @@ the SessionStart hook would, and checks that nothing outside was read or written
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -583,6 +584,48 @@ def test_close_commit_asks_no_entropy_detector_about_what_tether_generated(ws, c
     assert ("cache", "AWS Access Key") in kinds  # a pattern detector still looks in the cache
     assert not any(k[0] in ("cache", "memory") and "Entropy" in k[1] for k in kinds), data["secrets"]
     assert any("Entropy" in t or t == "Secret Keyword" for p, t in kinds if p in ("context.jsonl", "CONTEXT.md")), kinds
+
+
+HEX_SECRET = "3f9a7c2e1b8d4f6a0c5e9b2d7f1a3c8e6b4d0f2a"  # 40 random-looking hex digits given as key data
+
+
+def test_close_commit_leaves_tethers_own_anchor_ids_alone_and_still_finds_secrets_beside_them(ws, cli, repo, git):
+    # Anchors pin the cited files' git blob ids; a file not committed yet (or changed since) has an id
+    # git does not know, which the high-entropy detector took for a secret on every checkpoint line.
+    (repo / "src").mkdir()
+    (repo / "src" / "a.py").write_text("".join(f"x{n} = {n}\n" for n in range(10)))
+    (repo / "src" / "b.py").write_text("def parse():\n    return 1\n")
+    cli("task", "start", "Port", "--items", "a", "--items", "b", "--id", "T1")
+    assert cli("checkpoint", "--done", "1", "--state", "ported", "--anchor", "src/a.py:3",
+               "--anchor", "src/b.py::parse").code == 0
+    assert cli("checkpoint", "--done", "2", "--state", "checked", "--anchor", "src/b.py:2",
+               "--note", f"creds: {AWS}", "--data", f"api={HEX_SECRET}").code == 0
+    assert cli("decide", "Which parser?", "--decision", "ours", "--anchor", "src/a.py:5").code == 0
+    assert cli("note", "gotcha", "parse returns 1", "--anchor", "src/b.py:2").code == 0
+    ids = {v for line in (ws.dir / "tasks" / "T1" / "checkpoints.jsonl").read_text().splitlines()
+           for v in json.loads(line)["anchors"].values()}
+    assert len(ids) == 2 and all(subprocess.run(["git", "cat-file", "-e", i], cwd=repo).returncode != 0 for i in ids)
+
+    data = cli("close", "--summary", "ported", "--commit", "--json").json()
+    found = {(s["path"].rsplit("/", 1)[-1].split("-")[0], s["type"]) for s in data["secrets"]}
+    assert not [s for s in data["secrets"] if s["type"] == "Hex High Entropy String"
+                and s["hash"] in {hashlib.sha1(i.encode()).hexdigest() for i in ids}], data["secrets"]
+    assert ("CKP", "AWS Access Key") in found and ("checkpoints.jsonl", "AWS Access Key") in found
+    assert ("CKP", "Hex High Entropy String") in found                      # the key data beside the anchors
+    assert ("checkpoints.jsonl", "Hex High Entropy String") in found
+    assert {s["hash"] for s in data["secrets"] if s["type"] == "Hex High Entropy String"} == {
+        hashlib.sha1(HEX_SECRET.encode()).hexdigest()}
+
+
+def test_own_digests_are_only_those_where_tether_writes_them():
+    from tether.store.formats import own_digests
+
+    blob, digest = "b8595995dba30b1cf7ee90f336b3e3356ee99e1b", "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    assert own_digests(f'anchors: {{"src/a.py:3": "{blob}"}}') == {blob}
+    assert own_digests(json.dumps({"anchors": {"src/a.py": blob}, "key_data": {"k": HEX_SECRET}})) == {blob}
+    assert own_digests(json.dumps({"kept": "conversations/2d711642b726", "kept_sha256": digest})) == {digest}
+    assert own_digests(json.dumps({"note": blob, "anchors": {"src/a.py": "not hex"}})) == set()
+    assert own_digests(f'note: "{blob}"') == set() and own_digests("{torn") == set()
 
 
 def test_close_commit_reports_an_unquoted_secret_assignment(ws, cli):

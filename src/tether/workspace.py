@@ -383,7 +383,9 @@ class Workspace:
             if task_id:
                 self.store.set_active_task(after.task)
             return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        point = self.progress(self.switch(task_id) if task_id is not None else self.task())
+        from .core.worklist import progress
+
+        point = progress(self, self.switch(task_id) if task_id is not None else self.task(), journal=True)
         if point.checkpoint is not None and point.checkpoint.anchors:  # code it cites that changed since
             from .warm.anchors import warning
 

@@ -82,7 +82,7 @@ class Auditor:
                 found += R.maps_stale(F.stale_maps(ws))
             if want("context-unsaved"):
                 states = F.context_states(ws, recent)
-                found += R.context_unsaved(states, F.newest_checkpoint(ws) if states else None)
+                found += R.context_unsaved(states, F.newest_save(ws, events) if states else None)
             created = [e["created"] for e in entries]
             if want("keep-unoffloaded"):
                 found += R.keep_unoffloaded(F.keep_mentions(ws, recent, settings["phrases"]), created)

@@ -226,9 +226,13 @@ def sessions(ws, days: float) -> list[dict]:
     return sorted(out, key=lambda s: s["first"])
 
 
+COMPACTED = ("pre_compact", "post_compact")  # session-log rows of a compaction (a compacted session's start too)
+
+
 def context_states(ws, recent: list[dict]) -> list[dict]:
     """Sessions whose context is ORANGE or worse now (the UserPromptSubmit hook's per-session
-    state), with the session-log line where they entered that state."""
+    state), with the session-log line where they entered that state. A session compacted after
+    that line is not: its context was emptied, whatever the state kept from its last prompt says."""
     from ..warm import context_states as states
 
     out = []
@@ -236,8 +240,11 @@ def context_states(ws, recent: list[dict]) -> list[dict]:
         changes = [(n, r) for n, r in s["rows"] if r.get("event") == "context_state"]
         if not changes:
             continue
-        now = states.last(ws.store_dir, s["session"])
         number, row = changes[-1]
+        if any(n > number and (r.get("event") in COMPACTED or r.get("event") == "session_start"
+                               and r.get("source") == "compact") for n, r in s["rows"]):
+            continue
+        now = states.last(ws.store_dir, s["session"])
         state = (now or {}).get("state") or row.get("state")
         if state not in WARN_STATES or row.get("state") not in WARN_STATES:
             continue
@@ -246,13 +253,16 @@ def context_states(ws, recent: list[dict]) -> list[dict]:
     return out
 
 
-def newest_checkpoint(ws) -> str | None:
-    newest = None
+def newest_save(ws, events: list[dict]) -> str | None:
+    """When the work was last saved: the newest checkpoint of any task or close, from the memory
+    log's last lines, and each open task's newest checkpoint (its log line may be missing: it is
+    not flushed on its own)."""
+    times = [e["at"] for e in events if e.get("event") in ("checkpoint", "session_close")]
     for task in ws.tasks():
         latest = ws.latest_checkpoint(task.id)
-        if latest is not None and (newest is None or latest.created > newest):
-            newest = latest.created
-    return newest
+        if latest is not None:
+            times.append(latest.created)
+    return max(times, default=None)
 
 
 def keep_mentions(ws, recent: list[dict], phrases: list[str]) -> list[dict]:

@@ -140,13 +140,13 @@ def maps_stale(paths: list[str]) -> list[Finding]:
                     fix="`tether offload map` (or `tether audit --fix`)", fixable=True) for path in paths]
 
 
-def context_unsaved(states: list[dict], newest_checkpoint: str | None) -> list[Finding]:
+def context_unsaved(states: list[dict], newest_save: str | None) -> list[Finding]:
     """``states``: {"session", "path", "line", "state", "percent", "at"}: the sessions whose context is
-    ORANGE or worse now, with the line where they entered it; ``newest_checkpoint``: the newest
-    checkpoint's time among the open tasks."""
+    ORANGE or worse now (not compacted since), with the line where they entered it; ``newest_save``:
+    the time of the newest checkpoint (of any task, open or not) or close."""
     out = []
     for s in states:
-        if newest_checkpoint is not None and newest_checkpoint >= s["at"]:
+        if newest_save is not None and newest_save >= s["at"]:
             continue
         out.append(Finding(rule="context-unsaved", path=s["path"], line=s.get("line"),
                            message=f"session {s['session']} has been {s['state']} ({s['percent']}% of its context)"

@@ -22,7 +22,24 @@ def problems_text(problems) -> str:
         " and were left out"
     lines = ["", f"Problems ({len(problems)}): these files could not be read{said}:"]
     lines += [f"  {p}" for p in problems]
+    lines.append("Hint: " + problems_hint(problems))
     return "\n".join(lines)
+
+
+def problems_hint(problems) -> str:
+    """What to do about the problems a command met: `tether verify` names them all (a command reads
+    only what it needs); a log's line is fixed or deleted where it is (restoring the file would drop
+    the lines written since its commit), a torn last line set aside by `tether index --repair`."""
+    paths = [str(getattr(p, "path", "") or "") for p in problems]
+    torn = any("torn last line" in str(getattr(p, "message", "")) for p in problems)
+    if any(path.endswith(".jsonl") for path in paths):
+        fix = "fix or delete each log line named" + (
+            ", or run `tether index --repair` to set a torn last line aside (its bytes kept)" if torn else "")
+        if not all(path.endswith(".jsonl") for path in paths):
+            fix += "; fix any other file at its line, or restore it with `git checkout -- PATH`"
+    else:
+        fix = "fix each file at the line given, or restore it with `git checkout -- PATH`"
+    return f"{fix}; `tether verify` lists every problem in the store."
 
 
 def task_line(task, resume=None, active: str | None = None) -> str:

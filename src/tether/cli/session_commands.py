@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import EXIT_DEGRADED
-from .output import Result, _limit, _split, _ws
+from .output import Result, _limit, _split, _ws, problems_text
 from .task_commands import _completed_with_units_left
 
 
@@ -41,7 +41,8 @@ def cmd_close(args) -> Result:
             sys.stderr.write("Hint: remove it from those files and amend the commit (`git commit --amend`) before"
                              " you push; for a false positive, add its hash to [secrets] allow in"
                              " .tether/tether.toml\n")
-    return Result(result.to_dict(), "\n".join(lines))
+    lines.append(problems_text(result.problems))
+    return Result(result.to_dict(), "\n".join(line for line in lines if line), EXIT_DEGRADED if result.problems else 0)
 
 
 def cmd_boot(args) -> Result:
@@ -57,13 +58,15 @@ _SHOWN = ("task", "checkpoint", "done", "decision", "note", "kind", "source", "t
 def cmd_log(args) -> Result:
     if args.session:
         activity = _ws().session_activity(args.session)
+        code = EXIT_DEGRADED if activity.problems else 0
         if not activity.events:
-            return Result(activity.to_dict(), f"Nothing recorded under session {args.session}.")
+            return Result(activity.to_dict(), "\n".join([f"Nothing recorded under session {args.session}.",
+                                                            problems_text(activity.problems)]).rstrip(), code)
         lines = [f"Session {args.session}: {len(activity.events)} record(s)"]
         for row in activity.events:
             shown = [f"{k}={row[k]}" for k in _SHOWN if row.get(k) not in (None, "", [])]
             lines.append(f"  {row['at']}  {row['event']}" + (f"  {' '.join(map(str, shown))}" if shown else ""))
-        return Result(activity.to_dict(), "\n".join(lines))
+        return Result(activity.to_dict(), "\n".join([*lines, problems_text(activity.problems)]).rstrip(), code)
     logs = _ws().log(args.date, _limit(args.limit))
     return Result(logs.to_dict(), "\n".join(logs.logs) or "No progress logged yet.")
 

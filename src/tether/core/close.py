@@ -46,8 +46,11 @@ def write_context_document(ws) -> None:
         for task_id in store.open_task_ids():
             try:
                 task = store.load_task(task_id)
-            except (NotFound, ParseError):
-                continue  # boot names it
+            except NotFound:
+                continue  # a marker without its task: boot names it
+            except ParseError as exc:
+                store.report(exc.problem)  # a close says it (the commands that only regenerate the document do not)
+                continue
             if task.status == "open":
                 size = f", {len(task.units)} {task.unit_name}s" if task.units else ""
                 tasks.append(("ACTIVE: " if task.id == active else "")
@@ -104,15 +107,26 @@ class CloseResult(Record):
     ``packet``) or with the command that offloads it (Offload.worth_keeping)."""
 
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list, "keep": list}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list, "keep": list, "problems": list}
 
     def to_dict(self) -> dict:
-        return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets]}
+        return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets],
+                "problems": [p.to_dict() for p in self.problems]}
 
 
 def close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
+    """The problems met on the way (a bad line near the memory log's end, an unreadable entry, task or
+    decision the context document leaves out) are the result's: the close is made, and said degraded."""
+    with ws.store.collecting() as problems:
+        result = _close(ws, summary, completed, next_steps, commit)
+        result.problems = list(problems)
+    return result
+
+
+def _close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:
     from ..gitio import commits, refs
     from ..gitio.mergedriver import ensure_registered
+    from ..store.eventlog import CHECKED_LINES
     from .memory import retire_task_notes
     from .tasks import set_status
 
@@ -154,6 +168,9 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         event = {"summary": summary, "completed": latest.completed, "next_steps": next_steps, "sha": sha}
         if logged is None or not _logged_event(ws.store, event):
             ws.event("session_close", **event)
+        # The log's last lines, as boot reads them: a bad one is named now, not at the next boot
+        # (after the append, which sets a torn last line aside and says so itself).
+        ws.store.recent_events(CHECKED_LINES)
         write_generated(ws)
         commit_sha, secrets = None, []
 

@@ -180,15 +180,17 @@ def fold_sessions(ws) -> list[dict]:
 class SessionActivity(Record):
     """What one session did: its rows of the memory log and of this machine's session log, by time."""
 
-    FIELDS = {"session": None, "events": list}
+    FIELDS = {"session": None, "events": list, "problems": list}
 
     def to_dict(self) -> dict:
-        return {"session": self.session, "events": self.events}
+        return {"session": self.session, "events": self.events, "problems": [p.to_dict() for p in self.problems]}
 
 
 def session_activity(ws, session: str) -> SessionActivity:
-    # The hooks' rows first: within one second, a session start comes before what the session did.
-    rows = [r for r in ws.store.session_events() if r.get("session") == session and r["event"] in HOOK_EVENTS]
-    rows += [e for e in ws.store.all_events() if e.get("session") == session]
+    """``problems``: the memory log's lines that do not read (any of them may have been this session's)."""
+    with ws.store.collecting() as problems:
+        # The hooks' rows first: within one second, a session start comes before what the session did.
+        rows = [r for r in ws.store.session_events() if r.get("session") == session and r["event"] in HOOK_EVENTS]
+        rows += [e for e in ws.store.all_events() if e.get("session") == session]
     rows.sort(key=lambda r: r["at"])
-    return SessionActivity(session, rows)
+    return SessionActivity(session, rows, list(problems))

@@ -25,6 +25,9 @@ import re
 from ..model.record import REQUIRED, Record
 
 MESSAGE = "(commit message)"
+# The detectors that take any long random-looking string for a secret: in tether's own records,
+# its digests (store.formats.own_digests) are left out of what they find.
+ENTROPY = ("HexHighEntropyString", "Base64HighEntropyString")
 # A full git object id: what tether itself records (a close's commit) and people quote.
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -39,11 +42,13 @@ class Finding(Record):
 
 def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allowed=(), generated=None) -> list[Finding]:
     """Findings in ``added`` (path -> its added lines, numbered as in the file) and in ``message``,
-    less those whose hash is ``allowed`` and the git object ids of this repository. In the files
+    less those whose hash is ``allowed``, the git object ids of this repository, and the digests
+    tether writes in its own records (an anchor's blob id, a cached file's sha256). In the files
     ``generated(path)`` names (what tether writes itself: hashes, archived transcripts with their
     signatures), the detectors the redactor leaves out too (high entropy strings, public IPs) are
     not asked: there they find only tether's own digests; the pattern and keyword ones still are."""
     from ..compaction.redact import SKIPPED, detected  # the redactor's own list and reading of detect-secrets
+    from ..store.formats import own_digests
 
     try:
         import detect_secrets.core.scan  # noqa: F401 - what `detected` runs: missing, the scan is not run
@@ -72,10 +77,13 @@ def scan(root: str, added: dict[str, list[tuple[int, str]]], message: str, allow
             # position: the added lines are each other's neighbours (appended log lines are).
             dense = [(i, text) for i, (_, text) in enumerate(numbered, 1)]
             for secret in detected(dense, SCANNED_AS if quiet else path):
-                if quiet and plugins.get(secret.type).__class__.__name__ in SKIPPED:
+                kind = plugins.get(secret.type).__class__.__name__
+                if quiet and kind in SKIPPED:
                     continue
                 line, text = numbered[secret.line_number - 1]
                 value = _whole_match(plugins.get(secret.type), text, secret.secret_value or "")
+                if kind in ENTROPY and path != MESSAGE and value in own_digests(text):
+                    continue  # an anchor's blob id, a cached file's sha256: tether's, not a secret
                 digest = hashlib.sha1(value.encode("utf-8")).hexdigest()
                 if digest not in allowed:
                     found.append((Finding(path=path, line=line, type=secret.type, hash=digest), value))

@@ -90,13 +90,18 @@ def status(ws, task_id: str | None = None) -> TaskStatus:
         found = task(ws, task_id)
         names = ws.store.checkpoint_names(found.id)
         resume = resume_of(ws.store, found)
+        ws.store.check_journal(found.id, fields=False)
         return TaskStatus(found, resume, names, list(problems))
 
 
-def progress(ws, found: Task) -> Resume:
-    """Where ``found`` stands, without making it the active task; with the problems met."""
+def progress(ws, found: Task, journal: bool = False) -> Resume:
+    """Where ``found`` stands, without making it the active task; with the problems met.
+    ``journal``: the task's checkpoint journal read through too, each line that does not read named
+    (resume does; boot, the hooks and the task list, which never read it, do not)."""
     with ws.store.collecting() as problems:
         point = resume_of(ws.store, found)
+        if journal:
+            ws.store.check_journal(found.id, fields=False)
         point.problems = list(problems)
     return point
 

@@ -230,6 +230,52 @@ def read_latest(data: bytes, path: str, problems: list | None = None) -> Latest:
     return Latest(**values)
 
 
+# -- digests of tether's own in its records --------------------------------------------
+
+def own_digests(line: str) -> set[str]:
+    """The digests tether itself wrote in one line of its records, which a secret scanner takes for
+    high-entropy secrets: the git blob ids of a memory's anchors (a checkpoint's or decision's
+    front matter ``anchors:`` line, a journal or context-entry line), and the sha256 of cached
+    files (``sha256`` and ``*_sha256`` fields of a JSON line). Only full object ids and digests
+    (40 or 64 lowercase hex digits) where tether writes them: any other value stays a suspect."""
+    text = line.strip()
+    if text.startswith("anchors:"):  # front matter: the mapping as JSON, as dump_front_matter writes it
+        text, wrap = text[len("anchors:"):].strip(), True
+    elif text.startswith("{"):
+        wrap = False
+    else:
+        return set()
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:  # RecursionError included: what tether wrote is never that deep
+        return set()
+    found: set[str] = set()
+    _digests({"anchors": value} if wrap else value, found, 0)
+    return found
+
+
+def _digests(value, found: set, depth: int) -> None:
+    if depth > 8:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "anchors" and isinstance(item, dict):
+                found.update(v for v in item.values() if _is_digest(v))
+            elif isinstance(key, str) and (key == "sha256" or key.endswith("_sha256")) and _is_digest(item):
+                found.add(item)
+            else:
+                _digests(item, found, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _digests(item, found, depth + 1)
+
+
+def _is_digest(value) -> bool:
+    return type(value) is str and len(value) in (40, 64) and not value.strip("0123456789abcdef")
+
+
 # -- the manifest (index.json) --------------------------------------------------------
 
 MANIFEST_SCHEMA = 1

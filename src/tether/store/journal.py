@@ -51,7 +51,8 @@ def restore(store, task_id: str) -> list[str]:
         return []
     task, restored = None, []
     shown = store.shown(journal_file(task_id))
-    for number, row in iter_jsonl(data, shown, store.problems, numbered=True):
+    unread: list = []
+    for number, row in iter_jsonl(data, shown, unread, numbered=True):
         name = row.get("name")
         if type(name) is not str or not name.startswith("CKP-") or "/" in name \
                 or _intact(store, checkpoint_file(task_id, name)):
@@ -63,6 +64,8 @@ def restore(store, task_id: str) -> list[str]:
         task = task or store.load_task(task_id)
         store.tree.write(checkpoint_file(task_id, name), checkpoint_text(checkpoint, task))  # durable this time
         restored.append(name)
+    for problem in unread:
+        store.report(problem)
     return restored
 
 
@@ -101,9 +104,12 @@ def recorded(store, task_id: str, name: str):
     found = None
     data = store.tree.tail(journal_file(task_id), WHOLE)
     shown = store.shown(journal_file(task_id))
-    for number, row in iter_jsonl(data, shown, [], numbered=True):
+    unread: list = []
+    for number, row in iter_jsonl(data, shown, unread, numbered=True):
         if row.get("name") == name:
             found = (number, row)  # the last line for it, as before
+    for problem in unread:  # read through: a line that does not read may have been this checkpoint's
+        store.report(problem)
     if found is None:
         return None
     try:

@@ -201,24 +201,20 @@ class LogFiles:
 
     def event_tail(self, limit: int) -> list[dict]:
         """The memory log's last ``limit`` lines as rows, in file order; cheaper than recent_events
-        (no sort, no checks: a line that is not an event is left out, `tether verify` names it)."""
-        import json
-
+        (no sort). A line that is not an event is left out and reported, as verify names it."""
         rel = layout.EVENT_LOG
         try:
             data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
         except (OSError, LinkRefused):
             return []
-        rows = []
-        for line in data.split(b"\n")[-limit - 1:]:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("at"), str):
-                rows.append(row)
+        lines = data.split(b"\n")
+        skip = max(len(lines) - limit - 1, 0)  # the last ``limit`` lines (and what follows the last newline)
+        found: list[Problem] = []
+        rows = list(iter_jsonl(b"\n".join(lines[skip:]), self.shown(rel), found, first_line=skip + 1, check=wrong_event))
+        if found:  # rare: number bad lines from the top of the log, not of the window read
+            before = self.tree.tail(rel, WHOLE).count(b"\n") - data.count(b"\n")
+            for p in found:
+                self.report(Problem(p.path, p.line + before if p.line else p.line, p.message))
         return rows[-limit:]
 
     def session_log_path(self) -> str:

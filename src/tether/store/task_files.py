@@ -286,10 +286,12 @@ class TaskFiles:
             lock.set_token(f"{journal.boot_id()}/")  # checked for this boot
         return restored
 
-    def check_journal(self, task_id: str) -> int:
-        """Report each line of a task's journal that is not a checkpoint's, or names one whose file is
-        missing (deleted by hand, say: the next restart of the machine would write it again);
-        returns 1 if there is a journal."""
+    def check_journal(self, task_id: str, fields: bool = True) -> int:
+        """Report each line of a task's journal that is not a checkpoint's (torn, hand-edited, a
+        merge's conflict marker, no checkpoint name), or names one whose file is missing (deleted by
+        hand, say: the next restart of the machine would write it again); returns 1 if there is a
+        journal. ``fields``: each line's fields checked too, as verify does (resume and task status
+        leave that out: it costs more than reading the lines)."""
         rel = layout.journal(task_id)
         try:
             data = self.read_record(rel)
@@ -298,24 +300,26 @@ class TaskFiles:
             return 0
         if data is None:
             return 0
+        # Listed after the journal was read: a checkpoint publishes its file before its line.
         shown, names = self.shown(rel), set(self.checkpoint_names(task_id))
-        for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
+        found: list[Problem] = []
+        for number, row in iter_jsonl(data, shown, found, numbered=True):
             name = row.get("name")
             if type(name) is not str or not _re().match(CKP, name):
-                self.report(Problem(shown, number, "a line without a checkpoint name"))
+                found.append(Problem(shown, number, "a line without a checkpoint name"))
                 continue
-            odd: list[Problem] = []
-            try:
-                formats.checkpoint_from(row, shown, line=number, problems=odd)
-            except ParseError as exc:
-                self.report(exc.problem)
-                continue
-            for problem in odd:
-                self.report(problem)
+            if fields:
+                try:
+                    formats.checkpoint_from(row, shown, line=number, problems=found)
+                except ParseError as exc:
+                    found.append(exc.problem)
+                    continue
             if name not in names:
-                self.report(Problem(
+                found.append(Problem(
                     shown, number, f"{name} is in the journal but its file is missing: the next restart of the "
                     "machine writes it again (to delete a checkpoint, remove its journal line too)"))
+        for problem in found:  # in line order
+            self.report(problem)
         return 1
 
     def save_result(self, task_id: str, name: str, data: bytes, mode: int | None = None) -> str:
