@@ -40,7 +40,7 @@ def blocks(*, updated: str, sha: str | None, session: str, latest: dict | None, 
         "next_steps": _block("next_steps", "Next Steps", [f"{i}. {s}" for i, s in enumerate(next_steps, 1)]),
         "decisions": _block("decisions", "Decisions", [
             f"- **{d.question}** {d.decision}" + (f" _(why: {d.rationale})_" if d.rationale else "")
-            + f" [{d.id}, {d.who or 'unknown'}, {d.when[:10]}]" for d in decisions]),
+            + f" [{d.id}, {d.who + ', ' if d.who else ''}{d.when[:10]}]" for d in decisions]),
     }
     for kind in ("gotcha", "dont", "blocker", "note", "learning"):
         out[kind] = _block(kind, NOTE_TITLES[kind], [f"- {n.text} [{n.id}]" for n in by_kind[kind]])

@@ -22,7 +22,7 @@ HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 
 
 
 def decision_line(d) -> str:
-    return f"- {d.question} -> {d.decision} ({d.who or 'unknown'}, {d.when[:10]}; {d.id})"
+    return f"- {d.question} -> {d.decision} ({d.who + ', ' if d.who else ''}{d.when[:10]}; {d.id})"
 
 
 
