@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import long_break, teach
 from .brief import Section
-from .tasks import Resume
+from .tasks import LAST_MESSAGE, Resume
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -128,18 +128,39 @@ def sections(snap: Snapshot) -> list[Section]:
 
 
 
+# Characters of an automatic checkpoint's note the brief shows (`tether resume` shows all of it).
+SEEN_SHOWN = 400
+
+
+def _seen(note: str) -> str:
+    """An automatic checkpoint's note in at most SEEN_SHOWN characters: what it recorded is
+    shortened before the agent's last message, the freshest thing it knew."""
+    note = " ".join(note.split())
+    if len(note) <= SEEN_SHOWN:
+        return note
+    head, mark, message = note.partition(" " + LAST_MESSAGE)
+    if mark:
+        room = max(SEEN_SHOWN - len(mark) - len(message), 60)
+        note = (head if len(head) <= room else head[:room - 1].rstrip() + "…") + mark + message
+    return note if len(note) <= SEEN_SHOWN else note[:SEEN_SHOWN - 1].rstrip() + "…"
+
+
 def _active_lines(active: Resume, scoped: list) -> list[str]:
-    """The active task's success criteria, the newest checkpoint's state, files and saved results,
-    and the entries that belong to it."""
+    """The active task's success criteria, the newest checkpoint's state, what an automatic
+    checkpoint made after the agent's own saw (its note: the calls, the records, the agent's last
+    message), its files and saved results, and the entries that belong to it. The state and what
+    was seen come first: they fill at the section's priority before its lists."""
     ckp, out = active.checkpoint, []
     if active.task.criteria:
         out.append("- Success criteria: " + "; ".join(active.task.criteria))
+    if ckp is not None and ckp.current_state:
+        out.append(f"- State at {active.state_at()}: {ckp.current_state}")
+    if ckp is not None and ckp.automatic and ckp.note:
+        out.append(f"- Seen by {ckp.id} (automatic): {_seen(ckp.note)}")
     if ckp is not None and ckp.files:
         out.append("- Files modified: " + "; ".join(ckp.files))
     if ckp is not None and ckp.results:
         out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
-    if ckp is not None and ckp.current_state:
-        out.append(f"- State at {active.state_at()}: {ckp.current_state}")
     out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]
     return out
 

@@ -230,7 +230,7 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
         note = f"Recorded{since}: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
         said.append(f"{len(recorded)} record(s)")
     if message:
-        note += f" The agent's last message: {message}"
+        note += f" {LAST_MESSAGE}{message}"
         said.append("the agent's last message")
     if instructions.strip():
         note += f" Compaction instructions: {instructions.strip()}"
@@ -262,6 +262,7 @@ def _newer_message(last_message: tuple[str, str | None] | None, previous: Checkp
 
 
 MESSAGE_LIMIT = 300  # characters of the agent's last message an automatic checkpoint's note keeps
+LAST_MESSAGE = "The agent's last message: "  # how a note introduces it (the brief keeps it when it clips one)
 
 
 def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None]:
@@ -333,7 +334,7 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     said = note.strip()
     message = plain(last_message) if last_message else ""
     if message:
-        note += f" The agent's last message: {message}"
+        note += f" {LAST_MESSAGE}{message}"
     state, state_from = own_state(store, task, previous)
     edited = tool_trail.files(since)
     next_actions = list(previous.next) if previous else []
