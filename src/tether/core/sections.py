@@ -51,7 +51,10 @@ def sections(snap: Snapshot) -> list[Section]:
         lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
         out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
     else:
-        out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
+        out.append(Section("last_progress", "## Last session", ["No close recorded yet." if snap.since_close
+                                                                else "No progress recorded yet."], priority=2))
+    if snap.since_close:  # filled after where to resume, which a tight budget keeps first
+        out.append(Section("not_closed", "## Not closed", _since_lines(snap), priority=3.2))
     task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
     if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
         task_lines.insert(0, f"- ACTIVE {snap.active}: its task file cannot be read (see Problems); checkpoints"
@@ -67,7 +70,10 @@ def sections(snap: Snapshot) -> list[Section]:
                                more=f"tether resume {active.task.id}", head=HEAD["active_task"]))
     next_steps = [str(s) for s in (snap.latest or {}).get("next_steps", []) or []]
     if next_steps:
-        out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps], priority=4,
+        overtaken = _overtaken_by(snap)
+        heading = f"## Next steps at the last close (before {overtaken}: some may be done)" if overtaken \
+            else "## Next steps"
+        out.append(Section("next_steps", heading, [f"- {s}" for s in next_steps], priority=4,
                            more="tether log", head=HEAD["next_steps"]))
     # The active task's entries are shown under it; the newest of the others first. What is shown
     # as relevant to an open task is not shown again in its own section.
@@ -120,9 +126,9 @@ def sections(snap: Snapshot) -> list[Section]:
                                    snap.active, unit, active.next_number if active is not None else None),
                        priority=8.5))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
-    order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
-             "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions", "learnings", "notes",
-             "reading_order", "plan", "teach"]
+    order = ["state", "problems", "long_break", "phase", "last_progress", "not_closed", "open_tasks", "active_task",
+             "next_steps", "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions",
+             "learnings", "notes", "reading_order", "plan", "teach"]
     out.sort(key=lambda s: order.index(s.key))
     return out
 
@@ -180,6 +186,33 @@ def _campaign_lines(campaigns: list[dict]) -> list[str]:
 
 
 
+def _since_lines(snap: Snapshot) -> list[str]:
+    """The work checkpointed after the last close (or with no close at all) and never closed: a
+    session that crashed, or is running. Its checkpoints, not the close, say where the work is."""
+    parts = []
+    for row in snap.since_close:
+        count, first, newest = row["count"], row["first"], row["newest"]
+        what = f"{count} checkpoint{'s' if count != 1 else ''} of {row['task']}" if count is not None \
+            else f"checkpoints of {row['task']}"
+        span = newest if count == 1 else f"{first} to {newest}" if count is not None else f"up to {newest}"
+        made = f"at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "")
+        parts.append(f"{what} ({span}; the newest {made})")
+    sessions = list(dict.fromkeys(row["session"] for row in snap.since_close if row["session"]))
+    who = ("session " if len(sessions) == 1 else "sessions ") + " and ".join(sessions) if sessions else "a session"
+    said = f"After that close, {who} worked and did not close: " if snap.latest else \
+        f"No session has closed yet; {who} worked: "
+    return [said + ", ".join(parts) + ". Where it stopped is under Open tasks."]
+
+
+def _overtaken_by(snap: Snapshot) -> str | None:
+    """The checkpoint that followed the last close ("CKP-0002 of T1", the active task's first),
+    None when none did: the close's next steps are older than where the work is."""
+    if snap.latest is None or not snap.since_close:
+        return None
+    row = snap.since_close[0]
+    return f"{row['first'] or row['newest']} of {row['task']}"
+
+
 def _plan(snap: Snapshot) -> list[str]:
     steps = []
     if snap.problems:
@@ -191,7 +224,11 @@ def _plan(snap: Snapshot) -> list[str]:
     elif snap.active:
         steps.append(f"Repair {snap.active}'s task file (named under Problems) before resuming it, or switch"
                      " tasks with `tether task switch ID`.")
-    for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
+    overtaken = _overtaken_by(snap)
+    if overtaken and (snap.latest or {}).get("next_steps"):
+        # Checkpoints followed that close: its next steps are no plan, only something to check.
+        steps.append(f"Check which of the last close's next steps are still to do (they predate {overtaken}).")
+    for step in [] if overtaken else [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
         if not active or step != active.task.id:
             steps.append(f"Then: {step}" if steps else step)
     blockers = [n for n in snap.notes if n.kind == "blocker"]
