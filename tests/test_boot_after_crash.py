@@ -127,3 +127,27 @@ def test_an_automatic_checkpoint_after_the_close_counts_as_work(crashed, cli, at
     assert section(text, "## Not closed") == [
         "After that close, session s2 worked and did not close: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the"
         " newest at 2026-11-21 11:30 UTC, automatic). Where it stopped is under Open tasks."]
+
+
+def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo, cli, at):
+    at("2026-11-21T09:00:00Z", "S-one")
+    assert cli("init").code == 0
+    for n in range(1, 6):
+        cli("task", "start", f"Task {n}", "--id", f"T{n}", "-s", "a", "-s", "b")
+        cli("checkpoint", "--task", f"T{n}", "--state", "started")
+    assert cli("close", "--summary", "five started").code == 0
+    for n in range(1, 6):
+        at(f"2026-11-21T1{n}:00:00Z", f"s{n}")
+        cli("checkpoint", "--task", f"T{n}", "--state", "went on")
+        cli("checkpoint", "--task", f"T{n}", "--done", "1")
+    cli("task", "switch", "T2")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Not closed") == [
+        "After that close, sessions s2, s5, s4 worked and did not close: 2 checkpoints of T2 (CKP-0002 to CKP-0003;"
+        " the newest at 2026-11-21 12:00 UTC); T5 up to CKP-0003 (the newest at 2026-11-21 15:00 UTC); T4 up to"
+        " CKP-0003 (the newest at 2026-11-21 14:00 UTC); 2 more open tasks (`tether task list`)."
+        " Where it stopped is under Open tasks."]
+    rows = cli("boot", "--json").json()["since_close"]
+    assert [(r["task"], r["first"], r["count"], r["session"]) for r in rows] == [
+        ("T2", "CKP-0002", 2, "s2"), ("T5", None, None, "s5"), ("T4", None, None, "s4"), ("T3", None, None, "s3"),
+        ("T1", None, None, "s1")]

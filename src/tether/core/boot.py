@@ -4,8 +4,8 @@ Boot reconstructs the state from the repository (the working tree, or one
 commit's tree with ``sha``) and declares readiness within a token budget.
 Its cost depends on open tasks, live context entries and the budget, never on
 history: it lists ``open/`` instead of every task, reads one checkpoint per
-open task (a few more, halving its history, for one checkpointed since the last
-close: where that unclosed work starts), the newest decisions by name until they would fill the configured
+open task (a few more, halving its history, for the first one checkpointed since
+the last close: where that unclosed work starts), the newest decisions by name until they would fill the configured
 budget on their own (a window: the ones it did not read are counted, not
 shown), and the tail of the event log. Sections have no fixed caps: they fill
 by priority until the budget is spent (core.brief). The brief is kept per
@@ -161,9 +161,10 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
     """The checkpoints of each open task made after the last close (every one when no close is
     recorded): work a session did and never closed (it crashed, or is still running), which the
     close's summary and next steps know nothing of. One row per task, active first: {"task",
-    "first", "newest", "count" (None when a damaged checkpoint hides it), "at", "session",
-    "automatic"}. The first is found by halving the task's checkpoints by their time, so a long
-    history costs a few reads; a close whose time is unknown (no LATEST.json) is compared with
+    "first", "newest", "count", "at", "session", "automatic"}. Only the first row's are counted
+    (``first`` and ``count``; None for the others, or when a damaged checkpoint hides where they
+    start), by halving the task's checkpoints by their time: a few reads, whatever the history or
+    the number of open tasks. A close whose time is unknown (no LATEST.json) is compared with
     nothing."""
     closed = "" if latest is None else latest.get("generated_at")
     if not isinstance(closed, str) or (latest is not None and not closed):
@@ -173,11 +174,14 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
         newest = r.checkpoint
         if newest is None or not newest.created > closed:  # stamps of one form: their order is the text's
             continue
-        names = store.checkpoint_names(r.task.id)
-        last = names.index(newest.name) if newest.name in names else len(names) - 1
-        first = _first_after(store, r.task.id, names, last, closed)
-        out.append({"task": r.task.id, "first": _ckp_id(names[first]) if first is not None else None,
-                    "newest": newest.id, "count": last - first + 1 if first is not None else None,
+        first = count = None
+        if not out:
+            names = store.checkpoint_names(r.task.id)
+            last = names.index(newest.name) if newest.name in names else len(names) - 1
+            found = _first_after(store, r.task.id, names, last, closed)
+            if found is not None:
+                first, count = _ckp_id(names[found]), last - found + 1
+        out.append({"task": r.task.id, "first": first, "newest": newest.id, "count": count,
                     "at": newest.created, "session": newest.session, "automatic": newest.automatic})
     return out
 

@@ -186,22 +186,30 @@ def _campaign_lines(campaigns: list[dict]) -> list[str]:
 
 
 
+SINCE_SHOWN = 3  # open tasks the "Not closed" line names; it counts the others
+
+
 def _since_lines(snap: Snapshot) -> list[str]:
     """The work checkpointed after the last close (or with no close at all) and never closed: a
     session that crashed, or is running. Its checkpoints, not the close, say where the work is."""
     parts = []
-    for row in snap.since_close:
+    shown = snap.since_close[:SINCE_SHOWN]
+    for row in shown:
         count, first, newest = row["count"], row["first"], row["newest"]
-        what = f"{count} checkpoint{'s' if count != 1 else ''} of {row['task']}" if count is not None \
-            else f"checkpoints of {row['task']}"
-        span = newest if count == 1 else f"{first} to {newest}" if count is not None else f"up to {newest}"
-        made = f"at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "")
-        parts.append(f"{what} ({span}; the newest {made})")
-    sessions = list(dict.fromkeys(row["session"] for row in snap.since_close if row["session"]))
-    who = ("session " if len(sessions) == 1 else "sessions ") + " and ".join(sessions) if sessions else "a session"
+        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "")
+        if count is None:
+            parts.append(f"{row['task']} up to {newest} ({made})")
+        else:
+            span = newest if count == 1 else f"{first} to {newest}"
+            parts.append(f"{count} checkpoint{'s' if count != 1 else ''} of {row['task']} ({span}; {made})")
+    more = len(snap.since_close) - len(shown)
+    if more:
+        parts.append(f"{more} more open task{'s' if more > 1 else ''} (`tether task list`)")
+    sessions = list(dict.fromkeys(row["session"] for row in shown if row["session"]))
+    who = ("session " if len(sessions) == 1 else "sessions ") + ", ".join(sessions) if sessions else "a session"
     said = f"After that close, {who} worked and did not close: " if snap.latest else \
         f"No session has closed yet; {who} worked: "
-    return [said + ", ".join(parts) + ". Where it stopped is under Open tasks."]
+    return [said + "; ".join(parts) + ". Where it stopped is under Open tasks."]
 
 
 def _overtaken_by(snap: Snapshot) -> str | None:
