@@ -176,7 +176,7 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
             continue
         first = count = None
         if not out:
-            names = store.checkpoint_names(r.task.id)
+            names = r.names if r.names is not None else store.checkpoint_names(r.task.id)
             last = names.index(newest.name) if newest.name in names else len(names) - 1
             found = _first_after(store, r.task.id, names, last, closed)
             if found is not None:

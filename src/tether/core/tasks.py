@@ -112,8 +112,9 @@ class Resume(Record):
     # unreadable: checkpoints that exist but could not be read (counted only when none could).
     # stale: what the checkpoint's cited code did since ("may be stale: src/a.py changed since"),
     # when the caller asked (Workspace.resume does; boot flags it in its own section).
+    # names: the task's checkpoint names, when the caller listed them (resume_of).
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list, "unreadable": 0, "problems": list, "stale": None}
+              "next_actions": list, "unreadable": 0, "problems": list, "stale": None, "names": None}
 
     @property
     def total(self) -> int:
@@ -457,9 +458,14 @@ def _load_or_report(store: Store, task_id: str, name: str) -> Checkpoint | None:
 
 
 def resume_of(store: Store, task: Task) -> Resume:
-    """Where to continue ``task``: its newest readable checkpoint (bad ones become problems)."""
-    latest = latest_checkpoint(store, task.id)
-    return resume_point(task, latest, len(store.checkpoint_names(task.id)) if latest is None else 0)
+    """Where to continue ``task``: its newest readable checkpoint (bad ones become problems), with
+    the names of its checkpoints (``names``), listed once."""
+    store.restore_lost_checkpoints(task.id)  # as latest_checkpoint does, before the names are listed
+    names = store.checkpoint_names(task.id)
+    latest = newest_of(store, task.id, names)
+    point = resume_point(task, latest, len(names) if latest is None else 0)
+    point.names = names
+    return point
 
 
 def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undone: list[str] | None = None,
