@@ -281,6 +281,66 @@ def test_critical_without_news_since_the_last_checkpoint_copies_nothing(project,
     assert Workspace.open(project).latest_checkpoint("T1").id == "CKP-0001"
 
 
+def critical_transcript(path: Path, text: str, at: str) -> Path:
+    """A CRITICAL Claude Code session whose last reply, written at ``at``, says ``text``."""
+    claude_transcript(path, 20_000)
+    with open(path, "ab") as fh:
+        fh.write(jsonl(cc_user("u9", "go on"), cc_assistant("a9", "msg_9", [{"type": "text", "text": text}], {
+            "input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 179_990,
+            "output_tokens": 5}, model=CLAUDE_MODEL, timestamp=at)))
+    return path
+
+
+def test_critical_keeps_the_agents_message_written_since_the_last_checkpoint(project, tmp_path, monkeypatch):
+    """Nothing recorded since CKP-0001, but the agent said where it stands after it: that is
+    what the final checkpoint is for, as the tool-call checkpoints keep it."""
+    monkeypatch.setenv("TETHER_NOW", "2026-03-02T09:00:00Z")
+    ws = Workspace.open(project)
+    ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
+    ws.checkpoint(done=["1"], state="add works", next_actions=["wire div"])
+    monkeypatch.delenv("TETHER_NOW")
+    transcript = critical_transcript(tmp_path / "s.jsonl", "**Tests pass** for div.\n\nNext: update README",
+                                     "2026-03-02T09:40:12.345Z")
+    text = said(prompt(project, transcript))
+    assert "tether saved a final checkpoint of T1 (CKP-0002)" in text
+    latest = Workspace.open(project).latest_checkpoint("T1")
+    assert (latest.automatic, latest.done, latest.current_state, latest.next) == ("context:90%", "1", "add works",
+                                                                                  ["wire div"])
+    assert latest.note == "The agent's last message: Tests pass for div. Next: update README"
+    resume = run(project, "resume").stdout
+    assert "Seen by CKP-0002 (automatic): The agent's last message: Tests pass for div. Next: update README" in resume
+    assert "with the context 90% full" in resume
+
+
+def test_critical_saves_no_message_the_last_checkpoint_already_covers(project, tmp_path, monkeypatch):
+    """A message written before the last checkpoint, or kept in its note already, is not new."""
+    monkeypatch.setenv("TETHER_NOW", "2026-03-02T09:00:00Z")
+    ws = Workspace.open(project)
+    ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
+    ws.checkpoint(done=["1"], state="add works")
+    older = critical_transcript(tmp_path / "old.jsonl", "add works", "2026-03-02T08:59:59.900Z")
+    assert "nothing new to save (no progress recorded since CKP-0001" in said(prompt(project, older))
+    assert Workspace.open(project).latest_checkpoint("T1").id == "CKP-0001"
+    # Written in the checkpoint's second (stamps have whole seconds): new, unless that checkpoint
+    # is an automatic one that kept it.
+    same = str(critical_transcript(tmp_path / "same.jsonl", "div half done", "2026-03-02T09:00:00.500Z"))
+    _, ckp, _ = Workspace.open(project).auto_checkpoint("90%", kind="context", transcript=same)
+    assert (ckp.id, ckp.created, ckp.note) == ("CKP-0002", "2026-03-02T09:00:00Z",
+                                               "The agent's last message: div half done")
+    _, again, said_now = Workspace.open(project).auto_checkpoint("91%", kind="context", transcript=same)
+    assert again is None and said_now.startswith("no progress recorded since CKP-0002")
+
+
+def test_a_message_without_a_time_is_not_taken_for_news(project, tmp_path):
+    ws = Workspace.open(project)
+    ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
+    ws.checkpoint(done=["1"], state="add works")
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(jsonl({"type": "assistant", "message": {"role": "assistant", "content": "div done"}}))
+    _, ckp, said_now = ws.auto_checkpoint("90%", kind="context", transcript=str(path))
+    assert ckp is None and said_now.startswith("no progress recorded since CKP-0001")
+
+
 @pytest.mark.parametrize("transcript", ["missing.jsonl", None])
 def test_no_transcript_yet_is_silent(project, transcript):
     payload = {"session_id": "s", "cwd": str(project), "hook_event_name": "UserPromptSubmit", "prompt": "hi"}

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -340,12 +341,79 @@ def test_the_agents_own_state_survives_automatic_checkpoints_in_resume_and_boot(
     boot = subprocess.run([sys.executable, "-m", "tether", "boot"], cwd=repo, env=env, capture_output=True,
                           text=True, check=True).stdout
     assert "State at CKP-0001 (the agent's own; 2 automatic checkpoints since): lexer split" in boot
-    assert "Great!" not in boot
+    # The message is shown as what CKP-0003 saw, never as the state or the resume line.
+    assert "Great!" not in boot.split("- Seen by CKP-0003 (automatic): ")[0]
     # The agent's next checkpoint is its own again, and keeps no automatic key or note.
     subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "parts done"], cwd=repo, env=env,
                    check=True, capture_output=True)
     last = checkpoints(repo)[-1]
     assert last.automatic is None and last.state_from is None and last.note == "" and last.key_data == {}
+
+
+def session_start(repo: Path) -> str:
+    event = {"session_id": "next-session", "cwd": str(repo), "hook_event_name": "SessionStart", "source": "startup"}
+    proc = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True, cwd=repo, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def active_section(brief: str) -> list[str]:
+    lines = brief.splitlines()
+    start = lines.index("## Active task T7")
+    return lines[start + 1:lines.index("", start)]
+
+
+def test_the_brief_shows_what_the_newest_automatic_checkpoint_saw(repo, transcript):
+    """A session that crashed after its hooks' checkpoint: the next one's brief has what that
+    checkpoint saw (the agent's last message), as `tether resume` does, next to the state."""
+    for n in range(4):
+        edit(repo, f"src/lexer{n}.py", transcript)
+    seen = ("- Seen by CKP-0002 (automatic): 4 tool calls since CKP-0001: Edit 4; 4 files changed."
+            " The agent's last message: Tests for the lexer pass; next, the CLI flags.")
+    active = active_section(session_start(repo))
+    assert active[:3] == ["- State at CKP-0001 (the agent's own; 1 automatic checkpoint since): lexer split", seen,
+                          "- Files modified: src/lexer0.py; src/lexer1.py; src/lexer2.py; src/lexer3.py"]
+    # Warm (from boot's cache) as cold: backdated, so the cache trusts the files' stats.
+    then = time.time() - 60
+    for path in (repo / ".tether").rglob("*"):
+        os.utime(path, (then, then))
+    cold = session_start(repo)
+    assert (repo / ".tether" / "local" / "boot.cache").exists()
+    assert session_start(repo) == cold and active_section(cold)[1] == seen
+    # The agent's own checkpoint says where it stands again: nothing automatic to show.
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "lexer tested"], cwd=repo,
+                   env={**os.environ, "TETHER_SESSION_ID": SESSION}, check=True, capture_output=True)
+    assert not any(line.startswith("- Seen by") for line in active_section(session_start(repo)))
+
+
+def test_the_brief_clips_a_long_automatic_note_keeping_the_agents_message_within_the_budget(repo, tmp_path):
+    ws = Workspace.open(repo)
+    for n in range(12):
+        ws.decide(f"Which lexer table {n}?", f"table {n}")
+    words = "The lexer keeps its tables in one module now. " * 5 + "Next: the CLI flags."
+    for n in range(4):
+        edit(repo, f"src/lexer{n}.py", chat_transcript(tmp_path, words))
+    note = checkpoints(repo)[-1].note
+    assert len(note) > 400 and "Recorded: " in note and note.endswith(words.strip())
+    line = next(line for line in active_section(session_start(repo)) if line.startswith("- Seen by CKP-0002"))
+    # What it recorded is shortened, the agent's message kept whole.
+    said = line.removeprefix("- Seen by CKP-0002 (automatic): ")
+    assert len(said) <= 400 and said.startswith("4 tool calls since CKP-0001: Edit 4; 4 files changed. Recorded: ")
+    assert said.endswith("… The agent's last message: " + words.strip())
+    resume = subprocess.run([sys.executable, "-m", "tether", "resume"], cwd=repo, capture_output=True, text=True,
+                            check=True).stdout
+    assert f"Seen by CKP-0002 (automatic): {note}" in resume  # the whole note is one command away
+    # Under a budget it fills like any other line of its section: at the section's priority, after the
+    # state, left out and counted when it does not fit.
+    for budget in (300, 400, 600, 2000):
+        data = json.loads(subprocess.run([sys.executable, "-m", "tether", "boot", "--budget", str(budget), "--json"],
+                                         cwd=repo, capture_output=True, text=True, check=True).stdout)
+        assert data["tokens"] <= budget and "Resuming Port the parser (T7)" in data["text"]
+        if line in data["text"]:
+            assert data["text"].index("- State at CKP-0001") < data["text"].index(line)
+        else:
+            assert data["omitted"]["active_task"] >= 2
+    assert line in data["text"]
 
 
 def test_an_automatic_checkpoint_after_one_made_before_it_carried_the_agents_state(repo, tmp_path):

@@ -275,10 +275,12 @@ class Workspace:
         the host name: committed files would carry it."""
         return os.environ.get("TETHER_DEVICE") or self.store.device_label()
 
-    def auto_checkpoint(self, trigger: str, instructions: str = "", kind: str = "pre_compact"):
+    def auto_checkpoint(self, trigger: str, instructions: str = "", kind: str = "pre_compact",
+                        transcript: str | None = None):
         """The checkpoint PreCompact makes (core.tasks.automatic_checkpoint; ``kind="context"``: the one
         the UserPromptSubmit hook makes when the context is CRITICAL): (task id, checkpoint or None,
-        what to say)."""
+        what to say). ``transcript``: where the agent's last message is read; one newer than the
+        last checkpoint is something to save."""
         from .core.tasks import automatic_checkpoint
 
         task_id = self.active_task_id()
@@ -288,8 +290,17 @@ class Workspace:
         if stand_in:
             return None, None, stand_in
         task = self.task(task_id)
+        message = None
+        if transcript:
+            from .transcripts.last_words import last_assistant_message
+
+            try:
+                message = last_assistant_message(transcript)
+            except OSError:
+                message = None  # the records since the last checkpoint are still saved
         ckp, said = automatic_checkpoint(self.store, task, trigger, instructions, self._recorded_since,
-                                         session=self.session_id, device=self.device(), kind=kind)
+                                         session=self.session_id, device=self.device(), kind=kind,
+                                         last_message=message)
         if ckp is not None:
             from .core.memory import event
 

@@ -4,7 +4,8 @@ Boot reconstructs the state from the repository (the working tree, or one
 commit's tree with ``sha``) and declares readiness within a token budget.
 Its cost depends on open tasks, live context entries and the budget, never on
 history: it lists ``open/`` instead of every task, reads one checkpoint per
-open task, the newest decisions by name until they would fill the configured
+open task (a few more, halving its history, for the first one checkpointed since
+the last close: where that unclosed work starts), the newest decisions by name until they would fill the configured
 budget on their own (a window: the ones it did not read are counted, not
 shown), and the tail of the event log. Sections have no fixed caps: they fill
 by priority until the budget is spent (core.brief). The brief is kept per
@@ -17,6 +18,7 @@ from __future__ import annotations
 from ..errors import GitProblem, NotFound, ParseError, Problem
 from ..model.config import Config
 from ..model.record import REQUIRED, Record
+from ..model.records import checkpoint_number
 from ..store import layout
 from ..store.eventlog import CHECKED_LINES
 from ..store.files import Store
@@ -39,7 +41,7 @@ class Snapshot(Record):
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
               "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
-              "relevant_source": None}
+              "relevant_source": None, "since_close": list}
 
     def to_dict(self) -> dict:
         """Plain values: boot's --json fields (and what the warm-boot cache keeps)."""
@@ -51,7 +53,7 @@ class Snapshot(Record):
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
             "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
-            "relevant_source": self.relevant_source,
+            "relevant_source": self.relevant_source, "since_close": self.since_close,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -137,6 +139,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # An entry of a task that is no longer open retired with it (close and `task complete` resolve
     # it; a merge may bring the task's completion without the resolution).
     notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
+    since_close = _since_close(store, resumes, latest)
     prime = store.read_prime()
     campaigns = _campaigns(store)
     packets = _new_packets(store, resumes, latest)
@@ -150,7 +153,62 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
-                    packets=packets, audit=audit, relevant=older, relevant_source=older_source)
+                    packets=packets, audit=audit, relevant=older, relevant_source=older_source,
+                    since_close=since_close)
+
+
+def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> list[dict]:
+    """The checkpoints of each open task made after the last close (every one when no close is
+    recorded): work a session did and never closed (it crashed, or is still running), which the
+    close's summary and next steps know nothing of. One row per task, active first: {"task",
+    "first", "newest", "count", "at", "session", "automatic"}. Only the first row's are counted
+    (``first`` and ``count``; None for the others, or when a damaged checkpoint hides where they
+    start), by halving the task's checkpoints by their time: a few reads, whatever the history or
+    the number of open tasks. A close whose time is unknown (no LATEST.json) is compared with
+    nothing."""
+    closed = "" if latest is None else latest.get("generated_at")
+    if not isinstance(closed, str) or (latest is not None and not closed):
+        return []
+    out = []
+    for r in resumes:
+        newest = r.checkpoint
+        if newest is None or not newest.created > closed:  # stamps of one form: their order is the text's
+            continue
+        first = count = None
+        if not out:
+            names = r.names if r.names is not None else store.checkpoint_names(r.task.id)
+            last = names.index(newest.name) if newest.name in names else len(names) - 1
+            found = _first_after(store, r.task.id, names, last, closed)
+            if found is not None:
+                first, count = _ckp_id(names[found]), last - found + 1
+        out.append({"task": r.task.id, "first": first, "newest": newest.id, "count": count,
+                    "at": newest.created, "session": newest.session, "automatic": newest.automatic})
+    return out
+
+
+def _first_after(store: Store, task_id: str, names: list[str], last: int, closed: str) -> int | None:
+    """The index of the first of ``names[:last + 1]`` made after ``closed`` (``names[last]`` was),
+    found by halving: checkpoints are numbered in the order they are made. None when a checkpoint
+    on the way does not read (boot names it where it matters: the newest)."""
+    if not closed:
+        return 0
+    low, high = 0, last
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            created = store.load_checkpoint(task_id, names[middle]).created
+        except (ParseError, NotFound):
+            return None
+        if created > closed:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _ckp_id(name: str) -> str:
+    number = checkpoint_number(name)
+    return f"CKP-{number:04d}" if number >= 0 else name
 
 
 # Offload packets boot reads, newest first (ids sort by creation): the brief names the new ones

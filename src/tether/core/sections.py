@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import long_break, teach
 from .brief import Section
-from .tasks import Resume
+from .tasks import LAST_MESSAGE, Resume
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +51,10 @@ def sections(snap: Snapshot) -> list[Section]:
         lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
         out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
     else:
-        out.append(Section("last_progress", "## Last session", ["No progress recorded yet."], priority=2))
+        out.append(Section("last_progress", "## Last session", ["No close recorded yet." if snap.since_close
+                                                                else "No progress recorded yet."], priority=2))
+    if snap.since_close:  # filled after where to resume, which a tight budget keeps first
+        out.append(Section("not_closed", "## Not closed", _since_lines(snap), priority=3.2))
     task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
     if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
         task_lines.insert(0, f"- ACTIVE {snap.active}: its task file cannot be read (see Problems); checkpoints"
@@ -67,7 +70,10 @@ def sections(snap: Snapshot) -> list[Section]:
                                more=f"tether resume {active.task.id}", head=HEAD["active_task"]))
     next_steps = [str(s) for s in (snap.latest or {}).get("next_steps", []) or []]
     if next_steps:
-        out.append(Section("next_steps", "## Next steps", [f"- {s}" for s in next_steps], priority=4,
+        overtaken = _overtaken_by(snap)
+        heading = f"## Next steps at the last close (before {overtaken}: some may be done)" if overtaken \
+            else "## Next steps"
+        out.append(Section("next_steps", heading, [f"- {s}" for s in next_steps], priority=4,
                            more="tether log", head=HEAD["next_steps"]))
     # The active task's entries are shown under it; the newest of the others first. What is shown
     # as relevant to an open task is not shown again in its own section.
@@ -120,26 +126,47 @@ def sections(snap: Snapshot) -> list[Section]:
                                    snap.active, unit, active.next_number if active is not None else None),
                        priority=8.5))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
-    order = ["state", "problems", "long_break", "phase", "last_progress", "open_tasks", "active_task", "next_steps",
-             "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions", "learnings", "notes",
-             "reading_order", "plan", "teach"]
+    order = ["state", "problems", "long_break", "phase", "last_progress", "not_closed", "open_tasks", "active_task",
+             "next_steps", "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions",
+             "learnings", "notes", "reading_order", "plan", "teach"]
     out.sort(key=lambda s: order.index(s.key))
     return out
 
 
 
+# Characters of an automatic checkpoint's note the brief shows (`tether resume` shows all of it).
+SEEN_SHOWN = 400
+
+
+def _seen(note: str) -> str:
+    """An automatic checkpoint's note in at most SEEN_SHOWN characters: what it recorded is
+    shortened before the agent's last message, the freshest thing it knew."""
+    note = " ".join(note.split())
+    if len(note) <= SEEN_SHOWN:
+        return note
+    head, mark, message = note.partition(" " + LAST_MESSAGE)
+    if mark:
+        room = max(SEEN_SHOWN - len(mark) - len(message), 60)
+        note = (head if len(head) <= room else head[:room - 1].rstrip() + "…") + mark + message
+    return note if len(note) <= SEEN_SHOWN else note[:SEEN_SHOWN - 1].rstrip() + "…"
+
+
 def _active_lines(active: Resume, scoped: list) -> list[str]:
-    """The active task's success criteria, the newest checkpoint's state, files and saved results,
-    and the entries that belong to it."""
+    """The active task's success criteria, the newest checkpoint's state, what an automatic
+    checkpoint made after the agent's own saw (its note: the calls, the records, the agent's last
+    message), its files and saved results, and the entries that belong to it. The state and what
+    was seen come first: they fill at the section's priority before its lists."""
     ckp, out = active.checkpoint, []
     if active.task.criteria:
         out.append("- Success criteria: " + "; ".join(active.task.criteria))
+    if ckp is not None and ckp.current_state:
+        out.append(f"- State at {active.state_at()}: {ckp.current_state}")
+    if ckp is not None and ckp.automatic and ckp.note:
+        out.append(f"- Seen by {ckp.id} (automatic): {_seen(ckp.note)}")
     if ckp is not None and ckp.files:
         out.append("- Files modified: " + "; ".join(ckp.files))
     if ckp is not None and ckp.results:
         out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
-    if ckp is not None and ckp.current_state:
-        out.append(f"- State at {active.state_at()}: {ckp.current_state}")
     out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]
     return out
 
@@ -159,6 +186,41 @@ def _campaign_lines(campaigns: list[dict]) -> list[str]:
 
 
 
+SINCE_SHOWN = 3  # open tasks the "Not closed" line names; it counts the others
+
+
+def _since_lines(snap: Snapshot) -> list[str]:
+    """The work checkpointed after the last close (or with no close at all) and never closed: a
+    session that crashed, or is running. Its checkpoints, not the close, say where the work is."""
+    parts = []
+    shown = snap.since_close[:SINCE_SHOWN]
+    for row in shown:
+        count, first, newest = row["count"], row["first"], row["newest"]
+        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "")
+        if count is None:
+            parts.append(f"{row['task']} up to {newest} ({made})")
+        else:
+            span = newest if count == 1 else f"{first} to {newest}"
+            parts.append(f"{count} checkpoint{'s' if count != 1 else ''} of {row['task']} ({span}; {made})")
+    more = len(snap.since_close) - len(shown)
+    if more:
+        parts.append(f"{more} more open task{'s' if more > 1 else ''} (`tether task list`)")
+    sessions = list(dict.fromkeys(row["session"] for row in shown if row["session"]))
+    who = ("session " if len(sessions) == 1 else "sessions ") + ", ".join(sessions) if sessions else "a session"
+    said = f"After that close, {who} worked and did not close: " if snap.latest else \
+        f"No session has closed yet; {who} worked: "
+    return [said + "; ".join(parts) + ". Where it stopped is under Open tasks."]
+
+
+def _overtaken_by(snap: Snapshot) -> str | None:
+    """The checkpoint that followed the last close ("CKP-0002 of T1", the active task's first),
+    None when none did: the close's next steps are older than where the work is."""
+    if snap.latest is None or not snap.since_close:
+        return None
+    row = snap.since_close[0]
+    return f"{row['first'] or row['newest']} of {row['task']}"
+
+
 def _plan(snap: Snapshot) -> list[str]:
     steps = []
     if snap.problems:
@@ -170,7 +232,11 @@ def _plan(snap: Snapshot) -> list[str]:
     elif snap.active:
         steps.append(f"Repair {snap.active}'s task file (named under Problems) before resuming it, or switch"
                      " tasks with `tether task switch ID`.")
-    for step in [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
+    overtaken = _overtaken_by(snap)
+    if overtaken and (snap.latest or {}).get("next_steps"):
+        # Checkpoints followed that close: its next steps are no plan, only something to check.
+        steps.append(f"Check which of the last close's next steps are still to do (they predate {overtaken}).")
+    for step in [] if overtaken else [str(s) for s in (snap.latest or {}).get("next_steps", []) or []][:3]:
         if not active or step != active.task.id:
             steps.append(f"Then: {step}" if steps else step)
     blockers = [n for n in snap.notes if n.kind == "blocker"]

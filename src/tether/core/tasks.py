@@ -112,8 +112,9 @@ class Resume(Record):
     # unreadable: checkpoints that exist but could not be read (counted only when none could).
     # stale: what the checkpoint's cited code did since ("may be stale: src/a.py changed since"),
     # when the caller asked (Workspace.resume does; boot flags it in its own section).
+    # names: the task's checkpoint names, when the caller listed them (resume_of).
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list, "unreadable": 0, "problems": list, "stale": None}
+              "next_actions": list, "unreadable": 0, "problems": list, "stale": None, "names": None}
 
     @property
     def total(self) -> int:
@@ -207,22 +208,31 @@ def nothing_since(task: Task, previous: Checkpoint | None, now=None) -> str:
 
 def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: str, recorded_since,
                          session: str | None = None, device: str | None = None,
-                         kind: str = "pre_compact") -> tuple[Checkpoint | None, str]:
+                         kind: str = "pre_compact", last_message: tuple[str, str | None] | None = None
+                         ) -> tuple[Checkpoint | None, str]:
     """The checkpoint made before a context compaction (``kind`` ``"pre_compact"``) or when the context
     is nearly full (``"context"``): (checkpoint or None, what to say).
 
-    It records only what is new: with nothing recorded since the last checkpoint (``recorded_since(name,
-    stamp)`` lists the decisions and entries recorded after it), no checkpoint is made and the answer
-    says since when.
-    Otherwise the previous checkpoint's state, next actions, status, files and results are kept,
-    and the new one is marked automatic.
+    It records only what is new: the decisions and entries recorded after the last checkpoint
+    (``recorded_since(name, stamp)`` lists them) and ``last_message``, the agent's newest message
+    and when it was written (last_words.last_assistant_message), when it is newer than that
+    checkpoint and not in its note already. With nothing new, no checkpoint is made and the answer
+    says since when. Otherwise the previous checkpoint's state, next actions, status, files and
+    results are kept, the new one is marked automatic, and its note says what was new.
     """
     previous = latest_checkpoint(store, task.id)
     recorded = recorded_since(previous.name if previous else None, previous.created if previous else task.created)
-    if not recorded:
+    message = _newer_message(last_message, previous, task)
+    if not recorded and not message:
         return None, nothing_since(task, previous)
     since = f" since {previous.id}" if previous else ""
-    note = f"Recorded{since}: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
+    note, said = "", []
+    if recorded:
+        note = f"Recorded{since}: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
+        said.append(f"{len(recorded)} record(s)")
+    if message:
+        note += f" {LAST_MESSAGE}{message}"
+        said.append("the agent's last message")
     if instructions.strip():
         note += f" Compaction instructions: {instructions.strip()}"
     state, state_from = own_state(store, task, previous)
@@ -230,10 +240,30 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
                      status=previous.status if previous else "in_progress", note=note,
                      session=session, device=device, automatic=f"{kind}:{trigger}", carry=True,
                      anchors=dict(previous.anchors) if previous else None, state_from=state_from)
-    return ckp, f"automatic checkpoint {ckp.id} ({len(recorded)} record(s){since})"
+    return ckp, f"automatic checkpoint {ckp.id} ({' and '.join(said)}{since})"
+
+
+def _newer_message(last_message: tuple[str, str | None] | None, previous: Checkpoint | None, task: Task) -> str:
+    """The agent's message as a note keeps it (``plain``) when it was written after ``previous``
+    (or the task's start), else "". Stamps have whole seconds: a message in the checkpoint's second
+    counts, unless the checkpoint's note holds it already (an automatic one made then). A message
+    without a time is not known to be newer."""
+    if not last_message or not last_message[0] or not last_message[1]:
+        return ""
+    text, at = last_message
+    try:
+        written = clock.parse(at).replace(microsecond=0)
+        newer = written >= clock.parse(previous.created if previous else task.created)
+    except ValueError:
+        return ""
+    message = plain(text)
+    if not newer or (previous is not None and message in previous.note):
+        return ""
+    return message
 
 
 MESSAGE_LIMIT = 300  # characters of the agent's last message an automatic checkpoint's note keeps
+LAST_MESSAGE = "The agent's last message: "  # how a note introduces it (the brief keeps it when it clips one)
 
 
 def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None]:
@@ -305,7 +335,7 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     said = note.strip()
     message = plain(last_message) if last_message else ""
     if message:
-        note += f" The agent's last message: {message}"
+        note += f" {LAST_MESSAGE}{message}"
     state, state_from = own_state(store, task, previous)
     edited = tool_trail.files(since)
     next_actions = list(previous.next) if previous else []
@@ -428,9 +458,14 @@ def _load_or_report(store: Store, task_id: str, name: str) -> Checkpoint | None:
 
 
 def resume_of(store: Store, task: Task) -> Resume:
-    """Where to continue ``task``: its newest readable checkpoint (bad ones become problems)."""
-    latest = latest_checkpoint(store, task.id)
-    return resume_point(task, latest, len(store.checkpoint_names(task.id)) if latest is None else 0)
+    """Where to continue ``task``: its newest readable checkpoint (bad ones become problems), with
+    the names of its checkpoints (``names``), listed once."""
+    store.restore_lost_checkpoints(task.id)  # as latest_checkpoint does, before the names are listed
+    names = store.checkpoint_names(task.id)
+    latest = newest_of(store, task.id, names)
+    point = resume_point(task, latest, len(names) if latest is None else 0)
+    point.names = names
+    return point
 
 
 def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undone: list[str] | None = None,

@@ -680,7 +680,8 @@ def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
         ws = Workspace.open(root)
         if event.get("session_id"):
             ws.session_id = event["session_id"]
-        task_id, ckp, said = ws.auto_checkpoint(f"{reading.percent:.0f}%", kind="context")
+        task_id, ckp, said = ws.auto_checkpoint(f"{reading.percent:.0f}%", kind="context",
+                                                transcript=event.get("transcript_path"))
     except (TetherError, OSError, ParseError) as exc:
         _say(stderr, f"the final checkpoint failed: {exc}")
         return f"tether could not save a final checkpoint ({exc}): run `tether checkpoint` now. {fresh}"

@@ -72,7 +72,7 @@ def _progress_lines(task: Task, done: ranges.Intervals) -> list[str]:
 def automatic_when(automatic: str) -> str:
     """When an automatic checkpoint was made, from its ``automatic`` field: "before compaction"
     (``pre_compact:auto``), "after 4 tool calls" (``tool_calls:4``), "before git reset --hard"
-    (``before_risky:git reset --hard``)."""
+    (``before_risky:git reset --hard``), "with the context 88% full" (``context:88%``)."""
     what, _, detail = automatic.partition(":")
     if what == "pre_compact":
         return "before compaction"
@@ -80,6 +80,8 @@ def automatic_when(automatic: str) -> str:
         return f"after {detail} tool calls"
     if what == "before_risky":
         return f"before {detail}"
+    if what == "context" and detail:
+        return f"with the context {detail} full"
     return automatic
 
 

@@ -13,8 +13,9 @@ Modules:
 ``tokens`` (counting: tiktoken when asked, else a fast estimate),
 ``windows`` (the context window of a model), ``states`` (GREEN..CRITICAL and their actions),
 ``usage`` (:func:`context_usage`: tokens in the context now, read from the file's end),
-and ``last_words`` (:func:`last_assistant_text`, :func:`last_compact_summary`: the newest
-assistant message and compaction summary, from the end).
+and ``last_words`` (:func:`last_assistant_text`, :func:`last_assistant_message` (with its
+time), :func:`last_compact_summary`: the newest assistant message and compaction summary, from
+the end).
 
 Nothing is imported until it is used: the usage hook needs ``usage`` and the plain modules
 it reads through, never tiktoken or the readers.
@@ -23,7 +24,7 @@ it reads through, never tiktoken or the readers.
 __all__ = [
     "Transcript", "read", "detect_format", "Record", "Usage", "Problem", "ContextUsage", "context_usage",
     "from_records", "totals", "window_for", "state_for", "estimate", "counter", "TokenizerUnavailable",
-    "subagent_paths", "last_assistant_text", "last_compact_summary",
+    "subagent_paths", "last_assistant_text", "last_assistant_message", "last_compact_summary",
 ]
 
 _WHERE = {
@@ -31,7 +32,8 @@ _WHERE = {
     "Problem": "records", "ContextUsage": "usage", "context_usage": "usage", "from_records": "usage",
     "totals": "usage", "window_for": "windows", "state_for": "states", "estimate": "tokens",
     "counter": "tokens", "TokenizerUnavailable": "tokens", "subagent_paths": "claude_code",
-    "last_assistant_text": "last_words", "last_compact_summary": "last_words",
+    "last_assistant_text": "last_words", "last_assistant_message": "last_words",
+    "last_compact_summary": "last_words",
 }
 
 

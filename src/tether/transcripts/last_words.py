@@ -1,8 +1,8 @@
 """The agent's last words: the text of the newest assistant message, and the newest compact
 summary, read from the file's end.
 
-An automatic checkpoint takes its current state from the first; the drift check after a
-compaction reads the second. Reads back at most ``max_lines``
+Automatic checkpoints keep the first in their note (with its time, which says whether it is
+newer than the last checkpoint); the drift check after a compaction reads the second. Reads back at most ``max_lines``
 lines, so what it costs does not grow with the transcript. Claude Code (``assistant`` records'
 text blocks) and Codex (``response_item`` messages and ``agent_message`` events); a line it
 cannot read is passed over.
@@ -19,6 +19,13 @@ from .lines import Opened, backward
 
 def last_assistant_text(source, max_lines: int = 2000) -> str | None:
     """The newest assistant text in a transcript (a path or a binary file), or None."""
+    found = last_assistant_message(source, max_lines)
+    return found[0] if found is not None else None
+
+
+def last_assistant_message(source, max_lines: int = 2000) -> tuple[str, str | None] | None:
+    """The newest assistant text in a transcript and when it was written (the record's
+    ``timestamp``, None when it has none), or None: whether it is newer than a checkpoint."""
     summary = None  # the Codex compaction summary just met, whose reply is read next
     replies: set = set()  # the replies that wrote the summaries met (Codex may echo one)
     with Opened(source) as opened:
@@ -47,7 +54,8 @@ def last_assistant_text(source, max_lines: int = 2000) -> str | None:
             if summary is not None and key in summary:
                 replies.add(key)
             if key not in replies:
-                return text
+                stamp = obj.get("timestamp")
+                return text, stamp if isinstance(stamp, str) else None
             summary = None
     return None
 

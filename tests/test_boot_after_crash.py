@@ -1,0 +1,153 @@
+"""The brief after a session that never closed (it crashed, or is still running).
+
+What a new session relies on: the brief names the session that checkpointed after the last
+close and its checkpoints, so it knows work happened since; the close's next steps, which
+those checkpoints overtook, are marked as older and are not the plan; a close in between
+makes all of it go away. Checked warm and cold: a warm boot must give the cold boot's brief.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_brief_budget import section, warm_equals_cold
+
+
+@pytest.fixture
+def at(monkeypatch):
+    def when(stamp: str, session: str) -> None:
+        monkeypatch.setenv("TETHER_NOW", stamp)
+        monkeypatch.setenv("TETHER_SESSION_ID", session)
+
+    return when
+
+
+@pytest.fixture
+def crashed(repo, cli, at):
+    """A close that planned the work, then a session that did a step and crashed (no close)."""
+    at("2026-11-21T10:00:00Z", "S-one")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    assert cli("close", "--summary", "planned refactor", "--next", "split app.py").code == 0
+    at("2026-11-21T11:00:00Z", "s2")
+    assert cli("checkpoint", "--done", "1", "--next", "write tests").code == 0
+    return repo
+
+
+def test_the_session_that_did_not_close_is_named_and_the_older_next_steps_are_not_the_plan(crashed, cli, at):
+    at("2026-11-21T12:00:00Z", "s3")
+    text = warm_equals_cold(cli, crashed)
+    assert section(text, "## Last session") == ["2026-11-21 (.tether/progress/LATEST.json): planned refactor"]
+    assert section(text, "## Not closed") == [
+        "After that close, session s2 worked and did not close: 1 checkpoint of T1 (CKP-0001; the newest at"
+        " 2026-11-21 11:00 UTC). Where it stopped is under Open tasks."]
+    assert "## Next steps at the last close (before CKP-0001 of T1: some may be done)\n- split app.py\n" in text
+    plan = section(text, "## Proposed plan")
+    assert any("Resume T1: write tests" in step for step in plan)
+    assert not any("split app.py" in step for step in plan)
+    assert any(step.endswith("Check which of the last close's next steps are still to do (they predate CKP-0001"
+                             " of T1).") for step in plan)
+    assert cli("boot", "--json").json()["since_close"] == [
+        {"task": "T1", "first": "CKP-0001", "newest": "CKP-0001", "count": 1, "at": "2026-11-21T11:00:00Z",
+         "session": "s2", "automatic": None}]
+    # The order of the brief: the last session, what was not closed after it, then the open tasks.
+    assert text.index("## Last session") < text.index("## Not closed") < text.index("## Open tasks")
+    # A close makes it history: the next steps are the plan again.
+    assert cli("close", "--summary", "tests written", "--next", "release").code == 0
+    text = warm_equals_cold(cli, crashed)
+    assert "## Not closed" not in text and "## Next steps\n- release\n" in text
+    assert any(step.endswith("Then: release") for step in section(text, "## Proposed plan"))
+    assert cli("boot", "--json").json()["since_close"] == []
+
+
+def test_a_tight_budget_keeps_where_to_resume_before_what_was_not_closed(crashed, cli):
+    data = cli("boot", "--budget", "160", "--json").json()
+    assert data["tokens"] <= 160
+    assert "ACTIVE Resuming Refactor (T1) from step 2 of 2" in data["text"] and "## Not closed" not in data["text"]
+    assert data["omitted"]["not_closed"] == 1
+    assert "## Not closed" in cli("boot", "--budget", "400").out
+
+
+def test_checkpoints_after_the_close_are_counted_from_the_first_in_a_few_reads(repo, cli, at, ws, spy, fast_writes):
+    at("2026-11-21T09:00:00Z", "S-one")
+    cli("task", "start", "Bulk", "--id", "T1", *[a for n in range(60) for a in ("-i", f"doc{n}")])
+    for n in range(25):
+        at(f"2026-11-21T09:{n:02d}:30Z", "S-one")
+        assert cli("checkpoint", "--done", str(n + 1)).code == 0
+    at("2026-11-21T10:00:00Z", "S-one")
+    assert cli("close", "--summary", "25 done").code == 0
+    for n in range(15):
+        at(f"2026-11-21T11:{n:02d}:00Z", "s2" if n < 10 else "s3")
+        assert cli("checkpoint", "--done", str(26 + n)).code == 0
+    from tether.store.files import Store
+
+    loads = spy(Store, "load_checkpoint")
+    (repo / ".tether" / "local" / "boot.cache").unlink(missing_ok=True)
+    data = cli("boot", "--json").json()
+    assert data["since_close"] == [{"task": "T1", "first": "CKP-0026", "newest": "CKP-0040", "count": 15,
+                                    "at": "2026-11-21T11:14:00Z", "session": "s3", "automatic": None}]
+    assert "session s3 worked and did not close: 15 checkpoints of T1 (CKP-0026 to CKP-0040;" in data["text"]
+    assert len(loads) <= 8  # halving 40 checkpoints, not reading the 15 made since
+
+
+def test_without_any_close_the_checkpoints_are_what_the_last_session_left(repo, cli, at):
+    at("2026-11-21T10:00:00Z", "s1")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    assert "## Last session\nNo progress recorded yet.\n" in cli("boot").out
+    cli("checkpoint", "--done", "1", "--state", "split done")
+    at("2026-11-21T10:30:00Z", "s1")
+    cli("checkpoint", "--state", "tests half written")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Last session") == ["No close recorded yet."]
+    assert section(text, "## Not closed") == [
+        "No session has closed yet; session s1 worked: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the newest at"
+        " 2026-11-21 10:30 UTC). Where it stopped is under Open tasks."]
+
+
+def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli, at):
+    at("2026-11-21T10:00:00Z", "s1")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    cli("checkpoint", "--done", "1")
+    assert cli("close", "--summary", "split done", "--next", "write tests").code == 0
+    text = cli("boot").out
+    assert "## Not closed" not in text and "## Next steps\n- write tests\n" in text
+
+
+def test_an_automatic_checkpoint_after_the_close_counts_as_work(crashed, cli, at):
+    from tether import Workspace
+
+    at("2026-11-21T11:30:00Z", "s2")
+    ws = Workspace.open(crashed)
+    ws.decide("Keep the old API?", "yes, as a shim")
+    _, ckp, _ = ws.auto_checkpoint("90%", kind="context")
+    assert ckp.id == "CKP-0002"
+    text = cli("boot").out
+    assert section(text, "## Not closed") == [
+        "After that close, session s2 worked and did not close: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the"
+        " newest at 2026-11-21 11:30 UTC, automatic). Where it stopped is under Open tasks."]
+
+
+def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo, cli, at):
+    at("2026-11-21T09:00:00Z", "S-one")
+    assert cli("init").code == 0
+    for n in range(1, 6):
+        cli("task", "start", f"Task {n}", "--id", f"T{n}", "-s", "a", "-s", "b")
+        cli("checkpoint", "--task", f"T{n}", "--state", "started")
+    assert cli("close", "--summary", "five started").code == 0
+    for n in range(1, 6):
+        at(f"2026-11-21T1{n}:00:00Z", f"s{n}")
+        cli("checkpoint", "--task", f"T{n}", "--state", "went on")
+        cli("checkpoint", "--task", f"T{n}", "--done", "1")
+    cli("task", "switch", "T2")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Not closed") == [
+        "After that close, sessions s2, s5, s4 worked and did not close: 2 checkpoints of T2 (CKP-0002 to CKP-0003;"
+        " the newest at 2026-11-21 12:00 UTC); T5 up to CKP-0003 (the newest at 2026-11-21 15:00 UTC); T4 up to"
+        " CKP-0003 (the newest at 2026-11-21 14:00 UTC); 2 more open tasks (`tether task list`)."
+        " Where it stopped is under Open tasks."]
+    rows = cli("boot", "--json").json()["since_close"]
+    assert [(r["task"], r["first"], r["count"], r["session"]) for r in rows] == [
+        ("T2", "CKP-0002", 2, "s2"), ("T5", None, None, "s5"), ("T4", None, None, "s4"), ("T3", None, None, "s3"),
+        ("T1", None, None, "s1")]
