@@ -742,3 +742,21 @@ def test_install_refuses_a_group_of_another_shape_and_changes_nothing(project, t
     assert out.returncode == 1, out.stdout + out.stderr
     assert "hooks.PreCompact[0].hooks must be a list" in json.loads(out.stdout)["error"]
     assert path.read_bytes() == before
+
+
+def test_pre_compact_keeps_the_agents_message_written_since_the_last_checkpoint(project, tmp_path, monkeypatch):
+    """As at CRITICAL: nothing recorded since CKP-0001, but the agent said where it stands after it."""
+    monkeypatch.setenv("TETHER_NOW", "2026-03-02T09:00:00Z")
+    ws = Workspace.open(project)
+    ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
+    ws.checkpoint(done=["1"], state="add works", next_actions=["wire div"])
+    monkeypatch.delenv("TETHER_NOW")
+    transcript = critical_transcript(tmp_path / "s.jsonl", "Div is wired; next, the README.",
+                                     "2026-03-02T09:40:12.345Z")
+    proc = run(project, "hook", "claude-code", stdin=json.dumps({
+        "hook_event_name": "PreCompact", "trigger": "auto", "session_id": "s1", "cwd": str(project),
+        "transcript_path": str(transcript)}))
+    assert proc.returncode == 0, proc.stderr
+    latest = Workspace.open(project).latest_checkpoint("T1")
+    assert (latest.id, latest.automatic) == ("CKP-0002", "pre_compact:auto")
+    assert "The agent's last message: Div is wired; next, the README." in latest.note

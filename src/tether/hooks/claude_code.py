@@ -482,7 +482,9 @@ def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     trigger = event.get("trigger") or "unknown"
     # A checkpoint only when something was recorded since the last one: a copy under a new number
     # would present old progress as new (core.tasks.automatic_checkpoint).
-    task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "")
+    transcript = event.get("transcript_path")
+    task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "",
+                                            transcript=transcript if isinstance(transcript, str) else None)
     saved = _save_transcript(ws, event)
     fields = {"summary": saved["summary"], "archive": saved["archive"], "offloaded": len(saved["offloaded"]),
               "tokens_before": saved["tokens_before"], "tokens_after": saved["tokens_after"]} if saved else {}
