@@ -396,6 +396,13 @@ def test_an_unknown_option_points_to_that_commands_help(ws, cli, argv, command):
     assert run.code == 2 and run.err.splitlines()[1] == f"Hint: run `tether {command} --help`"
 
 
+@pytest.mark.parametrize("argv", [["checkpoint", "--done", "1", "2"], ["task", "start", "T", "--steps", "a", "b"]])
+def test_several_values_after_one_option_get_a_hint_saying_how(ws, cli, argv):
+    cli("task", "start", "Docs", "-i", "a", "-i", "b")
+    run = cli(*argv)
+    assert run.code == 2 and "Hint: an option takes one value: repeat it for each (`--done 1 --done 2`" in run.err
+
+
 def test_json_without_a_command_is_one_json_error(ws, cli):
     run = cli("--json")
     assert run.code == 2

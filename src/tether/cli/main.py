@@ -172,6 +172,11 @@ def _parse(argv: list[str], want_json: bool):
             words = [a for a in argv if not a.startswith("-")]
             command = " ".join(words[:2] if first in GROUPS and len(words) > 1 else words[:1])
             exc.hint = f"run `tether {command} --help`"
+            extra = str(exc).partition(":")[2].split()
+            if extra and not any(word.startswith("-") for word in extra):
+                # several values after one option, or a value of several words unquoted
+                exc.hint = (f"an option takes one value: repeat it for each (`--done 1 --done 2`, or `--done 1,2`),"
+                            f" and quote a value with spaces; `tether {command} --help` lists the options")
         raise
     if not getattr(args, "command", None):
         if want_json:  # one JSON object, as promised, not the help text
