@@ -291,14 +291,19 @@ def critical_transcript(path: Path, text: str, at: str) -> Path:
     return path
 
 
-def test_critical_keeps_the_agents_message_written_since_the_last_checkpoint(project, tmp_path, monkeypatch):
-    """Nothing recorded since CKP-0001, but the agent said where it stands after it: that is
-    what the final checkpoint is for, as the tool-call checkpoints keep it."""
+def calculator_at_nine(project: Path, monkeypatch) -> None:
+    """Task T1, step 1 of 2 done at CKP-0001, made at 09:00 on 2 March."""
     monkeypatch.setenv("TETHER_NOW", "2026-03-02T09:00:00Z")
     ws = Workspace.open(project)
     ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
     ws.checkpoint(done=["1"], state="add works", next_actions=["wire div"])
     monkeypatch.delenv("TETHER_NOW")
+
+
+def test_critical_keeps_the_agents_message_written_since_the_last_checkpoint(project, tmp_path, monkeypatch):
+    """Nothing recorded since CKP-0001, but the agent said where it stands after it: that is
+    what the final checkpoint is for, as the tool-call checkpoints keep it."""
+    calculator_at_nine(project, monkeypatch)
     transcript = critical_transcript(tmp_path / "s.jsonl", "**Tests pass** for div.\n\nNext: update README",
                                      "2026-03-02T09:40:12.345Z")
     text = said(prompt(project, transcript))
@@ -746,11 +751,7 @@ def test_install_refuses_a_group_of_another_shape_and_changes_nothing(project, t
 
 def test_pre_compact_keeps_the_agents_message_written_since_the_last_checkpoint(project, tmp_path, monkeypatch):
     """As at CRITICAL: nothing recorded since CKP-0001, but the agent said where it stands after it."""
-    monkeypatch.setenv("TETHER_NOW", "2026-03-02T09:00:00Z")
-    ws = Workspace.open(project)
-    ws.start_task("Calculator", steps=["add", "div"], task_id="T1")
-    ws.checkpoint(done=["1"], state="add works", next_actions=["wire div"])
-    monkeypatch.delenv("TETHER_NOW")
+    calculator_at_nine(project, monkeypatch)
     transcript = critical_transcript(tmp_path / "s.jsonl", "Div is wired; next, the README.",
                                      "2026-03-02T09:40:12.345Z")
     proc = run(project, "hook", "claude-code", stdin=json.dumps({

@@ -142,19 +142,8 @@ class Compactor:
 
     def _put(self, data: bytes):
         """Redact, store; (ref, digest, redactions, the text as stored)."""
-        text = data.decode("utf-8", "surrogatepass")
-        redactor = self._redactor_or_none()
-        count = 0
-        if redactor is not None:
-            redacted, found = redactor.redact(text)
-            if found.count:
-                count = found.count
-                self._redacted_types(found.types())
-                text = redacted
-                data = text.encode("utf-8", "surrogatepass")
-        text, homes = self._unhome(text)
-        if homes:
-            count += homes
+        text, count = self.redacted(data.decode("utf-8", "surrogatepass"))
+        if count:
             data = text.encode("utf-8", "surrogatepass")
         digest = self._stage("offloaded", data)
         return f"offloaded/{digest[:12]}", digest, count, text
