@@ -748,3 +748,26 @@ def test_a_checkpoint_with_nothing_to_record_is_refused(docs_task, cli, repo, ws
     from tether.errors import InvalidInput
     with _pytest.raises(InvalidInput):
         ws.checkpoint()  # the library refuses it too (MCP's checkpoint tool calls it)
+
+
+def test_reopening_a_task_restores_the_entries_its_close_resolved(ws, cli, repo):
+    cli("task", "start", "Port", "--id", "P1", "-s", "a")
+    blocker = cli("note", "blocker", "waiting on the API key", "--task", "P1", "--json").json()["note"]["id"]
+    gotcha = cli("note", "gotcha", "tabs break the lexer", "--task", "P1", "--json").json()["note"]["id"]
+    project = cli("note", "gotcha", "CI is slow on Mondays", "--json").json()["note"]["id"]
+    cli("note", "resolve", gotcha)  # by hand, before the close: stays resolved
+    assert cli("task", "complete", "P1").code == 0
+    assert {n["id"] for n in cli("note", "list", "--json").json()["notes"]} == {project}
+    run = cli("task", "reopen", "P1", "--json")
+    assert run.json()["entries"] == [blocker]
+    assert cli("task", "complete", "P1").code == 0
+    assert f"Current again, with the task: blocker {blocker}" in cli("task", "reopen", "P1").out  # twice round: the second close retired it again, the reopen restores it
+    listed = {n["id"]: n for n in cli("note", "list", "--json").json()["notes"]}
+    assert set(listed) == {project, blocker} and listed[blocker]["resolved"] is None
+    assert "waiting on the API key" in cli("boot").out
+    # one record in recall, current; resolving it again holds
+    hits = cli("recall", "waiting on the API key", "--json").json()["hits"]
+    assert [h["status"] for h in hits if h["id"] == blocker] == ["current"]
+    cli("note", "resolve", blocker)
+    assert blocker not in {n["id"] for n in cli("note", "list", "--json").json()["notes"]}
+    assert cli("verify").code == 0

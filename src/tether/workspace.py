@@ -213,12 +213,15 @@ class Workspace:
         task = self.task(task_id)
         if task.status == status:
             raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
+        from .core.memory import restore_task_notes, retire_task_notes
+
+        retired, task.retired = task.retired, []
+        if status != "open":
+            task.retired = retire_task_notes(self, task.id)
         set_status(self.store, task, status)
         self.event(f"task_{status}", task=task.id)
-        if status != "open":
-            from .core.memory import retire_task_notes
-
-            retire_task_notes(self, task.id)
+        if status == "open" and retired:  # reopened: the entries its close resolved apply again
+            restore_task_notes(self, retired)
         self.context_changed()
         return task
 

@@ -151,7 +151,13 @@ def _set_status(status: str, verb: str):
         lines = [f"{verb} task {task.id}: {task.title}"] + ([note] if note else [])
         if status == "complete":
             lines += _completed_with_units_left(ws, [task.id])
-        return Result({"task": _task_dict(task)}, "\n".join(lines))
+        data = {"task": _task_dict(task)}
+        if status == "open":  # the entries its close retired apply again
+            entries = [n for n in ws.notes() if n.task == task.id]
+            data["entries"] = [n.id for n in entries]
+            if entries:
+                lines.append(f"Current again, with the task: {', '.join(f'{n.kind} {n.id}' for n in entries)}")
+        return Result(data, "\n".join(lines))
     return handler
 
 

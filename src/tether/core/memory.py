@@ -108,6 +108,21 @@ def retire_task_notes(ws, task_id: str) -> list[str]:
     return retired
 
 
+def restore_task_notes(ws, note_ids: list[str]) -> list[str]:
+    """Make current again the entries a task's close resolved (``note_ids``, the task's ``retired``),
+    when it is reopened; one resolved by hand before stays resolved. Each is written again: its
+    newest line is then the entry (store.notes). Returns their ids."""
+    wanted = set(note_ids)
+    with ws.store.lock("context"):
+        stamp = clock.stamp()
+        back = [n for n in ws.store.notes() if n.id in wanted and n.resolved]
+        for entry in back:
+            entry.at, entry.resolved = stamp, None
+            ws.store.append_note({k: v for k, v in entry.to_dict().items()
+                                  if k != "resolved" and (k != "anchors" or v)})
+    return [n.id for n in back]
+
+
 def resolve_note(ws, note_id: str) -> Note:
     matches = [n for n in ws.store.notes() if n.id == note_id]
     if not matches:

@@ -45,7 +45,8 @@ def parse_ranges(text: str) -> set[int]:
 
 class Task(Record):
     FIELDS = {"id": REQUIRED, "title": REQUIRED, "created": REQUIRED, "kind": "steps", "units": list,
-              "definition": "", "criteria": list, "status": "open", "closed": None, "created_by": None}
+              "definition": "", "criteria": list, "status": "open", "closed": None, "created_by": None,
+              "retired": list}  # the ids of the entries its close resolved: its reopening restores them
 
     @property
     def unit_name(self) -> str:

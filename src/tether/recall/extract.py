@@ -69,22 +69,26 @@ def _decision(rel, shown, data, problems):
 
 
 def _context(rel, shown, data, problems):
-    found, resolved = [], set()
+    found, resolved, written = [], {}, {}
     anchors: dict = {}  # id -> (when, anchors): the entry's own, then its newest re-confirmation (store.notes)
     for number, row in codec.iter_jsonl(data, shown, problems, numbered=True):
-        if "resolve" in row:
-            resolved.add(row["resolve"])
+        if "resolve" in row:  # the newest line of an entry wins, as in store.notes
+            key = str(row["resolve"])
+            resolved[key] = max(resolved.get(key, ("", 0)), (str(row.get("at") or ""), number))
         elif "confirm" in row and "text" not in row:
             when = str(row.get("at") or "")
             if isinstance(row.get("anchors"), dict) and anchors.get(row["confirm"], ("",))[0] <= when:
                 anchors[row["confirm"]] = (when, row["anchors"])
         elif isinstance(row.get("text"), str) and row.get("id"):
+            written[str(row["id"])] = max(written.get(str(row["id"]), ("", 0)), (str(row.get("at") or ""), number))
             found.append(_record("context", str(row["id"]), str(row.get("kind") or "note"), row["text"], line=number,
                                  at=row.get("at"), who=row.get("by"), task=row.get("task")))
             if isinstance(row.get("anchors"), dict) and row["anchors"] and str(row["id"]) not in anchors:
                 anchors[str(row["id"])] = ("", row["anchors"])
+    # an entry written again (a task reopened) is one record: its newest line
+    found = [rec for rec in found if (str(rec["at"] or ""), rec["line"]) == written[rec["rid"]]]
     for rec in found:
-        if rec["rid"] in resolved:
+        if resolved.get(rec["rid"], ("", 0)) > written[rec["rid"]]:
             rec["status"] = "resolved"
         cited = anchors.get(rec["rid"], (None, None))[1]
         # kept in the index: a search then checks a hit's anchors without reading the whole log again

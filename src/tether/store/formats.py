@@ -36,7 +36,7 @@ def block(name: str, body: str) -> str:
 
 # Each record's fields as the file holds them, and their kinds (store.fields).
 TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": MAYBE, "units": TEXTS, "definition": LINE,
-        "criteria": TEXTS, "status": MAYBE, "closed": OPTIONAL, "created_by": OPTIONAL}
+        "criteria": TEXTS, "status": MAYBE, "closed": OPTIONAL, "created_by": OPTIONAL, "retired": TEXTS}
 CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": MAYBE,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
@@ -105,6 +105,8 @@ def task_text(task: Task) -> str:
         "created": task.created, "closed": task.closed, "created_by": task.created_by,
         "definition": task.definition, "criteria": task.criteria, "units": task.units,
     }
+    if task.retired:  # only on a closed task whose close resolved entries: others read as before
+        meta["retired"] = task.retired
     lines = [f"# Task: {task.title}", "", f"**ID:** {task.id}  ", f"**Status:** {task.status}  ",
              f"**Created:** {task.created}", "", "## Task Definition", task.definition or task.title, ""]
     if task.criteria:

@@ -68,7 +68,10 @@ class LogFiles:
             self.report(exc.problem)
             data = b""
         entries: dict[str, Note] = {}
-        resolved: dict[str, str] = {}
+        # An entry's newest line wins, by time then by place in the file: a resolve line after the
+        # entry resolves it; the entry written again after that (`task reopen`) makes it current.
+        written: dict[str, tuple] = {}
+        resolved: dict[str, tuple] = {}
         confirmed: dict[str, tuple] = {}  # id -> (when, its anchors) as last re-confirmed
         shown = self.shown(rel)
         for number, row in iter_jsonl(data, shown, self.problems, numbered=True):
@@ -79,7 +82,8 @@ class LogFiles:
             try:
                 if "resolve" in row:
                     values = fields(row, shown, formats.RESOLVE, line=number)
-                    resolved[values["resolve"]] = values["at"]
+                    resolved[values["resolve"]] = max(resolved.get(values["resolve"], ("", 0)),
+                                                      (values["at"], number))
                 elif "confirm" in row and missing:
                     values = fields(row, shown, formats.CONFIRM, line=number)
                     # the newest by time: a merge may interleave two branches' confirmations
@@ -88,7 +92,8 @@ class LogFiles:
                 else:
                     values = fields(row, shown, formats.NOTE, line=number)
                     note = Note(**values)
-                    entries[note.id] = note
+                    if written.get(note.id, ("", 0)) <= (note.at, number):
+                        entries[note.id], written[note.id] = note, (note.at, number)
                     if note.kind not in NOTE_KINDS:  # kept (listed, resolvable), but the brief groups by kind
                         self.report(Problem(shown, number, f"kind {note.kind!r} is none of {', '.join(NOTE_KINDS)}: "
                                                            "boot and the context document leave the entry out"))
@@ -103,8 +108,8 @@ class LogFiles:
             if note_id in entries:
                 entries[note_id].anchors = anchors
         for note_id, when in resolved.items():
-            if note_id in entries:
-                entries[note_id].resolved = when
+            if note_id in entries and when > written[note_id]:
+                entries[note_id].resolved = when[0]
         # Union merges may interleave lines from two branches: order by time; the sort is
         # stable, so entries of one second keep the order they were written in.
         return sorted(entries.values(), key=lambda n: n.at)
