@@ -63,7 +63,9 @@ def transcript(tmp_path) -> Path:
         {"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
                                                                    "content": "ok"}]}},
     ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    # written now: after the fixture's checkpoint (a message older than the last checkpoint is not kept)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    path.write_text("".join(json.dumps({**line, "timestamp": now}) + "\n" for line in lines))
     return path
 
 
@@ -187,9 +189,10 @@ def test_codex_compaction_summary_is_not_taken_for_the_agents_last_message(repo,
     then the `compacted` record quoting it (seen from a real Codex CLI): the automatic checkpoint
     after it carries what the agent itself said last, never that summary."""
     rollout = tmp_path / "rollout.jsonl"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # after the fixture's checkpoint
 
     def item(payload):
-        return {"timestamp": "2026-12-05T12:00:00Z", "type": "response_item", "payload": payload}
+        return {"timestamp": now, "type": "response_item", "payload": payload}
 
     def said(role, text):
         kind = "output_text" if role == "assistant" else "input_text"
@@ -197,7 +200,7 @@ def test_codex_compaction_summary_is_not_taken_for_the_agents_last_message(repo,
 
     lines = [said("user", "add greet"), said("assistant", "greet() is in; next the tests."),
              said("assistant", "SUMMARY: the user wants greet()."),
-             {"timestamp": "2026-12-05T12:00:01Z", "type": "compacted",
+             {"timestamp": now, "type": "compacted",
               "payload": {"message": "Another language model started to solve this problem...\n"
                                      "SUMMARY: the user wants greet().", "replacement_history": []}}]
     rollout.write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -313,8 +316,8 @@ def test_close_lists_the_automatic_checkpoints_the_session_made(repo, transcript
 
 def chat_transcript(tmp_path, text: str) -> Path:
     path = tmp_path / "chat.jsonl"
-    path.write_text(json.dumps({"type": "assistant", "message": {"role": "assistant", "content": [
-        {"type": "text", "text": text}]}}) + "\n")
+    path.write_text(json.dumps({"type": "assistant", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                                "message": {"role": "assistant", "content": [{"type": "text", "text": text}]}}) + "\n")
     return path
 
 
@@ -488,3 +491,28 @@ def test_no_automatic_checkpoint_goes_into_a_task_the_agent_did_not_choose(repo,
     assert proc.returncode == 0, proc.stderr
     assert Workspace.open(repo).store.checkpoint_names("OLD") == []
     assert Workspace.open(repo).resume().task.id == "OLD"  # the agent's own commands still reach it, with a note
+
+
+def test_the_agents_message_is_committed_without_secrets_or_private_paths(repo, tmp_path):
+    home = str(Path.home())
+    token = "sk-proj-" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5AbCdEfGh"
+    chat = chat_transcript(tmp_path, f"Set OPENAI_API_KEY={token} in {home}/.bashrc and edited {repo}/src/x.py")
+    for n in range(4):
+        edit(repo, f"src/x{n}.py", chat)
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert auto.note.endswith("The agent's last message: Set OPENAI_API_KEY=[REDACTED: OpenAI API Key]"
+                              " in ~/.bashrc and edited src/x.py")
+    committed = b"".join(p.read_bytes() for p in (repo / ".tether").rglob("*") if p.is_file()
+                         and "local" not in p.parts)
+    assert token.encode() not in committed and home.encode() not in committed
+
+
+def test_a_message_older_than_the_agents_own_checkpoint_is_not_quoted(repo, tmp_path):
+    path = tmp_path / "old.jsonl"  # said at noon on 1 March, long before the fixture's checkpoint
+    path.write_text(json.dumps({"type": "assistant", "timestamp": "2026-03-01T12:00:00.000Z", "message": {
+        "role": "assistant", "content": [{"type": "text", "text": "Old news: the lexer is half done."}]}}) + "\n")
+    for n in range(4):
+        edit(repo, f"src/y{n}.py", path)
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4" and "Old news" not in auto.note

@@ -272,6 +272,20 @@ class Workspace:
             return {k: self.as_committed(v) for k, v in value.items()}
         return value
 
+    def committable(self, text: str) -> str:
+        """What the agent said (its last message, for an automatic checkpoint's note) as a committed
+        file may hold it: paths as as_committed writes them, secrets redacted (compaction.redact)."""
+        text = self.as_committed(text)
+        try:
+            from .compaction.redact import Redactor, Unavailable
+        except ImportError:  # pragma: no cover - the package ships it
+            return text
+        try:
+            redacted, _ = Redactor().redact(text)
+        except Unavailable:  # detect-secrets missing: close --commit's scan warns of what remains
+            return text
+        return redacted
+
     def device(self) -> str | None:
         """The label checkpoints carry for this machine: TETHER_DEVICE, else the one set with
         `tether config --device` (kept per machine, never committed); None when neither is. Never
@@ -303,7 +317,7 @@ class Workspace:
                 message = None  # the records since the last checkpoint are still saved
         ckp, said = automatic_checkpoint(self.store, task, trigger, instructions, self._recorded_since,
                                          session=self.session_id, device=self.device(), kind=kind,
-                                         last_message=message)
+                                         last_message=message, clean=self.committable)
         if ckp is not None:
             from .core.memory import event
 
@@ -337,10 +351,10 @@ class Workspace:
             return task_id, None, f"task {task_id} is {task.status}"
         message = None
         if transcript:
-            from .transcripts.last_words import last_assistant_text
+            from .transcripts.last_words import last_assistant_message
 
             try:
-                message = last_assistant_text(transcript)
+                message = last_assistant_message(transcript)
             except OSError:
                 message = None  # a courtesy in its note: the checkpoint still records the calls
 
@@ -350,7 +364,7 @@ class Workspace:
             return carried(self, edited, texts, previous)
 
         ckp, said, kept = trail_checkpoint(self.store, task, calls, self._recorded_since, every=every, risky=risky,
-                                           last_message=message, anchor=anchor,
+                                           last_message=message, anchor=anchor, clean=self.committable,
                                            session=self.session_id or session, device=self.device())
         if ckp is not None:
             from .core.memory import event

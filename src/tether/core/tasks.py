@@ -208,21 +208,22 @@ def nothing_since(task: Task, previous: Checkpoint | None, now=None) -> str:
 
 def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: str, recorded_since,
                          session: str | None = None, device: str | None = None,
-                         kind: str = "pre_compact", last_message: tuple[str, str | None] | None = None
-                         ) -> tuple[Checkpoint | None, str]:
+                         kind: str = "pre_compact", last_message: tuple[str, str | None] | None = None,
+                         clean=None) -> tuple[Checkpoint | None, str]:
     """The checkpoint made before a context compaction (``kind`` ``"pre_compact"``) or when the context
     is nearly full (``"context"``): (checkpoint or None, what to say).
 
     It records only what is new: the decisions and entries recorded after the last checkpoint
     (``recorded_since(name, stamp)`` lists them) and ``last_message``, the agent's newest message
     and when it was written (last_words.last_assistant_message), when it is newer than that
-    checkpoint and not in its note already. With nothing new, no checkpoint is made and the answer
+    checkpoint and not in its note already (``clean(text)``: the message as a committed file may hold
+    it, secrets and private paths taken out). With nothing new, no checkpoint is made and the answer
     says since when. Otherwise the previous checkpoint's state, next actions, status, files and
     results are kept, the new one is marked automatic, and its note says what was new.
     """
     previous = latest_checkpoint(store, task.id)
     recorded = recorded_since(previous.name if previous else None, previous.created if previous else task.created)
-    message = _newer_message(last_message, previous, task)
+    message = _newer_message(last_message, previous, task, clean)
     if not recorded and not message:
         return None, nothing_since(task, previous)
     since = f" since {previous.id}" if previous else ""
@@ -243,7 +244,8 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
     return ckp, f"automatic checkpoint {ckp.id} ({' and '.join(said)}{since})"
 
 
-def _newer_message(last_message: tuple[str, str | None] | None, previous: Checkpoint | None, task: Task) -> str:
+def _newer_message(last_message: tuple[str, str | None] | None, previous: Checkpoint | None, task: Task,
+                   clean=None, repeat: bool = False) -> str:
     """The agent's message as a note keeps it (``plain``) when it was written after ``previous``
     (or the task's start), else "". Stamps have whole seconds: a message in the checkpoint's second
     counts, unless the checkpoint's note holds it already (an automatic one made then). A message
@@ -256,8 +258,10 @@ def _newer_message(last_message: tuple[str, str | None] | None, previous: Checkp
         newer = written >= clock.parse(previous.created if previous else task.created)
     except ValueError:
         return ""
-    message = plain(text)
-    if not newer or (previous is not None and message in previous.note):
+    if not newer:
+        return ""
+    message = plain(clean(text) if clean is not None else text)
+    if not repeat and previous is not None and message in previous.note:
         return ""
     return message
 
@@ -303,8 +307,8 @@ def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
-                     risky: str | None = None, last_message: str | None = None, anchor=None,
-                     session: str | None = None, device: str | None = None
+                     risky: str | None = None, last_message: tuple[str, str | None] | None = None,
+                     anchor=None, clean=None, session: str | None = None, device: str | None = None
                      ) -> tuple[Checkpoint | None, str, list[dict]]:
     """The checkpoint the tool-call hooks make (seed 001: every few tool calls, and before a risky
     operation): (checkpoint or None, what to say, the calls still to count).
@@ -316,7 +320,8 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     the previous checkpoint's progress, next actions, files and results and the current state the
     agent last wrote itself (``own_state``), adds the files the edit tools changed, and is marked
     automatic; its note says what it saw: the calls, the records, the agent's last message
-    (``last_message``, shortened). ``anchor(edited, texts, previous_anchors)``: the anchors it
+    (``last_message``: its text and time, kept shortened when written since the last checkpoint,
+    through ``clean`` as in automatic_checkpoint). ``anchor(edited, texts, previous_anchors)``: the anchors it
     pins (the caller's, as it knows the working tree), only called when a checkpoint is made.
     """
     from . import tool_trail
@@ -333,10 +338,14 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     if recorded:
         note += f" Recorded: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
     said = note.strip()
-    message = plain(last_message) if last_message else ""
+    state, state_from = own_state(store, task, previous)
+    # Kept while the agent has not checkpointed since saying it (the brief shows the newest
+    # automatic checkpoint's note): compared with the agent's own checkpoint, not the automatic ones.
+    own = _load_or_report(store, task.id, state_from) if previous is not None and previous.automatic and state_from \
+        else previous
+    message = _newer_message(last_message, own, task, clean, repeat=True)
     if message:
         note += f" {LAST_MESSAGE}{message}"
-    state, state_from = own_state(store, task, previous)
     edited = tool_trail.files(since)
     next_actions = list(previous.next) if previous else []
     anchors = dict(previous.anchors) if previous else {}
