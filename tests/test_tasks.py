@@ -325,13 +325,14 @@ def test_resume_from_item_13_after_three_checkpoints(docs_task, cli):
 def test_a_checkpoint_with_only_a_note_keeps_the_state_and_next_actions(docs_task, cli, repo):
     (repo / "notes.md").write_text("doc 13: pages 1-40 read\n", encoding="utf-8")
     assert cli("checkpoint", "--done", "1-12", "--state", "Doc 13 half read", "--next", "Finish doc13.pdf",
-        "--anchor", "notes.md").code == 0
+        "--anchor", "notes.md", "--file", "notes.md: pages 1-40").code == 0
     run = cli("checkpoint", "--note", "doc 13 is a scan: OCR needed", "--json")
     assert run.code == 0, run.err
     saved = run.json()["checkpoint"]
     assert (saved["current_state"], saved["next"], saved["state_from"]) == \
         ("Doc 13 half read", ["Finish doc13.pdf"], checkpoint_files(repo, "T004")[0].stem)
     assert "notes.md" in saved["anchors"]  # the state it keeps cites what it cited
+    assert saved["files"] == ["notes.md: pages 1-40"]  # and the files it named
     first = cli("resume").out.splitlines()
     assert "last checkpoint CKP-0002: doc 13 is a scan: OCR needed; state as at CKP-0001: Doc 13 half read" \
         in first[0] and first[0].endswith("Next: Finish doc13.pdf")

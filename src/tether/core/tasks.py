@@ -531,7 +531,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
                                                            ranges.of(newly_undone))),
             current_state=now_state.strip(), key_data=merged_key_data,
-            files=(list(previous.files) if carry and previous else []) + [str(f) for f in files or []],
+            files=(list(previous.files) if (carry or not restated) and previous else [])
+            + [str(f) for f in files or [] if not (previous and not restated and str(f) in previous.files)],
             next=[a for a in (now_next or []) if a.strip()], note=note.strip(),
             # Every result saved so far: the task's outputs are consolidated from all of them at its end.
             results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),
