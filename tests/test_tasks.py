@@ -728,6 +728,9 @@ def test_absolute_paths_an_agent_passes_are_committed_from_the_root_and_home_as_
     assert saved["files"] == ["src/a.py: parser added", "~/.bashrc: alias"]
     assert saved["current_state"] == "edited src/a.py and ~/notes.md"
     assert saved["next"] == ["run tests"] and saved["key_data"]["log"] == "~/run.log"
+    run = cli("checkpoint", "--note", f"see file://{home}/report.html; ran in {repo}/", "--json")
+    assert run.json()["checkpoint"]["note"] == "see file://~/report.html; ran in ."
+
     cli("decide", f"Where do logs go ({home}/logs)?", "--decision", f"{repo}/logs", "--rationale", "kept")
     cli("note", "gotcha", f"{repo}/src/a.py breaks on tabs")
     cli("close", "--summary", f"parser in {repo}/src/a.py", "--next", f"test {repo}/src/a.py")

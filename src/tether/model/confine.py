@@ -55,9 +55,10 @@ def as_committed(text: str, root: str, home: str | None) -> str:
             # at a path's start only (not inside a longer name), and the separator after the root
             # dropped with it; the root alone is ".", the home alone "~"
             start = r"(?<![\w.~/\\-])" + re.escape(prefix)
-            if by:
+            if by:  # the home directory in a file:// URL's path too
+                start = r"(?:(?<=file://)|(?<![\w.~/\\-]))" + re.escape(prefix)
                 text = re.sub(start + r"(?=[/\\\"'\s,;:)]|$)", by, text)
             else:
-                text = re.sub(start + r"[/\\](?=[^\s/\\])", "", text)
-                text = re.sub(start + r"(?=[\"'\s,;:)]|$)", ".", text)
+                text = re.sub(start + r"[/\\](?=[^\s/\\\"',;:)])", "", text)
+                text = re.sub(start + r"[/\\]?(?=[\"'\s,;:)]|$)", ".", text)
     return text
