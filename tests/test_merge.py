@@ -710,6 +710,56 @@ def test_repair_names_what_git_still_holds_conflicted(base, monkeypatch):
                                     " then `git commit` to conclude the merge.")
 
 
+# -- a clone without the driver: boot and verify say so -------------------------------------------
+
+DRIVER_LINE = "tether's merge driver is not registered in this clone"
+
+
+def test_boot_and_verify_say_once_that_a_fresh_clone_lacks_the_driver(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))  # git config is never cloned
+    for _ in ("cold", "warm"):
+        code, brief = boot(clone)
+        assert code == 0 and brief["problems"] == [] and brief["merge_driver"] == "missing"
+        assert brief["text"].count(DRIVER_LINE) == 1 and "Run `tether init` once in this clone" in brief["text"]
+    verify = tether(clone, "verify", "--json")
+    assert verify.returncode == 0  # this clone's setup, not a problem of the files
+    [notice] = json.loads(verify.stdout)["notices"]
+    assert notice.startswith(DRIVER_LINE) and "`tether init`" in notice
+    assert f"Note: {DRIVER_LINE}" in tether(clone, "verify").stdout
+    assert tether(clone, "init").returncode == 0
+    code, brief = boot(clone)
+    assert brief["merge_driver"] == "registered" and DRIVER_LINE not in brief["text"]
+    assert json.loads(tether(clone, "verify", "--json").stdout)["notices"] == []
+    # Read from git's files at every boot, warm too: a driver removed since is named again.
+    git(clone, "config", "--remove-section", "merge.tether")
+    assert DRIVER_LINE in boot(clone)[1]["text"]
+
+
+def test_the_warm_boot_checks_the_driver_without_starting_git(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))
+    cold = tether(clone, "boot")
+    assert cold.returncode == 0 and DRIVER_LINE in cold.stdout
+    empty = tmp_path / "no-git-here"
+    empty.mkdir()
+    warm = subprocess.run([sys.executable, "-m", "tether", "boot"], cwd=clone, capture_output=True, text=True,
+                          env={**os.environ, "PATH": str(empty)}, timeout=60)
+    assert (warm.returncode, warm.stdout) == (0, cold.stdout), warm.stderr
+
+
+def test_a_driver_defined_in_the_users_config_counts(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))
+    git(clone, "config", "--global", "merge.tether.driver", "tether merge-driver %O %A %B %P")
+    assert boot(clone)[1]["merge_driver"] == "registered"
+    attributes = clone / ".tether" / ".gitattributes"  # a workspace that sends nothing to the driver
+    git(clone, "config", "--global", "--unset", "merge.tether.driver")
+    attributes.write_text("*.jsonl merge=union\n")
+    code, brief = boot(clone)
+    assert brief["merge_driver"] is None and DRIVER_LINE not in brief["text"]
+
+
 def test_a_document_rendered_another_way_names_the_same_records_and_is_no_disagreement(base):
     """What is compared is what the sections name (ids, the last close's words, one item each), not
     how a version of tether rendered them, nor which task this machine marks ACTIVE."""

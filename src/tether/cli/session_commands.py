@@ -159,8 +159,9 @@ def cmd_verify(args) -> Result:
                      " the task's next `tether checkpoint`.")
         return Result({"stale": stale}, "\n".join(lines), EXIT_DEGRADED)
     outcome = ws.verify()
+    notes = [f"Note: {n}" for n in outcome.notices]  # this clone's setup: no problem of the files
     if not outcome.problems:
-        return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")
+        return Result(outcome.to_dict(), "\n".join([f"Verified {outcome.files} files in .tether: no problems.", *notes]))
     lines = [f"Verified {outcome.files} files in .tether: {len(outcome.problems)} problem(s)."]
     lines += [f"  {p}" for p in outcome.problems]
     if outcome.torn:
@@ -168,7 +169,7 @@ def cmd_verify(args) -> Result:
                      "`tether index --repair` sets it aside or completes it (the next write to that log does too).")
     if len(outcome.torn) + bool(outcome.sections) < len(outcome.problems):
         lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
-    return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
+    return Result(outcome.to_dict(), "\n".join(lines + notes), EXIT_DEGRADED)
 
 
 def cmd_drift(args) -> Result:

@@ -24,7 +24,7 @@ from ..store.eventlog import CHECKED_LINES
 from ..store.files import Store
 from ..model.tokens import estimate
 from . import commit_lines
-from .brief import Brief, from_cache, from_content, to_content, with_stale
+from .brief import Brief, from_cache, from_content, to_content, with_setup, with_stale
 from .sections import decision_line, sections
 from .tasks import Resume, resume_of
 
@@ -478,7 +478,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         # its problems are the files to fix, read again at every boot until they are.
         brief_cache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
     if sha is None:  # a commit's brief is the past: what changed since is today's question
-        content = with_stale(content, ws.root_dir, ws.store_dir)
+        content = with_setup(with_stale(content, ws.root_dir, ws.store_dir), ws.root_dir, ws.store_dir)
     return from_content(commit_lines.apply(content), budget, max_chars)
 
 

@@ -20,12 +20,12 @@ class Verification(Record):
     # torn: "path:line" of each log whose last line was torn (a writer stopped mid-append): the next
     # write to that log, or `tether index --repair`, sets it aside.
     # sections: the context document's generated sections that disagree with the records (`tether
-    # index --repair` regenerates them).
-    FIELDS = {"files": 0, "problems": list, "torn": list, "sections": list}
+    # index --repair` regenerates them); notices: what to set up in this clone, no problem of the files.
+    FIELDS = {"files": 0, "problems": list, "torn": list, "sections": list, "notices": list}
 
     def to_dict(self) -> dict:
         return {"files": self.files, "problems": [p.to_dict() for p in self.problems], "torn": self.torn,
-                "sections": self.sections}
+                "sections": self.sections, "notices": self.notices}
 
 
 def verify(store: Store, context_document: str, config_problems: list[Problem] = ()) -> Verification:
@@ -64,6 +64,16 @@ def check_document(ws, outcome: Verification) -> None:
         if problem not in outcome.problems:
             outcome.problems.append(problem)
         outcome.sections = [heading for heading, _ in found]
+
+
+def setup_notices(ws) -> list[str]:
+    """What this clone lacks that its files ask for: tether's merge driver in git config."""
+    from .brief import DRIVER_MISSING, merge_driver_state
+    from ..store import layout
+
+    if merge_driver_state(ws.root_dir, ws.store_dir) != "missing":
+        return []
+    return [DRIVER_MISSING.format(attributes=ws.store.shown(layout.GITATTRIBUTES))]
 
 
 def _attempt(store: Store, load, *args) -> object | None:

@@ -30,12 +30,13 @@ import os
 import sys
 
 from . import runner, textmerge
+from .gitconfig import MERGE_DRIVER
 from .objects import cat_blobs
 from ..errors import GitProblem
 from .semantic_merge import Unmergeable, merge_context, merge_latest, merge_manifest
 from ..model.record import REQUIRED, Record
 
-NAME = "tether"
+NAME = MERGE_DRIVER
 DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
 ARGS = "merge-driver --marker-size %L %O %A %B %P"
 
