@@ -201,8 +201,11 @@ def test_killed_writers_leave_a_readable_store(workspace):
         assert store.problems == [], where
 
         code, brief = boot(ws.root)
-        # Degraded only by a torn last log line (never seen with SIGKILL; possible on power loss).
-        others = [p for p in brief["problems"] if not p["path"].endswith(".jsonl")]
+        # Degraded only by a torn last log line (never seen with SIGKILL; possible on power loss), or
+        # by a note logged that the context document does not list yet (killed between the two).
+        others = [p for p in brief["problems"] if not p["path"].endswith(".jsonl")
+                  and not (p["path"] == ".tether/CONTEXT.md" and p["message"].startswith("generated section Notes disagrees")
+                           and "`tether index --repair`" in p["message"])]
         assert others == [] and (code == 0) == (brief["problems"] == []), where
         assert brief["tasks"][0]["checkpoint_name"] == names[-1], where
 

@@ -299,13 +299,17 @@ def test_both_branches_close_and_merge_without_conflicts(base, monkeypatch):
 
     # LATEST.json: B closed later (11:30 against 10:30), byte for byte B's.
     assert (root / LATEST).read_text() == show(root, "B", LATEST)
-    # CONTEXT.md: the hand-written text of both sides; tether's blocks once each, B's (the newer).
+    # CONTEXT.md: the hand-written text of both sides; tether's blocks once each, regenerated from the
+    # merged records: both sides' tasks, decisions and entries; the last session is B's (the newer close).
     context = (root / CONTEXT).read_text()
     assert context.startswith("# Session Context of the parser work\n")
     assert context.index("A's own note.") < context.index("B's own note.")  # both added at the end: ours first
     assert blocks(context) == blocks(show(root, "B", CONTEXT))
-    for name in blocks(context):
+    for name in ("where_we_are", "next_steps", "reading_order"):
         assert block(context, name) == block(show(root, "B", CONTEXT), name)
+    for side in (a, b):
+        assert f"`tether resume {side['task']}`" in block(context, "open_tasks")
+        assert side["decision"] in block(context, "decisions") and side["note"] in block(context, "gotcha")
     # index.json: the manifest of the merged files, as `tether index` would write it.
     before = (root / INDEX).read_bytes()
     assert tether(root, "index").returncode == 0
@@ -365,7 +369,7 @@ def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeyp
 def test_without_the_driver_index_repair_resolves_the_merge(base, monkeypatch):
     root = base
     hand = {"A": lambda t: add_line(t, "A's own note."), "B": lambda t: add_line(t, "B's own note.")}
-    two_branches(root, monkeypatch, close=True, hand=hand)
+    a, b = two_branches(root, monkeypatch, close=True, hand=hand)
     unregister(root)  # a clone without it (each close registered it again)
     merge = git(root, "merge", "--no-edit", "B", check=False)
     conflicted = unmerged(root)
@@ -390,6 +394,10 @@ def test_without_the_driver_index_repair_resolves_the_merge(base, monkeypatch):
     context = (root / CONTEXT).read_text()
     assert "A's own note." in context and "B's own note." in context
     assert blocks(context) == blocks(show(root, "B", CONTEXT))
+    # Its sections come from the records git merged: neither side's tasks, decisions or entries are lost.
+    for side in (a, b):
+        assert f"`tether resume {side['task']}`" in block(context, "open_tasks")
+        assert side["decision"] in block(context, "decisions") and side["note"] in block(context, "gotcha")
     git(root, "commit", "-q", "--no-edit")
     assert_healthy(root, "B summary")
     assert len(git(root, "log", "-1", "--format=%P").stdout.split()) == 2  # a real merge commit
@@ -449,10 +457,16 @@ def test_a_cherry_pick_says_to_rewrite_the_manifest(base, monkeypatch):
     pick = git(root, "cherry-pick", "B", check=False)
     assert pick.returncode == 0, pick.stdout + pick.stderr
     assert "run `tether index` after the merge" in pick.stderr
+    # Nor can the context document's sections be regenerated from the merged records: the newer side's
+    # stand, the driver says so, and boot names what disagrees until `tether index --repair` runs.
+    assert f"{CONTEXT}: its generated sections are the newer side's" in pick.stderr
     check = tether(root, "index", "--check", "--json")
     assert check.returncode == 3 and json.loads(check.stdout)["problem"] is None
-    assert tether(root, "index").returncode == 0
-    git(root, "commit", "-q", "-am", "manifest")
+    code, brief = boot(root)
+    assert code == 3 and [(p["path"], p["line"]) for p in brief["problems"]] == [(CONTEXT, 14)]
+    assert "tether index --repair" in brief["problems"][0]["message"]
+    assert tether(root, "index", "--repair").returncode == 0
+    git(root, "commit", "-q", "-am", "manifest and context document")
     assert_healthy(root, "B summary")
 
 
@@ -490,7 +504,8 @@ def test_repair_rebuilds_an_unreadable_latest_from_the_event_log(base, monkeypat
     expected = json.loads((root / LATEST).read_text())
     (root / LATEST).write_text('<<<<<<< ours\n{"summary":\n=======\n>>>>>>> theirs\n')  # neither side is JSON
     repair = tether(root, "index", "--repair")
-    assert repair.returncode == 0 and f"resolved {LATEST}" in repair.stdout, repair.stdout
+    assert repair.returncode == 0, repair.stdout
+    assert f"{LATEST}: rebuilt from the memory log's newest close (neither side read)" in repair.stdout
     assert json.loads((root / LATEST).read_text()) == expected
 
 
@@ -535,6 +550,232 @@ def test_repair_rebuilds_a_latest_that_does_not_read_without_a_merge(base, monke
     expected = json.loads((root / LATEST).read_text())
     (root / LATEST).write_text('{"date": "x", "bad": \n')  # edited by hand, no conflict
     repair = tether(root, "index", "--repair")
-    assert repair.returncode == 0 and f"rebuilt {LATEST} from the memory log's newest close" in repair.stdout
+    assert repair.returncode == 0 and f"{LATEST}: rebuilt from the memory log's newest close" in repair.stdout
     assert json.loads((root / LATEST).read_text()) == expected
     assert tether(root, "verify").returncode == 0
+
+
+# -- the context document after a merge: its sections are the merged records' --------------------
+
+def clones(tmp_path: Path, monkeypatch) -> tuple[Path, Path, Path]:
+    """A bare origin with a workspace on main, and two clones of it (each registers the driver)."""
+    monkeypatch.setenv("TETHER_NOW", f"{DAY}T09:00:00Z")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(origin), str(seed))
+    (seed / "README.md").write_text("# Project\n")
+    assert tether(seed, "init").returncode == 0
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "workspace")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    out = []
+    for name in ("B", "C"):
+        git(tmp_path, "clone", "-q", str(origin), str(tmp_path / name))
+        assert tether(tmp_path / name, "init").returncode == 0
+        out.append(tmp_path / name)
+    return origin, out[0], out[1]
+
+
+def run_ok(root: Path, *args: str) -> str:
+    proc = tether(root, *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def both_clones_close(tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+    """B starts a task, decides and closes (committed, pushed); C starts a task, notes a gotcha and
+    closes later (committed). Returns C and what each recorded."""
+    _origin, b, c = clones(tmp_path, monkeypatch)
+    monkeypatch.setenv("TETHER_NOW", f"{DAY}T10:00:00Z")
+    b_task = json.loads(run_ok(b, "task", "start", "B's task", "--json"))["task"]["id"]
+    decision = json.loads(run_ok(b, "decide", "Which database?", "--decision", "postgres", "--json"))["decision"]["id"]
+    run_ok(b, "close", "--summary", "B closed", "--commit")
+    git(b, "push", "-q", "origin", "HEAD:main")
+    monkeypatch.setenv("TETHER_NOW", f"{DAY}T11:00:00Z")
+    c_task = json.loads(run_ok(c, "task", "start", "C's task", "--json"))["task"]["id"]
+    gotcha = json.loads(run_ok(c, "note", "gotcha", "C's gotcha", "--json"))["note"]["id"]
+    run_ok(c, "close", "--summary", "C closed", "--commit")
+    return c, {"tasks": [b_task, c_task], "decision": decision, "gotcha": gotcha}
+
+
+def assert_all_recorded(context: str, recorded: dict) -> None:
+    for task in recorded["tasks"]:
+        assert f"`tether resume {task}`" in block(context, "open_tasks"), block(context, "open_tasks")
+    assert recorded["decision"] in block(context, "decisions") and "postgres" in block(context, "decisions")
+    assert recorded["gotcha"] in block(context, "gotcha")
+
+
+def test_a_pull_keeps_the_other_clones_tasks_and_decisions_in_the_context_document(tmp_path, monkeypatch):
+    """The newcomer's report: after `git pull` with the driver, CONTEXT.md listed only this clone's task
+    and lost the other clone's decision, and verify, index --check and audit saw nothing."""
+    c, recorded = both_clones_close(tmp_path, monkeypatch)
+    pull = git(c, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", check=False)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    context = (c / CONTEXT).read_text()
+    assert_all_recorded(context, recorded)
+    assert "**Last session (2026-03-02):** C closed" in block(context, "where_we_are")  # the newer close
+    assert "ACTIVE: C's task" in block(context, "open_tasks")  # this machine's active task
+    # What `tether close` would write now, but for the stamp: nothing for verify, boot or audit to name.
+    assert tether(c, "verify").returncode == 0
+    assert tether(c, "index", "--check").returncode == 0
+    assert_healthy(c, "C closed")
+    assert json.loads(run_ok(c, "audit", "--skip", "uncommitted", "--json"))["findings"] == []
+
+
+def test_without_the_driver_repair_keeps_both_clones_records_in_the_context_document(tmp_path, monkeypatch):
+    c, recorded = both_clones_close(tmp_path, monkeypatch)
+    unregister(c)
+    pull = git(c, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", check=False)
+    assert pull.returncode == 1 and CONTEXT in unmerged(c), pull.stdout + pull.stderr
+    repair = run_ok(c, "index", "--repair")
+    context = (c / CONTEXT).read_text()
+    assert_all_recorded(context, recorded)
+    assert (f"  {CONTEXT}: merged: your text from both sides; generated sections regenerated from the records"
+            " (Open Tasks, Decisions disagreed with them); marked resolved (git add)") in repair.splitlines()
+    assert repair.splitlines()[-1] == "Next: `git commit` to conclude the merge."
+    git(c, "commit", "-q", "--no-edit")
+    assert_healthy(c, "C closed")
+
+
+def test_a_side_kept_by_hand_is_named_by_boot_verify_and_audit_and_repaired(tmp_path, monkeypatch):
+    """A conflict resolved by taking one side whole (a hosting service's editor, `git checkout --ours`)
+    keeps that side's sections: every check names them, with the command that regenerates them."""
+    c, recorded = both_clones_close(tmp_path, monkeypatch)
+    unregister(c)
+    assert git(c, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", check=False).returncode == 1
+    git(c, "checkout", "-q", "--ours", "--", *sorted(unmerged(c)))
+    git(c, "add", ".tether")
+    git(c, "commit", "-q", "--no-edit")
+    line = (c / CONTEXT).read_text().splitlines().index("<!-- tether:begin open_tasks -->") + 1
+
+    code, brief = boot(c)
+    assert code == 3 and [(p["path"], p["line"]) for p in brief["problems"]] == [(CONTEXT, line)]
+    message = brief["problems"][0]["message"]
+    assert message.startswith("generated sections Open Tasks, Decisions disagree with the records")
+    assert "run `tether index --repair`" in message
+    verify = tether(c, "verify", "--json")
+    assert verify.returncode == 3
+    assert json.loads(verify.stdout)["problems"] == [{"path": CONTEXT, "line": line, "message": message}]
+    assert json.loads(verify.stdout)["sections"] == ["Open Tasks", "Decisions"]
+    [found] = [f for f in json.loads(tether(c, "audit", "--json").stdout)["findings"] if f["rule"] == "context-stale"]
+    assert (found["path"], found["line"]) == (CONTEXT, line) and "Open Tasks, Decisions" in found["message"]
+
+    repair = run_ok(c, "index", "--repair")
+    assert_all_recorded((c / CONTEXT).read_text(), recorded)
+    assert repair.splitlines()[-1] == (f"Next: commit what it changed: `git add {CONTEXT} {INDEX}`, then `git commit`.")
+    assert tether(c, "verify").returncode == 0
+    git(c, "commit", "-q", "-am", "context document regenerated")
+    assert_healthy(c, "C closed")
+
+
+def test_repair_names_a_staged_file_it_rewrote_before_the_commit(base, monkeypatch):
+    """`index --repair` during a merge whose index.json the user had already resolved (staged): it
+    rewrites it, and says to `git add` it before the commit instead of leaving it changed silently."""
+    root = base
+    two_branches(root, monkeypatch, close=True)
+    unregister(root)
+    assert git(root, "merge", "--no-edit", "B", check=False).returncode == 1
+    git(root, "checkout", "-q", "--ours", "--", INDEX)
+    git(root, "add", INDEX)
+    assert INDEX not in unmerged(root)
+    repair = json.loads(run_ok(root, "index", "--repair", "--json"))
+    assert repair["merging"] and repair["manifest"] == "rewritten" and repair["to_add"] == [INDEX]
+    assert {"path": INDEX, "done": [f"rewritten ({repair['files']} files)"]} in repair["changes"]
+    assert INDEX not in repair["marked_resolved"] and repair["unmerged"] == []
+    assert git(root, "status", "--porcelain", "--", INDEX).stdout[1] == "M"  # rewritten, not staged
+    out = run_ok(root, "index", "--repair")  # again: the same advice while it stays unstaged
+    assert out.splitlines()[-1] == f"Next: `git add {INDEX}`, then `git commit` to conclude the merge."
+    git(root, "add", INDEX)
+    git(root, "commit", "-q", "--no-edit")
+    assert_healthy(root, "B summary")
+
+
+def test_repair_names_what_git_still_holds_conflicted(base, monkeypatch):
+    root = base
+    two_branches(root, monkeypatch, close=True)
+    unregister(root)
+    (root / "code.txt").write_text("main\n")
+    git(root, "checkout", "-q", "B")
+    (root / "code.txt").write_text("B\n")
+    git(root, "add", "code.txt")
+    git(root, "commit", "-q", "-m", "B's code")
+    git(root, "checkout", "-q", "A")
+    (root / "code.txt").write_text("A\n")
+    git(root, "add", "code.txt")
+    git(root, "commit", "-q", "-m", "A's code")
+    assert git(root, "merge", "--no-edit", "B", check=False).returncode == 1
+    out = run_ok(root, "index", "--repair")
+    assert out.splitlines()[-1] == ("Next: resolve what git still lists as conflicted (code.txt) and `git add` it;"
+                                    " then `git commit` to conclude the merge.")
+
+
+# -- a clone without the driver: boot and verify say so -------------------------------------------
+
+DRIVER_LINE = "tether's merge driver is not registered in this clone"
+
+
+def test_boot_and_verify_say_once_that_a_fresh_clone_lacks_the_driver(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))  # git config is never cloned
+    for _ in ("cold", "warm"):
+        code, brief = boot(clone)
+        assert code == 0 and brief["problems"] == [] and brief["merge_driver"] == "missing"
+        assert brief["text"].count(DRIVER_LINE) == 1 and "Run `tether init` once in this clone" in brief["text"]
+    verify = tether(clone, "verify", "--json")
+    assert verify.returncode == 0  # this clone's setup, not a problem of the files
+    [notice] = json.loads(verify.stdout)["notices"]
+    assert notice.startswith(DRIVER_LINE) and "`tether init`" in notice
+    assert f"Note: {DRIVER_LINE}" in tether(clone, "verify").stdout
+    assert tether(clone, "init").returncode == 0
+    code, brief = boot(clone)
+    assert brief["merge_driver"] == "registered" and DRIVER_LINE not in brief["text"]
+    assert json.loads(tether(clone, "verify", "--json").stdout)["notices"] == []
+    # Read from git's files at every boot, warm too: a driver removed since is named again.
+    git(clone, "config", "--remove-section", "merge.tether")
+    assert DRIVER_LINE in boot(clone)[1]["text"]
+
+
+def test_the_warm_boot_checks_the_driver_without_starting_git(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))
+    cold = tether(clone, "boot")
+    assert cold.returncode == 0 and DRIVER_LINE in cold.stdout
+    empty = tmp_path / "no-git-here"
+    empty.mkdir()
+    warm = subprocess.run([sys.executable, "-m", "tether", "boot"], cwd=clone, capture_output=True, text=True,
+                          env={**os.environ, "PATH": str(empty)}, timeout=60)
+    assert (warm.returncode, warm.stdout) == (0, cold.stdout), warm.stderr
+
+
+def test_a_driver_defined_in_the_users_config_counts(base, tmp_path):
+    clone = tmp_path / "clone"
+    git(base, "clone", "-q", str(base), str(clone))
+    git(clone, "config", "--global", "merge.tether.driver", "tether merge-driver %O %A %B %P")
+    assert boot(clone)[1]["merge_driver"] == "registered"
+    attributes = clone / ".tether" / ".gitattributes"  # a workspace that sends nothing to the driver
+    git(clone, "config", "--global", "--unset", "merge.tether.driver")
+    attributes.write_text("*.jsonl merge=union\n")
+    code, brief = boot(clone)
+    assert brief["merge_driver"] is None and DRIVER_LINE not in brief["text"]
+
+
+def test_a_document_rendered_another_way_names_the_same_records_and_is_no_disagreement(base):
+    """What is compared is what the sections name (ids, the last close's words, one item each), not
+    how a version of tether rendered them, nor which task this machine marks ACTIVE."""
+    root = base
+    assert tether(root, "note", "gotcha", "keep the OCR step").returncode == 0
+    doc = root / CONTEXT
+    text = doc.read_text()
+    older = re.sub(r"- (ACTIVE: )?shared \(SHARED, 10 items\): `tether resume SHARED`",
+                   "- Resuming shared (SHARED) from item 2 of 10 (1 done; last checkpoint CKP-0001: base)", text)
+    assert older != text
+    doc.write_text(older)
+    assert tether(root, "verify").returncode == 0 and boot(root)[1]["problems"] == []
+    # A record the document does not name, or one it names that is gone, is a disagreement.
+    gotcha = re.search(r"- keep the OCR step \[[^\]]+\]\n", older).group(0)
+    doc.write_text(older.replace(gotcha, ""))
+    problems = boot(root)[1]["problems"]
+    assert [p["message"].split(" disagree")[0] for p in problems] == ["generated section Gotchas"]
+    doc.write_text(older.replace(gotcha, gotcha + "- an entry resolved since [N-260302-gone]\n"))
+    assert json.loads(tether(root, "verify", "--json").stdout)["sections"] == ["Gotchas"]

@@ -622,9 +622,14 @@ class Workspace:
     # -- maintenance ----------------------------------------------------------------------------
     def verify(self):
         """Every problem in the store's files, all of them read (tether verify); changes nothing."""
-        from .core.verify import verify
+        from .core.verify import check_document, setup_notices, verify
 
-        return verify(self.store, self.config.context_document, self.config.problems())
+        config_problems = self.config.problems()
+        outcome = verify(self.store, self.config.context_document, config_problems)
+        if all(p in config_problems for p in outcome.problems):  # a damaged record is the problem to name
+            check_document(self, outcome)
+        outcome.notices = setup_notices(self)
+        return outcome
 
     def write_index(self) -> int:
         """Write the manifest (index.json); returns the number of files it lists."""

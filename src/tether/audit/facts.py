@@ -95,16 +95,24 @@ def uncommitted(ws, full: bool = False) -> list[str] | None:
 
 
 def context_document(ws, events: list[dict]) -> tuple[dict | None, dict | None]:
-    """The document's stamp and line, and the newest close or decision in the memory log."""
+    """The document's stamp and line, and the generated sections that disagree with the records
+    ("disagrees": (heading, line) each); and the newest close or decision in the memory log."""
+    from ..core.close import document_disagrees
+    from ..errors import TetherError
+
     changes = [e for e in events if e.get("event") in ("session_close", "decision")]
-    if not changes:
-        return None, None
-    newest = max(changes, key=lambda e: e.get("at", ""))
-    what = "close" if newest["event"] == "session_close" else f"decision ({newest.get('decision')})"
-    last = {"at": newest["at"], "what": what}
+    last = None
+    if changes:
+        newest = max(changes, key=lambda e: e.get("at", ""))
+        what = "close" if newest["event"] == "session_close" else f"decision ({newest.get('decision')})"
+        last = {"at": newest["at"], "what": what}
     path = ws.config.context_document
     data = ws.store.read_document(path)
-    doc = {"path": path, "exists": data is not None, "updated": None, "line": None}
+    try:
+        disagrees = document_disagrees(ws) if data is not None else []
+    except TetherError:
+        disagrees = []  # a document that does not read: verify names it
+    doc = {"path": path, "exists": data is not None, "updated": None, "line": None, "disagrees": disagrees}
     if data is not None:
         text = data.decode("utf-8", "replace")
         match = _UPDATED.search(text)

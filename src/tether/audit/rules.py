@@ -86,8 +86,17 @@ def uncommitted(paths: list[str] | None, label: str) -> list[Finding]:
 
 
 def context_stale(document: dict | None, last_change: dict | None) -> list[Finding]:
-    """``document``: {"path", "line", "updated"} of the session context document (updated None:
-    no stamp, or no document); ``last_change``: {"event", "at", "what"}: the newest close or decision."""
+    """``document``: {"path", "line", "updated", "disagrees"} of the session context document
+    (updated None: no stamp, or no document; disagrees: (heading, line) of each generated section
+    that says something else than the records, as a merge that kept one side's leaves it);
+    ``last_change``: {"event", "at", "what"}: the newest close or decision."""
+    if document and document.get("disagrees"):
+        found = document["disagrees"]
+        headings = ", ".join(heading for heading, _ in found)
+        return [Finding(rule="context-stale", path=document["path"], line=found[0][1],
+                        message=f"the session context document's generated sections ({headings}) disagree with"
+                                " the records (a merge kept one side's, or a write was cut short)",
+                        fix="`tether audit --fix` regenerates them (hand-written parts are kept)", fixable=True)]
     if not document or not last_change:
         return []
     updated = document.get("updated")

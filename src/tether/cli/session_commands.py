@@ -74,15 +74,7 @@ def cmd_log(args) -> Result:
 def cmd_index(args) -> Result:
     ws = _ws()
     if args.repair:
-        outcome = ws.repair()
-        markers = [r for r in outcome.repaired if r.startswith(("added open/", "removed open/"))]
-        lines = [f"  {r}" for r in outcome.repaired if r not in markers]
-        if outcome.marked_resolved:
-            lines.append("  marked resolved (git add): " + ", ".join(outcome.marked_resolved))
-            lines.append("Next: resolve any other conflicted file (`git status`), then `git commit` to conclude the merge.")
-        head = (f"Repaired {len(markers)} open marker(s); removed {outcome.tmp_removed} leftover temporary file(s);"
-                f" wrote .tether/index.json ({outcome.files} files).")
-        return Result(outcome.to_dict(), "\n".join([head, *lines]))
+        return _repair_result(ws.repair())
     if args.check:
         check = ws.check_index()
         if not check.stale:
@@ -105,6 +97,41 @@ def cmd_index(args) -> Result:
         return Result(check.to_dict(), text, EXIT_DEGRADED)
     count = ws.write_index()
     return Result({"files": count}, f"Wrote .tether/index.json ({count} files).")
+
+
+def _repair_result(outcome) -> Result:
+    """What `index --repair` did, file by file, then what is left to add and commit."""
+    import re
+
+    lines = []
+    for change in outcome.changes:
+        path, said = change["path"], []
+        for what in change["done"]:
+            at = re.match(r"line (\d+): ", what)
+            if at:  # path:line: as every problem is named
+                lines.append(f"  {path}:{at.group(1)}: {what[at.end():]}")
+            else:
+                said.append(what)
+        if said:
+            lines.append(f"  {path}: " + "; ".join(said))
+    if outcome.tmp_removed:
+        lines.append(f"  removed {outcome.tmp_removed} leftover temporary file(s)")
+    head = ("Repaired:" if lines else
+            "Nothing to repair: the generated files, open/ markers and logs agree with the records;"
+            f" {outcome.files} files in the manifest.")
+    others = [p for p in outcome.unmerged if p not in outcome.marked_resolved]
+    add = " ".join(outcome.to_add)
+    if outcome.merging and others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        nxt = (f"Next: resolve what git still lists as conflicted ({shown}) and `git add` it"
+               + (f"; `git add {add}`" if add else "") + "; then `git commit` to conclude the merge.")
+    elif outcome.merging:
+        nxt = (f"Next: `git add {add}`, then " if add else "Next: ") + "`git commit` to conclude the merge."
+    elif outcome.to_commit:
+        nxt = f"Next: commit what it changed: `git add {' '.join(outcome.to_commit)}`, then `git commit`."
+    else:
+        nxt = None
+    return Result(outcome.to_dict(), "\n".join([head, *lines] + ([nxt] if nxt else [])))
 
 
 def cmd_verify(args) -> Result:
@@ -132,16 +159,17 @@ def cmd_verify(args) -> Result:
                      " the task's next `tether checkpoint`.")
         return Result({"stale": stale}, "\n".join(lines), EXIT_DEGRADED)
     outcome = ws.verify()
+    notes = [f"Note: {n}" for n in outcome.notices]  # this clone's setup: no problem of the files
     if not outcome.problems:
-        return Result(outcome.to_dict(), f"Verified {outcome.files} files in .tether: no problems.")
+        return Result(outcome.to_dict(), "\n".join([f"Verified {outcome.files} files in .tether: no problems.", *notes]))
     lines = [f"Verified {outcome.files} files in .tether: {len(outcome.problems)} problem(s)."]
     lines += [f"  {p}" for p in outcome.problems]
     if outcome.torn:
         lines.append(f"Hint: {', '.join(outcome.torn)}: a torn last line (a writer stopped mid-append); "
                      "`tether index --repair` sets it aside or completes it (the next write to that log does too).")
-    if len(outcome.torn) < len(outcome.problems):
+    if len(outcome.torn) + bool(outcome.sections) < len(outcome.problems):
         lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
-    return Result(outcome.to_dict(), "\n".join(lines), EXIT_DEGRADED)
+    return Result(outcome.to_dict(), "\n".join(lines + notes), EXIT_DEGRADED)
 
 
 def cmd_drift(args) -> Result:
@@ -187,9 +215,9 @@ def cmd_drift(args) -> Result:
 
 
 def cmd_merge_driver(args) -> Result:
-    from ..gitio.mergedriver import run
+    from ..core.merging import merge_driver
 
-    outcome = run(args.base, args.ours, args.theirs, args.path, marker_size=args.marker_size)
+    outcome = merge_driver(args.base, args.ours, args.theirs, args.path, marker_size=args.marker_size)
     if outcome.note:
         sys.stderr.write(f"tether merge-driver: {outcome.note}\n")  # git shows it beside its own messages
     return Result(outcome.to_dict(), "", 0 if outcome.clean else 1)

@@ -7,6 +7,7 @@ state and the readiness brief), ``brief`` (rendering under a token budget, and t
 brief from the warm cache), ``commit_lines`` (what a brief says about the
 commit), ``close`` (the end of a session, the progress logs), ``context_document``
 (CONTEXT.md's blocks), ``manifest`` (index.json), ``verify`` (every file checked),
-``repair`` (``tether index --repair``), ``setup`` (``tether init``).
+``repair`` (``tether index --repair``), ``merging`` (the merge driver's context
+document, from the records the merge leaves), ``setup`` (``tether init``).
 Git is asked through ``gitio``; the per-machine caches live in ``warm``.
 """

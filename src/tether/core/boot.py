@@ -24,7 +24,7 @@ from ..store.eventlog import CHECKED_LINES
 from ..store.files import Store
 from ..model.tokens import estimate
 from . import commit_lines
-from .brief import Brief, from_cache, from_content, to_content, with_stale
+from .brief import Brief, from_cache, from_content, to_content, with_setup, with_stale
 from .sections import decision_line, sections
 from .tasks import Resume, resume_of
 
@@ -147,7 +147,10 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     from .relevance import relevant
 
     older, older_source = relevant(store, resumes, active, decisions, notes)
-    _check_context_document(store, config)
+    text = _check_context_document(store, config)
+    if text and all(p in config.problems() for p in store.problems):  # a damaged record is the problem to name
+        _check_document_sections(store, config, text, latest if latest_source == store.latest_path() else None,
+                                 [r.task for r in resumes], decisions, notes)
     store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
@@ -326,15 +329,16 @@ def _campaigns(store: Store) -> list[dict]:
     return out
 
 
-def _check_context_document(store: Store, config: Config) -> None:
+def _check_context_document(store: Store, config: Config) -> str | None:
     """Name conflict markers a merge left in the context document: the brief sends a new
-    session there first (LATEST.json is checked as it is parsed; index.json by `index --check`)."""
+    session there first (LATEST.json is checked as it is parsed; index.json by `index --check`).
+    Returns its text when it reads without them."""
     rel = config.context_document.removeprefix(store.label + "/")
     if rel == config.context_document:
-        return  # kept outside the store: not part of its state
+        return None  # kept outside the store: not part of its state
     data = store.read_file(rel)
     if not data:
-        return
+        return None
     from ..store.codec import check_conflicts, decode
 
     try:
@@ -343,6 +347,23 @@ def _check_context_document(store: Store, config: Config) -> None:
             check_conflicts(text, store.shown(rel))
     except ParseError as exc:
         store.report(exc.problem)
+        return None
+    return text
+
+
+def _check_document_sections(store: Store, config: Config, text: str, latest: dict | None, tasks: list,
+                              decisions: list, notes: list) -> None:
+    """Name the generated sections of the context document that disagree with the records boot
+    just read: what a merge that kept one side's sections leaves (git's text merge resolved by
+    hand, a hosting service's merge). The records are what boot shows; the document is what a new
+    session reads first. Without LATEST.json, the sections it fills are not compared."""
+    from . import context_document
+
+    expected = context_document.recorded(latest=latest, task_ids=[t.id for t in tasks], decisions=decisions[:10],
+                                         notes=notes, with_latest=latest is not None)
+    found = context_document.disagreeing(text, expected)
+    if found:
+        store.report(Problem(config.context_document, found[0][1], context_document.disagreement(found)))
 
 
 def snapshot(ws, sha: str | None = None, stats: dict | None = None, seen: dict | None = None) -> Snapshot:
@@ -457,7 +478,7 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         # its problems are the files to fix, read again at every boot until they are.
         brief_cache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
     if sha is None:  # a commit's brief is the past: what changed since is today's question
-        content = with_stale(content, ws.root_dir, ws.store_dir)
+        content = with_setup(with_stale(content, ws.root_dir, ws.store_dir), ws.root_dir, ws.store_dir)
     return from_content(commit_lines.apply(content), budget, max_chars)
 
 

@@ -16,6 +16,7 @@ output never grows with history: boot reads bounded windows (core.boot).
 
 from __future__ import annotations
 
+from ..errors import LinkRefused
 from ..model.record import REQUIRED, Record
 from ..model.tokens import estimate
 
@@ -184,6 +185,50 @@ def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:
     return {**content, "data": {**data, "stale": flagged}, "sections": sections}
 
 
+DRIVER_MISSING = ("tether's merge driver is not registered in this clone: {attributes} sends tether's generated"
+                  " files to it (merge=tether), but git config has no merge.tether.driver, so a merge of two"
+                  " branches that both closed conflicts on them. Run `tether init` once in this clone to register it.")
+
+
+def merge_driver_state(root_dir: str, store_dir: str) -> str | None:
+    """"missing" when the store's .gitattributes names tether's merge driver and git's config does
+    not define it (a fresh clone: git config is never committed); "registered" when it does; None
+    when the attributes name none or only git could tell. Read from the files, without git: boot
+    asks at every session start (gitio.gitconfig)."""
+    import os
+
+    from ..gitio import gitconfig
+    from ..store.layout import GITATTRIBUTES
+    from ..store.nofollow import read_bytes
+
+    try:
+        attributes = read_bytes(os.path.join(store_dir, GITATTRIBUTES), store_dir)
+    except (OSError, LinkRefused):
+        return None
+    if f"merge={gitconfig.MERGE_DRIVER}".encode() not in attributes:
+        return None
+    value = gitconfig.get(root_dir, f"merge.{gitconfig.MERGE_DRIVER}.driver")
+    if value is False:
+        return None
+    return "registered" if value else "missing"
+
+
+def with_setup(content: dict, root_dir: str, store_dir: str) -> dict:
+    """``content`` with a line saying this clone lacks tether's merge driver, when it does: checked
+    at every boot, warm or not (git config is no file the brief was built from), from the files."""
+    state = merge_driver_state(root_dir, store_dir)
+    data = {**content["data"], "merge_driver": state}
+    if state != "missing":
+        return {**content, "data": data}
+    from ..store.layout import GITATTRIBUTES, STORE_DIR
+
+    sections = list(content["sections"])
+    at = next((i + 1 for i, s in enumerate(sections) if s[0] == "state"), 0)
+    line = DRIVER_MISSING.format(attributes=f"{STORE_DIR}/{GITATTRIBUTES}")
+    sections.insert(at, ("setup", None, [line], 3.6, None, 0, None))
+    return {**content, "data": data, "sections": sections}
+
+
 def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None) -> Brief | None:
     """The brief from boot's per-machine cache, rendered at ``budget``; None when boot must read
     the files. The warm path of every session start: it loads no store and no domain verbs."""
@@ -199,4 +244,5 @@ def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int
     content = brief_cache.load(store_dir, head, branch, root_dir)
     if content is None:
         return None
-    return from_content(with_stale(commit_lines.apply(content), root_dir, store_dir), budget, max_chars)
+    return from_content(with_setup(with_stale(commit_lines.apply(content), root_dir, store_dir), root_dir, store_dir),
+                        budget, max_chars)

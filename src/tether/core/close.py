@@ -32,40 +32,81 @@ def write_context_document(ws) -> None:
     `tether resume` is, not the checkpoint, so the hot path writes nothing more.
     """
     from . import context_document
-    from .boot import read_decisions, shown_reading_order
 
     store = ws.store
+    config = ws.config
+    existing = _context_document_text(ws, config)
+    new_blocks = document_blocks(store, config, active=store.active_task(), updated=clock.stamp(),
+                                 session=ws.session_id)
+    store.write_document(config.context_document, context_document.merge(existing, new_blocks))
+
+
+def document_blocks(store, config: Config, *, active: str, updated: str, session: str) -> dict[str, str]:
+    """The document's blocks as ``store``'s records give them (a workspace's, or the store a merge
+    leaves: core.merging); ``active`` is the task this machine works on."""
+    from . import context_document
+
+    config, latest, tasks, decisions, notes = _document_records(store, config, [])
+    lines = [context_document.task_line(task, task.id == active) for task in tasks]
+    lines.sort(key=lambda t: not t.startswith(context_document.ACTIVE))
+    return context_document.blocks(
+        updated=updated, sha=latest.sha if latest else None, session=session,
+        latest=latest.to_dict() if latest else None, tasks=lines,
+        next_steps=list(latest.next_steps) if latest else [], decisions=decisions, notes=notes,
+        reading_order=config.reading_order)
+
+
+def _document_records(store, config: Config, unread: list) -> tuple:
+    """(config with the reading order shown, the last close, the open tasks, the decisions and the
+    current context entries the document shows); what could not be read goes to ``unread``."""
+    from .boot import read_decisions, shown_reading_order
+
     with store.collecting():
-        config = shown_reading_order(ws.config, store)
+        config = shown_reading_order(config, store)
         try:
             latest = store.read_latest()
-        except ParseError:
+        except ParseError as exc:
             latest = None  # boot names it; the document says no close rather than guess
-        active = store.active_task()
+            unread.append(exc.problem)
         tasks = []
         for task_id in store.open_task_ids():
             try:
                 task = store.load_task(task_id)
             except NotFound:
+                unread.append(task_id)
                 continue  # a marker without its task: boot names it
             except ParseError as exc:
                 store.report(exc.problem)  # a close says it (the commands that only regenerate the document do not)
+                unread.append(exc.problem)
                 continue
             if task.status == "open":
-                size = f", {len(task.units)} {task.unit_name}s" if task.units else ""
-                tasks.append(("ACTIVE: " if task.id == active else "")
-                             + f"{task.title} ({task.id}{size}): `tether resume {task.id}`")
-        tasks.sort(key=lambda t: not t.startswith("ACTIVE: "))
+                tasks.append(task)
         open_ids = set(store.open_task_ids())
         notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
         decisions = read_decisions(store, config.budget)[:10]
-    existing = _context_document_text(ws, config)
-    text = context_document.merge(existing, context_document.blocks(
-        updated=clock.stamp(), sha=latest.sha if latest else None, session=ws.session_id,
-        latest=latest.to_dict() if latest else None, tasks=tasks,
-        next_steps=list(latest.next_steps) if latest else [], decisions=decisions, notes=notes,
-        reading_order=config.reading_order))
-    store.write_document(config.context_document, text)
+    return config, latest, tasks, decisions, notes
+
+
+def document_disagrees(ws) -> list[tuple[str, int]]:
+    """The blocks of the context document that disagree with the records (heading, line): what a
+    merge that kept one side's blocks leaves (`tether index --repair` regenerates them). Empty
+    when the document is absent or cannot be read, or a record cannot (boot names those)."""
+    from . import context_document
+
+    try:
+        text = _context_document_text(ws, ws.config)
+    except ParseError:
+        return []
+    if not text:
+        return []
+    unread: list = []
+    with ws.store.collecting() as met:
+        _config, latest, tasks, decisions, notes = _document_records(ws.store, ws.config, unread)
+    if met or unread:
+        return []  # a record that does not read is the problem to name, not the document that lacks it
+    return context_document.disagreeing(text, context_document.recorded(
+        latest=latest.to_dict() if latest else None, task_ids=[t.id for t in tasks], decisions=decisions,
+        notes=notes))
 
 
 def _context_document_text(ws, config: Config) -> str | None:

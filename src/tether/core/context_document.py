@@ -19,6 +19,12 @@ write anything else anywhere in this file and it is kept.
 """
 
 
+def task_line(task, active: bool) -> str:
+    """An open task's line: its title, id and size, and where `tether resume` takes it up."""
+    size = f", {len(task.units)} {task.unit_name}s" if task.units else ""
+    return ("ACTIVE: " if active else "") + f"{task.title} ({task.id}{size}): `tether resume {task.id}`"
+
+
 def _block(name: str, heading: str, lines: list[str]) -> str:
     body = "\n".join(lines) if lines else "_(none)_"
     return block(name, f"## {heading}\n\n{body}")
@@ -65,3 +71,77 @@ def merge(existing: str | None, new_blocks: dict[str, str]) -> str:
     if missing:
         text = text.rstrip("\n") + "\n\n" + "\n\n".join(missing) + "\n"
     return text
+
+
+ACTIVE = "ACTIVE: "
+HEADINGS = {"where_we_are": "Where We Are", "open_tasks": "Open Tasks", "next_steps": "Next Steps",
+            "decisions": "Decisions", **{kind: NOTE_TITLES[kind] for kind in ("gotcha", "dont", "blocker", "note", "learning")}}
+
+
+def recorded(*, latest: dict | None, task_ids: list[str], decisions: list[Decision], notes: list[Note],
+             with_latest: bool = True) -> dict[str, tuple[list[str], bool]]:
+    """What each block must say, by what the records hold: (the ids or texts it must name, whether it
+    lists exactly those, one item each). Names, not lines: a document another version of tether
+    rendered, or this machine's ACTIVE mark, is no disagreement; a task, decision or entry one side
+    of a merge lacks is. ``with_latest`` False: the last close is not known (LATEST.json does not
+    read), so the blocks it fills are not compared. The reading order depends on which files the
+    repository has, not on the records: never compared."""
+    by_kind: dict[str, list[Note]] = {k: [] for k in NOTE_TITLES}
+    for note in notes:
+        by_kind.setdefault(note.kind, []).append(note)
+    out: dict[str, tuple[list[str], bool]] = {
+        "open_tasks": (list(task_ids), True),
+        "decisions": ([d.id for d in decisions], True),
+        **{kind: ([n.id for n in by_kind[kind]], True) for kind in ("gotcha", "dont", "blocker", "note", "learning")},
+    }
+    if with_latest:
+        phase = [n.text for n in by_kind["phase"][-1:]]
+        out["where_we_are"] = (phase + ([str(latest.get("summary"))] if latest else []), False)
+        out["next_steps"] = ([str(s) for s in (latest or {}).get("next_steps") or []], True)
+    return out
+
+
+def _names(body: str, key: str) -> bool:
+    """Whether ``key`` stands in ``body`` as a whole name (T1 is not in T10)."""
+    at = body.find(key)
+    while at >= 0:
+        before = body[at - 1] if at else " "
+        after = body[at + len(key)] if at + len(key) < len(body) else " "
+        if not (before.isalnum() or before in "-_.") and not (after.isalnum() or after in "-_"):
+            return True
+        at = body.find(key, at + 1)
+    return False
+
+
+def _items(body: str) -> int:
+    """List items of a block: lines that start "- " or "1. "."""
+    count = 0
+    for line in body.split("\n"):
+        number, dot, _ = line.partition(". ")
+        count += line.startswith("- ") or (bool(dot) and number.isdigit())
+    return count
+
+
+def disagreeing(text: str, expected: dict[str, tuple[list[str], bool]]) -> list[tuple[str, int]]:
+    """The blocks of ``text`` that say something else than the records (``recorded``'s), as
+    (heading, line of its begin marker), in the document's order: one that lacks a name, or lists
+    more or fewer items. A block missing from the document is not one: the next regeneration adds it."""
+    out = []
+    for match in block_re().finditer(text):
+        name = match.group("name")
+        if name not in expected:
+            continue
+        keys, exact = expected[name]
+        body = match.group(0)
+        if any(not _names(body, key) for key in keys if key) or (exact and _items(body) != len(keys)):
+            out.append((HEADINGS[name], text.count("\n", 0, match.start()) + 1))
+    return out
+
+
+def disagreement(found: list[tuple[str, int]]) -> str:
+    """What a problem says of the blocks ``disagreeing`` found, with the command that fixes them."""
+    headings = ", ".join(heading for heading, _ in found)
+    one = len(found) == 1
+    return (f"generated section{'' if one else 's'} {headings} disagree{'s' if one else ''} with the records"
+            " (a merge kept one side's, or a write was cut short); run `tether index --repair` to regenerate"
+            f" {'it' if one else 'them'}")

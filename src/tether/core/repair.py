@@ -7,8 +7,20 @@ from ..model.record import Record
 from ..model.records import Latest
 
 
-def repair_open_markers(ws) -> list[str]:
-    """Make ``open/`` list exactly the tasks whose status is open; returns what changed."""
+class Done:
+    """What a repair did: one line each (``lines``), and the same by file (``by_path``)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.by_path: dict[str, list[str]] = {}
+
+    def add(self, path: str, what: str, line: str) -> None:
+        self.lines.append(line)
+        self.by_path.setdefault(path, []).append(what)
+
+
+def repair_open_markers(ws, done: Done) -> list[str]:
+    """Make ``open/`` list exactly the tasks whose status is open; returns the markers changed."""
     store = ws.store
     changed: list[str] = []
     open_now = set(store.open_task_ids())
@@ -25,10 +37,12 @@ def repair_open_markers(ws) -> list[str]:
             should_be_open.add(task_id)
     for task_id in sorted(should_be_open - open_now):
         store.set_open_marker(task_id, True)
-        changed.append(f"added open/{task_id}")
+        changed.append(store.marker_path(task_id))
+        done.add(store.marker_path(task_id), "added (the task is open)", f"added open/{task_id}")
     for task_id in sorted(open_now - should_be_open):
         store.set_open_marker(task_id, False)
-        changed.append(f"removed open/{task_id}")
+        changed.append(store.marker_path(task_id))
+        done.add(store.marker_path(task_id), "removed (the task is not open)", f"removed open/{task_id}")
     return changed
 
 
@@ -44,31 +58,110 @@ def describe_mended(report: dict, shown: str, root: str) -> str:
 
 
 class Repair(Record):
-    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0}
+    """What `tether index --repair` did. ``repaired``: each thing done, one line each; ``changes``:
+    the same by file ({"path", "done"}), with the files it marked resolved; ``manifest``:
+    "rewritten" or "unchanged"; ``to_add``: the files it wrote that git's index does not hold as
+    they are now; ``to_commit``: those it wrote that differ from HEAD; ``merging``: a merge is in
+    progress (then ``unmerged`` lists what git still holds unmerged, tether's or not)."""
+
+    FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0, "manifest": "unchanged",
+              "changes": list, "to_add": list, "to_commit": list, "merging": False, "unmerged": list}
 
 
 def repair(ws) -> Repair:
     """`tether index --repair`: generated files a merge left conflicted, open markers, torn last lines
-    of the logs, the manifest.
+    of the logs, the context document's generated sections, the manifest.
 
     LATEST.json and the context document are merged as the merge driver
-    would have; index.json is rewritten from the files. Those that git still
-    lists as unmerged and are now clean are marked resolved (`git add`), so
-    `git commit` can conclude the merge.
+    would have; then the document's generated sections are regenerated from
+    the records when they disagree (the records on disk are merged: git wrote
+    them before it stopped); index.json is rewritten from the files. Those that
+    git still lists as unmerged and are now clean are marked resolved (`git add`),
+    so `git commit` can conclude the merge.
     """
     from . import manifest
     from ..gitio.mergedriver import mark_resolved
 
     leftovers = ws.store.remove_leftovers()
-    done, resolved = repair_generated(ws)
-    done += repair_open_markers(ws)
-    offload_done, maps = repair_offload_maps(ws)
-    done += offload_done
+    done = Done()
+    resolved, written = repair_generated(ws, done)
+    written += repair_open_markers(ws, done)
+    maps = repair_offload_maps(ws, done)
     resolved += maps
-    done += [describe_mended(r, r["path"], ws.root_dir) for r in ws.store.mend_logs()]
+    for report in ws.store.mend_logs():
+        line = describe_mended(report, report["path"], ws.root_dir)
+        done.add(report["path"], f"line {report['line']}: {line.split(': ', 1)[1]}", line)
+        written.append(report["path"])
+    written += [p for p in done.by_path if p in maps]
+    document = regenerate_document(ws, done)
+    if document:
+        written.append(document)
+    manifest_path = ws.store.manifest_path()
+    before = ws.store.read_document(manifest_path)
     files = manifest.write(ws.store)
-    marked = mark_resolved(ws.root_dir, resolved + [ws.store.manifest_path()])
-    return Repair(repaired=done, files=files, marked_resolved=marked, tmp_removed=len(leftovers))
+    if ws.store.read_document(manifest_path) != before:
+        written.append(manifest_path)
+        done.by_path.setdefault(manifest_path, []).append(f"rewritten ({files} files)")
+    marked = mark_resolved(ws.root_dir, resolved + [manifest_path])
+    for path in marked:
+        done.by_path.setdefault(path, []).append("marked resolved (git add)")
+    outcome = Repair(repaired=done.lines, files=files, marked_resolved=marked, tmp_removed=len(leftovers),
+                     manifest="rewritten" if manifest_path in written else "unchanged",
+                     changes=[{"path": p, "done": what} for p, what in done.by_path.items()])
+    _what_git_holds(ws, outcome, list(dict.fromkeys(written + marked)),
+                    [ws.store.latest_path(), _document(ws), manifest_path, *maps])
+    return outcome
+
+
+def _document(ws) -> str:
+    from ..errors import TetherError
+
+    try:
+        return ws.config.context_document
+    except TetherError:  # no readable tether.toml: the document is where init puts it
+        return ws.store.default_document()
+
+
+def regenerate_document(ws, done: Done) -> str | None:
+    """Regenerate the context document's generated sections when they disagree with the records;
+    its path when it did."""
+    from .close import document_disagrees, write_context_document
+    from ..errors import TetherError
+
+    try:
+        found = document_disagrees(ws)
+        if not found:
+            return None
+        write_context_document(ws)
+    except (TetherError, OSError):
+        return None  # a document that does not read: verify and boot name it
+    path = ws.config.context_document
+    headings = ", ".join(heading for heading, _ in found)
+    what = f"generated sections regenerated from the records ({headings} disagreed with them)"
+    done.add(path, what, f"regenerated {path}: {what}")
+    return path
+
+
+def _what_git_holds(ws, outcome: Repair, written: list[str], generated: list[str]) -> None:
+    """What the user does next: which of the files repair wrote git's index does not hold as they
+    are (to add) or HEAD does not (to commit), and whether a merge is in progress. During one, the
+    generated files an earlier run or an editor left unstaged are named too: the merge commit
+    takes what is staged."""
+    import os
+
+    from ..errors import GitProblem
+    from ..gitio import refs, status
+    from ..gitio.mergedriver import unmerged
+
+    try:
+        outcome.merging = os.path.exists(os.path.join(refs.git_dir(ws.root_dir), "MERGE_HEAD"))
+        asked = list(dict.fromkeys(written + (generated if outcome.merging else [])))
+        codes = status.codes(ws.root_dir, asked)
+        outcome.unmerged = sorted(unmerged(ws.root_dir, [])) if outcome.merging else []
+    except GitProblem:
+        return  # no git: nothing to say of it
+    outcome.to_add = [p for p in asked if codes.get(p, "  ")[1] != " "]
+    outcome.to_commit = [p for p in written if codes.get(p, "  ") != "  "]
 
 
 def _latest_from_events(store) -> bytes | None:
@@ -86,55 +179,53 @@ def _latest_from_events(store) -> bytes | None:
     return latest_text(latest).encode("utf-8")
 
 
-def repair_offload_maps(ws) -> tuple[list[str], list[str]]:
+def repair_offload_maps(ws, done: Done) -> list[str]:
     """Rewrite the offload maps from the packets (a merge keeps one side's maps, or git's text merge
-    left conflict markers in them); (what was done, every map's path, for `git add` when unmerged)."""
+    left conflict markers in them); every map's path, for `git add` when unmerged."""
     store = ws.store
     if not store.offload_clusters() and store.read_map(None, "text") is None:
-        return [], []
+        return []
     from ..offload.api import Offload
 
     off = Offload(ws)
     outcome = off.refresh()
     for problem in off.problems:
         store.report(problem)
-    paths = [p for name in [None, *store.offload_clusters()] for p in store.map_paths(name)]
-    return [f"rewrote {p}" for p in outcome["written"]], paths
+    for path in outcome["written"]:
+        done.add(path, "rendered again from the packets", f"rewrote {path}")
+    return [p for name in [None, *store.offload_clusters()] for p in store.map_paths(name)]
 
 
-def repair_generated(ws) -> tuple[list[str], list[str]]:
+def repair_generated(ws, done: Done) -> tuple[list[str], list[str]]:
     """Resolve LATEST.json and the context document after a merge without the driver.
 
     The three versions come from git's index while the merge is unresolved,
     else from the conflict markers in the file. A file someone already
-    resolved by hand is left alone. Returns (what was done, repository paths
-    now resolved that git still lists as unmerged).
+    resolved by hand is left alone. Returns (repository paths now resolved
+    that git still lists as unmerged, paths written); what was done goes to ``done``.
     """
-    from ..errors import TetherError
     from ..gitio.semantic_merge import Unmergeable, has_conflict_markers, sides_of_conflicted
     from ..gitio.mergedriver import merge_generated, unmerged
     from ..gitio.objects import cat_blobs
 
     root = ws.root_dir
-    try:
-        document = ws.config.context_document
-    except TetherError:  # no readable tether.toml: the document is where init puts it
-        document = ws.store.default_document()
+    document = _document(ws)
     targets = [(ws.store.latest_path(), "latest"), (document, "context")]
     conflicted = unmerged(root, [t for t, _ in targets])
-    done: list[str] = []
     resolved: list[str] = []
+    written: list[str] = []
     for rel, kind in targets:
         try:
             current: bytes | None = ws.store.read_document(rel)
         except OSError:
             current = None
         marked = current is not None and has_conflict_markers(current)
+        from_log = False
         try:
             if rel in conflicted:
                 base, ours, theirs = (s or b"" for s in cat_blobs(root, [f":{n}:{rel}" for n in (1, 2, 3)]))
                 if not marked and current is not None and current != ours:
-                    done.append(f"left {rel} as it was resolved; `git add` it")
+                    done.add(rel, "left as you resolved it; `git add` it", f"left {rel} as it was resolved; `git add` it")
                     continue
             elif marked:
                 base, ours, theirs = (s.encode("utf-8") for s in sides_of_conflicted(current.decode("utf-8")))
@@ -142,32 +233,38 @@ def repair_generated(ws) -> tuple[list[str], list[str]]:
                 if kind == "latest" and current is not None and not _reads_as_latest(current, rel):
                     rebuilt = _latest_from_events(ws.store)  # generated: the memory log says what it held
                     if rebuilt is None:
-                        done.append(f"could not rebuild {rel}: the memory log holds no close; restore it from git")
+                        why = "could not rebuild it: the memory log holds no close; restore it from git"
+                        done.add(rel, why, f"could not rebuild {rel}: the memory log holds no close; restore it from git")
                     else:
                         ws.store.write_document(rel, rebuilt)
-                        done.append(f"rebuilt {rel} from the memory log's newest close (it did not read)")
+                        written.append(rel)
+                        done.add(rel, "rebuilt from the memory log's newest close (it did not read)",
+                                 f"rebuilt {rel} from the memory log's newest close (it did not read)")
                 continue
             merged, clean = merge_generated(kind, base, ours, theirs)
         except (Unmergeable, UnicodeDecodeError) as exc:
             merged = _latest_from_events(ws.store) if kind == "latest" else None
             if merged is None:
-                done.append(f"could not resolve {rel} ({exc}); fix it by hand")
+                done.add(rel, f"could not resolve it ({exc}); fix it by hand", f"could not resolve {rel} ({exc}); fix it by hand")
                 continue
-            clean = True
+            clean, from_log = True, True
         if not clean and marked and not _blocks_in_conflict(current):
             merged = current  # only hand-written lines conflict, perhaps half resolved already: the user's
         else:
             ws.store.write_document(rel, merged)
+            written.append(rel)
         if clean:
-            done.append(f"resolved {rel}")
+            how = ("rebuilt from the memory log's newest close (neither side read)" if from_log
+                   else "merged: the newer close" if kind == "latest" else "merged: your text from both sides")
+            done.add(rel, how, f"resolved {rel}")
             if rel in conflicted:
                 resolved.append(rel)
         else:
             line = next((n for n, text in enumerate(merged.decode("utf-8").splitlines(), 1)
                          if text.startswith("<<<<<<<")), 1)
-            done.append(f"{rel}:{line}: hand-written lines that both sides changed are left for you"
-                        " (edit them, then `git add` the file)")
-    return done, resolved
+            left = "hand-written lines that both sides changed are left for you (edit them, then `git add` the file)"
+            done.add(rel, f"line {line}: {left}", f"{rel}:{line}: {left}")
+    return resolved, written
 
 
 def _reads_as_latest(data: bytes, rel: str) -> bool:

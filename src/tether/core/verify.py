@@ -19,10 +19,13 @@ from ..store.files import Store
 class Verification(Record):
     # torn: "path:line" of each log whose last line was torn (a writer stopped mid-append): the next
     # write to that log, or `tether index --repair`, sets it aside.
-    FIELDS = {"files": 0, "problems": list, "torn": list}
+    # sections: the context document's generated sections that disagree with the records (`tether
+    # index --repair` regenerates them); notices: what to set up in this clone, no problem of the files.
+    FIELDS = {"files": 0, "problems": list, "torn": list, "sections": list, "notices": list}
 
     def to_dict(self) -> dict:
-        return {"files": self.files, "problems": [p.to_dict() for p in self.problems], "torn": self.torn}
+        return {"files": self.files, "problems": [p.to_dict() for p in self.problems], "torn": self.torn,
+                "sections": self.sections, "notices": self.notices}
 
 
 def verify(store: Store, context_document: str, config_problems: list[Problem] = ()) -> Verification:
@@ -42,6 +45,35 @@ def verify(store: Store, context_document: str, config_problems: list[Problem] =
         # behind a linked folder) is the same fact.
         kept = [p for p in problems if not any(p.path == s or p.path.startswith(s + "/") for s in links)]
         return Verification(files=checked, problems=[*links.values(), *kept], torn=store.torn_logs())
+
+
+def check_document(ws, outcome: Verification) -> None:
+    """The context document's generated sections that disagree with the records: after a merge that
+    kept one side's (git's text merge, a hosting service's merge, a resolution by hand)."""
+    from .close import document_disagrees
+    from ..errors import TetherError
+
+    try:
+        found = document_disagrees(ws)
+    except (TetherError, OSError):
+        return  # a document that does not read: the checks of the files name it
+    if found:
+        from .context_document import disagreement
+
+        problem = Problem(ws.config.context_document, found[0][1], disagreement(found))
+        if problem not in outcome.problems:
+            outcome.problems.append(problem)
+        outcome.sections = [heading for heading, _ in found]
+
+
+def setup_notices(ws) -> list[str]:
+    """What this clone lacks that its files ask for: tether's merge driver in git config."""
+    from .brief import DRIVER_MISSING, merge_driver_state
+    from ..store import layout
+
+    if merge_driver_state(ws.root_dir, ws.store_dir) != "missing":
+        return []
+    return [DRIVER_MISSING.format(attributes=ws.store.shown(layout.GITATTRIBUTES))]
 
 
 def _attempt(store: Store, load, *args) -> object | None:

@@ -30,12 +30,13 @@ import os
 import sys
 
 from . import runner, textmerge
+from .gitconfig import MERGE_DRIVER
 from .objects import cat_blobs
 from ..errors import GitProblem
 from .semantic_merge import Unmergeable, merge_context, merge_latest, merge_manifest
 from ..model.record import REQUIRED, Record
 
-NAME = "tether"
+NAME = MERGE_DRIVER
 DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
 ARGS = "merge-driver --marker-size %L %O %A %B %P"
 
@@ -119,18 +120,27 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7) -> tuple[bytes, bool]:
+def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7,
+                    blocks: dict[str, str] | None = None) -> tuple[bytes, bool]:
+    """``blocks``: the context document's blocks regenerated from the merged records, else the
+    newer side's stand."""
     if kind == "latest":
         return merge_latest(base, ours, theirs)
     if kind == "offload-map":
         # Rendered from the packets, which git merges file by file: our side stands until the next
         # offload command (or `tether index --repair`) renders the merged packets again.
         return ours, True
-    return merge_context(base, ours, theirs, marker_size)
+    return merge_context(base, ours, theirs, marker_size, blocks)
 
 
-def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int = 7) -> Outcome:
-    """Merge one file as git's driver: the result goes into ``ours_file``."""
+def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int = 7,
+        regenerate=None) -> Outcome:
+    """Merge one file as git's driver: the result goes into ``ours_file``.
+
+    ``regenerate(root, commits)`` gives the context document's blocks from the records as the
+    merge leaves them (core.merging): the driver finds the commits as for index.json. Without
+    it, or without the commits, the blocks of the newer side stand and the note says so.
+    """
     from ..store.fsio import write_atomic
 
     kind = kind_of(path)
@@ -139,15 +149,19 @@ def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size
         base, ours, theirs = _read(base_file), _read(ours_file), _read(theirs_file)
         if kind == "manifest":
             merged, unknown = merge_manifest(base, ours, theirs, lambda paths: _hashes_or_none(
-                path, (base, ours, theirs), paths))
+                path, (base, ours, theirs), paths, regenerate))
             clean = True
             if unknown:
                 note = (f"{path}: the merged hash of {len(unknown)} file(s) changed on both sides is unknown"
                         f" ({', '.join(unknown[:3])}); run `tether index` after the merge")
         else:
-            merged, clean = merge_generated(kind, base, ours, theirs, marker_size)
+            blocks = _blocks_of_merge(regenerate, path, (base, ours, theirs)) if kind == "context" else {}
+            merged, clean = merge_generated(kind, base, ours, theirs, marker_size, blocks or None)
             if not clean:
                 note = f"{path}: both sides changed the same hand-written lines; resolve them, then `git add` it"
+            elif kind == "context" and not blocks:
+                note = (f"{path}: its generated sections are the newer side's, not rebuilt from the merged"
+                        " records; run `tether index --repair` after the merge")
         write_atomic(ours_file, merged)
         return Outcome(path, kind, clean, note)
     except Exception as exc:  # never leave git without a result: fall back to its own text merge
@@ -156,9 +170,19 @@ def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size
         return Outcome(path, kind, False, f"{path}: {reason}; left git's text merge: run `tether index --repair`")
 
 
-def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list[str]) -> dict:
+def _blocks_of_merge(regenerate, path: str, versions: tuple[bytes, bytes, bytes]) -> dict:
+    if regenerate is None:
+        return {}
     try:
-        return merged_hashes(".", path, versions, paths)  # git runs drivers at the worktree's top
+        commits = find_commits(".", path, versions)  # git runs drivers at the worktree's top
+    except Exception:  # noqa: BLE001 - no commits: the newer side's blocks, and the note
+        return {}
+    return _regenerated(regenerate, ".", commits) if commits else {}
+
+
+def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list[str], regenerate=None) -> dict:
+    try:
+        return merged_hashes(".", path, versions, paths, regenerate)  # git runs drivers at the worktree's top
     except Exception:
         return {}  # unknown hashes: the manifest names them, `tether index` fixes them
 
@@ -217,8 +241,31 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes, union: bool) -> bytes |
     return merged if code == 0 else None
 
 
-def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], paths: list[str]) -> dict:
-    """sha256 of each file both sides changed, as this merge leaves it; files it cannot know are left out."""
+def merged_blob(name: str, base: bytes | None, ours: bytes, theirs: bytes, attrs: dict[str, str],
+                blocks=None) -> bytes | None:
+    """What git's merge leaves in ``name`` when both sides changed it, by the driver its
+    attributes name; None when that merge conflicts (git stops for the user) or is another's."""
+    driver = attrs.get("merge", "unspecified")
+    if driver == "union":
+        return _merge_file(base or b"", ours, theirs, union=True)
+    if driver == NAME and kind_of(name) != "manifest":
+        size = attrs.get("conflict-marker-size", "7")
+        try:
+            data, clean = merge_generated(kind_of(name), base or b"", ours, theirs,
+                                          int(size) if size.isdigit() else 7, blocks)
+        except Unmergeable:
+            return None
+        return data if clean else None
+    if driver in ("unspecified", "set", "text"):
+        return _merge_file(base or b"", ours, theirs, union=False)
+    return None
+
+
+def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], paths: list[str],
+                  regenerate=None) -> dict:
+    """sha256 of each file both sides changed, as this merge leaves it; files it cannot know are left out.
+    ``regenerate(root, commits)``: the context document's blocks from the merged records, as the
+    driver gives them to that document (see run)."""
     import hashlib
 
     from ..store import layout
@@ -230,29 +277,31 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
     full = [prefix + p for p in paths]
     blobs = cat_blobs(root, [f"{rev}:{f}" for f in full for rev in commits])
     attributes = _attributes(root, full)
+    blocks = None
     out: dict[str, str | None] = {}
     for i, (rel, name) in enumerate(zip(paths, full)):
         base, ours, theirs = blobs[3 * i:3 * i + 3]
         if ours is None or theirs is None:
             continue  # deleted on one side, changed on the other: git stops for the user
         attrs = attributes.get(name, {})
-        driver = attrs.get("merge", "unspecified")
-        merged = None
-        if driver == "union":
-            merged = _merge_file(base or b"", ours, theirs, union=True)
-        elif driver == NAME and kind_of(name) != "manifest":
-            size = attrs.get("conflict-marker-size", "7")
-            try:
-                data, clean = merge_generated(kind_of(name), base or b"", ours, theirs,
-                                              int(size) if size.isdigit() else 7)
-            except Unmergeable:
-                data, clean = b"", False
-            merged = data if clean else None
-        elif driver in ("unspecified", "set", "text"):
-            merged = _merge_file(base or b"", ours, theirs, union=False)
+        if blocks is None and regenerate is not None and attrs.get("merge") == NAME and kind_of(name) == "context":
+            blocks = _regenerated(regenerate, root, commits)
+        merged = merged_blob(name, base, ours, theirs, attrs, blocks or None)
         if merged is not None:
             out[rel] = "sha256:" + hashlib.sha256(merged).hexdigest()
     return out
+
+
+def merged_file(root: str, name: str, base: bytes | None, ours: bytes, theirs: bytes) -> bytes | None:
+    """``merged_blob`` of one repository path, with its attributes asked of git."""
+    return merged_blob(name, base, ours, theirs, _attributes(root, [name]).get(name, {}))
+
+
+def _regenerated(regenerate, root: str, commits: tuple[str, str, str]) -> dict:
+    try:
+        return regenerate(root, commits) or {}
+    except Exception:  # noqa: BLE001 - a merge must not fail for it: the blocks of the newer side stand
+        return {}
 
 
 # -- a merge in progress (`tether index --repair`) ------------------------------------

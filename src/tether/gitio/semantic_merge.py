@@ -11,7 +11,9 @@ two closes conflicts; these functions merge them by what they mean:
   3-way, as git would. Where both sides only added text at the same place,
   both additions are kept (ours first); where both changed the same lines, a
   conflict is left for the user, because only a person can choose. tether's
-  blocks come whole from the newer side (the next close regenerates them).
+  blocks are regenerated from the records as the merge leaves them when the
+  driver can find the merge's commits (mergedriver.run), else they come whole
+  from the newer side (`tether index --repair` regenerates them).
 - ``index.json``: entry by entry, 3-way. The hash of a file both sides
   changed depends on that file's merged content, which only the caller can
   know (``resolve``).
@@ -88,7 +90,17 @@ def _updated(blocks: dict[str, str]) -> tuple[str, str]:
     return (found.group(1) if found else "", where)
 
 
-def merge_context(base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7) -> tuple[bytes, bool]:
+def _stamped(block: str, newer: dict[str, str]) -> str:
+    """A regenerated where_we_are with the newer side's "_Updated ..." line: the merge writes nothing
+    new of its own, and merging A into B or B into A gives the same stamp."""
+    stamp = re.search(r"^_Updated .*$", newer.get("where_we_are", ""), re.M)
+    return re.sub(r"^_Updated .*$", lambda _: stamp.group(0), block, count=1, flags=re.M) if stamp else block
+
+
+def merge_context(base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7,
+                  regenerated: dict[str, str] | None = None) -> tuple[bytes, bool]:
+    """``regenerated``: the blocks as the merged records give them (see mergedriver.run); without
+    them, each block is the newer side's."""
     try:
         texts = [side.decode("utf-8") for side in (base, ours, theirs)]
     except UnicodeDecodeError:
@@ -108,6 +120,8 @@ def merge_context(base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7)
             continue  # both sides kept the same block: once is enough
         seen.add(name)
         block = newer.get(name) or older.get(name) or base_blocks[name]
+        if regenerated and name in regenerated:
+            block = _stamped(regenerated[name], newer) if name == "where_we_are" else regenerated[name]
         out.append(block + ("\n" if line.endswith("\n") else ""))
     return "".join(out).encode("utf-8"), conflicts == 0
 

@@ -32,6 +32,13 @@ def entries(root, folder: str) -> dict[str, str]:
     return {entry[3:]: entry[:2] for entry in raw.decode("utf-8", "surrogateescape").split("\0") if len(entry) > 3}
 
 
+def codes(root, paths: list[str]) -> dict[str, str]:
+    """``git status --porcelain`` of these paths (files or folders): path -> XY, for those that
+    differ from HEAD or are untracked."""
+    raw = _ask(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *paths)
+    return {entry[3:]: entry[:2] for entry in raw.decode("utf-8", "surrogateescape").split("\0") if len(entry) > 3}
+
+
 def staged(root, head: str, folder: str) -> list[str]:
     """Paths under ``folder`` whose index entry differs from ``head``'s (a stat of no file; git
     reads its index)."""

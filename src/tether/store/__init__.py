@@ -18,7 +18,7 @@ Importing the package loads nothing: the warm boot takes ``fsio`` and ``eventlog
 alone.
 """
 
-__all__ = ["Store", "DirTree", "MemoryTree", "CommitTree", "Tree"]
+__all__ = ["Store", "DirTree", "MemoryTree", "CommitTree", "MergeTree", "Tree"]
 
 
 def __getattr__(name: str):
@@ -26,7 +26,7 @@ def __getattr__(name: str):
         from .files import Store
 
         return Store
-    if name in ("DirTree", "MemoryTree", "CommitTree", "Tree"):
+    if name in ("DirTree", "MemoryTree", "CommitTree", "MergeTree", "Tree"):
         from . import trees
 
         return getattr(trees, name)

@@ -347,3 +347,58 @@ class CommitTree(Tree):
 
     def close(self) -> None:
         self._tree.close()
+
+
+class MergeTree(Tree):
+    """The store a merge leaves, read from the objects of its three commits (base, ours, theirs)
+    before git has written any file: the merge driver regenerates the context document from it.
+
+    A path is as the side that changed it has it (present or not, and its bytes); one that both
+    sides changed is what ``merge(rel, base, ours, theirs)`` says git's merge of it leaves (None:
+    that merge conflicts, and our side stands, as in the work tree git stops with).
+    """
+
+    readonly = True
+
+    def __init__(self, repo_root, commits: tuple[str, str, str], prefix: str, merge) -> None:
+        from ..gitio.objects import GitTree
+
+        self._trees = [GitTree(repo_root, sha, prefix) for sha in commits]
+        self._merge = merge
+
+    def read(self, rel: str) -> bytes | None:
+        base, ours, theirs = (tree.read(rel) for tree in self._trees)
+        if ours == theirs or theirs == base:
+            return ours
+        if ours == base:
+            return theirs
+        if ours is None or theirs is None:
+            return ours  # deleted on one side, changed on the other: git stops for the user
+        merged = self._merge(rel, base, ours, theirs)
+        return ours if merged is None else merged
+
+    def _is_dir(self, rel: str) -> bool:
+        base, ours, theirs = (tree.is_dir(rel) for tree in self._trees)
+        return ours if ours == theirs or theirs == base else theirs
+
+    def list(self, rel: str = "") -> list[str]:
+        base, ours, theirs = (set(tree.list(rel)) for tree in self._trees)
+        # what both kept, and what either added; what either removed is gone
+        return sorted((ours & theirs) | (ours - base) | (theirs - base))
+
+    def exists(self, rel: str) -> bool:
+        return self.read(rel) is not None or self._is_dir(rel)
+
+    def walk(self, rel: str = ""):
+        stack = [rel]
+        found: list[str] = []
+        while stack:
+            current = stack.pop()
+            for name in self.list(current):
+                path = f"{current}/{name}" if current else name
+                (stack.append if self._is_dir(path) else found.append)(path)
+        yield from sorted(found)
+
+    def close(self) -> None:
+        for tree in self._trees:
+            tree.close()

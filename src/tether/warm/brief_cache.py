@@ -48,7 +48,7 @@ FORMAT = 6  # 6: in warm.cachefile
 # working copy's edit) must not print the brief an older one gathered.
 _SHAPERS = ("core/boot.py", "core/tasks.py", "model/records.py", "store/formats.py", "core/brief.py",
             "core/commit_lines.py", "core/teach.py", "core/long_break.py", "core/sections.py",
-            "core/relevance.py")
+            "core/relevance.py", "core/context_document.py")
 
 
 def _tag() -> str:
