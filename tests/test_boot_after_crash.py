@@ -39,8 +39,8 @@ def test_the_session_that_did_not_close_is_named_and_the_older_next_steps_are_no
     text = warm_equals_cold(cli, crashed)
     assert section(text, "## Last session") == ["2026-11-21 (.tether/progress/LATEST.json): planned refactor"]
     assert section(text, "## Not closed") == [
-        "After that close, session s2 worked and did not close: 1 checkpoint of T1 (CKP-0001; the newest at"
-        " 2026-11-21 11:00 UTC). Where it stopped is under Open tasks."]
+        "After that close, work was checkpointed and no session closed: 1 checkpoint of T1 (CKP-0001; the newest at"
+        " 2026-11-21 11:00 UTC, by session s2). Where it stopped is under Open tasks."]
     assert "## Next steps at the last close (before CKP-0001 of T1: some may be done)\n- split app.py\n" in text
     plan = section(text, "## Proposed plan")
     assert any("Resume T1: write tests" in step for step in plan)
@@ -86,7 +86,7 @@ def test_checkpoints_after_the_close_are_counted_from_the_first_in_a_few_reads(r
     data = cli("boot", "--json").json()
     assert data["since_close"] == [{"task": "T1", "first": "CKP-0026", "newest": "CKP-0040", "count": 15,
                                     "at": "2026-11-21T11:14:00Z", "session": "s3", "automatic": None}]
-    assert "session s3 worked and did not close: 15 checkpoints of T1 (CKP-0026 to CKP-0040;" in data["text"]
+    assert "no session closed: 15 checkpoints of T1 (CKP-0026 to CKP-0040;" in data["text"]
     assert len(loads) <= 8  # halving 40 checkpoints, not reading the 15 made since
 
 
@@ -101,8 +101,8 @@ def test_without_any_close_the_checkpoints_are_what_the_last_session_left(repo, 
     text = warm_equals_cold(cli, repo)
     assert section(text, "## Last session") == ["No close recorded yet."]
     assert section(text, "## Not closed") == [
-        "No session has closed yet; session s1 worked: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the newest at"
-        " 2026-11-21 10:30 UTC). Where it stopped is under Open tasks."]
+        "No session has closed yet; work was checkpointed: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the newest at"
+        " 2026-11-21 10:30 UTC, by session s1). Where it stopped is under Open tasks."]
 
 
 def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli, at):
@@ -125,8 +125,8 @@ def test_an_automatic_checkpoint_after_the_close_counts_as_work(crashed, cli, at
     assert ckp.id == "CKP-0002"
     text = cli("boot").out
     assert section(text, "## Not closed") == [
-        "After that close, session s2 worked and did not close: 2 checkpoints of T1 (CKP-0001 to CKP-0002; the"
-        " newest at 2026-11-21 11:30 UTC, automatic). Where it stopped is under Open tasks."]
+        "After that close, work was checkpointed and no session closed: 2 checkpoints of T1 (CKP-0001 to CKP-0002;"
+        " the newest at 2026-11-21 11:30 UTC, automatic, by session s2). Where it stopped is under Open tasks."]
 
 
 def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo, cli, at):
@@ -143,9 +143,10 @@ def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo,
     cli("task", "switch", "T2")
     text = warm_equals_cold(cli, repo)
     assert section(text, "## Not closed") == [
-        "After that close, sessions s2, s5, s4 worked and did not close: 2 checkpoints of T2 (CKP-0002 to CKP-0003;"
-        " the newest at 2026-11-21 12:00 UTC); T5 up to CKP-0003 (the newest at 2026-11-21 15:00 UTC); T4 up to"
-        " CKP-0003 (the newest at 2026-11-21 14:00 UTC); 2 more open tasks (`tether task list`)."
+        "After that close, work was checkpointed and no session closed: 2 checkpoints of T2 (CKP-0002 to CKP-0003;"
+        " the newest at 2026-11-21 12:00 UTC, by session s2); T5 up to CKP-0003 (the newest at 2026-11-21 15:00 UTC,"
+        " by session s5); T4 up to CKP-0003 (the newest at 2026-11-21 14:00 UTC, by session s4); 2 more open tasks"
+        " (`tether task list`)."
         " Where it stopped is under Open tasks."]
     rows = cli("boot", "--json").json()["since_close"]
     assert [(r["task"], r["first"], r["count"], r["session"]) for r in rows] == [

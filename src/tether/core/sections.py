@@ -196,7 +196,9 @@ def _since_lines(snap: Snapshot) -> list[str]:
     shown = snap.since_close[:SINCE_SHOWN]
     for row in shown:
         count, first, newest = row["count"], row["first"], row["newest"]
-        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "")
+        # the newest checkpoint's session only: the earlier ones may be other sessions'
+        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "") \
+            + (f", by session {row['session']}" if row["session"] else "")
         if count is None:
             parts.append(f"{row['task']} up to {newest} ({made})")
         else:
@@ -205,10 +207,8 @@ def _since_lines(snap: Snapshot) -> list[str]:
     more = len(snap.since_close) - len(shown)
     if more:
         parts.append(f"{more} more open task{'s' if more > 1 else ''} (`tether task list`)")
-    sessions = list(dict.fromkeys(row["session"] for row in shown if row["session"]))
-    who = ("session " if len(sessions) == 1 else "sessions ") + ", ".join(sessions) if sessions else "a session"
-    said = f"After that close, {who} worked and did not close: " if snap.latest else \
-        f"No session has closed yet; {who} worked: "
+    said = "After that close, work was checkpointed and no session closed: " if snap.latest else \
+        "No session has closed yet; work was checkpointed: "
     return [said + "; ".join(parts) + ". Where it stopped is under Open tasks."]
 
 
