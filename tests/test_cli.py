@@ -725,9 +725,9 @@ def test_resume_says_when_the_chosen_task_is_not_in_this_checkout(ws, cli):
     ws.store.set_active_task("FEAT1")
     run = cli("resume")
     assert run.code == 0 and run.out.startswith("Starting Here (HERE)")
-    assert "Note: FEAT1, the task chosen on this machine, is not in this checkout (another branch?): this went" \
-           " to HERE" in run.out
-    assert cli("resume", "--json").json()["note"].startswith("Note: FEAT1, the task chosen")
+    assert "Note: FEAT1, the task chosen on this machine, is not in this checkout (another branch?): resuming" \
+           " HERE, the open task standing in for it" in run.out
+    assert cli("resume", "--json").json()["note"].startswith("FEAT1, the task chosen")
     assert cli("resume", "HERE", "--json").json()["note"] is None  # named: no surprise
     assert "Note:" not in cli("resume").out  # and it is the chosen one now
 

@@ -131,16 +131,17 @@ def cmd_task_list(args) -> Result:
     return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
-def _fallback_note(ws, given: str | None) -> str:
+def _fallback_note(ws, given: str | None, acted: str = "this went to") -> str:
     """Said when a command without a task id acts on a task other than the one this machine chose
-    (that one is no longer open): the session must not think it acted on the old one."""
+    (that one is no longer open): the session must not think it acted on the old one. ``acted``:
+    what the command did with the stand-in ("this went to", "resuming")."""
     fell = ws.active_fallback() if given is None else None
     if fell is None:
         return ""
     chosen, now = fell
     status = ws.task(chosen).status if chosen in ws.store.task_ids() else "not in this checkout (another branch?)"
-    return (f"Note: {chosen}, the task chosen on this machine, is {status}: this went to {now}, the open task"
-            f" with the newest checkpoint (`tether task switch ID` to choose; --task ID to name one).")
+    return (f"Note: {chosen}, the task chosen on this machine, is {status}: {acted} {now}, the open task"
+            f" standing in for it (`tether task switch ID` to choose; --task ID to name one).")
 
 
 def _set_status(status: str, verb: str):
@@ -257,7 +258,7 @@ def cmd_checkpoint(args) -> Result:
 
 def cmd_resume(args) -> Result:
     ws = _ws()
-    note = _fallback_note(ws, args.task)  # before the resume, which makes its task the chosen one
+    note = _fallback_note(ws, args.task, "resuming")  # before a resume that names its task, making it chosen
     resume = ws.resume(args.task)
     listed = ws.tasks()
     others = [t for t in listed if t.id != resume.task.id]
@@ -284,7 +285,7 @@ def cmd_resume(args) -> Result:
     problems = resume.problems + [p for p in listed.problems if p not in resume.problems]
     lines.append(problems_text(problems))
     data = {"resume": resume.to_dict(), "active": resume.task.id, "others": [{"id": t.id, "title": t.title} for t in others],
-            "problems": [p.to_dict() for p in problems], "note": note or None}
+            "problems": [p.to_dict() for p in problems], "note": note.removeprefix("Note: ") or None}
     return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
