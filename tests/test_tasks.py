@@ -744,6 +744,7 @@ def test_a_checkpoint_with_nothing_to_record_is_refused(docs_task, cli, repo, ws
     cli("checkpoint", "--done", "1", "--state", "doc 1 read")
     run = cli("checkpoint")
     assert run.code == 1 and run.err.startswith("Error: a checkpoint of T004 needs something to record")
+    assert "Hint: e.g. tether checkpoint --done 2 --state" in run.err  # the command line names its options
     assert cli("checkpoint", "--next", "  ", "--json").code == 1  # blank is nothing too
     assert len(checkpoint_files(repo, "T004")) == 1  # no numbered copy passing for progress
     assert cli("checkpoint", "--status", "blocked").code == 0  # a status is something

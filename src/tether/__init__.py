@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _ERRORS = (
     "TetherError", "NoWorkspace", "ConfigMissing", "NotFound", "InvalidInput", "Conflict", "Corrupt",
-    "ParseError", "GitProblem", "ReadOnly", "UsageError", "Degraded", "Refused", "Problem",
+    "ParseError", "GitProblem", "ReadOnly", "UsageError", "Degraded", "Refused", "Problem", "NothingToRecord",
 )
 # name -> the module that defines it
 _TYPES = {

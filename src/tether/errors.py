@@ -68,6 +68,11 @@ class InvalidInput(TetherError):
     kind = "invalid_input"
 
 
+class NothingToRecord(InvalidInput):
+    """A checkpoint given nothing to record (a numbered copy of the last would pass for progress);
+    its kind stays ``invalid_input``. The command line names its options in the hint."""
+
+
 class ConfigInvalid(InvalidInput):
     """tether.toml does not read (a typo, a merge conflict, a newer schema): every command that
     needs it stops; `tether verify` reports it as the store's problem. Its kind stays

@@ -239,10 +239,16 @@ def cmd_checkpoint(args) -> Result:
         if values is not None and not _split(values):  # `--done ""`: an empty shell variable, most likely
             raise InvalidInput(f"{option} names no item or step", hint=f"e.g. {option} 3 or {option} 1-5,7;"
                                                                         f" leave {option} out to record none")
-    ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
-                        key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
-                        note=args.note or "", status=args.status, results=_results(args.result),
-                        anchors=args.anchor)
+    from ..errors import NothingToRecord
+
+    try:
+        ckp = ws.checkpoint(args.task, done=_split(args.done), undone=_split(args.undone), state=args.state or "",
+                            key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
+                            note=args.note or "", status=args.status, results=_results(args.result),
+                            anchors=args.anchor)
+    except NothingToRecord as exc:
+        exc.hint = 'e.g. tether checkpoint --done 2 --state "where it stands" --next "what comes next" (or --note "...")'
+        raise
     resume = ws.resume(ckp.task, after=ckp)
     shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}" + (f"\n{note}" if note else "")

@@ -7,7 +7,7 @@ nothing of the command line.
 from __future__ import annotations
 
 from ..model import clock, ids, ranges
-from ..errors import Conflict, InvalidInput, ParseError
+from ..errors import Conflict, InvalidInput, NothingToRecord, ParseError
 from ..model.record import REQUIRED, Record
 from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, format_ranges
 from ..store import formats
@@ -503,7 +503,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             (done, undone, state.strip(), key_data, files, [a for a in next_actions or [] if a.strip()],
              note.strip(), results, anchors)):
         # Nothing new: a numbered copy of the last checkpoint would pass for progress.
-        raise InvalidInput(f"a checkpoint of {task.id} needs something to record",
+        raise NothingToRecord(f"a checkpoint of {task.id} needs something to record",
                            hint="give where it stands (its state), what is done, what comes next, or a note")
     newly_done = select_units(task, done or [])
     newly_undone = select_units(task, undone or [])
