@@ -21,7 +21,7 @@ write anything else anywhere in this file and it is kept.
 
 def task_line(task, active: bool) -> str:
     """An open task's line: its title, id and size, and where `tether resume` takes it up."""
-    size = f", {len(task.units)} {task.unit_name}s" if task.units else ""
+    size = f", {len(task.units)} {task.unit_name}{'s' if len(task.units) != 1 else ''}" if task.units else ""
     return ("ACTIVE: " if active else "") + f"{task.title} ({task.id}{size}): `tether resume {task.id}`"
 
 

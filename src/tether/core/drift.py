@@ -111,7 +111,7 @@ def check(summary: str, *, title: str, definition: str = "", criteria=(), open_u
             of = f" of {total_units}" if total_units else ""
             found.append(Indicator(
                 "completion", f"completion is claimed (\"{claim.group(0)}\") while {len(open_units)}{of} {plural}"
-                              f" remain open (next: {open_units[0]})",
+                              f" {'remains' if len(open_units) == 1 else 'remain'} open (next: {open_units[0]})",
                 "a phrase that says the work is done, against the task's open items or steps",
                 _sentence(summary, claim.start())))
     for sentence in _sentences(summary):
