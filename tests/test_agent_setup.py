@@ -111,6 +111,18 @@ def test_uninstall_removes_a_claude_md_that_held_only_tethers_section(project):
     assert json.loads((project / ".claude" / "settings.json").read_text()) == {}
 
 
+def test_uninstalling_claude_code_keeps_the_agents_md_section_codex_reads(project):
+    assert tether(project, "install", "codex").returncode == 0
+    assert tether(project, "install", "claude-code", "--agents-md").returncode == 0
+    assert tether(project, "uninstall", "claude-code").returncode == 0
+    assert "<!-- tether:begin agent -->" in (project / "AGENTS.md").read_text()  # Codex's hooks are still there
+    assert tether(project, "uninstall", "codex").returncode == 0
+    assert not (project / "AGENTS.md").exists()
+    assert tether(project, "install", "claude-code", "--agents-md").returncode == 0  # no Codex: it goes
+    assert tether(project, "uninstall", "claude-code").returncode == 0
+    assert not (project / "AGENTS.md").exists()
+
+
 # -- pre-commit -----------------------------------------------------------------------------------------
 
 def test_the_pre_commit_hook_keeps_the_manifest_current_and_never_blocks_code(project):

@@ -236,7 +236,8 @@ def register(sub, common, only: str | None = None) -> None:
         usub = uninst.add_subparsers(dest="uninstall_command", metavar="TOOL", required=True, parser_class=Parser)
         add(usub, "claude-code", _lazy("session_commands", "cmd_uninstall"), "Remove tether's hooks from .claude/settings.json, its MCP server "
                                                 "from .mcp.json (the user's own are kept) and tether's section from "
-                                                "CLAUDE.md and AGENTS.md.")
+                                                "CLAUDE.md and AGENTS.md (AGENTS.md's stays while Codex's hooks "
+                                                "are installed: Codex reads it).")
         add(usub, "codex", _lazy("session_commands", "cmd_uninstall_codex"),
             "Remove tether's hooks from .codex/hooks.json, its MCP server from .codex/config.toml "
             "(the user's own are kept) and tether's section from AGENTS.md.")

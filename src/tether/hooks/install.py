@@ -287,7 +287,9 @@ def uninstall_claude_code(root: Path) -> dict:
             write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     else:
         line_removed = False
-    sections = [name for name in AGENT_FILES if remove_agent_section(root, name)]
+    # AGENTS.md's section stays while Codex's hooks are installed: Codex reads it there.
+    names = [name for name in AGENT_FILES if name != "AGENTS.md" or not codex_installed(root)]
+    sections = [name for name in names if remove_agent_section(root, name)]
     return {"path": str(path), "removed": removed, "sections_removed": sections, "status_line_removed": line_removed}
 
 
@@ -386,6 +388,18 @@ def install_codex(root: Path, command: str | None = None) -> dict:
     if shutil.which(program) is None and not Path(program).exists():
         outcome["warning"] = f"`{program}` is not on PATH here; Codex must be able to run `{command}`"
     return outcome
+
+
+def codex_installed(root: Path) -> bool:
+    """Whether .codex/hooks.json holds tether's hooks (an unreadable file: taken as yes, so nothing
+    Codex may need is removed)."""
+    try:
+        hooks = _json_object(_project_file(root, ".codex/hooks.json")).get("hooks")
+    except InvalidInput:
+        return True
+    return isinstance(hooks, dict) and any(
+        isinstance(groups, list) and _without_hooks(groups, lambda h: _is_tether_codex_hook(h.get("command")))[1]
+        for groups in hooks.values())
 
 
 def uninstall_codex(root: Path) -> dict:
