@@ -739,3 +739,16 @@ def test_statusline_json_is_one_object_with_the_line(ws, cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("{}"))
     data = cli("statusline", "--json").json()
     assert data["ok"] is True and data["command"] == "statusline" and data["line"] == "SL1 0/2"
+
+
+def test_the_brief_says_when_the_chosen_task_is_not_open_here(ws, cli):
+    cli("task", "start", "Here", "--id", "HERE", "-s", "x")
+    ws.store.set_active_task("FEAT1")  # started on another branch
+    cold = cli("boot").out
+    line = ("- FEAT1, the task chosen on this machine, is not open here (closed, or on another branch): HERE stands"
+            " in as ACTIVE, and no automatic checkpoint is made until a task is chosen (`tether task switch ID`)")
+    assert "## Open tasks (1)\n" + line + "\n- ACTIVE " in cold
+    assert cli("boot").out == cold  # warm: the same
+    assert cli("boot", "--json").json()["chosen"] == "FEAT1"
+    cli("task", "switch", "HERE")
+    assert "the task chosen on this machine" not in cli("boot").out

@@ -41,7 +41,9 @@ class Snapshot(Record):
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
               "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
-              "relevant_source": None, "since_close": list}
+              "relevant_source": None, "since_close": list, "chosen": None}
+    # chosen: the task this machine chose, when it is not open here (closed, or on another branch)
+    # and ``active`` stands in for it
 
     def to_dict(self) -> dict:
         """Plain values: boot's --json fields (and what the warm-boot cache keeps)."""
@@ -53,7 +55,7 @@ class Snapshot(Record):
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
             "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
-            "relevant_source": self.relevant_source, "since_close": self.since_close,
+            "relevant_source": self.relevant_source, "since_close": self.since_close, "chosen": self.chosen,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -131,6 +133,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # A chosen task whose file does not read stays the active one: the next `tether checkpoint` and
     # `tether resume` refuse for it, so the brief must not point the session at another task.
     active = active_hint if active_hint in ids or active_hint in unreadable else (ids[0] if ids else None)
+    chosen = active_hint if active_hint and active != active_hint and active else None
     # The active task leads the list, so a capped or budgeted brief always shows its resume line.
     resumes.sort(key=lambda r: r.task.id != active)
     decision_ids = store.decision_ids()
@@ -157,7 +160,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
                     packets=packets, audit=audit, relevant=older, relevant_source=older_source,
-                    since_close=since_close)
+                    since_close=since_close, chosen=chosen)
 
 
 def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> list[dict]:

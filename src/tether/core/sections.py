@@ -59,7 +59,12 @@ def sections(snap: Snapshot) -> list[Section]:
     if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
         task_lines.insert(0, f"- ACTIVE {snap.active}: its task file cannot be read (see Problems); checkpoints"
                              f" and `tether resume` refuse until it is repaired (or `tether task switch ID`)")
-    out.append(Section("open_tasks", f"## Open tasks ({len(task_lines)})", task_lines or ["- No open tasks."],
+    heading = f"## Open tasks ({len(task_lines)})"
+    if snap.chosen:  # what a bare checkpoint would reach, and why the hooks checkpoint nothing
+        task_lines.insert(0, f"- {snap.chosen}, the task chosen on this machine, is not open here (closed, or on"
+                             f" another branch): {snap.active} stands in as ACTIVE, and no automatic checkpoint is"
+                             " made until a task is chosen (`tether task switch ID`)")
+    out.append(Section("open_tasks", heading, task_lines or ["- No open tasks."],
                        priority=3, more="tether task list", head=HEAD["open_tasks"]))
     active = next((r for r in snap.tasks if r.task.id == snap.active), None)
     scoped = [n for n in snap.notes if n.task is not None and n.task == snap.active]
