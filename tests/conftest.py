@@ -31,7 +31,7 @@ import tether.store.fsio
 def isolated(tmp_path, monkeypatch):
     # tether and git must never read or write the developer's own home or config.
     for name in list(os.environ):
-        if name.startswith("TETHER_"):
+        if name.startswith("TETHER_") or name in ("CODEX_THREAD_ID", "CLAUDE_ENV_FILE"):  # run inside an agent
             monkeypatch.delenv(name)
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_GLOBAL", "GIT_CEILING_DIRECTORIES"):
         monkeypatch.delenv(name, raising=False)

@@ -776,3 +776,14 @@ def test_reopening_a_task_restores_the_entries_its_close_resolved(ws, cli, repo)
     cli("note", "resolve", blocker)
     assert blocker not in {n["id"] for n in cli("note", "list", "--json").json()["notes"]}
     assert cli("verify").code == 0
+
+
+def test_a_codex_command_records_under_the_codex_thread_id(ws, cli, monkeypatch):
+    # Codex gives every command of a session CODEX_THREAD_ID, its hooks' session_id: the agent's
+    # own checkpoints then record under the session its hooks know.
+    monkeypatch.delenv("TETHER_SESSION_ID", raising=False)
+    monkeypatch.setenv("CODEX_THREAD_ID", "019a-codex-thread")
+    cli("task", "start", "Docs", "--id", "CX1", "-s", "a")
+    assert cli("checkpoint", "--state", "a begun", "--json").json()["checkpoint"]["session"] == "019a-codex-thread"
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-given")  # tether's own variable wins
+    assert cli("checkpoint", "--state", "a half", "--json").json()["checkpoint"]["session"] == "S-given"

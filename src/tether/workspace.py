@@ -34,6 +34,13 @@ from .store.trees import DirTree
 CONFIG_CACHE = 2  # local/config.json's layout: 2 keeps the config's warnings
 
 
+def session_from_environment() -> str | None:
+    """The agent session this process runs in, as its hooks know it: TETHER_SESSION_ID (the
+    SessionStart hook sets it for Claude Code's commands), else CODEX_THREAD_ID (Codex gives every
+    command of a session its thread id, which its hooks get as ``session_id``); None outside one."""
+    return os.environ.get("TETHER_SESSION_ID") or os.environ.get("CODEX_THREAD_ID") or None
+
+
 class Workspace:
     def __init__(self, root) -> None:
         # Plain strings inside (pathlib costs 5 ms at every session start); Paths outside.
@@ -43,7 +50,7 @@ class Workspace:
         self._config: Config | None = None
         self.config_stat: tuple | None = None  # fsio.stat_key of tether.toml when it was read
         self._saved: tuple | None = None  # (task, checkpoint) this workspace saved last
-        self._session_id = os.environ.get("TETHER_SESSION_ID") or None
+        self._session_id = session_from_environment()
         self.actor = os.environ.get("TETHER_ACTOR") or None
 
     @property
@@ -62,10 +69,15 @@ class Workspace:
 
     @property
     def session_id(self) -> str:
-        """This session's id: TETHER_SESSION_ID, the agent's own (hooks), else generated once."""
+        """This session's id: the agent's own (session_from_environment), else generated once."""
         if self._session_id is None:
             self._session_id = ids.new_id("S")
         return self._session_id
+
+    @property
+    def agent_session(self) -> str | None:
+        """The agent session this process runs in (session_from_environment), None outside one."""
+        return session_from_environment()
 
     @session_id.setter
     def session_id(self, value: str) -> None:

@@ -10,11 +10,11 @@ from ..errors import InvalidInput, NotFound
 
 def which_transcript(ws, transcript: str | None = None) -> tuple[str, str]:
     """(path, how it was chosen): the one given; else the session's own (a hook recorded its
-    transcript under TETHER_SESSION_ID); else the newest Claude Code or Codex transcript of a
+    transcript under the session's id, workspace.session_from_environment); else the newest Claude Code or Codex transcript of a
     session run in this repository."""
     if transcript:
         return transcript, "given"
-    session = os.environ.get("TETHER_SESSION_ID")
+    session = ws.agent_session
     if session:
         own = _recorded_transcript(ws, session)
         if own:
