@@ -40,7 +40,7 @@ def reply(text: str) -> dict:
 SCRIPT = [
     ([{"type": "custom_tool_call", "name": "apply_patch", "input": PATCH, "call_id": "call_1"}], 3_000),
     ([shell("echo hello > a.txt", 2)], 3_000),
-    ([shell("ls", 3)], 3_000),
+    ([shell('echo "$CODEX_THREAD_ID" > .thread', 3)], 3_000),  # what the agent's own tether commands read
     ([shell("cat a.txt", 4)], 3_000),
     ([shell("git status --short", 5)], 90_000),
     ([reply("greet() is in src/greet.py and returns hello. Next: its test.")], 4_000),
@@ -98,6 +98,8 @@ def test_a_codex_session_is_briefed_checkpointed_saved_before_compaction_and_reb
     assert "tether: keep this session's work recoverable" in inputs[0]
     events = [row["event"] for row in session_log(repo)]
     assert events[0] == "session_start" and events[-1] == "session_end"
+    # Codex gives its commands the session's id, its hooks' session_id (workspace.session_from_environment)
+    assert (repo / ".thread").read_text().strip() == session_log(repo)[0]["session"]
     assert {"pre_compact", "post_compact"} <= set(events)
     # PostToolUse: after four tool calls, an automatic checkpoint naming the file the patch added.
     auto = [c for c in checkpoints(repo) if c.automatic == "tool_calls:4"]
