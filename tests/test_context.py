@@ -542,9 +542,21 @@ def test_codex_prompt_hook_warns_once_from_a_rollout(project, tmp_path):
     assert text.startswith("tether: the context window is 80% full (200,000 of 250,000 tokens): RED. The agent will compact this session soon.")
     assert "compression" not in text and "Tier" not in text
     assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
-    # Codex sends no transcript for some sessions: nothing to read, nothing said.
+    # Codex sends no transcript for some sessions, and none of its rollouts is this one's: nothing said.
     payload["transcript_path"] = None
     assert run(project, "hook", "codex", stdin=json.dumps(payload)).stdout == ""
+
+
+def test_codex_prompt_hook_without_a_transcript_path_finds_the_sessions_rollout(project, tmp_path):
+    day = Path(os.environ["HOME"]) / ".codex" / "sessions" / "2026" / "12" / "05"
+    codex_transcript(day / "rollout-2026-12-05T10-00-00-019a-thread.jsonl", project, 230_000, window=250_000)
+    codex_transcript(day / "rollout-2026-12-05T11-00-00-019b-other.jsonl", project, 10_000, window=250_000)
+    payload = {"session_id": "019a-thread", "transcript_path": None, "cwd": str(project),
+               "hook_event_name": "UserPromptSubmit", "model": "gpt-5-codex", "turn_id": "t1", "prompt": "go"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"].startswith(
+        "tether: the context window is 92% full (230,000 of 250,000 tokens): CRITICAL.")
 
 
 def test_codex_pre_compact_answers_in_json(project):

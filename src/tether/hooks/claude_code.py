@@ -138,7 +138,7 @@ def handle(stdin, stdout, stderr, agent: str = "claude-code") -> int:
         if quick is not None:  # at every prompt and tool call: the short way
             name = _event_name(quick)
             if name == "UserPromptSubmit":
-                return _prompt_submit(quick, stdout, stderr)
+                return _prompt_submit(quick, stdout, stderr, agent)
             return _run(name, quick, stdout, stderr, agent)
         event = _read_event(raw, stderr)
         if event is None:
@@ -154,7 +154,7 @@ def handle(stdin, stdout, stderr, agent: str = "claude-code") -> int:
             _say(stderr, f"hook input: {wrong}; the {name} hook did nothing")
             return 1
         if name == "UserPromptSubmit":
-            return _prompt_submit(event, stdout, stderr)
+            return _prompt_submit(event, stdout, stderr, agent)
         return _run(name, event, stdout, stderr, agent)
     except Exception as exc:  # noqa: BLE001 - a hook never breaks the session: exit 1, never 70
         import os
@@ -571,13 +571,18 @@ ADVICE = {
 WARN_FROM = ("ORANGE", "RED", "CRITICAL")
 
 
-def _prompt_submit(event: dict, stdout, stderr) -> int:
+def _prompt_submit(event: dict, stdout, stderr, agent: str = "claude-code") -> int:
     """Say something only when the session's context state changes to ORANGE or worse."""
     import os
 
     from ..store import locate
 
     transcript = event.get("transcript_path")
+    if not transcript and agent == "codex" and isinstance(event.get("session_id"), str):
+        # Codex sends none for some sessions; its rollout is named by the session's id
+        from ..transcripts.locate import codex_rollout
+
+        transcript = codex_rollout(event["session_id"])
     if not transcript:
         return 0
     if "\0" in transcript:

@@ -124,6 +124,25 @@ def newest_codex(directories) -> tuple[float, str] | None:
     return best
 
 
+def codex_rollout(session_id: str) -> str | None:
+    """The rollout of Codex session ``session_id`` (its file is named ``rollout-<time>-<id>.jsonl``),
+    looked for in the newest CODEX_DAYS day folders; None when not found."""
+    if not session_id or "/" in session_id or "\\" in session_id or "\0" in session_id:
+        return None
+    tail = f"-{session_id}.jsonl"
+    for left, folder in enumerate(_day_folders(os.path.join(codex_home(), "sessions"))):
+        if left >= CODEX_DAYS:
+            break
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("rollout-") and entry.name.endswith(tail):
+                        return entry.path
+        except OSError:
+            continue
+    return None
+
+
 def newest(directories) -> tuple[str, str] | None:
     """(agent, path) of the newest transcript of a session run in one of ``directories``:
     agent ``"claude-code"`` or ``"codex"``; None when neither has one."""
