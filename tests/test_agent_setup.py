@@ -214,3 +214,12 @@ def test_the_pre_commit_frameworks_hook_runs_the_strict_audit():
     [hook] = hooks
     assert hook["id"] == "tether-audit" and hook["entry"].split()[:3] == ["tether", "audit", "--strict"]
     assert hook["pass_filenames"] is False and hook["always_run"] is True and hook["language"] == "python"
+
+
+def test_install_says_when_the_hook_command_names_the_home_folder(project):
+    command = f"{Path.home()}/.local/bin/tether-hook"
+    for agent in ("claude-code", "codex"):
+        proc = tether(project, "install", agent, "--command", f"{command} {agent}")
+        assert proc.returncode == 0, proc.stderr
+        assert "Note: the command written into those files names your home folder" in proc.stdout
+    assert "home folder" not in tether(project, "install", "claude-code").stdout

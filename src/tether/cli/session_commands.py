@@ -3,6 +3,7 @@ hook, install, demo. Each: parse, one call on the Workspace, render."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import EXIT_DEGRADED
@@ -272,7 +273,18 @@ def cmd_install_codex(args) -> Result:
                                           " project; commit it so every clone's Codex sessions have it.")
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
-    return Result(outcome, text)
+    return Result(outcome, text + _home_note(outcome.get("hook_command")))
+
+
+def _home_note(command: str | None) -> str:
+    """Said when the command written into the files to commit names the home directory: private,
+    and other clones' machines have another."""
+    home = os.path.expanduser("~").rstrip("/\\")
+    if not command or len(home) < 2 or home not in command:
+        return ""
+    return ("\nNote: the command written into those files names your home folder: commit them only if that"
+            " is meant (every clone's machine would need the same path); with the program on PATH, install"
+            " again without --command to keep it out.")
 
 
 def _agent_section_text(outcome: dict, root, name: str) -> str:
@@ -362,7 +374,7 @@ def cmd_install(args) -> Result:
     text += " so every clone's sessions use them."
     if outcome.get("warning"):
         text += f"\nNote: {outcome['warning']}"
-    return Result(outcome, text)
+    return Result(outcome, text + _home_note(outcome.get("hook_command")))
 
 
 def cmd_install_pre_commit(args) -> Result:
