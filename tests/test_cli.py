@@ -752,3 +752,10 @@ def test_the_brief_says_when_the_chosen_task_is_not_open_here(ws, cli):
     assert cli("boot", "--json").json()["chosen"] == "FEAT1"
     cli("task", "switch", "HERE")
     assert "the task chosen on this machine" not in cli("boot").out
+
+
+def test_a_text_that_begins_with_a_dash_gets_a_hint_to_put_it_after_double_dash(ws, cli):
+    run = cli("note", "note", "--out=build")
+    assert run.code == 2 and "a value that begins with '-' goes after `--`" in run.err
+    assert cli("note", "note", "--", "--out=build").code == 0
+    assert "goes after" not in cli("note", "note").err  # nothing dash-like given: the plain hint

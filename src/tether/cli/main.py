@@ -168,6 +168,9 @@ def _parse(argv: list[str], want_json: bool):
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
+        if "arguments are required" in str(exc) and any(a.startswith("-") and a != "--" for a in argv[1:]):
+            # `tether note note "--out=x"`: argparse took the text for an option
+            exc.hint = f"{exc.hint}; a value that begins with '-' goes after `--` (e.g. tether note note -- \"--out=x\")"
         if first in COMMANDS and "unrecognized arguments" in str(exc):  # found by the top parser
             words = [a for a in argv if not a.startswith("-")]
             command = " ".join(words[:2] if first in GROUPS and len(words) > 1 else words[:1])
