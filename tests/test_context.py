@@ -90,10 +90,11 @@ def test_usage_of_a_claude_code_transcript(project, tmp_path):
     data = json.loads(out.stdout)
     assert (data["tokens"], data["window"], data["state"], data["source"], data["model"]) == (
         120_000, 200_000, "ORANGE", "usage", CLAUDE_MODEL)
-    assert data["percent"] == 60.0 and data["action"] == "Tier 1 & 2 compression active"
+    assert data["percent"] == 60.0 and data["action"] == "Tier 1 & 2 compression active"  # the seed's
+    assert data["advice"].startswith("Keep large tool output out of the context")  # the agent's to do
     assert data["chosen"] == "given" and data["path"] == str(path)
     text = run(project, "usage", str(path)).stdout
-    assert text.startswith("Context: 120,000 of 200,000 tokens (60.0%): ORANGE\nAction: Tier 1 & 2 compression active.")
+    assert text.startswith("Context: 120,000 of 200,000 tokens (60.0%): ORANGE\nAction: Keep large tool output")
 
 
 def test_usage_of_a_file_that_is_no_transcript_is_refused_and_of_an_empty_one_is_nothing_yet(project, tmp_path):

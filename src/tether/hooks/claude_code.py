@@ -561,13 +561,7 @@ def _saved_summary(ws, event: dict) -> str:
 
 # -- UserPromptSubmit: the context window ---------------------------------------------------------
 
-#: What the agent is told when its session enters each state (after the state's own action).
-ADVICE = {
-    "ORANGE": "Keep large tool output out of the context (write it to a file, read parts of it) and"
-              " checkpoint the active task at the next step boundary (`tether checkpoint`).",
-    "RED": "The agent will compact this session soon. Checkpoint the active task now (`tether checkpoint"
-           " --done ... --state ... --next ...`), so that the compaction or a fresh session loses nothing.",
-}
+#: What the agent is told when its session enters each state: transcripts.states.AGENT_ADVICE.
 WARN_FROM = ("ORANGE", "RED", "CRITICAL")
 
 
@@ -615,7 +609,9 @@ def _prompt_submit(event: dict, stdout, stderr, agent: str = "claude-code") -> i
     if reading.state == "CRITICAL":
         line += " " + _final_checkpoint(root, event, reading, stderr)
     else:
-        line += " " + ADVICE[reading.state]
+        from ..transcripts.states import AGENT_ADVICE
+
+        line += " " + AGENT_ADVICE[reading.state]
     _record_state(store_dir, session, event, reading, stderr)
     import json
 

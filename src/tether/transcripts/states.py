@@ -38,6 +38,20 @@ DETAILS = {
 }
 
 
+#: What a live agent session (Claude Code, Codex) is told at each state, in place of ACTIONS: the agent
+#: compacts its own context; the tiers are what `tether compact` does to a message list.
+AGENT_ADVICE = {
+    "GREEN": "Nothing to do.",
+    "YELLOW": "Nothing to do yet; checkpoint at the next step boundary as usual.",
+    "ORANGE": "Keep large tool output out of the context (write it to a file, read parts of it) and"
+              " checkpoint the active task at the next step boundary (`tether checkpoint`).",
+    "RED": "The agent will compact this session soon. Checkpoint the active task now (`tether checkpoint"
+           " --done ... --state ... --next ...`), so that the compaction or a fresh session loses nothing.",
+    "CRITICAL": "Checkpoint now, finish the current step, then start a fresh session: it resumes from the"
+                " repository (`tether resume`).",
+}
+
+
 def thresholds(custom: dict | None = None) -> dict:
     """The thresholds in force: the seed's, with ``custom`` (state -> percent) over them.
 
