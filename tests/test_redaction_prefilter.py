@@ -260,3 +260,23 @@ def test_a_secret_named_with_a_kelvin_sign_is_found_beside_a_text_holding_a_dott
     assert assignments(named)
     found = Redactor().find_many([named, "\u0130stanbul"])
     assert [i for i in found] == [0] and found[0].spans == Redactor().find(named).spans
+
+
+def test_might_hold_secret_is_what_a_redactor_filters_for_without_detect_secrets():
+    # It stands for the Redactor the required detect-secrets makes: the same plugins, the keyword
+    # patterns its cheap checks were written from. Were either to change, it could miss a secret.
+    from tether.compaction.redact import _ANCHORS, might_hold_secret
+
+    real = Redactor()
+    assert real.names == sorted(_ANCHORS) and real.keyword_checks
+    rng = random.Random(20261206)
+    for name, line in matching_lines(rng, per_pattern=10):
+        text = "\n".join(("plain words here", line, "more plain text"))
+        if real.find(text).count:
+            assert might_hold_secret(text), (name, line)
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+    for text in (f"client = Github('{token}')", "export DB_PASSWORD=hunter2hunter2", "login(token='hf_Qw3rTy7uIoP2aSdF5gHjK8lZxC4vBnM6qW')"):
+        assert might_hold_secret(text) and real.find(text).count, text
+    for text in ("Tests pass; next, the CLI flags.", "The lexer keeps its tables in one module now.",
+                 "Done editing src/a.py and ~/notes.md"):
+        assert not might_hold_secret(text), text  # an agent's usual message: detect-secrets not loaded

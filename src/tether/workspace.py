@@ -288,10 +288,10 @@ class Workspace:
         """What the agent said (its last message, for an automatic checkpoint's note) as a committed
         file may hold it: paths as as_committed writes them, secrets redacted (compaction.redact)."""
         text = self.as_committed(text)
-        try:
-            from .compaction.redact import Redactor, Unavailable
-        except ImportError:  # pragma: no cover - the package ships it
-            return text
+        from .compaction.redact import Redactor, Unavailable, might_hold_secret
+
+        if not might_hold_secret(text):
+            return text  # most messages: detect-secrets is not even loaded
         try:
             redacted, _ = Redactor().redact(text)
         except Unavailable:  # detect-secrets missing: close --commit's scan warns of what remains

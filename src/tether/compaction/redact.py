@@ -260,12 +260,16 @@ class Redactor:
             raise Unavailable("detect-secrets is not installed (pip install 'detect-secrets>=1.5,<1.6')") from exc
         classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()
                    if cls.__name__ not in skipped}
-        self.names = sorted(classes)
-        self.prefilter = prefilter  # False: every line goes to detect-secrets (what the filter must equal)
-        self.keyword_patterns = _keyword_patterns(classes)
+        patterns = _keyword_patterns(classes)
         # The cheap checks hold for the patterns they were written from; others are tried as they are.
-        self.keyword_checks = self.keyword_patterns is not None and _fingerprint(self.keyword_patterns) == \
-            _KEYWORD_PATTERNS_KNOWN
+        self._setup(sorted(classes), patterns, prefilter,
+                    patterns is not None and _fingerprint(patterns) == _KEYWORD_PATTERNS_KNOWN)
+
+    def _setup(self, names: list, keyword_patterns, prefilter: bool, keyword_checks: bool) -> None:
+        self.names = names
+        self.prefilter = prefilter  # False: every line goes to detect-secrets (what the filter must equal)
+        self.keyword_patterns = keyword_patterns
+        self.keyword_checks = keyword_checks
         exact: set = set()
         lowered: set = set()
         patterns: list = []
@@ -473,6 +477,20 @@ class Redactor:
     def redact(self, text: str) -> tuple[str, Redaction]:
         found = self.find(text)
         return apply(text, found), found
+
+
+def might_hold_secret(text: str) -> bool:
+    """Whether Redactor().redact(text) could cut anything, without importing detect-secrets (a
+    tenth of a second): the pre-filter over the plugins a Redactor keeps with the detect-secrets
+    tether requires (1.5: every plugin of _ANCHORS, its keyword patterns those the cheap checks were
+    written from; tests/test_redaction_prefilter.py checks both), and the starts tether's own
+    detectors need. False: nothing to cut. For a short text redacted now and then (an agent's
+    message in an automatic checkpoint's note)."""
+    quick = Redactor.__new__(Redactor)
+    quick._setup(sorted(_ANCHORS), None, True, True)
+    scan = _Scan(text)
+    return bool(scan.folds() or scan.assignment_starts() or scan.token_starts()
+                or quick._candidate_lines(scan, text))
 
 
 def apply(text: str, redaction: Redaction) -> str:
