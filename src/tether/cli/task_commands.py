@@ -134,13 +134,12 @@ def cmd_task_list(args) -> Result:
 def _fallback_note(ws, given: str | None) -> str:
     """Said when a command without a task id acts on a task other than the one this machine chose
     (that one is no longer open): the session must not think it acted on the old one."""
-    fell = ws.active_fallback() if given is None else None
+    fell = ws.stand_in() if given is None else None
     if fell is None:
         return ""
-    chosen, now = fell
-    status = ws.task(chosen).status if chosen in ws.store.task_ids() else "not in this checkout (another branch?)"
-    return (f"Note: {chosen}, the task chosen on this machine, is {status}: this went to {now}, the open task"
-            f" with the newest checkpoint (`tether task switch ID` to choose; --task ID to name one).")
+    status = fell["status"] or "not in this checkout (another branch?)"
+    return (f"Note: {fell['chosen']}, the task chosen on this machine, is {status}: this went to {fell['active']},"
+            f" the open task with the newest checkpoint (`tether task switch ID` to choose; --task ID to name one).")
 
 
 def _set_status(status: str, verb: str):
@@ -242,7 +241,7 @@ def cmd_checkpoint(args) -> Result:
                         key_data=_key_values(args.data), files=args.file or [], next_actions=args.next or [],
                         note=args.note or "", status=args.status, results=_results(args.result),
                         anchors=args.anchor)
-    resume = ws.resume(ckp.task, after=ckp)
+    resume = ws.resume(after=ckp)  # the checkpoint made its task the active one
     shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}" + (f"\n{note}" if note else "")
     if ckp.results:
