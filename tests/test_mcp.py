@@ -555,7 +555,7 @@ def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_
     for path in src.rglob("*.py"):
         if path.relative_to(src).parts[0] in ("cli", "hooks", "mcp"):
             continue  # adapters say their own
-        for hint in re.findall(r"hint=(?:f?'[^']*'|f?\"[^\"]*\")", path.read_text(encoding="utf-8")):
+        for hint in re.findall(r"hint\s*=\s*(?:f?'[^']*'|f?\"[^\"]*\")", path.read_text(encoding="utf-8")):
             quoted.update(re.findall(r"`(tether [^`]*)`", hint))
     assert len(quoted) > 20
     left = sorted(c for c in quoted if "`tether " in tools(f"`{c}`") and not shell_only.match(c))
