@@ -58,3 +58,21 @@ def test_the_commands_only_the_cli_had_are_calls_on_the_workspace(ws):
     assert len(logs.dates) == 1 and "Did a and b" in logs.logs[0]
     assert ws.write_index() > 0 and ws.check_index().stale is False
     assert ws.repair().files > 0 and ws.verify().problems == []
+
+
+def test_a_checkpoint_makes_its_task_the_one_this_machine_works_on(ws):
+    """The library decides, so the CLI and the MCP server agree: a checkpoint of a named task, or
+    of the open task standing in for a chosen one that is closed, makes that task the chosen one;
+    the next checkpoint without a task goes there, not to whichever task was checkpointed last."""
+    ws.start_task("First", items=["a", "b"], task_id="A")
+    ws.start_task("Second", items=["x", "y"], task_id="B")
+    assert ws.store.active_task() == "B"
+    ws.checkpoint("A", done=["1"], state="a done")
+    assert ws.store.active_task() == "A" and ws.stand_in() is None  # named: chosen
+    ws.switch("B")
+    ws.set_task_status("B", "complete")
+    assert ws.stand_in() == {"chosen": "B", "status": "complete", "active": "A"}
+    assert ws.checkpoint(state="meant for B").task == "A"
+    assert ws.store.active_task() == "A" and ws.stand_in() is None
+    ws.store.set_active_task("GONE")  # started on another branch: not in this checkout
+    assert ws.stand_in() == {"chosen": "GONE", "status": None, "active": "A"}

@@ -334,3 +334,13 @@ def test_the_context_document_agrees_with_the_brief_after_each_change(base, cli)
     brief = cli("boot").out
     for line in section(brief, "## Recent decisions"):
         assert line.split(" -> ")[0][2:] in _doc_block(base, "decisions")
+
+
+def test_a_budget_too_small_is_refused_with_the_default_in_force(ws, cli):
+    run = cli("boot", "--budget", "10")
+    assert run.code == 1 and run.err.splitlines()[0] == "Error: budget 10 is too small for a brief"
+    assert "(the default is 2000)" in run.err
+    config = ws.dir / "tether.toml"
+    config.write_text(config.read_text().replace("budget = 2000", "budget = 3000"))
+    assert cli("config", "--json").json()["budget"] == 3000
+    assert "a brief needs a budget of 100 tokens or more (the default is 3000)" in cli("boot", "--budget", "10").err

@@ -152,6 +152,20 @@ def test_tier3_summarises_archives_and_checkpoints_the_active_task(ws):
     assert longer["tiers"][0]["checkpoint"] == "CKP-0002"  # more conversation: a new moment
 
 
+def test_tier3_makes_no_checkpoint_in_a_task_standing_in_for_a_closed_one(ws):
+    """As the hooks' automatic checkpoints: the task this machine chose is complete, and the open
+    task that stands in for it was not chosen; nothing is written there, nor is it chosen."""
+    ws.start_task("Other", steps=["a"], task_id="T1")
+    ws.start_task("Chosen", steps=["b"], task_id="T2")
+    ws.set_task_status("T2", "complete")
+    messages = openai_list(big_output(200))
+    _, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    [tier] = report["tiers"]
+    assert tier.get("checkpoint") is None and "T2, the task chosen on this machine, is no longer open" in tier["note"]
+    assert ws.latest_checkpoint("T1") is None and ws.store.active_task() == "T2"
+    assert Compactor(ws).show(tier["archive"])  # the conversation is archived all the same
+
+
 def test_tier3_checkpoint_state_quoting_a_secret_is_redacted(ws):
     # The state line comes from the conversation's last replies and goes into a committed checkpoint.
     ws.start_task("Deploy", steps=["deploy"], task_id="T1")

@@ -222,3 +222,33 @@ def test_error_json_shape_is_documented(session, capsys):
     errors_section = re.search(r"^## Errors$(.*?)^## ", REFERENCE.read_text(encoding="utf-8"), re.M | re.S).group(1)
     for field in data:
         assert f"`{field}`" in errors_section, field
+
+
+def mcp_rows(text: str) -> dict[str, str]:
+    """Tool name -> its row of the first table in ``text`` whose first cell names tools."""
+    rows = {}
+    for line in text.splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2:
+            for name in re.findall(r"`([a-z_]+)`", cells[1]):
+                rows.setdefault(name, line)
+    return rows
+
+
+def test_the_mcp_tools_and_their_actions_are_in_both_tool_tables():
+    """docs/mcp.md and the reference's `tether mcp` section each list every tool the server has,
+    and in its row every action it takes: neither can fall behind the server."""
+    pytest.importorskip("mcp")
+    import anyio
+
+    from tether.mcp.server import build
+
+    listed = anyio.run(build(str(REFERENCE.parent)).list_tools)
+    actions = {t.name: t.input_schema["properties"].get("action", {}).get("enum", []) for t in listed}
+    for where, text in (("docs/mcp.md", (REFERENCE.parent / "mcp.md").read_text(encoding="utf-8")
+                         .split("## Tools", 1)[1]),
+                        ("reference.md", sections()["tether mcp"])):
+        rows = mcp_rows(text)
+        assert sorted(set(actions) - set(rows)) == [], f"tools missing from {where}'s table"
+        missing = {name: [a for a in values if not mentioned(a, rows[name])] for name, values in actions.items()}
+        assert {name: left for name, left in missing.items() if left} == {}, f"actions missing from {where}"

@@ -91,7 +91,9 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
     assert any(h["kind"] == "decision" and "markdown-it" in h["text"] for h in found["hits"])
     assert found["mode"] == "lexical"  # no [recall] model here
     assert "[recall] model" in str(out["recall_semantic"])  # asked for anyway: the error's hint
-    assert out["checkpoint"]["task"] == "T1" and out["checkpoint"]["done"] == "1-2" and out["checkpoint"]["problems"] == []
+    saved = out["checkpoint"]
+    assert saved["checkpoint"]["task"] == "T1" and saved["checkpoint"]["done"] == "1-2" and saved["problems"] == []
+    assert saved["resume"]["next_unit"] == "faq" and saved["path"].startswith(".tether/tasks/T1/checkpoints/")
     resume = out["resume"]["resume"]
     assert resume["next_unit"] == "faq" and resume["current_state"] == "intro and api parsed"
     assert resume["next_actions"] == ["parse faq", "then index"]  # limit=2
@@ -114,7 +116,7 @@ def test_the_tools_over_stdio_change_and_read_the_same_workspace_as_the_cli(proj
     assert "faq.md is generated" not in cli("note", "list").out and "never edit dist/" in cli("note", "list").out
 
 
-def test_a_mistake_is_a_tool_error_with_the_clis_hint_and_the_server_keeps_serving(project, cli):
+def test_a_mistake_is_a_tool_error_with_a_hint_naming_tools_and_the_server_keeps_serving(project, cli):
     async def script(session):
         out = {"unknown": await error(session, "resume", task="T9"),
                "status": await error(session, "tasks", action="status", task="T9"),
@@ -127,11 +129,12 @@ def test_a_mistake_is_a_tool_error_with_the_clis_hint_and_the_server_keeps_servi
         return out
 
     out = talk(project.root, script)
-    cli_error = cli("resume", "T9").err
-    assert out["unknown"] == "Error executing tool resume: no task T9\nHint: run `tether task list --all` to see task ids"
-    assert cli_error.splitlines()[-1] in out["unknown"]  # the very hint the CLI prints
+    # The CLI's line; its hint names the tool that does what the CLI's command would
+    assert cli("resume", "T9").err.splitlines()[0] == "Error: no task T9"
+    assert out["unknown"] == 'Error executing tool resume: no task T9\nHint: call `tasks(action="list", all=true)` to see task ids'
     assert "no task T9" in out["status"]
-    assert "budget 10 is too small" in out["budget"] and "Hint:" in out["budget"] and "--budget" not in out["budget"]
+    assert "budget 10 is too small" in out["budget"] and "--budget" not in out["budget"]
+    assert "Hint: a brief needs a budget of 100 tokens or more (the default is 1000)" in out["budget"]  # MCP's default
     assert "limit must be at least 1" in out["limit"]
     assert "give the entry's text" in out["empty"]
     assert "Hint:" in out["show"] and "Hint:" in out["no_ctx"]
@@ -340,7 +343,7 @@ def test_an_agent_on_mcp_alone_starts_a_task_cites_code_and_keeps_its_memories_t
 
     started, saved, note, decision, stale, confirmed, resolved, after, refused = talk(ws.root, script)
     assert started["task"]["title"] == "Parse input" and ws.active_task_id() == started["task"]["id"]
-    assert saved["task"] == started["task"]["id"]
+    assert saved["checkpoint"]["task"] == started["task"]["id"]
     assert list(note["note"]["anchors"]) == ["calc.py::parse"]
     ids = {s["id"] for s in stale["stale"]}
     assert {note["note"]["id"], decision["decision"]["id"]} <= ids and stale["total"] == len(stale["stale"])
@@ -360,5 +363,205 @@ def test_a_checkpoint_over_a_damaged_one_names_it_once_per_call(project, cli):
                 await call(session, "checkpoint", done=["3"], state="faq parsed")]
 
     first, second = talk(project.root, script)
-    assert first["done"] == "1-2" and [p["path"] for p in first["problems"]] == [f".tether/tasks/T1/checkpoints/{path.name}"]
-    assert second["done"] == "1-3" and second["problems"] == []  # the newest reads: nothing met
+    assert first["checkpoint"]["done"] == "1-2"
+    assert [p["path"] for p in first["problems"]] == [f".tether/tasks/T1/checkpoints/{path.name}"]
+    assert second["checkpoint"]["done"] == "1-3" and second["problems"] == []  # the newest reads: nothing met
+
+
+def without_envelope(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k not in ("ok", "schema_version", "command")}
+
+
+def test_checkpoint_and_the_task_list_answer_with_the_data_the_clis_json_gives(project, cli):
+    assert cli("checkpoint", "--task", "T2", "--done", "1", "--state", "reproduced").code == 0
+    assert cli("task", "switch", "T1").code == 0
+    by_cli = without_envelope(cli("checkpoint", "--done", "1", "--state", "intro parsed", "--next", "parse api",
+                                  "--json").json())
+
+    async def script(session):
+        return (await call(session, "checkpoint", done="2", state="api parsed", next=["parse faq"]),
+                await call(session, "tasks"))
+
+    saved, listed = talk(project.root, script)
+    assert set(saved) == set(by_cli) | {"note"} and saved["note"] is None
+    assert set(saved["checkpoint"]) == set(by_cli["checkpoint"]) and set(saved["resume"]) == set(by_cli["resume"])
+    assert saved["checkpoint"]["id"] == "CKP-0002" and saved["checkpoint"]["next"] == ["parse faq"]
+    assert saved["path"] == f".tether/tasks/T1/checkpoints/{saved['checkpoint']['name']}.md"
+    assert saved["resume"]["done_ranges"] == "1-2" and saved["resume"]["next_unit"] == "faq"
+    assert (project.root / saved["path"]).is_file()
+
+    cli_list = cli("task", "list", "--json").json()
+    assert listed["active"] == cli_list["active"] == "T1"
+    for mine, theirs in zip(listed["tasks"], cli_list["tasks"], strict=True):
+        # each entry as the CLI's, without the task's units: `resume` counts them and names the next
+        assert mine == {k: v for k, v in theirs.items() if k != "units"}
+    assert [t["resume"]["done_ranges"] for t in listed["tasks"]] == ["1-2", "1"]
+
+
+def test_a_stand_in_for_a_closed_task_is_said_and_chosen_by_a_checkpoint_as_the_cli_does(project, cli, tmp_path):
+    """T1, the task this machine chose, is complete: the open task with the newest checkpoint stands
+    in for it. The list, resume and a checkpoint without a task say so; the checkpoint makes the
+    stand-in the chosen task, over MCP as on the command line."""
+    assert cli("checkpoint", "--task", "T2", "--done", "1", "--state", "reproduced").code == 0
+    assert cli("task", "switch", "T1").code == 0
+    assert cli("task", "complete").code == 0
+    active = project.root / ".tether" / "local" / "active"
+    assert active.read_text().strip() == "T1"
+
+    async def script(session):
+        out = {"list": await call(session, "tasks"), "resume": await call(session, "resume"),
+               "saved": await call(session, "checkpoint", state="fixing")}
+        out["chosen"] = active.read_text().strip()
+        out["again"] = await call(session, "checkpoint", state="fixed")
+        return out
+
+    out = talk(project.root, script)
+    said = "T1, the task chosen on this machine, is complete: "
+    assert out["list"]["active"] == "T2" and out["list"]["note"].startswith(said + "the active task is T2")
+    assert out["resume"]["resume"]["task"] == "T2" and out["resume"]["note"].startswith(said + "this is T2")
+    assert out["saved"]["checkpoint"]["task"] == out["list"]["active"]  # the list said where it would go
+    assert out["saved"]["note"].startswith(said + "this went to T2, the open task with the newest checkpoint")
+    assert 'tasks(action="switch", task=ID)' in out["saved"]["note"]
+    assert out["chosen"] == "T2" and out["again"]["note"] is None  # chosen now: nothing more to say
+
+    # The same steps on the command line end the same way.
+    assert cli("task", "switch", "T1").code == 1  # complete: it cannot be chosen again, so choose it by hand
+    active.write_text("T1\n")
+    run = cli("checkpoint", "--state", "fixing on the CLI")
+    assert "Note: T1, the task chosen on this machine, is complete: this went to T2" in run.out
+    assert active.read_text().strip() == "T2"
+
+
+def test_a_task_started_on_another_branch_is_said_to_be_missing_from_this_checkout(project):
+    (project.root / ".tether" / "local" / "active").write_text("FEAT1\n")
+
+    async def script(session):
+        return await call(session, "checkpoint", state="here", task=None), await call(session, "tasks")
+
+    saved, listed = talk(project.root, script)
+    assert saved["note"].startswith("FEAT1, the task chosen on this machine, is not in this checkout (another branch?)")
+    assert listed["note"] is None and listed["active"] == saved["checkpoint"]["task"]
+
+
+@pytest.mark.parametrize("arguments, line, hint", [
+    ({"status": "done"}, 'unknown status "done"', 'use one of: "in_progress", "completed", "blocked"'),
+    ({"done": ""}, "done names nothing", 'e.g. done="3" or done="1-5,7"; leave done out for none'),
+    ({"done": {"from": 1}}, 'done must be a list of strings or integers, a string or an integer, got {"from": 1}',
+     'e.g. done="1-3"'),
+    ({"next": "parse faq"}, 'next must be a list of strings, got "parse faq"', 'e.g. next=["..."]'),
+    ({"next_actions": ["parse faq"]}, "checkpoint takes no argument next_actions",
+     "checkpoint takes: state, done, undone, next, files, note, data, status, task, anchors"),
+])
+def test_a_checkpoint_with_arguments_that_do_not_fit_is_one_line_and_a_hint_and_saves_nothing(
+        project, arguments, line, hint):
+    async def script(session):
+        return await error(session, "checkpoint", state="x", **arguments), await call(session, "resume")
+
+    text, resume = talk(project.root, script)
+    assert text == f"Error executing tool checkpoint: {line}\nHint: {hint}"
+    assert resume["resume"]["checkpoint"] is None
+
+
+def test_wrong_values_are_tethers_one_line_with_the_allowed_values_and_units_may_be_a_string(project):
+    async def script(session):
+        out = {name: await error(session, tool, **arguments) for name, tool, arguments in (
+            ("kind", "notes", {"action": "add", "kind": "bogus", "text": "x"}),
+            ("action", "tasks", {"action": "bogus"}),
+            ("decide", "decisions", {"action": "revise"}),
+            ("limit", "notes", {"limit": "many"}),
+            ("summary", "close", {}),
+        )}
+        out["range"] = await call(session, "checkpoint", done="1-2", state="intro and api parsed")
+        out["number"] = await call(session, "checkpoint", done=3, undone=[2], state="faq parsed, api again")
+        out["json"] = await call(session, "checkpoint", undone='["3"]')  # a list sent as JSON text
+        return out
+
+    out = talk(project.root, script)
+    assert out["kind"] == ('Error executing tool notes: unknown kind "bogus"\n'
+                           'Hint: use one of: "phase", "gotcha", "dont", "blocker", "note", "learning"')
+    assert out["action"].endswith('Hint: use one of: "list", "status", "start", "complete", "switch", "reopen", "clear"')
+    assert 'unknown action "revise"' in out["decide"] and '"decide", "list", "confirm"' in out["decide"]
+    assert out["limit"] == 'Error executing tool notes: limit must be an integer, got "many"\nHint: e.g. limit=10'
+    assert out["summary"] == 'Error executing tool close: close needs summary (a string)\nHint: e.g. close(summary="...")'
+    for text in (out["kind"], out["action"], out["limit"], out["summary"]):
+        assert "validation error" not in text and "pydantic" not in text and len(text.splitlines()) == 2
+    assert out["range"]["checkpoint"]["done"] == "1-2"
+    assert out["number"]["checkpoint"]["done"] == "1,3" and out["json"]["checkpoint"]["done"] == "1"
+
+
+def test_the_tasks_tool_completes_switches_clears_and_reopens_tasks_as_the_cli_does(project, cli):
+    assert cli("note", "blocker", "the faq page is missing", "--task", "T1").code == 0
+
+    async def script(session):
+        out = {"switched": await call(session, "tasks", action="switch", task="T2")}
+        out["cli_active"] = cli("task", "list", "--json").json()["active"]
+        out["completed"] = await call(session, "tasks", action="complete")  # the active one: T2
+        out["refused"] = await error(session, "tasks", action="switch", task="T2")
+        out["no_id"] = await error(session, "tasks", action="reopen")
+        out["complete_t1"] = await call(session, "tasks", action="complete", task="T1")
+        out["reopened"] = await call(session, "tasks", action="reopen", task="T1")
+        out["cleared"] = await call(session, "tasks", action="clear", task="T1")
+        out["all"] = await call(session, "tasks", all=True)
+        return out
+
+    out = talk(project.root, script)
+    assert out["switched"] == {"active": "T2"} and out["cli_active"] == "T2"
+    assert out["completed"]["task"]["id"] == "T2" and out["completed"]["task"]["status"] == "complete"
+    assert out["completed"]["note"] == ('T2 was marked complete with 0 of 2 steps done'
+                                        ' (tasks(action="reopen", task="T2") if it is not finished)')
+    assert out["refused"] == ('Error executing tool tasks: task T2 is complete\n'
+                              'Hint: reopen it with `tasks(action="reopen", task="T2")`')
+    assert out["no_id"].endswith('Hint: task ids: tasks(action="list", all=true)')
+    assert out["complete_t1"]["task"]["status"] == "complete"
+    assert out["reopened"]["task"]["status"] == "open" and len(out["reopened"]["entries"]) == 1  # its blocker again
+    assert out["cleared"]["task"]["status"] == "archived"
+    assert {t["id"]: t["status"] for t in out["all"]["tasks"]} == {"T1": "archived", "T2": "complete"}
+    assert {t["id"]: t["status"] for t in cli("task", "list", "--all", "--json").json()["tasks"]} == \
+        {"T1": "archived", "T2": "complete"}
+
+
+def test_the_instructions_teach_the_loop_the_instructions_files_teach_with_tools_that_exist(project):
+    from tether.core.workflow import LOOP, agent_lines, mcp_instructions
+
+    async def script(session):
+        init = await session.initialize()
+        return init.instructions, {t.name for t in (await session.list_tools()).tools}
+
+    instructions, tools = talk(project.root, script)
+    assert instructions == mcp_instructions()
+    section = "\n".join(agent_lines())
+    for when, command, tool_call in LOOP:  # each step of AGENTS.md's loop, and the MCP start
+        assert f"- {when}: {tool_call}" in instructions
+        assert command is None or f"- {when}: {command.splitlines()[0]}" in section
+    import re
+
+    named = set(re.findall(r"`([a-z_]+)`", instructions))
+    assert named <= tools and {"brief", "checkpoint", "decisions", "notes", "tasks", "close", "resume"} <= named
+    assert "after each step" in instructions and 'action="complete"' in instructions
+
+
+def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_does_it():
+    """Library hints name the command line's commands; the MCP adapter says a tool call instead
+    wherever a tool does the job. A new hint naming a command a tool does, untranslated, fails here."""
+    import re
+
+    from tether.mcp.hints import tools
+
+    # commands no tool does: run in a shell all the same
+    shell_only = re.compile(r"tether (init|index|offload|pin|ctx (init|show|close|list|validate|schema|roles|decisions)"
+                            r"|audit|verify\b(?! --stale)|install|log)")
+    src = Path(__file__).resolve().parents[1] / "src" / "tether"
+    quoted = set()
+    for path in src.rglob("*.py"):
+        if path.relative_to(src).parts[0] in ("cli", "hooks", "mcp"):
+            continue  # adapters say their own
+        for hint in re.findall(r"hint\s*=\s*(?:f?'[^']*'|f?\"[^\"]*\")", path.read_text(encoding="utf-8")):
+            quoted.update(re.findall(r"`(tether [^`]*)`", hint))
+    assert len(quoted) > 20
+    left = sorted(c for c in quoted if "`tether " in tools(f"`{c}`") and not shell_only.match(c))
+    assert left == []
+    assert tools("run `tether task list --all` to see task ids") == 'call `tasks(action="list", all=true)` to see task ids'
+    assert tools("e.g. --done 3 or --done 1-4") == 'e.g. done=3 or done="1-4"'
+    assert tools('resolve it (`tether note resolve N-1`) or record it anew') == \
+        'resolve it (`notes(action="resolve", id="N-1")`) or record it anew'
+    assert tools("run `tether init` at the root") == "run `tether init` at the root"  # no tool does it

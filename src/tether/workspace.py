@@ -178,7 +178,19 @@ class Workspace:
         now = self.active_task_id()
         return (chosen, now) if now else None
 
-    def _stand_in(self) -> str:
+    def stand_in(self) -> dict | None:
+        """What a command that names no task must say before it acts on a stand-in (see
+        ``active_fallback``), so the session does not think it acted on the task it chose:
+        ``chosen`` (that task's id), ``status`` (its status; None: not in this checkout, started on
+        another branch) and ``active`` (the open task standing in). None when there is no stand-in."""
+        fell = self.active_fallback()
+        if fell is None:
+            return None
+        chosen, now = fell
+        status = self.task(chosen).status if chosen in self.store.task_ids() else None
+        return {"chosen": chosen, "status": status, "active": now}
+
+    def _why_no_automatic_checkpoint(self) -> str:
         """Why no automatic checkpoint is made ("" when one may be): the task this machine chose is
         closed or not in this checkout, and the open task standing in for it is not one the agent
         chose; its progress must not be written there."""
@@ -239,6 +251,9 @@ class Workspace:
 
     # -- checkpoints and resume ----------------------------------------------------------
     def checkpoint(self, task_id: str | None = None, **fields) -> Checkpoint:
+        """Save the next checkpoint of a task (default: the active one). The task checkpointed
+        becomes the one this machine works on: a named one, or the open task standing in for a
+        chosen one that is closed or not in this checkout (``stand_in`` says which, before)."""
         from .core.memory import event
         from .core.tasks import checkpoint
 
@@ -261,6 +276,11 @@ class Workspace:
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
         event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
         self._saved = (task, ckp)
+        if self.store.active_task() != task.id:
+            # The next checkpoint without a task goes here too, rather than to whichever open task
+            # has the newest checkpoint then; the document marks the active task.
+            self.store.set_active_task(task.id)
+            self.context_changed()
         if self._session_id:  # the agent's own checkpoint covers its tool calls so far (hooks' trail)
             from .store.trail import clear
 
@@ -315,7 +335,7 @@ class Workspace:
         task_id = self.active_task_id()
         if task_id is None:
             return None, None, "no active task"
-        stand_in = self._stand_in()
+        stand_in = self._why_no_automatic_checkpoint()
         if stand_in:
             return None, None, stand_in
         task = self.task(task_id)
@@ -350,7 +370,7 @@ class Workspace:
         every = self.config.checkpoint_every if every is None else every
         task_id = self.active_task_id()
         calls = trail.entries(self.store_dir, session)
-        stand_in = self._stand_in() if task_id is not None else ""
+        stand_in = self._why_no_automatic_checkpoint() if task_id is not None else ""
         if stand_in:
             trail.keep(self.store_dir, session, [])  # nowhere of the agent's choosing to checkpoint them into
             return None, None, stand_in

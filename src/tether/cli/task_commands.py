@@ -135,13 +135,12 @@ def _fallback_note(ws, given: str | None, acted: str = "this went to") -> str:
     """Said when a command without a task id acts on a task other than the one this machine chose
     (that one is no longer open): the session must not think it acted on the old one. ``acted``:
     what the command did with the stand-in ("this went to", "resuming")."""
-    fell = ws.active_fallback() if given is None else None
+    fell = ws.stand_in() if given is None else None
     if fell is None:
         return ""
-    chosen, now = fell
-    status = ws.task(chosen).status if chosen in ws.store.task_ids() else "not in this checkout (another branch?)"
-    return (f"Note: {chosen}, the task chosen on this machine, is {status}: {acted} {now}, the open task"
-            f" standing in for it (`tether task switch ID` to choose; --task ID to name one).")
+    status = fell["status"] or "not in this checkout (another branch?)"
+    return (f"Note: {fell['chosen']}, the task chosen on this machine, is {status}: {acted} {fell['active']},"
+            f" the open task standing in for it (`tether task switch ID` to choose; --task ID to name one).")
 
 
 def _set_status(status: str, verb: str):
@@ -249,7 +248,7 @@ def cmd_checkpoint(args) -> Result:
     except NothingToRecord as exc:
         exc.hint = 'e.g. tether checkpoint --done 2 --state "where it stands" --next "what comes next" (or --note "...")'
         raise
-    resume = ws.resume(ckp.task, after=ckp)
+    resume = ws.resume(after=ckp)  # the checkpoint made its task the active one
     shown = ws.checkpoint_path(ckp)
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}" + (f"\n{note}" if note else "")
     if ckp.results:

@@ -328,7 +328,11 @@ class Compactor:
             source = "extracted"
         extra["summary_source"] = source
         text = _summary.render(sections, archive=ref, pins=pins, body=body)
-        if task is not None:
+        fell = self.workspace.stand_in() if task is not None else None
+        if fell is not None:  # an automatic checkpoint never goes to a task the agent did not choose
+            extra["note"] = (f"no checkpoint: {fell['chosen']}, the task chosen on this machine, is no longer open"
+                             f" (the open task {fell['active']} was not chosen)")
+        elif task is not None:
             self._store_staged()  # the checkpoint names the archive: it is on disk first
             extra["checkpoint"] = self._checkpoint(sections, ref)
         return _summary.with_block(system, text, recent, original.dialect), extra

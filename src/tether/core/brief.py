@@ -34,6 +34,7 @@ class Rendered(Record):
     FIELDS = {"text": REQUIRED, "tokens": REQUIRED, "omitted": REQUIRED, "commands": REQUIRED}
 
 
+MIN_BUDGET = 100  # tokens: below it, not even the essential sections fit
 # Sections up to this priority are what a new session cannot start without: the problems, the
 # last session, the open tasks (the active one first). The title names the commit anyway.
 ESSENTIAL = 3
@@ -139,11 +140,11 @@ def to_content(data: dict, sections: list[Section], default_budget: int) -> dict
 
 def from_content(content: dict, budget: int | None, max_chars: int | None) -> Brief:
     budget = budget if budget is not None else content["budget"]
-    if budget < 100:
+    if budget < MIN_BUDGET:
         from ..errors import InvalidInput
 
         raise InvalidInput(f"budget {budget} is too small for a brief",
-                           hint="a brief needs a budget of 100 tokens or more (the default is 2000)")
+                           hint=f"a brief needs a budget of {MIN_BUDGET} tokens or more (the default is {content['budget']})")
     sections = [Section(key, heading, list(lines), priority, more, hidden, head)
                 for key, heading, lines, priority, more, hidden, head in content["sections"]]
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)

@@ -3,8 +3,9 @@
 Each tool makes one call on the Workspace or a capability facade, as a CLI command does, and
 returns that call's data as the CLI's ``--json`` gives it. Every tool that returns memory takes a
 limit or a token budget with a small default: an agent's context is the scarce thing. A
-TetherError comes back as an MCP tool error (``isError``) carrying its one line and the hint the
-CLI would print, so the model can act on it; the server itself keeps running.
+TetherError comes back as an MCP tool error (``isError``) carrying its one line and its hint, the
+commands a tool does said as tool calls (``hints``), so the model can act on it; so do arguments
+that do not fit a tool's schema. The server itself keeps running.
 
 One Workspace serves every call, as for any long-lived user of the Python API: the store's
 in-process caches check each file's stat, so what the CLI, hooks and other sessions write between
@@ -19,29 +20,31 @@ import os
 from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
 
-from ..errors import HINTS, TetherError
+from ..core.workflow import mcp_instructions
+from ..errors import HINTS, InvalidInput, TetherError
+from . import hints
 
 NAME = "tether"
 BRIEF_BUDGET = 1000  # tokens: the brief over MCP is one tool result among many
 LIMIT = 10  # records a listing returns unless asked for more
 SHOW_CHARS = 4000  # characters of offloaded bytes per call; `offset` pages on
 
-INSTRUCTIONS = (
-    "tether keeps this repository's tasks, checkpoints, decisions and context entries. At the start of "
-    "a session call `brief`; before stopping or when the context fills, call `checkpoint`; `resume` says "
-    "exactly where to continue. Errors carry a hint: follow it."
-)
+INSTRUCTIONS = mcp_instructions()  # the loop AGENTS.md and CLAUDE.md teach, as tool calls
+# Units of a task given as the CLI takes them: "1-5,7", 3, or a list of those; a string is what an
+# agent most often sends.
+Units = list[str | int] | str | int | None
+STATUS = {"complete": "complete", "clear": "archived", "reopen": "open"}  # tasks' actions that set one
 
 
 def _error_text(exc: TetherError) -> str:
     hint = exc.hint or HINTS.get(type(exc).__name__)
     # The SDK puts "Error executing tool NAME: " before it.
-    lines = [str(exc)] + [f"  - {r}" for r in getattr(exc, "reasons", None) or []]
+    lines = [hints.tools(str(exc))] + [f"  - {hints.tools(r)}" for r in getattr(exc, "reasons", None) or []]
     if hint:
-        lines.append(f"Hint: {hint}")
+        lines.append(f"Hint: {hints.tools(hint)}")
     return "\n".join(lines)
 
 
@@ -66,8 +69,6 @@ def _tool(fn):
 
 
 def _limit(value: int, name: str = "limit") -> int:
-    from ..errors import InvalidInput
-
     if value < 1:
         raise InvalidInput(f"{name} must be at least 1, got {value}", hint=f"e.g. {name}={LIMIT}")
     return value
@@ -80,6 +81,29 @@ class TetherServer(MCPServer):
         super().__init__(NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING")
         self.root = root
         self._workspace = None
+        self._schemas: dict[str, dict] | None = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
+        """The SDK's call, with what it would say about arguments that do not fit the tool's schema
+        (a pydantic dump) said as one line and a hint; an argument the tool does not take is refused,
+        not dropped: what it said would be lost."""
+        if self._schemas is None:
+            self._schemas = {t.name: t.input_schema for t in await self.list_tools()}
+        schema = self._schemas.get(name)
+        if schema is not None:
+            unknown = [key for key in arguments if key not in schema.get("properties", {})]
+            if unknown:
+                raise ToolError(_failed(name, *hints.unknown_arguments(name, schema, unknown)))
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            from pydantic import ValidationError
+
+            cause = exc.__cause__
+            # The SDK's own refusal of the arguments; one from a tool's body is a crash, left as it is.
+            if schema is None or isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(_failed(name, *hints.argument_error(name, schema, arguments, cause.errors()))) from cause
 
     def workspace(self):
         """The workspace, kept between calls while tether.toml holds (the store's caches check
@@ -102,6 +126,10 @@ class TetherServer(MCPServer):
         return listed + [Resource(uri=f"tether://task/{t.id}", name=f"task {t.id}", title=t.title,
                                   description=f"Open task {t.id}: its state, progress and where to resume",
                                   mime_type="text/plain") for t in tasks]
+
+
+def _failed(tool: str, line: str, hint: str) -> str:
+    return f"Error executing tool {tool}: {line}\nHint: {hint}"
 
 
 def _version() -> str:
@@ -129,6 +157,11 @@ def build(root: str | None = None) -> TetherServer:
                       "context entries), capped at `budget` tokens.")
     @_tool
     def brief(budget: int = BRIEF_BUDGET) -> dict:
+        from ..core.brief import MIN_BUDGET
+
+        if budget < MIN_BUDGET:  # said here: the library's hint gives the CLI's default
+            raise InvalidInput(f"budget {budget} is too small for a brief",
+                               hint=f"a brief needs a budget of {MIN_BUDGET} tokens or more (the default is {BRIEF_BUDGET})")
         made = ws().boot(budget=budget)
         return {"text": made.text, "tokens": made.rendered.tokens, "budget": made.budget,
                 "omitted": made.rendered.omitted, "degraded": made.degraded}
@@ -138,57 +171,74 @@ def build(root: str | None = None) -> TetherServer:
     @_tool
     def resume(task: str | None = None, limit: int = 5) -> dict:
         _limit(limit)
-        fell = ws().active_fallback() if task is None else None
+        note = _stand_in_note(ws(), task, "this is")  # before the resume, which may choose a task
         point = ws().resume(task)
         data = point.to_dict()
         data["next_actions"] = data["next_actions"][:limit]
-        out = {"resume": data, "problems": [p.to_dict() for p in point.problems]}
-        if fell is not None:  # the task this machine chose is closed or gone: say which one this is instead
-            out["note"] = (f"{fell[0]}, the task chosen on this machine, is no longer open: this is {fell[1]},"
-                           " the open task with the newest checkpoint")
-        return out
+        return {"resume": data, "problems": [p.to_dict() for p in point.problems], "note": note}
 
-    @tool(description="List the open tasks (action=list; all=true: closed ones too), newest `limit` of them, "
-                      "show one task (action=status, default the active one), or start one (action=start: "
-                      "title, and items (a bulk list) or steps (ordered stages), definition, criteria; it "
-                      "becomes the active task).")
+    @tool(description="Tasks. action=list: the open ones (all=true: closed ones too), newest `limit` of them, "
+                      "each with where it stands (`resume`), and which is active; status: one task (default "
+                      "the active one); start: title, and items (a bulk list) or steps (ordered stages), "
+                      "definition, criteria (it becomes the active task); complete (when it meets its "
+                      "criteria), clear (archive it) or reopen a task (complete and clear default to the "
+                      "active one); switch: make `task` the active one.")
     @_tool
-    def tasks(action: Literal["list", "status", "start"] = "list", task: str | None = None, all: bool = False,
-              limit: int = 20, title: str = "", items: list[str] | None = None, steps: list[str] | None = None,
-              definition: str = "", criteria: list[str] | None = None) -> dict:
+    def tasks(action: Literal["list", "status", "start", "complete", "switch", "reopen", "clear"] = "list",
+              task: str | None = None, all: bool = False, limit: int = 20, title: str = "",
+              items: list[str] | None = None, steps: list[str] | None = None, definition: str = "",
+              criteria: list[str] | None = None) -> dict:
         _limit(limit)
+        workspace = ws()
         if action == "start":
-            started = ws().start_task(title, items=items, steps=steps, definition=definition, criteria=criteria,
-                                      task_id=task)
+            started = workspace.start_task(title, items=items, steps=steps, definition=definition, criteria=criteria,
+                                           task_id=task)
             return {"task": started.to_dict()}
         if action == "status":
-            status = ws().task_status(task)
+            status = workspace.task_status(task)
             data = status.to_dict()
             data["checkpoints"] = data["checkpoints"][-limit:]
             return data
-        workspace = ws()
+        if action in ("switch", "reopen") and not task:
+            listed = 'tasks(action="list", all=true)' if action == "reopen" else 'tasks(action="list")'
+            raise InvalidInput(f"give the id of the task to {action}", hint=f"task ids: {listed}")
+        if action == "switch":
+            return {"active": workspace.switch(task).id}
+        if action in STATUS:
+            return _set_status(workspace, task, STATUS[action])
         found = workspace.tasks(include_closed=all)
-        shown = list(found)[-limit:]
-        return {"active": workspace.active_task_id(), "total": len(found),
-                "tasks": [{"id": t.id, "title": t.title, "status": t.status, "created": t.created} for t in shown],
-                "problems": [p.to_dict() for p in found.problems]}
+        problems = list(found.problems)
+        entries = []
+        for t in list(found)[-limit:]:
+            # As `tether task list --json` gives each, without the list of its units: `resume` says
+            # how many there are and which is next (a bulk task may have hundreds).
+            point = workspace.progress(t) if t.status == "open" else None
+            problems += [p for p in (point.problems if point else []) if p not in problems]
+            entry = {k: v for k, v in t.to_dict().items() if k != "units"}
+            entries.append(dict(entry, resume=point.to_dict() if point else None))
+        return {"active": workspace.active_task_id(), "total": len(found), "tasks": entries,
+                "problems": [p.to_dict() for p in problems], "note": _stand_in_note(workspace, None, "the active task is")}
 
-    @tool(description="Save a numbered checkpoint of the active task (or `task`): units done/undone "
-                      "(e.g. '1-5'), the current state, next actions, files touched, a note, key data.")
+    @tool(description="Save a numbered checkpoint of the active task (or `task`; it becomes the active one): "
+                      "units done/undone ('1-5,7', 3, or a list of those), the current state, next actions, "
+                      "files touched, a note, key data. Answers with the checkpoint, its file and where the "
+                      "task now stands.")
     @_tool
-    def checkpoint(state: str = "", done: list[str] | None = None, undone: list[str] | None = None,
+    def checkpoint(state: str = "", done: Units = None, undone: Units = None,
                    next: list[str] | None = None, files: list[str] | None = None, note: str = "",
                    data: dict[str, str] | None = None,
                    status: Literal["in_progress", "completed", "blocked"] = "in_progress",
                    task: str | None = None, anchors: list[str] | None = None) -> dict:
         workspace = ws()
+        said = _stand_in_note(workspace, task, "this went to")  # before the checkpoint, which chooses its task
         # a damaged checkpoint met on the way (its progress taken from the task's journal): said, as the CLI says it
         with workspace.store.collecting() as met:  # this call's: the server keeps its workspace between calls
-            saved = workspace.checkpoint(task, done=_parts(done), undone=_parts(undone), state=state,
-                                         key_data=data or {}, files=files or [], next_actions=next or [], note=note,
-                                         status=status, anchors=anchors)
-        return {"checkpoint": saved.id, "task": saved.task, "name": saved.name, "done": saved.done,
-                "problems": [p.to_dict() for p in met]}
+            saved = workspace.checkpoint(task, done=_units(done, "done"), undone=_units(undone, "undone"),
+                                         state=state, key_data=data or {}, files=files or [],
+                                         next_actions=next or [], note=note, status=status, anchors=anchors)
+            point = workspace.resume(after=saved)
+        return {"checkpoint": dict(saved.__dict__), "path": workspace.checkpoint_path(saved), "resume": point.to_dict(),
+                "problems": [p.to_dict() for p in met], "note": said}
 
     @tool(description="Entries of the session context document. action=add (kind, text; `anchors`: code it "
                       "cites, 'src/a.py', 'src/a.py:12' or 'src/a.py::func'), list (newest `limit`; all=true: "
@@ -199,8 +249,6 @@ def build(root: str | None = None) -> TetherServer:
               kind: Literal["phase", "gotcha", "dont", "blocker", "note", "learning"] = "note",
               text: str = "", id: str | None = None, task: str | None = None, by: str | None = None,
               all: bool = False, limit: int = LIMIT, anchors: list[str] | None = None) -> dict:
-        from ..errors import InvalidInput
-
         if action == "add":
             if not text.strip():
                 raise InvalidInput("give the entry's text", hint='e.g. notes(action="add", kind="gotcha", text="...")')
@@ -226,8 +274,6 @@ def build(root: str | None = None) -> TetherServer:
     def decisions(action: Literal["decide", "list", "confirm"] = "list", question: str = "", decision: str = "",
                   rationale: str = "", who: str | None = None, when: str | None = None, task: str | None = None,
                   limit: int = LIMIT, id: str | None = None, anchors: list[str] | None = None) -> dict:
-        from ..errors import InvalidInput
-
         if action == "confirm":
             if not id:
                 raise InvalidInput("give the id of the decision to confirm", hint='list them with decisions(action="list")')
@@ -254,9 +300,10 @@ def build(root: str | None = None) -> TetherServer:
     @tool(description="Close the session: progress log, LATEST.json, completed tasks, memory, context "
                       "document and index; commit=true commits tether's files only.")
     @_tool
-    def close(summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
+    def close(summary: str, completed: list[str] | str | None = None, next_steps: list[str] | None = None,
               commit: bool = False) -> dict:
-        result = ws().close(summary, completed=_parts(completed), next_steps=next_steps or [], commit=commit)
+        result = ws().close(summary, completed=_units(completed, "completed"), next_steps=next_steps or [],
+                            commit=commit)
         return result.to_dict()
 
     @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
@@ -267,8 +314,6 @@ def build(root: str | None = None) -> TetherServer:
 
         _limit(max_chars, "max_chars")
         if offset < 0:  # a slice from the end would page from the start again
-            from ..errors import InvalidInput
-
             raise InvalidInput(f"offset must be 0 or more, got {offset}", hint="start at offset=0; each page says its next_offset")
         text = Compactor(ws()).show(ref).decode("utf-8", "replace")
         page = text[offset:offset + max_chars]
@@ -400,9 +445,44 @@ def build(root: str | None = None) -> TetherServer:
     return server
 
 
-def _parts(values: list[str] | None) -> list[str]:
-    """'1-5,7' style values as the CLI splits them."""
-    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+def _units(values, name: str) -> list[str]:
+    """'1-5,7' style values (a string, a number, or a list of those) as the CLI splits them; one
+    that names nothing ("", as an empty variable gives) is refused, as `--done ""` is."""
+    if values is None:
+        return []
+    given = values if isinstance(values, list) else [values]
+    parts = [part.strip() for v in given for part in str(v).split(",") if part.strip()]
+    if given and not parts:
+        raise InvalidInput(f"{name} names nothing", hint=f'e.g. {name}="3" or {name}="1-5,7"; leave {name} out for none')
+    return parts
+
+
+def _stand_in_note(ws, given: str | None, verb: str) -> str | None:
+    """Said when a call that names no task acts on a task other than the one this machine chose
+    (that one is closed, or not in this checkout): the session must not think it acted on the old one."""
+    fell = ws.stand_in() if given is None else None
+    if fell is None:
+        return None
+    status = fell["status"] or "not in this checkout (another branch?)"
+    return (f"{fell['chosen']}, the task chosen on this machine, is {status}: {verb} {fell['active']}, the open task"
+            f' with the newest checkpoint (tasks(action="switch", task=ID) to choose one; task=ID to name one)')
+
+
+def _set_status(ws, task: str | None, status: str) -> dict:
+    """tasks' complete, clear and reopen: as `tether task complete|clear|reopen --json`, with the
+    notes the CLI prints."""
+    said = [_stand_in_note(ws, task, "this went to")]
+    done = ws.set_task_status(task, status)
+    out = {"task": done.to_dict()}
+    if status == "open":  # the entries its close retired apply again
+        out["entries"] = [n.id for n in ws.notes() if n.task == done.id]
+    if status == "complete" and done.units:  # easy to do by mistake: said
+        point = ws.progress(done)
+        if point.next_number is not None:
+            said.append(f"{done.id} was marked complete with {len(point.done)} of {point.total} {done.unit_name}s"
+                        f' done (tasks(action="reopen", task="{done.id}") if it is not finished)')
+    out["note"] = "; ".join(s for s in said if s) or None
+    return out
 
 
 def _verdict(camp, verdict, log_as: str | None, what: str) -> dict:
