@@ -15,19 +15,10 @@ from __future__ import annotations
 
 import os
 
+from .refs import read_git_file
+
 # The name of tether's merge driver in git config and in .gitattributes (merge=tether).
 MERGE_DRIVER = "tether"
-
-
-def _read(path: str) -> str | None | bool:
-    """The file's text; None when absent; False when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError):  # a folder, no permission, not UTF-8: git would know
-        return False
 
 
 def _repository_files(root: str) -> list[str] | None:
@@ -35,11 +26,11 @@ def _repository_files(root: str) -> list[str] | None:
     dot_git = os.path.join(root, ".git")
     if os.path.isdir(dot_git):
         return [os.path.join(dot_git, "config")]
-    text = _read(dot_git)
+    text = read_git_file(dot_git)
     if not text or not text.startswith("gitdir:"):
         return None
     git_dir = os.path.join(root, text[len("gitdir:"):].strip())
-    common = _read(os.path.join(git_dir, "commondir"))
+    common = read_git_file(os.path.join(git_dir, "commondir"))
     if common is False:
         return None
     common_dir = os.path.join(git_dir, common.strip()) if common else git_dir
@@ -133,7 +124,7 @@ def get(root: str, name: str) -> str | None | bool:
         return False
     value = None
     for path in _other_files() + repository:  # system, user, then the repository: the last one wins
-        text = _read(path)
+        text = read_git_file(path)
         if text is False:
             return False
         if not text:

@@ -18,7 +18,7 @@ def is_sha(s: str) -> bool:
     return len(s) in (40, 64) and set(s) <= _HEX  # SHA-1 or SHA-256 repositories
 
 
-def _read(path: str) -> str | None | bool:
+def read_git_file(path: str) -> str | None | bool:
     """File text; None if absent; False if unreadable (then we ask git instead)."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -31,7 +31,7 @@ def _read(path: str) -> str | None | bool:
 
 def _read_head(root) -> tuple[str, str] | None:
     """('ref', name) or ('sha', sha) from .git/HEAD; None when not simple to read."""
-    data = _read(os.path.join(root, ".git", "HEAD"))
+    data = read_git_file(os.path.join(root, ".git", "HEAD"))
     if not data:
         return None
     data = data.strip()
@@ -44,10 +44,10 @@ def _read_head(root) -> tuple[str, str] | None:
 
 def _ref_sha(root, ref: str) -> str | None | bool:
     """SHA of a ref from loose or packed refs; None if unborn; False means "ask git"."""
-    loose = _read(os.path.join(root, ".git", ref))
+    loose = read_git_file(os.path.join(root, ".git", ref))
     if loose is not None:  # a symref chain or odd content is left to git
         return loose.strip() if loose and is_sha(loose.strip()) else False
-    packed = _read(os.path.join(root, ".git", "packed-refs"))
+    packed = read_git_file(os.path.join(root, ".git", "packed-refs"))
     for line in (packed or "").splitlines():
         sha, _, name = line.partition(" ")  # "#" header and "^" peeled lines never match
         if name == ref:
