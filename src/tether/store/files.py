@@ -81,6 +81,7 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
         # each checkpoint read, by their stat when it is trusted (fsio.trusted).
         self._names: dict[str, tuple] = {}
         self._checkpoints: dict[str, tuple] = {}
+        self._journal_checks: dict[str, tuple] = {}  # a journal's problems by its stat and the names then
         self._recording = False
         self.listings = None  # a boot's warm.listings.Listings, while it gathers
 
