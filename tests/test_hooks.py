@@ -671,3 +671,12 @@ def test_a_config_that_does_not_read_is_the_users_to_fix_not_a_crash(working):
     [problem] = json.loads(verify.stdout)["problems"]
     assert problem["path"] == ".tether/tether.toml" and problem["message"].startswith("invalid TOML")
     assert problem["line"] == len(config.read_text().splitlines())  # the line appended above, as in the message
+
+
+def test_pre_compact_commits_the_compaction_instructions_redacted(working):
+    Workspace.open(working).decide("Which OCR?", "tesseract")  # something new: a checkpoint is made
+    home, token = str(Path.home()), "sk_live_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7"
+    payload = event("PreCompact", working, trigger="manual", custom_instructions=f"keep {home}/ocr.md and {token}")
+    assert run_hook(payload, working).returncode == 0
+    note = latest(working, "T100").note
+    assert "Compaction instructions: keep ~/ocr.md and [REDACTED: Stripe Access Key]" in note, note

@@ -787,3 +787,20 @@ def test_a_codex_command_records_under_the_codex_thread_id(ws, cli, monkeypatch)
     assert cli("checkpoint", "--state", "a begun", "--json").json()["checkpoint"]["session"] == "019a-codex-thread"
     monkeypatch.setenv("TETHER_SESSION_ID", "S-given")  # tether's own variable wins
     assert cli("checkpoint", "--state", "a half", "--json").json()["checkpoint"]["session"] == "S-given"
+
+
+def test_reopen_restores_entries_after_close_completed_and_after_complete_then_clear(ws, cli):
+    cli("task", "start", "R", "--id", "R1", "-s", "a")
+    blocker = cli("note", "blocker", "need the key", "--task", "R1", "--json").json()["note"]["id"]
+    assert cli("close", "--summary", "s", "--completed", "R1").code == 0
+    assert cli("task", "reopen", "R1", "--json").json()["entries"] == [blocker]
+    cli("task", "complete", "R1")
+    cli("task", "clear", "R1")  # archived after completed: what the first close resolved is kept
+    assert cli("task", "reopen", "R1", "--json").json()["entries"] == [blocker]
+
+
+def test_a_checkpoint_after_one_without_state_keeps_the_next_actions_and_files(docs_task, cli):
+    cli("checkpoint", "--next", "summarise doc02.pdf", "--file", "g.py: started")
+    saved = cli("checkpoint", "--note", "only a note", "--json").json()["checkpoint"]
+    assert (saved["next"], saved["files"]) == (["summarise doc02.pdf"], ["g.py: started"])
+    assert cli("resume").out.splitlines()[0].endswith("Next: summarise doc02.pdf")

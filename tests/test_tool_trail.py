@@ -516,3 +516,20 @@ def test_a_message_older_than_the_agents_own_checkpoint_is_not_quoted(repo, tmp_
         edit(repo, f"src/y{n}.py", path)
     auto = checkpoints(repo)[-1]
     assert auto.automatic == "tool_calls:4" and "Old news" not in auto.note
+
+
+def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(repo, tmp_path):
+    chat = chat_transcript(tmp_path, "Tests for the lexer pass; next, the CLI flags.")
+    for n in range(4):
+        edit(repo, f"src/a{n}.py", chat)  # CKP-0002, automatic, quoting the message
+    time.sleep(1.1)  # the agent's own checkpoint comes after the message, in a later second
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--note", "flags next"], cwd=repo, check=True,
+                   capture_output=True)
+    for n in range(4):
+        edit(repo, f"src/b{n}.py", chat)  # CKP-0004: the message is older than the agent's CKP-0003
+    own, first, note_only, second = checkpoints(repo)
+    assert (note_only.automatic, second.automatic) == (None, "tool_calls:4")
+    assert "The agent's last message" in first.note and "The agent's last message" not in second.note
+    assert second.state_from == note_only.name
+    resume = Workspace.open(repo).resume().message()
+    assert "1 automatic checkpoint since: CKP-0004" in resume, resume

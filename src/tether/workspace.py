@@ -239,9 +239,11 @@ class Workspace:
             raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
         from .core.memory import restore_task_notes, retire_task_notes
 
-        retired, task.retired = task.retired, []
-        if status != "open":
-            task.retired = retire_task_notes(self, task.id)
+        retired = task.retired
+        if status != "open":  # closing again (complete, then clear) keeps what the first close resolved
+            task.retired = list(dict.fromkeys([*retired, *retire_task_notes(self, task.id)]))
+        else:
+            task.retired = []
         set_status(self.store, task, status)
         self.event(f"task_{status}", task=task.id)
         if status == "open" and retired:  # reopened: the entries its close resolved apply again

@@ -183,9 +183,11 @@ def _close(ws, summary: str, completed: list[str], next_steps: list[str], commit
         now = clock.now()
         sha = refs.head_sha(ws.root_dir)
         for task in tasks:
-            if task.status != "complete":
+            retired = retire_task_notes(ws, task.id)
+            if task.status != "complete" or retired:
+                # the entries its close resolved are kept on the task: reopening it restores them
+                task.retired = list(dict.fromkeys([*task.retired, *retired]))
                 set_status(ws.store, task, "complete")
-            retire_task_notes(ws, task.id)
         date = f"{now:%Y-%m-%d}"
         section = [f"## {now:%H:%M} UTC, session {ws.session_id}" + (f", commit {sha[:12]}" if sha else ""),
                    "", f"**Summary:** {summary}"]

@@ -234,8 +234,8 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
     if message:
         note += f" {LAST_MESSAGE}{message}"
         said.append("the agent's last message")
-    if instructions.strip():
-        note += f" Compaction instructions: {instructions.strip()}"
+    if instructions.strip():  # the user's words: committed as the agent's message is (clean)
+        note += f" Compaction instructions: {(clean(instructions) if clean is not None else instructions).strip()}"
     state, state_from = own_state(store, task, previous)
     ckp = checkpoint(store, task, state=state, next_actions=list(previous.next) if previous else [],
                      status=previous.status if previous else "in_progress", note=note,
@@ -276,10 +276,10 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
     checkpoints said whose state they carry is looked for among the older ones."""
     if previous is None:
         return "", None
+    if not previous.automatic:  # the agent's own newest (one that gave no state carries an older one's)
+        return previous.current_state, previous.name
     if previous.state_from:
         return previous.current_state, previous.state_from
-    if not previous.automatic:
-        return previous.current_state, previous.name
     names = store.checkpoint_names(task.id)
     older = names[:names.index(previous.name)] if previous.name in names else names
     for name in reversed(older):
@@ -520,8 +520,9 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
         merged_key_data = dict(previous.key_data) if previous else {}
         merged_key_data.update(pairs)
         now_state, now_from, now_next = state, state_from, next_actions
-        if not restated and previous is not None and previous.current_state:
-            now_state, now_from = previous.current_state, previous.state_from or previous.name
+        if not restated and previous is not None:
+            if previous.current_state:
+                now_state, now_from = previous.current_state, previous.state_from or previous.name
             now_next = next_actions or list(previous.next)
             carried_anchors = {**previous.anchors, **(anchors or {})}
         else:
