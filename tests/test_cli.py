@@ -759,3 +759,14 @@ def test_a_text_that_begins_with_a_dash_gets_a_hint_to_put_it_after_double_dash(
     assert run.code == 2 and "a value that begins with '-' goes after `--`" in run.err
     assert cli("note", "note", "--", "--out=build").code == 0
     assert "goes after" not in cli("note", "note").err  # nothing dash-like given: the plain hint
+
+
+def test_choosing_a_task_changes_no_tracked_file(ws, cli, repo, git):
+    cli("task", "start", "One", "--id", "O1", "-s", "a")
+    cli("task", "start", "Two", "--id", "O2", "-s", "a")
+    git("add", "-A")
+    git("commit", "-qm", "two tasks")
+    assert cli("task", "switch", "O1").code == 0
+    assert cli("checkpoint", "--task", "O2", "--state", "b begun").code == 0  # chooses O2 too
+    changed = git("status", "--porcelain").splitlines()
+    assert all("CONTEXT.md" not in line for line in changed), changed  # only the checkpoint's own files

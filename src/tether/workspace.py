@@ -209,11 +209,9 @@ class Workspace:
         """Make an open task the active one on this machine."""
         from .core.worklist import switch
 
-        before = self.store.active_task()
-        task = switch(self, task_id)
-        if task.id != before:  # the document marks the active task
-            self.context_changed()
-        return task
+        # The choice is this machine's (.tether/local/): no tracked file changes; the context
+        # document's ACTIVE mark follows at its next write.
+        return switch(self, task_id)
 
     def set_active(self, task_id: str) -> None:
         self.store.set_active_task(task_id)
@@ -280,9 +278,8 @@ class Workspace:
         self._saved = (task, ckp)
         if self.store.active_task() != task.id:
             # The next checkpoint without a task goes here too, rather than to whichever open task
-            # has the newest checkpoint then; the document marks the active task.
+            # has the newest checkpoint then (a per-machine choice: no tracked file changes for it).
             self.store.set_active_task(task.id)
-            self.context_changed()
         if self._session_id:  # the agent's own checkpoint covers its tool calls so far (hooks' trail)
             from .store.trail import clear
 
