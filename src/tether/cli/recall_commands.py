@@ -25,7 +25,7 @@ def cmd_recall(args) -> Result:
     if found["hits"]:
         text = "\n\n".join(_hit_text(h) for h in found["hits"])
         more = " (more matched: raise --limit or --budget)" if found["truncated"] else ""
-        text += f"\n\n{len(found['hits'])} hits ({found['mode']}), about {found['tokens']} tokens{more}"
+        text += f"\n\n{len(found['hits'])} hit{'' if len(found['hits']) == 1 else 's'} ({found['mode']}), about {found['tokens']} tokens{more}"
     else:
         text = f"Nothing found for {found['query']!r} ({found['mode']})."
     return Result(found, text + problems_text(problems), EXIT_DEGRADED if problems else EXIT_OK)

@@ -17,10 +17,11 @@ def cmd_init(args) -> Result:
 
     ws, created = Workspace.init(reading_order=args.reading_order)
     # Files are listed by path; settings and upgrades by a phrase that says what was done.
-    text = (f"Initialised tether workspace in {ws.dir}\n"
+    new = any(c.endswith("/tether.toml") for c in created)  # else an existing workspace, repaired or upgraded
+    text = (f"{'Initialised tether workspace' if new else 'Updated the tether workspace'} in {ws.dir}\n"
             + "".join(f"  {c}\n" if " " in c else f"  created {c}\n" for c in created)
             if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
-    if any(c.endswith("/tether.toml") for c in created):  # a new workspace, not a clone's driver registration
+    if new:  # a new workspace, not a clone's driver registration
         text += ('Next: start a task (`tether task start "..." --items-file FILE`) and checkpoint as you go;'
                  " `tether install claude-code` briefs every Claude Code session.")
     return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)

@@ -99,7 +99,8 @@ def select_units(task: Task, specs: list[str]) -> set[int]:
         if len(matches) != 1:
             what = "no" if not matches else "more than one"
             raise InvalidInput(f"{what} {task.unit_name} of {task.id} is named {spec!r}",
-                               hint=f"give its number (1-{total}), a range like 1-5, or its exact name")
+                               hint=f"give its number (1-{total}), a range like 1-5, or its exact name" if total else
+                               f"{task.id} has no steps or items to mark done: record where it stands as its state")
         chosen.add(matches[0])
     return chosen
 

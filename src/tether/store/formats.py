@@ -197,7 +197,7 @@ def decision_text(decision: Decision) -> str:
     if not meta.get("anchors"):  # files as before the field existed
         meta.pop("anchors", None)
     lines = [f"# Decision: {decision.question}", "", f"**ID:** {decision.id}  ", f"**When:** {decision.when}  ",
-             f"**Who:** {decision.who or 'unknown'}", "", "## Decision", decision.decision, ""]
+             *([f"**Who:** {decision.who}"] if decision.who else []), "", "## Decision", decision.decision, ""]
     if decision.rationale:
         lines += ["## Rationale", decision.rationale, ""]
     return dump_front_matter(meta, "\n".join(lines))
