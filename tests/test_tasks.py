@@ -804,3 +804,13 @@ def test_a_checkpoint_after_one_without_state_keeps_the_next_actions_and_files(d
     saved = cli("checkpoint", "--note", "only a note", "--json").json()["checkpoint"]
     assert (saved["next"], saved["files"]) == (["summarise doc02.pdf"], ["g.py: started"])
     assert cli("resume").out.splitlines()[0].endswith("Next: summarise doc02.pdf")
+
+
+def test_a_repository_reached_through_a_link_is_written_from_its_root_too(docs_task, cli, repo, tmp_path, monkeypatch):
+    link = tmp_path / "linked"
+    link.symlink_to(repo)
+    (repo / "src").mkdir()
+    monkeypatch.chdir(link / "src")
+    monkeypatch.setenv("PWD", str(link / "src"))  # what the shell says of a folder reached through a link
+    note = cli("checkpoint", "--note", f"edited {link}/src/a.py and {repo}/b.py", "--json").json()["checkpoint"]["note"]
+    assert note == "edited src/a.py and b.py"

@@ -296,12 +296,32 @@ class Workspace:
         from .model.confine import as_committed
 
         if isinstance(value, str):
-            return as_committed(value, self.root_dir, os.path.expanduser("~"))
+            home = os.path.expanduser("~")
+            for root in self._roots_as_named():
+                value = as_committed(value, root, home)
+            return value
         if isinstance(value, list):
             return [self.as_committed(v) for v in value]
         if isinstance(value, dict):
             return {k: self.as_committed(v) for k, v in value.items()}
         return value
+
+    def _roots_as_named(self) -> list[str]:
+        """The repository root as paths may name it: as resolved, and as the shell reached it through a
+        link ($PWD: /tmp on macOS is /private/tmp; a linked home or project folder)."""
+        roots = [self.root_dir]
+        pwd = os.environ.get("PWD")
+        try:
+            here = os.getcwd()
+            if pwd and pwd != here and os.path.realpath(pwd) == os.path.realpath(here):
+                rel = os.path.relpath(os.path.realpath(here), os.path.realpath(self.root_dir))
+                if rel == ".":
+                    roots.append(pwd)
+                elif not rel.startswith("..") and pwd.rstrip("/").endswith("/" + rel):
+                    roots.append(pwd.rstrip("/")[: -len(rel) - 1])
+        except OSError:
+            pass
+        return roots
 
     def committable(self, text: str) -> str:
         """What the agent said (its last message, for an automatic checkpoint's note) as a committed
