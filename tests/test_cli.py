@@ -728,6 +728,10 @@ def test_resume_says_when_the_chosen_task_is_not_in_this_checkout(ws, cli):
     assert "Note: FEAT1, the task chosen on this machine, is not in this checkout (another branch?): resuming" \
            " HERE, the open task standing in for it" in run.out
     assert cli("resume", "--json").json()["note"].startswith("FEAT1, the task chosen")
+    listed = cli("task", "list")
+    assert "Note: FEAT1, the task chosen on this machine, is not in this checkout (another branch?): the active task" \
+           " is HERE" in listed.out
+    assert cli("task", "list", "--json").json()["note"].startswith("FEAT1, the task chosen")
     assert cli("resume", "HERE", "--json").json()["note"] is None  # named: no surprise
     assert "Note:" not in cli("resume").out  # and it is the chosen one now
 

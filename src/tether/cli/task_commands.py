@@ -125,10 +125,11 @@ def cmd_task_list(args) -> Result:
         resumes[t.id] = ws.progress(t) if t.status == "open" else None
         problems += [p for p in (resumes[t.id].problems if resumes[t.id] else []) if p not in problems]
     lines = [task_line(t, resumes[t.id], active) for t in tasks] or ["No open tasks." if not args.all else "No tasks."]
-    lines.append(problems_text(problems))
+    note = _fallback_note(ws, None, "the active task is")  # `*` marks a stand-in: say so
+    lines += [note, problems_text(problems)]
     data = {"active": active, "tasks": [{**_task_dict(t), "resume": r.to_dict() if r else None}
                                         for t, r in ((t, resumes[t.id]) for t in tasks)],
-            "problems": [p.to_dict() for p in problems]}
+            "problems": [p.to_dict() for p in problems], "note": note.removeprefix("Note: ") or None}
     return Result(data, "\n".join(line for line in lines if line), EXIT_DEGRADED if problems else 0)
 
 
