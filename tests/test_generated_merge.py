@@ -125,3 +125,18 @@ def test_manifest_merges_entry_by_entry_and_asks_for_files_both_changed():
     assert unknown == ["log"] and json.loads(merged)["files"]["log"] == "sha256:1"
     with pytest.raises(Unmergeable):
         merge_manifest(base, b"<<<<<<< HEAD\n", theirs)
+
+
+def test_latest_keeps_the_older_closes_next_steps_when_both_branches_closed():
+    def close(at, session, steps):
+        value = json.loads(latest(at, session))
+        value["next_steps"] = steps
+        return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+
+    base = close("2026-03-02T09:00:00Z", "S-0", ["plan"])
+    a = close("2026-03-02T10:00:00Z", "S-A", ["test f(), then the README", "ship"])
+    b = close("2026-03-02T11:00:00Z", "S-B", ["ship", "announce"])
+    for merged in (merge_latest(base, a, b)[0], merge_latest(base, b, a)[0]):
+        value = json.loads(merged)
+        assert value["session"] == "S-B" and value["next_steps"] == ["ship", "announce", "test f(), then the README"]
+    assert merge_latest(a, a, b)[0] == b  # one side did not close since they parted: the newer close as it is

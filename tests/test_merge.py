@@ -272,6 +272,14 @@ def show(root: Path, rev: str, rel: str) -> str:
     return git(root, "show", f"{rev}:{rel}").stdout
 
 
+def merged_latest(root: Path, newer: str, older: str) -> str:
+    """What merging two branches that both closed leaves in LATEST.json: the newer close, with the
+    older close's next steps after its own (semantic_merge.merge_latest)."""
+    won, lost = json.loads(show(root, newer, LATEST)), json.loads(show(root, older, LATEST))
+    won["next_steps"] += [s for s in lost["next_steps"] if s not in won["next_steps"]]
+    return json.dumps(won, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def unmerged(root: Path) -> set[str]:
     return set(git(root, "diff", "--name-only", "--diff-filter=U").stdout.split())
 
@@ -297,16 +305,18 @@ def test_both_branches_close_and_merge_without_conflicts(base, monkeypatch):
     assert merge.returncode == 0, merge.stdout + merge.stderr
     assert unmerged(root) == set()
 
-    # LATEST.json: B closed later (11:30 against 10:30), byte for byte B's.
-    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    # LATEST.json: B closed later (11:30 against 10:30): B's, with A's next steps after B's own.
+    assert (root / LATEST).read_text() == merged_latest(root, "B", "A")
+    assert json.loads((root / LATEST).read_text())["next_steps"] == ["B next", "A next"]
     # CONTEXT.md: the hand-written text of both sides; tether's blocks once each, regenerated from the
     # merged records: both sides' tasks, decisions and entries; the last session is B's (the newer close).
     context = (root / CONTEXT).read_text()
     assert context.startswith("# Session Context of the parser work\n")
     assert context.index("A's own note.") < context.index("B's own note.")  # both added at the end: ours first
     assert blocks(context) == blocks(show(root, "B", CONTEXT))
-    for name in ("where_we_are", "next_steps", "reading_order"):
+    for name in ("where_we_are", "reading_order"):
         assert block(context, name) == block(show(root, "B", CONTEXT), name)
+    assert "1. B next\n2. A next\n" in block(context, "next_steps")  # the merged LATEST.json's
     for side in (a, b):
         assert f"`tether resume {side['task']}`" in block(context, "open_tasks")
         assert side["decision"] in block(context, "decisions") and side["note"] in block(context, "gotcha")
@@ -335,7 +345,7 @@ def test_the_merged_latest_does_not_depend_on_the_direction(base, monkeypatch, c
         tips[ours] = (root / LATEST).read_text()
     # The newer close wins; at the same second, the larger session id (S-B) does, from either side.
     newer = "A" if closing_time(closed_at[0]) > closing_time(closed_at[1]) else "B"
-    assert tips["A"] == tips["B"] == show(root, newer, LATEST)
+    assert tips["A"] == tips["B"] == merged_latest(root, newer, "B" if newer == "A" else "A")
 
 
 def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeypatch):
@@ -348,7 +358,7 @@ def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeyp
     assert files_with_markers(root / ".tether") == [CONTEXT]
     context = (root / CONTEXT).read_text()
     assert context.startswith("<<<<<<< ours\n# Context: A's title\n=======\n# Context: B's title\n>>>>>>> theirs\n")
-    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    assert (root / LATEST).read_text() == merged_latest(root, "B", "A")
     code, brief = boot(root)
     assert code == 3
     assert [(p["path"], p["line"]) for p in brief["problems"]] == [(CONTEXT, 1)]
@@ -390,7 +400,7 @@ def test_without_the_driver_index_repair_resolves_the_merge(base, monkeypatch):
     assert {f"resolved {LATEST}", f"resolved {CONTEXT}"} <= set(outcome["repaired"])
     assert set(outcome["marked_resolved"]) == conflicted
     assert unmerged(root) == set() and files_with_markers(root / ".tether") == []
-    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    assert (root / LATEST).read_text() == merged_latest(root, "B", "A")
     context = (root / CONTEXT).read_text()
     assert "A's own note." in context and "B's own note." in context
     assert blocks(context) == blocks(show(root, "B", CONTEXT))
@@ -434,7 +444,7 @@ def test_a_moved_interpreter_falls_back_to_git_and_repair_recovers(base, monkeyp
     assert (root / LATEST).read_text() == show(root, "A", LATEST) and files_with_markers(root / ".tether") == []
     assert tether(root, "index", "--repair").returncode == 0
     assert unmerged(root) == set()
-    assert (root / LATEST).read_text() == show(root, "B", LATEST)
+    assert (root / LATEST).read_text() == merged_latest(root, "B", "A")
     assert "B's own note." in (root / CONTEXT).read_text()
     git(root, "commit", "-q", "--no-edit")
     assert_healthy(root, "B summary")
@@ -445,7 +455,7 @@ def test_a_rebase_replays_a_close_without_conflicts(base, monkeypatch):
     two_branches(root, monkeypatch, close=True, hand={"A": lambda t: add_line(t, "A's own note.")})
     rebase = git(root, "rebase", "B", check=False)  # as `git pull --rebase` does
     assert rebase.returncode == 0, rebase.stdout + rebase.stderr
-    assert (root / LATEST).read_text() == show(root, "B", LATEST)  # B's close is the newer one
+    assert (root / LATEST).read_text() == merged_latest(root, "B", "A")  # B's close is the newer one
     assert "A's own note." in (root / CONTEXT).read_text()
     assert_healthy(root, "B summary")
 

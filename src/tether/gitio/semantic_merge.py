@@ -6,7 +6,8 @@ two closes conflicts; these functions merge them by what they mean:
 
 - ``progress/LATEST.json``: the newer close wins, by ``generated_at``, then
   session id, then bytes, so the answer does not depend on which branch is
-  merged into which.
+  merged into which; when both branches closed since they parted, the older
+  close's next steps are kept after the newer's.
 - ``CONTEXT.md``: the hand-written text outside tether's markers is merged
   3-way, as git would. Where both sides only added text at the same place,
   both additions are kept (ours first); where both changed the same lines, a
@@ -68,7 +69,20 @@ def merge_latest(base: bytes, ours: bytes, theirs: bytes) -> tuple[bytes, bool]:
     keys = [k for k in (_latest_key(ours), _latest_key(theirs)) if k is not None]
     if not keys:
         raise Unmergeable("neither side is a valid LATEST.json")
-    return max(keys)[2], True
+    newer = max(keys)[2]
+    older = min(keys)[2] if len(keys) == 2 else None
+    if older is None or older == newer or older == base:
+        return newer, True
+    # Both branches closed since they parted: the older close's next steps are not overtaken by the
+    # newer one (another clone's plan); kept after the newer's, the same from either side.
+    from ..store.formats import latest_text, read_latest
+
+    won, lost = read_latest(newer, "LATEST.json"), read_latest(older, "LATEST.json")
+    extra = [step for step in lost.next_steps if step not in won.next_steps]
+    if not extra:
+        return newer, True
+    won.next_steps = [*won.next_steps, *extra]
+    return latest_text(won).encode("utf-8"), True
 
 
 # -- CONTEXT.md --------------------------------------------------------------------------
