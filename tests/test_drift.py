@@ -160,6 +160,8 @@ def test_post_compact_shows_drift_to_the_user_and_records_it_locally(repo):
     assert kept.stdout == "Quarterly invoices: 4 of 10 summarised; inv05 next."
     after = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     assert after == before  # .tether/ is not committed in this repository: no new line in its status
+    listed = run(repo, "log", "--session", "s-42").stdout  # what the session did, its compactions included
+    assert listed.count("post_compact") == 2, listed
 
 
 def test_post_compact_keeps_a_summary_naming_a_secret_and_the_home_directory(repo, monkeypatch):

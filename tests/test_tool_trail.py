@@ -533,3 +533,10 @@ def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(re
     assert second.state_from == note_only.name
     resume = Workspace.open(repo).resume().message()
     assert "1 automatic checkpoint since: CKP-0004" in resume, resume
+
+
+def test_the_agents_message_keeps_a_dunder_name():
+    from tether.core.tasks import plain
+
+    assert plain("**Fixed** empty input in `Tokenizer.__init__`.\n- next: __main__") == \
+        "Fixed empty input in `Tokenizer.__init__`. next: __main__"

@@ -149,7 +149,7 @@ def event(ws, name: str, durable: bool = True, at: str | None = None, **data) ->
 
 # -- sessions: the per-machine session log, folded into the memory log at close -------------------
 
-HOOK_EVENTS = ("session_start", "session_end", "pre_compact", "context_state")
+HOOK_EVENTS = ("session_start", "session_end", "pre_compact", "post_compact", "context_state")
 
 
 def fold_sessions(ws) -> list[dict]:

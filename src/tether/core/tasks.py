@@ -291,10 +291,11 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
 
 
 def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """A message as one plain line: markdown's emphasis, headings and list marks dropped, its lines
+    """A message as one plain line: markdown's bold, headings and list marks dropped, its lines
     joined, cut at ``limit`` characters."""
     parts = []
-    for line in text.replace("**", "").replace("__", "").splitlines():
+    # `**` only: `__` is as often part of a name (`Tokenizer.__init__`) as emphasis
+    for line in text.replace("**", "").splitlines():
         line = line.strip().lstrip("#").strip()
         if line[:2] in ("- ", "* ", "+ "):
             line = line[2:].strip()
