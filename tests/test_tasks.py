@@ -814,3 +814,11 @@ def test_a_repository_reached_through_a_link_is_written_from_its_root_too(docs_t
     monkeypatch.setenv("PWD", str(link / "src"))  # what the shell says of a folder reached through a link
     note = cli("checkpoint", "--note", f"edited {link}/src/a.py and {repo}/b.py", "--json").json()["checkpoint"]["note"]
     assert note == "edited src/a.py and b.py"
+
+
+def test_resume_after_the_last_task_was_completed_names_it(ws, cli):
+    cli("task", "start", "Port", "--id", "P9", "-s", "a")
+    cli("task", "complete", "P9")
+    run = cli("resume")
+    assert run.code == 1 and run.err.startswith("Error: there is no open task (P9, 'Port', was marked complete ")
+    assert "`tether task reopen P9` if it is not finished" in run.err

@@ -72,7 +72,14 @@ def active_task_id(ws) -> str | None:
 def require_active(ws) -> str:
     task_id = active_task_id(ws)
     if task_id is None:
-        raise NotFound("there is no open task", hint='start one with `tether task start "TITLE"`')
+        # The session that just finished one must not think its work vanished: name the last closed.
+        closed = [t for t in tasks(ws, include_closed=True) if t.closed]
+        last = max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+        said = f" ({last.id}, {last.title!r}, was marked {last.status} {last.closed[:16].replace('T', ' ')} UTC)" \
+            if last else ""
+        raise NotFound(f"there is no open task{said}",
+                       hint=f'start one with `tether task start "TITLE"`' + (
+                           f", or `tether task reopen {last.id}` if it is not finished" if last else ""))
     return task_id
 
 
