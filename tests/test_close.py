@@ -194,6 +194,9 @@ def test_close_commit_commits_only_tether(ws, cli, repo, git, monkeypatch):
     assert (repo / "README.md").read_text() == "# Project\nedited, not staged\n"
     assert git("status", "--porcelain", ".tether").strip() == ""
     assert "committed session" in git("show", "HEAD:.tether/progress/LATEST.json")
+    assert run.json()["uncommitted"] == ["README.md", "staged.txt"]  # said: the work's own, the user's to commit
+    again = cli("close", "--summary", "again", "--commit")
+    assert "Not committed (the work's own changes, yours to commit): README.md, staged.txt" in again.out
 
 
 def test_close_commit_reports_nothing_to_commit_when_unchanged(ws, cli, repo, git, pinned):

@@ -32,6 +32,10 @@ def cmd_close(args) -> Result:
         lines += [f"  {k['note']} ({k['kind']}): {k['command']}" for k in result.keep]
     if args.commit:
         lines.append(f"Committed {result.commit[:12]}" if result.commit else "Nothing to commit.")
+        if result.uncommitted:  # tether commits its own files only
+            shown = ", ".join(result.uncommitted[:5]) + (f" and {len(result.uncommitted) - 5} more"
+                                                         if len(result.uncommitted) > 5 else "")
+            lines.append(f"Not committed (the work's own changes, yours to commit): {shown}")
     else:
         lines.append("Not committed: commit .tether/ yourself, or close with --commit, so other clones see this close.")
     if result.secrets and not getattr(args, "json", False):  # under --json: the `secrets` field

@@ -148,7 +148,8 @@ class CloseResult(Record):
     ``packet``) or with the command that offloads it (Offload.worth_keeping)."""
 
     FIELDS = {"date": REQUIRED, "file": REQUIRED, "latest": REQUIRED, "completed": REQUIRED,
-              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list, "keep": list, "problems": list}
+              "commit": REQUIRED, "context_document": REQUIRED, "secrets": list, "keep": list, "problems": list,
+              "uncommitted": list}  # with commit: the work tree's other changes, left for the user to commit
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "secrets": [f.to_dict() for f in self.secrets],
@@ -232,8 +233,18 @@ def _close(ws, summary: str, completed: list[str], next_steps: list[str], commit
                 raise GitProblem(f"the session was closed but not committed: {exc}",
                                  hint=exc.hint or "commit .tether/ yourself") from None
     ensure_registered(ws.root_dir)  # a fresh clone that never ran `tether init` merges closes cleanly too
+    uncommitted: list[str] = []
+    if commit:  # the close commits tether's files only: the session's code changes are the user's to commit
+        from ..gitio import status
+
+        try:
+            uncommitted = sorted(path for path in status.entries(ws.root_dir, ".")
+                                 if not path.startswith(".tether/"))
+        except GitProblem:
+            uncommitted = []
     return CloseResult(date=date, file=file, latest=latest.to_dict(), completed=[t.id for t in tasks],
-                       commit=commit_sha, context_document=config.context_document, secrets=secrets)
+                       commit=commit_sha, context_document=config.context_document, secrets=secrets,
+                       uncommitted=uncommitted)
 
 
 class ProgressLogs(Record):
