@@ -185,6 +185,12 @@ def test_resume_after_a_merge_counts_both_sides_progress(base, monkeypatch):
     ws = Workspace.open(root)
     resume = ws.resume("SHARED")
     assert resume.done == {1, 2, 3, 4, 5} and resume.next_number == 6
+    # Both branches' ends are shown: the newest as the checkpoint, the other beside it.
+    [other] = resume.to_dict()["parallel"]
+    assert other["name"] != resume.checkpoint.name
+    assert [line.startswith(f"Also {other['checkpoint']} ({other['name']}") for line in resume.parallel_lines()] == [True]
+    shown = tether(root, "resume", "SHARED").stdout
+    assert f"Also {other['checkpoint']} ({other['name']}" in shown
     # The next checkpoint joins both tips: it names them as parents and keeps both sides' items.
     joined = ws.checkpoint("SHARED", state="after the merge")
     assert len(joined.parents) == 2 and joined.done_set == {1, 2, 3, 4, 5}

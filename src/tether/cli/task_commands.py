@@ -272,6 +272,7 @@ def cmd_resume(args) -> Result:
     lines = [resume.message(), note]
     if resume.checkpoint and resume.checkpoint.current_state:
         lines.append(f"State at {resume.state_at()}: {resume.checkpoint.current_state}")
+    lines += resume.parallel_lines()
     if resume.stale:
         lines.append(f"{resume.checkpoint.id} {resume.stale} (`tether verify --stale`)")
     if resume.checkpoint and resume.checkpoint.automatic and resume.checkpoint.note:

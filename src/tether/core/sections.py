@@ -166,6 +166,7 @@ def _active_lines(active: Resume, scoped: list) -> list[str]:
         out.append("- Success criteria: " + "; ".join(active.task.criteria))
     if ckp is not None and ckp.current_state:
         out.append(f"- State at {active.state_at()}: {ckp.current_state}")
+    out += [f"- {line}" for line in active.parallel_lines()]  # another clone's end of the same task
     if ckp is not None and ckp.automatic and ckp.note:
         out.append(f"- Seen by {ckp.id} (automatic): {_seen(ckp.note)}")
     if ckp is not None and ckp.files:

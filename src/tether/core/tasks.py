@@ -171,6 +171,18 @@ class Resume(Record):
             return f"check the success criteria, then mark {self.task.id} complete"
         return ""
 
+    def parallel_lines(self) -> list[str]:
+        """One line per other branch tip a merge left beside the newest checkpoint (two clones
+        checkpointed the task in parallel): where that branch stood, which the newest does not say."""
+        out = []
+        for tip in getattr(self.checkpoint, "parallel", None) or []:
+            said = _gist(tip) or "no state given"
+            extra = (f"; next: {tip.next[0]}" if tip.next else "") + (f"; files: {'; '.join(tip.files)}"
+                                                                        if tip.files else "")
+            out.append(f"Also {tip.id} ({tip.name}, session {tip.session or 'unknown'}, a merged branch's"
+                       f" end): {said}{extra}")
+        return out
+
     def to_dict(self) -> dict:
         ckp = self.checkpoint
         return {
@@ -187,6 +199,9 @@ class Resume(Record):
             "results": list(ckp.results) if ckp else [],
             "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
             "stale": self.stale,
+            "parallel": [{"checkpoint": t.id, "name": t.name, "session": t.session, "current_state": t.current_state,
+                          "next_actions": list(t.next), "files": list(t.files), "note": t.note}
+                         for t in getattr(ckp, "parallel", None) or []],
             "message": self.message(),
         }
 
@@ -454,6 +469,7 @@ def newest_of(store: Store, task_id: str, names: list[str]) -> Checkpoint | None
         merged = ranges.union(merged, ranges.parse(tip.done))
     head.done = ranges.fmt(merged)
     head.tips = [t.name for t in tips]
+    head.parallel = [t for t in tips if t is not head]  # the other branches' ends: their state is shown too
     return head
 
 
