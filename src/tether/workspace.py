@@ -258,9 +258,10 @@ class Workspace:
         from .core.tasks import checkpoint
 
         task = self.task(task_id)
-        for name in ("state", "note", "next_actions", "files", "key_data"):
-            if fields.get(name):
-                fields[name] = self.as_committed(fields[name])
+        given = {name: fields[name] for name in ("state", "note", "next_actions", "files", "key_data")
+                 if fields.get(name)}
+        if given:
+            fields.update(self.as_committed(given))
         explicit = fields.pop("anchors", None)
         # The state and the note say what holds now; next actions name files about to change, whose
         # change is the plan, not a sign the checkpoint went stale.
@@ -295,16 +296,20 @@ class Workspace:
         (model.confine.as_committed)."""
         from .model.confine import as_committed
 
-        if isinstance(value, str):
-            home = os.path.expanduser("~")
-            for root in self._roots_as_named():
-                value = as_committed(value, root, home)
-            return value
-        if isinstance(value, list):
-            return [self.as_committed(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.as_committed(v) for k, v in value.items()}
-        return value
+        roots, home = self._roots_as_named(), os.path.expanduser("~")  # once for all the texts
+
+        def written(item):
+            if isinstance(item, str):
+                for root in roots:
+                    item = as_committed(item, root, home)
+                return item
+            if isinstance(item, list):
+                return [written(v) for v in item]
+            if isinstance(item, dict):
+                return {k: written(v) for k, v in item.items()}
+            return item
+
+        return written(value)
 
     def _roots_as_named(self) -> list[str]:
         """The repository root as paths may name it: as resolved, and as the shell reached it through a
