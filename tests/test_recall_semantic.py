@@ -87,6 +87,62 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden: int = 16, layers: int =
     return folder
 
 
+def write_tiny_mpnet(folder: Path, hidden: int = 16, layers: int = 2, max_tokens: int = 150) -> Path:
+    """A small MPNet sentence-transformers model directory whose weights are a fixed function of
+    their place (no random generator, so tests/data/make_tiny_mpnet_reference.py and the tests
+    write the same model whatever numpy's version): MPNet's layers under their own names, its
+    relative position bias, pad id 1, positions from 2, mean pooling and normalization."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {w: i for i, w in enumerate(["<s>", "<pad>", "</s>", "<unk>", *WORDS])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    tok.save(str(folder / "tokenizer.json"))
+    inner, positions, made = hidden * 4, max_tokens + 10, [0]
+
+    def r(*shape):
+        made[0] += 1
+        size = int(np.prod(shape))
+        return (np.sin(np.arange(size) * 0.7 + made[0] * 1.3) * 0.3).astype(np.float32).reshape(shape)
+
+    w = {"embeddings.word_embeddings.weight": r(len(vocab), hidden),
+         "embeddings.position_embeddings.weight": r(positions, hidden),
+         "embeddings.LayerNorm.weight": 1 + r(hidden), "embeddings.LayerNorm.bias": r(hidden),
+         "encoder.relative_attention_bias.weight": r(32, 2) * 10}  # large: a wrong bucket shows
+    for i in range(layers):
+        at = f"encoder.layer.{i}."
+        for name in "qkvo":
+            w[f"{at}attention.attn.{name}.weight"], w[f"{at}attention.attn.{name}.bias"] = r(hidden, hidden), r(hidden)
+        w[at + "attention.LayerNorm.weight"], w[at + "attention.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
+        w[at + "intermediate.dense.weight"], w[at + "intermediate.dense.bias"] = r(inner, hidden), r(inner)
+        w[at + "output.dense.weight"], w[at + "output.dense.bias"] = r(hidden, inner), r(hidden)
+        w[at + "output.LayerNorm.weight"], w[at + "output.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
+    save_safetensors(w, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "mpnet", "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": 2,
+        "intermediate_size": inner, "hidden_act": "gelu", "max_position_embeddings": positions,
+        "layer_norm_eps": 1e-5, "vocab_size": len(vocab), "pad_token_id": 1, "relative_attention_num_buckets": 32}))
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": hidden,
+                                                                  "pooling_mode_mean_tokens": True}))
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_tokens}))
+    return folder
+
+
+#: Texts for the MPNet reference: short ones, and one long enough that some pairs of its tokens
+#: are more than 128 apart (the last of the relative position buckets).
+MPNET_TEXTS = ["sqlite locking on nfs", "why", "the parser must keep line numbers in error messages",
+               " ".join(WORDS * 5)]
+MPNET_REFERENCE = Path(__file__).parent / "data" / "tiny_mpnet_reference.json"
+
+
 def save_safetensors(tensors: dict, path: Path) -> None:
     """The safetensors format as its specification gives it (written here, so the encoder's reader
     is checked against the format, not against its own writer)."""
@@ -152,6 +208,28 @@ def test_pooling_without_normalize_is_not_unit_length(tmp_path):
     model = embed.Encoder(str(write_tiny_bert(tmp_path / "raw", normalize=False)))
     norms = np.linalg.norm(model.encode(["sqlite locking", "yaml vendor library"]), axis=1)
     assert not np.allclose(norms, 1.0, atol=1e-3)
+
+
+def test_an_mpnet_model_gives_the_reference_implementations_vectors(tmp_path):
+    """MPNet (all-mpnet-base-v2's architecture) against the vectors Hugging Face's own MPNet
+    gave for the same model and texts, batched as sentence-transformers batches them."""
+    reference = json.loads(MPNET_REFERENCE.read_text(encoding="utf-8"))
+    assert reference["texts"] == MPNET_TEXTS
+    model = embed.Encoder(str(write_tiny_mpnet(tmp_path / "tiny-mpnet")))
+    got = model.encode(MPNET_TEXTS)
+    assert model.tokenizer.encode(MPNET_TEXTS[-1]).ids.__len__() > 130
+    assert np.abs(got - np.array(reference["vectors"], dtype=np.float32)).max() < 1e-4
+    # Each text alone gives what it gave in the padded batch.
+    assert np.allclose(model.encode([MPNET_TEXTS[1]])[0], got[1], atol=1e-5)
+
+
+def test_an_mpnet_model_without_its_position_bias_is_a_clear_error(tmp_path):
+    folder = write_tiny_mpnet(tmp_path / "tiny-mpnet")
+    weights = {k: np.array(v) for k, v in embed.read_safetensors(np, str(folder / "model.safetensors")).items()
+               if k != "encoder.relative_attention_bias.weight"}
+    save_safetensors(weights, folder / "model.safetensors")
+    with pytest.raises(Unavailable, match="lacks encoder.relative_attention_bias.weight"):
+        embed.Encoder(str(folder))
 
 
 @pytest.mark.parametrize("damage, said", [

