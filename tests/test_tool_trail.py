@@ -530,9 +530,30 @@ def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(re
     own, first, note_only, second = checkpoints(repo)
     assert (note_only.automatic, second.automatic) == (None, "tool_calls:4")
     assert "The agent's last message" in first.note and "The agent's last message" not in second.note
-    assert second.state_from == note_only.name
-    resume = Workspace.open(repo).resume().message()
-    assert "1 automatic checkpoint since: CKP-0004" in resume, resume
+    # the state it carries is the one the agent wrote at CKP-0001; the note of CKP-0003 stays in view
+    assert (second.state_from, second.note_from) == (own.name, note_only.name)
+    resume = Workspace.open(repo).resume()
+    assert "last checkpoint CKP-0003: flags next; state as at CKP-0001: lexer split; 1 automatic checkpoint" \
+        " since: CKP-0004" in resume.message(), resume.message()
+    assert resume.state_at() == "CKP-0001 (the agent's own, not restated at CKP-0003; 1 automatic checkpoint since)"
+    assert resume.to_dict()["state_from"] == "CKP-0001"
+    brief = Workspace.open(repo).boot().text
+    assert "last checkpoint CKP-0003: flags next; state as at CKP-0001" in brief, brief
+    for n in range(4):
+        edit(repo, f"src/c{n}.py", chat)  # CKP-0005 carries both on
+    third = checkpoints(repo)[-1]
+    assert (third.state_from, third.note_from) == (own.name, note_only.name)
+    assert "last checkpoint CKP-0003: flags next; state as at CKP-0001: lexer split; 2 automatic checkpoints" \
+        " since, the newest CKP-0005" in Workspace.open(repo).resume().message()
+    # the agent's next checkpoint of its own takes the note's place
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--state", "flags parsed"], cwd=repo, check=True,
+                   capture_output=True)
+    for n in range(4):
+        edit(repo, f"src/d{n}.py", chat)
+    last = checkpoints(repo)[-1]
+    assert last.automatic == "tool_calls:4" and last.note_from is None
+    assert "last checkpoint CKP-0006: flags parsed; 1 automatic checkpoint since: CKP-0007" in \
+        Workspace.open(repo).resume().message()
 
 
 def test_the_agents_message_keeps_a_dunder_name():

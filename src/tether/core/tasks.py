@@ -159,8 +159,12 @@ class Resume(Record):
             return ckp.id
         if not ckp.automatic:
             return f"{_own_id(ckp)} (not restated since)"
-        count = max(ckp.number - checkpoint_number(ckp.state_from), 1)
-        return f"{_own_id(ckp)} (the agent's own; {count} automatic checkpoint{'s' if count > 1 else ''} since)"
+        count = _automatic_count(ckp)
+        since = f"{count} automatic checkpoint{'s' if count > 1 else ''} since"
+        noted = getattr(ckp, "noted", None)
+        if noted is not None and noted.id != _own_id(ckp):
+            return f"{_own_id(ckp)} (the agent's own, not restated at {noted.id}; {since})"
+        return f"{_own_id(ckp)} (the agent's own; {since})"
 
     def next_step(self) -> str:
         if self.next_actions:
@@ -252,11 +256,12 @@ def automatic_checkpoint(store: Store, task: Task, trigger: str, instructions: s
         said.append("the agent's last message")
     if instructions.strip():  # the user's words: committed as the agent's message is (clean)
         note += f" Compaction instructions: {(clean(instructions) if clean is not None else instructions).strip()}"
-    state, state_from = own_state(store, task, previous)
+    state, state_from, note_from = own_state(store, task, previous)
     ckp = checkpoint(store, task, state=state, next_actions=list(previous.next) if previous else [],
                      status=previous.status if previous else "in_progress", note=note,
                      session=session, device=device, automatic=f"{kind}:{trigger}", carry=True,
-                     anchors=dict(previous.anchors) if previous else None, state_from=state_from)
+                     anchors=dict(previous.anchors) if previous else None, state_from=state_from,
+                     note_from=note_from)
     return ckp, f"automatic checkpoint {ckp.id} ({' and '.join(said)}{since})"
 
 
@@ -286,23 +291,26 @@ MESSAGE_LIMIT = 300  # characters of the agent's last message an automatic check
 LAST_MESSAGE = "The agent's last message: "  # how a note introduces it (the brief keeps it when it clips one)
 
 
-def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None]:
-    """The current state the agent itself last wrote, and the name of its checkpoint: an automatic
-    checkpoint carries it, never a state of its own making. One written before automatic
-    checkpoints said whose state they carry is looked for among the older ones."""
+def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None, str | None]:
+    """The current state the agent itself last wrote, the name of the checkpoint it wrote it at,
+    and the name of the agent's newest checkpoint when that one gave no state (a note, whose note
+    stays in view): an automatic checkpoint carries them, never a state of its own making. One
+    written before automatic checkpoints said whose state they carry is looked for among the
+    older ones."""
     if previous is None:
-        return "", None
+        return "", None, None
     if not previous.automatic:  # the agent's own newest (one that gave no state carries an older one's)
-        return previous.current_state, previous.name
+        noted = previous.name if previous.note and (previous.state_from or not previous.current_state) else None
+        return previous.current_state, previous.state_from or previous.name, noted
     if previous.state_from:
-        return previous.current_state, previous.state_from
+        return previous.current_state, previous.state_from, previous.note_from
     names = store.checkpoint_names(task.id)
     older = names[:names.index(previous.name)] if previous.name in names else names
     for name in reversed(older):
         ckp = _load_or_report(store, task.id, name)
         if ckp is not None and not ckp.automatic:
-            return ckp.current_state, ckp.name
-    return "", None
+            return ckp.current_state, ckp.name, None
+    return "", None, None
 
 
 def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
@@ -355,10 +363,11 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     if recorded:
         note += f" Recorded: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
     said = note.strip()
-    state, state_from = own_state(store, task, previous)
+    state, state_from, note_from = own_state(store, task, previous)
     # Kept while the agent has not checkpointed since saying it (the brief shows the newest
-    # automatic checkpoint's note): compared with the agent's own checkpoint, not the automatic ones.
-    own = _load_or_report(store, task.id, state_from) if previous is not None and previous.automatic and state_from \
+    # automatic checkpoint's note): compared with the agent's own newest checkpoint, not the automatic ones.
+    own_name = note_from or state_from
+    own = _load_or_report(store, task.id, own_name) if previous is not None and previous.automatic and own_name \
         else previous
     message = _newer_message(last_message, own, task, clean, repeat=True)
     if message:
@@ -372,7 +381,7 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     ckp = checkpoint(store, task, state=state, files=[f for f in edited if f not in kept], next_actions=next_actions,
                      status=previous.status if previous else "in_progress", note=note.strip(),
                      session=session, device=device, carry=True, anchors=anchors, state_from=state_from,
-                     automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
+                     note_from=note_from, automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
     return ckp, f"automatic checkpoint {ckp.id} ({said})", []
 
 
@@ -380,10 +389,15 @@ def _own_id(ckp: Checkpoint) -> str:
     return f"CKP-{checkpoint_number(ckp.state_from):04d}" if checkpoint_number(ckp.state_from) >= 0 else ckp.state_from
 
 
+def _automatic_count(ckp: Checkpoint) -> int:
+    """The automatic checkpoints since the agent's own newest (its note's, else its state's)."""
+    return max(ckp.number - checkpoint_number(ckp.note_from or ckp.state_from), 1)
+
+
 def _automatic_since(ckp: Checkpoint) -> str:
     """"2 automatic checkpoints since, the newest CKP-0003 (...)": counted by number, which a merge of
     parallel checkpoints may make approximate."""
-    count = max(ckp.number - checkpoint_number(ckp.state_from), 1)
+    count = _automatic_count(ckp)
     label = checkpoint_label(ckp).removeprefix(ckp.id).strip(" ()").removeprefix("automatic, ")
     if count == 1:
         return f"1 automatic checkpoint since: {ckp.id} ({label})"
@@ -395,7 +409,14 @@ def _where(ckp: Checkpoint) -> str:
     agent's own state names the agent's checkpoint first, then what followed it."""
     if ckp.automatic and ckp.state_from:
         gist = _gist(ckp, state_only=True)
-        return f"last checkpoint {_own_id(ckp)}" + (f": {gist}" if gist else "") + f"; {_automatic_since(ckp)}"
+        noted = getattr(ckp, "noted", None)  # the agent's newest said only a note: it stays in view
+        if noted is not None:
+            said = _gist(noted, note_only=True)
+            head = f"last checkpoint {noted.id}" + (f": {said}" if said else "") + (
+                f"; state as at {_own_id(ckp)}: {gist}" if gist else "")
+        else:
+            head = f"last checkpoint {_own_id(ckp)}" + (f": {gist}" if gist else "")
+        return f"{head}; {_automatic_since(ckp)}"
     if ckp.state_from:  # the agent's own checkpoint, which kept an earlier state: its note first
         said, gist = _gist(ckp, note_only=True), _gist(ckp, state_only=True)
         return f"last checkpoint {ckp.id}" + (f": {said}" if said else "") + f"; state as at {_own_id(ckp)}: {gist}"
@@ -490,6 +511,8 @@ def resume_of(store: Store, task: Task) -> Resume:
     store.restore_lost_checkpoints(task.id)  # as latest_checkpoint does, before the names are listed
     names = store.checkpoint_names(task.id)
     latest = newest_of(store, task.id, names)
+    if latest is not None and latest.automatic and latest.note_from:
+        latest.noted = _load_or_report(store, task.id, latest.note_from)
     point = resume_point(task, latest, len(names) if latest is None else 0)
     point.names = names
     return point
@@ -500,7 +523,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
                next_actions: list[str] | None = None, note: str = "", status: str = "in_progress",
                results: dict[str, bytes | tuple[bytes, int]] | None = None, session: str | None = None,
                device: str | None = None, automatic: str | None = None, carry: bool = False,
-               anchors: dict[str, str] | None = None, state_from: str | None = None) -> Checkpoint:
+               anchors: dict[str, str] | None = None, state_from: str | None = None,
+               note_from: str | None = None) -> Checkpoint:
     """Save a numbered checkpoint; progress accumulates from the previous one.
 
     ``carry``: keep the previous checkpoint's files too (an automatic checkpoint adds none). Results
@@ -557,6 +581,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),
             device=device, session=session, parents=list(getattr(previous, "tips", None) or []),
             automatic=automatic, anchors=carried_anchors, state_from=now_from,
+            note_from=note_from if automatic else None,
         )
 
     return store.add_checkpoint(task.id, lambda names: newest_of(store, task.id, names), build,

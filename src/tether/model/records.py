@@ -60,17 +60,20 @@ class Checkpoint(Record):
     FIELDS = {"id": REQUIRED, "name": REQUIRED, "task": REQUIRED, "number": REQUIRED, "created": REQUIRED,
               "status": "in_progress", "done": "", "current_state": "", "key_data": dict, "files": list,
               "next": list, "note": "", "results": list, "device": None, "session": None, "parents": list,
-              "automatic": None, "anchors": dict, "state_from": None}
+              "automatic": None, "anchors": dict, "state_from": None, "note_from": None}
     # anchors: code it cites, citation ("src/a.py:12") -> the file's git blob id then (warm.anchors).
     # automatic: what made it when no one asked for it ("pre_compact:auto"); None for the agent's own.
     # state_from: an automatic one's current state is the agent's own from this checkpoint (its name).
+    # note_from: an automatic one made after the agent's own that gave no state of its own (a note):
+    # that checkpoint's name, whose note resume and the brief keep in view.
 
     def to_dict(self) -> dict:
         out = super().to_dict()
         if not out["anchors"]:  # the file and journal line of a checkpoint citing nothing: as before the field
             del out["anchors"]
-        if out["state_from"] is None:  # likewise for the agent's own
-            del out["state_from"]
+        for name in ("state_from", "note_from"):  # likewise for the agent's own
+            if out[name] is None:
+                del out[name]
         return out
 
     @property

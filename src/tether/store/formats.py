@@ -40,7 +40,8 @@ TASK = {"id": TEXT, "title": TEXT, "created": TEXT, "kind": MAYBE, "units": TEXT
 CHECKPOINT = {"id": TEXT, "name": TEXT, "task": TEXT, "number": NUMBER, "created": TEXT, "status": MAYBE,
               "done": LINE, "current_state": LINE, "key_data": PAIRS, "files": TEXTS, "next": TEXTS, "note": LINE,
               "results": TEXTS, "device": OPTIONAL, "session": OPTIONAL, "parents": TEXTS,
-              "automatic": OPTIONAL, "anchors": PAIRS, "state_from": OPTIONAL}
+              "automatic": OPTIONAL, "anchors": PAIRS, "state_from": OPTIONAL,
+              "note_from": OPTIONAL}
 DECISION = {"id": TEXT, "question": TEXT, "decision": TEXT, "when": TEXT, "rationale": LINE, "who": OPTIONAL,
             "task": OPTIONAL, "anchors": PAIRS}
 # A line of context.jsonl; "task" is absent from lines written before entries could belong to a task.
@@ -154,6 +155,9 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
         lines[-1:] = ["", f"(as the agent wrote it at {written}: this checkpoint was made automatically since;"
                           " what it saw is in its note)" if ckp.automatic else
                           f"(as written at {written}: this checkpoint gave no new state)", ""]
+        if ckp.automatic and ckp.note_from:
+            lines[-1:] = [f"(the agent's newest checkpoint, {ckp.note_from.rsplit('-', 1)[0]}, gave a note"
+                          " and no new state: resume and the brief show its note)", ""]
     if ckp.key_data:
         lines += ["## Key Data", *[f"- {k}: {v}" for k, v in sorted(ckp.key_data.items())], ""]
     if ckp.files:
