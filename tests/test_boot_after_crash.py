@@ -31,6 +31,7 @@ def crashed(repo, cli, at):
     assert cli("close", "--summary", "planned refactor", "--next", "split app.py").code == 0
     at("2026-11-21T11:00:00Z", "s2")
     assert cli("checkpoint", "--done", "1", "--next", "write tests").code == 0
+    at("2026-11-21T12:00:00Z", "s3")  # the next session asks
     return repo
 
 
@@ -81,6 +82,7 @@ def test_checkpoints_after_the_close_are_counted_from_the_first_in_a_few_reads(r
         assert cli("checkpoint", "--done", str(26 + n)).code == 0
     from tether.store.files import Store
 
+    at("2026-11-21T12:00:00Z", "s4")  # the next session asks
     loads = spy(Store, "load_checkpoint")
     (repo / ".tether" / "local" / "boot.cache").unlink(missing_ok=True)
     data = cli("boot", "--json").json()
@@ -98,6 +100,7 @@ def test_without_any_close_the_checkpoints_are_what_the_last_session_left(repo, 
     cli("checkpoint", "--done", "1", "--state", "split done")
     at("2026-11-21T10:30:00Z", "s1")
     cli("checkpoint", "--state", "tests half written")
+    at("2026-11-21T11:00:00Z", "s2")  # the next session asks
     text = warm_equals_cold(cli, repo)
     assert section(text, "## Last session") == ["No close recorded yet."]
     assert section(text, "## Not closed") == [
@@ -123,6 +126,7 @@ def test_an_automatic_checkpoint_after_the_close_counts_as_work(crashed, cli, at
     ws.decide("Keep the old API?", "yes, as a shim")
     _, ckp, _ = ws.auto_checkpoint("90%", kind="context")
     assert ckp.id == "CKP-0002"
+    at("2026-11-21T12:00:00Z", "s3")
     text = cli("boot").out
     assert section(text, "## Not closed") == [
         "After that close, work was checkpointed and no session closed: 2 checkpoints of T1 (CKP-0001 to CKP-0002;"
@@ -141,6 +145,7 @@ def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo,
         cli("checkpoint", "--task", f"T{n}", "--state", "went on")
         cli("checkpoint", "--task", f"T{n}", "--done", "1")
     cli("task", "switch", "T2")
+    at("2026-11-21T16:00:00Z", "s6")  # the next session asks
     text = warm_equals_cold(cli, repo)
     assert section(text, "## Not closed") == [
         "After that close, work was checkpointed and no session closed: 2 checkpoints of T2 (CKP-0002 to CKP-0003;"
@@ -152,3 +157,36 @@ def test_each_open_task_checkpointed_since_is_named_the_active_one_counted(repo,
     assert [(r["task"], r["first"], r["count"], r["session"]) for r in rows] == [
         ("T2", "CKP-0002", 2, "s2"), ("T5", None, None, "s5"), ("T4", None, None, "s4"), ("T3", None, None, "s3"),
         ("T1", None, None, "s1")]
+
+
+def test_the_session_asking_is_not_named_as_one_that_did_not_close(crashed, cli, at):
+    """s2 checkpointed after the close and is still running: its own brief (a `tether boot` in it,
+    or the SessionStart of its resume) does not name it as an earlier session that never closed;
+    any other session's brief, built from the same cache, still does."""
+    import json
+    import subprocess
+    import sys
+
+    from test_brief_budget import CACHE
+
+    at("2026-11-21T12:00:00Z", "s2")
+    text = warm_equals_cold(cli, crashed)
+    assert "## Not closed" not in text and "by session s2" not in text
+    assert cli("boot", "--json").json()["since_close"] == []
+    assert "Resume T1: write tests" in text  # where it stopped is still said, under Open tasks
+    at("2026-11-21T12:00:00Z", "s3")
+    assert "by session s2)" in section(cli("boot").out, "## Not closed")[0]  # warm: the cache s2's boot left
+
+    def session_start(session: str) -> str:
+        event = {"session_id": session, "hook_event_name": "SessionStart", "source": "resume", "cwd": str(crashed)}
+        proc = subprocess.run([sys.executable, "-m", "tether", "hook", "claude-code"], input=json.dumps(event),
+                              capture_output=True, text=True, cwd=crashed, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+
+    for cached in (False, True):  # the cold path, then the warm one from the cache the cold one left
+        if not cached:
+            (crashed / CACHE).unlink(missing_ok=True)
+        assert "## Not closed" not in session_start("s2")
+        assert "no session closed: 1 checkpoint of T1 (CKP-0001; the newest at 2026-11-21 11:00 UTC, by session" \
+               " s2)" in session_start("s4")

@@ -349,7 +349,9 @@ def _warm_boot(rest: list[str], want_json: bool) -> int | None:
     root = locate.find_root(os.getcwd())
     if root is None:
         return None
-    brief = from_cache(root, os.path.join(root, locate.STORE_DIR), budget, None)
+    # the session asking, as Workspace.session_id has it (workspace.session_from_environment), unloaded
+    session = os.environ.get("TETHER_SESSION_ID") or os.environ.get("CODEX_THREAD_ID") or None
+    brief = from_cache(root, os.path.join(root, locate.STORE_DIR), budget, None, session)
     if brief is None:
         from ..workspace import Workspace
 

@@ -24,7 +24,7 @@ from ..store.eventlog import CHECKED_LINES
 from ..store.files import Store
 from ..model.tokens import estimate
 from . import commit_lines
-from .brief import Brief, from_cache, from_content, to_content, with_setup, with_stale
+from .brief import Brief, for_session, from_cache, from_content, to_content, with_setup, with_stale
 from .sections import decision_line, sections
 from .tasks import Resume, resume_of
 
@@ -458,15 +458,16 @@ def make_boot_cache(ws) -> None:
 
 
 def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None,
-         warm: bool = True) -> Brief:
-    """The readiness brief; from the warm-boot cache when nothing it reads has changed.
+         warm: bool = True, session: str | None = None) -> Brief:
+    """The readiness brief, as the session ``session`` (the one asking, if any) is told it; from
+    the warm-boot cache when nothing it reads has changed.
 
     ``warm=False``: read the files; for a caller that has just found the cache stale.
     """
     if sha is None:
         from ..warm import brief_cache
 
-        cached = from_cache(ws.root_dir, ws.store_dir, budget, max_chars) if warm else None
+        cached = from_cache(ws.root_dir, ws.store_dir, budget, max_chars, session) if warm else None
         if cached is not None:
             return cached
         import time
@@ -481,7 +482,8 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
         # its problems are the files to fix, read again at every boot until they are.
         brief_cache.save(ws.store_dir, started, stats, snap.sha, snap.branch, content, seen)
     if sha is None:  # a commit's brief is the past: what changed since is today's question
-        content = with_setup(with_stale(content, ws.root_dir, ws.store_dir), ws.root_dir, ws.store_dir)
+        content = with_setup(with_stale(for_session(content, session), ws.root_dir, ws.store_dir), ws.root_dir,
+                             ws.store_dir)
     return from_content(commit_lines.apply(content), budget, max_chars)
 
 

@@ -150,6 +150,24 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
     return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
 
 
+def for_session(content: dict, session: str | None) -> dict:
+    """``content`` as the session ``session`` is told it: "Not closed" names no task whose newest
+    checkpoint that session made (it is running: that work is its own, not an earlier session's).
+    Applied at every boot, warm or not: the cached content is the same for every session."""
+    data = content["data"]
+    rows = data.get("since_close") or []
+    if not session or not any(row.get("session") == session for row in rows):
+        return content
+    kept = [row for row in rows if row.get("session") != session]
+    from .sections import not_closed_lines
+
+    sections = [(key, heading, not_closed_lines(kept, bool(data.get("latest"))) if key == "not_closed" else lines,
+                 priority, more, hidden, head)
+                for key, heading, lines, priority, more, hidden, head in content["sections"]
+                if key != "not_closed" or kept]
+    return {**content, "data": {**data, "since_close": kept}, "sections": sections}
+
+
 def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:
     """``content`` with a section naming the decisions and entries it shows whose cited code changed
     or is gone. Checked at every boot, warm or not (the code is no file the brief was built from),
@@ -230,9 +248,11 @@ def with_setup(content: dict, root_dir: str, store_dir: str) -> dict:
     return {**content, "data": data, "sections": sections}
 
 
-def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None) -> Brief | None:
-    """The brief from boot's per-machine cache, rendered at ``budget``; None when boot must read
-    the files. The warm path of every session start: it loads no store and no domain verbs."""
+def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None,
+               session: str | None = None) -> Brief | None:
+    """The brief from boot's per-machine cache, rendered at ``budget`` for ``session`` (the one
+    asking: for_session); None when boot must read the files. The warm path of every session
+    start: it loads no store and no domain verbs."""
     from ..errors import GitProblem
     from ..gitio import refs
     from ..warm import brief_cache
@@ -245,5 +265,5 @@ def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int
     content = brief_cache.load(store_dir, head, branch, root_dir)
     if content is None:
         return None
-    return from_content(with_setup(with_stale(commit_lines.apply(content), root_dir, store_dir), root_dir, store_dir),
-                        budget, max_chars)
+    return from_content(with_setup(with_stale(for_session(commit_lines.apply(content), session), root_dir, store_dir),
+                                   root_dir, store_dir), budget, max_chars)

@@ -196,10 +196,15 @@ SINCE_SHOWN = 3  # open tasks the "Not closed" line names; it counts the others
 
 
 def _since_lines(snap: Snapshot) -> list[str]:
-    """The work checkpointed after the last close (or with no close at all) and never closed: a
-    session that crashed, or is running. Its checkpoints, not the close, say where the work is."""
+    return not_closed_lines(snap.since_close, bool(snap.latest))
+
+
+def not_closed_lines(rows: list[dict], closed: bool) -> list[str]:
+    """The work checkpointed after the last close (or with no close at all, ``closed`` False) and
+    never closed: a session that crashed, or is running. Its checkpoints, not the close, say where
+    the work is. ``rows``: boot's since_close."""
     parts = []
-    shown = snap.since_close[:SINCE_SHOWN]
+    shown = rows[:SINCE_SHOWN]
     for row in shown:
         count, first, newest = row["count"], row["first"], row["newest"]
         # the newest checkpoint's session only: the earlier ones may be other sessions'
@@ -210,10 +215,10 @@ def _since_lines(snap: Snapshot) -> list[str]:
         else:
             span = newest if count == 1 else f"{first} to {newest}"
             parts.append(f"{count} checkpoint{'s' if count != 1 else ''} of {row['task']} ({span}; {made})")
-    more = len(snap.since_close) - len(shown)
+    more = len(rows) - len(shown)
     if more:
         parts.append(f"{more} more open task{'s' if more > 1 else ''} (`tether task list`)")
-    said = "After that close, work was checkpointed and no session closed: " if snap.latest else \
+    said = "After that close, work was checkpointed and no session closed: " if closed else \
         "No session has closed yet; work was checkpointed: "
     return [said + "; ".join(parts) + ". Where it stopped is under Open tasks."]
 

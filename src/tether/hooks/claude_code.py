@@ -247,10 +247,10 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
     if root is None:
         return False
     store_dir = os.path.join(root, locate.STORE_DIR)
-    brief = from_cache(root, store_dir, None, CONTEXT_LIMIT)
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID")
+    brief = from_cache(root, store_dir, None, CONTEXT_LIMIT, session)
     if brief is None:
         return False
-    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID")
     if not session:
         from ..model.ids import new_id
 
