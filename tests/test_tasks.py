@@ -496,6 +496,25 @@ def test_clear_archives_and_reopen_restores(docs_task, cli, repo):
     assert cli("resume", docs_task).out.startswith("Resuming Process 20 documents (T004) from item 4 of 20")
 
 
+def test_reopen_without_an_id_reopens_the_task_closed_last(ws, cli, monkeypatch):
+    cli("task", "start", "Alpha", "--id", "A1")
+    cli("task", "start", "Beta", "--id", "B1")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T10:00:00Z")
+    assert cli("task", "complete", "B1").code == 0
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T11:00:00Z")
+    assert cli("task", "clear", "A1").code == 0  # closed after B1, though created before it
+    run = cli("task", "reopen")
+    assert (run.code, run.out.strip()) == (0, "Reopened task A1: Alpha (the task closed last)")
+    data = cli("task", "reopen", "--json").json()
+    assert (data["task"]["id"], data["task"]["status"]) == ("B1", "open")
+    assert {t["id"] for t in cli("task", "list", "--json").json()["tasks"]} == {"A1", "B1"}
+    run = cli("task", "reopen")  # none is closed: said, nothing changes
+    assert run.code == 1 and run.err.splitlines() == [
+        "Error: there is no completed or archived task to reopen",
+        "Hint: `tether task list --all` lists every task with its status"]
+    assert cli("task", "reopen", "--json").json()["kind"] == "not_found"
+
+
 def test_complete_defaults_to_the_active_task(docs_task, cli, repo):
     run = cli("task", "complete")
     assert run.code == 0 and "Completed task T004" in run.out

@@ -229,10 +229,20 @@ class Workspace:
         return progress(self, task)
 
     def set_task_status(self, task_id: str | None, status: str) -> Task:
+        """Complete, archive (default task: the active one) or reopen (default: the task closed last)."""
         from .core.tasks import set_status
         from .errors import Conflict
 
-        task = self.task(task_id)
+        if task_id is None and status == "open":
+            from .core.worklist import last_closed
+            from .errors import NotFound
+
+            task = last_closed(self)
+            if task is None:
+                raise NotFound("there is no completed or archived task to reopen",
+                               hint="`tether task list --all` lists every task with its status")
+        else:
+            task = self.task(task_id)
         if task.status == status:
             raise Conflict(f"task {task.id} is already {status}", hint="run `tether task list --all`")
         from .core.memory import restore_task_notes, retire_task_notes

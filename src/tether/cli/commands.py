@@ -64,9 +64,9 @@ def register(sub, common, only: str | None = None) -> None:
         for name, status, verb, help_text in (
                 ("clear", "archived", "Archived", "Archive a task (never deletes): it leaves the open list."),
                 ("complete", "complete", "Completed", "Mark a task complete."),
-                ("reopen", "open", "Reopened", "Reopen a completed or archived task.")):
+                ("reopen", "open", "Reopened", "Reopen a completed or archived task (default: the one closed last).")):
             p = add(tsub, name, _lazy("task_commands", "_set_status", status, verb), help_text)
-            p.add_argument("task", nargs="?" if name != "reopen" else None)
+            p.add_argument("task", nargs="?")
         p = add(tsub, "switch", _lazy("task_commands", "cmd_task_switch"), "Make an open task the active one on this machine.")
         p.add_argument("task")
 

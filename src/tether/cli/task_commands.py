@@ -148,9 +148,11 @@ def _fallback_note(ws, given: str | None, acted: str = "this went to") -> str:
 def _set_status(status: str, verb: str):
     def handler(args) -> Result:
         ws = _ws()
-        note = _fallback_note(ws, args.task)
+        # without an id, reopen takes the task closed last, not the active one: no stand-in to name
+        note = _fallback_note(ws, args.task) if status != "open" else ""
         task = ws.set_task_status(args.task, status)
-        lines = [f"{verb} task {task.id}: {task.title}"] + ([note] if note else [])
+        which = " (the task closed last)" if args.task is None and status == "open" else ""
+        lines = [f"{verb} task {task.id}: {task.title}{which}"] + ([note] if note else [])
         if status == "complete":
             lines += _completed_with_units_left(ws, [task.id])
         data = {"task": _task_dict(task)}

@@ -69,12 +69,17 @@ def active_task_id(ws) -> str | None:
     return best
 
 
+def last_closed(ws) -> Task | None:
+    """The task completed or archived last (by when it was), None when none is."""
+    closed = [t for t in tasks(ws, include_closed=True) if t.closed and t.status != "open"]
+    return max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+
+
 def require_active(ws) -> str:
     task_id = active_task_id(ws)
     if task_id is None:
         # The session that just finished one must not think its work vanished: name the last closed.
-        closed = [t for t in tasks(ws, include_closed=True) if t.closed]
-        last = max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+        last = last_closed(ws)
         said = f" ({last.id}, {last.title!r}, was marked {last.status} {last.closed[:16].replace('T', ' ')} UTC)" \
             if last else ""
         raise NotFound(f"there is no open task{said}",
