@@ -393,6 +393,27 @@ def test_status_line_shows_the_task_and_the_context(project, tmp_path):
     assert not (project / ".tether" / "local" / "context-state").exists()
 
 
+def test_status_line_flags_a_task_standing_in_for_the_chosen_one(project, tmp_path):
+    """The chosen task closed (or on another branch): the open task shown stands in for it, and the
+    line says so, as resume and the brief do; choosing a task ends it."""
+    ws = Workspace.open(project)
+    ws.start_task("Other", steps=["a", "b"], task_id="T8")
+    ws.start_task("Port", steps=["a", "b", "c"], task_id="T7")
+    ws.checkpoint(done=["1"], state="one")
+    assert status(project, status_input(project, None)) == "T7 1/3"
+    ws.set_task_status("T7", "complete")
+    assert status(project, status_input(project, None)) == "T8 0/2 (stand-in for T7, complete)"
+    out = run(project, "statusline", "--json", stdin=json.dumps(status_input(project, None)))
+    data = json.loads(out.stdout)
+    assert (data["line"], data["stand_in"]) == ("T8 0/2 (stand-in for T7, complete)",
+                                                {"chosen": "T7", "status": "complete"})
+    ws.store.set_active_task("FEAT1")  # started on another branch
+    assert status(project, status_input(project, None)) == "T8 0/2 (stand-in for FEAT1, not in this checkout)"
+    ws.switch("T8")
+    assert status(project, status_input(project, None)) == "T8 0/2"
+    assert json.loads(run(project, "statusline", "--json", stdin="{}").stdout)["stand_in"] is None
+
+
 def test_status_line_without_a_workspace_or_input(project, tmp_path):
     transcript = claude_transcript(tmp_path / "s.jsonl", 30_000)
     elsewhere = tmp_path / "elsewhere"

@@ -43,9 +43,7 @@ def cmd_statusline(args) -> Result | None:
 
     if not getattr(args, "json", False):
         raise SystemExit(handle(sys.stdin, sys.stdout, sys.stderr))
-    import io
+    from ..hooks.statusline import read_status
 
-    shown = io.StringIO()  # --json: the same line, as the one JSON object every command prints
-    handle(sys.stdin, shown, sys.stderr)
-    line = shown.getvalue().rstrip("\n")
-    return Result({"line": line}, line)
+    data = read_status(sys.stdin, sys.stderr)  # --json: the same line, as the one JSON object every command prints
+    return Result(data, data["line"])

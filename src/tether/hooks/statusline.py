@@ -3,7 +3,9 @@
 Claude Code runs the command after each assistant message (at most every 300 ms) with the
 session's JSON (session_id, transcript_path, cwd, model, workspace, context_window, ...) and
 shows the first line printed: here the active task's position and the context state,
-``T004 13/20 · context 62% ORANGE``. A status line must never fail: whatever is missing
+``T004 13/20 · context 62% ORANGE``; a task standing in for the one this machine chose (closed,
+or on another branch) is marked, as resume and the brief mark it: ``T8 0/2 (stand-in for T7,
+complete)``. A status line must never fail: whatever is missing
 (no workspace, no task, no transcript yet, input it cannot read) is left out, and the exit
 code is 0. It never changes anything, the UserPromptSubmit hook's memory of states included.
 """
@@ -40,14 +42,21 @@ def _text(value) -> str | None:
 
 def line(event: dict, stderr) -> str:
     """The status line for one input."""
+    return status(event, stderr)["line"]
+
+
+def status(event: dict, stderr) -> dict:
+    """The status line for one input (``line``), and ``stand_in``: when the task shown stands in
+    for the one this machine chose, {"chosen", "status"} (None: not in this checkout), else None."""
     from ..store import locate
 
     workspace = event.get("workspace") if isinstance(event.get("workspace"), dict) else {}
     cwd = _text(workspace.get("current_dir")) or _text(event.get("cwd")) or os.getcwd()
     root = locate.find_root(cwd)
     parts = []
+    stand_in = None
     if root is not None:
-        position = _task_position(root)
+        position, stand_in = _task_position(root)
         if position:
             parts.append(position)
     transcript = _text(event.get("transcript_path"))
@@ -55,7 +64,7 @@ def line(event: dict, stderr) -> str:
         reading = _reading(root, transcript, event, stderr)
         if reading is not None:
             parts.append(f"context {reading.percent:.0f}% {reading.state}")
-    return " · ".join(parts)
+    return {"line": " · ".join(parts), "stand_in": stand_in}
 
 
 def _reading(root, transcript: str, event: dict, stderr):
@@ -81,9 +90,11 @@ def _reading(root, transcript: str, event: dict, stderr):
     return context_reading(os.path.join(root, STORE_DIR), transcript, stderr, window=size, model=model_id)
 
 
-def _task_position(root: str) -> str | None:
-    """``T004 13/20`` for the active task (its id alone when it has no steps or items): from the
-    per-machine cache while the files it comes from are unchanged, else through the store."""
+def _task_position(root: str) -> tuple[str | None, dict | None]:
+    """``T004 13/20`` for the active task (its id alone when it has no steps or items), marked when
+    it stands in for the task this machine chose, and that stand-in (Workspace.stand_in's
+    "chosen" and "status"): from the per-machine cache while the files it comes from are
+    unchanged (only the chosen task's position is kept), else through the store."""
     import time
 
     from ..errors import TetherError
@@ -95,7 +106,7 @@ def _task_position(root: str) -> str | None:
     try:
         hit, position = position_cache.load(store_dir)
         if hit:
-            return position
+            return position, None
         from ..workspace import Workspace
 
         ws = Workspace.open(root)
@@ -103,22 +114,32 @@ def _task_position(root: str) -> str | None:
         if task_id is None:
             if not ws.store.open_task_ids():
                 position_cache.save(store_dir, None, None, started)
-            return None
+            return None, None
         progress = ws.progress(ws.task(task_id))
+        chosen = ws.store.active_task()
+        fell = ws.stand_in() if chosen and chosen != task_id else None
     except (TetherError, OSError):
-        return None
+        return None, None
     position = f"{task_id} {len(progress.done)}/{progress.total}" if progress.total else task_id
-    if ws.store.active_task() == task_id:  # chosen on this machine: the cache's files say it all
+    if chosen == task_id:  # chosen on this machine: the cache's files say it all
         position_cache.save(store_dir, task_id, position, started)
-    return position
+    if fell is None:
+        return position, None
+    # as resume and the brief say it: the session must not take the stand-in for its own task
+    said = fell["status"] or "not in this checkout"
+    return f"{position} (stand-in for {fell['chosen']}, {said})", {"chosen": fell["chosen"], "status": fell["status"]}
 
 
-def handle(stdin, stdout, stderr) -> int:
+def read_status(stdin, stderr) -> dict:
+    """``status`` of the input on ``stdin``; never fails (what went wrong is the line)."""
     try:
-        text = line(_event(stdin), stderr)
+        return status(_event(stdin), stderr)
     except Exception as exc:  # noqa: BLE001 - a status line never fails
         if os.environ.get("TETHER_DEBUG"):
             raise
-        text = f"tether: {type(exc).__name__}"
-    stdout.write(text + "\n")
+        return {"line": f"tether: {type(exc).__name__}", "stand_in": None}
+
+
+def handle(stdin, stdout, stderr) -> int:
+    stdout.write(read_status(stdin, stderr)["line"] + "\n")
     return 0
