@@ -556,6 +556,23 @@ def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(re
         Workspace.open(repo).resume().message()
 
 
+def test_the_agents_checkpoint_of_next_steps_alone_counts_as_its_own_for_automatic_ones(repo):
+    """A checkpoint that gave only next steps (no state, no note) keeps the earlier state; the
+    automatic one after it is counted from it, not from the one whose state it keeps."""
+    subprocess.run([sys.executable, "-m", "tether", "checkpoint", "--next", "parse the flags"], cwd=repo, check=True,
+                   capture_output=True)  # CKP-0002
+    for n in range(4):
+        edit(repo, f"src/a{n}.py")  # CKP-0003, automatic
+    own, next_only, auto = checkpoints(repo)
+    assert (next_only.automatic, auto.automatic) == (None, "tool_calls:4")
+    assert (auto.state_from, auto.note_from) == (own.name, next_only.name)
+    resume = Workspace.open(repo).resume()
+    assert "last checkpoint CKP-0002; state as at CKP-0001: lexer split; 1 automatic checkpoint since: CKP-0003" \
+        in resume.message(), resume.message()
+    assert resume.state_at() == "CKP-0001 (the agent's own, not restated at CKP-0002; 1 automatic checkpoint since)"
+    assert "gave a note" not in (repo / ".tether" / "tasks" / "T7" / "checkpoints" / f"{auto.name}.md").read_text()
+
+
 def test_the_agents_message_keeps_a_dunder_name():
     from tether.core.tasks import plain
 

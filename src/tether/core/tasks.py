@@ -293,14 +293,14 @@ LAST_MESSAGE = "The agent's last message: "  # how a note introduces it (the bri
 
 def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[str, str | None, str | None]:
     """The current state the agent itself last wrote, the name of the checkpoint it wrote it at,
-    and the name of the agent's newest checkpoint when that one gave no state (a note, whose note
-    stays in view): an automatic checkpoint carries them, never a state of its own making. One
-    written before automatic checkpoints said whose state they carry is looked for among the
-    older ones."""
+    and the name of the agent's newest checkpoint when that one gave no state (a note, next steps:
+    it stays in view, and the automatic ones are counted from it): an automatic checkpoint carries
+    them, never a state of its own making. One written before automatic checkpoints said whose
+    state they carry is looked for among the older ones."""
     if previous is None:
         return "", None, None
     if not previous.automatic:  # the agent's own newest (one that gave no state carries an older one's)
-        noted = previous.name if previous.note and (previous.state_from or not previous.current_state) else None
+        noted = previous.name if previous.state_from or (previous.note and not previous.current_state) else None
         return previous.current_state, previous.state_from or previous.name, noted
     if previous.state_from:
         return previous.current_state, previous.state_from, previous.note_from

@@ -156,8 +156,8 @@ def checkpoint_text(ckp: Checkpoint, task: Task) -> str:
                           " what it saw is in its note)" if ckp.automatic else
                           f"(as written at {written}: this checkpoint gave no new state)", ""]
         if ckp.automatic and ckp.note_from:
-            lines[-1:] = [f"(the agent's newest checkpoint, {ckp.note_from.rsplit('-', 1)[0]}, gave a note"
-                          " and no new state: resume and the brief show its note)", ""]
+            lines[-1:] = [f"(the agent's newest checkpoint, {ckp.note_from.rsplit('-', 1)[0]}, gave no new state:"
+                          " resume and the brief name it, with its note)", ""]
     if ckp.key_data:
         lines += ["## Key Data", *[f"- {k}: {v}" for k, v in sorted(ckp.key_data.items())], ""]
     if ckp.files:
