@@ -515,6 +515,28 @@ def test_reopen_without_an_id_reopens_the_task_closed_last(ws, cli, monkeypatch)
     assert cli("task", "reopen", "--json").json()["kind"] == "not_found"
 
 
+def test_reopen_without_an_id_names_a_task_file_it_cannot_read(ws, cli, repo, monkeypatch):
+    """A damaged task file may be the task closed last: reopen names it rather than reopen another
+    or say none is closed; with an id, the others still reopen. An empty id is never taken for none."""
+    cli("task", "start", "Alpha", "--id", "A1")
+    cli("task", "start", "Beta", "--id", "B1")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T10:00:00Z")
+    cli("task", "complete", "A1")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T11:00:00Z")
+    cli("task", "complete", "B1")
+    task_file = repo / ".tether" / "tasks" / "B1" / "task.md"
+    task_file.write_text(task_file.read_text(encoding="utf-8").replace('title: "Beta"', 'title: "Beta'),
+                         encoding="utf-8")
+    run = cli("task", "reopen")
+    assert run.code == 1 and run.err.startswith("Error: .tether/tasks/B1/task.md:"), run.err
+    assert "`tether task reopen ID`" in run.err
+    assert cli("task", "reopen", "--json").json()["kind"] == "corrupt"
+    assert ws.task("A1").status == "complete"  # nothing changed
+    assert cli("task", "reopen", "A1").code == 0
+    run = cli("task", "reopen", "")
+    assert run.code == 1 and "the task closed last" in run.err and "for the active task" not in run.err, run.err
+
+
 def test_complete_defaults_to_the_active_task(docs_task, cli, repo):
     run = cli("task", "complete")
     assert run.code == 0 and "Completed task T004" in run.out

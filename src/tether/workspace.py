@@ -235,12 +235,22 @@ class Workspace:
 
         if task_id is None and status == "open":
             from .core.worklist import last_closed
-            from .errors import NotFound
+            from .errors import Corrupt, NotFound
 
-            task = last_closed(self)
+            task, problems = last_closed(self, with_problems=True)
+            if problems:  # a task file that cannot be read may be the one closed last: never guess
+                raise Corrupt(f"{problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                              hint="fix the file (`tether verify` lists every one), or name the task:"
+                                   " `tether task reopen ID`")
             if task is None:
                 raise NotFound("there is no completed or archived task to reopen",
                                hint="`tether task list --all` lists every task with its status")
+        elif status == "open" and task_id is not None and not task_id.strip():
+            from .errors import InvalidInput
+
+            raise InvalidInput("the task id is empty",  # an unset shell variable: never taken to mean none
+                               hint="give a task id (`tether task list --all`), or none at all for the task"
+                                    " closed last")
         else:
             task = self.task(task_id)
         if task.status == status:

@@ -69,10 +69,13 @@ def active_task_id(ws) -> str | None:
     return best
 
 
-def last_closed(ws) -> Task | None:
-    """The task completed or archived last (by when it was), None when none is."""
-    closed = [t for t in tasks(ws, include_closed=True) if t.closed and t.status != "open"]
-    return max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+def last_closed(ws, with_problems: bool = False):
+    """The task completed or archived last (by when it was), None when none is; ``with_problems``:
+    (that task, the task files that could not be read)."""
+    found = tasks(ws, include_closed=True)
+    closed = [t for t in found if t.closed and t.status != "open"]
+    last = max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+    return (last, found.problems) if with_problems else last
 
 
 def require_active(ws) -> str:
