@@ -190,3 +190,30 @@ def test_the_session_asking_is_not_named_as_one_that_did_not_close(crashed, cli,
         assert "## Not closed" not in session_start("s2")
         assert "no session closed: 1 checkpoint of T1 (CKP-0001; the newest at 2026-11-21 11:00 UTC, by session" \
                " s2)" in session_start("s4")
+
+
+def test_a_session_start_without_its_id_takes_the_sessions_own_from_the_environment(crashed, monkeypatch):
+    """An event that names no session: the session is the one the environment names (TETHER_SESSION_ID,
+    else Codex's CODEX_THREAD_ID), warm as cold."""
+    import json
+    import subprocess
+    import sys
+
+    from test_brief_budget import CACHE, age
+
+    age(crashed)  # so the cache the cold path leaves is trusted, and the warm path taken
+    event = json.dumps({"hook_event_name": "SessionStart", "source": "resume", "cwd": str(crashed)})
+    for name in ("TETHER_SESSION_ID", "CODEX_THREAD_ID"):
+        monkeypatch.delenv("TETHER_SESSION_ID")
+        monkeypatch.setenv(name, "s2")
+        for cached in (False, True):
+            if not cached:
+                (crashed / CACHE).unlink(missing_ok=True)
+            assert (crashed / CACHE).exists() == cached
+            proc = subprocess.run([sys.executable, "-m", "tether", "hook", "codex"], input=event,
+                                  capture_output=True, text=True, cwd=crashed, timeout=60)
+            assert proc.returncode == 0, proc.stderr
+            brief = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+            assert "## Not closed" not in brief, (name, cached)
+        monkeypatch.delenv(name)
+        monkeypatch.setenv("TETHER_SESSION_ID", "s3")

@@ -247,7 +247,8 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
     if root is None:
         return False
     store_dir = os.path.join(root, locate.STORE_DIR)
-    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID")
+    # as the cold path's Workspace.session_id has it (workspace.session_from_environment), unloaded
+    session = event.get("session_id") or os.environ.get("TETHER_SESSION_ID") or os.environ.get("CODEX_THREAD_ID")
     brief = from_cache(root, store_dir, None, CONTEXT_LIMIT, session)
     if brief is None:
         return False
