@@ -536,7 +536,7 @@ def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(re
     assert "last checkpoint CKP-0003: flags next; state as at CKP-0001: lexer split; 1 automatic checkpoint" \
         " since: CKP-0004" in resume.message(), resume.message()
     assert resume.state_at() == "CKP-0001 (the agent's own, not restated at CKP-0003; 1 automatic checkpoint since)"
-    assert resume.to_dict()["state_from"] == "CKP-0001"
+    assert (resume.to_dict()["state_from"], resume.to_dict()["note_from"]) == ("CKP-0001", "CKP-0003")
     brief = Workspace.open(repo).boot().text
     assert "last checkpoint CKP-0003: flags next; state as at CKP-0001" in brief, brief
     for n in range(4):
@@ -552,6 +552,7 @@ def test_the_agents_note_only_checkpoint_counts_as_its_own_for_automatic_ones(re
         edit(repo, f"src/d{n}.py", chat)
     last = checkpoints(repo)[-1]
     assert last.automatic == "tool_calls:4" and last.note_from is None
+    assert Workspace.open(repo).resume().to_dict()["note_from"] is None
     assert "last checkpoint CKP-0006: flags parsed; 1 automatic checkpoint since: CKP-0007" in \
         Workspace.open(repo).resume().message()
 
@@ -570,6 +571,7 @@ def test_the_agents_checkpoint_of_next_steps_alone_counts_as_its_own_for_automat
     assert "last checkpoint CKP-0002; state as at CKP-0001: lexer split; 1 automatic checkpoint since: CKP-0003" \
         in resume.message(), resume.message()
     assert resume.state_at() == "CKP-0001 (the agent's own, not restated at CKP-0002; 1 automatic checkpoint since)"
+    assert (resume.to_dict()["state_from"], resume.to_dict()["note_from"]) == ("CKP-0001", "CKP-0002")
     assert "gave a note" not in (repo / ".tether" / "tasks" / "T7" / "checkpoints" / f"{auto.name}.md").read_text()
 
 

@@ -199,6 +199,9 @@ class Resume(Record):
             "checkpoint_created": ckp.created if ckp else None,
             "current_state": ckp.current_state if ckp else None,
             "state_from": _own_id(ckp) if ckp and ckp.state_from else None,
+            # the agent's own newest checkpoint, which gave no state, when automatic ones followed it
+            "note_from": f"CKP-{checkpoint_number(ckp.note_from):04d}" if ckp and ckp.automatic and ckp.note_from
+            and checkpoint_number(ckp.note_from) >= 0 else None,
             "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
             "results": list(ckp.results) if ckp else [],
             "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
