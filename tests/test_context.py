@@ -414,6 +414,22 @@ def test_status_line_flags_a_task_standing_in_for_the_chosen_one(project, tmp_pa
     assert json.loads(run(project, "statusline", "--json", stdin="{}").stdout)["stand_in"] is None
 
 
+def test_status_line_keeps_the_task_when_the_chosen_ones_file_cannot_be_read(project):
+    """The chosen task closed and its file damaged since: the open task standing in is still shown,
+    marked as one, and its stand-in's status said to be unreadable (the line never fails)."""
+    ws = Workspace.open(project)
+    ws.start_task("Other", steps=["a", "b"], task_id="T8")
+    ws.start_task("Port", steps=["a", "b", "c"], task_id="T7")
+    ws.set_task_status("T7", "complete")
+    task_file = project / ".tether" / "tasks" / "T7" / "task.md"
+    task_file.write_text(task_file.read_text(encoding="utf-8").replace('title: "Port"', 'title: "Port'),
+                         encoding="utf-8")
+    assert status(project, status_input(project, None)) == "T8 0/2 (stand-in for T7, unreadable)"
+    data = json.loads(run(project, "statusline", "--json", stdin="{}").stdout)
+    assert (data["line"], data["stand_in"]) == ("T8 0/2 (stand-in for T7, unreadable)",
+                                                {"chosen": "T7", "status": "unreadable"})
+
+
 def test_status_line_without_a_workspace_or_input(project, tmp_path):
     transcript = claude_transcript(tmp_path / "s.jsonl", 30_000)
     elsewhere = tmp_path / "elsewhere"

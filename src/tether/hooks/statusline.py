@@ -93,7 +93,7 @@ def _reading(root, transcript: str, event: dict, stderr):
 def _task_position(root: str) -> tuple[str | None, dict | None]:
     """``T004 13/20`` for the active task (its id alone when it has no steps or items), marked when
     it stands in for the task this machine chose, and that stand-in (Workspace.stand_in's
-    "chosen" and "status"): from the per-machine cache while the files it comes from are
+    "chosen" and "status", "unreadable" when the chosen task's file cannot be read): from the per-machine cache while the files it comes from are
     unchanged (only the chosen task's position is kept), else through the store."""
     import time
 
@@ -117,9 +117,14 @@ def _task_position(root: str) -> tuple[str | None, dict | None]:
             return None, None
         progress = ws.progress(ws.task(task_id))
         chosen = ws.store.active_task()
-        fell = ws.stand_in() if chosen and chosen != task_id else None
     except (TetherError, OSError):
         return None, None
+    fell = None
+    if chosen and chosen != task_id:
+        try:
+            fell = ws.stand_in()
+        except (TetherError, OSError):  # the chosen task's file: the task shown is a stand-in all the same
+            fell = {"chosen": chosen, "status": "unreadable"}
     position = f"{task_id} {len(progress.done)}/{progress.total}" if progress.total else task_id
     if chosen == task_id:  # chosen on this machine: the cache's files say it all
         position_cache.save(store_dir, task_id, position, started)
