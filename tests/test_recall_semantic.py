@@ -15,6 +15,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -229,6 +230,24 @@ def test_an_mpnet_model_without_its_position_bias_is_a_clear_error(tmp_path):
                if k != "encoder.relative_attention_bias.weight"}
     save_safetensors(weights, folder / "model.safetensors")
     with pytest.raises(Unavailable, match="lacks encoder.relative_attention_bias.weight"):
+        embed.Encoder(str(folder))
+
+
+@pytest.mark.parametrize("writer, change, said", [
+    ("mpnet", {"relative_attention_num_buckets": 64}, "relative_attention_bias.weight is 32 by 2: config.json"
+                                                      " says 64 buckets for 2 heads"),
+    ("mpnet", {"num_attention_heads": 4}, "relative_attention_bias.weight is 32 by 2: config.json says 32"
+                                          " buckets for 4 heads"),
+    ("mpnet", {"num_attention_heads": 3}, "hidden_size 16 is not a multiple of num_attention_heads 3"),
+    ("bert", {"num_attention_heads": 3}, "hidden_size 16 is not a multiple of num_attention_heads 3"),
+])
+def test_a_config_that_does_not_fit_the_weights_is_a_clear_error(tmp_path, writer, change, said):
+    """Sizes in config.json that the weights do not have: said when the model loads, never an
+    internal error at the first search."""
+    folder = (write_tiny_mpnet if writer == "mpnet" else write_tiny_bert)(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, **change}), encoding="utf-8")
+    with pytest.raises(Unavailable, match=re.escape(said)):
         embed.Encoder(str(folder))
 
 

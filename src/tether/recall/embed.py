@@ -153,6 +153,9 @@ class Encoder(_Base):
             positions = int(config.get("max_position_embeddings", 512))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._bad(f"config.json lacks a BERT encoder's sizes ({exc})") from None
+        if self.heads <= 0 or self.dim % self.heads:
+            raise self._bad(f"config.json's hidden_size {self.dim} is not a multiple of num_attention_heads"
+                            f" {self.heads}")
         self.kind = config.get("model_type", "bert")
         if self.kind not in ("bert", "roberta", "xlm-roberta", "camembert", "mpnet"):
             raise self._bad(f"config.json's model_type {self.kind!r} is not a BERT-family encoder")
@@ -236,6 +239,11 @@ class Encoder(_Base):
                             if len(missing) > 1 else f"model.safetensors lacks {missing[0]}")
         if weights[marker].shape[1] != self.dim:
             raise self._bad(f"the embeddings are {weights[marker].shape[1]} wide, config.json says {self.dim}")
+        bias = weights.get("encoder.relative_attention_bias.weight")
+        if self.kind == "mpnet" and tuple(bias.shape) != (self.buckets, self.heads):
+            raise self._bad("model.safetensors' encoder.relative_attention_bias.weight is"
+                            f" {' by '.join(map(str, bias.shape))}: config.json says {self.buckets} buckets"
+                            f" for {self.heads} heads")
         # One matrix for query, key and value: a single product per layer. The others stay as the
         # file has them, (out, in), mapped from it: products with their transpose copy nothing.
         for i in range(self.layers):
