@@ -240,6 +240,7 @@ def test_an_mpnet_model_without_its_position_bias_is_a_clear_error(tmp_path):
                                           " buckets for 4 heads"),
     ("mpnet", {"num_attention_heads": 3}, "hidden_size 16 is not a multiple of num_attention_heads 3"),
     ("bert", {"num_attention_heads": 3}, "hidden_size 16 is not a multiple of num_attention_heads 3"),
+    ("mpnet", {"relative_attention_num_buckets": None}, "config.json lacks a BERT encoder's sizes"),
 ])
 def test_a_config_that_does_not_fit_the_weights_is_a_clear_error(tmp_path, writer, change, said):
     """Sizes in config.json that the weights do not have: said when the model loads, never an

@@ -151,20 +151,22 @@ class Encoder(_Base):
             self.eps = float(config.get("layer_norm_eps", 1e-12))
             self.act = str(config.get("hidden_act", "gelu"))
             positions = int(config.get("max_position_embeddings", 512))
+            self.kind = config.get("model_type", "bert")
+            self.buckets = int(config.get("relative_attention_num_buckets", 32))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._bad(f"config.json lacks a BERT encoder's sizes ({exc})") from None
         if self.heads <= 0 or self.dim % self.heads:
             raise self._bad(f"config.json's hidden_size {self.dim} is not a multiple of num_attention_heads"
                             f" {self.heads}")
-        self.kind = config.get("model_type", "bert")
         if self.kind not in ("bert", "roberta", "xlm-roberta", "camembert", "mpnet"):
             raise self._bad(f"config.json's model_type {self.kind!r} is not a BERT-family encoder")
-        self.buckets = int(config.get("relative_attention_num_buckets", 32))
+        try:  # RoBERTa-style models (and MPNet) count positions from pad id + 1.
+            self.position_offset = int(config.get("pad_token_id", 0)) + 1 if self.kind != "bert" else 0
+        except (TypeError, ValueError) as exc:
+            raise self._bad(f"config.json's pad_token_id is not a number ({exc})") from None
         if self.act not in _ACTIVATIONS:
             raise self._bad(f"config.json's hidden_act {self.act!r} is not one tether's encoder knows"
                             f" ({', '.join(_ACTIVATIONS)})")
-        # RoBERTa-style models (and MPNet) count positions from pad id + 1.
-        self.position_offset = int(config.get("pad_token_id", 0)) + 1 if self.kind != "bert" else 0
         sbert = self._json("sentence_bert_config.json")
         self.max_tokens = min(int(sbert.get("max_seq_length") or 512), positions - self.position_offset)
         pooling = self._pooling()
