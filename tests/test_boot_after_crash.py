@@ -217,3 +217,16 @@ def test_a_session_start_without_its_id_takes_the_sessions_own_from_the_environm
             assert "## Not closed" not in brief, (name, cached)
         monkeypatch.delenv(name)
         monkeypatch.setenv("TETHER_SESSION_ID", "s3")
+
+
+def test_the_counted_task_left_out_as_the_asking_sessions_leaves_the_others_uncounted(crashed, cli, at):
+    at("2026-11-21T12:30:00Z", "s5")
+    cli("task", "start", "Docs", "--id", "T2", "-s", "write")
+    assert cli("checkpoint", "--task", "T2", "--state", "begun").code == 0  # T2 is active: it gets the count
+    at("2026-11-21T13:00:00Z", "s6")
+    assert "1 checkpoint of T2 (CKP-0001;" in section(warm_equals_cold(cli, crashed), "## Not closed")[0]
+    at("2026-11-21T13:00:00Z", "s5")  # s5 asks: its T2 goes, and T1 has no count
+    assert section(warm_equals_cold(cli, crashed), "## Not closed") == [
+        "After that close, work was checkpointed and no session closed: T1 up to CKP-0001 (the newest at"
+        " 2026-11-21 11:00 UTC, by session s2). Where it stopped is under Open tasks."]
+    assert [(r["task"], r["count"]) for r in cli("boot", "--json").json()["since_close"]] == [("T1", None)]
