@@ -196,6 +196,14 @@ def test_a_text_alone_and_in_a_padded_batch_gives_the_same_vector(tiny):
     assert np.allclose(model.encode(["why"])[0], batch[4], atol=1e-5)
 
 
+def test_one_long_text_is_not_encoded_with_short_ones_padded_to_its_length():
+    assert [list(b) for b in embed.batches([3] * 8 + [300])] == [list(range(8)), [8]]
+    assert [len(b) for b in embed.batches([10] * 70)] == [embed.BATCH, embed.BATCH, 70 - 2 * embed.BATCH]
+    slack = embed.PAD_SLACK
+    assert [list(b) for b in embed.batches([5, 6, 9, 10 + slack, 11 + slack, 100 + slack])] == [[0, 1, 2, 3], [4], [5]]
+    assert embed.batches([]) == []
+
+
 def test_long_texts_are_cut_at_the_models_window_not_the_files(tiny):
     model = embed.Encoder(str(tiny))  # the tokenizer file says 10 tokens; the model says 24
     words = "sqlite nfs locking cache disk parser line numbers yaml vendor library database".split()

