@@ -68,14 +68,24 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden: int = 16, layers: int =
             w[f"{at}attention.self.{name}.weight"], w[f"{at}attention.self.{name}.bias"] = r(hidden, hidden), r(hidden)
         w[at + "attention.output.dense.weight"], w[at + "attention.output.dense.bias"] = r(hidden, hidden), r(hidden)
         w[at + "attention.output.LayerNorm.weight"], w[at + "attention.output.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
-        w[at + "intermediate.dense.weight"], w[at + "intermediate.dense.bias"] = r(inner, hidden), r(inner)
-        w[at + "output.dense.weight"], w[at + "output.dense.bias"] = r(hidden, inner), r(hidden)
-        w[at + "output.LayerNorm.weight"], w[at + "output.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
+        _feed_forward(w, at, r, hidden, inner)
     save_safetensors(w, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps({
         "model_type": "bert", "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": 2,
         "intermediate_size": inner, "hidden_act": "gelu", "max_position_embeddings": 64, "layer_norm_eps": 1e-12,
         "type_vocab_size": 2, "vocab_size": len(vocab), "pad_token_id": 0}))
+    _sentence_transformers_files(folder, hidden, normalize, max_tokens)
+    return folder
+
+
+def _feed_forward(w: dict, at: str, r, hidden: int, inner: int) -> None:
+    w[at + "intermediate.dense.weight"], w[at + "intermediate.dense.bias"] = r(inner, hidden), r(inner)
+    w[at + "output.dense.weight"], w[at + "output.dense.bias"] = r(hidden, inner), r(hidden)
+    w[at + "output.LayerNorm.weight"], w[at + "output.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
+
+
+def _sentence_transformers_files(folder: Path, hidden: int, normalize: bool, max_tokens: int) -> None:
+    """modules.json, the mean pooling's config and sentence_bert_config.json."""
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
     if normalize:
@@ -85,7 +95,6 @@ def write_tiny_bert(folder: Path, seed: int = 0, hidden: int = 16, layers: int =
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": hidden,
                                                                   "pooling_mode_mean_tokens": True}))
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_tokens}))
-    return folder
 
 
 def write_tiny_mpnet(folder: Path, hidden: int = 16, layers: int = 2, max_tokens: int = 150) -> Path:
@@ -118,22 +127,13 @@ def write_tiny_mpnet(folder: Path, hidden: int = 16, layers: int = 2, max_tokens
         for name in "qkvo":
             w[f"{at}attention.attn.{name}.weight"], w[f"{at}attention.attn.{name}.bias"] = r(hidden, hidden), r(hidden)
         w[at + "attention.LayerNorm.weight"], w[at + "attention.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
-        w[at + "intermediate.dense.weight"], w[at + "intermediate.dense.bias"] = r(inner, hidden), r(inner)
-        w[at + "output.dense.weight"], w[at + "output.dense.bias"] = r(hidden, inner), r(hidden)
-        w[at + "output.LayerNorm.weight"], w[at + "output.LayerNorm.bias"] = 1 + r(hidden), r(hidden)
+        _feed_forward(w, at, r, hidden, inner)
     save_safetensors(w, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps({
         "model_type": "mpnet", "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": 2,
         "intermediate_size": inner, "hidden_act": "gelu", "max_position_embeddings": positions,
         "layer_norm_eps": 1e-5, "vocab_size": len(vocab), "pad_token_id": 1, "relative_attention_num_buckets": 32}))
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
-    (folder / "1_Pooling").mkdir(exist_ok=True)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": hidden,
-                                                                  "pooling_mode_mean_tokens": True}))
-    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_tokens}))
+    _sentence_transformers_files(folder, hidden, True, max_tokens)
     return folder
 
 
