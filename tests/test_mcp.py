@@ -565,3 +565,33 @@ def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_
     assert tools('resolve it (`tether note resolve N-1`) or record it anew') == \
         'resolve it (`notes(action="resolve", id="N-1")`) or record it anew'
     assert tools("run `tether init` at the root") == "run `tether init` at the root"  # no tool does it
+
+
+def test_resume_says_which_task_is_active_and_the_other_open_ones_as_the_cli_json_does(project, cli):
+    """An agent that resumed one task must know the others are open, as `tether resume --json`
+    tells it (active, others, the task files that could not be read)."""
+    assert cli("task", "start", "Write the index", "--id", "T3").code == 0
+    assert cli("task", "switch", "T1").code == 0
+
+    async def script(session):
+        return {"resume": await call(session, "resume"), "one": await call(session, "resume", limit=1)}
+
+    out = talk(project.root, script)
+    expected = cli("resume", "--json").json()
+    assert out["resume"]["active"] == expected["active"] == "T1"
+    assert out["resume"]["others"] == expected["others"] == [{"id": "T2", "title": "Fix the build"},
+                                                             {"id": "T3", "title": "Write the index"}]
+    assert out["resume"]["others_total"] == 2 and out["resume"]["note"] is None
+    assert out["one"]["others"] == [{"id": "T3", "title": "Write the index"}] and out["one"]["others_total"] == 2
+
+    # A task file that cannot be read is named with its path and line, as the CLI names it.
+    (project.root / ".tether" / "tasks" / "T3" / "task.md").write_text("garbage\n")
+
+    async def again(session):
+        return await call(session, "resume")
+
+    out = talk(project.root, again)
+    expected = cli("resume", "--json").json()
+    assert out["others"] == expected["others"] == [{"id": "T2", "title": "Fix the build"}]
+    assert out["problems"] == expected["problems"] and out["problems"][0]["path"] == ".tether/tasks/T3/task.md"
+    assert out["problems"][0]["line"] == 1

@@ -167,15 +167,24 @@ def build(root: str | None = None) -> TetherServer:
                 "omitted": made.rendered.omitted, "degraded": made.degraded}
 
     @tool(description="Exactly where to continue a task (default: the active one; naming a task makes it "
-                      "active): its next unit, the state at its last checkpoint, next actions (at most `limit`).")
+                      "active): its next unit, the state at its last checkpoint, next actions (at most `limit`), "
+                      "and which task is active and the other open tasks (the newest `limit`; `others_total` "
+                      "counts them all).")
     @_tool
     def resume(task: str | None = None, limit: int = 5) -> dict:
+        # As `tether resume --json` answers: the other open tasks too, so a session that resumed one
+        # knows the rest are there (and which task a call without `task` reaches).
         _limit(limit)
-        note = _stand_in_note(ws(), task, "this is")  # before the resume, which may choose a task
-        point = ws().resume(task)
+        workspace = ws()
+        note = _stand_in_note(workspace, task, "this is")  # before the resume, which may choose a task
+        point = workspace.resume(task)
+        listed = workspace.tasks()
+        others = [{"id": t.id, "title": t.title} for t in listed if t.id != point.task.id]
         data = point.to_dict()
         data["next_actions"] = data["next_actions"][:limit]
-        return {"resume": data, "problems": [p.to_dict() for p in point.problems], "note": note}
+        problems = point.problems + [p for p in listed.problems if p not in point.problems]
+        return {"resume": data, "active": point.task.id, "others": others[-limit:], "others_total": len(others),
+                "problems": [p.to_dict() for p in problems], "note": note}
 
     @tool(description="Tasks. action=list: the open ones (all=true: closed ones too), newest `limit` of them, "
                       "each with where it stands (`resume`), and which is active; status: one task (default "
