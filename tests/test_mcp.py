@@ -497,7 +497,7 @@ def test_the_tasks_tool_completes_switches_clears_and_reopens_tasks_as_the_cli_d
         out["cli_active"] = cli("task", "list", "--json").json()["active"]
         out["completed"] = await call(session, "tasks", action="complete")  # the active one: T2
         out["refused"] = await error(session, "tasks", action="switch", task="T2")
-        out["no_id"] = await error(session, "tasks", action="reopen")
+        out["no_id"] = await error(session, "tasks", action="switch")
         out["complete_t1"] = await call(session, "tasks", action="complete", task="T1")
         out["reopened"] = await call(session, "tasks", action="reopen", task="T1")
         out["cleared"] = await call(session, "tasks", action="clear", task="T1")
@@ -511,7 +511,7 @@ def test_the_tasks_tool_completes_switches_clears_and_reopens_tasks_as_the_cli_d
                                         ' (tasks(action="reopen", task="T2") if it is not finished)')
     assert out["refused"] == ('Error executing tool tasks: task T2 is complete\n'
                               'Hint: reopen it with `tasks(action="reopen", task="T2")`')
-    assert out["no_id"].endswith('Hint: task ids: tasks(action="list", all=true)')
+    assert out["no_id"].endswith('give the id of the task to switch\nHint: task ids: tasks(action="list")')
     assert out["complete_t1"]["task"]["status"] == "complete"
     assert out["reopened"]["task"]["status"] == "open" and len(out["reopened"]["entries"]) == 1  # its blocker again
     assert out["cleared"]["task"]["status"] == "archived"
@@ -595,3 +595,40 @@ def test_resume_says_which_task_is_active_and_the_other_open_ones_as_the_cli_jso
     assert out["others"] == expected["others"] == [{"id": "T2", "title": "Fix the build"}]
     assert out["problems"] == expected["problems"] and out["problems"][0]["path"] == ".tether/tasks/T3/task.md"
     assert out["problems"][0]["line"] == 1
+
+
+def test_reopen_without_a_task_reopens_the_task_closed_last_and_says_which_as_the_cli_does(project, cli):
+    assert cli("note", "blocker", "the faq page is missing", "--task", "T1").code == 0
+    assert cli("task", "complete", "T1").code == 0
+    assert cli("task", "clear", "T2").code == 0  # closed last
+
+    async def script(session):
+        out = {"empty": await error(session, "tasks", action="reopen", task="")}
+        out["first"] = await call(session, "tasks", action="reopen")
+        out["second"] = await call(session, "tasks", action="reopen")
+        out["none"] = await error(session, "tasks", action="reopen")
+        return out
+
+    out = talk(project.root, script)
+    assert out["empty"] == ("Error executing tool tasks: the task id is empty\nHint: give a task id"
+                            ' (`tasks(action="list", all=true)`), or none at all for the task closed last')
+    assert out["first"]["task"]["id"] == "T2" and out["first"]["task"]["status"] == "open"
+    assert out["first"]["note"] == "reopened T2, the task closed last (task=ID to reopen another)"
+    assert out["second"]["task"]["id"] == "T1" and len(out["second"]["entries"]) == 1  # its blocker again
+    assert out["none"] == ("Error executing tool tasks: there is no completed or archived task to reopen\n"
+                           'Hint: `tasks(action="list", all=true)` lists every task with its status')
+    assert cli("task", "reopen").err.startswith("Error: there is no completed or archived task to reopen")
+
+    # A task file that cannot be read may be the one closed last: named with its path and line,
+    # and nothing is reopened.
+    assert cli("task", "complete", "T1").code == 0
+    (project.root / ".tether" / "tasks" / "T2" / "task.md").write_text("garbage\n")
+
+    async def unreadable(session):
+        return await error(session, "tasks", action="reopen"), await call(session, "tasks", all=True)
+
+    text, listed = talk(project.root, unreadable)
+    assert text == ("Error executing tool tasks: .tether/tasks/T2/task.md:1: expected front matter starting with '---'\n"
+                    'Hint: fix the file (`tether verify` lists every one), or name the task:'
+                    ' `tasks(action="reopen", task="ID")`')
+    assert [(t["id"], t["status"]) for t in listed["tasks"]] == [("T1", "complete")]

@@ -191,7 +191,7 @@ def build(root: str | None = None) -> TetherServer:
                       "the active one); start: title, and items (a bulk list) or steps (ordered stages), "
                       "definition, criteria (it becomes the active task); complete (when it meets its "
                       "criteria), clear (archive it) or reopen a task (complete and clear default to the "
-                      "active one); switch: make `task` the active one.")
+                      "active one, reopen to the task closed last); switch: make `task` the active one.")
     @_tool
     def tasks(action: Literal["list", "status", "start", "complete", "switch", "reopen", "clear"] = "list",
               task: str | None = None, all: bool = False, limit: int = 20, title: str = "",
@@ -208,9 +208,8 @@ def build(root: str | None = None) -> TetherServer:
             data = status.to_dict()
             data["checkpoints"] = data["checkpoints"][-limit:]
             return data
-        if action in ("switch", "reopen") and not task:
-            listed = 'tasks(action="list", all=true)' if action == "reopen" else 'tasks(action="list")'
-            raise InvalidInput(f"give the id of the task to {action}", hint=f"task ids: {listed}")
+        if action == "switch" and not task:
+            raise InvalidInput("give the id of the task to switch", hint='task ids: tasks(action="list")')
         if action == "switch":
             return {"active": workspace.switch(task).id}
         if action in STATUS:
@@ -480,11 +479,14 @@ def _stand_in_note(ws, given: str | None, verb: str) -> str | None:
 def _set_status(ws, task: str | None, status: str) -> dict:
     """tasks' complete, clear and reopen: as `tether task complete|clear|reopen --json`, with the
     notes the CLI prints."""
-    said = [_stand_in_note(ws, task, "this went to")]
+    # without an id, reopen takes the task closed last, not the active one: no stand-in to name
+    said = [_stand_in_note(ws, task, "this went to") if status != "open" else None]
     done = ws.set_task_status(task, status)
     out = {"task": done.to_dict()}
     if status == "open":  # the entries its close retired apply again
         out["entries"] = [n.id for n in ws.notes() if n.task == done.id]
+        if task is None:  # the caller named none: say which it was
+            said.append(f"reopened {done.id}, the task closed last (task=ID to reopen another)")
     if status == "complete" and done.units:  # easy to do by mistake: said
         point = ws.progress(done)
         if point.next_number is not None:
