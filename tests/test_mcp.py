@@ -565,6 +565,16 @@ def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_
     assert tools('resolve it (`tether note resolve N-1`) or record it anew') == \
         'resolve it (`notes(action="resolve", id="N-1")`) or record it anew'
     assert tools("run `tether init` at the root") == "run `tether init` at the root"  # no tool does it
+    # A command is read whole, its options said as the tool's arguments.
+    assert tools('`tether checkpoint --done 3 --state "api parsed" --next "parse faq" --next "index"`') == \
+        '`checkpoint(done=3, state="api parsed", next=["parse faq", "index"])`'
+    assert tools('End with `tether close --summary "..." --next "..." --commit`.') == \
+        'End with `close(summary="...", next_steps=["..."], commit=true)`.'
+    assert tools('`tether task start "Title" --steps "..." --criteria "..."`') == \
+        '`tasks(action="start", title="Title", steps=["..."], criteria=["..."])`'
+    assert tools("(`tether boot --budget 2000` shows them)") == "(`brief(budget=2000)` shows them)"
+    # one with an option no tool takes is kept whole, to be run in a shell, not half translated
+    assert tools("`tether checkpoint --done 2 --result out=@a.md`") == "`tether checkpoint --done 2 --result out=@a.md`"
 
 
 def test_resume_says_which_task_is_active_and_the_other_open_ones_as_the_cli_json_does(project, cli):
@@ -632,3 +642,44 @@ def test_reopen_without_a_task_reopens_the_task_closed_last_and_says_which_as_th
                     'Hint: fix the file (`tether verify` lists every one), or name the task:'
                     ' `tasks(action="reopen", task="ID")`')
     assert [(t["id"], t["status"]) for t in listed["tasks"]] == [("T1", "complete")]
+
+
+# commands no tool does: run in a shell all the same
+SHELL_ONLY = r"tether (init|index|offload|pin|log|config|audit|verify(?! --stale)|ctx (init|show|close|list|validate))"
+
+
+def test_the_brief_and_where_to_resume_name_tool_calls_over_mcp_where_the_cli_names_commands(project, cli):
+    """The library words the brief and a resume point's message for the command line; the MCP
+    adapter says the tool call wherever a tool does the command, within the brief's budget."""
+    import re
+
+    assert cli("task", "complete", "T2").code == 0
+    assert cli("note", "gotcha", "faq.md is generated").code == 0
+
+    async def script(session):
+        out = {"brief": await call(session, "brief"), "small": await call(session, "brief", budget=150),
+               "status": await call(session, "tasks", action="status", task="T2"),
+               "list": await call(session, "tasks", all=True)}
+        out["resource"] = (await session.read_resource("tether://brief")).contents[0].text
+        out["task"] = (await session.read_resource("tether://task/T2")).contents[0].text
+        return out
+
+    out = talk(project.root, script)
+    brief = out["brief"]
+    assert brief["tokens"] <= brief["budget"] == 1000
+    for text in (brief["text"], out["resource"]):
+        assert 'checkpoint(done=1, state="where it stands", next=["what comes next"])' in text
+        assert 'close(summary="what was done", next_steps=["what comes next"], commit=true)' in text
+        assert 'notes(action="add", kind="gotcha", text="...")' in text
+        assert [c for c in re.findall(r"`(tether [^`]*)`", text) if not re.match(SHELL_ONLY, c)] == []
+    small = out["small"]
+    closing = small["text"].split("Left out to fit the budget: ")[1]
+    assert small["tokens"] <= 150 and 'gotchas (`notes(action="list")`)' in closing
+    assert [c for c in re.findall(r"`(tether [^`]*)`", closing) if not re.match(SHELL_ONLY, c)] == []
+    reopen = 'To continue it: `tasks(action="reopen", task="T2")`.'
+    assert out["status"]["resume"]["message"].endswith(reopen) and reopen in out["task"]
+
+    # The command line keeps its commands.
+    assert '`tether checkpoint --done 1 --state "where it stands"' in cli("boot").out
+    assert cli("task", "status", "T2", "--json").json()["resume"]["message"].endswith(
+        "To continue it: `tether task reopen T2`.")

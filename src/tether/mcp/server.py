@@ -5,7 +5,8 @@ returns that call's data as the CLI's ``--json`` gives it. Every tool that retur
 limit or a token budget with a small default: an agent's context is the scarce thing. A
 TetherError comes back as an MCP tool error (``isError``) carrying its one line and its hint, the
 commands a tool does said as tool calls (``hints``), so the model can act on it; so do arguments
-that do not fit a tool's schema. The server itself keeps running.
+that do not fit a tool's schema. The server itself keeps running. The brief, resume points'
+messages and problems name tool calls the same way: the library words them for the command line.
 
 One Workspace serves every call, as for any long-lived user of the Python API: the store's
 in-process caches check each file's stat, so what the CLI, hooks and other sessions write between
@@ -162,7 +163,7 @@ def build(root: str | None = None) -> TetherServer:
         if budget < MIN_BUDGET:  # said here: the library's hint gives the CLI's default
             raise InvalidInput(f"budget {budget} is too small for a brief",
                                hint=f"a brief needs a budget of {MIN_BUDGET} tokens or more (the default is {BRIEF_BUDGET})")
-        made = ws().boot(budget=budget)
+        made = ws().boot(budget=budget, say=hints.tools)  # its commands as tool calls, within the budget
         return {"text": made.text, "tokens": made.rendered.tokens, "budget": made.budget,
                 "omitted": made.rendered.omitted, "degraded": made.degraded}
 
@@ -180,11 +181,11 @@ def build(root: str | None = None) -> TetherServer:
         point = workspace.resume(task)
         listed = workspace.tasks()
         others = [{"id": t.id, "title": t.title} for t in listed if t.id != point.task.id]
-        data = point.to_dict()
+        data = _point(point)
         data["next_actions"] = data["next_actions"][:limit]
         problems = point.problems + [p for p in listed.problems if p not in point.problems]
         return {"resume": data, "active": point.task.id, "others": others[-limit:], "others_total": len(others),
-                "problems": [p.to_dict() for p in problems], "note": note}
+                "problems": _problems(problems), "note": note}
 
     @tool(description="Tasks. action=list: the open ones (all=true: closed ones too), newest `limit` of them, "
                       "each with where it stands (`resume`), and which is active; status: one task (default "
@@ -207,7 +208,7 @@ def build(root: str | None = None) -> TetherServer:
             status = workspace.task_status(task)
             data = status.to_dict()
             data["checkpoints"] = data["checkpoints"][-limit:]
-            return data
+            return dict(data, resume=_point(status.resume), problems=_problems(status.problems))
         if action == "switch" and not task:
             raise InvalidInput("give the id of the task to switch", hint='task ids: tasks(action="list")')
         if action == "switch":
@@ -223,9 +224,9 @@ def build(root: str | None = None) -> TetherServer:
             point = workspace.progress(t) if t.status == "open" else None
             problems += [p for p in (point.problems if point else []) if p not in problems]
             entry = {k: v for k, v in t.to_dict().items() if k != "units"}
-            entries.append(dict(entry, resume=point.to_dict() if point else None))
+            entries.append(dict(entry, resume=_point(point) if point else None))
         return {"active": workspace.active_task_id(), "total": len(found), "tasks": entries,
-                "problems": [p.to_dict() for p in problems], "note": _stand_in_note(workspace, None, "the active task is")}
+                "problems": _problems(problems), "note": _stand_in_note(workspace, None, "the active task is")}
 
     @tool(description="Save a numbered checkpoint of the active task (or `task`; it becomes the active one): "
                       "units done/undone ('1-5,7', 3, or a list of those), the current state, next actions, "
@@ -245,8 +246,8 @@ def build(root: str | None = None) -> TetherServer:
                                          state=state, key_data=data or {}, files=files or [],
                                          next_actions=next or [], note=note, status=status, anchors=anchors)
             point = workspace.resume(after=saved)
-        return {"checkpoint": dict(saved.__dict__), "path": workspace.checkpoint_path(saved), "resume": point.to_dict(),
-                "problems": [p.to_dict() for p in met], "note": said}
+        return {"checkpoint": dict(saved.__dict__), "path": workspace.checkpoint_path(saved), "resume": _point(point),
+                "problems": _problems(met), "note": said}
 
     @tool(description="Entries of the session context document. action=add (kind, text; `anchors`: code it "
                       "cites, 'src/a.py', 'src/a.py:12' or 'src/a.py::func'), list (newest `limit`; all=true: "
@@ -272,7 +273,7 @@ def build(root: str | None = None) -> TetherServer:
         shown = list(found)[-limit:]
         stale = ws().stale_flags([n for n in shown if not n.resolved])  # cited code changed or gone
         return {"total": len(found), "notes": [dict(n.to_dict(), stale=stale.get(n.id, [])) for n in shown],
-                "problems": [p.to_dict() for p in found.problems]}
+                "problems": _problems(found.problems)}
 
     @tool(description="Decisions: action=decide records one (question, decision, rationale; `when`: ISO 8601, "
                       "default now; `anchors`: code it cites); action=list gives the newest `limit`, each with "
@@ -295,7 +296,7 @@ def build(root: str | None = None) -> TetherServer:
         found = ws().decisions(limit=_limit(limit))
         stale = ws().stale_flags(found)
         return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
-                "problems": [p.to_dict() for p in found.problems]}
+                "problems": _problems(found.problems)}
 
     @read_tool(description="The memories whose cited code changed or is gone since they were recorded (current "
                       "decisions and context entries, each open task's newest checkpoint), at most `limit`: "
@@ -312,7 +313,7 @@ def build(root: str | None = None) -> TetherServer:
               commit: bool = False) -> dict:
         result = ws().close(summary, completed=_units(completed, "completed"), next_steps=next_steps or [],
                             commit=commit)
-        return result.to_dict()
+        return dict(result.to_dict(), problems=_problems(result.problems))
 
     @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
                       "result): `max_chars` characters from `offset`, and where the next page starts.")
@@ -420,7 +421,7 @@ def build(root: str | None = None) -> TetherServer:
 
     @resource
     def brief_text() -> str:
-        return ws().boot(budget=BRIEF_BUDGET).text
+        return ws().boot(budget=BRIEF_BUDGET, say=hints.tools).text
 
     @resource
     def context_text() -> str:
@@ -443,7 +444,7 @@ def build(root: str | None = None) -> TetherServer:
         if task.definition:
             lines.append(f"definition: {task.definition}")
         lines += [f"success criterion: {c}" for c in task.criteria]
-        lines.append(point.message())
+        lines.append(hints.tools(point.message()))
         if point.checkpoint and point.checkpoint.current_state:
             lines.append(f"state at {point.state_at()}: {point.checkpoint.current_state}")
         if point.next_actions:
@@ -451,6 +452,18 @@ def build(root: str | None = None) -> TetherServer:
         return "\n".join(lines)
 
     return server
+
+
+def _point(point) -> dict:
+    """A Resume point as the CLI's JSON gives it, its message naming the tool calls, not commands."""
+    data = point.to_dict()
+    data["message"] = hints.tools(data["message"])
+    return data
+
+
+def _problems(problems) -> list[dict]:
+    """Problems as the CLI's JSON gives them, a command their message names said as a tool call."""
+    return [dict(p.to_dict(), message=hints.tools(p.message)) for p in problems]
 
 
 def _units(values, name: str) -> list[str]:
