@@ -515,6 +515,32 @@ def test_status_line_keeps_up_with_checkpoints_through_its_cache(project, tmp_pa
     assert status(project, status_input(project, transcript)) == "context 5% GREEN"
 
 
+def test_status_line_keeps_no_position_of_a_task_standing_in(project, monkeypatch):
+    """Which task stands in is the open task with the newest checkpoint: another task's checkpoint
+    changes it without touching the files a kept position depends on, so a stand-in's position is
+    worked out at every status line, never kept (docs/claude-code.md, The status line)."""
+    ws = Workspace.open(project)
+    ws.start_task("Other", steps=["a", "b"], task_id="T8")
+    ws.start_task("Next", steps=["a"], task_id="T9")
+    ws.start_task("Port", steps=["a", "b", "c"], task_id="T7")
+    monkeypatch.setenv("TETHER_NOW", "2020-01-01T10:00:00Z")  # older than the next checkpoint
+    ws.checkpoint("T8", done=["1"], state="one")
+    monkeypatch.delenv("TETHER_NOW")
+    ws.switch("T7")
+    ws.set_task_status("T7", "complete")
+    past = time.time() - 60  # files older than the racy margin: a position would be kept if it could be
+    for path in [project / ".tether", *(project / ".tether").rglob("*")]:
+        os.utime(path, (past, past), follow_symlinks=False)
+    cache = project / ".tether" / "local" / "statusline.cache"
+    assert status(project, status_input(project, None)) == "T8 1/2 (stand-in for T7, complete)"
+    assert not cache.exists()
+    ws = Workspace.open(project)
+    ws.checkpoint("T9", state="started")  # T9 has the newest checkpoint now
+    ws.store.set_active_task("T7")  # the checkpoint chose T9: T7, closed, is the chosen one again
+    assert status(project, status_input(project, None)) == "T9 0/1 (stand-in for T7, complete)"
+    assert not cache.exists()
+
+
 # -- Codex --------------------------------------------------------------------------------------------
 
 def test_install_codex_writes_its_hooks_file_idempotently_and_keeps_the_users(project):

@@ -497,7 +497,7 @@ def test_the_tasks_tool_completes_switches_clears_and_reopens_tasks_as_the_cli_d
         out["cli_active"] = cli("task", "list", "--json").json()["active"]
         out["completed"] = await call(session, "tasks", action="complete")  # the active one: T2
         out["refused"] = await error(session, "tasks", action="switch", task="T2")
-        out["no_id"] = await error(session, "tasks", action="reopen")
+        out["no_id"] = await error(session, "tasks", action="switch")
         out["complete_t1"] = await call(session, "tasks", action="complete", task="T1")
         out["reopened"] = await call(session, "tasks", action="reopen", task="T1")
         out["cleared"] = await call(session, "tasks", action="clear", task="T1")
@@ -511,7 +511,7 @@ def test_the_tasks_tool_completes_switches_clears_and_reopens_tasks_as_the_cli_d
                                         ' (tasks(action="reopen", task="T2") if it is not finished)')
     assert out["refused"] == ('Error executing tool tasks: task T2 is complete\n'
                               'Hint: reopen it with `tasks(action="reopen", task="T2")`')
-    assert out["no_id"].endswith('Hint: task ids: tasks(action="list", all=true)')
+    assert out["no_id"].endswith('give the id of the task to switch\nHint: task ids: tasks(action="list")')
     assert out["complete_t1"]["task"]["status"] == "complete"
     assert out["reopened"]["task"]["status"] == "open" and len(out["reopened"]["entries"]) == 1  # its blocker again
     assert out["cleared"]["task"]["status"] == "archived"
@@ -565,3 +565,121 @@ def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_
     assert tools('resolve it (`tether note resolve N-1`) or record it anew') == \
         'resolve it (`notes(action="resolve", id="N-1")`) or record it anew'
     assert tools("run `tether init` at the root") == "run `tether init` at the root"  # no tool does it
+    # A command is read whole, its options said as the tool's arguments.
+    assert tools('`tether checkpoint --done 3 --state "api parsed" --next "parse faq" --next "index"`') == \
+        '`checkpoint(done=3, state="api parsed", next=["parse faq", "index"])`'
+    assert tools('End with `tether close --summary "..." --next "..." --commit`.') == \
+        'End with `close(summary="...", next_steps=["..."], commit=true)`.'
+    assert tools('`tether task start "Title" --steps "..." --criteria "..."`') == \
+        '`tasks(action="start", title="Title", steps=["..."], criteria=["..."])`'
+    assert tools("(`tether boot --budget 2000` shows them)") == "(`brief(budget=2000)` shows them)"
+    # one with an option no tool takes is kept whole, to be run in a shell, not half translated
+    assert tools("`tether checkpoint --done 2 --result out=@a.md`") == "`tether checkpoint --done 2 --result out=@a.md`"
+
+
+def test_resume_says_which_task_is_active_and_the_other_open_ones_as_the_cli_json_does(project, cli):
+    """An agent that resumed one task must know the others are open, as `tether resume --json`
+    tells it (active, others, the task files that could not be read)."""
+    assert cli("task", "start", "Write the index", "--id", "T3").code == 0
+    assert cli("task", "switch", "T1").code == 0
+
+    async def script(session):
+        return {"resume": await call(session, "resume"), "one": await call(session, "resume", limit=1)}
+
+    out = talk(project.root, script)
+    expected = cli("resume", "--json").json()
+    assert out["resume"]["active"] == expected["active"] == "T1"
+    assert out["resume"]["others"] == expected["others"] == [{"id": "T2", "title": "Fix the build"},
+                                                             {"id": "T3", "title": "Write the index"}]
+    assert out["resume"]["others_total"] == 2 and out["resume"]["note"] is None
+    assert out["one"]["others"] == [{"id": "T3", "title": "Write the index"}] and out["one"]["others_total"] == 2
+
+    # A task file that cannot be read is named with its path and line, as the CLI names it.
+    (project.root / ".tether" / "tasks" / "T3" / "task.md").write_text("garbage\n")
+
+    async def again(session):
+        return await call(session, "resume")
+
+    out = talk(project.root, again)
+    expected = cli("resume", "--json").json()
+    assert out["others"] == expected["others"] == [{"id": "T2", "title": "Fix the build"}]
+    assert out["problems"] == expected["problems"] and out["problems"][0]["path"] == ".tether/tasks/T3/task.md"
+    assert out["problems"][0]["line"] == 1
+
+
+def test_reopen_without_a_task_reopens_the_task_closed_last_and_says_which_as_the_cli_does(project, cli):
+    assert cli("note", "blocker", "the faq page is missing", "--task", "T1").code == 0
+    assert cli("task", "complete", "T1").code == 0
+    assert cli("task", "clear", "T2").code == 0  # closed last
+
+    async def script(session):
+        out = {"empty": await error(session, "tasks", action="reopen", task="")}
+        out["first"] = await call(session, "tasks", action="reopen")
+        out["second"] = await call(session, "tasks", action="reopen")
+        out["none"] = await error(session, "tasks", action="reopen")
+        return out
+
+    out = talk(project.root, script)
+    assert out["empty"] == ("Error executing tool tasks: the task id is empty\nHint: give a task id"
+                            ' (`tasks(action="list", all=true)`), or none at all for the task closed last')
+    assert out["first"]["task"]["id"] == "T2" and out["first"]["task"]["status"] == "open"
+    assert out["first"]["note"] == "reopened T2, the task closed last (task=ID to reopen another)"
+    assert out["second"]["task"]["id"] == "T1" and len(out["second"]["entries"]) == 1  # its blocker again
+    assert out["none"] == ("Error executing tool tasks: there is no completed or archived task to reopen\n"
+                           'Hint: `tasks(action="list", all=true)` lists every task with its status')
+    assert cli("task", "reopen").err.startswith("Error: there is no completed or archived task to reopen")
+
+    # A task file that cannot be read may be the one closed last: named with its path and line,
+    # and nothing is reopened.
+    assert cli("task", "complete", "T1").code == 0
+    (project.root / ".tether" / "tasks" / "T2" / "task.md").write_text("garbage\n")
+
+    async def unreadable(session):
+        return await error(session, "tasks", action="reopen"), await call(session, "tasks", all=True)
+
+    text, listed = talk(project.root, unreadable)
+    assert text == ("Error executing tool tasks: .tether/tasks/T2/task.md:1: expected front matter starting with '---'\n"
+                    'Hint: fix the file (`tether verify` lists every one), or name the task:'
+                    ' `tasks(action="reopen", task="ID")`')
+    assert [(t["id"], t["status"]) for t in listed["tasks"]] == [("T1", "complete")]
+
+
+# commands no tool does: run in a shell all the same
+SHELL_ONLY = r"tether (init|index|offload|pin|log|config|audit|verify(?! --stale)|ctx (init|show|close|list|validate))"
+
+
+def test_the_brief_and_where_to_resume_name_tool_calls_over_mcp_where_the_cli_names_commands(project, cli):
+    """The library words the brief and a resume point's message for the command line; the MCP
+    adapter says the tool call wherever a tool does the command, within the brief's budget."""
+    import re
+
+    assert cli("task", "complete", "T2").code == 0
+    assert cli("note", "gotcha", "faq.md is generated").code == 0
+
+    async def script(session):
+        out = {"brief": await call(session, "brief"), "small": await call(session, "brief", budget=150),
+               "status": await call(session, "tasks", action="status", task="T2"),
+               "list": await call(session, "tasks", all=True)}
+        out["resource"] = (await session.read_resource("tether://brief")).contents[0].text
+        out["task"] = (await session.read_resource("tether://task/T2")).contents[0].text
+        return out
+
+    out = talk(project.root, script)
+    brief = out["brief"]
+    assert brief["tokens"] <= brief["budget"] == 1000
+    for text in (brief["text"], out["resource"]):
+        assert 'checkpoint(done=1, state="where it stands", next=["what comes next"])' in text
+        assert 'close(summary="what was done", next_steps=["what comes next"], commit=true)' in text
+        assert 'notes(action="add", kind="gotcha", text="...")' in text
+        assert [c for c in re.findall(r"`(tether [^`]*)`", text) if not re.match(SHELL_ONLY, c)] == []
+    small = out["small"]
+    closing = small["text"].split("Left out to fit the budget: ")[1]
+    assert small["tokens"] <= 150 and 'gotchas (`notes(action="list")`)' in closing
+    assert [c for c in re.findall(r"`(tether [^`]*)`", closing) if not re.match(SHELL_ONLY, c)] == []
+    reopen = 'To continue it: `tasks(action="reopen", task="T2")`.'
+    assert out["status"]["resume"]["message"].endswith(reopen) and reopen in out["task"]
+
+    # The command line keeps its commands.
+    assert '`tether checkpoint --done 1 --state "where it stands"' in cli("boot").out
+    assert cli("task", "status", "T2", "--json").json()["resume"]["message"].endswith(
+        "To continue it: `tether task reopen T2`.")

@@ -625,13 +625,15 @@ class Workspace:
 
     # -- sessions ---------------------------------------------------------------------------
     def boot(self, sha: str | None = None, budget: int | None = None, warm: bool = True,
-             max_chars: int | None = None):
+             max_chars: int | None = None, say=None):
         """The readiness brief, as this session is told it (its own work is not "Not closed");
         ``warm=False`` skips the boot cache and reads the files; ``max_chars``: a hard cap on its
-        length (a hook's limit)."""
+        length (a hook's limit); ``say``: how the asking adapter words the commands the brief names
+        (a function of a line; default: the command line's), within the budget."""
         from .core.boot import boot
 
-        return boot(self, sha=sha, budget=budget, warm=warm, max_chars=max_chars, session=self._session_id)
+        return boot(self, sha=sha, budget=budget, warm=warm, max_chars=max_chars, session=self._session_id,
+                    say=say)
 
     def close(self, summary: str, completed: list[str] | None = None, next_steps: list[str] | None = None,
               commit: bool = False, offload: str | None = None):

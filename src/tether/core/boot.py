@@ -458,16 +458,17 @@ def make_boot_cache(ws) -> None:
 
 
 def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int | None = None,
-         warm: bool = True, session: str | None = None) -> Brief:
+         warm: bool = True, session: str | None = None, say=None) -> Brief:
     """The readiness brief, as the session ``session`` (the one asking, if any) is told it; from
     the warm-boot cache when nothing it reads has changed.
 
-    ``warm=False``: read the files; for a caller that has just found the cache stale.
+    ``warm=False``: read the files; for a caller that has just found the cache stale. ``say``: the
+    asking adapter's wording of the commands the brief names (see brief.render).
     """
     if sha is None:
         from ..warm import brief_cache
 
-        cached = from_cache(ws.root_dir, ws.store_dir, budget, max_chars, session) if warm else None
+        cached = from_cache(ws.root_dir, ws.store_dir, budget, max_chars, session, say) if warm else None
         if cached is not None:
             return cached
         import time
@@ -484,6 +485,6 @@ def boot(ws, sha: str | None = None, budget: int | None = None, max_chars: int |
     if sha is None:  # a commit's brief is the past: what changed since is today's question
         content = with_setup(with_stale(for_session(content, session), ws.root_dir, ws.store_dir), ws.root_dir,
                              ws.store_dir)
-    return from_content(commit_lines.apply(content), budget, max_chars)
+    return from_content(commit_lines.apply(content), budget, max_chars, say)
 
 

@@ -48,13 +48,18 @@ def _fitted(line: str) -> str:
     return line if len(line) <= LINE_MAX else line[:LINE_MAX - 1].rstrip() + "…"
 
 
-def render(title: str, sections: list[Section], budget: int, max_chars: int | None = None) -> Rendered:
+def render(title: str, sections: list[Section], budget: int, max_chars: int | None = None, say=None) -> Rendered:
+    """``say``: the asking adapter's wording of the commands a line names (a function of the line;
+    None: the command line's), applied before the budget is spent, so the budget holds for it."""
     reserve = 60  # room for the closing "left out" line
     used = estimate(title) + 1
     chars = len(title) + 1
     ordered = sorted(sections, key=lambda s: s.priority)
     for section in ordered:
         section.kept = []
+        if say is not None:
+            section.heading = say(section.heading) if section.heading else section.heading
+            section.lines = [say(line) for line in section.lines]
         section.lines = [_fitted(line) for line in section.lines]
     # First every section's head, then the rest of each: (section, index of its first line, lines).
     passes = [(s, 0, s.lines if s.head is None else s.lines[:s.head]) for s in ordered]
@@ -74,7 +79,7 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
             section.kept.append(line)
             used += cost
             chars += size
-    text, omitted, commands = _assemble(title, sections)
+    text, omitted, commands = _assemble(title, sections, say=say)
     # The closing line grows with what was left out and may outrun the reserve:
     # drop the lowest-priority lines until the whole brief fits the budget.
     # Before an essential line goes (a small budget, a long closing line), the closing line
@@ -88,11 +93,12 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
             victim.kept.pop()
         else:
             break
-        text, omitted, commands = _assemble(title, sections, compact)
+        text, omitted, commands = _assemble(title, sections, compact, say)
     return Rendered(text=text, tokens=estimate(text), omitted=omitted, commands=commands)
 
 
-def _assemble(title: str, sections: list[Section], compact: bool = False) -> tuple[str, dict[str, int], dict[str, str]]:
+def _assemble(title: str, sections: list[Section], compact: bool = False,
+              say=None) -> tuple[str, dict[str, int], dict[str, str]]:
     omitted = {s.key: len(s.lines) - len(s.kept) + s.hidden for s in sections if len(s.lines) - len(s.kept) + s.hidden}
     commands = {s.key: s.more for s in sections if s.key in omitted and s.more}
     out = [title]
@@ -103,13 +109,16 @@ def _assemble(title: str, sections: list[Section], compact: bool = False) -> tup
         if section.heading:
             out.append(section.heading)
         out.extend(section.kept)
+    closing = None
     if omitted and compact:
-        out += ["", "Left out to fit the budget: " + ", ".join(k.replace("_", " ") for k in omitted)
-                + " (`tether boot --budget 2000` shows them)."]
+        closing = ("Left out to fit the budget: " + ", ".join(k.replace("_", " ") for k in omitted)
+                   + " (`tether boot --budget 2000` shows them).")
     elif omitted:
         parts = [f"{n} {key.replace('_', ' ')}" + (f" (`{commands[key]}`)" if key in commands else "")
                  for key, n in omitted.items()]
-        out += ["", "Left out to fit the budget: " + "; ".join(parts) + "."]
+        closing = "Left out to fit the budget: " + "; ".join(parts) + "."
+    if closing:
+        out += ["", say(closing) if say is not None else closing]
     return "\n".join(out) + "\n", omitted, commands
 
 
@@ -138,7 +147,7 @@ def to_content(data: dict, sections: list[Section], default_budget: int) -> dict
             "sections": [(s.key, s.heading, s.lines, s.priority, s.more, s.hidden, s.head) for s in sections]}
 
 
-def from_content(content: dict, budget: int | None, max_chars: int | None) -> Brief:
+def from_content(content: dict, budget: int | None, max_chars: int | None, say=None) -> Brief:
     budget = budget if budget is not None else content["budget"]
     if budget < MIN_BUDGET:
         from ..errors import InvalidInput
@@ -147,7 +156,7 @@ def from_content(content: dict, budget: int | None, max_chars: int | None) -> Br
                            hint=f"a brief needs a budget of {MIN_BUDGET} tokens or more (the default is {content['budget']})")
     sections = [Section(key, heading, list(lines), priority, more, hidden, head)
                 for key, heading, lines, priority, more, hidden, head in content["sections"]]
-    return Brief(content["data"], render(content["title"], sections, budget, max_chars), budget)
+    return Brief(content["data"], render(content["title"], sections, budget, max_chars, say), budget)
 
 
 def for_session(content: dict, session: str | None) -> dict:
@@ -249,7 +258,7 @@ def with_setup(content: dict, root_dir: str, store_dir: str) -> dict:
 
 
 def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int | None,
-               session: str | None = None) -> Brief | None:
+               session: str | None = None, say=None) -> Brief | None:
     """The brief from boot's per-machine cache, rendered at ``budget`` for ``session`` (the one
     asking: for_session); None when boot must read the files. The warm path of every session
     start: it loads no store and no domain verbs."""
@@ -266,4 +275,4 @@ def from_cache(root_dir: str, store_dir: str, budget: int | None, max_chars: int
     if content is None:
         return None
     return from_content(with_setup(with_stale(for_session(commit_lines.apply(content), session), root_dir, store_dir),
-                                   root_dir, store_dir), budget, max_chars)
+                                   root_dir, store_dir), budget, max_chars, say)

@@ -1,14 +1,17 @@
-"""What the model reads when a call goes wrong, in the words of the MCP tools.
+"""What the model reads, in the words of the MCP tools.
 
-The library's errors name the command line's commands and options in their hints (the CLI is the
-adapter most of them were written for); over MCP the model calls tools, so a command a tool does is
-said as that tool call (``tools``), and a command no tool does (`tether init`, `tether index
---repair`) is left as it is: it is run in a shell. An argument that does not fit a tool's schema
-becomes one line and a hint (``argument_error``), not the SDK's validation dump.
+The library's texts (errors' hints, the brief, where to resume) name the command line's commands
+and options (the CLI is the adapter most of them were written for); over MCP the model calls
+tools, so a command a tool does is said as that tool call (``tools``), with its options as the
+tool's arguments, and a command no tool does (`tether init`, `tether index --repair`) is left as
+it is: it is run in a shell. The mapping is here, at the edge: the library keeps one wording. An
+argument that does not fit a tool's schema becomes one line and a hint (``argument_error``), not
+the SDK's validation dump.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -45,7 +48,7 @@ COMMANDS = tuple((re.compile(r"`?tether " + pattern + r"`?(?![\w-])"), call) for
     (r"ctx for SKILL", "ctx_for(skill=SKILL)"),
 ))
 
-_RUN = re.compile(r"\brun (`[a-z_]+\()")  # a command is run, a tool called
+_RUN = re.compile(r"\brun (`[a-z_]+[(`])")  # a command is run, a tool called
 
 # Options of the command line that are a tool's arguments under another name, or the same.
 OPTIONS = {"done": "done", "undone": "undone", "anchor": "anchors", "limit": "limit", "budget": "budget",
@@ -56,12 +59,144 @@ _OPTION = re.compile(r"--(" + "|".join(OPTIONS) + r")\b(?: (\d[\w:.,-]*|[\w.-]*[
 
 
 def tools(text: str) -> str:
-    """``text`` (an error's line or hint) with the commands and options a tool does said as tool calls."""
+    """``text`` (an error's line or hint, a line of the brief, where to resume) with the commands and
+    options a tool does said as tool calls."""
+    if "tether " not in text and "--" not in text:
+        return text
+    # A command in backticks is read whole, its options and all; one no tool does (or with an
+    # option no tool takes) is kept as it is, to be run in a shell.
+    parts = _QUOTED.split(text)
+    for i in range(0, len(parts), 2):
+        if parts[i]:
+            parts[i] = _loose(parts[i])
+    for i in range(1, len(parts), 2):
+        call = _call(parts[i])
+        parts[i] = f"`{parts[i]}`" if call is None else f"`{call}`"
+    return _RUN.sub(r"call \1", "".join(parts))
+
+
+def _loose(text: str) -> str:
+    """Commands and options outside backticks (a hint's "e.g. --done 3"), by the patterns above."""
     if "tether " not in text and "--" not in text:
         return text
     for pattern, call in COMMANDS:
         text = pattern.sub(lambda m, call=call: f"`{m.expand(call)}`", text)
-    return _RUN.sub(r"call \1", _OPTION.sub(_option, text))
+    return _OPTION.sub(_option, text)
+
+
+_QUOTED = re.compile(r"`(tether [^`]*)`")
+
+# Kinds of value an option gives its argument.
+STR, LIST, INT, FLAG, UNITS, PAIR = "str", "list", "int", "flag", "units", "pair"
+_TASK = {"--task": ("task", STR), "-t": ("task", STR)}
+_ANCHORS = {"--anchor": ("anchors", LIST), "-a": ("anchors", LIST)}
+_CAMPAIGN = {"--context": ("context", STR), "--campaign": ("campaign", STR)}
+_KINDS = ("phase", "gotcha", "dont", "blocker", "note", "learning")
+
+# The command's words -> (the tool, the arguments the words fix, the names of its positional
+# arguments, its options: option -> (argument, kind) or (argument, kind, arguments it fixes)).
+CALLS = {
+    ("checkpoint",): ("checkpoint", {}, (), {
+        "--done": ("done", UNITS), "--undone": ("undone", UNITS), "--state": ("state", STR),
+        "--next": ("next", LIST), "--file": ("files", LIST), "--note": ("note", STR),
+        "--data": ("data", PAIR), "--status": ("status", STR), **_TASK, **_ANCHORS}),
+    ("task", "list"): ("tasks", {"action": "list"}, (), {"--all": ("all", FLAG)}),
+    ("task", "status"): ("tasks", {"action": "status"}, ("task",), {}),
+    ("task", "start"): ("tasks", {"action": "start"}, ("title",), {
+        "--steps": ("steps", LIST), "--items": ("items", LIST), "--criteria": ("criteria", LIST),
+        "-c": ("criteria", LIST), "--definition": ("definition", STR), "--id": ("task", STR)}),
+    **{("task", action): ("tasks", {"action": action}, ("task",), {})
+       for action in ("complete", "clear", "reopen", "switch")},
+    ("note", "list"): ("notes", {"action": "list"}, (), {"--all": ("all", FLAG)}),
+    **{("note", action): ("notes", {"action": action}, ("id",), {}) for action in ("resolve", "confirm")},
+    **{("note", kind): ("notes", {"action": "add", "kind": kind}, ("text",), {**_TASK, **_ANCHORS, "--by": ("by", STR)})
+       for kind in _KINDS},
+    ("note",): ("notes", {"action": "add"}, ("kind", "text"), {**_TASK, **_ANCHORS}),
+    ("decide",): ("decisions", {"action": "decide"}, ("question",), {
+        "--decision": ("decision", STR), "--rationale": ("rationale", STR), "--who": ("who", STR),
+        "--when": ("when", STR), **_TASK, **_ANCHORS, "--list": (None, FLAG, {"action": "list"}),
+        "--confirm": ("id", STR, {"action": "confirm"}), "--limit": ("limit", INT)}),
+    ("verify", "--stale"): ("stale", {}, (), {"--limit": ("limit", INT)}),
+    ("resume",): ("resume", {}, ("task",), {}),
+    ("boot",): ("brief", {}, (), {"--budget": ("budget", INT)}),
+    ("close",): ("close", {}, (), {"--summary": ("summary", STR), "--next": ("next_steps", LIST),
+                                   "--completed": ("completed", LIST), "--commit": ("commit", FLAG)}),
+    ("recall",): ("recall", {}, ("query",), {"--kind": ("kinds", LIST), "--since": ("since", STR),
+                                             "--mode": ("mode", STR), "--limit": ("limit", INT),
+                                             "--budget": ("budget", INT), **_TASK}),
+    ("show",): ("show", {}, ("ref",), {}),
+    ("usage",): ("usage", {}, ("transcript",), {"--model": ("model", STR), "--window": ("window", INT)}),
+    ("ctx", "for"): ("ctx_for", {}, ("skill",), {"--budget": ("budget", INT), "--roles": ("roles", STR), **_CAMPAIGN}),
+    ("ctx", "escalate"): ("ctx_escalate", {}, ("question",), {
+        "--context-text": ("context_text", STR), "--option": ("options", LIST), "--owner": ("owner", STR),
+        "--deadline": ("deadline", STR), **_CAMPAIGN}),
+    ("ctx", "decide"): ("ctx_decide", {}, ("decision_id",), {
+        "--decision": ("decision", STR), "-D": ("decision", STR), "--rationale": ("rationale", STR),
+        "-r": ("rationale", STR), "--by": ("by", STR), "--record-in": ("record_in", STR), **_CAMPAIGN}),
+}
+# Tools a call without arguments would only fail: a bare command names the tool.
+NEEDS_ARGUMENTS = {"checkpoint", "close", "recall", "show", "ctx_for", "ctx_escalate", "ctx_decide"}
+
+
+@functools.lru_cache(maxsize=512)  # the brief names the same commands at every call
+def _call(command: str) -> str | None:
+    """The tool call that does ``command`` ("tether checkpoint --done 3 --state ..."), None when no
+    tool does it or it has a word the tool has no argument for."""
+    import shlex
+
+    try:
+        words = shlex.split(command)[1:]
+    except ValueError:  # an unbalanced quote: not a command to read
+        return None
+    for size in (2, 1):
+        spec = CALLS.get(tuple(words[:size]))
+        if spec is not None:
+            break
+    else:
+        return None
+    tool, fixed, positional, options = spec
+    args: dict = dict(fixed)
+    rest, names = words[size:], list(positional)
+    while rest:
+        word = rest.pop(0)
+        if not word.startswith("-") or word in ("-", "--"):
+            if not names:
+                return None
+            args[names.pop(0)] = word
+            continue
+        option, _, inline = word.partition("=")
+        found = options.get(option)
+        if found is None:
+            return None
+        name, kind, *sets = found
+        if sets:
+            args.update(sets[0])
+        if kind == FLAG:
+            if name:
+                args[name] = True
+            continue
+        if not inline and not rest:
+            return None
+        value = inline or rest.pop(0)
+        if kind == LIST:
+            args.setdefault(name, []).append(value)
+        elif kind == PAIR:
+            key, _, val = value.partition("=")
+            args.setdefault(name, {})[key] = val
+        else:
+            args[name] = value
+    kinds = {found[0]: found[1] for found in options.values()}
+    if not args and tool in NEEDS_ARGUMENTS:
+        return tool
+    return f"{tool}({', '.join(f'{name}={_value(value, kinds.get(name))}' for name, value in args.items())})"
+
+
+def _value(value, kind: str | None) -> str:
+    if value is True:
+        return "true"
+    if kind in (INT, UNITS) and isinstance(value, str) and (value.isdigit() or kind == INT and value.isupper()):
+        return value  # a number, or a number's placeholder (N)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _option(match) -> str:

@@ -5,7 +5,8 @@ returns that call's data as the CLI's ``--json`` gives it. Every tool that retur
 limit or a token budget with a small default: an agent's context is the scarce thing. A
 TetherError comes back as an MCP tool error (``isError``) carrying its one line and its hint, the
 commands a tool does said as tool calls (``hints``), so the model can act on it; so do arguments
-that do not fit a tool's schema. The server itself keeps running.
+that do not fit a tool's schema. The server itself keeps running. The brief, resume points'
+messages and problems name tool calls the same way: the library words them for the command line.
 
 One Workspace serves every call, as for any long-lived user of the Python API: the store's
 in-process caches check each file's stat, so what the CLI, hooks and other sessions write between
@@ -162,27 +163,36 @@ def build(root: str | None = None) -> TetherServer:
         if budget < MIN_BUDGET:  # said here: the library's hint gives the CLI's default
             raise InvalidInput(f"budget {budget} is too small for a brief",
                                hint=f"a brief needs a budget of {MIN_BUDGET} tokens or more (the default is {BRIEF_BUDGET})")
-        made = ws().boot(budget=budget)
+        made = ws().boot(budget=budget, say=hints.tools)  # its commands as tool calls, within the budget
         return {"text": made.text, "tokens": made.rendered.tokens, "budget": made.budget,
                 "omitted": made.rendered.omitted, "degraded": made.degraded}
 
     @tool(description="Exactly where to continue a task (default: the active one; naming a task makes it "
-                      "active): its next unit, the state at its last checkpoint, next actions (at most `limit`).")
+                      "active): its next unit, the state at its last checkpoint, next actions (at most `limit`), "
+                      "and which task is active and the other open tasks (the newest `limit`; `others_total` "
+                      "counts them all).")
     @_tool
     def resume(task: str | None = None, limit: int = 5) -> dict:
+        # As `tether resume --json` answers: the other open tasks too, so a session that resumed one
+        # knows the rest are there (and which task a call without `task` reaches).
         _limit(limit)
-        note = _stand_in_note(ws(), task, "this is")  # before the resume, which may choose a task
-        point = ws().resume(task)
-        data = point.to_dict()
+        workspace = ws()
+        note = _stand_in_note(workspace, task, "this is")  # before the resume, which may choose a task
+        point = workspace.resume(task)
+        listed = workspace.tasks()
+        others = [{"id": t.id, "title": t.title} for t in listed if t.id != point.task.id]
+        data = _point(point)
         data["next_actions"] = data["next_actions"][:limit]
-        return {"resume": data, "problems": [p.to_dict() for p in point.problems], "note": note}
+        problems = point.problems + [p for p in listed.problems if p not in point.problems]
+        return {"resume": data, "active": point.task.id, "others": others[-limit:], "others_total": len(others),
+                "problems": _problems(problems), "note": note}
 
     @tool(description="Tasks. action=list: the open ones (all=true: closed ones too), newest `limit` of them, "
                       "each with where it stands (`resume`), and which is active; status: one task (default "
                       "the active one); start: title, and items (a bulk list) or steps (ordered stages), "
                       "definition, criteria (it becomes the active task); complete (when it meets its "
                       "criteria), clear (archive it) or reopen a task (complete and clear default to the "
-                      "active one); switch: make `task` the active one.")
+                      "active one, reopen to the task closed last); switch: make `task` the active one.")
     @_tool
     def tasks(action: Literal["list", "status", "start", "complete", "switch", "reopen", "clear"] = "list",
               task: str | None = None, all: bool = False, limit: int = 20, title: str = "",
@@ -198,10 +208,9 @@ def build(root: str | None = None) -> TetherServer:
             status = workspace.task_status(task)
             data = status.to_dict()
             data["checkpoints"] = data["checkpoints"][-limit:]
-            return data
-        if action in ("switch", "reopen") and not task:
-            listed = 'tasks(action="list", all=true)' if action == "reopen" else 'tasks(action="list")'
-            raise InvalidInput(f"give the id of the task to {action}", hint=f"task ids: {listed}")
+            return dict(data, resume=_point(status.resume), problems=_problems(status.problems))
+        if action == "switch" and not task:
+            raise InvalidInput("give the id of the task to switch", hint='task ids: tasks(action="list")')
         if action == "switch":
             return {"active": workspace.switch(task).id}
         if action in STATUS:
@@ -215,9 +224,9 @@ def build(root: str | None = None) -> TetherServer:
             point = workspace.progress(t) if t.status == "open" else None
             problems += [p for p in (point.problems if point else []) if p not in problems]
             entry = {k: v for k, v in t.to_dict().items() if k != "units"}
-            entries.append(dict(entry, resume=point.to_dict() if point else None))
+            entries.append(dict(entry, resume=_point(point) if point else None))
         return {"active": workspace.active_task_id(), "total": len(found), "tasks": entries,
-                "problems": [p.to_dict() for p in problems], "note": _stand_in_note(workspace, None, "the active task is")}
+                "problems": _problems(problems), "note": _stand_in_note(workspace, None, "the active task is")}
 
     @tool(description="Save a numbered checkpoint of the active task (or `task`; it becomes the active one): "
                       "units done/undone ('1-5,7', 3, or a list of those), the current state, next actions, "
@@ -237,8 +246,8 @@ def build(root: str | None = None) -> TetherServer:
                                          state=state, key_data=data or {}, files=files or [],
                                          next_actions=next or [], note=note, status=status, anchors=anchors)
             point = workspace.resume(after=saved)
-        return {"checkpoint": dict(saved.__dict__), "path": workspace.checkpoint_path(saved), "resume": point.to_dict(),
-                "problems": [p.to_dict() for p in met], "note": said}
+        return {"checkpoint": dict(saved.__dict__), "path": workspace.checkpoint_path(saved), "resume": _point(point),
+                "problems": _problems(met), "note": said}
 
     @tool(description="Entries of the session context document. action=add (kind, text; `anchors`: code it "
                       "cites, 'src/a.py', 'src/a.py:12' or 'src/a.py::func'), list (newest `limit`; all=true: "
@@ -264,7 +273,7 @@ def build(root: str | None = None) -> TetherServer:
         shown = list(found)[-limit:]
         stale = ws().stale_flags([n for n in shown if not n.resolved])  # cited code changed or gone
         return {"total": len(found), "notes": [dict(n.to_dict(), stale=stale.get(n.id, [])) for n in shown],
-                "problems": [p.to_dict() for p in found.problems]}
+                "problems": _problems(found.problems)}
 
     @tool(description="Decisions: action=decide records one (question, decision, rationale; `when`: ISO 8601, "
                       "default now; `anchors`: code it cites); action=list gives the newest `limit`, each with "
@@ -287,7 +296,7 @@ def build(root: str | None = None) -> TetherServer:
         found = ws().decisions(limit=_limit(limit))
         stale = ws().stale_flags(found)
         return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
-                "problems": [p.to_dict() for p in found.problems]}
+                "problems": _problems(found.problems)}
 
     @read_tool(description="The memories whose cited code changed or is gone since they were recorded (current "
                       "decisions and context entries, each open task's newest checkpoint), at most `limit`: "
@@ -304,7 +313,7 @@ def build(root: str | None = None) -> TetherServer:
               commit: bool = False) -> dict:
         result = ws().close(summary, completed=_units(completed, "completed"), next_steps=next_steps or [],
                             commit=commit)
-        return result.to_dict()
+        return dict(result.to_dict(), problems=_problems(result.problems))
 
     @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
                       "result): `max_chars` characters from `offset`, and where the next page starts.")
@@ -412,7 +421,7 @@ def build(root: str | None = None) -> TetherServer:
 
     @resource
     def brief_text() -> str:
-        return ws().boot(budget=BRIEF_BUDGET).text
+        return ws().boot(budget=BRIEF_BUDGET, say=hints.tools).text
 
     @resource
     def context_text() -> str:
@@ -435,7 +444,7 @@ def build(root: str | None = None) -> TetherServer:
         if task.definition:
             lines.append(f"definition: {task.definition}")
         lines += [f"success criterion: {c}" for c in task.criteria]
-        lines.append(point.message())
+        lines.append(hints.tools(point.message()))
         if point.checkpoint and point.checkpoint.current_state:
             lines.append(f"state at {point.state_at()}: {point.checkpoint.current_state}")
         if point.next_actions:
@@ -443,6 +452,18 @@ def build(root: str | None = None) -> TetherServer:
         return "\n".join(lines)
 
     return server
+
+
+def _point(point) -> dict:
+    """A Resume point as the CLI's JSON gives it, its message naming the tool calls, not commands."""
+    data = point.to_dict()
+    data["message"] = hints.tools(data["message"])
+    return data
+
+
+def _problems(problems) -> list[dict]:
+    """Problems as the CLI's JSON gives them, a command their message names said as a tool call."""
+    return [dict(p.to_dict(), message=hints.tools(p.message)) for p in problems]
 
 
 def _units(values, name: str) -> list[str]:
@@ -471,11 +492,14 @@ def _stand_in_note(ws, given: str | None, verb: str) -> str | None:
 def _set_status(ws, task: str | None, status: str) -> dict:
     """tasks' complete, clear and reopen: as `tether task complete|clear|reopen --json`, with the
     notes the CLI prints."""
-    said = [_stand_in_note(ws, task, "this went to")]
+    # without an id, reopen takes the task closed last, not the active one: no stand-in to name
+    said = [_stand_in_note(ws, task, "this went to") if status != "open" else None]
     done = ws.set_task_status(task, status)
     out = {"task": done.to_dict()}
     if status == "open":  # the entries its close retired apply again
         out["entries"] = [n.id for n in ws.notes() if n.task == done.id]
+        if task is None:  # the caller named none: say which it was
+            said.append(f"reopened {done.id}, the task closed last (task=ID to reopen another)")
     if status == "complete" and done.units:  # easy to do by mistake: said
         point = ws.progress(done)
         if point.next_number is not None:
