@@ -7,8 +7,8 @@ history: it lists ``open/`` instead of every task, reads one checkpoint per
 open task (a few more, halving its history, for the first one checkpointed since
 the last close: where that unclosed work starts), the newest decisions by name until they would fill the configured
 budget on their own (a window: the ones it did not read are counted, not
-shown), and the tail of the event log. Sections have no fixed caps: they fill
-by priority until the budget is spent (core.brief). The brief is kept per
+shown), and the tail of the event log (who recorded what since the last close).
+Sections have no fixed caps: they fill by priority until the budget is spent (core.brief). The brief is kept per
 machine (warm.brief_cache) and reused while nothing it read has changed.
 """
 
@@ -41,7 +41,7 @@ class Snapshot(Record):
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
               "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
-              "relevant_source": None, "since_close": list, "chosen": None}
+              "relevant_source": None, "since_close": list, "recorded_since_close": list, "chosen": None}
     # chosen: the task this machine chose, when it is not open here (closed, or on another branch)
     # and ``active`` stands in for it
 
@@ -55,7 +55,8 @@ class Snapshot(Record):
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
             "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
-            "relevant_source": self.relevant_source, "since_close": self.since_close, "chosen": self.chosen,
+            "relevant_source": self.relevant_source, "since_close": self.since_close,
+            "recorded_since_close": self.recorded_since_close, "chosen": self.chosen,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -154,13 +155,14 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     if text and all(p in config.problems() for p in store.problems):  # a damaged record is the problem to name
         _check_document_sections(store, config, text, latest if latest_source == store.latest_path() else None,
                                  [r.task for r in resumes], decisions, notes)
-    store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
+    # A torn or bad line near the log's end is a problem to name; who recorded what since the close is said.
+    recorded = _recorded_since_close(store.newest_events(CHECKED_LINES), latest, since_close)
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
                     packets=packets, audit=audit, relevant=older, relevant_source=older_source,
-                    since_close=since_close, chosen=chosen)
+                    since_close=since_close, recorded_since_close=recorded, chosen=chosen)
 
 
 def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> list[dict]:
@@ -190,6 +192,36 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
         out.append({"task": r.task.id, "first": first, "newest": newest.id, "count": count,
                     "at": newest.created, "session": newest.session, "automatic": newest.automatic})
     return out
+
+
+# What a session records beside its checkpoints (the memory log's events): decisions, context entries.
+RECORDS = {"decision": "decisions", "note": "entries"}
+
+
+def _recorded_since_close(events: list[dict], latest: dict | None, since_close: list[dict]) -> list[dict]:
+    """The sessions that recorded decisions or context entries after the last close (every one
+    when no close is recorded) and neither checkpointed (since_close names those that did) nor
+    closed: a session that crashed, or is still running, whose records the close's summary knows
+    nothing of. Found among the memory log's events boot reads anyway (its end: events carry the
+    session, the records do not). One row per session, the newest first: {"session", "decisions",
+    "entries" (their ids), "first", "at" (the times of its first and newest)}. A close whose time
+    is unknown (no LATEST.json) is compared with nothing, as for since_close."""
+    closed = "" if latest is None else latest.get("generated_at")
+    if not isinstance(closed, str) or (latest is not None and not closed):
+        return []
+    rows: dict[str, dict] = {}
+    done = {row["session"] for row in since_close}
+    for event in events:  # oldest first
+        session, name = event.get("session"), event["event"]
+        if not event["at"] > closed or type(session) is not str or not session:
+            continue
+        if name in ("checkpoint", "session_close"):
+            done.add(session)
+        elif name in RECORDS and isinstance(event.get(name), str):
+            row = rows.setdefault(session, {"session": session, "decisions": [], "entries": [], "first": event["at"]})
+            row[RECORDS[name]].append(event[name])
+            row["at"] = event["at"]
+    return sorted((row for session, row in rows.items() if session not in done), key=lambda r: r["at"], reverse=True)
 
 
 def _first_after(store: Store, task_id: str, names: list[str], last: int, closed: str) -> int | None:
