@@ -70,7 +70,11 @@ def _latest_progress(store: Store) -> tuple[dict | None, str | None]:
         latest, missing = None, False
     else:
         if latest is not None:
-            return latest.to_dict(), store.latest_path()
+            newer = newer_close(store, latest.to_dict())
+            if newer is None:
+                return latest.to_dict(), store.latest_path()
+            store.report(cut_short(store, newer))  # the log's close is the last one: shown, and named
+            return {key: newer[key] for key in ("date", "file", "summary", "next_steps", "generated_at")}, newer["file"]
         missing = True
     dates = store.progress_dates()
     if not dates:
@@ -79,30 +83,95 @@ def _latest_progress(store: Store) -> tuple[dict | None, str | None]:
         store.report(Problem(store.latest_path(), None,
                              "missing; using the newest dated log (the next `tether close` rewrites it)"))
     text = (store.read_progress(dates[-1]) or b"").decode("utf-8", "replace")
-    summary, next_steps = _newest_section(text)
+    closes = closes_logged(text)
+    if not closes:
+        summary, next_steps = (text.strip().splitlines() or [""])[-1], []
+    else:
+        newest = max(closes, key=lambda c: (c["time"], c["order"]))
+        summary, next_steps = newest["summary"], newest["next_steps"]
     shown = store.progress_path(dates[-1])
     return {"date": dates[-1], "file": shown, "summary": summary, "next_steps": next_steps}, shown
 
 
-def _newest_section(text: str) -> tuple[str, list[str]]:
-    """The summary and next steps of a dated log's newest close. By the time in each section's
-    heading ("## 15:33 UTC, session ..."), not by position: a union merge of two branches' logs
-    puts one side's sections after the other's, whatever their times."""
-    sections: list[tuple[str, int, list[str]]] = []
-    for number, block in enumerate(text.split("\n## ")[1:]):
+def closes_logged(text: str) -> list[dict]:
+    """The closes a dated progress log holds, in the file's order: {"time" (its heading's "HH:MM"),
+    "session", "sha" (as the heading abbreviates it, or None), "summary", "completed" (task ids),
+    "next_steps", "order"}. The newest is the latest by its time, not by its place: a union merge
+    of two branches' logs puts one side's sections after the other's, whatever their times."""
+    import re
+
+    out = []
+    for order, block in enumerate(text.split("\n## ")[1:]):
         lines = block.splitlines()
-        sections.append((lines[0][:5], number, lines[1:]))
-    if not sections:
-        return (text.strip().splitlines() or [""])[-1], []
-    _, _, lines = max(sections)
-    summary, steps, in_steps = "", [], False
-    for line in lines:
-        if line.startswith("**Summary:**"):
-            summary = line.split("**Summary:**", 1)[1].strip()
-        in_steps = line.startswith("**Next steps:**") or (in_steps and line.startswith("- "))
-        if in_steps and line.startswith("- "):
-            steps.append(line[2:].strip())
-    return summary, steps
+        session, sha = None, None
+        rest = lines[0][5:].removeprefix(" UTC")
+        if rest.startswith(", session "):
+            session, mark, tail = rest[len(", session "):].rpartition(", commit ")
+            if not mark or not re.fullmatch(r"[0-9a-f]{4,64}", tail):
+                session, sha = rest[len(", session "):], None
+            else:
+                sha = tail
+        summary, completed, steps, in_steps = "", [], [], False
+        for line in lines[1:]:
+            if line.startswith("**Summary:**"):
+                summary = line.split("**Summary:**", 1)[1].strip()
+            elif line.startswith("**Completed:**"):  # "T1 (its title), T2 (...)"
+                completed = re.findall(r"(?:^|\), )([^\s(),]+) \(", line.split("**Completed:**", 1)[1].strip())
+            in_steps = line.startswith("**Next steps:**") or (in_steps and line.startswith("- "))
+            if in_steps and line.startswith("- "):
+                steps.append(line[2:].strip())
+        out.append({"time": lines[0][:5], "session": session, "sha": sha, "summary": summary,
+                    "completed": completed, "next_steps": steps, "order": order})
+    return out
+
+
+def newer_close(store: Store, latest: dict) -> dict | None:
+    """The newest close of the newest dated progress log when LATEST.json (``latest``) names an
+    older one: a close cut short after it appended its section and before it rewrote LATEST.json
+    (or a merge that kept the older LATEST.json). The close's entry (closes_logged) with "date",
+    "file" and "generated_at": the log keeps its minute only, taken at its last second (a
+    checkpoint made in that minute counts as made before it). None when LATEST.json names the
+    newest: closes of LATEST.json's minute count as its own when one of them has its session or
+    its summary (a close run again after it stopped half-way takes the section it finds, whose
+    session may be another process's); two branches' closes of one minute, merged, are not told
+    apart, nor two of one session."""
+    import re
+
+    dates = store.progress_dates()
+    named = str(latest.get("date") or "")
+    if not dates or dates[-1] < named:
+        return None
+    date = dates[-1]
+    closes = [c for c in closes_logged((store.read_progress(date) or b"").decode("utf-8", "replace"))
+              if re.fullmatch(r"\d\d:\d\d", c["time"])]  # a section tether wrote: its time is known
+    if not closes:
+        return None
+    newest = max(closes, key=lambda c: (c["time"], c["order"]))
+    stamp = latest.get("generated_at")
+    minute = None
+    if stamp is not None:
+        if not isinstance(stamp, str) or not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", stamp) or stamp[:10] != named:
+            return None  # a time that is not one (named as such): nothing to compare with
+        minute = stamp[11:16]
+    if minute is None:  # a LATEST.json without its time: only a later day's close is known to be newer
+        if date == named:
+            return None
+    elif (date, newest["time"]) < (named, minute):
+        return None
+    elif (date, newest["time"]) == (named, minute) and any(
+            c["time"] == minute and (c["session"] == latest.get("session") or c["summary"] == latest.get("summary"))
+            for c in closes):
+        return None
+    return {**newest, "date": date, "file": store.progress_path(date), "generated_at": f"{date}T{newest['time']}:59Z"}
+
+
+def cut_short(store: Store, newer: dict) -> Problem:
+    """The problem boot and verify name for newer_close's close."""
+    who = f", session {newer['session']}" if newer["session"] else ""
+    return Problem(store.latest_path(), None,
+                   f"names an older close than {newer['file']} ({newer['time']} UTC{who}): a close cut short before"
+                   " it rewrote LATEST.json, or a merge that kept the older one; boot shows the log's close; run"
+                   " `tether index --repair` to rebuild LATEST.json from it")
 
 
 def gather(store: Store, config: Config, *, source: str, sha: str | None, branch: str | None,

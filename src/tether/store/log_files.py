@@ -162,6 +162,9 @@ class LogFiles:
     def has_events(self) -> bool:
         return self.read_record(layout.EVENT_LOG) is not None
 
+    def event_log_path(self) -> str:
+        return self.shown(layout.EVENT_LOG)
+
     # -- the per-machine session log ------------------------------------------------------------
     def append_session_event(self, event: dict) -> None:
         """What a hook saw (see eventlog.append_local): git-ignored, so the working tree stays clean."""
