@@ -230,3 +230,103 @@ def test_the_counted_task_left_out_as_the_asking_sessions_leaves_the_others_unco
         "After that close, work was checkpointed and no session closed: T1 up to CKP-0001 (the newest at"
         " 2026-11-21 11:00 UTC, by session s2). Where it stopped is under Open tasks."]
     assert [(r["task"], r["count"]) for r in cli("boot", "--json").json()["since_close"]] == [("T1", None)]
+
+
+@pytest.fixture
+def recorded(repo, cli, at):
+    """A close that planned the work, then a session that only recorded a decision and a context
+    entry (no checkpoint) and crashed (no close)."""
+    at("2026-11-21T10:00:00Z", "S-one")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    assert cli("close", "--summary", "planned refactor", "--next", "split app.py").code == 0
+    at("2026-11-21T11:00:00Z", "s2")
+    assert cli("decide", "Keep the old API?", "--decision", "yes, as a shim", "--id", "D-shim").code == 0
+    at("2026-11-21T11:30:00Z", "s2")
+    entry = cli("note", "gotcha", "app.py imports itself", "--json").json()["note"]["id"]
+    at("2026-11-21T12:00:00Z", "s3")  # the next session asks
+    return entry
+
+
+def test_a_session_that_only_recorded_decisions_and_entries_is_named(repo, recorded, cli, at):
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Not closed") == [
+        f"After that close, session s2 recorded 1 decision and 1 context entry (D-shim, {recorded}; the newest at"
+        " 2026-11-21 11:30 UTC) and did not close (`tether log --session s2` lists what it did)."]
+    assert text.index("## Last session") < text.index("## Not closed") < text.index("## Open tasks")
+    assert cli("boot", "--json").json()["recorded_since_close"] == [
+        {"session": "s2", "decisions": ["D-shim"], "entries": [recorded], "first": "2026-11-21T11:00:00Z",
+         "at": "2026-11-21T11:30:00Z"}]
+    assert "## Next steps\n- split app.py\n" in text  # no checkpoint overtook the close's next steps
+    # It checkpoints later: named once, as the session of the task's newest checkpoint.
+    at("2026-11-21T12:10:00Z", "s2")
+    assert cli("checkpoint", "--done", "1").code == 0
+    at("2026-11-21T12:20:00Z", "s3")
+    lines = section(warm_equals_cold(cli, repo), "## Not closed")
+    assert len(lines) == 1 and "1 checkpoint of T1 (CKP-0001; the newest at 2026-11-21 12:10 UTC, by session s2)" in lines[0]
+    assert cli("boot", "--json").json()["recorded_since_close"] == []
+    # Another session records an entry, and closes: all of it is history.
+    at("2026-11-21T12:30:00Z", "s4")
+    assert cli("note", "dont", "never push on friday").code == 0
+    at("2026-11-21T12:40:00Z", "s3")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Not closed")[1].startswith("Also after that close, session s4 recorded 1 context entry (")
+    assert cli("close", "--summary", "split done").code == 0
+    assert "## Not closed" not in warm_equals_cold(cli, repo)
+
+
+def test_without_any_close_a_session_that_only_recorded_is_named(repo, cli, at):
+    at("2026-11-21T10:00:00Z", "s1")
+    assert cli("init").code == 0
+    assert cli("decide", "Which database?", "--decision", "sqlite", "--id", "D-db").code == 0
+    at("2026-11-21T11:00:00Z", "s2")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Last session") == ["No close recorded yet."]
+    assert section(text, "## Not closed") == [
+        "No session has closed yet; session s1 recorded 1 decision (D-db; the newest at 2026-11-21 10:00 UTC) and"
+        " did not close (`tether log --session s1` lists what it did)."]
+
+
+def test_the_asking_session_is_not_named_and_the_newest_other_one_is_warm_as_cold(repo, recorded, cli, at):
+    """The cached brief is the same for every session: s5 recorded last and asks, so the line names
+    s2 (the newest other); s2 asks, and is told of s5; s3 is told of s5, the newest."""
+    at("2026-11-21T12:30:00Z", "s5")
+    assert cli("decide", "Split by module?", "--decision", "yes", "--id", "D-split").code == 0
+    assert "by module" not in section(warm_equals_cold(cli, repo), "## Not closed")[0]
+    assert section(cli("boot").out, "## Not closed")[0].startswith(
+        f"After that close, session s2 recorded 1 decision and 1 context entry (D-shim, {recorded};")
+    assert [r["session"] for r in cli("boot", "--json").json()["recorded_since_close"]] == ["s2"]
+    for asking, named in (("s2", "s5"), ("s3", "s5")):
+        at("2026-11-21T12:30:00Z", asking)
+        lines = section(cli("boot").out, "## Not closed")  # warm: the cache s5's boot left
+        assert lines == [f"After that close, session {named} recorded 1 decision (D-split; the newest at 2026-11-21"
+                         f" 12:30 UTC) and did not close (`tether log --session {named}` lists what it did)."]
+    # Alone since the close, the session asking is told of no one.
+    at("2026-11-21T13:00:00Z", "s3")
+    assert cli("close", "--summary", "closed by s3").code == 0
+    at("2026-11-21T13:30:00Z", "s6")
+    assert cli("note", "learning", "the shim costs nothing").code == 0
+    assert "## Not closed" not in warm_equals_cold(cli, repo)
+    assert cli("boot", "--json").json()["recorded_since_close"] == []
+
+
+def test_a_warm_brief_is_stale_once_the_memory_log_says_who_recorded(repo, ws, cli, at, monkeypatch):
+    """A boot between a decision's file and its line in the memory log (another process writing
+    them) must not leave a cached brief that never names the session."""
+    import tether.core.memory
+    from tether.store.eventlog import record
+
+    from test_brief_budget import CACHE, age
+
+    at("2026-11-21T10:00:00Z", "s1")
+    assert cli("close", "--summary", "start").code == 0
+    at("2026-11-21T11:00:00Z", "s2")
+    with monkeypatch.context() as later:  # its line in the memory log comes after the boot below
+        later.setattr(tether.core.memory, "event", lambda *args, **kwargs: None)
+        assert cli("decide", "Ship?", "--decision", "yes", "--id", "D-half").code == 0
+    age(repo)
+    at("2026-11-21T12:00:00Z", "s3")
+    assert "## Not closed" not in cli("boot").out
+    assert (repo / CACHE).exists()
+    ws.store.append_event(record("decision", "s2", {"decision": "D-half"}, "2026-11-21T11:00:01Z"))
+    assert "session s2 recorded 1 decision (D-half;" in section(cli("boot").out, "## Not closed")[0]

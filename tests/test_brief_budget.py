@@ -290,6 +290,10 @@ def test_long_break_days_is_configurable_and_checked(base, cli, now):
 
 def test_the_brief_is_the_same_size_at_10_and_many_closed_tasks(ws, cli, now, fast_writes):
     _crowd(ws, 300, 30, now)
+    # Closed: a session that recorded and never closed is named only while its records are among
+    # the memory log's newest events, which the 400 task events below would push it out of.
+    now("2026-12-01T10:00:00Z")
+    ws.close("crowded")
     for n in range(10):
         ws.start_task(f"Open {n}", items=["a", "b"], task_id=f"O{n}")
     small = cli("boot", "--json").json()

@@ -7,8 +7,8 @@ history: it lists ``open/`` instead of every task, reads one checkpoint per
 open task (a few more, halving its history, for the first one checkpointed since
 the last close: where that unclosed work starts), the newest decisions by name until they would fill the configured
 budget on their own (a window: the ones it did not read are counted, not
-shown), and the tail of the event log. Sections have no fixed caps: they fill
-by priority until the budget is spent (core.brief). The brief is kept per
+shown), and the tail of the event log (who recorded what since the last close).
+Sections have no fixed caps: they fill by priority until the budget is spent (core.brief). The brief is kept per
 machine (warm.brief_cache) and reused while nothing it read has changed.
 """
 
@@ -41,7 +41,7 @@ class Snapshot(Record):
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
               "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
-              "relevant_source": None, "since_close": list, "chosen": None}
+              "relevant_source": None, "since_close": list, "recorded_since_close": list, "chosen": None}
     # chosen: the task this machine chose, when it is not open here (closed, or on another branch)
     # and ``active`` stands in for it
 
@@ -55,7 +55,8 @@ class Snapshot(Record):
             "notes": [n.to_dict() for n in self.notes], "reading_order": self.config.reading_order,
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
             "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
-            "relevant_source": self.relevant_source, "since_close": self.since_close, "chosen": self.chosen,
+            "relevant_source": self.relevant_source, "since_close": self.since_close,
+            "recorded_since_close": self.recorded_since_close, "chosen": self.chosen,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -69,7 +70,11 @@ def _latest_progress(store: Store) -> tuple[dict | None, str | None]:
         latest, missing = None, False
     else:
         if latest is not None:
-            return latest.to_dict(), store.latest_path()
+            newer = newer_close(store, latest.to_dict())
+            if newer is None:
+                return latest.to_dict(), store.latest_path()
+            store.report(cut_short(store, newer))  # the log's close is the last one: shown, and named
+            return {key: newer[key] for key in ("date", "file", "summary", "next_steps", "generated_at")}, newer["file"]
         missing = True
     dates = store.progress_dates()
     if not dates:
@@ -78,30 +83,95 @@ def _latest_progress(store: Store) -> tuple[dict | None, str | None]:
         store.report(Problem(store.latest_path(), None,
                              "missing; using the newest dated log (the next `tether close` rewrites it)"))
     text = (store.read_progress(dates[-1]) or b"").decode("utf-8", "replace")
-    summary, next_steps = _newest_section(text)
+    closes = closes_logged(text)
+    if not closes:
+        summary, next_steps = (text.strip().splitlines() or [""])[-1], []
+    else:
+        newest = max(closes, key=lambda c: (c["time"], c["order"]))
+        summary, next_steps = newest["summary"], newest["next_steps"]
     shown = store.progress_path(dates[-1])
     return {"date": dates[-1], "file": shown, "summary": summary, "next_steps": next_steps}, shown
 
 
-def _newest_section(text: str) -> tuple[str, list[str]]:
-    """The summary and next steps of a dated log's newest close. By the time in each section's
-    heading ("## 15:33 UTC, session ..."), not by position: a union merge of two branches' logs
-    puts one side's sections after the other's, whatever their times."""
-    sections: list[tuple[str, int, list[str]]] = []
-    for number, block in enumerate(text.split("\n## ")[1:]):
+def closes_logged(text: str) -> list[dict]:
+    """The closes a dated progress log holds, in the file's order: {"time" (its heading's "HH:MM"),
+    "session", "sha" (as the heading abbreviates it, or None), "summary", "completed" (task ids),
+    "next_steps", "order"}. The newest is the latest by its time, not by its place: a union merge
+    of two branches' logs puts one side's sections after the other's, whatever their times."""
+    import re
+
+    out = []
+    for order, block in enumerate(text.split("\n## ")[1:]):
         lines = block.splitlines()
-        sections.append((lines[0][:5], number, lines[1:]))
-    if not sections:
-        return (text.strip().splitlines() or [""])[-1], []
-    _, _, lines = max(sections)
-    summary, steps, in_steps = "", [], False
-    for line in lines:
-        if line.startswith("**Summary:**"):
-            summary = line.split("**Summary:**", 1)[1].strip()
-        in_steps = line.startswith("**Next steps:**") or (in_steps and line.startswith("- "))
-        if in_steps and line.startswith("- "):
-            steps.append(line[2:].strip())
-    return summary, steps
+        session, sha = None, None
+        rest = lines[0][5:].removeprefix(" UTC")
+        if rest.startswith(", session "):
+            session, mark, tail = rest[len(", session "):].rpartition(", commit ")
+            if not mark or not re.fullmatch(r"[0-9a-f]{4,64}", tail):
+                session, sha = rest[len(", session "):], None
+            else:
+                sha = tail
+        summary, completed, steps, in_steps = "", [], [], False
+        for line in lines[1:]:
+            if line.startswith("**Summary:**"):
+                summary = line.split("**Summary:**", 1)[1].strip()
+            elif line.startswith("**Completed:**"):  # "T1 (its title), T2 (...)"
+                completed = re.findall(r"(?:^|\), )([^\s(),]+) \(", line.split("**Completed:**", 1)[1].strip())
+            in_steps = line.startswith("**Next steps:**") or (in_steps and line.startswith("- "))
+            if in_steps and line.startswith("- "):
+                steps.append(line[2:].strip())
+        out.append({"time": lines[0][:5], "session": session, "sha": sha, "summary": summary,
+                    "completed": completed, "next_steps": steps, "order": order})
+    return out
+
+
+def newer_close(store: Store, latest: dict) -> dict | None:
+    """The newest close of the newest dated progress log when LATEST.json (``latest``) names an
+    older one: a close cut short after it appended its section and before it rewrote LATEST.json
+    (or a merge that kept the older LATEST.json). The close's entry (closes_logged) with "date",
+    "file" and "generated_at": the log keeps its minute only, taken at its last second (a
+    checkpoint made in that minute counts as made before it). None when LATEST.json names the
+    newest: closes of LATEST.json's minute count as its own when one of them has its session or
+    its summary (a close run again after it stopped half-way takes the section it finds, whose
+    session may be another process's); two branches' closes of one minute, merged, are not told
+    apart, nor two of one session."""
+    import re
+
+    dates = store.progress_dates()
+    named = str(latest.get("date") or "")
+    if not dates or dates[-1] < named:
+        return None
+    date = dates[-1]
+    closes = [c for c in closes_logged((store.read_progress(date) or b"").decode("utf-8", "replace"))
+              if re.fullmatch(r"\d\d:\d\d", c["time"])]  # a section tether wrote: its time is known
+    if not closes:
+        return None
+    newest = max(closes, key=lambda c: (c["time"], c["order"]))
+    stamp = latest.get("generated_at")
+    minute = None
+    if stamp is not None:
+        if not isinstance(stamp, str) or not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", stamp) or stamp[:10] != named:
+            return None  # a time that is not one (named as such): nothing to compare with
+        minute = stamp[11:16]
+    if minute is None:  # a LATEST.json without its time: only a later day's close is known to be newer
+        if date == named:
+            return None
+    elif (date, newest["time"]) < (named, minute):
+        return None
+    elif (date, newest["time"]) == (named, minute) and any(
+            c["time"] == minute and (c["session"] == latest.get("session") or c["summary"] == latest.get("summary"))
+            for c in closes):
+        return None
+    return {**newest, "date": date, "file": store.progress_path(date), "generated_at": f"{date}T{newest['time']}:59Z"}
+
+
+def cut_short(store: Store, newer: dict) -> Problem:
+    """The problem boot and verify name for newer_close's close."""
+    who = f", session {newer['session']}" if newer["session"] else ""
+    return Problem(store.latest_path(), None,
+                   f"names an older close than {newer['file']} ({newer['time']} UTC{who}): a close cut short before"
+                   " it rewrote LATEST.json, or a merge that kept the older one; boot shows the log's close; run"
+                   " `tether index --repair` to rebuild LATEST.json from it")
 
 
 def gather(store: Store, config: Config, *, source: str, sha: str | None, branch: str | None,
@@ -154,13 +224,14 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     if text and all(p in config.problems() for p in store.problems):  # a damaged record is the problem to name
         _check_document_sections(store, config, text, latest if latest_source == store.latest_path() else None,
                                  [r.task for r in resumes], decisions, notes)
-    store.recent_events(CHECKED_LINES)  # not shown, but a torn or bad line near the end is a problem to name
+    # A torn or bad line near the log's end is a problem to name; who recorded what since the close is said.
+    recorded = _recorded_since_close(store.newest_events(CHECKED_LINES), latest, since_close)
     return Snapshot(source=source, sha=sha, branch=branch, changed=changed, config=config, latest=latest,
                     latest_source=latest_source, tasks=resumes, active=active, decisions=decisions,
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
                     packets=packets, audit=audit, relevant=older, relevant_source=older_source,
-                    since_close=since_close, chosen=chosen)
+                    since_close=since_close, recorded_since_close=recorded, chosen=chosen)
 
 
 def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> list[dict]:
@@ -190,6 +261,36 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
         out.append({"task": r.task.id, "first": first, "newest": newest.id, "count": count,
                     "at": newest.created, "session": newest.session, "automatic": newest.automatic})
     return out
+
+
+# What a session records beside its checkpoints (the memory log's events): decisions, context entries.
+RECORDS = {"decision": "decisions", "note": "entries"}
+
+
+def _recorded_since_close(events: list[dict], latest: dict | None, since_close: list[dict]) -> list[dict]:
+    """The sessions that recorded decisions or context entries after the last close (every one
+    when no close is recorded) and neither checkpointed (since_close names those that did) nor
+    closed: a session that crashed, or is still running, whose records the close's summary knows
+    nothing of. Found among the memory log's events boot reads anyway (its end: events carry the
+    session, the records do not). One row per session, the newest first: {"session", "decisions",
+    "entries" (their ids), "first", "at" (the times of its first and newest)}. A close whose time
+    is unknown (no LATEST.json) is compared with nothing, as for since_close."""
+    closed = "" if latest is None else latest.get("generated_at")
+    if not isinstance(closed, str) or (latest is not None and not closed):
+        return []
+    rows: dict[str, dict] = {}
+    done = {row["session"] for row in since_close}
+    for event in events:  # oldest first
+        session, name = event.get("session"), event["event"]
+        if not event["at"] > closed or type(session) is not str or not session:
+            continue
+        if name in ("checkpoint", "session_close"):
+            done.add(session)
+        elif name in RECORDS and isinstance(event.get(name), str):
+            row = rows.setdefault(session, {"session": session, "decisions": [], "entries": [], "first": event["at"]})
+            row[RECORDS[name]].append(event[name])
+            row["at"] = event["at"]
+    return sorted((row for session, row in rows.items() if session not in done), key=lambda r: r["at"], reverse=True)
 
 
 def _first_after(store: Store, task_id: str, names: list[str], last: int, closed: str) -> int | None:

@@ -161,20 +161,23 @@ def from_content(content: dict, budget: int | None, max_chars: int | None, say=N
 
 def for_session(content: dict, session: str | None) -> dict:
     """``content`` as the session ``session`` is told it: "Not closed" names no task whose newest
-    checkpoint that session made (it is running: that work is its own, not an earlier session's).
-    Applied at every boot, warm or not: the cached content is the same for every session."""
+    checkpoint that session made, nor that session as one that recorded decisions or entries (it
+    is running: that work is its own, not an earlier session's; the newest other session that
+    recorded some is named instead). Applied at every boot, warm or not: the cached content is
+    the same for every session."""
     data = content["data"]
-    rows = data.get("since_close") or []
-    if not session or not any(row.get("session") == session for row in rows):
+    rows, recorded = data.get("since_close") or [], data.get("recorded_since_close") or []
+    if not session or not any(row.get("session") == session for row in rows + recorded):
         return content
     kept = [row for row in rows if row.get("session") != session]
+    others = [row for row in recorded if row.get("session") != session]
     from .sections import not_closed_lines
 
-    sections = [(key, heading, not_closed_lines(kept, bool(data.get("latest"))) if key == "not_closed" else lines,
-                 priority, more, hidden, head)
+    lines_now = not_closed_lines(kept, others, bool(data.get("latest")))
+    sections = [(key, heading, lines_now if key == "not_closed" else lines, priority, more, hidden, head)
                 for key, heading, lines, priority, more, hidden, head in content["sections"]
-                if key != "not_closed" or kept]
-    return {**content, "data": {**data, "since_close": kept}, "sections": sections}
+                if key != "not_closed" or lines_now]
+    return {**content, "data": {**data, "since_close": kept, "recorded_since_close": others}, "sections": sections}
 
 
 def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:

@@ -69,8 +69,9 @@ class Repair(Record):
 
 
 def repair(ws) -> Repair:
-    """`tether index --repair`: generated files a merge left conflicted, open markers, torn last lines
-    of the logs, the context document's generated sections, the manifest.
+    """`tether index --repair`: generated files a merge left conflicted, a LATEST.json older than the
+    progress log's newest close (a close cut short), open markers, torn last lines of the logs, the
+    context document's generated sections, the manifest.
 
     LATEST.json and the context document are merged as the merge driver
     would have; then the document's generated sections are regenerated from
@@ -85,6 +86,7 @@ def repair(ws) -> Repair:
     leftovers = ws.store.remove_leftovers()
     done = Done()
     resolved, written = repair_generated(ws, done)
+    written += finish_cut_short_close(ws, done)
     written += repair_open_markers(ws, done)
     maps = repair_offload_maps(ws, done)
     resolved += maps
@@ -177,6 +179,61 @@ def _latest_from_events(store) -> bytes | None:
                     summary=str(last.get("summary", "")), next_steps=last.get("next_steps") or [],
                     completed=last.get("completed") or [], session=last.get("session"), generated_at=last["at"])
     return latest_text(latest).encode("utf-8")
+
+
+def finish_cut_short_close(ws, done: Done) -> list[str]:
+    """Rebuild LATEST.json when the newest dated progress log holds a newer close than it names
+    (core.boot.newer_close: a close cut short between the two writes, or a merge that kept the
+    older LATEST.json): from that close's session_close event when the memory log has it (a
+    merge), else from its section, whose time is its minute and whose commit is abbreviated
+    (resolved when git knows it). The event the cut-short close did not write is appended, so
+    the memory log has it too. Returns the paths written."""
+    from ..errors import GitProblem
+    from ..store.eventlog import record
+    from .boot import newer_close
+
+    store = ws.store
+    try:
+        latest = store.read_latest()
+    except ParseError:
+        return []  # repair_generated rebuilt it if it could; boot names it otherwise
+    newer = newer_close(store, latest.to_dict()) if latest is not None else None
+    if newer is None:
+        return []
+    logged = [e for e in store.all_events() if e["event"] == "session_close" and e.get("session") == newer["session"]
+              and e.get("summary") == newer["summary"] and str(e["at"])[:10] == newer["date"]]
+    written = [store.latest_path()]
+    if logged:
+        event = logged[-1]
+        rebuilt = Latest(date=newer["date"], file=newer["file"], sha=event.get("sha"), summary=newer["summary"],
+                         next_steps=event.get("next_steps") or [], completed=event.get("completed") or [],
+                         session=newer["session"], generated_at=event["at"])
+        how = "its session_close event"
+    else:
+        sha = newer["sha"]
+        if sha:
+            from ..gitio import refs
+
+            try:
+                sha = refs.resolve_commit(ws.root_dir, sha)
+            except GitProblem:
+                pass  # not in this clone: kept as the log abbreviates it
+        rebuilt = Latest(date=newer["date"], file=newer["file"], sha=sha, summary=newer["summary"],
+                         next_steps=newer["next_steps"], completed=newer["completed"], session=newer["session"],
+                         generated_at=newer["generated_at"])
+        how = "its section"
+        store.append_event(record("session_close", newer["session"], {
+            "summary": rebuilt.summary, "completed": rebuilt.completed, "next_steps": rebuilt.next_steps,
+            "sha": rebuilt.sha}, rebuilt.generated_at))
+        written.append(store.event_log_path())
+    store.write_latest(rebuilt)
+    what = (f"rebuilt from the newer close in {newer['file']} ({newer['date']} {newer['time']} UTC, from {how}):"
+            " a close cut short before it rewrote LATEST.json, or a merge that kept the older one")
+    done.add(store.latest_path(), what, f"{store.latest_path()}: {what}")
+    if how == "its section":
+        done.add(store.event_log_path(), "the cut-short close's session_close event appended",
+                 f"{store.event_log_path()}: the cut-short close's session_close event appended")
+    return written
 
 
 def repair_offload_maps(ws, done: Done) -> list[str]:

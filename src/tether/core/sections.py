@@ -51,9 +51,10 @@ def sections(snap: Snapshot) -> list[Section]:
         lines = [f"{snap.latest.get('date', '?')} ({snap.latest_source}): {snap.latest.get('summary', '')}"]
         out.append(Section("last_progress", "## Last session", lines, priority=2, more="tether log"))
     else:
-        out.append(Section("last_progress", "## Last session", ["No close recorded yet." if snap.since_close
+        unclosed = snap.since_close or snap.recorded_since_close
+        out.append(Section("last_progress", "## Last session", ["No close recorded yet." if unclosed
                                                                 else "No progress recorded yet."], priority=2))
-    if snap.since_close:  # filled after where to resume, which a tight budget keeps first
+    if snap.since_close or snap.recorded_since_close:  # filled after where to resume, which a tight budget keeps first
         out.append(Section("not_closed", "## Not closed", _since_lines(snap), priority=3.2))
     task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
     if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
@@ -196,13 +197,35 @@ SINCE_SHOWN = 3  # open tasks the "Not closed" line names; it counts the others
 
 
 def _since_lines(snap: Snapshot) -> list[str]:
-    return not_closed_lines(snap.since_close, bool(snap.latest))
+    return not_closed_lines(snap.since_close, snap.recorded_since_close, bool(snap.latest))
 
 
-def not_closed_lines(rows: list[dict], closed: bool) -> list[str]:
-    """The work checkpointed after the last close (or with no close at all, ``closed`` False) and
-    never closed: a session that crashed, or is running. Its checkpoints, not the close, say where
-    the work is. ``rows``: boot's since_close."""
+RECORDS_SHOWN = 3  # ids of what the session recorded the line names; it counts the others
+
+
+def not_closed_lines(rows: list[dict], recorded: list[dict], closed: bool) -> list[str]:
+    """The work done after the last close (or with no close at all, ``closed`` False) and never
+    closed: a session that crashed, or is running. Its checkpoints, not the close, say where the
+    work is (``rows``: boot's since_close); a session that only recorded decisions or context
+    entries is named too, the newest only, as for checkpoints (``recorded``: boot's
+    recorded_since_close)."""
+    out = _checkpointed_line(rows, closed) if rows else []
+    if recorded:
+        row = recorded[0]
+        made = " and ".join(f"{len(row[key])} {one if len(row[key]) == 1 else many}"
+                            for key, one, many in (("decisions", "decision", "decisions"),
+                                                   ("entries", "context entry", "context entries")) if row[key])
+        ids = row["decisions"] + row["entries"]
+        shown = ", ".join(ids[:RECORDS_SHOWN]) + (", …" if len(ids) > RECORDS_SHOWN else "")
+        said = ("Also after that close, " if rows else "After that close, ") if closed else \
+            ("Also, " if rows else "No session has closed yet; ")
+        session = row["session"]
+        out.append(f"{said}session {session} recorded {made} ({shown}; the newest at {_when(row['at'])} UTC) and"
+                   f" did not close (`tether log --session {session}` lists what it did).")
+    return out
+
+
+def _checkpointed_line(rows: list[dict], closed: bool) -> list[str]:
     parts = []
     shown = rows[:SINCE_SHOWN]
     for row in shown:

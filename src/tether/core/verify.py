@@ -141,7 +141,14 @@ def _logs(store: Store) -> int:
     for date in store.progress_dates():
         checked += 1
         _attempt(store, store.check_progress, date)
-    checked += _attempt(store, store.read_latest) is not None
+    latest = _attempt(store, store.read_latest)
+    if latest is not None:
+        checked += 1
+        from .boot import cut_short, newer_close
+
+        newer = newer_close(store, latest.to_dict())
+        if newer is not None:
+            store.report(cut_short(store, newer))
     return checked
 
 

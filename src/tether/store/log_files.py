@@ -126,9 +126,17 @@ class LogFiles:
 
     def recent_events(self, limit: int) -> list[dict]:
         """The last ``limit`` events, oldest first, without reading the whole log."""
-        if limit <= 0:
-            return []
+        return self.newest_events(limit)[-limit:] if limit > 0 else []
+
+    def newest_events(self, limit: int) -> list[dict]:
+        """Every event of the log's end that is read for its last ``limit`` (at least those: all the
+        whole lines of the window last_lines reads), oldest first. While boot records what it reads,
+        the log's stat is recorded before it is read: the brief says who recorded what since the
+        last close from these events, so its cache is stale once one is appended."""
         rel = layout.EVENT_LOG
+        stats = getattr(self.tree, "stats", None)
+        if stats is not None:
+            stats[rel] = self.tree.stat_key(rel)
         try:
             data = last_lines(lambda size: self.tree.tail(rel, size), limit, WHOLE)
         except IsADirectoryError:
@@ -144,7 +152,7 @@ class LogFiles:
             for p in found:
                 self.report(Problem(p.path, p.line + before if p.line else p.line, p.message))
         rows.sort(key=lambda e: e["at"])
-        return rows[-limit:]
+        return rows
 
     def all_events(self) -> Iterator[dict]:
         rel = layout.EVENT_LOG
@@ -153,6 +161,9 @@ class LogFiles:
 
     def has_events(self) -> bool:
         return self.read_record(layout.EVENT_LOG) is not None
+
+    def event_log_path(self) -> str:
+        return self.shown(layout.EVENT_LOG)
 
     # -- the per-machine session log ------------------------------------------------------------
     def append_session_event(self, event: dict) -> None:

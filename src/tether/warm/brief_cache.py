@@ -22,10 +22,12 @@ boot read, bytes or names, and the next boot compares them instead of the
 stat: a few small files, still no parsing. Where that is not known (a
 dependency recorded without its content), the snapshot is not saved.
 
-The event log is not a dependency (every session start appends to it), but
-boot names a torn or bad line among its last lines. A warm boot checks the
-same lines the same way, and reads the files again if one is bad, so the
-problem is reported as a cold boot would.
+The event log's end is read too (who recorded what since the last close, and a
+torn or bad line among its last lines, which boot names). It is a dependency
+whose stat is trusted however recent: it is only ever appended to, and every
+append changes its size. A warm boot also checks its last lines the way a cold
+boot does, and reads the files again if one is bad, so the problem is reported
+as a cold boot would.
 
 Stored with warm.cachefile; the tether version and its code are part of the tag.
 """
@@ -149,7 +151,8 @@ def save(store_dir: str, started_ns: int, deps: dict[str, tuple | None], head: s
     module doc); not saved when one of those was not recorded in ``seen``."""
     # The modification time decides (a content change in the same tick keeps it); the ctime in the
     # key only sees what puts an mtime back.
-    racy_deps = [rel for rel, key in deps.items() if key is not None and not cachefile.trusted(key, started_ns)]
+    racy_deps = [rel for rel, key in deps.items()
+                 if key is not None and rel != EVENT_LOG and not cachefile.trusted(key, started_ns)]
     seen = seen or {}
     if any(not isinstance(seen.get(rel), (bytes, list)) for rel in racy_deps):
         return False
