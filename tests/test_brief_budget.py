@@ -348,3 +348,19 @@ def test_a_budget_too_small_is_refused_with_the_default_in_force(ws, cli):
     config.write_text(config.read_text().replace("budget = 2000", "budget = 3000"))
     assert cli("config", "--json").json()["budget"] == 3000
     assert "a brief needs a budget of 100 tokens or more (the default is 3000)" in cli("boot", "--budget", "10").err
+
+
+def test_when_even_the_sections_names_do_not_fit_the_closing_line_counts_them():
+    """A small budget and many sections left out: the closing line says how many were left out
+    before the active task's line would go (it is what a new session cannot start without)."""
+    from tether.core.brief import Section, render
+
+    resume = "- ACTIVE Resuming Process documents (T004) from item 13 of 20. Next: item 13: doc13.pdf"
+    sections = [Section(key="open_tasks", heading="## Open tasks (1)", lines=[resume], priority=2)]
+    sections += [Section(key=f"section_number_{n}_of_many", heading=f"## S{n}", lines=["x " * 200], priority=10 + n)
+                 for n in range(12)]
+    rendered = render("# tether boot: commit 0123456789ab on main", sections, 100)
+    assert resume in rendered.text, rendered.text
+    assert rendered.tokens <= 100
+    assert rendered.text.rstrip("\n").splitlines()[-1] == (
+        "Left out to fit the budget: 12 sections (`tether boot --budget 2000` shows them).")

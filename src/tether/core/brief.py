@@ -83,12 +83,12 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
     # The closing line grows with what was left out and may outrun the reserve:
     # drop the lowest-priority lines until the whole brief fits the budget.
     # Before an essential line goes (a small budget, a long closing line), the closing line
-    # shrinks to the sections' names, without their commands.
-    compact = False
+    # shrinks to the sections' names, without their commands, then to their number.
+    compact = 0  # 1: the sections' names only; 2: their number only
     while estimate(text) > budget:
         victim = max((s for s in sections if s.kept), key=lambda s: s.priority, default=None)
-        if not compact and (victim is None or victim.priority <= ESSENTIAL):
-            compact = True
+        if compact < 2 and (victim is None or victim.priority <= ESSENTIAL):
+            compact += 1
         elif victim is not None:
             victim.kept.pop()
         else:
@@ -97,7 +97,7 @@ def render(title: str, sections: list[Section], budget: int, max_chars: int | No
     return Rendered(text=text, tokens=estimate(text), omitted=omitted, commands=commands)
 
 
-def _assemble(title: str, sections: list[Section], compact: bool = False,
+def _assemble(title: str, sections: list[Section], compact: int = 0,
               say=None) -> tuple[str, dict[str, int], dict[str, str]]:
     omitted = {s.key: len(s.lines) - len(s.kept) + s.hidden for s in sections if len(s.lines) - len(s.kept) + s.hidden}
     commands = {s.key: s.more for s in sections if s.key in omitted and s.more}
@@ -111,8 +111,9 @@ def _assemble(title: str, sections: list[Section], compact: bool = False,
         out.extend(section.kept)
     closing = None
     if omitted and compact:
-        closing = ("Left out to fit the budget: " + ", ".join(k.replace("_", " ") for k in omitted)
-                   + " (`tether boot --budget 2000` shows them).")
+        named = ", ".join(k.replace("_", " ") for k in omitted) if compact == 1 else \
+            f"{len(omitted)} section{'s' if len(omitted) > 1 else ''}"
+        closing = f"Left out to fit the budget: {named} (`tether boot --budget 2000` shows them)."
     elif omitted:
         parts = [f"{n} {key.replace('_', ' ')}" + (f" (`{commands[key]}`)" if key in commands else "")
                  for key, n in omitted.items()]
