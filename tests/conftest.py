@@ -161,3 +161,13 @@ def seed_doc() -> dict:
     import yaml
 
     return yaml.safe_load(SEED_CONTEXT)["session_context"]
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """``at(stamp, session)``: what follows is done at that time (TETHER_NOW), by that session."""
+    def when(stamp: str, session: str) -> None:
+        monkeypatch.setenv("TETHER_NOW", stamp)
+        monkeypatch.setenv("TETHER_SESSION_ID", session)
+
+    return when

@@ -14,15 +14,6 @@ from test_brief_budget import section, warm_equals_cold
 
 
 @pytest.fixture
-def at(monkeypatch):
-    def when(stamp: str, session: str) -> None:
-        monkeypatch.setenv("TETHER_NOW", stamp)
-        monkeypatch.setenv("TETHER_SESSION_ID", session)
-
-    return when
-
-
-@pytest.fixture
 def crashed(repo, cli, at):
     """A close that planned the work, then a session that did a step and crashed (no close)."""
     at("2026-11-21T10:00:00Z", "S-one")

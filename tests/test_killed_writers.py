@@ -34,15 +34,6 @@ def killed_at(target: str, *argv: str) -> None:
     assert proc.returncode == 9, proc.stderr
 
 
-@pytest.fixture
-def at(monkeypatch):
-    def when(stamp: str, session: str) -> None:
-        monkeypatch.setenv("TETHER_NOW", stamp)
-        monkeypatch.setenv("TETHER_SESSION_ID", session)
-
-    return when
-
-
 def test_an_entry_whose_document_was_not_rewritten_is_named_and_the_next_write_repairs_it(ws, repo, cli, at):
     at("2026-11-21T10:00:00Z", "s1")
     assert cli("note", "gotcha", "app.py imports itself").code == 0
