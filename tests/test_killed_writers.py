@@ -12,7 +12,6 @@ write) repairs it, losing nothing.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
