@@ -109,6 +109,25 @@ def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli,
     assert "## Not closed" not in text and "## Next steps\n- write tests\n" in text
 
 
+def test_another_sessions_work_in_the_closes_second_is_taken_as_made_after_it(repo, cli, at):
+    """Times are kept to the second: a session closes its own work, so what another session
+    checkpointed or recorded in the close's second is work that close knows nothing of."""
+    at("2026-11-21T10:00:00Z", "s1")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    cli("checkpoint", "--done", "1")
+    assert cli("close", "--summary", "split done", "--next", "write tests").code == 0
+    at("2026-11-21T10:00:00Z", "s2")
+    cli("checkpoint", "--state", "tests half written")
+    at("2026-11-21T10:00:00Z", "s3")
+    cli("decide", "Which runner?", "--decision", "pytest")
+    at("2026-11-21T11:00:00Z", "s4")
+    data = cli("boot", "--json").json()
+    assert [(r["session"], r["newest"], r["count"]) for r in data["since_close"]] == [("s2", "CKP-0002", 1)]
+    assert [r["session"] for r in data["recorded_since_close"]] == ["s3"]
+    assert "by session s2" in data["text"] and "session s3 recorded 1 decision" in data["text"]
+
+
 def test_an_automatic_checkpoint_after_the_close_counts_as_work(crashed, cli, at):
     from tether import Workspace
 

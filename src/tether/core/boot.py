@@ -246,21 +246,32 @@ def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> li
     closed = "" if latest is None else latest.get("generated_at")
     if not isinstance(closed, str) or (latest is not None and not closed):
         return []
+    closer = None if latest is None else latest.get("session")
     out = []
     for r in resumes:
         newest = r.checkpoint
-        if newest is None or not newest.created > closed:  # stamps of one form: their order is the text's
+        if newest is None or not after_close(newest.created, newest.session, closed, closer):
             continue
         first = count = None
         if not out:
             names = r.names if r.names is not None else store.checkpoint_names(r.task.id)
             last = names.index(newest.name) if newest.name in names else len(names) - 1
-            found = _first_after(store, r.task.id, names, last, closed)
+            found = _first_after(store, r.task.id, names, last, closed, closer)
             if found is not None:
                 first, count = _ckp_id(names[found]), last - found + 1
         out.append({"task": r.task.id, "first": first, "newest": newest.id, "count": count,
                     "at": newest.created, "session": newest.session, "automatic": newest.automatic})
     return out
+
+
+def after_close(at, session, closed: str, closer) -> bool:
+    """Whether what ``session`` did at ``at`` came after the close made at ``closed`` by ``closer``.
+    Times are kept to the second (stamps of one form: their order is the text's); in the close's
+    own second, what another session did is taken as after it (a session closes its own work, and
+    the closing one's checkpoints come before its close)."""
+    if not isinstance(at, str):
+        return False
+    return at > closed or (at == closed and isinstance(session, str) and bool(session) and session != closer)
 
 
 # What a session records beside its checkpoints (the memory log's events): decisions, context entries.
@@ -279,10 +290,11 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     if not isinstance(closed, str) or (latest is not None and not closed):
         return []
     rows: dict[str, dict] = {}
+    closer = None if latest is None else latest.get("session")
     done = {row["session"] for row in since_close}
     for event in events:  # oldest first
         session, name = event.get("session"), event["event"]
-        if not event["at"] > closed or type(session) is not str or not session:
+        if type(session) is not str or not session or not after_close(event["at"], session, closed, closer):
             continue
         if name in ("checkpoint", "session_close"):
             done.add(session)
@@ -293,20 +305,21 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     return sorted((row for session, row in rows.items() if session not in done), key=lambda r: r["at"], reverse=True)
 
 
-def _first_after(store: Store, task_id: str, names: list[str], last: int, closed: str) -> int | None:
-    """The index of the first of ``names[:last + 1]`` made after ``closed`` (``names[last]`` was),
-    found by halving: checkpoints are numbered in the order they are made. None when a checkpoint
-    on the way does not read (boot names it where it matters: the newest)."""
+def _first_after(store: Store, task_id: str, names: list[str], last: int, closed: str, closer) -> int | None:
+    """The index of the first of ``names[:last + 1]`` made after the close at ``closed`` by ``closer``
+    (``names[last]`` was: after_close), found by halving: checkpoints are numbered in the order
+    they are made. None when a checkpoint on the way does not read (boot names it where it matters:
+    the newest)."""
     if not closed:
         return 0
     low, high = 0, last
     while low < high:
         middle = (low + high) // 2
         try:
-            created = store.load_checkpoint(task_id, names[middle]).created
+            checkpoint = store.load_checkpoint(task_id, names[middle])
         except (ParseError, NotFound):
             return None
-        if created > closed:
+        if after_close(checkpoint.created, checkpoint.session, closed, closer):
             high = middle
         else:
             low = middle + 1
