@@ -99,12 +99,17 @@ def test_without_any_close_the_checkpoints_are_what_the_last_session_left(repo, 
         " 2026-11-21 10:30 UTC, by session s1). Where it stopped is under Open tasks."]
 
 
-def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli, at):
+def _checkpointed_and_closed_at_ten(cli, at) -> None:
+    """Session s1 checkpoints T1 and closes, both at 10:00:00."""
     at("2026-11-21T10:00:00Z", "s1")
     assert cli("init").code == 0
     cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
     cli("checkpoint", "--done", "1")
     assert cli("close", "--summary", "split done", "--next", "write tests").code == 0
+
+
+def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli, at):
+    _checkpointed_and_closed_at_ten(cli, at)
     text = cli("boot").out
     assert "## Not closed" not in text and "## Next steps\n- write tests\n" in text
 
@@ -112,11 +117,7 @@ def test_a_checkpoint_in_the_closes_second_is_taken_as_made_before_it(repo, cli,
 def test_another_sessions_work_in_the_closes_second_is_taken_as_made_after_it(repo, cli, at):
     """Times are kept to the second: a session closes its own work, so what another session
     checkpointed or recorded in the close's second is work that close knows nothing of."""
-    at("2026-11-21T10:00:00Z", "s1")
-    assert cli("init").code == 0
-    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
-    cli("checkpoint", "--done", "1")
-    assert cli("close", "--summary", "split done", "--next", "write tests").code == 0
+    _checkpointed_and_closed_at_ten(cli, at)
     at("2026-11-21T10:00:00Z", "s2")
     cli("checkpoint", "--state", "tests half written")
     at("2026-11-21T10:00:00Z", "s3")
