@@ -193,3 +193,37 @@ def test_fastjson_reads_bytes_with_a_byte_order_mark_as_json_does():
 
     data = b"\xef\xbb\xbf" + json.dumps({"type": "user", "n": 1}).encode()
     assert fastjson.loads(data) == json.loads(data)
+
+
+def test_the_bulk_reader_gives_what_json_gives_with_or_without_orjson(monkeypatch):
+    """Message lists to compact are read by orjson when it is there: the same value as json.loads
+    for every document json reads (integers past 64 bits stay integers, NaN and lone surrogates
+    are read), and json's own error for every other; the same without orjson."""
+    import builtins
+
+    values = ['{"a": [1, 2.5, -0.0, 1e400, true, null], "b": "\u00e9\\u00e9 \\"x\\""}', ' \n[] \t', '["\\ud800"]',
+              "[NaN]", "[-Infinity]", "[12345678901234567890]", "[-9223372036854775809]", "[9223372036854775807]",
+              '["1234567890123456789012 in a string"]', '{"a": 1} {"b": 2}', "", "   ", "\ufeff{}", '{"a": 1,}',
+              "[1, 2", "[" * 50 + "]" * 50, "[" * 5000 + "]" * 5000, '["\\ud83d\\ude00 \U0001F600"]', '{"k": 1, "k": 2}']
+    cases = [v.encode("utf-8", "surrogatepass") for v in values + texts('{}[]",:0123456789.eE+- \n\\truefalsn' + ODD, 20)]
+    cases += [b'["\xff"]', b'["\xed\xa0\x80"]', '["é"]'.encode("utf-16")]
+
+    def outcome(read, data):
+        try:
+            return ("value", repr(read(data)))
+        except RecursionError:
+            return ("too deep",)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            return ("error", type(exc).__name__, str(exc))
+
+    expected = [outcome(json.loads, data) for data in cases]
+    assert [outcome(fastjson.loads_bulk, data) for data in cases] == expected
+    real_import = builtins.__import__
+
+    def without_orjson(name, *args, **kwargs):
+        if name == "orjson":
+            raise ImportError("no orjson")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_orjson)
+    assert [outcome(fastjson.loads_bulk, data) for data in cases] == expected

@@ -16,6 +16,7 @@ import json
 import re
 
 from ..errors import InvalidInput
+from ..model.fastjson import loads_bulk
 
 JSONL, ARRAY, OBJECT = "jsonl", "array", "object"
 TETHER_MARK = "[tether] "  # the first characters of every message tether adds
@@ -45,6 +46,14 @@ def parse(data: bytes, shown: str = "<messages>") -> Document:
 
 
 def _parse(data: bytes, shown: str) -> Document:
+    if data[:1] in (b"[", b"{"):  # the common case, read from the bytes; anything else as below
+        try:
+            whole = loads_bulk(data)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if isinstance(whole, list) or (isinstance(whole, dict) and "messages" in whole):
+                return _whole(whole, shown)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -65,13 +74,8 @@ def _parse(data: bytes, shown: str) -> Document:
                                    hint="fix the file at that line; a message list is JSON") from None
         except RecursionError:
             raise InvalidInput(f"{shown}: nested too deeply", hint="give a plain message list") from None
-    if isinstance(whole, list):
-        return Document(_checked(whole, shown), ARRAY)
-    if isinstance(whole, dict) and "messages" in whole:
-        if not isinstance(whole["messages"], list):
-            raise InvalidInput(f"{shown}: \"messages\" is not a list", hint="give the messages as a JSON array")
-        envelope = {k: v for k, v in whole.items() if k != "messages"}
-        return Document(_checked(whole["messages"], shown), OBJECT, envelope=envelope)
+    if isinstance(whole, list) or (isinstance(whole, dict) and "messages" in whole):
+        return _whole(whole, shown)
     if isinstance(whole, dict) and "role" in whole:
         return Document(_checked([whole], shown), JSONL)
     if whole is not None:
@@ -88,6 +92,16 @@ def _parse(data: bytes, shown: str) -> Document:
             raise InvalidInput(f"{shown}:{number}: not valid JSON ({exc.msg})",
                                hint="fix the line; JSON Lines hold one message a line") from None
     return Document(_checked(messages, shown, lines=True), JSONL)
+
+
+def _whole(whole, shown: str) -> Document:
+    """The document a JSON array of messages, or an object with ``messages``, makes."""
+    if isinstance(whole, list):
+        return Document(_checked(whole, shown), ARRAY)
+    if not isinstance(whole["messages"], list):
+        raise InvalidInput(f"{shown}: \"messages\" is not a list", hint="give the messages as a JSON array")
+    envelope = {k: v for k, v in whole.items() if k != "messages"}
+    return Document(_checked(whole["messages"], shown), OBJECT, envelope=envelope)
 
 
 def _is_object_line(line: str) -> bool:
