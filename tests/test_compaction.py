@@ -433,6 +433,22 @@ def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
         assert _may_decide(text) == bool(_DECISION.search(text)), text
 
 
+def test_the_deciding_sentences_are_those_the_split_text_gives():
+    """A reply's decisions are read around the pattern's matches, not by splitting the whole reply:
+    the same sentences, in the same order, as splitting it and searching each sentence, whatever
+    the sentence ends, line breaks, spaces and letters around them."""
+    from tether.compaction.summary import _DECISION, _deciding_sentences, sentences
+
+    rng = random.Random(11)
+    pieces = ["We decided", "decision", "we'll", "I'LL use", "going with", "chose", "instead of", "settled on",
+              "opted", "xdecided", "decidedly", "ſettled on", "İnstead of", "the plan", "é", ".", "!", "?", "...",
+              " ", "  ", "\n", "\n\n", "\t", ". ", ".\n", "!\n  ", "\u00a0", "\u2028", "a", "word", "1.5"]
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        expected = [s.strip() for s in sentences(text) if _DECISION.search(s)]
+        assert _deciding_sentences(text) == expected, repr(text)
+
+
 def test_a_messages_start_is_read_without_joining_all_its_parts():
     """tether finds its own blocks (pins, summaries, the acknowledgement) by how a message's text
     starts, joining only the parts that prefix reaches: the answer must be the whole text's."""

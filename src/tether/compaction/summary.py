@@ -64,6 +64,7 @@ def files_touched(messages: list, root: str | None = None) -> tuple[list, list]:
     repository's folder), a path inside it as the repository names it (agents give absolute ones)."""
     modified: dict = {}
     read: dict = {}
+    seen: dict = {}
     for msg in messages:
         for name, value in tool_calls(msg):
             lowered = (name or "").lower()
@@ -77,7 +78,10 @@ def files_touched(messages: list, root: str | None = None) -> tuple[list, list]:
                         paths += found
                         lowered = "apply_patch"
             for path in paths:
-                (modified if lowered in MODIFYING else read).setdefault(_within(path.strip(), root), None)
+                named = seen.get(path)
+                if named is None:  # an agent names the same few files again and again
+                    named = seen[path] = _within(path.strip(), root)
+                (modified if lowered in MODIFYING else read).setdefault(named, None)
     return list(modified), [p for p in read if p not in modified]
 
 
@@ -90,14 +94,29 @@ def _within(path: str, root: str | None) -> str:
 
 
 def _may_decide(text: str) -> bool:
-    """Whether _DECISION matches ``text``. In ASCII text, ignoring case is lowering: its words are
-    looked for in the lowered text first (many times faster than the pattern); elsewhere
-    re.IGNORECASE also takes a few non-ASCII letters (the long s, the Kelvin sign) for ASCII ones."""
-    if text.isascii():
-        low = text.lower()
-        if not any(word in low for word in _DECISION_WORDS):
-            return False
+    """Whether _DECISION matches ``text``: its words are looked for in the lowered text first
+    (many times faster than the pattern), when lowering is what re.IGNORECASE does (_lowered)."""
+    low = _lowered(text)
+    if low is not None and not any(word in low for word in _DECISION_WORDS):
+        return False
     return _DECISION.search(text) is not None
+
+
+# The characters re.IGNORECASE takes for an ASCII letter (the dotless and dotted i, the long s,
+# the Kelvin sign): a text holding one is left to the pattern.
+_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _lowered(text: str) -> str | None:
+    """``text`` lowered, when an ASCII word is in it, at the same place, exactly where the word
+    matches ``text`` ignoring case: always for ASCII text; for other text, unless it holds one of
+    _FOLDS (no other character lowers to, or folds with, an ASCII letter). None otherwise."""
+    if text.isascii():
+        return text.lower()
+    if any(fold in text for fold in _FOLDS):
+        return None
+    low = text.lower()
+    return low if len(low) == len(text) else None
 
 
 def decisions(messages: list, limit: int = 10) -> list[str]:
@@ -109,12 +128,65 @@ def decisions(messages: list, limit: int = 10) -> list[str]:
         # tether's own, or no decision in the text (then none in its sentences): not split
         if text.startswith(TETHER_MARK) or not _may_decide(text):
             continue
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
-            if _DECISION.search(sentence) and 12 <= len(sentence.strip()):
+        for sentence in _deciding_sentences(text):
+            if 12 <= len(sentence):
                 line = _clip(sentence, 240)
                 if line not in out:
                     out.append(line)
     return out[-limit:]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences: after ``.!?`` and whitespace, and at line breaks."""
+    return _SENTENCE_END.split(text)
+
+
+def _deciding_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (see :func:`sentences`) that _DECISION matches, in order, each
+    stripped. A long reply is not split whole: the matches are found in the text, and each one's
+    sentence is read around it. None can cross a sentence's end (each word of _DECISION is
+    letters and single spaces), ``\\b`` at a sentence's edge sees whitespace beside it in the text
+    as in the sentence alone, and no sentence crosses a line break: the one around a match starts
+    after the last ``.!?`` and whitespace between its line's start and the match, and ends at the
+    next (or at the line's end)."""
+    out: list = []
+    seen_to = -1
+    for at in _decision_starts(text):
+        if at < seen_to:
+            continue  # in the sentence just taken
+        line = text.rfind("\n", 0, at) + 1
+        start = line
+        for end in _PUNCTUATION_SPACE.finditer(text, line, at):
+            start = end.end()
+        line_end = text.find("\n", at)
+        if line_end == -1:
+            line_end = len(text)
+        stop = _PUNCTUATION_SPACE.search(text, at, line_end + 1)  # the line break is whitespace too
+        seen_to = stop.start() + 1 if stop else line_end
+        out.append(text[start:seen_to].strip())
+    return out
+
+
+_PUNCTUATION_SPACE = re.compile(r"[.!?]\s+")  # a sentence's end within a line (starts with a class: a fast scan)
+
+
+def _decision_starts(text: str) -> list[int]:
+    """Where _DECISION matches in ``text``, sorted: at each place one of its words begins in the
+    lowered text, when lowering is what re.IGNORECASE does (_lowered); else by the pattern."""
+    low = _lowered(text)
+    if low is None:
+        return [m.start() for m in _DECISION.finditer(text)]
+    places = set()
+    for word in _DECISION_WORDS:
+        at = low.find(word)
+        while at != -1:
+            places.add(at)
+            at = low.find(word, at + 1)
+    match = _DECISION.match
+    return [at for at in sorted(places) if match(text, at)]
 
 
 def open_items(messages: list, limit: int = 10) -> list[str]:
