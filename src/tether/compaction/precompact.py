@@ -26,6 +26,7 @@ import json
 import os
 
 from ..errors import InvalidInput
+from ..model.fastjson import loads_bulk
 from . import offload, summary as _summary
 from .messages import strings
 
@@ -97,7 +98,7 @@ class _Run:
     def _line(self, number: int, raw: bytes):
         """[raw bytes, the object (None when it is not a JSON object), changed]."""
         try:
-            obj = json.loads(raw)
+            obj = loads_bulk(raw)  # a pass over megabytes: orjson when there, json's values
         except ValueError:
             if raw.strip():
                 self.unreadable.append(number)
