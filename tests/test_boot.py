@@ -435,3 +435,22 @@ def test_an_emptied_config_is_named_not_read_as_all_defaults(session, cli, text)
         assert run.code == 1 and run.err.startswith("Error: .tether/tether.toml: empty (not even its schema line)")
         assert "git checkout -- .tether/tether.toml" in run.err
     assert cli("verify").code == 3
+
+
+def test_a_pin_reaches_every_new_session_not_only_a_compacted_one(ws, cli, git):
+    # A pin is what must never be lost: a session that starts after a crash or a close has not been
+    # compacted, and it must know it too; an unpinned one is gone from the brief.
+    cli("boot")  # a warm brief built before there was any pin is not reused after one
+    kept = cli("pin", "Never change the public signature of load(path)", "--json").json()["pin"]["id"]
+    gone = cli("pin", "Amounts stay in EUR", "--json").json()["pin"]["id"]
+    cli("unpin", gone)
+    cli("close", "--summary", "set the rules")
+    commit_all(git)
+    run = cli("boot")
+    assert section(run.out, "## Pinned (keep these verbatim)") == [
+        f"- Never change the public signature of load(path) [{kept}]"]
+    assert "Amounts stay in EUR" not in run.out
+    assert [p["id"] for p in cli("boot", "--json").json()["pins"]] == [kept]
+    assert cli("boot").out == run.out  # the warm boot says it too
+    sha = git("rev-parse", "HEAD").strip()
+    assert f"[{kept}]" in cli("boot", "--sha", sha).out  # and a brief of a commit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,69 @@ def test_close_without_commit_says_how_to_share_it(ws, cli, pinned):
     assert run.code == 0 and "--commit" in run.out
     committed = cli("close", "--summary", "Did more", "--commit")
     assert committed.code == 0 and "Not committed" not in committed.out
+
+
+def _conflicting_closes(cli, git, monkeypatch) -> str:
+    """Two branches that each closed and committed, merged in a clone without tether's merge driver:
+    git stops with tether's generated files conflicted. Returns HEAD's sha before the merge."""
+    git("add", "-A")
+    git("commit", "-q", "-m", "tether")
+    git("checkout", "-q", "-b", "side")
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-side")
+    cli("decide", "Side question?", "--decision", "side answer")
+    assert cli("close", "--summary", "side work", "--commit").code == 0
+    git("checkout", "-q", "main")
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-main")
+    assert cli("close", "--summary", "main work", "--commit").code == 0
+    git("config", "--remove-section", "merge.tether")
+    head = git("rev-parse", "HEAD").strip()
+    proc = subprocess.run(["git", "merge", "-q", "side"], cwd=git("rev-parse", "--show-toplevel").strip(),
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "CONFLICT" in proc.stdout + proc.stderr
+    return head
+
+
+def test_close_commit_refuses_in_the_middle_of_a_merge_and_writes_nothing(ws, cli, repo, git, monkeypatch):
+    # Committed there, the close would put the other branch's records on this one outside the merge:
+    # `git merge --abort` would then keep them, with none of that branch's code.
+    head = _conflicting_closes(cli, git, monkeypatch)
+    status = git("status", "--porcelain")
+    before = snapshot_files(tether_dir(repo))
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-merging")
+    run = cli("close", "--summary", "closed mid-merge", "--commit", "--json")
+    assert run.code == 4, run.out
+    answer = run.json()
+    assert answer["ok"] is False and answer["kind"] == "refused"
+    assert "a merge is in progress" in answer["error"] and "git merge --abort" in answer["hint"]
+    assert git("rev-parse", "HEAD").strip() == head and (repo / ".git" / "MERGE_HEAD").exists()
+    assert snapshot_files(tether_dir(repo)) == before and git("status", "--porcelain") == status
+    plain = cli("close", "--summary", "closed mid-merge", "--commit")
+    assert plain.code == 4 and plain.out == ""
+    assert plain.err.splitlines()[0] == ("Error: a merge is in progress: `tether close --commit` would commit "
+                                         "tether's files alone, outside it")
+    git("merge", "--abort")
+    assert not (repo / ".tether" / "decisions").exists()  # nothing of the other branch stayed behind
+
+
+def test_close_commit_refuses_in_the_middle_of_a_rebase(ws, cli, repo, git, monkeypatch):
+    # The commit would go on the rebase's detached HEAD, which `git rebase --abort` throws away.
+    git("add", "-A")
+    git("commit", "-q", "-m", "tether")
+    git("checkout", "-q", "-b", "feature")
+    (repo / "README.md").write_text("# Feature\n")
+    git("commit", "-q", "-am", "feature")
+    git("checkout", "-q", "main")
+    (repo / "README.md").write_text("# Main\n")
+    git("commit", "-q", "-am", "main")
+    git("checkout", "-q", "feature")
+    assert subprocess.run(["git", "rebase", "main"], cwd=repo, capture_output=True).returncode != 0
+    head = git("rev-parse", "HEAD").strip()
+    cli("decide", "Kept?", "--decision", "yes")
+    run = cli("close", "--summary", "closed mid-rebase", "--commit")
+    assert run.code == 4 and "a rebase is in progress" in run.err
+    assert "git rebase --abort" in run.err
+    assert git("rev-parse", "HEAD").strip() == head
+    assert not (tether_dir(repo) / "progress" / "LATEST.json").exists()
+    # Without --commit the close is made, as the hint says: the commit is then the user's.
+    assert cli("close", "--summary", "closed mid-rebase").code == 0
+    assert (tether_dir(repo) / "progress" / "LATEST.json").exists()

@@ -640,8 +640,10 @@ class Workspace:
         """``offload``: a cluster to offload what the session marked as worth keeping into (before
         the close, so its index and commit carry the packets); without it, the close lists them,
         each with its `tether offload add` command."""
-        from .core.close import close
+        from .core.close import close, refuse_mid_operation
 
+        if commit:  # before anything is written, the offloaded packets too
+            refuse_mid_operation(self.root_dir)
         keep = self._worth_keeping(offload)
         summary, next_steps = self.as_committed([summary, next_steps or []])
         result = close(self, summary, completed or [], next_steps, commit)

@@ -41,7 +41,8 @@ class Snapshot(Record):
               "latest": REQUIRED, "latest_source": REQUIRED, "tasks": REQUIRED, "active": REQUIRED,
               "decisions": REQUIRED, "decisions_total": REQUIRED, "notes": REQUIRED, "problems": list,
               "prime": None, "campaigns": list, "packets": list, "audit": None, "relevant": list,
-              "relevant_source": None, "since_close": list, "recorded_since_close": list, "chosen": None}
+              "relevant_source": None, "since_close": list, "recorded_since_close": list, "chosen": None,
+              "pins": list}
     # chosen: the task this machine chose, when it is not open here (closed, or on another branch)
     # and ``active`` stands in for it
 
@@ -56,7 +57,7 @@ class Snapshot(Record):
             "problems": [p.to_dict() for p in self.problems], "campaigns": self.campaigns,
             "packets": self.packets, "audit": self.audit, "relevant": self.relevant,
             "relevant_source": self.relevant_source, "since_close": self.since_close,
-            "recorded_since_close": self.recorded_since_close, "chosen": self.chosen,
+            "recorded_since_close": self.recorded_since_close, "chosen": self.chosen, "pins": self.pins,
             "long_break": {"since": (self.latest or {}).get("generated_at") or (self.latest or {}).get("date"),
                            "days": self.config.long_break_days},
         }
@@ -214,6 +215,9 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     notes = [n for n in store.notes() if not n.resolved and (n.task is None or n.task in open_ids)]
     since_close = _since_close(store, resumes, latest)
     prime = store.read_prime()
+    from ..compaction.pins import current
+
+    pins = current(store.pin_entries())  # what must never be lost: a new session needs it as a compacted one does
     campaigns = _campaigns(store)
     packets = _new_packets(store, resumes, latest)
     audit = _audit_findings(store)
@@ -231,7 +235,7 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
                     decisions_total=len(decision_ids), notes=notes, problems=list(store.problems),
                     prime=prime.decode("utf-8", "replace") if prime is not None else None, campaigns=campaigns,
                     packets=packets, audit=audit, relevant=older, relevant_source=older_source,
-                    since_close=since_close, recorded_since_close=recorded, chosen=chosen)
+                    since_close=since_close, recorded_since_close=recorded, chosen=chosen, pins=pins)
 
 
 def _since_close(store: Store, resumes: list[Resume], latest: dict | None) -> list[dict]:

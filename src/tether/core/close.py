@@ -7,7 +7,7 @@ context document and the manifest, and with ``commit`` commits tether's files.
 
 from __future__ import annotations
 
-from ..errors import GitProblem, InvalidInput, NotFound, ParseError
+from ..errors import GitProblem, InvalidInput, NotFound, ParseError, Refused
 from ..model import clock
 from ..model.config import Config
 from ..model.record import REQUIRED, Record
@@ -163,6 +163,26 @@ def close(ws, summary: str, completed: list[str], next_steps: list[str], commit:
         result = _close(ws, summary, completed, next_steps, commit)
         result.problems = list(problems)
     return result
+
+
+def refuse_mid_operation(root) -> None:
+    """A commit made while git waits in a merge, rebase, ... lands inside it: a merge's other side gets
+    committed apart from the merge (and kept by `git merge --abort`), a rebase's detached HEAD is
+    thrown away by `git rebase --abort`. Refused before anything is written."""
+    from ..gitio import refs
+
+    operation = refs.operation_in_progress(root)
+    if operation is None:
+        return
+    if operation == "bisect":
+        hint = "end it (`git bisect reset`), then close again"
+    elif operation == "merge":
+        hint = ("conclude it (`tether index --repair`, `git add`, `git commit`) or abort it (`git merge --abort`), "
+                "then close again; or close without --commit and commit .tether/ with the merge")
+    else:
+        hint = f"finish it (`git {operation} --continue`) or abort it (`git {operation} --abort`), then close again"
+    raise Refused(f"a{'n' if operation == 'am' else ''} {operation} is in progress: `tether close --commit` would "
+                  "commit tether's files alone, outside it", hint=hint)
 
 
 def _close(ws, summary: str, completed: list[str], next_steps: list[str], commit: bool) -> CloseResult:

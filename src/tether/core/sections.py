@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # Lines of each list filled at its section's priority; the rest fill what budget is left
 # after every section's first lines (core.brief): an order of filling, not a cap.
 HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 3, "decisions": 3,
-        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4, "audit": 3, "packets": 3, "relevant": 3}
+        "active_task": 4, "learnings": 2, "notes": 2, "problems": 10, "campaign": 4, "audit": 3, "packets": 3, "relevant": 3,
+        "pins": 5}
 
 
 def decision_line(d) -> str:
@@ -81,6 +82,9 @@ def sections(snap: Snapshot) -> list[Section]:
             else "## Next steps"
         out.append(Section("next_steps", heading, [f"- {s}" for s in next_steps], priority=4,
                            more="tether log", head=HEAD["next_steps"]))
+    if snap.pins:
+        out.append(Section("pins", "## Pinned (keep these verbatim)", [f"- {p['text']} [{p['id']}]" for p in snap.pins],
+                           priority=4.6, more="tether pin --list", head=HEAD["pins"]))
     # The active task's entries are shown under it; the newest of the others first. What is shown
     # as relevant to an open task is not shown again in its own section.
     older = {(r["kind"], r["id"]) for r in snap.relevant}
@@ -133,7 +137,7 @@ def sections(snap: Snapshot) -> list[Section]:
                        priority=8.5))
     out.append(Section("plan", "## Proposed plan", _plan(snap), priority=10))
     order = ["state", "problems", "long_break", "phase", "last_progress", "not_closed", "open_tasks", "active_task",
-             "next_steps", "audit", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions",
+             "next_steps", "audit", "pins", "blockers", "donts", "gotchas", "relevant", "campaign", "packets", "decisions",
              "learnings", "notes", "reading_order", "plan", "teach"]
     out.sort(key=lambda s: order.index(s.key))
     return out

@@ -93,3 +93,22 @@ def git_dir(root) -> str:
     from . import runner
 
     return runner.output(root, "rev-parse", "--absolute-git-dir")
+
+
+# What git leaves in the git directory while an operation waits for the user, and the command that
+# continues it: a commit made meanwhile lands in the middle of that operation.
+_UNDERWAY = (("MERGE_HEAD", "merge"), ("rebase-merge", "rebase"), ("rebase-apply", "rebase"),
+             ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
+
+
+def operation_in_progress(root) -> str | None:
+    """The git operation this working tree is in the middle of (``merge``, ``rebase``, ``am``,
+    ``cherry-pick``, ``revert``, ``bisect``), or None."""
+    gd = git_dir(root)
+    for name, operation in _UNDERWAY:
+        path = os.path.join(gd, name)
+        if os.path.exists(path):
+            if name == "rebase-apply" and os.path.exists(os.path.join(path, "applying")):
+                return "am"
+            return operation
+    return None
