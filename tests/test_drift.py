@@ -182,10 +182,26 @@ def test_a_session_started_by_a_compaction_gets_the_pins_verbatim(repo):
                           capture_output=True).returncode == 0
     proc = hook(repo, {"hook_event_name": "SessionStart", "source": "compact"})
     context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
-    assert context.startswith("tether: pinned (kept verbatim through every compaction; `tether pin --list`):\n"
-                              "- Amounts stay in EUR; never round before the total\n")
+    # once: the brief's own section has it (every session start shows the pins), so not again before it
+    assert context.count("Amounts stay in EUR; never round before the total") == 1, context
+    assert "## Pinned (keep these verbatim)\n- Amounts stay in EUR; never round before the total [PIN-" in context
     startup = hook(repo, {"hook_event_name": "SessionStart", "source": "startup"})
     assert "tether: pinned" not in json.loads(startup.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_pins_the_brief_has_no_room_for_come_first_after_a_compaction(repo):
+    """The brief's pins section is cut when its budget is short; a session started by a compaction
+    still gets every pin, those the brief left out first, each once."""
+    texts = [f"Rule {n:02d}: " + "keep the invoice totals in EUR and never round before the sum " * 6
+             for n in range(1, 13)]
+    for text in texts:
+        assert subprocess.run([*TETHER, "pin", text], cwd=repo, capture_output=True).returncode == 0
+    proc = hook(repo, {"hook_event_name": "SessionStart", "source": "compact"})
+    context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert all(context.count(text.strip()) == 1 for text in texts), context
+    first = context.split("\n\n", 1)[0]
+    assert first.startswith("tether: pinned (kept verbatim through every compaction; `tether pin --list`):\n")
+    assert 0 < sum(text.strip() in first for text in texts) < len(texts)  # the brief showed some of them
 
 
 def test_pre_compact_saves_the_session_and_the_next_start_gets_tethers_summary(repo, tmp_path):

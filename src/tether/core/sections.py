@@ -22,6 +22,11 @@ HEAD = {"open_tasks": 1, "next_steps": 3, "blockers": 3, "donts": 3, "gotchas": 
         "pins": 5}
 
 
+def pin_line(pin: dict) -> str:
+    """A pin as the brief lists it (the SessionStart hook looks for it there: see hooks)."""
+    return f"- {pin['text']} [{pin['id']}]"
+
+
 def decision_line(d) -> str:
     return f"- {d.question} -> {d.decision} ({d.who + ', ' if d.who else ''}{d.when[:10]}; {d.id})"
 
@@ -83,7 +88,7 @@ def sections(snap: Snapshot) -> list[Section]:
         out.append(Section("next_steps", heading, [f"- {s}" for s in next_steps], priority=4,
                            more="tether log", head=HEAD["next_steps"]))
     if snap.pins:
-        out.append(Section("pins", "## Pinned (keep these verbatim)", [f"- {p['text']} [{p['id']}]" for p in snap.pins],
+        out.append(Section("pins", "## Pinned (keep these verbatim)", [pin_line(p) for p in snap.pins],
                            priority=4.6, more="tether pin --list", head=HEAD["pins"]))
     # The active task's entries are shown under it; the newest of the others first. What is shown
     # as relevant to an open task is not shown again in its own section.

@@ -226,7 +226,7 @@ def _session_start(ws, event: dict, stdout, stderr) -> int:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout, _after_compaction(event, ws, stderr))
+    _inject(brief, stdout, _after_compaction(event, ws, stderr, brief.text))
     return 0
 
 
@@ -261,7 +261,7 @@ def _warm_session_start(event: dict, stdout, stderr) -> bool:
     except OSError as exc:
         _not_recorded(stderr, exc)
     _persist_session(event, stderr)
-    _inject(brief, stdout, _after_compaction(event, None, stderr))
+    _inject(brief, stdout, _after_compaction(event, None, stderr, brief.text))
     return True
 
 
@@ -402,9 +402,10 @@ def _drift_text(task_id: str, found, transcript) -> str:
     return text if len(text) <= DRIFT_LIMIT else text[: DRIFT_LIMIT - 1] + "…"
 
 
-def _after_compaction(event: dict, ws, stderr) -> str:
+def _after_compaction(event: dict, ws, stderr, shown: str = "") -> str:
     """For a session started by a compaction, what goes before the brief: the pins, kept
-    verbatim through every compaction, tether's own summary saved by PreCompact, and the drift
+    verbatim through every compaction (those the brief ``shown`` leaves out: it has a section of
+    them, cut when its budget is short), tether's own summary saved by PreCompact, and the drift
     found in the compaction's summary ("" when there is none of them)."""
     if event.get("source") != "compact":
         return ""
@@ -416,7 +417,7 @@ def _after_compaction(event: dict, ws, stderr) -> str:
             from ..workspace import Workspace
 
             ws = Workspace.open(event.get("cwd") or None)
-        pinned = _pins_text(ws)
+        pinned = _pins_text(ws, shown)
         if pinned:
             parts.append(pinned)
         saved = _saved_summary(ws, event)
@@ -435,10 +436,11 @@ def _after_compaction(event: dict, ws, stderr) -> str:
 PINS_LIMIT = 4000  # characters of pins a compacted session's first context gets
 
 
-def _pins_text(ws) -> str:
+def _pins_text(ws, shown: str = "") -> str:
     from ..compaction.pins import current
+    from ..core.sections import pin_line
 
-    pins = current(ws.store.pin_entries())
+    pins = [p for p in current(ws.store.pin_entries()) if pin_line(p) not in shown]
     if not pins:
         return ""
     lines = ["tether: pinned (kept verbatim through every compaction; `tether pin --list`):"]
