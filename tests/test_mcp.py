@@ -300,6 +300,22 @@ def test_the_server_sees_what_the_cli_writes_between_calls(project, cli):
     assert {t["id"] for t in tasks["tasks"]} == {"T1", "T2", "T3"}
 
 
+def test_the_servers_records_are_one_session_which_the_brief_names_if_it_never_closes(project, cli):
+    """The server lives as long as the agent's session: what it records carries one session id (not
+    a one-off command's, which the brief never names), so the next brief says it did not close."""
+    assert cli("close", "--summary", "set up").code == 0
+
+    async def script(session):
+        await call(session, "decisions", action="decide", question="Which parser?", decision="markdown-it")
+        await call(session, "notes", action="add", kind="gotcha", text="faq.md is generated")
+
+    talk(project.root, script)
+    rows = cli("boot", "--json").json()["recorded_since_close"]
+    assert len(rows) == 1 and len(rows[0]["decisions"]) == 1 and len(rows[0]["entries"]) == 1, rows
+    assert rows[0]["session"].startswith("S-")
+    assert f"session {rows[0]['session']} recorded 1 decision and 1 context entry" in cli("boot").out
+
+
 def test_notes_decisions_and_the_brief_flag_memories_whose_cited_code_changed(project, cli, git):
     (project.root / "parser.py").write_text("def parse(): ...\n")
     git("add", "parser.py")

@@ -69,9 +69,11 @@ class Workspace:
 
     @property
     def session_id(self) -> str:
-        """This session's id: the agent's own (session_from_environment), else generated once."""
+        """This session's id: the agent's own (session_from_environment), else one generated once, of
+        a one-off command (ids.ONE_OFF: no session, which the brief never names as left open). A
+        long-lived user that is a session (`tether mcp`) sets its own."""
         if self._session_id is None:
-            self._session_id = ids.new_id("S")
+            self._session_id = ids.new_id(ids.ONE_OFF)
         return self._session_id
 
     @property

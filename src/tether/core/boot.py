@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..errors import GitProblem, NotFound, ParseError, Problem
 from ..model.config import Config
+from ..model.ids import one_off
 from ..model.record import REQUIRED, Record
 from ..model.records import checkpoint_number
 from ..store import layout
@@ -282,8 +283,9 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     """The sessions that recorded decisions or context entries after the last close (every one
     when no close is recorded) and neither checkpointed (since_close names those that did) nor
     closed: a session that crashed, or is still running, whose records the close's summary knows
-    nothing of. Found among the memory log's events boot reads anyway (its end: events carry the
-    session, the records do not). One row per session, the newest first: {"session", "decisions",
+    nothing of; a one-off command (ids.one_off) is no session and left nothing open. Found among
+    the memory log's events boot reads anyway (its end: events carry the session, the records do
+    not). One row per session, the newest first: {"session", "decisions",
     "entries" (their ids), "first", "at" (the times of its first and newest)}. A close whose time
     is unknown (no LATEST.json) is compared with nothing, as for since_close."""
     closed = "" if latest is None else latest.get("generated_at")
@@ -294,7 +296,8 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     done = {row["session"] for row in since_close}
     for event in events:  # oldest first
         session, name = event.get("session"), event["event"]
-        if type(session) is not str or not session or not after_close(event["at"], session, closed, closer):
+        if type(session) is not str or not session or one_off(session) \
+                or not after_close(event["at"], session, closed, closer):
             continue
         if name in ("checkpoint", "session_close"):
             done.add(session)

@@ -82,6 +82,7 @@ class TetherServer(MCPServer):
         super().__init__(NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING")
         self.root = root
         self._workspace = None
+        self._session: str | None = None  # this server's session id, when the environment names none
         self._schemas: dict[str, dict] | None = None
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
@@ -114,6 +115,13 @@ class TetherServer(MCPServer):
             from ..workspace import Workspace
 
             ws = self._workspace = Workspace.open(self.root)
+            if ws.agent_session is None:
+                # The server lives as long as the agent's session: what it records is a session's,
+                # which the brief names if it never closes (a one-off command's is not).
+                from ..model.ids import new_id
+
+                self._session = self._session or new_id("S")
+                ws.session_id = self._session
         return ws
 
     async def list_resources(self):
