@@ -201,8 +201,8 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # Active: this machine's choice, else the task with the newest checkpoint.
     resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
     ids = [r.task.id for r in resumes]
-    # A chosen task whose file does not read stays the active one: the next `tether checkpoint` and
-    # `tether resume` refuse for it, so the brief must not point the session at another task.
+    # A chosen task whose file does not read stays the active one: the next `tether checkpoint` is
+    # saved to it and `tether resume` reads its checkpoints, so the brief must not point at another task.
     active = active_hint if active_hint in ids or active_hint in unreadable else (ids[0] if ids else None)
     chosen = active_hint if active_hint and active != active_hint and active else None
     # The active task leads the list, so a capped or budgeted brief always shows its resume line.

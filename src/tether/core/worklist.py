@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import Conflict, InvalidInput, NotFound, ParseError, Problem
 from ..model.record import REQUIRED, Record
 from ..model.records import Found, Task
-from .tasks import Resume, latest_checkpoint, resume_of
+from .tasks import Resume, damaged_task, latest_checkpoint, resume_of
 
 
 class TaskStatus(Record):
@@ -33,6 +33,23 @@ def task(ws, task_id: str | None = None) -> Task:
     except NotFound as exc:
         exc.hint = "run `tether task list --all` to see task ids"
         raise
+
+
+def task_or_damaged(ws, task_id: str | None = None) -> Task:
+    """``task``, for what must not be lost to a damaged task file (a checkpoint) or must still say
+    where the work is (resume): a task whose folder is here but whose task.md does not read (bad
+    front matter, gone) is a stand-in that knows its id (tasks.damaged_task), the problem reported."""
+    wanted = task_id if task_id is not None else require_active(ws)
+    try:
+        return task(ws, wanted)
+    except ParseError as exc:
+        problem = exc.problem
+    except NotFound:
+        if wanted not in ws.store.task_ids():
+            raise
+        problem = Problem(ws.store.task_path(wanted), None, "missing, though its folder is here")
+    ws.store.report(problem)
+    return damaged_task(wanted, problem)
 
 
 def tasks(ws, include_closed: bool = False) -> Found:
@@ -91,9 +108,10 @@ def require_active(ws) -> str:
     return task_id
 
 
-def switch(ws, task_id: str) -> Task:
-    """Make an open task the active one on this machine; a closed one is not worked on."""
-    found = task(ws, task_id)
+def switch(ws, task_id: str, found: Task | None = None) -> Task:
+    """Make an open task the active one on this machine; a closed one is not worked on.
+    ``found``: the task, when the caller has read it."""
+    found = found or task(ws, task_id)
     if found.status != "open":
         raise Conflict(f"task {found.id} is {found.status}", hint=f"reopen it with `tether task reopen {found.id}`")
     ws.store.set_active_task(found.id)
