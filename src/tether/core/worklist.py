@@ -87,12 +87,25 @@ def active_task_id(ws) -> str | None:
 
 
 def last_closed(ws, with_problems: bool = False):
-    """The task completed or archived last (by when it was), None when none is; ``with_problems``:
+    """The task completed or archived last (by closed_at), None when none is; ``with_problems``:
     (that task, the task files that could not be read)."""
     found = tasks(ws, include_closed=True)
-    closed = [t for t in found if t.closed and t.status != "open"]
-    last = max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+    closed = [t for t in found if t.status != "open"]
+    last = max(closed, key=lambda t: (closed_at(ws, t), t.id)) if closed else None
     return (last, found.problems) if with_problems else last
+
+
+def closed_at(ws, found: Task) -> str:
+    """When ``found`` was closed: its ``closed`` time; for one marked closed by hand in its task.md
+    (a status, no ``closed``), when its file was last written, else its newest checkpoint's time,
+    else when it was created (a commit's tree keeps no file times)."""
+    if found.closed:
+        return found.closed
+    modified = ws.store.task_modified(found.id)
+    if modified:
+        return modified
+    newest = latest_checkpoint(ws.store, found.id)
+    return newest.created if newest is not None else found.created
 
 
 def require_active(ws) -> str:
@@ -100,8 +113,8 @@ def require_active(ws) -> str:
     if task_id is None:
         # The session that just finished one must not think its work vanished: name the last closed.
         last = last_closed(ws)
-        said = f" ({last.id}, {last.title!r}, was marked {last.status} {last.closed[:16].replace('T', ' ')} UTC)" \
-            if last else ""
+        when = f"{last.closed[:16].replace('T', ' ')} UTC" if last and last.closed else "by hand in its task file"
+        said = f" ({last.id}, {last.title!r}, was marked {last.status} {when})" if last else ""
         raise NotFound(f"there is no open task{said}",
                        hint=f'start one with `tether task start "TITLE"`' + (
                            f", or `tether task reopen {last.id}` if it is not finished" if last else ""))
