@@ -315,12 +315,19 @@ def build(root: str | None = None) -> TetherServer:
         return {"total": len(found), "stale": found[:_limit(limit)]}
 
     @tool(description="Close the session: progress log, LATEST.json, completed tasks, memory, context "
-                      "document and index; commit=true commits tether's files only.")
+                      "document and index; commit=true commits tether's files only. The context entries the "
+                      "session marked worth keeping come back in `keep`; offload=true (or a cluster's name) "
+                      "offloads them first, as `tether close --offload` does.")
     @_tool
     def close(summary: str, completed: list[str] | str | None = None, next_steps: list[str] | None = None,
-              commit: bool = False) -> dict:
+              commit: bool = False, offload: bool | str = False) -> dict:
+        if isinstance(offload, str) and not offload.strip():
+            raise InvalidInput("offload names no cluster", hint="offload=true keeps them in Learnings, or name a"
+                                                               ' cluster: offload="Learnings"')
+        cluster = ("Learnings" if offload is True else offload) or None  # as `--offload` alone
         result = ws().close(summary, completed=_units(completed, "completed"), next_steps=next_steps or [],
-                            commit=commit)
+                            commit=commit, offload=cluster)
+        # What was not offloaded comes with its `tether offload` command, to run in a shell: no tool offloads.
         return dict(result.to_dict(), problems=_problems(result.problems))
 
     @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
@@ -359,7 +366,9 @@ def build(root: str | None = None) -> TetherServer:
     @_tool
     def usage(transcript: str | None = None, model: str | None = None, window: int | None = None) -> dict:
         reading = ws().context_usage(transcript, model=model, window=window)
-        return {**reading.as_dict(), "chosen": reading.chosen}
+        # as `tether usage --json` gives it, with the commands its advice names said as tool calls
+        advice = reading.advice
+        return {**reading.as_dict(), "chosen": reading.chosen, "advice": hints.tools(advice) if advice else None}
 
     # -- the shared session context of multi-skill workflows (tether ctx) -------------------
     def open_campaign(context: str | None, campaign_id: str | None, roles: str | None = None):
