@@ -1635,7 +1635,7 @@ COMMANDS = {c.name: c for c in [
     _c("task-status", ["task", "status", "{task}"], {0, 1, 3}),
     _c("task-status-ckp", ["task", "status", "{task}", "--checkpoint", "{ckp}"], {0, 1, 3}),
     _c("checkpoint", ["checkpoint", "--task", "{task}", "--done", "{n}", "--state", "fuzz state", "--next", "fuzz next"],
-       {0, 1}, kind="checkpoint"),
+       {0, 1, 3}, kind="checkpoint"),  # 3: saved, a damaged task file or checkpoint met on the way
     _c("note-list", ["note", "list", "--all"], {0, 1, 3}),
     _c("note-add", ["note", "gotcha", "fuzz gotcha"], {0, 1}),
     _c("note-resolve", ["note", "resolve", "{note}"], {0, 1}),
@@ -2183,7 +2183,7 @@ class Runner:
 
     def _check_progress(self, case: Case, repo: Path, listing: set[str], verdict_before: Verdict, run: Run,
                         fail) -> None:
-        if run.code != 0:
+        if run.code not in (0, 3):  # 3: saved all the same
             return
         floor = self._progress_floor(case, repo, verdict_before)
         if floor is None:

@@ -8,6 +8,8 @@ makes all of it go away. Checked warm and cold: a warm boot must give the cold b
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from test_brief_budget import section, warm_equals_cold
@@ -341,3 +343,34 @@ def test_a_warm_brief_is_stale_once_the_memory_log_says_who_recorded(repo, ws, c
     assert (repo / CACHE).exists()
     ws.store.append_event(record("decision", "s2", {"decision": "D-half"}, "2026-11-21T11:00:01Z"))
     assert "session s2 recorded 1 decision (D-half;" in section(cli("boot").out, "## Not closed")[0]
+
+
+def test_one_off_commands_from_a_terminal_are_no_session_left_open(repo, ws, cli, at, monkeypatch):
+    """A `tether decide` or `tether note` run outside any agent session (no TETHER_SESSION_ID, no
+    CODEX_THREAD_ID) is a one-off command, not a session that never closed; an agent session's
+    records, and an old log's generated session ids, are still named."""
+    from tether.model.ids import one_off
+    from tether.store.eventlog import record
+
+    at("2026-11-21T10:00:00Z", "S-one")
+    assert cli("close", "--summary", "start").code == 0
+    monkeypatch.delenv("TETHER_SESSION_ID")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T11:00:00Z")
+    assert cli("decide", "Which database?", "--decision", "sqlite", "--id", "D-db").code == 0
+    assert cli("note", "gotcha", "the build needs make 4").code == 0
+    sessions = [json.loads(line)["session"] for line in
+                (repo / ".tether/memory/events.jsonl").read_text().splitlines()[-2:]]
+    assert len(set(sessions)) == 2 and all(one_off(s) for s in sessions), sessions
+    text = warm_equals_cold(cli, repo)
+    assert "## Not closed" not in text and "D-db" in text  # the decision itself is in the brief
+    assert cli("boot", "--json").json()["recorded_since_close"] == []
+    # An agent session's decision (its id given by the environment) is still named.
+    at("2026-11-21T11:30:00Z", "s2")
+    assert cli("decide", "Which cache?", "--decision", "none", "--id", "D-cache").code == 0
+    at("2026-11-21T12:00:00Z", "s3")
+    assert section(warm_equals_cold(cli, repo), "## Not closed") == [
+        "After that close, session s2 recorded 1 decision (D-cache; the newest at 2026-11-21 11:30 UTC) and"
+        " did not close (`tether log --session s2` lists what it did)."]
+    # A log written before one-off ids had their own shape reads as it did: its generated id is named.
+    ws.store.append_event(record("decision", "S-261121-danq02c", {"decision": "D-old"}, "2026-11-21T11:40:00Z"))
+    assert section(cli("boot").out, "## Not closed")[0].startswith("After that close, session S-261121-danq02c")

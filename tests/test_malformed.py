@@ -486,7 +486,7 @@ def test_config_that_is_not_utf8_names_its_line(state, cli):
 
 
 def test_an_active_task_whose_file_does_not_read_stays_the_active_one_in_the_brief(state, cli):
-    """Checkpoint and resume refuse for it: the brief must not send the session to another task."""
+    """Checkpoints still go to it: the brief must not send the session to another task."""
     assert cli("task", "switch", "BAD").code == 0
     path = state / "tasks" / "BAD" / "task.md"
     path.write_bytes(path.read_bytes()[:100])
@@ -495,6 +495,54 @@ def test_an_active_task_whose_file_does_not_read_stays_the_active_one_in_the_bri
     assert "- ACTIVE BAD: its task file cannot be read (see Problems)" in brief.out
     assert not any(line.startswith("- ACTIVE ") and "(BAD)" not in line and "ACTIVE BAD" not in line
                    for line in brief.out.splitlines())
-    assert "Repair BAD's task file (named under Problems) before resuming it" in brief.out
+    assert "Repair BAD's task file (named under Problems): until then `tether resume` knows only" in brief.out
     assert cli("boot", "--json").json()["active"] == "BAD"
-    assert cli("checkpoint", "--state", "x").code == 1  # refuses, as the brief says
+    assert cli("checkpoint", "--state", "x", "--json").json()["checkpoint"]["task"] == "BAD"  # as the brief says
+
+
+@pytest.mark.parametrize("damage", ["front matter", "unreadable bytes", "missing"])
+def test_a_checkpoint_of_a_task_whose_file_does_not_read_is_saved_and_resume_says_where_it_stands(
+        state, cli, damage):
+    """A damaged task.md never costs a checkpoint: it is saved in the task's folder, what only the
+    task's items could resolve (a name) is kept in its note, and resume says what the checkpoints
+    say, with the file and its line; both exit 3 (degraded), --json with the problem."""
+    path = state / "tasks" / "BAD" / "task.md"
+    text = path.read_text()
+    if damage == "front matter":
+        path.write_text(text.replace('title: "Victim task"', 'title: "Victim task'))
+        where = (".tether/tasks/BAD/task.md", 4)
+    elif damage == "unreadable bytes":
+        path.write_bytes(b"\xff\xfe" + text.encode())
+        where = (".tether/tasks/BAD/task.md", 1)
+    else:
+        path.unlink()
+        where = (".tether/tasks/BAD/task.md", None)
+    run = cli("checkpoint", "--done", "3", "--done", "b", "--state", "third item", "--next", "check the output")
+    assert run.code == 3, run.err
+    assert run.out.startswith("Saved CKP-0003 of BAD (.tether/tasks/BAD/checkpoints/CKP-0003-")
+    assert "Note saved: Not counted, as BAD's task file did not read: done 'b'" in run.out
+    assert f"  {where[0]}" + (f":{where[1]}" if where[1] else "") in run.out and "Hint: fix each file" in run.out
+    saved = cli("checkpoint", "--note", "still here", "--json")
+    assert saved.code == 3 and saved.json()["checkpoint"]["done"] == "1-3"
+    assert [(p["path"], p["line"]) for p in saved.json()["problems"]] == [where]
+    assert len(list((state / "tasks" / "BAD" / "checkpoints").glob("CKP-*.md"))) == 4
+
+    resume = cli("resume")
+    assert resume.code == 3
+    first = resume.out.splitlines()[0]
+    assert first.startswith("Resuming BAD (last checkpoint CKP-0004: still here; state as at CKP-0003: third item;"
+                            " done: 1-3); its task file does not read (.tether/tasks/BAD/task.md")
+    assert first.endswith("Next: check the output")
+    data = cli("resume", "BAD", "--json").json()
+    assert data["resume"]["done_ranges"] == "1-3" and data["resume"]["checkpoint"] == "CKP-0004"
+    assert (data["resume"]["damaged"]["path"], data["resume"]["damaged"]["line"]) == where
+    assert data["active"] == "BAD" and data["problems"][0]["path"] == where[0]
+    # Repaired, the task reads again and its items count what the checkpoints marked.
+    path.write_text(text)
+    repaired = cli("resume")
+    assert repaired.code == 0 and repaired.out.startswith("All 3 items of Victim task (BAD) are done")
+
+
+def test_a_task_named_that_does_not_exist_is_still_not_found_for_a_checkpoint(state, cli):
+    run = cli("checkpoint", "--state", "x", "--task", "NOPE", "--json")
+    assert run.code == 1 and run.json()["kind"] == "not_found"

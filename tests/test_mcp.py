@@ -300,6 +300,22 @@ def test_the_server_sees_what_the_cli_writes_between_calls(project, cli):
     assert {t["id"] for t in tasks["tasks"]} == {"T1", "T2", "T3"}
 
 
+def test_the_servers_records_are_one_session_which_the_brief_names_if_it_never_closes(project, cli):
+    """The server lives as long as the agent's session: what it records carries one session id (not
+    a one-off command's, which the brief never names), so the next brief says it did not close."""
+    assert cli("close", "--summary", "set up").code == 0
+
+    async def script(session):
+        await call(session, "decisions", action="decide", question="Which parser?", decision="markdown-it")
+        await call(session, "notes", action="add", kind="gotcha", text="faq.md is generated")
+
+    talk(project.root, script)
+    rows = cli("boot", "--json").json()["recorded_since_close"]
+    assert len(rows) == 1 and len(rows[0]["decisions"]) == 1 and len(rows[0]["entries"]) == 1, rows
+    assert rows[0]["session"].startswith("S-")
+    assert f"session {rows[0]['session']} recorded 1 decision and 1 context entry" in cli("boot").out
+
+
 def test_notes_decisions_and_the_brief_flag_memories_whose_cited_code_changed(project, cli, git):
     (project.root / "parser.py").write_text("def parse(): ...\n")
     git("add", "parser.py")
@@ -690,3 +706,34 @@ def test_the_brief_and_where_to_resume_name_tool_calls_over_mcp_where_the_cli_na
     assert '`tether checkpoint --done 1 --state "where it stands"' in cli("boot").out
     assert cli("task", "status", "T2", "--json").json()["resume"]["message"].endswith(
         "To continue it: `tether task reopen T2`.")
+
+
+def test_usage_advises_and_close_keeps_in_the_words_of_the_tools(project, tmp_path, cli):
+    """The usage tool's advice is the CLI's (`tether usage --json`), its commands said as tool calls;
+    close takes offload as `tether close --offload` does."""
+    def transcript(name: str, tokens: int) -> str:
+        path = tmp_path / name
+        path.write_bytes(jsonl(cc_user("u0", "hi"), cc_assistant(
+            "a0", "msg_0", [{"type": "text", "text": "ok"}],
+            {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": tokens - 10,
+             "output_tokens": 5}, model="claude-sonnet-4-5-20250929")))
+        return str(path)
+
+    red, critical = transcript("red.jsonl", 160_000), transcript("critical.jsonl", 180_000)
+    assert cli("note", "learning", "the faq is generated from faq.yaml").code == 0
+
+    async def script(session):
+        return (await call(session, "usage", transcript=red), await call(session, "usage", transcript=critical),
+                await call(session, "close", summary="parsed", offload=True))
+
+    at_red, at_critical, closed = talk(project.root, script)
+    assert at_red["state"] == "RED" and at_critical["state"] == "CRITICAL"
+    assert cli("usage", red, "--json").json()["advice"].startswith(
+        "The agent will compact this session soon. Checkpoint the active task now (`tether checkpoint --done")
+    assert at_red["advice"] == ("The agent will compact this session soon. Checkpoint the active task now"
+                                ' (`checkpoint(done="...", state="...", next=["..."])`), so that the compaction or'
+                                " a fresh session loses nothing.")
+    assert at_critical["advice"].endswith("it resumes from the repository (`resume()`).")
+    assert "tether " not in at_red["advice"] + at_critical["advice"]
+    [kept] = closed["keep"]
+    assert kept["text"] == "the faq is generated from faq.yaml" and kept["packet"].startswith("BLB-")

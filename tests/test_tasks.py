@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -513,6 +514,37 @@ def test_reopen_without_an_id_reopens_the_task_closed_last(ws, cli, monkeypatch)
         "Error: there is no completed or archived task to reopen",
         "Hint: `tether task list --all` lists every task with its status"]
     assert cli("task", "reopen", "--json").json()["kind"] == "not_found"
+
+
+def test_reopen_without_an_id_finds_a_task_marked_complete_by_hand(ws, cli, repo, monkeypatch):
+    """A task.md whose status was edited to complete by hand has no `closed` time: it is still a
+    closed task, taken as closed when its file was last written."""
+    import calendar
+    import os
+
+    def hand_complete(task_id: str, at: str) -> None:
+        path = repo / ".tether" / "tasks" / task_id / "task.md"
+        path.write_text(path.read_text(encoding="utf-8").replace('status: "open"', 'status: "complete"'),
+                        encoding="utf-8")
+        seconds = calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ"))
+        os.utime(path, (seconds, seconds))
+
+    for task_id in ("A1", "B1", "C1"):
+        cli("task", "start", f"Task {task_id}", "--id", task_id)
+    monkeypatch.setenv("TETHER_NOW", "2020-01-01T10:00:00Z")
+    assert cli("task", "complete", "A1").code == 0
+    hand_complete("B1", "2020-01-01T11:00:00Z")  # after A1's completion
+    hand_complete("C1", "2020-01-01T09:00:00Z")  # before it
+    assert cli("task", "list", "--all", "--json").json()["tasks"][1]["closed"] is None
+    run = cli("resume", "C1")  # its status says it is closed, as the file does
+    assert run.code == 1 and "task C1 is complete" in run.err, run.err
+    for task_id in ("B1", "C1"):  # as `tether index --repair` leaves a closed task: no open marker
+        (repo / ".tether" / "open" / task_id).unlink()
+    run = cli("resume")  # no open task: the one closed last is named
+    assert run.code == 1 and "(B1, 'Task B1', was marked complete by hand in its task file)" in run.err, run.err
+    said = [cli("task", "reopen", "--json").json()["task"]["id"] for _ in range(3)]
+    assert said == ["B1", "A1", "C1"]
+    assert all(cli("task", "status", t, "--json").json()["task"]["status"] == "open" for t in said)
 
 
 def test_reopen_without_an_id_names_a_task_file_it_cannot_read(ws, cli, repo, monkeypatch):

@@ -69,9 +69,11 @@ class Workspace:
 
     @property
     def session_id(self) -> str:
-        """This session's id: the agent's own (session_from_environment), else generated once."""
+        """This session's id: the agent's own (session_from_environment), else one generated once, of
+        a one-off command (ids.ONE_OFF: no session, which the brief never names as left open). A
+        long-lived user that is a session (`tether mcp`) sets its own."""
         if self._session_id is None:
-            self._session_id = ids.new_id("S")
+            self._session_id = ids.new_id(ids.ONE_OFF)
         return self._session_id
 
     @property
@@ -276,8 +278,10 @@ class Workspace:
         chosen one that is closed or not in this checkout (``stand_in`` says which, before)."""
         from .core.memory import event
         from .core.tasks import checkpoint
+        from .core.worklist import task_or_damaged
 
-        task = self.task(task_id)
+        # A task file that does not read loses no checkpoint: it is saved in the task's folder.
+        task = task_or_damaged(self, task_id)
         given = {name: fields[name] for name in ("state", "note", "next_actions", "files", "key_data")
                  if fields.get(name)}
         if given:
@@ -297,6 +301,8 @@ class Workspace:
         # durable, is the record; one fsync fewer per checkpoint (a third of its cost).
         event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done)
         self._saved = (task, ckp)
+        if getattr(task, "damaged", None) is not None:  # saved, and the file that did not read is said
+            self.store.report(task.damaged)
         if self.store.active_task() != task.id:
             # The next checkpoint without a task goes here too, rather than to whichever open task
             # has the newest checkpoint then (a per-machine choice: no tracked file changes for it).
@@ -382,7 +388,9 @@ class Workspace:
         stand_in = self._why_no_automatic_checkpoint()
         if stand_in:
             return None, None, stand_in
-        task = self.task(task_id)
+        from .core.worklist import task_or_damaged
+
+        task = task_or_damaged(self, task_id)  # a task file that does not read loses no checkpoint
         message = None
         if transcript:
             from .transcripts.last_words import last_assistant_message
@@ -400,6 +408,9 @@ class Workspace:
             event(self, "checkpoint", False, ckp.created, task=task.id, checkpoint=ckp.name, done=ckp.done,
                   automatic=ckp.automatic)
             self._saved = (task, ckp)
+        damaged = getattr(task, "damaged", None)
+        if damaged is not None:
+            said += f"; {task_id}'s task file does not read: {damaged} (fix it, or `git checkout -- PATH` it)"
         return task_id, ckp, said
 
     def tool_checkpoint(self, session: str, *, every: int | None = None, risky: str | None = None,
@@ -421,7 +432,9 @@ class Workspace:
         if task_id is None:
             trail.keep(self.store_dir, session, [])  # nothing to checkpoint them into
             return None, None, "no active task"
-        task = self.task(task_id)
+        from .core.worklist import task_or_damaged
+
+        task = task_or_damaged(self, task_id)  # a task file that does not read loses no checkpoint
         if task.status != "open":
             trail.keep(self.store_dir, session, [])
             return task_id, None, f"task {task_id} is {task.status}"
@@ -487,9 +500,15 @@ class Workspace:
             if task_id:
                 self.store.set_active_task(after.task)
             return resume_point(saved[0], after)  # it was built from the newest state, under the task lock
-        from .core.worklist import progress
+        from .core.worklist import progress, switch, task_or_damaged
 
-        point = progress(self, self.switch(task_id) if task_id is not None else self.task(), journal=True)
+        # A task file that does not read: where the work is comes from its checkpoints all the same.
+        found = task_or_damaged(self, task_id)
+        if task_id is not None:
+            switch(self, task_id, found)
+        point = progress(self, found, journal=True)
+        if point.damaged is not None and point.damaged not in point.problems:
+            point.problems.insert(0, point.damaged)
         if point.checkpoint is not None and point.checkpoint.anchors:  # code it cites that changed since
             from .warm.anchors import warning
 

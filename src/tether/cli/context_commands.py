@@ -22,14 +22,11 @@ def cmd_usage(args) -> Result:
         source = "counted: the whole transcript (no compaction in it), plus the fixed prompt"
     if reading.source == "counted":
         source += f" ({'tiktoken ' + reading.method.split(':', 1)[1] if reading.method.startswith('tiktoken') else 'estimate'})"
-    from ..transcripts.states import AGENT_ADVICE
-
     # A live agent session compacts its own context: what the agent is to do, not the seed's tiers
     # (those are `tether compact`'s, for a message list).
-    agent = reading.format in ("claude-code", "codex")
-    data["advice"] = AGENT_ADVICE[reading.state] if agent else None
+    data["advice"] = reading.advice
     lines = [f"Context: {reading.tokens:,} of {reading.window:,} tokens ({reading.percent:.1f}%): {reading.state}",
-             f"Action: {AGENT_ADVICE[reading.state]}" if agent else f"Action: {reading.action}. {reading.detail}",
+             f"Action: {reading.advice}" if reading.advice else f"Action: {reading.action}. {reading.detail}",
              f"Transcript: {reading.path} ({reading.format or 'unknown format'}; {reading.chosen})",
              f"Model: {reading.model or 'not named'}; window from {reading.window_source}",
              f"From: {source}"]

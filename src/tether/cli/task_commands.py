@@ -257,6 +257,8 @@ def cmd_checkpoint(args) -> Result:
     text = f"Saved {ckp.id} of {ckp.task} ({shown})\n{resume.message()}" + (f"\n{note}" if note else "")
     if ckp.results:
         text += "\nIntermediate results: " + ", ".join(ckp.results)
+    if resume.damaged is not None and ckp.note:  # it says what the task's unknown units left uncounted
+        text += f"\nNote saved: {ckp.note}"
     # A damaged checkpoint met on the way (its progress taken from the task's journal): saved, but said.
     problems = list(ws.store.problems)
     if problems:

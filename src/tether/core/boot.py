@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..errors import GitProblem, NotFound, ParseError, Problem
 from ..model.config import Config
+from ..model.ids import one_off
 from ..model.record import REQUIRED, Record
 from ..model.records import checkpoint_number
 from ..store import layout
@@ -201,8 +202,8 @@ def gather(store: Store, config: Config, *, source: str, sha: str | None, branch
     # Active: this machine's choice, else the task with the newest checkpoint.
     resumes.sort(key=lambda r: (r.checkpoint.created if r.checkpoint else r.task.created, r.task.id), reverse=True)
     ids = [r.task.id for r in resumes]
-    # A chosen task whose file does not read stays the active one: the next `tether checkpoint` and
-    # `tether resume` refuse for it, so the brief must not point the session at another task.
+    # A chosen task whose file does not read stays the active one: the next `tether checkpoint` is
+    # saved to it and `tether resume` reads its checkpoints, so the brief must not point at another task.
     active = active_hint if active_hint in ids or active_hint in unreadable else (ids[0] if ids else None)
     chosen = active_hint if active_hint and active != active_hint and active else None
     # The active task leads the list, so a capped or budgeted brief always shows its resume line.
@@ -286,8 +287,9 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     """The sessions that recorded decisions or context entries after the last close (every one
     when no close is recorded) and neither checkpointed (since_close names those that did) nor
     closed: a session that crashed, or is still running, whose records the close's summary knows
-    nothing of. Found among the memory log's events boot reads anyway (its end: events carry the
-    session, the records do not). One row per session, the newest first: {"session", "decisions",
+    nothing of; a one-off command (ids.one_off) is no session and left nothing open. Found among
+    the memory log's events boot reads anyway (its end: events carry the session, the records do
+    not). One row per session, the newest first: {"session", "decisions",
     "entries" (their ids), "first", "at" (the times of its first and newest)}. A close whose time
     is unknown (no LATEST.json) is compared with nothing, as for since_close."""
     closed = "" if latest is None else latest.get("generated_at")
@@ -298,7 +300,8 @@ def _recorded_since_close(events: list[dict], latest: dict | None, since_close: 
     done = {row["session"] for row in since_close}
     for event in events:  # oldest first
         session, name = event.get("session"), event["event"]
-        if type(session) is not str or not session or not after_close(event["at"], session, closed, closer):
+        if type(session) is not str or not session or one_off(session) \
+                or not after_close(event["at"], session, closed, closer):
             continue
         if name in ("checkpoint", "session_close"):
             done.add(session)

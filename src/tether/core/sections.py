@@ -65,7 +65,8 @@ def sections(snap: Snapshot) -> list[Section]:
     task_lines = [f"- {'ACTIVE ' if r.task.id == snap.active else ''}{r.message()}" for r in snap.tasks]
     if snap.active and not any(r.task.id == snap.active for r in snap.tasks):  # its task file does not read
         task_lines.insert(0, f"- ACTIVE {snap.active}: its task file cannot be read (see Problems); checkpoints"
-                             f" and `tether resume` refuse until it is repaired (or `tether task switch ID`)")
+                             f" are still saved to it, and `tether resume` says what they say, until it is"
+                             f" repaired (or `tether task switch ID`)")
     heading = f"## Open tasks ({len(task_lines)})"
     if snap.chosen:  # what a bare checkpoint would reach, and why the hooks checkpoint nothing
         task_lines.insert(0, f"- {snap.chosen}, the task chosen on this machine, is not open here (closed, or on"
@@ -273,8 +274,9 @@ def _plan(snap: Snapshot) -> list[str]:
         steps.append(f"Resume {active.task.id}: {active.next_step() or 'continue from its last checkpoint'}"
                      " (`tether resume`), checkpoint every few items.")
     elif snap.active:
-        steps.append(f"Repair {snap.active}'s task file (named under Problems) before resuming it, or switch"
-                     " tasks with `tether task switch ID`.")
+        steps.append(f"Repair {snap.active}'s task file (named under Problems): until then `tether resume` knows"
+                     " only what its checkpoints say (not its steps or items). Or switch tasks with"
+                     " `tether task switch ID`.")
     overtaken = _overtaken_by(snap)
     if overtaken and (snap.latest or {}).get("next_steps"):
         # Checkpoints followed that close: its next steps are no plan, only something to check.

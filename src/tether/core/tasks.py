@@ -68,6 +68,35 @@ def start_task(store: Store, title: str, *, definition: str = "", criteria: list
             task.id = ids.new_id("T", now)  # a generated id met a local twin: draw again
 
 
+def damaged_task(task_id: str, problem) -> Task:
+    """A stand-in for a task whose task.md does not read (``problem`` says where, its ``damaged``):
+    it knows only its id, so a checkpoint is still saved into the task's folder and resume still
+    says what the task's checkpoints say. Its title, steps or items and criteria are unknown."""
+    task = Task(id=task_id, title=task_id, created="", kind="steps", units=[])
+    task.damaged = problem
+    return task
+
+
+def _marked(task: Task, specs: list[str], unresolved: list[str]):
+    """The units ``specs`` name, as intervals (select_units). For a damaged task, whose units are
+    unknown, numbers and ranges are taken as given (as intervals: `1-99999999` is one) and what
+    only its units could resolve (a name, 'all') goes to ``unresolved``."""
+    if getattr(task, "damaged", None) is None:
+        return ranges.of(select_units(task, specs))
+    marked: list = []
+    for spec in specs:
+        spec = spec.strip()
+        try:
+            intervals = ranges.parse(spec) if spec.lower() != "all" else None
+        except ValueError:
+            intervals = None
+        if intervals is None:
+            unresolved.append(spec)
+        else:
+            marked = ranges.union(marked, intervals)
+    return marked
+
+
 def select_units(task: Task, specs: list[str]) -> set[int]:
     """Turn '3', '1-5', '2,4', 'all' or a step/item name into unit numbers."""
     total = len(task.units)
@@ -114,8 +143,11 @@ class Resume(Record):
     # stale: what the checkpoint's cited code did since ("may be stale: src/a.py changed since"),
     # when the caller asked (Workspace.resume does; boot flags it in its own section).
     # names: the task's checkpoint names, when the caller listed them (resume_of).
+    # damaged: the problem of a task file that does not read (the task a stand-in, damaged_task):
+    # where the work is comes from the checkpoints alone.
     FIELDS = {"task": REQUIRED, "checkpoint": REQUIRED, "done": REQUIRED, "next_number": REQUIRED,
-              "next_actions": list, "unreadable": 0, "problems": list, "stale": None, "names": None}
+              "next_actions": list, "unreadable": 0, "problems": list, "stale": None, "names": None,
+              "damaged": None}
 
     @property
     def total(self) -> int:
@@ -129,6 +161,8 @@ class Resume(Record):
         task, ckp = self.task, self.checkpoint
         label = task.unit_name
         title = task.title if len(task.title) <= TITLE_SHOWN else task.title[:TITLE_SHOWN - 1].rstrip() + "…"
+        if self.damaged is not None:
+            return self._damaged_message()
         if ckp is None and self.unreadable:  # progress exists but cannot be read: never say "start"
             return (f"Cannot tell where {title} ({task.id}) stopped: its {self.unreadable} checkpoint(s)"
                     " could not be read. Next: repair them (see the problems listed); do not start over.")
@@ -148,6 +182,19 @@ class Resume(Record):
             head = f"{verb} {title} ({task.id}) ({where})."
         nxt = self.next_step()
         return f"{head} Next: {nxt}" if nxt else head
+
+    def _damaged_message(self) -> str:
+        """Where a task whose file does not read stands, as its checkpoints say: never "start"."""
+        task, ckp = self.task, self.checkpoint
+        said = f"its task file does not read ({self.damaged.path}" + (
+            f":{self.damaged.line}" if self.damaged.line else "") + "): its title, steps or items and criteria are unknown"
+        if ckp is None:
+            where = (f"its {self.unreadable} checkpoint(s) could not be read either" if self.unreadable
+                     else "no checkpoint yet")
+            return f"Cannot tell all of where {task.id} stands: {said}, and {where}. Next: fix the task file."
+        done = f"done: {ckp.done}" if ckp.done else "nothing marked done"
+        head = f"Resuming {task.id} ({_where(ckp)}; {done}); {said}."
+        return f"{head} Next: {self.next_actions[0]}" if self.next_actions else f"{head} Next: fix the task file."
 
     def state_at(self) -> str:
         """Whose the checkpoint's current state is: "CKP-0002", or for an automatic checkpoint carrying
@@ -192,6 +239,11 @@ class Resume(Record):
         return {
             "task": self.task.id, "title": self.task.title, "kind": self.task.kind, "total": self.total,
             "done": len(self.done), "done_ranges": format_ranges(self.done),
+            # a task file that does not read: its units are unknown; what the checkpoint marked is all there is
+            "damaged": None if self.damaged is None else self.damaged.to_dict(),
+            **({} if self.damaged is None else {
+                "done_ranges": ckp.done if ckp else "",
+                "done": ranges.count(ranges.parse(ckp.done)) if ckp and ckp.done else 0}),
             "next_number": self.next_number,
             "next_unit": self.task.units[self.next_number - 1] if self.next_number else None,
             "next_actions": self.next_actions,
@@ -442,7 +494,7 @@ def resume_point(task: Task, checkpoint: Checkpoint | None, unreadable: int = 0)
     done = ranges.numbers(ranges.clip(ranges.parse(checkpoint.done), 1, total)) if checkpoint else set()
     pending = next((n for n in range(1, total + 1) if n not in done), None)
     actions = list(checkpoint.next) if checkpoint else []
-    return Resume(task, checkpoint, done, pending, actions, unreadable)
+    return Resume(task, checkpoint, done, pending, actions, unreadable, damaged=getattr(task, "damaged", None))
 
 
 def latest_checkpoint(store: Store, task_id: str, names: list[str] | None = None) -> Checkpoint | None:
@@ -550,8 +602,16 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
         # Nothing new: a numbered copy of the last checkpoint would pass for progress.
         raise NothingToRecord(f"a checkpoint of {task.id} needs something to record",
                            hint="give where it stands (its state), what is done, what comes next, or a note")
-    newly_done = select_units(task, done or [])
-    newly_undone = select_units(task, undone or [])
+    # What only a damaged task's unknown units would resolve (a name): kept in the note, never dropped.
+    unresolved_done: list[str] = []
+    unresolved_undone: list[str] = []
+    newly_done = _marked(task, [s for s in done or [] if s.strip()], unresolved_done)
+    newly_undone = _marked(task, [s for s in undone or [] if s.strip()], unresolved_undone)
+    if unresolved_done or unresolved_undone:
+        said = f"not counted, as {task.id}'s task file did not read: " + "; ".join(
+            f"{what} {', '.join(map(repr, specs))}" for what, specs in (("done", unresolved_done),
+                                                                        ("undone", unresolved_undone)) if specs)
+        note = f"{note.strip()} ({said})" if note.strip() else said[0].upper() + said[1:]
     result_paths = [store.save_result(task.id, name, *(data if isinstance(data, tuple) else (data,)))
                     for name, data in (results or {}).items()]
     created = clock.stamp()
@@ -574,8 +634,7 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             carried_anchors = dict(anchors or {})
         return Checkpoint(
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
-            status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
-                                                           ranges.of(newly_undone))),
+            status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, newly_done), newly_undone)),
             current_state=now_state.strip(), key_data=merged_key_data,
             files=(list(previous.files) if (carry or not restated) and previous else [])
             + [str(f) for f in files or [] if not (previous and not restated and str(f) in previous.files)],

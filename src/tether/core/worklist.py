@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import Conflict, InvalidInput, NotFound, ParseError, Problem
 from ..model.record import REQUIRED, Record
 from ..model.records import Found, Task
-from .tasks import Resume, latest_checkpoint, resume_of
+from .tasks import Resume, damaged_task, latest_checkpoint, resume_of
 
 
 class TaskStatus(Record):
@@ -33,6 +33,23 @@ def task(ws, task_id: str | None = None) -> Task:
     except NotFound as exc:
         exc.hint = "run `tether task list --all` to see task ids"
         raise
+
+
+def task_or_damaged(ws, task_id: str | None = None) -> Task:
+    """``task``, for what must not be lost to a damaged task file (a checkpoint) or must still say
+    where the work is (resume): a task whose folder is here but whose task.md does not read (bad
+    front matter, gone) is a stand-in that knows its id (tasks.damaged_task), the problem reported."""
+    wanted = task_id if task_id is not None else require_active(ws)
+    try:
+        return task(ws, wanted)
+    except ParseError as exc:
+        problem = exc.problem
+    except NotFound:
+        if wanted not in ws.store.task_ids():
+            raise
+        problem = Problem(ws.store.task_path(wanted), None, "missing, though its folder is here")
+    ws.store.report(problem)
+    return damaged_task(wanted, problem)
 
 
 def tasks(ws, include_closed: bool = False) -> Found:
@@ -70,12 +87,25 @@ def active_task_id(ws) -> str | None:
 
 
 def last_closed(ws, with_problems: bool = False):
-    """The task completed or archived last (by when it was), None when none is; ``with_problems``:
+    """The task completed or archived last (by closed_at), None when none is; ``with_problems``:
     (that task, the task files that could not be read)."""
     found = tasks(ws, include_closed=True)
-    closed = [t for t in found if t.closed and t.status != "open"]
-    last = max(closed, key=lambda t: (t.closed, t.id)) if closed else None
+    closed = [t for t in found if t.status != "open"]
+    last = max(closed, key=lambda t: (closed_at(ws, t), t.id)) if closed else None
     return (last, found.problems) if with_problems else last
+
+
+def closed_at(ws, found: Task) -> str:
+    """When ``found`` was closed: its ``closed`` time; for one marked closed by hand in its task.md
+    (a status, no ``closed``), when its file was last written, else its newest checkpoint's time,
+    else when it was created (a commit's tree keeps no file times)."""
+    if found.closed:
+        return found.closed
+    modified = ws.store.task_modified(found.id)
+    if modified:
+        return modified
+    newest = latest_checkpoint(ws.store, found.id)
+    return newest.created if newest is not None else found.created
 
 
 def require_active(ws) -> str:
@@ -83,17 +113,18 @@ def require_active(ws) -> str:
     if task_id is None:
         # The session that just finished one must not think its work vanished: name the last closed.
         last = last_closed(ws)
-        said = f" ({last.id}, {last.title!r}, was marked {last.status} {last.closed[:16].replace('T', ' ')} UTC)" \
-            if last else ""
+        when = f"{last.closed[:16].replace('T', ' ')} UTC" if last and last.closed else "by hand in its task file"
+        said = f" ({last.id}, {last.title!r}, was marked {last.status} {when})" if last else ""
         raise NotFound(f"there is no open task{said}",
                        hint=f'start one with `tether task start "TITLE"`' + (
                            f", or `tether task reopen {last.id}` if it is not finished" if last else ""))
     return task_id
 
 
-def switch(ws, task_id: str) -> Task:
-    """Make an open task the active one on this machine; a closed one is not worked on."""
-    found = task(ws, task_id)
+def switch(ws, task_id: str, found: Task | None = None) -> Task:
+    """Make an open task the active one on this machine; a closed one is not worked on.
+    ``found``: the task, when the caller has read it."""
+    found = found or task(ws, task_id)
     if found.status != "open":
         raise Conflict(f"task {found.id} is {found.status}", hint=f"reopen it with `tether task reopen {found.id}`")
     ws.store.set_active_task(found.id)

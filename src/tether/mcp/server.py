@@ -82,6 +82,7 @@ class TetherServer(MCPServer):
         super().__init__(NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING")
         self.root = root
         self._workspace = None
+        self._session: str | None = None  # this server's session id, when the environment names none
         self._schemas: dict[str, dict] | None = None
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
@@ -114,6 +115,13 @@ class TetherServer(MCPServer):
             from ..workspace import Workspace
 
             ws = self._workspace = Workspace.open(self.root)
+            if ws.agent_session is None:
+                # The server lives as long as the agent's session: what it records is a session's,
+                # which the brief names if it never closes (a one-off command's is not).
+                from ..model.ids import new_id
+
+                self._session = self._session or new_id("S")
+                ws.session_id = self._session
         return ws
 
     async def list_resources(self):
@@ -307,12 +315,19 @@ def build(root: str | None = None) -> TetherServer:
         return {"total": len(found), "stale": found[:_limit(limit)]}
 
     @tool(description="Close the session: progress log, LATEST.json, completed tasks, memory, context "
-                      "document and index; commit=true commits tether's files only.")
+                      "document and index; commit=true commits tether's files only. The context entries the "
+                      "session marked worth keeping come back in `keep`; offload=true (or a cluster's name) "
+                      "offloads them first, as `tether close --offload` does.")
     @_tool
     def close(summary: str, completed: list[str] | str | None = None, next_steps: list[str] | None = None,
-              commit: bool = False) -> dict:
+              commit: bool = False, offload: bool | str = False) -> dict:
+        if isinstance(offload, str) and not offload.strip():
+            raise InvalidInput("offload names no cluster", hint="offload=true keeps them in Learnings, or name a"
+                                                               ' cluster: offload="Learnings"')
+        cluster = ("Learnings" if offload is True else offload) or None  # as `--offload` alone
         result = ws().close(summary, completed=_units(completed, "completed"), next_steps=next_steps or [],
-                            commit=commit)
+                            commit=commit, offload=cluster)
+        # What was not offloaded comes with its `tether offload` command, to run in a shell: no tool offloads.
         return dict(result.to_dict(), problems=_problems(result.problems))
 
     @read_tool(description="Offloaded bytes by their reference (a compaction's archive, an offloaded tool "
@@ -351,7 +366,9 @@ def build(root: str | None = None) -> TetherServer:
     @_tool
     def usage(transcript: str | None = None, model: str | None = None, window: int | None = None) -> dict:
         reading = ws().context_usage(transcript, model=model, window=window)
-        return {**reading.as_dict(), "chosen": reading.chosen}
+        # as `tether usage --json` gives it, with the commands its advice names said as tool calls
+        advice = reading.advice
+        return {**reading.as_dict(), "chosen": reading.chosen, "advice": hints.tools(advice) if advice else None}
 
     # -- the shared session context of multi-skill workflows (tether ctx) -------------------
     def open_campaign(context: str | None, campaign_id: str | None, roles: str | None = None):

@@ -40,6 +40,17 @@ def new_id(prefix: str, when=None) -> str:
     return f"{prefix}-{day}-{stamp}{random_suffix(4)}"
 
 
+# The prefix of the id a command gets when no session is named (a terminal's `tether decide`): it
+# is no session, and the brief never counts it as one left open. Agent sessions carry their own id.
+ONE_OFF = "cmd"
+
+
+def one_off(session) -> bool:
+    """Whether ``session`` is an id new_id(ONE_OFF) made: the shape of ``cmd-261205-x6mp6k9``."""
+    return (isinstance(session, str) and len(session) == 18 and session.startswith("cmd-") and session[10] == "-"
+            and session[4:10].isascii() and session[4:10].isdigit() and all(c in _ALPHABET for c in session[11:]))
+
+
 def ordered_id(prefix: str, when=None) -> str:
     """``BLB-261205-3f0k2m7x9q``: like new_id, with the time of day to the millisecond (6
     characters), so that the ids one machine makes a few seconds apart sort as they were made

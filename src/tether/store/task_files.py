@@ -133,6 +133,14 @@ class TaskFiles:
         """Whether the task's folder holds a task file (a folder without one is not a task)."""
         return self.tree.exists(layout.task_file(task_id))
 
+    def task_modified(self, task_id: str) -> str | None:
+        """When the task's file was last written, as a stamp (``2026-11-21T10:00:00Z``); None when
+        the tree keeps no times (a commit's, memory) or the file is absent."""
+        key = self.tree.stat_key(layout.task_file(task_id))
+        if key is None:
+            return None
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(key[0] // 1_000_000_000))
+
     def task_path(self, task_id: str) -> str:
         return self.shown(layout.task_file(task_id))
 

@@ -50,6 +50,13 @@ class ContextUsage:
         for name in self.__slots__:
             setattr(self, name, fields.get(name))
 
+    @property
+    def advice(self) -> str | None:
+        """What the agent is to do at this state (states.AGENT_ADVICE) when the transcript is a live
+        agent session's (Claude Code, Codex: it compacts its own context), else None (a message
+        list: ``action`` and ``detail``, the tiers `tether compact` applies, say it)."""
+        return _states.AGENT_ADVICE[self.state] if self.format in (CLAUDE_CODE, CODEX) else None
+
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in self.__slots__}
         out["usage"] = self.usage.as_dict() if self.usage is not None else None
