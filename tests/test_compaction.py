@@ -547,3 +547,33 @@ def test_compacting_an_agents_transcript_says_how_tether_reads_those(tmp_path, c
         run = cli("compact", str(path), "--json")
         data = run.json()
         assert run.code == 1 and "not a message" in data["error"] and "PreCompact hook" in data["hint"]
+
+
+def test_a_bad_pins_line_is_said_by_every_command_that_reads_the_pins(ws, cli, tmp_path):
+    """pin --list, unpin and compact leave a line of the pins log that does not read out, as boot
+    does: each names it (path:line) on stderr and in --json, and exits 3, as the other listings do."""
+    kept = cli("pin", "Never change load(path)").out.split()[1].rstrip(":")
+    gone = cli("pin", "Temporary: skip the flaky test").out.split()[1].rstrip(":")
+    with open(ws.dir / "memory" / "pins.jsonl", "a") as fh:
+        fh.write('{"pin": "broken\n')
+    said = ".tether/memory/pins.jsonl:3: invalid JSON (torn or hand-edited line); line skipped"
+
+    listed = cli("pin", "--list")
+    assert listed.code == 3 and f"{kept}  Never change load(path)" in listed.out and said not in listed.out
+    assert f"Warning: {said}" in listed.err.splitlines() and "Hint: fix or delete each log line named" in listed.err
+    data = cli("pin", "--list", "--json").json()
+    assert [p["id"] for p in data["pins"]] == [kept, gone]
+    assert data["problems"] == [{"path": ".tether/memory/pins.jsonl", "line": 3,
+                                 "message": "invalid JSON (torn or hand-edited line); line skipped"}]
+
+    unpinned = cli("unpin", gone)
+    assert unpinned.code == 3 and f"Warning: {said}" in unpinned.err.splitlines()
+
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list(big_output())), encoding="utf-8")
+    run = cli("compact", src, "--tier", "1", "--threshold", "1000", "-o", tmp_path / "out.json")
+    assert run.code == 3 and f"Warning: {said}" in run.err.splitlines() and "1 pin re-injected" in run.out
+    report = cli("compact", src, "--tier", "1", "--threshold", "1000", "--json").json()["report"]
+    assert report["problems"][0]["line"] == 3
+    logged = [json.loads(line) for line in (ws.dir / "memory" / "compactions.jsonl").read_text().splitlines()]
+    assert all("problems" not in row for row in logged)  # what one run met, not the compaction's record

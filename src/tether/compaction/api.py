@@ -79,6 +79,8 @@ class Compactor:
         self._gathered = None
         self._staged: dict = {}
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
+        # The pins log's lines that did not read, as the last pins() met them: a pin left out is said.
+        self.pin_problems: list = []
 
     # -- reading the state -----------------------------------------------------------------
     def tokens(self, doc) -> int:
@@ -308,6 +310,8 @@ class Compactor:
             report["note"] = f"the context is {before['state']} ({before['percent']}%): no tier is due"
         if record and chosen:
             report["log"] = self.workspace.store.append_compaction(report)
+        if self.pin_problems:  # what this run met, not part of the compaction's record
+            report["problems"] = [p.to_dict() for p in self.pin_problems]
         return Compaction(document=current, report=report)
 
     def _tier3(self, original, current, pins, given: str | None):
@@ -380,7 +384,15 @@ class Compactor:
         return store.read_cached(kind, digest)
 
     def pins(self) -> list[dict]:
-        return _pins.current(self.workspace.store.pin_entries())
+        """The pins in force; ``pin_problems`` the log's lines left out (with path and line)."""
+        return _pins.current(self._pin_entries())
+
+    def _pin_entries(self) -> list[dict]:
+        store = self.workspace.store
+        with store.collecting() as problems:
+            entries = store.pin_entries()
+        self.pin_problems = list(problems)
+        return entries
 
     def pin(self, text: str) -> dict:
         text = text.strip()
@@ -392,7 +404,7 @@ class Compactor:
         return {"id": pin_id, "text": text, "at": entry["at"]}
 
     def unpin(self, ref: str) -> dict:
-        matches = _pins.find(self.workspace.store.pin_entries(), ref)
+        matches = _pins.find(self._pin_entries(), ref)
         if not matches:
             raise NotFound(f"no pin {ref}", hint="run `tether pin --list` to see the pins and their ids")
         if len(matches) > 1:
