@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..model import clock, ids, ranges
 from ..errors import Conflict, InvalidInput, NothingToRecord, ParseError
 from ..model.record import REQUIRED, Record
-from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, format_ranges
+from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, files_once, format_ranges
 from ..store import formats
 
 TYPE_CHECKING = False
@@ -175,13 +175,19 @@ class Resume(Record):
             return f"check the success criteria, then mark {self.task.id} complete"
         return ""
 
+    @property
+    def files(self) -> list[str]:
+        """The newest checkpoint's files modified, each path once (one written before that was so
+        may name a path twice: described, and bare)."""
+        return files_once(self.checkpoint.files) if self.checkpoint else []
+
     def parallel_lines(self) -> list[str]:
         """One line per other branch tip a merge left beside the newest checkpoint (two clones
         checkpointed the task in parallel): where that branch stood, which the newest does not say."""
         out = []
         for tip in getattr(self.checkpoint, "parallel", None) or []:
             said = _gist(tip) or "no state given"
-            extra = (f"; next: {tip.next[0]}" if tip.next else "") + (f"; files: {'; '.join(tip.files)}"
+            extra = (f"; next: {tip.next[0]}" if tip.next else "") + (f"; files: {'; '.join(files_once(tip.files))}"
                                                                         if tip.files else "")
             out.append(f"Also {tip.id} ({tip.name}, session {tip.session or 'unknown'}, a merged branch's"
                        f" end): {said}{extra}")
@@ -202,12 +208,12 @@ class Resume(Record):
             # the agent's own newest checkpoint, which gave no state, when automatic ones followed it
             "note_from": f"CKP-{checkpoint_number(ckp.note_from):04d}" if ckp and ckp.automatic and ckp.note_from
             and checkpoint_number(ckp.note_from) >= 0 else None,
-            "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
+            "criteria": list(self.task.criteria), "files": self.files,
             "results": list(ckp.results) if ckp else [],
             "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
             "stale": self.stale,
             "parallel": [{"checkpoint": t.id, "name": t.name, "session": t.session, "current_state": t.current_state,
-                          "next_actions": list(t.next), "files": list(t.files), "note": t.note}
+                          "next_actions": list(t.next), "files": files_once(t.files), "note": t.note}
                          for t in getattr(ckp, "parallel", None) or []],
             "message": self.message(),
         }
@@ -380,8 +386,7 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     anchors = dict(previous.anchors) if previous else {}
     if anchor is not None:
         anchors = anchor(edited, [state], anchors)  # as for the agent's own: not the files it means to change next
-    kept = set(previous.files) if previous else set()
-    ckp = checkpoint(store, task, state=state, files=[f for f in edited if f not in kept], next_actions=next_actions,
+    ckp = checkpoint(store, task, state=state, files=edited, next_actions=next_actions,
                      status=previous.status if previous else "in_progress", note=note.strip(),
                      session=session, device=device, carry=True, anchors=anchors, state_from=state_from,
                      note_from=note_from, automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
@@ -577,8 +582,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, ranges.of(newly_done)),
                                                            ranges.of(newly_undone))),
             current_state=now_state.strip(), key_data=merged_key_data,
-            files=(list(previous.files) if (carry or not restated) and previous else [])
-            + [str(f) for f in files or [] if not (previous and not restated and str(f) in previous.files)],
+            files=files_once((list(previous.files) if (carry or not restated) and previous else [])
+                             + [str(f) for f in files or []]),
             next=[a for a in (now_next or []) if a.strip()], note=note.strip(),
             # Every result saved so far: the task's outputs are consolidated from all of them at its end.
             results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),
