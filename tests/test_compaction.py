@@ -577,3 +577,22 @@ def test_a_bad_pins_line_is_said_by_every_command_that_reads_the_pins(ws, cli, t
     assert report["problems"][0]["line"] == 3
     logged = [json.loads(line) for line in (ws.dir / "memory" / "compactions.jsonl").read_text().splitlines()]
     assert all("problems" not in row for row in logged)  # what one run met, not the compaction's record
+
+
+def test_tier3s_checkpoint_state_is_the_last_replys_end_in_whole_sentences(ws):
+    """The state a tier 3 checkpoint records is read where a reply says where the work stands, its
+    end, from a sentence's (or a word's) start: never a cut from the middle of a word."""
+    ws.start_task("Parse json", steps=["parse", "test"], task_id="T1")
+    messages = [{"role": "system", "content": "You are a coding agent."}]
+    for n in range(6):
+        messages.append({"role": "user", "content": f"Go on with step {n}"})
+        messages.append({"role": "assistant", "content": "detail " * 300 + f"I fixed the parser in step {n}."
+                         " Next I will run the tests."})
+    compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    state = ws.latest_checkpoint("T1").current_state
+    assert state == "…Next I will run the tests.", state
+    messages.append({"role": "assistant", "content": "x" * 40 + " word " * 100 + "no sentence ends here"})
+    messages.append({"role": "user", "content": "and then?"})
+    compact(messages, tiers=[3], workspace=ws, keep_recent=1)
+    state = ws.latest_checkpoint("T1").current_state
+    assert state.startswith("…word word") and state.endswith("no sentence ends here") and len(state) <= 300, state

@@ -39,6 +39,9 @@ class Compaction(Record):
         return self.document.messages
 
 
+STATE_LIMIT = 300  # characters of the last reply a tier 3 checkpoint keeps as its state
+
+
 class Compactor:
     """Compaction in one workspace. Options left None come from ``[compaction]`` in tether.toml,
     then from DEFAULTS. ``summariser``: a callable given the messages to summarise (a list) that
@@ -356,9 +359,12 @@ class Compactor:
         latest = self.workspace.latest_checkpoint()
         if latest is not None and (latest.key_data or {}).get("archive") == ref:
             return latest.id  # the same conversation compacted again: the newest checkpoint already says so
-        state = sections["state"].splitlines()[0] if sections["state"] else "context compacted"
+        from ..core.tasks import plain  # as the hooks' automatic checkpoints keep the agent's last message
+
+        # The last reply's end, whole sentences (or words): where the work stood, not a cut from its middle.
+        state = plain(sections["state"], STATE_LIMIT, end=True) if sections["state"].strip() else "context compacted"
         state, _ = self.redacted(state)  # the transcript's words, into a committed checkpoint
-        ckp = self.workspace.checkpoint(state=_clip(state, 300), key_data={"archive": ref},
+        ckp = self.workspace.checkpoint(state=state, key_data={"archive": ref},
                                         files=sections["files_modified"][:20],
                                         note=f"tier 3 compaction: summary made, conversation archived ({ref})")
         return ckp.id

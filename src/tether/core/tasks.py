@@ -322,9 +322,10 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
     return "", None, None
 
 
-def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
+def plain(text: str, limit: int = MESSAGE_LIMIT, end: bool = False) -> str:
     """A message as one plain line: markdown's bold, headings and list marks dropped, its lines
-    joined, cut at ``limit`` characters."""
+    joined, cut at ``limit`` characters; ``end``: its end kept instead (where a reply says where
+    the work stands), from the first sentence, else the first word, that begins in it."""
     parts = []
     # `**` only: `__` is as often part of a name (`Tokenizer.__init__`) as emphasis
     for line in text.replace("**", "").splitlines():
@@ -337,7 +338,18 @@ def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
     for line in parts:
         out += ("" if not out else " " if out[-1] in ".:;!?" else "; ") + line
     out = " ".join(out.split())
-    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
+    if len(out) <= limit:
+        return out
+    if not end:
+        return out[: limit - 1].rstrip() + "…"
+    tail = out[-(limit - 1):]
+    if out[-limit] != " ":  # begun mid-word: from the next word
+        tail = tail.partition(" ")[2] or tail
+    for at, char in enumerate(tail[:-1]):
+        if char in ".!?" and tail[at + 1] == " " and tail[at + 2:].strip():
+            tail = tail[at + 2:]  # from the next sentence: the first one begun in the tail
+            break
+    return "…" + tail
 
 
 def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
