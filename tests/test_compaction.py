@@ -596,3 +596,31 @@ def test_tier3s_checkpoint_state_is_the_last_replys_end_in_whole_sentences(ws):
     compact(messages, tiers=[3], workspace=ws, keep_recent=1)
     state = ws.latest_checkpoint("T1").current_state
     assert state.startswith("…word word") and state.endswith("no sentence ends here") and len(state) <= 300, state
+
+
+def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_path):
+    """`tether usage` counts a chat list's messages' content; `tether compact` every string of it (roles
+    and ids too), the figure its tiers go by: each says so, and what the second adds is those strings."""
+    from tether.transcripts.tokens import estimate
+
+    messages = openai_list(big_output(50))
+    src = tmp_path / "list.json"
+    src.write_text(json.dumps(messages), encoding="utf-8")
+    usage = cli("usage", src)
+    assert "From: counted: each message's text, tool calls and results (`tether compact` counts every string" \
+           " of the list, roles and ids too, so a little more)" in usage.out
+    compacted = cli("compact", src, "-o", tmp_path / "out.json")
+    assert "(estimate, every string of the list)" in compacted.out
+    counted = cli("usage", src, "--json").json()["tokens"]
+    every = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]["state"]["tokens"]
+    strings = []
+
+    def gather(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, (list, dict)):
+            for v in value.values() if isinstance(value, dict) else value:
+                gather(v)
+
+    gather(messages)
+    assert every == estimate("\n".join(strings)) and counted < every

@@ -95,8 +95,10 @@ def cmd_compact(args) -> Result:
 
 def _report_text(report: dict, output: str | None) -> str:
     state = report["state"]
+    # Every string of the list, roles and ids included (what the model is sent): more than `tether
+    # usage` counts of the same list, its messages' content only.
     lines = [f"Context: {state['tokens']:,} of {state['window']:,} tokens ({state['percent']}%), {state['state']}"
-             f" ({state['method']})"]
+             f" ({state['method']}, every string of the list)"]
     if report.get("note"):
         lines.append(f"Nothing done: {report['note']}.")
     for tier in report["tiers"]:
