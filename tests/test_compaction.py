@@ -547,3 +547,80 @@ def test_compacting_an_agents_transcript_says_how_tether_reads_those(tmp_path, c
         run = cli("compact", str(path), "--json")
         data = run.json()
         assert run.code == 1 and "not a message" in data["error"] and "PreCompact hook" in data["hint"]
+
+
+def test_a_bad_pins_line_is_said_by_every_command_that_reads_the_pins(ws, cli, tmp_path):
+    """pin --list, unpin and compact leave a line of the pins log that does not read out, as boot
+    does: each names it (path:line) on stderr and in --json, and exits 3, as the other listings do."""
+    kept = cli("pin", "Never change load(path)").out.split()[1].rstrip(":")
+    gone = cli("pin", "Temporary: skip the flaky test").out.split()[1].rstrip(":")
+    with open(ws.dir / "memory" / "pins.jsonl", "a") as fh:
+        fh.write('{"pin": "broken\n')
+    said = ".tether/memory/pins.jsonl:3: invalid JSON (torn or hand-edited line); line skipped"
+
+    listed = cli("pin", "--list")
+    assert listed.code == 3 and f"{kept}  Never change load(path)" in listed.out and said not in listed.out
+    assert f"Warning: {said}" in listed.err.splitlines() and "Hint: fix or delete each log line named" in listed.err
+    data = cli("pin", "--list", "--json").json()
+    assert [p["id"] for p in data["pins"]] == [kept, gone]
+    assert data["problems"] == [{"path": ".tether/memory/pins.jsonl", "line": 3,
+                                 "message": "invalid JSON (torn or hand-edited line); line skipped"}]
+
+    unpinned = cli("unpin", gone)
+    assert unpinned.code == 3 and f"Warning: {said}" in unpinned.err.splitlines()
+
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list(big_output())), encoding="utf-8")
+    run = cli("compact", src, "--tier", "1", "--threshold", "1000", "-o", tmp_path / "out.json")
+    assert run.code == 3 and f"Warning: {said}" in run.err.splitlines() and "1 pin re-injected" in run.out
+    report = cli("compact", src, "--tier", "1", "--threshold", "1000", "--json").json()["report"]
+    assert report["problems"][0]["line"] == 3
+    logged = [json.loads(line) for line in (ws.dir / "memory" / "compactions.jsonl").read_text().splitlines()]
+    assert all("problems" not in row for row in logged)  # what one run met, not the compaction's record
+
+
+def test_tier3s_checkpoint_state_is_the_last_replys_end_in_whole_sentences(ws):
+    """The state a tier 3 checkpoint records is read where a reply says where the work stands, its
+    end, from a sentence's (or a word's) start: never a cut from the middle of a word."""
+    ws.start_task("Parse json", steps=["parse", "test"], task_id="T1")
+    messages = [{"role": "system", "content": "You are a coding agent."}]
+    for n in range(6):
+        messages.append({"role": "user", "content": f"Go on with step {n}"})
+        messages.append({"role": "assistant", "content": "detail " * 300 + f"I fixed the parser in step {n}."
+                         " Next I will run the tests."})
+    compact(messages, tiers=[3], workspace=ws, keep_recent=2)
+    state = ws.latest_checkpoint("T1").current_state
+    assert state == "…Next I will run the tests.", state
+    messages.append({"role": "assistant", "content": "x" * 40 + " word " * 100 + "no sentence ends here"})
+    messages.append({"role": "user", "content": "and then?"})
+    compact(messages, tiers=[3], workspace=ws, keep_recent=1)
+    state = ws.latest_checkpoint("T1").current_state
+    assert state.startswith("…word word") and state.endswith("no sentence ends here") and len(state) <= 300, state
+
+
+def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_path):
+    """`tether usage` counts a chat list's messages' content; `tether compact` every string of it (roles
+    and ids too), the figure its tiers go by: each says so, and what the second adds is those strings."""
+    from tether.transcripts.tokens import estimate
+
+    messages = openai_list(big_output(50))
+    src = tmp_path / "list.json"
+    src.write_text(json.dumps(messages), encoding="utf-8")
+    usage = cli("usage", src)
+    assert "From: counted: each message's text, tool calls and results (`tether compact` counts every string" \
+           " of the list, roles and ids too, so a little more)" in usage.out
+    compacted = cli("compact", src, "-o", tmp_path / "out.json")
+    assert "(estimate, every string of the list)" in compacted.out
+    counted = cli("usage", src, "--json").json()["tokens"]
+    every = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]["state"]["tokens"]
+    strings = []
+
+    def gather(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, (list, dict)):
+            for v in value.values() if isinstance(value, dict) else value:
+                gather(v)
+
+    gather(messages)
+    assert every == estimate("\n".join(strings)) and counted < every

@@ -686,3 +686,23 @@ def test_pre_compact_commits_the_compaction_instructions_redacted(working):
     assert run_hook(payload, working).returncode == 0
     note = latest(working, "T100").note
     assert "Compaction instructions: keep ~/ocr.md and [REDACTED: Stripe Access Key]" in note, note
+
+
+def test_the_hooks_name_a_pins_line_they_leave_out(working, tmp_path):
+    """PreCompact's summary and the compacted session's first context carry the pins: a line of the
+    pins log that does not read is named (path:line), not silently dropped."""
+    ws = Workspace.open(working)
+    from tether.compaction import Compactor
+
+    Compactor(ws).pin("Never change load(path)")
+    with open(working / ".tether" / "memory" / "pins.jsonl", "a") as fh:
+        fh.write("garbage\n")
+    transcript = tmp_path / "sess-1234.jsonl"
+    transcript.write_text(json.dumps({"type": "user", "uuid": "u1", "message": {"role": "user", "content": "Go on"}})
+                          + "\n", encoding="utf-8")
+    proc = run_hook(event("PreCompact", working, trigger="auto", transcript_path=str(transcript)), working)
+    assert proc.returncode == 0
+    said = ".tether/memory/pins.jsonl:2: invalid JSON (torn or hand-edited line); line skipped"
+    assert f"tether: {said}\n" in proc.stderr
+    context = context_of(run_hook(event("SessionStart", working, source="compact"), working))
+    assert "Never change load(path)" in context and said in context

@@ -895,3 +895,16 @@ def test_resume_after_the_last_task_was_completed_names_it(ws, cli):
     run = cli("resume")
     assert run.code == 1 and run.err.startswith("Error: there is no open task (P9, 'Port', was marked complete ")
     assert "`tether task reopen P9` if it is not finished" in run.err
+
+
+def test_resume_names_each_file_once_keeping_its_description(ws, cli):
+    """A checkpoint without a state of its own carries the previous one's files: the same path given
+    bare (or described again) is one entry, its descriptions kept together."""
+    cli("task", "start", "Parse", "--id", "P1", "-s", "one", "-s", "two")
+    cli("checkpoint", "--state", "parsing", "--file", "src/app.py: json parsing")
+    cli("checkpoint", "--note", "more", "--file", "src/app.py", "--file", "src/b.py", "--file", "src/b.py: new")
+    run = cli("resume")
+    assert "Files modified: src/app.py: json parsing; src/b.py: new\n" in run.out + "\n"
+    assert cli("resume", "--json").json()["resume"]["files"] == ["src/app.py: json parsing", "src/b.py: new"]
+    cli("checkpoint", "--note", "again", "--file", "src/app.py: error paths")
+    assert "Files modified: src/app.py: json parsing, error paths; src/b.py: new" in cli("resume").out

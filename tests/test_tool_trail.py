@@ -580,3 +580,18 @@ def test_the_agents_message_keeps_a_dunder_name():
 
     assert plain("**Fixed** empty input in `Tokenizer.__init__`.\n- next: __main__") == \
         "Fixed empty input in `Tokenizer.__init__`. next: __main__"
+
+
+def test_a_file_the_agent_described_is_named_once_after_its_edits_are_checkpointed(repo):
+    """The agent's checkpoint describes a file; the hooks' automatic one carries that entry and adds
+    the path its tool calls edited: resume and the brief name the path once, with its description."""
+    ws = Workspace.open(repo)
+    ws.checkpoint(state="parsing json", files=["src/parser.py: json parsing"])
+    edit(repo, "src/parser.py")
+    edit(repo, "src/cli.py")
+    hook(repo, "PreToolUse", "Bash", {"command": "rm -rf build"})
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic.startswith("before_risky:") and auto.files == ["src/parser.py: json parsing", "src/cli.py"]
+    run = subprocess.run([sys.executable, "-m", "tether", "resume"], capture_output=True, text=True, cwd=repo)
+    assert "Files modified: src/parser.py: json parsing; src/cli.py\n" in run.stdout
+    assert "- Files modified: src/parser.py: json parsing; src/cli.py\n" in Workspace.open(repo).boot().text

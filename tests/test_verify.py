@@ -252,3 +252,61 @@ def test_boot_names_an_odd_time_at_the_memory_logs_end_warm_or_cold(store, cli):
         run = cli("boot", "--json")
         assert run.code == 3
         assert [(p["path"], p["line"]) for p in run.json()["problems"]] == [(".tether/memory/events.jsonl", last + 1)]
+
+
+def test_the_pins_the_compaction_log_the_session_contexts_and_the_cache_are_read(store, cli, ws):
+    """What boot and the other listings read only in part (the pins), or no command reads line by
+    line (the compaction log), or only `tether ctx` reads (the contexts), or only `tether show`
+    checks when asked (a cached file against its name): verify names each, with path and line."""
+    from tether.compaction import compact
+
+    assert cli("pin", "Never change load(path)").code == 0
+    cli("ctx", "init", "--campaign", "C-1", "--owner", "@me")
+    messages = [{"role": "user", "content": "Read it"},
+                {"role": "tool", "tool_call_id": "c1", "content": "".join(f"{i:05d} line\n" for i in range(6000))}]
+    _, report = compact(messages, tiers=[1], workspace=ws, threshold=1000)
+    digest = report["tiers"][0]["offloaded"][0]["sha256"]
+    clean = cli("verify", "--json").json()
+    assert clean["problems"] == [] and clean["files"] >= 13 + 4  # pins, compaction log, context, cached file
+
+    with open(store / "memory" / "pins.jsonl", "a") as fh:
+        fh.write('{"pin": "broken\n{"pin": "PIN-x"}\n')
+    with open(store / "memory" / "compactions.jsonl", "a") as fh:
+        fh.write("garbage\n")
+    context = store / "contexts" / "C-1" / "session_context.yaml"
+    lines = context.read_text().splitlines(keepends=True)
+    owner = next(i for i, line in enumerate(lines) if "campaign_owner:" in line)
+    lines[owner] = lines[owner].split(":")[0] + ": 42\n"
+    context.write_text("".join(lines))
+    cached = store / "cache" / "offloaded" / digest
+    cached.chmod(0o644)
+    cached.write_bytes(cached.read_bytes().replace(b"00042 line", b"00042 lime"))
+    (store / "cache" / "offloaded" / "notes.txt").write_text("mine")
+
+    run = cli("verify")
+    assert run.code == 3
+    listed = [line.strip() for line in run.out.splitlines() if line.startswith("  .tether/")]
+    assert listed == [
+        ".tether/memory/pins.jsonl:2: invalid JSON (torn or hand-edited line); line skipped",
+        '.tether/memory/pins.jsonl:3: neither a pin ({"pin": ID, "text": ...}) nor its removal ({"unpin": ID});'
+        " line skipped",
+        ".tether/memory/compactions.jsonl:2: invalid JSON (torn or hand-edited line); line skipped",
+        f".tether/contexts/C-1/session_context.yaml:{owner + 1}: campaign.campaign_owner: expected a string, got 42",
+        f".tether/cache/offloaded/{digest}: its content no longer matches its name (edited by hand?);"
+        " restore it with `git checkout -- PATH`",
+        ".tether/cache/offloaded/notes.txt: not a cached file's name (the SHA-256 of its bytes, 64 hex digits);"
+        " `tether show` cannot check it against its bytes",
+    ], listed
+    assert run.out.startswith(f"Verified {clean['files']} files in .tether: 6 problem(s).")
+
+
+def test_a_torn_last_line_of_the_pins_is_named_and_repaired(store, cli):
+    cli("pin", "Never change load(path)")
+    with open(store / "memory" / "pins.jsonl", "a") as fh:
+        fh.write('{"pin": "PIN-y", "te')
+    data = cli("verify", "--json").json()
+    assert data["torn"] == [".tether/memory/pins.jsonl:2"]
+    repaired = cli("index", "--repair")
+    assert ".tether/memory/pins.jsonl:2: a torn last line" in repaired.out
+    assert cli("verify").code == 0
+    assert "Never change load(path)" in cli("pin", "--list").out

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import InvalidInput
-from .output import Result, read_input, utf8_text
+from ..errors import EXIT_DEGRADED, EXIT_OK, InvalidInput
+from .output import Result, problems_hint, read_input, utf8_text
 
 
 def _write_bytes(data: bytes) -> None:
@@ -39,6 +39,14 @@ def _check_output(name: str) -> None:
     if why:
         raise InvalidInput(f"-o {name}: {why}", hint="name a file in an existing folder you can write;"
                                                      " nothing was compacted")
+
+
+def _warn(args, problems) -> int:
+    """The pins log's lines a command left out, one warning each on stderr (the JSON has them in
+    ``problems``), as `tether usage` warns; the exit code: degraded when there is one."""
+    if problems and not getattr(args, "json", False):
+        sys.stderr.write("".join(f"Warning: {p}\n" for p in problems) + f"Hint: {problems_hint(problems)}\n")
+    return EXIT_DEGRADED if problems else EXIT_OK
 
 
 def _text_file(name: str) -> str:
@@ -82,13 +90,15 @@ def cmd_compact(args) -> Result:
         text = ""
     if getattr(args, "json", False) and not args.output:
         data["messages"] = done.output()
-    return Result(data=data, text=text)
+    return Result(data=data, text=text, exit_code=_warn(args, compactor.pin_problems))
 
 
 def _report_text(report: dict, output: str | None) -> str:
     state = report["state"]
+    # Every string of the list, roles and ids included (what the model is sent): more than `tether
+    # usage` counts of the same list, its messages' content only.
     lines = [f"Context: {state['tokens']:,} of {state['window']:,} tokens ({state['percent']}%), {state['state']}"
-             f" ({state['method']})"]
+             f" ({state['method']}, every string of the list)"]
     if report.get("note"):
         lines.append(f"Nothing done: {report['note']}.")
     for tier in report["tiers"]:
@@ -139,8 +149,10 @@ def cmd_pin(args) -> Result:
         if args.text:
             raise InvalidInput("--list takes no text", hint="run `tether pin --list` alone")
         pins = compactor.pins()
+        problems = compactor.pin_problems
         lines = [f"{p['id']}  {p['text']}" for p in pins] or ["No pins. Add one: tether pin \"TEXT\""]
-        return Result(data={"pins": pins}, text="\n".join(lines))
+        return Result(data={"pins": pins, "problems": [p.to_dict() for p in problems]}, text="\n".join(lines),
+                      exit_code=_warn(args, problems))
     if not args.text:
         raise InvalidInput("nothing to pin", hint='tether pin "TEXT", or tether pin --list')
     pin = compactor.pin(" ".join(args.text))
@@ -148,8 +160,11 @@ def cmd_pin(args) -> Result:
 
 
 def cmd_unpin(args) -> Result:
-    pin = _compactor(args).unpin(args.id)
-    return Result(data={"unpinned": pin}, text=f"Unpinned {pin['id']}: {pin['text']}")
+    compactor = _compactor(args)
+    pin = compactor.unpin(args.id)
+    problems = compactor.pin_problems
+    return Result(data={"unpinned": pin, "problems": [p.to_dict() for p in problems]},
+                  text=f"Unpinned {pin['id']}: {pin['text']}", exit_code=_warn(args, problems))
 
 
 def register(sub, add) -> None:

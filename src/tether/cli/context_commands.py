@@ -18,7 +18,11 @@ def cmd_usage(args) -> Result:
     data = reading.as_dict()
     data["chosen"] = reading.chosen
     source = _SOURCES.get(reading.source, reading.source)
-    if reading.source == "counted" and not reading.compacted:
+    if reading.source == "counted" and reading.format == "chat":
+        # Not `tether compact`'s figure: that counts every string of the list, roles and ids too.
+        source = ("counted: each message's text, tool calls and results (`tether compact` counts every string"
+                  " of the list, roles and ids too, so a little more)")
+    elif reading.source == "counted" and not reading.compacted:
         source = "counted: the whole transcript (no compaction in it), plus the fixed prompt"
     if reading.source == "counted":
         source += f" ({'tiktoken ' + reading.method.split(':', 1)[1] if reading.method.startswith('tiktoken') else 'estimate'})"

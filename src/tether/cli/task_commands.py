@@ -283,8 +283,8 @@ def cmd_resume(args) -> Result:
         lines.append(f"Seen by {resume.checkpoint.id} (automatic): {resume.checkpoint.note}")
     if resume.task.criteria:
         lines.append("Success criteria: " + "; ".join(resume.task.criteria))
-    if resume.checkpoint and resume.checkpoint.files:
-        lines.append("Files modified: " + "; ".join(resume.checkpoint.files))
+    if resume.files:
+        lines.append("Files modified: " + "; ".join(resume.files))
     if resume.checkpoint and resume.checkpoint.results:
         lines.append("Results saved: " + ", ".join(resume.checkpoint.results))
     if resume.checkpoint and resume.checkpoint.key_data:

@@ -39,6 +39,9 @@ class Compaction(Record):
         return self.document.messages
 
 
+STATE_LIMIT = 300  # characters of the last reply a tier 3 checkpoint keeps as its state
+
+
 class Compactor:
     """Compaction in one workspace. Options left None come from ``[compaction]`` in tether.toml,
     then from DEFAULTS. ``summariser``: a callable given the messages to summarise (a list) that
@@ -79,6 +82,8 @@ class Compactor:
         self._gathered = None
         self._staged: dict = {}
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
+        # The pins log's lines that did not read, as the last pins() met them: a pin left out is said.
+        self.pin_problems: list = []
 
     # -- reading the state -----------------------------------------------------------------
     def tokens(self, doc) -> int:
@@ -308,6 +313,8 @@ class Compactor:
             report["note"] = f"the context is {before['state']} ({before['percent']}%): no tier is due"
         if record and chosen:
             report["log"] = self.workspace.store.append_compaction(report)
+        if self.pin_problems:  # what this run met, not part of the compaction's record
+            report["problems"] = [p.to_dict() for p in self.pin_problems]
         return Compaction(document=current, report=report)
 
     def _tier3(self, original, current, pins, given: str | None):
@@ -352,9 +359,12 @@ class Compactor:
         latest = self.workspace.latest_checkpoint()
         if latest is not None and (latest.key_data or {}).get("archive") == ref:
             return latest.id  # the same conversation compacted again: the newest checkpoint already says so
-        state = sections["state"].splitlines()[0] if sections["state"] else "context compacted"
+        from ..core.tasks import plain  # as the hooks' automatic checkpoints keep the agent's last message
+
+        # The last reply's end, whole sentences (or words): where the work stood, not a cut from its middle.
+        state = plain(sections["state"], STATE_LIMIT, end=True) if sections["state"].strip() else "context compacted"
         state, _ = self.redacted(state)  # the transcript's words, into a committed checkpoint
-        ckp = self.workspace.checkpoint(state=_clip(state, 300), key_data={"archive": ref},
+        ckp = self.workspace.checkpoint(state=state, key_data={"archive": ref},
                                         files=sections["files_modified"][:20],
                                         note=f"tier 3 compaction: summary made, conversation archived ({ref})")
         return ckp.id
@@ -380,7 +390,15 @@ class Compactor:
         return store.read_cached(kind, digest)
 
     def pins(self) -> list[dict]:
-        return _pins.current(self.workspace.store.pin_entries())
+        """The pins in force; ``pin_problems`` the log's lines left out (with path and line)."""
+        return _pins.current(self._pin_entries())
+
+    def _pin_entries(self) -> list[dict]:
+        store = self.workspace.store
+        with store.collecting() as problems:
+            entries = store.pin_entries()
+        self.pin_problems = list(problems)
+        return entries
 
     def pin(self, text: str) -> dict:
         text = text.strip()
@@ -392,7 +410,7 @@ class Compactor:
         return {"id": pin_id, "text": text, "at": entry["at"]}
 
     def unpin(self, ref: str) -> dict:
-        matches = _pins.find(self.workspace.store.pin_entries(), ref)
+        matches = _pins.find(self._pin_entries(), ref)
         if not matches:
             raise NotFound(f"no pin {ref}", hint="run `tether pin --list` to see the pins and their ids")
         if len(matches) > 1:

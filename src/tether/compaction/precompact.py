@@ -288,6 +288,8 @@ class _Run:
         report["stored_new"] = new
         if new:
             report["log"] = c.workspace.store.append_compaction(dict(report, at=_now(), hook="pre_compact"))
+        if c.pin_problems:  # pins left out of the summary: said by the hook, not part of the record
+            report["problems"] = [p.to_dict() for p in c.pin_problems]
         return report
 
 

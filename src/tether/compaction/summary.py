@@ -206,7 +206,14 @@ def current_state(messages: list, limit: int = 1200) -> str:
         if msg.get("role") == "assistant" and not is_tether(msg):
             text = text_of(msg.get("content")).strip()
             if text:
-                return text if len(text) <= limit else "…" + text[-limit:].lstrip()
+                if len(text) <= limit:
+                    return text
+                tail = text[-limit:]
+                if not text[-limit - 1].isspace():  # begun mid-line or mid-word: from the next line, else word
+                    cut = tail.find("\n")
+                    cut = cut if 0 <= cut < len(tail) - 1 else tail.find(" ")
+                    tail = tail[cut + 1:] if 0 <= cut < len(tail) - 1 else tail
+                return "…" + tail.lstrip()
     return ""
 
 

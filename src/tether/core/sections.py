@@ -180,8 +180,8 @@ def _active_lines(active: Resume, scoped: list) -> list[str]:
     out += [f"- {line}" for line in active.parallel_lines()]  # another clone's end of the same task
     if ckp is not None and ckp.automatic and ckp.note:
         out.append(f"- Seen by {ckp.id} (automatic): {_seen(ckp.note)}")
-    if ckp is not None and ckp.files:
-        out.append("- Files modified: " + "; ".join(ckp.files))
+    if active.files:
+        out.append("- Files modified: " + "; ".join(active.files))
     if ckp is not None and ckp.results:
         out.append("- Results saved: " + ", ".join(ckp.results) + f" (`tether task status {active.task.id}`)")
     out += [f"- {n.kind}: {n.text} [{n.id}]" for n in reversed(scoped)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..model import clock, ids, ranges
 from ..errors import Conflict, InvalidInput, NothingToRecord, ParseError
 from ..model.record import REQUIRED, Record
-from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, format_ranges
+from ..model.records import CHECKPOINT_STATUSES, Checkpoint, Task, checkpoint_number, files_once, format_ranges
 from ..store import formats
 
 TYPE_CHECKING = False
@@ -222,13 +222,19 @@ class Resume(Record):
             return f"check the success criteria, then mark {self.task.id} complete"
         return ""
 
+    @property
+    def files(self) -> list[str]:
+        """The newest checkpoint's files modified, each path once (one written before that was so
+        may name a path twice: described, and bare)."""
+        return files_once(self.checkpoint.files) if self.checkpoint else []
+
     def parallel_lines(self) -> list[str]:
         """One line per other branch tip a merge left beside the newest checkpoint (two clones
         checkpointed the task in parallel): where that branch stood, which the newest does not say."""
         out = []
         for tip in getattr(self.checkpoint, "parallel", None) or []:
             said = _gist(tip) or "no state given"
-            extra = (f"; next: {tip.next[0]}" if tip.next else "") + (f"; files: {'; '.join(tip.files)}"
+            extra = (f"; next: {tip.next[0]}" if tip.next else "") + (f"; files: {'; '.join(files_once(tip.files))}"
                                                                         if tip.files else "")
             out.append(f"Also {tip.id} ({tip.name}, session {tip.session or 'unknown'}, a merged branch's"
                        f" end): {said}{extra}")
@@ -254,12 +260,12 @@ class Resume(Record):
             # the agent's own newest checkpoint, which gave no state, when automatic ones followed it
             "note_from": f"CKP-{checkpoint_number(ckp.note_from):04d}" if ckp and ckp.automatic and ckp.note_from
             and checkpoint_number(ckp.note_from) >= 0 else None,
-            "criteria": list(self.task.criteria), "files": list(ckp.files) if ckp else [],
+            "criteria": list(self.task.criteria), "files": self.files,
             "results": list(ckp.results) if ckp else [],
             "anchors": dict(ckp.anchors) if ckp and ckp.anchors else {},
             "stale": self.stale,
             "parallel": [{"checkpoint": t.id, "name": t.name, "session": t.session, "current_state": t.current_state,
-                          "next_actions": list(t.next), "files": list(t.files), "note": t.note}
+                          "next_actions": list(t.next), "files": files_once(t.files), "note": t.note}
                          for t in getattr(ckp, "parallel", None) or []],
             "message": self.message(),
         }
@@ -368,9 +374,10 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
     return "", None, None
 
 
-def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
+def plain(text: str, limit: int = MESSAGE_LIMIT, end: bool = False) -> str:
     """A message as one plain line: markdown's bold, headings and list marks dropped, its lines
-    joined, cut at ``limit`` characters."""
+    joined, cut at ``limit`` characters; ``end``: its end kept instead (where a reply says where
+    the work stands), from the first sentence, else the first word, that begins in it."""
     parts = []
     # `**` only: `__` is as often part of a name (`Tokenizer.__init__`) as emphasis
     for line in text.replace("**", "").splitlines():
@@ -383,7 +390,18 @@ def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
     for line in parts:
         out += ("" if not out else " " if out[-1] in ".:;!?" else "; ") + line
     out = " ".join(out.split())
-    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
+    if len(out) <= limit:
+        return out
+    if not end:
+        return out[: limit - 1].rstrip() + "…"
+    tail = out[-(limit - 1):]
+    if out[-limit] != " ":  # begun mid-word: from the next word
+        tail = tail.partition(" ")[2] or tail
+    for at, char in enumerate(tail[:-1]):
+        if char in ".!?" and tail[at + 1] == " " and tail[at + 2:].strip():
+            tail = tail[at + 2:]  # from the next sentence: the first one begun in the tail
+            break
+    return "…" + tail
 
 
 def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
@@ -432,8 +450,7 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     anchors = dict(previous.anchors) if previous else {}
     if anchor is not None:
         anchors = anchor(edited, [state], anchors)  # as for the agent's own: not the files it means to change next
-    kept = set(previous.files) if previous else set()
-    ckp = checkpoint(store, task, state=state, files=[f for f in edited if f not in kept], next_actions=next_actions,
+    ckp = checkpoint(store, task, state=state, files=edited, next_actions=next_actions,
                      status=previous.status if previous else "in_progress", note=note.strip(),
                      session=session, device=device, carry=True, anchors=anchors, state_from=state_from,
                      note_from=note_from, automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
@@ -636,8 +653,8 @@ def checkpoint(store: Store, task: Task, *, done: list[str] | None = None, undon
             id=f"CKP-{number:04d}", name=name, task=task.id, number=number, created=created,
             status=status, done=ranges.fmt(ranges.subtract(ranges.union(so_far, newly_done), newly_undone)),
             current_state=now_state.strip(), key_data=merged_key_data,
-            files=(list(previous.files) if (carry or not restated) and previous else [])
-            + [str(f) for f in files or [] if not (previous and not restated and str(f) in previous.files)],
+            files=files_once((list(previous.files) if (carry or not restated) and previous else [])
+                             + [str(f) for f in files or []]),
             next=[a for a in (now_next or []) if a.strip()], note=note.strip(),
             # Every result saved so far: the task's outputs are consolidated from all of them at its end.
             results=list(dict.fromkeys((list(previous.results) if previous else []) + result_paths)),

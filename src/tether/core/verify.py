@@ -40,7 +40,8 @@ def verify(store: Store, context_document: str, config_problems: list[Problem] =
                  for shown, target in store.links()}
         if store.label in links:  # the store folder itself: nothing in it is read
             return Verification(files=0, problems=[links[store.label]])
-        checked = _records(store) + _logs(store) + _generated(store, context_document) + _offload(store)
+        checked = (_records(store) + _logs(store) + _generated(store, context_document) + _offload(store)
+                   + _contexts(store) + store.check_cache())
         # Each link once, with where it points; what the reads said of it (or of what lies
         # behind a linked folder) is the same fact.
         kept = [p for p in problems if not any(p.path == s or p.path.startswith(s + "/") for s in links)]
@@ -132,9 +133,11 @@ def _records(store: Store) -> int:
 
 
 def _logs(store: Store) -> int:
-    """The context entries, the memory log, the dated progress logs and LATEST.json."""
+    """The context entries, the memory log, the pins, the compaction log, the dated progress logs
+    and LATEST.json."""
     checked = 0
-    for present, read in ((store.has_notes, store.notes), (store.has_events, lambda: list(store.all_events()))):
+    for present, read in ((store.has_notes, store.notes), (store.has_events, lambda: list(store.all_events())),
+                          (store.has_pins, store.pin_entries), (store.has_compactions, store.compaction_entries)):
         if _attempt(store, present):
             checked += 1
             _attempt(store, read)
@@ -150,6 +153,23 @@ def _logs(store: Store) -> int:
         if newer is not None:
             store.report(cut_short(store, newer))
     return checked
+
+
+def _contexts(store: Store) -> int:
+    """The session contexts kept in the store (tether ctx), against their JSON Schema, as `tether ctx
+    validate` checks one."""
+    found = store.campaign_contexts()
+    if not found:
+        return 0
+    from ..campaign.document import parse_yaml
+    from ..campaign.schema import problems
+
+    for shown, data in found:
+        parsed = _attempt(store, parse_yaml, data, shown)
+        if parsed is not None:
+            for problem in problems("session_context", parsed[0], shown, parsed[1], strip_prefix=1):
+                store.report(problem)
+    return len(found)
 
 
 def _generated(store: Store, context_document: str) -> int:

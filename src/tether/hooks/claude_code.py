@@ -489,6 +489,12 @@ def _pre_compact(ws, event: dict, stdout, agent: str = "claude-code") -> int:
     task_id, ckp, said = ws.auto_checkpoint(trigger, event.get("custom_instructions") or "",
                                             transcript=transcript if isinstance(transcript, str) else None)
     saved = _save_transcript(ws, event)
+    if saved and saved.get("problems"):
+        import sys
+
+        for problem in saved["problems"]:  # a pin left out of the summary the compacted session gets
+            _say(sys.stderr, f"{problem['path']}:{problem['line']}: {problem['message']}" if problem["line"]
+                 else f"{problem['path']}: {problem['message']}")
     fields = {"summary": saved["summary"], "archive": saved["archive"], "offloaded": len(saved["offloaded"]),
               "tokens_before": saved["tokens_before"], "tokens_after": saved["tokens_after"]} if saved else {}
     ws.session_event("pre_compact", trigger=trigger, task=task_id, checkpoint=ckp.name if ckp else None,

@@ -80,6 +80,21 @@ class Checkpoint(Record):
     def done_set(self) -> set[int]:
         return parse_ranges(self.done) if self.done else set()
 
+
+def files_once(entries) -> list[str]:
+    """Checkpoint file entries ("src/a.py: added parser", or the path alone) with each path once, where
+    it first appears: a bare path adds nothing to a described one, and the descriptions of one path
+    are kept together (an automatic checkpoint carries the agent's described entry and adds the
+    bare path its tool calls edited)."""
+    described: dict[str, list[str]] = {}
+    for entry in entries:
+        path, _, what = str(entry).partition(": ")
+        path, what = path.strip(), what.strip()
+        said = described.setdefault(path, [])
+        if what and what not in said:
+            said.append(what)
+    return [f"{path}: {', '.join(said)}" if said else path for path, said in described.items()]
+
 # -- decisions and context entries -------------------------------------------
 
 class Decision(Record):

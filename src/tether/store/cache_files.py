@@ -119,17 +119,45 @@ class CacheFiles:
 
     def pin_entries(self) -> list[dict]:
         """The pins log's lines in order; a bad line is reported and left out."""
-        rel = layout.PINS
+        return self._log_rows(layout.PINS, _wrong_pin)
+
+    def has_pins(self) -> bool:
+        return self.tree.exists(layout.PINS)
+
+    def _log_rows(self, rel: str, check=None) -> list[dict]:
         try:
             data = self.read_record(rel) or b""
         except ParseError as exc:
             self.report(exc.problem)
             return []
         problems: list[Problem] = []
-        rows = [row for row in iter_jsonl(data, self.shown(rel), problems) if isinstance(row, dict)]
+        rows = list(iter_jsonl(data, self.shown(rel), problems, check=check))
         for problem in problems:
             self.report(problem)
         return rows
+
+    def check_cache(self) -> int:
+        """Read every cached file and check its bytes against its name (tether verify), reporting
+        each that no longer matches and what sits in the cache under a name that is no digest;
+        the number of files read."""
+        checked = 0
+        for kind in KINDS:
+            for name in sorted(self._list(f"{layout.CACHE}/{kind}")):
+                if name.startswith("."):
+                    continue  # .DS_Store, a writer's temporary file: left alone, as in the other folders
+                if len(name) != 64 or not _hex_name(name):
+                    self.report(Problem(self.shown(layout.cached_file(kind, name)), None,
+                                        "not a cached file's name (the SHA-256 of its bytes, 64 hex digits);"
+                                        " `tether show` cannot check it against its bytes"))
+                    continue
+                checked += 1
+                try:
+                    self.read_cached(kind, name)
+                except ParseError as exc:
+                    self.report(exc.problem)
+                except NotFound:
+                    pass  # removed since it was listed
+        return checked
 
     def generated(self, path: str) -> bool:
         """Whether ``path`` (from the repository's root) is a file tether writes from what it
@@ -139,10 +167,24 @@ class CacheFiles:
         return inside != path and (inside.startswith(layout.CACHE + "/") or inside == layout.COMPACTIONS)
 
     # -- the compaction log ------------------------------------------------------------------
+    def compaction_entries(self) -> list[dict]:
+        """The compaction log's lines in order; a bad line is reported and left out."""
+        return self._log_rows(layout.COMPACTIONS)
+
+    def has_compactions(self) -> bool:
+        return self.tree.exists(layout.COMPACTIONS)
+
     def append_compaction(self, report: dict) -> str:
         self._writable()
         self.tree.append(layout.COMPACTIONS, canonical_json(report) + "\n")
         return self.shown(layout.COMPACTIONS)
+
+
+def _wrong_pin(row: dict) -> str | None:
+    """What makes a pins log line neither a pin nor its removal (None: it is one)."""
+    if isinstance(row.get("pin"), str) and isinstance(row.get("text"), str) or isinstance(row.get("unpin"), str):
+        return None
+    return 'neither a pin ({"pin": ID, "text": ...}) nor its removal ({"unpin": ID})'
 
 
 def _sha256(data: bytes):

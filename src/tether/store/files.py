@@ -191,8 +191,8 @@ class Store(TaskFiles, LogFiles, CacheFiles, OffloadFiles):
 
     def _logs(self) -> list[tuple[str, str | None]]:
         """(path, task id) of every append-only JSON Lines log: the context entries, the memory log,
-        each task's journal."""
-        return [(layout.CONTEXT_ENTRIES, None), (layout.EVENT_LOG, None),
+        the pins, the compaction log, each task's journal."""
+        return [(layout.CONTEXT_ENTRIES, None), (layout.EVENT_LOG, None), (layout.PINS, None), (layout.COMPACTIONS, None),
                 *((layout.journal(task_id), task_id) for task_id in self.task_ids())]
 
     def torn_logs(self) -> list[str]:
