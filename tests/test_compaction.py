@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
 import subprocess
 import sys
 
@@ -324,6 +325,32 @@ def test_compact_command_writes_a_valid_list_in_the_same_shape(ws, cli, tmp_path
     assert len(rows) == 7 and rows[3]["content"].startswith("[tether] Offloaded")
     data = cli("compact", src, "--tier", "1,2", "--threshold", "1000", "--json").json()
     assert data["messages"][3]["role"] == "tool" and [t["tier"] for t in data["report"]["tiers"]] == [1, 2]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_compact_writes_into_a_pipe_or_through_a_link_as_the_shells_redirection_would(ws, cli, tmp_path):
+    """-o is written as `>` writes: a rename would put a regular file in the place of a pipe or a
+    device (run as root, `-o /dev/null` replaced /dev/null) and of a link."""
+    import threading
+
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    run = cli("compact", src, "--tier", "3", "-o", pipe)
+    reader.join(30)
+    assert run.code == 0, run.err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # still the pipe
+    assert json.loads(got[0])[0]["role"] == "system"
+    target = tmp_path / "real.json"
+    target.write_text("old\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert cli("compact", src, "--tier", "3", "-o", link).code == 0
+    assert link.is_symlink() and json.loads(target.read_text())[0]["role"] == "system"
 
 
 def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):

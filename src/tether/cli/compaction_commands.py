@@ -30,11 +30,15 @@ def _read_input(name: str | None) -> tuple[bytes, str]:
 
 
 def _check_output(name: str) -> None:
-    """Refuse an -o the compacted list cannot be written to: a folder, or a file in a folder that
-    is not there (it is not made) or cannot be written."""
-    path = os.path.abspath(name)
+    """Refuse an -o the compacted list cannot be written to: a folder, a file in a folder that is
+    not there (it is not made) or cannot be written, or something other than a regular file
+    (a device, a pipe: written into, see fsio.write_named) that cannot be written."""
+    path = os.path.realpath(name)
     parent = os.path.dirname(path)
-    why = ("is a folder" if os.path.isdir(path) else f"{parent} is not a folder" if not os.path.isdir(parent)
+    special = os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+    why = ("is a folder" if os.path.isdir(path)
+           else (f"{name} cannot be written" if not os.access(path, os.W_OK) else None) if special
+           else f"{parent} is not a folder" if not os.path.isdir(parent)
            else f"{parent} cannot be written" if not os.access(parent, os.W_OK | os.X_OK) else None)
     if why:
         raise InvalidInput(f"-o {name}: {why}", hint="name a file in an existing folder you can write;"
@@ -73,10 +77,10 @@ def cmd_compact(args) -> Result:
     done = compactor.compact(doc, tiers or None, summary=summary)
     out = messages.dump(done.document)
     if args.output:
-        from ..store.fsio import write_atomic
+        from ..store.fsio import write_named
 
         try:
-            write_atomic(os.path.abspath(args.output), out)
+            write_named(args.output, out)
         except OSError as exc:
             raise InvalidInput(f"cannot write {args.output}: {exc.strerror}",
                                hint="the compaction is recorded; run it again with -o naming a file you can write"

@@ -209,6 +209,24 @@ def write_atomic(path, data: bytes | str, *, mode: int = 0o644, root: str | None
     _fsync_dir(parent)
 
 
+def write_named(path: str, data: bytes) -> None:
+    """Write ``data`` to a file the user named (``tether compact -o``), as the shell's ``>`` would:
+    through a link, to what it names; straight into what is not a regular file (``/dev/stdout``,
+    ``/dev/null``, a pipe), which a rename would replace; else a regular file, replaced atomically."""
+    import stat  # loaded by os already
+
+    path = os.path.realpath(path)
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        special = False
+    if not special:
+        write_atomic(path, data)
+        return
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
 def create_exclusive(path, data: bytes | str, durable: bool = True, *, root: str | None = None) -> bool:
     """Publish ``path`` with ``data`` only if it does not exist yet.
 
