@@ -69,6 +69,21 @@ def test_install_adds_the_agents_section_to_claude_md_keeping_the_users_text(pro
     assert (project / "CLAUDE.md").read_text() == text
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="symbolic links")
+def test_install_writes_through_a_claude_md_that_links_to_agents_md(project):
+    """A common setup: CLAUDE.md a link to AGENTS.md, one text for every agent. The section goes into
+    AGENTS.md and the link stays a link (written in its place, it became a copy that drifts)."""
+    (project / "AGENTS.md").write_text("# Agents\n\nUse tabs.\n")
+    (project / "CLAUDE.md").symlink_to("AGENTS.md")
+    proc = tether(project, "install", "claude-code")
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "CLAUDE.md").is_symlink() and os.readlink(project / "CLAUDE.md") == "AGENTS.md"
+    assert (project / "AGENTS.md").read_text().startswith("# Agents\n\nUse tabs.\n\n" + BEGIN + "\n")
+    assert "Commit .claude/settings.json, CLAUDE.md and AGENTS.md" in proc.stdout
+    assert tether(project, "uninstall", "claude-code").returncode == 0
+    assert (project / "CLAUDE.md").is_symlink() and (project / "AGENTS.md").read_text() == "# Agents\n\nUse tabs.\n"
+
+
 def test_install_updates_an_older_section_in_place(project):
     (project / "CLAUDE.md").write_text(f"# Project\n\n{BEGIN}\nold words\n{END}\n\n## Style\nUse tabs.\n")
     assert tether(project, "install", "claude-code").returncode == 0

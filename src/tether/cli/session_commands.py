@@ -266,8 +266,9 @@ def cmd_install_codex(args) -> Result:
     files = [".codex/hooks.json"]
     if not args.no_instructions:  # Codex reads AGENTS.md: the workflow the agent is to follow
         text += "\n" + _agent_section_text(outcome, root, "AGENTS.md")
-        files.append("AGENTS.md")
-    text += (f"\nCommit {' and '.join(files)} so every clone's Codex sessions use them. Codex loads a project's"
+        files += _instructions_files(outcome, root, "AGENTS.md")
+    listed = f"{', '.join(files[:-1])} and {files[-1]}" if len(files) > 1 else files[0]
+    text += (f"\nCommit {listed} so every clone's Codex sessions use them. Codex loads a project's"
              " hooks once you trust the project, and runs each one once you have reviewed and trusted it"
              " (`/hooks` in Codex; it asks).")
     if args.mcp:
@@ -299,6 +300,14 @@ def _agent_section_text(outcome: dict, root, name: str) -> str:
     section = outcome["instructions"] = install_agent_section(root, name)
     verb = "Added" if section["created"] or section["changed"] else "Kept"
     return f"{verb} tether's section (the agent's commands) in {section['path']}" + ("" if section["changed"] else " (up to date)")
+
+
+def _instructions_files(outcome: dict, root, name: str) -> list[str]:
+    """The instructions file to commit: ``name``, and the file it links to, which holds the section."""
+    import os
+
+    written = os.path.relpath(outcome["instructions"]["path"], os.path.realpath(root))
+    return [name] if written == name else [name, written.replace(os.sep, "/")]
 
 
 def _mcp_text(server: dict) -> str:
@@ -373,7 +382,7 @@ def cmd_install(args) -> Result:
         outcome["mcp"] = server
         text += "\n" + _mcp_text(server) + " Claude Code asks once before it starts a project's server."
     files = [".claude/settings.json"] + ([".mcp.json"] if args.mcp else []) + \
-        ([] if args.no_instructions else ["AGENTS.md" if args.agents_md else "CLAUDE.md"])
+        ([] if args.no_instructions else _instructions_files(outcome, ws.root, "AGENTS.md" if args.agents_md else "CLAUDE.md"))
     text += f"\nCommit {', '.join(files[:-1])} and {files[-1]}" if len(files) > 1 else f"\nCommit {files[0]}"
     text += " so every clone's sessions use them."
     if outcome.get("warning"):

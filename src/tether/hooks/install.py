@@ -185,10 +185,12 @@ AGENT_FILES = ("CLAUDE.md", "AGENTS.md")
 def _project_file(root: Path, name: str) -> Path:
     from ..store.confine import resolve
 
-    _, why = resolve(str(root), name)
+    real, why = resolve(str(root), name)
     if why:  # a link would have tether edit a file outside the repository
         raise InvalidInput(f"{root / name} {why}; nothing was changed", hint=f"replace the link with the project's own {name}")
-    return root / name
+    # A link to another of the project's files (CLAUDE.md -> AGENTS.md, a common setup) is edited
+    # through: written in its place, the link would become a copy that drifts from its target.
+    return Path(real) if (root / name).is_symlink() else root / name
 
 
 def _read_text(path: Path) -> str | None:
@@ -246,7 +248,7 @@ def remove_agent_section(root: Path, name: str) -> bool:
         return False
     if at == len(rest) and rest.endswith("\n\n"):  # the blank line install put before it
         rest = rest[:-1]
-    if rest.strip():
+    if rest.strip() or path != root / name:  # a link's target stays: the link would dangle
         write_atomic(path, rest)
     else:
         path.unlink()
