@@ -68,7 +68,7 @@ _ANCHORS = {
     "AzureStorageKeyDetector": (("AccountKey=",), (), ()),  # case-sensitive
     "BasicAuthDetector": ((), (), ((r"://[^\s/?#@]+@", ("://",)),)),
     "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token": Redactor.token
-    "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
+    "DiscordBotTokenDetector": ((), (), ()),  # by _DISCORD_TAIL: ".", six word characters, ".", 27 more
     "GitHubTokenDetector": ((), (), ((r"gh[pousr]_", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),)),
     "GitLabTokenDetector": (("GR1348941",), (), ((r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-",
                                                   ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-",
@@ -87,7 +87,7 @@ _ANCHORS = {
     "SoftlayerDetector": ((), _KEYWORDS + ("softlayer",), ()),
     "SquareOAuthDetector": (("sq0csp-",), (), ()),
     "StripeDetector": (("k_live_",), (), ()),
-    "TelegramBotTokenDetector": ((), (), ()),  # eight digits and a colon: by _DIGIT_CLASS
+    "TelegramBotTokenDetector": ((), (), ()),  # by _TELEGRAM_TAIL and eight digits (_DIGIT_CLASS) before
     "TwilioKeyDetector": ((), (), ((r"AC[a-z0-9]{32}", ("AC",)), (r"SK[a-z0-9]{32}", ("SK",)))),
 }
 _DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in range(256))  # "d", ":" or " "
@@ -96,10 +96,13 @@ _DIGIT_CLASS_WIDE = bytes(100 if 48 <= i <= 57 or i >= 128 else 58 if i == 58 el
 _WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
                     for i in range(256))  # "w", "." or " "
 _WORD_CLASS_WIDE = _WORD_CLASS[:128] + b"w" * 128
-_DISCORD = b"w" * 23 + b"."  # and then _DISCORD_TAIL
-_DISCORD_TAIL = re.compile(rb"\.w{6}\.w{27}")
-_DISCORD_TAIL_WIDE = re.compile(rb"\.w{6,24}\.w{27}")  # six characters of up to four bytes each
-_TELEGRAM_TAIL = re.compile(rb"[0-9A-Za-z_\-]{35}")  # after the digits and the colon
+# Discord's and Telegram's patterns start with a character class: what follows is searched instead
+# (a regular expression that starts with a literal skips from one to the next), then what precedes.
+_DISCORD = b"w" * 23  # _WORD_CLASS of what precedes _DISCORD_TAIL
+_DISCORD_TAIL = re.compile(rb"\.[0-9A-Za-z_\-]{6}\.[0-9A-Za-z_\-]{27}")
+# six characters of up to four bytes each; \w is any non-ASCII character
+_DISCORD_TAIL_WIDE = re.compile(rb"\.[0-9A-Za-z_\-\x80-\xff]{6,24}\.[0-9A-Za-z_\-\x80-\xff]{27}")
+_TELEGRAM_TAIL = re.compile(rb":[0-9A-Za-z_\-]{35}")  # the colon after the digits and what follows
 #: Patterns and the bytes that may come before them (besides the text's start).
 _AFTER = {_ARTIFACTORY.encode(): frozenset(b' \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f=:"' + bytes(range(128, 256)))}
 #: Lowered anchors and what must follow them (SlackDetector's xox pattern ignores case).
@@ -311,8 +314,6 @@ class Redactor:
             exact = set(self.exact) | set(_KNOWN_ANCHORS) | set(_FOLDS)
             lowered = set(self.lowered) | set(self.weak) | set(_ASSIGNMENT_ANCHORS) | {b"token"}
             prefixed = {pattern: self.prefixes[pattern.pattern] for pattern in self.patterns}
-            if self.telegram:
-                prefixed[_TELEGRAM] = _DIGITS_BEFORE_COLON
             self._searcher = _searcher(tuple(sorted(exact)), tuple(sorted(lowered)),
                                        tuple(sorted(prefixed.items(), key=lambda kv: str(kv[0])))) or False
         return self._searcher or None
@@ -358,13 +359,13 @@ class Redactor:
             # overlapping: a match refused for what precedes it hides none
             starts.update(at for at in scan.matches(pattern) if after is None or at == 0 or data[at - 1] in after)
         if self.telegram:
-            starts.update(at for at in scan.telegram() if _TELEGRAM_TAIL.match(data, at + 9))
+            digits = _DIGIT_CLASS_WIDE if wide else _DIGIT_CLASS
+            starts.update(at - 8 for at in scan.matches(_TELEGRAM_TAIL)
+                          if at >= 8 and data[at - 8:at].translate(digits) == b"dddddddd")
         if self.discord:
-            words = data.translate(_WORD_CLASS_WIDE if wide else _WORD_CLASS)
-            tail = _DISCORD_TAIL_WIDE if wide else _DISCORD_TAIL
-            found = set()
-            _positions(words, _DISCORD, found)
-            starts.update(at for at in found if tail.match(words, at + 23))
+            words = _WORD_CLASS_WIDE if wide else _WORD_CLASS
+            starts.update(at - 23 for at in scan.matches(_DISCORD_TAIL_WIDE if wide else _DISCORD_TAIL)
+                          if at >= 23 and data[at - 23:at].translate(words) == _DISCORD)
         starts.update(scan.folds())
         if weak:
             if self.keyword_checks:
@@ -467,13 +468,17 @@ class Redactor:
         pieces = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
         scan = _Scan(b"\n".join(pieces), self.searcher())
         data = scan.data
-        firsts = [0, *accumulate(map((1).__add__, map(len, pieces[:-1])))]  # where each text starts
+        sizes = list(accumulate(map(len, pieces), initial=0))
+
+        def text_of(at: int) -> int:  # the text ``at`` is in: text i starts at sizes[i] + i (the "\n"s)
+            return bisect.bisect_right(range(len(pieces)), at, key=lambda i: sizes[i] + i) - 1
+
         out = {}
         # Only the texts where a match can start (rare), and those holding a character whose case
         # the byte search misses (folds): asked text by text, as the joined text lowers otherwise
         # when one of them holds a dotted capital I.
-        assigned = sorted({bisect.bisect_right(firsts, at) - 1
-                           for at in set(scan.assignment_starts()) | set(scan.folds()) | set(scan.token_starts())})
+        assigned = sorted({text_of(at) for at in set(scan.assignment_starts()) | set(scan.folds())
+                           | set(scan.token_starts())})
         for index in assigned:
             found = own(texts[index])
             if found:
@@ -484,8 +489,8 @@ class Redactor:
         else:
             wanted: dict = {}
             for at in sorted(starts):
-                index = bisect.bisect_right(firsts, at) - 1
-                line = data.count(b"\n", firsts[index], at)
+                index = text_of(at)
+                line = data.count(b"\n", sizes[index] + index, at)
                 lines = wanted.setdefault(index, [])
                 if not lines or lines[-1] != line:
                     lines.append(line)
@@ -596,23 +601,6 @@ class _Scan:
             match = pattern.search(data, match.start() + 1)
         return out
 
-    def telegram(self) -> list:
-        """Where eight digits and a colon start (\\d: any non-ASCII byte may be part of one)."""
-        data = self.data
-        table = _DIGIT_CLASS_WIDE if self.wide else _DIGIT_CLASS
-        colons = self._starts.get(_TELEGRAM)
-        if colons is None:
-            found: set = set()
-            _positions(data.translate(table), b"dddddddd:", found)
-            return sorted(found)
-        # each hit is a digit (or non-ASCII byte) and a colon: the seven bytes before it checked here
-        out = []
-        for at in colons:
-            digits = data[at - 7:at + 1] if at >= 7 else b""
-            if digits.isdigit() or (not digits.isascii() and digits.translate(table) == b"dddddddd"):
-                out.append(at - 7)
-        return out
-
     def folds(self) -> list:
         """Positions of the characters re.IGNORECASE takes for an ASCII letter (_FOLDS)."""
         if self._folds is None:
@@ -638,7 +626,6 @@ class _Scan:
         return [at for at in sorted(starts) if _ASSIGNMENT_NEEDS.match(low, at)]
 
 
-_TELEGRAM = "telegram"  # _Scan._starts' key for the digits before a colon
 # Case-sensitive needles that start with one of these bytes are searched in the text as it is: with
 # so few first bytes, the automaton skips from one to the next with memchr. The others are searched
 # in the lower-cased text, all in one pass, and their case checked at each hit.
@@ -689,15 +676,20 @@ class _Searcher:
             starts[key] = []
         data = scan.data
         for automaton, actions, lowered_pass in self.passes:
+            found: list = [[] for _ in actions]
             for index, at, _ in automaton.find_matches_as_indexes(scan.low if lowered_pass else data,
                                                                    overlapping=True):
-                for kind, key, check in actions[index]:
+                found[index].append(at)
+            for hits, targets in zip(found, actions):
+                if not hits:
+                    continue
+                for kind, key, check in targets:
                     if kind == 1:
-                        lowered[key].append(at)
+                        lowered[key] = hits
                     elif kind == 2:
-                        starts[key].append(at)
-                    elif not check or data.startswith(key, at):
-                        exact[key].append(at)
+                        starts[key].extend(hits)
+                    else:
+                        exact[key] = [at for at in hits if data.startswith(key, at)] if check else hits
 
 
 _SEARCHERS: dict = {}
@@ -715,9 +707,6 @@ def _searcher(exact: tuple, lowered: tuple, prefixed: tuple) -> "_Searcher | Non
     return _SEARCHERS[key]
 
 
-_DIGITS_BEFORE_COLON = tuple(bytes((d, 58)) for d in [*range(48, 58), *range(128, 256)])
-
-
 def _all(data: bytes, needle: bytes) -> list:
     """Every position of ``needle`` in ``data``. A needle with a byte the text lacks is ruled out by
     that byte's absence: one memchr, many times faster than the search."""
@@ -730,13 +719,6 @@ def _all(data: bytes, needle: bytes) -> list:
         out.append(at)
         at = data.find(needle, at + 1)
     return out
-
-
-def _positions(text: bytes, anchor: bytes, starts: set) -> None:
-    found = text.find(anchor)
-    while found != -1:
-        starts.add(found)
-        found = text.find(anchor, found + 1)
 
 
 def _next_lines(data: bytes, positions: set) -> list[int]:
