@@ -313,9 +313,8 @@ class Redactor:
         if self._searcher is None:
             exact = set(self.exact) | set(_KNOWN_ANCHORS) | set(_FOLDS)
             lowered = set(self.lowered) | set(self.weak) | set(_ASSIGNMENT_ANCHORS) | {b"token"}
-            prefixed = {pattern: self.prefixes[pattern.pattern] for pattern in self.patterns}
-            self._searcher = _searcher(tuple(sorted(exact)), tuple(sorted(lowered)),
-                                       tuple(sorted(prefixed.items(), key=lambda kv: str(kv[0])))) or False
+            prefixed = tuple(sorted(self.prefixes.items()))
+            self._searcher = _searcher(tuple(sorted(exact)), tuple(sorted(lowered)), prefixed) or False
         return self._searcher or None
 
     def candidate_lines(self, text: str) -> list[int]:
@@ -558,7 +557,7 @@ class _Scan:
         self.wide = not self.data.isascii()
         self._found: dict = {}  # lowered needle -> positions
         self._exact: dict = {}  # needle as written -> positions
-        self._starts: dict = {}  # pattern -> where its literal prefixes are (_Searcher.fill)
+        self._starts: dict = {}  # a pattern's source -> where its literal prefixes are (_Searcher.fill)
         self._folds = None
         if searcher is not None:
             searcher.fill(self)
@@ -591,7 +590,7 @@ class _Scan:
     def matches(self, pattern) -> list:
         """Where ``pattern`` (bytes) matches, overlapping matches too, in order."""
         data = self.data
-        hits = self._starts.get(pattern)
+        hits = self._starts.get(pattern.pattern)
         if hits is not None:
             return [at for at in sorted(set(hits)) if pattern.match(data, at)]
         out = []
@@ -640,10 +639,12 @@ class _Searcher:
 
     __slots__ = ("exact", "lowered", "prefixed", "passes")
 
-    def __init__(self, exact, lowered, prefixed: dict):
+    def __init__(self, exact: tuple, lowered: tuple, prefixed: tuple):
+        """``exact``: needles as written; ``lowered``: lower-case needles; ``prefixed``: (a pattern's
+        source, the literals its matches start with) pairs."""
         from ahocorasick_rs import BytesAhoCorasick, Implementation
 
-        self.exact, self.lowered, self.prefixed = tuple(exact), tuple(lowered), tuple(prefixed)
+        self.exact, self.lowered, self.prefixed = exact, lowered, tuple(key for key, _ in prefixed)
         as_is: dict = {}
         low: dict = {}
         # What a hit is: 0 a needle as written (its case checked when searched lowered), 1 a lowered
@@ -655,14 +656,15 @@ class _Searcher:
                 low.setdefault(needle.lower(), []).append((0, needle, needle.lower() != needle.upper()))
         for needle in self.lowered:
             low.setdefault(needle, []).append((1, needle, False))
-        for key, prefixes in prefixed.items():
+        for key, prefixes in prefixed:
             for prefix in prefixes:
                 if prefix[0] in _AS_IS_FIRST:
                     as_is.setdefault(prefix, []).append((2, key, False))
                 else:
                     low.setdefault(prefix.lower(), []).append((2, key, False))
-        self.passes = tuple((BytesAhoCorasick(list(found), implementation=Implementation.DFA), list(found.values()), lowered_pass)
-                            for found, lowered_pass in ((as_is, False), (low, True)) if found)
+        # A DFA: the fastest search, and small for these few needles.
+        self.passes = tuple((BytesAhoCorasick(list(found), implementation=Implementation.DFA), list(found.values()),
+                             lowered_pass) for found, lowered_pass in ((as_is, False), (low, True)) if found)
 
     def fill(self, scan: _Scan) -> None:
         exact = scan._exact
@@ -697,11 +699,10 @@ _SEARCHERS: dict = {}
 
 def _searcher(exact: tuple, lowered: tuple, prefixed: tuple) -> "_Searcher | None":
     """The _Searcher of one anchor set, built once a process; None without ahocorasick_rs."""
-    key = (exact, lowered, tuple((pattern if isinstance(pattern, str) else pattern.pattern, prefixes)
-                                 for pattern, prefixes in prefixed))
+    key = (exact, lowered, prefixed)
     if key not in _SEARCHERS:
         try:
-            _SEARCHERS[key] = _Searcher(exact, lowered, dict(prefixed))
+            _SEARCHERS[key] = _Searcher(exact, lowered, prefixed)
         except ImportError:
             _SEARCHERS[key] = None
     return _SEARCHERS[key]
