@@ -280,3 +280,153 @@ def test_might_hold_secret_is_what_a_redactor_filters_for_without_detect_secrets
     for text in ("Tests pass; next, the CLI flags.", "The lexer keeps its tables in one module now.",
                  "Done editing src/a.py and ~/notes.md"):
         assert not might_hold_secret(text), text  # an agent's usual message: detect-secrets not loaded
+
+
+# -- the anchors' multi-pattern search ---------------------------------------------------------
+# Redactor.find and find_many search every anchor with two Aho-Corasick passes (_Searcher);
+# might_hold_secret, and a Redactor without ahocorasick_rs, with a bytes.find pass per anchor. Both
+# must report every hit, overlapping ones too: checked against a naive scan of every position.
+
+_FILLERS = ("", " ", "é", "日本", "\U0001f600", "x", "\n", "٣", "=", ":", '"', "\u212a", "İ", "ſ",
+            "AP", "AC", "SK")
+
+
+def _anchor_texts(rng, searcher, redactor):
+    """Texts holding the searched needles in every case, at a text's start and end, glued to
+    another needle (overlapping it where they share letters), among non-ASCII characters."""
+    words = [n.decode("utf-8") for n in searcher.exact + searcher.lowered]
+    for pattern in redactor.patterns:
+        words += [p.decode() for p in redactor.prefixes[pattern.pattern]]
+    words += ["12345678:", "٣٣٣٣٣٣٣٣:", "1234567:"]  # Telegram's digits before a colon
+    glued = ["passecret", "pwd", "keytoken", "tokenkey", "api_keyy", "passwpassword", "xoxoxb-", "ghp_ghs_",
+             "sk-ant-us1", "://a@", "AKIAKIA", "ACCAC", "eyJeyJ", "AccountKey=Key", "glpat-glrt-", "PRIVATE KEYKEY"]
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            word = rng.choice(words + glued)
+            roll = rng.random()
+            word = word.upper() if roll < 0.2 else word.capitalize() if roll < 0.3 else word
+            parts.append(word + rng.choice(_FILLERS))
+        yield "".join(parts)
+    for word in words + glued:  # alone, and at the start and end of a text
+        yield word
+        yield word + " tail"
+        yield "head é " + word
+
+
+def _everywhere(hay: bytes, needle: bytes) -> list:
+    return [i for i in range(len(hay)) if hay.startswith(needle, i)]
+
+
+def test_the_automata_find_every_anchor_at_every_place_a_naive_scan_does():
+    from tether.compaction.redact import _Scan
+
+    redactor = Redactor()
+    searcher = redactor.searcher()
+    assert searcher is not None, "ahocorasick_rs is a dependency: the redaction path uses it"
+    rng = random.Random(2026120513)
+    for text in _anchor_texts(rng, searcher, redactor):
+        fast, slow = _Scan(text, searcher), _Scan(text)
+        data = fast.data
+        for needle in searcher.lowered:
+            assert fast.lowered(needle) == _everywhere(fast.low, needle) == slow.lowered(needle), (text, needle)
+        for needle in searcher.exact:
+            assert fast.exact(needle) == _everywhere(data, needle) == sorted(slow.exact(needle)), (text, needle)
+        for pattern in redactor.patterns:
+            every = [i for i in range(len(data)) if pattern.match(data, i)]
+            assert fast.matches(pattern) == every == slow.matches(pattern), (text, pattern.pattern)
+        assert fast.folds() == slow.folds() and fast.token_starts() == slow.token_starts(), text
+        assert fast.assignment_starts() == slow.assignment_starts(), text
+        assert redactor._candidate_starts(fast) == redactor._candidate_starts(slow), text
+        # nothing the pre-filter asked for was left to a pass of its own
+        assert set(fast._found) == set(searcher.lowered) and set(fast._exact) == set(searcher.exact), text
+        assert all(p.pattern in fast._starts for p in redactor.patterns)
+
+
+def test_each_regex_anchor_starts_with_one_of_its_literal_prefixes():
+    # the automaton looks for a pattern only where one of its prefixes is: a match elsewhere is missed
+    redactor = Redactor()
+    rng = random.Random(51)
+    for pattern in redactor.patterns:
+        prefixes = redactor.prefixes[pattern.pattern]
+        parsed = sre_parse.parse(pattern.pattern.decode("latin-1"), pattern.flags & ~32)  # a str pattern, ASCII
+        made = 0
+        for _ in range(400):
+            body = generate(parsed, rng, False, {})
+            try:
+                data = ("x " + body).encode("latin-1")
+            except UnicodeEncodeError:
+                continue
+            for match in pattern.finditer(data):
+                made += 1
+                assert data.startswith(prefixes, match.start()), (pattern.pattern, data)
+        assert made >= 50, pattern.pattern
+
+
+def test_find_many_gives_each_text_what_find_gives_it_with_anchors_at_the_edges():
+    redactor = Redactor()
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+    texts = [token, "é " + token, token + "\n", "ok", "api_key = 'abcdefghijklmnop'",
+             "\U0001f600 password = 'hunter2hunter2'", "# pragma: allowlist nextline secret",
+             "api_key = 'abcdefghijklmnop'", "AKIA" + "ABCDEFGHIJKLMNOP", "x=AKCp" + "a1b2c3d4e5",
+             "12345678:" + "A" * 35, "٣٣٣٣٣٣٣٣:" + "A" * 35, "XOXB-123456789012-abcdefabcdef",
+             "export TOKEN=ab12cd34ef56gh78", "sk-ant-api03-" + "a1" * 20, "", "\n\n"]
+    want = {}
+    for index, text in enumerate(texts):
+        spans = redactor.find(text).spans
+        if spans:
+            want[index] = spans
+    assert len(want) >= 10
+    assert {i: r.spans for i, r in redactor.find_many(texts).items()} == want
+    rng = random.Random(7)
+    for _ in range(20):
+        shuffled = rng.sample(texts, len(texts))
+        got = redactor.find_many(shuffled)
+        assert {i: r.spans for i, r in got.items()} == {i: s for i, t in enumerate(shuffled)
+                                                        if (s := redactor.find(t).spans)}
+
+
+def test_a_redactor_without_the_automata_finds_the_same(monkeypatch):
+    # ahocorasick_rs missing (a platform without its wheel): a bytes.find pass per anchor, same spans
+    import sys
+
+    from tether.compaction import redact
+
+    rng = random.Random(20261207)
+    lines = [line for _, line in matching_lines(rng, per_pattern=4)]
+    texts = ["\n".join(("plain", line, "more")) for line in lines]
+    with_automata = {i: r.spans for i, r in Redactor().find_many(texts).items()}
+    assert with_automata
+    monkeypatch.setattr(redact, "_SEARCHERS", {})
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)  # its import fails
+    redactor = Redactor()
+    assert redactor.searcher() is None
+    assert {i: r.spans for i, r in redactor.find_many(texts).items()} == with_automata
+    assert [redactor.find(t).spans for t in texts[:40]] == [with_automata.get(i, []) for i in range(40)]
+
+
+def test_discord_and_telegram_tokens_are_found_by_what_follows_their_first_characters():
+    # Their patterns start with a character class: the pre-filter searches the literal that follows
+    # (a dot, a colon) and checks the characters before it. The same starts as the plain definition:
+    # eight digits and a colon then 35 word characters; 23 word characters, a dot, six (up to 24
+    # bytes of) word characters, a dot and 27 more; a non-ASCII byte is a digit and a word character.
+    import re
+
+    from tether.compaction.redact import _Scan
+
+    redactor = Redactor()
+    telegram = re.compile(rb"(?=[0-9]{8}:[0-9A-Za-z_\-]{35})")
+    discord = re.compile(rb"(?=[0-9A-Za-z_\-]{23}\.[0-9A-Za-z_\-]{6}\.[0-9A-Za-z_\-]{27})")
+    telegram_wide = re.compile(rb"(?=[0-9\x80-\xff]{8}:[0-9A-Za-z_\-]{35})")
+    wide = rb"[0-9A-Za-z_\-\x80-\xff]"
+    discord_wide = re.compile(rb"(?=%s{23}\.%s{6,24}\.%s{27})" % (wide, wide, wide))
+    rng = random.Random(88)
+    pieces = ["1", "12345678", "٣", "a", "Z", "_", "-", ".", ":", " ", "é", "MTk4NjIyNDgzNDcxOTI1MjQ4", "abcdef",
+              "A" * 27, "B" * 35, "\n"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        scan = _Scan(text)
+        data = scan.data
+        want = {m.start() for m in (telegram_wide if scan.wide else telegram).finditer(data)}
+        want |= {m.start() for m in (discord_wide if scan.wide else discord).finditer(data)}
+        assert redactor._candidate_starts(scan) == want, text  # the pieces hold no other anchor

@@ -10,10 +10,16 @@ own references are high-entropy) and the public IP detector.
 detect-secrets reads a line at a time through every plugin, about 0.4 MB/s; compaction
 must run at tens of MB/s. So the text is first searched for the literal anchors every
 kept detector's pattern needs (``ghp_`` for a GitHub token, ``password`` for the keyword
-detector...), with ``bytes.find`` and a few regular expressions that start with a literal,
-and only the lines holding one are given to detect-secrets. The anchors are a superset
+detector...), and the literals a few regular expressions start with (each then matched where
+one is), and only the lines holding one are given to detect-secrets. The anchors are a superset
 of what the patterns can match; a plugin without an entry in ``_ANCHORS`` (a newer
-detect-secrets) has all lines scanned.
+detect-secrets) has all lines scanned. A Redactor finds them all, with tether's own detectors'
+words, in two Aho-Corasick passes (:class:`_Searcher`, ahocorasick_rs): one over the lower-cased
+UTF-8, the case of a case-sensitive anchor checked at each hit, and one over the UTF-8 as it is
+for the few case-sensitive literals whose lower case is common (Twilio's ``AC``, Artifactory's
+``AP``...); every hit is reported, overlapping ones too. :func:`might_hold_secret`, for a short
+text, does without the import: one ``bytes.find`` pass per anchor, as a Redactor does when
+ahocorasick_rs is missing.
 
 The keyword anchors (``key``, ``pass``, ``secret``...) are common words in code, so a line
 found by them alone is kept only if, next to the anchor, it holds what every pattern behind it
@@ -47,8 +53,8 @@ SKIPPED = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"
 MARKER = "[REDACTED: {type}]"
 SCANNED_AS = "compacted.txt"  # the file name detect-secrets is told: its plugins pick patterns by it
 
-# Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes that
-# start with a literal). Shared anchors are shared on purpose: every pass over the text costs.
+# Per plugin: (anchors found in the text as is, anchors found in its lower-cased copy, regexes and
+# the literals every match of each starts with). Shared anchors are shared on purpose: fewer hits to sort.
 # After a space, "=", ":", a quote or the line's start (see _AFTER); \d: any digit, of up to four bytes.
 _ARTIFACTORY = r"A(?:KC[a-zA-Z0-9]{10}|P(?:[0-9A-F]|[\x80-\xff]+)[a-zA-Z0-9]{8})"
 _KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-secrets looks for holds one
@@ -56,20 +62,22 @@ _KEYWORDS = ("key", "pass", "pw", "secret", "contrase")  # every keyword detect-
 _KEYWORD_PLUGINS = {"KeywordDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "CloudantDetector",
                     "SoftlayerDetector"}
 _ANCHORS = {
-    # After a space, "=", ":", a quote or the line's start; \d: any digit, of up to four bytes.
-    "ArtifactoryDetector": ((), (), (_ARTIFACTORY,)),
-    "AWSKeyDetector": ((), ("aws",), (r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",)),
+    "ArtifactoryDetector": ((), (), ((_ARTIFACTORY, ("AKC", "AP")),)),
+    "AWSKeyDetector": ((), ("aws",), ((r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",
+                                       ("A3T", "ABIA", "ACCA", "AKIA", "ASIA")),)),
     "AzureStorageKeyDetector": (("AccountKey=",), (), ()),  # case-sensitive
-    "BasicAuthDetector": ((), (), (r"://[^\s/?#@]+@",)),
+    "BasicAuthDetector": ((), (), ((r"://[^\s/?#@]+@", ("://",)),)),
     "CloudantDetector": ((), _KEYWORDS + ("cloudant",), ()),  # and "token": Redactor.token
-    "DiscordBotTokenDetector": ((), (), ()),  # by _WORD_CLASS: ".", six word characters, ".", 27 more
-    "GitHubTokenDetector": ((), (), (r"gh[pousr]_",)),
-    "GitLabTokenDetector": (("GR1348941",), (), (r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-",)),
+    "DiscordBotTokenDetector": ((), (), ()),  # by _DISCORD_TAIL: ".", six word characters, ".", 27 more
+    "GitHubTokenDetector": ((), (), ((r"gh[pousr]_", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),)),
+    "GitLabTokenDetector": (("GR1348941",), (), ((r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-",
+                                                  ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-",
+                                                   "glptt-", "glagent-", "gloas-")),)),
     "IbmCloudIamDetector": ((), ("key",), ()),
     "IbmCosHmacDetector": ((), ("secret",), ()),
     "JwtTokenDetector": (("eyJ",), (), ()),
     "KeywordDetector": ((), _KEYWORDS + ("allowlist",), ()),  # a "nextline" pragma stays a line's neighbour
-    "MailchimpDetector": ((), (), (r"-us\d",)),
+    "MailchimpDetector": ((), (), ((r"-us\d", ("-us",)),)),
     "NpmDetector": (("_authToken",), (), ()),
     "OpenAIDetector": (("T3BlbkFJ",), (), ()),
     "PrivateKeyDetector": (("PRIVATE KEY", "PuTTY-User-Key-File-2"), (), ()),  # case-sensitive
@@ -79,8 +87,8 @@ _ANCHORS = {
     "SoftlayerDetector": ((), _KEYWORDS + ("softlayer",), ()),
     "SquareOAuthDetector": (("sq0csp-",), (), ()),
     "StripeDetector": (("k_live_",), (), ()),
-    "TelegramBotTokenDetector": ((), (), ()),  # eight digits and a colon: by _DIGIT_CLASS
-    "TwilioKeyDetector": ((), (), (r"AC[a-z0-9]{32}", r"SK[a-z0-9]{32}")),
+    "TelegramBotTokenDetector": ((), (), ()),  # by _TELEGRAM_TAIL and eight digits (_DIGIT_CLASS) before
+    "TwilioKeyDetector": ((), (), ((r"AC[a-z0-9]{32}", ("AC",)), (r"SK[a-z0-9]{32}", ("SK",)))),
 }
 _DIGIT_CLASS = bytes(100 if 48 <= i <= 57 else 58 if i == 58 else 32 for i in range(256))  # "d", ":" or " "
 # The same, any non-ASCII byte a possible part of a digit (\d is any Unicode digit).
@@ -88,10 +96,13 @@ _DIGIT_CLASS_WIDE = bytes(100 if 48 <= i <= 57 or i >= 128 else 58 if i == 58 el
 _WORD_CLASS = bytes(119 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else 46 if i == 46 else 32
                     for i in range(256))  # "w", "." or " "
 _WORD_CLASS_WIDE = _WORD_CLASS[:128] + b"w" * 128
-_DISCORD = b"w" * 23 + b"."  # and then _DISCORD_TAIL
-_DISCORD_TAIL = re.compile(rb"\.w{6}\.w{27}")
-_DISCORD_TAIL_WIDE = re.compile(rb"\.w{6,24}\.w{27}")  # six characters of up to four bytes each
-_TELEGRAM_TAIL = re.compile(rb"[0-9A-Za-z_\-]{35}")  # after the digits and the colon
+# Discord's and Telegram's patterns start with a character class: what follows is searched instead
+# (a regular expression that starts with a literal skips from one to the next), then what precedes.
+_DISCORD = b"w" * 23  # _WORD_CLASS of what precedes _DISCORD_TAIL
+_DISCORD_TAIL = re.compile(rb"\.[0-9A-Za-z_\-]{6}\.[0-9A-Za-z_\-]{27}")
+# six characters of up to four bytes each; \w is any non-ASCII character
+_DISCORD_TAIL_WIDE = re.compile(rb"\.[0-9A-Za-z_\-\x80-\xff]{6,24}\.[0-9A-Za-z_\-\x80-\xff]{27}")
+_TELEGRAM_TAIL = re.compile(rb":[0-9A-Za-z_\-]{35}")  # the colon after the digits and what follows
 #: Patterns and the bytes that may come before them (besides the text's start).
 _AFTER = {_ARTIFACTORY.encode(): frozenset(b' \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f=:"' + bytes(range(128, 256)))}
 #: Lowered anchors and what must follow them (SlackDetector's xox pattern ignores case).
@@ -284,7 +295,10 @@ class Redactor:
         self.exact = sorted(a.encode() for a in exact)
         self.lowered = sorted(a.encode() for a in lowered)
         self.weak = sorted(a.encode() for a in weak - lowered)
-        self.patterns = [re.compile(p.encode()) for p in sorted(set(patterns))]
+        self.patterns = [re.compile(p.encode()) for p in sorted({p for p, _ in patterns})]
+        self.prefixes = {p.encode(): tuple(sorted({x.encode() for q, xs in patterns if q == p for x in xs}))
+                         for p, _ in patterns}
+        self._searcher = None
         self.telegram = "TelegramBotTokenDetector" in self.names
         self.discord = "DiscordBotTokenDetector" in self.names
         self.token = bool({"IbmCloudIamDetector", "CloudantDetector", "SoftlayerDetector"} & set(self.names))
@@ -294,17 +308,33 @@ class Redactor:
         self.allowlist = "allowlist" in lowered
 
     # -- finding -------------------------------------------------------------------------
+    def searcher(self) -> "_Searcher | None":
+        """The anchors' automata, built on first use (None without ahocorasick_rs: a pass per anchor)."""
+        if self._searcher is None:
+            exact = set(self.exact) | set(_KNOWN_ANCHORS) | set(_FOLDS)
+            lowered = set(self.lowered) | set(self.weak) | set(_ASSIGNMENT_ANCHORS) | {b"token"}
+            prefixed = tuple(sorted(self.prefixes.items()))
+            self._searcher = _searcher(tuple(sorted(exact)), tuple(sorted(lowered)), prefixed) or False
+        return self._searcher or None
+
     def candidate_lines(self, text: str) -> list[int]:
         """0-based numbers of the lines that may hold a secret, sorted. Searched as UTF-8 bytes:
         ``bytes.find`` is many times faster than ``str.find`` on non-ASCII text, ``bytes.lower``
         keeps offsets, and the lines are the same. A line after one naming ``allowlist`` is a
         candidate too: detect-secrets reads a "nextline" pragma on the line before, so that line
         must be given with the one it speaks of."""
-        return self._candidate_lines(_Scan(text), text)
+        return self._candidate_lines(_Scan(text, self.searcher()))
 
-    def _candidate_lines(self, scan: "_Scan", text: str) -> list[int]:
+    def _candidate_lines(self, scan: "_Scan") -> list[int]:
+        starts = self._candidate_starts(scan)
+        if starts is None:
+            return list(range(scan.data.count(b"\n") + 1))
+        return _lines_of(scan.data, starts) if starts else []
+
+    def _candidate_starts(self, scan: "_Scan"):
+        """Positions in ``scan.data`` on the lines that may hold a secret; None: every line."""
         if self.unanchored or not self.prefilter:
-            return list(range(text.count("\n") + 1))
+            return None
         data = scan.data
         wide = scan.wide
         starts: set = set()
@@ -325,22 +355,16 @@ class Redactor:
                 weak[b"token"] = set(scan.lowered(b"token"))
         for pattern in self.patterns:
             after = _AFTER.get(pattern.pattern)
-            match = pattern.search(data)
-            while match is not None:  # overlapping: a match refused for what precedes it hides none
-                at = match.start()
-                if after is None or at == 0 or data[at - 1] in after:
-                    starts.add(at)
-                match = pattern.search(data, at + 1)
+            # overlapping: a match refused for what precedes it hides none
+            starts.update(at for at in scan.matches(pattern) if after is None or at == 0 or data[at - 1] in after)
         if self.telegram:
-            digits: set = set()
-            _positions(data.translate(_DIGIT_CLASS_WIDE if wide else _DIGIT_CLASS), b"dddddddd:", digits)
-            starts.update(at for at in digits if _TELEGRAM_TAIL.match(data, at + 9))
+            digits = _DIGIT_CLASS_WIDE if wide else _DIGIT_CLASS
+            starts.update(at - 8 for at in scan.matches(_TELEGRAM_TAIL)
+                          if at >= 8 and data[at - 8:at].translate(digits) == b"dddddddd")
         if self.discord:
-            words = data.translate(_WORD_CLASS_WIDE if wide else _WORD_CLASS)
-            tail = _DISCORD_TAIL_WIDE if wide else _DISCORD_TAIL
-            found = set()
-            _positions(words, _DISCORD, found)
-            starts.update(at for at in found if tail.match(words, at + 23))
+            words = _WORD_CLASS_WIDE if wide else _WORD_CLASS
+            starts.update(at - 23 for at in scan.matches(_DISCORD_TAIL_WIDE if wide else _DISCORD_TAIL)
+                          if at >= 23 and data[at - 23:at].translate(words) == _DISCORD)
         starts.update(scan.folds())
         if weak:
             if self.keyword_checks:
@@ -349,9 +373,7 @@ class Redactor:
                 everything = set().union(*(v for k, v in weak.items() if k != b"token"))
                 starts.update(_backed(data, everything, self.keyword_patterns))
                 starts.update(_backed(data, weak.get(b"token", set()), self.keyword_patterns, quotes=False))
-        if not starts:
-            return []
-        return _lines_of(data, starts)
+        return starts
 
     def _keyword_backed(self, low: bytes, weak: dict) -> list[int]:
         """The first keyword anchor on each line next to which the plugins behind it could match
@@ -389,8 +411,8 @@ class Redactor:
 
     def find(self, text: str) -> Redaction:
         """Where the secrets in ``text`` are."""
-        scan = _Scan(text)
-        numbers = self._candidate_lines(scan, text)
+        scan = _Scan(text, self.searcher())
+        numbers = self._candidate_lines(scan)
         extra = own(text) if scan.folds() or scan.assignment_starts() or scan.token_starts() else []
         if not numbers:
             return Redaction(extra)
@@ -438,32 +460,41 @@ class Redactor:
     def find_many(self, texts: list) -> dict:
         """index -> Redaction of the texts that hold secrets. The anchors are searched once over
         all of them joined (a message list has many short strings; each search is a pass)."""
-        joined = "\n".join(texts)
-        scan = _Scan(joined)
-        out = {}
         import bisect
+        from itertools import accumulate, repeat
 
-        firsts, line = [], 0
-        for text in texts:
-            firsts.append(line)
-            line += text.count("\n") + 1
+        # map, not a loop in Python: these run once per string of the list
+        pieces = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
+        scan = _Scan(b"\n".join(pieces), self.searcher())
+        data = scan.data
+        sizes = list(accumulate(map(len, pieces), initial=0))
+
+        def text_of(at: int) -> int:  # the text ``at`` is in: text i starts at sizes[i] + i (the "\n"s)
+            return bisect.bisect_right(range(len(pieces)), at, key=lambda i: sizes[i] + i) - 1
+
+        out = {}
         # Only the texts where a match can start (rare), and those holding a character whose case
         # the byte search misses (folds): asked text by text, as the joined text lowers otherwise
         # when one of them holds a dotted capital I.
-        assigned = sorted({bisect.bisect_right(firsts, n) - 1
-                           for n in _lines_of(scan.data, set(scan.assignment_starts()) | set(scan.folds())
-                                              | set(scan.token_starts()))})
+        assigned = sorted({text_of(at) for at in set(scan.assignment_starts()) | set(scan.folds())
+                           | set(scan.token_starts())})
         for index in assigned:
             found = own(texts[index])
             if found:
                 out[index] = Redaction(found)
-        lines = self._candidate_lines(scan, joined)
-        if not lines:
+        starts = self._candidate_starts(scan)
+        if starts is None:
+            wanted = {index: list(range(text.count("\n") + 1)) for index, text in enumerate(texts)}
+        else:
+            wanted: dict = {}
+            for at in sorted(starts):
+                index = text_of(at)
+                line = data.count(b"\n", sizes[index] + index, at)
+                lines = wanted.setdefault(index, [])
+                if not lines or lines[-1] != line:
+                    lines.append(line)
+        if not wanted:
             return out
-        wanted: dict = {}
-        for n in lines:
-            index = bisect.bisect_right(firsts, n) - 1
-            wanted.setdefault(index, []).append(n - firsts[index])
         with self._plugins() as plugins:
             for index in sorted(wanted):
                 found = self._find(texts[index], wanted[index], plugins)
@@ -488,9 +519,11 @@ def might_hold_secret(text: str) -> bool:
     message in an automatic checkpoint's note)."""
     quick = Redactor.__new__(Redactor)
     quick._setup(sorted(_ANCHORS), None, True, True)
-    scan = _Scan(text)
-    return bool(scan.folds() or scan.assignment_starts() or scan.token_starts()
-                or quick._candidate_lines(scan, text))
+    scan = _Scan(text)  # no _Searcher: a pass per anchor costs less than importing one, on a short text
+    if scan.folds() or scan.assignment_starts() or scan.token_starts():
+        return True
+    starts = quick._candidate_starts(scan)
+    return starts is None or bool(starts)
 
 
 def apply(text: str, redaction: Redaction) -> str:
@@ -513,16 +546,21 @@ _ASSIGNMENT_ANCHORS = tuple(w.encode() for w in _ASSIGNMENT_WORDS)
 
 class _Scan:
     """One text searched for anchors: its UTF-8 and lower-cased UTF-8, and each anchor's
-    positions, found once for all who ask."""
+    positions, found once for all who ask: by a _Searcher's two passes when one is given, else
+    (might_hold_secret, a short text) one ``bytes.find`` pass per anchor asked for."""
 
-    __slots__ = ("data", "low", "wide", "_found", "_folds")
+    __slots__ = ("data", "low", "wide", "_found", "_exact", "_starts", "_folds")
 
-    def __init__(self, text: str):
-        self.data = text.encode("utf-8", "surrogatepass")
+    def __init__(self, text, searcher: "_Searcher | None" = None):
+        self.data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
         self.low = self.data.lower()
         self.wide = not self.data.isascii()
-        self._found: dict = {}
+        self._found: dict = {}  # lowered needle -> positions
+        self._exact: dict = {}  # needle as written -> positions
+        self._starts: dict = {}  # a pattern's source -> where its literal prefixes are (_Searcher.fill)
         self._folds = None
+        if searcher is not None:
+            searcher.fill(self)
 
     def lowered(self, needle: bytes) -> list:
         """Positions of ``needle`` (lower case) in the lower-cased text, overlapping ones too."""
@@ -541,10 +579,26 @@ class _Scan:
 
     def exact(self, needle: bytes) -> list:
         """Positions of ``needle`` as it is written."""
+        hits = self._exact.get(needle)
+        if hits is not None:
+            return hits
         data = self.data
         if not any(base in needle.lower() for base in _BASES):
             return _all(data, needle)
         return [at for at in self.lowered(needle.lower()) if data.startswith(needle, at)]
+
+    def matches(self, pattern) -> list:
+        """Where ``pattern`` (bytes) matches, overlapping matches too, in order."""
+        data = self.data
+        hits = self._starts.get(pattern.pattern)
+        if hits is not None:
+            return [at for at in sorted(set(hits)) if pattern.match(data, at)]
+        out = []
+        match = pattern.search(data)
+        while match is not None:
+            out.append(match.start())
+            match = pattern.search(data, match.start() + 1)
+        return out
 
     def folds(self) -> list:
         """Positions of the characters re.IGNORECASE takes for an ASCII letter (_FOLDS)."""
@@ -552,7 +606,7 @@ class _Scan:
             found: set = set()
             if self.wide:
                 for fold in _FOLDS:
-                    found.update(_all(self.data, fold))
+                    found.update(self.exact(fold))
             self._folds = sorted(found)
         return self._folds
 
@@ -571,6 +625,89 @@ class _Scan:
         return [at for at in sorted(starts) if _ASSIGNMENT_NEEDS.match(low, at)]
 
 
+# Case-sensitive needles that start with one of these bytes are searched in the text as it is: with
+# so few first bytes, the automaton skips from one to the next with memchr. The others are searched
+# in the lower-cased text, all in one pass, and their case checked at each hit.
+_AS_IS_FIRST = b"AS"
+
+
+class _Searcher:
+    """Every anchor of a Redactor in two Aho-Corasick passes over a text (ahocorasick_rs, the Rust
+    aho-corasick crate): one over the lower-cased UTF-8 for the lowered anchors and most others,
+    one over the UTF-8 as it is for the case-sensitive needles of _AS_IS_FIRST. Overlapping hits
+    are all reported, as the ``bytes.find`` passes it replaces found them. Built once per anchor set."""
+
+    __slots__ = ("exact", "lowered", "prefixed", "passes")
+
+    def __init__(self, exact: tuple, lowered: tuple, prefixed: tuple):
+        """``exact``: needles as written; ``lowered``: lower-case needles; ``prefixed``: (a pattern's
+        source, the literals its matches start with) pairs."""
+        from ahocorasick_rs import BytesAhoCorasick, Implementation
+
+        self.exact, self.lowered, self.prefixed = exact, lowered, tuple(key for key, _ in prefixed)
+        as_is: dict = {}
+        low: dict = {}
+        # What a hit is: 0 a needle as written (its case checked when searched lowered), 1 a lowered
+        # needle, 2 a literal prefix of a pattern (the pattern itself checks the text there).
+        for needle in self.exact:
+            if needle[0] in _AS_IS_FIRST:
+                as_is.setdefault(needle, []).append((0, needle, False))
+            else:
+                low.setdefault(needle.lower(), []).append((0, needle, needle.lower() != needle.upper()))
+        for needle in self.lowered:
+            low.setdefault(needle, []).append((1, needle, False))
+        for key, prefixes in prefixed:
+            for prefix in prefixes:
+                if prefix[0] in _AS_IS_FIRST:
+                    as_is.setdefault(prefix, []).append((2, key, False))
+                else:
+                    low.setdefault(prefix.lower(), []).append((2, key, False))
+        # A DFA: the fastest search, and small for these few needles.
+        self.passes = tuple((BytesAhoCorasick(list(found), implementation=Implementation.DFA), list(found.values()),
+                             lowered_pass) for found, lowered_pass in ((as_is, False), (low, True)) if found)
+
+    def fill(self, scan: _Scan) -> None:
+        exact = scan._exact
+        lowered = scan._found
+        starts = scan._starts
+        for needle in self.exact:
+            exact[needle] = []
+        for needle in self.lowered:
+            lowered[needle] = []
+        for key in self.prefixed:
+            starts[key] = []
+        data = scan.data
+        for automaton, actions, lowered_pass in self.passes:
+            found: list = [[] for _ in actions]
+            for index, at, _ in automaton.find_matches_as_indexes(scan.low if lowered_pass else data,
+                                                                   overlapping=True):
+                found[index].append(at)
+            for hits, targets in zip(found, actions):
+                if not hits:
+                    continue
+                for kind, key, check in targets:
+                    if kind == 1:
+                        lowered[key] = hits
+                    elif kind == 2:
+                        starts[key].extend(hits)
+                    else:
+                        exact[key] = [at for at in hits if data.startswith(key, at)] if check else hits
+
+
+_SEARCHERS: dict = {}
+
+
+def _searcher(exact: tuple, lowered: tuple, prefixed: tuple) -> "_Searcher | None":
+    """The _Searcher of one anchor set, built once a process; None without ahocorasick_rs."""
+    key = (exact, lowered, prefixed)
+    if key not in _SEARCHERS:
+        try:
+            _SEARCHERS[key] = _Searcher(exact, lowered, prefixed)
+        except ImportError:
+            _SEARCHERS[key] = None
+    return _SEARCHERS[key]
+
+
 def _all(data: bytes, needle: bytes) -> list:
     """Every position of ``needle`` in ``data``. A needle with a byte the text lacks is ruled out by
     that byte's absence: one memchr, many times faster than the search."""
@@ -583,13 +720,6 @@ def _all(data: bytes, needle: bytes) -> list:
         out.append(at)
         at = data.find(needle, at + 1)
     return out
-
-
-def _positions(text: bytes, anchor: bytes, starts: set) -> None:
-    found = text.find(anchor)
-    while found != -1:
-        starts.add(found)
-        found = text.find(anchor, found + 1)
 
 
 def _next_lines(data: bytes, positions: set) -> list[int]:
