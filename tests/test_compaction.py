@@ -651,3 +651,36 @@ def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_pa
 
     gather(messages)
     assert every == estimate("\n".join(strings)) and counted < every
+
+
+def test_compact_judges_the_state_by_the_context_settings_usage_reads(ws, cli, tmp_path):
+    """`[context]` windows and thresholds in tether.toml: `tether compact` (and Compactor.state) judge the
+    list's state by them, as `tether usage` does, and so apply the tiers the user's settings call for."""
+    from tether import Workspace
+    from tether.compaction.messages import parse
+
+    src = tmp_path / "list.json"
+    src.write_text(json.dumps({"model": "gpt-4o", "messages": openai_list(big_output(50))}), encoding="utf-8")
+
+    def both():
+        usage = cli("usage", src, "--model", "gpt-4o", "--json").json()
+        report = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]
+        state = Compactor(Workspace.open(str(ws.root_dir))).state(parse(src.read_bytes()))
+        assert report["state"]["window"] == state["window"] == usage["window"]
+        assert report["state"]["state"] == state["state"] == usage["state"], (usage, report["state"])
+        return usage, report
+
+    usage, report = both()  # the built-in table and the seed's thresholds
+    assert usage["window"] == 128_000 and usage["state"] == "GREEN" and report["tiers"] == []
+    tokens = report["state"]["tokens"]
+    config = ws.dir / "tether.toml"
+    text = config.read_text()
+    window = tokens * 3  # a third full: YELLOW by the seed's thresholds
+    config.write_text(text.replace("[context]\n", f'[context]\nwindows = {{ "gpt-4o" = {window} }}\n'))
+    usage, report = both()
+    assert usage["window"] == window and usage["window_source"] == "config" and usage["state"] == "YELLOW"
+    assert report["tiers"] == [] and report["state"]["window_source"] == "config"
+    config.write_text(text.replace("[context]\n", f'[context]\nwindows = {{ "gpt-4o" = {window} }}\n'
+                                                  "thresholds = { YELLOW = 10, ORANGE = 20, RED = 90, CRITICAL = 95 }\n"))
+    usage, report = both()  # a third full is ORANGE by the user's thresholds: tiers 1 and 2
+    assert usage["state"] == "ORANGE" and [t["tier"] for t in report["tiers"]] == [1, 2]
