@@ -625,21 +625,27 @@ def test_tier3s_checkpoint_state_is_the_last_replys_end_in_whole_sentences(ws):
     assert state.startswith("…word word") and state.endswith("no sentence ends here") and len(state) <= 300, state
 
 
-def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_path):
-    """`tether usage` counts a chat list's messages' content; `tether compact` every string of it (roles
-    and ids too), the figure its tiers go by: each says so, and what the second adds is those strings."""
+def test_usage_and_compact_count_the_same_list_alike(ws, cli, tmp_path):
+    """`tether usage` of a chat list gives the figure `tether compact` judges it by, whatever its shape:
+    every string of it (roles and ids too, a request's system prompt) counted as one text; the request's
+    model names the window for both."""
     from tether.transcripts.tokens import estimate
 
-    messages = openai_list(big_output(50))
-    src = tmp_path / "list.json"
-    src.write_text(json.dumps(messages), encoding="utf-8")
-    usage = cli("usage", src)
-    assert "From: counted: each message's text, tool calls and results (`tether compact` counts every string" \
-           " of the list, roles and ids too, so a little more)" in usage.out
-    compacted = cli("compact", src, "-o", tmp_path / "out.json")
-    assert "(estimate, every string of the list)" in compacted.out
-    counted = cli("usage", src, "--json").json()["tokens"]
-    every = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]["state"]["tokens"]
+    openai = openai_list(big_output(50))
+    big = openai_list(big_output(3000))  # a result tiers 1 and 2 count on its own, in the same pass
+    request = anthropic_request([{"type": "text", "text": big_output(40)}])
+    lists = {"openai.json": (json.dumps(openai), None), "big.json": (json.dumps(big), None),
+             "request.json": (json.dumps(request), "claude-sonnet-4-5"),
+             "pretty.json": (json.dumps({"messages": openai, "model": "gpt-4o"}, indent=2), "gpt-4o"),
+             "lines.jsonl": ("\n".join(json.dumps(m) for m in openai) + "\n", None)}
+    for name, (text, model) in lists.items():
+        src = tmp_path / name
+        src.write_text(text, encoding="utf-8")
+        usage = cli("usage", src, "--json").json()
+        report = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]
+        assert usage["format"] == "chat" and usage["source"] == "counted", name
+        assert usage["tokens"] == report["state"]["tokens"], name
+        assert (usage["window"], usage["model"]) == (report["state"]["window"], model), name
     strings = []
 
     def gather(value):
@@ -649,8 +655,14 @@ def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_pa
             for v in value.values() if isinstance(value, dict) else value:
                 gather(v)
 
-    gather(messages)
-    assert every == estimate("\n".join(strings)) and counted < every
+    gather(request["messages"])
+    gather(request["system"])  # after the messages, as the compaction counts it
+    usage = cli("usage", tmp_path / "request.json")
+    assert usage.out.splitlines()[0].startswith(f"Context: {estimate(chr(10).join(strings)):,} of 200,000 tokens")
+    assert "From: counted: every string of the list (roles and ids too, and a request's system prompt), as" \
+           " `tether compact` counts it (estimate)" in usage.out
+    assert "(estimate, every string of the list)" in cli("compact", tmp_path / "openai.json", "-o",
+                                                         tmp_path / "out.json").out
 
 
 def test_compact_judges_the_state_by_the_context_settings_usage_reads(ws, cli, tmp_path):

@@ -74,7 +74,7 @@ class Compactor:
         self.summariser_command = configured.get("summariser") or ""
         from ..transcripts.tokens import counter
 
-        self.count = counter(exact)
+        self.count = counter(exact, model=model)  # the encoding `tether usage --model` counts with
         self.model = model
         self.window = window
         # [context]'s windows and thresholds, read as `tether usage` reads them: both judge a list alike.
