@@ -412,6 +412,8 @@ class Compactor:
         pin_id = ids.new_id("PIN")
         entry = {"pin": pin_id, "text": text, "at": _now()}
         self.workspace.store.append_pin(entry)
+        # In the memory log too, as a decision or a note is: what a session did (`tether log --session`).
+        self.workspace.event("pin", pin=pin_id)
         return {"id": pin_id, "text": text, "at": entry["at"]}
 
     def unpin(self, ref: str) -> dict:
@@ -423,6 +425,7 @@ class Compactor:
                                hint="give more of the id; `tether pin --list` shows them")
         found = matches[0]
         self.workspace.store.append_pin({"unpin": found["id"], "at": _now()})
+        self.workspace.event("unpin", pin=found["id"])
         return found
 
 
