@@ -625,21 +625,27 @@ def test_tier3s_checkpoint_state_is_the_last_replys_end_in_whole_sentences(ws):
     assert state.startswith("…word word") and state.endswith("no sentence ends here") and len(state) <= 300, state
 
 
-def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_path):
-    """`tether usage` counts a chat list's messages' content; `tether compact` every string of it (roles
-    and ids too), the figure its tiers go by: each says so, and what the second adds is those strings."""
+def test_usage_and_compact_count_the_same_list_alike(ws, cli, tmp_path):
+    """`tether usage` of a chat list gives the figure `tether compact` judges it by, whatever its shape:
+    every string of it (roles and ids too, a request's system prompt) counted as one text; the request's
+    model names the window for both."""
     from tether.transcripts.tokens import estimate
 
-    messages = openai_list(big_output(50))
-    src = tmp_path / "list.json"
-    src.write_text(json.dumps(messages), encoding="utf-8")
-    usage = cli("usage", src)
-    assert "From: counted: each message's text, tool calls and results (`tether compact` counts every string" \
-           " of the list, roles and ids too, so a little more)" in usage.out
-    compacted = cli("compact", src, "-o", tmp_path / "out.json")
-    assert "(estimate, every string of the list)" in compacted.out
-    counted = cli("usage", src, "--json").json()["tokens"]
-    every = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]["state"]["tokens"]
+    openai = openai_list(big_output(50))
+    big = openai_list(big_output(3000))  # a result tiers 1 and 2 count on its own, in the same pass
+    request = anthropic_request([{"type": "text", "text": big_output(40)}])
+    lists = {"openai.json": (json.dumps(openai), None), "big.json": (json.dumps(big), None),
+             "request.json": (json.dumps(request), "claude-sonnet-4-5"),
+             "pretty.json": (json.dumps({"messages": openai, "model": "gpt-4o"}, indent=2), "gpt-4o"),
+             "lines.jsonl": ("\n".join(json.dumps(m) for m in openai) + "\n", None)}
+    for name, (text, model) in lists.items():
+        src = tmp_path / name
+        src.write_text(text, encoding="utf-8")
+        usage = cli("usage", src, "--json").json()
+        report = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]
+        assert usage["format"] == "chat" and usage["source"] == "counted", name
+        assert usage["tokens"] == report["state"]["tokens"], name
+        assert (usage["window"], usage["model"]) == (report["state"]["window"], model), name
     strings = []
 
     def gather(value):
@@ -649,5 +655,44 @@ def test_usage_and_compact_say_what_each_counts_of_the_same_list(ws, cli, tmp_pa
             for v in value.values() if isinstance(value, dict) else value:
                 gather(v)
 
-    gather(messages)
-    assert every == estimate("\n".join(strings)) and counted < every
+    gather(request["messages"])
+    gather(request["system"])  # after the messages, as the compaction counts it
+    usage = cli("usage", tmp_path / "request.json")
+    assert usage.out.splitlines()[0].startswith(f"Context: {estimate(chr(10).join(strings)):,} of 200,000 tokens")
+    assert "From: counted: every string of the list (roles and ids too, and a request's system prompt), as" \
+           " `tether compact` counts it (estimate)" in usage.out
+    assert "(estimate, every string of the list)" in cli("compact", tmp_path / "openai.json", "-o",
+                                                         tmp_path / "out.json").out
+
+
+def test_compact_judges_the_state_by_the_context_settings_usage_reads(ws, cli, tmp_path):
+    """`[context]` windows and thresholds in tether.toml: `tether compact` (and Compactor.state) judge the
+    list's state by them, as `tether usage` does, and so apply the tiers the user's settings call for."""
+    from tether import Workspace
+    from tether.compaction.messages import parse
+
+    src = tmp_path / "list.json"
+    src.write_text(json.dumps({"model": "gpt-4o", "messages": openai_list(big_output(50))}), encoding="utf-8")
+
+    def both():
+        usage = cli("usage", src, "--model", "gpt-4o", "--json").json()
+        report = cli("compact", src, "-o", tmp_path / "out.json", "--json").json()["report"]
+        state = Compactor(Workspace.open(str(ws.root_dir))).state(parse(src.read_bytes()))
+        assert report["state"]["window"] == state["window"] == usage["window"]
+        assert report["state"]["state"] == state["state"] == usage["state"], (usage, report["state"])
+        return usage, report
+
+    usage, report = both()  # the built-in table and the seed's thresholds
+    assert usage["window"] == 128_000 and usage["state"] == "GREEN" and report["tiers"] == []
+    tokens = report["state"]["tokens"]
+    config = ws.dir / "tether.toml"
+    text = config.read_text()
+    window = tokens * 3  # a third full: YELLOW by the seed's thresholds
+    config.write_text(text.replace("[context]\n", f'[context]\nwindows = {{ "gpt-4o" = {window} }}\n'))
+    usage, report = both()
+    assert usage["window"] == window and usage["window_source"] == "config" and usage["state"] == "YELLOW"
+    assert report["tiers"] == [] and report["state"]["window_source"] == "config"
+    config.write_text(text.replace("[context]\n", f'[context]\nwindows = {{ "gpt-4o" = {window} }}\n'
+                                                  "thresholds = { YELLOW = 10, ORANGE = 20, RED = 90, CRITICAL = 95 }\n"))
+    usage, report = both()  # a third full is ORANGE by the user's thresholds: tiers 1 and 2
+    assert usage["state"] == "ORANGE" and [t["tier"] for t in report["tiers"]] == [1, 2]

@@ -18,7 +18,8 @@ from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
 from test_transcripts import cc_assistant, cc_user, jsonl  # noqa: E402
 
-TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "stale", "close", "show", "usage", "recall",
+TOOLS = {"brief", "resume", "tasks", "checkpoint", "notes", "decisions", "pins", "stale", "close", "show", "usage",
+         "recall",
          "ctx_for", "ctx_apply", "ctx_check_scope", "ctx_check_budget", "ctx_escalate", "ctx_decide"}
 
 
@@ -564,7 +565,7 @@ def test_every_command_a_library_hint_names_is_a_tool_call_over_mcp_when_a_tool_
     from tether.mcp.hints import tools
 
     # commands no tool does: run in a shell all the same
-    shell_only = re.compile(r"tether (init|index|offload|pin|ctx (init|show|close|list|validate|schema|roles|decisions)"
+    shell_only = re.compile(r"tether (init|index|offload|ctx (init|show|close|list|validate|schema|roles|decisions)"
                             r"|audit|verify\b(?! --stale)|install|log)")
     src = Path(__file__).resolve().parents[1] / "src" / "tether"
     quoted = set()
@@ -737,3 +738,46 @@ def test_usage_advises_and_close_keeps_in_the_words_of_the_tools(project, tmp_pa
     assert "tether " not in at_red["advice"] + at_critical["advice"]
     [kept] = closed["keep"]
     assert kept["text"] == "the faq is generated from faq.yaml" and kept["packet"].startswith("BLB-")
+
+
+def test_the_pins_tool_pins_lists_and_unpins_as_the_cli_does_and_the_session_log_lists_it(project, cli,
+                                                                                         monkeypatch):
+    """An agent on MCP alone keeps what must survive every compaction: `pins` answers as `tether pin
+    --list --json`, `tether pin --json` and `tether unpin --json` do, names a pins log line that does not
+    read in `problems` (its path and line), and what it did is in `tether log --session`."""
+    monkeypatch.setenv("TETHER_SESSION_ID", "s-pins")
+    kept = cli("pin", "Never change load(path)", "--json").json()["pin"]
+
+    async def script(session):
+        out = {"pinned": await call(session, "pins", action="pin", text="  Keep the public API stable  ")}
+        out["listed"] = await call(session, "pins")
+        out["newest"] = await call(session, "pins", limit=1)
+        out["unpinned"] = await call(session, "pins", action="unpin", id=kept["id"][:-2])  # the start of an id
+        out["left"] = await call(session, "pins", action="list")
+        out["unknown"] = await error(session, "pins", action="unpin", id="PIN-nope")
+        out["empty"] = await error(session, "pins", action="pin", text="  ")
+        out["no_id"] = await error(session, "pins", action="unpin")
+        with open(project.dir / "memory" / "pins.jsonl", "a") as fh:
+            fh.write('{"pin": "broken\n')
+        out["damaged"] = await call(session, "pins")
+        return out
+
+    out = talk(project.root, script)
+    pinned = out["pinned"]["pin"]
+    assert pinned["text"] == "Keep the public API stable" and pinned["id"].startswith("PIN-")
+    assert out["listed"] == {"total": 2, "pins": [kept, pinned], "problems": []}
+    assert out["newest"]["pins"] == [pinned] and out["newest"]["total"] == 2
+    assert out["unpinned"] == {"unpinned": kept, "problems": []}
+    assert out["left"]["pins"] == [pinned]
+    assert cli("pin", "--list", "--json").json()["pins"] == [pinned]  # the CLI sees what the tool did
+    assert "no pin PIN-nope" in out["unknown"] and 'pins(action="list")' in out["unknown"]
+    assert "nothing to pin" in out["empty"] and "give the id of the pin" in out["no_id"]
+    damaged = out["damaged"]
+    assert damaged["pins"] == [pinned] and damaged["problems"] == [
+        {"path": ".tether/memory/pins.jsonl", "line": 4, "message": "invalid JSON (torn or hand-edited line); line skipped"}]
+    assert cli("pin", "--list", "--json").json()["problems"] == damaged["problems"]
+    # What the session did: its pin and unpin, as its decisions and notes are listed.
+    events = cli("log", "--session", "s-pins", "--json").json()["events"]
+    assert [(e["event"], e["pin"]) for e in events if e["event"] in ("pin", "unpin")] == [
+        ("pin", kept["id"]), ("pin", pinned["id"]), ("unpin", kept["id"])]
+    assert f"pin  pin={pinned['id']}" in cli("log", "--session", "s-pins").out

@@ -118,7 +118,7 @@ def test_the_estimate_of_texts_joined_is_summed_exactly_from_their_parts():
     """Compaction counts a whole list as its strings joined by line breaks, and the large strings
     alone in the same pass (tiers 1 and 2 ask for those again): the sum must be the count of the
     joined text, whatever whitespace, blank or empty texts meet at the joins."""
-    from tether.transcripts.tokens import estimate_joined
+    from tether.transcripts.tokens import Joined, estimate_joined
 
     rng = random.Random(11)
     alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "1", "22", ".", "é", "✓", "word", "xx", " " * 300]
@@ -130,3 +130,7 @@ def test_the_estimate_of_texts_joined_is_summed_exactly_from_their_parts():
             total, singles = estimate_joined(texts, alone_from)
             assert total == want, texts
             assert all(tokens == estimate(texts[i]) for i, tokens in singles.items()), texts
+        joined = Joined()  # `tether usage` of a list: its messages given one at a time, none kept
+        for text in texts:
+            joined.add(text)
+        assert joined.total() == want, texts

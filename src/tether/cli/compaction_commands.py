@@ -99,8 +99,7 @@ def cmd_compact(args) -> Result:
 
 def _report_text(report: dict, output: str | None) -> str:
     state = report["state"]
-    # Every string of the list, roles and ids included (what the model is sent): more than `tether
-    # usage` counts of the same list, its messages' content only.
+    # Every string of the list, roles and ids included (what the model is sent), as `tether usage` counts it.
     lines = [f"Context: {state['tokens']:,} of {state['window']:,} tokens ({state['percent']}%), {state['state']}"
              f" ({state['method']}, every string of the list)"]
     if report.get("note"):

@@ -19,9 +19,9 @@ def cmd_usage(args) -> Result:
     data["chosen"] = reading.chosen
     source = _SOURCES.get(reading.source, reading.source)
     if reading.source == "counted" and reading.format == "chat":
-        # Not `tether compact`'s figure: that counts every string of the list, roles and ids too.
-        source = ("counted: each message's text, tool calls and results (`tether compact` counts every string"
-                  " of the list, roles and ids too, so a little more)")
+        # `tether compact`'s figure, which decides its tiers: the two agree on the same list.
+        source = ("counted: every string of the list (roles and ids too, and a request's system prompt),"
+                  " as `tether compact` counts it")
     elif reading.source == "counted" and not reading.compacted:
         source = "counted: the whole transcript (no compaction in it), plus the fixed prompt"
     if reading.source == "counted":

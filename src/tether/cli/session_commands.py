@@ -56,7 +56,7 @@ def cmd_boot(args) -> Result:
     return Result(brief.to_dict(), brief.text, EXIT_DEGRADED if brief.degraded else 0)
 
 
-_SHOWN = ("task", "checkpoint", "done", "decision", "note", "kind", "source", "trigger", "said", "reason", "summary", "sha",
+_SHOWN = ("task", "checkpoint", "done", "decision", "note", "pin", "kind", "source", "trigger", "said", "reason", "summary", "sha",
           "starts", "compactions", "state", "percent")
 
 

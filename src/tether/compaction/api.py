@@ -74,9 +74,11 @@ class Compactor:
         self.summariser_command = configured.get("summariser") or ""
         from ..transcripts.tokens import counter
 
-        self.count = counter(exact)
+        self.count = counter(exact, model=model)  # the encoding `tether usage --model` counts with
         self.model = model
         self.window = window
+        # [context]'s windows and thresholds, read as `tether usage` reads them: both judge a list alike.
+        self.context_settings = workspace.config.context_settings()
         self._redactor = None
         self._types: dict = {}  # redacted types by count: of the running compaction, or of keep()'s texts
         self._gathered = None
@@ -119,15 +121,18 @@ class Compactor:
         return self._gathered["strings"]
 
     def state(self, doc) -> dict:
-        """How full the context this list makes is: tokens, window, percent, state and action."""
+        """How full the context this list makes is: tokens, window, percent, state and action, with
+        the windows and state thresholds of ``[context]`` in tether.toml (as `tether usage`)."""
         from ..transcripts.states import ACTIONS, state_for
         from ..transcripts.windows import window_for
 
         tokens = self.tokens(doc)
         model = self.model or (doc.envelope or {}).get("model")
-        window, source = window_for(model if isinstance(model, str) else None, tokens, window=self.window)
+        settings = self.context_settings
+        window, source = window_for(model if isinstance(model, str) else None, tokens, window=self.window,
+                                    windows=settings["windows"])
         percent = 100.0 * tokens / window if window else 0.0
-        state = state_for(percent)
+        state = state_for(percent, settings["thresholds"])
         return {"tokens": tokens, "window": window, "window_source": source, "percent": round(percent, 1),
                 "state": state, "action": ACTIONS[state], "method": self.count.method}
 
@@ -407,6 +412,8 @@ class Compactor:
         pin_id = ids.new_id("PIN")
         entry = {"pin": pin_id, "text": text, "at": _now()}
         self.workspace.store.append_pin(entry)
+        # In the memory log too, as a decision or a note is: what a session did (`tether log --session`).
+        self.workspace.event("pin", pin=pin_id)
         return {"id": pin_id, "text": text, "at": entry["at"]}
 
     def unpin(self, ref: str) -> dict:
@@ -418,6 +425,7 @@ class Compactor:
                                hint="give more of the id; `tether pin --list` shows them")
         found = matches[0]
         self.workspace.store.append_pin({"unpin": found["id"], "at": _now()})
+        self.workspace.event("unpin", pin=found["id"])
         return found
 
 

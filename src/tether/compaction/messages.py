@@ -17,6 +17,8 @@ import re
 
 from ..errors import InvalidInput
 from ..model.fastjson import loads_bulk
+# Every string of a JSON value: what a list is counted by, here and by `tether usage` (transcripts.tokens).
+from ..transcripts.tokens import strings  # noqa: F401
 
 JSONL, ARRAY, OBJECT = "jsonl", "array", "object"
 TETHER_MARK = "[tether] "  # the first characters of every message tether adds
@@ -333,22 +335,3 @@ def _arguments(value):
         except (json.JSONDecodeError, RecursionError):
             return value
     return value
-
-
-def strings(value) -> list:
-    """Every string inside a JSON value, depth first. A list, gathered by plain recursion:
-    a generator per level costs more than the strings' counting."""
-    out: list = []
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, (dict, list)):
-        _gather(value, out.append)
-    return out
-
-
-def _gather(container, add) -> None:
-    for v in (container.values() if isinstance(container, dict) else container):
-        if isinstance(v, str):
-            add(v)
-        elif isinstance(v, (dict, list)):
-            _gather(v, add)

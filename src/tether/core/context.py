@@ -48,10 +48,9 @@ def usage(ws, transcript: str | None = None, *, model: str | None = None, window
 
     checked_window(window)
     path, chosen = which_transcript(ws, transcript)
-    config = ws.config
+    config = ws.config  # its [context] windows and thresholds, as `tether compact` judges a list by them
     try:
-        reading = context_usage(path, model=model, window=window, windows=config.context_windows or None,
-                                thresholds=config.context_thresholds or None, exact=bool(exact))
+        reading = context_usage(path, model=model, window=window, exact=bool(exact), **config.context_settings())
     except TokenizerUnavailable as exc:
         raise InvalidInput(f"--exact: {exc}", hint="install tiktoken (`pip install 'tether[tokens]'`), or set"
                                                    " TETHER_TIKTOKEN_DIR to a folder of <encoding>.tiktoken files;"

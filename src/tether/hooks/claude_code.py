@@ -671,7 +671,10 @@ def _context_config(store_dir: str, stderr):
     except TetherError as exc:
         _say(stderr, f"{exc}; context not checked" + (f" ({exc.hint})" if exc.hint else ""))
         return None
-    return fields.get("context_thresholds") or {}, fields.get("context_windows") or {}
+    from ..model.config import context_settings
+
+    settings = context_settings(fields)
+    return settings["thresholds"] or {}, settings["windows"] or {}
 
 
 def _context_line(reading) -> str:

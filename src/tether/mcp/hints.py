@@ -38,6 +38,9 @@ COMMANDS = tuple((re.compile(r"`?tether " + pattern + r"`?(?![\w-])"), call) for
     (r"decide --list", 'decisions(action="list")'),
     (r"decide --confirm " + _ID, r'decisions(action="confirm", id="\1")'),
     (r"verify --stale", "stale()"),
+    (r"pin --list", 'pins(action="list")'),
+    (r"pin " + _Q, r'pins(action="pin", text="\1")'),
+    (r"unpin " + _ID, r'pins(action="unpin", id="\1")'),
     (r"close --summary " + _Q, r'close(summary="\1")'),
     (r"recall " + _Q, r'recall(query="\1")'),
     (r"resume " + _ID, r'resume(task="\1")'),
@@ -126,6 +129,8 @@ CALLS = {
                                              "--mode": ("mode", STR), "--limit": ("limit", INT),
                                              "--budget": ("budget", INT), **_TASK}),
     ("show",): ("show", {}, ("ref",), {}),
+    ("pin",): ("pins", {"action": "pin"}, ("text",), {"--list": (None, FLAG, {"action": "list"})}),
+    ("unpin",): ("pins", {"action": "unpin"}, ("id",), {}),
     ("usage",): ("usage", {}, ("transcript",), {"--model": ("model", STR), "--window": ("window", INT)}),
     ("ctx", "for"): ("ctx_for", {}, ("skill",), {"--budget": ("budget", INT), "--roles": ("roles", STR), **_CAMPAIGN}),
     ("ctx", "escalate"): ("ctx_escalate", {}, ("question",), {

@@ -306,6 +306,30 @@ def build(root: str | None = None) -> TetherServer:
         return {"decisions": [dict(d.__dict__, stale=stale.get(d.id, [])) for d in found],
                 "problems": _problems(found.problems)}
 
+    @tool(description="Pins: what every compaction keeps verbatim and every brief shows. action=list gives "
+                      "the pins in force (the newest `limit`; `total` counts them all); pin (text) adds one; "
+                      "unpin (id, or the start of one) removes one. A line of the pins log that does not read "
+                      "is named in `problems`, its pin left out.")
+    @_tool
+    def pins(action: Literal["list", "pin", "unpin"] = "list", text: str = "", id: str | None = None,
+             limit: int = 20) -> dict:
+        # As `tether pin --list --json`, `tether pin TEXT --json` and `tether unpin ID --json` answer.
+        from ..compaction.api import Compactor
+
+        compactor = Compactor(ws())
+        if action == "pin":
+            if not text.strip():
+                raise InvalidInput("nothing to pin", hint='e.g. pins(action="pin", text="never touch the migrations'
+                                                          ' folder")')
+            return {"pin": compactor.pin(text)}
+        if action == "unpin":
+            if not id or not id.strip():
+                raise InvalidInput("give the id of the pin to remove", hint='list them with pins(action="list")')
+            return {"unpinned": compactor.unpin(id.strip()), "problems": _problems(compactor.pin_problems)}
+        _limit(limit)
+        found = compactor.pins()
+        return {"total": len(found), "pins": found[-limit:], "problems": _problems(compactor.pin_problems)}
+
     @read_tool(description="The memories whose cited code changed or is gone since they were recorded (current "
                       "decisions and context entries, each open task's newest checkpoint), at most `limit`: "
                       "confirm what still holds, resolve what does not.")

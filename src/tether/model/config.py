@@ -26,7 +26,21 @@ class Config(Record):
               "checkpoint_before_risky": True, "compaction": dict, "context_thresholds": dict,
               "context_windows": dict, "audit": dict, "recall": dict}
 
+    def context_settings(self) -> dict:
+        """What ``[context]`` gives a reading of the context: see :func:`context_settings`."""
+        return context_settings({"context_windows": self.context_windows, "context_thresholds": self.context_thresholds})
+
     def problems(self) -> list:
         from ..errors import Problem
 
         return [Problem(**w) for w in self.warnings]
+
+
+def context_settings(fields: dict) -> dict:
+    """The windows and state thresholds ``[context]`` sets, as the keyword arguments of a reading
+    (tether.transcripts' ``context_usage``, ``window_for`` and ``state_for``): ``windows`` and
+    ``thresholds``, None when the file sets none. ``fields``: a Config's, as a dict (the hooks
+    have them so, from the parsed-config cache). The one place the configuration becomes them, so
+    that `tether usage`, `tether compact` and the hooks judge a context alike."""
+    return {"windows": dict(fields.get("context_windows") or {}) or None,
+            "thresholds": dict(fields.get("context_thresholds") or {}) or None}

@@ -31,7 +31,7 @@ long_break_days = 14
 # Where `tether close` writes the session context document, from the repository root.
 document = ".tether/CONTEXT.md"
 # How full an agent's context window may get before each state (percent; `tether usage`,
-# the UserPromptSubmit hook, `tether statusline`). The seed's: YELLOW 25, ORANGE 50, RED 75, CRITICAL 85.
+# `tether compact`, the UserPromptSubmit hook, `tether statusline`). The seed's: YELLOW 25, ORANGE 50, RED 75, CRITICAL 85.
 # thresholds = {{ ORANGE = 50, RED = 75, CRITICAL = 85 }}
 # Context windows in tokens by model name prefix, over tether's own table.
 # windows = {{ "claude-sonnet-4-5" = 1000000 }}

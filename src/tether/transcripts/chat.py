@@ -34,16 +34,9 @@ _CHUNK = 1024 * 1024
 def read(f, problems, path: str | None = None, stats: dict | None = None, start_offset: int = 0,
          start_line: int = 1):
     """Records of one message list, in order, whichever of the three shapes it has."""
-    first = _first_char(f)
-    f.seek(start_offset)
-    if first in ("[", "{") and not _first_line_is_object(f, start_offset):
-        items = _json_items(f, problems, path, stats, start_offset)
-    else:
-        items = ((n, o, obj) for n, o, obj in _lines.objects(f, problems, path, start_offset, start_line,
-                                                             stats=stats))
-    index = 0
-    for number, offset, obj in items:
-        index += 1
+    for number, offset, obj in _items(f, problems, path, stats, start_offset, start_line):
+        if "__model__" in obj:
+            continue
         base = dict(path=path, line=number, offset=offset)
         if stats is not None:
             types = stats.setdefault("types", {})
@@ -53,6 +46,38 @@ def read(f, problems, path: str | None = None, stats: dict | None = None, start_
             yield from _message({"role": "system", "content": obj["__system__"]}, base)
         else:
             yield from _message(obj, base)
+
+
+def _items(f, problems, path, stats, start_offset: int = 0, start_line: int = 1):
+    """(line, offset, dict) per element of the list, and the request's ``system`` and ``model``
+    as {"__system__": ...}, {"__model__": ...} (see _json_items)."""
+    first = _first_char(f)
+    f.seek(start_offset)
+    if first in ("[", "{") and not _first_line_is_object(f, start_offset):
+        return _json_items(f, problems, path, stats, start_offset)
+    return ((n, o, obj) for n, o, obj in _lines.objects(f, problems, path, start_offset, start_line, stats=stats))
+
+
+def counted(f, problems, path, count) -> tuple:
+    """(tokens, the request's ``model`` or None) of the list in ``f``, as `tether compact` counts it
+    (tokens.list_tokens: every string of the messages, then of a request's ``system``), read one
+    element at a time."""
+    from .tokens import list_tokens
+
+    found: dict = {}
+
+    def values():
+        for _, _, obj in _items(f, problems, path, None):
+            if "__system__" in obj:
+                found["system"] = obj["__system__"]  # counted after the messages, as the compaction does
+            elif "__model__" in obj:
+                found["model"] = obj["__model__"]
+            else:
+                yield obj
+        if "system" in found:
+            yield found["system"]
+
+    return list_tokens(values(), count), found.get("model")
 
 
 def _first_char(f) -> str:
@@ -206,7 +231,8 @@ class _Text:
 
 def _json_items(f, problems, path, stats, start_offset):
     """(line, offset, dict) per message of a JSON array or of an object's ``messages``; an
-    Anthropic ``system`` comes first as {"__system__": ...}."""
+    Anthropic ``system`` comes first as {"__system__": ...}, a request's ``model`` where it
+    is, as {"__model__": ...} (no message: readers skip it)."""
     text = _Text(f, start_offset)
     try:
         first = text.skip_space()
@@ -238,6 +264,9 @@ def _json_items(f, problems, path, stats, start_offset):
                     value = text.value()
                     if key == "system":
                         system = value
+                    elif key == "model" and isinstance(value, str):
+                        line, offset = text.where()  # the request's model: its window, as compaction reads it
+                        yield line, offset, {"__model__": value}
                     text.drop()
             if system is not None:
                 line, offset = text.where()

@@ -130,49 +130,105 @@ def _parts(text: str) -> tuple:
 def estimate_joined(texts: list, alone_from: int | None = None) -> tuple[int, dict]:
     """``estimate("\\n".join(texts))``, exactly, and the estimate of each text of ``alone_from``
     characters or more (index -> tokens), counted on its own: the whole is summed from the parts of those
-    texts and of the runs of the others joined. What the estimate counts is a sum over words,
-    digit groups and whitespace runs, which a line break between two texts separates, except the
-    whitespace runs it joins: the one it makes at each join is counted once, in place of the
-    trailing and leading runs (or whole blank texts) it merges."""
-    pieces: list = []  # parts of each single text or run of texts, in order
+    texts and of the runs of the others joined (see :class:`Joined`)."""
+    joined = Joined()
     singles: dict = {}
     run: list = []
     for index, text in enumerate(texts):
         if alone_from is not None and len(text) >= alone_from:
             if run:
-                pieces.append(_parts("\n".join(run)))
+                joined.add("\n".join(run))
                 run = []
-            parts = _parts(text)
+            parts = joined.add(text)
             singles[index] = parts[0] + int(0.6 * parts[1] + 0.3 * parts[2] + 2.0 * parts[3] + 0.5) if text else 0
-            pieces.append(parts)
         else:
             run.append(text)
     if run:
-        pieces.append(_parts("\n".join(run)))
-    if not pieces:
-        return 0, singles
-    count = punctuation = breaks = non_ascii = 0
-    pending = 0  # the counted pieces of the whitespace run open at the join
-    unclosed = False
-    for i, (c, p, n, u, lead, trail, blank) in enumerate(pieces):
-        count += c
-        punctuation += p
-        breaks += n
-        non_ascii += u
-        if i == 0:
-            pending = lead if blank else trail
-            continue
-        breaks += 1
+        joined.add("\n".join(run))
+    return joined.total(), singles
+
+
+class Joined:
+    """``estimate("\\n".join(texts))`` of texts given one at a time, none of them kept: a long list
+    is counted as it is read. What the estimate counts is a sum over words, digit groups and
+    whitespace runs, which a line break between two texts separates, except the whitespace runs
+    it joins: the one it makes at each join is counted once, in place of the trailing and leading
+    runs (or whole blank texts) it merges. Each text is read whole, so many small ones are
+    better given joined (by a line break) as one."""
+
+    __slots__ = ("count", "punctuation", "breaks", "non_ascii", "pending", "unclosed", "pieces")
+
+    def __init__(self):
+        self.count = self.punctuation = self.breaks = self.non_ascii = 0
+        self.pending = 0  # the counted pieces of the whitespace run open at the join
+        self.unclosed = False
+        self.pieces = 0
+
+    def add(self, text: str) -> tuple:
+        """Count ``text`` in, after a line break; its parts (see _parts)."""
+        parts = c, p, n, u, lead, trail, blank = _parts(text)
+        self.count += c
+        self.punctuation += p
+        self.breaks += n
+        self.non_ascii += u
+        self.pieces += 1
+        if self.pieces == 1:
+            self.pending = lead if blank else trail
+            return parts
+        self.breaks += 1
         if blank:
-            pending += lead
-            unclosed = True
-            continue
-        count += 1 - pending - lead
-        pending = trail
-        unclosed = False
-    if unclosed:
-        count += 1 - pending
-    return count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5), singles
+            self.pending += lead
+            self.unclosed = True
+            return parts
+        self.count += 1 - self.pending - lead
+        self.pending = trail
+        self.unclosed = False
+        return parts
+
+    def total(self) -> int:
+        """The estimate of the texts added, joined."""
+        if not self.pieces:
+            return 0
+        count = self.count + (1 - self.pending if self.unclosed else 0)
+        return count + int(0.6 * self.punctuation + 0.3 * self.breaks + 2.0 * self.non_ascii + 0.5)
+
+
+def strings(value) -> list:
+    """Every string inside a JSON value, depth first. A list, gathered by plain recursion:
+    a generator per level costs more than the strings' counting."""
+    out: list = []
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, (dict, list)):
+        _gather(value, out.append)
+    return out
+
+
+def _gather(container, add) -> None:
+    for v in (container.values() if isinstance(container, dict) else container):
+        if isinstance(v, str):
+            add(v)
+        elif isinstance(v, (dict, list)):
+            _gather(v, add)
+
+
+def list_tokens(values, count) -> int:
+    """Tokens of a chat message list as a model is sent it and `tether compact` judges it: every
+    string of ``values`` (its messages, then a request's ``system`` prompt: content, tool calls and
+    results, and the roles, ids and other fields), joined by line breaks and counted as one text
+    (compaction.api.Compactor.tokens counts the same, faster, for the tiers). ``values`` may be a
+    stream: with the estimate, each is counted as it comes and none is kept."""
+    if count.method == "estimate":
+        joined = Joined()
+        for value in values:
+            texts = strings(value)
+            if texts:  # a value without a string adds nothing to the join, not an empty line
+                joined.add("\n".join(texts))
+        return joined.total()
+    texts: list = []
+    for value in values:
+        texts += strings(value)
+    return count("\n".join(texts))
 
 
 def estimate_at_most(text: str) -> int:

@@ -15,7 +15,10 @@ the transcript. What tells:
   records since the boundary (the summary, and what followed) are counted instead, plus the
   fixed prompt no transcript holds (system prompt, tool definitions), measured at the head of
   the file: the first response's prompt less the content before it (:class:`Baseline`).
-- No usage at all (a chat message list, a session with no reply yet): every record is counted.
+- No usage at all (a session with no reply yet): every record is counted.
+- A chat message list: every string of it (roles and ids too, and a request's ``system``),
+  joined and counted as one text, as `tether compact` counts it (tokens.list_tokens); a saved
+  request's ``model`` names the model.
 
 Counting is :mod:`.tokens`' estimate unless ``exact`` asks for tiktoken. The usage path
 imports ``os`` and this package's plain modules (no ``json``: see model.fastjson); tiktoken
@@ -102,7 +105,16 @@ def context_usage(source, *, format: str | None = None, model: str | None = None
             count = _counter(exact, encoding, directory, model or found.get("model"))
             chain = found.get("chain", False)
             start = found.get("boundary", 0)
-            counted = _count_from(f, fmt, start, chain, problems, opened.name, count)
+            if fmt == CHAT:  # counted as `tether compact` counts it, every string of the list
+                from .chat import counted as _list_counted
+
+                f.seek(0)
+                tokens, listed = _list_counted(f, problems, opened.name, count)
+                counted = (tokens, count.method)
+                if listed:
+                    found["model"] = listed
+            else:
+                counted = _count_from(f, fmt, start, chain, problems, opened.name, count)
             found["bytes_read"] = found.get("bytes_read", 0) + end - start
             if "boundary" in found:
                 found["baseline"] = _head_baseline(f, fmt, chain, problems, opened.name, count)
@@ -332,7 +344,9 @@ def from_records(records, *, format: str | None = None, model: str | None = None
     """The same reading as :func:`context_usage`, from the records of one file read forward.
 
     It reads everything, so it is the reference the from-the-end reading is tested against,
-    and the way to read a transcript that is only a stream.
+    and the way to read a transcript that is only a stream. A chat list's records leave out
+    what it is counted by (roles, ids): given its Transcript, its file is read again for the
+    count; given bare records, each record's content is counted.
     """
     limits = _states.thresholds(thresholds)
     count = _counter(exact, encoding, directory, model)
@@ -382,6 +396,18 @@ def from_records(records, *, format: str | None = None, model: str | None = None
             if fmt in (CLAUDE_CODE, CODEX):
                 found["baseline"] = baselines[chain].value
         counted = (since[chain], count.method)
+        source = getattr(records, "source", None)
+        if fmt == CHAT and source is not None:
+            # A list's records leave out what it is counted by (roles, ids): its file is read again.
+            from .chat import counted as _list_counted
+            from .records import Problems as _Problems
+
+            with _lines.Opened(source, getattr(records, "name", None)) as opened:
+                opened.file.seek(0)
+                tokens, listed = _list_counted(opened.file, _Problems(), opened.name, count)
+            counted = (tokens, count.method)
+            if listed:
+                found["model"] = listed
     return _reading(usage, counted, found, fmt, model, window, windows, limits, problems or (), None)
 
 
