@@ -191,7 +191,9 @@ def cmd_stage(args) -> Result:
 
 
 def cmd_close(args) -> Result:
-    camp = _campaign(args)
+    from ..campaign import Campaign
+
+    camp = Campaign.open(context=args.context, campaign=args.campaign, closing=True)
     out = camp.close(args.summary or "", args.learning or [])
     spend = out["spend"]
     text = (f"Closed {out['campaign']}; archived in {out['archive']}\n"
