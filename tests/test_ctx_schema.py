@@ -414,3 +414,17 @@ def test_a_context_both_branches_changed_is_resolved_as_its_hint_says(repo, ws, 
     assert doc["knowledge"]["audience"] == {"primary": "devs"}
     assert [a["path"] for a in doc["artifacts"]] == ["drafts/x.md"]
     assert doc["compute"]["tokens_used"] == 300 and doc["compute"]["skills_invoked"] == 2
+
+
+def test_boot_names_a_conflicted_context_as_verify_does(repo, ws, cli):
+    """The same conflict marker, at the same line with the same words, in the brief and in verify
+    (the brief used to name the YAML error the marker caused, a line further on)."""
+    text = edit(SEED_CONTEXT, "  # === Accumulated Knowledge ===\n", CONFLICT + "  # === Accumulated Knowledge ===\n")
+    rel = f".tether/contexts/{CAMPAIGN}/session_context.yaml"
+    (repo / rel).parent.mkdir(parents=True)
+    (repo / rel).write_text(text)
+    expected = f"{rel}:{line_of(text, '<<<<<<< HEAD')}: unresolved git conflict marker; resolve the merge and commit"
+    verify = cli("verify")
+    assert verify.code == 3 and expected in verify.out
+    boot = cli("boot")
+    assert boot.code == 3 and f"- {expected}" in boot.out
