@@ -1652,7 +1652,7 @@ COMMANDS = {c.name: c for c in [
        json=False, kind="merge-driver"),
     _c("ctx-validate", ["ctx", "validate", "--campaign", CAMPAIGN], {0, 1, 3}, kind="ctx"),
     _c("ctx-show", ["ctx", "show", "--campaign", CAMPAIGN], {0, 1}, kind="ctx-strict"),
-    _c("ctx-list", ["ctx", "list"], {0, 1}),
+    _c("ctx-list", ["ctx", "list"], {0, 1, 3}),
     _c("ctx-for", ["ctx", "for", "content-worker", "--campaign", CAMPAIGN], {0, 1}, kind="ctx-strict"),
     _c("ctx-scope", ["ctx", "check-scope", "Also create a YouTube video script", "--campaign", CAMPAIGN],
        {0, 1, 4}, kind="ctx-strict"),

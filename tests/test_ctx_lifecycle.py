@@ -452,3 +452,33 @@ def test_a_budget_too_small_for_anything_is_an_error(seeded, cli):
     run = cli("ctx", "for", "content-worker", "--budget", "10")
     assert run.code == 1
     assert "exceeds 10 tokens" in run.err
+
+
+def test_a_close_that_stopped_half_way_keeps_the_memory_and_finishes_when_run_again(seeded_gtm, cli, repo):
+    """A close whose archive cannot be written (here a file where its folder goes) has already
+    marked the context closed: the learnings and the owner's decisions are kept all the same, a new
+    `ctx init` must not replace the only copy of the campaign, and running the close again
+    (as its error says) finishes it, without --campaign."""
+    (repo / f".gtm/{GTM}/archive").write_text("not a folder\n")
+    first = cli("ctx", "close", "--campaign", GTM, "--learning", "Announce integrations on Tuesdays")
+    assert first.code == 1 and "Not a directory" in first.err
+    ws = Workspace.open(repo)
+    assert "Announce integrations on Tuesdays" in [n.text for n in ws.notes() if n.kind == "learning"]
+    assert f"{GTM}.decision-000" in {d.id for d in ws.decisions()}
+    before = seeded_gtm.read_bytes()
+    replaced = cli("ctx", "init", "--campaign", GTM, "--owner", "@phil", "--context", str(seeded_gtm))
+    assert replaced.code == 1 and "did not finish" in replaced.err and "tether ctx close" in replaced.err
+    assert seeded_gtm.read_bytes() == before
+    shown = cli("ctx", "show")
+    assert shown.code == 1 and f"tether ctx close --campaign {GTM}" in shown.err
+    (repo / f".gtm/{GTM}/archive").unlink()
+    again = cli("ctx", "close", "--learning", "Announce integrations on Tuesdays", "--json")
+    assert again.code == 0, again.err
+    assert again.json()["learnings"] == [] and again.json()["decisions"] == []  # kept the first time, not twice
+    archive = repo / again.json()["archive"]
+    assert (archive / "manifest.json").is_file()
+    assert yaml.safe_load((archive / "session_context.yaml").read_text())["session_context"]["campaign"]["status"] == "closed"
+    learnings = [n.text for n in Workspace.open(repo).notes() if n.kind == "learning"]
+    assert learnings.count("Announce integrations on Tuesdays") == 1
+    third = cli("ctx", "close", "--campaign", GTM)
+    assert third.code == 1 and "already closed" in third.err

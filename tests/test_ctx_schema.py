@@ -372,3 +372,59 @@ def test_a_context_outside_any_workspace_is_usable_by_path(tmp_path, cli, monkey
     assert run.code == 0, run.err
     assert yaml.safe_load(path.read_text())["session_context"]["compute"]["tokens_used"] == 45010
     assert not (outside / ".tether").exists()   # no store was made for it
+
+
+def test_a_context_both_branches_changed_is_resolved_as_its_hint_says(repo, ws, cli, git, monkeypatch):
+    """Two branches each apply a skill result: git leaves the session context conflicted. The hint
+    must be one that works mid-merge (`git checkout -- PATH` is refused for an unmerged path) and
+    loses neither side's result."""
+    import subprocess
+
+    monkeypatch.setenv("TETHER_ACTOR", "bot-manager")
+    assert cli("ctx", "init", "--campaign", "M-1", "--owner", "@dana", "--max-skill-calls", "5").code == 0
+    git("add", "-A")
+    git("commit", "-qm", "kickoff")
+    results = repo.parent / "results"
+    results.mkdir()
+    (results / "a.yaml").write_text("skill: audience-analyzer\ninvocation_id: inv-a\nbase_revision: 0\n"
+                                    "knowledge: {audience: {primary: devs}}\ncompute: {tokens_used: 100}\n")
+    (results / "b.yaml").write_text("skill: content-worker\ninvocation_id: inv-b\nbase_revision: 0\n"
+                                    "artifacts: [{path: drafts/x.md, status: pending_review}]\ncompute: {tokens_used: 200}\n")
+    git("checkout", "-qb", "a")
+    assert cli("ctx", "apply", str(results / "a.yaml")).code == 0
+    git("commit", "-qam", "a")
+    git("checkout", "-q", "main")
+    assert cli("ctx", "apply", str(results / "b.yaml")).code == 0
+    git("commit", "-qam", "b")
+    merged = subprocess.run(["git", "merge", "-q", "a"], cwd=repo, capture_output=True, text=True)
+    assert merged.returncode != 0  # the context conflicts
+    rel = ".tether/contexts/M-1/session_context.yaml"
+    run = cli("ctx", "show")
+    assert run.code == 1 and "unresolved git conflict marker" in run.err
+    hint = run.err.splitlines()[1]
+    assert "git checkout -- PATH" not in hint and f"git checkout --ours -- {rel}" in hint
+    git("checkout", "--ours", "--", rel)            # as the hint says
+    again = cli("ctx", "apply", str(results / "a.yaml"))
+    assert again.code == 0, again.err
+    assert cli("ctx", "apply", str(results / "b.yaml")).code == 4   # applied on this side already: not twice
+    assert cli("ctx", "validate").code == 0
+    git("add", rel)
+    git("commit", "-qm", "merge a")
+    doc = cli("ctx", "show", "--json").json()["session_context"]
+    assert doc["knowledge"]["audience"] == {"primary": "devs"}
+    assert [a["path"] for a in doc["artifacts"]] == ["drafts/x.md"]
+    assert doc["compute"]["tokens_used"] == 300 and doc["compute"]["skills_invoked"] == 2
+
+
+def test_boot_names_a_conflicted_context_as_verify_does(repo, ws, cli):
+    """The same conflict marker, at the same line with the same words, in the brief and in verify
+    (the brief used to name the YAML error the marker caused, a line further on)."""
+    text = edit(SEED_CONTEXT, "  # === Accumulated Knowledge ===\n", CONFLICT + "  # === Accumulated Knowledge ===\n")
+    rel = f".tether/contexts/{CAMPAIGN}/session_context.yaml"
+    (repo / rel).parent.mkdir(parents=True)
+    (repo / rel).write_text(text)
+    expected = f"{rel}:{line_of(text, '<<<<<<< HEAD')}: unresolved git conflict marker; resolve the merge and commit"
+    verify = cli("verify")
+    assert verify.code == 3 and expected in verify.out
+    boot = cli("boot")
+    assert boot.code == 3 and f"- {expected}" in boot.out

@@ -87,8 +87,10 @@ class Campaign:
         return ContextFile(path, shown, workspace.store_dir if workspace else None)
 
     @classmethod
-    def open(cls, context: str | None = None, campaign: str | None = None, workspace=None, **kw) -> "Campaign":
-        """By path, by campaign id, by $TETHER_CONTEXT, or the only open context in the repository."""
+    def open(cls, context: str | None = None, campaign: str | None = None, workspace=None, closing: bool = False,
+             **kw) -> "Campaign":
+        """By path, by campaign id, by $TETHER_CONTEXT, or the only open context in the repository.
+        ``closing``: a context whose close did not finish counts as open (closing it again finishes it)."""
         ws = cls._workspace(workspace)
         context = context or (None if campaign else os.environ.get("TETHER_CONTEXT"))
         if context:
@@ -106,13 +108,28 @@ class Campaign:
                     return cls(cls._file(path, ws), ws, **kw)
             raise NotFound(f"no session context for campaign {campaign}",
                            hint="run `tether ctx list`, or create it with `tether ctx init --campaign " + campaign + "`")
-        found = [c for c in cls.list(ws) if c["status"] != "closed"]
+        listed = cls.list(ws)
+        found = [c for c in listed if c["status"] != "closed"]
+        unfinished = [] if found else [c for c in listed if c["status"] == "closed" and not cls._archived_at(ws, c["path"])]
+        if closing and not found:
+            found = unfinished
         if len(found) == 1:
             return cls(cls._file(os.path.join(ws.root_dir, found[0]["path"]), ws), ws, **kw)
         if not found:
+            if unfinished:
+                raise NotFound("there is no open session context", hint="the close of "
+                               + ", ".join(c["campaign"] for c in unfinished) + " did not finish: run `tether ctx close"
+                               f" --campaign {unfinished[0]['campaign']}` again to finish it")
             raise NotFound("there is no open session context", hint="create one with `tether ctx init --campaign ID`")
         raise InvalidInput(f"{len(found)} open session contexts: {', '.join(c['campaign'] for c in found)}",
                            hint="choose one with --campaign ID or --context PATH")
+
+    @classmethod
+    def _archived_at(cls, ws, path: str) -> bool:
+        try:
+            return cls(cls._file(os.path.join(ws.root_dir, path), ws), ws).archived()
+        except TetherError:
+            return True  # unreadable now: `tether ctx list` and validate name it, not this question
 
     @classmethod
     def list(cls, workspace) -> list[dict]:
@@ -168,9 +185,15 @@ class Campaign:
         if bad:  # what was given (a deadline, a budget) is not a value the context can hold
             raise InvalidInput(f"{bad[0].message}", hint="give that value in the form named; nothing was written")
         with camp.file.lock():
-            if camp.file.exists() and (_listed(camp.file.load(validate=False)) or {}).get("status") != "closed":
-                raise Conflict(f"a session context already exists at {camp.file.shown}",
-                               hint="use it (`tether ctx show`), or close it first (`tether ctx close`)")
+            if camp.file.exists():
+                old = camp.file.load(validate=False)
+                if (_listed(old) or {}).get("status") != "closed":
+                    raise Conflict(f"a session context already exists at {camp.file.shown}",
+                                   hint="use it (`tether ctx show`), or close it first (`tether ctx close`)")
+                if not camp.archived(old):  # replacing it would lose the only copy of the campaign
+                    raise Conflict(f"the close of the session context at {camp.file.shown} did not finish: it has no"
+                                   " archive yet", hint=f"finish it with `tether ctx close --context {camp.file.shown}`,"
+                                   " then start the new one")
             camp.file.write(doc)
         if ws is not None:
             ws.event("ctx_started", campaign=campaign, context=camp.file.shown)
@@ -272,9 +295,12 @@ class Campaign:
         if not ids.valid_id(context_id):  # it names the archive's folder: "../../x" would put it anywhere
             raise InvalidInput(f"{self.file.shown}: the context id {context_id!r} cannot name the archive's folder",
                                hint="use letters, digits, '.', '_' and '-' (e.g. session-2026-01-29-001)")
-        self._change(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
         doc = self.load()
-        archive, outside = self._archive(doc)
+        # A close that stopped half-way (a failed archive write, a killed process) left the context
+        # closed without its archive: running it again finishes it instead of refusing.
+        if (doc.get("campaign") or {}).get("status") != "closed" or self.archived(doc):
+            self._change(lambda d, rev, now: lifecycle.close(d, now, self.actor, summary))
+            doc = self.load()
         ws = self.workspace
         gtm = doc["campaign"]["gtm_id"]
         known = {" ".join(n.text.split()).casefold() for n in ws.notes(include_resolved=True) if n.kind == "learning"}
@@ -292,10 +318,22 @@ class Campaign:
                 recorded.append(f"{gtm}.{made['id']}")
             except Conflict:
                 pass  # recorded by an earlier close of this campaign
+        # The archive last, its manifest the very last file: the memory is kept even when it fails.
+        archive, outside = self._archive(doc)
         spend = lifecycle.spend(doc)
         ws.event("ctx_closed", campaign=gtm, context=doc.get("id"), archive=archive, **spend)
         return {"campaign": gtm, "archive": archive, "learnings": kept, "decisions": recorded, "spend": spend,
                 "outside": outside}
+
+    def _archive_dir(self, doc: dict) -> str:
+        return os.path.join(os.path.dirname(self.file.path), "archive", str(doc.get("id")))
+
+    def archived(self, doc: dict | None = None) -> bool:
+        """Whether the close of this context finished: its archive's manifest is written last."""
+        doc = self.load() if doc is None else doc
+        if not ids.valid_id(str(doc.get("id"))):
+            return True  # no archive can be named by it: close refuses it, nothing waits to be finished
+        return os.path.isfile(os.path.join(self._archive_dir(doc), "manifest.json"))
 
     def _archive(self, doc: dict) -> tuple[str, list[str]]:
         """archive/<context id>/ beside the context: the final context and a manifest of the artifacts.
@@ -307,7 +345,7 @@ class Campaign:
         from ..store import fsio
         from ..store.confine import resolve
 
-        base = os.path.join(os.path.dirname(self.file.path), "archive", str(doc.get("id")))
+        base = self._archive_dir(doc)
         root = self.workspace.root_dir
         manifest, outside = [], []
         for artifact in doc.get("artifacts") or []:

@@ -91,6 +91,10 @@ class ContextFile:
         try:
             parsed, text = parse_yaml(data, self.shown)
         except ParseError as exc:  # API callers catch TetherError; the message keeps file:line
+            if exc.conflict:  # mid-merge `git checkout -- PATH` fails (unmerged), and would drop a side anyway
+                raise Corrupt(str(exc), hint=f"keep one side (`git checkout --ours -- {self.shown}`, or --theirs), apply"
+                              " the other side's skill results again (`tether ctx apply`; those already applied are"
+                              f" refused by invocation_id), then `tether ctx validate` and `git add {self.shown}`") from None
             raise Corrupt(str(exc), hint="fix the file at that line, or restore it with `git checkout -- PATH`") from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",

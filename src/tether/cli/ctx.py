@@ -49,9 +49,12 @@ def cmd_list(args) -> Result:
     from ..workspace import Workspace
 
     found = Campaign.list(Workspace.open())
-    lines = [f"{c['campaign'] or '?':<20} {c['status'] or '?':<12} rev {c['revision']!s:<5} {c['path']}"
-             + (f"  ({c['problem']})" if c.get("problem") else "") for c in found]
-    return Result({"contexts": found}, "\n".join(lines) or "No session contexts (create one with `tether ctx init`).")
+    lines = [f"{c['campaign'] or '?':<20} {c['status'] or '?':<12} rev {'?' if c['revision'] is None else c['revision']!s:<5}"
+             f" {c['path']}" + (f"  ({c['problem']})" if c.get("problem") else "") for c in found]
+    # An unreadable context is degraded state, as every other listing with a damaged file says.
+    code = EXIT_DEGRADED if any(c["status"] == "unreadable" for c in found) else EXIT_OK
+    return Result({"contexts": found}, "\n".join(lines) or "No session contexts (create one with `tether ctx init`).",
+                  code)
 
 
 def cmd_show(args) -> Result:
@@ -191,7 +194,9 @@ def cmd_stage(args) -> Result:
 
 
 def cmd_close(args) -> Result:
-    camp = _campaign(args)
+    from ..campaign import Campaign
+
+    camp = Campaign.open(context=args.context, campaign=args.campaign, closing=True)
     out = camp.close(args.summary or "", args.learning or [])
     spend = out["spend"]
     text = (f"Closed {out['campaign']}; archived in {out['archive']}\n"

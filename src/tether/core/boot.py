@@ -423,11 +423,17 @@ def _campaigns(store: Store) -> list[dict]:
     Read without the schema (boot must stay light); YAML is loaded only when one exists."""
     out = []
     for shown, data in store.campaign_contexts():
-        from ..store.codec import Unusable
+        from ..store.codec import Unusable, check_conflicts
         from ..store.yaml_codec import YamlError, yaml_value
 
+        text = data.decode("utf-8", "replace")
         try:
-            doc = yaml_value(data.decode("utf-8", "replace"))
+            check_conflicts(text, shown)  # the marker's own line and words, as verify and ctx say them
+        except ParseError as exc:
+            store.report(exc.problem)
+            continue
+        try:
+            doc = yaml_value(text)
         except (YamlError, Unusable) as exc:  # `tether ctx validate` says where
             store.report(Problem(shown, getattr(exc, "line", None),
                                  "not a readable session context; run `tether ctx validate`"))
