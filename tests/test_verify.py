@@ -293,7 +293,7 @@ def test_the_pins_the_compaction_log_the_session_contexts_and_the_cache_are_read
         ".tether/memory/compactions.jsonl:2: invalid JSON (torn or hand-edited line); line skipped",
         f".tether/contexts/C-1/session_context.yaml:{owner + 1}: campaign.campaign_owner: expected a string, got 42",
         f".tether/cache/offloaded/{digest}: its content no longer matches its name (edited by hand?);"
-        " restore it with `git checkout -- PATH`",
+        " restore its last committed version with `git checkout -- PATH`",
         ".tether/cache/offloaded/notes.txt: not a cached file's name (the SHA-256 of its bytes, 64 hex digits);"
         " `tether show` cannot check it against its bytes",
     ], listed

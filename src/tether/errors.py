@@ -34,8 +34,8 @@ EXIT_INTERNAL = 70  # an unexpected bug: EX_SOFTWARE from sysexits.h
 
 # Hints the adapters (CLI, MCP) give when the library named no next step for an error of that class.
 HINTS = {
-    "Corrupt": "fix the file at that line, or restore it with `git checkout -- PATH`",
-    "ParseError": "fix the file at that line, or restore it with `git checkout -- PATH`",
+    "Corrupt": "fix the file at that line, or restore its last committed version with `git checkout -- PATH`",
+    "ParseError": "fix the file at that line, or restore its last committed version with `git checkout -- PATH`",
     "ReadOnly": "run the command without --sha to change the working tree",
 }
 

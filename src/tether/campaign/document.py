@@ -95,7 +95,7 @@ class ContextFile:
                 raise Corrupt(str(exc), hint=f"keep one side (`git checkout --ours -- {self.shown}`, or --theirs), apply"
                               " the other side's skill results again (`tether ctx apply`; those already applied are"
                               f" refused by invocation_id), then `tether ctx validate` and `git add {self.shown}`") from None
-            raise Corrupt(str(exc), hint="fix the file at that line, or restore it with `git checkout -- PATH`") from None
+            raise Corrupt(str(exc), hint="fix the file at that line, or restore its last committed version with `git checkout -- PATH`") from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",
                           hint="see `tether ctx schema` for the shape")

@@ -36,9 +36,9 @@ def problems_hint(problems) -> str:
         fix = "fix or delete each log line named" + (
             ", or run `tether index --repair` to set a torn last line aside (its bytes kept)" if torn else "")
         if not all(path.endswith(".jsonl") for path in paths):
-            fix += "; fix any other file at its line, or restore it with `git checkout -- PATH`"
+            fix += "; fix any other file at its line, or restore its last committed version with `git checkout -- PATH`"
     else:
-        fix = "fix each file at the line given, or restore it with `git checkout -- PATH`"
+        fix = "fix each file at the line given, or restore its last committed version with `git checkout -- PATH`"
     return f"{fix}; `tether verify` lists every problem in the store."
 
 

@@ -173,7 +173,7 @@ def cmd_verify(args) -> Result:
         lines.append(f"Hint: {', '.join(outcome.torn)}: a torn last line (a writer stopped mid-append); "
                      "`tether index --repair` sets it aside or completes it (the next write to that log does too).")
     if len(outcome.torn) + bool(outcome.sections) < len(outcome.problems):
-        lines.append("Hint: fix each file at the line given, or restore it with `git checkout -- PATH`.")
+        lines.append("Hint: fix each file at the line given, or restore its last committed version with `git checkout -- PATH`.")
     return Result(outcome.to_dict(), "\n".join(lines + notes), EXIT_DEGRADED)
 
 

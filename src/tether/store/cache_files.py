@@ -86,7 +86,7 @@ class CacheFiles:
             raise NotFound(f"no cached file {self.shown(rel)}")
         if _sha256(data).hexdigest() != digest:
             raise ParseError(self.shown(rel), None, "its content no longer matches its name (edited by hand?);"
-                             " restore it with `git checkout -- PATH`")
+                             " restore its last committed version with `git checkout -- PATH`")
         return data
 
     def cached_files(self) -> list[tuple[str, str, str]]:
