@@ -543,6 +543,23 @@ def test_a_checkpoint_of_a_task_whose_file_does_not_read_is_saved_and_resume_say
     assert repaired.code == 0 and repaired.out.startswith("All 3 items of Victim task (BAD) are done")
 
 
+def test_a_checkpoint_of_an_open_task_whose_whole_folder_is_gone_is_saved_in_its_place(state, cli):
+    """The task is open (its open/ marker is here) and chosen, but its folder was deleted or moved:
+    the checkpoint is saved in a new folder of its name, never lost, and says what is missing."""
+    import shutil
+
+    shutil.rmtree(state / "tasks" / "BAD")
+    assert (state / "open" / "BAD").exists()
+    run = cli("checkpoint", "--done", "4", "--state", "fourth item", "--next", "restore the task folder", "--json")
+    assert run.code == 3, run.err
+    assert run.json()["checkpoint"]["task"] == "BAD"
+    [problem] = run.json()["problems"]
+    assert problem["path"] == ".tether/tasks/BAD/task.md" and "whole folder" in problem["message"]
+    assert len(list((state / "tasks" / "BAD" / "checkpoints").glob("CKP-*.md"))) == 1
+    resume = cli("resume")
+    assert resume.code == 3 and "fourth item" in resume.out and "Next: restore the task folder" in resume.out
+
+
 def test_a_task_named_that_does_not_exist_is_still_not_found_for_a_checkpoint(state, cli):
     run = cli("checkpoint", "--state", "x", "--task", "NOPE", "--json")
     assert run.code == 1 and run.json()["kind"] == "not_found"

@@ -45,9 +45,13 @@ def task_or_damaged(ws, task_id: str | None = None) -> Task:
     except ParseError as exc:
         problem = exc.problem
     except NotFound:
-        if wanted not in ws.store.task_ids():
+        if wanted in ws.store.task_ids():
+            problem = Problem(ws.store.task_path(wanted), None, "missing, though its folder is here")
+        elif wanted in ws.store.open_task_ids():  # open by its marker: its folder was deleted or moved
+            problem = Problem(ws.store.task_path(wanted), None, "missing with its whole folder, though the task"
+                                                                " is open (its open/ marker is here)")
+        else:
             raise
-        problem = Problem(ws.store.task_path(wanted), None, "missing, though its folder is here")
     ws.store.report(problem)
     return damaged_task(wanted, problem)
 
