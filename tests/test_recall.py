@@ -167,6 +167,73 @@ def test_offloaded_results_and_packets_are_found(memory):
     assert {"packet", "offloaded"} <= kinds
 
 
+HTTP_NOTE = """# HTTP client conventions
+
+These are the conventions the team agreed for the outbound HTTP client.
+They cover timeouts, logging and the error policy.
+
+## Timeouts
+
+Every call has a connect timeout of 3 seconds and a read timeout of 10 seconds.
+
+## Errors
+
+Never retry on HTTP 4xx: the request is wrong and sending it again changes nothing.
+Retry 5xx and timeouts up to three times with exponential backoff.
+"""
+
+
+def test_a_packet_hit_names_the_line_of_its_match_and_shows_that_text(memory, tmp_path):
+    """An offload packet is a YAML file: its hit points at the line where the matching text is
+    (not line 1), and its excerpt is that text, not the packet's id, kind and hash."""
+    from tether.offload import Offload
+
+    off = Offload(memory)
+    off.create_cluster("C01_Http")
+    (memory.root / "notes").mkdir()
+    (memory.root / "notes" / "http.md").write_text(HTTP_NOTE)
+    off.ingest([str(memory.root / "notes")], "C01_Http")
+    # A long packet: the match is in a piece far below its first (extract.CHUNK).
+    filler = "\n\n".join(f"Paragraph {i} says something about the uploader queue." for i in range(200))
+    off.add("blob", "C01_Http", "Uploader notes", content=filler + "\n\nThe quokka cache is flushed at midnight.\n")
+    for query, words in (("retry 4xx", "Never retry on HTTP 4xx"), ("quokka flushed", "The quokka cache is flushed")):
+        hit = Recall(memory).search(query, kinds=["packet"])["hits"][0]
+        lines = (memory.root / hit["path"]).read_text().split("\n")
+        assert hit["line"] > 1 and words in lines[hit["line"] - 1], (query, hit["line"])
+        assert hit["text"].lstrip("… ").startswith(words)
+        assert not any(key in hit["text"] for key in ("schema:", "kind:", "sha256", "content:", hit["id"]))
+
+
+def test_a_packet_is_searched_by_its_words_not_its_filing(memory):
+    """Its id, kind, status, hash and dates file it: they are not its words, and no longer match."""
+    from tether.offload import Offload
+
+    off = Offload(memory)
+    off.create_cluster("C01_Http")
+    off.add("blob", "C01_Http", "Backoff", content="exponential backoff with jitter", tags=["uploader"])
+    assert [h["kind"] for h in Recall(memory).search("jitter uploader")["hits"]] == ["packet"]
+    assert Recall(memory).search("sha256 active blob", kinds=["packet"])["hits"] == []
+
+
+def test_a_packets_indexed_text_keeps_its_lines_and_words_whatever_yaml_wrote():
+    """Quoted and folded scalars, a retired packet's reason: one indexed line per line of the file."""
+    from tether.offload import packets
+    from tether.recall.extract import packet_text
+
+    doc = packets.make(packet_id="BLB-261205-0xx2yfqpd5", kind="blob", cluster="C1", title="Colon: " + "long " * 30,
+                       created="2026-12-05T08:00:00Z", session="S1", tags=["uploader"],
+                       content="ends in spaces  \nsecond: not a key\n" + "word " * 40)
+    text = packets.dump(packets.retire(doc, at="2026-12-06T08:00:00Z", session="S2", reason="superseded by D7")).decode()
+    lines, indexed = text.split("\n"), packet_text(text).split("\n")
+    assert len(indexed) == len(lines)
+    words = " ".join(indexed).split()
+    for kept in ("Colon:", "uploader", "superseded", "D7", "spaces", "second:", "key"):
+        assert kept in words
+    for filing in ("BLB-261205-0xx2yfqpd5", "blob", "retired", "S1", "S2", "'2026-12-05T08:00:00Z'", "\\n", "content:"):
+        assert not any(filing in w for w in words), filing
+    assert indexed[lines.index("- uploader")] == "uploader"
+
+
 def test_the_tasks_folder_is_walked_only_after_a_write_to_it(memory, monkeypatch):
     """On a big workspace listing every task folder is most of a search: it is done again only
     when the memory log (which every tether write to a task appends to) changed, or later than

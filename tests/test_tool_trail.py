@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tether import Workspace
-from tether.core import tool_trail
+from tether.core import tasks, tool_trail
 from tether.errors import InvalidInput
 
 HOOK = [sys.executable, "-m", "tether", "hook", "claude-code"]
@@ -157,10 +157,31 @@ def test_a_risky_command_is_preceded_by_a_safety_checkpoint(repo):
     assert len(ckps) == before + 1
     assert ckps[-1].automatic == "before_risky:git reset --hard"
     assert ckps[-1].files == ["src/parser.py"]
-    assert "automatic checkpoint CKP-0002" in json.loads(proc.stdout)["systemMessage"]
+    # Its note and the message say why it was made: the risky command, and what makes it risky.
+    why = "before a risky command (git reset --hard): `cd src && git reset --hard HEAD~1`"
+    assert ckps[-1].note.startswith(f"Made {why}. 1 tool call since CKP-0001"), ckps[-1].note
+    message = json.loads(proc.stdout)["systemMessage"]
+    assert message.startswith(f"tether: automatic checkpoint CKP-0002 {why}; 1 tool call since CKP-0001"), message
     # Nothing new since: a second risky command makes no copy under a new number.
     again = hook(repo, "PreToolUse", "Bash", {"command": "rm -rf build"})
     assert again.stdout == "" and len(checkpoints(repo)) == before + 1
+
+
+def test_a_safety_checkpoint_names_its_command_short_and_without_secrets(repo):
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    command = (f"git push https://{token}@github.com/acme/app.git --force && rm -rf {repo}/build "
+               + "&& echo " + "x" * 5000)
+    edit(repo, "src/parser.py")
+    proc = hook(repo, "PreToolUse", "Bash", {"command": command})
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "before_risky:recursive delete" and "(recursive delete)" in auto.note
+    said = auto.note.split("`")[1]
+    assert said.startswith("git push https://") and "[REDACTED" in said and "rm -rf build" in said
+    assert len(said) <= tasks.COMMAND_LIMIT and said.endswith("…")
+    message = json.loads(proc.stdout)["systemMessage"]
+    assert said in message and token not in message and str(repo) not in message
+    committed = b"".join(p.read_bytes() for p in (repo / ".tether").rglob("*") if p.is_file() and "local" not in p.parts)
+    assert token.encode() not in committed
 
 
 def test_codex_apply_patch_names_every_file_its_patch_changes(repo, tmp_path):
@@ -595,3 +616,18 @@ def test_a_file_the_agent_described_is_named_once_after_its_edits_are_checkpoint
     run = subprocess.run([sys.executable, "-m", "tether", "resume"], capture_output=True, text=True, cwd=repo)
     assert "Files modified: src/parser.py: json parsing; src/cli.py\n" in run.stdout
     assert "- Files modified: src/parser.py: json parsing; src/cli.py\n" in Workspace.open(repo).boot().text
+
+
+@pytest.mark.parametrize("command, shown", [
+    ("curl -H 'Authorization: Bearer 9fK2xQ7vLm3ZpR8t' https://x && rm -rf out",
+     "curl -H 'Authorization: Bearer [REDACTED: credential]' https://x && rm -rf out"),
+    ("mysql -u root -phunter2 -e 'DROP DATABASE app'", "mysql -u root -p[REDACTED: credential] -e 'DROP DATABASE app'"),
+    ("PGPASSWORD=hunter2 psql -c 'DROP TABLE users'", "PGPASSWORD=[REDACTED: credential] psql -c 'DROP TABLE users'"),
+    ("git push https://bob:hunter2@example.com/x.git --force", "git push https://bob:[REDACTED: credential]@example.com/x.git --force"),
+    ("deploy --password=hunter2 --token abc && rm -rf build",
+     "deploy --password=[REDACTED: credential] --token [REDACTED: credential] && rm -rf build"),
+    ("git reset --hard HEAD~1 && rm -rf node_modules -p", "git reset --hard HEAD~1 && rm -rf node_modules -p"),
+])
+def test_a_commands_credentials_are_hidden_where_secret_detectors_miss_them(command, shown):
+    assert tool_trail.hide_credentials(command) == shown
+    assert tasks.command_line(command + "\n" + "echo done " * 40).startswith(shown + " echo done")

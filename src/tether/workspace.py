@@ -414,10 +414,11 @@ class Workspace:
         return task_id, ckp, said
 
     def tool_checkpoint(self, session: str, *, every: int | None = None, risky: str | None = None,
-                        transcript: str | None = None):
+                        command: str | None = None, transcript: str | None = None):
         """The checkpoint the tool-call hooks make from a session's trail (core.tasks.trail_checkpoint):
         (task id or None, checkpoint or None, what to say). ``every``: the config's
-        ``hooks.checkpoint_every`` unless given; ``risky``: what makes the command about to run risky;
+        ``hooks.checkpoint_every`` unless given; ``risky``: what makes the command about to run risky,
+        ``command``: that command (its note keeps it cut short, secrets redacted, as committable does);
         ``transcript``: where the agent's last message is read for the checkpoint's note."""
         from .core.tasks import trail_checkpoint
         from .store import trail
@@ -453,7 +454,7 @@ class Workspace:
             return carried(self, edited, texts, previous)
 
         ckp, said, kept = trail_checkpoint(self.store, task, calls, self._recorded_since, every=every, risky=risky,
-                                           last_message=message, anchor=anchor, clean=self.committable,
+                                           command=command, last_message=message, anchor=anchor, clean=self.committable,
                                            session=self.session_id or session, device=self.device())
         if ckp is not None:
             from .core.memory import event

@@ -405,7 +405,8 @@ def plain(text: str, limit: int = MESSAGE_LIMIT, end: bool = False) -> str:
 
 
 def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since, *, every: int,
-                     risky: str | None = None, last_message: tuple[str, str | None] | None = None,
+                     risky: str | None = None, command: str | None = None,
+                     last_message: tuple[str, str | None] | None = None,
                      anchor=None, clean=None, session: str | None = None, device: str | None = None
                      ) -> tuple[Checkpoint | None, str, list[dict]]:
     """The checkpoint the tool-call hooks make (seed 001: every few tool calls, and before a risky
@@ -417,7 +418,8 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     that changed anything and no decision or entry since, no checkpoint is made. The new one keeps
     the previous checkpoint's progress, next actions, files and results and the current state the
     agent last wrote itself (``own_state``), adds the files the edit tools changed, and is marked
-    automatic; its note says what it saw: the calls, the records, the agent's last message
+    automatic; its note says why (before a ``risky`` one: what makes it risky and the ``command``,
+    one line, cut at COMMAND_LIMIT, through ``clean``) and what it saw: the calls, the records, the agent's last message
     (``last_message``: its text and time, kept shortened when written since the last checkpoint,
     through ``clean`` as in automatic_checkpoint). ``anchor(edited, texts, previous_anchors)``: the anchors it
     pins (the caller's, as it knows the working tree), only called when a checkpoint is made.
@@ -436,6 +438,10 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
     if recorded:
         note += f" Recorded: {', '.join(recorded[:10])}" + (f" and {len(recorded) - 10} more" if len(recorded) > 10 else "") + "."
     said = note.strip()
+    if risky:
+        shown = command_line(command, clean)
+        why = f"before a risky command ({risky})" + (f": `{shown}`" if shown else "")
+        note, said = f"Made {why}. {note}", f"{why}; {said}" if said else why
     state, state_from, note_from = own_state(store, task, previous)
     # Kept while the agent has not checkpointed since saying it (the brief shows the newest
     # automatic checkpoint's note): compared with the agent's own newest checkpoint, not the automatic ones.
@@ -454,7 +460,24 @@ def trail_checkpoint(store: Store, task: Task, calls: list[dict], recorded_since
                      status=previous.status if previous else "in_progress", note=note.strip(),
                      session=session, device=device, carry=True, anchors=anchors, state_from=state_from,
                      note_from=note_from, automatic=f"before_risky:{risky}" if risky else f"tool_calls:{len(since)}")
-    return ckp, f"automatic checkpoint {ckp.id} ({said})", []
+    return ckp, f"automatic checkpoint {ckp.id} " + (said if risky else f"({said})"), []
+
+
+COMMAND_LIMIT = 160  # characters of a risky command a safety checkpoint's note and message keep
+_COMMAND_READ = 4000  # characters of it redacted: a secret is whole there, a command of megabytes is not read
+
+
+def command_line(command: str | None, clean=None) -> str:
+    """A shell command as a note keeps it: its credentials hidden (tool_trail.hide_credentials), through
+    ``clean`` (secrets redacted, paths as committed),
+    on one line, cut at COMMAND_LIMIT characters; "" for none."""
+    if not isinstance(command, str) or not command.strip():
+        return ""
+    from .tool_trail import hide_credentials
+
+    text = hide_credentials(command[:_COMMAND_READ])
+    text = " ".join((clean(text) if clean is not None else text).split())
+    return text if len(text) <= COMMAND_LIMIT else text[: COMMAND_LIMIT - 1].rstrip() + "…"
 
 
 def _own_id(ckp: Checkpoint) -> str:

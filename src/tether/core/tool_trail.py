@@ -161,3 +161,30 @@ def note(entries: list[dict], since: str | None) -> str:
     if outside:
         text += f"; {outside} edit{'s' if outside != 1 else ''} outside the repository"
     return text + "."
+
+
+# Credentials a shell command carries where a text's secret detectors do not look (a password of
+# low entropy, a header's token): a command shown in a committed note has them cut first.
+_CREDENTIALS = (
+    r"(?i)(authorization:\s*(?:bearer|basic|token)\s+)[^\s'\"]+",  # an HTTP header's credential
+    r"(://[^/\s:@'\"]+:)[^/\s@'\"]+(?=@)",  # a URL's password (https://user:PASSWORD@host)
+    r"(?i)(--?(?:password|passwd|pass|token|secret|api[-_]?key|access[-_]?key)[= ]\s*)[^\s'\"]+",
+    r"(\bmysql\w*\b[^;&|]*?\s-p)(?=[^\s'\"])[^\s'\"]+",  # mysql -pPASSWORD
+    r"(?i)(\b[A-Z_]*(?:PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY)=)[^\s'\"]+",  # NAME=value before a command
+)
+CREDENTIAL = "[REDACTED: credential]"
+
+
+def hide_credentials(command: str) -> str:
+    """``command`` with the credentials its options, headers, URLs and variables carry replaced by
+    CREDENTIAL (the secret detectors of compaction.redact run after, for the rest)."""
+    import re
+
+    for pattern in _CREDENTIALS:
+        command = re.sub(pattern, _hidden, command)
+    return command
+
+
+def _hidden(match) -> str:
+    value = match.group(0)[len(match.group(1)):]
+    return match.group(0) if value.startswith("[REDACTED") else match.group(1) + CREDENTIAL  # cut once

@@ -343,8 +343,9 @@ def _tool_call(name: str, event: dict, stderr) -> dict | None:
         from ..core.tool_trail import risky
 
         tool_input = event.get("tool_input")
-        what = risky(tool_input.get("command") if isinstance(tool_input, dict) else None)
-        return {"session": session, "risky": what} if what else None
+        command = tool_input.get("command") if isinstance(tool_input, dict) else None
+        what = risky(command)
+        return {"session": session, "risky": what, "command": command} if what else None
     every = config.get("checkpoint_every", 4)
     if not every:
         return None
@@ -363,7 +364,7 @@ def _tool_call(name: str, event: dict, stderr) -> dict | None:
 
 def _tool_checkpoint(ws, event: dict, due: dict, stdout) -> int:
     task_id, ckp, said = ws.tool_checkpoint(due["session"], every=due.get("every"), risky=due.get("risky"),
-                                            transcript=event.get("transcript_path"))
+                                            command=due.get("command"), transcript=event.get("transcript_path"))
     if ckp is not None:
         if due.get("risky"):
             import json

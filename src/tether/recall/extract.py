@@ -17,10 +17,12 @@ _SECTION = re.compile(r"^## (\d\d:\d\d) UTC, session (\S+?),", re.M)
 
 
 def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, task=None, status="current",
-            number=None, context="") -> dict:
+            number=None, context="", body_line=None) -> dict:
+    # body_line: the file's line of the body's first line when the body is the file's text line for
+    # line (a search then names the line of the best match, rank.best_line), else None
     return {"kind": kind, "rid": rid, "title": title or "", "body": body or "", "line": line, "at": at or None,
             "who": who or None, "session": session or None, "task": task or None, "status": status,
-            "number": number, "context": context or "", "sitting": None, "anchors": None}
+            "number": number, "context": context or "", "sitting": None, "anchors": None, "body_line": body_line}
 
 
 def _words(value) -> str:
@@ -161,8 +163,9 @@ def _progress(rel, shown, data, problems):
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         section = text[mark.start():end]
+        line = text.count("\n", 0, mark.start()) + 1
         out.append(_record("progress", f"{date} {mark.group(1)}", section.split("\n", 1)[0][3:],
-                           section.split("\n", 1)[-1][:CHUNK * 4], line=text.count("\n", 0, mark.start()) + 1,
+                           section.split("\n", 1)[-1][:CHUNK * 4], line=line, body_line=line + 1,
                            at=f"{date}T{mark.group(1)}:00Z", session=mark.group(2)))
     return out
 
@@ -197,6 +200,7 @@ def _text_file(kind):
             title, at = _field(text, "title") or rid, _field(text, "created")
             status = "retired" if _field(text, "status") == "retired" else "current"
             session = _field(text, "session")
+            text = packet_text(text)
         elif kind == "campaign":
             rid = rel.split("/")[1]
             title, at, status, session = f"campaign {rid}", None, "current", None
@@ -206,9 +210,70 @@ def _text_file(kind):
             if found is not None:
                 return found
             title, at, status, session = rid, None, "current", None
-        return [_record(kind, rid, title, piece, line=line, at=at, session=session, status=status)
+        return [_record(kind, rid, title, piece, line=line, at=at, session=session, status=status, body_line=line)
                 for line, piece in chunks(text)]
     return read
+
+
+# A packet's words, line for line: the fields that say what it is about (title, summary, tags,
+# content, a link's target, a term's source, ...) without their keys, and the fields that only
+# file it (ids, dates, status, hash, sizes) blanked. The lines stay the file's, so a hit names the
+# line of its match and its excerpt is text, never the YAML around it.
+_FILING = frozenset("schema id kind cluster status created session hash target_kind resolves checked at bytes"
+                    " format".split())
+_KEY = re.compile(r"( *)(?:- )?([A-Za-z_][\w-]*):(?: +(.*))?$")
+_BLOCK = re.compile(r"[|>][-+0-9]*$")
+_EMPTY = frozenset(("", "[]", "{}", "null", "~", "''", '""'))
+
+
+def packet_text(text: str) -> str:
+    """The packet file ``text`` as recall indexes it: as many lines, each the words of its line.
+    An ingested blob's ``abstract`` is left out when it has ``content``: its sentences are the
+    content's, and a hit is better pointed at where they stand in their paragraph."""
+    lines = text.split("\n")
+    has_content = any(line.startswith("content:") for line in lines)
+    out = []
+    # The value the deeper lines that follow continue: (its key's indent, kept, a block scalar's
+    # lines as they are or a folded scalar's words, in double quotes); None in a mapping or a list.
+    owner = None
+    listed = True  # whether the items of the list being read are kept (the key above them is)
+    for line in lines:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip(" "))
+        if owner is not None and (not stripped or indent > owner[0]):
+            _, kept, block, double = owner
+            out.append("" if not kept else line if block else _unquote(stripped, double))
+            continue
+        owner = None
+        if not stripped or stripped.startswith("#"):
+            out.append("")  # a blank line, or a comment (the file's header)
+            continue
+        found = _KEY.match(line)
+        if found is None:  # a list's item, or a line of no shape tether writes: its words
+            item = stripped[2:] if stripped.startswith("- ") else stripped
+            kept = listed or not stripped.startswith("- ")
+            owner = (indent, kept, False, item.startswith('"'))
+            out.append(_unquote(item, owner[3]) if kept else "")
+            continue
+        key, value = found.group(2), (found.group(3) or "").strip()
+        kept = key not in _FILING and not (key == "abstract" and has_content)
+        if not value:
+            listed = kept  # a mapping or a list follows: its own keys (or items) decide
+            out.append("")
+        elif _BLOCK.match(value):
+            owner = (indent, kept, True, False)
+            out.append("")
+        else:
+            owner = (indent, kept, False, value.startswith('"'))
+            out.append(_unquote(value, owner[3]) if kept and value not in _EMPTY else "")
+    return "\n".join(out)
+
+
+def _unquote(value: str, double: bool) -> str:
+    """A YAML scalar's words: its quotes off, a double-quoted one's escapes (``\\n``) as spaces."""
+    if double:
+        value = re.sub(r"\\[nt\"\\]", " ", value)
+    return value.strip("'\"").replace("''", "'")
 
 
 TOOL_INPUT = 200  # characters of a tool call's input indexed: what it did, not the file it wrote

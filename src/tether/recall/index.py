@@ -27,8 +27,8 @@ from ..warm.cachefile import RACY_NS
 from . import extract
 from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, lift_sittings
 
-FORMAT = "8"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
-# fts.date; 7: records.sitting; 8: records.anchors
+FORMAT = "9"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
+# fts.date; 7: records.sitting; 8: records.anchors; 9: records.body_line, packets indexed as their words
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
@@ -39,7 +39,8 @@ CREATE TABLE dirs(path TEXT PRIMARY KEY, key TEXT);
 CREATE TABLE records(id INTEGER PRIMARY KEY, path TEXT, kind TEXT, rid TEXT, title TEXT, line INTEGER, at TEXT,
                      who TEXT, session TEXT, task TEXT, status TEXT, number INTEGER, hash TEXT,
                      sitting TEXT,  -- sitting: a note's, the id of its first note (extract._add_neighbours)
-                     anchors TEXT);  -- anchors: a context entry's, as JSON, its confirmations applied
+                     anchors TEXT,  -- anchors: a context entry's, as JSON, its confirmations applied
+                     body_line INTEGER);  -- the file's line of the body's first, when its lines are the file's
 CREATE INDEX records_path ON records(path);
 CREATE INDEX records_hash ON records(hash);
 CREATE INDEX records_task ON records(task, kind);
@@ -49,7 +50,8 @@ CREATE VIRTUAL TABLE fts USING fts5(title, body, context, date, tokenize='porter
 CREATE TABLE vectors(hash TEXT PRIMARY KEY, vec BLOB);  -- hash: of the text embedded, vec: float16 (meta 'vectors': whose)
 """
 EMBED_BATCH = 128  # records embedded, then written, at a time: a stopped refresh keeps what it did
-_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number", "sitting", "anchors")
+_COLUMNS = ("kind", "rid", "title", "line", "at", "who", "session", "task", "status", "number", "sitting", "anchors",
+            "body_line")
 
 
 def check_fts5() -> None:
@@ -326,7 +328,7 @@ class Index:
             digest = hashlib.blake2b(embedding_text(rec["title"], rec["body"]).encode("utf-8", "replace"),
                                      digest_size=16).hexdigest()
             cur = db.execute("INSERT INTO records(path, kind, rid, title, line, at, who, session, task, status, number,"
-                             " sitting, anchors, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             " sitting, anchors, body_line, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (path, *[_plain(rec[c]) for c in _COLUMNS], digest))
             db.execute("INSERT INTO fts(rowid, title, body, context, date) VALUES(?,?,?,?,?)",
                        (cur.lastrowid, rec["title"], rec["body"], rec["context"], extract.date_words(rec["at"])))
@@ -412,7 +414,7 @@ class Index:
             part = ids[start:start + 500]
             found += self.db.execute(
                 "SELECT r.path, r.kind, r.rid, r.title, r.line, r.at, r.who, r.session, r.task, r.status, r.number,"
-                f" fts.body, 0, r.id FROM records r JOIN fts ON fts.rowid = r.id WHERE r.id IN ({','.join('?' * len(part))})",
+                f" r.body_line, fts.body, 0, r.id FROM records r JOIN fts ON fts.rowid = r.id WHERE r.id IN ({','.join('?' * len(part))})",
                 part).fetchall()
         return [dict(zip(_NAMES + ("rowid",), row)) for row in found]
 
@@ -484,7 +486,8 @@ _BM25 = "bm25(fts, {})".format(", ".join(repr(w) for w in BM25_WEIGHTS))
 _SCORE = _BM25 + " * CASE r.kind {} ELSE 1.0 END".format(
     " ".join(f"WHEN '{kind}' THEN {weight!r}" for kind, weight in KIND_WEIGHTS.items()))
 _NO_VECTOR = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.hash = r.hash)"
-_NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body", "score")
+_NAMES = ("path", "kind", "id", "title", "line", "at", "who", "session", "task", "status", "number", "body_line", "body",
+          "score")
 
 
 def embedding_text(title: str, body: str) -> str:

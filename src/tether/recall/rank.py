@@ -114,13 +114,49 @@ def _cut(text: str, room: int) -> str:
     return " ".join(words) + " …"
 
 
-def excerpt(text: str, expression: str | None, size: int = SNIPPET, most: int = SNIPPET_TOKENS) -> str:
+def _stems(expression: str | None) -> list[str]:
+    """The query's words as an excerpt looks for them: quoted in ``expression``, each cut to a
+    rough stem ("retries" and "retrying" hold "retr") as FTS5's Porter stemmer matched them."""
+    out = []
+    for word in re.findall(r'"([^"]+)"', expression or ""):
+        for suffix in ("ing", "ies", "ed", "es", "s", "y", "e"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        out.append(word)
+    return out
+
+
+def best_line(text: str, expression: str | None) -> int | None:
+    """The line of ``text`` (0 for its first) that holds the most of the query's words, the first
+    of those that hold as many; with none, its first line that is not blank; None when all are."""
+    stems = _stems(expression)
+    best, most = None, 0
+    for number, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        if best is None:
+            best = number
+        low = line.lower()
+        held = sum(1 for stem in stems if stem in low)
+        if held > most:
+            best, most = number, held
+    return best
+
+
+def excerpt(text: str, expression: str | None, size: int = SNIPPET, most: int = SNIPPET_TOKENS,
+            line: int | None = None) -> str:
     """At most ``size`` words and about ``most`` estimated tokens of a record, around its first
-    word of the query, on one line; a word over LONG_WORD characters is cut with an ellipsis."""
+    word of the query, on one line; a word over LONG_WORD characters is cut with an ellipsis.
+    ``line`` (best_line's): around that line's first word of the query, from that line on."""
+    first = 0  # the first word the excerpt may start at
+    if line:
+        first = len(" ".join(text.split("\n")[:line]).split())
     words = [w if len(w) <= LONG_WORD else w[:LONG_WORD - 8] + "…" for w in text.split()]
-    wanted = set(re.findall(r'"([^"]+)"', expression or ""))
-    at = next((i for i, w in enumerate(words) if any(q in w.lower() for q in wanted)), 0) if wanted else 0
-    start = max(0, min(at - size // 4, len(words) - size))
+    stems = _stems(expression)
+    at = next((i for i, w in enumerate(words[first:], first) if any(q in w.lower() for q in stems)), first) \
+        if stems else first
+    start = max(first, min(at - size // 4, len(words) - size))
     end = min(len(words), start + size)
     cost = [tokens.estimate(w) for w in words[start:end]]
     total = sum(cost)
