@@ -493,3 +493,20 @@ def test_a_note_in_the_sitting_of_the_best_match_outranks_a_like_one_elsewhere(w
         found = extract.records("context", "context.jsonl", "context.jsonl", fh.read(), [])
     firsts = [ids[said[0][1]]] * 5 + [ids[said[5][1]]] * 3 + [ids[said[8][1]]] * 6
     assert [rec["sitting"] for rec in found] == firsts
+
+
+def test_a_close_in_a_repository_without_commits_is_found_in_its_progress_log(tmp_path):
+    """A close's section heading names HEAD's commit only when there is one (", commit SHA"): in a
+    repository without commits yet the section is one record all the same, with its session."""
+    import subprocess
+
+    from tether import Workspace
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ws, _ = Workspace.init(tmp_path)
+    ws.close("wired the zebra logger into the parser", next_steps=["rotate the zebra logs nightly"])
+    assert "commit" not in next((ws.dir / "progress").glob("*.md")).read_text()
+    age(ws.dir)
+    hits = Recall(ws).search("zebra logger", kinds=["progress"])["hits"]
+    assert hits and hits[0]["kind"] == "progress" and "zebra" in hits[0]["text"]
+    assert hits[0]["session"] == ws.session_id

@@ -13,7 +13,7 @@ from ..errors import ParseError, Problem
 from ..store import codec
 
 CHUNK = 1500  # characters of free text per record: a hit points at a few lines, not a whole file
-_SECTION = re.compile(r"^## (\d\d:\d\d) UTC, session (\S+?),", re.M)
+_SECTION = re.compile(r"^## (\d\d:\d\d) UTC, session (\S+?)(?:,|$)", re.M)  # ", commit SHA" after a close --commit
 
 
 def _record(kind, rid, title, body, line=1, at=None, who=None, session=None, task=None, status="current",
