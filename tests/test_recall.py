@@ -4,6 +4,7 @@ database and damaged files, ranks what matches best first, filters, and keeps to
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -234,6 +235,68 @@ def test_a_packets_indexed_text_keeps_its_lines_and_words_whatever_yaml_wrote():
     assert indexed[lines.index("- uploader")] == "uploader"
 
 
+def test_a_session_context_hit_names_the_line_of_its_match_and_shows_that_text(ws, monkeypatch):
+    """A session context is YAML: its hit points at the line of the matching text, and its excerpt
+    is that text, not the keys, ids, revisions and times around it; a knowledge entry's own key
+    (a word someone chose) is kept."""
+    from tether.campaign import Campaign
+
+    monkeypatch.setenv("TETHER_NOW", "2026-12-05T10:00:00Z")
+    camp = Campaign.create("GTM-LOGI-001", "@ann", workspace=ws)
+    camp.apply({"skill": "research", "status": "success", "summary": "Audience research for the campaign",
+                "knowledge": {"target_audience": "CFOs at mid-size logistics firms",
+                              "learnings": ["Webinars convert twice as well as ebooks for this audience: keep the"
+                                            " ebook only as a lead magnet", "Pricing pages with a calculator help"]}})
+    camp.escalate("Which channel leads: LinkedIn or trade press?", options=["LinkedIn", "trade press"])
+    monkeypatch.delenv("TETHER_NOW")
+    age(ws.dir)
+    for query, words in (("webinars ebooks", "Webinars convert twice as well as ebooks"),
+                         ("channel LinkedIn press", "Which channel leads: LinkedIn or trade press?"),
+                         ("CFOs logistics", "target_audience: CFOs at mid-size logistics firms")):
+        hit = Recall(ws).search(query, kinds=["campaign"])["hits"][0]
+        lines = (ws.root / hit["path"]).read_text().split("\n")
+        assert hit["line"] > 1 and words.split(":")[-1].strip() in lines[hit["line"] - 1], (query, hit["line"])
+        assert hit["text"].lstrip("… ").startswith(words), (query, hit["text"])
+        for structure in ("session_context", "knowledge:", "question:", "revision", "- ", "'", "2026-"):
+            assert structure not in hit["text"], (query, structure, hit["text"])
+    # Its filing (ids, times, statuses, revisions) is not its words.
+    text = (ws.root / ".tether/contexts/GTM-LOGI-001/session_context.yaml").read_text()
+    session = re.search(r"^  id: (\S+)", text, re.M).group(1)
+    for filing in (session, "awaiting_response", "skill_result_applied"):
+        assert Recall(ws).search(filing, kinds=["campaign"])["hits"] == [], filing
+
+
+def test_a_hand_written_session_contexts_indexed_text_keeps_its_lines_and_words():
+    """The seed's own context (comments, quoted values): one indexed line per line, no comment,
+    id, time or count; the protocol's keys are all known, so none of them is taken for a word."""
+    import json
+    from importlib import resources
+
+    from ctx_seed import SEED_CONTEXT
+    from tether.recall.extract import CONTEXT_KEYS, context_text
+
+    lines, indexed = SEED_CONTEXT.split("\n"), context_text(SEED_CONTEXT).split("\n")
+    assert len(indexed) == len(lines)
+    assert indexed[lines.index('    title: "Yield.xyz Integration Launch"')] == "Yield.xyz Integration Launch"
+    assert indexed[[i for i, line in enumerate(lines) if "status:" in line and "kickoff |" in line][0]] == ""
+    words = " ".join(indexed).split()
+    for gone in ("session-2026-01-29-001", "2026-01-29T10:00:00Z", "100000", "in_progress", "objectives:", "#"):
+        assert not any(gone in w for w in words), gone
+    for kept in ("Farcaster", "outperforms", "approval"):
+        assert kept in words
+
+    def keys(schema):
+        for key, value in (schema.get("properties") or {}).items():
+            yield key
+            yield from keys(value)
+        for inner in (schema.get("items"), schema.get("additionalProperties")):
+            if isinstance(inner, dict):
+                yield from keys(inner)
+
+    schema = json.loads(resources.files("tether.campaign").joinpath("session_context.schema.json").read_text())
+    assert set(keys(schema)) <= CONTEXT_KEYS
+
+
 def test_the_tasks_folder_is_walked_only_after_a_write_to_it(memory, monkeypatch):
     """On a big workspace listing every task folder is most of a search: it is done again only
     when the memory log (which every tether write to a task appends to) changed, or later than
@@ -333,6 +396,10 @@ def test_an_archived_transcript_is_searched_as_its_conversation(archived):
     found = Recall(memory).search("pytest test_parse attempt", kinds=["conversation"])["hits"]
     ran = [h for h in found if h["path"] == archive]
     assert ran and "assistant ran Bash: command: pytest tests/test_parse.py" in ran[0]["text"]
+    # A later message of the same piece: the hit names its line and starts with its text.
+    later = [h for h in Recall(memory).search("tokenizer attempt 14", kinds=["conversation"])["hits"]
+             if h["path"] == archive][0]
+    assert later["line"] == 14 and later["text"].lstrip("… ").startswith("assistant: Looking at the tokens the tokenizer makes, attempt 14.")
     # The JSON around the messages is not indexed: keys, ids, usage fields, signatures.
     for noise in ("service_tier standard cache_creation", "requestId parentUuid sessionId cwd",
                   "msg toolu uuid", SIGNATURE[:40], "signature thinking type"):
@@ -396,9 +463,15 @@ def test_a_message_list_archived_by_tier_3_is_searched_as_its_conversation(ws):
     hits = [h for h in Recall(ws).search("zeppelin importer splitter", kinds=["conversation"])["hits"]
             if h["id"] == archive]
     text = hits[0]["text"]
-    assert text.startswith("system: You are a coding agent. user: The zeppelin importer drops rows")
+    assert text.lstrip("… ").startswith("user: The zeppelin importer drops rows")  # from the matching message
     assert "assistant ran read_file: path: src/zeppelin/importer.py" in text and "tool_call_id" not in text
-    assert hits[0]["line"] == 2  # the first message's line in the pretty-printed list
+    # The line of the message's text in the pretty-printed list, not of the list's first message.
+    lines = (ws.root / hits[0]["path"]).read_text().split("\n")
+    assert '"The zeppelin importer drops rows' in lines[hits[0]["line"] - 1]
+    found = [h for h in Recall(ws).search("splitter ignores empty field", kinds=["conversation"])["hits"]
+             if h["id"] == archive][0]
+    assert found["text"].lstrip("… ").startswith("assistant: Found it: the splitter ignores the last empty field.")
+    assert '"Found it: the splitter' in lines[found["line"] - 1]
 
 
 def test_a_short_note_is_found_through_the_notes_beside_it(ws, monkeypatch):

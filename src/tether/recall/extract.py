@@ -204,6 +204,7 @@ def _text_file(kind):
         elif kind == "campaign":
             rid = rel.split("/")[1]
             title, at, status, session = f"campaign {rid}", None, "current", None
+            text = context_text(text)
         else:  # content-addressed cache files: offloaded results and archived conversations
             rid = f"{'offloaded' if kind == 'offloaded' else 'conversations'}/{name[:12]}"
             found = _conversation(kind, rid, data, shown)
@@ -215,29 +216,56 @@ def _text_file(kind):
     return read
 
 
-# A packet's words, line for line: the fields that say what it is about (title, summary, tags,
-# content, a link's target, a term's source, ...) without their keys, and the fields that only
-# file it (ids, dates, status, hash, sizes) blanked. The lines stay the file's, so a hit names the
-# line of its match and its excerpt is text, never the YAML around it.
+# A packet's or a session context's words, line for line: the values that say what it is about
+# (a packet's title, summary, tags, content; a context's objectives, learnings, questions, ...)
+# without the YAML around them, and the fields that only file it (ids, dates, statuses, revisions,
+# hashes, counts) blanked. The lines stay the file's, so a hit names the line of its match and its
+# excerpt is text, never the YAML around it.
 _FILING = frozenset("schema id kind cluster status created session hash target_kind resolves checked at bytes"
                     " format".split())
+# A session context's: the protocol's keys are its structure (campaign.document.SECTIONS and
+# session_context.schema.json's properties), left out; any other key is a word someone chose (a
+# knowledge entry's, a validation's name) and is kept before its value.
+CONTEXT_KEYS = frozenset((
+    "session_context id revision started_at last_updated campaign gtm_id title tier campaign_owner status closed_at"
+    " active_task type description assigned_to scope objectives boundaries out_of_scope vocabulary budget"
+    " max_skill_calls max_tokens deadline knowledge artifacts path produced_by timestamp pending_decisions question"
+    " context options escalated_to escalated_at raised_by decisions_made decision rationale decided_by validations"
+    " last_run issues blockers notes compute skills_invoked budget_remaining tokens_used budget_tokens_remaining"
+    " invocation_log skill tokens result invocation_id history action actor details changed").split())
+_CONTEXT_FILING = frozenset("id revision started_at last_updated gtm_id tier status closed_at assigned_to max_skill_calls"
+                            " max_tokens deadline timestamp escalated_at last_run skills_invoked budget_remaining"
+                            " tokens_used budget_tokens_remaining tokens result invocation_id action changed".split())
 _KEY = re.compile(r"( *)(?:- )?([A-Za-z_][\w-]*):(?: +(.*))?$")
 _BLOCK = re.compile(r"[|>][-+0-9]*$")
 _EMPTY = frozenset(("", "[]", "{}", "null", "~", "''", '""'))
+# A value's trailing comment: after its closing quote, or in a plain scalar after a blank.
+_COMMENT = re.compile(r"""^((?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')|[^"'#][^#]*?)\s+#.*$""")
 
 
 def packet_text(text: str) -> str:
     """The packet file ``text`` as recall indexes it: as many lines, each the words of its line.
     An ingested blob's ``abstract`` is left out when it has ``content``: its sentences are the
     content's, and a hit is better pointed at where they stand in their paragraph."""
-    lines = text.split("\n")
-    has_content = any(line.startswith("content:") for line in lines)
+    has_content = any(line.startswith("content:") for line in text.split("\n"))
+    return _yaml_words(text, _FILING | ({"abstract"} if has_content else set()), lambda key: False)
+
+
+def context_text(text: str) -> str:
+    """A session context file ``text`` as recall indexes it: as many lines, each the words of its
+    line (a key of the user's own kept before its value)."""
+    return _yaml_words(text, _CONTEXT_FILING, lambda key: key not in CONTEXT_KEYS)
+
+
+def _yaml_words(text: str, filing, shown) -> str:
+    """YAML ``text`` line for line as its words: the values of the keys not in ``filing``, a key
+    itself only where ``shown(key)`` says so."""
     out = []
     # The value the deeper lines that follow continue: (its key's indent, kept, a block scalar's
     # lines as they are or a folded scalar's words, in double quotes); None in a mapping or a list.
     owner = None
     listed = True  # whether the items of the list being read are kept (the key above them is)
-    for line in lines:
+    for line in text.split("\n"):
         stripped = line.strip()
         indent = len(line) - len(line.lstrip(" "))
         if owner is not None and (not stripped or indent > owner[0]):
@@ -253,27 +281,35 @@ def packet_text(text: str) -> str:
             item = stripped[2:] if stripped.startswith("- ") else stripped
             kept = listed or not stripped.startswith("- ")
             owner = (indent, kept, False, item.startswith('"'))
-            out.append(_unquote(item, owner[3]) if kept else "")
+            out.append(_unquote(item, owner[3], True) if kept else "")
             continue
         key, value = found.group(2), (found.group(3) or "").strip()
-        kept = key not in _FILING and not (key == "abstract" and has_content)
+        indent = found.start(2)  # "- key: value": the lines that continue it are deeper than its key
+        kept = key not in filing
+        label = f"{key}: " if kept and shown(key) else ""
         if not value:
             listed = kept  # a mapping or a list follows: its own keys (or items) decide
-            out.append("")
+            out.append(label.rstrip(" "))
         elif _BLOCK.match(value):
             owner = (indent, kept, True, False)
-            out.append("")
+            out.append(label.rstrip(" "))
         else:
             owner = (indent, kept, False, value.startswith('"'))
-            out.append(_unquote(value, owner[3]) if kept and value not in _EMPTY else "")
+            words = _unquote(value, owner[3], True)
+            out.append((label + words).rstrip(" ") if kept and words not in _EMPTY else "")
     return "\n".join(out)
 
 
-def _unquote(value: str, double: bool) -> str:
-    """A YAML scalar's words: its quotes off, a double-quoted one's escapes (``\\n``) as spaces."""
+def _unquote(value: str, double: bool, first: bool = False) -> str:
+    """A YAML scalar's words: its quotes off, a double-quoted one's escapes (``\\n``) as spaces;
+    on its ``first`` line (the key's), a trailing comment off."""
+    if first and (" #" in value or "\t#" in value):
+        found = _COMMENT.match(value)
+        value = found.group(1) if found else value
     if double:
         value = re.sub(r"\\[nt\"\\]", " ", value)
-    return value.strip("'\"").replace("''", "'")
+        return value.strip('"')  # its own quotes only: "use 'yield optimization'" keeps the inner ones
+    return value.strip("'").replace("''", "'")
 
 
 TOOL_INPUT = 200  # characters of a tool call's input indexed: what it did, not the file it wrote
@@ -282,7 +318,8 @@ TOOL_INPUT = 200  # characters of a tool call's input indexed: what it did, not 
 def _conversation(kind, rid, data: bytes, shown) -> list[dict] | None:
     """A cached file that is an agent transcript (Claude Code, Codex) or a message list, as its
     conversation: the messages' text, thinking, tool names and short inputs, failed tools'
-    errors, each piece at the line of its message; pieces joined up to about CHUNK characters.
+    errors, each at the line of the file where its text is, line for line (body_line), so a hit
+    names the line of the message that matches best; pieces joined up to about CHUNK characters.
     Never the JSON itself (keys, ids, usage, signatures: words nobody searches for that match
     "token" or "cache"). None when the file is not one (plain text, JSON of another shape)."""
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
@@ -292,13 +329,18 @@ def _conversation(kind, rid, data: bytes, shown) -> list[dict] | None:
     from ..transcripts.transcript import Transcript
 
     reading = Transcript(io.BytesIO(data), name=shown)
-    pieces = [(r.line, r.timestamp, text) for r in reading if (text := _said(r))]
-    if not pieces:
+    starts, said = [], []
+    for r in reading:
+        starts.append((r.line, r.offset))
+        if text := _said(r):
+            said.append((r, text))
+    if not said:
         return None
+    pieces = _text_lines(said, starts, data)
     if reading.problems:
+        lines = data.split(b"\n")
         # A line the agent left torn or unreadable is indexed as it is: nothing is lost, and an
         # archive is a copy nobody can mend, so it is not reported on every search.
-        lines = data.split(b"\n")
         pieces += [(p.line, None, lines[p.line - 1].decode("utf-8", "replace")) for p in reading.problems
                    if 0 < p.line <= len(lines) and lines[p.line - 1].strip()]
         pieces.sort(key=lambda piece: piece[0])
@@ -306,7 +348,12 @@ def _conversation(kind, rid, data: bytes, shown) -> list[dict] | None:
 
     def flush():
         if group:
-            out.append(_record(kind, rid, rid, "\n".join(t for _, _, t in group), line=group[0][0], at=group[0][1]))
+            first = group[0][0]
+            body = [""] * (group[-1][0] - first + 1)
+            for line, _, text in group:  # each on its line of the file: a record of the file's lines
+                flat = " ".join(text.split("\n"))
+                body[line - first] = f"{body[line - first]} {flat}" if body[line - first] else flat
+            out.append(_record(kind, rid, rid, "\n".join(body), line=first, at=group[0][1], body_line=first))
             group.clear()
 
     size = 0
@@ -318,6 +365,40 @@ def _conversation(kind, rid, data: bytes, shown) -> list[dict] | None:
             group.append((line, at, part))
             size += len(part) + 1
     flush()
+    return out
+
+
+def _text_lines(said, starts, data: bytes) -> list:
+    """(line, time, text) per record that says something, the line the file's line of its text:
+    in a message list pretty-printed a line per key (compaction's archives), the line of its
+    ``content`` or ``text``, not of the brace its message opens with. A text not found there (an
+    encoding tether does not write) is at its message's first line."""
+    import json
+
+    ends: dict = {}  # a message's line -> the offset where the next one starts (records come in order)
+    previous = None
+    for line, offset in starts:
+        if previous is not None and line != previous and previous not in ends:
+            ends[previous] = offset
+        previous = line
+    out, cursor = [], (0, 0)  # (message line, the offset past its last record's text found)
+    for rec, text in said:
+        line, offset = rec.line, rec.offset
+        end = ends.get(line, len(data))
+        found = line
+        if data.find(b"\n", offset, end) in (-1, end - 1):  # the message is one line (JSON Lines)
+            out.append((found, rec.timestamp, text))
+            continue
+        needle = rec.tool_name if rec.tool_name and not rec.text.strip() else rec.text.strip()[:40]
+        if needle:
+            begin = cursor[1] if cursor[0] == line else offset
+            for ascii in (False, True):
+                at = data.find(json.dumps(needle, ensure_ascii=ascii)[1:-1].encode("utf-8"), begin, end)
+                if at >= 0:
+                    found = line + data.count(b"\n", offset, at)
+                    cursor = (line, at + 1)
+                    break
+        out.append((found, rec.timestamp, text))
     return out
 
 

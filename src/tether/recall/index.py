@@ -27,8 +27,9 @@ from ..warm.cachefile import RACY_NS
 from . import extract
 from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, lift_sittings
 
-FORMAT = "9"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
-# fts.date; 7: records.sitting; 8: records.anchors; 9: records.body_line, packets indexed as their words
+FORMAT = "10"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
+# fts.date; 7: records.sitting; 8: records.anchors; 9: records.body_line, packets indexed as their words;
+# 10: session contexts as their words, conversations line for line
 TASKS_WALK_TTL = 300 * 10**9  # ns
 _WITNESSES = "\0witnesses"  # the dirs row holding the witnesses' stats at the last refresh
 _SCHEMA = """
