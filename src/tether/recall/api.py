@@ -152,8 +152,9 @@ class Recall:
                     newest[row["task"]] = index.newest_checkpoint(row["task"])
                 status = "superseded" if row["number"] is not None and newest[row["task"]] not in (
                     None, row["number"]) else "current"
-            # Where the body is the file's lines (a packet, a progress section, a cached text), the hit
-            # names the line that matches best, and its excerpt starts there.
+            # Where the body is the file's lines (a packet, a progress section, a session context, an
+            # archived conversation, a cached text), the hit names the line that matches best, and its
+            # excerpt starts there.
             best = rank.best_line(row["body"], expression) if row["body_line"] is not None else None
             hits.append({"kind": row["kind"], "id": row["id"], "title": row["title"],
                          "text": rank.excerpt(row["body"], expression, line=best), "path": self.store.shown(row["path"]),
