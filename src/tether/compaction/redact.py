@@ -111,7 +111,8 @@ _LONG_RUN = b"w" * 24
 _QUOTES = (b'"', b"'", b"`")
 # Non-ASCII characters re.IGNORECASE takes for an ASCII letter (U+0130, U+0131, U+017F, U+212A):
 # a line holding one is given to detect-secrets whatever its anchors.
-_FOLDS = (b"\xc4\xb0", b"\xc4\xb1", b"\xc5\xbf", b"\xe2\x84\xaa")
+IGNORECASE_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")  # the summary's decision search needs them too
+_FOLDS = tuple(c.encode("utf-8") for c in IGNORECASE_FOLDS)
 
 # What the patterns behind the keyword anchors need next to the anchor, in a lowered line. \w and
 # \s are Unicode in detect-secrets' patterns: any non-ASCII byte is taken as either.

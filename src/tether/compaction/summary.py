@@ -17,6 +17,7 @@ import os
 
 import re
 
+from .redact import IGNORECASE_FOLDS  # the characters re.IGNORECASE takes for an ASCII letter
 from .messages import TETHER_MARK, is_tether, is_tool_result_message, strings, text_of, text_starts, tool_calls
 
 SUMMARY_TITLE = TETHER_MARK + "Summary of the conversation so far (tether compact, tier 3)"
@@ -102,18 +103,15 @@ def _may_decide(text: str) -> bool:
     return _DECISION.search(text) is not None
 
 
-# The characters re.IGNORECASE takes for an ASCII letter (the dotless and dotted i, the long s,
-# the Kelvin sign): a text holding one is left to the pattern.
-_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
 def _lowered(text: str) -> str | None:
     """``text`` lowered, when an ASCII word is in it, at the same place, exactly where the word
     matches ``text`` ignoring case: always for ASCII text; for other text, unless it holds one of
-    _FOLDS (no other character lowers to, or folds with, an ASCII letter). None otherwise."""
+    IGNORECASE_FOLDS (no other character lowers to, or folds with, an ASCII letter). None otherwise."""
     if text.isascii():
         return text.lower()
-    if any(fold in text for fold in _FOLDS):
+    if any(fold in text for fold in IGNORECASE_FOLDS):
         return None
     low = text.lower()
     return low if len(low) == len(text) else None
