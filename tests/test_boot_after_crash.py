@@ -374,3 +374,26 @@ def test_one_off_commands_from_a_terminal_are_no_session_left_open(repo, ws, cli
     # A log written before one-off ids had their own shape reads as it did: its generated id is named.
     ws.store.append_event(record("decision", "S-261121-danq02c", {"decision": "D-old"}, "2026-11-21T11:40:00Z"))
     assert section(cli("boot").out, "## Not closed")[0].startswith("After that close, session S-261121-danq02c")
+
+
+def test_a_checkpoint_from_the_command_line_after_a_close_is_no_session_left_open(repo, cli, at, monkeypatch):
+    at("2026-11-21T10:00:00Z", "S-one")
+    assert cli("init").code == 0
+    cli("task", "start", "Refactor", "--id", "T1", "-s", "split", "-s", "test")
+    assert cli("close", "--summary", "planned refactor", "--next", "split app.py").code == 0
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T11:00:00Z")
+    monkeypatch.delenv("TETHER_SESSION_ID")  # a terminal: the command gets a cmd-… id, which is no session
+    assert cli("checkpoint", "--done", "1").code == 0
+    assert cli("boot", "--json").json()["since_close"][0]["session"].startswith("cmd-")
+    text = warm_equals_cold(cli, repo)
+    assert section(text, "## Not closed") == [
+        "After that close, work was checkpointed from the command line: 1 checkpoint of T1 (CKP-0001; the newest"
+        " at 2026-11-21 11:00 UTC). Where it stopped is under Open tasks."]
+    # An agent's session beside it is named as before, the command line's checkpoint as such.
+    at("2026-11-21T11:30:00Z", "s2")
+    cli("task", "start", "Docs", "--id", "T2", "-s", "write")
+    assert cli("checkpoint", "--done", "1").code == 0
+    at("2026-11-21T12:00:00Z", "s3")  # the next session asks
+    line = section(warm_equals_cold(cli, repo), "## Not closed")[0]
+    assert line.startswith("After that close, work was checkpointed and no session closed: ")
+    assert "by session s2" in line and "from the command line" in line and "cmd-" not in line

@@ -7,6 +7,7 @@ the long break's age are rendered at every boot (commit_lines, long_break).
 
 from __future__ import annotations
 
+from ..model.ids import one_off
 from . import long_break, teach
 from .brief import Section
 from .tasks import LAST_MESSAGE, Resume
@@ -238,11 +239,14 @@ def not_closed_lines(rows: list[dict], recorded: list[dict], closed: bool) -> li
 def _checkpointed_line(rows: list[dict], closed: bool) -> list[str]:
     parts = []
     shown = rows[:SINCE_SHOWN]
+    # A terminal's one-off checkpoint is no session left open: only uncommitted work to close.
+    alone = all(one_off(row["session"]) for row in shown)
     for row in shown:
         count, first, newest = row["count"], row["first"], row["newest"]
         # the newest checkpoint's session only: the earlier ones may be other sessions'
-        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "") \
-            + (f", by session {row['session']}" if row["session"] else "")
+        by = "" if not row["session"] or alone else ", from the command line" if one_off(row["session"]) \
+            else f", by session {row['session']}"
+        made = f"the newest at {_when(row['at'])} UTC" + (", automatic" if row["automatic"] else "") + by
         if count is None:
             parts.append(f"{row['task']} up to {newest} ({made})")
         else:
@@ -251,7 +255,8 @@ def _checkpointed_line(rows: list[dict], closed: bool) -> list[str]:
     more = len(rows) - len(shown)
     if more:
         parts.append(f"{more} more open task{'s' if more > 1 else ''} (`tether task list`)")
-    said = "After that close, work was checkpointed and no session closed: " if closed else \
+    said = ("After that close, work was checkpointed from the command line: " if alone else
+            "After that close, work was checkpointed and no session closed: ") if closed else \
         "No session has closed yet; work was checkpointed: "
     return [said + "; ".join(parts) + ". Where it stopped is under Open tasks."]
 
