@@ -442,6 +442,38 @@ def test_resume_with_no_task_at_all(ws, cli):
     assert run.code == 1 and "no open task" in run.err
 
 
+def test_the_active_task_of_another_branch_is_named_not_lost(ws, cli, git, repo):
+    # Started and committed on a branch; a checkout of main has no such task, but this machine still
+    # has it chosen: saying only "no open task" would send the agent to start the work again.
+    git("add", "-A")
+    git("commit", "-q", "-m", "tether")
+    git("checkout", "-q", "-b", "feature")
+    cli("task", "start", "Parser", "--id", "P1", "-s", "read", "-s", "fix")
+    assert cli("close", "--summary", "started", "--commit").code == 0
+    git("checkout", "-q", "main")
+    run = cli("checkpoint", "--done", "1", "--json")
+    assert run.code == 1 and run.json()["kind"] == "not_found"
+    assert run.json()["error"] == ("there is no open task: the active one, P1, is not in this checkout"
+                                   " (.tether/tasks/P1/ is missing: another branch has it, or it was deleted)")
+    assert "switch back to the branch that has it" in run.json()["hint"]
+    assert "git checkout HEAD -- .tether/tasks/P1" in run.json()["hint"]
+    assert "P1" in cli("resume").err
+    git("checkout", "-q", "feature")
+    assert cli("checkpoint", "--done", "1").code == 0
+
+
+def test_an_active_task_open_in_its_file_without_its_marker_says_how_to_restore_it(ws, cli, repo):
+    cli("task", "start", "Parser", "--id", "P1", "-s", "read")
+    (repo / ".tether" / "open" / "P1").unlink()
+    run = cli("checkpoint", "--done", "1")
+    assert run.code == 1
+    assert run.err.splitlines() == [
+        "Error: there is no open task: the active one, P1, is open in its task file but its open marker"
+        " (.tether/open/P1) is missing", "Hint: run `tether index --repair` to restore the marker"]
+    assert cli("index", "--repair").code == 0
+    assert cli("checkpoint", "--done", "1").code == 0
+
+
 # -- task status, list, clear, complete, reopen, switch -------------------------
 
 def test_status_shows_progress_and_checkpoints(docs_task, cli):

@@ -115,6 +115,20 @@ def closed_at(ws, found: Task) -> str:
 def require_active(ws) -> str:
     task_id = active_task_id(ws)
     if task_id is None:
+        chosen = ws.store.active_task()
+        if chosen and chosen not in ws.store.task_ids():
+            # Chosen on this machine, gone from the checkout: most often a git checkout of a branch
+            # that never had it. Saying "no open task" would send the agent to start the work again.
+            folder = ws.store.task_folder_path(chosen)
+            raise NotFound(f"there is no open task: the active one, {chosen}, is not in this checkout"
+                           f" ({folder}/ is missing: another branch has it, or it was deleted)",
+                           hint=f"switch back to the branch that has it, restore it with `git checkout HEAD --"
+                                f" {folder}` if it was deleted and committed, or start one with"
+                                f' `tether task start "TITLE"`')
+        if chosen and _reads_open(ws, chosen):
+            raise NotFound(f"there is no open task: the active one, {chosen}, is open in its task file but its"
+                           f" open marker ({ws.store.marker_path(chosen)}) is missing",
+                           hint="run `tether index --repair` to restore the marker")
         # The session that just finished one must not think its work vanished: name the last closed.
         last = last_closed(ws)
         when = f"{last.closed[:16].replace('T', ' ')} UTC" if last and last.closed else "by hand in its task file"
@@ -123,6 +137,13 @@ def require_active(ws) -> str:
                        hint=f'start one with `tether task start "TITLE"`' + (
                            f", or `tether task reopen {last.id}` if it is not finished" if last else ""))
     return task_id
+
+
+def _reads_open(ws, task_id: str) -> bool:
+    try:
+        return ws.store.load_task(task_id).status == "open"
+    except (NotFound, ParseError):
+        return False
 
 
 def switch(ws, task_id: str, found: Task | None = None) -> Task:

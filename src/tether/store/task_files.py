@@ -144,6 +144,9 @@ class TaskFiles:
     def task_path(self, task_id: str) -> str:
         return self.shown(layout.task_file(task_id))
 
+    def task_folder_path(self, task_id: str) -> str:
+        return self.shown(layout.task_dir(task_id))
+
     def marker_path(self, task_id: str) -> str:
         return self.shown(layout.open_marker(task_id))
 
