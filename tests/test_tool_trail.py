@@ -174,7 +174,8 @@ def test_a_safety_checkpoint_names_its_command_short_and_without_secrets(repo):
     edit(repo, "src/parser.py")
     proc = hook(repo, "PreToolUse", "Bash", {"command": command})
     auto = checkpoints(repo)[-1]
-    assert auto.automatic == "before_risky:recursive delete" and "(recursive delete)" in auto.note
+    assert auto.automatic == "before_risky:recursive delete and force push"
+    assert "(recursive delete and force push)" in auto.note
     said = auto.note.split("`")[1]
     assert said.startswith("git push https://") and "[REDACTED" in said and "rm -rf build" in said
     assert len(said) <= tasks.COMMAND_LIMIT and said.endswith("…")
@@ -295,6 +296,10 @@ def test_checkpoint_every_zero_turns_it_off_and_bad_values_are_named(repo):
     ("find . -name '*.orig' -delete", "find -delete"), ("git checkout -f main", "git checkout -f"),
     ("git switch --force main", "git switch -f"), ("git switch --discard-changes main", "git switch -f"),
     ("rm -R build", "recursive delete"),
+    # every kind a command holds, once each: a checkpoint note that named only the first would hide the rest
+    ("rm -rf build && git push --force origin main", "recursive delete and force push"),
+    ("git reset --hard && git clean -fd && rm -r -f out && rm -rf tmp", "recursive delete and git reset --hard"
+                                                                        " and git clean"),
 ])
 def test_risky_commands(command, what):
     assert tool_trail.risky(command) == what

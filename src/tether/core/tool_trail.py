@@ -90,7 +90,8 @@ def relative(path: str, root: str, cwd) -> str | None:
 
 
 def risky(command) -> str | None:
-    """What makes a shell command risky (``"git reset --hard"``), or None."""
+    """What makes a shell command risky (``"git reset --hard"``; each kind once, in the table's
+    order: ``"recursive delete and force push"``), or None."""
     if not isinstance(command, str):
         return None
     text = command.replace("'", " ").replace('"', " ")  # SQL passed in quotes to a client counts
@@ -99,7 +100,10 @@ def risky(command) -> str | None:
     words = text.split()
     present = set(words)
     lowered = None
+    found: list[str] = []
     for needed, what in RISKY:
+        if what in found:
+            continue
         # SQL keywords in any case; shell words and options as typed (-D is not -d).
         if needed[0] in ("drop", "truncate"):
             if lowered is None:
@@ -112,8 +116,8 @@ def risky(command) -> str | None:
         # The walk in order only when every word is there (the first may end a path: /bin/rm), so
         # that a command of megabytes costs a few set lookups, not a walk per pattern.
         if needed[0] in whole and all(word in seen for word in needed[1:]) and _in_order(seq, needed):
-            return what
-    return None
+            found.append(what)
+    return " and ".join(found) if found else None
 
 
 def _in_order(words: list[str], needed: tuple) -> bool:
