@@ -4,6 +4,7 @@ pins survive, secrets are redacted and counted, and bad input is refused clearly
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import os
 import random
 import stat
@@ -663,6 +664,27 @@ def test_usage_and_compact_count_the_same_list_alike(ws, cli, tmp_path):
            " `tether compact` counts it (estimate)" in usage.out
     assert "(estimate, every string of the list)" in cli("compact", tmp_path / "openai.json", "-o",
                                                          tmp_path / "out.json").out
+
+
+TOKENIZERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "tokenizers"
+
+
+@pytest.mark.skipif(not (TOKENIZERS / "o200k_base.tiktoken").is_file(), reason="no offline tokenizer files")
+def test_usage_and_compact_count_the_same_list_alike_with_exact_counts(ws, cli, tmp_path, monkeypatch):
+    """With --exact both count with tiktoken, and still alike: the same strings, joined the same way."""
+    pytest.importorskip("tiktoken")
+    monkeypatch.setenv("TETHER_TIKTOKEN_DIR", str(TOKENIZERS))
+    openai = openai_list(big_output(3000))
+    request = anthropic_request([{"type": "text", "text": big_output(40)}])
+    for name, text in {"big.json": json.dumps(openai), "request.json": json.dumps(request)}.items():
+        src = tmp_path / name
+        src.write_text(text, encoding="utf-8")
+        usage = cli("usage", src, "--exact", "--json").json()
+        report = cli("compact", src, "--exact", "-o", tmp_path / "out.json", "--json").json()["report"]
+        assert usage["method"] == report["state"]["method"] == "tiktoken:o200k_base", name
+        assert usage["tokens"] == report["state"]["tokens"], name
+        estimated = cli("usage", src, "--json").json()["tokens"]
+        assert usage["tokens"] != estimated, name  # counted otherwise, not the estimate relabelled
 
 
 def test_compact_judges_the_state_by_the_context_settings_usage_reads(ws, cli, tmp_path):
