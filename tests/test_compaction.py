@@ -3,6 +3,7 @@ pins survive, secrets are redacted and counted, and bad input is refused clearly
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -88,6 +89,44 @@ def test_tier1_leaves_small_results_alone_and_handles_anthropic_block_lists(ws):
     assert json.loads(Compactor(ws).show(ref)) == blocks
     again, report = compact(request, tiers=[1], workspace=ws, threshold=10 ** 6)
     assert again == request and report["tiers"][0]["offloaded"] == []
+
+
+def screenshot(size: int = 300_000) -> str:
+    return base64.b64encode(random.Random(size).randbytes(size)).decode()
+
+
+def test_an_inline_image_counts_as_an_image_not_as_its_base64_text(ws, cli, tmp_path):
+    # A screenshot a user pasted costs the model an image's tokens; read as text, its base64
+    # made a short conversation CRITICAL and the tiers fired on nothing.
+    image = screenshot()
+    anthropic = anthropic_request("ok")
+    anthropic["messages"][0]["content"] = [{"type": "text", "text": "Fix the layout in this screenshot"},
+                                           {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                                        "data": image}}]
+    openai = openai_list("ok")
+    openai[1]["content"] = [{"type": "text", "text": "Fix the layout in this screenshot"},
+                            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + image}}]
+    for request, model in ((anthropic, "claude-sonnet-4-5"), (openai, "gpt-4o")):
+        same, report = compact(request, workspace=ws, model=model)
+        state = report["state"]
+        assert state["state"] == "GREEN" and 1600 <= state["tokens"] < 3000, state
+        assert same == request and report["tiers"] == []
+    path = tmp_path / "pasted.json"
+    path.write_text(json.dumps(openai))
+    assert cli("usage", path, "--model", "gpt-4o", "--json").json()["state"] == "GREEN"
+
+
+def test_tier1_leaves_a_screenshot_in_place_and_still_takes_a_large_text_beside_one(ws):
+    # A computer-use tool's screenshot is no large result: a stub would give the model base64 for the picture.
+    shot = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": screenshot()}}]
+    request = anthropic_request(shot)
+    same, report = compact(request, tiers=[1], workspace=ws)
+    assert same == request and report["tiers"][0]["offloaded"] == []
+    both = [{"type": "text", "text": big_output(3000)}, *shot]
+    new, report = compact(anthropic_request(both), tiers=[1], workspace=ws, threshold=500)
+    [item] = report["tiers"][0]["offloaded"]
+    assert json.loads(Compactor(ws).show(item["ref"])) == both  # nothing lost: the image is in what was kept
+    assert new["messages"][2]["content"][0]["content"].startswith("[tether] Offloaded tool result")
 
 
 def test_offloading_twice_stores_one_file_and_a_stub_is_not_offloaded_again(ws):

@@ -91,7 +91,11 @@ class Compactor:
     def tokens(self, doc) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
         one call of the counter, not one per string."""
-        texts = self._message_strings(doc) + _messages.strings((doc.envelope or {}).get("system"))
+        from ..transcripts.tokens import IMAGE_TOKENS, counted_strings
+
+        texts, images = self._counted_strings(doc)
+        system, system_images = counted_strings((doc.envelope or {}).get("system"))
+        texts, images = texts + system, images + system_images
         if self.count.method == "estimate" and self._gathered is not None and self._gathered.get("alone"):
             # The texts tier 1 or 2 may count are estimated on their own, in the same pass: the
             # whole is summed from them (transcripts.tokens.estimate_joined), and the tiers ask again.
@@ -103,13 +107,24 @@ class Compactor:
             known = self._gathered.setdefault("known", {})
             for index, tokens in alone.items():
                 known[id(texts[index])] = (texts[index], tokens)
-            return total
-        return self.count("\n".join(texts))
+            return total + images * IMAGE_TOKENS
+        return self.count("\n".join(texts)) + images * IMAGE_TOKENS
 
     def _counter(self):
         """The counter, answering for the texts already counted in this compaction."""
         known = (self._gathered or {}).get("known")
         return _Known(self.count, known) if known else self.count
+
+    def _counted_strings(self, doc) -> tuple[list, int]:
+        """The strings of the messages that count as text, and their inline images (counted_strings),
+        gathered once per compaction as _message_strings is."""
+        from ..transcripts.tokens import counted_strings
+
+        if self._gathered is None:
+            return counted_strings(doc.messages)
+        if self._gathered.get("counted_of") is not doc.messages:
+            self._gathered.update({"counted_of": doc.messages, "counted": counted_strings(doc.messages)})
+        return self._gathered["counted"]
 
     def _message_strings(self, doc) -> list:
         """Every string of the messages, gathered once per compaction for the state and tier 3's
