@@ -441,6 +441,22 @@ def test_a_cached_file_changed_by_hand_is_reported_not_returned(ws, cli):
     assert run.code == 1 and "no longer matches its name" in run.err
 
 
+def test_a_summariser_that_returns_no_text_is_refused_and_nothing_is_compacted(ws):
+    # A blank summary would have stood for the messages tier 3 removes; a number failed with
+    # an AttributeError from inside tether.
+    from tether.errors import InvalidInput
+
+    messages = openai_list(big_output())
+    for returned in ("", "  \n", 42, ["a summary"]):
+        with pytest.raises(InvalidInput) as caught:
+            compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2,
+                    summariser=lambda older, returned=returned: returned)
+        assert "not the summary's text" in str(caught.value) and "nothing was compacted" in caught.value.hint
+    assert not (ws.dir / "cache").exists() and not (ws.dir / "memory" / "compactions.jsonl").exists()
+    new, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2, summariser=lambda older: None)
+    assert report["tiers"][0]["summary_source"] == "extracted" and "## Objective" in new[1]["content"]
+
+
 def test_a_configured_summariser_command_writes_the_summary(ws, cli, tmp_path):
     script = tmp_path / "summarise.py"
     script.write_text("import json, sys\nmessages = json.load(sys.stdin)\n"

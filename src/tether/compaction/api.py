@@ -45,7 +45,8 @@ STATE_LIMIT = 300  # characters of the last reply a tier 3 checkpoint keeps as i
 class Compactor:
     """Compaction in one workspace. Options left None come from ``[compaction]`` in tether.toml,
     then from DEFAULTS. ``summariser``: a callable given the messages to summarise (a list) that
-    returns the summary's text, replacing the extracted sections."""
+    returns the summary's text, replacing the extracted sections (None: the extracted ones; anything
+    else that is not a non-empty str is refused with InvalidInput)."""
 
     def __init__(self, workspace=None, *, threshold: int | None = None, input_limit: int | None = None,
                  keep_recent: int | None = None, redact: bool | None = None, summariser=None,
@@ -351,6 +352,12 @@ class Compactor:
         body, source = given, "given"
         if body is None and self.summariser is not None:
             body, source = self.summariser(older), "summariser"
+            # A summary of nothing would stand for the messages it removes: refused, as the
+            # command's empty output is (cli.summariser), before anything is stored.
+            if body is not None and (not isinstance(body, str) or not body.strip()):
+                raise InvalidInput(f"the summariser returned {_clip(repr(body), 60)}, not the summary's text",
+                                   hint="return the summary as a non-empty str (or None for tether's own);"
+                                        " nothing was compacted")
         if body is None:
             source = "extracted"
         extra["summary_source"] = source
