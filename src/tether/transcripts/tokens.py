@@ -243,7 +243,8 @@ def counted_strings(value) -> tuple[list, int]:
 
     def walk(container) -> None:
         if isinstance(container, dict):
-            if container.get("type") in _IMAGE_TYPES and is_image(container):
+            kind = container.get("type")
+            if type(kind) is str and kind in _IMAGE_TYPES and is_image(container):  # any JSON value may be there
                 images[0] += 1
                 return
             values = container.values()
