@@ -619,8 +619,10 @@ def test_codex_prompt_hook_without_a_transcript_path_finds_the_sessions_rollout(
                "hook_event_name": "UserPromptSubmit", "model": "gpt-5-codex", "turn_id": "t1", "prompt": "go"}
     out = run(project, "hook", "codex", stdin=json.dumps(payload))
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"].startswith(
-        "tether: the context window is 92% full (230,000 of 250,000 tokens): CRITICAL.")
+    text = json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert text.startswith("tether: the context window is 92% full (230,000 of 250,000 tokens): CRITICAL.")
+    # Codex starts a fresh session with /new; /clear is Claude Code's
+    assert "start a fresh session (/new)" in text and "/clear" not in text
 
 
 def test_codex_pre_compact_without_a_transcript_path_saves_the_sessions_rollout(project, tmp_path):

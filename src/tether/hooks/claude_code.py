@@ -627,7 +627,7 @@ def _prompt_submit(event: dict, stdout, stderr, agent: str = "claude-code") -> i
         return 0
     line = _context_line(reading)
     if reading.state == "CRITICAL":
-        line += " " + _final_checkpoint(root, event, reading, stderr)
+        line += " " + _final_checkpoint(root, dict(event, transcript_path=transcript), reading, stderr, agent)
     else:
         from ..transcripts.states import AGENT_ADVICE
 
@@ -695,12 +695,13 @@ def _context_line(reading) -> str:
             f" {reading.window:,} tokens): {reading.state}.")
 
 
-def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
+def _final_checkpoint(root: str, event: dict, reading, stderr, agent: str = "claude-code") -> str:
     """At CRITICAL: the active task's automatic checkpoint, and what to do next."""
     from ..errors import ParseError, TetherError
     from ..workspace import Workspace
 
-    fresh = ("Finish the current step, then start a fresh session (/clear): it resumes from the repository"
+    command = "/new" if agent == "codex" else "/clear"  # each agent's own command for a fresh session
+    fresh = (f"Finish the current step, then start a fresh session ({command}): it resumes from the repository"
              " (`tether resume`).")
     try:
         ws = Workspace.open(root)
