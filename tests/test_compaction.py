@@ -401,6 +401,12 @@ def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):
     notes.write_text('[{"content": "no role"}]', encoding="utf-8")
     data = cli("compact", notes, "--json").json()
     assert data["ok"] is False and "message 1 is not a message" in data["error"] and data["kind"] == "invalid_input"
+    # OpenAI's Responses API items: the hint says what tether reads instead of only "a role"
+    responses = tmp_path / "responses.json"
+    responses.write_text(json.dumps([{"role": "user", "content": "fix it"},
+                                     {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"}]))
+    data = cli("compact", responses, "--json").json()
+    assert "message 2 is not a message" in data["error"] and "Responses API" in data["hint"]
     missing = cli("compact", tmp_path / "nope.json")
     assert missing.code == 1 and "cannot read" in missing.err
     assert cli("compact", broken, "--tier", "4").code == 2
