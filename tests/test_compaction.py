@@ -3,6 +3,7 @@ pins survive, secrets are redacted and counted, and bad input is refused clearly
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 import os
@@ -89,6 +90,44 @@ def test_tier1_leaves_small_results_alone_and_handles_anthropic_block_lists(ws):
     assert json.loads(Compactor(ws).show(ref)) == blocks
     again, report = compact(request, tiers=[1], workspace=ws, threshold=10 ** 6)
     assert again == request and report["tiers"][0]["offloaded"] == []
+
+
+def screenshot(size: int = 300_000) -> str:
+    return base64.b64encode(random.Random(size).randbytes(size)).decode()
+
+
+def test_an_inline_image_counts_as_an_image_not_as_its_base64_text(ws, cli, tmp_path):
+    # A screenshot a user pasted costs the model an image's tokens; read as text, its base64
+    # made a short conversation CRITICAL and the tiers fired on nothing.
+    image = screenshot()
+    anthropic = anthropic_request("ok")
+    anthropic["messages"][0]["content"] = [{"type": "text", "text": "Fix the layout in this screenshot"},
+                                           {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                                        "data": image}}]
+    openai = openai_list("ok")
+    openai[1]["content"] = [{"type": "text", "text": "Fix the layout in this screenshot"},
+                            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + image}}]
+    for request, model in ((anthropic, "claude-sonnet-4-5"), (openai, "gpt-4o")):
+        same, report = compact(request, workspace=ws, model=model)
+        state = report["state"]
+        assert state["state"] == "GREEN" and 1600 <= state["tokens"] < 3000, state
+        assert same == request and report["tiers"] == []
+    path = tmp_path / "pasted.json"
+    path.write_text(json.dumps(openai))
+    assert cli("usage", path, "--model", "gpt-4o", "--json").json()["state"] == "GREEN"
+
+
+def test_tier1_leaves_a_screenshot_in_place_and_still_takes_a_large_text_beside_one(ws):
+    # A computer-use tool's screenshot is no large result: a stub would give the model base64 for the picture.
+    shot = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": screenshot()}}]
+    request = anthropic_request(shot)
+    same, report = compact(request, tiers=[1], workspace=ws)
+    assert same == request and report["tiers"][0]["offloaded"] == []
+    both = [{"type": "text", "text": big_output(3000)}, *shot]
+    new, report = compact(anthropic_request(both), tiers=[1], workspace=ws, threshold=500)
+    [item] = report["tiers"][0]["offloaded"]
+    assert json.loads(Compactor(ws).show(item["ref"])) == both  # nothing lost: the image is in what was kept
+    assert new["messages"][2]["content"][0]["content"].startswith("[tether] Offloaded tool result")
 
 
 def test_offloading_twice_stores_one_file_and_a_stub_is_not_offloaded_again(ws):
@@ -363,6 +402,12 @@ def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):
     notes.write_text('[{"content": "no role"}]', encoding="utf-8")
     data = cli("compact", notes, "--json").json()
     assert data["ok"] is False and "message 1 is not a message" in data["error"] and data["kind"] == "invalid_input"
+    # OpenAI's Responses API items: the hint says what tether reads instead of only "a role"
+    responses = tmp_path / "responses.json"
+    responses.write_text(json.dumps([{"role": "user", "content": "fix it"},
+                                     {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"}]))
+    data = cli("compact", responses, "--json").json()
+    assert "message 2 is not a message" in data["error"] and "Responses API" in data["hint"]
     missing = cli("compact", tmp_path / "nope.json")
     assert missing.code == 1 and "cannot read" in missing.err
     assert cli("compact", broken, "--tier", "4").code == 2
@@ -401,6 +446,22 @@ def test_a_cached_file_changed_by_hand_is_reported_not_returned(ws, cli):
     path.write_bytes(b"tampered")
     run = cli("show", item["ref"])
     assert run.code == 1 and "no longer matches its name" in run.err
+
+
+def test_a_summariser_that_returns_no_text_is_refused_and_nothing_is_compacted(ws):
+    # A blank summary would have stood for the messages tier 3 removes; a number failed with
+    # an AttributeError from inside tether.
+    from tether.errors import InvalidInput
+
+    messages = openai_list(big_output())
+    for returned in ("", "  \n", 42, ["a summary"]):
+        with pytest.raises(InvalidInput) as caught:
+            compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2,
+                    summariser=lambda older, returned=returned: returned)
+        assert "not the summary's text" in str(caught.value) and "nothing was compacted" in caught.value.hint
+    assert not (ws.dir / "cache").exists() and not (ws.dir / "memory" / "compactions.jsonl").exists()
+    new, report = compact(messages, tiers=[3], workspace=ws, keep_recent=2, summariser=lambda older: None)
+    assert report["tiers"][0]["summary_source"] == "extracted" and "## Objective" in new[1]["content"]
 
 
 def test_a_configured_summariser_command_writes_the_summary(ws, cli, tmp_path):

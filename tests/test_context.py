@@ -619,8 +619,33 @@ def test_codex_prompt_hook_without_a_transcript_path_finds_the_sessions_rollout(
                "hook_event_name": "UserPromptSubmit", "model": "gpt-5-codex", "turn_id": "t1", "prompt": "go"}
     out = run(project, "hook", "codex", stdin=json.dumps(payload))
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"].startswith(
-        "tether: the context window is 92% full (230,000 of 250,000 tokens): CRITICAL.")
+    text = json.loads(out.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert text.startswith("tether: the context window is 92% full (230,000 of 250,000 tokens): CRITICAL.")
+    # Codex starts a fresh session with /new; /clear is Claude Code's
+    assert "start a fresh session (/new)" in text and "/clear" not in text
+
+
+def test_codex_pre_compact_without_a_transcript_path_saves_the_sessions_rollout(project, tmp_path):
+    # Codex sends no transcript_path for some sessions: PreCompact finds the rollout by the
+    # session's id, as UserPromptSubmit does, or what the compaction drops is saved nowhere.
+    big = "\n".join(f"row {n}: a line of a long build log" for n in range(8000))
+    day = Path(os.environ["HOME"]) / ".codex" / "sessions" / "2026" / "12" / "05"
+    day.mkdir(parents=True)
+    lines = [{"timestamp": "2026-12-05T12:00:00Z", "type": "session_meta", "payload": {"id": "019a-thread", "cwd": str(project)}},
+             {"timestamp": "2026-12-05T12:00:01Z", "type": "response_item", "payload": {
+                 "type": "message", "role": "user", "content": [{"type": "input_text", "text": "read the build log"}]}},
+             {"timestamp": "2026-12-05T12:00:02Z", "type": "response_item", "payload": {
+                 "type": "function_call", "name": "shell", "arguments": "{}", "call_id": "c1"}},
+             {"timestamp": "2026-12-05T12:00:03Z", "type": "response_item", "payload": {
+                 "type": "function_call_output", "call_id": "c1", "output": big}}]
+    (day / "rollout-2026-12-05T12-00-00-019a-thread.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    payload = {"session_id": "019a-thread", "transcript_path": None, "cwd": str(project),
+               "hook_event_name": "PreCompact", "trigger": "auto"}
+    out = run(project, "hook", "codex", stdin=json.dumps(payload))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["systemMessage"].startswith("tether: saved the session before compaction:")
+    [row] = [json.loads(line) for line in (project / ".tether" / "memory" / "compactions.jsonl").read_text().splitlines()]
+    assert run(project, "show", row["offloaded"][0]["ref"]).stdout == big
 
 
 def test_codex_pre_compact_answers_in_json(project):

@@ -65,6 +65,13 @@ def test_the_objective_gone_is_found_and_says_how(repo):
     assert "'invoices'" in found[0].message and "title" in found[0].how
 
 
+def test_a_summary_that_names_the_task_by_its_id_holds_the_objective(repo):
+    # Codex's own summaries name the task by id ("Working on T1 ..."): that is no lost objective.
+    ws = Workspace.open(repo)
+    assert ws.drift("Working on T1: inv05 next; amounts converted.")[1] == []
+    assert kinds(ws.drift("Working on T12 and AT1-style dashboards.")[1]) == ["objective"]  # not the id itself
+
+
 def test_completion_claimed_while_items_remain_open(repo):
     _, found = Workspace.open(repo).drift("Summarising quarterly invoices. All invoices are done and the task is"
                                           " complete.")

@@ -427,6 +427,23 @@ def test_verify_reads_every_packet(wave, cli, repo):
     assert not any(p[0] == good["path"] for p in problems)
 
 
+def test_verify_names_a_cluster_file_two_clones_left_conflicted(wave, cli, repo):
+    # Two clones that each ran `offload cluster create` of one name: git leaves cluster.yaml
+    # with conflict markers (add/add), and CI's `tether verify` must say so, not pass.
+    path = repo / OFF / "clusters" / C / "cluster.yaml"
+    theirs = path.read_text().replace("title: BPOE deltas", "title: BPOE deltas (bob)")
+    head, _, _ = path.read_text().partition("title:")
+    path.write_text(head + "<<<<<<< HEAD\n" + path.read_text()[len(head):] + "=======\n"
+                    + theirs[len(head):] + ">>>>>>> origin/main\n")
+    run = cli("verify", "--json")
+    assert run.code == 3, run.out
+    found = [p for p in run.json()["problems"] if p["path"] == f".tether/offload/clusters/{C}/cluster.yaml"]
+    assert found and found[0]["line"] == head.count("\n") + 1 and "conflict marker" in found[0]["message"]
+    path.write_text("schema: 1\ncluster: x\ntitle: [unclosed\n")
+    found = [p for p in cli("verify", "--json").json()["problems"] if p["path"].endswith("/cluster.yaml")]
+    assert found and "invalid YAML" in found[0]["message"]
+
+
 def _adds(root: str, worker: int, count: int) -> None:
     from tether import Workspace
     from tether.offload import Offload

@@ -78,8 +78,11 @@ def test_chat_lists_are_counted(tmp_path):
     path = write(tmp_path, "chat.jsonl", jsonl(*OPENAI))
     reading = assert_same(path)
     assert reading.source == "counted" and reading.format == "chat"
-    # every string of the list joined, roles and ids too, as `tether compact` counts it
-    assert reading.tokens == tokens.estimate("\n".join(tokens.strings(OPENAI)))
+    # every string of the list joined, roles and ids too, as `tether compact` counts it; its
+    # inline image (a data: URL) as an image, not as its text
+    texts, images = tokens.counted_strings(OPENAI)
+    assert images == 1 and not any(t.startswith("data:") for t in texts)
+    assert reading.tokens == tokens.estimate("\n".join(texts)) + tokens.IMAGE_TOKENS
     assert reading.tokens > sum(tokens.counter().record(r) for r in Transcript(path))  # more than the records' content
     assert assert_same(write(tmp_path, "a.json", json.dumps(ANTHROPIC).encode())).tokens > 0
 

@@ -480,7 +480,7 @@ class Workspace:
         decided = [(d.id, d.question, d.decision, d.when) for d in reversed(list(self.decisions(limit=50)))]
         return task_id, check(summary, title=task.title, definition=task.definition, criteria=task.criteria,
                               open_units=open_units, unit_name=task.unit_name, total_units=len(task.units),
-                              decisions=decided)
+                              decisions=decided, task_id=task_id)
 
     def _recorded_since(self, checkpoint_name: str | None, stamp: str) -> list[str]:
         """Decisions and context entries recorded after a checkpoint: those after its line in the

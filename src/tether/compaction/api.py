@@ -45,7 +45,8 @@ STATE_LIMIT = 300  # characters of the last reply a tier 3 checkpoint keeps as i
 class Compactor:
     """Compaction in one workspace. Options left None come from ``[compaction]`` in tether.toml,
     then from DEFAULTS. ``summariser``: a callable given the messages to summarise (a list) that
-    returns the summary's text, replacing the extracted sections."""
+    returns the summary's text, replacing the extracted sections (None: the extracted ones; anything
+    else that is not a non-empty str is refused with InvalidInput)."""
 
     def __init__(self, workspace=None, *, threshold: int | None = None, input_limit: int | None = None,
                  keep_recent: int | None = None, redact: bool | None = None, summariser=None,
@@ -91,7 +92,11 @@ class Compactor:
     def tokens(self, doc) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
         one call of the counter, not one per string."""
-        texts = self._message_strings(doc) + _messages.strings((doc.envelope or {}).get("system"))
+        from ..transcripts.tokens import IMAGE_TOKENS, counted_strings
+
+        texts, images = self._counted_strings(doc)
+        system, system_images = counted_strings((doc.envelope or {}).get("system"))
+        texts, images = texts + system, images + system_images
         if self.count.method == "estimate" and self._gathered is not None and self._gathered.get("alone"):
             # The texts tier 1 or 2 may count are estimated on their own, in the same pass: the
             # whole is summed from them (transcripts.tokens.estimate_joined), and the tiers ask again.
@@ -103,13 +108,24 @@ class Compactor:
             known = self._gathered.setdefault("known", {})
             for index, tokens in alone.items():
                 known[id(texts[index])] = (texts[index], tokens)
-            return total
-        return self.count("\n".join(texts))
+            return total + images * IMAGE_TOKENS
+        return self.count("\n".join(texts)) + images * IMAGE_TOKENS
 
     def _counter(self):
         """The counter, answering for the texts already counted in this compaction."""
         known = (self._gathered or {}).get("known")
         return _Known(self.count, known) if known else self.count
+
+    def _counted_strings(self, doc) -> tuple[list, int]:
+        """The strings of the messages that count as text, and their inline images (counted_strings),
+        gathered once per compaction as _message_strings is."""
+        from ..transcripts.tokens import counted_strings
+
+        if self._gathered is None:
+            return counted_strings(doc.messages)
+        if self._gathered.get("counted_of") is not doc.messages:
+            self._gathered.update({"counted_of": doc.messages, "counted": counted_strings(doc.messages)})
+        return self._gathered["counted"]
 
     def _message_strings(self, doc) -> list:
         """Every string of the messages, gathered once per compaction for the state and tier 3's
@@ -336,6 +352,12 @@ class Compactor:
         body, source = given, "given"
         if body is None and self.summariser is not None:
             body, source = self.summariser(older), "summariser"
+            # A summary of nothing would stand for the messages it removes: refused, as the
+            # command's empty output is (cli.summariser), before anything is stored.
+            if body is not None and (not isinstance(body, str) or not body.strip()):
+                raise InvalidInput(f"the summariser returned {_clip(repr(body), 60)}, not the summary's text",
+                                   hint="return the summary as a non-empty str (or None for tether's own);"
+                                        " nothing was compacted")
         if body is None:
             source = "extracted"
         extra["summary_source"] = source

@@ -123,12 +123,27 @@ def _transcript_hint(record) -> str | None:
     return None
 
 
+# Items of OpenAI's Responses API input that are not messages (they carry a type, no role).
+_RESPONSES_ITEMS = frozenset(("function_call", "function_call_output", "reasoning", "custom_tool_call",
+                              "custom_tool_call_output", "computer_call", "computer_call_output",
+                              "web_search_call", "file_search_call", "local_shell_call",
+                              "local_shell_call_output", "item_reference"))
+
+
+def _responses_hint(record) -> str | None:
+    if isinstance(record, dict) and type(record.get("type")) is str and record["type"] in _RESPONSES_ITEMS:
+        return (f"a {record['type']!r} item is OpenAI's Responses API input, which tether does not compact: give a"
+                " Chat Completions list (tool calls in \"tool_calls\", results as role \"tool\") or Anthropic messages")
+    return None
+
+
 def _checked(messages: list, shown: str, lines: bool = False) -> list:
     for index, msg in enumerate(messages):
         where = f"line {index + 1}" if lines else f"message {index + 1}"
         if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
             raise InvalidInput(f"{shown}: {where} is not a message (an object with a \"role\")",
-                               hint=_transcript_hint(msg) or "each message is {\"role\": ..., \"content\": ...}")
+                               hint=_transcript_hint(msg) or _responses_hint(msg)
+                               or "each message is {\"role\": ..., \"content\": ...}")
     return messages
 
 

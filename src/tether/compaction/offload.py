@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from ..transcripts.tokens import IMAGE_TOKENS, is_image
 from .messages import TETHER_MARK
 
 HEAD, TAIL = 1200, 600          # characters of preview in a tier 1 stub
@@ -48,17 +49,24 @@ def _under(count, text: str, limit: int) -> bool:
     return (bound if bound is not None else 4 * len(text)) <= limit
 
 
-def _result_payload(content) -> tuple[str, bytes, bool] | None:
-    """(text for counting and preview, bytes to keep, was a list) of a tool result's content."""
+def _result_payload(content) -> tuple[str, bytes, bool, int] | None:
+    """(text to count, bytes to keep, was a list, inline images) of a tool result's content. An
+    image counts as what the model pays for it, not its base64 text: a screenshot alone is no
+    large result, and taking it out would leave the model a stub of base64 for the picture."""
     if isinstance(content, str):
-        return content, content.encode("utf-8", "surrogatepass"), False
+        return content, content.encode("utf-8", "surrogatepass"), False, 0
     if isinstance(content, list):
         if len(content) == 1 and isinstance(content[0], dict) and content[0].get("type") == "text" \
                 and isinstance(content[0].get("text"), str) and len(content[0]) == 2:
             text = content[0]["text"]
-            return text, text.encode("utf-8", "surrogatepass"), False
+            return text, text.encode("utf-8", "surrogatepass"), False, 0
         encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        return encoded, encoded.encode("utf-8", "surrogatepass"), True
+        images = [block for block in content if isinstance(block, dict) and is_image(block)]
+        if images:
+            text = json.dumps([block for block in content if not (isinstance(block, dict) and is_image(block))],
+                              ensure_ascii=False, separators=(",", ":"))
+            return text, encoded.encode("utf-8", "surrogatepass"), True, len(images)
+        return encoded, encoded.encode("utf-8", "surrogatepass"), True, 0
     return None
 
 
@@ -72,10 +80,11 @@ def tier1(messages: list, threshold: int, count, put) -> tuple[list, list]:
         payload = _result_payload(content)
         if payload is None:
             return None
-        text, data, was_list = payload
-        if _under(count, text, threshold):
+        text, data, was_list, images = payload
+        media = images * IMAGE_TOKENS
+        if _under(count, text, threshold - media):
             return None
-        tokens = count(text)
+        tokens = count(text) + media
         if tokens <= threshold:
             return None
         ref, digest, redacted, shown = put(data)

@@ -84,15 +84,17 @@ def _stem(word: str) -> str:
 
 
 def check(summary: str, *, title: str, definition: str = "", criteria=(), open_units=(), unit_name: str = "item",
-          total_units: int = 0, decisions=()) -> list[Indicator]:
+          total_units: int = 0, decisions=(), task_id: str | None = None) -> list[Indicator]:
     """The drift indicators of ``summary`` against the task; ``decisions``: (id, question,
-    decision, when) of each recorded decision, newest first."""
+    decision, when) of each recorded decision, newest first. A summary that names ``task_id``
+    holds the objective: the id is the task, as `tether resume ID` gives it back."""
     found: list[Indicator] = []
     said = terms(summary)
     title_words = _words(title)
     named = set(title_words)
     described = terms(" ".join([definition, *criteria])) - named
-    if named or described:
+    by_id = bool(task_id) and re.search(rf"(?<![\w-]){re.escape(task_id)}(?![\w-])", summary) is not None
+    if (named or described) and not by_id:
         hits_named = sorted(named & said)
         hits_described = sorted(described & said)
         share = len(hits_described) / len(described) if described else 0.0

@@ -185,10 +185,16 @@ def _offload(store: Store) -> int:
     clusters = store.offload_clusters()
     if not clusters:
         return 0
-    from ..offload.packets import parse
+    from ..offload.packets import parse, parse_cluster
 
     checked = 0
     for cluster in clusters:
+        # cluster.yaml gives every map its title: one left unreadable (the conflict two clones'
+        # `cluster create` of one name leave) would go unseen until a map is rebuilt
+        data = _attempt(store, store.read_cluster, cluster)
+        if data is not None:
+            checked += 1
+            _attempt(store, parse_cluster, data, store.cluster_path(cluster))
         for shown in store.offload_strays(cluster):
             store.report(Problem(shown, None, "not a packet's file name (BLB-261205-0x4549n0qh.yaml); tether ignores it"))
         for packet_id in store.packet_ids(cluster):

@@ -198,6 +198,10 @@ def _run(name: str, event: dict, stdout, stderr, agent: str = "claude-code") -> 
         return 1
     if event.get("session_id"):
         ws.session_id = event["session_id"]
+    if agent == "codex" and name != "SessionStart" and not event.get("transcript_path"):
+        # Without it PreCompact would save nothing of what the compaction loses, and an automatic
+        # checkpoint would miss the agent's last message; only events that write get here.
+        event = dict(event, transcript_path=_transcript(event, agent))
     try:
         if name == "SessionStart":
             return _session_start(ws, event, stdout, stderr)
@@ -575,18 +579,24 @@ def _saved_summary(ws, event: dict) -> str:
 WARN_FROM = ("ORANGE", "RED", "CRITICAL")
 
 
+def _transcript(event: dict, agent: str) -> str | None:
+    """The session's transcript: the event's ``transcript_path``, or, as Codex sends none for some
+    sessions, the Codex rollout named by the session's id."""
+    transcript = event.get("transcript_path")
+    if not transcript and agent == "codex" and isinstance(event.get("session_id"), str):
+        from ..transcripts.locate import codex_rollout
+
+        transcript = codex_rollout(event["session_id"])
+    return transcript
+
+
 def _prompt_submit(event: dict, stdout, stderr, agent: str = "claude-code") -> int:
     """Say something only when the session's context state changes to ORANGE or worse."""
     import os
 
     from ..store import locate
 
-    transcript = event.get("transcript_path")
-    if not transcript and agent == "codex" and isinstance(event.get("session_id"), str):
-        # Codex sends none for some sessions; its rollout is named by the session's id
-        from ..transcripts.locate import codex_rollout
-
-        transcript = codex_rollout(event["session_id"])
+    transcript = _transcript(event, agent)
     if not transcript:
         return 0
     if "\0" in transcript:
@@ -617,7 +627,7 @@ def _prompt_submit(event: dict, stdout, stderr, agent: str = "claude-code") -> i
         return 0
     line = _context_line(reading)
     if reading.state == "CRITICAL":
-        line += " " + _final_checkpoint(root, event, reading, stderr)
+        line += " " + _final_checkpoint(root, dict(event, transcript_path=transcript), reading, stderr, agent)
     else:
         from ..transcripts.states import AGENT_ADVICE
 
@@ -685,12 +695,13 @@ def _context_line(reading) -> str:
             f" {reading.window:,} tokens): {reading.state}.")
 
 
-def _final_checkpoint(root: str, event: dict, reading, stderr) -> str:
+def _final_checkpoint(root: str, event: dict, reading, stderr, agent: str = "claude-code") -> str:
     """At CRITICAL: the active task's automatic checkpoint, and what to do next."""
     from ..errors import ParseError, TetherError
     from ..workspace import Workspace
 
-    fresh = ("Finish the current step, then start a fresh session (/clear): it resumes from the repository"
+    command = "/new" if agent == "codex" else "/clear"  # each agent's own command for a fresh session
+    fresh = (f"Finish the current step, then start a fresh session ({command}): it resumes from the repository"
              " (`tether resume`).")
     try:
         ws = Workspace.open(root)

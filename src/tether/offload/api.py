@@ -74,17 +74,7 @@ class Offload:
             data = self.store.read_cluster(name)
             if data is None:
                 return {}
-            from ..store.codec import decode
-            from ..store.yaml_codec import YamlError, yaml_value
-
-            shown = self.store.cluster_path(name)
-            try:
-                info = yaml_value(decode(data, shown))
-            except YamlError as exc:
-                raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
-            if not isinstance(info, dict) or not all(isinstance(info.get(k, ""), str) for k in ("title", "description")):
-                raise ParseError(shown, 1, "expected a mapping with text title and description")
-            return info
+            return packets.parse_cluster(data, self.store.cluster_path(name))
         except ParseError as exc:
             self._report(exc.problem)
             return {}

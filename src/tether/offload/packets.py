@@ -169,3 +169,22 @@ def parse(data: bytes, shown: str) -> dict:
     if found:
         raise ParseError(found[0].path, found[0].line, found[0].message)
     return doc
+
+
+def parse_cluster(data: bytes, shown: str) -> dict:
+    """A cluster.yaml to its mapping (title, description, ...); ParseError with the file and line
+    when it is not one (a conflict marker two clones' `cluster create` left, a hand edit)."""
+    from ..store.codec import Unusable, check_conflicts, decode, line_at
+    from ..store.yaml_codec import YamlError, yaml_value
+
+    text = decode(data, shown)
+    check_conflicts(text, shown)
+    try:
+        info = yaml_value(text)
+    except YamlError as exc:
+        raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
+    except Unusable as exc:
+        raise ParseError(shown, line_at(text, exc.offset), exc.reason) from None
+    if not isinstance(info, dict) or not all(isinstance(info.get(k, ""), str) for k in ("title", "description")):
+        raise ParseError(shown, 1, "expected a mapping with text title and description")
+    return info

@@ -212,23 +212,76 @@ def _gather(container, add) -> None:
             _gather(v, add)
 
 
+# An image's cost to the model: a provider bills it by its pixels once resized (Anthropic's
+# bound for the largest image it keeps), never by the length of its base64 text.
+IMAGE_TOKENS = 1600
+_IMAGE_TYPES = frozenset(("image", "image_url", "input_image"))
+
+
+def is_image(block: dict) -> bool:
+    """Whether a content block is an image sent inline (base64 or a data: URL): Anthropic's
+    ``image`` with a base64 ``source``, OpenAI's ``image_url`` and the Responses API's ``input_image``."""
+    kind = block.get("type")
+    if kind == "image":
+        source = block.get("source")
+        return isinstance(source, dict) and isinstance(source.get("data"), str)
+    url = block.get("image_url")
+    if isinstance(url, dict):
+        url = url.get("url")
+    return isinstance(url, str) and url.startswith("data:")
+
+
+def counted_strings(value) -> tuple[list, int]:
+    """(every string inside a JSON value but those of inline images, the number of such images),
+    for counting tokens: an image's base64 text would count as tens of thousands of tokens."""
+    out: list = []
+    if isinstance(value, str):
+        return [value], 0
+    if not isinstance(value, (dict, list)):
+        return out, 0
+    images = [0]
+
+    def walk(container) -> None:
+        if isinstance(container, dict):
+            kind = container.get("type")
+            if type(kind) is str and kind in _IMAGE_TYPES and is_image(container):  # any JSON value may be there
+                images[0] += 1
+                return
+            values = container.values()
+        else:
+            values = container
+        for v in values:
+            if isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, (dict, list)):
+                walk(v)
+
+    walk(value)
+    return out, images[0]
+
+
 def list_tokens(values, count) -> int:
     """Tokens of a chat message list as a model is sent it and `tether compact` judges it: every
     string of ``values`` (its messages, then a request's ``system`` prompt: content, tool calls and
-    results, and the roles, ids and other fields), joined by line breaks and counted as one text
+    results, and the roles, ids and other fields; an inline image as IMAGE_TOKENS, not its
+    base64 text), joined by line breaks and counted as one text
     (compaction.api.Compactor.tokens counts the same, faster, for the tiers). ``values`` may be a
     stream: with the estimate, each is counted as it comes and none is kept."""
+    images = 0
     if count.method == "estimate":
         joined = Joined()
         for value in values:
-            texts = strings(value)
+            texts, found = counted_strings(value)
+            images += found
             if texts:  # a value without a string adds nothing to the join, not an empty line
                 joined.add("\n".join(texts))
-        return joined.total()
+        return joined.total() + images * IMAGE_TOKENS
     texts: list = []
     for value in values:
-        texts += strings(value)
-    return count("\n".join(texts))
+        found_texts, found = counted_strings(value)
+        texts += found_texts
+        images += found
+    return count("\n".join(texts)) + images * IMAGE_TOKENS
 
 
 def estimate_at_most(text: str) -> int:
