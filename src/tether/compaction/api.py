@@ -133,7 +133,10 @@ class Compactor:
         if self._gathered is None:
             return _messages.strings(doc.messages)
         if self._gathered.get("of") is not doc.messages:
-            self._gathered.update({"of": doc.messages, "strings": _messages.strings(doc.messages)})
+            counted = self._gathered.get("counted") if self._gathered.get("counted_of") is doc.messages else None
+            # with no inline image, the strings counted are every string, in the same order
+            every = counted[0] if counted is not None and not counted[1] else _messages.strings(doc.messages)
+            self._gathered.update({"of": doc.messages, "strings": every})
         return self._gathered["strings"]
 
     def state(self, doc) -> dict:
