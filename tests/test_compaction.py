@@ -273,6 +273,12 @@ def test_pins_survive_every_tier_verbatim(ws, cli):
         blob = json.dumps(new, ensure_ascii=False)
         assert f"- {text}" in blob and "- Tests run with `pytest -q`" in blob
         assert pinned["id"] in report["pins"]
+    # tier 3 with nothing old enough to summarise: the pins the report names are still in the list
+    short = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi"}]
+    new, report = compact(short, tiers=[3], workspace=ws, keep_recent=4)
+    assert report["tiers"][0]["summarised_messages"] == 0 and pinned["id"] in report["pins"]
+    assert f"- {text}" in json.dumps(new, ensure_ascii=False) and new[-2:] == short
+    assert report["tokens_after"] > report["tokens_before"]  # the pins block is counted
     # compacting the output again keeps one pins block, not two
     once, _ = compact(messages, tiers=[1], workspace=ws, threshold=1000)
     twice, _ = compact(once, tiers=[1], workspace=ws, threshold=1000)

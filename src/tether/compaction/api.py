@@ -324,10 +324,13 @@ class Compactor:
                 "archive_redactions", 0)
             reports.append({"tier": tier, "tokens_before": start, "tokens_after": tokens, **extra})
         self._store_staged()
-        if pins and 3 not in chosen and chosen:
+        # The summary carries the pins; without one (tier 3 not chosen, or nothing old enough to
+        # summarise) they go in a block of their own, so the pins the report names are in the list.
+        summarised = any(r["tier"] == 3 and r.get("summarised_messages") for r in reports)
+        if pins and chosen and not summarised:
             system, rest = _leading_system(current.messages)
             current = current.copy_with(_summary.with_block(system, _summary.pins_text(pins), rest, doc.dialect))
-        after = tokens if 3 in chosen or not (pins and chosen) else tokens + self.count(_summary.pins_text(pins))
+        after = tokens if summarised or not (pins and chosen) else tokens + self.count(_summary.pins_text(pins))
         report = {"at": _now(), "state": before,
                   "tiers": reports, "tokens_before": before["tokens"], "tokens_after": after,
                   "pins": [p["id"] for p in pins] if chosen else [],
