@@ -49,6 +49,22 @@ def test_hits_carry_provenance_and_status(memory):
     assert newest["id"] == "T1/CKP-0002" and newest["status"] == "current"
 
 
+def test_a_decision_and_an_entry_name_the_session_that_wrote_them(ws, cli, monkeypatch):
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-agent-7")
+    assert cli("decide", "Which lexer?", "--decision", "a hand-written one", "--rationale", "speed").code == 0
+    assert cli("note", "gotcha", "the lexer chokes on CRLF line endings").code == 0
+    monkeypatch.delenv("TETHER_SESSION_ID")  # a terminal's one-off command: its own cmd-... id
+    assert cli("note", "gotcha", "the lexer drops a BOM silently").code == 0
+    hits = cli("recall", "lexer", "--json").json()["hits"]
+    assert [h["session"] for h in hits if h["kind"] == "decision"] == ["S-agent-7"]
+    entries = {h["text"]: h["session"] for h in hits if h["kind"] == "context"}
+    assert entries["the lexer chokes on CRLF line endings"] == "S-agent-7"
+    assert entries["the lexer drops a BOM silently"].startswith("cmd-")
+    # the same session as the memory log's event names, for `tether log --session`
+    events = cli("log", "--session", "S-agent-7", "--json").json()["events"]
+    assert {e["event"] for e in events} == {"decision", "note"}
+
+
 def test_only_a_new_checkpoint_is_read(memory):
     rec = Recall(memory)
     assert rec.refresh()["read"] >= 5  # first use builds it

@@ -33,7 +33,7 @@ def decide(ws, question: str, decision: str, rationale: str = "", who: str | Non
     now = clock.now()
     made = Decision(id=decision_id or ids.new_id("D", now), question=question.strip(), decision=decision.strip(),
                     rationale=rationale.strip(), who=who or ws.actor, when=when or clock.stamp(now), task=task,
-                    anchors=pinned)
+                    anchors=pinned, session=ws.session_id)
     while True:
         try:
             ws.store.add_decision(made)
@@ -81,20 +81,25 @@ def note(ws, kind: str, text: str, by: str | None = None, task: str | None = Non
     pinned = pin(ws, anchors, [text])
     now = clock.now()
     entry = Note(id=ids.new_id("N", now), kind=kind, text=" ".join(text.split()), at=clock.stamp(now),
-                 by=by or ws.actor, task=task, anchors=pinned)
+                 by=by or ws.actor, task=task, anchors=pinned, session=ws.session_id)
     with ws.store.lock("context"):
         # A generated id met a local twin: draw again (resolutions refer to entries by id).
         # Anywhere in the log counts as taken, a resolve line or a text quoting it too.
         taken = ws.store.note_ids_taken()
         while entry.id.encode("utf-8") in taken:
             entry.id = ids.new_id("N", now)
-        # No "task" key on a project's entry: its line reads as before the field existed.
-        ws.store.append_note({k: v for k, v in entry.to_dict().items()
-                              if k != "resolved" and (k != "task" or v is not None) and (k != "anchors" or v)})
+        ws.store.append_note(_entry_line(entry))
     # In the memory log too: what a session did (`tether log --session`), and what an automatic
     # checkpoint counts as recorded since the last one.
     event(ws, "note", False, entry.at, note=entry.id, kind=entry.kind)
     return entry
+
+
+def _entry_line(entry: Note) -> dict:
+    """A context entry's line: without the fields it leaves empty (no task, anchors or session), so
+    that it reads as before those fields existed."""
+    return {k: v for k, v in entry.to_dict().items()
+            if k != "resolved" and (k not in ("task", "session") or v is not None) and (k != "anchors" or v)}
 
 
 def retire_task_notes(ws, task_id: str) -> list[str]:
@@ -118,8 +123,7 @@ def restore_task_notes(ws, note_ids: list[str]) -> list[str]:
         back = [n for n in ws.store.notes() if n.id in wanted and n.resolved]
         for entry in back:
             entry.at, entry.resolved = stamp, None
-            ws.store.append_note({k: v for k, v in entry.to_dict().items()
-                                  if k != "resolved" and (k != "anchors" or v)})
+            ws.store.append_note(_entry_line(entry))
     return [n.id for n in back]
 
 

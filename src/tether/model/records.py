@@ -99,7 +99,8 @@ def files_once(entries) -> list[str]:
 
 class Decision(Record):
     FIELDS = {"id": REQUIRED, "question": REQUIRED, "decision": REQUIRED, "when": REQUIRED,
-              "rationale": "", "who": None, "task": None, "anchors": dict}
+              "rationale": "", "who": None, "task": None, "anchors": dict, "session": None}
+    # session: the session that made it (recall's provenance); None in files written before the field.
 
 class Note(Record):
     """One entry of the session context document: a phase, gotcha, don't, blocker or note.
@@ -109,7 +110,7 @@ class Note(Record):
     """
 
     FIELDS = {"id": REQUIRED, "kind": REQUIRED, "text": REQUIRED, "at": REQUIRED, "by": None, "resolved": None,
-              "task": None, "anchors": dict}
+              "task": None, "anchors": dict, "session": None}
 
 
 class Latest(Record):

@@ -67,7 +67,7 @@ def _decision(rel, shown, data, problems):
     meta, _ = codec.load_front_matter(data, shown)
     body = "\n".join(filter(None, [_words(meta.get("decision")), _words(meta.get("rationale"))]))
     return [_record("decision", str(meta.get("id") or rel.rsplit("/", 1)[-1][:-3]), _words(meta.get("question")),
-                    body, at=meta.get("when"), who=meta.get("who"), task=meta.get("task"))]
+                    body, at=meta.get("when"), who=meta.get("who"), session=meta.get("session"), task=meta.get("task"))]
 
 
 def _context(rel, shown, data, problems):
@@ -84,7 +84,8 @@ def _context(rel, shown, data, problems):
         elif isinstance(row.get("text"), str) and row.get("id"):
             written[str(row["id"])] = max(written.get(str(row["id"]), ("", 0)), (str(row.get("at") or ""), number))
             found.append(_record("context", str(row["id"]), str(row.get("kind") or "note"), row["text"], line=number,
-                                 at=row.get("at"), who=row.get("by"), task=row.get("task")))
+                                 at=row.get("at"), who=row.get("by"), session=row.get("session"),
+                                 task=row.get("task")))
             if isinstance(row.get("anchors"), dict) and row["anchors"] and str(row["id"]) not in anchors:
                 anchors[str(row["id"])] = ("", row["anchors"])
     # an entry written again (a task reopened) is one record: its newest line
