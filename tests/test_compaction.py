@@ -354,6 +354,28 @@ def test_compact_writes_into_a_pipe_or_through_a_link_as_the_shells_redirection_
     assert link.is_symlink() and json.loads(target.read_text())[0]["role"] == "system"
 
 
+def test_compact_o_dev_stdout_writes_into_the_pipe_that_stdout_is(ws, tether_proc, tmp_path):
+    """`-o /dev/stdout` with stdout a pipe (`tether compact ... -o /dev/stdout | jq`): the link
+    names the pipe itself, which has no path to resolve to; it is written into, as `>` does."""
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    run = tether_proc("compact", src, "--tier", "3", "-o", "/dev/stdout", cwd=ws.root)
+    assert run.code == 0, run.err
+    written, _ = json.JSONDecoder().raw_decode(run.out)  # the report follows it
+    assert written[0]["role"] == "system"
+
+
+def test_compact_o_keeps_an_existing_files_permissions(ws, cli, tmp_path):
+    """`>` keeps the mode of the file it writes: a compacted list kept private (0600) stays so."""
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    out = tmp_path / "private.json"
+    out.write_text("old\n")
+    out.chmod(0o600)
+    assert cli("compact", src, "--tier", "3", "-o", out).code == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600 and json.loads(out.read_text())[0]["role"] == "system"
+
+
 def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('[{"role": "user", "content": "hi"},\n{"role": \n', encoding="utf-8")
