@@ -180,6 +180,23 @@ def test_tier3_checkpoint_state_quoting_a_secret_is_redacted(ws):
     assert token not in state and "[REDACTED: GitHub Token]" in state, state
 
 
+def test_tier3_checkpoint_state_cut_from_a_replys_end_never_keeps_a_secret_its_anchor_was_cut_from(ws):
+    """The state is the reply's end: a private key ending it loses its BEGIN line to the cut, and
+    without it the rest of the key is no secret to the detector. The reply is redacted whole first."""
+    import base64
+
+    ws.start_task("Keys", steps=["make a key"], task_id="T1")
+    rows = [base64.b64encode(random.Random(n).randbytes(48)).decode() for n in range(20)]
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(rows) + "\n-----END RSA PRIVATE KEY-----"
+    messages = [{"role": "user", "content": "Make me a deploy key"},
+                {"role": "assistant", "content": f"Here is the new deploy key.\n{key}"},
+                {"role": "user", "content": "thanks"}, {"role": "assistant", "content": "ok"}]
+    compact(messages, tiers=[3], workspace=ws, keep_recent=1)
+    state = ws.latest_checkpoint("T1").current_state
+    assert not any(row in state for row in rows), state
+    assert "[REDACTED: Private Key]" in state, state
+
+
 def test_tier3_archives_a_list_given_as_bytes_as_those_very_bytes(ws):
     """Read from bytes with nothing to redact, the archive is the input itself, byte for byte
     (its spacing and key order too); with a secret, or an escape that could spell the home
