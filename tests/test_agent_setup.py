@@ -84,6 +84,27 @@ def test_install_writes_through_a_claude_md_that_links_to_agents_md(project):
     assert (project / "CLAUDE.md").is_symlink() and (project / "AGENTS.md").read_text() == "# Agents\n\nUse tabs.\n"
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="symbolic links")
+def test_uninstalling_one_agent_keeps_the_section_the_other_reads_through_the_link(project):
+    """CLAUDE.md a link to AGENTS.md, both agents installed: the section is one text in one file.
+    Uninstalling Claude Code must leave it for Codex (as it does AGENTS.md's own), and uninstalling
+    Codex must leave it for Claude Code, which reads it through the link."""
+    (project / "AGENTS.md").write_text("# Agents\n")
+    (project / "CLAUDE.md").symlink_to("AGENTS.md")
+    assert tether(project, "install", "claude-code").returncode == 0
+    assert tether(project, "install", "codex").returncode == 0
+    proc = tether(project, "uninstall", "claude-code", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert BEGIN in (project / "AGENTS.md").read_text(), "Codex lost its section"
+    assert json.loads(proc.stdout)["sections_removed"] == []
+    assert tether(project, "install", "claude-code").returncode == 0
+    proc = tether(project, "uninstall", "codex", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert BEGIN in (project / "CLAUDE.md").read_text(), "Claude Code lost its section"
+    assert tether(project, "uninstall", "claude-code").returncode == 0  # the last one out removes it
+    assert (project / "AGENTS.md").read_text() == "# Agents\n" and (project / "CLAUDE.md").is_symlink()
+
+
 def test_install_updates_an_older_section_in_place(project):
     (project / "CLAUDE.md").write_text(f"# Project\n\n{BEGIN}\nold words\n{END}\n\n## Style\nUse tabs.\n")
     assert tether(project, "install", "claude-code").returncode == 0

@@ -774,3 +774,19 @@ def test_choosing_a_task_changes_no_tracked_file(ws, cli, repo, git):
     assert cli("checkpoint", "--task", "O2", "--state", "b begun").code == 0  # chooses O2 too
     changed = git("status", "--porcelain").splitlines()
     assert all("CONTEXT.md" not in line for line in changed), changed  # only the checkpoint's own files
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(ws, cli):
+    """`tether note list | head -1`: the reader closes the pipe before the listing is written; the
+    command ends quietly, as other tools do, rather than with a traceback and exit 1."""
+    for n in range(60):  # more than a pipe's write buffer at once
+        assert cli("note", "note", f"entry {n}: " + "words to fill the listing " * 8).code == 0
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tether", "note", "list"], cwd=ws.root, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0

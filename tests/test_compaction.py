@@ -219,6 +219,23 @@ def test_tier3_checkpoint_state_quoting_a_secret_is_redacted(ws):
     assert token not in state and "[REDACTED: GitHub Token]" in state, state
 
 
+def test_tier3_checkpoint_state_cut_from_a_replys_end_never_keeps_a_secret_its_anchor_was_cut_from(ws):
+    """The state is the reply's end: a private key ending it loses its BEGIN line to the cut, and
+    without it the rest of the key is no secret to the detector. The reply is redacted whole first."""
+    import base64
+
+    ws.start_task("Keys", steps=["make a key"], task_id="T1")
+    rows = [base64.b64encode(random.Random(n).randbytes(48)).decode() for n in range(20)]
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(rows) + "\n-----END RSA PRIVATE KEY-----"
+    messages = [{"role": "user", "content": "Make me a deploy key"},
+                {"role": "assistant", "content": f"Here is the new deploy key.\n{key}"},
+                {"role": "user", "content": "thanks"}, {"role": "assistant", "content": "ok"}]
+    compact(messages, tiers=[3], workspace=ws, keep_recent=1)
+    state = ws.latest_checkpoint("T1").current_state
+    assert not any(row in state for row in rows), state
+    assert "[REDACTED: Private Key]" in state, state
+
+
 def test_tier3_archives_a_list_given_as_bytes_as_those_very_bytes(ws):
     """Read from bytes with nothing to redact, the archive is the input itself, byte for byte
     (its spacing and key order too); with a secret, or an escape that could spell the home
@@ -397,6 +414,28 @@ def test_compact_writes_into_a_pipe_or_through_a_link_as_the_shells_redirection_
     link.symlink_to(target)
     assert cli("compact", src, "--tier", "3", "-o", link).code == 0
     assert link.is_symlink() and json.loads(target.read_text())[0]["role"] == "system"
+
+
+def test_compact_o_dev_stdout_writes_into_the_pipe_that_stdout_is(ws, tether_proc, tmp_path):
+    """`-o /dev/stdout` with stdout a pipe (`tether compact ... -o /dev/stdout | jq`): the link
+    names the pipe itself, which has no path to resolve to; it is written into, as `>` does."""
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    run = tether_proc("compact", src, "--tier", "3", "-o", "/dev/stdout", cwd=ws.root)
+    assert run.code == 0, run.err
+    written, _ = json.JSONDecoder().raw_decode(run.out)  # the report follows it
+    assert written[0]["role"] == "system"
+
+
+def test_compact_o_keeps_an_existing_files_permissions(ws, cli, tmp_path):
+    """`>` keeps the mode of the file it writes: a compacted list kept private (0600) stays so."""
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    out = tmp_path / "private.json"
+    out.write_text("old\n")
+    out.chmod(0o600)
+    assert cli("compact", src, "--tier", "3", "-o", out).code == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600 and json.loads(out.read_text())[0]["role"] == "system"
 
 
 def test_bad_input_is_refused_with_its_line_and_a_hint(ws, cli, tmp_path):

@@ -106,6 +106,24 @@ def test_a_secret_the_summary_quotes_is_redacted_there_too(ws, tmp_path):
     assert report["redactions"] == 2 and report["redacted_types"] == {"GitHub Token": 2}
 
 
+def test_a_private_key_ending_the_last_reply_is_redacted_in_the_summary_though_its_cut_drops_the_begin_line(
+        ws, tmp_path):
+    """The summary's current state is the last reply's end: cut first, the key lost its BEGIN line,
+    and what was left was no secret to the detector, yet was committed."""
+    import base64
+    import random
+
+    rows_of_key = [base64.b64encode(random.Random(n).randbytes(48)).decode() for n in range(30)]
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(rows_of_key) + "\n-----END RSA PRIVATE KEY-----"
+    path, rows = transcript(tmp_path, big_output(2000))
+    rows[-1] = line("assistant", f"Here is the new deploy key.\n{key}")
+    path.write_text("".join(rows), encoding="utf-8")
+    report = save_before_compaction(ws, path, threshold=1000)
+    summary = Compactor(ws).show(report["summary"]).decode("utf-8")
+    assert not any(row in summary for row in rows_of_key), summary
+    assert "[REDACTED: Private Key]" in summary and report["summary_redactions"] >= 1
+
+
 def test_a_missing_transcript_is_a_clear_error(ws, tmp_path):
     import pytest
 

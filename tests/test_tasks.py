@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -456,9 +457,24 @@ def test_the_active_task_of_another_branch_is_named_not_lost(ws, cli, git, repo)
     assert run.json()["error"] == ("there is no open task: the active one, P1, is not in this checkout"
                                    " (.tether/tasks/P1/ is missing: another branch has it, or it was deleted)")
     assert "switch back to the branch that has it" in run.json()["hint"]
-    assert "git checkout HEAD -- .tether/tasks/P1" in run.json()["hint"]
     assert "P1" in cli("resume").err
     git("checkout", "-q", "feature")
+    assert cli("checkpoint", "--done", "1").code == 0
+
+
+def test_the_hint_for_an_active_task_deleted_and_committed_restores_it(ws, cli, git, repo):
+    """The hint's command is run as given: `git checkout HEAD -- FOLDER` fails once the deletion
+    is committed (HEAD has no such folder), so it names the commit before the deletion."""
+    cli("task", "start", "Parser", "--id", "P1", "-s", "read", "-s", "fix")
+    git("add", "-A")
+    git("commit", "-q", "-m", "tether")
+    git("rm", "-rq", ".tether/tasks/P1", ".tether/open/P1")
+    git("commit", "-q", "-m", "tidy")
+    run = cli("checkpoint", "--done", "1", "--json")
+    assert run.code == 1 and "P1, is not in this checkout" in run.json()["error"]
+    [command] = re.findall(r"`(git checkout \$\(.*?\)~1 -- \S+)`", run.json()["hint"])
+    subprocess.run(command, shell=True, cwd=repo, check=True, capture_output=True)
+    assert cli("index", "--repair").code == 0  # its open marker, as the next error says
     assert cli("checkpoint", "--done", "1").code == 0
 
 

@@ -96,6 +96,14 @@ def test_empty_and_unknown_files(tmp_path):
     assert assert_same(prompt_only).source == "counted"
 
 
+def test_a_list_nested_too_deeply_is_named_with_its_line_not_an_internal_error(tmp_path):
+    """A one-line document nested past the parser's depth: named with its path and line, as any
+    other bad JSON, where the first line's probe (is it JSON Lines?) let the RecursionError out."""
+    deep = write(tmp_path, "deep.json", b"[" * 100_000 + b"]" * 100_000)
+    reading = context_usage(deep)
+    assert reading.tokens == 0 and any(f"{deep}:1: not valid JSON" in str(p) for p in reading.problems)
+
+
 def test_a_torn_last_line_is_named_and_the_previous_usage_holds(tmp_path):
     data = jsonl(*claude_session()) + b'{"type": "assistant", "message": {"usage": {"input_tok'
     reading = context_usage(write(tmp_path, "s.jsonl", data))

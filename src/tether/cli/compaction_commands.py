@@ -35,9 +35,10 @@ def _check_output(name: str) -> None:
     (a device, a pipe: written into, see fsio.write_named) that cannot be written."""
     path = os.path.realpath(name)
     parent = os.path.dirname(path)
-    special = os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
-    why = ("is a folder" if os.path.isdir(path)
-           else (f"{name} cannot be written" if not os.access(path, os.W_OK) else None) if special
+    # Asked of the name (links followed), not its realpath: /dev/stdout's names a pipe no path reaches.
+    special = os.path.exists(name) and not os.path.isfile(name) and not os.path.isdir(name)
+    why = ("is a folder" if os.path.isdir(name)
+           else (f"{name} cannot be written" if not os.access(name, os.W_OK) else None) if special
            else f"{parent} is not a folder" if not os.path.isdir(parent)
            else f"{parent} cannot be written" if not os.access(parent, os.W_OK | os.X_OK) else None)
     if why:

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail(TetherError("interrupted", hint="run the command again"), want_json, argv)
     except BrokenPipeError:
-        return EXIT_OK
+        return _reader_gone()
     except OSError as exc:  # the file system said no: a directory where a file should be, permissions, a full disk
         if os.environ.get("TETHER_DEBUG"):
             raise
@@ -157,7 +157,22 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error, want_json, argv)
     if result is None:
         return EXIT_OK
-    return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+    try:
+        return _emit(args.command, result.data, result.text, result.exit_code, want_json)
+    except BrokenPipeError:  # `tether note list | head -1`: the reader had what it wanted
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The end of a command whose reader closed its output: quietly, as other tools end. What is
+    still buffered goes nowhere, or the interpreter's last flush would raise again on exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout without a descriptor (a test's): nothing to flush there
+        pass
+    return EXIT_OK
 
 
 def _parse(argv: list[str], want_json: bool):

@@ -329,9 +329,11 @@ def cmd_uninstall_codex(args) -> Result:
     outcome["mcp"] = server = uninstall_codex_mcp(root)
     if server["removed"]:
         text += f"\nRemoved tether's MCP server from {server['path']}."
-    from ..hooks.install import remove_agent_section
+    from ..hooks.install import claude_code_installed, remove_agent_section, same_file
 
-    outcome["sections_removed"] = ["AGENTS.md"] if remove_agent_section(root, "AGENTS.md") else []
+    # Claude Code still reads the section through a CLAUDE.md that links to AGENTS.md.
+    shared = same_file(root, "CLAUDE.md", "AGENTS.md") and claude_code_installed(root)
+    outcome["sections_removed"] = ["AGENTS.md"] if not shared and remove_agent_section(root, "AGENTS.md") else []
     if outcome["sections_removed"]:
         kept = (root / "AGENTS.md").exists()
         text += ("\nRemoved tether's section from AGENTS.md (your own text is kept)." if kept

@@ -354,7 +354,7 @@ class Compactor:
         extra = {"archive": ref, "sha256": digest, "archive_redactions": redacted, "summarised_messages": len(older),
                  "kept_messages": len(recent)}
         task = self._task_state()
-        sections = _summary.extract(older, task, self.workspace.root_dir)
+        sections = _summary.extract(older, task, self.workspace.root_dir, redact=lambda text: self.redacted(text)[0])
         body, source = given, "given"
         if body is None and self.summariser is not None:
             body, source = self.summariser(older), "summariser"
@@ -395,8 +395,8 @@ class Compactor:
         from ..core.tasks import plain  # as the hooks' automatic checkpoints keep the agent's last message
 
         # The last reply's end, whole sentences (or words): where the work stood, not a cut from its middle.
+        # Redacted whole already (extract's redact): a cut can part a secret from its BEGIN line.
         state = plain(sections["state"], STATE_LIMIT, end=True) if sections["state"].strip() else "context compacted"
-        state, _ = self.redacted(state)  # the transcript's words, into a committed checkpoint
         ckp = self.workspace.checkpoint(state=state, key_data={"archive": ref},
                                         files=sections["files_modified"][:20],
                                         note=f"tier 3 compaction: summary made, conversation archived ({ref})")

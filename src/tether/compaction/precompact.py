@@ -257,16 +257,24 @@ class _Run:
     def finish(self, digest: str, archived_new: bool) -> dict:
         c = self.c
         archive = f"conversations/{digest[:12]}"
+        in_state = [0]  # redactions made in the last reply before its cut (current_state's redact)
+
+        def redacted_reply(reply: str) -> str:
+            reply, count = c.redacted(reply)
+            in_state[0] += count
+            return reply
+
         sections = {"objective": _summary._clip(self.first_request, 1500), "task": c._task_state(),
                     "decisions": [], "files_modified": list(self.modified),
                     "files_read": [p for p in self.read if p not in self.modified],
                     "open_items": _summary.open_items(self.replies),
-                    "state": _summary.current_state(self.replies)}
+                    "state": _summary.current_state(self.replies, redact=redacted_reply)}
         task = sections["task"] or {}
         sections["decisions"] = list(task.get("decisions") or []) + self.decisions
         sections["open_items"] = list(task.get("remaining") or []) + sections["open_items"]
         # Made of the transcript's words (the first request, the last replies): committed, so redacted too.
         text, summary_redactions = c.redacted(_summary.render(sections, archive=archive, pins=c.pins()))
+        summary_redactions += in_state[0]
         summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", text.encode("utf-8"))])[0]
         removed = sum(i["tokens"] for i in self.items)
         stubs = sum(i.pop("stub_tokens") for i in self.items)

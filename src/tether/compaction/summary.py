@@ -199,10 +199,15 @@ def open_items(messages: list, limit: int = 10) -> list[str]:
     return out[-limit:]
 
 
-def current_state(messages: list, limit: int = 1200) -> str:
+def current_state(messages: list, limit: int = 1200, redact=None) -> str:
+    """The last reply's end, at most ``limit`` characters from a line or word. ``redact``: applied
+    to the whole reply before the cut, which can part a secret from what shows it is one (a private
+    key's BEGIN line): the text redacted after the cut would keep the rest of the key."""
     for msg in reversed(messages):
         if msg.get("role") == "assistant" and not is_tether(msg):
             text = text_of(msg.get("content")).strip()
+            if text and redact is not None:
+                text = redact(text).strip()
             if text:
                 if len(text) <= limit:
                     return text
@@ -215,10 +220,10 @@ def current_state(messages: list, limit: int = 1200) -> str:
     return ""
 
 
-def extract(messages: list, task: dict | None = None, root: str | None = None) -> dict:
+def extract(messages: list, task: dict | None = None, root: str | None = None, redact=None) -> dict:
     """The summary's sections. ``task``: the active task as tether knows it (``id``, ``title``,
     ``definition``, ``remaining``, ``decisions``, ``resume``), or None; ``root``: the repository's
-    folder, from which the files are named."""
+    folder, from which the files are named; ``redact``: see :func:`current_state`."""
     objective = previous_objective(messages) or _clip(first_request(messages), 1500)
     modified, read = files_touched(messages, root)
     items = list((task or {}).get("remaining") or []) + open_items(messages)
@@ -229,7 +234,7 @@ def extract(messages: list, task: dict | None = None, root: str | None = None) -
         "files_modified": modified,
         "files_read": read,
         "open_items": items,
-        "state": current_state(messages),
+        "state": current_state(messages, redact=redact),
     }
 
 

@@ -122,9 +122,10 @@ def require_active(ws) -> str:
             folder = ws.store.task_folder_path(chosen)
             raise NotFound(f"there is no open task: the active one, {chosen}, is not in this checkout"
                            f" ({folder}/ is missing: another branch has it, or it was deleted)",
-                           hint=f"switch back to the branch that has it, restore it with `git checkout HEAD --"
-                                f" {folder}` if it was deleted and committed, or start one with"
-                                f' `tether task start "TITLE"`')
+                           hint=f"switch back to the branch that has it; if it was deleted, restore it from the"
+                                f" commit before the deletion (`git checkout $(git log -1 --format=%h --diff-filter=D"
+                                f" -- {folder})~1 -- {folder}`; not committed yet: `git checkout HEAD -- {folder}`);"
+                                f' or start one with `tether task start "TITLE"`')
         if chosen and _reads_open(ws, chosen):
             raise NotFound(f"there is no open task: the active one, {chosen}, is open in its task file but its"
                            f" open marker ({ws.store.marker_path(chosen)}) is missing",

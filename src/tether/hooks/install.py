@@ -289,8 +289,9 @@ def uninstall_claude_code(root: Path) -> dict:
             write_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     else:
         line_removed = False
-    # AGENTS.md's section stays while Codex's hooks are installed: Codex reads it there.
-    names = [name for name in AGENT_FILES if name != "AGENTS.md" or not codex_installed(root)]
+    # AGENTS.md's section stays while Codex's hooks are installed: Codex reads it there (and
+    # through a CLAUDE.md that links to AGENTS.md, the same file).
+    names = [name for name in AGENT_FILES if not (codex_installed(root) and same_file(root, name, "AGENTS.md"))]
     sections = [name for name in names if remove_agent_section(root, name)]
     return {"path": str(path), "removed": removed, "sections_removed": sections, "status_line_removed": line_removed}
 
@@ -390,6 +391,23 @@ def install_codex(root: Path, command: str | None = None) -> dict:
     if shutil.which(program) is None and not Path(program).exists():
         outcome["warning"] = f"`{program}` is not on PATH here; Codex must be able to run `{command}`"
     return outcome
+
+
+def same_file(root: Path, name: str, other: str) -> bool:
+    """Whether the project's files ``name`` and ``other`` are one (CLAUDE.md a link to AGENTS.md)."""
+    return os.path.realpath(root / name) == os.path.realpath(root / other)
+
+
+def claude_code_installed(root: Path) -> bool:
+    """Whether .claude/settings.json holds tether's hooks (an unreadable file: taken as yes, so
+    nothing Claude Code may need is removed)."""
+    try:
+        hooks = _json_object(_project_file(root, ".claude/settings.json")).get("hooks")
+    except InvalidInput:
+        return True
+    return isinstance(hooks, dict) and any(
+        isinstance(groups, list) and _without_hooks(groups, lambda h: _is_tether_hook(h.get("command")))[1]
+        for groups in hooks.values())
 
 
 def codex_installed(root: Path) -> bool:

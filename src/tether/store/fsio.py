@@ -212,19 +212,20 @@ def write_atomic(path, data: bytes | str, *, mode: int = 0o644, root: str | None
 def write_named(path: str, data: bytes) -> None:
     """Write ``data`` to a file the user named (``tether compact -o``), as the shell's ``>`` would:
     through a link, to what it names; straight into what is not a regular file (``/dev/stdout``,
-    ``/dev/null``, a pipe), which a rename would replace; else a regular file, replaced atomically."""
+    ``/dev/null``, a pipe), which a rename would replace; else a regular file, replaced atomically
+    with the permissions it had."""
     import stat  # loaded by os already
 
-    path = os.path.realpath(path)
     try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
+        # The name itself, not its realpath: /dev/stdout's link names a pipe that no path resolves to.
+        found = os.stat(path)
     except FileNotFoundError:
-        special = False
-    if not special:
-        write_atomic(path, data)
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        with open(path, "wb") as fh:
+            fh.write(data)
         return
-    with open(path, "wb") as fh:
-        fh.write(data)
+    write_atomic(os.path.realpath(path), data, mode=stat.S_IMODE(found.st_mode) if found else 0o644)
 
 
 def create_exclusive(path, data: bytes | str, durable: bool = True, *, root: str | None = None) -> bool:

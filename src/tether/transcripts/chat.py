@@ -96,7 +96,7 @@ def _first_line_is_object(f, start: int) -> bool:
     f.seek(start)
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a document nested deeply: _json_items says so
         return False
     return isinstance(obj, dict) and is_message(obj)
 
