@@ -636,3 +636,14 @@ def test_a_file_the_agent_described_is_named_once_after_its_edits_are_checkpoint
 def test_a_commands_credentials_are_hidden_where_secret_detectors_miss_them(command, shown):
     assert tool_trail.hide_credentials(command) == shown
     assert tasks.command_line(command + "\n" + "echo done " * 40).startswith(shown + " echo done")
+
+
+def test_a_description_already_joined_into_an_entry_is_not_added_again():
+    from tether.model.records import files_once
+
+    # the agent described a file twice; an automatic checkpoint carries the joined entry, then the
+    # agent's next checkpoint names one of its descriptions again: each is said once
+    assert files_once(["a.py: x", "a.py: y"]) == ["a.py: x, y"]
+    assert files_once(["a.py: x, y", "a.py: y", "a.py", "a.py: x, y"]) == ["a.py: x, y"]
+    assert files_once(["a.py: x, y", "a.py: z"]) == ["a.py: x, y, z"]
+    assert files_once(["a.py: parse x", "a.py: x"]) == ["a.py: parse x, x"]  # a word inside is no description

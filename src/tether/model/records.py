@@ -91,7 +91,8 @@ def files_once(entries) -> list[str]:
         path, _, what = str(entry).partition(": ")
         path, what = path.strip(), what.strip()
         said = described.setdefault(path, [])
-        if what and what not in said:
+        # "a.py: y" adds nothing to "a.py: x, y" (an automatic checkpoint carries the joined entry)
+        if what and f", {what}, " not in f", {', '.join(said)}, ":
             said.append(what)
     return [f"{path}: {', '.join(said)}" if said else path for path, said in described.items()]
 
