@@ -647,8 +647,10 @@ def test_decide_stores_every_field(ws, cli, repo):
     assert run.code == 0, run.err
     record = run.json()["decision"]
     meta = front_matter(repo / ".tether" / "decisions" / f"{record['id']}.md")
+    session = meta.pop("session")
     assert meta == {"id": record["id"], "question": "Which model?", "decision": "Phi-3",
                     "rationale": "fits on the laptop", "who": "@frans", "when": "2026-03-04T05:06:07Z", "task": "T9"}
+    assert session == record["session"] and session.startswith("cmd-")  # a terminal's one-off command
 
 
 def test_decide_needs_question_and_decision(ws, cli):
