@@ -106,7 +106,7 @@ class _Merge:
         first, second = self.ordered(ours, theirs)
         for key in dict.fromkeys([*base, *first, *second]):
             sub = f"{path}.{key}" if path else str(key)
-            rule = (special or {}).get(key, self.value)
+            rule = self.value if special is None else special.get(key, self.value)
             merged = rule(base.get(key, MISSING), ours.get(key, MISSING), theirs.get(key, MISSING), sub, out, key)
             if merged is not MISSING:
                 out[key] = merged
@@ -257,8 +257,10 @@ def _decisions(m: _Merge, base: dict, ours: dict, theirs: dict, out: dict) -> No
                 present = mine if other is MISSING else other
                 gone = ident in bm and _same_value(present, bm[ident])  # removed by hand on the other side
                 kept = MISSING if gone and ident not in (tp if other is MISSING else op) else present
-            else:
-                kept = m.value(bm.get(ident, MISSING), mine, other, f"decisions_made[{ident}]", made, len(made))
+            elif _same_value(mine, bm.get(ident, MISSING)) or _same_value(other, bm.get(ident, MISSING)):
+                kept = other if _same_value(mine, bm.get(ident, MISSING)) else mine
+            else:  # decided differently: one decision, never half of each
+                kept = m.clash(f"decisions_made[{ident}]", bm.get(ident, MISSING), mine, other, made, len(made))
             if kept is not MISSING:
                 made.append(kept)
             continue  # decided on one side at least: no longer pending
