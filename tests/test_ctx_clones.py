@@ -223,6 +223,30 @@ def test_a_decision_decided_differently_on_each_clone_is_a_conflict(clones, monk
     assert context(c)["decisions_made"][0]["decision"] == "yes"
 
 
+def test_a_result_based_on_a_revision_before_the_merge_cannot_overwrite_the_other_clones_change(clones, monkeypatch):
+    """Revisions of two clones are not comparable: B's change at its revision 2 is not "before" C's
+    revision 3. A result C's skill was given at revision 3, applied after the merge, is refused where
+    it would overwrite what either clone changed since they parted (which clone gave it is not
+    known), and applies where it overwrites nothing."""
+    b, c = clones
+    apply(b, monkeypatch, "10:00", {"skill": "pricer", "knowledge": {"price": 1}})
+    push(b, "price 1")
+    apply(c, monkeypatch, "10:30", {"skill": "writer", "knowledge": {"draft": "v1"}})
+    apply(c, monkeypatch, "10:40", {"skill": "writer", "knowledge": {"draft": "v2"}})
+    commit(c, "drafts")
+    given = context(c)["revision"]
+    assert pull(c).returncode == 0
+    at(monkeypatch, "11:00")
+    stale = {"skill": "pricer", "base_revision": given, "knowledge": {"price": 2}}
+    run = tether(c, "ctx", "apply", "-", "--campaign", CAMPAIGN, input=yaml.safe_dump(stale))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert f"knowledge.price: changed at revision {given + 1} by a merge of two clones after revision {given}" \
+        in run.stdout + run.stderr
+    fresh = {"skill": "writer", "base_revision": given, "knowledge": {"summary": "short"}}
+    ok(c, "ctx", "apply", "-", "--campaign", CAMPAIGN, input=yaml.safe_dump(fresh))
+    assert context(c)["knowledge"] == {"price": 1, "draft": "v2", "summary": "short"}
+
+
 def test_without_the_driver_git_conflicts_the_hint_names_init_and_repair_merges(clones, monkeypatch):
     """A clone before `tether init` (git config is never cloned): git's own text merge conflicts; the
     hint says how to merge by meaning now (`tether index --repair`) and how to register the driver."""

@@ -313,8 +313,18 @@ def merge_documents(base: dict, ours: dict, theirs: dict) -> tuple[dict, list[Cl
                f" (revisions {o.get('revision')} and {t.get('revision')})")
     if m.notes:
         details += "; " + "; ".join(m.notes)
-    doc.setdefault("history", []).append({"action": "clones_merged", "timestamp": later, "actor": ACTOR,
-                                          "details": details, "revision": revision, "changed": []})
+    # What either clone changed since the base: revisions of two clones are not comparable, so a
+    # result based on a revision before the merge is checked against these (merge.changes_since).
+    seen = [e for e in b.get("history") or [] if isinstance(e, dict)]
+    paths = [p for side in (o, t) for e in side.get("history") or [] if isinstance(e, dict) and e not in seen
+             for p in e.get("changed") or [] if isinstance(p, str)]
+    from .merge import MERGED_ACTION
+
+    entry = {"action": MERGED_ACTION, "timestamp": later, "actor": ACTOR, "details": details, "revision": revision,
+             "changed": []}
+    if paths:
+        entry["merged_changes"] = sorted(set(paths))
+    doc.setdefault("history", []).append(entry)
     doc["revision"] = revision
     first, second = m.ordered(o, t)
     ordered = {key: doc[key] for key in dict.fromkeys([*b, *first, *second, "id", "revision", *doc]) if key in doc}
