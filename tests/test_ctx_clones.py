@@ -346,3 +346,17 @@ def test_a_merge_the_schema_refuses_is_not_written():
     out = merge(base, ours, theirs)
     assert out.data is None and not out.clean
     assert out.problem.startswith("the merged context would not pass the schema: compute.tokens_used")
+
+
+def test_equal_entries_on_one_side_are_kept_and_an_entry_both_sides_hold_is_kept_once():
+    """Two blocked calls of one skill in one second are two log entries (the counters count both);
+    an entry both sides hold (each merged it before) is one."""
+    blocked = {"skill": "writer", "timestamp": f"{DAY}T10:00:00Z", "tokens": 0, "result": "blocked"}
+    shared = {"skill": "oracle", "timestamp": f"{DAY}T09:30:00Z", "tokens": 5, "result": "success"}
+    base = doc_with(compute={"skills_invoked": 0, "tokens_used": 0, "invocation_log": []})
+    ours = doc_with(compute={"skills_invoked": 1, "tokens_used": 5, "invocation_log": [shared, blocked, blocked]})
+    theirs = doc_with(compute={"skills_invoked": 1, "tokens_used": 5, "invocation_log": [shared]},
+                      knowledge={"a": 1})
+    out = merge(base, ours, theirs)
+    log = yaml.safe_load(out.data)["session_context"]["compute"]["invocation_log"]
+    assert out.clean and log == [shared, blocked, blocked]

@@ -124,13 +124,15 @@ class _Merge:
     def entries(self, base, ours, theirs, path, target, key):
         """history and invocation_log: the base's, then both sides' new entries by time, once each."""
         base, ours, theirs = (v if isinstance(v, list) else [] for v in (base, ours, theirs))
-        new = []
+        new: list = []
         for side in self.ordered(ours, theirs):
-            left = list(base)
+            left, already = list(base), list(new)
             for entry in side:
                 if entry in left:
                     left.remove(entry)
-                elif entry not in new:
+                elif entry in already:  # the other side has it too (merged before): once
+                    already.remove(entry)
+                else:  # two equal entries on one side (one second, one skill) are two
                     new.append(entry)
         kept = [e for e in base if e in ours and e in theirs]
         stamp = lambda e: _moment(e.get("timestamp") if isinstance(e, dict) else None)  # noqa: E731
@@ -171,7 +173,7 @@ class _Merge:
         if not (isinstance(ours, dict) and isinstance(theirs, dict)) or _same_value(ours, theirs) \
                 or _same_value(ours, base) or _same_value(theirs, base):
             return self.value(base, ours, theirs, path, target, key)
-        later = ours if _moment(ours.get("timestamp")) >= _moment(theirs.get("timestamp")) else theirs
+        later = max((ours, theirs), key=lambda a: (_moment(a.get("timestamp")), _canon(a)))
         stamp = lambda b, o, t, p, tg, k: later.get(k, MISSING)  # noqa: E731
         return self.mapping(base if isinstance(base, dict) else {}, ours, theirs, path,
                             {"timestamp": stamp, "updated_by": stamp})
