@@ -360,3 +360,38 @@ def test_equal_entries_on_one_side_are_kept_and_an_entry_both_sides_hold_is_kept
     out = merge(base, ours, theirs)
     log = yaml.safe_load(out.data)["session_context"]["compute"]["invocation_log"]
     assert out.clean and log == [shared, blocked, blocked]
+
+
+def test_a_context_in_the_seeds_place_is_merged_by_repair_or_by_the_users_own_rule(clones, monkeypatch):
+    """.gtm/<id>/ is outside .tether/, so .tether/.gitattributes does not send it to the driver:
+    `tether index --repair` merges it, and a rule in the repository's own .gitattributes lets the
+    driver do it (docs/campaigns.md, Across clones)."""
+    b, c = clones
+    gtm = ".gtm/G-1/session_context.yaml"
+    at(monkeypatch, "09:30")
+    ok(b, "ctx", "init", "--campaign", "G-1", "--owner", "@phil", "--context", gtm)
+    git(b, "add", "-A")
+    push(b, "gtm campaign")
+    assert pull(c).returncode == 0
+    rule = "/.gtm/*/session_context.yaml merge=tether\n"
+    for with_rule in (False, True):
+        at(monkeypatch, "10:00")
+        ok(b, "ctx", "apply", "-", "--context", gtm, input=yaml.safe_dump({"skill": "a", "knowledge": {f"a{with_rule}": 1}}))
+        push(b, "a")
+        at(monkeypatch, "11:00")
+        ok(c, "ctx", "apply", "-", "--context", gtm, input=yaml.safe_dump({"skill": "b", "knowledge": {f"b{with_rule}": 2}}))
+        commit(c, "b")
+        merged = pull(c)
+        if not with_rule:
+            assert merged.returncode == 1 and f"UU {gtm}" in git(c, "status", "--porcelain").stdout
+            assert f"{gtm}: merged: both clones' changes; marked resolved (git add)" in ok(c, "index", "--repair")
+            git(c, "commit", "-q", "--no-edit")
+            (c / ".gitattributes").write_text(rule)
+            git(c, "add", ".gitattributes")
+            git(c, "commit", "-q", "-m", "the seed's contexts merge by meaning too")
+            git(c, "push", "-q", "origin", "HEAD:main")
+            assert pull(b).returncode == 0
+        else:
+            assert merged.returncode == 0, merged.stdout + merged.stderr
+    knowledge = json.loads(ok(c, "ctx", "show", "--context", gtm, "--json"))["session_context"]["knowledge"]
+    assert knowledge == {"aFalse": 1, "bFalse": 2, "aTrue": 1, "bTrue": 2}
