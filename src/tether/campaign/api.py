@@ -199,6 +199,14 @@ class Campaign:
             ws.event("ctx_started", campaign=campaign, context=camp.file.shown)
         return camp
 
+    @staticmethod
+    def merge_versions(base: bytes, ours: bytes, theirs: bytes, shown: str, marker_size: int = 7):
+        """Two clones' versions of one session context merged by meaning (campaign.clones): what
+        git's merge driver and `tether index --repair` write."""
+        from .clones import merge_files
+
+        return merge_files(base, ours, theirs, shown, marker_size)
+
     # -- reading -----------------------------------------------------------------------------
     def load(self) -> dict:
         return self.file.load()

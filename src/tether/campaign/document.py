@@ -45,6 +45,20 @@ def parse_yaml(data: bytes, shown: str):
         raise ParseError(shown, line_finder(text)(path), f"{dotted(path)}: {exc.reason}") from None
 
 
+def conflict_hint(shown: str, data: bytes) -> str:
+    """How to resolve a session context a merge left conflicted, with what is on this machine only
+    (the other clone's skill results are not)."""
+    from .clones import conflicted_paths
+
+    keep = (f"keep one side whole with `git checkout --ours -- {shown}` (or --theirs; the other clone's"
+            " changes to it are then lost)")
+    done = f"then `tether ctx validate --context {shown}` and `git add {shown}`"
+    if conflicted_paths(data.decode("utf-8", "replace")) is not None:
+        return f"edit each marked value (everything else is merged already), or {keep}; {done}"
+    return (f"merge both clones' versions by meaning with `tether index --repair` (run `tether init` once in this"
+            f" clone and commit .tether/.gitattributes so the next merge does it by itself), or {keep}; {done}")
+
+
 def dump_yaml(data) -> str:
     yaml = _yaml()
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
@@ -92,9 +106,7 @@ class ContextFile:
             parsed, text = parse_yaml(data, self.shown)
         except ParseError as exc:  # API callers catch TetherError; the message keeps file:line
             if exc.conflict:  # mid-merge `git checkout -- PATH` fails (unmerged), and would drop a side anyway
-                raise Corrupt(str(exc), hint=f"keep one side (`git checkout --ours -- {self.shown}`, or --theirs), apply"
-                              " the other side's skill results again (`tether ctx apply`; those already applied are"
-                              f" refused by invocation_id), then `tether ctx validate` and `git add {self.shown}`") from None
+                raise Corrupt(str(exc), hint=conflict_hint(self.shown, data)) from None
             raise Corrupt(str(exc), hint="fix the file at that line, or restore its last committed version with `git checkout -- PATH`") from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("session_context"), dict):
             raise Corrupt(f"{self.shown}: the top-level key must be session_context",

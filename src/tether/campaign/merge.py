@@ -65,13 +65,21 @@ def normalize(raw, skill: str | None = None) -> dict:
 
 # -- provenance: who last set each path, from history ---------------------------------
 
-def changes_since(doc: dict, revision: int) -> dict[str, tuple[int, str]]:
+MERGED_ACTION = "clones_merged"  # the history entry of a merge of two clones' versions (campaign.clones)
+
+def changes_since(doc: dict, revision: int, merged: bool = False) -> dict[str, tuple[int, str]]:
+    """path -> (revision, actor) of the newest change after ``revision``. ``merged``: a merge of two
+    clones (campaign.clones) counts as changing what either clone changed since they parted, for
+    the stale check only (it sets nothing, so it is nobody's provenance)."""
     out = {}
     for entry in doc.get("history") or []:
         rev = entry.get("revision")
         if isinstance(rev, int) and rev > revision:
             for path in entry.get("changed") or []:
                 out[path] = (rev, entry.get("actor") or "someone")
+            if merged and entry.get("action") == MERGED_ACTION:
+                for path in entry.get("merged_changes") or []:
+                    out[path] = (rev, "a merge of two clones")
     return out
 
 
@@ -236,7 +244,7 @@ def _stale_reasons(doc: dict, result: dict, current: int) -> list[str]:
     if base > current:
         raise InvalidInput(f"the result is based on revision {base}, but the context is at revision {current}",
                            hint="base_revision must come from `tether ctx for SKILL` on this context")
-    since = changes_since(doc, base)
+    since = changes_since(doc, base, merged=True)
     reasons = []
     for path, keys in _write_paths(result["updates"]):
         if keys is not None and _at(doc, keys) == (True, _at(result["updates"], keys)[1]):

@@ -172,7 +172,14 @@ def cmd_verify(args) -> Result:
     if outcome.torn:
         lines.append(f"Hint: {', '.join(outcome.torn)}: a torn last line (a writer stopped mid-append); "
                      "`tether index --repair` sets it aside or completes it (the next write to that log does too).")
-    if len(outcome.torn) + bool(outcome.sections) < len(outcome.problems):
+    # A session context a merge left conflicted: restoring it would drop a clone's changes (and is
+    # refused mid-merge); its message says what to do.
+    merged = [p for p in outcome.problems if p.path.endswith("/session_context.yaml") and "conflict" in p.message]
+    for p in merged:
+        lines.append(f"Hint: {p.path}: {'edit each marked value' if 'both clones set' in p.message else 'run `tether index --repair`'},"
+                     f" then `tether ctx validate --context {p.path}` and `git add {p.path}`"
+                     " (`tether ctx show` gives the other ways).")
+    if len(outcome.torn) + bool(outcome.sections) + len(merged) < len(outcome.problems):
         lines.append("Hint: fix each file at the line given, or restore its last committed version with `git checkout -- PATH`.")
     return Result(outcome.to_dict(), "\n".join(lines + notes), EXIT_DEGRADED)
 

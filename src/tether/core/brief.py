@@ -218,8 +218,8 @@ def with_stale(content: dict, root_dir: str, store_dir: str) -> dict:
 
 
 DRIVER_MISSING = ("tether's merge driver is not registered in this clone: {attributes} sends tether's generated"
-                  " files to it (merge=tether), but git config has no merge.tether.driver, so a merge of two"
-                  " branches that both closed conflicts on them. Run `tether init` once in this clone to register it.")
+                  " files and session contexts to it (merge=tether), but git config has no merge.tether.driver, so a merge"
+                  " of two branches that both closed (or both changed a session context) conflicts on them. Run `tether init` once in this clone to register it.")
 
 
 def merge_driver_state(root_dir: str, store_dir: str) -> str | None:

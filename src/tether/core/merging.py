@@ -14,7 +14,19 @@ def merge_driver(base_file: str, ours_file: str, theirs_file: str, path: str, ma
     """`tether merge-driver`: gitio.mergedriver.run, with the blocks regenerated from the merged records."""
     from ..gitio.mergedriver import run
 
-    return run(base_file, ours_file, theirs_file, path, marker_size, regenerate=merged_blocks)
+    return run(base_file, ours_file, theirs_file, path, marker_size, regenerate=merged_blocks,
+               contexts=session_context_merge(path))
+
+
+def session_context_merge(path: str):
+    """The session context's merge by meaning (campaign.clones) as gitio calls it: (data or None,
+    clean, the conflicts or why it could not merge)."""
+    def merge(base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7):
+        from ..campaign import Campaign
+
+        merged = Campaign.merge_versions(base, ours, theirs, path, marker_size)
+        return merged.data, merged.clean, merged.problem if merged.data is None else merged.conflicts
+    return merge
 
 
 def merged_blocks(root: str, commits: tuple[str, str, str]) -> dict[str, str]:
@@ -34,7 +46,8 @@ def merged_blocks(root: str, commits: tuple[str, str, str]) -> dict[str, str]:
 
     here = Store(DirTree(os.path.join(root, STORE_DIR)), label=STORE_DIR, repo_root=root)
     tree = MergeTree(root, commits, STORE_DIR,
-                     lambda rel, base, ours, theirs: merged_file(root, f"{STORE_DIR}/{rel}", base, ours, theirs))
+                     lambda rel, base, ours, theirs: merged_file(root, f"{STORE_DIR}/{rel}", base, ours, theirs,
+                                                                 session_context_merge(f"{STORE_DIR}/{rel}")))
     try:
         merged = Store(tree, label=STORE_DIR, repo_root=root)
         config = None

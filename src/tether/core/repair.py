@@ -86,6 +86,9 @@ def repair(ws) -> Repair:
     leftovers = ws.store.remove_leftovers()
     done = Done()
     resolved, written = repair_generated(ws, done)
+    contexts = repair_session_contexts(ws, done)
+    resolved += contexts
+    written += contexts
     written += finish_cut_short_close(ws, done)
     written += repair_open_markers(ws, done)
     maps = repair_offload_maps(ws, done)
@@ -322,6 +325,51 @@ def repair_generated(ws, done: Done) -> tuple[list[str], list[str]]:
             left = "hand-written lines that both sides changed are left for you (edit them, then `git add` the file)"
             done.add(rel, f"line {line}: {left}", f"{rel}:{line}: {left}")
     return resolved, written
+
+
+def repair_session_contexts(ws, done: Done) -> list[str]:
+    """Merge by meaning the campaign session contexts git left unmerged (a merge without tether's
+    merge driver, or before `tether init` added their rule to .gitattributes), as the driver would:
+    from the three versions git's index holds. Returns the paths now resolved; one whose conflicts
+    only a person can settle is written with markers around those values and named."""
+    from ..campaign import Campaign
+    from ..errors import GitProblem
+    from ..gitio.mergedriver import unmerged
+    from ..gitio.objects import cat_blobs
+    from ..gitio.semantic_merge import has_conflict_markers
+    from ..store.layout import CONTEXT_FILE
+
+    root = ws.root_dir
+    try:
+        found = [p for p in unmerged(root, []) if p.rsplit("/", 1)[-1] == CONTEXT_FILE]
+    except GitProblem:
+        return []
+    resolved = []
+    for rel in sorted(found):
+        stages = cat_blobs(root, [f":{n}:{rel}" for n in (1, 2, 3)])
+        if stages[1] is None or stages[2] is None:
+            continue  # deleted on one side: git's own question, for the user
+        current = ws.store.read_document(rel, "session context")
+        if current is not None and not has_conflict_markers(current) and current != stages[1]:
+            done.add(rel, "left as you resolved it; `git add` it", f"left {rel} as it was resolved; `git add` it")
+            continue
+        merged = Campaign.merge_versions(stages[0] or b"", stages[1], stages[2], rel)
+        if merged.data is None:
+            why = f"could not merge it ({merged.problem}); resolve it by hand, then `tether ctx validate`"
+            done.add(rel, why, f"{rel}: {why}")
+            continue
+        if merged.data != current:
+            ws.store.write_document(rel, merged.data, "session context")
+        if merged.clean:
+            done.add(rel, "merged: both clones' changes", f"resolved {rel}")
+            resolved.append(rel)
+        else:
+            line = next(n for n, text in enumerate(merged.data.decode("utf-8").splitlines(), 1)
+                        if text.startswith("<<<<<<<"))
+            left = (f"both clones set {', '.join(c.split(':', 1)[0] for c in merged.conflicts)} differently; the rest"
+                    " is merged: keep one value at each marked place, then `tether ctx validate` and `git add` it")
+            done.add(rel, f"line {line}: {left}", f"{rel}:{line}: {left}")
+    return resolved
 
 
 def _reads_as_latest(data: bytes, rel: str) -> bool:

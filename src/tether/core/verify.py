@@ -72,9 +72,16 @@ def setup_notices(ws) -> list[str]:
     from .brief import DRIVER_MISSING, merge_driver_state
     from ..store import layout
 
-    if merge_driver_state(ws.root_dir, ws.store_dir) != "missing":
-        return []
-    return [DRIVER_MISSING.format(attributes=ws.store.shown(layout.GITATTRIBUTES))]
+    out = []
+    if merge_driver_state(ws.root_dir, ws.store_dir) == "missing":
+        out.append(DRIVER_MISSING.format(attributes=ws.store.shown(layout.GITATTRIBUTES)))
+    rule = layout.CONTEXTS_ATTRIBUTE
+    attributes = (ws.store.read_file(layout.GITATTRIBUTES) or b"").decode("utf-8", "replace").splitlines()
+    if rule not in (line.strip() for line in attributes) and ws.store.campaign_contexts():
+        out.append(f"{ws.store.shown(layout.GITATTRIBUTES)} has no rule `{rule}` (a workspace made by an older"
+                   " tether), so a merge of two clones' changes to a session context conflicts. Run `tether init`"
+                   f" once (it adds the rule) and commit {ws.store.shown(layout.GITATTRIBUTES)}.")
+    return out
 
 
 def _attempt(store: Store, load, *args) -> object | None:

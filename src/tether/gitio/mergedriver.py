@@ -1,7 +1,7 @@
 """tether's git merge driver: ``git merge`` merges the generated files by their meaning.
 
 ``.tether/.gitattributes`` names ``merge=tether`` for ``progress/LATEST.json``,
-``CONTEXT.md`` and ``index.json``; git runs the driver for each of them that
+``CONTEXT.md``, ``index.json`` and the campaigns' ``session_context.yaml``; git runs the driver for each of them that
 both sides changed (``tether merge-driver --marker-size %L %O %A %B %P``) and
 takes what it leaves in ``%A``. The driver lives in each clone's own git
 config, which is never committed: `tether init` registers it (again, if the
@@ -20,6 +20,10 @@ the logs, this module for the generated files). When the commits cannot be
 found (cherry-pick, a criss-cross merge) the entries keep our side's hash and
 the driver says to run `tether index` after the merge.
 
+A session context is merged by its meaning (campaign.clones, given by the caller as
+``contexts``: this package knows no campaign); where both clones set one value
+differently the driver leaves the file conflicted, with markers around those values only.
+
 `tether index --repair` (:mod:`tether.core.repair`) uses the same merges
 when a merge happened without the driver.
 """
@@ -37,15 +41,18 @@ from .semantic_merge import Unmergeable, merge_context, merge_latest, merge_mani
 from ..model.record import REQUIRED, Record
 
 NAME = MERGE_DRIVER
-DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json)"
+DESCRIPTION = "tether generated files (LATEST.json, CONTEXT.md, index.json) and session contexts"
 ARGS = "merge-driver --marker-size %L %O %A %B %P"
 
 
 def kind_of(path: str) -> str:
-    """Which merge a path gets: "latest", "manifest", "offload-map" or "context" (any other text document)."""
+    """Which merge a path gets: "latest", "manifest", "offload-map", "session-context" or "context"
+    (any other text document)."""
     from ..store import layout
 
     path = path.replace("\\", "/")
+    if path.rsplit("/", 1)[-1] == layout.CONTEXT_FILE:
+        return "session-context"
     if layout.is_offload_map(path):
         return "offload-map"
     if path.endswith(layout.LATEST):
@@ -121,9 +128,17 @@ def _read(path: str) -> bytes:
 
 
 def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_size: int = 7,
-                    blocks: dict[str, str] | None = None) -> tuple[bytes, bool]:
+                    blocks: dict[str, str] | None = None, contexts=None) -> tuple[bytes, bool]:
     """``blocks``: the context document's blocks regenerated from the merged records, else the
-    newer side's stand."""
+    newer side's stand. ``contexts(base, ours, theirs, marker_size)``: the session context's merge,
+    (data or None, clean, conflicts or the reason it could not merge); Unmergeable without it."""
+    if kind == "session-context":
+        if contexts is None:
+            raise Unmergeable("no merge for session contexts was given")
+        data, clean, detail = contexts(base, ours, theirs, marker_size)
+        if data is None:
+            raise Unmergeable(detail)
+        return data, clean
     if kind == "latest":
         return merge_latest(base, ours, theirs)
     if kind == "offload-map":
@@ -134,12 +149,13 @@ def merge_generated(kind: str, base: bytes, ours: bytes, theirs: bytes, marker_s
 
 
 def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int = 7,
-        regenerate=None) -> Outcome:
+        regenerate=None, contexts=None) -> Outcome:
     """Merge one file as git's driver: the result goes into ``ours_file``.
 
     ``regenerate(root, commits)`` gives the context document's blocks from the records as the
     merge leaves them (core.merging): the driver finds the commits as for index.json. Without
     it, or without the commits, the blocks of the newer side stand and the note says so.
+    ``contexts``: the session context's merge (see merge_generated).
     """
     from ..store.fsio import write_atomic
 
@@ -147,9 +163,12 @@ def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size
     note = None
     try:
         base, ours, theirs = _read(base_file), _read(ours_file), _read(theirs_file)
+        if kind == "session-context":
+            return _session_context(base_file, ours_file, theirs_file, path, marker_size, contexts,
+                                    (base, ours, theirs))
         if kind == "manifest":
             merged, unknown = merge_manifest(base, ours, theirs, lambda paths: _hashes_or_none(
-                path, (base, ours, theirs), paths, regenerate))
+                path, (base, ours, theirs), paths, regenerate, contexts))
             clean = True
             if unknown:
                 note = (f"{path}: the merged hash of {len(unknown)} file(s) changed on both sides is unknown"
@@ -170,6 +189,32 @@ def run(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size
         return Outcome(path, kind, False, f"{path}: {reason}; left git's text merge: run `tether index --repair`")
 
 
+CONTEXT_UNMERGED = ("{path}: {why}; left git's text merge. Keep one side (`git checkout --ours -- {path}`, or"
+                    " --theirs) or edit it, then `tether ctx validate --context {path}` and `git add {path}`")
+
+
+def _session_context(base_file: str, ours_file: str, theirs_file: str, path: str, marker_size: int, contexts,
+                     versions: tuple[bytes, bytes, bytes]) -> Outcome:
+    """A campaign's session context: merged by meaning; real conflicts are marked, value by value."""
+    from ..store.fsio import write_atomic
+
+    kind = "session-context"
+    if contexts is None:
+        data, clean, detail = None, False, "no merge for session contexts was given"
+    else:
+        data, clean, detail = contexts(*versions, marker_size)
+    if data is None:
+        textmerge.merge_files(base_file, ours_file, theirs_file, marker_size)
+        return Outcome(path, kind, False, CONTEXT_UNMERGED.format(path=path, why=detail))
+    write_atomic(ours_file, data)
+    if clean:
+        return Outcome(path, kind, True, None)
+    shown = "; ".join(detail[:5]) + (f"; and {len(detail) - 5} more" if len(detail) > 5 else "")
+    return Outcome(path, kind, False, f"{path}: both clones set {len(detail)} value(s) differently ({shown});"
+                   " the rest is merged. Keep one value at each marked place, then `tether ctx validate"
+                   f" --context {path}` and `git add {path}`")
+
+
 def _blocks_of_merge(regenerate, path: str, versions: tuple[bytes, bytes, bytes]) -> dict:
     if regenerate is None:
         return {}
@@ -180,9 +225,10 @@ def _blocks_of_merge(regenerate, path: str, versions: tuple[bytes, bytes, bytes]
     return _regenerated(regenerate, ".", commits) if commits else {}
 
 
-def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list[str], regenerate=None) -> dict:
+def _hashes_or_none(path: str, versions: tuple[bytes, bytes, bytes], paths: list[str], regenerate=None,
+                    contexts=None) -> dict:
     try:
-        return merged_hashes(".", path, versions, paths, regenerate)  # git runs drivers at the worktree's top
+        return merged_hashes(".", path, versions, paths, regenerate, contexts)  # git runs drivers at the worktree's top
     except Exception:
         return {}  # unknown hashes: the manifest names them, `tether index` fixes them
 
@@ -242,7 +288,7 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes, union: bool) -> bytes |
 
 
 def merged_blob(name: str, base: bytes | None, ours: bytes, theirs: bytes, attrs: dict[str, str],
-                blocks=None) -> bytes | None:
+                blocks=None, contexts=None) -> bytes | None:
     """What git's merge leaves in ``name`` when both sides changed it, by the driver its
     attributes name; None when that merge conflicts (git stops for the user) or is another's."""
     driver = attrs.get("merge", "unspecified")
@@ -252,7 +298,7 @@ def merged_blob(name: str, base: bytes | None, ours: bytes, theirs: bytes, attrs
         size = attrs.get("conflict-marker-size", "7")
         try:
             data, clean = merge_generated(kind_of(name), base or b"", ours, theirs,
-                                          int(size) if size.isdigit() else 7, blocks)
+                                          int(size) if size.isdigit() else 7, blocks, contexts)
         except Unmergeable:
             return None
         return data if clean else None
@@ -262,7 +308,7 @@ def merged_blob(name: str, base: bytes | None, ours: bytes, theirs: bytes, attrs
 
 
 def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], paths: list[str],
-                  regenerate=None) -> dict:
+                  regenerate=None, contexts=None) -> dict:
     """sha256 of each file both sides changed, as this merge leaves it; files it cannot know are left out.
     ``regenerate(root, commits)``: the context document's blocks from the merged records, as the
     driver gives them to that document (see run)."""
@@ -286,15 +332,16 @@ def merged_hashes(root: str, path: str, versions: tuple[bytes, bytes, bytes], pa
         attrs = attributes.get(name, {})
         if blocks is None and regenerate is not None and attrs.get("merge") == NAME and kind_of(name) == "context":
             blocks = _regenerated(regenerate, root, commits)
-        merged = merged_blob(name, base, ours, theirs, attrs, blocks or None)
+        merged = merged_blob(name, base, ours, theirs, attrs, blocks or None, contexts)
         if merged is not None:
             out[rel] = "sha256:" + hashlib.sha256(merged).hexdigest()
     return out
 
 
-def merged_file(root: str, name: str, base: bytes | None, ours: bytes, theirs: bytes) -> bytes | None:
+def merged_file(root: str, name: str, base: bytes | None, ours: bytes, theirs: bytes,
+                contexts=None) -> bytes | None:
     """``merged_blob`` of one repository path, with its attributes asked of git."""
-    return merged_blob(name, base, ours, theirs, _attributes(root, [name]).get(name, {}))
+    return merged_blob(name, base, ours, theirs, _attributes(root, [name]).get(name, {}), contexts=contexts)
 
 
 def _regenerated(regenerate, root: str, commits: tuple[str, str, str]) -> dict:

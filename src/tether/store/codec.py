@@ -19,7 +19,7 @@ import sys
 
 from ..errors import ParseError, Problem
 from ..model.fastjson import loads_exactly as _loads
-from .layout import GENERATED  # a merge without tether's merge driver leaves markers one command resolves
+from .layout import CONTEXT_FILE, GENERATED  # a merge without tether's merge driver leaves markers one command resolves
 
 CONFLICT_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
 # Nothing tether writes nests deeper than a few levels; a bound well under Python's recursion
@@ -56,9 +56,25 @@ def check_conflicts(text: str, path: str) -> None:
                 fix = "run `tether index --repair` (it merges tether's blocks; text both branches changed stays yours)"
             elif path.endswith(GENERATED):
                 fix = "run `tether index --repair` (a merge without tether's merge driver)"
+            elif path.endswith(CONTEXT_FILE):
+                raise ParseError(path, number, context_conflict(text), conflict=True)
             else:
                 fix = "resolve the merge and commit"
             raise ParseError(path, number, f"unresolved git conflict marker; {fix}", conflict=True)
+
+
+# The first line tether's merge driver gives a session context it left conflicted (campaign.clones).
+CONTEXT_CONFLICT_HEAD = "# tether merge: "
+
+
+def context_conflict(text: str) -> str:
+    """What a conflicted session context holds: the values both clones set differently, as the
+    merge driver's first line names them, or git's text merge of the whole file."""
+    first = text.split("\n", 1)[0]
+    if first.startswith(CONTEXT_CONFLICT_HEAD) and "differently: " in first:
+        return f"unresolved conflict: both clones set {first.split('differently: ', 1)[1].strip()} differently"
+    return ("unresolved git conflict marker; resolve the merge (`tether index --repair` merges the two sides by"
+            " meaning)")
 
 
 class Unusable(ValueError):

@@ -78,6 +78,8 @@ GENERATED = (LATEST, CONTEXT_DOCUMENT, MANIFEST)
 FOLDERS = (TASKS, OPEN, DECISIONS, PROGRESS, "memory")
 
 GITIGNORE_TEXT = f"# Per-machine and derived files: never committed.\n{LOCKS}/\n{CACHE_DIR}/\n*.tmp\n"
+# Campaign session contexts: merged by meaning (campaign.clones) by the same driver.
+CONTEXTS_ATTRIBUTE = f"/{CONTEXTS}/*/{CONTEXT_FILE} merge=tether"
 GITATTRIBUTES_TEXT = (
     "# Append-only logs: a merge keeps the lines of both sides instead of conflicting.\n"
     f"*.jsonl merge=union\n{PROGRESS}/*.md merge=union\n"
@@ -87,6 +89,8 @@ GITATTRIBUTES_TEXT = (
     + "".join(f"/{rel} merge=tether\n" for rel in GENERATED)
     # The offload maps keep our side; the next offload command (or `tether index --repair`) rewrites them.
     + "".join(f"/{OFFLOAD}/**/{name} merge=tether\n" for name in MAPS)
+    + "# Campaign session contexts (tether ctx): two clones' changes merged by meaning, real conflicts left.\n"
+    + f"{CONTEXTS_ATTRIBUTE}\n"
 )
 
 
