@@ -599,3 +599,27 @@ def test_a_close_in_a_repository_without_commits_is_found_in_its_progress_log(tm
     hits = Recall(ws).search("zebra logger", kinds=["progress"])["hits"]
     assert hits and hits[0]["kind"] == "progress" and "zebra" in hits[0]["text"]
     assert hits[0]["session"] == ws.session_id
+
+
+def test_a_record_by_the_author_the_query_names_comes_first_among_like_ones(ws, monkeypatch):
+    """Two gotchas say the same; the query names the author of the longer one (its `by`, not a
+    word of its text), which BM25 alone puts second: it comes first. The name must be a whole word
+    of the query ("annotation" names nobody), and a record of that author that matches none of the
+    query's other words is not found by the name alone."""
+    said = [("bob", "the cache must be rebuilt after a schema change"),
+            ("@ann", "the cache must be rebuilt after every schema change, whatever the tests say"),
+            ("@ann", "lunch on Friday with the design team")]
+    ids = {}
+    for by, text in said:
+        ids[text] = ws.note("gotcha", text, by=by).id
+    age(ws.dir)
+    bob, ann = ids[said[0][1]], ids[said[1][1]]
+    named = [h["id"] for h in Recall(ws).search("what did Ann find about the cache and schema changes")["hits"]]
+    assert named == [ann, bob]
+    assert [h["id"] for h in Recall(ws).search("the annotation cache and schema changes")["hits"]] == [bob, ann]
+    assert [h["id"] for h in Recall(ws).search("cache and schema changes")["hits"]] == [bob, ann]
+    assert [h["who"] for h in Recall(ws).search("Ann cache")["hits"]] == ["@ann", "bob"]
+    from tether.recall import rank
+
+    assert rank.authors_named("ask Ann Lee, not Lee Ann", ["Ann Lee", "Lee", "@ann", "Lee Ann", "Anne", "ann lee smith"]) == {
+        "Ann Lee", "Lee", "@ann", "Lee Ann"}

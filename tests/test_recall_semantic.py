@@ -473,3 +473,20 @@ def test_a_hit_found_by_its_meaning_alone_is_not_said_to_match_through_its_neigh
         hits = rec.search("zebra giraffe", mode=mode, limit=50)["hits"]
         assert any(h["kind"] == "context" for h in hits)
         assert not any("via" in h for h in hits), (mode, hits)
+
+
+def test_the_hybrid_lifts_the_author_the_query_names_too(ws, tiny):
+    """The hybrid's lexical list is the one the author lift ordered: of two entries saying the
+    same, the one by the author the query names comes first whatever the (here random) model
+    thinks, and without the name the shorter one does."""
+    from test_recall import age
+
+    bob = ws.note("gotcha", "the cache must be rebuilt after a schema change", by="bob").id
+    ann = ws.note("gotcha", "the cache must be rebuilt after every schema change, whatever the tests say", by="@ann").id
+    ws.note("gotcha", "lunch on Friday with the design team", by="@ann")
+    configure(ws, model=str(tiny))
+    age(ws.dir)
+    rec = Recall(ws)
+    named = rec.search("what did Ann find about the cache and schema changes", mode="hybrid")
+    assert named["mode"] == "hybrid" and [h["id"] for h in named["hits"]][:2] == [ann, bob]
+    assert [h["id"] for h in rec.search("cache and schema changes", mode="hybrid")["hits"]][:2] == [bob, ann]

@@ -7,7 +7,7 @@
 
 Each hit: kind, id, title, text (an excerpt), path and line, at, who, session, task, status
 (current, resolved, superseded, retired, or a task's or checkpoint's own), score (the mode's:
-lexical, BM25 (a note's lifted by its sitting's best) where lower is better; semantic, the cosine; hybrid, the fused reciprocal-rank
+lexical, BM25 (lifted when the query names its author, a note's by its sitting's best) where lower is better; semantic, the cosine; hybrid, the fused reciprocal-rank
 score; the last two higher is better). ``mode``: which ran. ``problems``: the files (path, line)
 that could not be read; they are left out.
 
@@ -124,7 +124,7 @@ class Recall:
         since = since.strip().replace(" ", "T") if since else None
         if mode == "lexical":
             self.refresh()
-            rows = self.index.search(expression, limit, kinds=kinds, task=task, since=since)
+            rows = self.index.search(expression, limit, kinds=kinds, task=task, since=since, query=query)
         else:
             encoder = self.encoder  # a missing extra or model stops here, before any work
             self.embed()
@@ -135,7 +135,7 @@ class Recall:
             if mode == "semantic":
                 rows = nearest
             else:
-                lexical = self.index.search(expression, depth, kinds=kinds, task=task, since=since)
+                lexical = self.index.search(expression, depth, kinds=kinds, task=task, since=since, query=query)
                 by_id = {row["rowid"]: row for row in lexical + nearest}
                 fused = rank.fuse({"lexical": [r["rowid"] for r in lexical], "semantic": [r["rowid"] for r in nearest]})
                 rows = [dict(by_id[rid], score=score) for rid, score in fused[:limit]]

@@ -25,7 +25,7 @@ import time
 from ..errors import ParseError, Problem, Unavailable
 from ..warm.cachefile import RACY_NS
 from . import extract
-from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, lift_sittings
+from .rank import BM25_WEIGHTS, KIND_WEIGHTS, SITTING_DEPTH, authors_named, lift_authors, lift_sittings
 
 FORMAT = "10"  # 4: the vectors table and records.hash; 5: transcripts indexed as their conversation; 6: fts.context,
 # fts.date; 7: records.sitting; 8: records.anchors; 9: records.body_line, packets indexed as their words;
@@ -437,14 +437,16 @@ class Index:
     def problems(self) -> list[Problem]:
         return [Problem(*row) for row in self.db.execute("SELECT path, line, message FROM problems ORDER BY path, line")]
 
-    def search(self, expression: str, limit: int, kinds=None, task=None, since=None) -> list[dict]:
-        """The ``limit`` best matches, each note lifted by its sitting's best (rank.lift_sittings):
-        the candidates' ids, scores and sittings first, then the rows of those kept."""
+    def search(self, expression: str, limit: int, kinds=None, task=None, since=None, query: str | None = None) -> list[dict]:
+        """The ``limit`` best matches, each lifted when ``query`` names its author (rank.lift_authors),
+        then each note by its sitting's best (rank.lift_sittings): the candidates' ids, scores,
+        sittings and authors first, then the rows of those kept."""
         where, args = self._filters(kinds, task, since)
-        sql = (f"SELECT r.id, {_SCORE} AS score, r.sitting FROM fts JOIN records r ON r.id = fts.rowid"
+        sql = (f"SELECT r.id, {_SCORE} AS score, r.sitting, r.who FROM fts JOIN records r ON r.id = fts.rowid"
                f" WHERE {' AND '.join(['fts MATCH ?'] + where)} ORDER BY score LIMIT ?")
         candidates = self.db.execute(sql, (expression, *args, max(limit, SITTING_DEPTH))).fetchall()
-        chosen = lift_sittings(candidates)[:limit]
+        named = authors_named(query, {c[3] for c in candidates if c[3]}) if query else set()
+        chosen = lift_sittings(lift_authors(candidates, named))[:limit]
         rows = {row["rowid"]: row for row in self._rows([rid for rid, _ in chosen])}
         return [dict(rows[rid], score=score) for rid, score in chosen]
 
