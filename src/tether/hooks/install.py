@@ -399,26 +399,24 @@ def same_file(root: Path, name: str, other: str) -> bool:
 
 
 def claude_code_installed(root: Path) -> bool:
-    """Whether .claude/settings.json holds tether's hooks (an unreadable file: taken as yes, so
-    nothing Claude Code may need is removed)."""
-    try:
-        hooks = _json_object(_project_file(root, ".claude/settings.json")).get("hooks")
-    except InvalidInput:
-        return True
-    return isinstance(hooks, dict) and any(
-        isinstance(groups, list) and _without_hooks(groups, lambda h: _is_tether_hook(h.get("command")))[1]
-        for groups in hooks.values())
+    """Whether .claude/settings.json holds tether's hooks."""
+    return _holds_hooks(root, ".claude/settings.json", _is_tether_hook)
 
 
 def codex_installed(root: Path) -> bool:
-    """Whether .codex/hooks.json holds tether's hooks (an unreadable file: taken as yes, so nothing
-    Codex may need is removed)."""
+    """Whether .codex/hooks.json holds tether's hooks."""
+    return _holds_hooks(root, ".codex/hooks.json", _is_tether_codex_hook)
+
+
+def _holds_hooks(root: Path, rel: str, is_tethers) -> bool:
+    """Whether the agent's hooks file ``rel`` holds a hook ``is_tethers`` recognises (an unreadable
+    file: taken as yes, so nothing the agent may need is removed)."""
     try:
-        hooks = _json_object(_project_file(root, ".codex/hooks.json")).get("hooks")
+        hooks = _json_object(_project_file(root, rel)).get("hooks")
     except InvalidInput:
         return True
     return isinstance(hooks, dict) and any(
-        isinstance(groups, list) and _without_hooks(groups, lambda h: _is_tether_codex_hook(h.get("command")))[1]
+        isinstance(groups, list) and _without_hooks(groups, lambda h: is_tethers(h.get("command")))[1]
         for groups in hooks.values())
 
 

@@ -148,19 +148,25 @@ def _literal_ok(value: str) -> bool:
     return not any(line != line.rstrip(" \t") for line in value.split("\n")) and "\t" not in value
 
 
-def parse(data: bytes, shown: str) -> dict:
-    """A packet file to its document; ParseError with the file and line when it is not one."""
+def _yaml_file(data: bytes, shown: str):
+    """(text, value) of a YAML file of the offload folder; ParseError with the file and line when it
+    does not read (not UTF-8, a conflict marker, invalid YAML)."""
     from ..store.codec import Unusable, check_conflicts, decode, line_at
     from ..store.yaml_codec import YamlError, yaml_value
 
     text = decode(data, shown)
     check_conflicts(text, shown)
     try:
-        doc = yaml_value(text)
+        return text, yaml_value(text)
     except YamlError as exc:
         raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
     except Unusable as exc:
         raise ParseError(shown, line_at(text, exc.offset), exc.reason) from None
+
+
+def parse(data: bytes, shown: str) -> dict:
+    """A packet file to its document; ParseError with the file and line when it is not one."""
+    text, doc = _yaml_file(data, shown)
     if not isinstance(doc, dict):
         raise ParseError(shown, 1, "a packet is a mapping of fields (id, kind, title, ...)")
     from .schema import problems
@@ -174,17 +180,7 @@ def parse(data: bytes, shown: str) -> dict:
 def parse_cluster(data: bytes, shown: str) -> dict:
     """A cluster.yaml to its mapping (title, description, ...); ParseError with the file and line
     when it is not one (a conflict marker two clones' `cluster create` left, a hand edit)."""
-    from ..store.codec import Unusable, check_conflicts, decode, line_at
-    from ..store.yaml_codec import YamlError, yaml_value
-
-    text = decode(data, shown)
-    check_conflicts(text, shown)
-    try:
-        info = yaml_value(text)
-    except YamlError as exc:
-        raise ParseError(shown, exc.line, f"invalid YAML ({exc.reason})") from None
-    except Unusable as exc:
-        raise ParseError(shown, line_at(text, exc.offset), exc.reason) from None
+    _, info = _yaml_file(data, shown)
     if not isinstance(info, dict) or not all(isinstance(info.get(k, ""), str) for k in ("title", "description")):
         raise ParseError(shown, 1, "expected a mapping with text title and description")
     return info
