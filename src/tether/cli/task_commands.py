@@ -23,7 +23,7 @@ def cmd_init(args) -> Result:
             if created else f"tether workspace already set up in {ws.dir} (nothing changed)")
     if new:  # a new workspace, not a clone's driver registration
         text += ('Next: start a task (`tether task start "..." --items-file FILE`) and checkpoint as you go;'
-                 " `tether install claude-code` briefs every Claude Code session.")
+                 " `tether install claude-code` (or `codex`, `cursor`) sets your agent up to use it.")
     return Result({"root": str(ws.root), "store": str(ws.dir), "created": created}, text)
 
 
