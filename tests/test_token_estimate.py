@@ -1,5 +1,6 @@
 """The token estimate is computed with bit operations on big integers, not regular expressions
-(it runs over every byte a compaction reads): it must give exactly what the plain definition gives."""
+(it runs over every byte a compaction reads), or in C where pip built tether's extension: either
+must give exactly what the plain definition gives. Every test runs on both."""
 
 from __future__ import annotations
 
@@ -10,10 +11,22 @@ from pathlib import Path
 
 import pytest
 
+from tether.transcripts import tokens
 from tether.transcripts.tokens import estimate
 from tether.compaction.messages import strings as every_string  # every string of a JSON value
 
 TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "transcripts"
+NATIVE = tokens._native
+
+
+@pytest.fixture(autouse=True, params=["python", "c"])
+def counts(request, monkeypatch):
+    """The estimate's counts in Python, then in C (skipped where the extension was not built)."""
+    if request.param == "python":
+        monkeypatch.setattr(tokens, "_native", None)
+    elif NATIVE is None:
+        pytest.skip("tether.transcripts._counts was not built (no C compiler at install)")
+    return request.param
 
 
 def _table(byte_class) -> bytes:
@@ -134,3 +147,29 @@ def test_the_estimate_of_texts_joined_is_summed_exactly_from_their_parts():
         for text in texts:
             joined.add(text)
         assert joined.total() == want, texts
+
+
+def test_the_parts_of_a_text_are_the_same_in_c_and_python(counts):
+    """Joined (a list given a message at a time) sums the parts: every one must agree, on texts of
+    one, two and four bytes a character (Python's str kinds), lone surrogates and control bytes too."""
+    if counts == "python":
+        pytest.skip("compares the C parts with the Python ones")
+    rng = random.Random(23)
+    alphabet = ["a", "Z", "0", "9", " ", "  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x00", "\x7f", ".", "{", "~",
+                "é", "\xa0", "\x85", "✓", "\u2028", "😀", "\ud800", "word", "123456"]
+    texts = ["", " ", "\n", " a", "  a", "a ", "a  ", " \n ", "\t"]
+    for _ in range(5000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))))
+    for text in texts:
+        assert NATIVE.parts(text) == tokens._python_parts(text), repr(text)
+
+
+def test_the_c_counts_refuse_what_is_not_text():
+    if NATIVE is None:
+        pytest.skip("tether.transcripts._counts was not built")
+    with pytest.raises(TypeError):
+        NATIVE.parts(b"bytes")
+    with pytest.raises(TypeError):
+        NATIVE.joined(["a", 1], None)
+    with pytest.raises(TypeError):
+        NATIVE.joined(("a",), None)

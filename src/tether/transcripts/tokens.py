@@ -12,7 +12,10 @@ cache (``TIKTOKEN_CACHE_DIR``); or tiktoken's download.
 :func:`estimate` is a central estimate: it counts word pieces, digit groups, punctuation,
 whitespace runs and non-ASCII characters the way BPE splits them, with weights fitted on the
 sample transcripts in ``../shared/bench/transcripts`` against o200k_base. ``bench/bench_transcripts.py``
-measures its error. ``tether.tokens.estimate``, which the boot brief uses, is a different
+measures its error. Its counts are defined here in Python; ``_counts.c`` counts the same in C,
+several times faster, and is used where pip could build it (a C compiler at install; without
+one, tether installs without it). ``tests/test_token_estimate.py`` runs every check on both.
+``tether.tokens.estimate``, which the boot brief uses, is a different
 tool: an upper bound, so a budget is never exceeded; it overestimates transcripts.
 """
 
@@ -26,6 +29,12 @@ from .records import CONTENT, TOOL_USE
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 DEFAULT_ENCODING = "o200k_base"
+
+try:  # the counts in C, when pip could build them (_counts.c); the same counts as below
+    from . import _counts as _native
+except ImportError:
+    _native = None
+
 
 def _table(byte_class) -> bytes:
     return bytes(byte_class(i) for i in range(256))
@@ -47,6 +56,9 @@ def estimate(text: str) -> int:
     """Estimated tokens in ``text``, without a tokenizer."""
     if not text:
         return 0
+    if _native is not None:
+        count, punctuation, breaks, non_ascii = _native.parts(text)[:4]
+        return count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5)
     data = text.encode("utf-8", "surrogatepass")
     count, punctuation, non_ascii = _counted(data, text.isascii())
     return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
@@ -107,6 +119,13 @@ def _parts(text: str) -> tuple:
     """What :func:`estimate` adds up for ``text``, before the weighted terms are rounded: (count,
     punctuation, line breaks, non-ASCII characters, whether its leading whitespace run is counted,
     whether its trailing one is, whether it is all whitespace)."""
+    if _native is not None:
+        return _native.parts(text)
+    return _python_parts(text)
+
+
+def _python_parts(text: str) -> tuple:
+    """:func:`_parts`, in Python."""
     if not text:
         return 0, 0, 0, 0, 0, 0, True
     data = text.encode("utf-8", "surrogatepass")
@@ -131,6 +150,10 @@ def estimate_joined(texts: list, alone_from: int | None = None) -> tuple[int, di
     """``estimate("\\n".join(texts))``, exactly, and the estimate of each text of ``alone_from``
     characters or more (index -> tokens), counted on its own: the whole is summed from the parts of those
     texts and of the runs of the others joined (see :class:`Joined`)."""
+    if _native is not None:
+        count, punctuation, breaks, non_ascii, alone = _native.joined(texts, alone_from)
+        total = count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5) if texts else 0
+        return total, {i: c + int(0.6 * p + 0.3 * n + 2.0 * u + 0.5) if texts[i] else 0 for i, c, p, n, u in alone}
     joined = Joined()
     singles: dict = {}
     run: list = []
