@@ -824,3 +824,40 @@ def test_compact_judges_the_state_by_the_context_settings_usage_reads(ws, cli, t
                                                   "thresholds = { YELLOW = 10, ORANGE = 20, RED = 90, CRITICAL = 95 }\n"))
     usage, report = both()  # a third full is ORANGE by the user's thresholds: tiers 1 and 2
     assert usage["state"] == "ORANGE" and [t["tier"] for t in report["tiers"]] == [1, 2]
+
+
+def test_the_garbage_collector_is_paused_during_a_compaction_and_back_as_it_was_after(ws):
+    # Paused for speed (a list of megabytes makes millions of objects); a caller's collector must
+    # come back as it was, after an error too, and one left off by the caller stays off.
+    import gc
+
+    from tether.compaction import messages as msgs
+    from tether.errors import InvalidInput
+
+    messages = openai_list(big_output())
+    seen = []
+
+    def summariser(older):
+        seen.append(gc.isenabled())
+        return "The summary."
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2, summariser=summariser)
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(InvalidInput):
+            compact(messages, tiers=[4], workspace=ws)
+        assert gc.isenabled()
+        msgs.parse(json.dumps(messages).encode())
+        assert gc.isenabled()
+        with msgs.collector_paused():
+            with msgs.collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the outer pause still holds it
+        assert gc.isenabled()
+        gc.disable()
+        compact(messages, tiers=[1], workspace=ws, threshold=1000)
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

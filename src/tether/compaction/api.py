@@ -97,19 +97,22 @@ class Compactor:
         texts, images = self._counted_strings(doc)
         system, system_images = counted_strings((doc.envelope or {}).get("system"))
         texts, images = texts + system, images + system_images
-        if self.count.method == "estimate" and self._gathered is not None and self._gathered.get("alone"):
-            # The texts tier 1 or 2 may count are estimated on their own, in the same pass: the
-            # whole is summed from them (transcripts.tokens.estimate_joined), and the tiers ask again.
-            from ..transcripts.tokens import estimate_joined
+        if self.count.method != "estimate":
+            return self.count("\n".join(texts)) + images * IMAGE_TOKENS
+        # The estimate sums the texts' parts without joining them (transcripts.tokens.estimate_joined),
+        # and counts those tier 1 or 2 may count on their own in the same pass: the tiers ask again.
+        from ..transcripts.tokens import estimate_joined
 
+        alone_from = None
+        if self._gathered is not None and self._gathered.get("alone"):
             # the estimate's bound is at most 2 a character: a shorter text is never counted by them
-            limit = min(self.options["threshold"], self.options["input_limit"])
-            total, alone = estimate_joined(texts, limit // 2 + 1)
+            alone_from = min(self.options["threshold"], self.options["input_limit"]) // 2 + 1
+        total, alone = estimate_joined(texts, alone_from)
+        if alone:
             known = self._gathered.setdefault("known", {})
             for index, tokens in alone.items():
                 known[id(texts[index])] = (texts[index], tokens)
-            return total + images * IMAGE_TOKENS
-        return self.count("\n".join(texts)) + images * IMAGE_TOKENS
+        return total + images * IMAGE_TOKENS
 
     def _counter(self):
         """The counter, answering for the texts already counted in this compaction."""
@@ -282,12 +285,13 @@ class Compactor:
         """Apply ``tiers`` (default: those the state calls for) to ``source``: a Document, a list of
         messages, a request object, or the bytes of one. ``summary``: the tier 3 summary's text,
         given (it replaces the extracted sections and any summariser)."""
-        doc = self._document(source)
-        self._gathered = {"alone": not tiers or bool({1, 2} & set(tiers))}  # whether tier 1 or 2 may count
-        try:
-            return self._compact(doc, tiers, summary, record)
-        finally:
-            self._gathered = None
+        with _messages.collector_paused():
+            doc = self._document(source)
+            self._gathered = {"alone": not tiers or bool({1, 2} & set(tiers))}  # whether tier 1 or 2 may count
+            try:
+                return self._compact(doc, tiers, summary, record)
+            finally:
+                self._gathered = None
 
     def _compact(self, doc, tiers, summary, record) -> Compaction:
         before = self.state(doc)
