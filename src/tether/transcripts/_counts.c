@@ -112,6 +112,19 @@ add_run(Tally *t, int k, Py_ssize_t r, Py_ssize_t breaks, int space_first)
         }                                                                     \
     } while (0)
 
+/* A str made by the old wide-character API has its characters in place only once made ready
+   (Python 3.12 has no such str). */
+static int
+ready(PyObject *text)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    return PyUnicode_READY(text) == 0;
+#else
+    (void)text;
+    return 1;
+#endif
+}
+
 static void
 read_text(Tally *t, PyObject *text)
 {
@@ -185,6 +198,8 @@ parts(PyObject *self, PyObject *text)
         PyErr_SetString(PyExc_TypeError, "parts() takes a str");
         return NULL;
     }
+    if (!ready(text))
+        return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (n == 0)
         return Py_BuildValue("(iiiiiiO)", 0, 0, 0, 0, 0, 0, Py_True);
@@ -232,6 +247,10 @@ joined(PyObject *self, PyObject *args)
         if (!PyUnicode_Check(text)) {
             Py_DECREF(singles);
             PyErr_SetString(PyExc_TypeError, "joined() takes a list of str");
+            return NULL;
+        }
+        if (!ready(text)) {
+            Py_DECREF(singles);
             return NULL;
         }
         if (i)
