@@ -382,7 +382,7 @@ def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeyp
     assert_healthy(root, "B summary")
 
 
-@pytest.mark.parametrize("driver", [True], ids=["driver"])
+@pytest.mark.parametrize("driver", [True, False], ids=["driver", "no-driver"])
 def test_repair_mid_merge_names_the_conflicted_context_and_records_no_hash_of_it(base, monkeypatch, driver):
     import hashlib
 
@@ -397,6 +397,8 @@ def test_repair_mid_merge_names_the_conflicted_context_and_records_no_hash_of_it
     repair = tether(root, "index", "--repair", "--json")
     assert repair.returncode == 3, repair.stdout + repair.stderr
     outcome = json.loads(repair.stdout)
+    # Only the hand-written lines are left for the person, with or without the driver: tether's blocks merged.
+    assert (root / CONTEXT).read_text().count("<<<<<<<") == 1
     line = marker_lines(root / CONTEXT)[0]
     assert [(p["path"], p["line"]) for p in outcome["conflicted"]] == [(CONTEXT, line)]
     assert "conflict marker" in outcome["conflicted"][0]["message"]

@@ -424,7 +424,9 @@ def _reads_as_latest(data: bytes, rel: str) -> bool:
 
 
 def _blocks_in_conflict(data: bytes) -> bool:
-    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
+    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text):
+    a hunk that holds a block's marker, or lies between a begin and its end (two closes' blocks
+    differ in their body, their markers in common)."""
     from ..gitio.semantic_merge import Unmergeable, split_hunks
     from ..store.formats import BLOCK_MARK
 
@@ -432,4 +434,12 @@ def _blocks_in_conflict(data: bytes) -> bool:
         hunks = split_hunks(data.decode("utf-8"))
     except (Unmergeable, UnicodeDecodeError):
         return True
-    return any(BLOCK_MARK in "".join(h) for h in hunks if not isinstance(h, str))
+    inside = False
+    for hunk in hunks:
+        if isinstance(hunk, str):
+            begin, end = hunk.rfind(BLOCK_MARK + "begin "), hunk.rfind(BLOCK_MARK + "end ")
+            if begin != end:  # the later of the two says where the common text leaves off
+                inside = begin > end
+        elif inside or BLOCK_MARK in "".join(hunk):
+            return True
+    return False
