@@ -151,8 +151,8 @@ def read(item: Item) -> Item:
 
 
 def syntax_problem(text: str, fmt: str) -> tuple[int | None, int | None, str] | None:
-    """(line, column, why, with what to do) where ``text`` stops being JSON or YAML (``fmt``);
-    None when it parses. Syntax only: the file is kept as written, so YAML's tags and dates are
+    """(line, column, what is wrong and what to do) where ``text`` stops being JSON or YAML
+    (``fmt``); None when it parses. A conflict marker is named first, at its line. Syntax only: the file is kept as written, so YAML's tags and dates are
     not tether's concern."""
     if "<<<<<<< " in text or ">>>>>>> " in text:
         from ..store.codec import CONFLICT_PREFIXES
