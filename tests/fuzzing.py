@@ -1646,7 +1646,7 @@ COMMANDS = {c.name: c for c in [
     _c("config", ["config"], {0, 1, 3}),
     _c("verify", ["verify"], {0, 1, 3}),
     _c("index-check", ["index", "--check"], {0, 1, 3}),
-    _c("index-repair", ["index", "--repair"], {0, 1}),
+    _c("index-repair", ["index", "--repair"], {0, 1, 3}),  # 3: a file left with conflict markers, index.json as it was
     _c("close", ["close", "--summary", "fuzz close", "--next", "fuzz next step"], {0, 1}, kind="close"),
     _c("merge-driver", ["merge-driver", "../tmp/base", "../tmp/ours", "../tmp/theirs", "{path}"], {0, 1},
        json=False, kind="merge-driver"),

@@ -130,6 +130,79 @@ def test_tier1_leaves_a_screenshot_in_place_and_still_takes_a_large_text_beside_
     assert new["messages"][2]["content"][0]["content"].startswith("[tether] Offloaded tool result")
 
 
+def pdf(pages: int, separator: bytes = b" ", filler: int = 200_000) -> bytes:
+    """A PDF of ``pages`` page objects (``/Type<separator>/Page``) under a ``/Type /Pages`` tree,
+    with ``filler`` bytes of a stream (an embedded image, say) that base64 makes long."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + n) for n in range(pages)), pages),
+               b"<< /Length %d >>\nstream\n" % filler + random.Random(pages).randbytes(filler) + b"\nendstream"]
+    objects += [b"<</Type" + separator + b"/Page/Parent 2 0 R/MediaBox [0 0 612 792]>>" for _ in range(pages)]
+    return b"%PDF-1.4\n" + b"".join(b"%d 0 obj\n" % n + body + b"\nendobj\n" for n, body in enumerate(objects, 1))
+
+
+def pdf_blocks(data: bytes) -> dict:
+    """The same PDF sent inline in each API's form."""
+    encoded = base64.b64encode(data).decode()
+    return {"anthropic": {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                                         "data": encoded}},
+            "openai": {"type": "file", "file": {"filename": "spec.pdf",
+                                                "file_data": "data:application/pdf;base64," + encoded}},
+            "responses": {"type": "input_file", "filename": "spec.pdf",
+                          "file_data": "data:application/pdf;base64," + encoded}}
+
+
+@pytest.mark.parametrize("separator", [b" ", b"", b"\n", b"\r\n\t "], ids=["space", "none", "newline", "mixed"])
+def test_an_inline_pdf_counts_an_image_a_page_not_its_base64_text(separator):
+    from tether.transcripts.tokens import IMAGE_TOKENS, counted_strings, estimate
+
+    for form, block in pdf_blocks(pdf(3, separator)).items():
+        message = {"role": "user", "content": [{"type": "text", "text": "Summarise this spec"}, block]}
+        texts, units = counted_strings([message])
+        assert units == 3, form  # the /Type /Pages tree is no page
+        assert not any(len(t) > 1000 for t in texts) and "Summarise this spec" in texts, form
+        assert estimate("\n".join(texts)) + units * IMAGE_TOKENS < 3 * IMAGE_TOKENS + 100
+
+
+def test_a_pdf_without_page_objects_or_not_base64_counts_one_page():
+    from tether.transcripts.tokens import counted_strings
+
+    compressed = pdf_blocks(b"%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 4 >>\nstream\nxx\nendstream\nendobj\n")
+    broken = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                             "data": "not*base64!" * 10_000}}
+    for block in [*compressed.values(), broken]:
+        texts, units = counted_strings([{"role": "user", "content": [block]}])
+        assert units == 1 and not any(len(t) > 1000 for t in texts)
+    # A document of plain text is text the model reads: counted as text.
+    text_doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "the spec"}}
+    assert counted_strings([text_doc]) == (["document", "text", "text/plain", "the spec"], 0)
+
+
+def test_usage_and_compact_count_a_pasted_pdf_by_its_pages_and_tier1_leaves_it_in_place(ws, cli, tmp_path):
+    # A 12-page PDF: 12 pages of images (19,200 tokens) is no large tool result, nor is its base64
+    # (hundreds of thousands of characters) text to offload: a stub would leave the model base64.
+    blocks = pdf_blocks(pdf(12))
+    anthropic = anthropic_request([blocks["anthropic"]])
+    openai = openai_list("ok")
+    openai[1]["content"] = [{"type": "text", "text": "What does this spec say?"}, blocks["openai"]]
+    responses = [{"role": "user", "content": [{"type": "input_text", "text": "What does this spec say?"},
+                                              blocks["responses"]]}]
+    for request, model in ((anthropic, "claude-sonnet-4-5"), (openai, "gpt-4o"), (responses, "gpt-4o")):
+        same, report = compact(request, workspace=ws, model=model, tiers=[1])
+        assert same == request and report["tiers"][0]["offloaded"] == []
+        state = report["state"]
+        assert state["state"] == "GREEN" and 12 * 1600 <= state["tokens"] < 12 * 1600 + 1000, state
+        path = tmp_path / "pasted.json"
+        path.write_text(json.dumps(request))
+        usage = cli("usage", path, "--model", model, "--json").json()
+        assert usage["tokens"] == state["tokens"] and usage["state"] == "GREEN"
+    # Beside a large text, the result goes whole, the PDF in what was kept.
+    both = [{"type": "text", "text": big_output(3000)}, blocks["anthropic"]]
+    new, report = compact(anthropic_request(both), tiers=[1], workspace=ws, threshold=500)
+    [item] = report["tiers"][0]["offloaded"]
+    assert json.loads(Compactor(ws).show(item["ref"])) == both
+    assert item["tokens"] > 12 * 1600
+
+
 def test_offloading_twice_stores_one_file_and_a_stub_is_not_offloaded_again(ws):
     messages = openai_list(big_output())
     first, _ = compact(messages, tiers=[1], workspace=ws, threshold=1000)

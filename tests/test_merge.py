@@ -369,14 +369,53 @@ def test_hand_written_lines_both_sides_changed_are_a_real_conflict(base, monkeyp
     assert code == 3
     assert [(p["path"], p["line"]) for p in brief["problems"]] == [(CONTEXT, 1)]
     assert "tether index --repair" in brief["problems"][0]["message"]
-    # The repair leaves a person's choice to the person, and says where.
+    # The repair leaves a person's choice to the person, and says where (exit 3: the manifest waits for it).
     repair = tether(root, "index", "--repair")
-    assert repair.returncode == 0 and f"{CONTEXT}:1: hand-written lines" in repair.stdout
+    assert repair.returncode == 3 and f"{CONTEXT}:1: hand-written lines" in repair.stdout
     assert (root / CONTEXT).read_text() == context and unmerged(root) == {CONTEXT}
     # The person resolves; one command makes the manifest match; the merge concludes.
     (root / CONTEXT).write_text(context.replace(
         "<<<<<<< ours\n# Context: A's title\n=======\n# Context: B's title\n>>>>>>> theirs\n", "# Context\n"))
     assert tether(root, "index").returncode == 0
+    git(root, "add", CONTEXT, INDEX)
+    git(root, "commit", "-q", "--no-edit")
+    assert_healthy(root, "B summary")
+
+
+@pytest.mark.parametrize("driver", [True, False], ids=["driver", "no-driver"])
+def test_repair_mid_merge_names_the_conflicted_context_and_records_no_hash_of_it(base, monkeypatch, driver):
+    import hashlib
+
+    root = base
+    two_branches(root, monkeypatch, close=True, hand={"A": retitle("Context: A's title"),
+                                                        "B": retitle("Context: B's title")})
+    if not driver:
+        unregister(root)
+    assert git(root, "merge", "--no-edit", "B", check=False).returncode == 1
+    assert CONTEXT in unmerged(root)
+    manifest_before = (root / INDEX).read_bytes()
+    repair = tether(root, "index", "--repair", "--json")
+    assert repair.returncode == 3, repair.stdout + repair.stderr
+    outcome = json.loads(repair.stdout)
+    # Only the hand-written lines are left for the person, with or without the driver: tether's blocks merged.
+    assert (root / CONTEXT).read_text().count("<<<<<<<") == 1
+    line = marker_lines(root / CONTEXT)[0]
+    assert [(p["path"], p["line"]) for p in outcome["conflicted"]] == [(CONTEXT, line)]
+    assert "conflict marker" in outcome["conflicted"][0]["message"]
+    assert outcome["manifest"] == "unchanged" and INDEX not in outcome["marked_resolved"]
+    # index.json holds no hash of the conflicted document: as it was before the repair.
+    conflicted_hash = "sha256:" + hashlib.sha256((root / CONTEXT).read_bytes()).hexdigest()
+    assert (root / INDEX).read_bytes() == manifest_before and conflicted_hash.encode() not in manifest_before
+    text = tether(root, "index", "--repair")
+    assert text.returncode == 3
+    assert f"  {INDEX}: not rewritten: {CONTEXT}:{line} holds an unresolved git conflict marker;" in text.stdout
+    assert "run `tether index --repair` again" in text.stdout
+    # Resolved by the person, the next repair writes the manifest of the resolved file, and the merge concludes.
+    (root / CONTEXT).write_text(re.sub(r"<<<<<<< ours\n.*?>>>>>>> theirs\n", "# Context\n",
+                                       (root / CONTEXT).read_text(), flags=re.S))
+    again = tether(root, "index", "--repair", "--json")
+    assert again.returncode == 0, again.stdout
+    assert json.loads(again.stdout)["conflicted"] == []
     git(root, "add", CONTEXT, INDEX)
     git(root, "commit", "-q", "--no-edit")
     assert_healthy(root, "B summary")

@@ -372,6 +372,38 @@ def test_ingest_never_reads_outside_its_roots_and_reports_what_it_cannot_read(wa
     assert text.code == 3 and "! advisories/link.md: a symbolic link: not followed" in text.out
 
 
+def test_ingest_reports_json_and_yaml_that_do_not_parse_with_line_and_column_and_keeps_no_blob(wave, cli, repo):
+    adv = repo / "advisories"
+    adv.mkdir()
+    (adv / "good.json").write_text('{"rule": "offload often"}\n')
+    (adv / "bad.json").write_text('{"rule": "offload often",\n "why": }\n')
+    (adv / "bad.yaml").write_text("rules: [keep the repo\nnext: 2\n")
+    (adv / "merged.yml").write_text("rule: a\n<<<<<<< HEAD\nwhy: one\n=======\nwhy: two\n>>>>>>> other\n")
+    run = cli("offload", "ingest", "advisories", "--cluster", C, "--json")
+    assert run.code == 3, run.out
+    data = run.json()
+    assert [c["from"] for c in data["created"]] == ["advisories/good.json"]
+    problems = {p["path"]: p for p in data["problems"]}
+    assert set(problems) == {"advisories/bad.json", "advisories/bad.yaml", "advisories/merged.yml"}
+    assert (problems["advisories/bad.json"]["line"], problems["advisories/bad.json"]["column"]) == (2, 9)
+    assert problems["advisories/bad.json"]["problem"].startswith("not valid JSON (line 2, column 9: Expecting value)")
+    assert "rename it .txt" in problems["advisories/bad.json"]["problem"]
+    assert problems["advisories/bad.yaml"]["line"] == 2 and "not valid YAML" in problems["advisories/bad.yaml"]["problem"]
+    assert problems["advisories/merged.yml"]["line"] == 2
+    assert "unresolved git conflict marker" in problems["advisories/merged.yml"]["problem"]
+    for packet in packet_files(repo):
+        text = packet.read_text()
+        assert '"why": }' not in text and "keep the repo" not in text and "<<<<<<<" not in text
+    shown = cli("offload", "ingest", "advisories", "--cluster", C)
+    assert shown.code == 3
+    assert "  ! advisories/bad.json: not valid JSON (line 2, column 9: Expecting value)" in shown.out
+    # Fixed, it is ingested; nothing of the first run is lost or made twice.
+    (adv / "bad.json").write_text('{"rule": "offload often",\n "why": "sessions stay honest"}\n')
+    again = cli("offload", "ingest", "advisories", "--cluster", C, "--json").json()
+    assert [c["from"] for c in again["created"]] == ["advisories/bad.json"]
+    assert [d["path"] for d in again["duplicates"]] == ["advisories/good.json"]
+
+
 def minimal_pdf(text: str) -> bytes:
     """A one-page PDF whose text is ``text`` (Helvetica), written by hand: no library needed."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()

@@ -601,6 +601,31 @@ def test_a_close_in_a_repository_without_commits_is_found_in_its_progress_log(tm
     assert hits[0]["session"] == ws.session_id
 
 
+def test_a_progress_hit_is_titled_by_its_summary_not_the_time_and_session_shown_beside_it(ws, cli, monkeypatch):
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T11:30:00Z")
+    monkeypatch.setenv("TETHER_SESSION_ID", "S-agent-3")
+    assert cli("close", "--summary", "Switched the zebra parser to streaming", "--next", "benchmark it").code == 0
+    log = ws.dir / "progress" / "2026-11-21.md"
+    # A section written by hand, without a summary: titled by what its heading says besides them.
+    log.write_text(log.read_text() + "\n## 12:05 UTC, session S-agent-4, commit 1a2b3c4d5e6f\n\nzebra notes by hand\n")
+    age(ws.dir)
+    run = cli("recall", "zebra", "--kind", "progress")
+    assert run.code == 0, run.out
+    heads = {line for line in run.out.splitlines() if line.startswith("progress ")}
+    assert heads == {"progress 2026-11-21 11:30: Switched the zebra parser to streaming",
+                     "progress 2026-11-21 12:05: commit 1a2b3c4d5e6f"}
+    hits = cli("recall", "zebra", "--kind", "progress", "--json").json()["hits"]
+    assert sorted((h["title"], h["at"], h["session"]) for h in hits) == [
+        ("Switched the zebra parser to streaming", "2026-11-21T11:30:00Z", "S-agent-3"),
+        ("commit 1a2b3c4d5e6f", "2026-11-21T12:05:00Z", "S-agent-4")]
+    # The index keeps the heading as the record's title (searched as such): its format is unchanged.
+    from tether.recall import extract
+
+    stored = extract.records("progress", "progress/2026-11-21.md", str(log), log.read_bytes(), [])
+    assert [r["title"].split(", commit")[0] for r in stored] == ["11:30 UTC, session S-agent-3",
+                                                                 "12:05 UTC, session S-agent-4"]
+
+
 def test_a_record_by_the_author_the_query_names_comes_first_among_like_ones(ws, monkeypatch):
     """Two gotchas say the same; the query names the author of the longer one (its `by`, not a
     word of its text), which BM25 alone puts second: it comes first. The name must be a whole word

@@ -136,7 +136,9 @@ def _repair_result(outcome) -> Result:
         nxt = f"Next: commit what it changed: `git add {' '.join(outcome.to_commit)}`, then `git commit`."
     else:
         nxt = None
-    return Result(outcome.to_dict(), "\n".join([head, *lines] + ([nxt] if nxt else [])))
+    # A file left conflicted leaves the manifest as it was: stale until the next repair.
+    return Result(outcome.to_dict(), "\n".join([head, *lines] + ([nxt] if nxt else [])),
+                  EXIT_DEGRADED if outcome.conflicted else 0)
 
 
 def cmd_verify(args) -> Result:

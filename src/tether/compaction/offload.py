@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from ..transcripts.tokens import IMAGE_TOKENS, is_image
+from ..transcripts.tokens import IMAGE_TOKENS, media_units
 from .messages import TETHER_MARK
 
 HEAD, TAIL = 1200, 600          # characters of preview in a tier 1 stub
@@ -50,9 +50,10 @@ def _under(count, text: str, limit: int) -> bool:
 
 
 def _result_payload(content) -> tuple[str, bytes, bool, int] | None:
-    """(text to count, bytes to keep, was a list, inline images) of a tool result's content. An
-    image counts as what the model pays for it, not its base64 text: a screenshot alone is no
-    large result, and taking it out would leave the model a stub of base64 for the picture."""
+    """(text to count, bytes to keep, was a list, what its inline images and PDFs cost in images)
+    of a tool result's content. An image or a PDF page counts as what the model pays for it, not
+    its base64 text, and only the text decides whether the result is large: a screenshot or a PDF
+    alone is no large result, and taking it out would leave the model a stub of base64 for it."""
     if isinstance(content, str):
         return content, content.encode("utf-8", "surrogatepass"), False, 0
     if isinstance(content, list):
@@ -61,11 +62,11 @@ def _result_payload(content) -> tuple[str, bytes, bool, int] | None:
             text = content[0]["text"]
             return text, text.encode("utf-8", "surrogatepass"), False, 0
         encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        images = [block for block in content if isinstance(block, dict) and is_image(block)]
-        if images:
-            text = json.dumps([block for block in content if not (isinstance(block, dict) and is_image(block))],
+        units = [media_units(block) if isinstance(block, dict) else 0 for block in content]
+        if any(units):
+            text = json.dumps([block for block, unit in zip(content, units) if not unit],
                               ensure_ascii=False, separators=(",", ":"))
-            return text, encoded.encode("utf-8", "surrogatepass"), True, len(images)
+            return text, encoded.encode("utf-8", "surrogatepass"), True, sum(units)
         return encoded, encoded.encode("utf-8", "surrogatepass"), True, 0
     return None
 
@@ -81,12 +82,12 @@ def tier1(messages: list, threshold: int, count, put) -> tuple[list, list]:
         if payload is None:
             return None
         text, data, was_list, images = payload
-        media = images * IMAGE_TOKENS
-        if _under(count, text, threshold - media):
+        if _under(count, text, threshold):
             return None
-        tokens = count(text) + media
+        tokens = count(text)
         if tokens <= threshold:
             return None
+        tokens += images * IMAGE_TOKENS  # what the model paid for all of it, said in the report
         ref, digest, redacted, shown = put(data)
         text = stub("tool result", ref, digest, len(data), tokens, shown, redacted, json_list=was_list)
         items.append(dict(where, kind="tool_result", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,

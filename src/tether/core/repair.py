@@ -62,10 +62,16 @@ class Repair(Record):
     the same by file ({"path", "done"}), with the files it marked resolved; ``manifest``:
     "rewritten" or "unchanged"; ``to_add``: the files it wrote that git's index does not hold as
     they are now; ``to_commit``: those it wrote that differ from HEAD; ``merging``: a merge is in
-    progress (then ``unmerged`` lists what git still holds unmerged, tether's or not)."""
+    progress (then ``unmerged`` lists what git still holds unmerged, tether's or not); ``conflicted``:
+    the store's files that still hold conflict markers (Problems, the first marker's line), for
+    which the manifest was left as it was."""
 
     FIELDS = {"repaired": list, "files": 0, "marked_resolved": list, "tmp_removed": 0, "manifest": "unchanged",
-              "changes": list, "to_add": list, "to_commit": list, "merging": False, "unmerged": list}
+              "changes": list, "to_add": list, "to_commit": list, "merging": False, "unmerged": list,
+              "conflicted": list}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "conflicted": [p.to_dict() for p in self.conflicted]}
 
 
 def repair(ws) -> Repair:
@@ -102,20 +108,54 @@ def repair(ws) -> Repair:
     if document:
         written.append(document)
     manifest_path = ws.store.manifest_path()
-    before = ws.store.read_document(manifest_path)
-    files = manifest.write(ws.store)
-    if ws.store.read_document(manifest_path) != before:
-        written.append(manifest_path)
-        done.by_path.setdefault(manifest_path, []).append(f"rewritten ({files} files)")
-    marked = mark_resolved(ws.root_dir, resolved + [manifest_path])
+    conflicted = still_conflicted(ws)
+    if conflicted:
+        # A conflicted file's hash would be stale the moment it is resolved: the manifest waits.
+        files = 0
+        for problem in conflicted:
+            why = (f"not rewritten: {problem.path}:{problem.line} holds an"
+                   f" {problem.message.split('; ', 1)[0]}; resolve it, then run `tether index --repair` again")
+            done.add(manifest_path, why, f"{manifest_path}: {why}")
+    else:
+        before = ws.store.read_document(manifest_path)
+        files = manifest.write(ws.store)
+        if ws.store.read_document(manifest_path) != before:
+            written.append(manifest_path)
+            done.by_path.setdefault(manifest_path, []).append(f"rewritten ({files} files)")
+        resolved.append(manifest_path)
+    marked = mark_resolved(ws.root_dir, resolved)
     for path in marked:
         done.by_path.setdefault(path, []).append("marked resolved (git add)")
     outcome = Repair(repaired=done.lines, files=files, marked_resolved=marked, tmp_removed=len(leftovers),
                      manifest="rewritten" if manifest_path in written else "unchanged",
-                     changes=[{"path": p, "done": what} for p, what in done.by_path.items()])
+                     changes=[{"path": p, "done": what} for p, what in done.by_path.items()],
+                     conflicted=conflicted)
     _what_git_holds(ws, outcome, list(dict.fromkeys(written + marked)),
                     [ws.store.latest_path(), _document(ws), manifest_path, *maps])
     return outcome
+
+
+def still_conflicted(ws) -> list:
+    """The store's files that still hold git's conflict markers, each a Problem at its first
+    marker's line, found as `tether verify` finds them (Store.check_document): the context
+    document, and what git still lists as unmerged inside the store (the manifest aside: it is
+    what waits for them)."""
+    from ..errors import GitProblem
+    from ..gitio.mergedriver import unmerged
+
+    paths = [_document(ws)]
+    try:
+        paths += sorted(p for p in unmerged(ws.root_dir, [ws.store.label]) if p.startswith(ws.store.label + "/"))
+    except GitProblem:
+        pass  # no git: the document alone
+    found = []
+    for path in dict.fromkeys(p for p in paths if p != ws.store.manifest_path()):
+        try:
+            ws.store.check_document(path)
+        except ParseError as exc:
+            if exc.conflict:
+                found.append(exc.problem)
+    return found
 
 
 def _document(ws) -> str:
@@ -384,7 +424,9 @@ def _reads_as_latest(data: bytes, rel: str) -> bool:
 
 
 def _blocks_in_conflict(data: bytes) -> bool:
-    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text)."""
+    """Whether git's text merge conflicted inside tether's blocks (not only in hand-written text):
+    a hunk that holds a block's marker, or lies between a begin and its end (two closes' blocks
+    differ in their body, their markers in common)."""
     from ..gitio.semantic_merge import Unmergeable, split_hunks
     from ..store.formats import BLOCK_MARK
 
@@ -392,4 +434,12 @@ def _blocks_in_conflict(data: bytes) -> bool:
         hunks = split_hunks(data.decode("utf-8"))
     except (Unmergeable, UnicodeDecodeError):
         return True
-    return any(BLOCK_MARK in "".join(h) for h in hunks if not isinstance(h, str))
+    inside = False
+    for hunk in hunks:
+        if isinstance(hunk, str):
+            begin, end = hunk.rfind(BLOCK_MARK + "begin "), hunk.rfind(BLOCK_MARK + "end ")
+            if begin != end:  # the later of the two says where the common text leaves off
+                inside = begin > end
+        elif inside or BLOCK_MARK in "".join(hunk):
+            return True
+    return False

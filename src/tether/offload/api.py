@@ -183,7 +183,8 @@ class Offload:
                 if progress is not None:
                     progress(done, len(items))
                 if item.problem:
-                    problems.append({"path": item.shown, "problem": item.problem})
+                    where = {"line": item.line, "column": item.column} if item.line else {}
+                    problems.append({"path": item.shown, "problem": item.problem, **where})
                     continue
                 text = item.text
                 if len(text) > packets.MAX_CONTENT:

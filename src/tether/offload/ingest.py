@@ -3,7 +3,8 @@
 Never outside the roots: folders are walked without following symbolic links (a link is
 reported, not read), files are opened with O_NOFOLLOW and must be regular files, and a root
 is taken as given (the user named it). A file that cannot be read (permissions, not UTF-8,
-an unsupported format, too large) is reported with its path and why, never dropped silently.
+an unsupported format, too large, JSON or YAML that does not parse) is reported with its path
+and why (and its line and column when known), never dropped silently nor kept as a blob.
 Formats: Markdown, plain text, reStructuredText, HTML (its text, without scripts and styles),
 JSON and YAML (as written), and PDF (its pages' text) when pypdf is installed (`tether[pdf]`). This module reads; the facade makes the packets.
 """
@@ -31,6 +32,8 @@ class Item:
         self.format: str | None = None
         self.size = 0
         self.problem: str | None = None
+        self.line: int | None = None  # where the problem is, when a parser said
+        self.column: int | None = None
 
 
 def find(roots: list[str]) -> tuple[list[Item], list[tuple[str, str]]]:
@@ -129,8 +132,8 @@ def read(item: Item) -> Item:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        item.problem = f"not UTF-8 text (line {line})"
+        item.line = data.count(b"\n", 0, exc.start) + 1
+        item.problem = f"not UTF-8 text (line {item.line})"
         return item
     if fmt == "html":
         text = html_text(text)
@@ -138,7 +141,54 @@ def read(item: Item) -> Item:
     if not item.text.strip():
         item.problem = "empty"
         item.text = None
+    elif fmt in ("json", "yaml"):
+        found = syntax_problem(item.text, fmt)
+        if found is not None:
+            # A blob of a half-written or conflicted file would pass for the data it is not.
+            item.line, item.column, item.problem = found
+            item.text, item.format = None, None
     return item
+
+
+def syntax_problem(text: str, fmt: str) -> tuple[int | None, int | None, str] | None:
+    """(line, column, what is wrong and what to do) where ``text`` stops being JSON or YAML
+    (``fmt``); None when it parses. A conflict marker is named first, at its line. Syntax only: the file is kept as written, so YAML's tags and dates are
+    not tether's concern."""
+    if "<<<<<<< " in text or ">>>>>>> " in text:
+        from ..store.codec import CONFLICT_PREFIXES
+
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith(CONFLICT_PREFIXES) or line == "=======":
+                return number, None, f"an unresolved git conflict marker (line {number}); resolve the merge first"
+    line = column = None
+    if fmt == "json":
+        import json
+
+        try:
+            json.loads(text)
+            return None
+        except json.JSONDecodeError as exc:
+            line, column, why = exc.lineno, exc.colno, exc.msg
+        except RecursionError:
+            why = "nested too deeply to read"
+    else:
+        import yaml
+
+        try:
+            for _ in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+                pass
+            return None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            if mark is not None:
+                line, column = mark.line + 1, mark.column + 1
+            why = " ".join(f"{exc.context or ''} {exc.problem or ''}".split()) or "not YAML"
+        except yaml.YAMLError as exc:
+            why = " ".join(str(exc).split())[:120] or "not YAML"
+        except RecursionError:
+            why = "nested too deeply to read"
+    where = f"line {line}, column {column}: " if line else ""
+    return line, column, f"not valid {fmt.upper()} ({where}{why}); fix it, or rename it .txt to ingest it as text"
 
 
 def pdf_text(data: bytes) -> tuple[str | None, str | None]:

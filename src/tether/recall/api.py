@@ -156,7 +156,10 @@ class Recall:
             # archived conversation, a cached text), the hit names the line that matches best, and its
             # excerpt starts there.
             best = rank.best_line(row["body"], expression) if row["body_line"] is not None else None
-            hits.append({"kind": row["kind"], "id": row["id"], "title": row["title"],
+            # A progress record keeps its heading as its title (searched as such); its time and session
+            # are the hit's own fields, so the title shown is the close's summary.
+            title = extract.progress_title(row["title"], row["body"]) if row["kind"] == "progress" else row["title"]
+            hits.append({"kind": row["kind"], "id": row["id"], "title": title,
                          "text": rank.excerpt(row["body"], expression, line=best), "path": self.store.shown(row["path"]),
                          "line": row["line"] if best is None else row["body_line"] + best, "at": row["at"], "who": row["who"], "session": row["session"],
                          "task": row["task"], "status": status, "score": round(row["score"], 4)})

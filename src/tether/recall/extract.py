@@ -171,6 +171,21 @@ def _progress(rel, shown, data, problems):
     return out
 
 
+_HEADING_FACTS = re.compile(r"^\d\d:\d\d UTC, session \S+?(?:, |$)")
+
+
+def progress_title(heading: str, body: str) -> str:
+    """A progress hit's title, from what its record keeps (the section's heading and body): the
+    close's summary, as a checkpoint's is its state; else what the heading says besides the time
+    and the session (a commit), which the hit shows on their own; else "a close"."""
+    for line in body.split("\n", 8)[:8]:
+        if line.startswith("**Summary:**"):
+            summary = line[len("**Summary:**"):].strip()
+            if summary:
+                return summary[:120]
+    return _HEADING_FACTS.sub("", heading, count=1).strip() or "a close"
+
+
 def chunks(text: str, first_line: int = 1):
     """(line, text) pieces of at most about CHUNK characters, cut at line ends where it can."""
     start, line, size = 0, first_line, len(text)

@@ -254,9 +254,62 @@ def is_image(block: dict) -> bool:
     return isinstance(url, str) and url.startswith("data:")
 
 
+_PDF_TYPES = frozenset(("document", "file", "input_file"))
+_MEDIA_TYPES = _IMAGE_TYPES | _PDF_TYPES
+# A page object's type: `/Type /Page` with any whitespace (or none) between, and the name ending
+# there (`/Pages` is the page tree, not a page).
+_PAGE = re.compile(rb"/Type\s*/Page(?![^\s()<>\[\]{}/%])")
+
+
+def inline_pdf(block: dict) -> str | None:
+    """The base64 text of a PDF sent inline in a content block, else None: Anthropic's ``document``
+    with a base64 ``source``, OpenAI's ``file`` part whose ``file.file_data`` is a data: URL, and
+    the Responses API's ``input_file`` whose ``file_data`` is one."""
+    kind = block.get("type")
+    if kind == "document":
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
+            return source["data"]  # a "text" source is text the model reads as such: counted as text
+        return None
+    holder = block.get("file") if kind == "file" else block
+    data = holder.get("file_data") if isinstance(holder, dict) else None
+    if isinstance(data, str) and data.startswith("data:"):
+        return data.partition(",")[2]
+    return None
+
+
+def pdf_pages(data: str) -> int:
+    """The pages of a PDF given as base64 text: its page objects, at least 1 (a PDF whose pages sit
+    in compressed object streams shows none); 1 for text that is not base64."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return 1
+    return max(1, len(_PAGE.findall(raw)))
+
+
+def media_units(block: dict) -> int:
+    """What an inline content block costs the model in images: 1 for an image (is_image), one per
+    page for a PDF (inline_pdf), 0 for any other block. A provider bills a PDF page as an image of
+    the page plus the page's text; the text is not known without reading the PDF, so a page counts
+    IMAGE_TOKENS, never the length of its base64 text."""
+    kind = block.get("type")
+    if type(kind) is not str or kind not in _MEDIA_TYPES:  # any JSON value may be there
+        return 0
+    if kind in _IMAGE_TYPES:
+        return 1 if is_image(block) else 0
+    data = inline_pdf(block)
+    return 0 if data is None else pdf_pages(data)
+
+
 def counted_strings(value) -> tuple[list, int]:
-    """(every string inside a JSON value but those of inline images, the number of such images),
-    for counting tokens: an image's base64 text would count as tens of thousands of tokens."""
+    """(every string inside a JSON value but those of inline images and PDFs, what those cost in
+    images: one each image, one each PDF page, see media_units), for counting tokens: their base64
+    text would count as tens of thousands of tokens. The second figure times IMAGE_TOKENS is their
+    tokens."""
     out: list = []
     if isinstance(value, str):
         return [value], 0
@@ -267,9 +320,11 @@ def counted_strings(value) -> tuple[list, int]:
     def walk(container) -> None:
         if isinstance(container, dict):
             kind = container.get("type")
-            if type(kind) is str and kind in _IMAGE_TYPES and is_image(container):  # any JSON value may be there
-                images[0] += 1
-                return
+            if type(kind) is str and kind in _MEDIA_TYPES:
+                units = media_units(container)
+                if units:
+                    images[0] += units
+                    return
             values = container.values()
         else:
             values = container
@@ -286,8 +341,8 @@ def counted_strings(value) -> tuple[list, int]:
 def list_tokens(values, count) -> int:
     """Tokens of a chat message list as a model is sent it and `tether compact` judges it: every
     string of ``values`` (its messages, then a request's ``system`` prompt: content, tool calls and
-    results, and the roles, ids and other fields; an inline image as IMAGE_TOKENS, not its
-    base64 text), joined by line breaks and counted as one text
+    results, and the roles, ids and other fields; an inline image as IMAGE_TOKENS and an inline
+    PDF as IMAGE_TOKENS a page, not their base64 text), joined by line breaks and counted as one text
     (compaction.api.Compactor.tokens counts the same, faster, for the tiers). ``values`` may be a
     stream: with the estimate, each is counted as it comes and none is kept."""
     images = 0
