@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -398,3 +399,72 @@ def test_commit_paths_compare_and_swap(repo, monkeypatch):
         tg.commit_paths(repo, ".tether", "m", {})
     assert str(err.value).startswith("HEAD moved")
     assert git(repo, "rev-parse", "HEAD").strip() == moved
+
+
+# --- history: when files were last committed ------------------------------------------------
+
+def commit_at(root: Path, when: str, msg: str = "c") -> None:
+    git(root, "add", "-A")
+    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", msg], check=True, capture_output=True,
+                   env={**os.environ, "GIT_COMMITTER_DATE": when})
+
+
+def seconds(when: str) -> int:
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(when, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_as_committed_leaves_out_what_differs_from_head_or_is_not_in_it(repo):
+    from tether.gitio.history import as_committed
+
+    paths = ["w/a.md", "w/b.md", "w/c.md", "w/d.md", "w/e.md"]
+    assert as_committed(repo, paths) == set()  # no commit yet
+    for name in ("a", "b", "c"):
+        write(repo, f"w/{name}.md", name)
+    commit_all(repo)
+    write(repo, "w/b.md", "changed")
+    write(repo, "w/c.md", "staged")
+    git(repo, "add", "w/c.md")
+    write(repo, "w/d.md", "new")
+    os.utime(repo / "w" / "a.md", (0, 0))  # a new time, the same bytes: as committed
+    assert as_committed(repo, paths) == {"w/a.md"}
+    assert as_committed(repo / "w", ["a.md", "b.md"]) == {"a.md"}  # paths relative to the root given
+    with pytest.raises(GitError):
+        as_committed(repo.parent, ["a.md"])  # not a repository
+
+
+def test_last_commit_times_walks_back_to_the_newest_it_is_told_of(repo):
+    """Each path's last commit, the walk stopped at the first commit made before both ``after`` and
+    the newest found; a conflict resolved in a merge is that path's change."""
+    from tether.gitio.history import last_commit_times
+
+    write(repo, "w/a.md", "a")
+    write(repo, "w/b.md", "b")
+    write(repo, "w/c.md", "c")
+    write(repo, "w/d.md", "d")
+    commit_at(repo, "2026-11-21T08:00:00Z")
+    write(repo, "w/a.md", "a2")
+    commit_at(repo, "2026-11-21T09:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write(repo, "w/b.md", "side")
+    commit_at(repo, "2026-11-21T09:30:00Z")
+    git(repo, "checkout", "-q", "main")
+    write(repo, "w/b.md", "main")
+    commit_at(repo, "2026-11-21T09:45:00Z")
+    subprocess.run(["git", "-C", str(repo), "merge", "-q", "side"], capture_output=True)
+    write(repo, "w/b.md", "resolved")
+    commit_at(repo, "2026-11-21T10:00:00Z", "merge")
+    every = ["w/a.md", "w/b.md", "w/c.md", "w/none.md"]
+    assert last_commit_times(repo, every) == {"w/b.md": seconds("2026-11-21T10:00:00Z")}
+    assert last_commit_times(repo, ["w/a.md", "w/c.md"]) == {"w/a.md": seconds("2026-11-21T09:00:00Z")}
+    assert last_commit_times(repo, ["w/c.md"]) == {"w/c.md": seconds("2026-11-21T08:00:00Z")}
+    assert last_commit_times(repo, ["w/a.md", "w/c.md"], after=seconds("2026-11-21T09:10:00Z")) == {}
+    assert last_commit_times(repo, ["w/a.md", "w/c.md"], after=0) == {"w/a.md": seconds("2026-11-21T09:00:00Z")}
+    assert last_commit_times(repo, ["w/c.md", "w/d.md"]) == {  # changed by the same commit: both
+        "w/c.md": seconds("2026-11-21T08:00:00Z"), "w/d.md": seconds("2026-11-21T08:00:00Z")}
+    assert last_commit_times(repo / "w", ["c.md"]) == {"c.md": seconds("2026-11-21T08:00:00Z")}
+    with pytest.raises(GitError) as err:
+        last_commit_times(repo.parent, ["a.md"])
+    assert str(err.value).startswith("git log failed: ")

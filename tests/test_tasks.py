@@ -566,7 +566,7 @@ def test_reopen_without_an_id_reopens_the_task_closed_last(ws, cli, monkeypatch)
 
 def test_reopen_without_an_id_finds_a_task_marked_complete_by_hand(ws, cli, repo, monkeypatch):
     """A task.md whose status was edited to complete by hand has no `closed` time: it is still a
-    closed task, taken as closed when its file was last written."""
+    closed task, taken as closed when its file was last written (here: never committed)."""
     import calendar
     import os
 
@@ -593,6 +593,106 @@ def test_reopen_without_an_id_finds_a_task_marked_complete_by_hand(ws, cli, repo
     said = [cli("task", "reopen", "--json").json()["task"]["id"] for _ in range(3)]
     assert said == ["B1", "A1", "C1"]
     assert all(cli("task", "status", t, "--json").json()["task"]["status"] == "open" for t in said)
+
+
+def _hand_close(repo: Path, task_id: str) -> None:
+    """Mark a task complete by editing its task.md, as a person would (no `closed` time), and take
+    its open marker away as `tether index --repair` does."""
+    path = repo / ".tether" / "tasks" / task_id / "task.md"
+    path.write_text(path.read_text(encoding="utf-8").replace('status: "open"', 'status: "complete"'), encoding="utf-8")
+    (repo / ".tether" / "open" / task_id).unlink()
+
+
+def _set_mtime(path: Path, at: str) -> None:
+    import calendar
+    import os
+
+    seconds = calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ"))
+    os.utime(path, (seconds, seconds))
+
+
+def _cloned_with_three_closes(ws, cli, git, repo, tmp_path, monkeypatch) -> Path:
+    """A1 marked complete by hand and committed at 09:00, C1 completed by tether at 09:30, B1 marked
+    complete by hand and committed at 10:00; then cloned, the clone's task files given the reverse
+    times (A1's newest, B1's oldest), as a clone, a checkout or a copy leaves them in any order."""
+    for task_id in ("A1", "B1", "C1"):
+        cli("task", "start", f"Task {task_id}", "--id", task_id)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-21T08:00:00Z")
+    git("add", ".tether")
+    git("commit", "-q", "-m", "three tasks")
+    _hand_close(repo, "A1")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-21T09:00:00Z")
+    git("commit", "-q", "-a", "-m", "A1 done")
+    monkeypatch.setenv("TETHER_NOW", "2026-11-21T09:30:00Z")
+    assert cli("task", "complete", "C1").code == 0
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-21T09:30:00Z")
+    git("add", ".tether")
+    git("commit", "-q", "-m", "C1 done")
+    _hand_close(repo, "B1")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-21T10:00:00Z")
+    git("commit", "-q", "-a", "-m", "B1 done")
+    monkeypatch.delenv("TETHER_NOW")
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone))
+    for task_id, at in (("A1", "2026-11-21T12:00:00Z"), ("B1", "2026-11-21T08:30:00Z")):
+        _set_mtime(clone / ".tether" / "tasks" / task_id / "task.md", at)
+    monkeypatch.chdir(clone)
+    return clone
+
+
+def test_the_task_closed_last_is_the_same_on_a_clone(ws, cli, git, repo, tmp_path, monkeypatch):
+    """Closed by hand and committed, a task was closed when the commit that holds it was made: a
+    clone orders it so whatever times its files were given, among the tasks tether closed itself."""
+    _cloned_with_three_closes(ws, cli, git, repo, tmp_path, monkeypatch)
+    run = cli("resume")  # no open task: the one closed last is named
+    assert run.code == 1 and "(B1, 'Task B1', was marked complete by hand in its task file)" in run.err, run.err
+    assert "`tether task reopen B1` if it is not finished" in run.err
+    run = cli("task", "reopen")
+    assert (run.code, run.out.strip()) == (0, "Reopened task B1: Task B1 (the task closed last)")
+    said = [cli("task", "reopen", "--json").json()["task"]["id"] for _ in range(2)]
+    assert said == ["C1", "A1"]  # C1 closed at 09:30, after A1's commit at 09:00
+
+
+def test_a_task_closed_by_hand_and_not_committed_is_taken_by_its_file_time(ws, cli, git, repo, tmp_path,
+                                                                             monkeypatch):
+    """On the clone, a task marked complete by hand and not committed yet was written here: its file's
+    time is when it was closed, newer or older than the committed closes."""
+    clone = _cloned_with_three_closes(ws, cli, git, repo, tmp_path, monkeypatch)
+    for task_id, at in (("D1", "2026-11-21T09:45:00Z"), ("E1", "2026-11-21T09:15:00Z")):
+        cli("task", "start", f"Task {task_id}", "--id", task_id)
+        _hand_close(clone, task_id)
+        _set_mtime(clone / ".tether" / "tasks" / task_id / "task.md", at)
+    git("add", ".tether/tasks/E1", cwd=clone)  # staged, not committed: still this machine's write
+    said = [cli("task", "reopen", "--json").json()["task"]["id"] for _ in range(5)]
+    assert said == ["B1", "D1", "C1", "E1", "A1"]
+
+
+def test_the_task_closed_last_asks_git_the_same_few_times_however_many_were_closed_by_hand(
+        ws, cli, git, repo, spy, fast_writes):
+    """Tasks closed by hand and committed are ordered by one walk of history for them all, after
+    one look at which are as committed: not a git process per task. Closed by tether, none at all."""
+    import tether.gitio.runner as runner
+
+    queries, walks = spy(runner, "query"), spy(runner, "lines")
+
+    def processes_of_a_reopen() -> tuple[int, int]:
+        before = len(queries), len(walks)
+        assert cli("task", "reopen").code == 0
+        return len(queries) - before[0], len(walks) - before[1]
+
+    for n in range(3):
+        cli("task", "start", f"Task {n}", "--id", f"T{n}")
+        assert cli("task", "complete", f"T{n}").code == 0
+    assert processes_of_a_reopen() == (0, 0)
+    counts = []
+    for many in (2, 12):
+        for n in range(many):
+            cli("task", "start", f"Task {many}-{n}", "--id", f"H{many}x{n}")
+            _hand_close(repo, f"H{many}x{n}")
+        git("add", "-A", ".tether")
+        git("commit", "-q", "-m", f"{many} closed by hand")
+        counts.append(processes_of_a_reopen())
+    assert counts[0] == counts[1] and counts[0][1] == 1, counts
 
 
 def test_reopen_without_an_id_names_a_task_file_it_cannot_read(ws, cli, repo, monkeypatch):

@@ -91,25 +91,77 @@ def active_task_id(ws) -> str | None:
 
 
 def last_closed(ws, with_problems: bool = False):
-    """The task completed or archived last (by closed_at), None when none is; ``with_problems``:
+    """The task completed or archived last (by close_times), None when none is; ``with_problems``:
     (that task, the task files that could not be read)."""
     found = tasks(ws, include_closed=True)
     closed = [t for t in found if t.status != "open"]
-    last = max(closed, key=lambda t: (closed_at(ws, t), t.id)) if closed else None
+    when = close_times(ws, closed)
+    last = max((t for t in closed if t.id in when), key=lambda t: (when[t.id], t.id), default=None)
     return (last, found.problems) if with_problems else last
 
 
-def closed_at(ws, found: Task) -> str:
-    """When ``found`` was closed: its ``closed`` time; for one marked closed by hand in its task.md
-    (a status, no ``closed``), when its file was last written, else its newest checkpoint's time,
-    else when it was created (a commit's tree keeps no file times)."""
-    if found.closed:
-        return found.closed
+def close_times(ws, closed: list[Task]) -> dict[str, str]:
+    """When each of the ``closed`` tasks that can be the one closed last was closed (id -> stamp),
+    the same on every clone wherever the repository records it:
+
+    - a task tether closed: its ``closed`` time, in its task file;
+    - one marked closed by hand in its task.md (a status, no ``closed``) whose file is as HEAD has
+      it: when the commit that last changed the file was made (the close is in it). One walk of
+      history for them all, back to the newest of the other times: one last committed before it
+      cannot be the last closed and is left out;
+    - one marked closed by hand, not committed as it is (a change not committed yet, a file git
+      does not track), or any without git to ask: when its file was last written (its mtime: a
+      write on this machine, as git wrote no file that differs from HEAD), else its newest
+      checkpoint's time, else when it was created (a commit's tree keeps no file times)."""
+    times = {t.id: t.closed for t in closed if t.closed}
+    by_hand = {ws.store.task_path(t.id): t for t in closed if not t.closed}
+    if not by_hand:
+        return times
+    from ..errors import GitProblem
+    from ..gitio import history
+
+    try:
+        committed = history.as_committed(ws.root_dir, list(by_hand))
+    except GitProblem:  # no repository, no git: the files' own times are all there is
+        committed = set()
+    for path, found in by_hand.items():
+        if path not in committed:
+            times[found.id] = _written_at(ws, found)
+    if committed:
+        newest = max(times.values(), default=None)
+        try:
+            changed = history.last_commit_times(ws.root_dir, sorted(committed), after=_seconds(newest))
+        except GitProblem:
+            changed = {path: None for path in committed}
+        for path, seconds in changed.items():
+            found = by_hand[path]
+            times[found.id] = _written_at(ws, found) if seconds is None else _stamp_of(seconds)
+    return times
+
+
+def _written_at(ws, found: Task) -> str:
     modified = ws.store.task_modified(found.id)
     if modified:
         return modified
     newest = latest_checkpoint(ws.store, found.id)
     return newest.created if newest is not None else found.created
+
+
+def _seconds(stamp: str | None) -> int | None:
+    if stamp is None:
+        return None
+    from ..model import clock
+
+    try:
+        return int(clock.parse(stamp).timestamp())
+    except ValueError:  # a hand-written time that is none: the walk stops at the newest commit found
+        return None
+
+
+def _stamp_of(seconds: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def require_active(ws) -> str:

@@ -4,7 +4,8 @@ Two ways to run git, one choice each: ``run`` (the subprocess module, for comman
 that write or take input) and ``query`` (``posix_spawn`` without the subprocess
 module, for read-only questions on the boot path, where importing subprocess's own
 imports costs more than the git process). ``batch`` starts a long-lived
-``cat-file --batch``. Failures raise :class:`tether.errors.GitProblem` with git's
+``cat-file --batch``; ``lines`` reads a long answer (``git log``) as git prints it,
+for a reader that stops early. Failures raise :class:`tether.errors.GitProblem` with git's
 first meaningful line.
 """
 
@@ -98,6 +99,33 @@ def batch(root, *args: str) -> subprocess.Popen:
                                 stderr=subprocess.DEVNULL, env=environment())
     except FileNotFoundError:
         raise missing() from None
+
+
+def lines(root, *args: str, env: dict[str, str] | None = None):
+    """A read-only git command's output line by line (bytes) as git prints it. A reader that stops
+    early closes the generator (``contextlib.closing``), which stops git: a walk of history ends
+    where its answer is found. A failure (a non-zero exit of a command read to its end) raises
+    GitProblem."""
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(_argv(root, args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=environment(env))
+    except FileNotFoundError:
+        raise missing() from None
+    ended = False
+    try:
+        yield from proc.stdout
+        ended = True
+    finally:
+        if not ended:
+            proc.kill()
+        proc.stdout.close()
+        err = proc.stderr.read()  # after the output: what these commands say there is one line
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        fail(err, args[0])
 
 
 def fail(stderr: bytes, what: str) -> None:
