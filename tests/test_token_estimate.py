@@ -173,3 +173,59 @@ def test_the_c_counts_refuse_what_is_not_text():
         NATIVE.joined(["a", 1], None)
     with pytest.raises(TypeError):
         NATIVE.joined(("a",), None)
+
+
+def _random_value(rng, depth=0):
+    """A JSON value with the shapes a message list has: content blocks (media among them, real or
+    only named so), nested inputs, scalars of every kind."""
+    pick = rng.random()
+    if depth > 5 or pick < 0.35:
+        return rng.choice(["text", "", " a\n", "é✓", "\ud800", 7, 2.5, None, True, False, "data:x", "Q" * 40])
+    if pick < 0.45:
+        kind = rng.choice(["image", "image_url", "input_image", "document", "file", "input_file"])
+        blocks = {
+            "image": {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}},
+            "image_url": {"type": "image_url", "image_url": {"url": rng.choice(["data:image/png;base64,AAAA",
+                                                                                 "https://example.com/a.png"])}},
+            "input_image": {"type": "input_image", "image_url": "data:image/png;base64,AAAA"},
+            "document": {"type": "document", "source": rng.choice([
+                {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQKL1R5cGUgL1BhZ2UK"},
+                {"type": "text", "media_type": "text/plain", "data": "plain words"}])},
+            "file": {"type": "file", "file": {"filename": "a.pdf", "file_data": rng.choice([
+                "data:application/pdf;base64,JVBERi0xLjQK", "file-abc123"])}},
+            "input_file": {"type": "input_file", "file_id": "file-xyz"},
+        }
+        return dict(blocks[kind], note=_random_value(rng, depth + 1))
+    if pick < 0.75:
+        return {rng.choice(["type", "text", "content", "input", "k"]) + str(i): _random_value(rng, depth + 1)
+                for i in range(rng.randint(0, 4))} | ({"type": rng.choice(["text", 3, "image"])} if rng.random() < 0.3 else {})
+    return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))]
+
+
+def _python_strings(value) -> list:
+    out: list = []
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, (dict, list)):
+        tokens._gather(value, out.append)
+    return out
+
+
+def test_the_strings_of_a_value_are_gathered_the_same_in_c_and_python(counts):
+    """Compaction counts a list by its strings, in order (the joins between them count), less the
+    base64 of inline images and PDFs: the walk in C must find the same strings and media as the
+    walk in Python, and refuse deep nesting the same way."""
+    if counts == "python":
+        pytest.skip("compares the C walk with the Python one")
+    rng = random.Random(29)
+    values = [_random_value(rng) for _ in range(3000)] + ["s", 1, None, [], {}, [[["x"]]], {"type": "image"}]
+    for value in values:
+        assert tokens.strings(value) == _python_strings(value), value
+        assert tokens.counted_strings(value) == tokens._python_counted_strings(value), value
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        NATIVE.strings(deep)
+    with pytest.raises(RecursionError):
+        NATIVE.strings_but({"a": deep}, frozenset({"image"}))

@@ -1,8 +1,10 @@
-/* What tether.transcripts.tokens.estimate adds up, counted in one pass over a text's characters.
+/* What tether.transcripts.tokens counts, in C: the strings of a JSON value, and what its estimate
+   adds up, counted in one pass over each text's characters.
 
    An optional speed-up: tokens.py holds the definition, in Python, and uses this module when it
-   was built (pip builds it where a C compiler is at hand). tests/test_token_counts.py checks that
-   both give the same parts for every text it tries, and bench/bench_compaction.py says which ran.
+   was built (pip builds it where a C compiler is at hand). tests/test_token_estimate.py checks
+   that both give the same strings and parts for every value and text it tries, and
+   bench/bench_compaction.py says which ran.
 
    The Python version reads the text's UTF-8; this one reads its characters. They agree: every
    class the estimate tells apart (letters, digits, whitespace, punctuation) is ASCII, and a
@@ -15,6 +17,7 @@
 enum { OTHER = 0, LETTER, DIGIT, SPACE, PUNCT, NON_ASCII };
 
 static unsigned char CLASS[128];
+static PyObject *type_key;  /* "type" */
 
 static void
 init_classes(void)
@@ -273,8 +276,98 @@ joined(PyObject *self, PyObject *args)
     return Py_BuildValue("(LLLLN)", whole.count, whole.punctuation, whole.breaks, whole.non_ascii, singles);
 }
 
+/* Append every string inside ``value`` to ``out``, depth first (dict values in order, list items
+   in order; any other value has none). A dict whose "type" is a str in ``held`` (a set, or NULL)
+   is appended itself, not walked: ``*placed`` counts them. Deep nesting raises RecursionError, as
+   the walk in Python does. */
+static int
+gather(PyObject *value, PyObject *out, PyObject *held, Py_ssize_t *placed)
+{
+    if (PyUnicode_Check(value))
+        return PyList_Append(out, value);
+    if (PyDict_Check(value)) {
+        if (held != NULL) {
+            PyObject *kind = PyDict_GetItemWithError(value, type_key);
+            if (kind == NULL && PyErr_Occurred())
+                return -1;
+            if (kind != NULL && PyUnicode_CheckExact(kind)) {  /* as type(kind) is str */
+                int in = PySet_Contains(held, kind);
+                if (in < 0)
+                    return -1;
+                if (in) {
+                    (*placed)++;
+                    return PyList_Append(out, value);
+                }
+            }
+        }
+        if (Py_EnterRecursiveCall(" while gathering the strings of a JSON value"))
+            return -1;
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        int failed = 0;
+        while (PyDict_Next(value, &pos, &key, &item)) {
+            Py_INCREF(item);
+            failed = gather(item, out, held, placed) < 0;
+            Py_DECREF(item);
+            if (failed)
+                break;
+        }
+        Py_LeaveRecursiveCall();
+        return failed ? -1 : 0;
+    }
+    if (PyList_Check(value)) {
+        if (Py_EnterRecursiveCall(" while gathering the strings of a JSON value"))
+            return -1;
+        int failed = 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+            PyObject *item = PyList_GET_ITEM(value, i);
+            Py_INCREF(item);
+            failed = gather(item, out, held, placed) < 0;
+            Py_DECREF(item);
+            if (failed)
+                break;
+        }
+        Py_LeaveRecursiveCall();
+        return failed ? -1 : 0;
+    }
+    return 0;
+}
+
+/* strings(value) -> list: every string inside a JSON value, depth first (tokens.strings). */
+static PyObject *
+strings(PyObject *self, PyObject *value)
+{
+    PyObject *out = PyList_New(0);
+    Py_ssize_t placed = 0;
+    if (out == NULL || gather(value, out, NULL, &placed) < 0) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* strings_but(value, types) -> (list, held): as strings(), but a dict whose "type" is a str in
+   the set ``types`` is in the list itself, unwalked; ``held`` is how many are. */
+static PyObject *
+strings_but(PyObject *self, PyObject *args)
+{
+    PyObject *value, *types;
+    if (!PyArg_ParseTuple(args, "OO!", &value, &PyFrozenSet_Type, &types))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    Py_ssize_t placed = 0;
+    if (out == NULL || gather(value, out, types, &placed) < 0) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    return Py_BuildValue("(Nn)", out, placed);
+}
+
 static PyMethodDef methods[] = {
     {"parts", parts, METH_O, "The parts of a text's estimate: tokens._parts."},
+    {"strings", strings, METH_O, "Every string inside a JSON value, depth first: tokens.strings."},
+    {"strings_but", strings_but, METH_VARARGS,
+     "strings(), with the dicts whose \"type\" is in a frozenset of names kept whole in the list."},
     {"joined", joined, METH_VARARGS, "The parts of texts joined by line breaks, and of the long ones alone."},
     {NULL, NULL, 0, NULL},
 };
@@ -287,5 +380,7 @@ PyMODINIT_FUNC
 PyInit__counts(void)
 {
     init_classes();
+    if (type_key == NULL && (type_key = PyUnicode_InternFromString("type")) == NULL)
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -219,6 +219,8 @@ class Joined:
 def strings(value) -> list:
     """Every string inside a JSON value, depth first. A list, gathered by plain recursion:
     a generator per level costs more than the strings' counting."""
+    if _native is not None:
+        return _native.strings(value)
     out: list = []
     if isinstance(value, str):
         out.append(value)
@@ -310,6 +312,29 @@ def counted_strings(value) -> tuple[list, int]:
     images: one each image, one each PDF page, see media_units), for counting tokens: their base64
     text would count as tens of thousands of tokens. The second figure times IMAGE_TOKENS is their
     tokens."""
+    if _native is not None:
+        # the walk in C, each block of a media type held whole in its place, then judged here
+        found, held = _native.strings_but(value, _MEDIA_TYPES)
+        if not held:
+            return found, 0
+        out, images = [], 0
+        for item in found:
+            if not isinstance(item, dict):
+                out.append(item)
+                continue
+            units = media_units(item)
+            if units:
+                images += units
+            else:  # a media type's name on something else: its strings, as any dict's
+                texts, more = counted_strings(list(item.values()))
+                out += texts
+                images += more
+        return out, images
+    return _python_counted_strings(value)
+
+
+def _python_counted_strings(value) -> tuple[list, int]:
+    """:func:`counted_strings`, walked in Python."""
     out: list = []
     if isinstance(value, str):
         return [value], 0
