@@ -27,7 +27,9 @@ import os
 
 from ..errors import InvalidInput
 from ..model.fastjson import loads_bulk
+from ..transcripts.tokens import estimate_joined
 from . import offload, summary as _summary
+from .api import _Known  # not in the line loop: an import there is a lookup a line
 from .messages import strings
 
 #: Offloaded bytes kept in memory before they are written (one flush for each such batch).
@@ -116,9 +118,6 @@ class _Run:
         if texts:
             if count.method == "estimate" and message["role"] == "user":
                 # the results tier 1 may count are estimated alone in the same pass (see Compactor.tokens)
-                from ..transcripts.tokens import estimate_joined
-                from .api import _Known
-
                 total, alone = estimate_joined(texts, self.threshold // 2 + 1)
                 if alone:
                     count = _Known(count, {id(texts[i]): (texts[i], n) for i, n in alone.items()})
@@ -198,20 +197,21 @@ class _Run:
     def _redacted(self, batch: list) -> bytes:
         redactor = self.c._redactor_or_none()
         found: dict = {}
-        owner: list = []
         counts: list = []
+        hit: set = set()
         if redactor is not None:
             texts = []
-            for index, (raw, obj, _) in enumerate(batch):
-                if obj is None:
-                    values = [raw.decode("utf-8", "replace")]
-                else:
-                    values = list(strings(obj))
+            for raw, obj, _ in batch:
+                values = [raw.decode("utf-8", "replace")] if obj is None else strings(obj)
                 texts += values
-                owner += [index] * len(values)
                 counts.append(len(values))
             found = redactor.find_many(texts)
-        hit = {owner[i] for i in found}
+            if found:  # the line each text is of: the first whose strings end after it
+                import bisect
+                from itertools import accumulate
+
+                ends = list(accumulate(counts))
+                hit = {bisect.bisect_right(ends, i) for i in found}
         out = []
         position = 0
         for index, (raw, obj, changed) in enumerate(batch):
