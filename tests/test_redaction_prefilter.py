@@ -405,6 +405,33 @@ def test_a_redactor_without_the_automata_finds_the_same(monkeypatch):
     assert [redactor.find(t).spans for t in texts[:40]] == [with_automata.get(i, []) for i in range(40)]
 
 
+def test_the_texts_joined_in_c_are_the_bytes_python_joins_and_find_the_same(monkeypatch):
+    # _utf8.c (built by pip where it can be) joins and lowers the texts find_many searches: the
+    # same bytes as the Python, for ASCII, other text, lone surrogates, empty texts and lists.
+    from tether.compaction import redact
+
+    if redact._utf8 is None:
+        pytest.skip("tether.compaction._utf8 was not built (no C compiler at install)")
+    rng = random.Random(31)
+    alphabet = ["a", "Z", "Q", "@", "[", "`", "{", " ", "\n", "é", "İ", "\u212a", "✓", "😀", "\ud800", "\x00", "\x7f"]
+    cases = [[], [""], ["", ""], ["ABC"], ["é"], ["\ud800x"]]
+    for _ in range(400):
+        cases.append(["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 8))])
+    for texts in cases:
+        pieces = [t.encode("utf-8", "surrogatepass") for t in texts]
+        data, low, starts = redact._utf8.joined(texts)
+        assert data == b"\n".join(pieces) and low == data.lower(), texts
+        assert starts == [sum(map(len, pieces[:i])) for i in range(len(texts) + 1)], texts
+    with pytest.raises(TypeError):
+        redact._utf8.joined(["a", b"b"])
+    lines = [line for _, line in matching_lines(random.Random(5), per_pattern=2)]
+    texts = ["\n".join(("plain É", line, "more")) for line in lines]
+    in_c = {i: r.spans for i, r in Redactor().find_many(texts).items()}
+    assert in_c
+    monkeypatch.setattr(redact, "_utf8", None)
+    assert {i: r.spans for i, r in Redactor().find_many(texts).items()} == in_c
+
+
 def test_discord_and_telegram_tokens_are_found_by_what_follows_their_first_characters():
     # Their patterns start with a character class: the pre-filter searches the literal that follows
     # (a dot, a colon) and checks the characters before it. The same starts as the plain definition:

@@ -48,6 +48,11 @@ from __future__ import annotations
 
 import re
 
+try:  # the texts' UTF-8 joined and lowered in C, when pip could build it (_utf8.c); the same bytes
+    from . import _utf8
+except ImportError:
+    _utf8 = None
+
 #: detect-secrets plugins left out by default (see the module doc).
 SKIPPED = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector")
 MARKER = "[REDACTED: {type}]"
@@ -464,14 +469,18 @@ class Redactor:
         import bisect
         from itertools import accumulate, repeat
 
-        # map, not a loop in Python: these run once per string of the list
-        pieces = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
-        scan = _Scan(b"\n".join(pieces), self.searcher())
-        data = scan.data
-        sizes = list(accumulate(map(len, pieces), initial=0))
+        if _utf8 is not None:  # the same bytes, joined and lowered in one pass (_utf8.c)
+            data, low, sizes = _utf8.joined(texts)
+            scan = _Scan(data, self.searcher(), low)
+        else:
+            # map, not a loop in Python: these run once per string of the list
+            pieces = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
+            scan = _Scan(b"\n".join(pieces), self.searcher())
+            data = scan.data
+            sizes = list(accumulate(map(len, pieces), initial=0))
 
         def text_of(at: int) -> int:  # the text ``at`` is in: text i starts at sizes[i] + i (the "\n"s)
-            return bisect.bisect_right(range(len(pieces)), at, key=lambda i: sizes[i] + i) - 1
+            return bisect.bisect_right(range(len(texts)), at, key=lambda i: sizes[i] + i) - 1
 
         out = {}
         # Only the texts where a match can start (rare), and those holding a character whose case
@@ -552,9 +561,10 @@ class _Scan:
 
     __slots__ = ("data", "low", "wide", "_found", "_exact", "_starts", "_folds")
 
-    def __init__(self, text, searcher: "_Searcher | None" = None):
+    def __init__(self, text, searcher: "_Searcher | None" = None, low: bytes | None = None):
+        """``low``: the UTF-8's lower case, when the caller has it already."""
         self.data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-        self.low = self.data.lower()
+        self.low = self.data.lower() if low is None else low
         self.wide = not self.data.isascii()
         self._found: dict = {}  # lowered needle -> positions
         self._exact: dict = {}  # needle as written -> positions
