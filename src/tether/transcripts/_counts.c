@@ -13,107 +13,188 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* SPACE: any ASCII whitespace (a space, a line break, a tab...); NON_ASCII: any character from 128 */
-enum { OTHER = 0, LETTER, DIGIT, SPACE, PUNCT, NON_ASCII };
+/* How the estimate's counts are read: a state machine over five classes of characters, whose
+   states say where the character read last left the letter, digit and whitespace runs, and whose
+   steps say which characters start a token:
+   - a letter: the first of a run, then those at offsets 8, 12, 16... (one token up to 8
+     letters, one more every 4 after);
+   - a digit: those at offsets 0, 3, 6... of a run (groups of up to 3);
+   - whitespace: the first of a run that starts with anything but a space, else the second (a
+     single space between words is no token).
+   The rest (punctuation, non-ASCII, control characters) ends every run; punctuation, non-ASCII
+   characters and line breaks are counted beside, from a table (PACK).
+   Characters are read two a step, by a table of the pairs' steps: the chain of states, not the
+   characters, is what bounds the speed. */
+enum { OTHER = 0, LETTER, DIGIT, SPACE, BREAK_WS, CLASSES };  /* BREAK_WS: whitespace but a space */
+enum {
+    NEUTRAL = 0,
+    L1 = 1,                        /* L1..L8: 1..8 letters read */
+    C1 = 9, C2, C3, C0,            /* 9, 10, 11, 12 letters read, then on by fours */
+    D1 = 13, D2, D0,               /* digits read: 1, 2, 0 more than a multiple of 3 */
+    SPACE_1 = 16,                  /* one space read: the run is not counted yet */
+    WS_COUNTED = 17,               /* in a whitespace run that is counted */
+    STATES
+};
 
-static unsigned char CLASS[128];
+static unsigned char CLASS[256];                    /* a one-byte character's class */
+static unsigned char STEP[STATES][CLASSES];         /* next state | tokens << 5 */
+static unsigned char PAIR[STATES][CLASSES * CLASSES];
+/* Each one-byte character's other counts, packed in 16-bit fields added up together: its
+   punctuation, non-ASCII, line break and whitespace counts. A block of at most BLOCK characters
+   cannot carry a field into the next. */
+static unsigned long long PACK[256];
 static PyObject *type_key;  /* "type" */
 
-static void
-init_classes(void)
+static inline int
+is_punctuation(unsigned int c)
 {
-    for (int i = 0; i < 128; i++) {
+    return (c - 33u < 15u) | (c - 58u < 7u) | (c - 91u < 6u) | (c - 123u < 4u);
+}
+
+static unsigned char
+step_of(int state, int k)
+{
+    switch (k) {
+    case LETTER:
+        if (state >= L1 && state < L1 + 7)
+            return state + 1;
+        if (state == L1 + 7 || state == C0)
+            return C1 | 1 << 5;
+        if (state >= C1 && state < C0)
+            return state + 1;
+        return L1 | 1 << 5;
+    case DIGIT:
+        if (state == D1)
+            return D2;
+        if (state == D2)
+            return D0;
+        return D1 | 1 << 5;
+    case SPACE:
+        if (state == SPACE_1)
+            return WS_COUNTED | 1 << 5;
+        if (state == WS_COUNTED)
+            return WS_COUNTED;
+        return SPACE_1;
+    case BREAK_WS:
+        if (state == WS_COUNTED)
+            return WS_COUNTED;
+        return WS_COUNTED | 1 << 5;
+    default:
+        return NEUTRAL;
+    }
+}
+
+static void
+init_tables(void)
+{
+    for (int i = 0; i < 256; i++) {
         unsigned char k = OTHER;
         if ((i >= 'A' && i <= 'Z') || (i >= 'a' && i <= 'z'))
             k = LETTER;
         else if (i >= '0' && i <= '9')
             k = DIGIT;
-        else if (i == ' ' || (i >= 9 && i <= 13))
+        else if (i == ' ')
             k = SPACE;
-        else if ((i >= 33 && i <= 47) || (i >= 58 && i <= 64) || (i >= 91 && i <= 96) || (i >= 123 && i <= 126))
-            k = PUNCT;
+        else if (i >= 9 && i <= 13)
+            k = BREAK_WS;
         CLASS[i] = k;
     }
+    for (int c = 0; c < 256; c++)
+        PACK[c] = (unsigned long long)is_punctuation(c) | (unsigned long long)(c >= 128) << 16
+                  | (unsigned long long)(c == '\n') << 32 | (unsigned long long)((c == ' ') | (c - 9u < 5u)) << 48;
+    for (int state = 0; state < STATES; state++)
+        for (int k = 0; k < CLASSES; k++)
+            STEP[state][k] = step_of(state, k);
+    for (int state = 0; state < STATES; state++)
+        for (int a = 0; a < CLASSES; a++)
+            for (int b = 0; b < CLASSES; b++) {
+                unsigned char first = STEP[state][a], second = STEP[first & 31][b];
+                PAIR[state][a * CLASSES + b] = (second & 31) | ((first >> 5) + (second >> 5)) << 5;
+            }
 }
 
-/* The counts so far, and where the text read last left its runs. */
+#define CLASS_OF(c) ((c) < 256 ? CLASS[(c)] : OTHER)
+
+/* The counts so far, and the state the text read last left. */
 typedef struct {
-    long long count, punctuation, breaks, non_ascii;
-    Py_ssize_t letters, digits, spaces;  /* the length of the run each is in at the last character */
-    int space_first;                     /* the whitespace run began with a space */
+    long long count, punctuation, breaks, non_ascii, spaces;  /* spaces: whitespace characters */
+    int state;
 } Tally;
 
-/* The tokens a run of letters of ``n`` makes: one up to 8, one more every 4 after. */
-static inline long long
-letter_tokens(Py_ssize_t n)
-{
-    return n == 0 ? 0 : n < 9 ? 1 : 1 + (n - 5) / 4;
-}
+#define PACK_NON_ASCII (1ULL << 16)
+#define PACK_OF(c) ((c) < 256 ? PACK[(c)] : PACK_NON_ASCII)
+#define BLOCK 65534
 
-/* A run of ``r`` characters of class ``k`` (``breaks`` of them line breaks; for whitespace,
-   ``space_first``: whether the run's first is a space), read on from where ``t`` stopped. A run
-   that goes on across texts adds only what its new length makes. */
-static inline void
-add_run(Tally *t, int k, Py_ssize_t r, Py_ssize_t breaks, int space_first)
-{
-    if (k == LETTER) {
-        t->count += letter_tokens(t->letters + r) - letter_tokens(t->letters);
-        t->letters += r;
-        t->digits = t->spaces = 0;
-        return;
-    }
-    t->letters = 0;
-    if (k == DIGIT) {  /* digits go in groups of up to 3 */
-        t->count += (t->digits + r + 2) / 3 - (t->digits + 2) / 3;
-        t->digits += r;
-        t->spaces = 0;
-        return;
-    }
-    t->digits = 0;
-    if (k == SPACE) {
-        /* a whitespace run counts when it starts with a line break or a tab, or with a space
-           and goes on */
-        if (t->spaces == 0) {
-            t->space_first = space_first;
-            if (!space_first || r > 1)
-                t->count++;
-        }
-        else if (t->spaces == 1 && t->space_first)
-            t->count++;
-        t->spaces += r;
-        t->breaks += breaks;
-        return;
-    }
-    t->spaces = 0;
-    if (k == PUNCT)
-        t->punctuation += r;
-    else if (k == NON_ASCII)
-        t->non_ascii += r;
-}
-
-#define CLASS_OF(c) ((c) < 128 ? CLASS[(c)] : NON_ASCII)
-
-/* Read characters s[0:n] run by run: each run is one tight loop. */
-#define READ_RUNS(s, n, t)                                                    \
-    do {                                                                      \
-        Py_ssize_t i = 0;                                                     \
-        while (i < (n)) {                                                     \
-            int k = CLASS_OF((s)[i]);                                         \
-            Py_ssize_t j = i + 1, breaks = 0;                                 \
-            if (k == SPACE) {                                                 \
-                breaks = (s)[i] == '\n';                                      \
-                while (j < (n) && CLASS_OF((s)[j]) == SPACE) {                \
-                    breaks += (s)[j] == '\n';                                 \
-                    j++;                                                      \
-                }                                                             \
-            }                                                                 \
-            else                                                              \
-                while (j < (n) && CLASS_OF((s)[j]) == k)                      \
-                    j++;                                                      \
-            add_run((t), k, j - i, breaks, (s)[i] == ' ');                    \
-            i = j;                                                            \
-        }                                                                     \
+/* Read s[0:n] on from ``state``, two characters a step (then the last one alone). */
+#define READ(s, n, state, count, punctuation, breaks, non_ascii, spaces)               \
+    do {                                                                           \
+        Py_ssize_t i = 0;                                                          \
+        while (i + 1 < (n)) {                                                      \
+            Py_ssize_t stop = (n) - i < BLOCK ? (n) - 1 : i + BLOCK;               \
+            unsigned long long packed = 0;                                         \
+            for (; i < stop; i += 2) {                                             \
+                Py_UCS4 a = (s)[i], b = (s)[i + 1];                                \
+                unsigned char e = PAIR[state][CLASS_OF(a) * CLASSES + CLASS_OF(b)]; \
+                count += e >> 5;                                                   \
+                state = e & 31;                                                    \
+                packed += PACK_OF(a) + PACK_OF(b);                                 \
+            }                                                                      \
+            punctuation += packed & 0xffff;                                        \
+            non_ascii += (packed >> 16) & 0xffff;                                  \
+            breaks += (packed >> 32) & 0xffff;                                     \
+            spaces += packed >> 48;                                                \
+        }                                                                          \
+        if (i < (n)) {                                                             \
+            Py_UCS4 c = (s)[i];                                                    \
+            unsigned char e = STEP[state][CLASS_OF(c)];                            \
+            unsigned long long packed = PACK_OF(c);                                \
+            count += e >> 5;                                                       \
+            state = e & 31;                                                        \
+            punctuation += packed & 0xffff;                                        \
+            non_ascii += (packed >> 16) & 0xffff;                                  \
+            breaks += (packed >> 32) & 0xffff;                                     \
+            spaces += packed >> 48;                                                \
+        }                                                                          \
     } while (0)
+
+static void
+read_text(Tally *t, PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int state = t->state;
+    long long count = 0, punctuation = 0, breaks = 0, non_ascii = 0, spaces = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *s = (const Py_UCS1 *)data;
+        READ(s, n, state, count, punctuation, breaks, non_ascii, spaces);
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *s = (const Py_UCS2 *)data;
+        READ(s, n, state, count, punctuation, breaks, non_ascii, spaces);
+    }
+    else {
+        const Py_UCS4 *s = (const Py_UCS4 *)data;
+        READ(s, n, state, count, punctuation, breaks, non_ascii, spaces);
+    }
+    t->count += count;
+    t->punctuation += punctuation;
+    t->breaks += breaks;
+    t->non_ascii += non_ascii;
+    t->spaces += spaces;
+    t->state = state;
+}
+
+/* The line break that joins two texts, read on from where ``t`` stopped. */
+static void
+read_break(Tally *t)
+{
+    unsigned char e = STEP[t->state][BREAK_WS];
+    t->count += e >> 5;
+    t->state = e & 31;
+    t->breaks++;
+    t->spaces++;
+}
 
 /* A str made by the old wide-character API has its characters in place only once made ready
    (Python 3.12 has no such str). */
@@ -126,26 +207,6 @@ ready(PyObject *text)
     (void)text;
     return 1;
 #endif
-}
-
-static void
-read_text(Tally *t, PyObject *text)
-{
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *s = (const Py_UCS1 *)data;
-        READ_RUNS(s, n, t);
-    }
-    else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *s = (const Py_UCS2 *)data;
-        READ_RUNS(s, n, t);
-    }
-    else {
-        const Py_UCS4 *s = (const Py_UCS4 *)data;
-        READ_RUNS(s, n, t);
-    }
 }
 
 static int
@@ -182,14 +243,11 @@ merge(Tally *whole, const Tally *own, PyObject *text, int after_break)
     whole->punctuation += own->punctuation;
     whole->breaks += own->breaks;
     whole->non_ascii += own->non_ascii;
-    whole->letters = own->letters;
-    whole->digits = own->digits;
-    if (own->spaces == PyUnicode_GET_LENGTH(text))
-        whole->spaces += own->spaces;  /* all whitespace: the run goes on */
-    else {
-        whole->spaces = own->spaces;
-        whole->space_first = own->space_first;
-    }
+    whole->spaces += own->spaces;
+    /* read on from the break, the text's leading whitespace and the break's run are one, counted:
+       the states meet at its first other character; an all-whitespace text leaves the run open */
+    if (own->spaces != PyUnicode_GET_LENGTH(text))
+        whole->state = own->state;
 }
 
 /* parts(text) -> (count, punctuation, line breaks, non-ASCII characters, lead, trail, blank):
@@ -257,7 +315,7 @@ joined(PyObject *self, PyObject *args)
             return NULL;
         }
         if (i)
-            add_run(&whole, SPACE, 1, 1, 0);
+            read_break(&whole);
         if (PyUnicode_GET_LENGTH(text) >= alone_from) {
             Tally own = {0};
             read_text(&own, text);
@@ -379,7 +437,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__counts(void)
 {
-    init_classes();
+    init_tables();
     if (type_key == NULL && (type_key = PyUnicode_InternFromString("type")) == NULL)
         return NULL;
     return PyModule_Create(&module);
