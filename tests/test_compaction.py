@@ -640,6 +640,37 @@ def test_the_decision_search_is_the_pattern_whatever_the_case_and_letters():
         assert _may_decide(text) == bool(_DECISION.search(text)), text
 
 
+def test_the_decisions_of_a_list_are_those_each_reply_gives_on_its_own():
+    """The replies that may hold a decision are found by searching them all joined: the same
+    decisions, in the same order, as asking each reply alone, whatever replies (non-ASCII, letters
+    re.IGNORECASE folds, empty, tether's own) stand beside them."""
+    from tether.compaction.messages import TETHER_MARK
+    from tether.compaction.summary import _deciding_sentences, _may_decide, decisions
+
+    rng = random.Random(13)
+    pieces = ["We decided to keep it", "decision made", "we'll use sqlite", "going with B", "ſettled on A",
+              "İnstead of that", "plain words", "é✓", ". ", "\n", "opted for the cache", "chose wisely", "x"]
+
+    def reply():
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        return TETHER_MARK + text if rng.random() < 0.1 else text
+
+    for _ in range(400):
+        messages = [{"role": rng.choice(["assistant", "assistant", "user"]),
+                     "content": rng.choice([reply(), [{"type": "text", "text": reply()}]])}
+                    for _ in range(rng.randint(0, 12))]
+        expected: list = []  # each reply alone, as the summary read them before
+        for msg in messages:
+            text = msg["content"] if isinstance(msg["content"], str) else msg["content"][0]["text"]
+            if msg["role"] != "assistant" or text.startswith(TETHER_MARK) or not _may_decide(text):
+                continue
+            for sentence in _deciding_sentences(text):
+                line = sentence if len(sentence) <= 240 else sentence[:239].rstrip() + "…"
+                if len(sentence) >= 12 and line not in expected:
+                    expected.append(line)
+        assert decisions(messages, limit=10 ** 6) == expected
+
+
 def test_the_deciding_sentences_are_those_the_split_text_gives():
     """A reply's decisions are read around the pattern's matches, not by splitting the whole reply:
     the same sentences, in the same order, as splitting it and searching each sentence, whatever

@@ -105,6 +105,32 @@ def _may_decide(text: str) -> bool:
 
 
 
+def _may_decide_many(texts: list) -> list[int]:
+    """The indices of the texts _may_decide lets through, in order: those whose lowered text holds
+    a decision word, and those that cannot be lowered (_lowered), which the pattern decides. The
+    others are searched joined, as bytes (a search a word, not a search a word and a text)."""
+    import bisect
+    from itertools import accumulate
+
+    lows = [_lowered(text) for text in texts]
+    found = {index for index, low in enumerate(lows) if low is None}
+    plain = [index for index, low in enumerate(lows) if low]
+    # UTF-8: an ASCII word is found where it is in the text (no other character's bytes are ASCII)
+    pieces = [lows[i].encode("utf-8", "surrogatepass") for i in plain]
+    joined = b"\n".join(pieces)  # no word holds a line break: none spans two texts
+    starts = list(accumulate((len(piece) + 1 for piece in pieces), initial=0))
+    for word in _DECISION_BYTES:
+        at = joined.find(word)
+        while at != -1:
+            place = bisect.bisect_right(starts, at) - 1
+            found.add(plain[place])
+            at = joined.find(word, starts[place + 1])  # the rest of this text is not needed
+    return sorted(found)
+
+
+_DECISION_BYTES = tuple(word.encode() for word in _DECISION_WORDS)
+
+
 def _lowered(text: str) -> str | None:
     """``text`` lowered, when an ASCII word is in it, at the same place, exactly where the word
     matches ``text`` ignoring case: always for ASCII text; for other text, unless it holds one of
@@ -119,14 +145,11 @@ def _lowered(text: str) -> str | None:
 
 def decisions(messages: list, limit: int = 10) -> list[str]:
     out: list[str] = []
-    for msg in messages:
-        if msg.get("role") != "assistant":
-            continue
-        text = text_of(msg.get("content"))
-        # tether's own, or no decision in the text (then none in its sentences): not split
-        if text.startswith(TETHER_MARK) or not _may_decide(text):
-            continue
-        for sentence in _deciding_sentences(text):
+    texts = [text_of(msg.get("content")) for msg in messages if msg.get("role") == "assistant"]
+    # tether's own, or no decision in the text (then none in its sentences): not split
+    texts = [text for text in texts if not text.startswith(TETHER_MARK)]
+    for index in _may_decide_many(texts):
+        for sentence in _deciding_sentences(texts[index]):
             if 12 <= len(sentence):
                 line = _clip(sentence, 240)
                 if line not in out:
