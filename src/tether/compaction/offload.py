@@ -49,25 +49,26 @@ def _under(count, text: str, limit: int) -> bool:
     return (bound if bound is not None else 4 * len(text)) <= limit
 
 
-def _result_payload(content) -> tuple[str, bytes, bool, int] | None:
-    """(text to count, bytes to keep, was a list, what its inline images and PDFs cost in images)
+def _result_payload(content) -> tuple[str, str, bool, int] | None:
+    """(text to count, text to keep, was a list, what its inline images and PDFs cost in images)
     of a tool result's content. An image or a PDF page counts as what the model pays for it, not
     its base64 text, and only the text decides whether the result is large: a screenshot or a PDF
-    alone is no large result, and taking it out would leave the model a stub of base64 for it."""
+    alone is no large result, and taking it out would leave the model a stub of base64 for it. The
+    text to keep is encoded only when the result goes (most do not)."""
     if isinstance(content, str):
-        return content, content.encode("utf-8", "surrogatepass"), False, 0
+        return content, content, False, 0
     if isinstance(content, list):
         if len(content) == 1 and isinstance(content[0], dict) and content[0].get("type") == "text" \
                 and isinstance(content[0].get("text"), str) and len(content[0]) == 2:
             text = content[0]["text"]
-            return text, text.encode("utf-8", "surrogatepass"), False, 0
+            return text, text, False, 0
         encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
         units = [media_units(block) if isinstance(block, dict) else 0 for block in content]
         if any(units):
             text = json.dumps([block for block, unit in zip(content, units) if not unit],
                               ensure_ascii=False, separators=(",", ":"))
-            return text, encoded.encode("utf-8", "surrogatepass"), True, sum(units)
-        return encoded, encoded.encode("utf-8", "surrogatepass"), True, 0
+            return text, encoded, True, sum(units)
+        return encoded, encoded, True, 0
     return None
 
 
@@ -81,13 +82,14 @@ def tier1(messages: list, threshold: int, count, put) -> tuple[list, list]:
         payload = _result_payload(content)
         if payload is None:
             return None
-        text, data, was_list, images = payload
+        text, kept, was_list, images = payload
         if _under(count, text, threshold):
             return None
         tokens = count(text)
         if tokens <= threshold:
             return None
         tokens += images * IMAGE_TOKENS  # what the model paid for all of it, said in the report
+        data = kept.encode("utf-8", "surrogatepass")
         ref, digest, redacted, shown = put(data)
         text = stub("tool result", ref, digest, len(data), tokens, shown, redacted, json_list=was_list)
         items.append(dict(where, kind="tool_result", ref=ref, sha256=digest, bytes=len(data), tokens=tokens,
