@@ -896,3 +896,18 @@ def test_a_lone_surrogate_in_a_list_is_compacted_and_written_back_as_its_escape(
     assert again.code == 0, again.err
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows[4] == messages[4]
+
+
+def test_the_state_is_read_from_what_compact_takes(ws):
+    # Compactor.state took only a parsed Document: given the list compact() takes, it failed with an
+    # AttributeError from inside tether.
+    messages = openai_list(big_output())
+    compactor = Compactor(ws)
+    state = compactor.state(messages)
+    assert state == compactor.compact(messages, tiers=[1], record=False).report["state"]
+    assert compactor.state({"model": "gpt-4o", "messages": messages})["window_source"] == "table"
+    assert compactor.state(json.dumps(messages).encode())["tokens"] == state["tokens"]
+    from tether.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        compactor.state({"not": "a list"})
