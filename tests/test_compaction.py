@@ -911,3 +911,15 @@ def test_the_state_is_read_from_what_compact_takes(ws):
 
     with pytest.raises(InvalidInput):
         compactor.state({"not": "a list"})
+
+
+def test_compact_json_on_stdout_escapes_a_lone_surrogate(ws, tether_proc, tmp_path):
+    # The list on stdout under --json: printing it raised UnicodeEncodeError with a traceback.
+    messages = openai_list(big_output())
+    messages[1]["content"] = "Fix the crash \ud83d in src/app.py"
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(messages), encoding="utf-8")
+    run = tether_proc("compact", src, "--tier", "1", "--threshold", "1000", "--json", cwd=ws.root)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert data["ok"] is True and data["messages"][1] == messages[1]
