@@ -205,7 +205,7 @@ def test_usage_of_a_list_that_does_not_read_whole_is_degraded_with_a_hint(projec
     assert out.returncode == 3 and out.stdout.startswith("Context: ")
     warning, hint = out.stderr.splitlines()
     assert warning.startswith(f"Warning: {cut}:1: not valid JSON, reading stopped here")
-    assert hint.startswith("Hint: the figure counts the list up to that line")
+    assert hint.startswith("Hint: the figure leaves out what did not read: fix the file at the line named")
     data = json.loads(run(project, "usage", str(cut), "--json").stdout)
     assert data["ok"] is True and data["problems"] and data["tokens"] < json.loads(
         run(project, "usage", str(whole), "--json").stdout)["tokens"]

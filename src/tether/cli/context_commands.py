@@ -41,8 +41,8 @@ def cmd_usage(args) -> Result:
         return Result(data, "\n".join(lines))
     # The figure leaves out what did not read: said, and degraded, so a script does not take it for whole.
     if reading.format == "chat":
-        hint = ("the figure counts the list up to that line: fix the file there (a message list is a JSON array,"
-                " an object with \"messages\", or JSON Lines) and read it again")
+        hint = ("the figure leaves out what did not read: fix the file at the line named (a message list is a"
+                " JSON array of message objects, an object with \"messages\", or JSON Lines) and read it again")
     else:
         hint = ("the figure leaves out the lines named; a torn last line is one the agent is still writing:"
                 " read it again")
