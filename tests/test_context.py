@@ -214,6 +214,11 @@ def test_usage_of_a_list_that_does_not_read_whole_is_degraded_with_a_hint(projec
     out = run(project, "usage", str(numbers))
     assert out.returncode == 3 and [line for line in out.stderr.splitlines() if line.startswith("Warning:")] == [
         f"Warning: {numbers}:1: element {n} of the message list is a JSON int, not an object" for n in (1, 2, 3)]
+    # the hints of what is no list at all name lists too, not only the agents' transcripts
+    (tmp_path / "object.json").write_text('{"model": "gpt-4o"}')
+    for name in ("nope.json", "object.json", "."):
+        out = run(project, "usage", str(tmp_path / name))
+        assert out.returncode == 1 and "a message list" in out.stderr.split("\nHint: ")[1], out.stderr
 
 
 def test_usage_outside_a_workspace(tmp_path):
