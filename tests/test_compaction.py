@@ -965,3 +965,65 @@ def test_the_garbage_collector_is_paused_during_a_compaction_and_back_as_it_was_
         assert not gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_lone_surrogate_in_a_list_is_compacted_and_written_back_as_its_escape(ws, cli, tmp_path):
+    # JSON's "\ud800" (an agent cut a string between the halves of an emoji) reads as a lone
+    # surrogate, which UTF-8 cannot hold: writing the list, its archive, tier 3's checkpoint or
+    # the summariser's input failed with an internal error (exit 70) after the tiers had run.
+    ws.start_task("Parser", steps=["a", "b"], task_id="T1")  # tier 3 checkpoints it, quoting the last reply
+    messages = openai_list(big_output(extra="cut \ud83d here\n"))
+    messages[4]["content"] = "We decided to keep the loader \udc00 as it is."
+    script = tmp_path / "summarise.py"
+    script.write_text("import json, sys\nmessages = json.load(sys.stdin)\nprint(ascii(messages[-1]['content']))\n",
+                      encoding="utf-8")
+    toml = ws.dir / "tether.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[compaction]\nsummariser = "{sys.executable} {script}"\n',
+                    encoding="utf-8")
+    src, out = tmp_path / "in.json", tmp_path / "out.json"
+    src.write_text(json.dumps(messages), encoding="utf-8")  # ASCII, the surrogates escaped
+    run = cli("compact", src, "--tier", "1,3", "--threshold", "1000", "--keep", "2", "-o", out, "--json")
+    assert run.code == 0, run.out + run.err
+    tiers = run.json()["report"]["tiers"]
+    written = json.loads(out.read_bytes().decode("utf-8"))  # valid UTF-8 JSON
+    assert written[-2:] == messages[-2:]
+    assert "'We decided to keep the loader \\udc00 as it is.'" in written[1]["content"]  # the summariser's input
+    assert json.loads(cli("show", tiers[1]["archive"]).out) == messages  # the archive reads back as it was
+    # the offloaded result's bytes: its text as Python holds it (surrogatepass), as every stored text
+    offloaded = Compactor(ws).show(tiers[0]["offloaded"][0]["ref"])
+    assert offloaded.decode("utf-8", "surrogatepass") == messages[3]["content"]
+    # the checkpoint's state is a plain line of UTF-8: the lone surrogate as U+FFFD
+    assert ws.latest_checkpoint().current_state == "We decided to keep the loader \ufffd as it is."
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
+    again = cli("compact", jsonl, "--tier", "1", "--threshold", "1000", "-o", tmp_path / "out.jsonl")
+    assert again.code == 0, again.err
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows[4] == messages[4]
+
+
+def test_the_state_is_read_from_what_compact_takes(ws):
+    # Compactor.state took only a parsed Document: given the list compact() takes, it failed with an
+    # AttributeError from inside tether.
+    messages = openai_list(big_output())
+    compactor = Compactor(ws)
+    state = compactor.state(messages)
+    assert state == compactor.compact(messages, tiers=[1], record=False).report["state"]
+    assert compactor.state({"model": "gpt-4o", "messages": messages})["window_source"] == "table"
+    assert compactor.state(json.dumps(messages).encode())["tokens"] == state["tokens"]
+    from tether.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        compactor.state({"not": "a list"})
+
+
+def test_compact_json_on_stdout_escapes_a_lone_surrogate(ws, tether_proc, tmp_path):
+    # The list on stdout under --json: printing it raised UnicodeEncodeError with a traceback.
+    messages = openai_list(big_output())
+    messages[1]["content"] = "Fix the crash \ud83d in src/app.py"
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(messages), encoding="utf-8")
+    run = tether_proc("compact", src, "--tier", "1", "--threshold", "1000", "--json", cwd=ws.root)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert data["ok"] is True and data["messages"][1] == messages[1]

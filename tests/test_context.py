@@ -192,6 +192,35 @@ def test_usage_errors(project, args, message):
     assert data["ok"] is False and data["kind"] in ("not_found", "invalid_input") and data["hint"]
 
 
+def test_usage_of_a_list_that_does_not_read_whole_is_degraded_with_a_hint(project, tmp_path):
+    # A truncated list was counted up to the cut and reported GREEN with exit 0: a script checking the
+    # exit code took a wrong figure for a good one.
+    messages = [{"role": "user", "content": "word " * 5000}, {"role": "assistant", "content": "ok " * 5000}]
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps(messages))
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(messages)[:20_000])
+    assert run(project, "usage", str(whole)).returncode == 0
+    out = run(project, "usage", str(cut))
+    assert out.returncode == 3 and out.stdout.startswith("Context: ")
+    warning, hint = out.stderr.splitlines()
+    assert warning.startswith(f"Warning: {cut}:1: not valid JSON, reading stopped here")
+    assert hint.startswith("Hint: the figure leaves out what did not read: fix the file at the line named")
+    data = json.loads(run(project, "usage", str(cut), "--json").stdout)
+    assert data["ok"] is True and data["problems"] and data["tokens"] < json.loads(
+        run(project, "usage", str(whole), "--json").stdout)["tokens"]
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text("[1, 2, 3]")
+    out = run(project, "usage", str(numbers))
+    assert out.returncode == 3 and [line for line in out.stderr.splitlines() if line.startswith("Warning:")] == [
+        f"Warning: {numbers}:1: element {n} of the message list is a JSON int, not an object" for n in (1, 2, 3)]
+    # the hints of what is no list at all name lists too, not only the agents' transcripts
+    (tmp_path / "object.json").write_text('{"model": "gpt-4o"}')
+    for name in ("nope.json", "object.json", "."):
+        out = run(project, "usage", str(tmp_path / name))
+        assert out.returncode == 1 and "a message list" in out.stderr.split("\nHint: ")[1], out.stderr
+
+
 def test_usage_outside_a_workspace(tmp_path):
     out = run(tmp_path, "usage", "x.jsonl")
     assert out.returncode == 1 and "no tether workspace" in out.stderr

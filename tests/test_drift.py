@@ -233,3 +233,29 @@ def test_pre_compact_saves_the_session_and_the_next_start_gets_tethers_summary(r
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     assert "tether: its summary of this session before the compaction (conversations/" in context
     assert "Summarise the quarterly invoices" in context and len(context) <= 10_000
+
+
+def test_the_drift_warning_survives_a_first_context_cut_at_claude_codes_limit(repo, tmp_path):
+    """Pins the brief has no room for, tether's saved summary and the drift warning go before the
+    brief; when they do not all fit in 10,000 characters, the summary (which `tether show` gives
+    whole) is what is cut, never the warning the agent must act on."""
+    for n in range(1, 31):
+        assert subprocess.run([*TETHER, "pin", f"Rule {n:02d}: " + "keep the invoice totals in EUR " * 6],
+                              cwd=repo, capture_output=True).returncode == 0
+    transcript = tmp_path / "session.jsonl"
+    rows = [{"type": "user", "message": {"role": "user", "content": "Summarise the quarterly invoices"}}]
+    rows += [{"type": "assistant", "message": {"role": "assistant", "content": [
+        {"type": "tool_use", "id": f"t{n}", "name": "Edit",
+         "input": {"file_path": f"out/part{n:03d}/summaries-of-the-quarterly-invoices.md"}}]}} for n in range(80)]
+    transcript.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    hook(repo, {"hook_event_name": "PreCompact", "trigger": "auto", "transcript_path": str(transcript)})
+    with transcript.open("a") as f:  # Claude Code's own summary, drifted, after its boundary
+        f.write(json.dumps({"type": "system", "subtype": "compact_boundary", "content": "Conversation compacted"})
+                + "\n" + json.dumps({"type": "user", "isCompactSummary": True, "message": {
+                    "role": "user", "content": "We set up CI for the mobile app; everything is done."}}) + "\n")
+    proc = hook(repo, {"hook_event_name": "SessionStart", "source": "compact", "transcript_path": str(transcript)})
+    context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert len(context) <= 10_000 and "[cut at Claude Code's limit]" in context  # it did not all fit
+    warning = context.index("tether: possible goal drift after this compaction (task T1):")
+    assert "- completion:" in context[warning:] and "Before going on, run `tether resume T1`" in context[warning:]
+    assert context.startswith("tether: pinned") and "# tether boot" in context

@@ -106,6 +106,27 @@ def test_a_secret_the_summary_quotes_is_redacted_there_too(ws, tmp_path):
     assert report["redactions"] == 2 and report["redacted_types"] == {"GitHub Token": 2}
 
 
+def test_a_lone_surrogate_in_the_transcript_is_archived_and_summarised_as_its_escape(ws, tmp_path):
+    # Claude Code writes "\ud83d" where it cut a string between the halves of an emoji. A line
+    # written again (a secret redacted, a result offloaded), or a summary quoting it, failed to
+    # encode: the PreCompact hook saved nothing of the session.
+    path, rows = transcript(tmp_path, big_output(2000) + "cut <HIGH>\n", secret_line=f"<LOW> {GITHUB}")
+    rows[1] = line("user", "Fix the loader <HIGH> crash")
+    rows = [row.replace("<HIGH>", "\\ud83d").replace("<LOW>", "\\udc00") for row in rows]  # JSON's escapes
+    path.write_text("".join(rows), encoding="utf-8")
+    report = save_before_compaction(ws, path, threshold=1000)
+    compactor = Compactor(ws)
+    archived = compactor.show(report["archive"]).decode("utf-8").splitlines(keepends=True)  # valid UTF-8
+    assert archived[1] == rows[1]  # not written again: as it was
+    result = json.loads(archived[5])["message"]["content"][0]["content"]
+    assert result == "ok \udc00 [REDACTED: GitHub Token]"  # written again, read back to the same text
+    assert json.loads(archived[3])["message"]["content"][0]["content"].startswith("[tether] Offloaded tool result")
+    offloaded = compactor.show(report["offloaded"][0]["ref"]).decode("utf-8", "surrogatepass")
+    assert offloaded.endswith("cut \ud83d\n")
+    summary = compactor.show(report["summary"]).decode("utf-8")
+    assert "Fix the loader \\ud83d crash" in summary  # the escape, as text
+
+
 def test_a_private_key_ending_the_last_reply_is_redacted_in_the_summary_though_its_cut_drops_the_begin_line(
         ws, tmp_path):
     """The summary's current state is the last reply's end: cut first, the key lost its BEGIN line,

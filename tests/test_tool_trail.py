@@ -647,3 +647,17 @@ def test_a_description_already_joined_into_an_entry_is_not_added_again():
     assert files_once(["a.py: x, y", "a.py: y", "a.py", "a.py: x, y"]) == ["a.py: x, y"]
     assert files_once(["a.py: x, y", "a.py: z"]) == ["a.py: x, y, z"]
     assert files_once(["a.py: parse x", "a.py: x"]) == ["a.py: parse x, x"]  # a word inside is no description
+
+
+def test_a_lone_surrogate_in_the_agents_last_message_does_not_stop_the_checkpoint(repo, tmp_path):
+    # Claude Code writes "\ud83d" where it cut a string between the halves of an emoji; the
+    # checkpoint that quoted such a message failed with an internal error (exit 1), every 4 calls.
+    path = tmp_path / "session.jsonl"
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    path.write_text(json.dumps({"type": "assistant", "timestamp": now, "message": {"role": "assistant", "content": [
+        {"type": "text", "text": "Lexer tests pass \ud83d; next, the CLI flags."}]}}) + "\n")
+    for n in range(1, 5):
+        edit(repo, f"src/lexer{n}.py", path)
+    auto = checkpoints(repo)[-1]
+    assert auto.automatic == "tool_calls:4"
+    assert "The agent's last message: Lexer tests pass \ufffd; next, the CLI flags." in auto.note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import EXIT_DEGRADED
 from .output import Result, _ws
 
 _SOURCES = {
@@ -36,7 +37,18 @@ def cmd_usage(args) -> Result:
              f"From: {source}"]
     for problem in data["problems"]:
         sys.stderr.write(f"Warning: {problem}\n")
-    return Result(data, "\n".join(lines))
+    if not data["problems"]:
+        return Result(data, "\n".join(lines))
+    # The figure leaves out what did not read: said, and degraded, so a script does not take it for whole.
+    if reading.format == "chat":
+        hint = ("the figure leaves out what did not read: fix the file at the line named (a message list is a"
+                " JSON array of message objects, an object with \"messages\", or JSON Lines) and read it again")
+    else:
+        hint = ("the figure leaves out the lines named; a torn last line is one the agent is still writing:"
+                " read it again")
+    if not getattr(args, "json", False):
+        sys.stderr.write(f"Hint: {hint}\n")
+    return Result(data, "\n".join(lines), exit_code=EXIT_DEGRADED)
 
 
 def cmd_statusline(args) -> Result | None:

@@ -334,7 +334,10 @@ def _emit(command: str, data: dict, text: str, exit_code: int, want_json: bool) 
                    "command": command, **data}
         if repaired:
             payload["repaired_logs"] = repaired
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+        try:
+            sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+        except UnicodeEncodeError:  # a lone surrogate (a message list's "\ud800"), or a stdout not UTF-8
+            sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")  # escaped: the same JSON
     else:
         if text:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -12,6 +12,7 @@ import shlex
 import subprocess
 
 from ..errors import InvalidInput
+from ..model.fastjson import utf8
 
 
 def command_summariser(command: str, cwd: str, timeout: int = 600):
@@ -19,7 +20,7 @@ def command_summariser(command: str, cwd: str, timeout: int = 600):
 
     def summarise(messages: list) -> str:
         try:
-            proc = subprocess.run(argv, input=json.dumps(messages, ensure_ascii=False).encode("utf-8"),
+            proc = subprocess.run(argv, input=utf8(json.dumps(messages, ensure_ascii=False)),
                                   capture_output=True, cwd=cwd, timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InvalidInput(f"the summariser command {argv[0]!r} did not run: {exc}",

@@ -89,11 +89,12 @@ class Compactor:
         self.pin_problems: list = []
 
     # -- reading the state -----------------------------------------------------------------
-    def tokens(self, doc) -> int:
+    def tokens(self, source) -> int:
         """Tokens of every string in the list (and a request's system prompt), counted as one text:
-        one call of the counter, not one per string."""
+        one call of the counter, not one per string. ``source``: what :meth:`compact` takes."""
         from ..transcripts.tokens import IMAGE_TOKENS, counted_strings
 
+        doc = self._document(source)
         texts, images = self._counted_strings(doc)
         system, system_images = counted_strings((doc.envelope or {}).get("system"))
         texts, images = texts + system, images + system_images
@@ -142,12 +143,14 @@ class Compactor:
             self._gathered.update({"of": doc.messages, "strings": every})
         return self._gathered["strings"]
 
-    def state(self, doc) -> dict:
+    def state(self, source) -> dict:
         """How full the context this list makes is: tokens, window, percent, state and action, with
-        the windows and state thresholds of ``[context]`` in tether.toml (as `tether usage`)."""
+        the windows and state thresholds of ``[context]`` in tether.toml (as `tether usage`).
+        ``source``: what :meth:`compact` takes."""
         from ..transcripts.states import ACTIONS, state_for
         from ..transcripts.windows import window_for
 
+        doc = self._document(source)
         tokens = self.tokens(doc)
         model = self.model or (doc.envelope or {}).get("model")
         settings = self.context_settings

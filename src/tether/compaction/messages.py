@@ -18,7 +18,7 @@ import re
 import threading
 
 from ..errors import InvalidInput
-from ..model.fastjson import loads_bulk
+from ..model.fastjson import loads_bulk, utf8
 # Every string of a JSON value: what a list is counted by, here and by `tether usage` (transcripts.tokens).
 from ..transcripts.tokens import strings  # noqa: F401
 
@@ -198,14 +198,14 @@ def verbatim(doc: Document) -> bytes | None:
 
 
 def dump(doc: Document) -> bytes:
-    """The document in its own shape, as JSON (UTF-8, non-ASCII kept)."""
+    """The document in its own shape, as JSON (UTF-8, non-ASCII kept; a lone surrogate escaped)."""
     if doc.shape == JSONL:
-        return "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in doc.messages).encode("utf-8")
+        return utf8("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in doc.messages))
     if doc.shape == OBJECT:
         out = dict(doc.envelope or {})
         out["messages"] = doc.messages
-        return (indented(out) + "\n").encode("utf-8")
-    return (indented(doc.messages) + "\n").encode("utf-8")
+        return utf8(indented(out) + "\n")
+    return utf8(indented(doc.messages) + "\n")
 
 
 def indented(value) -> str:

@@ -26,7 +26,7 @@ import json
 import os
 
 from ..errors import InvalidInput
-from ..model.fastjson import loads_bulk
+from ..model.fastjson import loads_bulk, utf8
 from ..transcripts.tokens import estimate_joined
 from . import offload, summary as _summary
 from .api import _Known  # not in the line loop: an import there is a lookup a line
@@ -226,7 +226,7 @@ class _Run:
                 line = obj
             else:
                 end = b"\n" if raw.endswith(b"\n") else b""
-                line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + end
+                line = utf8(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))) + end
             if self.home and self.home_bytes in line:  # the cwd of every line: private
                 text, n = self.c._unhome(line.decode("utf-8", "surrogateescape"))
                 line = text.encode("utf-8", "surrogateescape")
@@ -275,7 +275,7 @@ class _Run:
         # Made of the transcript's words (the first request, the last replies): committed, so redacted too.
         text, summary_redactions = c.redacted(_summary.render(sections, archive=archive, pins=c.pins()))
         summary_redactions += in_state[0]
-        summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", text.encode("utf-8"))])[0]
+        summary_digest, _, summary_new = c.workspace.store.put_cached_many([("conversations", utf8(text))])[0]
         removed = sum(i["tokens"] for i in self.items)
         stubs = sum(i.pop("stub_tokens") for i in self.items)
         offloaded_redactions = sum(i["redactions"] for i in self.items)

@@ -56,14 +56,17 @@ def usage(ws, transcript: str | None = None, *, model: str | None = None, window
                                                    " TETHER_TIKTOKEN_DIR to a folder of <encoding>.tiktoken files;"
                                                    " without --exact the estimate counts") from None
     except FileNotFoundError:
-        raise NotFound(f"{path}: no such transcript", hint="give the path of a Claude Code or Codex .jsonl file") from None
+        raise NotFound(f"{path}: no such transcript", hint="give the path of a Claude Code or Codex .jsonl file,"
+                                                             " or of a message list (JSON)") from None
     except IsADirectoryError:
         raise InvalidInput(f"{path} is a directory, not a transcript",
-                           hint="give a .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl)") from None
+                           hint="give a .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl),"
+                                " or a message list (JSON)") from None
     if reading.format is None and reading.problems and os.path.getsize(path):
         # Text that is no transcript (a README, a log): a reading of 0 tokens would pass for one.
         raise InvalidInput(f"{path}: not a transcript tether reads (Claude Code, Codex, or a chat message list)",
                            hint="give the session's .jsonl file (Claude Code: ~/.claude/projects/<dir>/<session>.jsonl;"
-                                " Codex: ~/.codex/sessions/.../rollout-*.jsonl)")
+                                " Codex: ~/.codex/sessions/.../rollout-*.jsonl), or a message list: a JSON array of"
+                                " messages or an object with \"messages\"")
     reading.chosen = chosen
     return reading

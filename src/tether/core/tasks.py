@@ -377,7 +377,13 @@ def own_state(store: Store, task: Task, previous: Checkpoint | None) -> tuple[st
 def plain(text: str, limit: int = MESSAGE_LIMIT, end: bool = False) -> str:
     """A message as one plain line: markdown's bold, headings and list marks dropped, its lines
     joined, cut at ``limit`` characters; ``end``: its end kept instead (where a reply says where
-    the work stands), from the first sentence, else the first word, that begins in it."""
+    the work stands), from the first sentence, else the first word, that begins in it. A lone
+    surrogate (JSON's "\\ud800", left where an agent cut a string between the halves of a pair)
+    becomes U+FFFD: the line is stored as UTF-8, which has no spelling for it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     parts = []
     # `**` only: `__` is as often part of a name (`Tokenizer.__init__`) as emphasis
     for line in text.replace("**", "").splitlines():

@@ -410,8 +410,9 @@ def _drift_text(task_id: str, found, transcript) -> str:
 def _after_compaction(event: dict, ws, stderr, shown: str = "") -> str:
     """For a session started by a compaction, what goes before the brief: the pins, kept
     verbatim through every compaction (those the brief ``shown`` leaves out: it has a section of
-    them, cut when its budget is short), tether's own summary saved by PreCompact, and the drift
-    found in the compaction's summary ("" when there is none of them)."""
+    them, cut when its budget is short), the drift found in the compaction's summary, and tether's
+    own summary saved by PreCompact ("" when there is none of them). In that order: what does not
+    fit is cut from the end, and the summary is the one `tether show` gives whole."""
     if event.get("source") != "compact":
         return ""
     from ..errors import TetherError
@@ -425,14 +426,14 @@ def _after_compaction(event: dict, ws, stderr, shown: str = "") -> str:
         pinned = _pins_text(ws, shown)
         if pinned:
             parts.append(pinned)
-        saved = _saved_summary(ws, event)
-        if saved:
-            parts.append(saved)
         summary = _summary_of(event)
         if summary:
             task_id, found = ws.drift(summary)
             if found:
                 parts.append(_drift_text(task_id, found, event.get("transcript_path")))
+        saved = _saved_summary(ws, event)
+        if saved:
+            parts.append(saved)
     except (TetherError, OSError) as exc:  # the brief matters more than these
         _say(stderr, f"pins and drift check skipped: {exc}")
     return "\n\n".join(parts)

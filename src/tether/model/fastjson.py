@@ -130,6 +130,14 @@ def dumps_flat(row: dict) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def utf8(text: str) -> bytes:
+    """Text as UTF-8. A lone surrogate, which a string read from JSON's ``"\\ud800"`` holds and UTF-8
+    cannot, is written as that escape: in JSON text (``json.dumps(..., ensure_ascii=False)``) it only
+    ever stands inside a string, so the bytes read back to the same value; in prose quoting one (a
+    summary), it reads as the escape the transcript had."""
+    return text.encode("utf-8", "backslashreplace")  # every other character has its UTF-8
+
+
 def dumps(value) -> str:
     """``json.dumps(value, ensure_ascii=False)``, through the same C encoder json makes for it."""
     try:

@@ -283,6 +283,7 @@ def _json_items(f, problems, path, stats, start_offset):
 
 
 def _array(text: _Text, problems, path):
+    index = 0
     while True:
         c = text.skip_space()
         if c == "]":
@@ -296,7 +297,9 @@ def _array(text: _Text, problems, path):
         line, offset = text.where()
         item = text.value()
         text.drop()
+        index += 1
         if isinstance(item, dict):
             yield line, offset, item
-        else:
-            problems.add(path, line, f"a JSON {type(item).__name__} in the message list, not an object")
+        else:  # named by its place too: a list on one line has them all at line 1
+            problems.add(path, line, f"element {index} of the message list is a JSON {type(item).__name__},"
+                                     " not an object")
