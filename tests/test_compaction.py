@@ -945,11 +945,17 @@ def test_the_garbage_collector_is_paused_during_a_compaction_and_back_as_it_was_
         seen.append(gc.isenabled())
         return "The summary."
 
+    from tether.compaction import summary as summary_module
+
+    extracting = []
+    extract = summary_module.extract
     was = gc.isenabled()
     try:
+        summary_module.extract = lambda *a, **k: extracting.append(gc.isenabled()) or extract(*a, **k)
         gc.enable()
         compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2, summariser=summariser)
-        assert seen == [False] and gc.isenabled()
+        assert extracting == [False]  # tether's own work: paused
+        assert seen == [True] and gc.isenabled()  # the user's summariser runs with it, as it would elsewhere
         with pytest.raises(InvalidInput):
             compact(messages, tiers=[4], workspace=ws)
         assert gc.isenabled()
@@ -960,10 +966,16 @@ def test_the_garbage_collector_is_paused_during_a_compaction_and_back_as_it_was_
                 assert not gc.isenabled()
             assert not gc.isenabled()  # the outer pause still holds it
         assert gc.isenabled()
+        with msgs.collector_paused():
+            assert not gc.isenabled()
+            with msgs.collector_running():
+                assert gc.isenabled()
+            assert not gc.isenabled()
         gc.disable()
-        compact(messages, tiers=[1], workspace=ws, threshold=1000)
-        assert not gc.isenabled()
+        compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2, summariser=summariser)
+        assert seen[-1] is False and not gc.isenabled()  # left off by the caller: off throughout
     finally:
+        summary_module.extract = extract
         (gc.enable if was else gc.disable)()
 
 

@@ -364,7 +364,8 @@ class Compactor:
         sections = _summary.extract(older, task, self.workspace.root_dir, redact=lambda text: self.redacted(text)[0])
         body, source = given, "given"
         if body is None and self.summariser is not None:
-            body, source = self.summariser(older), "summariser"
+            with _messages.collector_running():  # the user's code (a model's client, say) as it runs elsewhere
+                body, source = self.summariser(older), "summariser"
             # A summary of nothing would stand for the messages it removes: refused, as the
             # command's empty output is (cli.summariser), before anything is stored.
             if body is not None and (not isinstance(body, str) or not body.strip()):

@@ -78,6 +78,22 @@ class collector_paused:
         return False
 
 
+class collector_running:
+    """The collector running again, as it was before the pause, for a block of code that is not
+    tether's inside a pause (a summariser callable): it may make cycles of its own."""
+
+    def __enter__(self):
+        self._paused = collector_paused._pauses > 0 and collector_paused._was_enabled
+        if self._paused:
+            gc.enable()
+        return self
+
+    def __exit__(self, *exc):
+        if self._paused and collector_paused._pauses > 0:
+            gc.disable()
+        return False
+
+
 def _parse(data: bytes, shown: str) -> Document:
     if data[:1] in (b"[", b"{"):  # the common case, read from the bytes; anything else as below
         try:
