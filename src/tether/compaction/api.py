@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..errors import InvalidInput, NotFound
 from ..model import clock, ids
 from ..model.record import Record
+from ..store.cache_files import cache_digest
 from . import messages as _messages
 from . import offload, pins as _pins, summary as _summary
 
@@ -210,17 +211,15 @@ class Compactor:
         """The digest ``data`` will be stored under; the file is written by :meth:`_store_staged`,
         with the others of this compaction (one flush for all). The home directory is never
         stored (see redact.unhome)."""
-        import hashlib
-
         from .redact import home
 
         prefix = home()
         if prefix and prefix.encode("utf-8", "surrogateescape") in data:
             text, _ = self._unhome(data.decode("utf-8", "surrogateescape"))
             data = text.encode("utf-8", "surrogateescape")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = cache_digest(data)
         if digest not in self._staged:
-            self._staged[digest] = (kind, data)
+            self._staged[digest] = (kind, data, digest)
         return digest
 
     def _store_staged(self) -> None:

@@ -32,11 +32,12 @@ class CacheFiles:
 
     def put_cached_many(self, items) -> list[tuple[str, str, bool]]:
         """``put_cached`` for each (kind, data), all made durable together (one flush, not two
-        per file); every file is on disk when it returns. (digest, shown path, whether new)."""
+        per file); every file is on disk when it returns. (digest, shown path, whether new). An
+        item may carry a third element, its :func:`cache_digest` already made (not made twice)."""
         self._writable()
         out, rels = [], []
-        for kind, data in items:
-            digest = _sha256(data).hexdigest()
+        for kind, data, *known in items:
+            digest = known[0] if known else cache_digest(data)
             rel = layout.cached_file(kind, digest)
             rels.append((rel, data))
             out.append((digest, self.shown(rel)))
@@ -185,6 +186,11 @@ def _wrong_pin(row: dict) -> str | None:
     if isinstance(row.get("pin"), str) and isinstance(row.get("text"), str) or isinstance(row.get("unpin"), str):
         return None
     return 'neither a pin ({"pin": ID, "text": ...}) nor its removal ({"unpin": ID})'
+
+
+def cache_digest(data: bytes) -> str:
+    """The name a cached file of these bytes has: their SHA-256, in hex."""
+    return _sha256(data).hexdigest()
 
 
 def _sha256(data: bytes):
