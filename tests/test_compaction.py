@@ -1039,3 +1039,38 @@ def test_compact_json_on_stdout_escapes_a_lone_surrogate(ws, tether_proc, tmp_pa
     assert run.code == 0, run.err
     data = json.loads(run.out)
     assert data["ok"] is True and data["messages"][1] == messages[1]
+
+
+def test_what_tier3_writes_while_it_summarises_is_on_disk_before_the_report_and_its_errors_are_the_compactions(
+        ws, monkeypatch):
+    # Tier 3 writes the archive and the offloads in a thread while it makes the summary: the report
+    # names files that are there, a failed write fails the compaction, and a compaction failing
+    # meanwhile leaves no thread behind.
+    import threading
+
+    from tether.compaction import summary as summary_module
+
+    messages = openai_list(big_output())
+    new, report = compact(messages, tiers=[1, 3], workspace=ws, threshold=1000, keep_recent=2)
+    for tier in report["tiers"]:
+        for ref in [tier.get("archive")] + [item["ref"] for item in tier.get("offloaded", [])]:
+            if ref:
+                assert Compactor(ws).show(ref)
+    threads = threading.active_count()
+
+    def refuse(items):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ws.store, "put_cached_many", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        compact(openai_list(big_output(extra="other ")), tiers=[3], workspace=ws, keep_recent=2)
+    assert threading.active_count() == threads
+    monkeypatch.undo()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("extraction failed")
+
+    monkeypatch.setattr(summary_module, "extract", broken)
+    with pytest.raises(RuntimeError, match="extraction failed"):
+        compact(openai_list(big_output(extra="third ")), tiers=[3], workspace=ws, keep_recent=2)
+    assert threading.active_count() == threads

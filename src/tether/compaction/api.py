@@ -85,6 +85,7 @@ class Compactor:
         self._types: dict = {}  # redacted types by count: of the running compaction, or of keep()'s texts
         self._gathered = None
         self._staged: dict = {}
+        self._writing = None  # the thread writing staged files, while the summary is made
         self.stored_new = False  # whether a compaction of this Compactor wrote a file not there before
         # The pins log's lines that did not read, as the last pins() met them: a pin left out is said.
         self.pin_problems: list = []
@@ -224,10 +225,44 @@ class Compactor:
 
     def _store_staged(self) -> None:
         """Write what the tiers took out, durably, before anything reports it as stored."""
+        self._written()
         staged, self._staged = list(self._staged.values()), {}
         if staged:
             stored = self.workspace.store.put_cached_many(staged)
             self.stored_new = self.stored_new or any(new for _, _, new in stored)
+
+    def _store_staged_meanwhile(self) -> None:
+        """Start writing what is staged in a thread of its own: the waits for the disk (which
+        release the GIL) pass while the summary is made. :meth:`_store_staged` waits for it, and
+        raises what it raised. Only once nothing can refuse the compaction: a refused one stores
+        nothing."""
+        staged, self._staged = list(self._staged.values()), {}
+        if not staged:
+            return
+        import threading
+
+        done: dict = {}
+
+        def write() -> None:
+            try:
+                done["stored"] = self.workspace.store.put_cached_many(staged)
+            except BaseException as exc:  # raised again in the compaction's own thread
+                done["error"] = exc
+
+        thread = threading.Thread(target=write, name="tether-compaction-store", daemon=True)
+        thread.start()
+        self._writing = (thread, done)
+
+    def _written(self) -> None:
+        """Wait for the writes :meth:`_store_staged_meanwhile` started."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        thread, done = writing
+        thread.join()
+        if "error" in done:
+            raise done["error"]
+        self.stored_new = self.stored_new or any(new for _, _, new in done["stored"])
 
     def keep(self, text: str, kind: str = "conversations", log: dict | None = None) -> dict:
         """Store a text in the cache now (secrets redacted, the home directory written ``~``),
@@ -294,6 +329,9 @@ class Compactor:
                 return self._compact(doc, tiers, summary, record)
             finally:
                 self._gathered = None
+                writing, self._writing = self._writing, None
+                if writing is not None:  # the compaction failed after it began to write: wait, its error stands
+                    writing[0].join()
 
     def _compact(self, doc, tiers, summary, record) -> Compaction:
         before = self.state(doc)
@@ -357,6 +395,8 @@ class Compactor:
                                       "note": f"nothing older than the last {self.options['keep_recent']} messages"
                                               " to summarise"}
         ref, digest, redacted = self._archive(original)
+        if given is not None or self.summariser is None:  # nothing left to refuse the compaction
+            self._store_staged_meanwhile()
         extra = {"archive": ref, "sha256": digest, "archive_redactions": redacted, "summarised_messages": len(older),
                  "kept_messages": len(recent)}
         task = self._task_state()
