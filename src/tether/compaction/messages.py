@@ -347,6 +347,16 @@ def text_starts(content, prefix: str) -> bool:
         return content.startswith(prefix)
     parts: list = []
     if isinstance(content, list):
+        for part in content:  # most often the first text part decides alone
+            if isinstance(part, str):
+                text = part
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                text = part["text"]
+            else:
+                continue
+            if len(text) >= len(prefix) or not prefix.startswith(text):
+                return text.startswith(prefix)
+            break
         size = 0
         for part in content:
             if isinstance(part, str):

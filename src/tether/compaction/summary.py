@@ -212,7 +212,12 @@ def _decision_starts(text: str) -> list[int]:
 
 def open_items(messages: list, limit: int = 10) -> list[str]:
     out: list[str] = []
-    replies = [m for m in messages if m.get("role") == "assistant" and not is_tether(m)][-3:]
+    replies: list = []  # the last three, found from the end
+    for msg in reversed(messages):
+        if len(replies) == 3:
+            break
+        if msg.get("role") == "assistant" and not is_tether(msg):
+            replies.insert(0, msg)
     for msg in replies:
         for line in text_of(msg.get("content")).splitlines():
             if _TODO.match(line):
