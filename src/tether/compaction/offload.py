@@ -43,7 +43,10 @@ def is_stub(value) -> bool:
 
 def _under(count, text: str, limit: int) -> bool:
     """Whether ``text`` is provably at most ``limit`` tokens without counting it: by the
-    counter's own bound, else by four tokens a character (a byte-level BPE's most)."""
+    counter's own bound, else by four tokens a character (a byte-level BPE's most, and more than
+    any counter's bound: a text that short needs no bound of its own)."""
+    if 4 * len(text) <= limit:
+        return True
     at_most = getattr(count, "at_most", None)
     bound = at_most(text) if at_most is not None else None
     return (bound if bound is not None else 4 * len(text)) <= limit
