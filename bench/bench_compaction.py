@@ -49,6 +49,7 @@ CODEX_ROLLOUTS = SHARED / "transcripts" / "codex"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from tether.compaction import Compactor  # noqa: E402
 from tether.compaction import messages as msgs  # noqa: E402
+from tether.compaction import redact as redact_module  # noqa: E402
 from tether.compaction.redact import Redactor, apply  # noqa: E402
 from tether.transcripts import tokens as token_counts  # noqa: E402
 
@@ -201,7 +202,9 @@ def throughput(ws, corpus: dict, megabytes: int, repeat: int = 1) -> None:
     print(f"\n(c) throughput on {mb:.1f} MB ({copies} copies of the {len(corpus)} sessions, {len(big):,} messages),"
           f" in process, tier 1 threshold 2,000; MB/s over {repeat} run(s) each, round-robin (min-max, median)")
     print("  the token estimate counted in " + ("C (tether.transcripts._counts)" if token_counts._native is not None
-                                                else "Python (the C extension was not built)"))
+                                                else "Python (its C extension was not built)")
+          + "; the redaction's text joined in " + ("C (tether.compaction._utf8)" if redact_module._utf8 is not None
+                                                   else "Python (its C extension was not built)"))
     rows = [("read (parse only)", None), ("tier 1", [1]), ("tier 2", [2]), ("tier 3", [3]), ("tiers 1+2", [1, 2]),
             ("tiers 1+2+3", [1, 2, 3])]
     Compactor(ws, redact=True)._redactor_or_none()  # detect-secrets imported once, before any timing
