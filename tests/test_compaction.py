@@ -1074,3 +1074,27 @@ def test_what_tier3_writes_while_it_summarises_is_on_disk_before_the_report_and_
     with pytest.raises(RuntimeError, match="extraction failed"):
         compact(openai_list(big_output(extra="third ")), tiers=[3], workspace=ws, keep_recent=2)
     assert threading.active_count() == threads
+
+
+def test_a_summary_fitted_to_a_limit_gives_up_files_and_decisions_before_the_state():
+    # The session after a compaction gets tether's summary in a few thousand characters: a long
+    # list of files must not push out where the work stood (it was cut mid-word at the end).
+    from tether.compaction.summary import fitted, render
+
+    state = "Halfway through the migration: users table done, orders next; run make test after each."
+    sections = {"objective": "Migrate the database to Postgres", "task": None,
+                "decisions": [f"We decided thing number {i} for a reason that takes some words" for i in range(10)],
+                "files_modified": [f"src/package/module_{i:02d}/with/a/deep/path.py" for i in range(40)],
+                "files_read": [f"docs/chapter_{i}.md" for i in range(20)],
+                "open_items": ["- [ ] orders table", "- [ ] drop the old engine"], "state": state}
+    text = render(sections, archive="conversations/abc123def456")
+    assert len(text) > 3000
+    out = fitted(text, 3000, "`tether show conversations/abc123def456` has all of it")
+    assert len(out) <= 3000
+    assert state in out and "## Current state" in out and "## Open items and next steps" in out
+    assert "more lines: `tether show conversations/abc123def456` has all of it" in out
+    assert "module_00" in out and "module_39" not in out  # the files list lost its end, not its start
+    assert fitted("## Objective\nshort\n", 3000, "x") == "## Objective\nshort\n"
+    huge = render(dict(sections, state="word " * 2000), archive="conversations/abc123def456")
+    cut = fitted(huge, 3000, "`tether show X` has all of it")
+    assert len(cut) <= 3000 and cut.endswith("[cut here: `tether show X` has all of it]")

@@ -295,6 +295,36 @@ def render(sections: dict, archive: str | None = None, pins: list | None = None,
     return "\n".join(lines).rstrip() + "\n"
 
 
+# The sections a summary shortened to a limit gives up first, in order: what the agent can find
+# again (files, decisions, items) before what says where the work stands (the state, the resume
+# point and the pins are never shortened here).
+_GIVE_FIRST = ("## Files touched", "## Decisions", "## Open items and next steps", "## Active task", "## Objective")
+
+
+def fitted(text: str, limit: int, whole: str) -> str:
+    """``text``, a summary :func:`render` made, in at most ``limit`` characters: the sections of
+    _GIVE_FIRST lose their last lines first, each shortening said on a line naming ``whole`` (where
+    all of it is), so the current state and the resume point stay whole. What still does not fit
+    is cut at its end, said the same way."""
+    if len(text) <= limit:
+        return text
+    blocks = re.split(r"(?m)^(?=## )", text)
+    for title in _GIVE_FIRST:
+        index = next((i for i, b in enumerate(blocks) if b.startswith(title + "\n")), None)
+        if index is None:
+            continue
+        lines = blocks[index].rstrip("\n").split("\n")[1:]
+        others = sum(len(b) for i, b in enumerate(blocks) if i != index)
+        for keep in range(len(lines) - 1, -1, -1):
+            note = f"- … {len(lines) - keep} more line{'s' if len(lines) - keep != 1 else ''}: {whole}"
+            blocks[index] = "\n".join([title] + lines[:keep] + [note]) + "\n\n"
+            if others + len(blocks[index]) <= limit:
+                return "".join(blocks).rstrip() + "\n"
+    shortened = "".join(blocks)
+    cut = f"\n[cut here: {whole}]"
+    return shortened[: limit - len(cut)].rstrip() + cut
+
+
 def pins_text(pins: list) -> str:
     return "\n".join([PINS_TITLE] + [f"- {p['text']}" for p in pins]) + "\n"
 

@@ -568,9 +568,10 @@ def _saved_summary(ws, event: dict) -> str:
         return ""
     from ..compaction import Compactor
 
+    from ..compaction.summary import fitted
+
     text = Compactor(ws).show(ref).decode("utf-8", "replace").strip()
-    if len(text) > SUMMARY_LIMIT:
-        text = text[: SUMMARY_LIMIT - 80].rstrip() + f"\n[cut here: `tether show {ref}` has all of it]"
+    text = fitted(text, SUMMARY_LIMIT, f"`tether show {ref}` has all of it").strip()
     return f"tether: its summary of this session before the compaction ({ref}):\n{text}"
 
 
