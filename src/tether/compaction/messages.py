@@ -347,16 +347,6 @@ def text_starts(content, prefix: str) -> bool:
         return content.startswith(prefix)
     parts: list = []
     if isinstance(content, list):
-        for part in content:  # most often the first text part decides alone
-            if isinstance(part, str):
-                text = part
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                text = part["text"]
-            else:
-                continue
-            if len(text) >= len(prefix) or not prefix.startswith(text):
-                return text.startswith(prefix)
-            break
         size = 0
         for part in content:
             if isinstance(part, str):
@@ -365,6 +355,8 @@ def text_starts(content, prefix: str) -> bool:
                 text = part["text"]
             else:
                 continue
+            if not parts and (len(text) >= len(prefix) or not prefix.startswith(text)):
+                return text.startswith(prefix)  # most often the first text part decides alone
             parts.append(text)
             size += len(text) + 1
             if size > len(prefix):  # the parts joined so far begin the whole text and are long enough

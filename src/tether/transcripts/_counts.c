@@ -338,57 +338,54 @@ joined(PyObject *self, PyObject *args)
    in order; any other value has none). A dict whose "type" is a str in ``held`` (a set, or NULL)
    is appended itself, not walked: ``*placed`` counts them. Deep nesting raises RecursionError, as
    the walk in Python does. */
+static int gather(PyObject *value, PyObject *out, PyObject *held, Py_ssize_t *placed);
+
+/* gather() of an item of a container, held while it is read. */
+static int
+gather_item(PyObject *item, PyObject *out, PyObject *held, Py_ssize_t *placed)
+{
+    Py_INCREF(item);
+    int result = gather(item, out, held, placed);
+    Py_DECREF(item);
+    return result;
+}
+
 static int
 gather(PyObject *value, PyObject *out, PyObject *held, Py_ssize_t *placed)
 {
     if (PyUnicode_Check(value))
         return PyList_Append(out, value);
-    if (PyDict_Check(value)) {
-        if (held != NULL) {
-            PyObject *kind = PyDict_GetItemWithError(value, type_key);
-            if (kind == NULL && PyErr_Occurred())
+    int is_dict = PyDict_Check(value);
+    if (!is_dict && !PyList_Check(value))
+        return 0;
+    if (is_dict && held != NULL) {
+        PyObject *kind = PyDict_GetItemWithError(value, type_key);
+        if (kind == NULL && PyErr_Occurred())
+            return -1;
+        if (kind != NULL && PyUnicode_CheckExact(kind)) {  /* as type(kind) is str */
+            int in = PySet_Contains(held, kind);
+            if (in < 0)
                 return -1;
-            if (kind != NULL && PyUnicode_CheckExact(kind)) {  /* as type(kind) is str */
-                int in = PySet_Contains(held, kind);
-                if (in < 0)
-                    return -1;
-                if (in) {
-                    (*placed)++;
-                    return PyList_Append(out, value);
-                }
+            if (in) {
+                (*placed)++;
+                return PyList_Append(out, value);
             }
         }
-        if (Py_EnterRecursiveCall(" while gathering the strings of a JSON value"))
-            return -1;
+    }
+    if (Py_EnterRecursiveCall(" while gathering the strings of a JSON value"))
+        return -1;
+    int failed = 0;
+    if (is_dict) {
         Py_ssize_t pos = 0;
         PyObject *key, *item;
-        int failed = 0;
-        while (PyDict_Next(value, &pos, &key, &item)) {
-            Py_INCREF(item);
-            failed = gather(item, out, held, placed) < 0;
-            Py_DECREF(item);
-            if (failed)
-                break;
-        }
-        Py_LeaveRecursiveCall();
-        return failed ? -1 : 0;
+        while (!failed && PyDict_Next(value, &pos, &key, &item))
+            failed = gather_item(item, out, held, placed) < 0;
     }
-    if (PyList_Check(value)) {
-        if (Py_EnterRecursiveCall(" while gathering the strings of a JSON value"))
-            return -1;
-        int failed = 0;
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
-            PyObject *item = PyList_GET_ITEM(value, i);
-            Py_INCREF(item);
-            failed = gather(item, out, held, placed) < 0;
-            Py_DECREF(item);
-            if (failed)
-                break;
-        }
-        Py_LeaveRecursiveCall();
-        return failed ? -1 : 0;
-    }
-    return 0;
+    else
+        for (Py_ssize_t i = 0; !failed && i < PyList_GET_SIZE(value); i++)
+            failed = gather_item(PyList_GET_ITEM(value, i), out, held, placed) < 0;
+    Py_LeaveRecursiveCall();
+    return failed ? -1 : 0;
 }
 
 /* strings(value) -> list: every string inside a JSON value, depth first (tokens.strings). */
