@@ -236,6 +236,7 @@ class Compactor:
         release the GIL) pass while the summary is made. :meth:`_store_staged` waits for it, and
         raises what it raised. Only once nothing can refuse the compaction: a refused one stores
         nothing."""
+        self._written()  # one writer at a time
         staged, self._staged = list(self._staged.values()), {}
         if not staged:
             return

@@ -57,11 +57,15 @@ def estimate(text: str) -> int:
     if not text:
         return 0
     if _native is not None:
-        count, punctuation, breaks, non_ascii = _native.parts(text)[:4]
-        return count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5)
+        return _weighed(*_native.parts(text)[:4])
     data = text.encode("utf-8", "surrogatepass")
     count, punctuation, non_ascii = _counted(data, text.isascii())
-    return count + int(0.6 * punctuation + 0.3 * data.count(b"\n") + 2.0 * non_ascii + 0.5)
+    return _weighed(count, punctuation, data.count(b"\n"), non_ascii)
+
+
+def _weighed(count: int, punctuation: int, breaks: int, non_ascii: int) -> int:
+    """The estimate from what it adds up: the weights, fitted (see the module's doc), rounded."""
+    return count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5)
 
 
 def _counted(data: bytes, ascii_only: bool) -> tuple[int, int, int]:
@@ -152,8 +156,8 @@ def estimate_joined(texts: list, alone_from: int | None = None) -> tuple[int, di
     texts and of the runs of the others joined (see :class:`Joined`)."""
     if _native is not None:
         count, punctuation, breaks, non_ascii, alone = _native.joined(texts, alone_from)
-        total = count + int(0.6 * punctuation + 0.3 * breaks + 2.0 * non_ascii + 0.5) if texts else 0
-        return total, {i: c + int(0.6 * p + 0.3 * n + 2.0 * u + 0.5) if texts[i] else 0 for i, c, p, n, u in alone}
+        total = _weighed(count, punctuation, breaks, non_ascii) if texts else 0
+        return total, {i: _weighed(c, p, n, u) if texts[i] else 0 for i, c, p, n, u in alone}
     joined = Joined()
     singles: dict = {}
     run: list = []
@@ -163,7 +167,7 @@ def estimate_joined(texts: list, alone_from: int | None = None) -> tuple[int, di
                 joined.add("\n".join(run))
                 run = []
             parts = joined.add(text)
-            singles[index] = parts[0] + int(0.6 * parts[1] + 0.3 * parts[2] + 2.0 * parts[3] + 0.5) if text else 0
+            singles[index] = _weighed(*parts[:4]) if text else 0
         else:
             run.append(text)
     if run:
@@ -213,7 +217,7 @@ class Joined:
         if not self.pieces:
             return 0
         count = self.count + (1 - self.pending if self.unclosed else 0)
-        return count + int(0.6 * self.punctuation + 0.3 * self.breaks + 2.0 * self.non_ascii + 0.5)
+        return _weighed(count, self.punctuation, self.breaks, self.non_ascii)
 
 
 def strings(value) -> list:
