@@ -139,7 +139,7 @@ def test_the_estimate_of_texts_joined_is_summed_exactly_from_their_parts():
         texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice((0, 0, 1, 2, 5, 20))))
                  for _ in range(rng.randint(0, 6))]
         want = estimate("\n".join(texts))
-        for alone_from in (None, 0, 1, 4, 30):
+        for alone_from in (None, 0, 1, 4, 30, -5, 10 ** 20):  # any int: `tether compact --threshold` takes any
             total, singles = estimate_joined(texts, alone_from)
             assert total == want, texts
             assert all(tokens == estimate(texts[i]) for i, tokens in singles.items()), texts

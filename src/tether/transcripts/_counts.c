@@ -22,7 +22,7 @@
    - whitespace: the first of a run that starts with anything but a space, else the second (a
      single space between words is no token).
    The rest (punctuation, non-ASCII, control characters) ends every run; punctuation, non-ASCII
-   characters and line breaks are counted beside, from a table (PACK).
+   characters, line breaks and whitespace are counted beside, from a table (PACK).
    Characters are read two a step, by a table of the pairs' steps: the chain of states, not the
    characters, is what bounds the speed. */
 enum { OTHER = 0, LETTER, DIGIT, SPACE, BREAK_WS, CLASSES };  /* BREAK_WS: whitespace but a space */
@@ -123,7 +123,7 @@ typedef struct {
 
 #define PACK_NON_ASCII (1ULL << 16)
 #define PACK_OF(c) ((c) < 256 ? PACK[(c)] : PACK_NON_ASCII)
-#define BLOCK 65534
+#define BLOCK 65534  /* even (read two a step), and under 0xFFFF: no field reaches the next */
 
 /* Read s[0:n] on from ``state``, two characters a step (then the last one alone). */
 #define READ(s, n, state, count, punctuation, breaks, non_ascii, spaces)               \
@@ -294,16 +294,21 @@ joined(PyObject *self, PyObject *args)
     }
     Py_ssize_t alone_from = PY_SSIZE_T_MAX;
     if (limit != Py_None) {
-        alone_from = PyLong_AsSsize_t(limit);
-        if (alone_from == -1 && PyErr_Occurred())
+        /* any int, as Python compares it: past the C range, every text or none */
+        int overflow;
+        long long value = PyLong_AsLongLongAndOverflow(limit, &overflow);
+        if (value == -1 && PyErr_Occurred())
             return NULL;
+        alone_from = overflow > 0 || value > PY_SSIZE_T_MAX ? PY_SSIZE_T_MAX
+                     : overflow < 0 || value < 0 ? 0 : (Py_ssize_t)value;
     }
     PyObject *singles = PyList_New(0);
     if (singles == NULL)
         return NULL;
     Tally whole = {0};
-    Py_ssize_t size = PyList_GET_SIZE(texts);
-    for (Py_ssize_t i = 0; i < size; i++) {
+    /* the list's size asked at each step, and each text held while read: making a row can run a
+       collection, and a finaliser could change the list */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(texts); i++) {
         PyObject *text = PyList_GET_ITEM(texts, i);
         if (!PyUnicode_Check(text)) {
             Py_DECREF(singles);
@@ -314,6 +319,7 @@ joined(PyObject *self, PyObject *args)
             Py_DECREF(singles);
             return NULL;
         }
+        Py_INCREF(text);
         if (i)
             read_break(&whole);
         if (PyUnicode_GET_LENGTH(text) >= alone_from) {
@@ -323,6 +329,7 @@ joined(PyObject *self, PyObject *args)
             PyObject *row = Py_BuildValue("(nLLLL)", i, own.count, own.punctuation, own.breaks, own.non_ascii);
             if (row == NULL || PyList_Append(singles, row) < 0) {
                 Py_XDECREF(row);
+                Py_DECREF(text);
                 Py_DECREF(singles);
                 return NULL;
             }
@@ -330,14 +337,17 @@ joined(PyObject *self, PyObject *args)
         }
         else
             read_text(&whole, text);
+        Py_DECREF(text);
     }
     return Py_BuildValue("(LLLLN)", whole.count, whole.punctuation, whole.breaks, whole.non_ascii, singles);
 }
 
-/* Append every string inside ``value`` to ``out``, depth first (dict values in order, list items
-   in order; any other value has none). A dict whose "type" is a str in ``held`` (a set, or NULL)
-   is appended itself, not walked: ``*placed`` counts them. Deep nesting raises RecursionError, as
-   the walk in Python does. */
+/* Append every string inside ``value`` to ``out``, depth first (a dict's values as its storage
+   holds them, in insertion order, and a list's items; any other value has none: the shapes JSON
+   makes, subclasses read the same way). A dict whose "type" is exactly a str in ``held`` (a set,
+   or NULL) is appended itself, not walked: ``*placed`` counts them. Deep nesting raises
+   RecursionError at the interpreter's C recursion limit (the same as the Python walk's on 3.10 and
+   3.11, deeper from 3.12: JSON parsers stop well before either). */
 static int gather(PyObject *value, PyObject *out, PyObject *held, Py_ssize_t *placed);
 
 /* gather() of an item of a container, held while it is read. */
@@ -363,7 +373,9 @@ gather(PyObject *value, PyObject *out, PyObject *held, Py_ssize_t *placed)
         if (kind == NULL && PyErr_Occurred())
             return -1;
         if (kind != NULL && PyUnicode_CheckExact(kind)) {  /* as type(kind) is str */
+            Py_INCREF(kind);  /* a set member's __eq__ could take it out of the dict */
             int in = PySet_Contains(held, kind);
+            Py_DECREF(kind);
             if (in < 0)
                 return -1;
             if (in) {
@@ -434,6 +446,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__counts(void)
 {
+    Py_BUILD_ASSERT(BLOCK % 2 == 0 && BLOCK < 0xFFFF);
     init_tables();
     if (type_key == NULL && (type_key = PyUnicode_InternFromString("type")) == NULL)
         return NULL;
