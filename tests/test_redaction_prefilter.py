@@ -262,6 +262,37 @@ def test_a_secret_named_with_a_kelvin_sign_is_found_beside_a_text_holding_a_dott
     assert [i for i in found] == [0] and found[0].spans == Redactor().find(named).spans
 
 
+def _the_installed_detect_secrets_is_the_release_the_anchors_stand_for():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    from tether.compaction.redact import (_ANCHORS, _KEYWORD_PATTERNS_KNOWN, _WRITTEN_FROM, SKIPPED, _fingerprint,
+                                          _keyword_patterns, _release)
+
+    classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()
+               if cls.__name__ not in SKIPPED}
+    assert sorted(classes) == sorted(_ANCHORS)
+    assert _fingerprint(_keyword_patterns(classes)) == _KEYWORD_PATTERNS_KNOWN
+    assert _release() == _WRITTEN_FROM
+
+
+def test_a_redactor_imports_detect_secrets_only_when_a_line_needs_it():
+    # A Redactor of the release _ANCHORS was written from sets itself up from that table: importing
+    # detect-secrets costs a tenth of a second at every `tether compact` and PreCompact hook, and
+    # most lists hold no line it must read. It finds what the full setup finds.
+    import subprocess
+    import sys
+
+    _the_installed_detect_secrets_is_the_release_the_anchors_stand_for()
+    script = ("import sys\n"
+              "from tether.compaction.redact import Redactor\n"
+              "r = Redactor()\n"
+              "r.find_many(['Tests pass; next, the CLI flags.', 'Done editing src/a.py', 'the key point is speed'])\n"
+              "print('detect_secrets' in sys.modules)\n"
+              "print(r.find('db_password = \"hunter2hunter2\"').count, 'detect_secrets' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "False" and out[1] == "1 True", out
+
+
 def test_might_hold_secret_is_what_a_redactor_filters_for_without_detect_secrets():
     # It stands for the Redactor the required detect-secrets makes: the same plugins, the keyword
     # patterns its cheap checks were written from. Were either to change, it could miss a secret.
@@ -269,6 +300,7 @@ def test_might_hold_secret_is_what_a_redactor_filters_for_without_detect_secrets
 
     real = Redactor()
     assert real.names == sorted(_ANCHORS) and real.keyword_checks
+    _the_installed_detect_secrets_is_the_release_the_anchors_stand_for()
     rng = random.Random(20261206)
     for name, line in matching_lines(rng, per_pattern=10):
         text = "\n".join(("plain words here", line, "more plain text"))

@@ -31,7 +31,9 @@ patterns, an assignment and a run of 24 word characters after it. A line holding
 that ``re.IGNORECASE`` takes for an ASCII letter (the Kelvin sign, the long s, the Turkish i's)
 is always kept, and a line after one naming ``allowlist`` too (a "nextline" pragma speaks of it).
 ``tests/test_redaction_prefilter.py`` checks that detect-secrets finds exactly the same with the
-filter as when it is given every line (``Redactor(prefilter=False)``).
+filter as when it is given every line (``Redactor(prefilter=False)``). A Redactor of the release
+_ANCHORS was written from (read from detect-secrets' version file) takes its plugins from that
+table and imports detect-secrets, a tenth of a second, only when a line needs it.
 
 A private key is cut from its ``BEGIN`` line to its ``END`` line, not only the header the
 detector reports; any other token to its end (_token_end), not only the length its pattern
@@ -271,6 +273,12 @@ class Redactor:
     """Finds and cuts secrets; built once per compaction (detect-secrets' settings are global)."""
 
     def __init__(self, skipped=SKIPPED, prefilter: bool = True):
+        if prefilter and tuple(skipped) == SKIPPED and _release() == _WRITTEN_FROM:
+            # The plugins and keyword patterns of the release _ANCHORS was written from (the test
+            # of might_hold_secret checks them): detect-secrets, a tenth of a second to import, is
+            # imported when a line needs it, which most lists and transcripts never have.
+            self._setup(sorted(_ANCHORS), None, True, True)
+            return
         try:
             from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
         except ImportError as exc:
@@ -518,6 +526,32 @@ class Redactor:
     def redact(self, text: str) -> tuple[str, Redaction]:
         found = self.find(text)
         return apply(text, found), found
+
+
+_WRITTEN_FROM = "1.5"  # the detect-secrets release of _ANCHORS and of _KEYWORD_PATTERNS_KNOWN
+
+
+def _release() -> str | None:
+    """The installed detect-secrets' release ("1.5"), read from its version file without importing
+    it; None when there is none to read (then a Redactor imports it and sees)."""
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("detect_secrets")
+    except (ImportError, ValueError):
+        return None
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        try:
+            with open(os.path.join(folder, "__version__.py"), encoding="utf-8") as fh:
+                text = fh.read(200)
+        except OSError:
+            continue
+        found = re.search(r"VERSION\s*=\s*['\"](\d+)\.(\d+)\.", text)
+        if found:
+            return f"{found.group(1)}.{found.group(2)}"
+    return None
 
 
 def might_hold_secret(text: str) -> bool:
