@@ -1098,3 +1098,23 @@ def test_a_summary_fitted_to_a_limit_gives_up_files_and_decisions_before_the_sta
     huge = render(dict(sections, state="word " * 2000), archive="conversations/abc123def456")
     cut = fitted(huge, 3000, "`tether show X` has all of it")
     assert len(cut) <= 3000 and cut.endswith("[cut here: `tether show X` has all of it]")
+
+
+def test_a_compaction_refused_by_a_corrupt_task_file_stores_nothing(ws, cli, tmp_path):
+    # Tier 3 writes its archive in a thread while it makes the summary: a task file that does not
+    # read refused the compaction after the archive was written, a cached file no log names
+    # (a cache-orphan to `tether audit`).
+    ws.start_task("Parser", steps=["a", "b"], task_id="T1")
+    task = ws.dir / "tasks" / "T1" / "task.md"
+    good = task.read_text(encoding="utf-8")
+    task.write_text(good.replace('units: ["a", "b"]', 'units: ["a", '), encoding="utf-8")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(openai_list("short")), encoding="utf-8")
+    for extra in ((), ("--summary-file", "-")):
+        run = cli("compact", src, "--tier", "3", "--keep", "2", *extra, "--json", input="A summary.")
+        assert run.code != 0 and "task.md:" in run.json()["error"], run.err
+        assert [p.name for p in (ws.dir / "cache").rglob("*") if p.is_file()] == []
+        assert not (ws.dir / "memory" / "compactions.jsonl").exists()
+    task.write_text(good, encoding="utf-8")
+    assert cli("compact", src, "--tier", "3", "--keep", "2").code == 0
+    assert "cache-orphan" not in cli("audit").out

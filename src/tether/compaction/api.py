@@ -396,11 +396,14 @@ class Compactor:
                                       "note": f"nothing older than the last {self.options['keep_recent']} messages"
                                               " to summarise"}
         ref, digest, redacted = self._archive(original)
+        # The task's files read before the writes start: one that does not read refuses the
+        # compaction, and a refused one stores nothing.
+        task = self._task_state()
+        fell = self.workspace.stand_in() if task is not None else None
         if given is not None or self.summariser is None:  # nothing left to refuse the compaction
             self._store_staged_meanwhile()
         extra = {"archive": ref, "sha256": digest, "archive_redactions": redacted, "summarised_messages": len(older),
                  "kept_messages": len(recent)}
-        task = self._task_state()
         sections = _summary.extract(older, task, self.workspace.root_dir, redact=lambda text: self.redacted(text)[0])
         body, source = given, "given"
         if body is None and self.summariser is not None:
@@ -416,7 +419,6 @@ class Compactor:
             source = "extracted"
         extra["summary_source"] = source
         text = _summary.render(sections, archive=ref, pins=pins, body=body)
-        fell = self.workspace.stand_in() if task is not None else None
         if fell is not None:  # an automatic checkpoint never goes to a task the agent did not choose
             extra["note"] = (f"no checkpoint: {fell['chosen']}, the task chosen on this machine, is no longer open"
                              f" (the open task {fell['active']} was not chosen)")
