@@ -1118,3 +1118,20 @@ def test_a_compaction_refused_by_a_corrupt_task_file_stores_nothing(ws, cli, tmp
     task.write_text(good, encoding="utf-8")
     assert cli("compact", src, "--tier", "3", "--keep", "2").code == 0
     assert "cache-orphan" not in cli("audit").out
+
+
+def test_a_long_given_summary_fitted_to_a_limit_keeps_the_resume_point_the_pins_and_the_archive():
+    # A body (`--summary-file`, a summariser) has none of the sections given up first: the cut
+    # at the end took tether's resume point, the pins and the archive's name with it.
+    from tether.compaction.summary import fitted, render
+
+    resume = "Resuming Port the parser (T1) from item 3 of 9. Next: item 3: tokenizer tests"
+    task = {"id": "T1", "title": "Port the parser", "resume": resume}
+    body = "\n".join(f"Paragraph {i}: what the user's summary says, é ü 漢字." for i in range(300))
+    text = render({"task": task}, archive="conversations/abc123def456", pins=[{"text": "Never touch migrations"}],
+                  body=body)
+    out = fitted(text, 3000, "`tether show X` has all of it")
+    assert len(out) <= 3000 and out.startswith("[tether] Summary") and "Paragraph 0:" in out
+    assert "Paragraph 299" not in out and "[cut here: `tether show X` has all of it]" in out
+    assert resume in out and "- Never touch migrations" in out
+    assert out.rstrip().endswith("`tether show conversations/abc123def456`.")

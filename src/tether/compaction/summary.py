@@ -305,7 +305,7 @@ def fitted(text: str, limit: int, whole: str) -> str:
     """``text``, a summary :func:`render` made, in at most ``limit`` characters: the sections of
     _GIVE_FIRST lose their last lines first, each shortening said on a line naming ``whole`` (where
     all of it is), so the current state and the resume point stay whole. What still does not fit
-    is cut at its end, said the same way."""
+    is cut just before them (a long given body), else at its end, said the same way."""
     if len(text) <= limit:
         return text
     blocks = re.split(r"(?m)^(?=## )", text)
@@ -320,9 +320,17 @@ def fitted(text: str, limit: int, whole: str) -> str:
             blocks[index] = "\n".join([title] + lines[:keep] + [note]) + "\n\n"
             if others + len(blocks[index]) <= limit:
                 return "".join(blocks).rstrip() + "\n"
+    # What is left is cut before the state or the resume point (a long given body has neither
+    # section above: the cut at the end took the resume point, the pins and the archive's name).
+    note = f"[cut here: {whole}]"
+    for index, block in enumerate(blocks):
+        if block.startswith(("## Current state\n", "## Resume point\n")):
+            tail = "".join(blocks[index:])
+            room = limit - len(tail) - len(note) - 3  # a line break before the note, two after
+            if room > 0:
+                return "".join(blocks[:index])[:room].rstrip() + "\n" + note + "\n\n" + tail
     shortened = "".join(blocks)
-    cut = f"\n[cut here: {whole}]"
-    return shortened[: limit - len(cut)].rstrip() + cut
+    return shortened[: limit - len(note) - 1].rstrip() + "\n" + note
 
 
 def pins_text(pins: list) -> str:
