@@ -1135,3 +1135,20 @@ def test_a_long_given_summary_fitted_to_a_limit_keeps_the_resume_point_the_pins_
     assert "Paragraph 299" not in out and "[cut here: `tether show X` has all of it]" in out
     assert resume in out and "- Never touch migrations" in out
     assert out.rstrip().endswith("`tether show conversations/abc123def456`.")
+
+
+def test_a_fitted_summary_gives_back_the_room_a_long_line_left():
+    # Taking out a long objective or task definition frees more room than was needed: what was
+    # taken out of the sections before it comes back, as much as fits (it ended 800 short).
+    from tether.compaction.summary import fitted, render
+
+    task = {"id": "T001", "title": "Migrate", "definition": "Definition " * 130, "remaining": [],
+            "decisions": [], "resume": "T001 step 3 of 9: the orders table"}
+    sections = {"objective": "Objective " * 140, "task": task,
+                "decisions": [f"We decided point {i} after weighing it" for i in range(10)],
+                "files_modified": [f"src/module_{i:02d}.py" for i in range(40)], "files_read": [],
+                "open_items": ["- [ ] orders"], "state": "Halfway through the orders table."}
+    out = fitted(render(sections, archive="conversations/abc"), 3000, "`tether show conversations/abc`")
+    assert len(out) <= 3000 and len(out) > 2700
+    assert "Halfway through the orders table." in out and "T001 step 3 of 9" in out
+    assert "We decided point 0" in out and "src/module_00.py" in out

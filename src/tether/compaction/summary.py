@@ -309,17 +309,39 @@ def fitted(text: str, limit: int, whole: str) -> str:
     if len(text) <= limit:
         return text
     blocks = re.split(r"(?m)^(?=## )", text)
+    sections = {}  # title -> (its block's index, its lines)
     for title in _GIVE_FIRST:
         index = next((i for i, b in enumerate(blocks) if b.startswith(title + "\n")), None)
-        if index is None:
-            continue
-        lines = blocks[index].rstrip("\n").split("\n")[1:]
-        others = sum(len(b) for i, b in enumerate(blocks) if i != index)
-        for keep in range(len(lines) - 1, -1, -1):
-            note = f"- … {len(lines) - keep} more line{'s' if len(lines) - keep != 1 else ''}: {whole}"
-            blocks[index] = "\n".join([title] + lines[:keep] + [note]) + "\n\n"
-            if others + len(blocks[index]) <= limit:
-                return "".join(blocks).rstrip() + "\n"
+        if index is not None:
+            sections[title] = (index, blocks[index].rstrip("\n").split("\n")[1:])
+    keep = {title: len(lines) for title, (_, lines) in sections.items()}
+
+    def block(title: str) -> str:
+        index, lines = sections[title]
+        if keep[title] == len(lines):
+            return blocks[index]
+        gone = len(lines) - keep[title]
+        note = f"- … {gone} more line{'s' if gone != 1 else ''}: {whole}"
+        return "\n".join([title] + lines[:keep[title]] + [note]) + "\n\n"
+
+    def size() -> int:
+        return sum(len(block(t)) if t in sections else 0 for t in sections) + sum(
+            len(b) for i, b in enumerate(blocks) if i not in {index for index, _ in sections.values()})
+
+    for title in sections:  # _GIVE_FIRST's order: what can be found again goes first
+        while keep[title] and size() > limit:
+            keep[title] -= 1
+        if size() <= limit:
+            # then the room a whole line's removal left is given back, the most needed first
+            for back in reversed(list(sections)):
+                while keep[back] < len(sections[back][1]):
+                    keep[back] += 1
+                    if size() > limit:
+                        keep[back] -= 1
+                        break
+            for name, (index, _) in sections.items():
+                blocks[index] = block(name)
+            return "".join(blocks).rstrip() + "\n"
     # What is left is cut before the state or the resume point (a long given body has neither
     # section above: the cut at the end took the resume point, the pins and the archive's name).
     note = f"[cut here: {whole}]"
